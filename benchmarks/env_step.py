@@ -1,0 +1,86 @@
+"""env.step rate of workbench scenes against a raw ``mj_step`` loop of the same compiled model.
+
+Both loops run in this one process, interleaved over several rounds, so the machine's noise
+cancels in the ratio. The raw loop replays, from the same initial state, the controls the env
+wrote at each control step (``n_substeps`` physics steps folded into one
+``mj_step(..., nstep)``), so both do identical physics; the env loop adds the controller
+(differential IK for the arm), observations, ground-truth terms and the gymnasium wrappers that
+``gym.make`` adds.
+
+Run: python benchmarks/env_step.py [--scenes Push Walk] [--steps 2000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+import workbench  # noqa: F401  (registers the envs)
+
+
+def raw_rate(model, data, nsub: int, initial: np.ndarray, controls: np.ndarray) -> float:
+    """Replay the env's own controls from its initial state: the very same physics work."""
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    mujoco.mj_setState(model, data, initial, spec)
+    start = time.perf_counter()
+    for ctrl in controls:
+        data.ctrl[:] = ctrl
+        mujoco.mj_step(model, data, nsub)
+    return len(controls) / (time.perf_counter() - start)
+
+
+def env_rate(env: gym.Env, actions: np.ndarray, seed: int) -> tuple[float, np.ndarray, np.ndarray]:
+    env.reset(seed=seed)
+    physics = env.unwrapped.physics
+    initial = physics.snapshot()
+    controls = np.zeros((len(actions), physics.model.nu))
+    start = time.perf_counter()
+    for i, action in enumerate(actions):
+        env.step(action)
+        controls[i] = physics.data.ctrl  # bookkeeping inside the timed loop costs ~1 us
+    rate = len(actions) / (time.perf_counter() - start)
+    return rate, initial, controls
+
+
+def bench(scene: str, steps: int, rounds: int) -> dict[str, float]:
+    env = gym.make(f"workbench/{scene}-v0")
+    inner = env.unwrapped
+    model = inner.physics.model
+    data = mujoco.MjData(model)  # same compiled model, separate state
+    rng = np.random.default_rng(0)
+    # One episode's worth of random actions per round, so no reset falls inside the timing.
+    length = inner.task.episode_steps
+    raws, envs = [], []
+    for round_ in range(rounds):
+        actions = rng.uniform(-1, 1, size=(length, *env.action_space.shape)).astype(np.float32)
+        for _ in range(max(1, steps // length)):
+            rate, initial, controls = env_rate(env, actions, seed=round_)
+            envs.append(rate)
+            raws.append(raw_rate(model, data, inner.n_substeps, initial, controls))
+    raw, wrapped = float(np.median(raws)), float(np.median(envs))
+    return {
+        "scene": scene,
+        "substeps": inner.n_substeps,
+        "raw_steps_per_s": round(raw),
+        "env_steps_per_s": round(wrapped),
+        "ratio": round(wrapped / raw, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenes", nargs="+", default=["Push", "Walk"])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    for scene in args.scenes:
+        print(json.dumps(bench(scene, args.steps, args.rounds)))
+
+
+if __name__ == "__main__":
+    main()

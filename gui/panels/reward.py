@@ -1,0 +1,85 @@
+"""Reward: fit a progress reward in a worker process; see how good it is against the truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from gui.panels.common import heading, note
+from workbench.rewards.artifact import ArtifactError, load_reward_model
+from workbench.session import Session
+
+
+class RewardPanel(QWidget):
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Learn a progress reward from your demos"))
+        layout.addWidget(note("Fitted in the background; measured on held-out demos against "
+                              "the scene's ground-truth progress."))
+        self.fit_button = QPushButton("Fit progress reward")
+        self.stop_button = QPushButton("Cancel")
+        self.bar = QProgressBar()
+        self.report = QLabel("no reward model yet")
+        self.report.setWordWrap(True)
+        self.plot = pg.PlotWidget(title="progress along the latest episode")
+        self.plot.setLabel("bottom", "step")
+        self.plot.addLegend()
+        self.plot.setYRange(0, 1.05)
+        self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2), name="learned")
+        self.truth_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2), name="ground truth")
+        for widget in (self.fit_button, self.stop_button, self.bar, self.report):
+            layout.addWidget(widget)
+        layout.addWidget(self.plot, 1)
+        self.fit_button.clicked.connect(self._fit)
+        self.stop_button.clicked.connect(lambda: session.stop_job("reward"))
+        session.subscribe("job", self._on_job)
+        session.subscribe("scene", lambda name: self.refresh())
+        self.refresh()
+
+    def _fit(self) -> None:
+        try:
+            self.session.fit_reward()
+        except RuntimeError as exc:
+            self.session.emit("error", message=str(exc))
+
+    def _on_job(self, name: str, event) -> None:
+        if name != "reward":
+            return
+        if event.kind == "progress":
+            self.bar.setMaximum(event.data["epochs"])
+            self.bar.setValue(event.data["epoch"])
+        elif event.kind in ("done", "stopped"):
+            self.bar.setValue(self.bar.maximum())
+            self.refresh()
+        elif event.kind == "error":
+            self.report.setText(f"fitting failed: {event.data.get('message')}")
+
+    def refresh(self) -> None:
+        models = self.session.workspace.models(self.session.scene)
+        if not models:
+            self.report.setText("no reward model yet: record demos, then fit")
+            return
+        latest = models[-1]
+        metrics = latest["metrics"]
+        parts = [f"model #{latest['id']} from {metrics.get('train_demos', '?')} demos"]
+        if "spearman_progress" in metrics:
+            parts.append(f"Spearman vs ground truth: {metrics['spearman_progress']:.3f}")
+        if "success_vs_failure" in metrics:
+            parts.append(f"success ranked above failure: {metrics['success_vs_failure']:.0%}")
+        self.report.setText(" · ".join(parts))
+        episodes = self.session.episodes()
+        if not episodes:
+            return
+        try:
+            model = load_reward_model(latest["path"], device="cpu")
+        except ArtifactError as exc:
+            self.report.setText(str(exc))
+            return
+        episode = self.session.workspace.load_episode(episodes[-1]["id"])
+        if len(episode):
+            learned = model.progress(episode["state"])
+            self.learned_curve.setData(np.arange(len(learned)), learned)
+            self.truth_curve.setData(np.arange(len(learned)), episode["progress"])

@@ -1,0 +1,168 @@
+"""The live 3D viewport: an offscreen MuJoCo render of the session's physics, shown as a QImage.
+
+Mouse: left-drag orbits, right-drag pans, wheel zooms (MuJoCo's own camera maths,
+``mjv_moveCamera``). While recording, key presses and releases drive the keyboard teleop.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+from PyQt6.QtCore import QPointF, Qt
+from PyQt6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PyQt6.QtWidgets import QSizePolicy, QWidget
+
+from workbench.session import Session
+from workbench.sim.render import CameraRenderer, RenderQuality
+
+RENDER_SIZE = (640, 480)
+KEY_NAMES = {
+    Qt.Key.Key_Space: "space",
+    Qt.Key.Key_Shift: "shift",
+    Qt.Key.Key_BracketLeft: "[",
+    Qt.Key.Key_BracketRight: "]",
+}
+
+
+class Viewport(QWidget):
+    def __init__(self, session: Session, shadows: bool = False):
+        super().__init__()
+        self.session = session
+        self.quality = RenderQuality(shadows=shadows, reflections=shadows)
+        self.setMinimumSize(480, 360)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.camera_name: str | None = None  # None: the free, mouse-driven camera
+        self.free_camera = mujoco.MjvCamera()
+        self.renderer: CameraRenderer | None = None
+        self.last_frame: np.ndarray | None = None
+        self.overlay: dict[str, float] = {}
+        self._drag: tuple[Qt.MouseButton, QPointF] | None = None
+        session.subscribe("scene", lambda name: self.rebuild())
+        session.subscribe("frame", self._on_frame)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+        model = self.session.env.physics.model
+        self.renderer = CameraRenderer(model, *RENDER_SIZE, quality=self.quality)
+        camera = self.free_camera
+        mujoco.mjv_defaultFreeCamera(model, camera)
+        view = self.session.env.task.viewer
+        if "lookat" in view:
+            camera.lookat[:] = view["lookat"]
+        if "track" in view:
+            camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+            camera.trackbodyid = model.body(view["track"]).id
+        camera.distance = view.get("distance", camera.distance)
+        camera.azimuth = view.get("azimuth", 150)
+        camera.elevation = view.get("elevation", -25)
+        self.camera_name = None
+        self.update()
+
+    def set_quality(self, shadows: bool) -> None:
+        self.quality = RenderQuality(shadows=shadows, reflections=shadows)
+        if self.renderer is not None:
+            self.renderer.set_quality(self.quality)
+        self.update()
+
+    def camera_choices(self) -> list[str]:
+        return ["free"] + (self.renderer.camera_names() if self.renderer else [])
+
+    def set_camera(self, name: str) -> None:
+        self.camera_name = None if name == "free" else name
+        self.update()
+
+    def _on_frame(self, info: dict) -> None:
+        self.overlay = {k: info[k] for k in ("progress", "reference_reward") if k in info}
+        if "success" in info:
+            self.overlay["success"] = float(info["success"])
+        self.update()
+
+    def render_frame(self) -> np.ndarray:
+        camera = self.camera_name if self.camera_name else self.free_camera
+        self.last_frame = self.renderer.rgb(self.session.env.physics.data, camera)
+        return self.last_frame
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        frame = self.render_frame()
+        height, width, _ = frame.shape
+        image = QImage(frame.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+        painter = QPainter(self)
+        target = self.rect()
+        painter.drawImage(target, image)
+        painter.setPen(QColor(255, 255, 255))
+        painter.setFont(QFont("Sans", 10))
+        lines = []
+        if self.session.recorder is not None:
+            lines.append("● REC  (w/s a/d r/f move, space gripper, Enter save, Esc discard)")
+        elif self.session.preview_policy is not None:
+            lines.append("policy preview (latest training snapshot)")
+        for key, value in self.overlay.items():
+            lines.append(f"{key}: {value:.2f}")
+        for i, text in enumerate(lines):
+            painter.drawText(10, 20 + 16 * i, text)
+        painter.end()
+
+    # -- mouse: orbit, pan, zoom -------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._drag = (event.button(), event.position())
+        self.setFocus()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._drag = None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._drag is None:
+            return
+        button, last = self._drag
+        delta = event.position() - last
+        self._drag = (button, event.position())
+        action = (
+            mujoco.mjtMouse.mjMOUSE_ROTATE_V
+            if button == Qt.MouseButton.LeftButton
+            else mujoco.mjtMouse.mjMOUSE_MOVE_V
+        )
+        self.move_camera(action, delta.x() / self.height(), delta.y() / self.height())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        self.move_camera(mujoco.mjtMouse.mjMOUSE_ZOOM, 0.0, -0.05 * event.angleDelta().y() / 120)
+
+    def move_camera(self, action: mujoco.mjtMouse, dx: float, dy: float) -> None:
+        self.camera_name = None
+        if action == mujoco.mjtMouse.mjMOUSE_MOVE_V:  # panning frees a tracking camera
+            self.free_camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        mujoco.mjv_moveCamera(
+            self.session.env.physics.model, action, dx, dy, self.renderer._renderer.scene,
+            self.free_camera,
+        )
+        self.update()
+
+    # -- keys: teleop while recording --------------------------------------------------------
+    def _key_name(self, event: QKeyEvent) -> str | None:
+        if event.key() in KEY_NAMES:
+            return KEY_NAMES[event.key()]
+        text = event.text().lower()
+        return text if text and text.isprintable() else None
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        teleop = self.session.teleop
+        if teleop is None:
+            return super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.session.stop_recording(save=True)
+        elif event.key() == Qt.Key.Key_Escape:
+            self.session.stop_recording(save=False)
+        elif not event.isAutoRepeat() and (name := self._key_name(event)):
+            teleop.press(name)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        teleop = self.session.teleop
+        if teleop is not None and not event.isAutoRepeat() and (name := self._key_name(event)):
+            teleop.release(name)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.renderer is not None:
+            self.renderer.close()
+        super().closeEvent(event)

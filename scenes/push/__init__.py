@@ -1,0 +1,257 @@
+"""Push: slide a cube onto a target pad on a table with the 6-DoF arm.
+
+Difficulty 0 starts the hand behind the cube with the pad 10 cm ahead; difficulty 1 spreads cube,
+pad and hand over the table in any direction, with varied cube size, mass and friction.
+Default control is planar end-effector deltas: pushing happens in the table plane, and two action
+dimensions learn several times faster than four (``control_mode="ee_delta"`` gives all four).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from robots.arm import Arm6, place_end_effector
+from workbench.sim.physics import Physics
+from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
+
+COLOURS = {
+    "red": (0.85, 0.15, 0.12),
+    "blue": (0.15, 0.3, 0.85),
+    "yellow": (0.92, 0.8, 0.1),
+    "purple": (0.55, 0.2, 0.7),
+    "orange": (0.95, 0.5, 0.1),
+}
+HAND_HEIGHT = 0.03  # grip site height while pushing: finger tips 5 mm above the table
+SUCCESS_RADIUS = 0.03
+
+
+class PushTask(Task):
+    name = "Push"
+    tags = ("manipulation", "arm", "tabletop")
+    robot = "arm6"
+    arena = Path(__file__).with_name("arena.xml")
+    description = "push the cube onto the green pad"
+    default_control_mode = "ee_delta_planar"
+    control_dt = 0.04
+    episode_steps = 80
+    cameras = ("front", "top", "robot/wrist_cam")
+    vocabulary = Vocabulary(
+        objects={"cube": ("cube", "block", "box")},
+        colours=tuple(COLOURS) + ("green",),
+        relations=("onto", "into", "to", "towards"),
+        places={"pad": ("pad", "target", "goal", "marker")},
+    )
+    stage_names = ("reached", "moving", "placed")
+    viewer = {"lookat": (0.35, 0.0, 0.1), "distance": 1.4, "azimuth": 150, "elevation": -30}
+    reference_weights = {"reach": 0.2, "push": 0.6, "placed": 0.2}
+
+    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+        model = physics.model
+        self.arm = robot
+        self._cube_body = model.body("cube").id
+        self._cube_geom = model.geom("cube").id
+        self._cube_qpos = model.joint("cube").qposadr[0]
+        self._cube_dof = model.joint("cube").dofadr[0]
+        self._target_mocap = model.body("target").mocapid[0]
+        self._base_mass = float(model.body_mass[self._cube_body])
+        self._base_inertia = model.body_inertia[self._cube_body].copy()
+        self._base_friction = model.geom_friction[self._cube_geom].copy()
+        self.colour = "red"
+        self.half = 0.02
+        self.start_distance = 0.1
+
+    # -- episode ---------------------------------------------------------------------------
+    def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
+        model, data, d = physics.model, physics.data, self.difficulty
+        self.colour = str(rng.choice(list(COLOURS)))
+        model.geom_rgba[self._cube_geom, :3] = COLOURS[self.colour]
+        scale = 1.0 + 0.25 * d * rng.uniform(-1, 1)
+        self.half = 0.02 * scale
+        model.geom_size[self._cube_geom] = self.half
+        model.geom_rbound[self._cube_geom] = self.half * np.sqrt(3)
+        model.geom_aabb[self._cube_geom, 3:] = self.half
+        mass_scale = scale**3 * (1.0 + 0.3 * d * rng.uniform(-1, 1))
+        model.body_mass[self._cube_body] = self._base_mass * mass_scale
+        model.body_inertia[self._cube_body] = self._base_inertia * mass_scale * scale**2
+        friction_scale = 1 + 0.3 * d * rng.uniform(-1, 1)
+        model.geom_friction[self._cube_geom] = self._base_friction * friction_scale
+        physics.recompute_constants()  # masses and sizes changed: refresh derived quantities
+
+        cube = np.array([0.42 + 0.08 * d * rng.uniform(-1, 1), 0.15 * d * rng.uniform(-1, 1)])
+        cube += rng.uniform(-0.01, 0.01, size=2)
+        angle = rng.uniform(-1, 1) * (0.4 + (np.pi - 0.4) * d)
+        direction = np.array([np.cos(angle), np.sin(angle)])
+        distance = 0.10 + 0.10 * d * rng.uniform(0, 1)
+        target = np.clip(cube + distance * direction, [0.25, -0.35], [0.62, 0.35])
+        if d < 0.5:
+            hand = cube - np.array([0.07, 0.0]) + rng.uniform(-0.01, 0.01, size=2)
+        else:  # anywhere on the table, but not inside the cube
+            hand = cube + rng.uniform(0.08, 0.15) * _unit(rng.normal(size=2))
+            hand = np.clip(hand, [0.22, -0.35], [0.62, 0.35])
+
+        data.qpos[self._cube_qpos : self._cube_qpos + 3] = (*cube, self.half)
+        data.qpos[self._cube_qpos + 3 : self._cube_qpos + 7] = (1, 0, 0, 0)
+        data.qvel[self._cube_dof : self._cube_dof + 6] = 0
+        data.mocap_pos[self._target_mocap] = (*target, 0.0005)
+        place_end_effector(self.arm, physics, np.array([*hand, HAND_HEIGHT]))
+        self.start_distance = float(np.linalg.norm(target - cube))
+
+    # -- named accessors ---------------------------------------------------------------------
+    def cube_position(self, physics: Physics) -> np.ndarray:
+        return physics.data.xpos[self._cube_body]
+
+    def target_position(self, physics: Physics) -> np.ndarray:
+        return physics.data.mocap_pos[self._target_mocap]
+
+    def cube_to_target(self, physics: Physics) -> float:
+        delta = self.target_position(physics)[:2] - self.cube_position(physics)[:2]
+        return float(np.hypot(*delta))
+
+    def push_point(self, physics: Physics) -> np.ndarray:
+        """Where the hand must be (xy) to push the cube straight at the target."""
+        cube = self.cube_position(physics)[:2]
+        direction = _unit(self.target_position(physics)[:2] - cube)
+        return cube - direction * (self.half + 0.03)
+
+    def hand_to_push_point(self, physics: Physics) -> float:
+        hand = self.arm.ee_position(physics)[:2]
+        return float(np.linalg.norm(hand - self.push_point(physics)))
+
+    # -- observations and ground truth -------------------------------------------------------
+    def features(self) -> dict[str, int]:
+        return {"cube_pos": 3, "target_pos": 3, "hand_to_cube": 3, "cube_to_target": 3}
+
+    def observe(self, physics: Physics) -> dict[str, np.ndarray]:
+        cube = self.cube_position(physics)
+        target = self.target_position(physics)
+        return {
+            "cube_pos": cube,
+            "target_pos": target,
+            "hand_to_cube": cube - self.arm.ee_position(physics),
+            "cube_to_target": target - cube,
+        }
+
+    def evaluate(self, physics: Physics) -> dict:
+        """Ground truth from two measured distances, computed once per step."""
+        cube = self.cube_position(physics)
+        target = self.target_position(physics)
+        to_target = target[:2] - cube[:2]
+        distance = float(np.sqrt(to_target @ to_target))
+        direction = to_target / distance if distance > 1e-9 else np.array([1.0, 0.0])
+        push_point = cube[:2] - direction * (self.half + 0.03)
+        hand_gap = float(np.linalg.norm(self.arm.ee_position(physics)[:2] - push_point))
+        success = distance < SUCCESS_RADIUS and abs(cube[2] - self.half) < 0.01
+        if success:
+            progress = 1.0
+        else:
+            reach = min(max(1.0 - hand_gap / 0.2, 0.0), 1.0)
+            pushed = (self.start_distance - distance) / max(
+                self.start_distance - SUCCESS_RADIUS, 1e-6
+            )
+            progress = 0.25 * reach + 0.75 * min(max(pushed, 0.0), 1.0)
+        return {
+            "success": success,
+            "progress": progress,
+            "stages": {
+                "reached": hand_gap < 0.025,
+                "moving": self.start_distance - distance > 0.01,
+                "placed": success,
+            },
+            "terms": {
+                "reach": float(tolerance(hand_gap, 0.15)),
+                "push": float(tolerance(distance, self.start_distance)),
+                "placed": float(success),
+            },
+        }
+
+    def success(self, physics: Physics) -> bool:
+        return self.evaluate(physics)["success"]
+
+    def stages(self, physics: Physics) -> dict[str, bool]:
+        return self.evaluate(physics)["stages"]
+
+    def reference_terms(self, physics: Physics) -> dict[str, float]:
+        return self.evaluate(physics)["terms"]
+
+    def progress(self, physics: Physics) -> float:
+        return self.evaluate(physics)["progress"]
+
+    def goal_text(self) -> str:
+        return f"push the {self.colour} cube onto the green pad"
+
+    def scripted_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        return ScriptedPush(self, rng)
+
+    def perturbed_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        """Pushes just as competently, but past the pad or towards a decoy 60-150 degrees off."""
+        if rng.uniform() < 0.5:
+            return ScriptedPush(self, rng, overshoot=rng.uniform(0.07, 0.14))
+        return ScriptedPush(self, rng, decoy=rng.choice([-1, 1]) * rng.uniform(1.05, 2.6))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return v / n if n > 1e-9 else np.array([1.0, 0.0])
+
+
+class ScriptedPush:
+    """Go behind the cube (around it if needed), then push it along the line to the pad."""
+
+    def __init__(
+        self,
+        task: PushTask,
+        rng: np.random.Generator,
+        noise: float = 0.05,
+        decoy: float | None = None,
+        overshoot: float = 0.0,
+    ):
+        self.task = task
+        self.rng = rng
+        self.noise = noise
+        self.decoy = decoy  # push this many radians off the target direction (a negative)
+        self.overshoot = overshoot  # push this far past the pad (a negative)
+        self.done = False  # once there, stay put: re-approaching a placed cube knocks it off
+
+    def __call__(self, physics: Physics) -> np.ndarray:
+        task = self.task
+        hand3 = task.arm.ee_position(physics)
+        hand = hand3[:2]
+        cube = task.cube_position(physics)[:2]
+        direction = _unit(task.target_position(physics)[:2] - cube)
+        remaining = task.cube_to_target(physics) + self.overshoot
+        if self.overshoot:  # aim at a point beyond the pad, on the same line
+            aim = task.target_position(physics)[:2] + direction * self.overshoot
+            remaining = float(np.linalg.norm(aim - cube))
+        if self.decoy is not None:
+            c, s = np.cos(self.decoy), np.sin(self.decoy)
+            direction = np.array([[c, -s], [s, c]]) @ direction
+            remaining = 1.0
+        behind = cube - direction * (task.half + 0.03)
+        rel = hand - cube
+        along = rel @ direction
+        lateral = rel - along * direction
+        max_step = 0.01
+        behind_cube = along < -(task.half + 0.005)
+        self.done = self.done or remaining < 0.018  # the servos still close ~5 mm of lag
+        if self.done:  # close enough: let it coast, hold still
+            goal = hand
+        elif behind_cube and np.linalg.norm(lateral) < 0.02:  # aligned: push, steering back
+            speed = max_step * np.clip(remaining / 0.06, 0.15, 0.8)  # ease in near the pad
+            goal = hand + speed * direction - 0.3 * lateral
+        elif behind_cube:  # behind but off the line: line up at the push point
+            goal = behind
+        else:  # beside or in front of the cube: go round it
+            side = _unit(lateral) if np.linalg.norm(lateral) > 1e-3 else np.array(
+                [-direction[1], direction[0]]
+            )
+            goal = cube + side * (task.half + 0.05) - direction * (task.half + 0.03)
+        action_xy = np.clip((goal - hand) / max_step, -1.0, 1.0)
+        action_xy = np.clip(action_xy + self.noise * self.rng.normal(size=2), -1.0, 1.0)
+        dz = np.clip((HAND_HEIGHT - hand3[2]) / max_step, -1.0, 1.0)
+        if task.control_mode == "ee_delta_planar":
+            return action_xy
+        if task.control_mode != "ee_delta":
+            raise ValueError(f"the scripted push needs an ee_delta mode, not {task.control_mode}")
+        return np.array([*action_xy, dz, -1.0])

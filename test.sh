@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install what is missing, lint, and run the test suite (headless: Qt offscreen, EGL rendering).
+# Extra arguments go to pytest, e.g. ./test.sh -m slow, ./test.sh tests/sim -x.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$ROOT/setup.sh"
+VENV="${WORKBENCH_VENV:-$ROOT/.venv}"
+cd "$ROOT"
+export QT_QPA_PLATFORM=offscreen MUJOCO_GL="${MUJOCO_GL:-egl}" PYTHONDONTWRITEBYTECODE=1
+"$VENV/bin/ruff" check workbench robots scenes gui tests benchmarks
+exec "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,53 @@
+"""Shared fixtures: temporary workspaces and a small recorded Push dataset."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import workbench  # noqa: E402, F401
+from workbench.data import Workspace  # noqa: E402
+from workbench.envs import make_env  # noqa: E402
+from workbench.teleop.recorder import (  # noqa: E402
+    random_policy,
+    record_policy_episodes,
+    scripted_policy,
+)
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def push_dataset(tmp_path_factory):
+    """A workspace with scripted demos, failed rollouts and held-out demos of Push."""
+    root = tmp_path_factory.mktemp("push") / "ws"
+    ws = Workspace.open(root, create=True)
+    env = make_env("Push")
+    ids = {
+        "demos": record_policy_episodes(env, ws, scripted_policy(env, 0), 10, "scripted", 0),
+        "random": record_policy_episodes(env, ws, random_policy(env, 1), 10, "random", 100),
+        "perturbed": record_policy_episodes(
+            env, ws, scripted_policy(env, 5, perturbed=True), 10, "perturbed", 300
+        ),
+        "held_out": record_policy_episodes(
+            env, ws, scripted_policy(env, 2), 20, "evaluation", 1000
+        ),
+        "held_out_random": record_policy_episodes(
+            env, ws, random_policy(env, 3), 10, "evaluation-random", 2000
+        ),
+    }
+    env.close()
+    yield ws, ids
+    ws.close()

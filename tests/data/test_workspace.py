@@ -1,0 +1,134 @@
+"""The Workspace: SQLite index plus append-only episode arrays, crash safety, clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from workbench.data import Workspace, WorkspaceError
+from workbench.data.episode import _file_name
+
+
+def write_episode(ws: Workspace, frames: int = 5, save: bool = True, **meta):
+    writer = ws.new_episode(scene="Push", source="teleop", seed=3, goal="push the cube")
+    writer.set_initial(state=np.zeros(4, np.float32))
+    for t in range(frames):
+        writer.add_frame(state=np.full(4, t, np.float32), action=np.array([t, -t], np.float32),
+                         success=np.bool_(t == frames - 1))
+    return writer.save(success=True, **meta) if save else writer
+
+
+def test_create_reopen_and_list(tmp_path):
+    root = tmp_path / "ws"
+    with Workspace.open(root, create=True) as ws:
+        episode_id = write_episode(ws)
+    with Workspace.open(root) as ws:
+        (row,) = ws.episodes()
+        assert row["id"] == episode_id and row["num_steps"] == 5 and row["success"] == 1
+        assert row["goal"] == "push the cube"
+        episode = ws.load_episode(episode_id)
+        np.testing.assert_array_equal(episode["state"][:, 0], np.arange(5))
+        assert episode["action"].shape == (5, 2)
+        assert episode.initial()["state"].shape == (4,)
+
+
+def test_opening_a_missing_workspace_without_create_explains(tmp_path):
+    with pytest.raises(WorkspaceError, match="no workspace at"):
+        Workspace.open(tmp_path / "nowhere")
+
+
+def test_a_foreign_non_empty_folder_is_refused_untouched(tmp_path):
+    (tmp_path / "thesis.tex").write_text("precious")
+    with pytest.raises(WorkspaceError, match="not a workbench workspace"):
+        Workspace.open(tmp_path, create=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.tex"]
+
+
+def test_a_corrupt_database_is_reported_and_episode_files_survive(tmp_path):
+    root = tmp_path / "ws"
+    with Workspace.open(root, create=True) as ws:
+        episode_id = write_episode(ws)
+    for suffix in ("", "-wal", "-shm"):
+        path = root / f"workbench.sqlite{suffix}"
+        if path.exists():
+            path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(WorkspaceError, match="damaged.*untouched"):
+        Workspace.open(root)
+    assert (root / "episodes" / f"{episode_id:06d}" / _file_name("state")).exists()
+    # Move the damaged database aside, reopen, recover: the episode is back.
+    for path in root.glob("workbench.sqlite*"):
+        path.rename(path.with_suffix(path.suffix + ".damaged"))
+    with Workspace.open(root) as ws:
+        assert ws.recover() == [episode_id]
+        assert len(ws.load_episode(episode_id)) == 5
+
+
+def test_frames_written_before_a_crash_are_kept(tmp_path):
+    root = tmp_path / "ws"
+    ws = Workspace.open(root, create=True)
+    writer = write_episode(ws, frames=7, save=False)
+    # Simulate a crash mid-write: half a row appended to one array file, process gone.
+    with open(writer.folder / _file_name("state"), "ab") as handle:
+        handle.write(b"\x00\x00\x80")
+    ws.close()
+    with Workspace.open(root) as ws:
+        assert ws.episodes() == []  # not saved...
+        assert [e["status"] for e in ws.episodes(include_incomplete=True)] == ["recording"]
+        (recovered,) = ws.recover()  # ...but nothing written is lost
+        episode = ws.load_episode(recovered)
+        assert len(episode) == 7
+        np.testing.assert_array_equal(episode["state"][:, 0], np.arange(7))
+
+
+def test_discard_removes_the_take_and_nothing_else(workspace):
+    kept = write_episode(workspace)
+    writer = write_episode(workspace, save=False)
+    folder = writer.folder
+    writer.discard()
+    assert not folder.exists()
+    assert [e["id"] for e in workspace.episodes(include_incomplete=True)] == [kept]
+
+
+def test_frames_must_keep_their_keys_and_shapes(workspace):
+    writer = workspace.new_episode(scene="Push", source="teleop")
+    writer.add_frame(state=np.zeros(3))
+    with pytest.raises(ValueError, match="differ"):
+        writer.add_frame(state=np.zeros(3), action=np.zeros(2))
+    with pytest.raises(ValueError, match="shape"):
+        writer.add_frame(state=np.zeros(4))
+
+
+def test_preferences_validate_and_go_with_their_episode(workspace):
+    a, b = write_episode(workspace), write_episode(workspace)
+    pref = workspace.add_preference([(a, 0, 3), (b, 1, 4)], "left")
+    ranking = workspace.add_preference([(a, 0, 2), (b, 0, 2), (a, 2, 4)], [2, 0, 1],
+                                       kind="ranking")
+    assert [p.id for p in workspace.preferences()] == [pref, ranking]
+    assert workspace.preferences()[1].answer == [2, 0, 1]
+    with pytest.raises(ValueError, match="left, right, equal, skip|answer in"):
+        workspace.add_preference([(a, 0, 3), (b, 0, 3)], "maybe")
+    with pytest.raises(ValueError, match="outside episode"):
+        workspace.add_preference([(a, 0, 99), (b, 0, 3)], "right")
+    with pytest.raises(ValueError, match="exactly once"):
+        workspace.add_preference([(a, 0, 2), (b, 0, 2)], [0, 0], kind="ranking")
+    workspace.delete_episode(b)
+    assert workspace.preferences() == []  # labels pointing into b went with it
+    assert [e["id"] for e in workspace.episodes()] == [a]
+
+
+def test_goals_are_deduplicated_per_scene(workspace):
+    first = workspace.add_goal("push the red cube onto the green pad", "Push")
+    again = workspace.add_goal("  push the red cube onto the green pad ", "Push")
+    assert first == again
+    with pytest.raises(ValueError, match="needs some text"):
+        workspace.add_goal("   ", "Push")
+
+
+def test_the_database_is_plain_sqlite(tmp_path):
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        write_episode(ws)
+    rows = sqlite3.connect(tmp_path / "ws" / "workbench.sqlite").execute(
+        "SELECT scene, source, status FROM episodes").fetchall()
+    assert rows == [("Push", "teleop", "saved")]

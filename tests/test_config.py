@@ -1,0 +1,31 @@
+import pytest
+
+from workbench import config as cfg
+from workbench.rl.ppo import PPOConfig
+from workbench.rl.run import RunConfig
+
+
+def test_dotted_overrides_reach_nested_fields_and_keep_the_original():
+    base = RunConfig()
+    changed = cfg.override(base, ["ppo.lr=1e-3", "scene=Walk", "ppo.hidden=(32, 32)"])
+    assert changed.ppo.lr == 1e-3 and changed.scene == "Walk" and changed.ppo.hidden == (32, 32)
+    assert base.ppo.lr == PPOConfig().lr  # configs are not mutated
+
+
+def test_unknown_field_lists_the_known_ones():
+    with pytest.raises(cfg.ConfigError, match="no field 'lrate'.*lr"):
+        cfg.override(PPOConfig(), ["lrate=1"])
+
+
+def test_type_mismatch_is_reported():
+    with pytest.raises(cfg.ConfigError, match="expects int"):
+        cfg.override(PPOConfig(), ["num_envs=many"])
+
+
+def test_round_trip_through_a_dict():
+    config = cfg.override(RunConfig(), ["ppo.total_steps=123"])
+    assert cfg.from_dict(RunConfig, cfg.to_dict(config)) == config
+
+
+def test_help_text_comes_from_field_metadata():
+    assert "learning rate" in cfg.help_for(PPOConfig, "lr")

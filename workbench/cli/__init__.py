@@ -1,0 +1,1 @@
+"""The ``workbench`` command line: one subcommand per stage, each a thin wrapper."""

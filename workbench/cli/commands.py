@@ -1,0 +1,208 @@
+"""Subcommand bodies: argument plumbing, progress bars and printing only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tqdm import tqdm
+
+from workbench.cli.main import print_json
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise ValueError(f"--size must look like 640x480, got {text!r}") from exc
+    return width, height
+
+
+def scenes(args: argparse.Namespace) -> int:
+    from workbench.envs.env import scene_info
+    from workbench.registry import SCENES
+
+    infos = [scene_info(name) for name in SCENES.names()]
+    if args.gallery:
+        from workbench.envs.gallery import render_gallery
+
+        for path in render_gallery(args.gallery):
+            print(path)
+        return 0
+    if args.json:
+        print_json(infos)
+        return 0
+    for info in infos:
+        print(f"{info['name']:<12} {info['id']:<22} {', '.join(info['tags']):<32} "
+              f"{info['description']}")
+    return 0
+
+
+def view(args: argparse.Namespace) -> int:
+    if args.out is None:
+        return _open_gui(scene=args.scene)
+    from workbench.envs.gallery import render_scene_png
+
+    render_scene_png(args.scene, args.out, _size(args.size), args.camera, args.seed)
+    print(args.out)
+    return 0
+
+
+def record(args: argparse.Namespace) -> int:
+    from workbench.data.workspace import Workspace
+    from workbench.envs.env import make_env
+    from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
+
+    env = make_env(args.scene, difficulty=args.difficulty)
+    with Workspace.open(args.workspace, create=True) as ws:
+        for count, source in ((args.scripted, "scripted"), (args.perturbed, "perturbed"),
+                              (args.random, "random")):
+            if count:
+                policy = (
+                    random_policy(env, args.seed)
+                    if source == "random"
+                    else scripted_policy(env, args.seed, perturbed=source == "perturbed")
+                )
+                with tqdm(total=count, desc=f"{source} episodes", unit="ep") as bar:
+                    ids = record_policy_episodes(
+                        env, ws, policy, count, source, seed=args.seed,
+                        progress=lambda _: bar.update(1),
+                    )
+                rows = {r["id"]: r for r in ws.episodes(scene=args.scene)}
+                ok = sum(bool(rows[i]["success"]) for i in ids)
+                print(f"saved {len(ids)} {source} episodes ({ok} successful) to {ws.root}")
+                return 0
+        from workbench.cli.terminal_teleop import record_keyboard
+
+        return record_keyboard(env, ws, args.goal, args.seed)
+
+
+def train_reward(args: argparse.Namespace) -> int:
+    from workbench import config as cfg
+    from workbench.data.workspace import Workspace
+    from workbench.rewards.progress.config import ProgressConfig
+    from workbench.rewards.workflow import fit_progress_in_workspace
+
+    config = cfg.override(ProgressConfig(), args.overrides)
+    with Workspace.open(args.workspace, create=True) as ws, tqdm(
+        total=config.epochs, desc="fitting progress reward", unit="epoch"
+    ) as bar:
+
+        def on_epoch(epoch: int, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.4f}")
+            bar.update(1)
+
+        _, report = fit_progress_in_workspace(ws, args.scene, config, on_epoch=on_epoch)
+    print_json(report)
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    from workbench import config as cfg
+    from workbench.data.workspace import Workspace
+    from workbench.rl.run import RunConfig, train_run
+
+    overrides = [f"scene={args.scene}", f"reward={args.reward}", *args.overrides]
+    if args.steps:
+        overrides.append(f"ppo.total_steps={args.steps}")
+    config = cfg.override(RunConfig(), overrides)
+    with Workspace.open(args.workspace, create=True) as ws, tqdm(
+        total=config.ppo.total_steps, desc="training PPO", unit="step"
+    ) as bar:
+
+        def on_progress(progress) -> None:
+            bar.total = progress.total_steps
+            bar.update(progress.step - bar.n)
+            bar.set_postfix(
+                learned=f"{progress.learned_return:.1f}", success=f"{progress.success_rate:.2f}"
+            )
+
+        result = train_run(ws, config, callbacks=(on_progress,))
+    print_json(result)
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from workbench.data.workspace import Workspace
+    from workbench.export.workflow import export_run
+    from workbench.rl.run import latest_run
+
+    with Workspace.open(args.workspace, create=True) as ws:
+        run = args.run or latest_run(ws, args.scene)
+    out = args.out or Path(run) / "bundle"
+    bundle = export_run(run, out)
+    print_json({"bundle": str(out), "parity": bundle["parity"]})
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.export.runner import run_in_sim
+
+    print_json(run_in_sim(args.bundle, episodes=args.episodes))
+    return 0
+
+
+def workspace(args: argparse.Namespace) -> int:
+    from workbench.data.workspace import Workspace
+
+    with Workspace.open(args.workspace, create=args.action == "info") as ws:
+        if args.action == "recover":
+            print_json({"recovered": ws.recover()})
+            return 0
+        episodes = ws.episodes(include_incomplete=True)
+        print_json({
+            "root": str(ws.root),
+            "episodes": len(episodes),
+            "incomplete": sum(e["status"] != "saved" for e in episodes),
+            "goals": len(ws.goals()),
+            "preferences": len(ws.preferences()),
+            "models": [m["path"] for m in ws.models()],
+            "runs": [r["path"] for r in ws.runs()],
+        })
+    return 0
+
+
+def loop(args: argparse.Namespace) -> int:
+    """Every stage in turn, as a user new to the workbench would run them."""
+    base = ["--workspace", str(args.workspace)]
+    from workbench.cli.main import main as cli
+
+    steps = [
+        ["record", args.scene, "--scripted", str(args.demos), *base],
+        ["record", args.scene, "--random", str(args.demos), "--seed", "500", *base],
+        ["record", args.scene, "--perturbed", str(args.demos), "--seed", "900", *base],
+        ["train-reward", args.scene, *base],
+        ["train", args.scene, "--steps", str(args.steps), *base],
+        ["export", "--scene", args.scene, *base],
+    ]
+    for argv in steps:
+        print(f"\n$ workbench {' '.join(argv)}")
+        code = cli(argv)
+        if code:
+            return code
+    from workbench.data.workspace import Workspace
+    from workbench.rl.run import latest_run
+
+    with Workspace.open(args.workspace) as ws:
+        bundle = latest_run(ws, args.scene) / "bundle"
+    print(f"\n$ workbench run {bundle}")
+    return cli(["run", str(bundle), "--episodes", "10"])
+
+
+def gui(args: argparse.Namespace) -> int:
+    return _open_gui(workspace=args.workspace, scene=args.scene)
+
+
+def _open_gui(**kwargs) -> int:
+    import os
+
+    from workbench.registry import FRONTENDS
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            or os.environ.get("QT_QPA_PLATFORM")):
+        raise RuntimeError(
+            "no screen to open the GUI on (DISPLAY is not set); use `workbench --headless`, a "
+            "subcommand such as `workbench view Push --out push.png`, or run under Xvfb"
+        )
+    return FRONTENDS.load("gui")(**kwargs)
+

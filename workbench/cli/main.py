@@ -1,0 +1,123 @@
+"""``workbench``: one subcommand per stage of the loop; each wraps an importable function.
+
+With no subcommand it opens the GUI; ``workbench --headless`` runs the whole loop on Push
+without a screen (record scripted demos, fit a reward, train, export, run the export).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_WORKSPACE = Path(os.environ.get("WORKBENCH_WORKSPACE", "~/.workbench/workspace"))
+
+
+def _workspace_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace", "-w", type=Path, default=DEFAULT_WORKSPACE,
+        help=f"workspace folder, created if missing (default {DEFAULT_WORKSPACE})",
+    )
+
+
+def _overrides_arg(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help=f"config override, repeatable (e.g. --set {example})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench", description="Teach simulated robots with rewards you show, judge and say."
+    )
+    parser.add_argument("--headless", action="store_true",
+                        help="no GUI: run the whole loop on Push in the terminal")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("scenes", help="list registered scenes")
+    p.add_argument("--json", action="store_true", help="machine-readable list")
+    p.add_argument("--gallery", type=Path, metavar="DIR", help="render a PNG of every scene")
+
+    p = sub.add_parser("view", help="show a scene (a window, or a PNG with --out)")
+    p.add_argument("scene")
+    p.add_argument("--camera", default=None, help="named camera (default: the scene's first)")
+    p.add_argument("--out", type=Path, help="write a PNG instead of opening a window")
+    p.add_argument("--size", default="640x480", help="WIDTHxHEIGHT of the PNG")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("record", help="record episodes (keyboard teleop, scripted or random)")
+    p.add_argument("scene")
+    _workspace_arg(p)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--scripted", type=int, metavar="N", help="N scripted demonstrations")
+    how.add_argument("--perturbed", type=int, metavar="N",
+                     help="N perturbed (failing) demonstrations, negatives for reward learning")
+    how.add_argument("--random", type=int, metavar="N", help="N random-action episodes")
+    p.add_argument("--goal", help="goal text of the takes (default: the scene's own)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--difficulty", type=float, default=0.0)
+
+    p = sub.add_parser("train-reward", help="fit a progress reward from the recorded demos")
+    p.add_argument("scene")
+    _workspace_arg(p)
+    _overrides_arg(p, "epochs=300")
+
+    p = sub.add_parser("train", help="train a policy with PPO on the learned reward")
+    p.add_argument("scene")
+    _workspace_arg(p)
+    p.add_argument("--steps", type=int, help="environment steps (ppo.total_steps)")
+    p.add_argument("--reward", default="latest",
+                   help="'latest' learned model, a model folder, or 'reference'")
+    _overrides_arg(p, "ppo.lr=1e-3")
+
+    p = sub.add_parser("export", help="export the latest trained policy as an ONNX bundle")
+    _workspace_arg(p)
+    p.add_argument("--scene", help="scene of the run (default: any)")
+    p.add_argument("--run", type=Path, help="run folder (default: the latest finished run)")
+    p.add_argument("--out", type=Path, help="bundle folder (default: RUN/bundle)")
+
+    p = sub.add_parser("run", help="run an exported bundle in simulation (no torch needed)")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("--episodes", type=int, default=10)
+
+    p = sub.add_parser("workspace", help="inspect or recover a workspace")
+    p.add_argument("action", choices=("info", "recover"))
+    _workspace_arg(p)
+
+    p = sub.add_parser("loop", help="the whole loop headless: demos, reward, PPO, export, run")
+    p.add_argument("scene", nargs="?", default="Push")
+    _workspace_arg(p)
+    p.add_argument("--demos", type=int, default=10)
+    p.add_argument("--steps", type=int, default=80_000)
+
+    p = sub.add_parser("gui", help="open the desktop app")
+    _workspace_arg(p)
+    p.add_argument("--scene", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or ("loop" if args.headless else "gui")
+    if command in ("loop", "gui") and args.command is None:
+        args = build_parser().parse_args([command])
+    from workbench.cli import commands
+
+    try:
+        return int(getattr(commands, command.replace("-", "_"))(args) or 0)
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
+        from workbench.data.workspace import WorkspaceError  # noqa: F401  (same family)
+
+        print(f"workbench {command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

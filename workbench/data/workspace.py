@@ -1,0 +1,367 @@
+"""The Workspace folder: ``workspace.json``, ``workbench.sqlite`` and ``episodes/``,
+``models/``, ``runs/`` subfolders.
+
+SQLite (stdlib, WAL journal, one commit per change) indexes episodes, goals, preferences, reward
+models and training runs; bulky arrays live in files beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.data.episode import SCHEMA, Episode, EpisodeWriter
+
+FORMAT = "workbench-workspace"
+VERSION = 1
+MARKER = "workspace.json"
+DATABASE = "workbench.sqlite"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS episodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scene TEXT NOT NULL,
+    source TEXT NOT NULL,            -- teleop | scripted | policy | random | video
+    status TEXT NOT NULL,            -- recording | saved
+    num_steps INTEGER NOT NULL DEFAULT 0,
+    success INTEGER,
+    goal_id INTEGER REFERENCES goals(id),
+    seed INTEGER,
+    created REAL NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS goals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    text TEXT NOT NULL,
+    scene TEXT,
+    baseline TEXT,
+    created REAL NOT NULL,
+    UNIQUE (text, scene)
+);
+CREATE TABLE IF NOT EXISTS preferences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,              -- pair | ranking | rating
+    segments TEXT NOT NULL,          -- JSON [[episode_id, start, end], ...]
+    answer TEXT NOT NULL,            -- pair: left|right|equal|skip; ranking: JSON order
+    rating REAL,
+    teacher TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    family TEXT NOT NULL,
+    scene TEXT NOT NULL,
+    path TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    scene TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL
+);
+"""
+
+PAIR_ANSWERS = ("left", "right", "equal", "skip")
+
+
+class WorkspaceError(RuntimeError):
+    """The folder is not a usable workspace; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Preference:
+    id: int
+    kind: str
+    segments: list[tuple[int, int, int]]
+    answer: Any
+    rating: float | None
+    teacher: str
+
+
+class Workspace:
+    """Open (or create) a workspace folder.
+
+    Example:
+        >>> ws = Workspace.open("~/robot-lessons", create=True)
+        >>> [e["id"] for e in ws.episodes(scene="Push")]
+    """
+
+    def __init__(self, root: Path, connection: sqlite3.Connection):
+        self.root = root
+        self._db = connection
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, create: bool = False) -> Workspace:
+        root = Path(path).expanduser().resolve()
+        marker = root / MARKER
+        if not marker.exists():
+            if root.exists() and not root.is_dir():
+                raise WorkspaceError(f"{root} is a file, not a workspace folder")
+            if root.exists() and any(root.iterdir()):
+                raise WorkspaceError(
+                    f"{root} is not a workbench workspace (it has no {MARKER}) and is not empty; "
+                    "choose an empty folder for a new workspace or an existing workspace folder"
+                )
+            if not create:
+                raise WorkspaceError(
+                    f"no workspace at {root}; create one with create=True "
+                    "(CLI: any command with --workspace creates it)"
+                )
+            root.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps({"format": FORMAT, "version": VERSION}, indent=1))
+        try:
+            info = json.loads(marker.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise WorkspaceError(f"{marker} is unreadable ({exc}); it should be JSON") from exc
+        if info.get("format") != FORMAT:
+            raise WorkspaceError(f"{root} holds {info.get('format')!r}, not a workbench workspace")
+        if info.get("version", 0) > VERSION:
+            raise WorkspaceError(
+                f"{root} was written by a newer workbench (format version {info['version']}); "
+                f"this one reads up to version {VERSION}: upgrade the workbench"
+            )
+        for sub in ("episodes", "models", "runs"):
+            (root / sub).mkdir(exist_ok=True)
+        db_path = root / DATABASE
+        try:
+            connection = sqlite3.connect(db_path, timeout=10, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.executescript(_TABLES)
+            connection.execute("SELECT count(*) FROM episodes").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(
+                f"the workspace database {db_path} is damaged ({exc}). Episode files under "
+                f"{root / 'episodes'} are untouched; move the damaged database aside and reopen "
+                "the workspace, then run `workbench workspace recover` to re-index them"
+            ) from exc
+        return cls(root, connection)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _commit(self, sql: str, args: tuple = ()) -> int:
+        with self._db:
+            cursor = self._db.execute(sql, args)
+        return int(cursor.lastrowid or 0)
+
+    # -- episodes ----------------------------------------------------------------------------
+    def new_episode(
+        self,
+        scene: str,
+        source: str,
+        seed: int | None = None,
+        goal: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> EpisodeWriter:
+        goal_id = self.add_goal(goal, scene) if goal else None
+        episode_id = self._commit(
+            "INSERT INTO episodes (scene, source, status, seed, goal_id, created, meta) "
+            "VALUES (?, ?, 'recording', ?, ?, ?, ?)",
+            (scene, source, seed, goal_id, time.time(), json.dumps(meta or {})),
+        )
+        folder = self._episode_folder(episode_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        return EpisodeWriter(folder, episode_id, self._finish_episode, self._forget_episode)
+
+    def _episode_folder(self, episode_id: int) -> Path:
+        return self.root / "episodes" / f"{episode_id:06d}"
+
+    def _finish_episode(self, episode_id: int, num_steps: int, meta: dict[str, Any]) -> None:
+        row = self._db.execute("SELECT meta FROM episodes WHERE id=?", (episode_id,)).fetchone()
+        merged = {**json.loads(row["meta"]), **meta}
+        success = merged.pop("success", None)
+        self._commit(
+            "UPDATE episodes SET status='saved', num_steps=?, success=?, meta=? WHERE id=?",
+            (num_steps, None if success is None else int(bool(success)), json.dumps(merged),
+             episode_id),
+        )
+
+    def _forget_episode(self, episode_id: int) -> None:
+        self._commit("DELETE FROM episodes WHERE id=?", (episode_id,))
+
+    def episodes(
+        self, scene: str | None = None, source: str | None = None, include_incomplete=False
+    ) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT e.*, g.text AS goal FROM episodes e LEFT JOIN goals g ON g.id = e.goal_id "
+            "WHERE 1=1"
+        )
+        args: list[Any] = []
+        if not include_incomplete:
+            sql += " AND e.status='saved'"
+        if scene:
+            sql += " AND e.scene=?"
+            args.append(scene)
+        if source:
+            sql += " AND e.source=?"
+            args.append(source)
+        rows = self._db.execute(sql + " ORDER BY e.id", args).fetchall()
+        return [{**dict(r), "meta": json.loads(r["meta"])} for r in rows]
+
+    def load_episode(self, episode_id: int) -> Episode:
+        row = self._db.execute(
+            "SELECT e.*, g.text AS goal FROM episodes e LEFT JOIN goals g ON g.id = e.goal_id "
+            "WHERE e.id=?",
+            (episode_id,),
+        ).fetchone()
+        if row is None:
+            raise WorkspaceError(f"no episode {episode_id} in {self.root}")
+        meta = {**dict(row), "meta": json.loads(row["meta"])}
+        return Episode(episode_id, self._episode_folder(episode_id), meta)
+
+    def delete_episode(self, episode_id: int) -> None:
+        self.load_episode(episode_id)  # raises for an unknown id
+        stale = [p.id for p in self.preferences() if any(s[0] == episode_id for s in p.segments)]
+        with self._db:  # the episode and the labels that point into it go together
+            self._db.executemany("DELETE FROM preferences WHERE id=?", [(i,) for i in stale])
+            self._db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
+        shutil.rmtree(self._episode_folder(episode_id), ignore_errors=True)
+
+    def recover(self) -> list[int]:
+        """Keep episodes a crash left in ``recording``: index the frames that reached disk,
+        and re-index episode folders the database does not know (after a database loss)."""
+        recovered = []
+        for row in self._db.execute("SELECT id FROM episodes WHERE status='recording'"):
+            episode = Episode(row["id"], self._episode_folder(row["id"]), {})
+            self._finish_episode(row["id"], len(episode), {"recovered": True})
+            recovered.append(row["id"])
+        known = {r["id"] for r in self._db.execute("SELECT id FROM episodes")}
+        for folder in sorted((self.root / "episodes").iterdir()):
+            orphan = folder.name.isdigit() and int(folder.name) not in known
+            if orphan and (folder / SCHEMA).exists():
+                episode_id = int(folder.name)
+                length = len(Episode(episode_id, folder, {}))
+                self._commit(
+                    "INSERT INTO episodes (id, scene, source, status, num_steps, created, meta) "
+                    "VALUES (?, 'unknown', 'recovered', 'saved', ?, ?, '{}')",
+                    (episode_id, length, time.time()),
+                )
+                recovered.append(episode_id)
+        return recovered
+
+    # -- goals -------------------------------------------------------------------------------
+    def add_goal(self, text: str, scene: str | None = None, baseline: str | None = None) -> int:
+        text = text.strip()
+        if not text:
+            raise ValueError("a goal needs some text, e.g. 'push the red cube onto the green pad'")
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO goals (text, scene, baseline, created) VALUES (?, ?, ?, ?)",
+                (text, scene, baseline, time.time()),
+            )
+        row = self._db.execute(
+            "SELECT id FROM goals WHERE text=? AND scene IS ?", (text, scene)
+        ).fetchone()
+        return int(row["id"])
+
+    def goals(self, scene: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM goals", ()
+        if scene:
+            sql, args = sql + " WHERE scene=?", (scene,)
+        return [dict(r) for r in self._db.execute(sql + " ORDER BY id", args)]
+
+    # -- preferences -------------------------------------------------------------------------
+    def add_preference(
+        self,
+        segments: list[tuple[int, int, int]],
+        answer: Any,
+        kind: str = "pair",
+        teacher: str = "user",
+        rating: float | None = None,
+    ) -> int:
+        if kind == "pair":
+            if len(segments) != 2 or answer not in PAIR_ANSWERS:
+                raise ValueError(f"a pair needs 2 segments and an answer in {PAIR_ANSWERS}")
+        elif kind == "ranking":
+            if sorted(answer) != list(range(len(segments))):
+                raise ValueError("a ranking answer must order every segment index exactly once")
+            answer = json.dumps(list(answer))
+        elif kind != "rating":
+            raise ValueError(f"unknown preference kind {kind!r}: pair, ranking or rating")
+        for episode_id, start, end in segments:
+            episode = self.load_episode(episode_id)
+            if not 0 <= start < end <= episode.meta["num_steps"]:
+                raise ValueError(
+                    f"segment ({episode_id}, {start}, {end}) is outside episode {episode_id} "
+                    f"(0..{episode.meta['num_steps']})"
+                )
+        return self._commit(
+            "INSERT INTO preferences (kind, segments, answer, rating, teacher, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, json.dumps([list(s) for s in segments]), str(answer), rating, teacher,
+             time.time()),
+        )
+
+    def preferences(self) -> list[Preference]:
+        out = []
+        for r in self._db.execute("SELECT * FROM preferences ORDER BY id"):
+            answer = json.loads(r["answer"]) if r["kind"] == "ranking" else r["answer"]
+            segments = [tuple(s) for s in json.loads(r["segments"])]
+            out.append(Preference(r["id"], r["kind"], segments, answer, r["rating"], r["teacher"]))
+        return out
+
+    # -- models and runs ---------------------------------------------------------------------
+    def new_artifact_dir(self, kind: str, name: str) -> Path:
+        """A fresh folder under ``models/`` or ``runs/`` for an artifact being written."""
+        base = self.root / kind
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = base / f"{name}-{stamp}"
+        suffix = 1
+        while path.exists():
+            suffix += 1
+            path = base / f"{name}-{stamp}-{suffix}"
+        path.mkdir(parents=True)
+        return path
+
+    def add_model(self, name: str, family: str, scene: str, path: Path, metrics: dict) -> int:
+        return self._commit(
+            "INSERT INTO models (name, family, scene, path, metrics, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (name, family, scene, str(path), json.dumps(metrics), time.time()),
+        )
+
+    def models(self, scene: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM models", ()
+        if scene:
+            sql, args = sql + " WHERE scene=?", (scene,)
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
+
+    def add_run(self, name: str, scene: str, path: Path, status: str, metrics: dict) -> int:
+        return self._commit(
+            "INSERT INTO runs (name, scene, path, status, metrics, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (name, scene, str(path), status, json.dumps(metrics), time.time()),
+        )
+
+    def update_run(self, run_id: int, status: str, metrics: dict) -> None:
+        self._commit(
+            "UPDATE runs SET status=?, metrics=? WHERE id=?", (status, json.dumps(metrics), run_id)
+        )
+
+    def runs(self, scene: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM runs", ()
+        if scene:
+            sql, args = sql + " WHERE scene=?", (scene,)
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]

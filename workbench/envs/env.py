@@ -1,0 +1,266 @@
+"""``WorkbenchEnv``: robot + scene + observation mode + control mode as a gymnasium ``Env``.
+
+The loop stays dumb; the task owns the decisions. Each ``step``: clip the action, let the
+controller write the controls, advance ``control_dt`` of physics, ask the task for observations,
+ground truth and termination. Physics that diverges ends the episode (``info["diverged"]``).
+
+Observation modes:
+    ``state``: one flat float32 vector, the declared robot then task features in order.
+    ``pixels``: a dict with ``state`` and one uint8 (H, W, 3) image per camera (plus
+        ``<camera>/depth`` float32 (H, W, 1) images when ``depth=True``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from workbench.registry import ROBOTS, SCENES
+from workbench.robot import Robot
+from workbench.sim.compose import compile_spec, compose
+from workbench.sim.physics import Physics, PhysicsDivergence
+from workbench.sim.render import CameraRenderer
+from workbench.task import Task
+
+OBS_MODES = ("state", "pixels")
+
+
+class WorkbenchEnv(gym.Env):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
+
+    def __init__(
+        self,
+        scene: str,
+        obs_mode: str = "state",
+        control_mode: str | None = None,
+        cameras: tuple[str, ...] | None = None,
+        image_size: int = 84,
+        depth: bool = False,
+        difficulty: float = 0.0,
+        render_mode: str | None = None,
+        render_size: tuple[int, int] = (480, 360),
+    ):
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
+        self.scene_name = scene
+        self.task: Task = SCENES.load(scene)(difficulty=difficulty)
+        self.robot: Robot = ROBOTS.load(self.task.robot)()
+        self.control_mode = control_mode or self.task.default_control_mode or (
+            self.robot.default_control_mode
+        )
+        self.robot.check_mode(self.control_mode)
+        self.task.control_mode = self.control_mode
+
+        spec = compose(self.task.arena_spec(), self.robot.spec(), prefix=self.robot.prefix)
+        self.physics = Physics(compile_spec(spec))
+        self.robot.bind(self.physics)
+        self.task.bind(self.physics, self.robot)
+        self.controller = self.robot.make_controller(self.control_mode, self.physics)
+        timestep = self.physics.model.opt.timestep
+        self.n_substeps = max(1, round(self.task.control_dt / timestep))
+        self.control_dt = self.n_substeps * timestep
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.control_dt)}
+
+        self.obs_mode = obs_mode
+        self.cameras = tuple(cameras) if cameras is not None else self.task.cameras
+        self.image_size = image_size
+        self.depth = depth
+        self.render_mode = render_mode
+        self.render_size = render_size
+        self._renderer: CameraRenderer | None = None
+        self._view_renderer: CameraRenderer | None = None
+        self._features = {**self.robot.features(), **self.task.features()}
+        self.state_dim = sum(self._features.values())
+
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (self.controller.action_dim,), np.float32)
+        state_space = gym.spaces.Box(-np.inf, np.inf, (self.state_dim,), np.float32)
+        if obs_mode == "state":
+            self.observation_space = state_space
+        else:
+            missing = set(self.cameras) - set(self._camera_names())
+            if missing:
+                raise ValueError(
+                    f"unknown cameras {sorted(missing)}; this scene has {self._camera_names()}"
+                )
+            spaces: dict[str, gym.Space] = {"state": state_space}
+            size = (image_size, image_size)
+            for cam in self.cameras:
+                spaces[cam] = gym.spaces.Box(0, 255, (*size, 3), np.uint8)
+                if depth:
+                    spaces[f"{cam}/depth"] = gym.spaces.Box(0, np.inf, (*size, 1), np.float32)
+            self.observation_space = gym.spaces.Dict(spaces)
+        self._steps = 0
+        self._last_obs: Any = None
+        self._term_keys = {name: f"ref/{name}" for name in self.task.reference_weights}
+        self._stage_keys = {name: f"stage/{name}" for name in self.task.stage_names}
+        self._state = np.zeros(self.state_dim, np.float32)
+        self._slices = []
+        offset = 0
+        for name, size in self._features.items():
+            self._slices.append((name, slice(offset, offset + size)))
+            offset += size
+
+    # -- declared features ----------------------------------------------------------------
+    @property
+    def features(self) -> dict[str, int]:
+        """Names and sizes of the entries of the state vector, in order."""
+        return dict(self._features)
+
+    def snapshot(self) -> np.ndarray:
+        """Everything needed to continue exactly from here: simulator plus controller state.
+
+        The episode's variations (sizes, masses, colours) come from the reset seed, so restore a
+        snapshot after ``reset(seed=...)`` with the seed it was taken under.
+        """
+        return np.concatenate([self.physics.snapshot(), self.controller.get_state()])
+
+    def restore(self, state: np.ndarray) -> None:
+        state = np.asarray(state, dtype=np.float64)
+        size = len(state) - len(self.controller.get_state())
+        self.physics.restore(state[:size])
+        self.controller.set_state(state[size:])
+
+    @property
+    def elapsed_steps(self) -> int:
+        """Control steps taken in the current episode."""
+        return self._steps
+
+    def _camera_names(self) -> list[str]:
+        model = self.physics.model
+        return [model.camera(i).name for i in range(model.ncam)]
+
+    # -- gymnasium API ----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.physics.reset()
+        self.robot.reset(self.physics, self.np_random)
+        self.task.initialize_episode(self.physics, self.np_random)
+        self.physics.forward()
+        self.controller.reset(self.physics)
+        if options and "state" in options:  # exact replay / branching from a saved state
+            self.restore(options["state"])
+        self._steps = 0
+        obs = self._observe()
+        self._last_obs = obs
+        return obs, self._info(diverged=False)
+
+    def step(self, action):
+        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        if action.shape != self.action_space.shape:
+            raise ValueError(
+                f"action has shape {action.shape}; {self.scene_name} with control mode "
+                f"{self.control_mode!r} takes {self.action_space.shape} "
+                f"({', '.join(self.controller.labels)})"
+            )
+        before = self.physics.snapshot()
+        diverged = False
+        self.controller.apply(self.physics, action)
+        try:
+            self.physics.step(self.n_substeps)
+        except PhysicsDivergence:
+            self.physics.restore(before)  # keep observations finite; the episode ends
+            diverged = True
+        self.task.after_step(self.physics)
+        self._steps += 1
+        obs = self._observe()
+        self._last_obs = obs
+        info = self._info(diverged)
+        reward = info["reference_reward"]
+        terminated = diverged or self.task.should_terminate(self.physics)
+        truncated = self._steps >= self.task.episode_steps and not terminated
+        return obs, reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        if self._view_renderer is None:
+            self._view_renderer = CameraRenderer(self.physics.model, *self.render_size)
+        return self._view_renderer.rgb(self.physics.data, self.cameras[0] if self.cameras else -1)
+
+    def close(self):
+        for renderer in (self._renderer, self._view_renderer):
+            if renderer is not None:
+                renderer.close()
+        self._renderer = self._view_renderer = None
+
+    def contract(self) -> dict[str, Any]:
+        """The observation/action contract an exported policy of this env carries."""
+        from workbench.envs.registration import env_id
+
+        hardware = self.robot.hardware_mapping(self.control_mode, self.control_dt)
+        return {
+            "scene": self.scene_name,
+            "env_id": env_id(self.scene_name),
+            "robot": self.task.robot,
+            "control_mode": self.control_mode,
+            "control_rate_hz": 1.0 / self.control_dt,
+            "observation_features": self.features,
+            "action_labels": list(self.controller.labels),
+            "hardware": {
+                "joint_order": list(hardware.joint_order),
+                "joint_units": hardware.joint_units,
+                "command": hardware.command,
+            },
+            "difficulty": self.task.difficulty,
+        }
+
+    # -- internals ---------------------------------------------------------------------------
+    def state_vector(self) -> np.ndarray:
+        """The declared features, in order, as one float32 vector (a fresh array)."""
+        parts = self.robot.observe(self.physics)
+        parts.update(self.task.observe(self.physics))
+        state = self._state
+        for name, where in self._slices:
+            state[where] = parts[name]
+        return state.copy()
+
+    def _observe(self):
+        state = self.state_vector()
+        if self.obs_mode == "state":
+            return state
+        if self._renderer is None:
+            self._renderer = CameraRenderer(self.physics.model, self.image_size, self.image_size)
+        obs: dict[str, np.ndarray] = {"state": state}
+        data = self.physics.data
+        for cam in self.cameras:
+            obs[cam] = self._renderer.rgb(data, cam)
+            if self.depth:
+                obs[f"{cam}/depth"] = self._renderer.depth(data, cam)[..., None]
+        return obs
+
+    def _info(self, diverged: bool) -> dict[str, Any]:
+        truth = self.task.evaluate(self.physics)
+        terms = truth["terms"]
+        info: dict[str, Any] = {
+            "success": truth["success"],
+            "progress": truth["progress"],
+            "reference_reward": self.task.reference_reward(terms),
+            "diverged": diverged,
+        }
+        for name, value in terms.items():
+            info[self._term_keys[name]] = value
+        for name, value in truth["stages"].items():
+            info[self._stage_keys[name]] = bool(value)
+        return info
+
+
+def make_env(scene: str, **kwargs: Any) -> WorkbenchEnv:
+    """Construct a scene's env directly (no gymnasium wrappers), e.g. for recording."""
+    return WorkbenchEnv(scene, **kwargs)
+
+
+def scene_info(scene: str) -> dict[str, Any]:
+    """Name, gymnasium id, tags and description of a scene, without building its model."""
+    from workbench.envs.registration import env_id
+
+    task_cls = SCENES.load(scene)
+    return {
+        "name": scene,
+        "id": env_id(scene),
+        "tags": list(task_cls.tags),
+        "robot": task_cls.robot,
+        "description": task_cls.description,
+        "cameras": list(task_cls.cameras),
+    }

@@ -1,0 +1,42 @@
+"""Render still pictures of scenes (``workbench view --out``, ``workbench scenes --gallery``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from workbench.envs.env import make_env
+from workbench.registry import SCENES
+from workbench.sim.render import CameraRenderer, RenderQuality
+
+
+def render_scene(
+    scene: str, size: tuple[int, int] = (640, 480), camera: str | None = None, seed: int = 0,
+    quality: RenderQuality = RenderQuality(shadows=True),
+) -> np.ndarray:
+    env = make_env(scene)
+    try:
+        env.reset(seed=seed)
+        cam = camera or (env.task.cameras[0] if env.task.cameras else -1)
+        with CameraRenderer(env.physics.model, *size, quality=quality) as renderer:
+            return renderer.rgb(env.physics.data, cam)
+    finally:
+        env.close()
+
+
+def render_scene_png(
+    scene: str, out: Path, size: tuple[int, int] = (640, 480), camera: str | None = None,
+    seed: int = 0,
+) -> Path:
+    image = render_scene(scene, size, camera, seed)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        raise ValueError(f"cannot write {out}; use a .png path in a writable folder")
+    return out
+
+
+def render_gallery(folder: Path, size: tuple[int, int] = (480, 360)) -> list[Path]:
+    return [render_scene_png(name, Path(folder) / f"{name}.png", size) for name in SCENES.names()]

@@ -1,0 +1,66 @@
+"""Plugin registries for robots and scenes.
+
+Robots and scenes declare themselves as entry points in their distribution's ``pyproject.toml``
+(groups ``workbench.robots`` and ``workbench.scenes``), so the core never names one and nothing is
+registered by import side effects. Tests and notebooks may add entries with :meth:`Registry.add`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+
+class UnknownEntryError(KeyError):
+    """Raised for a name that no installed plugin provides; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it readable.
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    target: str  # "module:attribute"
+
+    def load(self) -> Any:
+        module_name, _, attribute = self.target.partition(":")
+        obj: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+
+class Registry:
+    """Name -> lazily imported class, discovered from an entry-point group."""
+
+    def __init__(self, kind: str, group: str):
+        self.kind = kind
+        self.group = group
+        self._extra: dict[str, Entry] = {}
+
+    def _entries(self) -> dict[str, Entry]:
+        found = {ep.name: Entry(ep.name, ep.value) for ep in entry_points(group=self.group)}
+        found.update(self._extra)
+        return found
+
+    def names(self) -> list[str]:
+        return sorted(self._entries())
+
+    def add(self, name: str, target: str) -> None:
+        """Register ``module:attribute`` under ``name`` for this process."""
+        self._extra[name] = Entry(name, target)
+
+    def load(self, name: str) -> Any:
+        entries = self._entries()
+        if name not in entries:
+            known = ", ".join(sorted(entries)) or "none (is the project installed? ./setup.sh)"
+            raise UnknownEntryError(f"unknown {self.kind} {name!r}; known {self.kind}s: {known}")
+        return entries[name].load()
+
+
+ROBOTS = Registry("robot", "workbench.robots")
+SCENES = Registry("scene", "workbench.scenes")
+FRONTENDS = Registry("front end", "workbench.frontends")

@@ -1,0 +1,84 @@
+"""Self-describing reward artifacts: ``config.json`` (family, version, constructor arguments,
+declared input features) beside ``model.safetensors`` (weights only: no pickles)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+ARTIFACT_VERSION = 1
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+
+
+class ArtifactError(RuntimeError):
+    """A reward artifact is missing, corrupt, or does not fit what it is used with."""
+
+
+def save_artifact(path: Path, header: dict[str, Any], module: torch.nn.Module) -> Path:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    save_file(state, str(path / WEIGHTS))
+    (path / CONFIG).write_text(json.dumps({"version": ARTIFACT_VERSION, **header}, indent=1))
+    return path
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    config = path / CONFIG
+    if not config.exists():
+        raise ArtifactError(f"{path} is not a reward artifact: it has no {CONFIG}")
+    try:
+        header = json.loads(config.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{config} is corrupt ({exc}); refit the reward model") from exc
+    if header.get("version") != ARTIFACT_VERSION:
+        raise ArtifactError(
+            f"{path} has artifact version {header.get('version')}; this workbench reads "
+            f"version {ARTIFACT_VERSION}"
+        )
+    return header
+
+
+def load_weights(path: Path, module: torch.nn.Module) -> None:
+    weights = Path(path) / WEIGHTS
+    if not weights.exists():
+        raise ArtifactError(f"{path} has no {WEIGHTS}; the artifact is incomplete")
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # safetensors raises its own error types
+        raise ArtifactError(f"{weights} is corrupt ({exc}); refit the reward model") from exc
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ArtifactError(
+            f"{weights} does not match its {CONFIG} (shapes or names differ): {exc}"
+        ) from exc
+
+
+def load_reward_model(path: str | Path, device: str = "auto") -> Any:
+    """Load any reward artifact folder.
+
+    Example:
+        >>> model = load_reward_model("workspace/models/progress-20261122-101500")
+        >>> model.progress(states)
+    """
+    header = read_header(Path(path))
+    family = header.get("family")
+    if family == "progress":
+        from workbench.rewards.progress.model import ProgressRewardModel
+
+        return ProgressRewardModel.load(path, device=device)
+    raise ArtifactError(f"{path}: unknown reward family {family!r}; known: progress")
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """CUDA when present and asked for (``auto``), the CPU otherwise."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)

@@ -1,0 +1,61 @@
+"""How good is a learned reward? Measured against the scene's ground truth.
+
+* :func:`progress_spearman`: rank correlation of learned with ground-truth progress along each
+  held-out episode, averaged over episodes. An episode is scored up to its first success: after
+  it the task is done, ground truth is tied at 1, and ranking noise among tied frames would be
+  scored as disagreement.
+* :func:`success_failure_accuracy`: fraction of (successful, failed) episode pairs in which the
+  successful one ends with higher learned progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from workbench.data.episode import Episode
+
+
+def progress_spearman(model: Any, episodes: Sequence[Episode]) -> float:
+    scores = []
+    for episode in episodes:
+        end = len(episode)
+        hits = np.flatnonzero(episode.get("success", np.zeros(0, bool)))
+        if len(hits):
+            end = int(hits[0]) + 1
+        learned = model.progress(episode["state"][:end])
+        truth = episode["progress"][:end]
+        if np.ptp(truth) < 1e-9 or np.ptp(learned) < 1e-12:
+            continue  # rank correlation is undefined on a constant series
+        scores.append(spearmanr(learned, truth).statistic)
+    if not scores:
+        raise ValueError("no held-out episode has varying ground-truth progress")
+    return float(np.mean(scores))
+
+
+def final_progress(model: Any, episode: Episode, tail: int = 5) -> float:
+    return float(model.progress(episode["state"][-tail:]).mean())
+
+
+def success_failure_accuracy(
+    model: Any, successes: Sequence[Episode], failures: Sequence[Episode]
+) -> float:
+    if not successes or not failures:
+        raise ValueError("need at least one successful and one failed episode")
+    good = np.array([final_progress(model, e) for e in successes])
+    bad = np.array([final_progress(model, e) for e in failures])
+    return float((good[:, None] > bad[None, :]).mean())
+
+
+def reward_report(
+    model: Any, held_out: Sequence[Episode], failures: Sequence[Episode] = ()
+) -> dict[str, float]:
+    """The numbers the GUI and CLI show for a reward model."""
+    successes = [e for e in held_out if e.meta.get("success")]
+    report = {"spearman_progress": progress_spearman(model, held_out), "held_out": len(held_out)}
+    if successes and failures:
+        report["success_vs_failure"] = success_failure_accuracy(model, successes, failures)
+    return report

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ProgressConfig:
+    """How a progress reward is fitted. Each field's help is its CLI help and GUI tooltip."""
+
+    hidden: tuple[int, ...] = field(default=(128, 128), metadata={"help": "MLP hidden sizes"})
+    epochs: int = field(default=200, metadata={"help": "passes over the training frames"})
+    lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
+    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})
+    batch_size: int = field(default=256, metadata={"help": "frames per gradient step"})
+    bins: int = field(
+        default=20,
+        metadata={"help": "step-wise discretisation of normalised time (0 = continuous)"},
+    )
+    negative_weight: float = field(
+        default=0.5,
+        metadata={"help": "loss weight of frames from failed rollouts, labelled 0 progress"},
+    )
+    negative_tail: float = field(
+        default=0.5,
+        metadata={"help": "fraction at the end of each failed rollout used as negatives "
+                  "(its start may look like a demo; its end shows the failure)"},
+    )
+    hold_after_success: bool = field(
+        default=True,
+        metadata={"help": "label frames after a demo's first success as progress 1"},
+    )
+    seed: int = field(default=0, metadata={"help": "seed of initialisation and batching"})
+    device: str = field(default="auto", metadata={"help": "auto (CUDA if present), cpu, cuda"})

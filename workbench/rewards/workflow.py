@@ -1,0 +1,66 @@
+"""Fit a reward from a Workspace's episodes and record it there (what the CLI and GUI call)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workbench.data.workspace import Workspace
+from workbench.rewards.metrics import reward_report
+from workbench.rewards.progress.config import ProgressConfig
+from workbench.rewards.progress.fit import fit_progress
+from workbench.rewards.progress.model import ProgressRewardModel
+
+NEGATIVE_SOURCES = ("random", "policy", "perturbed")
+
+
+def fit_progress_in_workspace(
+    workspace: Workspace,
+    scene: str,
+    config: ProgressConfig = ProgressConfig(),
+    held_out_fraction: float = 0.2,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> tuple[ProgressRewardModel, dict[str, Any]]:
+    """Fit on the scene's successful demos (teleop or scripted), failed rollouts as negatives.
+
+    Every fifth successful demo is held out (when there are at least 5) to measure the reward
+    against ground-truth progress; the report is saved with the model.
+    """
+    rows = workspace.episodes(scene=scene)
+    demos = [r for r in rows if r["source"] in ("teleop", "scripted") and r["success"]]
+    if not demos:
+        raise ValueError(
+            f"no successful demonstrations of {scene} in {workspace.root}; record some first "
+            f"(`workbench record {scene} --scripted 10` or the Record panel)"
+        )
+    negatives = [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]]
+    step = int(round(1 / held_out_fraction)) if held_out_fraction > 0 else 0
+    held = [r for i, r in enumerate(demos) if step and len(demos) >= 5 and i % step == step - 1]
+    train = [r for r in demos if r not in held]
+    held_neg = negatives[1::5] if len(negatives) >= 5 else []
+    train_neg = [r for r in negatives if r not in held_neg]
+    features = demos[0]["meta"].get("features")
+    if not features:
+        raise ValueError("these episodes do not declare their observation features")
+    load = workspace.load_episode
+    model = fit_progress(
+        [load(r["id"]) for r in train],
+        scene,
+        features,
+        [load(r["id"]) for r in train_neg],
+        config,
+        on_epoch,
+    )
+    report: dict[str, Any] = {
+        "train_demos": len(train),
+        "train_negatives": len(train_neg),
+    }
+    if held:
+        report.update(
+            reward_report(model, [load(r["id"]) for r in held], [load(r["id"]) for r in held_neg])
+        )
+    model.metrics = report
+    path = workspace.new_artifact_dir("models", f"progress-{scene}")
+    model.save(path)
+    model_id = workspace.add_model(f"progress-{scene}", "progress", scene, path, report)
+    return model, {"model_id": model_id, "path": str(path), **report}

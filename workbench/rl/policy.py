@@ -1,0 +1,85 @@
+"""The Gaussian MLP policy and its value function, with the observation normaliser inside.
+
+The normaliser's statistics are buffers of the module, so a saved or exported policy takes raw
+observations: nothing outside the graph needs to know them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+
+def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    last = inputs
+    for width in hidden:
+        linear = nn.Linear(last, width)
+        nn.init.orthogonal_(linear.weight, np.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.Tanh()]
+        last = width
+    head = nn.Linear(last, outputs)
+    nn.init.orthogonal_(head.weight, out_gain)
+    nn.init.zeros_(head.bias)
+    return nn.Sequential(*layers, head)
+
+
+class GaussianPolicy(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64)):
+        super().__init__()
+        self.obs_dim, self.act_dim, self.hidden = obs_dim, act_dim, tuple(hidden)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_var", torch.ones(obs_dim))
+        self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01)
+        self.critic = _mlp(obs_dim, self.hidden, 1, 1.0)
+        self.log_std = nn.Parameter(torch.full((act_dim,), -0.5))
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.clamp((obs - self.obs_mean) / torch.sqrt(self.obs_var + 1e-8), -10.0, 10.0)
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.critic(self.normalize(obs)).squeeze(-1)
+
+    def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        mean = self.actor(self.normalize(obs))
+        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Deterministic action in [-1, 1] from a raw observation (what export runs)."""
+        return torch.clamp(self.actor(self.normalize(obs)), -1.0, 1.0)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        tensor = torch.as_tensor(obs, dtype=torch.float32, device=self.obs_mean.device)
+        return self(tensor).cpu().numpy()
+
+    def set_obs_stats(self, mean: np.ndarray, var: np.ndarray) -> None:
+        self.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.obs_var.copy_(torch.as_tensor(var, dtype=torch.float32))
+
+    def save(self, path: str | Path, meta: dict[str, Any]) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(path / "policy.safetensors"))
+        header = {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden)}
+        (path / "policy.json").write_text(json.dumps({**header, **meta}, indent=1))
+        return path
+
+
+def load_policy(path: str | Path, device: str = "cpu") -> tuple[GaussianPolicy, dict[str, Any]]:
+    path = Path(path)
+    header_path = path / "policy.json"
+    if not header_path.exists():
+        raise FileNotFoundError(f"{path} is not a policy checkpoint (no policy.json)")
+    header = json.loads(header_path.read_text())
+    policy = GaussianPolicy(header["obs_dim"], header["act_dim"], tuple(header["hidden"]))
+    policy.load_state_dict(load_file(str(path / "policy.safetensors")))
+    return policy.to(device).eval(), header

@@ -1,0 +1,246 @@
+"""Proximal Policy Optimisation for continuous actions, readable in one scroll.
+
+Follows cleanrl's ``ppo_continuous_action``: vectorised envs, GAE, clipped surrogate, advantage
+normalisation, observation normalisation (statistics frozen within an update), return-based
+reward scaling, bootstrapping of time-limit truncations, linear learning-rate annealing.
+Callbacks receive a typed :class:`TrainProgress` and may return False to stop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from workbench.rewards.artifact import pick_device
+from workbench.rl.normalize import RunningMeanStd
+from workbench.rl.policy import GaussianPolicy
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    total_steps: int = field(default=200_000, metadata={"help": "environment steps in all"})
+    num_envs: int = field(default=8, metadata={"help": "parallel environments"})
+    rollout_steps: int = field(default=128, metadata={"help": "steps per env per update"})
+    epochs: int = field(default=10, metadata={"help": "optimisation passes per update"})
+    minibatches: int = field(default=4, metadata={"help": "minibatches per pass"})
+    lr: float = field(default=3e-4, metadata={"help": "Adam learning rate (annealed)"})
+    gamma: float = field(default=0.99, metadata={"help": "discount"})
+    gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda"})
+    clip: float = field(default=0.2, metadata={"help": "surrogate clip range"})
+    ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus"})
+    vf_coef: float = field(default=0.5, metadata={"help": "value loss weight"})
+    max_grad_norm: float = field(default=0.5, metadata={"help": "gradient clip"})
+    hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "MLP sizes"})
+    normalize_reward: bool = field(default=True, metadata={"help": "scale by return std"})
+    anneal_lr: bool = field(default=True, metadata={"help": "linear decay of lr to 0"})
+    seed: int = field(default=0, metadata={"help": "seed of envs, torch and numpy"})
+    device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto"})
+
+
+@dataclass
+class TrainProgress:
+    """What a callback sees after each update (stable metric names, cleanrl style)."""
+
+    step: int
+    total_steps: int
+    update: int
+    fps: float
+    episodes: int
+    learned_return: float  # mean over recent episodes of the reward being optimised
+    success_rate: float  # ground truth, recent episodes
+    reference_return: float  # the scene's reference (or the env's own) return
+    losses: dict[str, float]
+    policy: GaussianPolicy | None = None
+
+
+Callback = Callable[[TrainProgress], bool | None]
+
+
+def make_vector_env(
+    env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None, asynchronous=False
+) -> gym.vector.VectorEnv:
+    fns = [lambda: gym.make(env_id, **(env_kwargs or {})) for _ in range(num_envs)]
+    cls = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
+    return cls(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def train_ppo(
+    envs: gym.vector.VectorEnv,
+    config: PPOConfig = PPOConfig(),
+    callbacks: tuple[Callback, ...] = (),
+    policy: GaussianPolicy | None = None,
+) -> GaussianPolicy:
+    """Train on ``envs`` (SAME_STEP autoreset) and return the policy.
+
+    Example:
+        >>> envs = make_vector_env("workbench/Push-v0", 8)
+        >>> envs = LearnedRewardWrapper(envs, reward_model)
+        >>> policy = train_ppo(envs, PPOConfig(total_steps=50_000))
+    """
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    act_dim = int(np.prod(envs.single_action_space.shape))
+    low, high = envs.single_action_space.low, envs.single_action_space.high
+    policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden)
+    policy.to(device)
+    optimiser = torch.optim.Adam(policy.parameters(), lr=config.lr, eps=1e-5)
+    obs_rms = RunningMeanStd((obs_dim,))
+    ret_rms = RunningMeanStd(())
+    n, t_max = config.num_envs, config.rollout_steps
+    batch = n * t_max
+    minibatch = batch // config.minibatches
+    updates = max(1, config.total_steps // batch)
+
+    buf_obs = np.zeros((t_max, n, obs_dim), np.float32)
+    buf_act = np.zeros((t_max, n, act_dim), np.float32)
+    buf_logp = np.zeros((t_max, n), np.float32)
+    buf_val = np.zeros((t_max, n), np.float32)
+    buf_rew = np.zeros((t_max, n), np.float32)
+    buf_done = np.zeros((t_max, n), np.float32)
+
+    obs, _ = envs.reset(seed=config.seed)
+    obs_rms.update(obs)
+    running_return = np.zeros(n)
+    ep_learned = np.zeros(n)
+    ep_reference = np.zeros(n)
+    recent = deque(maxlen=max(20, 2 * n))
+    episodes = 0
+    step = 0
+    start = time.perf_counter()
+
+    def values(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return policy.value(torch.as_tensor(x, device=device)).cpu().numpy()
+
+    for update in range(1, updates + 1):
+        if config.anneal_lr:
+            optimiser.param_groups[0]["lr"] = config.lr * (1.0 - (update - 1) / updates)
+        policy.set_obs_stats(obs_rms.mean, obs_rms.var)
+        for t in range(t_max):
+            with torch.no_grad():
+                obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
+                dist = policy.distribution(obs_t)
+                action = dist.sample()
+                buf_logp[t] = dist.log_prob(action).sum(-1).cpu().numpy()
+                buf_val[t] = policy.value(obs_t).cpu().numpy()
+            action_np = action.cpu().numpy()
+            buf_obs[t], buf_act[t] = obs, action_np
+            obs, reward, terminated, truncated, info = envs.step(np.clip(action_np, low, high))
+            step += n
+            reward = np.asarray(reward, np.float64)
+            done = np.logical_or(terminated, truncated)
+            ep_learned += reward
+            ep_reference += np.asarray(info.get("env_reward", reward), np.float64)
+            running_return = running_return * config.gamma + reward
+            ret_rms.update(running_return)
+            scale = np.sqrt(ret_rms.var + 1e-8) if config.normalize_reward else 1.0
+            scaled = reward / scale
+            # A time limit is not a terminal state: bootstrap from the final observation.
+            cut = np.logical_and(truncated, np.logical_not(terminated))
+            if cut.any():
+                final = np.stack(info["final_obs"][cut]).astype(np.float32)
+                scaled[cut] += config.gamma * values(final)
+            buf_rew[t], buf_done[t] = scaled, done
+            if done.any():
+                final_info = info.get("final_info", {})
+                success = np.asarray(final_info.get("success", np.zeros(n, bool)))
+                for i in np.flatnonzero(done):
+                    recent.append((ep_learned[i], ep_reference[i], float(success[i])))
+                    episodes += 1
+                ep_learned[done] = 0.0
+                ep_reference[done] = 0.0
+                running_return[done] = 0.0
+
+        # Generalised advantage estimation.
+        next_value = values(obs.astype(np.float32))
+        advantages = np.zeros_like(buf_rew)
+        last = np.zeros(n, np.float32)
+        for t in reversed(range(t_max)):
+            nv = next_value if t == t_max - 1 else buf_val[t + 1]
+            nonterminal = 1.0 - buf_done[t]
+            delta = buf_rew[t] + config.gamma * nv * nonterminal - buf_val[t]
+            last = delta + config.gamma * config.gae_lambda * nonterminal * last
+            advantages[t] = last
+        returns = advantages + buf_val
+
+        b_obs = torch.as_tensor(buf_obs.reshape(batch, obs_dim), device=device)
+        b_act = torch.as_tensor(buf_act.reshape(batch, act_dim), device=device)
+        b_logp = torch.as_tensor(buf_logp.reshape(batch), device=device)
+        b_adv = torch.as_tensor(advantages.reshape(batch), device=device)
+        b_ret = torch.as_tensor(returns.reshape(batch), device=device)
+        b_val = torch.as_tensor(buf_val.reshape(batch), device=device)
+        clip_fracs = []
+        for _ in range(config.epochs):
+            order = torch.as_tensor(rng.permutation(batch), device=device)
+            for start_i in range(0, batch, minibatch):
+                idx = order[start_i : start_i + minibatch]
+                dist = policy.distribution(b_obs[idx])
+                logp = dist.log_prob(b_act[idx]).sum(-1)
+                ratio = (logp - b_logp[idx]).exp()
+                adv = b_adv[idx]
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                pg_loss = torch.max(
+                    -adv * ratio, -adv * ratio.clamp(1 - config.clip, 1 + config.clip)
+                ).mean()
+                value = policy.value(b_obs[idx])
+                v_clipped = b_val[idx] + (value - b_val[idx]).clamp(-config.clip, config.clip)
+                v_loss = 0.5 * torch.max(
+                    (value - b_ret[idx]) ** 2, (v_clipped - b_ret[idx]) ** 2
+                ).mean()
+                entropy = dist.entropy().sum(-1).mean()
+                loss = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+                optimiser.step()
+                clip_fracs.append(float(((ratio - 1.0).abs() > config.clip).float().mean()))
+        obs_rms.update(buf_obs.reshape(batch, obs_dim))
+
+        stats = np.array(recent) if recent else np.zeros((1, 3))
+        progress = TrainProgress(
+            step=step,
+            total_steps=updates * batch,
+            update=update,
+            fps=step / (time.perf_counter() - start),
+            episodes=episodes,
+            learned_return=float(stats[:, 0].mean()),
+            reference_return=float(stats[:, 1].mean()),
+            success_rate=float(stats[:, 2].mean()),
+            losses={
+                "losses/policy": float(pg_loss.detach()),
+                "losses/value": float(v_loss.detach()),
+                "losses/entropy": float(entropy.detach()),
+                "losses/clip_fraction": float(np.mean(clip_fracs)),
+            },
+            policy=policy,
+        )
+        if any(callback(progress) is False for callback in callbacks):
+            break
+    policy.set_obs_stats(obs_rms.mean, obs_rms.var)
+    return policy.eval()
+
+
+def evaluate_policy(
+    policy: GaussianPolicy, env: gym.Env, episodes: int, seed: int = 10_000
+) -> dict[str, float]:
+    """Deterministic rollouts; success rate (ground truth) and mean env return."""
+    successes, returns = [], []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        done, total, info = False, 0.0, {}
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy.act(obs))
+            total += float(reward)
+            done = terminated or truncated
+        successes.append(float(info.get("success", False)))
+        returns.append(total)
+    return {"success_rate": float(np.mean(successes)), "mean_return": float(np.mean(returns))}

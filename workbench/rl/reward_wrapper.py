@@ -1,0 +1,57 @@
+"""Replace a vector env's reward with a learned reward, computed in one batch per step.
+
+The env's own reward stays visible as ``info["env_reward"]`` and the scene's ground truth
+(``success``, reference reward) passes through untouched, so training logs can put the learned
+return beside the truth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from workbench.rewards.transforms import progress_reward
+
+
+class LearnedRewardWrapper(gym.vector.VectorWrapper):
+    def __init__(
+        self,
+        env: gym.vector.VectorEnv,
+        model: Any,
+        transform: str = "progress",
+        gamma: float = 0.99,
+        features: dict[str, int] | None = None,
+    ):
+        super().__init__(env)
+        if env.metadata.get("autoreset_mode") != gym.vector.AutoresetMode.SAME_STEP:
+            raise ValueError("LearnedRewardWrapper needs a vector env with SAME_STEP autoreset")
+        if features is not None and hasattr(model, "check_features"):
+            model.check_features(features)
+        self.model = model
+        self.transform = transform
+        self.gamma = gamma
+        self._phi: np.ndarray | None = None
+
+    def reset(self, **kwargs: Any):
+        obs, info = self.env.reset(**kwargs)
+        self._phi = self.model.progress(obs)
+        return obs, info
+
+    def step(self, actions: np.ndarray):
+        obs, env_reward, terminated, truncated, info = self.env.step(actions)
+        next_states = np.array(obs, copy=True)
+        done = info.get("_final_obs")
+        if done is not None and done.any():
+            next_states[done] = np.stack(info["final_obs"][done])
+        phi_next = self.model.progress(next_states)
+        reward = progress_reward(phi_next, self._phi, self.transform, self.gamma)
+        phi = phi_next.copy()
+        if done is not None and done.any():
+            phi[done] = self.model.progress(obs[done])  # the new episodes' first states
+        self._phi = phi
+        info = dict(info)
+        info["env_reward"] = env_reward
+        info["learned_progress"] = phi_next
+        return obs, reward.astype(np.float64), terminated, truncated, info

@@ -1,0 +1,81 @@
+"""The robot contract: what a plugin in ``robots/`` declares and provides.
+
+A robot owns its MJCF, its actuators and control modes, its home pose and the hardware mapping
+used at export. It knows nothing about scenes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import mujoco
+import numpy as np
+
+from workbench.sim.control import Controller
+from workbench.sim.physics import Physics
+
+
+@dataclass(frozen=True)
+class HardwareMapping:
+    """How the simulated robot maps onto the real one (written into export bundles)."""
+
+    joint_order: tuple[str, ...]
+    joint_units: str  # e.g. "rad", "m"
+    control_rate_hz: float
+    command: str  # what the driver receives, e.g. "joint_position_target"
+
+
+class Robot(ABC):
+    """Base class for robot plugins.
+
+    Subclasses set the class attributes and implement the hooks. Names inside the composed model
+    carry :attr:`prefix` (``robot/``), which :meth:`name` adds.
+    """
+
+    mjcf: ClassVar[Path]
+    control_modes: ClassVar[tuple[str, ...]]
+    default_control_mode: ClassVar[str]
+    description: ClassVar[str] = ""
+    prefix: ClassVar[str] = "robot/"
+
+    def spec(self) -> mujoco.MjSpec:
+        from workbench.sim.compose import load_spec
+
+        return load_spec(self.mjcf)
+
+    def name(self, local: str) -> str:
+        return self.prefix + local
+
+    @abstractmethod
+    def bind(self, physics: Physics) -> None:
+        """Resolve ids in the compiled, composed model."""
+
+    @abstractmethod
+    def reset(self, physics: Physics, rng: np.random.Generator) -> None:
+        """Put the robot at its home pose (with small variations from ``rng``)."""
+
+    @abstractmethod
+    def make_controller(self, mode: str, physics: Physics) -> Controller:
+        """A controller for one of :attr:`control_modes`."""
+
+    @abstractmethod
+    def observe(self, physics: Physics) -> dict[str, np.ndarray]:
+        """Proprioception, keyed by feature name (see :meth:`features`)."""
+
+    @abstractmethod
+    def features(self) -> dict[str, int]:
+        """Declared proprioceptive features and their sizes, in observation order."""
+
+    @abstractmethod
+    def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
+        """Joint order, units and command type for ``control_mode`` on hardware."""
+
+    def check_mode(self, mode: str) -> None:
+        if mode not in self.control_modes:
+            raise ValueError(
+                f"{type(self).__name__} has no control mode {mode!r}; "
+                f"choose one of {', '.join(self.control_modes)}"
+            )

@@ -1,0 +1,6 @@
+"""Qt-free application state and background jobs; the GUI is a view over this."""
+
+from workbench.session.jobs import Job, JobEvent
+from workbench.session.session import Session
+
+__all__ = ["Job", "JobEvent", "Session"]

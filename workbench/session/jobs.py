@@ -1,0 +1,111 @@
+"""Long work (reward fitting, training) in a worker process that streams events back.
+
+A job function has the signature ``fn(emit, should_stop, **kwargs) -> dict``. ``emit(dict)``
+sends a progress event; ``should_stop()`` turns true when the user pressed Stop. The parent
+polls :meth:`Job.poll` (from a GUI timer, say) and never blocks. ``spawn`` start method: a fresh
+interpreter, so no GL context, Qt object or CUDA state is inherited from the parent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import queue
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class JobEvent:
+    kind: str  # progress | snapshot | done | error | stopped
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve(target: str):
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _worker(target: str, kwargs: dict[str, Any], events: mp.Queue, stop: Any) -> None:
+    def emit(kind: str, **data: Any) -> None:
+        events.put(JobEvent(kind, data))
+
+    try:
+        result = _resolve(target)(emit, stop.is_set, **kwargs)
+        emit("stopped" if stop.is_set() else "done", **(result or {}))
+    except BaseException as exc:  # report every failure to the parent, then exit
+        emit("error", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+
+
+class Job:
+    """One worker process.
+
+    Example:
+        >>> job = Job("workbench.session.tasks:fit_reward", workspace="ws", scene="Push")
+        >>> job.start(); events = job.poll()
+    """
+
+    def __init__(self, target: str, **kwargs: Any):
+        self.target = target
+        self.kwargs = kwargs
+        self.state = "new"  # new | running | done | error | stopped
+        self.result: dict[str, Any] = {}
+        self.error: str | None = None
+        ctx = mp.get_context("spawn")
+        self._events: mp.Queue = ctx.Queue()
+        self._stop = ctx.Event()
+        self._process = ctx.Process(
+            target=_worker, args=(target, kwargs, self._events, self._stop), daemon=True
+        )
+
+    def start(self) -> Job:
+        self._process.start()
+        self.state = "running"
+        return self
+
+    def poll(self, max_events: int = 1000) -> list[JobEvent]:
+        events = []
+        for _ in range(max_events):
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            events.append(event)
+            if event.kind in ("done", "stopped"):
+                self.state, self.result = event.kind, event.data
+            elif event.kind == "error":
+                self.state, self.error = "error", event.data.get("message")
+        if self.state == "running" and not self._process.is_alive() and not events:
+            code = self._process.exitcode
+            self.state, self.error = "error", f"the worker process died (exit code {code})"
+            events.append(JobEvent("error", {"message": self.error}))
+        return events
+
+    def stop(self) -> None:
+        """Ask the job to stop at its next check; it still reports what it has."""
+        self._stop.set()
+
+    def kill(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> list[JobEvent]:
+        """Block until the job ends (for scripts and tests); returns all its events."""
+        import time
+
+        events: list[JobEvent] = []
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.state == "running":
+            events += self.poll()
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.target} still running after {timeout}s")
+            time.sleep(0.05)
+        return events
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"

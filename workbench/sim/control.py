@@ -1,0 +1,177 @@
+"""Controllers: normalised actions in [-1, 1] -> actuator controls.
+
+* :class:`ActuatorRangeController` maps each action dimension onto an actuator's ``ctrlrange``;
+  it serves joint-position servos and torque motors alike.
+* :class:`EndEffectorDeltaController` integrates Cartesian deltas of an end-effector site into a
+  target and solves one damped-least-squares differential-IK step per control tick, holding the
+  orientation it had at reset.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from workbench.sim.physics import Physics
+
+
+class Controller(ABC):
+    labels: tuple[str, ...]
+
+    @property
+    def action_dim(self) -> int:
+        return len(self.labels)
+
+    def reset(self, physics: Physics) -> None:  # noqa: B027 - optional hook
+        """Called after the episode's initial state is set."""
+
+    def get_state(self) -> np.ndarray:
+        """Internal state beyond the simulator's (saved with snapshots for exact replay)."""
+        return np.zeros(0)
+
+    def set_state(self, state: np.ndarray) -> None:  # noqa: B027 - stateless by default
+        pass
+
+    @abstractmethod
+    def apply(self, physics: Physics, action: np.ndarray) -> None:
+        """Write ``physics.data.ctrl`` for a clipped action in [-1, 1]."""
+
+
+def _actuator_ids(model: mujoco.MjModel, names: tuple[str, ...]) -> np.ndarray:
+    ids = []
+    for name in names:
+        idx = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_ACTUATOR, name)
+        if idx < 0:
+            raise KeyError(f"no actuator {name!r} in the model")
+        ids.append(idx)
+    return np.array(ids, dtype=np.int64)
+
+
+class ActuatorRangeController(Controller):
+    def __init__(self, model: mujoco.MjModel, actuators: tuple[str, ...]):
+        self.labels = actuators
+        self._ids = _actuator_ids(model, actuators)
+        ranges = model.actuator_ctrlrange[self._ids]
+        self._mid = ranges.mean(axis=1)
+        self._half = 0.5 * (ranges[:, 1] - ranges[:, 0])
+
+    def apply(self, physics: Physics, action: np.ndarray) -> None:
+        physics.data.ctrl[self._ids] = self._mid + self._half * action
+
+
+@dataclass(frozen=True)
+class EndEffectorConfig:
+    site: str
+    joints: tuple[str, ...]  # the arm joints IK may move, in actuator order
+    actuators: tuple[str, ...]  # position servos of those joints
+    max_step: float = 0.01  # metres per control tick at |action| = 1
+    workspace_low: tuple[float, float, float] = (-1.0, -1.0, 0.0)
+    workspace_high: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    damping: float = 0.05
+    orientation_weight: float = 0.5
+    gripper_actuator: str | None = None
+    planar: bool = False  # only x, y; the height is held where the episode started
+
+
+class EndEffectorDeltaController(Controller):
+    def __init__(self, model: mujoco.MjModel, config: EndEffectorConfig):
+        self.config = config
+        self.model = model
+        axes = ("dx", "dy") if config.planar else ("dx", "dy", "dz")
+        self.labels = axes + (("gripper",) if config.gripper_actuator and not config.planar else ())
+        self._site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, config.site)
+        if self._site < 0:
+            raise KeyError(f"no site {config.site!r} in the model")
+        joint_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j) for j in config.joints]
+        if min(joint_ids) < 0:
+            raise KeyError(f"missing IK joints among {config.joints}")
+        self._dofs = model.jnt_dofadr[joint_ids]
+        self._qpos = model.jnt_qposadr[joint_ids]
+        self._limits = model.jnt_range[joint_ids]
+        self._servos = _actuator_ids(model, config.actuators)
+        self._gripper = (
+            _actuator_ids(model, (config.gripper_actuator,))[0]
+            if config.gripper_actuator
+            else None
+        )
+        self._low = np.array(config.workspace_low)
+        self._high = np.array(config.workspace_high)
+        self._jacp = np.zeros((3, model.nv))
+        self._jacr = np.zeros((3, model.nv))
+        self._jac = np.zeros((6, len(self._dofs)))
+        self._err = np.zeros(6)
+        self._damping = config.damping**2 * np.eye(6)
+        self._quat = np.zeros((3, 4))
+        self._rot_err = np.zeros(3)
+        self._solution = np.zeros(6)
+        self._target_quat = np.array([1.0, 0.0, 0.0, 0.0])
+        self.target_pos = np.zeros(3)
+
+    def reset(self, physics: Physics) -> None:
+        site = physics.data.site(self._site)
+        self.target_pos = site.xpos.copy()
+        mujoco.mju_mat2Quat(self._target_quat, site.xmat)
+        physics.data.ctrl[self._servos] = physics.data.qpos[self._qpos]
+
+    def get_state(self) -> np.ndarray:
+        return np.concatenate([self.target_pos, self._target_quat])
+
+    def set_state(self, state: np.ndarray) -> None:
+        self.target_pos = np.array(state[:3], dtype=float)
+        self._target_quat[:] = state[3:7]
+
+    def ik_step(self, physics: Physics, target_pos: np.ndarray) -> np.ndarray:
+        """One damped-least-squares step towards ``target_pos`` and the held orientation.
+
+        Runs once per control tick, so the small 6x6 algebra uses MuJoCo's own C helpers
+        (quaternion error, Cholesky) instead of numpy calls with their per-call overhead.
+        """
+        data = physics.data
+        mujoco.mj_jacSite(self.model, data, self._jacp, self._jacr, self._site)
+        w = self.config.orientation_weight
+        jac, err, quat = self._jac, self._err, self._quat
+        jac[:3] = self._jacp[:, self._dofs]
+        np.multiply(self._jacr[:, self._dofs], w, out=jac[3:])
+        np.subtract(target_pos, data.site_xpos[self._site], out=err[:3])
+        # Orientation error: the rotation taking the current site frame to the held one.
+        mujoco.mju_mat2Quat(quat[0], data.site_xmat[self._site])
+        mujoco.mju_negQuat(quat[1], quat[0])
+        mujoco.mju_mulQuat(quat[2], self._target_quat, quat[1])
+        mujoco.mju_quat2Vel(self._rot_err, quat[2], 1.0)
+        err[3:] = w * self._rot_err
+        system = jac @ jac.T + self._damping
+        mujoco.mju_cholFactor(system, 0.0)
+        mujoco.mju_cholSolve(self._solution, system, err)
+        q = data.qpos[self._qpos] + jac.T @ self._solution
+        return np.minimum(np.maximum(q, self._limits[:, 0]), self._limits[:, 1])
+
+    def apply(self, physics: Physics, action: np.ndarray) -> None:
+        delta = np.zeros(3)
+        n = 2 if self.config.planar else 3
+        delta[:n] = action[:n] * self.config.max_step
+        site_pos = physics.data.site_xpos[self._site]
+        # Keep the target near the hand so that pushing against an obstacle does not wind it up.
+        lead = self.config.max_step * 1.5
+        target = np.minimum(np.maximum(self.target_pos + delta, site_pos - lead), site_pos + lead)
+        if self.config.planar:
+            target[2] = self.target_pos[2]
+        self.target_pos = np.minimum(np.maximum(target, self._low), self._high)
+        physics.data.ctrl[self._servos] = self.ik_step(physics, self.target_pos)
+        if self._gripper is not None:
+            low, high = self.model.actuator_ctrlrange[self._gripper]
+            opening = action[n] if len(action) > n else -1.0
+            physics.data.ctrl[self._gripper] = low + (high - low) * 0.5 * (opening + 1.0)
+
+
+def solve_ik(
+    physics: Physics, controller: EndEffectorDeltaController, target: np.ndarray, iters: int = 60
+) -> None:
+    """Move the arm's joints kinematically (no dynamics) so the site reaches ``target``."""
+    for _ in range(iters):
+        q = controller.ik_step(physics, target)
+        physics.data.qpos[controller._qpos] = q
+        mujoco.mj_kinematics(physics.model, physics.data)
+        mujoco.mj_comPos(physics.model, physics.data)

@@ -1,0 +1,136 @@
+"""The scene contract: arena and objects, episode initialisation, observations, ground truth.
+
+A task owns the decisions (dm_control style): the env loop only calls its hooks. Every task
+exposes ground truth (``success``, named ``stages``, reference reward terms and a ground-truth
+``progress``) used to *evaluate* learned rewards, never to train them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import mujoco
+import numpy as np
+
+from workbench.robot import Robot
+from workbench.sim.physics import Physics
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words a language goal can use to refer to this scene."""
+
+    objects: dict[str, tuple[str, ...]] = field(default_factory=dict)  # object -> synonyms
+    colours: tuple[str, ...] = ()
+    relations: tuple[str, ...] = ()
+    places: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+_TOLERANCE_SCALE = float(np.sqrt(-2 * np.log(0.1)))
+
+
+def tolerance(distance: np.ndarray | float, margin: float) -> np.ndarray | float:
+    """Bounded shaped term in (0, 1]: 1 at zero distance, 0.1 at ``margin`` (gaussian)."""
+    return np.exp(-0.5 * (np.asarray(distance) * _TOLERANCE_SCALE / margin) ** 2)
+
+
+ScriptedPolicy = Callable[[Physics], np.ndarray]
+
+
+class Task(ABC):
+    """Base class for scene plugins."""
+
+    name: ClassVar[str]
+    tags: ClassVar[tuple[str, ...]]
+    robot: ClassVar[str]  # robot registry name
+    arena: ClassVar[Path]
+    description: ClassVar[str] = ""
+    default_control_mode: ClassVar[str | None] = None
+    control_dt: ClassVar[float] = 0.04
+    episode_steps: ClassVar[int] = 100
+    cameras: ClassVar[tuple[str, ...]] = ()
+    vocabulary: ClassVar[Vocabulary] = Vocabulary()
+    stage_names: ClassVar[tuple[str, ...]] = ()
+    # Where the GUI's free camera starts: lookat (x, y, z), distance, azimuth, elevation;
+    # ``track`` names a body the camera follows (for locomotion).
+    viewer: ClassVar[dict[str, object]] = {}
+    reference_weights: ClassVar[dict[str, float]] = {}
+
+    def __init__(self, difficulty: float = 0.0):
+        if not 0.0 <= difficulty <= 1.0:
+            raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
+        self.difficulty = difficulty
+        self.control_mode = self.default_control_mode or ""  # the env sets the one in use
+
+    def arena_spec(self) -> mujoco.MjSpec:
+        from workbench.sim.compose import load_spec
+
+        return load_spec(self.arena)
+
+    @abstractmethod
+    def bind(self, physics: Physics, robot: Robot) -> None:
+        """Resolve ids after compilation."""
+
+    @abstractmethod
+    def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
+        """Set the initial state (robot already at home), with variations from ``rng``."""
+
+    @abstractmethod
+    def observe(self, physics: Physics) -> dict[str, np.ndarray]:
+        """Task features (object poses, goals), keyed as in :meth:`features`."""
+
+    @abstractmethod
+    def features(self) -> dict[str, int]:
+        ...
+
+    @abstractmethod
+    def success(self, physics: Physics) -> bool:
+        ...
+
+    @abstractmethod
+    def stages(self, physics: Physics) -> dict[str, bool]:
+        """Named stage predicates, keys as :attr:`stage_names`."""
+
+    @abstractmethod
+    def reference_terms(self, physics: Physics) -> dict[str, float]:
+        """Ground-truth reward terms in [0, 1], keys as :attr:`reference_weights`."""
+
+    @abstractmethod
+    def progress(self, physics: Physics) -> float:
+        """Ground-truth task progress in [0, 1] (1 = done), for evaluating learned rewards."""
+
+    def evaluate(self, physics: Physics) -> dict[str, Any]:
+        """All ground truth of the current state in one call (the env calls this once a step):
+        ``success``, ``progress``, ``stages`` and reference ``terms``. Tasks whose predicates
+        share measurements override it to compute them once."""
+        return {
+            "success": bool(self.success(physics)),
+            "progress": float(self.progress(physics)),
+            "stages": self.stages(physics),
+            "terms": self.reference_terms(physics),
+        }
+
+    def reference_reward(self, terms: dict[str, float]) -> float:
+        return float(sum(self.reference_weights[k] * terms[k] for k in self.reference_weights))
+
+    def after_step(self, physics: Physics) -> None:  # noqa: B027 - optional hook
+        """Per-control-tick bookkeeping (e.g. distance travelled)."""
+
+    def should_terminate(self, physics: Physics) -> bool:
+        return False
+
+    def scripted_policy(self, rng: np.random.Generator) -> ScriptedPolicy | None:
+        """A controller that solves the task, for demonstrations and tests; None if absent."""
+        return None
+
+    def perturbed_policy(self, rng: np.random.Generator) -> ScriptedPolicy | None:
+        """A demonstrator that looks competent but fails: negatives for reward learning."""
+        return None
+
+    def goal_text(self) -> str:
+        """A sentence describing this episode's goal (uses the episode's variations)."""
+        return self.description

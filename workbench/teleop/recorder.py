@@ -1,0 +1,164 @@
+"""Record episodes from any action source (keyboard, scripted policy, trained policy) into a
+Workspace, frame by frame.
+
+Frame ``t`` holds what the step produced: ``action`` (after clipping), then the resulting
+``state`` observation, simulator ``sim_state``, ``reward`` (the scene's reference reward),
+``progress`` and ``success`` (ground truth, for evaluation only) and, when requested, camera
+``image/<camera>`` frames. The state before the first action is stored as the episode's initial
+state, so replaying the actions from it reproduces the episode exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from workbench.data.episode import EpisodeWriter
+from workbench.data.workspace import Workspace
+from workbench.envs.env import WorkbenchEnv
+from workbench.sim.render import CameraRenderer
+
+
+class Recorder:
+    def __init__(
+        self,
+        env: WorkbenchEnv,
+        workspace: Workspace,
+        source: str,
+        goal: str | None = None,
+        image_cameras: tuple[str, ...] = (),
+        image_size: int = 84,
+    ):
+        self.env = env
+        self.workspace = workspace
+        self.source = source
+        self.goal = goal
+        self.image_cameras = image_cameras
+        self._renderer = (
+            CameraRenderer(env.physics.model, image_size, image_size) if image_cameras else None
+        )
+        self.writer: EpisodeWriter | None = None
+        self.success = False
+        self.seed: int | None = None
+
+    def start(self, seed: int | None = None) -> np.ndarray:
+        obs, _ = self.env.reset(seed=seed)
+        self.seed = seed
+        goal = self.goal or self.env.task.goal_text()
+        self.writer = self.workspace.new_episode(
+            scene=self.env.scene_name,
+            source=self.source,
+            seed=seed,
+            goal=goal,
+            meta={
+                "control_mode": self.env.control_mode,
+                "difficulty": self.env.task.difficulty,
+                "features": self.env.features,
+                "control_dt": self.env.control_dt,
+            },
+        )
+        self.writer.set_initial(state=self.env.state_vector(), sim_state=self.env.snapshot())
+        self.success = False
+        return obs
+
+    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict]:
+        if self.writer is None:
+            raise RuntimeError("call start() before step()")
+        action = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        frame = {
+            "action": action,
+            "state": self.env.state_vector(),
+            "sim_state": self.env.snapshot(),
+            "reward": np.float32(reward),
+            "progress": np.float32(info["progress"]),
+            "success": np.bool_(info["success"]),
+        }
+        for cam in self.image_cameras:
+            frame[f"image/{cam}"] = self._renderer.rgb(self.env.physics.data, cam)  # type: ignore[union-attr]
+        self.writer.add_frame(**frame)
+        self.success = self.success or bool(info["success"])
+        return obs, reward, terminated, truncated, info
+
+    def save(self) -> int:
+        if self.writer is None:
+            raise RuntimeError("nothing is being recorded")
+        final = bool(self.env.task.success(self.env.physics))
+        episode_id = self.writer.save(success=final, reached_success=self.success)
+        self.writer = None
+        return episode_id
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.discard()
+            self.writer = None
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+
+
+Policy = Callable[[WorkbenchEnv, Any], np.ndarray]
+
+
+def record_policy_episodes(
+    env: WorkbenchEnv,
+    workspace: Workspace,
+    policy: Policy,
+    episodes: int,
+    source: str,
+    seed: int = 0,
+    image_cameras: tuple[str, ...] = (),
+    progress: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Run ``policy(env, obs)`` for whole episodes and save each; returns the episode ids."""
+    recorder = Recorder(env, workspace, source, image_cameras=image_cameras)
+    ids = []
+    try:
+        for i in range(episodes):
+            obs = recorder.start(seed=seed + i)
+            done = False
+            while not done:
+                obs, _, terminated, truncated, _ = recorder.step(policy(env, obs))
+                done = terminated or truncated
+            ids.append(recorder.save())
+            if progress:
+                progress(i + 1)
+    finally:
+        recorder.discard()
+        recorder.close()
+    return ids
+
+
+def scripted_policy(env: WorkbenchEnv, seed: int = 0, perturbed: bool = False) -> Policy:
+    """The scene's scripted demonstrator (or its perturbed, failing twin) as a recorder policy.
+
+    A fresh controller is made at the first step of each episode, so per-episode choices (such
+    as the perturbed demonstrator's decoy direction) change between episodes.
+    """
+    task = env.task
+    rng = np.random.default_rng(seed)
+    make = task.perturbed_policy if perturbed else task.scripted_policy
+    if make(rng) is None:
+        kind = "perturbed demonstrator" if perturbed else "scripted demonstrator"
+        raise ValueError(f"scene {env.scene_name} has no {kind}")
+    current: dict[str, Any] = {}
+
+    def act(env: WorkbenchEnv, obs: Any) -> np.ndarray:
+        if env.elapsed_steps == 0 or "controller" not in current:
+            current["controller"] = make(rng)
+        return current["controller"](env.physics)
+
+    return act
+
+
+def random_policy(env: WorkbenchEnv, seed: int = 0) -> Policy:
+    rng = np.random.default_rng(seed)
+    low, high = env.action_space.low, env.action_space.high
+
+    def act(env: WorkbenchEnv, obs: Any) -> np.ndarray:
+        return rng.uniform(low, high)
+
+    return act
