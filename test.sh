@@ -7,5 +7,5 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${WORKBENCH_VENV:-$ROOT/.venv}"
 cd "$ROOT"
 export QT_QPA_PLATFORM=offscreen MUJOCO_GL="${MUJOCO_GL:-egl}" PYTHONDONTWRITEBYTECODE=1
-"$VENV/bin/ruff" check workbench robots scenes gui tests benchmarks
+"$VENV/bin/ruff" check workbench robots scenes gui tests benchmarks docs
 exec "$VENV/bin/python" -m pytest "$@"

@@ -39,6 +39,8 @@ def env_rate(env: gym.Env, actions: np.ndarray, seed: int) -> tuple[float, np.nd
     physics = env.unwrapped.physics
     initial = physics.snapshot()
     controls = np.zeros((len(actions), physics.model.nu))
+    length = min(len(actions), getattr(env.spec, "max_episode_steps", None) or len(actions))
+    actions = actions[:length]
     start = time.perf_counter()
     for i, action in enumerate(actions):
         env.step(action)
@@ -47,25 +49,46 @@ def env_rate(env: gym.Env, actions: np.ndarray, seed: int) -> tuple[float, np.nd
     return rate, initial, controls
 
 
+class _GymnasiumMujoco:
+    """Adapter so gymnasium's own MuJoCo envs run through the same two loops."""
+
+    def __init__(self, env):
+        self.env = env
+        inner = env.unwrapped
+        self.model, self.data, self.n_substeps = inner.model, inner.data, inner.frame_skip
+
+    def snapshot(self) -> np.ndarray:
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        state = np.empty(mujoco.mj_stateSize(self.model, spec))
+        mujoco.mj_getState(self.model, self.data, state, spec)
+        return state
+
+
 def bench(scene: str, steps: int, rounds: int) -> dict[str, float]:
-    env = gym.make(f"workbench/{scene}-v0")
-    inner = env.unwrapped
-    model = inner.physics.model
+    if "/" in scene or scene.endswith("-v5"):  # a gymnasium id, for reference
+        env = gym.make(scene)
+        adapter = _GymnasiumMujoco(env)
+        model, nsub, length = adapter.model, adapter.n_substeps, 1000
+        env.unwrapped.physics = adapter  # what env_rate reads
+        env.unwrapped.physics.model = model
+    else:
+        env = gym.make(f"workbench/{scene}-v0")
+        inner = env.unwrapped
+        model, nsub, length = inner.physics.model, inner.n_substeps, inner.task.episode_steps
     data = mujoco.MjData(model)  # same compiled model, separate state
     rng = np.random.default_rng(0)
     # One episode's worth of random actions per round, so no reset falls inside the timing.
-    length = inner.task.episode_steps
     raws, envs = [], []
     for round_ in range(rounds):
         actions = rng.uniform(-1, 1, size=(length, *env.action_space.shape)).astype(np.float32)
         for _ in range(max(1, steps // length)):
             rate, initial, controls = env_rate(env, actions, seed=round_)
             envs.append(rate)
-            raws.append(raw_rate(model, data, inner.n_substeps, initial, controls))
+            raws.append(raw_rate(model, data, nsub, initial, controls))
     raw, wrapped = float(np.median(raws)), float(np.median(envs))
     return {
         "scene": scene,
-        "substeps": inner.n_substeps,
+        "substeps": nsub,
         "raw_steps_per_s": round(raw),
         "env_steps_per_s": round(wrapped),
         "ratio": round(wrapped / raw, 3),
@@ -74,7 +97,8 @@ def bench(scene: str, steps: int, rounds: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenes", nargs="+", default=["Push", "Walk"])
+    parser.add_argument("--scenes", nargs="+", default=["Push", "Walk", "HalfCheetah-v5"],
+                        help="workbench scenes, or gymnasium MuJoCo ids for reference")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

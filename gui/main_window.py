@@ -173,4 +173,5 @@ class MainWindow(QMainWindow):
                 return
         self.tick_timer.stop()
         self.job_timer.stop()
+        self.viewport.release()
         super().closeEvent(event)

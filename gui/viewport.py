@@ -127,16 +127,14 @@ class Viewport(QWidget):
         self.move_camera(action, delta.x() / self.height(), delta.y() / self.height())
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
-        self.move_camera(mujoco.mjtMouse.mjMOUSE_ZOOM, 0.0, -0.05 * event.angleDelta().y() / 120)
+        # Wheel away from you zooms in (a positive dy moves the camera closer).
+        self.move_camera(mujoco.mjtMouse.mjMOUSE_ZOOM, 0.0, 0.05 * event.angleDelta().y() / 120)
 
     def move_camera(self, action: mujoco.mjtMouse, dx: float, dy: float) -> None:
         self.camera_name = None
         if action == mujoco.mjtMouse.mjMOUSE_MOVE_V:  # panning frees a tracking camera
             self.free_camera.type = mujoco.mjtCamera.mjCAMERA_FREE
-        mujoco.mjv_moveCamera(
-            self.session.env.physics.model, action, dx, dy, self.renderer._renderer.scene,
-            self.free_camera,
-        )
+        mujoco.mjv_moveCamera(self.session.env.physics.model, action, dx, dy, self.free_camera)
         self.update()
 
     # -- keys: teleop while recording --------------------------------------------------------
@@ -162,7 +160,8 @@ class Viewport(QWidget):
         if teleop is not None and not event.isAutoRepeat() and (name := self._key_name(event)):
             teleop.release(name)
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def release(self) -> None:
+        """Free the GL context now rather than at garbage collection."""
         if self.renderer is not None:
             self.renderer.close()
-        super().closeEvent(event)
+            self.renderer = None

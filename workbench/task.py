@@ -7,6 +7,7 @@ exposes ground truth (``success``, named ``stages``, reference reward terms and 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,12 +31,12 @@ class Vocabulary:
     places: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-_TOLERANCE_SCALE = float(np.sqrt(-2 * np.log(0.1)))
+_TOLERANCE_SCALE = math.sqrt(-2 * math.log(0.1))
 
 
-def tolerance(distance: np.ndarray | float, margin: float) -> np.ndarray | float:
+def tolerance(distance: float, margin: float) -> float:
     """Bounded shaped term in (0, 1]: 1 at zero distance, 0.1 at ``margin`` (gaussian)."""
-    return np.exp(-0.5 * (np.asarray(distance) * _TOLERANCE_SCALE / margin) ** 2)
+    return math.exp(-0.5 * (distance * _TOLERANCE_SCALE / margin) ** 2)
 
 
 ScriptedPolicy = Callable[[Physics], np.ndarray]

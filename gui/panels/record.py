@@ -43,8 +43,11 @@ class RecordPanel(QWidget):
         self.scripted_count = QSpinBox()
         self.scripted_count.setRange(1, 100)
         self.scripted_count.setValue(5)
-        self.scripted = QPushButton("Record scripted demos")
-        self.scripted.setToolTip("the scene's built-in demonstrator, for a quick start")
+        self.scripted = QPushButton("Record scripted demos + failures")
+        self.scripted.setToolTip(
+            "the scene's built-in demonstrator for a quick start, plus random and perturbed "
+            "(failed) takes: a reward learned from successes alone is easy to exploit"
+        )
         scripted_row.addWidget(self.scripted_count)
         scripted_row.addWidget(self.scripted)
         layout.addLayout(scripted_row)
@@ -71,12 +74,9 @@ class RecordPanel(QWidget):
 
     def _scripted(self) -> None:
         try:
-            ids = self.session.record_scripted(self.scripted_count.value())
+            self.session.record_scripted(self.scripted_count.value())
         except ValueError as exc:
             self.session.emit("error", message=str(exc))
-            return
-        self.session.emit("error", message=f"recorded {len(ids)} scripted episodes") if not ids \
-            else None
 
     def _delete(self) -> None:
         item = self.episodes.currentItem()

@@ -32,8 +32,11 @@ class PlanarWalker(Robot):
         self._dofs = np.array([model.joint(self.name(j)).dofadr[0] for j in LEG_JOINTS])
         self._ranges = np.array([model.joint(self.name(j)).range for j in LEG_JOINTS])
         self._torso = model.body(self.name("torso")).id
-        self._bodies = [model.body(self.name(b)).id for b in (
-            "right_thigh", "right_leg", "right_foot", "left_thigh", "left_leg", "left_foot")]
+        limbs = ("right_thigh", "right_leg", "right_foot", "left_thigh", "left_leg", "left_foot")
+        bodies = np.array([self._torso, *(model.body(self.name(b)).id for b in limbs)])
+        # Flat indices of each body's xx and xz rotation entries in data.xmat (nbody x 9).
+        self._orientation_index = (bodies[:, None] * 9 + np.array([0, 2])).ravel()
+        self._velocity_dofs = np.concatenate([self._root_dof, self._dofs])
 
     def reset(self, physics: Physics, rng: np.random.Generator) -> None:
         data = physics.data
@@ -67,13 +70,10 @@ class PlanarWalker(Robot):
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:
         data = physics.data
-        bodies = [self._torso, *self._bodies]
-        # xz-plane orientation of each body (the xx and xz entries of its rotation).
-        orientations = data.xmat[bodies][:, [0, 2]].ravel()
-        return {
-            "orientations": orientations,
-            "height": np.array([self.torso_height(physics)]),
-            "velocity": data.qvel[np.concatenate([self._root_dof, self._dofs])],
+        return {  # orientation in the x-z plane: the xx and xz entries of each body's rotation
+            "orientations": data.xmat.ravel()[self._orientation_index],
+            "height": data.xpos[self._torso, 2:3],
+            "velocity": data.qvel[self._velocity_dofs],
         }
 
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:

@@ -59,31 +59,40 @@ class WalkTask(Task):
         return self.walker.torso_x(physics) - self.start_x
 
     def standing(self, physics: Physics) -> float:
-        height = np.clip(self.walker.torso_height(physics) / STAND_HEIGHT, 0.0, 1.0)
+        height = min(max(self.walker.torso_height(physics) / STAND_HEIGHT, 0.0), 1.0)
         upright = 0.5 * (1.0 + self.walker.torso_upright(physics))
-        return float(height * upright)
+        return height * upright
 
-    def success(self, physics: Physics) -> bool:
-        return self.travelled(physics) >= self.goal_distance and self.standing(physics) > 0.7
-
-    def stages(self, physics: Physics) -> dict[str, bool]:
+    def evaluate(self, physics: Physics) -> dict:
+        """Ground truth from three measurements, computed once per step."""
+        stand = self.standing(physics)
+        speed = self.walker.forward_velocity(physics)
+        travelled = self.travelled(physics)
+        upright = stand > 0.7
+        arrived = travelled >= self.goal_distance
+        move = min(max(speed / self.target_speed, 0.0), 1.0)
         return {
-            "upright": self.standing(physics) > 0.7,
-            "moving": self.walker.forward_velocity(physics) > 0.5 * self.target_speed,
-            "travelled": self.travelled(physics) >= self.goal_distance,
+            "success": bool(arrived and upright),
+            "progress": min(max(travelled / self.goal_distance, 0.0), 1.0) * (0.5 + 0.5 * stand),
+            "stages": {
+                "upright": upright,
+                "moving": speed > 0.5 * self.target_speed,
+                "travelled": arrived,
+            },
+            "terms": {"stand": stand, "move": stand * move},
         }
 
+    def success(self, physics: Physics) -> bool:
+        return self.evaluate(physics)["success"]
+
+    def stages(self, physics: Physics) -> dict[str, bool]:
+        return self.evaluate(physics)["stages"]
+
     def reference_terms(self, physics: Physics) -> dict[str, float]:
-        speed = self.walker.forward_velocity(physics)
-        move = np.clip(speed / self.target_speed, 0.0, 1.0)
-        stand = self.standing(physics)
-        return {"stand": stand, "move": float(stand * move)}
+        return self.evaluate(physics)["terms"]
 
     def progress(self, physics: Physics) -> float:
-        return float(
-            np.clip(self.travelled(physics) / self.goal_distance, 0.0, 1.0)
-            * (0.5 + 0.5 * self.standing(physics))
-        )
+        return self.evaluate(physics)["progress"]
 
     def goal_text(self) -> str:
         return f"walk forward at {self.target_speed:.1f} metres per second"

@@ -147,7 +147,7 @@ class WorkbenchEnv(gym.Env):
         return obs, self._info(diverged=False)
 
     def step(self, action):
-        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        action = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)
         if action.shape != self.action_space.shape:
             raise ValueError(
                 f"action has shape {action.shape}; {self.scene_name} with control mode "

@@ -21,7 +21,12 @@ from workbench.registry import SCENES
 from workbench.session.jobs import Job, JobEvent
 from workbench.sim.render import CameraRenderer
 from workbench.teleop.keyboard import KeyboardTeleop
-from workbench.teleop.recorder import Recorder, record_policy_episodes, scripted_policy
+from workbench.teleop.recorder import (
+    Recorder,
+    random_policy,
+    record_policy_episodes,
+    scripted_policy,
+)
 
 Listener = Callable[..., None]
 
@@ -62,11 +67,11 @@ class Session:
         self.set_scene(scene or self.scene_names()[0])
 
     # -- events ------------------------------------------------------------------------------
-    def subscribe(self, event: str, listener: Listener) -> None:
-        self._listeners[event].append(listener)
+    def subscribe(self, topic: str, listener: Listener) -> None:
+        self._listeners[topic].append(listener)
 
-    def emit(self, event: str, **data: Any) -> None:
-        for listener in list(self._listeners[event]):
+    def emit(self, topic: str, /, **data: Any) -> None:
+        for listener in list(self._listeners[topic]):
             listener(**data)
 
     # -- scenes ------------------------------------------------------------------------------
@@ -131,14 +136,29 @@ class Session:
         self.emit("episodes")
         return episode_id
 
-    def record_scripted(self, episodes: int, on_progress: Callable[[int], None] | None = None):
+    def record_scripted(
+        self,
+        episodes: int,
+        with_failures: bool = True,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[int]:
+        """Record the scene's scripted demos and, by default, as many failed takes (random and
+        perturbed rollouts): a progress reward learned from successes alone is easy to exploit.
+        """
         env = make_env(self.scene)
+        seed = 1000 + 100 * len(self.workspace.episodes(include_incomplete=True))
+        kinds = [("scripted", scripted_policy(env, seed), episodes)]
+        if with_failures:
+            kinds.append(("random", random_policy(env, seed), max(1, episodes // 2)))
+            if env.task.perturbed_policy(np.random.default_rng(0)) is not None:
+                kinds.append(("perturbed", scripted_policy(env, seed, perturbed=True), episodes))
+        ids: list[int] = []
         try:
-            ids = record_policy_episodes(
-                env, self.workspace, scripted_policy(env, self.episode_seed), episodes,
-                "scripted", seed=1000 + 100 * len(self.workspace.episodes()),
-                progress=on_progress,
-            )
+            for source, policy, count in kinds:
+                ids += record_policy_episodes(
+                    env, self.workspace, policy, count, source, seed=seed + len(ids),
+                    progress=on_progress,
+                )
         finally:
             env.close()
         self.emit("episodes")

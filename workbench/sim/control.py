@@ -40,6 +40,13 @@ class Controller(ABC):
         """Write ``physics.data.ctrl`` for a clipped action in [-1, 1]."""
 
 
+def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
+    """Contiguous indices as a slice: slicing makes views, fancy indexing makes copies."""
+    if len(indices) and np.array_equal(indices, np.arange(indices[0], indices[0] + len(indices))):
+        return slice(int(indices[0]), int(indices[0]) + len(indices))
+    return indices
+
+
 def _actuator_ids(model: mujoco.MjModel, names: tuple[str, ...]) -> np.ndarray:
     ids = []
     for name in names:
@@ -53,8 +60,9 @@ def _actuator_ids(model: mujoco.MjModel, names: tuple[str, ...]) -> np.ndarray:
 class ActuatorRangeController(Controller):
     def __init__(self, model: mujoco.MjModel, actuators: tuple[str, ...]):
         self.labels = actuators
-        self._ids = _actuator_ids(model, actuators)
-        ranges = model.actuator_ctrlrange[self._ids]
+        ids = _actuator_ids(model, actuators)
+        self._ids = _as_slice(ids)
+        ranges = model.actuator_ctrlrange[ids]
         self._mid = ranges.mean(axis=1)
         self._half = 0.5 * (ranges[:, 1] - ranges[:, 0])
 
@@ -88,10 +96,10 @@ class EndEffectorDeltaController(Controller):
         joint_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j) for j in config.joints]
         if min(joint_ids) < 0:
             raise KeyError(f"missing IK joints among {config.joints}")
-        self._dofs = model.jnt_dofadr[joint_ids]
-        self._qpos = model.jnt_qposadr[joint_ids]
+        self._dofs = _as_slice(model.jnt_dofadr[joint_ids])
+        self._qpos = _as_slice(model.jnt_qposadr[joint_ids])
         self._limits = model.jnt_range[joint_ids]
-        self._servos = _actuator_ids(model, config.actuators)
+        self._servos = _as_slice(_actuator_ids(model, config.actuators))
         self._gripper = (
             _actuator_ids(model, (config.gripper_actuator,))[0]
             if config.gripper_actuator
@@ -101,7 +109,7 @@ class EndEffectorDeltaController(Controller):
         self._high = np.array(config.workspace_high)
         self._jacp = np.zeros((3, model.nv))
         self._jacr = np.zeros((3, model.nv))
-        self._jac = np.zeros((6, len(self._dofs)))
+        self._jac = np.zeros((6, len(joint_ids)))
         self._err = np.zeros(6)
         self._damping = config.damping**2 * np.eye(6)
         self._quat = np.zeros((3, 4))
@@ -149,20 +157,20 @@ class EndEffectorDeltaController(Controller):
         return np.minimum(np.maximum(q, self._limits[:, 0]), self._limits[:, 1])
 
     def apply(self, physics: Physics, action: np.ndarray) -> None:
-        delta = np.zeros(3)
-        n = 2 if self.config.planar else 3
-        delta[:n] = action[:n] * self.config.max_step
-        site_pos = physics.data.site_xpos[self._site]
-        # Keep the target near the hand so that pushing against an obstacle does not wind it up.
-        lead = self.config.max_step * 1.5
-        target = np.minimum(np.maximum(self.target_pos + delta, site_pos - lead), site_pos + lead)
-        if self.config.planar:
-            target[2] = self.target_pos[2]
-        self.target_pos = np.minimum(np.maximum(target, self._low), self._high)
+        step = self.config.max_step
+        lead = 1.5 * step  # keep the target near the hand, so pushing on an obstacle
+        site = physics.data.site_xpos[self._site]  # does not wind it up
+        axes = 2 if self.config.planar else 3
+        target = self.target_pos.tolist()  # three floats: plain arithmetic beats numpy here
+        for i in range(axes):
+            wanted = target[i] + float(action[i]) * step
+            wanted = min(max(wanted, site[i] - lead), site[i] + lead)
+            target[i] = min(max(wanted, self._low[i]), self._high[i])
+        self.target_pos = np.array(target)
         physics.data.ctrl[self._servos] = self.ik_step(physics, self.target_pos)
         if self._gripper is not None:
             low, high = self.model.actuator_ctrlrange[self._gripper]
-            opening = action[n] if len(action) > n else -1.0
+            opening = float(action[axes]) if len(action) > axes else -1.0
             physics.data.ctrl[self._gripper] = low + (high - low) * 0.5 * (opening + 1.0)
 
 

@@ -1,0 +1,85 @@
+"""Background jobs in worker processes, and the Qt-free session the GUI sits on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench.session import Job, Session
+from workbench.session.session import NumpyPolicy
+
+
+def test_job_streams_progress_and_returns_its_result(push_dataset):
+    ws, _ = push_dataset
+    job = Job("workbench.session.tasks:fit_reward", workspace=str(ws.root), scene="Push",
+              overrides=("epochs=15",)).start()
+    events = job.wait(timeout=240)
+    progress = [e for e in events if e.kind == "progress"]
+    assert [e.data["epoch"] for e in progress] == list(range(1, 16))
+    assert job.state == "done" and "spearman_progress" in job.result
+
+
+def test_stopping_a_job_ends_it_early(push_dataset):
+    ws, _ = push_dataset
+    job = Job("workbench.session.tasks:fit_reward", workspace=str(ws.root), scene="Push",
+              overrides=("epochs=100000",)).start()
+    seen = []
+    while not [e for e in seen if e.kind == "progress"]:
+        seen += job.poll()
+    job.stop()
+    seen += job.wait(timeout=120)
+    epochs = [e.data["epoch"] for e in seen if e.kind == "progress"]
+    assert job.state == "stopped" and max(epochs) < 100000
+
+
+def test_a_failing_job_reports_the_error(tmp_path):
+    job = Job("workbench.session.tasks:fit_reward", workspace=str(tmp_path / "empty"),
+              scene="Push").start()
+    job.wait(timeout=120)
+    assert job.state == "error" and "no workspace" in job.error
+
+
+def test_session_records_a_keyboard_take_and_ranks_it(tmp_path):
+    session = Session(tmp_path / "ws", scene="Push")
+    events = []
+    session.subscribe("episodes", lambda: events.append("episodes"))
+    session.start_recording(goal="push the red cube onto the green pad")
+    session.teleop.press("w")
+    for _ in range(10):
+        info = session.tick()
+    session.teleop.release("w")
+    first = session.stop_recording(save=True)
+    session.record_scripted(2, with_failures=False)
+    assert info is not None and "progress" in info and events
+    rows = session.episodes()
+    assert [r["id"] for r in rows][0] == first and rows[0]["num_steps"] == 10
+    pair = session.next_pair(length=5)
+    session.answer_pair(pair, "right")
+    (pref,) = session.workspace.preferences()
+    assert pref.answer == "right" and pref.segments[0][0] == pair[0].episode_id
+    frame = session.frame_of(first, 5)
+    assert frame.shape == (180, 240, 3) and frame.std() > 1
+    session.close()
+
+
+def test_numpy_policy_snapshot_matches_torch():
+    import torch
+
+    from workbench.rl.policy import GaussianPolicy
+
+    policy = GaussianPolicy(5, 2, (16, 16))
+    policy.set_obs_stats(np.arange(5.0), np.full(5, 2.0))
+    with torch.no_grad():
+        for p in policy.actor.parameters():
+            p.normal_()
+    state = {k: v.numpy() for k, v in policy.state_dict().items()}
+    obs = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
+    np.testing.assert_allclose(NumpyPolicy(state, [16, 16]).act(obs), policy.act(obs), atol=1e-5)
+
+
+def test_unknown_scene_is_refused_before_anything_changes(tmp_path):
+    session = Session(tmp_path / "ws", scene="Push")
+    with pytest.raises(KeyError, match="known scenes"):
+        session.set_scene("Juggle")
+    assert session.scene == "Push" and session.tick() is None
+    session.close()

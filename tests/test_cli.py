@@ -1,0 +1,84 @@
+"""The command line: each subcommand in-process through ``main``, as a user types it."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from workbench.cli.main import main
+
+
+def test_scenes_json_lists_names_ids_and_tags(capsys):
+    assert main(["scenes", "--json"]) == 0
+    scenes = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
+    assert scenes["Push"]["id"] == "workbench/Push-v0"
+    assert "manipulation" in scenes["Push"]["tags"]
+    assert "locomotion" in scenes["Walk"]["tags"]
+
+
+def test_view_writes_a_rendered_png(tmp_path, capsys):
+    out = tmp_path / "push.png"
+    assert main(["view", "Push", "--out", str(out), "--size", "320x240"]) == 0
+    image = cv2.imread(str(out))
+    assert image.shape == (240, 320, 3) and image.std() > 10
+
+
+def test_gallery_renders_every_scene(tmp_path, capsys):
+    assert main(["scenes", "--gallery", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["Push.png", "Walk.png"]
+
+
+def test_record_train_reward_and_workspace_info(tmp_path, capsys):
+    ws = ["--workspace", str(tmp_path / "ws")]
+    assert main(["record", "Push", "--scripted", "6", *ws]) == 0
+    assert main(["record", "Push", "--random", "3", "--seed", "50", *ws]) == 0
+    assert main(["train-reward", "Push", "--set", "epochs=40", *ws]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    assert report["train_demos"] >= 4 and report["model_id"] == 1
+    assert main(["workspace", "info", *ws]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["episodes"] == 9 and len(info["models"]) == 1
+
+
+def test_errors_are_one_clear_line_and_exit_2(tmp_path, capsys):
+    assert main(["record", "Juggle", "--scripted", "1", "--workspace", str(tmp_path)]) == 2
+    assert "unknown scene 'Juggle'" in capsys.readouterr().err
+    assert main(["train-reward", "Push", "--workspace", str(tmp_path / "new")]) == 2
+    assert "record some first" in capsys.readouterr().err
+    assert main(["train", "Push", "--workspace", str(tmp_path / "new"), "--steps", "10"]) == 2
+    assert "fit one first" in capsys.readouterr().err
+    assert main(["train-reward", "Push", "--set", "epochz=3", "--workspace",
+                 str(tmp_path / "new")]) == 2
+    assert "no field 'epochz'" in capsys.readouterr().err
+
+
+def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["gui"]) == 2
+    assert "--headless" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["scenes", "view", "record", "train-reward", "train",
+                                     "export", "run", "gui", "loop", "workspace"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: workbench" in capsys.readouterr().out
+
+
+def test_train_export_and_run_from_the_command_line(tmp_path, capsys):
+    ws = ["--workspace", str(tmp_path / "ws")]
+    assert main(["record", "Push", "--scripted", "3", *ws]) == 0
+    assert main(["train-reward", "Push", "--set", "epochs=10", *ws]) == 0
+    assert main(["train", "Push", "--steps", "2048", "--set", "eval_episodes=2", *ws]) == 0
+    capsys.readouterr()
+    assert main(["export", *ws, "--out", str(tmp_path / "bundle")]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["parity"]["passed"]
+    assert main(["run", str(tmp_path / "bundle"), "--episodes", "2"]) == 0
+    assert 0.0 <= json.loads(capsys.readouterr().out)["success_rate"] <= 1.0
