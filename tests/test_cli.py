@@ -62,8 +62,8 @@ def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):
     assert "--headless" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["scenes", "view", "record", "train-reward", "train",
-                                     "export", "run", "gui", "loop", "workspace"])
+@pytest.mark.parametrize("command", ["scenes", "view", "record", "train-reward", "teach",
+                                     "train", "export", "run", "gui", "loop", "workspace"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -82,3 +82,21 @@ def test_train_export_and_run_from_the_command_line(tmp_path, capsys):
     assert exported["parity"]["passed"]
     assert main(["run", str(tmp_path / "bundle"), "--episodes", "2"]) == 0
     assert 0.0 <= json.loads(capsys.readouterr().out)["success_rate"] <= 1.0
+
+
+def test_teach_then_fit_a_preference_reward(tmp_path, capsys):
+    ws = ["--workspace", str(tmp_path / "ws")]
+    assert main(["record", "Push", "--scripted", "3", *ws]) == 0
+    assert main(["record", "Push", "--random", "3", "--seed", "9", *ws]) == 0
+    assert main(["teach", "Push", "--teacher", "equal", "--labels", "30", *ws]) == 0
+    capsys.readouterr()
+    assert main(["train-reward", "Push", "--family", "preference", "--set", "epochs=20",
+                 "--set", "members=4", *ws]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    assert report["members"] == 4 and report["train_labels"] + report.get(
+        "held_out_labels", 0) <= 30
+    assert main(["teach", "Push", "--labels", "5", "--active", *ws]) == 0
+    assert json.loads(capsys.readouterr().out)["labels"] == 5
+    assert main(["teach", "Push", "--teacher", "sloppy", *ws]) == 2
+    assert "choose one of oracle" in capsys.readouterr().err

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.panels.common import heading, note
 from workbench.rewards.artifact import ArtifactError, load_reward_model
@@ -19,7 +26,11 @@ class RewardPanel(QWidget):
         layout.addWidget(heading("Learn a progress reward from your demos"))
         layout.addWidget(note("Fitted in the background; measured on held-out demos against "
                               "the scene's ground-truth progress."))
-        self.fit_button = QPushButton("Fit progress reward")
+        self.family = QComboBox()
+        self.family.addItem("progress — from your demonstrations", "progress")
+        self.family.addItem("preference — from your rankings", "preference")
+        self.family.setToolTip("what the reward is learned from")
+        self.fit_button = QPushButton("Fit reward")
         self.stop_button = QPushButton("Cancel")
         self.bar = QProgressBar()
         self.report = QLabel("no reward model yet")
@@ -30,7 +41,7 @@ class RewardPanel(QWidget):
         self.plot.setYRange(0, 1.05)
         self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2), name="learned")
         self.truth_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2), name="ground truth")
-        for widget in (self.fit_button, self.stop_button, self.bar, self.report):
+        for widget in (self.family, self.fit_button, self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
         layout.addWidget(self.plot, 1)
         self.fit_button.clicked.connect(self._fit)
@@ -41,7 +52,7 @@ class RewardPanel(QWidget):
 
     def _fit(self) -> None:
         try:
-            self.session.fit_reward()
+            self.session.fit_reward(family=self.family.currentData())
         except RuntimeError as exc:
             self.session.emit("error", message=str(exc))
 
@@ -64,7 +75,13 @@ class RewardPanel(QWidget):
             return
         latest = models[-1]
         metrics = latest["metrics"]
-        parts = [f"model #{latest['id']} from {metrics.get('train_demos', '?')} demos"]
+        if latest["family"] == "preference":
+            parts = [f"preference model #{latest['id']} from {metrics.get('train_labels')} labels"
+                     f" ({metrics.get('members')} members)"]
+        else:
+            parts = [f"progress model #{latest['id']} from {metrics.get('train_demos')} demos"]
+        if "preference_accuracy" in metrics:
+            parts.append(f"held-out label accuracy: {metrics['preference_accuracy']:.0%}")
         if "spearman_progress" in metrics:
             parts.append(f"Spearman vs ground truth: {metrics['spearman_progress']:.3f}")
         if "success_vs_failure" in metrics:
@@ -80,6 +97,8 @@ class RewardPanel(QWidget):
             return
         episode = self.session.workspace.load_episode(episodes[-1]["id"])
         if len(episode):
-            learned = model.progress(episode["state"])
+            learned = model.score(episode["state"])
+            if latest["family"] == "preference":  # rescale to [0, 1] to share the axis
+                learned = (learned - learned.min()) / (np.ptp(learned) + 1e-9)
             self.learned_curve.setData(np.arange(len(learned)), learned)
             self.truth_curve.setData(np.arange(len(learned)), episode["progress"])

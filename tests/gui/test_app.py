@@ -89,6 +89,14 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
         qtbot.mouseClick(rank.buttons[answer], Qt.MouseButton.LeftButton)
     assert [p.answer for p in window.session.workspace.preferences()] == ["left", "equal", "skip"]
     assert "3 labels" in rank.count.text()
+    for _ in range(12):
+        qtbot.mouseClick(rank.buttons["right"], Qt.MouseButton.LeftButton)
+    reward = window.panels["Reward"]
+    reward.family.setCurrentIndex(reward.family.findData("preference"))
+    qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (window.session.poll_jobs() or True)
+                    and "preference model" in reward.report.text(), timeout=180_000)
+    assert "from 13 labels (3 members)" in reward.report.text()  # 15 labels, 2 held out
     goal = window.panels["Goal"]
     goal.goal.setText("slide the blue block to the goal")
     goal.baseline.setText("a block on a table")

@@ -80,20 +80,52 @@ def record(args: argparse.Namespace) -> int:
 def train_reward(args: argparse.Namespace) -> int:
     from workbench import config as cfg
     from workbench.data.workspace import Workspace
+    from workbench.rewards import workflow
+    from workbench.rewards.preference.config import PreferenceConfig
     from workbench.rewards.progress.config import ProgressConfig
-    from workbench.rewards.workflow import fit_progress_in_workspace
 
-    config = cfg.override(ProgressConfig(), args.overrides)
+    if args.family == "preference":
+        config = cfg.override(PreferenceConfig(), args.overrides)
+        fit = workflow.fit_preference_in_workspace
+    else:
+        config = cfg.override(ProgressConfig(), args.overrides)
+        fit = workflow.fit_progress_in_workspace
     with Workspace.open(args.workspace, create=True) as ws, tqdm(
-        total=config.epochs, desc="fitting progress reward", unit="epoch"
+        total=config.epochs, desc=f"fitting {args.family} reward", unit="epoch"
     ) as bar:
 
         def on_epoch(epoch: int, loss: float) -> None:
             bar.set_postfix(loss=f"{loss:.4f}")
             bar.update(1)
 
-        _, report = fit_progress_in_workspace(ws, args.scene, config, on_epoch=on_epoch)
+        _, report = fit(ws, args.scene, config, on_epoch=on_epoch)
     print_json(report)
+    return 0
+
+
+def teach(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from workbench.data.workspace import Workspace
+    from workbench.feedback.labels import teach as answer_queries
+    from workbench.feedback.teachers import TEACHERS
+    from workbench.rewards.artifact import load_reward_model
+
+    if args.teacher not in TEACHERS:
+        raise ValueError(f"unknown teacher {args.teacher!r}; choose one of {', '.join(TEACHERS)}")
+    with Workspace.open(args.workspace, create=True) as ws:
+        model = None
+        if args.active:
+            models = [m for m in ws.models(args.scene) if m["family"] == "preference"]
+            if not models:
+                raise ValueError("--active needs a preference model; fit one first "
+                                 f"(`workbench train-reward {args.scene} --family preference`)")
+            model = load_reward_model(models[-1]["path"], device="cpu")
+        ids = answer_queries(ws, args.scene, TEACHERS[args.teacher], args.labels,
+                             np.random.default_rng(args.seed), args.length, model)
+        answers = [p.answer for p in ws.preferences() if p.id in set(ids)]
+    print_json({"labels": len(ids), "teacher": args.teacher,
+                "answers": {a: answers.count(a) for a in sorted(set(answers))}})
     return 0
 
 

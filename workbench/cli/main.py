@@ -60,17 +60,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--difficulty", type=float, default=0.0)
 
-    p = sub.add_parser("train-reward", help="fit a progress reward from the recorded demos")
+    p = sub.add_parser("train-reward", help="fit a reward: progress from demos, or preference "
+                       "from ranked clips")
     p.add_argument("scene")
     _workspace_arg(p)
+    p.add_argument("--family", choices=("progress", "preference"), default="progress")
     _overrides_arg(p, "epochs=300")
 
-    p = sub.add_parser("train", help="train a policy with PPO on the learned reward")
+    p = sub.add_parser("teach", help="a synthetic teacher (B-Pref) answers ranking queries")
+    p.add_argument("scene")
+    _workspace_arg(p)
+    p.add_argument("--teacher", default="oracle",
+                   help="oracle, stoc, myopic, mistake, skip or equal (B-Pref defaults)")
+    p.add_argument("--labels", type=int, default=50, help="how many queries to answer")
+    p.add_argument("--length", type=int, default=20, help="segment length in steps")
+    p.add_argument("--active", action="store_true",
+                   help="ask about the pairs the latest preference ensemble disputes most")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("train", help="train a policy with PPO on a learned reward")
     p.add_argument("scene")
     _workspace_arg(p)
     p.add_argument("--steps", type=int, help="environment steps (ppo.total_steps)")
     p.add_argument("--reward", default="latest",
-                   help="'latest' learned model, a model folder, or 'reference'")
+                   help="'latest' learned model of the scene, a model folder, or 'reference'")
     _overrides_arg(p, "ppo.lr=1e-3")
 
     p = sub.add_parser("export", help="export the latest trained policy as an ONNX bundle")

@@ -74,7 +74,11 @@ def load_reward_model(path: str | Path, device: str = "auto") -> Any:
         from workbench.rewards.progress.model import ProgressRewardModel
 
         return ProgressRewardModel.load(path, device=device)
-    raise ArtifactError(f"{path}: unknown reward family {family!r}; known: progress")
+    if family == "preference":
+        from workbench.rewards.preference.model import PreferenceRewardModel
+
+        return PreferenceRewardModel.load(path, device=device)
+    raise ArtifactError(f"{path}: unknown reward family {family!r}; known: progress, preference")
 
 
 def pick_device(device: str = "auto") -> torch.device:

@@ -7,6 +7,10 @@ from typing import Any
 
 from workbench.data.workspace import Workspace
 from workbench.rewards.metrics import reward_report
+from workbench.rewards.preference.config import PreferenceConfig
+from workbench.rewards.preference.dataset import queries_from_workspace
+from workbench.rewards.preference.fit import fit_preference, preference_accuracy
+from workbench.rewards.preference.model import PreferenceRewardModel
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import fit_progress
 from workbench.rewards.progress.model import ProgressRewardModel
@@ -63,4 +67,41 @@ def fit_progress_in_workspace(
     path = workspace.new_artifact_dir("models", f"progress-{scene}")
     model.save(path)
     model_id = workspace.add_model(f"progress-{scene}", "progress", scene, path, report)
+    return model, {"model_id": model_id, "path": str(path), **report}
+
+
+def fit_preference_in_workspace(
+    workspace: Workspace,
+    scene: str,
+    config: PreferenceConfig = PreferenceConfig(),
+    held_out_fraction: float = 0.2,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> tuple[PreferenceRewardModel, dict[str, Any]]:
+    """Fit on the workspace's pair and ranking labels of ``scene``; every fifth strict pair label
+    is held out (when there are at least 10) to report preference accuracy."""
+    scene_ids = {r["id"] for r in workspace.episodes(scene=scene)}
+    prefs = [p for p in workspace.preferences() if all(s[0] in scene_ids for s in p.segments)]
+    if not prefs:
+        raise ValueError(
+            f"no preference labels for {scene} in {workspace.root}; rank some clips first "
+            f"(the Rank panel, or `workbench teach {scene}` for a synthetic teacher)"
+        )
+    queries = queries_from_workspace(workspace, scene_ids=scene_ids)
+    step = int(round(1 / held_out_fraction)) if held_out_fraction > 0 else 0
+    strict = [
+        i for i, q in enumerate(queries) if q.kind == "pair" and q.answer in ("left", "right")
+    ]
+    held_idx = set(strict[step - 1 :: step]) if step and len(strict) >= 10 else set()
+    train = [q for i, q in enumerate(queries) if i not in held_idx]
+    held = [queries[i] for i in sorted(held_idx)]
+    features = workspace.episodes(scene=scene)[0]["meta"].get("features")
+    model = fit_preference(train, scene, features, config, on_epoch)
+    report: dict[str, Any] = {"train_labels": len(train), "members": config.members}
+    if held:
+        report["held_out_labels"] = len(held)
+        report["preference_accuracy"] = preference_accuracy(model, held)
+    model.metrics = report
+    path = workspace.new_artifact_dir("models", f"preference-{scene}")
+    model.save(path)
+    model_id = workspace.add_model(f"preference-{scene}", "preference", scene, path, report)
     return model, {"model_id": model_id, "path": str(path), **report}

@@ -1,5 +1,8 @@
 """Replace a vector env's reward with a learned reward, computed in one batch per step.
 
+The model's ``score(states)`` is the per-state signal (progress for progress models, the
+standardised ensemble reward for preference models), turned into a reward by a transform.
+
 The env's own reward stays visible as ``info["env_reward"]`` and the scene's ground truth
 (``success``, reference reward) passes through untouched, so training logs can put the learned
 return beside the truth.
@@ -36,7 +39,7 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        self._phi = self.model.progress(obs)
+        self._phi = self.model.score(obs)
         return obs, info
 
     def step(self, actions: np.ndarray):
@@ -45,13 +48,13 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         done = info.get("_final_obs")
         if done is not None and done.any():
             next_states[done] = np.stack(info["final_obs"][done])
-        phi_next = self.model.progress(next_states)
+        phi_next = self.model.score(next_states)
         reward = progress_reward(phi_next, self._phi, self.transform, self.gamma)
         phi = phi_next.copy()
         if done is not None and done.any():
-            phi[done] = self.model.progress(obs[done])  # the new episodes' first states
+            phi[done] = self.model.score(obs[done])  # the new episodes' first states
         self._phi = phi
         info = dict(info)
         info["env_reward"] = env_reward
-        info["learned_progress"] = phi_next
+        info["learned_score"] = phi_next
         return obs, reward.astype(np.float64), terminated, truncated, info

@@ -210,8 +210,10 @@ class Session:
         self.emit("job", name=name, event=JobEvent("started"))
         return job
 
-    def fit_reward(self, overrides: tuple[str, ...] = ()) -> Job:
-        return self.start_job("reward", "workbench.session.tasks:fit_reward", overrides=overrides)
+    def fit_reward(self, overrides: tuple[str, ...] = (), family: str = "progress") -> Job:
+        return self.start_job(
+            "reward", "workbench.session.tasks:fit_reward", overrides=overrides, family=family
+        )
 
     def train(self, overrides: tuple[str, ...] = ()) -> Job:
         return self.start_job("train", "workbench.session.tasks:train_policy", overrides=overrides)

@@ -12,21 +12,34 @@ ShouldStop = Callable[[], bool]
 
 
 def fit_reward(
-    emit: Emit, should_stop: ShouldStop, workspace: str, scene: str, overrides: tuple = ()
+    emit: Emit,
+    should_stop: ShouldStop,
+    workspace: str,
+    scene: str,
+    overrides: tuple = (),
+    family: str = "progress",
 ) -> dict[str, Any]:
     from workbench.data.workspace import Workspace
+    from workbench.rewards import workflow
+    from workbench.rewards.preference.config import PreferenceConfig
     from workbench.rewards.progress.config import ProgressConfig
-    from workbench.rewards.workflow import fit_progress_in_workspace
 
-    config = cfg.override(ProgressConfig(), list(overrides))
+    if family == "preference":
+        config = cfg.override(PreferenceConfig(), list(overrides))
+        fit = workflow.fit_preference_in_workspace
+    elif family == "progress":
+        config = cfg.override(ProgressConfig(), list(overrides))
+        fit = workflow.fit_progress_in_workspace
+    else:
+        raise ValueError(f"unknown reward family {family!r}: progress or preference")
 
     def on_epoch(epoch: int, loss: float) -> bool:
         emit("progress", epoch=epoch + 1, epochs=config.epochs, loss=loss)
         return not should_stop()
 
     with Workspace.open(workspace) as ws:
-        _, report = fit_progress_in_workspace(ws, scene, config, on_epoch=on_epoch)
-    return report
+        _, report = fit(ws, scene, config, on_epoch=on_epoch)
+    return {"family": family, **report}
 
 
 def train_policy(

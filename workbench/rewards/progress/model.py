@@ -94,6 +94,10 @@ class ProgressRewardModel:
         self.net.eval()
         return self.net(tensor).cpu().numpy()
 
+    def score(self, states: np.ndarray) -> np.ndarray:
+        """The per-state signal the RL reward wrapper uses: progress itself."""
+        return self.progress(states)
+
     # -- artifacts ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         header = {

@@ -1,0 +1,144 @@
+"""Preference rewards: Bradley-Terry and Plackett-Luce ensembles, B-Pref teachers, active queries."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from workbench.data import Workspace
+from workbench.envs import make_env
+from workbench.feedback.active import pair_disagreement, select_queries
+from workbench.feedback.labels import teach
+from workbench.feedback.teachers import TEACHERS, Teacher
+from workbench.rewards import load_reward_model
+from workbench.rewards.preference import LabelledQuery, PreferenceConfig, fit_preference
+from workbench.rewards.preference.dataset import SegmentCache, queries_from_workspace
+from workbench.rewards.preference.fit import preference_accuracy
+from workbench.rewards.workflow import fit_preference_in_workspace
+from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
+
+
+def toy_queries(n: int, rng, kind="pair", size=2, weights=(1.0, -2.0, 0.0)):
+    """Segments of 3-d states whose true per-state reward is a linear function."""
+    w = np.array(weights)
+    queries = []
+    for _ in range(n):
+        segments = tuple(rng.normal(size=(10, 3)).astype(np.float32) + rng.normal(size=3)
+                         for _ in range(size))
+        returns = [float((s @ w).sum()) for s in segments]
+        if kind == "pair":
+            answer = "left" if returns[0] > returns[1] else "right"
+        else:
+            answer = [int(i) for i in np.argsort(-np.array(returns))]
+        queries.append(LabelledQuery(segments, answer, kind))
+    return queries
+
+
+FEATURES = {"x": 3}
+
+
+def test_bradley_terry_recovers_a_linear_reward():
+    rng = np.random.default_rng(0)
+    model = fit_preference(toy_queries(300, rng), "Toy", FEATURES, PreferenceConfig(epochs=60))
+    assert preference_accuracy(model, toy_queries(200, np.random.default_rng(1))) >= 0.9
+    states = np.random.default_rng(2).normal(size=(500, 3)).astype(np.float32)
+    truth = states @ np.array([1.0, -2.0, 0.0])
+    assert np.corrcoef(model.reward(states), truth)[0, 1] > 0.9
+
+
+def test_plackett_luce_learns_from_rankings_of_four():
+    rng = np.random.default_rng(3)
+    rankings = toy_queries(100, rng, kind="ranking", size=4)
+    model = fit_preference(rankings, "Toy", FEATURES, PreferenceConfig(epochs=60))
+    assert preference_accuracy(model, toy_queries(200, np.random.default_rng(4))) >= 0.9
+
+
+def test_ties_and_skips_are_handled():
+    rng = np.random.default_rng(5)
+    same = rng.normal(size=(10, 3)).astype(np.float32)
+    ties = [LabelledQuery((same, same + 1e-3), "equal")] * 50
+    skips = [LabelledQuery((same, same), "skip")] * 5
+    model = fit_preference([*ties, *skips], "Toy", FEATURES, PreferenceConfig(epochs=30))
+    returns = [float(model.reward(s).sum()) for s in (same, same + 1e-3)]
+    assert abs(returns[0] - returns[1]) < 0.5  # "equal" pulls the two returns together
+    with pytest.raises(ValueError, match="no usable preference labels"):
+        fit_preference(skips, "Toy", FEATURES)
+
+
+def test_ensemble_members_disagree_more_off_the_labelled_data():
+    rng = np.random.default_rng(6)
+    model = fit_preference(toy_queries(200, rng), "Toy", FEATURES, PreferenceConfig(members=5))
+    near = rng.normal(size=(200, 3)).astype(np.float32)
+    far = near + 25.0
+    assert model.disagreement(far).mean() > 3 * model.disagreement(near).mean()
+
+
+def test_active_selection_picks_the_most_disputed_pairs():
+    rng = np.random.default_rng(7)
+    model = fit_preference(toy_queries(100, rng), "Toy", FEATURES, PreferenceConfig(members=5))
+    near = [(rng.normal(size=(10, 3)), rng.normal(size=(10, 3))) for _ in range(20)]
+    far = [(rng.normal(size=(10, 3)) + 30, rng.normal(size=(10, 3)) - 30) for _ in range(5)]
+    pairs = [(a.astype(np.float32), b.astype(np.float32)) for a, b in near + far]
+    scores = pair_disagreement(model, pairs)
+    assert scores.shape == (25,)
+    # Candidates are (segment, segment) handles; states_of turns a handle into states.
+    candidates = [((i, 0), (i, 1)) for i in range(25)]
+    chosen = select_queries(model, candidates, lambda handle: pairs[handle[0]][handle[1]], 5)
+    assert {a[0] for a, _ in chosen} == set(range(20, 25))  # the far, disputed pairs
+    assert select_queries(None, candidates, None, 3) == candidates[:3]  # no model: as sampled
+
+
+def test_teachers_follow_b_pref():
+    rng = np.random.default_rng(8)
+    good, bad = np.full(10, 1.0), np.full(10, 0.2)
+    assert TEACHERS["oracle"].answer(good, bad, rng) == "left"
+    assert TEACHERS["oracle"].answer(bad, good, rng) == "right"
+    flips = [TEACHERS["mistake"].answer(good, bad, rng) for _ in range(2000)]
+    assert 0.07 < flips.count("right") / 2000 < 0.13  # epsilon = 0.1
+    stoc = Teacher("stoc", beta=1.0)
+    close = [stoc.answer(np.full(10, 0.51), np.full(10, 0.5), rng) for _ in range(2000)]
+    p_left = 1 / (1 + math.exp(-0.1))
+    assert abs(close.count("left") / 2000 - p_left) < 0.04  # Boltzmann-rational
+    assert TEACHERS["skip"].answer(np.zeros(10), np.full(10, 0.05), rng, scale=10) == "skip"
+    assert TEACHERS["equal"].answer(good, good + 0.05, rng, scale=10) == "equal"
+    # Myopic: weighs the end of a segment more, so a late surge beats an early one.
+    early, late = np.r_[np.ones(5), np.zeros(5)], np.r_[np.zeros(5), np.ones(5)]
+    assert TEACHERS["oracle"].answer(early, late, rng) == "equal"
+    assert TEACHERS["myopic"].answer(early, late, rng) == "right"
+    assert TEACHERS["oracle"].rank([bad, good, np.full(10, 0.5)], rng) == [1, 2, 0]
+
+
+@pytest.fixture(scope="module")
+def taught(tmp_path_factory):
+    ws = Workspace.open(tmp_path_factory.mktemp("pref") / "ws", create=True)
+    env = make_env("Push")
+    record_policy_episodes(env, ws, scripted_policy(env, 0), 8, "scripted", 0)
+    record_policy_episodes(env, ws, scripted_policy(env, 1, perturbed=True), 8, "perturbed", 100)
+    record_policy_episodes(env, ws, random_policy(env, 2), 8, "random", 200)
+    teach(ws, "Push", TEACHERS["oracle"], 250, np.random.default_rng(0))
+    yield ws
+    ws.close()
+
+
+def test_preferences_from_an_oracle_on_push_generalise(taught):
+    model, report = fit_preference_in_workspace(taught, "Push", PreferenceConfig())
+    assert report["train_labels"] + report["held_out_labels"] == 250
+    assert report["preference_accuracy"] >= 0.75
+    loaded = load_reward_model(report["path"])
+    states = taught.load_episode(1)["state"]
+    np.testing.assert_array_equal(loaded.score(states), model.score(states))
+    assert loaded.config.members == 3
+
+
+def test_active_teaching_stores_labels_like_a_person(taught):
+    models = [m for m in taught.models("Push") if m["family"] == "preference"]
+    model = load_reward_model(models[-1]["path"])
+    before = len(taught.preferences())
+    ids = teach(taught, "Push", TEACHERS["mistake"], 10, np.random.default_rng(1), model=model)
+    prefs = taught.preferences()
+    assert len(prefs) == before + 10 and {p.teacher for p in prefs if p.id in ids} == {"mistake"}
+    cache = SegmentCache(taught)
+    assert all(len(cache.states(s)) == 20 for p in prefs for s in p.segments)
+    assert len(queries_from_workspace(taught, teacher="mistake")) == 10

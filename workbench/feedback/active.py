@@ -1,0 +1,37 @@
+"""Active query selection: ask about the pairs the reward ensemble disagrees on most."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from workbench.feedback.sampling import Segment
+
+
+def pair_disagreement(model, pairs_states: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Std over ensemble members of P(left > right), per candidate pair (one batched pass)."""
+    if not pairs_states:
+        return np.zeros(0)
+    flat = np.concatenate([s for pair in pairs_states for s in pair])
+    members = model.member_rewards(flat)  # (K, total states)
+    bounds = np.cumsum([0] + [len(s) for pair in pairs_states for s in pair])
+    returns = np.stack(
+        [members[:, bounds[i] : bounds[i + 1]].sum(axis=1) for i in range(len(bounds) - 1)],
+        axis=1,
+    ).reshape(members.shape[0], len(pairs_states), 2)
+    p_left = 1.0 / (1.0 + np.exp(-(returns[..., 0] - returns[..., 1])))
+    return p_left.std(axis=0)
+
+
+def select_queries(
+    model,
+    candidates: Sequence[tuple[Segment, Segment]],
+    states_of,
+    count: int,
+) -> list[tuple[Segment, Segment]]:
+    """The ``count`` candidates with the highest ensemble disagreement (uniform if no model)."""
+    if model is None or len(candidates) <= count:
+        return list(candidates)[:count]
+    scores = pair_disagreement(model, [(states_of(a), states_of(b)) for a, b in candidates])
+    return [candidates[i] for i in np.argsort(-scores)[:count]]

@@ -1,0 +1,37 @@
+"""Have a synthetic teacher answer sampled (optionally actively selected) queries and store its
+answers in the Workspace exactly as a person's would be stored."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.data.workspace import Workspace
+from workbench.feedback.active import select_queries
+from workbench.feedback.sampling import sample_pair
+from workbench.feedback.teachers import Teacher
+from workbench.rewards.preference.dataset import SegmentCache
+
+
+def teach(
+    workspace: Workspace,
+    scene: str,
+    teacher: Teacher,
+    count: int,
+    rng: np.random.Generator,
+    length: int = 20,
+    model=None,
+    oversample: int = 5,
+) -> list[int]:
+    """Sample ``count`` queries (the most disputed of ``oversample * count`` candidates when a
+    model is given), let ``teacher`` answer from the true rewards, store the answers."""
+    cache = SegmentCache(workspace)
+    pool = count * (oversample if model is not None else 1)
+    candidates = [sample_pair(workspace, scene, length, rng) for _ in range(pool)]
+    chosen = select_queries(model, candidates, cache.states, count)
+    scale = float(np.mean([cache.rewards(s).sum() for pair in chosen for s in pair])) or 1.0
+    ids = []
+    for left, right in chosen:
+        answer = teacher.answer(cache.rewards(left), cache.rewards(right), rng, scale)
+        ids.append(workspace.add_preference([tuple(left), tuple(right)], answer,
+                                            teacher=teacher.name))
+    return ids
