@@ -1,4 +1,4 @@
-"""Preference rewards: Bradley-Terry and Plackett-Luce ensembles, B-Pref teachers, active queries."""
+"""Preference rewards: Bradley-Terry and Plackett-Luce ensembles, teachers, active queries."""
 
 from __future__ import annotations
 
