@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -98,3 +99,31 @@ class _RandomPolicy:
 
     def act(self, obs):
         return self.space.sample()
+
+
+def test_runner_in_a_fresh_venv_without_torch_matches_the_torch_policy(loop, tmp_path):
+    """numpy, onnxruntime, mujoco and gymnasium only: what a robot computer would install."""
+    ws, env, _, _, result = loop
+    bundle = tmp_path / "bundle"
+    export_run(result["path"], bundle)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    root = Path(__file__).resolve().parents[1]
+    install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*install, "numpy", "onnxruntime", "mujoco==3.17.0", "gymnasium"],
+                   check=True, timeout=600)
+    subprocess.run([*install, "--no-deps", str(root)], check=True, timeout=600, cwd=tmp_path)
+    code = (
+        "import importlib.util, json\n"
+        "assert importlib.util.find_spec('torch') is None, 'torch must not be installed'\n"
+        "from workbench.export.runner import run_in_sim\n"
+        f"print(json.dumps(run_in_sim({str(bundle)!r}, episodes={EVAL_EPISODES})))"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    ran = json.loads(out.stdout.strip().splitlines()[-1])
+    policy, _ = load_policy(f"{result['path']}/policy")
+    torch_rate = evaluate_policy(policy, env, EVAL_EPISODES)["success_rate"]  # same seeds
+    assert ran["success_rate"] == pytest.approx(torch_rate, abs=1 / EVAL_EPISODES + 1e-9)

@@ -168,8 +168,15 @@ def export(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.export.runner import run_in_sim
+    from workbench.export.runner import run_in_sim, run_on_robot
 
+    if args.robot:
+        host, _, port = args.robot.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--robot must be HOST:PORT, got {args.robot!r}")
+        report = run_on_robot(args.bundle, (host, int(port)), args.steps, args.log)
+        print_json(report)
+        return 0
     print_json(run_in_sim(args.bundle, episodes=args.episodes))
     return 0
 

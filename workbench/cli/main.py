@@ -92,9 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=Path, help="run folder (default: the latest finished run)")
     p.add_argument("--out", type=Path, help="bundle folder (default: RUN/bundle)")
 
-    p = sub.add_parser("run", help="run an exported bundle in simulation (no torch needed)")
+    p = sub.add_parser("run", help="run an exported bundle (no torch): in simulation, or on a "
+                       "robot over UDP/JSON, always through the safety filter")
     p.add_argument("bundle", type=Path)
-    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--episodes", type=int, default=10, help="simulation episodes")
+    p.add_argument("--robot", metavar="HOST:PORT",
+                   help="drive hardware over the UDP/JSON protocol instead of the simulation")
+    p.add_argument("--steps", type=int, default=1000, help="control steps on the robot")
+    p.add_argument("--log", type=Path, help="append safety interventions to this JSONL file")
 
     p = sub.add_parser("workspace", help="inspect or recover a workspace")
     p.add_argument("action", choices=("info", "recover"))

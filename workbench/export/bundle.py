@@ -44,6 +44,18 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _default_safety(act_dim: int, rate: float) -> dict[str, Any]:
+    """Limits the runner enforces unless edited: the action range, no tighter rate limits than
+    a full-range swing per tick, and a watchdog of five control periods. Tighten per robot."""
+    return {
+        "low": [-1.0] * act_dim,
+        "high": [1.0] * act_dim,
+        "max_velocity": [2.0 * rate] * act_dim,
+        "max_acceleration": [4.0 * rate**2] * act_dim,
+        "watchdog_timeout": 5.0 / rate,
+    }
+
+
 def export_bundle(
     policy: GaussianPolicy,
     out_dir: str | Path,
@@ -113,6 +125,7 @@ def export_bundle(
             "high": 1.0,
             "meaning": "normalised controller command; see robot.hardware_mapping",
         },
+        "safety": _default_safety(policy.act_dim, float(contract.get("control_rate_hz", 25.0))),
         "parity": parity,
         "versions": _versions(),
         "training": training or {},
