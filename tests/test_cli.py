@@ -63,7 +63,8 @@ def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("command", ["scenes", "view", "record", "train-reward", "teach",
-                                     "train", "export", "run", "gui", "loop", "workspace"])
+                                     "train", "export", "run", "gui", "loop", "workspace",
+                                     "dataset"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -100,3 +101,16 @@ def test_teach_then_fit_a_preference_reward(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["labels"] == 5
     assert main(["teach", "Push", "--teacher", "sloppy", *ws]) == 2
     assert "choose one of oracle" in capsys.readouterr().err
+
+
+def test_dataset_export_and_import_from_the_command_line(tmp_path, capsys):
+    src, dst = ["--workspace", str(tmp_path / "a")], ["--workspace", str(tmp_path / "b")]
+    assert main(["record", "Push", "--scripted", "2", *src]) == 0
+    for path in (tmp_path / "lerobot", tmp_path / "demos.hdf5"):
+        assert main(["dataset", "export", str(path), *src]) == 0
+        assert main(["dataset", "import", str(path), *dst]) == 0
+    capsys.readouterr()
+    assert main(["workspace", "info", *dst]) == 0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 4
+    assert main(["dataset", "export", str(tmp_path / "lerobot"), *src]) == 2  # not empty
+    assert "not empty" in capsys.readouterr().err

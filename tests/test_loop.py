@@ -70,6 +70,9 @@ def test_onnx_export_matches_torch_and_runs_without_torch(loop, tmp_path):
     bundle = export_run(result["path"], tmp_path / "bundle")
     assert bundle["parity"]["passed"] and bundle["parity"]["onnx_max_abs_diff"] <= 1e-5
     assert bundle["observation"]["features"] == env.features
+    assert len(bundle["observation"]["normalisation"]["mean"]) == env.state_dim
+    assert bundle["safety"]["watchdog_timeout"] > 0 and bundle["versions"]["onnxruntime"]
+    assert (tmp_path / "bundle" / "policy.pt").exists()
     assert bundle["action"]["labels"] == ["dx", "dy"]
 
     # Independently: ONNX vs torch on the recorded observations saved with the bundle.

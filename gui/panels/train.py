@@ -100,7 +100,10 @@ class TrainPanel(QWidget):
             if event.kind == "error":
                 self.status.setText(f"failed: {data.get('message')}")
             else:
-                self.status.setText(
-                    f"{event.kind}: evaluation success {data.get('success_rate', 0):.0%} "
-                    f"(run {data.get('run_id')})"
-                )
+                text = (f"{event.kind}: evaluation success {data.get('success_rate', 0):.0%} "
+                        f"(run {data.get('run_id')})")
+                if data.get("hacking_alarm"):
+                    text = (f"⚠ {data['hacking_alarm']}; rolled back to step "
+                            f"{data['rolled_back_to_step']}. " + text)
+                    self.status.setStyleSheet("color: #c0392b")
+                self.status.setText(text)

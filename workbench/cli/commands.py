@@ -181,6 +181,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def dataset(args: argparse.Namespace) -> int:
+    from workbench.data.formats import lerobot, robomimic
+    from workbench.data.workspace import Workspace
+
+    fmt = args.format or ("robomimic" if args.path.suffix in (".hdf5", ".h5") else "lerobot")
+    with Workspace.open(args.workspace, create=True) as ws:
+        if args.action == "export":
+            export = lerobot.export_lerobot if fmt == "lerobot" else robomimic.export_robomimic
+            path = export(ws, args.path, scene=args.scene)
+            print_json({"exported": str(path), "format": fmt})
+        else:
+            load = lerobot.import_lerobot if fmt == "lerobot" else robomimic.import_robomimic
+            print_json({"imported_episodes": load(ws, args.path), "format": fmt})
+    return 0
+
+
 def workspace(args: argparse.Namespace) -> int:
     from workbench.data.workspace import Workspace
 

@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=1000, help="control steps on the robot")
     p.add_argument("--log", type=Path, help="append safety interventions to this JSONL file")
 
+    p = sub.add_parser("dataset", help="export or import episodes, goals and preferences as a "
+                       "LeRobot v3.0 dataset or a robomimic HDF5 file")
+    p.add_argument("action", choices=("export", "import"))
+    p.add_argument("path", type=Path, help="dataset folder (LeRobot) or .hdf5 file (robomimic)")
+    p.add_argument("--format", choices=("lerobot", "robomimic"),
+                   help="default: robomimic for .hdf5/.h5 paths, LeRobot otherwise")
+    p.add_argument("--scene", help="export only this scene's episodes")
+    _workspace_arg(p)
+
     p = sub.add_parser("workspace", help="inspect or recover a workspace")
     p.add_argument("action", choices=("info", "recover"))
     _workspace_arg(p)
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(getattr(commands, command.replace("-", "_"))(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
         from workbench.data.workspace import WorkspaceError  # noqa: F401  (same family)
 
         print(f"workbench {command}: error: {exc}", file=sys.stderr)

@@ -115,7 +115,12 @@ def export_bundle(
             "dim": policy.obs_dim,
             "dtype": "float32",
             "features": contract.get("observation_features", {}),
-            "normalisation": "inside the graph (mean/var buffers of the policy)",
+            "normalisation": {  # already applied inside the graph; recorded for consumers
+                "mean": policy.obs_mean.tolist(),
+                "var": policy.obs_var.tolist(),
+                "clip": 10.0,
+                "inside_graph": True,
+            },
         },
         "action": {
             "name": "action",

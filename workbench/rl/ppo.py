@@ -112,7 +112,7 @@ def train_ppo(
     running_return = np.zeros(n)
     ep_learned = np.zeros(n)
     ep_reference = np.zeros(n)
-    recent = deque(maxlen=max(20, 2 * n))
+    recent = deque(maxlen=max(50, 4 * n))  # ~4 updates of episodes: a steadier success rate
     episodes = 0
     step = 0
     start = time.perf_counter()

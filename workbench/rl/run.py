@@ -18,6 +18,7 @@ from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.registration import env_id
 from workbench.rewards.artifact import load_reward_model
+from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import (
     Callback,
@@ -41,6 +42,11 @@ class RunConfig:
     difficulty: float = field(default=0.0, metadata={"help": "scene difficulty in [0, 1]"})
     eval_episodes: int = field(default=20, metadata={"help": "deterministic evaluation episodes"})
     torch_threads: int = field(default=1, metadata={"help": "CPU threads for the small networks"})
+    hacking_guard: bool = field(
+        default=True,
+        metadata={"help": "stop when learned return rises while true success falls, and roll "
+                  "back to the best policy by true success"},
+    )
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
 
@@ -94,19 +100,24 @@ def train_run(
         if on_snapshot is not None and progress.policy is not None:
             on_snapshot(progress.policy, progress)
 
+    monitor = RewardHackingMonitor() if config.hacking_guard and reward_path else None
+    guards = (monitor,) if monitor is not None else ()
     status = "failed"
     try:
-        policy = train_ppo(envs, config.ppo, callbacks=(log_progress, *callbacks))
+        policy = train_ppo(envs, config.ppo, callbacks=(log_progress, *guards, *callbacks))
         status = "finished"
     finally:
         log.close()
         envs.close()
         if status == "failed":
             workspace.update_run(run_id, "failed", {})
+    guard: dict[str, Any] = {}
+    if monitor is not None and monitor.alarm is not None and monitor.roll_back(policy):
+        guard = {"hacking_alarm": str(monitor.alarm), "rolled_back_to_step": monitor.best_step}
     evaluation = evaluate_policy(policy, eval_env, config.eval_episodes)
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
-    metrics = {**evaluation, "reward": reward_path or "reference"}
+    metrics = {**evaluation, "reward": reward_path or "reference", **guard}
     workspace.update_run(run_id, status, metrics)
     eval_env.close()
     return {"run_id": run_id, "path": str(run_dir), **metrics}

@@ -57,9 +57,13 @@ class Recorder:
                 "difficulty": self.env.task.difficulty,
                 "features": self.env.features,
                 "control_dt": self.env.control_dt,
+                "robot": self.env.task.robot,
+                "image_cameras": list(self.image_cameras),
             },
         )
-        self.writer.set_initial(state=self.env.state_vector(), sim_state=self.env.snapshot())
+        self.writer.set_initial(
+            state=self.env.state_vector(), sim_state=self.env.snapshot(), **self._images()
+        )
         self.success = False
         return obs
 
@@ -76,11 +80,14 @@ class Recorder:
             "progress": np.float32(info["progress"]),
             "success": np.bool_(info["success"]),
         }
-        for cam in self.image_cameras:
-            frame[f"image/{cam}"] = self._renderer.rgb(self.env.physics.data, cam)  # type: ignore[union-attr]
+        frame.update(self._images())
         self.writer.add_frame(**frame)
         self.success = self.success or bool(info["success"])
         return obs, reward, terminated, truncated, info
+
+    def _images(self) -> dict[str, np.ndarray]:
+        data = self.env.physics.data
+        return {f"image/{cam}": self._renderer.rgb(data, cam) for cam in self.image_cameras}
 
     def save(self) -> int:
         if self.writer is None:

@@ -1,0 +1,234 @@
+"""LeRobot dataset v3.0: episodes packed into Parquet files, camera streams into MP4 files.
+
+Layout (the path templates are written into ``meta/info.json``)::
+
+    meta/info.json, meta/stats.json, meta/tasks.parquet, meta/workbench.json (the sidecar)
+    meta/episodes/chunk-000/file-000.parquet
+    data/chunk-000/file-000.parquet
+    videos/observation.images.<camera>/chunk-000/file-000.mp4
+
+Each data row is one step: ``observation.*`` before the action, ``action``, and ``next.*`` what
+followed. Simulator states (``observation.sim_state``) are float64, so they round-trip exactly.
+Each episode's stretch of a video holds its frames plus one terminal frame (the image after the
+last action); ``from_timestamp``/``to_timestamp`` in the episode metadata bound the data frames.
+Video is H.264 (PyAV, libx264, near-lossless CRF) and so reproduces images within the codec's
+tolerance, not bit-exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from workbench.data.formats.common import cameras_of, frames_from_rows, load_episodes, rows_of
+from workbench.data.formats.sidecar import (
+    build_sidecar,
+    read_sidecar,
+    restore_labels,
+    write_episode,
+    write_sidecar,
+)
+from workbench.data.workspace import Workspace
+
+DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
+EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
+VECTOR_KEYS = ("observation.state", "observation.sim_state", "action",
+               "next.observation.state", "next.observation.sim_state")
+SCALAR_KEYS = ("next.reward", "next.success", "next.progress")
+
+
+def _video_key(camera: str) -> str:
+    return "observation.images." + camera.replace("/", "_")
+
+
+def _write_video(path: Path, frames: np.ndarray, fps: int, crf: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv444p"  # no chroma subsampling: small images keep their colours
+        stream.options = {"crf": str(crf), "preset": "medium"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _read_video(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def _feature(array: np.ndarray, dtype: str) -> dict[str, Any]:
+    return {"dtype": dtype, "shape": list(array.shape[1:]) or [1], "names": None}
+
+
+def export_lerobot(
+    workspace: Workspace, out: str | Path, episode_ids: list[int] | None = None,
+    scene: str | None = None, crf: int = 10,
+) -> Path:
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty; choose a new folder for the dataset")
+    episodes = load_episodes(workspace, episode_ids, scene)
+    cameras = cameras_of(episodes)
+    fps = int(round(1.0 / float(episodes[0].meta["meta"].get("control_dt", 0.04))))
+    tasks: dict[str, int] = {}
+    columns: dict[str, list] = {k: [] for k in (*VECTOR_KEYS, *SCALAR_KEYS)}
+    columns.update({k: [] for k in ("next.done", "timestamp", "frame_index", "episode_index",
+                                    "index", "task_index")})
+    episode_rows: list[dict[str, Any]] = []
+    videos: dict[str, list[np.ndarray]] = {c: [] for c in cameras}
+    video_frames = dict.fromkeys(cameras, 0)
+    index = 0
+    for e, episode in enumerate(episodes):
+        rows = rows_of(episode)
+        length = len(rows["action"])
+        task = episode.meta["goal"] or episode.meta["scene"]
+        task_index = tasks.setdefault(task, len(tasks))
+        for key in VECTOR_KEYS:
+            columns[key].extend(rows[key])
+        for key in SCALAR_KEYS:
+            columns[key].extend(rows[key].tolist())
+        columns["next.done"].extend([t == length - 1 for t in range(length)])
+        columns["timestamp"].extend((np.arange(length) / fps).tolist())
+        columns["frame_index"].extend(range(length))
+        columns["episode_index"].extend([e] * length)
+        columns["index"].extend(range(index, index + length))
+        columns["task_index"].extend([task_index] * length)
+        meta_row: dict[str, Any] = {
+            "episode_index": e, "tasks": [task], "length": length,
+            "data/chunk_index": 0, "data/file_index": 0,
+            "dataset_from_index": index, "dataset_to_index": index + length,
+        }
+        for camera in cameras:
+            images = episode[f"image/{camera}"]
+            first = episode.initial().get(f"image/{camera}", images[0])
+            videos[camera].append(np.concatenate([first[None], images]))
+            key = _video_key(camera)
+            start = video_frames[camera]
+            meta_row.update({
+                f"videos/{key}/chunk_index": 0, f"videos/{key}/file_index": 0,
+                f"videos/{key}/from_timestamp": start / fps,
+                f"videos/{key}/to_timestamp": (start + length) / fps,
+            })
+            video_frames[camera] += length + 1
+        episode_rows.append(meta_row)
+        index += length
+
+    table = {}
+    for key in VECTOR_KEYS:
+        dtype = pa.float64() if "sim_state" in key else pa.float32()
+        table[key] = pa.array([np.asarray(v).tolist() for v in columns[key]],
+                              type=pa.list_(dtype))
+    for key in SCALAR_KEYS:
+        table[key] = pa.array(columns[key], type=pa.bool_() if key == "next.success"
+                              else pa.float32())
+    for key, dtype in (("next.done", pa.bool_()), ("timestamp", pa.float32()),
+                       ("frame_index", pa.int64()), ("episode_index", pa.int64()),
+                       ("index", pa.int64()), ("task_index", pa.int64())):
+        table[key] = pa.array(columns[key], type=dtype)
+    data_path = out / DATA_PATH.format(chunk_index=0, file_index=0)
+    data_path.parent.mkdir(parents=True)
+    pq.write_table(pa.table(table), data_path)
+    (out / EPISODES_PATH).parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(episode_rows), out / EPISODES_PATH)
+    pq.write_table(pa.table({"task_index": list(tasks.values()), "task": list(tasks)}),
+                   out / "meta/tasks.parquet")
+    for camera in cameras:
+        path = out / VIDEO_PATH.format(video_key=_video_key(camera), chunk_index=0, file_index=0)
+        _write_video(path, np.concatenate(videos[camera]), fps, crf)
+
+    features = {key: _feature(np.asarray(columns[key]),
+                              "float64" if "sim_state" in key else "float32")
+                for key in VECTOR_KEYS}
+    features.update({key: {"dtype": "bool" if key == "next.success" else "float32",
+                           "shape": [1], "names": None} for key in SCALAR_KEYS})
+    for camera in cameras:
+        h, w, c = videos[camera][0].shape[1:]
+        features[_video_key(camera)] = {
+            "dtype": "video", "shape": [h, w, c], "names": ["height", "width", "channels"],
+            "info": {"video.fps": fps, "video.codec": "h264", "video.pix_fmt": "yuv444p"},
+        }
+    for key in ("timestamp", "frame_index", "episode_index", "index", "task_index", "next.done"):
+        features[key] = {"dtype": str(table[key].type), "shape": [1], "names": None}
+    info = {
+        "codebase_version": "v3.0",
+        "robot_type": episodes[0].meta["meta"].get("robot", episodes[0].meta["scene"]),
+        "total_episodes": len(episodes),
+        "total_frames": index,
+        "total_tasks": len(tasks),
+        "chunks_size": 1000,
+        "data_files_size_in_mb": 100,
+        "video_files_size_in_mb": 500,
+        "fps": fps,
+        "splits": {"train": f"0:{len(episodes)}"},
+        "data_path": DATA_PATH,
+        "video_path": VIDEO_PATH if cameras else None,
+        "features": features,
+    }
+    (out / "meta/info.json").write_text(json.dumps(info, indent=1))
+    stats = {}
+    for key in VECTOR_KEYS:
+        values = np.asarray(columns[key], np.float64)
+        stats[key] = {"mean": values.mean(0).tolist(), "std": values.std(0).tolist(),
+                      "min": values.min(0).tolist(), "max": values.max(0).tolist(),
+                      "count": [len(values)]}
+    (out / "meta/stats.json").write_text(json.dumps(stats))
+    write_sidecar(out / "meta/workbench.json", build_sidecar(workspace, episodes))
+    return out
+
+
+def import_lerobot(workspace: Workspace, folder: str | Path) -> list[int]:
+    folder = Path(folder)
+    info_path = folder / "meta/info.json"
+    if not info_path.exists():
+        raise FileNotFoundError(f"{folder} is not a LeRobot dataset: no meta/info.json")
+    info = json.loads(info_path.read_text())
+    if not str(info.get("codebase_version", "")).startswith("v3"):
+        raise ValueError(f"{folder} is LeRobot {info.get('codebase_version')}; this reads v3.x")
+    sidecar = read_sidecar(folder / "meta/workbench.json")
+    files = sorted((folder / "data").rglob("*.parquet"))
+    data = pa.concat_tables([pq.read_table(p) for p in files]).to_pydict()
+    episode_meta = pq.read_table(folder / EPISODES_PATH).to_pylist()
+    fps = info["fps"]
+    video_keys = [k for k, v in info["features"].items() if v["dtype"] == "video"]
+    decoded = {}
+    for key in video_keys:
+        decoded[key] = _read_video(folder / info["video_path"].format(
+            video_key=key, chunk_index=0, file_index=0))
+    ids = []
+    episode_index = np.asarray(data["episode_index"])
+    for meta in sorted(episode_meta, key=lambda m: m["episode_index"]):
+        rows_idx = np.flatnonzero(episode_index == meta["episode_index"])
+        rows = {}
+        for key in (*VECTOR_KEYS, *SCALAR_KEYS):
+            rows[key] = np.asarray([data[key][i] for i in rows_idx])
+        frames, initial = frames_from_rows(rows)
+        episode_info = sidecar["episodes"][meta["episode_index"]]
+        for key in video_keys:
+            start = int(round(meta[f"videos/{key}/from_timestamp"] * fps))
+            clip = decoded[key][start : start + len(rows_idx) + 1]
+            camera = _camera_of(key, episode_info)
+            initial[f"image/{camera}"] = clip[0]
+            frames[f"image/{camera}"] = clip[1:]
+        ids.append(write_episode(workspace, episode_info, frames, initial))
+    restore_labels(workspace, sidecar, ids)
+    return ids
+
+
+def _camera_of(video_key: str, episode_info: dict[str, Any]) -> str:
+    """The workbench camera name behind a video key (names with '/' were flattened)."""
+    flat = video_key.removeprefix("observation.images.")
+    for camera in episode_info.get("meta", {}).get("image_cameras", []):
+        if camera.replace("/", "_") == flat:
+            return camera
+    return flat
