@@ -1,13 +1,21 @@
-"""Subcommand bodies: argument plumbing, progress bars and printing only."""
+"""Subcommand bodies: argument plumbing, progress bars and printing only.
+
+Imports are inside each command so that ``workbench run`` loads neither torch nor tqdm: it must
+work on a robot computer that has only numpy, onnxruntime, mujoco and gymnasium.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from tqdm import tqdm
-
 from workbench.cli.main import print_json
+
+
+def tqdm(*args, **kwargs):
+    from tqdm import tqdm as bar
+
+    return bar(*args, **kwargs)
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -136,8 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(getattr(commands, command.replace("-", "_"))(args) or 0)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
-        from workbench.data.workspace import WorkspaceError  # noqa: F401  (same family)
-
         print(f"workbench {command}: error: {exc}", file=sys.stderr)
         return 2
 

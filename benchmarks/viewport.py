@@ -1,0 +1,77 @@
+"""Viewport frame time at 640x480 in the real main window: p50 and p99, with and without a
+training job running in its worker process (both phases in this one script).
+
+One frame = one control tick of the scene (physics, policy preview) + the offscreen MuJoCo render
++ the QImage hand-over + Qt's paint, i.e. what the GUI's timer does each tick.
+
+Run: python benchmarks/viewport.py [--frames 300]   (offscreen Qt; set QT_QPA_PLATFORM=xcb and
+DISPLAY to measure in a real window under Xvfb)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PyQt6.QtWidgets import QApplication  # noqa: E402
+
+import workbench  # noqa: E402, F401
+from gui.main_window import MainWindow  # noqa: E402
+from gui.settings import Settings  # noqa: E402
+from workbench.session import Session  # noqa: E402
+
+
+def measure(app, window, frames: int) -> dict[str, float]:
+    times = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        window.session.tick()
+        window.viewport.repaint()  # synchronous: render + paint now
+        app.processEvents()
+        times.append(time.perf_counter() - start)
+    ms = np.array(times) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--shadows", action="store_true", help="shadows and reflections on")
+    args = parser.parse_args()
+    app = QApplication([])
+    session = Session(Path(tempfile.mkdtemp()) / "ws", scene="Push")
+    window = MainWindow(session, Settings())
+    window.tick_timer.stop()  # this script drives the ticks itself
+    window.viewport.set_quality(args.shadows)
+    window.resize(1280, 760)
+    window.show()
+    app.processEvents()
+    session.record_scripted(6)
+    session.fit_reward(("epochs=50",)).wait(timeout=300)
+    idle = measure(app, window, args.frames)
+    session.train(("ppo.total_steps=2000000",))
+    deadline = time.monotonic() + 120
+    while session.preview_policy is None and time.monotonic() < deadline:
+        session.poll_jobs()  # wait until training streams its first policy snapshot
+        app.processEvents()
+        time.sleep(0.05)
+    training = measure(app, window, args.frames)
+    session.stop_job("train")
+    session.jobs["train"].kill()
+    print(json.dumps({"size": "640x480", "shadows": args.shadows,
+                      "idle": idle, "while_training": training,
+                      "rendered_size": list(window.viewport.last_frame.shape)}))
+    window.close()
+    session.close()
+
+
+if __name__ == "__main__":
+    main()
