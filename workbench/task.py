@@ -89,31 +89,23 @@ class Task(ABC):
         ...
 
     @abstractmethod
-    def success(self, physics: Physics) -> bool:
-        ...
-
-    @abstractmethod
-    def stages(self, physics: Physics) -> dict[str, bool]:
-        """Named stage predicates, keys as :attr:`stage_names`."""
-
-    @abstractmethod
-    def reference_terms(self, physics: Physics) -> dict[str, float]:
-        """Ground-truth reward terms in [0, 1], keys as :attr:`reference_weights`."""
-
-    @abstractmethod
-    def progress(self, physics: Physics) -> float:
-        """Ground-truth task progress in [0, 1] (1 = done), for evaluating learned rewards."""
-
     def evaluate(self, physics: Physics) -> dict[str, Any]:
-        """All ground truth of the current state in one call (the env calls this once a step):
-        ``success``, ``progress``, ``stages`` and reference ``terms``. Tasks whose predicates
-        share measurements override it to compute them once."""
-        return {
-            "success": bool(self.success(physics)),
-            "progress": float(self.progress(physics)),
-            "stages": self.stages(physics),
-            "terms": self.reference_terms(physics),
-        }
+        """All ground truth of the current state, computed in one pass (the env calls this once
+        per step): ``success`` (bool), ``progress`` in [0, 1] (1 = done), ``stages`` (named
+        predicates, keys as :attr:`stage_names`) and ``terms`` (reference reward terms in
+        [0, 1], keys as :attr:`reference_weights`). Used to *evaluate* learned rewards only."""
+
+    def success(self, physics: Physics) -> bool:
+        return bool(self.evaluate(physics)["success"])
+
+    def stages(self, physics: Physics) -> dict[str, bool]:
+        return self.evaluate(physics)["stages"]
+
+    def reference_terms(self, physics: Physics) -> dict[str, float]:
+        return self.evaluate(physics)["terms"]
+
+    def progress(self, physics: Physics) -> float:
+        return float(self.evaluate(physics)["progress"])
 
     def reference_reward(self, terms: dict[str, float]) -> float:
         return float(sum(self.reference_weights[k] * terms[k] for k in self.reference_weights))

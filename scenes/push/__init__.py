@@ -169,18 +169,6 @@ class PushTask(Task):
             },
         }
 
-    def success(self, physics: Physics) -> bool:
-        return self.evaluate(physics)["success"]
-
-    def stages(self, physics: Physics) -> dict[str, bool]:
-        return self.evaluate(physics)["stages"]
-
-    def reference_terms(self, physics: Physics) -> dict[str, float]:
-        return self.evaluate(physics)["terms"]
-
-    def progress(self, physics: Physics) -> float:
-        return self.evaluate(physics)["progress"]
-
     def goal_text(self) -> str:
         return f"push the {self.colour} cube onto the green pad"
 

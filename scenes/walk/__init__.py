@@ -82,17 +82,5 @@ class WalkTask(Task):
             "terms": {"stand": stand, "move": stand * move},
         }
 
-    def success(self, physics: Physics) -> bool:
-        return self.evaluate(physics)["success"]
-
-    def stages(self, physics: Physics) -> dict[str, bool]:
-        return self.evaluate(physics)["stages"]
-
-    def reference_terms(self, physics: Physics) -> dict[str, float]:
-        return self.evaluate(physics)["terms"]
-
-    def progress(self, physics: Physics) -> float:
-        return self.evaluate(physics)["progress"]
-
     def goal_text(self) -> str:
         return f"walk forward at {self.target_speed:.1f} metres per second"

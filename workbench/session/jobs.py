@@ -92,6 +92,8 @@ class Job:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout)
+        if self.state == "running":
+            self.state = "stopped"
 
     def wait(self, timeout: float | None = None) -> list[JobEvent]:
         """Block until the job ends (for scripts and tests); returns all its events."""

@@ -43,7 +43,14 @@ class CameraRenderer:
             model.vis.global_.offheight = max(height, offheight)
         self.model = model
         self.width, self.height = width, height
-        self._renderer = mujoco.Renderer(model, height=height, width=width)
+        try:
+            self._renderer = mujoco.Renderer(model, height=height, width=width)
+        except mujoco.FatalError as exc:
+            raise RuntimeError(
+                f"cannot create an OpenGL context for rendering ({exc}). MuJoCo chose its GL "
+                "backend when it was first imported: import workbench before mujoco, or set "
+                "MUJOCO_GL=egl (or osmesa) in the environment"
+            ) from exc
         self.set_quality(quality)
 
     def set_quality(self, quality: RenderQuality) -> None:

@@ -7,21 +7,13 @@ so K members cost about as much as one on small inputs.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from workbench import config as cfg
-from workbench.rewards.artifact import (
-    ArtifactError,
-    load_weights,
-    pick_device,
-    read_header,
-    save_artifact,
-)
+from workbench.rewards.base import StateRewardModel
 from workbench.rewards.preference.config import PreferenceConfig
 
 
@@ -52,7 +44,7 @@ class EnsembleMLP(nn.Module):
         return x.squeeze(-1)
 
 
-class PreferenceRewardModel:
+class PreferenceRewardModel(StateRewardModel):
     """Per-state rewards from an ensemble fitted to preferences.
 
     ``score`` is what the RL reward wrapper uses: the ensemble mean, standardised on the
@@ -66,45 +58,21 @@ class PreferenceRewardModel:
     """
 
     family = "preference"
+    config_class = PreferenceConfig
 
-    def __init__(
-        self,
-        input_dim: int,
-        features: dict[str, int],
-        scene: str,
-        config: PreferenceConfig = PreferenceConfig(),
-        device: str = "auto",
-    ):
-        if sum(features.values()) != input_dim:
-            raise ValueError(f"features {features} do not add up to input_dim {input_dim}")
-        self.input_dim = input_dim
-        self.features = dict(features)
-        self.scene = scene
-        self.config = config
-        self.device = pick_device(device)
-        self.net = EnsembleMLP(config.members, input_dim, config.hidden).to(self.device)
+    def __init__(self, input_dim: int, features: dict[str, int], scene: str,
+                 config: PreferenceConfig = PreferenceConfig(), device: str = "auto"):
+        super().__init__(input_dim, features, scene, config, device)
         self.reward_mean, self.reward_std = 0.0, 1.0
         self.pessimism = 0.0
-        self.metrics: dict[str, Any] = {}
 
-    def set_normalisation(self, states: np.ndarray) -> None:
-        self.net.mean.copy_(torch.as_tensor(states.mean(axis=0), device=self.device))
-        self.net.std.copy_(torch.as_tensor(states.std(axis=0) + 1e-3, device=self.device))
-
-    def check_features(self, features: dict[str, int]) -> None:
-        if dict(features) != self.features:
-            raise ArtifactError(
-                f"this reward model was fitted on {self.scene} observations {self.features}, "
-                f"but is being applied to {features}"
-            )
+    def _build_net(self) -> EnsembleMLP:
+        return EnsembleMLP(self.config.members, self.input_dim, self.config.hidden)
 
     @torch.no_grad()
     def member_rewards(self, states: np.ndarray) -> np.ndarray:
-        tensor = torch.as_tensor(states, dtype=torch.float32, device=self.device)
-        if tensor.ndim != 2 or tensor.shape[1] != self.input_dim:
-            raise ValueError(f"states must be (N, {self.input_dim}); got {tuple(tensor.shape)}")
-        self.net.eval()
-        return self.net(tensor).cpu().numpy()
+        """(K, N): each member's reward for each state."""
+        return self.net(self._tensor(states)).cpu().numpy()
 
     def reward(self, states: np.ndarray) -> np.ndarray:
         return self.member_rewards(states).mean(axis=0)
@@ -116,33 +84,11 @@ class PreferenceRewardModel:
         members = (self.member_rewards(states) - self.reward_mean) / self.reward_std
         return members.mean(axis=0) - self.pessimism * members.std(axis=0)
 
-    def save(self, path: str | Path) -> Path:
-        header = {
-            "family": self.family,
-            "scene": self.scene,
-            "input_dim": self.input_dim,
-            "features": self.features,
-            "config": cfg.to_dict(self.config),
-            "reward_mean": self.reward_mean,
-            "reward_std": self.reward_std,
-            "pessimism": self.pessimism,
-            "metrics": self.metrics,
-        }
-        return save_artifact(Path(path), header, self.net)
+    def _extra_header(self) -> dict[str, Any]:
+        return {"reward_mean": self.reward_mean, "reward_std": self.reward_std,
+                "pessimism": self.pessimism}
 
-    @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> PreferenceRewardModel:
-        header = read_header(Path(path))
-        if header.get("family") != cls.family:
-            raise ArtifactError(f"{path} holds a {header.get('family')!r} model, not preference")
-        try:
-            config = cfg.from_dict(PreferenceConfig, header["config"])
-            model = cls(header["input_dim"], header["features"], header["scene"], config, device)
-            model.reward_mean = float(header["reward_mean"])
-            model.reward_std = float(header["reward_std"])
-            model.pessimism = float(header.get("pessimism", 0.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
-        load_weights(Path(path), model.net)
-        model.metrics = header.get("metrics", {})
-        return model
+    def _load_extra(self, header: dict[str, Any]) -> None:
+        self.reward_mean = float(header["reward_mean"])
+        self.reward_std = float(header["reward_std"])
+        self.pessimism = float(header.get("pessimism", 0.0))

@@ -1,0 +1,100 @@
+"""What every reward model over state vectors shares: declared input features, a device,
+input normalisation, batched evaluation and the ``config.json`` + safetensors artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench import config as cfg
+from workbench.rewards.artifact import (
+    ArtifactError,
+    load_weights,
+    pick_device,
+    read_header,
+    save_artifact,
+)
+
+
+class StateRewardModel:
+    """Base class: subclasses set ``family`` and ``config_class`` and build ``net``, a module with
+    ``mean``/``std`` input buffers; they may add header fields with ``_extra_header``."""
+
+    family: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, input_dim: int, features: dict[str, int], scene: str, config: Any,
+                 device: str = "auto"):
+        if sum(features.values()) != input_dim:
+            raise ValueError(f"features {features} do not add up to input_dim {input_dim}")
+        self.input_dim = input_dim
+        self.features = dict(features)
+        self.scene = scene
+        self.config = config
+        self.device = pick_device(device)
+        self.net = self._build_net().to(self.device)
+        self.metrics: dict[str, Any] = {}
+
+    def _build_net(self) -> nn.Module:
+        raise NotImplementedError
+
+    def set_normalisation(self, states: np.ndarray) -> None:
+        self.net.mean.copy_(torch.as_tensor(states.mean(axis=0), device=self.device))
+        self.net.std.copy_(torch.as_tensor(states.std(axis=0) + 1e-3, device=self.device))
+
+    def check_features(self, features: dict[str, int]) -> None:
+        if dict(features) != self.features:
+            raise ArtifactError(
+                f"this reward model was fitted on {self.scene} observations {self.features}, "
+                f"but is being applied to {features}; fit one for this scene and observation mode"
+            )
+
+    def _tensor(self, states: np.ndarray | torch.Tensor) -> torch.Tensor:
+        tensor = torch.as_tensor(states, dtype=torch.float32, device=self.device)
+        if tensor.ndim != 2 or tensor.shape[1] != self.input_dim:
+            raise ValueError(f"states must be (N, {self.input_dim}); got {tuple(tensor.shape)}")
+        self.net.eval()
+        return tensor
+
+    def score(self, states: np.ndarray) -> np.ndarray:
+        """The per-state signal the RL reward wrapper turns into rewards."""
+        raise NotImplementedError
+
+    # -- artifacts ---------------------------------------------------------------------------
+    def _extra_header(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra(self, header: dict[str, Any]) -> None:
+        pass
+
+    def save(self, path: str | Path) -> Path:
+        header = {
+            "family": self.family,
+            "scene": self.scene,
+            "input_dim": self.input_dim,
+            "features": self.features,
+            "config": cfg.to_dict(self.config),
+            "metrics": self.metrics,
+            **self._extra_header(),
+        }
+        return save_artifact(Path(path), header, self.net)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto"):
+        header = read_header(Path(path))
+        if header.get("family") != cls.family:
+            raise ArtifactError(
+                f"{path} holds a {header.get('family')!r} model, not {cls.family}")
+        try:
+            config = cfg.from_dict(cls.config_class, header["config"])
+            model = cls(header["input_dim"], header["features"], header["scene"], config, device)
+            model._load_extra(header)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
+        load_weights(Path(path), model.net)
+        model.metrics = header.get("metrics", {})
+        return model
