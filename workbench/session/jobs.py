@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
+import os
 import queue
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
+
+
+JOB_NICENESS = 10
 
 
 @dataclass
@@ -28,6 +32,10 @@ def _resolve(target: str):
 
 
 def _worker(target: str, kwargs: dict[str, Any], events: mp.Queue, stop: Any) -> None:
+    # Background work yields the CPU to the interactive process (the GUI's viewport) first.
+    if hasattr(os, "nice"):
+        os.nice(JOB_NICENESS)
+
     def emit(kind: str, **data: Any) -> None:
         events.put(JobEvent(kind, data))
 
