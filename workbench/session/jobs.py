@@ -16,7 +16,6 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-
 JOB_NICENESS = 10
 
 
