@@ -3,5 +3,5 @@
 # whole loop without a screen; any subcommand (`scenes`, `record`, `train`, ...) runs that stage.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-WORKBENCH_EXTRAS="${WORKBENCH_EXTRAS:-gui}" "$ROOT/setup.sh"
+"$ROOT/setup.sh"  # the same extras as test.sh: switching between them reinstalls nothing
 exec "${WORKBENCH_VENV:-$ROOT/.venv}/bin/workbench" "$@"
