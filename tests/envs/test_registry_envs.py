@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 import workbench
 from workbench.registry import SCENES, UnknownEntryError
 
-ENV_IDS = workbench.register_envs()
+ENV_IDS = workbench.register_envs(include_dm_control=False)  # the suite: test_dm_control.py
 
 
 def test_every_scene_is_registered_with_gymnasium():

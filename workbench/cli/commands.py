@@ -27,10 +27,13 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def scenes(args: argparse.Namespace) -> int:
+    from workbench.envs import dm_control_adapter
     from workbench.envs.env import scene_info
     from workbench.registry import SCENES
 
     infos = [scene_info(name) for name in SCENES.names()]
+    if not args.gallery:  # the gallery shows the workbench's own scenes
+        infos += dm_control_adapter.scene_infos()
     if args.gallery:
         from workbench.envs.gallery import render_gallery
 

@@ -11,8 +11,9 @@ def env_id(scene: str) -> str:
     return f"workbench/{scene}-v0"
 
 
-def register_envs() -> list[str]:
-    ids = []
+def register_envs(include_dm_control: bool = True) -> list[str]:
+    """Register every scene plugin, and every dm_control suite task when dm_control is there."""
+    ids: list[str] = []
     for scene in SCENES.names():
         eid = env_id(scene)
         if eid not in gym.registry:
@@ -23,4 +24,8 @@ def register_envs() -> list[str]:
                 disable_env_checker=True,  # checked once, in the test suite (check_env)
             )
         ids.append(eid)
+    if include_dm_control:
+        from workbench.envs import dm_control_adapter
+
+        dm_control_adapter.register(ids)
     return ids
