@@ -1,0 +1,127 @@
+"""Reach: bring the arm's grip site to a target marker in the air.
+
+The simplest manipulation scene, and the usual first check of a control mode: difficulty 0 puts
+the target 10 cm from the hand; difficulty 1 anywhere in the reachable box above the table.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from robots.arm import Arm6
+from workbench.sim.physics import Physics
+from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
+
+SUCCESS_RADIUS = 0.02
+COLOURS = {"red": (0.9, 0.2, 0.2), "blue": (0.2, 0.35, 0.9), "yellow": (0.95, 0.8, 0.1)}
+
+
+def reachable(target: np.ndarray) -> bool:
+    """Within the arm's reach with the gripper pointing down: the wrist sits 23 cm above the
+    grip site and must stay within 50 cm of the shoulder (upper arm + forearm: 56 cm)."""
+    wrist = np.asarray(target) + np.array([0.0, 0.0, 0.23])
+    return bool(np.linalg.norm(wrist - np.array([0.0, 0.0, 0.17])) <= 0.5)
+
+
+class ReachTask(Task):
+    name = "Reach"
+    tags = ("manipulation", "arm", "tabletop")
+    robot = "arm6"
+    arena = Path(__file__).with_name("arena.xml")
+    description = "move the gripper to the red marker"
+    default_control_mode = "ee_delta"
+    control_dt = 0.04
+    episode_steps = 60
+    cameras = ("front", "top", "robot/wrist_cam")
+    vocabulary = Vocabulary(
+        objects={"marker": ("marker", "ball", "target", "sphere")},
+        colours=tuple(COLOURS),
+        relations=("to", "towards", "above"),
+    )
+    stage_names = ("near", "reached")
+    reference_weights = {"reach": 1.0}
+    viewer = {"lookat": (0.35, 0.0, 0.15), "distance": 1.4, "azimuth": 150, "elevation": -25}
+
+    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+        self.arm = robot
+        self._target = physics.model.body("target").mocapid[0]
+        self._target_geom = physics.model.geom("target").id
+        self.start_distance = 0.1
+        self.colour = "red"
+
+    def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
+        d = self.difficulty
+        hand = self.arm.ee_position(physics).copy()
+        while True:  # rejection-sample a target the arm can reach with its gripper down
+            if d < 0.5:
+                offset = rng.normal(size=3)
+                target = hand + (0.10 + 0.05 * d) * offset / np.linalg.norm(offset)
+            else:
+                target = rng.uniform([0.22, -0.3, 0.05], [0.55, 0.3, 0.3])
+            target = np.clip(target, [0.2, -0.4, 0.04], [0.6, 0.4, 0.4])
+            if reachable(target):
+                break
+        self.colour = str(rng.choice(list(COLOURS)))
+        physics.model.geom_rgba[self._target_geom, :3] = COLOURS[self.colour]
+        physics.data.mocap_pos[self._target] = target
+        self.start_distance = float(np.linalg.norm(target - hand))
+
+    def target_position(self, physics: Physics) -> np.ndarray:
+        return physics.data.mocap_pos[self._target]
+
+    def features(self) -> dict[str, int]:
+        return {"target_pos": 3, "hand_to_target": 3}
+
+    def observe(self, physics: Physics) -> dict[str, np.ndarray]:
+        target = self.target_position(physics)
+        return {"target_pos": target, "hand_to_target": target - self.arm.ee_position(physics)}
+
+    def evaluate(self, physics: Physics) -> dict:
+        hx, hy, hz = self.arm.ee_position(physics)
+        tx, ty, tz = self.target_position(physics)
+        distance = math.sqrt((tx - hx) ** 2 + (ty - hy) ** 2 + (tz - hz) ** 2)
+        success = distance < SUCCESS_RADIUS
+        progress = 1.0 if success else min(max(
+            (self.start_distance - distance) / max(self.start_distance - SUCCESS_RADIUS, 1e-6),
+            0.0), 1.0)
+        return {
+            "success": success,
+            "progress": progress,
+            "stages": {"near": distance < 2 * SUCCESS_RADIUS + 0.03, "reached": success},
+            "terms": {"reach": tolerance(distance, max(self.start_distance, 0.05))},
+        }
+
+    def goal_text(self) -> str:
+        return f"move the gripper to the {self.colour} marker"
+
+    def scripted_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        task = self
+
+        def act(physics: Physics) -> np.ndarray:
+            delta = task.target_position(physics) - task.arm.ee_position(physics)
+            # A gentle proportional step: the servos lag, and a stiffer gain rings around it.
+            gain = 0.7 if np.linalg.norm(delta) > 0.03 else 0.25
+            step = np.clip(delta / 0.01, -1.0, 1.0) * gain
+            step = np.clip(step + 0.03 * rng.normal(size=3), -1.0, 1.0)
+            if task.control_mode == "ee_delta_planar":
+                return step[:2]
+            return np.array([*step, -1.0])
+
+        return act
+
+    def perturbed_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        """Reaches just as smoothly, for a decoy point 8-15 cm off the marker."""
+        task = self
+        offset = rng.normal(size=3)
+        offset = offset / np.linalg.norm(offset) * rng.uniform(0.08, 0.15)
+
+        def act(physics: Physics) -> np.ndarray:
+            aim = np.clip(task.target_position(physics) + offset, [0.2, -0.4, 0.04],
+                          [0.62, 0.4, 0.45])
+            step = np.clip((aim - task.arm.ee_position(physics)) / 0.01, -1.0, 1.0) * 0.7
+            return step[:2] if task.control_mode == "ee_delta_planar" else np.array([*step, -1.0])
+
+        return act
