@@ -26,8 +26,11 @@ def test_view_writes_a_rendered_png(tmp_path, capsys):
 
 
 def test_gallery_renders_every_scene(tmp_path, capsys):
+    from workbench.registry import SCENES
+
     assert main(["scenes", "--gallery", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["Push.png", "Walk.png"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [f"{n}.png" for n in SCENES.names()]
+    assert {"Push", "Reach", "Walk"} <= set(SCENES.names())
 
 
 def test_record_train_reward_and_workspace_info(tmp_path, capsys):
