@@ -136,3 +136,13 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     qtbot.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.poll_jobs() or "runner:" in export.status.text(),
                     timeout=180_000)
+
+
+def test_quality_toggle_rebuilds_the_renderer(window):
+    fast = window.viewport.render_frame().copy()
+    window.shadows_action.setChecked(True)  # View > Shadows and reflections
+    assert window.viewport.quality.multisample and window.viewport.quality.shadows
+    high = window.viewport.render_frame()
+    assert high.shape == fast.shape and not np.array_equal(high, fast)
+    window.shadows_action.setChecked(False)
+    np.testing.assert_array_equal(window.viewport.render_frame(), fast)

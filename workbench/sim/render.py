@@ -19,6 +19,9 @@ class RenderQuality:
     shadows: bool = False
     reflections: bool = False
     skybox: bool = True
+    # 4x multisampling triples the cost on Mesa's CPU renderer (18.6 -> 6.3 ms at 640x480).
+    # It is fixed when the GL framebuffer is made, so it applies at construction only.
+    multisample: bool = True
 
 
 class CameraRenderer:
@@ -43,6 +46,9 @@ class CameraRenderer:
             model.vis.global_.offheight = max(height, offheight)
         self.model = model
         self.width, self.height = width, height
+        samples = model.vis.quality.offsamples
+        if not quality.multisample:
+            model.vis.quality.offsamples = 0
         try:
             self._renderer = mujoco.Renderer(model, height=height, width=width)
         except mujoco.FatalError as exc:
@@ -51,6 +57,8 @@ class CameraRenderer:
                 "backend when it was first imported: import workbench before mujoco, or set "
                 "MUJOCO_GL=egl (or osmesa) in the environment"
             ) from exc
+        finally:
+            model.vis.quality.offsamples = samples
         self.set_quality(quality)
 
     def set_quality(self, quality: RenderQuality) -> None:
