@@ -72,4 +72,7 @@ class RankPanel(QWidget):
 
     def _update_count(self) -> None:
         labels = self.session.workspace.preferences()
-        self.count.setText(f"{len(labels)} labels given")
+        order = ("queue: the pairs the preference ensemble disputes most"
+                 if self.session.preference_model() is not None
+                 else "queue: random pairs (fit a preference reward to ask smarter questions)")
+        self.count.setText(f"{len(labels)} labels given · {order}")

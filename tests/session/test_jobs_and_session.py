@@ -83,3 +83,30 @@ def test_unknown_scene_is_refused_before_anything_changes(tmp_path):
         session.set_scene("Juggle")
     assert session.scene == "Push" and session.tick() is None
     session.close()
+
+
+def test_rank_queue_asks_the_most_disputed_pair_once_an_ensemble_exists(tmp_path):
+    from workbench.feedback.active import pair_disagreement
+    from workbench.feedback.labels import teach
+    from workbench.feedback.teachers import TEACHERS
+    from workbench.rewards.preference import PreferenceConfig
+    from workbench.rewards.preference.dataset import SegmentCache
+    from workbench.rewards.workflow import fit_preference_in_workspace
+
+    session = Session(tmp_path / "ws", scene="Push")
+    session.record_scripted(3)
+    assert session.preference_model() is None
+    teach(session.workspace, "Push", TEACHERS["oracle"], 30, np.random.default_rng(0))
+    fit_preference_in_workspace(session.workspace, "Push", PreferenceConfig(epochs=20))
+    model = session.preference_model()
+    assert model is not None
+    session.rng = np.random.default_rng(7)
+    chosen = session.next_pair(length=10, candidates=8)
+    replay = np.random.default_rng(7)  # the same candidates, scored by hand
+    from workbench.feedback.sampling import sample_pair
+
+    pool = [sample_pair(session.workspace, "Push", 10, replay) for _ in range(8)]
+    cache = SegmentCache(session.workspace)
+    scores = pair_disagreement(model, [(cache.states(a), cache.states(b)) for a, b in pool])
+    assert chosen == pool[int(np.argmax(scores))]
+    session.close()

@@ -64,6 +64,7 @@ class Session:
         self.episode_seed = 0
         self.playing = True
         self._scratch: tuple[Any, WorkbenchEnv, CameraRenderer] | None = None
+        self._preference: tuple[int | None, Any] = (None, None)
         self.set_scene(scene or self.scene_names()[0])
 
     # -- events ------------------------------------------------------------------------------
@@ -187,8 +188,30 @@ class Session:
         return renderer.rgb(env.physics.data, camera)
 
     # -- rank and goal -----------------------------------------------------------------------
-    def next_pair(self, length: int = 20) -> tuple[Segment, Segment]:
-        return sample_pair(self.workspace, self.scene, length, self.rng)
+    def preference_model(self):
+        """The scene's latest preference ensemble (loaded once per model), or None."""
+        models = [m for m in self.workspace.models(self.scene) if m["family"] == "preference"]
+        if not models:
+            return None
+        latest = models[-1]
+        if self._preference[0] != latest["id"]:
+            from workbench.rewards.artifact import load_reward_model
+
+            self._preference = (latest["id"], load_reward_model(latest["path"], device="cpu"))
+        return self._preference[1]
+
+    def next_pair(self, length: int = 20, candidates: int = 12) -> tuple[Segment, Segment]:
+        """The next pair to rank. Once a preference ensemble exists for the scene, the most
+        disputed of ``candidates`` sampled pairs (active learning); before that, a random one."""
+        model = self.preference_model()
+        if model is None:
+            return sample_pair(self.workspace, self.scene, length, self.rng)
+        from workbench.feedback.active import select_queries
+        from workbench.rewards.preference.dataset import SegmentCache
+
+        pool = [sample_pair(self.workspace, self.scene, length, self.rng)
+                for _ in range(candidates)]
+        return select_queries(model, pool, SegmentCache(self.workspace).states, 1)[0]
 
     def answer_pair(self, pair: tuple[Segment, Segment], answer: str) -> int:
         pref = self.workspace.add_preference([tuple(s) for s in pair], answer, teacher="user")
