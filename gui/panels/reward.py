@@ -23,9 +23,9 @@ class RewardPanel(QWidget):
         super().__init__()
         self.session = session
         layout = QVBoxLayout(self)
-        layout.addWidget(heading("Learn a progress reward from your demos"))
-        layout.addWidget(note("Fitted in the background; measured on held-out demos against "
-                              "the scene's ground-truth progress."))
+        layout.addWidget(heading("Learn a reward from what you showed and judged"))
+        layout.addWidget(note("Fitted in the background; measured on held-out demos or labels "
+                              "against the scene's ground truth."))
         self.family = QComboBox()
         self.family.addItem("progress — from your demonstrations", "progress")
         self.family.addItem("preference — from your rankings", "preference")
@@ -35,12 +35,15 @@ class RewardPanel(QWidget):
         self.bar = QProgressBar()
         self.report = QLabel("no reward model yet")
         self.report.setWordWrap(True)
-        self.plot = pg.PlotWidget(title="progress along the latest episode")
+        self.plot = pg.PlotWidget(title="learned reward along the latest successful episode")
         self.plot.setLabel("bottom", "step")
         self.plot.addLegend()
         self.plot.setYRange(0, 1.05)
         self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2), name="learned")
         self.truth_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2), name="ground truth")
+        self.disagreement_curve = self.plot.plot(
+            pen=pg.mkPen("#e67e22", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+            name="ensemble disagreement")
         for widget in (self.family, self.fit_button, self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
         layout.addWidget(self.plot, 1)
@@ -90,15 +93,22 @@ class RewardPanel(QWidget):
         episodes = self.session.episodes()
         if not episodes:
             return
+        successful = [e for e in episodes if e["success"]]
+        shown = (successful or episodes)[-1]
         try:
             model = load_reward_model(latest["path"], device="cpu")
         except ArtifactError as exc:
             self.report.setText(str(exc))
             return
-        episode = self.session.workspace.load_episode(episodes[-1]["id"])
+        episode = self.session.workspace.load_episode(shown["id"])
         if len(episode):
+            steps = np.arange(len(episode))
             learned = model.score(episode["state"])
+            spread = np.zeros(0)
             if latest["family"] == "preference":  # rescale to [0, 1] to share the axis
-                learned = (learned - learned.min()) / (np.ptp(learned) + 1e-9)
-            self.learned_curve.setData(np.arange(len(learned)), learned)
-            self.truth_curve.setData(np.arange(len(learned)), episode["progress"])
+                scale = np.ptp(learned) + 1e-9
+                spread = model.disagreement(episode["state"]) / (model.reward_std * scale)
+                learned = (learned - learned.min()) / scale
+            self.learned_curve.setData(steps, learned)
+            self.truth_curve.setData(steps, episode["progress"])
+            self.disagreement_curve.setData(steps[: len(spread)], spread)
