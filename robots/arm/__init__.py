@@ -53,6 +53,7 @@ class Arm6(Robot):
         self._servos = np.array([model.actuator(self.name(j)).id for j in ARM_JOINTS])
         self._gripper = model.actuator(self.name("gripper")).id
         self._jac = np.zeros((3, model.nv))
+        self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
 
     def reset(self, physics: Physics, rng: np.random.Generator) -> None:
         data = physics.data
@@ -115,7 +116,7 @@ def place_end_effector(robot: Arm6, physics: Physics, position: np.ndarray) -> N
     """Kinematically move the arm so its grip site sits at ``position``, gripper down."""
     from workbench.sim.control import solve_ik
 
-    controller = EndEffectorDeltaController(physics.model, robot.ee_config(planar=False))
+    controller = robot._placer  # made once in bind
     controller.reset(physics)  # holds the current (home) orientation
     solve_ik(physics, controller, np.asarray(position, dtype=float))
     physics.data.ctrl[robot._servos] = physics.data.qpos[robot._qpos]

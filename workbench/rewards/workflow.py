@@ -63,11 +63,7 @@ def fit_progress_in_workspace(
         report.update(
             reward_report(model, [load(r["id"]) for r in held], [load(r["id"]) for r in held_neg])
         )
-    model.metrics = report
-    path = workspace.new_artifact_dir("models", f"progress-{scene}")
-    model.save(path)
-    model_id = workspace.add_model(f"progress-{scene}", "progress", scene, path, report)
-    return model, {"model_id": model_id, "path": str(path), **report}
+    return model, _store(workspace, model, scene, report)
 
 
 def fit_preference_in_workspace(
@@ -100,8 +96,14 @@ def fit_preference_in_workspace(
     if held:
         report["held_out_labels"] = len(held)
         report["preference_accuracy"] = preference_accuracy(model, held)
+    return model, _store(workspace, model, scene, report)
+
+
+def _store(workspace: Workspace, model: Any, scene: str, report: dict[str, Any]) -> dict[str, Any]:
+    """Save the artifact with its report under models/ and index it; the report plus its id."""
     model.metrics = report
-    path = workspace.new_artifact_dir("models", f"preference-{scene}")
+    name = f"{model.family}-{scene}"
+    path = workspace.new_artifact_dir("models", name)
     model.save(path)
-    model_id = workspace.add_model(f"preference-{scene}", "preference", scene, path, report)
-    return model, {"model_id": model_id, "path": str(path), **report}
+    model_id = workspace.add_model(name, model.family, scene, path, report)
+    return {"model_id": model_id, "path": str(path), **report}
