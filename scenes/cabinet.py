@@ -1,0 +1,137 @@
+"""Shared parts of the articulated-object scenes (DrawerOpen, DoorOpen): a cabinet on the table
+with one jointed part, opened by holding its handle.
+
+Each subclass names its joint, how far counts as open, and how the hand should move the handle;
+this base places the cabinet, varies its look and dynamics, and computes the ground truth.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from robots.arm import Arm6, place_end_effector
+from scenes.tabletop import CLOSED, COLOURS, OPEN, Phase, PhaseScript, fingers_touch
+from workbench.sim.physics import Physics
+from workbench.task import ScriptedPolicy, Task, tolerance
+
+FRONT_COLOURS = ("blue", "red", "yellow", "purple", "orange", "green")
+
+
+class CabinetTask(Task):
+    tags = ("manipulation", "arm", "articulated")
+    robot = "arm6"
+    default_control_mode = "ee_delta"
+    control_dt = 0.04
+    episode_steps = 120
+    cameras = ("front", "top", "robot/wrist_cam")
+    viewer = {"lookat": (0.5, 0.0, 0.08), "distance": 1.2, "azimuth": 200, "elevation": -28}
+    reference_weights = {"reach": 0.15, "grasp": 0.15, "open": 0.7}
+    joint: ClassVar[str]  # the part's joint in the arena
+    front_geom: ClassVar[str]  # the geom whose colour varies (and that goals name)
+    open_at: ClassVar[float]  # joint position that counts as open (m or rad)
+
+    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+        model = physics.model
+        self.arm = robot
+        self._cabinet = model.body("cabinet").id
+        self._cabinet_home = model.body_pos[self._cabinet].copy()
+        self._joint_qpos = model.joint(self.joint).qposadr[0]
+        self._joint_dof = model.joint(self.joint).dofadr[0]
+        self._damping = float(model.dof_damping[self._joint_dof])
+        self._front = model.geom(self.front_geom).id
+        self._handle_geom = model.geom("handle").id
+        self._handle = model.site("handle").id
+        self._fingers = (model.geom(robot.name("finger_left_geom")).id,
+                         model.geom(robot.name("finger_right_geom")).id)
+        self.colour = "blue"
+
+    def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
+        model, data, d = physics.model, physics.data, self.difficulty
+        self.colour = str(rng.choice(FRONT_COLOURS))
+        model.geom_rgba[self._front, :3] = COLOURS[self.colour]
+        shift = rng.uniform(-1, 1, size=2) * (np.array([0.02, 0.04]) + d * np.array([0.03, 0.1]))
+        model.body_pos[self._cabinet] = self._cabinet_home + (*shift, 0.0)
+        model.dof_damping[self._joint_dof] = self._damping * (1 + d * rng.uniform(-0.5, 1.0))
+        data.qpos[self._joint_qpos] = rng.uniform(0, 0.1 * self.open_at * (1 + d))
+        hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
+        place_end_effector(self.arm, physics, hand)
+
+    # -- named accessors ---------------------------------------------------------------------
+    def opening(self, physics: Physics) -> float:
+        return float(physics.data.qpos[self._joint_qpos])
+
+    def handle_position(self, physics: Physics) -> np.ndarray:
+        return physics.data.site_xpos[self._handle]
+
+    def held(self, physics: Physics) -> bool:
+        return fingers_touch(physics, self._fingers, self._handle_geom)
+
+    # -- observations and ground truth -------------------------------------------------------
+    def features(self) -> dict[str, int]:
+        return {"handle_pos": 3, "hand_to_handle": 3, "opening": 1}
+
+    def observe(self, physics: Physics) -> dict[str, np.ndarray]:
+        handle = self.handle_position(physics)
+        return {
+            "handle_pos": handle,
+            "hand_to_handle": handle - self.arm.ee_position(physics),
+            "opening": np.array([self.opening(physics) / self.open_at]),
+        }
+
+    def evaluate(self, physics: Physics) -> dict:
+        hand = self.arm.ee_position(physics)
+        reach_gap = float(np.linalg.norm(hand - self.grip_point(physics)))
+        held = self.held(physics)
+        opened = min(max(self.opening(physics) / self.open_at, 0.0), 1.0)
+        success = opened >= 1.0
+        reach = min(max(1.0 - reach_gap / 0.25, 0.0), 1.0)
+        progress = 1.0 if success else 0.2 * reach + 0.1 * held + 0.7 * opened
+        return {
+            "success": bool(success),
+            "progress": progress,
+            "stages": {
+                "reached": reach_gap < 0.02,
+                "grasped": held,
+                "opening": opened > 0.2,
+                "open": success,
+            },
+            "terms": {"reach": tolerance(reach_gap, 0.2), "grasp": float(held), "open": opened},
+        }
+
+    # -- demonstrations ----------------------------------------------------------------------
+    def grip_point(self, physics: Physics) -> np.ndarray:
+        """Grip site target for holding the handle from above."""
+        return self.handle_position(physics) + (0.0, 0.0, 0.014)
+
+    def pull_target(self, physics: Physics) -> np.ndarray:
+        """Where the hand should head next while opening (a little ahead along the motion)."""
+        raise NotImplementedError
+
+    def phases(self, pull_until: float) -> list[Phase]:
+        def above(physics: Physics) -> np.ndarray:
+            return self.grip_point(physics) + (0.0, 0.0, 0.07)
+
+        def hold_here(physics: Physics) -> np.ndarray:
+            return self.arm.ee_position(physics).copy()
+
+        def retreat(physics: Physics) -> np.ndarray:
+            return self.arm.ee_position(physics) + (0.0, 0.0, 0.05)
+
+        return [
+            Phase("approach", above, OPEN, tolerance=0.012),
+            Phase("descend", self.grip_point, OPEN, tolerance=0.006, speed=0.6),
+            Phase("close", self.grip_point, CLOSED, tolerance=1.0, hold=8),
+            Phase("pull", self.pull_target, CLOSED, speed=0.7,
+                  done=lambda p: self.opening(p) >= pull_until),
+            Phase("release", hold_here, OPEN, tolerance=1.0, hold=5),
+            Phase("retreat", retreat, OPEN, tolerance=0.01),
+        ]
+
+    def scripted_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        return PhaseScript(self.arm, self.phases(1.12 * self.open_at), rng)
+
+    def perturbed_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        """A competent grasp and pull that gives up part of the way."""
+        return PhaseScript(self.arm, self.phases(rng.uniform(0.3, 0.7) * self.open_at), rng)

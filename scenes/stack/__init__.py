@@ -1,0 +1,160 @@
+"""Stack: pick one cube up and set it down on top of another.
+
+Stages: ``reached``, ``grasped``, ``lifted``, ``aligned`` (held above the base), ``stacked``
+(resting on the base and let go). The two cubes always differ in colour, so a goal can name
+either ("stack the yellow cube on the blue one"). Difficulty 0 puts them 18-24 cm apart in front
+of the arm; difficulty 1 anywhere on the reachable table, with varied sizes, masses and friction.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from robots.arm import Arm6, place_end_effector
+from scenes.tabletop import FreeObject, PhaseScript, fingers_touch, pick_and_place_phases
+from workbench.sim.physics import Physics
+from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
+
+CUBE_COLOURS = ("red", "blue", "yellow", "purple", "orange", "green")
+ALIGNED = 0.015  # xy offset of the top cube's centre from the base's that counts as on top
+
+
+class StackTask(Task):
+    name = "Stack"
+    tags = ("manipulation", "arm", "tabletop", "grasping", "multi-stage")
+    robot = "arm6"
+    arena = Path(__file__).with_name("arena.xml")
+    description = "stack the small cube on the big cube"
+    default_control_mode = "ee_delta"
+    control_dt = 0.04
+    episode_steps = 150
+    cameras = ("front", "top", "robot/wrist_cam")
+    vocabulary = Vocabulary(
+        objects={"cube": ("cube", "block", "small cube"), "base": ("base", "big cube", "tower")},
+        colours=CUBE_COLOURS,
+        relations=("on", "onto", "on top of", "above"),
+    )
+    stage_names = ("reached", "grasped", "lifted", "aligned", "stacked")
+    viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.2, "azimuth": 150, "elevation": -28}
+    reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "stacked": 0.25}
+
+    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+        model = physics.model
+        self.arm = robot
+        self.cube = FreeObject(physics, "cube", half=0.02)
+        self.base = FreeObject(physics, "base", half=0.025)
+        self._fingers = (model.geom(robot.name("finger_left_geom")).id,
+                         model.geom(robot.name("finger_right_geom")).id)
+        self.start_distance = 0.2
+
+    def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
+        d = self.difficulty
+        top, bottom = rng.choice(CUBE_COLOURS, size=2, replace=False)
+        self.cube.vary(physics, rng, d, str(top))
+        self.base.vary(physics, rng, d, str(bottom))
+        physics.recompute_constants()
+        if d < 0.5:
+            cube = np.array([0.42, -0.09]) + rng.uniform(-0.03, 0.03, size=2)
+            base = np.array([0.42, 0.1]) + rng.uniform(-0.03, 0.03, size=2)
+            if rng.uniform() < 0.5:
+                cube[1], base[1] = -cube[1], -base[1]
+        else:
+            while True:
+                cube = rng.uniform([0.3, -0.25], [0.55, 0.25])
+                base = rng.uniform([0.3, -0.25], [0.55, 0.25])
+                if np.linalg.norm(cube - base) > 0.12:
+                    break
+        self.cube.place(physics, cube)
+        self.base.place(physics, base)
+        hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
+        place_end_effector(self.arm, physics, hand)
+        self.start_distance = float(np.linalg.norm(base - cube))
+
+    def held(self, physics: Physics) -> bool:
+        return fingers_touch(physics, self._fingers, self.cube.geom)
+
+    def stack_height(self) -> float:
+        """Height of the top cube's centre when it rests on the base."""
+        return 2 * self.base.half + self.cube.half
+
+    # -- observations and ground truth -------------------------------------------------------
+    def features(self) -> dict[str, int]:
+        return {"cube_pos": 3, "base_pos": 3, "hand_to_cube": 3, "cube_to_base": 3}
+
+    def observe(self, physics: Physics) -> dict[str, np.ndarray]:
+        cube = self.cube.position(physics)
+        base = self.base.position(physics)
+        return {
+            "cube_pos": cube,
+            "base_pos": base,
+            "hand_to_cube": cube - self.arm.ee_position(physics),
+            "cube_to_base": base - cube,
+        }
+
+    def evaluate(self, physics: Physics) -> dict:
+        cube = self.cube.position(physics)
+        base = self.base.position(physics)
+        hand = self.arm.ee_position(physics)
+        reach_gap = float(np.linalg.norm(hand - cube - (0.0, 0.0, 0.01)))
+        gap_xy = math.hypot(base[0] - cube[0], base[1] - cube[1])
+        held = self.held(physics)
+        lifted = held and cube[2] > self.cube.half + 0.02
+        above = cube[2] > base[2] + self.base.half
+        aligned = gap_xy < ALIGNED and above
+        resting = aligned and abs(cube[2] - (base[2] + self.base.half + self.cube.half)) < 0.008
+        upright_base = abs(base[2] - self.base.half) < 0.005  # the base stayed on the table
+        success = resting and upright_base and not held
+        carried = min(max(1.0 - gap_xy / self.start_distance, 0.0), 1.0) if (held or above) else 0
+        if success:
+            progress = 1.0
+        else:
+            reach = min(max(1.0 - reach_gap / 0.25, 0.0), 1.0)
+            progress = 0.15 * reach + 0.15 * held + 0.6 * carried + 0.05 * resting
+        return {
+            "success": bool(success),
+            "progress": progress,
+            "stages": {
+                "reached": reach_gap < 0.02,
+                "grasped": held,
+                "lifted": lifted,
+                "aligned": aligned,
+                "stacked": success,
+            },
+            "terms": {
+                "reach": tolerance(reach_gap, 0.2),
+                "grasp": float(held),
+                "carry": carried,
+                "stacked": float(success),
+            },
+        }
+
+    def goal_text(self) -> str:
+        return f"stack the {self.cube.colour} cube on the {self.base.colour} cube"
+
+    # -- demonstrations ----------------------------------------------------------------------
+    def scripted_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        return PhaseScript(self.arm, pick_and_place_phases(self, self.cube, self.on_base), rng)
+
+    def perturbed_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        """Competent grasp and carry, but sets the cube down beside the base, or drops it from
+        too high and off-centre so it tumbles off."""
+        angle = rng.uniform(0, 2 * math.pi)
+        offset = rng.uniform(0.06, 0.1) * np.array([math.cos(angle), math.sin(angle), 0.0])
+        if rng.uniform() < 0.5:
+            offset[2] = -self.stack_height() + self.cube.half  # down on the table
+        else:
+            offset[:2] *= 0.35  # half off the edge
+            offset[2] = 0.03
+
+        def beside(physics: Physics) -> np.ndarray:
+            return self.on_base(physics) + offset
+
+        return PhaseScript(self.arm, pick_and_place_phases(self, self.cube, beside), rng)
+
+    def on_base(self, physics: Physics) -> np.ndarray:
+        """Where the cube's centre should go: on the base, with a little clearance to drop."""
+        base = self.base.position(physics)
+        return base + (0.0, 0.0, self.base.half + self.cube.half + 0.008)

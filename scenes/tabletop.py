@@ -1,0 +1,200 @@
+"""Shared parts of the tabletop manipulation scenes: object variations and scripted demonstrators.
+
+Every arm scene varies its objects the same way (colour, size, mass, friction behind the
+difficulty knob) and demonstrates the same way: a short list of phases, each a grip-site target
+and a gripper command, followed with the arm's ``ee_delta`` control. Keeping both here means a
+new scene is its arena, its ground truth and its phase list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.sim.physics import Physics
+
+COLOURS = {
+    "red": (0.85, 0.15, 0.12),
+    "blue": (0.15, 0.3, 0.85),
+    "yellow": (0.92, 0.8, 0.1),
+    "purple": (0.55, 0.2, 0.7),
+    "orange": (0.95, 0.5, 0.1),
+    "green": (0.15, 0.7, 0.25),
+}
+OPEN, CLOSED = 1.0, -1.0
+CARRY_HEIGHT = 0.13  # grip-site height for carrying: clears walls and other objects
+
+
+class FreeObject:
+    """A box with a free joint: its pose, and seeded variations of its look and dynamics."""
+
+    def __init__(self, physics: Physics, name: str, half: float):
+        model = physics.model
+        self.name = name
+        self.body = model.body(name).id
+        self.geom = model.geom(name).id
+        self.qpos = model.joint(name).qposadr[0]
+        self.dof = model.joint(name).dofadr[0]
+        self.base_half = half
+        self.half = half
+        self.colour = "red"
+        self._mass = float(model.body_mass[self.body])
+        self._inertia = model.body_inertia[self.body].copy()
+        self._friction = model.geom_friction[self.geom].copy()
+
+    def vary(self, physics: Physics, rng: np.random.Generator, difficulty: float,
+             colour: str) -> None:
+        """Colour always; size (+-25%), mass (+-30%) and friction (+-30%) scaled by difficulty.
+
+        The caller runs ``physics.recompute_constants()`` once after varying all objects."""
+        model, d = physics.model, difficulty
+        self.colour = colour
+        model.geom_rgba[self.geom, :3] = COLOURS[colour]
+        scale = 1.0 + 0.25 * d * rng.uniform(-1, 1)
+        self.half = self.base_half * scale
+        model.geom_size[self.geom] = self.half
+        model.geom_rbound[self.geom] = self.half * np.sqrt(3)
+        model.geom_aabb[self.geom, 3:] = self.half
+        mass_scale = scale**3 * (1.0 + 0.3 * d * rng.uniform(-1, 1))
+        model.body_mass[self.body] = self._mass * mass_scale
+        model.body_inertia[self.body] = self._inertia * mass_scale * scale**2
+        model.geom_friction[self.geom] = self._friction * (1 + 0.3 * d * rng.uniform(-1, 1))
+
+    def place(self, physics: Physics, xy: Sequence[float], z: float | None = None) -> None:
+        data = physics.data
+        data.qpos[self.qpos : self.qpos + 3] = (xy[0], xy[1], self.half if z is None else z)
+        data.qpos[self.qpos + 3 : self.qpos + 7] = (1, 0, 0, 0)
+        data.qvel[self.dof : self.dof + 6] = 0
+
+    def position(self, physics: Physics) -> np.ndarray:
+        return physics.data.xpos[self.body]
+
+    def speed(self, physics: Physics) -> float:
+        return float(np.linalg.norm(physics.data.qvel[self.dof : self.dof + 3]))
+
+
+def fingers_touch(physics: Physics, finger_geoms: tuple[int, int], geom: int) -> bool:
+    """Both fingers in contact with ``geom``: the object is held between them."""
+    touching = set()
+    data = physics.data
+    for i in range(data.ncon):
+        pair = (data.contact.geom1[i], data.contact.geom2[i])
+        if geom in pair:
+            touching.update(g for g in pair if g in finger_geoms)
+    return len(touching) == 2
+
+
+def spread_apart(rng: np.random.Generator, low: Sequence[float], high: Sequence[float],
+                 count: int, gap: float) -> list[np.ndarray]:
+    """``count`` points uniform in the box [low, high], at least ``gap`` apart."""
+    while True:
+        points = [rng.uniform(low, high) for _ in range(count)]
+        if all(np.linalg.norm(a - b) >= gap
+               for i, a in enumerate(points) for b in points[i + 1:]):
+            return points
+
+
+Target = Callable[[Physics], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Move the grip site to ``target`` with the gripper at ``gripper``, then wait ``hold`` ticks.
+
+    The phase ends when the site is within ``tolerance`` of the target (or ``done`` says so)
+    and the hold is over; ``speed`` caps the commanded step (1 = the controller's maximum)."""
+
+    name: str
+    target: Target
+    gripper: float
+    tolerance: float = 0.01
+    hold: int = 0
+    speed: float = 1.0
+    done: Callable[[Physics], bool] | None = None
+
+
+class PhaseScript:
+    """A scripted demonstrator for ``ee_delta`` control: follows phases, adds action noise.
+
+    Used for the scenes' demonstrations and for the test that each scene is solvable.
+    """
+
+    def __init__(self, arm, phases: Sequence[Phase], rng: np.random.Generator,
+                 noise: float = 0.05, max_step: float = 0.01, gain: float = 0.6):
+        self.arm = arm
+        self.phases = list(phases)
+        self.rng = rng
+        self.noise = noise
+        self.max_step = max_step
+        self.gain = gain  # below 1: the servos lag the IK target, so full steps overshoot
+        self.index = 0
+        self._held = 0
+
+    @property
+    def phase(self) -> str:
+        return self.phases[min(self.index, len(self.phases) - 1)].name
+
+    def __call__(self, physics: Physics) -> np.ndarray:
+        phase = self.phases[min(self.index, len(self.phases) - 1)]
+        hand = self.arm.ee_position(physics)
+        target = phase.target(physics)
+        error = target - hand
+        arrived = (phase.done(physics) if phase.done is not None
+                   else float(np.linalg.norm(error)) < phase.tolerance)
+        if arrived and self.index < len(self.phases):
+            self._held += 1
+            if self._held > phase.hold:
+                self.index += 1
+                self._held = 0
+        move = np.clip(self.gain * error / self.max_step, -phase.speed, phase.speed)
+        move = np.clip(move + self.noise * self.rng.normal(size=3), -1.0, 1.0)
+        return np.array([*move, phase.gripper])
+
+
+def grip_point(obj: FreeObject, physics: Physics) -> np.ndarray:
+    """Grip site target for a top-down grasp: 1 cm above the centre, finger tips off the table."""
+    x, y, z = obj.position(physics)
+    return np.array([x, y, max(z + 0.01, 0.028)])
+
+
+def pick_and_place_phases(task, obj: FreeObject, place: Target) -> list[Phase]:
+    """Top-down grasp of ``obj``, carry at a safe height, lower to ``place(physics)``, let go."""
+    carry = {}
+
+    def above_object(physics: Physics) -> np.ndarray:
+        return grip_point(obj, physics) + (0.0, 0.0, 0.08)
+
+    def lift(physics: Physics) -> np.ndarray:
+        hand = task.arm.ee_position(physics)
+        carry["xy"] = carry.get("xy", hand[:2].copy())
+        return np.array([*carry["xy"], CARRY_HEIGHT])
+
+    def held_offset(physics: Physics) -> np.ndarray:
+        """Grip site minus object centre: corrects targets for where the fingers hold it."""
+        return task.arm.ee_position(physics) - obj.position(physics)
+
+    def over_place(physics: Physics) -> np.ndarray:
+        xy = place(physics)[:2] + held_offset(physics)[:2]
+        return np.array([*xy, CARRY_HEIGHT])
+
+    def lower(physics: Physics) -> np.ndarray:
+        return place(physics) + held_offset(physics)
+
+    def set_down(physics: Physics) -> bool:  # the object itself is where it should be
+        return float(np.linalg.norm(obj.position(physics) - place(physics))) < 0.007
+
+    def retreat(physics: Physics) -> np.ndarray:
+        return np.array([*place(physics)[:2], CARRY_HEIGHT + 0.03])
+
+    return [
+        Phase("approach", above_object, OPEN, tolerance=0.015),
+        Phase("descend", lambda p: grip_point(obj, p), OPEN, tolerance=0.006, speed=0.6),
+        Phase("close", lambda p: grip_point(obj, p), CLOSED, tolerance=1.0, hold=8),
+        Phase("lift", lift, CLOSED, tolerance=0.02),
+        Phase("carry", over_place, CLOSED, tolerance=0.015),
+        Phase("lower", lower, CLOSED, speed=0.6, done=set_down),
+        Phase("release", lambda p: task.arm.ee_position(p).copy(), OPEN, tolerance=1.0, hold=6),
+        Phase("retreat", retreat, OPEN, tolerance=0.01),
+    ]
