@@ -43,8 +43,11 @@ def scenes(args: argparse.Namespace) -> int:
     if args.json:
         print_json(infos)
         return 0
+    widths = [max(len(str(value)) for value in column) for column in
+              zip(*((i["name"], i["id"], ", ".join(i["tags"])) for i in infos), strict=True)]
     for info in infos:
-        print(f"{info['name']:<12} {info['id']:<22} {', '.join(info['tags']):<32} "
+        name, eid, tags = info["name"], info["id"], ", ".join(info["tags"])
+        print(f"{name:<{widths[0]}}  {eid:<{widths[1]}}  {tags:<{widths[2]}}  "
               f"{info['description']}")
     return 0
 

@@ -41,6 +41,11 @@ def compose(
             f"the arena has no site {mount!r} to mount the robot on; add "
             f'<site name="{mount}" pos="..."/> to its worldbody (sites: {names})'
         )
+    # The arena owns the physics options and the render range: say so before MjSpec's attach
+    # warns that the two files disagree.
+    robot.option.timestep = arena.option.timestep
+    robot.visual.map.znear = arena.visual.map.znear
+    robot.visual.map.zfar = arena.visual.map.zfar
     arena.attach(robot, prefix=prefix, site=site)
     return arena
 
