@@ -8,10 +8,14 @@ Observation modes:
     ``state``: one flat float32 vector, the declared robot then task features in order.
     ``pixels``: a dict with ``state`` and one uint8 (H, W, 3) image per camera (plus
         ``<camera>/depth`` float32 (H, W, 1) images when ``depth=True``).
+
+``randomization`` (a :class:`~workbench.sim.randomization.DomainRandomization` or a dict of its
+fields) turns on domain randomisation; ``info["randomization"]`` at reset says what was drawn.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import gymnasium as gym
@@ -21,6 +25,7 @@ from workbench.registry import ROBOTS, SCENES
 from workbench.robot import Robot
 from workbench.sim.compose import compile_spec, compose
 from workbench.sim.physics import Physics, PhysicsDivergence
+from workbench.sim.randomization import DomainRandomization, Randomizer
 from workbench.sim.render import CameraRenderer
 from workbench.task import Task
 
@@ -41,6 +46,7 @@ class WorkbenchEnv(gym.Env):
         difficulty: float = 0.0,
         render_mode: str | None = None,
         render_size: tuple[int, int] = (480, 360),
+        randomization: DomainRandomization | dict | None = None,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
@@ -58,6 +64,13 @@ class WorkbenchEnv(gym.Env):
         self.robot.bind(self.physics)
         self.task.bind(self.physics, self.robot)
         self.controller = self.robot.make_controller(self.control_mode, self.physics)
+        if not isinstance(randomization, DomainRandomization):
+            randomization = DomainRandomization.from_dict(randomization)
+        self.randomization = randomization
+        self._randomizer = (
+            Randomizer(self.physics.model, randomization) if randomization.enabled else None
+        )
+        self._pending_actions: deque[np.ndarray] = deque()
         timestep = self.physics.model.opt.timestep
         self.n_substeps = max(1, round(self.task.control_dt / timestep))
         self.control_dt = self.n_substeps * timestep
@@ -109,15 +122,22 @@ class WorkbenchEnv(gym.Env):
         return dict(self._features)
 
     def snapshot(self) -> np.ndarray:
-        """Everything needed to continue exactly from here: simulator plus controller state.
+        """Everything needed to continue exactly from here: simulator state, controller state
+        and the commands still in flight under action latency.
 
-        The episode's variations (sizes, masses, colours) come from the reset seed, so restore a
-        snapshot after ``reset(seed=...)`` with the seed it was taken under.
+        The episode's variations (sizes, masses, colours, randomisation) come from the reset
+        seed, so restore a snapshot after ``reset(seed=...)`` with the seed it was taken under.
         """
-        return np.concatenate([self.physics.snapshot(), self.controller.get_state()])
+        pending = [np.ravel(a) for a in self._pending_actions]
+        return np.concatenate([self.physics.snapshot(), self.controller.get_state(), *pending])
 
     def restore(self, state: np.ndarray) -> None:
         state = np.asarray(state, dtype=np.float64)
+        latency, dim = self.randomization.action_latency, self.action_space.shape[0]
+        if latency:
+            queued = state[len(state) - latency * dim :].reshape(latency, dim)
+            self._pending_actions = deque(queued.copy())
+            state = state[: len(state) - latency * dim]
         size = len(state) - len(self.controller.get_state())
         self.physics.restore(state[:size])
         self.controller.set_state(state[size:])
@@ -135,16 +155,24 @@ class WorkbenchEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.physics.reset()
+        if self._randomizer is not None:  # before the scene's own variations, which win
+            self._randomizer.apply(self.np_random)
+            self.physics.recompute_constants()
         self.robot.reset(self.physics, self.np_random)
         self.task.initialize_episode(self.physics, self.np_random)
         self.physics.forward()
         self.controller.reset(self.physics)
+        neutral = np.zeros(self.action_space.shape)
+        self._pending_actions = deque(neutral for _ in range(self.randomization.action_latency))
         if options and "state" in options:  # exact replay / branching from a saved state
             self.restore(options["state"])
         self._steps = 0
         obs = self._observe()
         self._last_obs = obs
-        return obs, self._info(diverged=False)
+        info = self._info(diverged=False)
+        if self._randomizer is not None:
+            info["randomization"] = self._randomizer.record()
+        return obs, info
 
     def step(self, action):
         action = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)
@@ -154,6 +182,9 @@ class WorkbenchEnv(gym.Env):
                 f"{self.control_mode!r} takes {self.action_space.shape} "
                 f"({', '.join(self.controller.labels)})"
             )
+        if self._pending_actions:  # action latency: act on the command from k ticks ago
+            self._pending_actions.append(action)
+            action = self._pending_actions.popleft()
         before = self.physics.snapshot()
         diverged = False
         self.controller.apply(self.physics, action)
@@ -216,8 +247,16 @@ class WorkbenchEnv(gym.Env):
             state[where] = parts[name]
         return state.copy()
 
+    def randomization_record(self) -> dict[str, Any] | None:
+        """What domain randomisation drew for this episode (None when it is off)."""
+        return self._randomizer.record() if self._randomizer is not None else None
+
     def _observe(self):
         state = self.state_vector()
+        if self.randomization.obs_noise:  # sensor noise on what the policy sees, not the truth
+            state += self.np_random.normal(0.0, self.randomization.obs_noise, state.shape).astype(
+                np.float32
+            )
         if self.obs_mode == "state":
             return state
         if self._renderer is None:

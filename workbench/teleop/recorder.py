@@ -59,6 +59,7 @@ class Recorder:
                 "control_dt": self.env.control_dt,
                 "robot": self.env.task.robot,
                 "image_cameras": list(self.image_cameras),
+                "randomization": self.env.randomization_record(),
             },
         )
         self.writer.set_initial(
