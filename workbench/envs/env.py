@@ -47,6 +47,7 @@ class WorkbenchEnv(gym.Env):
         render_mode: str | None = None,
         render_size: tuple[int, int] = (480, 360),
         randomization: DomainRandomization | dict | None = None,
+        control_dt: float | None = None,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
@@ -72,7 +73,9 @@ class WorkbenchEnv(gym.Env):
         )
         self._pending_actions: deque[np.ndarray] = deque()
         timestep = self.physics.model.opt.timestep
-        self.n_substeps = max(1, round(self.task.control_dt / timestep))
+        if control_dt is not None and control_dt < timestep:
+            raise ValueError(f"control_dt {control_dt} is below the physics timestep {timestep}")
+        self.n_substeps = max(1, round((control_dt or self.task.control_dt) / timestep))
         self.control_dt = self.n_substeps * timestep
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.control_dt)}
 
