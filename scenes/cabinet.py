@@ -25,7 +25,7 @@ class CabinetTask(Task):
     default_control_mode = "ee_delta"
     control_dt = 0.04
     episode_steps = 120
-    cameras = ("front", "top", "robot/wrist_cam")
+    cameras = ("side", "top", "robot/wrist_cam")  # "front" looks at the cabinet's back
     viewer = {"lookat": (0.5, 0.0, 0.08), "distance": 1.2, "azimuth": 200, "elevation": -28}
     reference_weights = {"reach": 0.15, "grasp": 0.15, "open": 0.7}
     joint: ClassVar[str]  # the part's joint in the arena

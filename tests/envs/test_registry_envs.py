@@ -138,3 +138,18 @@ def test_reset_from_a_saved_state_replays_exactly():
     env.reset(seed=4, options={"state": state})
     again = [env.step(np.array([0.3, -0.2]))[0] for _ in range(5)]
     np.testing.assert_array_equal(np.stack(after), np.stack(again))
+
+
+def test_point_cloud_observations_are_cropped_to_the_workspace_in_the_base_frame():
+    env = gym.make("workbench/Push-v0", obs_mode="pixels", cameras=("front", "top"),
+                   image_size=64, point_cloud=4096)
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    points = obs["points"]
+    robot = env.unwrapped.robot
+    low, high = np.array(robot.workspace_low), np.array(robot.workspace_high)
+    assert points.shape == (4096, 3) and np.isfinite(points).all()
+    assert np.all(points[:, :2] >= low[:2] - 1e-3) and np.all(points <= high + 1e-3)
+    # The cube is in the cloud: some points lie within its half-size of its centre.
+    cube = env.unwrapped.task.cube_position(env.unwrapped.physics)
+    assert (np.linalg.norm(points - cube, axis=1) < 0.03).sum() >= 5

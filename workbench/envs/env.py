@@ -9,6 +9,9 @@ Observation modes:
     ``pixels``: a dict with ``state`` and one uint8 (H, W, 3) image per camera (plus
         ``<camera>/depth`` float32 (H, W, 1) images when ``depth=True``).
 
+``point_cloud=N`` (pixels mode) adds ``points``: N points fused from every camera's depth,
+cropped to the robot's workspace, voxel-downsampled and expressed in the robot base frame.
+
 ``randomization`` (a :class:`~workbench.sim.randomization.DomainRandomization` or a dict of its
 fields) turns on domain randomisation; ``info["randomization"]`` at reset says what was drawn.
 """
@@ -25,6 +28,7 @@ from workbench.registry import ROBOTS, SCENES
 from workbench.robot import Robot
 from workbench.sim.compose import compile_spec, compose
 from workbench.sim.physics import Physics, PhysicsDivergence
+from workbench.sim.pointcloud import depth_to_points, fuse_point_cloud
 from workbench.sim.randomization import DomainRandomization, Randomizer
 from workbench.sim.render import CameraRenderer
 from workbench.task import Task
@@ -48,6 +52,7 @@ class WorkbenchEnv(gym.Env):
         render_size: tuple[int, int] = (480, 360),
         randomization: DomainRandomization | dict | None = None,
         control_dt: float | None = None,
+        point_cloud: int = 0,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
@@ -83,9 +88,12 @@ class WorkbenchEnv(gym.Env):
         self.cameras = tuple(cameras) if cameras is not None else self.task.cameras
         self.image_size = image_size
         self.depth = depth
+        self.point_cloud = point_cloud
         self.render_mode = render_mode
         self.render_size = render_size
         self._renderer: CameraRenderer | None = None
+        model = self.physics.model
+        self._has_mount = any(model.site(i).name == "robot_mount" for i in range(model.nsite))
         self._view_renderer: CameraRenderer | None = None
         self._features = {**self.robot.features(), **self.task.features()}
         self.state_dim = sum(self._features.values())
@@ -106,6 +114,8 @@ class WorkbenchEnv(gym.Env):
                 spaces[cam] = gym.spaces.Box(0, 255, (*size, 3), np.uint8)
                 if depth:
                     spaces[f"{cam}/depth"] = gym.spaces.Box(0, np.inf, (*size, 1), np.float32)
+            if point_cloud:
+                spaces["points"] = gym.spaces.Box(-np.inf, np.inf, (point_cloud, 3), np.float32)
             self.observation_space = gym.spaces.Dict(spaces)
         self._steps = 0
         self._last_obs: Any = None
@@ -266,11 +276,36 @@ class WorkbenchEnv(gym.Env):
             self._renderer = CameraRenderer(self.physics.model, self.image_size, self.image_size)
         obs: dict[str, np.ndarray] = {"state": state}
         data = self.physics.data
+        clouds = []
         for cam in self.cameras:
             obs[cam] = self._renderer.rgb(data, cam)
-            if self.depth:
-                obs[f"{cam}/depth"] = self._renderer.depth(data, cam)[..., None]
+            if self.depth or self.point_cloud:
+                depth = self._renderer.depth(data, cam)
+                if self.depth:
+                    obs[f"{cam}/depth"] = depth[..., None]
+                if self.point_cloud:
+                    clouds.append(depth_to_points(self.physics.model, data, cam, depth))
+        if self.point_cloud:
+            obs["points"] = self._points(clouds)
         return obs
+
+    def _points(self, clouds: list[np.ndarray]) -> np.ndarray:
+        """Fused cloud cropped to the robot's workspace, voxel-downsampled, in the robot base
+        frame, resampled to a fixed count (a gymnasium space needs a fixed shape)."""
+        low = getattr(self.robot, "workspace_low", None)
+        high = getattr(self.robot, "workspace_high", None)
+        bounds = ((*low[:2], -0.01), high) if low is not None else None
+        mount = self.physics.data.site("robot_mount") if self._has_mount else None
+        points = fuse_point_cloud(
+            clouds, bounds=bounds, voxel_size=0.01,
+            frame_origin=None if mount is None else mount.xpos.copy(),
+            frame_rotation=None if mount is None else mount.xmat.reshape(3, 3).copy(),
+        )
+        n = self.point_cloud
+        if len(points) == 0:
+            return np.zeros((n, 3), np.float32)
+        index = self.np_random.choice(len(points), size=n, replace=len(points) < n)
+        return points[index]
 
     def _info(self, diverged: bool) -> dict[str, Any]:
         truth = self.task.evaluate(self.physics)
