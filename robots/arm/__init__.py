@@ -37,6 +37,8 @@ HOME = np.array([0.0, 0.5, 1.7, 0.94, 0.0, 0.0])  # gripper down, ~0.35 m in fro
 
 class Arm6(Robot):
     mjcf = Path(__file__).with_name("arm6.xml")
+    joints: tuple[str, ...] = ARM_JOINTS
+    home: np.ndarray = HOME
     control_modes = ("ee_delta", "ee_delta_planar", "joint_position")
     default_control_mode = "ee_delta"
     description = "6-DoF tabletop arm with a parallel gripper"
@@ -45,30 +47,44 @@ class Arm6(Robot):
 
     def bind(self, physics: Physics) -> None:
         model, data = physics.model, physics.data
-        self._qpos = np.array([model.joint(self.name(j)).qposadr[0] for j in ARM_JOINTS])
-        self._dofs = np.array([model.joint(self.name(j)).dofadr[0] for j in ARM_JOINTS])
+        self._qpos = np.array([model.joint(self.name(j)).qposadr[0] for j in self.joints])
+        self._dofs = np.array([model.joint(self.name(j)).dofadr[0] for j in self.joints])
         self._finger = model.joint(self.name("finger_left")).qposadr[0]
         self._finger_r = model.joint(self.name("finger_right")).qposadr[0]
         self._site = data.site(self.name("grip_site")).id
-        self._servos = np.array([model.actuator(self.name(j)).id for j in ARM_JOINTS])
+        self._servos = np.array([model.actuator(self.name(j)).id for j in self.joints])
         self._gripper = model.actuator(self.name("gripper")).id
         self._jac = np.zeros((3, model.nv))
         self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
 
     def reset(self, physics: Physics, rng: np.random.Generator) -> None:
         data = physics.data
-        data.qpos[self._qpos] = HOME
+        data.qpos[self._qpos] = self.home
         data.qvel[self._dofs] = 0.0
         data.qpos[[self._finger, self._finger_r]] = 0.0
-        data.ctrl[self._servos] = HOME
+        data.ctrl[self._servos] = self.home
         data.ctrl[self._gripper] = 0.0
         physics.forward()
+
+    def critically_damp(self, physics: Physics) -> None:
+        """Give the arm's servos MuJoCo's ``dampratio="1"`` (grasping scenes call this).
+
+        Undamped servos ring at about 12 Hz when the hand stops, which shakes a grasped object
+        loose; damped ones are slower to respond, which Push's PPO budget is tuned without.
+        The velocity gains come from compiling this robot's own MJCF with the damping ratio set.
+        """
+        text = self.mjcf.read_text().replace('<position kp="400"',
+                                             '<position kp="400" dampratio="1"')
+        damped = mujoco.MjModel.from_xml_string(text)
+        for joint in self.joints:
+            kv = damped.actuator_biasprm[damped.actuator(joint).id, 2]
+            physics.model.actuator_biasprm[physics.model.actuator(self.name(joint)).id, 2] = kv
 
     def ee_config(self, planar: bool) -> EndEffectorConfig:
         return EndEffectorConfig(
             site=self.name("grip_site"),
-            joints=tuple(self.name(j) for j in ARM_JOINTS),
-            actuators=tuple(self.name(j) for j in ARM_JOINTS),
+            joints=tuple(self.name(j) for j in self.joints),
+            actuators=tuple(self.name(j) for j in self.joints),
             workspace_low=self.workspace_low,
             workspace_high=self.workspace_high,
             gripper_actuator=self.name("gripper"),
@@ -78,7 +94,7 @@ class Arm6(Robot):
     def make_controller(self, mode: str, physics: Physics) -> Controller:
         self.check_mode(mode)
         if mode == "joint_position":
-            names = tuple(self.name(j) for j in (*ARM_JOINTS, "gripper"))
+            names = tuple(self.name(j) for j in (*self.joints, "gripper"))
             return ActuatorRangeController(physics.model, names)
         return EndEffectorDeltaController(physics.model, self.ee_config(mode == "ee_delta_planar"))
 
@@ -86,7 +102,8 @@ class Arm6(Robot):
         return physics.data.site_xpos[self._site]
 
     def features(self) -> dict[str, int]:
-        return {"joint_pos": 6, "joint_vel": 6, "gripper": 1, "ee_pos": 3, "ee_vel": 3}
+        n = len(self.joints)
+        return {"joint_pos": n, "joint_vel": n, "gripper": 1, "ee_pos": 3, "ee_vel": 3}
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:
         data = physics.data
@@ -105,7 +122,7 @@ class Arm6(Robot):
             "joint_position_target" if control_mode == "joint_position" else "ee_delta_target"
         )
         return HardwareMapping(
-            joint_order=(*ARM_JOINTS, "gripper"),
+            joint_order=(*self.joints, "gripper"),
             joint_units="rad (gripper: m of finger travel)",
             control_rate_hz=1.0 / control_dt,
             command=command,
@@ -121,3 +138,20 @@ def place_end_effector(robot: Arm6, physics: Physics, position: np.ndarray) -> N
     solve_ik(physics, controller, np.asarray(position, dtype=float))
     physics.data.ctrl[robot._servos] = physics.data.qpos[robot._qpos]
     physics.forward()
+
+
+ARM7_JOINTS = ("shoulder_yaw", "shoulder_pitch", "upper_roll", "elbow_pitch", "wrist_pitch",
+               "wrist_roll", "wrist_tilt")
+
+
+class Arm7(Arm6):
+    """A 7-DoF (Franka-class, redundant) arm: ``arm6`` plus a roll joint in the upper arm.
+
+    Same gripper, control modes and API; differential IK uses all seven joints (damped least
+    squares picks the smallest joint motion among the redundant solutions).
+    """
+
+    mjcf = Path(__file__).with_name("arm7.xml")
+    joints = ARM7_JOINTS
+    home = np.array([0.0, 0.5, 0.0, 1.7, 0.94, 0.0, 0.0])
+    description = "7-DoF redundant tabletop arm with a parallel gripper"

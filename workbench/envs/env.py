@@ -53,12 +53,15 @@ class WorkbenchEnv(gym.Env):
         randomization: DomainRandomization | dict | None = None,
         control_dt: float | None = None,
         point_cloud: int = 0,
+        robot: str | None = None,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         self.scene_name = scene
         self.task: Task = SCENES.load(scene)(difficulty=difficulty)
-        self.robot: Robot = ROBOTS.load(self.task.robot)()
+        # Another robot of the same kind (e.g. arm7 for arm6) can stand in for the scene's own.
+        self.robot_name = robot or self.task.robot
+        self.robot: Robot = ROBOTS.load(self.robot_name)()
         self.control_mode = control_mode or self.task.default_control_mode or (
             self.robot.default_control_mode
         )
@@ -237,7 +240,7 @@ class WorkbenchEnv(gym.Env):
         return {
             "scene": self.scene_name,
             "env_id": env_id(self.scene_name),
-            "robot": self.task.robot,
+            "robot": self.robot_name,
             "control_mode": self.control_mode,
             "control_rate_hz": 1.0 / self.control_dt,
             "observation_features": self.features,

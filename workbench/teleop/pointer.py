@@ -65,7 +65,7 @@ class CameraPose:
 class PointerTarget:
     """Grab, drag and release the gripper target; actions steer the hand to it."""
 
-    def __init__(self, labels: tuple[str, ...], max_step: float = 0.01, gain: float = 0.6):
+    def __init__(self, labels: tuple[str, ...], max_step: float = 0.01, gain: float = 0.4):
         check_labels(labels, "pointer")
         self.labels = labels
         self.max_step = max_step

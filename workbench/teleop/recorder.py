@@ -57,7 +57,7 @@ class Recorder:
                 "difficulty": self.env.task.difficulty,
                 "features": self.env.features,
                 "control_dt": self.env.control_dt,
-                "robot": self.env.task.robot,
+                "robot": self.env.robot_name,
                 "image_cameras": list(self.image_cameras),
                 "randomization": self.env.randomization_record(),
             },
