@@ -35,7 +35,7 @@ class CabinetTask(Task):
     def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
         model = physics.model
         self.arm = robot
-        robot.critically_damp(physics)  # a ringing hand shakes a grasp loose
+        robot.prepare_for_grasping(physics)  # damped servos, a firm grip
         self._cabinet = model.body("cabinet").id
         self._cabinet_home = model.body_pos[self._cabinet].copy()
         self._joint_qpos = model.joint(self.joint).qposadr[0]

@@ -66,12 +66,13 @@ class Arm6(Robot):
         data.ctrl[self._gripper] = 0.0
         physics.forward()
 
-    def critically_damp(self, physics: Physics) -> None:
-        """Give the arm's servos MuJoCo's ``dampratio="1"`` (grasping scenes call this).
+    def prepare_for_grasping(self, physics: Physics, grip_kp: float = 800.0) -> None:
+        """Critically damp the arm's servos (MuJoCo's ``dampratio="1"``) and stiffen the grip.
 
-        Undamped servos ring at about 12 Hz when the hand stops, which shakes a grasped object
-        loose; damped ones are slower to respond, which Push's PPO budget is tuned without.
-        The velocity gains come from compiling this robot's own MJCF with the damping ratio set.
+        Grasping scenes call this. Undamped servos ring at about 12 Hz when the hand stops and a
+        300 N/m grip lets a 4 cm cube slip, both of which shake a grasp loose; Push keeps the
+        plain servos its PPO budgets were measured with. The velocity gains come from compiling
+        this robot's own MJCF with the damping ratio set.
         """
         text = self.mjcf.read_text().replace('<position kp="400"',
                                              '<position kp="400" dampratio="1"')
@@ -79,6 +80,9 @@ class Arm6(Robot):
         for joint in self.joints:
             kv = damped.actuator_biasprm[damped.actuator(joint).id, 2]
             physics.model.actuator_biasprm[physics.model.actuator(self.name(joint)).id, 2] = kv
+        gripper = physics.model.actuator(self.name("gripper")).id
+        physics.model.actuator_gainprm[gripper, 0] = grip_kp
+        physics.model.actuator_biasprm[gripper, 1] = -grip_kp
 
     def ee_config(self, planar: bool) -> EndEffectorConfig:
         return EndEffectorConfig(

@@ -46,7 +46,7 @@ class PickPlaceTask(Task):
     def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
         model = physics.model
         self.arm = robot
-        robot.critically_damp(physics)  # a ringing hand shakes a grasp loose
+        robot.prepare_for_grasping(physics)  # damped servos, a firm grip
         self.cube = FreeObject(physics, "cube", half=0.02)
         self._tray = model.body("tray").mocapid[0]
         self._fingers = (model.geom(robot.name("finger_left_geom")).id,

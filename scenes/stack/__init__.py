@@ -44,7 +44,7 @@ class StackTask(Task):
     def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
         model = physics.model
         self.arm = robot
-        robot.critically_damp(physics)  # a ringing hand shakes a grasp loose
+        robot.prepare_for_grasping(physics)  # damped servos, a firm grip
         self.cube = FreeObject(physics, "cube", half=0.02)
         self.base = FreeObject(physics, "base", half=0.025)
         self._fingers = (model.geom(robot.name("finger_left_geom")).id,

@@ -19,6 +19,13 @@ from scipy.stats import spearmanr
 from workbench.data.episode import Episode
 
 
+def episode_progress(model: Any, episode: Episode) -> np.ndarray:
+    """Learned progress of every frame: from frames for perceptual models, states otherwise."""
+    if hasattr(model, "progress_episode"):
+        return model.progress_episode(episode)
+    return model.progress(episode["state"])
+
+
 def progress_spearman(model: Any, episodes: Sequence[Episode]) -> float:
     scores = []
     for episode in episodes:
@@ -26,7 +33,7 @@ def progress_spearman(model: Any, episodes: Sequence[Episode]) -> float:
         hits = np.flatnonzero(episode.get("success", np.zeros(0, bool)))
         if len(hits):
             end = int(hits[0]) + 1
-        learned = model.progress(episode["state"][:end])
+        learned = episode_progress(model, episode)[:end]
         truth = episode["progress"][:end]
         if np.ptp(truth) < 1e-9 or np.ptp(learned) < 1e-12:
             continue  # rank correlation is undefined on a constant series
@@ -37,7 +44,7 @@ def progress_spearman(model: Any, episodes: Sequence[Episode]) -> float:
 
 
 def final_progress(model: Any, episode: Episode, tail: int = 5) -> float:
-    return float(model.progress(episode["state"][-tail:]).mean())
+    return float(episode_progress(model, episode)[-tail:].mean())
 
 
 def success_failure_accuracy(

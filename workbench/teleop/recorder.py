@@ -120,9 +120,11 @@ def record_policy_episodes(
     seed: int = 0,
     image_cameras: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
+    image_size: int = 84,
 ) -> list[int]:
     """Run ``policy(env, obs)`` for whole episodes and save each; returns the episode ids."""
-    recorder = Recorder(env, workspace, source, image_cameras=image_cameras)
+    recorder = Recorder(env, workspace, source, image_cameras=image_cameras,
+                        image_size=image_size)
     ids = []
     try:
         for i in range(episodes):

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PerceptualConfig:
+    """How a perceptual progress reward is fitted. Each field's help is its CLI/GUI help."""
+
+    cameras: tuple[str, ...] = field(default=("front", "top"),
+                                     metadata={"help": "views fused by the model, in order"})
+    image_size: int = field(default=64, metadata={"help": "frames are resized to this square"})
+    channels: int = field(default=32, metadata={"help": "convolution channels per layer"})
+    feature_dim: int = field(default=64, metadata={"help": "features per view before fusion"})
+    hidden: int = field(default=128, metadata={"help": "width of the fusion MLP"})
+    epochs: int = field(default=120, metadata={"help": "passes over the training frames"})
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})
+    batch_size: int = field(default=64, metadata={"help": "frames per gradient step"})
+    bins: int = field(default=20, metadata={"help": "step-wise discretisation of time"})
+    hold_after_success: bool = field(default=True,
+                                     metadata={"help": "label frames after success as 1"})
+    negative_weight: float = field(default=0.5,
+                                   metadata={"help": "loss weight of failed-rollout frames"})
+    negative_tail: float = field(default=0.5,
+                                 metadata={"help": "end fraction of failed rollouts used"})
+    shift: int = field(default=4, metadata={"help": "random-shift augmentation, pixels"})
+    colour_jitter: float = field(default=0.3, metadata={
+        "help": "per-channel gain jitter: object colours vary between episodes, and one demo "
+                "shows only one of them"})
+    seed: int = field(default=0, metadata={"help": "seed of initialisation and batching"})
+    device: str = field(default="auto", metadata={"help": "auto (CUDA if present), cpu, cuda"})

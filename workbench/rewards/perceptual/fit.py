@@ -1,0 +1,88 @@
+"""Fit a perceptual progress model from demonstrations' frames (and failed rollouts').
+
+Targets are the state-based family's (normalised time up to first success, discretised); failed
+rollouts' last frames are negatives. With one or a few demonstrations the network would
+memorise them, so every batch is augmented: random shifts (DrQ's pad-and-crop, the same shift
+for every view of a frame) and a per-frame random gain on each colour channel, because object
+colours vary between episodes and a single demo shows only one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workbench.data.episode import Episode
+from workbench.rewards.perceptual.config import PerceptualConfig
+from workbench.rewards.perceptual.model import PerceptualProgressModel, to_tensor
+from workbench.rewards.progress.config import ProgressConfig
+from workbench.rewards.progress.fit import progress_targets
+
+
+def augment(x: torch.Tensor, shift: int, jitter: float, generator: torch.Generator
+            ) -> torch.Tensor:
+    """x: (N, V, 3, H, W) in [0, 1]."""
+    n, v, c, h, w = x.shape
+    if jitter > 0:
+        gains = 1 + jitter * (2 * torch.rand(n, 1, c, 1, 1, generator=generator) - 1)
+        x = (x * gains.to(x.device)).clamp_(0, 1)
+    if shift > 0:
+        flat = F.pad(x.flatten(1, 2), (shift,) * 4, mode="replicate")
+        dx = torch.randint(0, 2 * shift + 1, (n,), generator=generator).tolist()
+        dy = torch.randint(0, 2 * shift + 1, (n,), generator=generator).tolist()
+        x = torch.stack([flat[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+        x = x.view(n, v, c, h, w)
+    return x
+
+
+def fit_perceptual_progress(
+    demos: Sequence[Episode],
+    scene: str,
+    negatives: Sequence[Episode] = (),
+    config: PerceptualConfig = PerceptualConfig(),
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> PerceptualProgressModel:
+    """Fit on ``demos`` (one is enough to start); ``on_epoch(epoch, loss)`` may stop it."""
+    if not demos:
+        raise ValueError("fitting a perceptual progress reward needs at least one demonstration")
+    torch.manual_seed(config.seed)
+    model = PerceptualProgressModel(scene, config, device=config.device)
+    labels = ProgressConfig(bins=config.bins, hold_after_success=config.hold_after_success)
+    frames = [model.frames_of(d) for d in demos]
+    targets = [progress_targets(d, labels) for d in demos]
+    weights = [np.ones(len(d), np.float32) for d in demos]
+    for episode in negatives:
+        tail = model.frames_of(episode)[int(len(episode) * (1.0 - config.negative_tail)) :]
+        frames.append(tail)
+        targets.append(np.zeros(len(tail), np.float32))
+        weights.append(np.full(len(tail), config.negative_weight, np.float32))
+    x = to_tensor(np.concatenate(frames), config.image_size, torch.device("cpu"))
+    y = torch.as_tensor(np.concatenate(targets))
+    w = torch.as_tensor(np.concatenate(weights))
+    device = model.device
+    optimiser = torch.optim.AdamW(model.net.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+    n = len(x)
+    model.net.train()
+    for epoch in range(config.epochs):
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for start in range(0, n, config.batch_size):
+            idx = order[start : start + config.batch_size]
+            batch = augment(x[idx], config.shift, config.colour_jitter, generator).to(device)
+            logits = model.net.logits(batch)
+            loss = (F.binary_cross_entropy_with_logits(logits, y[idx].to(device),
+                                                       reduction="none") * w[idx].to(device)
+                    ).sum() / w[idx].sum().to(device)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(idx)
+        if on_epoch is not None and on_epoch(epoch, total / n) is False:
+            break
+    model.net.eval()
+    return model

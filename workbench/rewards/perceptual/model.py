@@ -1,0 +1,135 @@
+"""A perceptual progress model: one small CNN shared by every view, the views' features fused
+by an MLP, a sigmoid -> progress in [0, 1] per frame.
+
+Why one encoder for all views: the same shapes (gripper, objects) appear in each, and with a
+handful of demonstrations the data is too small to train one network per camera.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workbench import config as cfg
+from workbench.rewards.artifact import (
+    ArtifactError,
+    load_weights,
+    pick_device,
+    read_header,
+    save_artifact,
+)
+from workbench.rewards.perceptual.config import PerceptualConfig
+
+
+class ViewEncoder(nn.Module):
+    def __init__(self, channels: int, feature_dim: int, image_size: int):
+        super().__init__()
+        c = channels
+        self.conv = nn.Sequential(
+            nn.Conv2d(3, c, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=1), nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=1), nn.ReLU(),
+        )
+        with torch.no_grad():
+            flat = self.conv(torch.zeros(1, 3, image_size, image_size)).numel()
+        self.head = nn.Sequential(nn.Linear(flat, feature_dim), nn.LayerNorm(feature_dim),
+                                  nn.Tanh())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) in [0, 1]
+        return self.head(self.conv(images - 0.5).flatten(1))
+
+
+class PerceptualProgressNet(nn.Module):
+    def __init__(self, views: int, config: PerceptualConfig):
+        super().__init__()
+        self.views = views
+        self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size)
+        self.fuse = nn.Sequential(nn.Linear(views * config.feature_dim, config.hidden),
+                                  nn.SiLU(), nn.Linear(config.hidden, 1))
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:  # (N, V, 3, H, W)
+        n = images.shape[0]
+        features = self.encoder(images.flatten(0, 1)).view(n, -1)
+        return self.fuse(features).squeeze(-1)
+
+
+def to_tensor(frames: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
+    """(N, V, H, W, 3) uint8 -> (N, V, 3, size, size) float in [0, 1] on ``device``."""
+    x = torch.as_tensor(frames, device=device)
+    n, v, h, w, _ = x.shape
+    x = x.permute(0, 1, 4, 2, 3).float().div_(255.0)
+    if (h, w) != (size, size):
+        x = F.interpolate(x.flatten(0, 1), size=(size, size), mode="area").view(n, v, 3, size,
+                                                                               size)
+    return x
+
+
+class PerceptualProgressModel:
+    """Maps frames of the configured cameras to progress in [0, 1].
+
+    Example:
+        >>> model = fit_perceptual_progress([demo], "Push")
+        >>> model.progress_episode(workspace.load_episode(7)).shape
+        (80,)
+    """
+
+    family = "perceptual_progress"
+
+    def __init__(self, scene: str, config: PerceptualConfig = PerceptualConfig(),
+                 device: str = "auto"):
+        self.scene = scene
+        self.config = config
+        self.cameras = tuple(config.cameras)
+        self.device = pick_device(device)
+        self.net = PerceptualProgressNet(len(self.cameras), config).to(self.device)
+        self.metrics: dict[str, Any] = {}
+
+    def frames_of(self, episode) -> np.ndarray:
+        """An episode's frames of this model's cameras: (T, V, H, W, 3) uint8."""
+        missing = [c for c in self.cameras if f"image/{c}" not in episode.keys()]
+        if missing:
+            raise ValueError(
+                f"episode {episode.id} has no frames of {missing}; record with these cameras "
+                f"(Recorder(image_cameras={self.cameras}))"
+            )
+        return np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
+
+    @torch.no_grad()
+    def progress(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
+        """Progress for (N, V, H, W, 3) uint8 frames, in batches of ``batch``."""
+        self.net.eval()
+        out = [torch.sigmoid(self.net.logits(to_tensor(frames[i : i + batch],
+                                                       self.config.image_size, self.device)))
+               for i in range(0, len(frames), batch)]
+        return torch.cat(out).cpu().numpy() if out else np.zeros(0, np.float32)
+
+    def progress_episode(self, episode) -> np.ndarray:
+        return self.progress(self.frames_of(episode))
+
+    def score(self, frames: np.ndarray) -> np.ndarray:
+        return self.progress(frames)
+
+    # -- artifacts ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        header = {"family": self.family, "scene": self.scene, "config": cfg.to_dict(self.config),
+                  "metrics": self.metrics}
+        return save_artifact(Path(path), header, self.net)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> PerceptualProgressModel:
+        header = read_header(Path(path))
+        if header.get("family") != cls.family:
+            raise ArtifactError(f"{path} holds a {header.get('family')!r} model, not {cls.family}")
+        try:
+            model = cls(header["scene"], cfg.from_dict(PerceptualConfig, header["config"]), device)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
+        load_weights(Path(path), model.net)
+        model.metrics = header.get("metrics", {})
+        return model
