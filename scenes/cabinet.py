@@ -101,6 +101,9 @@ class CabinetTask(Task):
             "terms": {"reach": tolerance(reach_gap, 0.2), "grasp": float(held), "open": opened},
         }
 
+    def object_colours(self, physics: Physics) -> dict[str, str]:
+        return {self.goal_roles[0]: self.colour}
+
     # -- demonstrations ----------------------------------------------------------------------
     def grip_point(self, physics: Physics) -> np.ndarray:
         """Grip site target for holding the handle from above."""

@@ -60,6 +60,8 @@ class Task(ABC):
     # ``track`` names a body the camera follows (for locomotion).
     viewer: ClassVar[dict[str, object]] = {}
     reference_weights: ClassVar[dict[str, float]] = {}
+    # Vocabulary objects a goal sentence binds, in order: the one that moves, then where it goes.
+    goal_roles: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, difficulty: float = 0.0):
         if not 0.0 <= difficulty <= 1.0:
@@ -123,6 +125,10 @@ class Task(ABC):
     def perturbed_policy(self, rng: np.random.Generator) -> ScriptedPolicy | None:
         """A demonstrator that looks competent but fails: negatives for reward learning."""
         return None
+
+    def object_colours(self, physics: Physics) -> dict[str, str]:
+        """The colour names of this episode's goal-role objects (for language grounding)."""
+        return {}
 
     def goal_text(self) -> str:
         """A sentence describing this episode's goal (uses the episode's variations)."""

@@ -31,6 +31,7 @@ class DoorOpenTask(CabinetTask):
         places={"cabinet": ("cabinet", "cupboard", "locker")},
     )
     stage_names = ("reached", "grasped", "opening", "open")
+    goal_roles = ("door",)
     joint = "door"
     front_geom = "door_panel"
     open_at = math.radians(60)

@@ -27,6 +27,7 @@ class DrawerOpenTask(CabinetTask):
         places={"cabinet": ("cabinet", "chest", "dresser")},
     )
     stage_names = ("reached", "grasped", "opening", "open")
+    goal_roles = ("drawer",)
     joint = "drawer"
     front_geom = "drawer_front"
     open_at = 0.12

@@ -40,6 +40,7 @@ class PickPlaceTask(Task):
         places={"tray": ("tray", "bin", "box", "container")},
     )
     stage_names = ("reached", "grasped", "lifted", "over_tray", "placed")
+    goal_roles = ("cube", "tray")
     viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.3, "azimuth": 150, "elevation": -32}
     reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "placed": 0.25}
 
@@ -132,6 +133,9 @@ class PickPlaceTask(Task):
                 "placed": float(success),
             },
         }
+
+    def object_colours(self, physics: Physics) -> dict[str, str]:
+        return {"cube": self.cube.colour, "tray": "green"}
 
     def goal_text(self) -> str:
         return f"put the {self.cube.colour} cube in the green tray"

@@ -45,6 +45,7 @@ class PushTask(Task):
         places={"pad": ("pad", "target", "goal", "marker")},
     )
     stage_names = ("reached", "moving", "placed")
+    goal_roles = ("cube", "pad")
     viewer = {"lookat": (0.35, 0.0, 0.1), "distance": 1.4, "azimuth": 150, "elevation": -30}
     reference_weights = {"reach": 0.2, "push": 0.6, "placed": 0.2}
 
@@ -168,6 +169,9 @@ class PushTask(Task):
                 "placed": float(success),
             },
         }
+
+    def object_colours(self, physics: Physics) -> dict[str, str]:
+        return {"cube": self.colour, "pad": "green"}
 
     def goal_text(self) -> str:
         return f"push the {self.colour} cube onto the green pad"

@@ -42,6 +42,7 @@ class ReachTask(Task):
         relations=("to", "towards", "above"),
     )
     stage_names = ("near", "reached")
+    goal_roles = ("marker",)
     reference_weights = {"reach": 1.0}
     viewer = {"lookat": (0.35, 0.0, 0.15), "distance": 1.4, "azimuth": 150, "elevation": -25}
 
@@ -93,6 +94,9 @@ class ReachTask(Task):
             "stages": {"near": distance < 2 * SUCCESS_RADIUS + 0.03, "reached": success},
             "terms": {"reach": tolerance(distance, max(self.start_distance, 0.05))},
         }
+
+    def object_colours(self, physics: Physics) -> dict[str, str]:
+        return {"marker": self.colour}
 
     def goal_text(self) -> str:
         return f"move the gripper to the {self.colour} marker"

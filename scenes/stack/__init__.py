@@ -38,6 +38,7 @@ class StackTask(Task):
         relations=("on", "onto", "on top of", "above"),
     )
     stage_names = ("reached", "grasped", "lifted", "aligned", "stacked")
+    goal_roles = ("cube", "base")
     viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.2, "azimuth": 150, "elevation": -28}
     reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "stacked": 0.25}
 
@@ -131,6 +132,9 @@ class StackTask(Task):
                 "stacked": float(success),
             },
         }
+
+    def object_colours(self, physics: Physics) -> dict[str, str]:
+        return {"cube": self.cube.colour, "base": self.base.colour}
 
     def goal_text(self) -> str:
         return f"stack the {self.cube.colour} cube on the {self.base.colour} cube"
