@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from workbench.rewards.artifact import pick_device
+from workbench.rl.checkpoint import env_state, load_checkpoint, restore_env_state, save_checkpoint
 from workbench.rl.normalize import RunningMeanStd
 from workbench.rl.policy import GaussianPolicy
 
@@ -76,8 +78,15 @@ def train_ppo(
     config: PPOConfig = PPOConfig(),
     callbacks: tuple[Callback, ...] = (),
     policy: GaussianPolicy | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
 ) -> GaussianPolicy:
     """Train on ``envs`` (SAME_STEP autoreset) and return the policy.
+
+    With ``checkpoint``, the whole run state is saved there every ``checkpoint_every`` updates;
+    ``resume=True`` continues from that file exactly where it stopped (see
+    :mod:`workbench.rl.checkpoint`).
 
     Example:
         >>> envs = make_vector_env("workbench/Push-v0", 8)
@@ -115,13 +124,31 @@ def train_ppo(
     recent = deque(maxlen=max(50, 4 * n))  # ~4 updates of episodes: a steadier success rate
     episodes = 0
     step = 0
+    first_update = 1
+    if resume:
+        if checkpoint is None:
+            raise ValueError("resume=True needs the checkpoint path to resume from")
+        saved = load_checkpoint(checkpoint)
+        if saved["config"] != config:
+            raise ValueError(f"{checkpoint} was written by a run with another config: "
+                             f"{saved['config']}; resume with that config")
+        policy.load_state_dict(saved["policy"])
+        optimiser.load_state_dict(saved["optimiser"])
+        obs_rms, ret_rms = saved["obs_rms"], saved["ret_rms"]
+        rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        restore_env_state(envs, saved["envs"])
+        obs, running_return = saved["obs"], saved["running_return"]
+        ep_learned, ep_reference = saved["ep_learned"], saved["ep_reference"]
+        recent.extend(saved["recent"])
+        episodes, step, first_update = saved["episodes"], saved["step"], saved["update"] + 1
     start = time.perf_counter()
 
     def values(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return policy.value(torch.as_tensor(x, device=device)).cpu().numpy()
 
-    for update in range(1, updates + 1):
+    for update in range(first_update, updates + 1):
         if config.anneal_lr:
             optimiser.param_groups[0]["lr"] = config.lr * (1.0 - (update - 1) / updates)
         policy.set_obs_stats(obs_rms.mean, obs_rms.var)
@@ -223,6 +250,15 @@ def train_ppo(
             },
             policy=policy,
         )
+        if checkpoint is not None and update % checkpoint_every == 0:
+            save_checkpoint(checkpoint, {
+                "config": config, "update": update, "step": step, "episodes": episodes,
+                "policy": policy.state_dict(), "optimiser": optimiser.state_dict(),
+                "obs_rms": obs_rms, "ret_rms": ret_rms, "rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "envs": env_state(envs), "obs": obs,
+                "running_return": running_return, "ep_learned": ep_learned,
+                "ep_reference": ep_reference, "recent": list(recent),
+            })
         if any(callback(progress) is False for callback in callbacks):
             break
     policy.set_obs_stats(obs_rms.mean, obs_rms.var)

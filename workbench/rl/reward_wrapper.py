@@ -37,6 +37,12 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         self.gamma = gamma
         self._phi: np.ndarray | None = None
 
+    def get_state(self) -> Any:
+        return self._phi
+
+    def set_state(self, state: Any) -> None:
+        self._phi = state
+
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
         self._phi = self.model.score(obs)

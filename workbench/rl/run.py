@@ -47,6 +47,8 @@ class RunConfig:
         metadata={"help": "stop when learned return rises while true success falls, and roll "
                   "back to the best policy by true success"},
     )
+    checkpoint_every: int = field(
+        default=5, metadata={"help": "updates between exact checkpoints (0: none)"})
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
 
@@ -69,8 +71,16 @@ def train_run(
     config: RunConfig = RunConfig(),
     callbacks: tuple[Callback, ...] = (),
     on_snapshot: Callable[[GaussianPolicy, TrainProgress], None] | None = None,
+    resume_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train, evaluate against ground truth, save the policy, record the run."""
+    """Train, evaluate against ground truth, save the policy, record the run.
+
+    The run folder keeps an exact checkpoint (``checkpoint.pt``); ``resume_dir`` continues a
+    killed or stopped run from it, with the config it was started with.
+    """
+    if resume_dir is not None:
+        resume_dir = Path(resume_dir)
+        config = cfg.from_dict(RunConfig, json.loads((resume_dir / "config.json").read_text()))
     torch.set_num_threads(config.torch_threads)
     reward_path = resolve_reward(workspace, config.scene, config.reward)
     env_kwargs = {"difficulty": config.difficulty}
@@ -81,8 +91,11 @@ def train_run(
         envs = LearnedRewardWrapper(
             envs, model, config.transform, config.ppo.gamma, features=eval_env.features
         )
-    run_dir = workspace.new_artifact_dir("runs", f"ppo-{config.scene}")
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(config), indent=1))
+    if resume_dir is None:
+        run_dir = workspace.new_artifact_dir("runs", f"ppo-{config.scene}")
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(config), indent=1))
+    else:
+        run_dir = resume_dir
     run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", {})
     log = (run_dir / "metrics.jsonl").open("a")
 
@@ -104,7 +117,11 @@ def train_run(
     guards = (monitor,) if monitor is not None else ()
     status = "failed"
     try:
-        policy = train_ppo(envs, config.ppo, callbacks=(log_progress, *guards, *callbacks))
+        policy = train_ppo(
+            envs, config.ppo, callbacks=(log_progress, *guards, *callbacks),
+            checkpoint=run_dir / "checkpoint.pt" if config.checkpoint_every else None,
+            checkpoint_every=max(config.checkpoint_every, 1), resume=resume_dir is not None,
+        )
         status = "finished"
     finally:
         log.close()

@@ -1,0 +1,92 @@
+"""Kill a training worker mid-run, resume it from its checkpoint: the result is bit-for-bit the
+result of a run that was never interrupted (same seed, CPU)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
+from workbench.rl.reward_wrapper import LearnedRewardWrapper
+
+CONFIG = PPOConfig(total_steps=6 * 512, num_envs=4, rollout_steps=128, seed=3)
+
+WORKER = """
+import sys, time
+import torch
+torch.set_num_threads(1)  # as the test process (conftest): float sums depend on thread count
+import workbench
+from tests.rl.test_resume import CONFIG, envs
+from workbench.rl.ppo import train_ppo
+
+def stall_after_three(progress):
+    if progress.update == 3:
+        open(sys.argv[2], "w").close()  # checkpoint 3 is on disk: kill me now
+        time.sleep(120)
+
+train_ppo(envs(), CONFIG, callbacks=(stall_after_three,), checkpoint=sys.argv[1])
+"""
+
+
+class CubeForward:
+    """A learned-reward stand-in that reads states (so the wrapper's potential is state too)."""
+
+    def score(self, states):
+        return np.clip(states[:, 19] - 0.4, -1, 1)
+
+
+def envs():
+    return LearnedRewardWrapper(make_vector_env("workbench/Push-v0", CONFIG.num_envs),
+                                CubeForward())
+
+
+def parameters(policy):
+    return torch.cat([p.detach().flatten() for p in policy.state_dict().values()])
+
+
+def test_a_killed_worker_resumes_to_the_uninterrupted_result(tmp_path):
+    reference = parameters(train_ppo(envs(), CONFIG))
+
+    checkpoint, marker = tmp_path / "run.ckpt", tmp_path / "update3"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(checkpoint), str(marker)],
+                              cwd=root)
+    deadline = time.time() + 120
+    while not marker.exists():
+        assert worker.poll() is None and time.time() < deadline, "the worker died early"
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert worker.returncode == -signal.SIGKILL
+
+    resumed = parameters(train_ppo(envs(), CONFIG, checkpoint=checkpoint, resume=True))
+    assert torch.equal(resumed, reference)
+
+
+def test_resuming_with_another_config_is_refused(tmp_path):
+    checkpoint = tmp_path / "run.ckpt"
+    small = PPOConfig(total_steps=512, num_envs=4, rollout_steps=128, seed=3)
+    train_ppo(envs(), small, checkpoint=checkpoint)
+    with pytest.raises(ValueError, match="another config"):
+        train_ppo(envs(), PPOConfig(total_steps=1024, num_envs=4, rollout_steps=128, seed=3),
+                  checkpoint=checkpoint, resume=True)
+
+
+def test_a_stopped_workspace_run_resumes_from_its_folder(workspace):
+    from workbench.rl.run import RunConfig, train_run
+
+    config = RunConfig(scene="Reach", reward="reference", eval_episodes=2, checkpoint_every=1,
+                       ppo=PPOConfig(total_steps=4 * 512, num_envs=4, rollout_steps=128))
+    first = train_run(workspace, config, callbacks=(lambda p: p.update < 2,))
+    folder = first["path"]
+    resumed = train_run(workspace, resume_dir=folder)
+    steps = [line for line in open(f"{folder}/metrics.jsonl")]
+    assert len(steps) == 4  # updates 1-2, then 3-4 after the resume
+    assert resumed["path"] == folder and "success_rate" in resumed
