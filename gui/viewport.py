@@ -1,7 +1,9 @@
 """The live 3D viewport: an offscreen MuJoCo render of the session's physics, shown as a QImage.
 
 Mouse: left-drag orbits, right-drag pans, wheel zooms (MuJoCo's own camera maths,
-``mjv_moveCamera``). While recording, key presses and releases drive the keyboard teleop.
+``mjv_moveCamera``). While recording, key presses and releases drive the keyboard teleop, and
+Ctrl+left-drag moves the gripper target in the table plane (Ctrl+Shift: up and down) through the
+Qt-free ``PointerTarget``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from workbench.session import Session
 from workbench.sim.render import CameraRenderer, RenderQuality
+from workbench.teleop.pointer import CameraPose
 
 RENDER_SIZE = (640, 480)
 KEY_NAMES = {
@@ -106,7 +109,8 @@ class Viewport(QWidget):
         painter.setFont(QFont("Sans", 10))
         lines = []
         if self.session.recorder is not None:
-            lines.append("● REC  (w/s a/d r/f move, space gripper, Enter save, Esc discard)")
+            lines.append("● REC  (w/s a/d r/f move, Ctrl+drag the gripper, space gripper, "
+                         "Enter save, Esc discard)")
         elif self.session.preview_policy is not None:
             lines.append("policy preview (latest training snapshot)")
         for key, value in self.overlay.items():
@@ -116,15 +120,47 @@ class Viewport(QWidget):
         painter.end()
 
     # -- mouse: orbit, pan, zoom -------------------------------------------------------------
+    def camera_pose(self) -> CameraPose:
+        """The pinhole camera the viewport shows, for turning pixels into rays."""
+        physics = self.session.env.physics
+        if self.camera_name:
+            return CameraPose.of_model_camera(physics, self.camera_name)
+        cam = self.free_camera
+        return CameraPose.of_free_camera(cam.lookat.copy(), cam.distance, cam.azimuth,
+                                         cam.elevation, physics.model.vis.global_.fovy)
+
+    def _render_xy(self, position: QPointF) -> tuple[float, float]:
+        return (position.x() * RENDER_SIZE[0] / max(self.width(), 1),
+                position.y() * RENDER_SIZE[1] / max(self.height(), 1))
+
+    def _target_drag(self, event: QMouseEvent) -> bool:
+        pointer = self.session.pointer
+        if pointer is None or not pointer.dragging:
+            return False
+        vertical = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        pointer.drag(self.camera_pose(), *self._render_xy(event.position()), *RENDER_SIZE,
+                     vertical=vertical)
+        self.update()
+        return True
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        self._drag = (event.button(), event.position())
         self.setFocus()
+        pointer = self.session.pointer
+        if (pointer is not None and event.button() == Qt.MouseButton.LeftButton
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            env = self.session.env
+            pointer.grab(env.robot.ee_position(env.physics))
+            self._target_drag(event)
+            return
+        self._drag = (event.button(), event.position())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._drag = None
+        if self.session.pointer is not None:
+            self.session.pointer.release()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self._drag is None:
+        if self._target_drag(event) or self._drag is None:
             return
         button, last = self._drag
         delta = event.position() - last

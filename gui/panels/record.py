@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QMessageBox,
@@ -30,6 +32,14 @@ class RecordPanel(QWidget):
         self.goal = QLineEdit()
         self.goal.setPlaceholderText("goal of this take, e.g. push the red cube onto the green pad")
         layout.addWidget(self.goal)
+        device_row = QHBoxLayout()
+        device_row.addWidget(QLabel("Device:"))
+        self.device = QComboBox()
+        self.device.addItems(["keyboard", "gamepad", "spacemouse"])
+        self.device.setToolTip("what drives the arm besides the keyboard and Ctrl+drag in the "
+                               "viewport; a missing device is reported, nothing is recorded")
+        device_row.addWidget(self.device, 1)
+        layout.addLayout(device_row)
         row = QHBoxLayout()
         self.start = QPushButton("Start recording")
         self.start.setShortcut(QKeySequence("Ctrl+Shift+R"))
@@ -69,7 +79,12 @@ class RecordPanel(QWidget):
         self.refresh()
 
     def _start(self) -> None:
-        self.session.start_recording(self.goal.text().strip() or None)
+        try:
+            self.session.start_recording(self.goal.text().strip() or None,
+                                         device=self.device.currentText())
+        except (RuntimeError, ValueError) as exc:
+            self.session.emit("error", message=str(exc))
+            return
         self.viewport.setFocus()
 
     def _scripted(self) -> None:

@@ -146,3 +146,46 @@ def test_quality_toggle_rebuilds_the_renderer(window):
     assert high.shape == fast.shape and not np.array_equal(high, fast)
     window.shadows_action.setChecked(False)
     np.testing.assert_array_equal(window.viewport.render_frame(), fast)
+
+
+def test_ctrl_drag_in_the_viewport_moves_the_gripper_while_recording(window, qtbot):
+    panel = window.panels["Record"]
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    viewport, env = window.viewport, window.session.env
+    hand = env.robot.ee_position(env.physics).copy()
+    goal = hand + np.array([0.06, 0.05, 0.0])
+    pose = viewport.camera_pose()
+    sx, sy = viewport.width() / 640, viewport.height() / 480
+
+    def widget_point(world):
+        x, y = pose.project(world, 640, 480)
+        return QPointF(x * sx, y * sy)
+
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    left = Qt.MouseButton.LeftButton
+    viewport.mousePressEvent(QMouseEvent(QMouseEvent.Type.MouseButtonPress, widget_point(hand),
+                                         left, left, ctrl))
+    viewport.mouseMoveEvent(QMouseEvent(QMouseEvent.Type.MouseMove, widget_point(goal), left,
+                                        left, ctrl))
+    target = window.session.pointer.target
+    assert np.linalg.norm(target[:2] - goal[:2]) < 0.01  # the widget's rounding, no more
+    for _ in range(25):
+        window._tick()
+    assert np.linalg.norm(env.robot.ee_position(env.physics)[:2] - goal[:2]) < 0.02
+    viewport.mouseReleaseEvent(QMouseEvent(QMouseEvent.Type.MouseButtonRelease,
+                                           widget_point(goal), left, left, ctrl))
+    assert not window.session.pointer.dragging
+    window.session.stop_recording(save=True)
+
+
+def test_a_missing_gamepad_is_reported_in_the_window_and_nothing_records(window, qtbot,
+                                                                          monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    panel = window.panels["Record"]
+    panel.device.setCurrentText("gamepad")
+    shown = []
+    monkeypatch.setattr(window, "show_error", lambda message: shown.append(message))
+    window.session.subscribe("error", lambda message: shown.append(message))
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    assert window.session.recorder is None
+    assert any("no gamepad found" in m for m in shown)

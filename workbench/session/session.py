@@ -21,6 +21,7 @@ from workbench.registry import SCENES
 from workbench.session.jobs import Job, JobEvent
 from workbench.sim.render import CameraRenderer
 from workbench.teleop.keyboard import KeyboardTeleop
+from workbench.teleop.pointer import PointerTarget
 from workbench.teleop.recorder import (
     Recorder,
     random_policy,
@@ -58,6 +59,8 @@ class Session:
         self.env: WorkbenchEnv | None = None
         self.recorder: Recorder | None = None
         self.teleop: KeyboardTeleop | None = None
+        self.device: Any = None  # a GamepadReader or SpaceMouseReader while recording with one
+        self.pointer: PointerTarget | None = None
         self.preview_policy: NumpyPolicy | None = None
         self.jobs: dict[str, Job] = {}
         self.rng = np.random.default_rng()
@@ -103,7 +106,7 @@ class Session:
     def tick(self) -> dict[str, Any] | None:
         """Advance one control step: teleop while recording, else the preview policy."""
         if self.recorder is not None and self.teleop is not None:
-            self.obs, _, terminated, truncated, info = self.recorder.step(self.teleop.action())
+            self.obs, _, terminated, truncated, info = self.recorder.step(self.teleop_action())
             if terminated or truncated:
                 self.stop_recording(save=True)
         elif self.preview_policy is not None and self.playing:
@@ -117,9 +120,26 @@ class Session:
         self.emit("frame", info=info)
         return info
 
+    def teleop_action(self):
+        """The action of this tick: the dragged target while the pointer holds it, else the
+        chosen device (gamepad, SpaceMouse), else the keyboard. The gripper is the keyboard's
+        (space), whatever moves the hand."""
+        if self.pointer is not None and self.pointer.dragging:
+            self.pointer.gripper_open = self.teleop.gripper_open
+            return self.pointer.action(self.env.robot.ee_position(self.env.physics))
+        if self.device is not None:
+            return self.device.poll()
+        return self.teleop.action()
+
     # -- record ------------------------------------------------------------------------------
-    def start_recording(self, goal: str | None = None) -> None:
-        self.teleop = KeyboardTeleop(self.env.controller.labels)
+    def start_recording(self, goal: str | None = None, device: str = "keyboard") -> None:
+        """Start a take driven by ``device``: keyboard, gamepad or spacemouse (the keyboard
+        and the viewport's dragged target always work too). Raises RuntimeError, with what to
+        do, when the device is not there; nothing is recorded then."""
+        labels = self.env.controller.labels
+        self.device = self._open_device(device, labels)  # first: it may fail
+        self.teleop = KeyboardTeleop(labels)
+        self.pointer = PointerTarget(labels) if hasattr(self.env.robot, "ee_position") else None
         self.recorder = Recorder(self.env, self.workspace, "teleop", goal=goal or None)
         self.episode_seed += 1
         self.obs = self.recorder.start(seed=self.episode_seed)
@@ -132,10 +152,26 @@ class Session:
         if not save:
             self.recorder.discard()
         self.recorder.close()
-        self.recorder, self.teleop = None, None
+        if self.device is not None:
+            self.device.close()
+        self.recorder, self.teleop, self.device, self.pointer = None, None, None, None
         self.emit("recording", active=False)
         self.emit("episodes")
         return episode_id
+
+    @staticmethod
+    def _open_device(device: str, labels: tuple[str, ...]):
+        if device == "keyboard":
+            return None
+        if device == "gamepad":
+            from workbench.teleop.gamepad import GamepadReader, GamepadTeleop
+
+            return GamepadReader(GamepadTeleop(labels))
+        if device == "spacemouse":
+            from workbench.teleop.spacemouse import SpaceMouseReader, SpaceMouseTeleop
+
+            return SpaceMouseReader(SpaceMouseTeleop(labels))
+        raise ValueError(f"unknown teleop device {device!r}: keyboard, gamepad or spacemouse")
 
     def record_scripted(
         self,
