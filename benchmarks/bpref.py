@@ -1,6 +1,6 @@
-"""B-Pref-style robustness table: the drop in true success and reference return of a policy trained on a preference
-reward when the labels come from each irrational teacher, relative to the oracle, at a fixed
-label budget.
+"""B-Pref-style robustness table: how much each irrational teacher costs, relative to the oracle,
+at a fixed label budget: held-out preference accuracy of the fitted reward, and the true success
+and reference return of a policy trained on it.
 
 One episode pool (scripted, perturbed and random Push episodes) is recorded once; for each
 teacher a copy of it gets ``--labels`` answers to the same sampled queries' distribution (same
