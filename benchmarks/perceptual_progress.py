@@ -4,7 +4,8 @@ For each scene: scripted demonstrations recorded with two cameras (64x64), a per
 model fitted on the first demo (and on the first five), then measured on 20 held-out successful
 scripted episodes (Spearman of learned against ground-truth progress, per episode, averaged) and
 on (success, failure) pairs against 10 held-out failures of the scene's perturbed demonstrator.
-"With negatives" adds 5 perturbed rollouts (not demos) as negatives to the fit.
+"With negatives" adds 5 perturbed rollouts (not demos) as negatives to the fit. Scenes whose
+layouts come in mirror images (``Task.mirrored_layouts``) train on randomly flipped frames.
 
 Run: python benchmarks/perceptual_progress.py [--scenes Push ...] [--held-out 20]
 """
@@ -54,7 +55,8 @@ def main() -> None:
                         if not e.meta["success"]]
             negatives = [e for e in record(ws, scene, cameras, 300, 5, perturbed=True)
                          if not e.meta["success"]]
-            config = PerceptualConfig(cameras=cameras, epochs=args.epochs)
+            config = PerceptualConfig(cameras=cameras, epochs=args.epochs,
+                                      mirror=task.mirrored_layouts)
             row = {"scene": scene, "cameras": cameras, "held_out": len(held),
                    "failures": len(failures)}
             for name, train, neg in [("1 demo", demos[:1], []),

@@ -62,6 +62,9 @@ class Task(ABC):
     reference_weights: ClassVar[dict[str, float]] = {}
     # Vocabulary objects a goal sentence binds, in order: the one that moves, then where it goes.
     goal_roles: ClassVar[tuple[str, ...]] = ()
+    # True when episodes come in left-right mirror images of each other (objects left or right
+    # of the arm): image rewards may then train on flipped frames.
+    mirrored_layouts: ClassVar[bool] = False
 
     def __init__(self, difficulty: float = 0.0):
         if not 0.0 <= difficulty <= 1.0:

@@ -41,6 +41,7 @@ class PickPlaceTask(Task):
     )
     stage_names = ("reached", "grasped", "lifted", "over_tray", "placed")
     goal_roles = ("cube", "tray")
+    mirrored_layouts = True
     viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.3, "azimuth": 150, "elevation": -32}
     reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "placed": 0.25}
 

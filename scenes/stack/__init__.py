@@ -39,6 +39,7 @@ class StackTask(Task):
     )
     stage_names = ("reached", "grasped", "lifted", "aligned", "stacked")
     goal_roles = ("cube", "base")
+    mirrored_layouts = True
     viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.2, "azimuth": 150, "elevation": -28}
     reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "stacked": 0.25}
 

@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(getattr(commands, command.replace("-", "_"))(args) or 0)
+    except BrokenPipeError:  # `workbench scenes | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         print(f"workbench {command}: error: {exc}", file=sys.stderr)
         return 2

@@ -28,5 +28,8 @@ class PerceptualConfig:
     colour_jitter: float = field(default=0.3, metadata={
         "help": "per-channel gain jitter: object colours vary between episodes, and one demo "
                 "shows only one of them"})
+    mirror: bool = field(default=False, metadata={
+        "help": "random left-right flips of every view: for scenes whose layouts come in "
+                "mirror images (objects left or right of the arm), so one demo covers both"})
     seed: int = field(default=0, metadata={"help": "seed of initialisation and batching"})
     device: str = field(default="auto", metadata={"help": "auto (CUDA if present), cpu, cuda"})

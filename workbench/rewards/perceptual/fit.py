@@ -22,10 +22,13 @@ from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import progress_targets
 
 
-def augment(x: torch.Tensor, shift: int, jitter: float, generator: torch.Generator
-            ) -> torch.Tensor:
+def augment(x: torch.Tensor, shift: int, jitter: float, generator: torch.Generator,
+            mirror: bool = False) -> torch.Tensor:
     """x: (N, V, 3, H, W) in [0, 1]."""
     n, v, c, h, w = x.shape
+    if mirror:
+        flip = torch.rand(n, generator=generator) < 0.5
+        x = torch.where(flip.view(n, 1, 1, 1, 1), x.flip(-1), x)
     if jitter > 0:
         gains = 1 + jitter * (2 * torch.rand(n, 1, c, 1, 1, generator=generator) - 1)
         x = (x * gains.to(x.device)).clamp_(0, 1)
@@ -73,7 +76,8 @@ def fit_perceptual_progress(
         total = 0.0
         for start in range(0, n, config.batch_size):
             idx = order[start : start + config.batch_size]
-            batch = augment(x[idx], config.shift, config.colour_jitter, generator).to(device)
+            batch = augment(x[idx], config.shift, config.colour_jitter, generator,
+                            config.mirror).to(device)
             logits = model.net.logits(batch)
             loss = (F.binary_cross_entropy_with_logits(logits, y[idx].to(device),
                                                        reduction="none") * w[idx].to(device)
