@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.sim.physics import Physics
+from workbench.task import tolerance
 
 COLOURS = {
     "red": (0.85, 0.15, 0.12),
@@ -94,6 +95,27 @@ def spread_apart(rng: np.random.Generator, low: Sequence[float], high: Sequence[
         if all(np.linalg.norm(a - b) >= gap
                for i, a in enumerate(points) for b in points[i + 1:]):
             return points
+
+
+def carry_truth(reach_gap: float, held: bool, carried: float, resting: bool, success: bool,
+                stages: dict[str, bool], done_term: str) -> dict:
+    """Ground truth of the pick-and-carry scenes (PickPlace, Stack) from their measurements.
+
+    Progress: reaching (15%), holding (15%), carrying towards the place (60%), resting there (5%),
+    and 1 on success; the scene adds its own named stages and names its success term.
+    """
+    if success:
+        progress = 1.0
+    else:
+        reach = min(max(1.0 - reach_gap / 0.25, 0.0), 1.0)
+        progress = 0.15 * reach + 0.15 * held + 0.6 * carried + 0.05 * resting
+    return {
+        "success": bool(success),
+        "progress": progress,
+        "stages": {"reached": reach_gap < 0.02, "grasped": held, **stages},
+        "terms": {"reach": tolerance(reach_gap, 0.2), "grasp": float(held), "carry": carried,
+                  done_term: float(success)},
+    }
 
 
 Target = Callable[[Physics], np.ndarray]

@@ -14,9 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from robots.arm import Arm6, place_end_effector
-from scenes.tabletop import FreeObject, PhaseScript, fingers_touch, pick_and_place_phases
+from scenes.tabletop import (
+    FreeObject,
+    PhaseScript,
+    carry_truth,
+    fingers_touch,
+    pick_and_place_phases,
+)
 from workbench.sim.physics import Physics
-from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
+from workbench.task import ScriptedPolicy, Task, Vocabulary
 
 TRAY_INNER = 0.057  # half width inside the walls
 TRAY_FLOOR = 0.006
@@ -112,28 +118,8 @@ class PickPlaceTask(Task):
         carried = min(max(1.0 - gap_xy / self.start_distance, 0.0), 1.0)
         if not (held or inside):
             carried = 0.0  # the cube only counts as carried while held (or once it is in)
-        if success:
-            progress = 1.0
-        else:
-            reach = min(max(1.0 - reach_gap / 0.25, 0.0), 1.0)
-            progress = 0.15 * reach + 0.15 * held + 0.6 * carried + 0.05 * resting
-        return {
-            "success": bool(success),
-            "progress": progress,
-            "stages": {
-                "reached": reach_gap < 0.02,
-                "grasped": held,
-                "lifted": lifted,
-                "over_tray": inside,
-                "placed": success,
-            },
-            "terms": {
-                "reach": tolerance(reach_gap, 0.2),
-                "grasp": float(held),
-                "carry": carried,
-                "placed": float(success),
-            },
-        }
+        stages = {"lifted": lifted, "over_tray": inside, "placed": success}
+        return carry_truth(reach_gap, held, carried, resting, success, stages, "placed")
 
     def object_colours(self, physics: Physics) -> dict[str, str]:
         return {"cube": self.cube.colour, "tray": "green"}

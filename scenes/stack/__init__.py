@@ -14,9 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from robots.arm import Arm6, place_end_effector
-from scenes.tabletop import FreeObject, PhaseScript, fingers_touch, pick_and_place_phases
+from scenes.tabletop import (
+    FreeObject,
+    PhaseScript,
+    carry_truth,
+    fingers_touch,
+    pick_and_place_phases,
+)
 from workbench.sim.physics import Physics
-from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
+from workbench.task import ScriptedPolicy, Task, Vocabulary
 
 CUBE_COLOURS = ("red", "blue", "yellow", "purple", "orange", "green")
 ALIGNED = 0.015  # xy offset of the top cube's centre from the base's that counts as on top
@@ -111,28 +117,8 @@ class StackTask(Task):
         upright_base = abs(base[2] - self.base.half) < 0.005  # the base stayed on the table
         success = resting and upright_base and not held
         carried = min(max(1.0 - gap_xy / self.start_distance, 0.0), 1.0) if (held or above) else 0
-        if success:
-            progress = 1.0
-        else:
-            reach = min(max(1.0 - reach_gap / 0.25, 0.0), 1.0)
-            progress = 0.15 * reach + 0.15 * held + 0.6 * carried + 0.05 * resting
-        return {
-            "success": bool(success),
-            "progress": progress,
-            "stages": {
-                "reached": reach_gap < 0.02,
-                "grasped": held,
-                "lifted": lifted,
-                "aligned": aligned,
-                "stacked": success,
-            },
-            "terms": {
-                "reach": tolerance(reach_gap, 0.2),
-                "grasp": float(held),
-                "carry": carried,
-                "stacked": float(success),
-            },
-        }
+        stages = {"lifted": lifted, "aligned": aligned, "stacked": success}
+        return carry_truth(reach_gap, held, carried, resting, success, stages, "stacked")
 
     def object_colours(self, physics: Physics) -> dict[str, str]:
         return {"cube": self.cube.colour, "base": self.base.colour}
