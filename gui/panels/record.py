@@ -28,7 +28,8 @@ class RecordPanel(QWidget):
         self.viewport = viewport
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Show the task: record demonstrations"))
-        layout.addWidget(note(f"Keyboard in the viewport — {HELP}"))
+        layout.addWidget(note(f"Keyboard in the viewport — {HELP}; Ctrl+drag the gripper "
+                              "target in the viewport (Ctrl+Shift+drag: height)"))
         self.goal = QLineEdit()
         self.goal.setPlaceholderText("goal of this take, e.g. push the red cube onto the green pad")
         layout.addWidget(self.goal)
