@@ -44,8 +44,6 @@ class CabinetTask(Task):
         self._front = model.geom(self.front_geom).id
         self._handle_geom = model.geom("handle").id
         self._handle = model.site("handle").id
-        self._fingers = (model.geom(robot.name("finger_left_geom")).id,
-                         model.geom(robot.name("finger_right_geom")).id)
         self.colour = "blue"
 
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
@@ -67,7 +65,7 @@ class CabinetTask(Task):
         return physics.data.site_xpos[self._handle]
 
     def held(self, physics: Physics) -> bool:
-        return fingers_touch(physics, self._fingers, self._handle_geom)
+        return fingers_touch(physics, self.arm.finger_geoms, self._handle_geom)
 
     # -- observations and ground truth -------------------------------------------------------
     def features(self) -> dict[str, int]:

@@ -54,6 +54,9 @@ class Arm6(Robot):
         self._site = data.site(self.name("grip_site")).id
         self._servos = np.array([model.actuator(self.name(j)).id for j in self.joints])
         self._gripper = model.actuator(self.name("gripper")).id
+        # The two finger pads: scenes test a grasp by both touching an object.
+        self.finger_geoms = (model.geom(self.name("finger_left_geom")).id,
+                             model.geom(self.name("finger_right_geom")).id)
         self._jac = np.zeros((3, model.nv))
         self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
 

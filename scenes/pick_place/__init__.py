@@ -20,6 +20,7 @@ from scenes.tabletop import (
     carry_truth,
     fingers_touch,
     pick_and_place_phases,
+    spread_apart,
 )
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary
@@ -57,8 +58,6 @@ class PickPlaceTask(Task):
         robot.prepare_for_grasping(physics)  # damped servos, a firm grip
         self.cube = FreeObject(physics, "cube", half=0.02)
         self._tray = model.body("tray").mocapid[0]
-        self._fingers = (model.geom(robot.name("finger_left_geom")).id,
-                         model.geom(robot.name("finger_right_geom")).id)
         self.start_distance = 0.2
 
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
@@ -71,11 +70,7 @@ class PickPlaceTask(Task):
             if rng.uniform() < 0.5:  # either side
                 cube[1], tray[1] = -cube[1], -tray[1]
         else:
-            while True:
-                cube = rng.uniform([0.3, -0.25], [0.55, 0.25])
-                tray = rng.uniform([0.3, -0.25], [0.55, 0.25])
-                if np.linalg.norm(cube - tray) > 0.16:
-                    break
+            cube, tray = spread_apart(rng, (0.3, -0.25), (0.55, 0.25), 2, gap=0.16)
         self.cube.place(physics, cube)
         physics.data.mocap_pos[self._tray] = (*tray, 0.0)
         hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
@@ -87,7 +82,7 @@ class PickPlaceTask(Task):
         return physics.data.mocap_pos[self._tray]
 
     def held(self, physics: Physics) -> bool:
-        return fingers_touch(physics, self._fingers, self.cube.geom)
+        return fingers_touch(physics, self.arm.finger_geoms, self.cube.geom)
 
     # -- observations and ground truth -------------------------------------------------------
     def features(self) -> dict[str, int]:

@@ -20,6 +20,7 @@ from scenes.tabletop import (
     carry_truth,
     fingers_touch,
     pick_and_place_phases,
+    spread_apart,
 )
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary
@@ -50,13 +51,10 @@ class StackTask(Task):
     reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "stacked": 0.25}
 
     def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
-        model = physics.model
         self.arm = robot
         robot.prepare_for_grasping(physics)  # damped servos, a firm grip
         self.cube = FreeObject(physics, "cube", half=0.02)
         self.base = FreeObject(physics, "base", half=0.025)
-        self._fingers = (model.geom(robot.name("finger_left_geom")).id,
-                         model.geom(robot.name("finger_right_geom")).id)
         self.start_distance = 0.2
 
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
@@ -71,11 +69,7 @@ class StackTask(Task):
             if rng.uniform() < 0.5:
                 cube[1], base[1] = -cube[1], -base[1]
         else:
-            while True:
-                cube = rng.uniform([0.3, -0.25], [0.55, 0.25])
-                base = rng.uniform([0.3, -0.25], [0.55, 0.25])
-                if np.linalg.norm(cube - base) > 0.12:
-                    break
+            cube, base = spread_apart(rng, (0.3, -0.25), (0.55, 0.25), 2, gap=0.12)
         self.cube.place(physics, cube)
         self.base.place(physics, base)
         hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
@@ -83,7 +77,7 @@ class StackTask(Task):
         self.start_distance = float(np.linalg.norm(base - cube))
 
     def held(self, physics: Physics) -> bool:
-        return fingers_touch(physics, self._fingers, self.cube.geom)
+        return fingers_touch(physics, self.arm.finger_geoms, self.cube.geom)
 
     def stack_height(self) -> float:
         """Height of the top cube's centre when it rests on the base."""
