@@ -3,6 +3,8 @@ each change, and the new difficulty reaches the environments' next episodes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
@@ -40,3 +42,28 @@ def test_new_difficulty_reaches_the_next_episodes():
     curriculum._apply()
     hard = np.mean([start_distances(s) for s in range(5)])
     assert hard > 1.5 * easy
+
+
+def test_a_run_with_curriculum_logs_its_stage_to_jsonl_and_tensorboard(tmp_path):
+    import json
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from workbench import config as cfg
+    from workbench.data.workspace import Workspace
+    from workbench.rl.run import RunConfig, train_run
+
+    config = cfg.override(RunConfig(scene="Reach"), [
+        "reward=reference", "curriculum=true", "difficulty=1.0", "ppo.total_steps=2048",
+        "ppo.num_envs=4", "ppo.rollout_steps=128", "eval_episodes=2"])
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        result = train_run(ws, config)
+    run = Path(result["path"])
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 4 and all(r["curriculum/difficulty"] == 0.0 for r in records)
+    assert result["final_difficulty"] == 0.0  # 4 updates: patience has not passed yet
+    board = EventAccumulator(str(run / "tb"))
+    board.Reload()
+    steps = [e.step for e in board.Scalars("charts/success_rate")]
+    assert steps == [r["step"] for r in records]
+    assert "curriculum/difficulty" in board.Tags()["scalars"]

@@ -110,3 +110,73 @@ def test_rank_queue_asks_the_most_disputed_pair_once_an_ensemble_exists(tmp_path
     scores = pair_disagreement(model, [(cache.states(a), cache.states(b)) for a, b in pool])
     assert chosen == pool[int(np.argmax(scores))]
     session.close()
+
+
+def test_a_paused_training_job_makes_no_progress_until_resumed(tmp_path):
+    import time
+
+    session = Session(tmp_path / "ws", scene="Reach")
+    job = session.train(("reward=reference", "ppo.total_steps=4096", "ppo.num_envs=4",
+                         "ppo.rollout_steps=128", "eval_episodes=2"))
+    seen = []
+    while not [e for e in seen if e.kind == "progress"]:
+        seen += job.poll()
+        assert job.running, seen
+        time.sleep(0.05)
+    session.pause_job("train")
+    time.sleep(0.5)
+    job.poll()  # drain what was in flight when it froze
+    time.sleep(1.5)
+    assert job.paused and job.poll() == []  # frozen: nothing new
+    session.resume_job("train")
+    events = job.wait(timeout=300)
+    steps = [e.data["step"] for e in seen + events if e.kind == "progress"]
+    assert job.state == "done" and steps[-1] == 4096
+    session.close()
+
+
+def test_a_stopped_run_continues_from_its_checkpoint_to_its_budget(tmp_path):
+    session = Session(tmp_path / "ws", scene="Reach")
+    overrides = ("reward=reference", "ppo.total_steps=6144", "ppo.num_envs=4",
+                 "ppo.rollout_steps=128", "eval_episodes=2", "checkpoint_every=2")
+    job = session.train(overrides)
+    seen = []
+    while len([e for e in seen if e.kind == "progress"]) < 5:
+        seen += job.poll()
+        assert job.running, seen
+    job.stop()
+    seen += job.wait(timeout=300)
+    assert job.state == "stopped"
+    run = session.resumable_run()
+    assert run is not None and run["status"] == "stopped"
+    job = session.continue_training()
+    events = job.wait(timeout=300)
+    steps = [e.data["step"] for e in events if e.kind == "progress"]
+    assert job.state == "done" and steps[-1] == 6144 and steps[0] > 512  # not from scratch
+    (row,) = session.workspace.runs("Reach")  # the same run, now finished
+    assert row["status"] == "finished" and session.resumable_run() is None
+    session.close()
+
+
+def test_goal_job_scores_recorded_episodes_by_the_named_colours(tmp_path):
+    session = Session(tmp_path / "ws", scene="Push")
+    session.record_scripted(4, with_failures=False)
+    colours = {}
+    for row in session.episodes():
+        episode = session.workspace.load_episode(row["id"])
+        session.env.reset(seed=episode.meta["seed"])
+        colours[row["id"]] = session.env.task.object_colours(session.env.physics)
+    first = session.episodes()[0]
+    some, goal = colours[first["id"]], first["goal"]  # the scene's goal text names its colours
+    with pytest.raises(ValueError, match="type a goal"):
+        session.goal_rewards("  ")
+    job = session.goal_rewards(goal)
+    job.wait(timeout=300)
+    assert job.state == "done", job.error
+    outcomes = set()
+    for curve in job.result["curves"]:
+        named = colours[curve["episode"]] == some
+        assert (max(curve["reward"]) > 0) == named, (curve["episode"], colours)
+        outcomes.add(named)
+    assert outcomes == {True, False}  # both kinds of episode were there to tell apart
+    session.close()

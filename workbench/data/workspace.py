@@ -87,6 +87,7 @@ class Preference:
     answer: Any
     rating: float | None
     teacher: str
+    created: float = 0.0  # seconds since the epoch
 
 
 class Workspace:
@@ -237,6 +238,41 @@ class Workspace:
             self._db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
         shutil.rmtree(self._episode_folder(episode_id), ignore_errors=True)
 
+    def trash_episode(self, episode_id: int) -> Path:
+        """Delete an episode undoably: its folder and database rows (the episode and the labels
+        that point into it) move to ``trash/``; :meth:`restore_episode` puts them back."""
+        episode = self.load_episode(episode_id)
+        row = dict(self._db.execute("SELECT * FROM episodes WHERE id=?", (episode_id,)).fetchone())
+        labels = [
+            dict(r) for r in self._db.execute("SELECT * FROM preferences ORDER BY id")
+            if any(s[0] == episode_id for s in json.loads(r["segments"]))
+        ]
+        trash = self.root / "trash" / f"{episode_id:06d}-{time.time_ns()}"
+        trash.parent.mkdir(exist_ok=True)
+        shutil.move(str(episode.folder), str(trash))
+        (trash / "rows.json").write_text(json.dumps({"episode": row, "preferences": labels}))
+        with self._db:
+            self._db.executemany("DELETE FROM preferences WHERE id=?",
+                                 [(r["id"],) for r in labels])
+            self._db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
+        return trash
+
+    def restore_episode(self, trash: str | Path) -> int:
+        """Undo :meth:`trash_episode`: the episode and its labels return with their ids."""
+        trash = Path(trash)
+        rows = json.loads((trash / "rows.json").read_text())
+        episode = rows["episode"]
+        with self._db:
+            for table, records in (("episodes", [episode]), ("preferences", rows["preferences"])):
+                for record in records:
+                    names = ", ".join(record)
+                    marks = ", ".join("?" * len(record))
+                    self._db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                                     tuple(record.values()))
+        (trash / "rows.json").unlink()
+        shutil.move(str(trash), str(self._episode_folder(episode["id"])))
+        return int(episode["id"])
+
     def recover(self) -> list[int]:
         """Keep episodes a crash left in ``recording``: index the frames that reached disk,
         and re-index episode folders the database does not know (after a database loss)."""
@@ -317,7 +353,8 @@ class Workspace:
         for r in self._db.execute("SELECT * FROM preferences ORDER BY id"):
             answer = json.loads(r["answer"]) if r["kind"] == "ranking" else r["answer"]
             segments = [tuple(s) for s in json.loads(r["segments"])]
-            out.append(Preference(r["id"], r["kind"], segments, answer, r["rating"], r["teacher"]))
+            out.append(Preference(r["id"], r["kind"], segments, answer, r["rating"], r["teacher"],
+                                  r["created"]))
         return out
 
     # -- models and runs ---------------------------------------------------------------------

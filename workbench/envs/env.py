@@ -158,6 +158,10 @@ class WorkbenchEnv(gym.Env):
         self.physics.restore(state[:size])
         self.controller.set_state(state[size:])
 
+    def observe(self):
+        """The observation of the current state, e.g. after :meth:`restore`."""
+        return self._observe()
+
     @property
     def elapsed_steps(self) -> int:
         """Control steps taken in the current episode."""

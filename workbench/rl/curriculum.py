@@ -63,4 +63,5 @@ class Curriculum:
             self._apply()
         self.history.append({"step": progress.step, "difficulty": self.difficulty,
                              "success_rate": progress.success_rate})
+        progress.extras["curriculum/difficulty"] = self.difficulty
         return True

@@ -66,6 +66,7 @@ class RewardHackingMonitor:
         success = self._smoothed
         self.history.append({"step": progress.step, "proxy": progress.learned_return,
                              "success": rate, "smoothed_success": success})
+        progress.extras["monitor/smoothed_success"] = success
         if progress.update <= self.warmup_updates:
             return True
         if success > self.best_success and progress.policy is not None:
@@ -84,6 +85,7 @@ class RewardHackingMonitor:
         if self._strikes >= self.patience and self.alarm is None:
             self.alarm = HackingAlarm(progress.step, self.best_step, self.best_success,
                                       success, progress.learned_return, self.best_proxy)
+            progress.extras["monitor/alarm"] = 1.0
             return not self.stop_on_alarm
         return True
 

@@ -60,6 +60,9 @@ class TrainProgress:
     reference_return: float  # the scene's reference (or the env's own) return
     losses: dict[str, float]
     policy: GaussianPolicy | None = None
+    # Callbacks may annotate the update for the ones after them (the run log, the GUI), e.g.
+    # the curriculum's "curriculum/difficulty".
+    extras: dict[str, float] = field(default_factory=dict)
 
 
 Callback = Callable[[TrainProgress], bool | None]
@@ -259,7 +262,9 @@ def train_ppo(
                 "running_return": running_return, "ep_learned": ep_learned,
                 "ep_reference": ep_reference, "recent": list(recent),
             })
-        if any(callback(progress) is False for callback in callbacks):
+        # Every callback sees every update (a logger after a stopping guard still logs it).
+        stops = [callback(progress) is False for callback in callbacks]
+        if any(stops):
             break
     policy.set_obs_stats(obs_rms.mean, obs_rms.var)
     return policy.eval()

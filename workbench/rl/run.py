@@ -6,6 +6,7 @@ This is what ``workbench train``, the Train panel's worker process and the tests
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.registration import env_id
 from workbench.rewards.artifact import load_reward_model
+from workbench.rl.curriculum import Curriculum, CurriculumConfig
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import (
@@ -49,6 +51,12 @@ class RunConfig:
     )
     checkpoint_every: int = field(
         default=5, metadata={"help": "updates between exact checkpoints (0: none)"})
+    curriculum: bool = field(
+        default=False,
+        metadata={"help": "start at difficulty 0 and raise it towards `difficulty` as the "
+                  "policy succeeds (competence-based; see workbench.rl.curriculum)"})
+    tensorboard: bool = field(
+        default=True, metadata={"help": "also write TensorBoard event files to <run>/tb"})
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
 
@@ -86,6 +94,8 @@ def train_run(
     env_kwargs = {"difficulty": config.difficulty}
     eval_env = make_env(config.scene, **env_kwargs)
     envs = make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs)
+    schedule = (Curriculum(envs, CurriculumConfig(final=config.difficulty))
+                if config.curriculum and config.difficulty > 0 else None)
     if reward_path is not None:
         model = load_reward_model(reward_path, device=config.ppo.device)
         envs = LearnedRewardWrapper(
@@ -96,10 +106,18 @@ def train_run(
         (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(config), indent=1))
     else:
         run_dir = resume_dir
-    run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", {})
+    earlier = [r for r in workspace.runs() if Path(r["path"]) == run_dir.resolve()]
+    if earlier:  # a resumed run keeps its row
+        run_id = earlier[-1]["id"]
+        workspace.update_run(run_id, "running", {})
+    else:
+        run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", {})
+    last = {"step": 0}
     log = (run_dir / "metrics.jsonl").open("a")
+    board = tensorboard_writer(run_dir / "tb") if config.tensorboard else None
 
     def log_progress(progress: TrainProgress) -> None:
+        last["step"] = progress.step
         record = {
             "step": progress.step,
             "charts/learned_return": progress.learned_return,
@@ -107,41 +125,72 @@ def train_run(
             "charts/reference_return": progress.reference_return,
             "charts/fps": progress.fps,
             **progress.losses,
+            **progress.extras,
         }
         log.write(json.dumps(record) + "\n")
         log.flush()
+        if board is not None:
+            for key, value in record.items():
+                if key != "step":
+                    board.add_scalar(key, value, progress.step)
         if on_snapshot is not None and progress.policy is not None:
             on_snapshot(progress.policy, progress)
 
     monitor = RewardHackingMonitor() if config.hacking_guard and reward_path else None
-    guards = (monitor,) if monitor is not None else ()
+    # The curriculum and the monitor annotate each update before it is logged.
+    guards = tuple(g for g in (schedule, monitor) if g is not None)
     status = "failed"
     try:
         policy = train_ppo(
-            envs, config.ppo, callbacks=(log_progress, *guards, *callbacks),
+            envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
             checkpoint=run_dir / "checkpoint.pt" if config.checkpoint_every else None,
             checkpoint_every=max(config.checkpoint_every, 1), resume=resume_dir is not None,
         )
-        status = "finished"
+        status = "finished" if last["step"] >= config.ppo.total_steps else "stopped"
     finally:
         log.close()
+        if board is not None:
+            board.close()
         envs.close()
         if status == "failed":
             workspace.update_run(run_id, "failed", {})
     guard: dict[str, Any] = {}
     if monitor is not None and monitor.alarm is not None and monitor.roll_back(policy):
         guard = {"hacking_alarm": str(monitor.alarm), "rolled_back_to_step": monitor.best_step}
+        status = "finished"  # stopped on purpose: nothing to continue
     evaluation = evaluate_policy(policy, eval_env, config.eval_episodes)
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
     metrics = {**evaluation, "reward": reward_path or "reference", **guard}
+    if schedule is not None:
+        metrics["final_difficulty"] = schedule.difficulty
     workspace.update_run(run_id, status, metrics)
     eval_env.close()
     return {"run_id": run_id, "path": str(run_dir), **metrics}
 
 
+def tensorboard_writer(folder: Path):
+    """A TensorBoard SummaryWriter, or None (with a warning) when tensorboard is missing: the
+    JSON-lines log beside it has the same numbers."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        warnings.warn("tensorboard is not installed (pip install tensorboard); the run is "
+                      "logged to metrics.jsonl only", stacklevel=2)
+        return None
+    return SummaryWriter(str(folder))
+
+
+def resumable_runs(workspace: Workspace, scene: str | None = None) -> list[dict[str, Any]]:
+    """Runs that ended before their budget (stopped, failed, or killed while running) and kept
+    an exact checkpoint to continue from."""
+    return [r for r in workspace.runs(scene) if r["status"] in ("stopped", "failed", "running")
+            and (Path(r["path"]) / "checkpoint.pt").exists()]
+
+
 def latest_run(workspace: Workspace, scene: str | None = None) -> Path:
-    runs = [r for r in workspace.runs(scene) if r["status"] == "finished"]
+    """The newest run with a saved policy (finished, or stopped early by the user)."""
+    runs = [r for r in workspace.runs(scene) if r["status"] in ("finished", "stopped")]
     if not runs:
         raise ValueError(f"no finished training run in {workspace.root}; train one first")
     return Path(runs[-1]["path"])

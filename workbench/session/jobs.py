@@ -12,6 +12,7 @@ import importlib
 import multiprocessing as mp
 import os
 import queue
+import signal
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ class Job:
         self.target = target
         self.kwargs = kwargs
         self.state = "new"  # new | running | done | error | stopped
+        self.paused = False
         self.result: dict[str, Any] = {}
         self.error: str | None = None
         ctx = mp.get_context("spawn")
@@ -89,12 +91,27 @@ class Job:
             events.append(JobEvent("error", {"message": self.error}))
         return events
 
+    def pause(self) -> None:
+        """Freeze the worker where it is (SIGSTOP): it keeps its memory and continues exactly
+        there on :meth:`resume`; meanwhile it uses no CPU. (A stopped run continues across app
+        restarts from its checkpoint instead: ``train_policy(resume_dir=...)``.)"""
+        if self.running and not self.paused and hasattr(signal, "SIGSTOP"):
+            os.kill(self._process.pid, signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            os.kill(self._process.pid, signal.SIGCONT)
+            self.paused = False
+
     def stop(self) -> None:
         """Ask the job to stop at its next check; it still reports what it has."""
         self._stop.set()
+        self.resume()  # a frozen worker cannot see the request
 
     def kill(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self.resume()
         self._process.join(timeout)
         if self._process.is_alive():
             self._process.terminate()

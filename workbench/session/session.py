@@ -1,8 +1,9 @@
 """The application state behind the GUI, with no Qt in it.
 
-Views subscribe to named events (``scene``, ``frame``, ``recording``, ``episodes``, ``job``,
-``error``) and call methods; the session owns the viewport's env, the recorder, teleop, the
-background jobs and the workspace. A GUI timer calls :meth:`tick` and :meth:`poll_jobs`.
+Views subscribe to named events (``scene``, ``frame``, ``recording``, ``episodes``,
+``timeline``, ``preferences``, ``goals``, ``job``, ``error``) and call methods; the session owns
+the viewport's env, the recorder, teleop, drag-to-perturb, the episode browser, the background
+jobs and the workspace. A GUI timer calls :meth:`tick` and :meth:`poll_jobs`.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from workbench.data.replay import EpisodeReplay, env_for
 from workbench.data.workspace import Workspace
 from workbench.envs.env import WorkbenchEnv, make_env, scene_info
-from workbench.feedback.sampling import Segment, sample_pair
+from workbench.feedback.sampling import Segment, sample_group, sample_pair
 from workbench.registry import SCENES
+from workbench.session.browser import EpisodeBrowser
 from workbench.session.jobs import Job, JobEvent
 from workbench.sim.render import CameraRenderer
 from workbench.teleop.keyboard import KeyboardTeleop
-from workbench.teleop.pointer import PointerTarget
+from workbench.teleop.perturb import Perturbation
+from workbench.teleop.pointer import CameraPose, PointerTarget
 from workbench.teleop.recorder import (
     Recorder,
     random_policy,
@@ -66,8 +70,10 @@ class Session:
         self.rng = np.random.default_rng()
         self.episode_seed = 0
         self.playing = True
-        self._scratch: tuple[Any, WorkbenchEnv, CameraRenderer] | None = None
-        self._preference: tuple[int | None, Any] = (None, None)
+        self._scratch: tuple[Any, WorkbenchEnv, CameraRenderer, EpisodeReplay] | None = None
+        self._models: dict[int, Any] = {}  # loaded reward models by id
+        self.perturbation = Perturbation()
+        self.browser = EpisodeBrowser(self)
         self.set_scene(scene or self.scene_names()[0])
 
     # -- events ------------------------------------------------------------------------------
@@ -89,7 +95,9 @@ class Session:
     def set_scene(self, name: str) -> None:
         if self.recorder is not None:
             self.stop_recording(save=False)
+        self.browser.episode = None
         if self.env is not None:
+            self.release_object()
             self.env.close()
         self.env = make_env(name)
         self.scene = name
@@ -104,21 +112,72 @@ class Session:
 
     # -- the live loop -----------------------------------------------------------------------
     def tick(self) -> dict[str, Any] | None:
-        """Advance one control step: teleop while recording, else the preview policy."""
+        """Advance one control step: teleop while recording, else a replayed episode, else the
+        preview policy; an object dragged in the viewport is pulled meanwhile (and the physics
+        runs for it even when nothing else moves)."""
+        self.perturbation.apply(self.env.physics)
         if self.recorder is not None and self.teleop is not None:
             self.obs, _, terminated, truncated, info = self.recorder.step(self.teleop_action())
             if terminated or truncated:
                 self.stop_recording(save=True)
+        elif self.browser.episode is not None:
+            self.browser.advance()
+            return None
         elif self.preview_policy is not None and self.playing:
             self.obs, _, terminated, truncated, info = self.env.step(
                 self.preview_policy.act(self.obs)
             )
             if terminated or truncated:
                 self.reset_episode()
+        elif self.perturbation.active:
+            self.env.physics.step(self.env.n_substeps)  # the robot holds its last command
+            info = self.env.task.evaluate(self.env.physics)
+            info = {"progress": info["progress"], "success": info["success"]}
         else:
             return None
+        info = {**info, **self.live_reward()}
         self.emit("frame", info=info)
         return info
+
+    # -- drag-to-perturb ---------------------------------------------------------------------
+    def grab_object(self, camera: CameraPose, x: float, y: float, width: int,
+                    height: int) -> int | None:
+        """Grab the movable body under a viewport pixel; None when there is none there."""
+        if self.browser.episode is not None:
+            return None  # a replayed frame is history, not a live scene
+        return self.perturbation.grab_at(self.env.physics, camera, x, y, width, height)
+
+    def drag_object(self, camera: CameraPose, x: float, y: float, width: int, height: int,
+                    vertical: bool = False) -> None:
+        if self.perturbation.active:
+            self.perturbation.drag(camera, x, y, width, height, vertical)
+
+    def release_object(self) -> None:
+        self.perturbation.release(self.env.physics)
+
+    # -- the learned reward, live ------------------------------------------------------------
+    def reward_model(self, family: str | None = None):
+        """The scene's latest reward model (of ``family`` if given), loaded once, or None."""
+        models = [m for m in self.workspace.models(self.scene)
+                  if family is None or m["family"] == family]
+        if not models:
+            return None
+        latest = models[-1]
+        if latest["id"] not in self._models:
+            from workbench.rewards.artifact import load_reward_model
+
+            self._models[latest["id"]] = load_reward_model(latest["path"], device="cpu")
+        return self._models[latest["id"]]
+
+    def live_reward(self) -> dict[str, float]:
+        """The latest state-based reward model's value at the viewport's current state (for the
+        overlay); empty when there is none."""
+        model = self.reward_model()
+        if model is None or hasattr(model, "progress_episode"):
+            return {}  # no model, or a perceptual one (it needs camera frames)
+        state = self.env.state_vector()[None]
+        value = model.progress(state) if hasattr(model, "progress") else model.score(state)
+        return {"learned_reward": float(np.asarray(value).ravel()[0])}
 
     def teleop_action(self):
         """The action of this tick: the dragged target while the pointer holds it, else the
@@ -205,36 +264,26 @@ class Session:
         return self.workspace.episodes(scene=self.scene)
 
     def frame_of(self, episode_id: int, t: int, size: tuple[int, int] = (240, 180)) -> np.ndarray:
-        """Render frame ``t`` of a recorded episode from its saved simulator state."""
+        """Render frame ``t`` of a recorded episode from its saved simulator state (in a
+        scratch env, with the episode's own colours and sizes)."""
         episode = self.workspace.load_episode(episode_id)
-        states = episode["sim_state"]
-        if not len(states):
-            raise ValueError(f"episode {episode_id} has no frames")
-        scene = episode.meta["scene"]
-        if self._scratch is None or self._scratch[0] != (scene, size):
+        key = (episode.meta["scene"], episode.meta["meta"].get("robot"), size)
+        if self._scratch is None or self._scratch[0] != key:
             if self._scratch is not None:
                 self._scratch[1].close()
                 self._scratch[2].close()
-            env = make_env(scene)
-            env.reset(seed=0)
-            self._scratch = ((scene, size), env, CameraRenderer(env.physics.model, *size))
-        _, env, renderer = self._scratch
-        env.restore(states[min(max(t, 0), len(states) - 1)])
+            env = env_for(episode)
+            self._scratch = (key, env, CameraRenderer(env.physics.model, *size),
+                             EpisodeReplay(env))
+        _, env, renderer, replay = self._scratch
+        replay.show(episode, t)
         camera = env.task.cameras[0] if env.task.cameras else -1
         return renderer.rgb(env.physics.data, camera)
 
     # -- rank and goal -----------------------------------------------------------------------
     def preference_model(self):
         """The scene's latest preference ensemble (loaded once per model), or None."""
-        models = [m for m in self.workspace.models(self.scene) if m["family"] == "preference"]
-        if not models:
-            return None
-        latest = models[-1]
-        if self._preference[0] != latest["id"]:
-            from workbench.rewards.artifact import load_reward_model
-
-            self._preference = (latest["id"], load_reward_model(latest["path"], device="cpu"))
-        return self._preference[1]
+        return self.reward_model("preference")
 
     def next_pair(self, length: int = 20, candidates: int = 12) -> tuple[Segment, Segment]:
         """The next pair to rank. Once a preference ensemble exists for the scene, the most
@@ -253,6 +302,54 @@ class Session:
         pref = self.workspace.add_preference([tuple(s) for s in pair], answer, teacher="user")
         self.emit("preferences", count=len(self.workspace.preferences()))
         return pref
+
+    def next_group(self, count: int = 4, length: int = 20) -> list[Segment]:
+        """``count`` clips to rank best to worst (a Plackett-Luce query)."""
+        return sample_group(self.workspace, self.scene, count, length, self.rng)
+
+    def answer_ranking(self, segments: list[Segment], order: list[int]) -> int:
+        """Store a ranking: ``order`` lists indices into ``segments``, best first."""
+        pref = self.workspace.add_preference([tuple(s) for s in segments], list(order),
+                                             kind="ranking", teacher="user")
+        self.emit("preferences", count=len(self.workspace.preferences()))
+        return pref
+
+    def branch_pair(self, episode_id: int, t: int, length: int = 25,
+                    noise: float = 0.5) -> tuple[Segment, Segment]:
+        """Two continuations of frame ``t`` of an episode, saved as episodes, as a pair to rank.
+        They follow the training preview policy when there is one, else the recorded actions,
+        each with its own action noise."""
+        from workbench.feedback.branching import branch_episodes
+
+        policy = None
+        if self.preview_policy is not None:
+            preview = self.preview_policy
+            policy = lambda env, obs: preview.act(obs)  # noqa: E731
+        first, second = branch_episodes(self.workspace, episode_id, t, length, 2, noise,
+                                        policy, seed=int(self.rng.integers(1 << 31)))
+        self.emit("episodes")
+        return first, second
+
+    def label_impact(self):
+        """How the labels given since the latest preference reward was fitted compare with what
+        it predicts (see :func:`workbench.rewards.inspect.label_impact`), or None."""
+        from workbench.rewards.inspect import label_impact
+
+        model = self.preference_model()
+        if model is None:
+            return None
+        fitted = [m for m in self.workspace.models(self.scene) if m["family"] == "preference"][-1]
+        ids = {row["id"] for row in self.episodes()}
+        return label_impact(model, fitted["created"], self.workspace, ids)
+
+    def extreme_segments(self, length: int = 20, count: int = 3):
+        """The segments the latest reward likes most and least (best, worst), or None."""
+        from workbench.rewards.inspect import extreme_segments
+
+        model = self.reward_model()
+        if model is None:
+            return None
+        return extreme_segments(model, self.workspace, self.scene, length, count)
 
     def add_goal(self, text: str, baseline: str | None = None) -> int:
         goal_id = self.workspace.add_goal(text, self.scene, baseline)
@@ -274,8 +371,41 @@ class Session:
             "reward", "workbench.session.tasks:fit_reward", overrides=overrides, family=family
         )
 
-    def train(self, overrides: tuple[str, ...] = ()) -> Job:
-        return self.start_job("train", "workbench.session.tasks:train_policy", overrides=overrides)
+    def train(self, overrides: tuple[str, ...] = (), resume_dir: str | None = None) -> Job:
+        return self.start_job("train", "workbench.session.tasks:train_policy",
+                              overrides=overrides, resume_dir=resume_dir)
+
+    def resumable_run(self) -> dict[str, Any] | None:
+        """The scene's newest run that stopped before its budget and kept a checkpoint."""
+        from workbench.rl.run import resumable_runs
+
+        runs = resumable_runs(self.workspace, self.scene)
+        return runs[-1] if runs else None
+
+    def continue_training(self) -> Job:
+        """Continue the newest stopped run from its checkpoint (also after an app restart)."""
+        run = self.resumable_run()
+        if run is None:
+            raise RuntimeError(f"no stopped {self.scene} run with a checkpoint to continue")
+        return self.train(resume_dir=run["path"])
+
+    def goal_rewards(self, goal: str) -> Job:
+        """Score the recorded episodes with a goal sentence, in a worker (``goal`` job)."""
+        if not goal.strip():
+            raise ValueError("type a goal sentence first, e.g. 'push the red cube onto the pad'")
+        return self.start_job("goal", "workbench.session.tasks:goal_rewards", goal=goal)
+
+    def pause_job(self, name: str) -> None:
+        job = self.jobs.get(name)
+        if job is not None and job.running:
+            job.pause()
+            self.emit("job", name=name, event=JobEvent("paused"))
+
+    def resume_job(self, name: str) -> None:
+        job = self.jobs.get(name)
+        if job is not None and job.paused:
+            job.resume()
+            self.emit("job", name=name, event=JobEvent("resumed"))
 
     def export(self) -> Job:
         return self.start_job("export", "workbench.session.tasks:export_latest")

@@ -49,7 +49,9 @@ def train_policy(
     scene: str,
     overrides: tuple = (),
     snapshot_every: int = 2,
+    resume_dir: str | None = None,
 ) -> dict[str, Any]:
+    """Train (or, with ``resume_dir``, continue a stopped run from its checkpoint)."""
     from workbench.data.workspace import Workspace
     from workbench.rl.run import RunConfig, train_run
 
@@ -64,6 +66,7 @@ def train_policy(
             learned_return=progress.learned_return,
             success_rate=progress.success_rate,
             reference_return=progress.reference_return,
+            extras=dict(progress.extras),
         )
         return not should_stop()
 
@@ -73,7 +76,8 @@ def train_policy(
             emit("snapshot", step=progress.step, hidden=list(policy.hidden), state=state)
 
     with Workspace.open(workspace) as ws:
-        return train_run(ws, config, callbacks=(on_progress,), on_snapshot=on_snapshot)
+        return train_run(ws, config, callbacks=(on_progress,), on_snapshot=on_snapshot,
+                         resume_dir=resume_dir)
 
 
 def export_latest(emit: Emit, should_stop: ShouldStop, workspace: str, scene: str) -> dict:
@@ -95,3 +99,36 @@ def run_bundle(
     from workbench.export.runner import run_in_sim
 
     return {"bundle": bundle, **run_in_sim(bundle, episodes=episodes)}
+
+
+def goal_rewards(
+    emit: Emit, should_stop: ShouldStop, workspace: str, scene: str, goal: str,
+    max_episodes: int = 12,
+) -> dict[str, Any]:
+    """The reward a goal sentence gives each recorded episode (before any training): the
+    sentence grounded in the scene's vocabulary gates the scene's reward terms (see
+    :mod:`workbench.rewards.language.grounding`)."""
+    from workbench.data.replay import env_for
+    from workbench.data.workspace import Workspace
+    from workbench.rewards.language.grounding import ground, grounded_rewards
+
+    with Workspace.open(workspace) as ws:
+        rows = ws.episodes(scene=scene)[-max_episodes:]
+        if not rows:
+            raise ValueError(f"no recorded episodes of {scene} to score; record some first")
+        curves, env = [], None
+        for i, row in enumerate(rows):
+            if should_stop():
+                break
+            episode = ws.load_episode(row["id"])
+            if env is None:
+                env = env_for(episode)
+                grounding = ground(goal, env.task)
+                emit("progress", message=f"grounded: {grounding}", done=0, total=len(rows))
+            env.task.difficulty = episode.meta["meta"].get("difficulty", 0.0)
+            rewards = grounded_rewards(env, episode, grounding)
+            curves.append({"episode": row["id"], "success": bool(row["success"]),
+                           "goal": row["goal"], "reward": rewards.tolist()})
+            emit("progress", done=i + 1, total=len(rows))
+        env.close()
+    return {"goal": goal, "grounding": str(grounding), "curves": curves}

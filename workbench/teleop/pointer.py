@@ -62,6 +62,24 @@ class CameraPose:
         return (ndc_x + 1.0) * width / 2 - 0.5, (1.0 - ndc_y) * height / 2 - 0.5
 
 
+def plane_hit(camera: CameraPose, x: float, y: float, width: int, height: int,
+              plane_point: np.ndarray, vertical: bool = False) -> np.ndarray | None:
+    """Where the ray through pixel (x, y) meets the drag plane through ``plane_point``: the
+    horizontal plane, or (``vertical``) the vertical plane facing the camera. None when the ray
+    is parallel to the plane or the plane lies behind the camera."""
+    direction = camera.ray(x, y, width, height)
+    if vertical:
+        normal = camera.rotation[:, 2] * np.array([1.0, 1.0, 0.0])
+        normal = normal / max(np.linalg.norm(normal), 1e-9)
+    else:
+        normal = np.array([0.0, 0.0, 1.0])
+    denom = float(direction @ normal)
+    if abs(denom) < 1e-6:
+        return None
+    t = float((np.asarray(plane_point) - camera.position) @ normal) / denom
+    return camera.position + t * direction if t > 0 else None
+
+
 class PointerTarget:
     """Grab, drag and release the gripper target; actions steer the hand to it."""
 
@@ -87,19 +105,9 @@ class PointerTarget:
         """Move the target under the pointer; returns it (None if the ray misses the plane)."""
         if self.target is None:
             raise RuntimeError("grab() the target before dragging it")
-        direction = camera.ray(x, y, width, height)
-        if vertical:  # the vertical plane through the grab point, facing the camera
-            normal = camera.rotation[:, 2] * np.array([1.0, 1.0, 0.0])
-            normal = normal / max(np.linalg.norm(normal), 1e-9)
-        else:
-            normal = np.array([0.0, 0.0, 1.0])
-        denom = float(direction @ normal)
-        if abs(denom) < 1e-6:
-            return None  # parallel to the plane: keep the last target
-        t = float((self._plane_point - camera.position) @ normal) / denom
-        if t <= 0:
-            return None  # behind the camera
-        point = camera.position + t * direction
+        point = plane_hit(camera, x, y, width, height, self._plane_point, vertical)
+        if point is None:
+            return None  # parallel to the plane or behind the camera: keep the last target
         if vertical:  # only the height changes in this mode
             self.target[2] = point[2]
         else:

@@ -43,8 +43,15 @@ class Recorder:
         self.success = False
         self.seed: int | None = None
 
-    def start(self, seed: int | None = None) -> np.ndarray:
+    def start(self, seed: int | None = None, from_state: np.ndarray | None = None,
+              meta: dict[str, Any] | None = None) -> np.ndarray:
+        """Reset with ``seed`` and begin an episode; ``from_state`` (a snapshot taken under the
+        same seed) continues from a saved state instead, e.g. to branch a recorded take."""
         obs, _ = self.env.reset(seed=seed)
+        if from_state is not None:
+            self.env.restore(from_state)
+            self.env.physics.forward()
+            obs = self.env.observe()
         self.seed = seed
         goal = self.goal or self.env.task.goal_text()
         self.writer = self.workspace.new_episode(
@@ -60,6 +67,7 @@ class Recorder:
                 "robot": self.env.robot_name,
                 "image_cameras": list(self.image_cameras),
                 "randomization": self.env.randomization_record(),
+                **(meta or {}),
             },
         )
         self.writer.set_initial(

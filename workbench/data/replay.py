@@ -1,0 +1,60 @@
+"""Show a recorded episode in an env: the scene as it was at any frame.
+
+An episode stores simulator snapshots, but its variations (object colours, sizes, masses,
+randomisation) come from the reset seed, so the env is reset with the episode's seed and
+difficulty first and the snapshot restored after (see ``WorkbenchEnv.snapshot``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.data.episode import Episode
+from workbench.envs.env import WorkbenchEnv, make_env
+
+
+def env_for(episode: Episode) -> WorkbenchEnv:
+    """A fresh env built the way the episode was recorded (scene, robot, difficulty)."""
+    meta = episode.meta["meta"]
+    kwargs = {"difficulty": meta.get("difficulty", 0.0)}
+    if meta.get("robot"):
+        kwargs["robot"] = meta["robot"]
+    return make_env(episode.meta["scene"], **kwargs)
+
+
+class EpisodeReplay:
+    """Put ``env`` into the states of recorded episodes, frame by frame.
+
+    Example:
+        >>> replay = EpisodeReplay(env)
+        >>> replay.show(workspace.load_episode(3), t=40)  # env.physics now holds frame 40
+    """
+
+    def __init__(self, env: WorkbenchEnv):
+        self.env = env
+        self._prepared: tuple[int, int | None, float] | None = None
+
+    def prepare(self, episode: Episode) -> None:
+        """Reset to the episode's variations (once per episode; cheap after that)."""
+        seed = episode.meta["seed"]
+        difficulty = episode.meta["meta"].get("difficulty", self.env.task.difficulty)
+        key = (episode.id, seed, difficulty)
+        if self._prepared != key:
+            self.env.task.difficulty = difficulty
+            self.env.reset(seed=seed)
+            self._prepared = key
+
+    def show(self, episode: Episode, t: int) -> int:
+        """Restore frame ``t`` (clamped to the episode); returns the frame shown."""
+        states = episode["sim_state"]
+        if not len(states):
+            raise ValueError(f"episode {episode.id} has no frames to show")
+        self.prepare(episode)
+        t = int(np.clip(t, 0, len(states) - 1))
+        self.env.restore(states[t])
+        self.env.physics.forward()
+        return t
+
+    def forget(self) -> None:
+        """The env was reset elsewhere: prepare again before the next frame."""
+        self._prepared = None
