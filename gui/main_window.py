@@ -22,6 +22,9 @@ from workbench.session import Session
 from workbench.teleop.keyboard import HELP
 
 TICK_MS = 40  # the scenes' control rate (25 Hz)
+MOUSE_HELP = """Left-drag: orbit · right-drag: pan · wheel: zoom
+Ctrl+right-drag: pull an object (Ctrl+Shift: lift it)
+While recording: Ctrl+left-drag moves the gripper target (Ctrl+Shift: height)"""
 
 
 class MainWindow(QMainWindow):
@@ -55,7 +58,11 @@ class MainWindow(QMainWindow):
         self.status = QLabel("ready")
         self.statusBar().addWidget(self.status, 1)
         session.subscribe("error", self.show_error)
+        session.subscribe("message", lambda text: self.show_message(text))
         session.subscribe("scene", lambda name: self._sync_scene(name))
+        session.subscribe("branched", lambda pair: self.tabs.setCurrentWidget(
+            self.panels["Rank"]))
+        self._restore_layout()
 
         self.tick_timer = QTimer(self)
         self.tick_timer.timeout.connect(self._tick)
@@ -99,17 +106,37 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        record = self.panels["Record"]
+        delete = QAction("&Delete episode", self)
+        delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        delete.triggered.connect(record.delete.click)
+        undo = QAction("&Undo delete", self)
+        undo.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
+        undo.triggered.connect(record.undo_delete)
+        edit_menu.addActions([delete, undo])
         view_menu = self.menuBar().addMenu("&View")
         self.shadows_action = QAction("Shadows and reflections", self, checkable=True)
         self.shadows_action.setChecked(self.settings.shadows())
         self.shadows_action.toggled.connect(self._toggle_shadows)
         view_menu.addAction(self.shadows_action)
+        self.cloud_action = QAction("Point cloud", self, checkable=True)
+        self.cloud_action.setShortcut(QKeySequence("Ctrl+P"))
+        self.cloud_action.setToolTip("show the cameras' fused depth, as a point-cloud policy "
+                                     "sees the scene")
+        self.cloud_action.setChecked(self.settings.flag("point_cloud"))
+        self.viewport.set_point_cloud(self.cloud_action.isChecked())
+        self.cloud_action.toggled.connect(self._toggle_point_cloud)
+        view_menu.addAction(self.cloud_action)
         for index, name in enumerate(self.panels):
             action = QAction(f"{name} panel", self)
             action.setShortcut(QKeySequence(f"Alt+{index + 1}"))
             action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
             view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
+        mouse = QAction("Viewport mouse", self)
+        mouse.triggered.connect(lambda: QMessageBox.information(self, "Viewport mouse", MOUSE_HELP))
+        help_menu.addAction(mouse)
         keys = QAction("Teleop keys", self)
         keys.triggered.connect(
             lambda: QMessageBox.information(self, "Teleop keys", HELP.replace("  ", "\n"))
@@ -136,6 +163,19 @@ class MainWindow(QMainWindow):
         index = self.scene_picker.findData(name)
         if index != self.scene_picker.currentIndex():
             self.scene_picker.setCurrentIndex(index)
+
+    def _toggle_point_cloud(self, on: bool) -> None:
+        self.settings.set("point_cloud", on)
+        self.viewport.set_point_cloud(on)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        tab = self.settings.value("tab")
+        if tab is not None:
+            self.tabs.setCurrentIndex(int(tab))
+        self.tabs.currentChanged.connect(lambda index: self.settings.set("tab", index))
 
     def _toggle_shadows(self, on: bool) -> None:
         self.settings.set("shadows", on)
@@ -171,6 +211,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        self.settings.set("geometry", self.saveGeometry())
         self.tick_timer.stop()
         self.job_timer.stop()
         self.viewport.release()

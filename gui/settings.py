@@ -1,4 +1,5 @@
-"""Persistent settings (QSettings): the open workspace, scene and viewport quality."""
+"""Persistent settings (QSettings): the open workspace, scene, viewport quality and view,
+window geometry and the last panel."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ class Settings:
 
     def shadows(self) -> bool:
         return str(self._store.value("shadows", "false")).lower() == "true"
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        return str(self._store.value(key, str(default))).lower() == "true"
+
+    def value(self, key: str, default: object = None) -> object:
+        return self._store.value(key, default)
 
     def set(self, key: str, value: object) -> None:
         self._store.setValue(key, value)

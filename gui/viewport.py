@@ -1,9 +1,11 @@
 """The live 3D viewport: an offscreen MuJoCo render of the session's physics, shown as a QImage.
 
 Mouse: left-drag orbits, right-drag pans, wheel zooms (MuJoCo's own camera maths,
-``mjv_moveCamera``). While recording, key presses and releases drive the keyboard teleop, and
-Ctrl+left-drag moves the gripper target in the table plane (Ctrl+Shift: up and down) through the
-Qt-free ``PointerTarget``.
+``mjv_moveCamera``). Ctrl+right-drag pulls the object under the pointer with a spring (as in
+MuJoCo's viewer; Ctrl+Shift: up and down), through the session's Qt-free ``Perturbation``.
+While recording, key presses and releases drive the keyboard teleop, and Ctrl+left-drag moves
+the gripper target in the table plane (Ctrl+Shift: up and down) through ``PointerTarget``.
+The point-cloud view shows the cameras' fused depth instead of the rendered image.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from PyQt6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter,
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from workbench.session import Session
+from workbench.sim.cloud_view import coloured_cloud, splat
 from workbench.sim.render import CameraRenderer, RenderQuality
 from workbench.teleop.pointer import CameraPose
 
 RENDER_SIZE = (640, 480)
+CLOUD_SIZE = (160, 120)  # depth resolution per camera for the point-cloud view
+OVERLAY_KEYS = ("progress", "reference_reward", "learned_reward")
 KEY_NAMES = {
     Qt.Key.Key_Space: "space",
     Qt.Key.Key_Shift: "shift",
@@ -38,6 +43,9 @@ class Viewport(QWidget):
         self.camera_name: str | None = None  # None: the free, mouse-driven camera
         self.free_camera = mujoco.MjvCamera()
         self.renderer: CameraRenderer | None = None
+        self.cloud_renderer: CameraRenderer | None = None
+        self.point_cloud = False
+        self._perturbing = False
         self.last_frame: np.ndarray | None = None
         self.overlay: dict[str, float] = {}
         self._drag: tuple[Qt.MouseButton, QPointF] | None = None
@@ -74,10 +82,16 @@ class Viewport(QWidget):
 
     def rebuild_renderer(self) -> None:
         """A new GL framebuffer: anti-aliasing is fixed when it is made."""
-        if self.renderer is not None:
-            self.renderer.close()
-        self.renderer = CameraRenderer(self.session.env.physics.model, *RENDER_SIZE,
-                                       quality=self.quality)
+        for renderer in (self.renderer, self.cloud_renderer):
+            if renderer is not None:
+                renderer.close()
+        model = self.session.env.physics.model
+        self.renderer = CameraRenderer(model, *RENDER_SIZE, quality=self.quality)
+        self.cloud_renderer = None  # made when the point-cloud view is first shown
+        self.update()
+
+    def set_point_cloud(self, on: bool) -> None:
+        self.point_cloud = on
         self.update()
 
     def camera_choices(self) -> list[str]:
@@ -88,14 +102,22 @@ class Viewport(QWidget):
         self.update()
 
     def _on_frame(self, info: dict) -> None:
-        self.overlay = {k: info[k] for k in ("progress", "reference_reward") if k in info}
+        self.overlay = {k: info[k] for k in OVERLAY_KEYS if k in info}
         if "success" in info:
             self.overlay["success"] = float(info["success"])
         self.update()
 
     def render_frame(self) -> np.ndarray:
-        camera = self.camera_name if self.camera_name else self.free_camera
-        self.last_frame = self.renderer.rgb(self.session.env.physics.data, camera)
+        physics = self.session.env.physics
+        cameras = self.renderer.camera_names()
+        if self.point_cloud and cameras:
+            if self.cloud_renderer is None:
+                self.cloud_renderer = CameraRenderer(physics.model, *CLOUD_SIZE)
+            points, colours = coloured_cloud(self.cloud_renderer, physics, cameras)
+            self.last_frame = splat(points, colours, self.camera_pose(), *RENDER_SIZE)
+        else:
+            camera = self.camera_name if self.camera_name else self.free_camera
+            self.last_frame = self.renderer.rgb(physics.data, camera)
         return self.last_frame
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
@@ -111,8 +133,13 @@ class Viewport(QWidget):
         if self.session.recorder is not None:
             lines.append("● REC  (w/s a/d r/f move, Ctrl+drag the gripper, space gripper, "
                          "Enter save, Esc discard)")
+        elif self.session.browser.episode is not None:
+            browser = self.session.browser
+            lines.append(f"▶ episode {browser.episode.id}  frame {browser.t + 1}/{browser.length}")
         elif self.session.preview_policy is not None:
             lines.append("policy preview (latest training snapshot)")
+        if self.point_cloud:
+            lines.append("point cloud (the cameras' fused depth)")
         for key, value in self.overlay.items():
             lines.append(f"{key}: {value:.2f}")
         for i, text in enumerate(lines):
@@ -145,6 +172,13 @@ class Viewport(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.setFocus()
+        if (event.button() == Qt.MouseButton.RightButton
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            x, y = self._render_xy(event.position())
+            body = self.session.grab_object(self.camera_pose(), x, y, *RENDER_SIZE)
+            self._perturbing = body is not None
+            if self._perturbing:
+                return
         pointer = self.session.pointer
         if (pointer is not None and event.button() == Qt.MouseButton.LeftButton
                 and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
@@ -156,10 +190,18 @@ class Viewport(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._drag = None
+        if self._perturbing:
+            self.session.release_object()
+            self._perturbing = False
         if self.session.pointer is not None:
             self.session.pointer.release()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._perturbing:
+            vertical = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.session.drag_object(self.camera_pose(), *self._render_xy(event.position()),
+                                     *RENDER_SIZE, vertical=vertical)
+            return
         if self._target_drag(event) or self._drag is None:
             return
         button, last = self._drag
@@ -207,7 +249,8 @@ class Viewport(QWidget):
             teleop.release(name)
 
     def release(self) -> None:
-        """Free the GL context now rather than at garbage collection."""
-        if self.renderer is not None:
-            self.renderer.close()
-            self.renderer = None
+        """Free the GL contexts now rather than at garbage collection."""
+        for renderer in (self.renderer, self.cloud_renderer):
+            if renderer is not None:
+                renderer.close()
+        self.renderer = self.cloud_renderer = None

@@ -3,9 +3,10 @@
     xvfb-run -a -s "-screen 0 1400x860x24" python -m gui.walkthrough OUT_DIR [--train-steps N]
 
 It does what a person would: drives two demonstrations with the keyboard in the viewport, adds
-scripted demos and failures, answers ten ranking queries with the Rank panel's buttons, saves a
-goal, fits a reward, trains, exports and runs the bundle, grabbing the screen (what a person
-sees) after each stage. Each screenshot is checked: the viewport is not blank or uniform, and
+scripted demos and failures, replays one on the timeline, answers ten ranking queries with the
+Rank panel's buttons, saves a goal and plots its reward on the recorded episodes, fits a reward,
+trains, looks at the point-cloud view, exports and runs the bundle, grabbing the screen (what a
+person sees) after each stage. Each screenshot is checked: the viewport is not blank or uniform, and
 the panel's plot (where it has one) holds data. Exits non-zero if any check fails.
 """
 
@@ -48,7 +49,7 @@ class Walkthrough:
             self.app.processEvents()
             time.sleep(0.02)
 
-    def shoot(self, name: str, plot=None) -> None:
+    def shoot(self, name: str, plot=None, max_roughness: float = 8.0) -> None:
         self.wait(0.5)
         screen = self.app.primaryScreen().grabWindow(0).toImage()
         path = self.out / f"{name}.png"
@@ -58,12 +59,15 @@ class Walkthrough:
             "screenshot": str(path),
             "viewport_std": float(frame.std()),
             "viewport_colours": int(len(np.unique(frame.reshape(-1, 3), axis=0))),
+            # Mean step between neighbouring pixels: a rendered scene is smooth (about 1),
+            # uninitialised or noisy pixels are not (tens), though both vary and are colourful.
+            "viewport_roughness": float(np.abs(np.diff(frame.astype(np.int16), axis=1)).mean()),
         }
         if plot is not None:
             check["plot_points"] = sum(
                 0 if c.getData()[0] is None else len(c.getData()[0]) for c in plot)
         check["ok"] = (check["viewport_std"] > 5 and check["viewport_colours"] > 50
-                       and check.get("plot_points", 1) > 0)
+                       and check["viewport_roughness"] < max_roughness and check.get("plot_points", 1) > 0)
         self.checks[name] = check
 
     def panel(self, name: str):
@@ -83,19 +87,27 @@ class Walkthrough:
             QTest.keyPress(viewport, Qt.Key.Key_Return)
         record.scripted_count.setValue(8)
         QTest.mouseClick(record.scripted, Qt.MouseButton.LeftButton)
-        self.shoot("record")
+        self.wait(0.5)
+        shown = record.episodes.item(2)  # the first scripted demo, on the timeline
+        record.episodes.setCurrentItem(shown)
+        record._open(shown)
+        record.timeline.slider.setValue(35)
+        self.shoot("record", [record.timeline.curves["progress"]])
+        QTest.mouseClick(record.timeline.live, Qt.MouseButton.LeftButton)
 
         rank = self.panel("Rank")
-        rank.next_pair()
+        rank.next_query()
         for i in range(10):
             QTest.mouseClick(rank.buttons[("left", "right", "equal")[i % 3]],
                              Qt.MouseButton.LeftButton)
         self.shoot("rank")
 
         goal = self.panel("Goal")
-        goal.goal.setText("push the cube onto the green pad")
+        goal.goal.setText(self.session.episodes()[2]["goal"])
         QTest.mouseClick(goal.save, Qt.MouseButton.LeftButton)
-        self.shoot("goal")
+        QTest.mouseClick(goal.score, Qt.MouseButton.LeftButton)
+        self.wait(120, until=lambda: goal.result is not None)
+        self.shoot("goal", goal.plot.listDataItems())
 
         reward = self.panel("Reward")
         QTest.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
@@ -110,6 +122,9 @@ class Walkthrough:
             3, self.train_steps // 2048 - 2))
         self.shoot("train", [train.learned_curve, train.success_curve])
         self.wait(300, until=lambda: not self.session.jobs["train"].running)
+        self.window.cloud_action.setChecked(True)
+        self.shoot("point_cloud", max_roughness=30.0)  # separate points: rougher, not noise
+        self.window.cloud_action.setChecked(False)
 
         export = self.panel("Export")
         QTest.mouseClick(export.export_button, Qt.MouseButton.LeftButton)

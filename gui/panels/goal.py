@@ -1,8 +1,19 @@
-"""Goal: say the task in words (goal and baseline sentences), kept in the workspace."""
+"""Goal: say the task in words (goal and baseline sentences, kept in the workspace), and see at
+once the reward the sentence gives the recorded episodes, before any training."""
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import QLineEdit, QListWidget, QPushButton, QVBoxLayout, QWidget
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.panels.common import heading, note
 from workbench.session import Session
@@ -12,36 +23,93 @@ class GoalPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
+        self.result: dict | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Tell: the goal in words"))
-        layout.addWidget(note("Words the scene knows: " + self._vocabulary()))
+        self.vocabulary = note("")
+        layout.addWidget(self.vocabulary)
         self.goal = QLineEdit()
         self.goal.setPlaceholderText("push the red cube onto the green pad")
         self.baseline = QLineEdit()
-        self.baseline.setPlaceholderText("baseline, e.g. a cube on a table")
+        self.baseline.setPlaceholderText("baseline (for CLIP-style rewards), e.g. a cube on a "
+                                         "table")
+        row = QHBoxLayout()
         self.save = QPushButton("Save goal")
+        self.score = QPushButton("Score recorded episodes")
+        self.score.setToolTip("the reward this sentence gives each recorded episode, from the "
+                              "scene's vocabulary and reward terms; no training needed")
+        row.addWidget(self.save)
+        row.addWidget(self.score)
         self.goals = QListWidget()
-        for widget in (self.goal, self.baseline, self.save, self.goals):
+        self.goals.setMaximumHeight(90)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        for widget in (self.goal, self.baseline):
             layout.addWidget(widget)
+        layout.addLayout(row)
+        layout.addWidget(self.goals)
+        layout.addWidget(self.status)
+        self.plot = pg.PlotWidget(title="goal reward along recorded episodes")
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "grounded reward")
+        self.plot.addLegend(offset=(5, 5))
+        layout.addWidget(self.plot, 1)
         self.save.clicked.connect(self._save)
+        self.score.clicked.connect(self._score)
+        self.goals.itemClicked.connect(
+            lambda item: self.goal.setText(item.text().split("   (vs")[0]))
         session.subscribe("goals", self.refresh)
         session.subscribe("scene", lambda name: self.refresh())
+        session.subscribe("job", self._on_job)
         self.refresh()
 
     def _vocabulary(self) -> str:
         vocab = self.session.env.task.vocabulary
         words = [*vocab.objects, *vocab.colours, *vocab.relations, *vocab.places]
-        return ", ".join(words) or "(none)"
+        return "Words the scene knows: " + (", ".join(words) or "(none)")
 
     def _save(self) -> None:
         try:
             self.session.add_goal(self.goal.text(), self.baseline.text().strip() or None)
         except ValueError as exc:
             self.session.emit("error", message=str(exc))
+
+    def _score(self) -> None:
+        try:
+            self.session.goal_rewards(self.goal.text() or self.goal.placeholderText())
+        except (RuntimeError, ValueError) as exc:
+            self.session.emit("error", message=str(exc))
             return
-        self.goal.clear()
+        self.status.setText("scoring the recorded episodes…")
+
+    def _on_job(self, name: str, event) -> None:
+        if name != "goal":
+            return
+        if event.kind == "progress" and "total" in event.data:
+            self.status.setText(f"scored {event.data['done']}/{event.data['total']} episodes")
+        elif event.kind == "done":
+            self.show_result(event.data)
+        elif event.kind == "error":
+            self.status.setText(f"scoring failed: {event.data.get('message')}")
+
+    def show_result(self, result: dict) -> None:
+        self.result = result
+        self.plot.clear()
+        self.plot.addLegend(offset=(5, 5))
+        legend = {True: "reached success", False: "did not"}
+        rewarded = 0
+        for curve in result["curves"]:
+            reward = np.asarray(curve["reward"])
+            rewarded += bool(reward.max() > 0)
+            pen = pg.mkPen("#27ae60" if curve["success"] else "#c0392b", width=1.5)
+            self.plot.plot(np.arange(len(reward)), reward, pen=pen,
+                           name=legend.pop(curve["success"], None))
+        self.status.setText(
+            f"“{result['goal']}” → {result['grounding']}: {rewarded} of "
+            f"{len(result['curves'])} episodes match the named objects and earn reward")
 
     def refresh(self) -> None:
+        self.vocabulary.setText(self._vocabulary())
         self.goals.clear()
         for goal in self.session.workspace.goals(self.session.scene):
             self.goals.addItem(goal["text"] + (f"   (vs: {goal['baseline']})"

@@ -1,34 +1,90 @@
-"""Rank: two clips side by side (first and last frames), answered left/right/equal/skip."""
+"""Rank: judge clips. Two clips side by side, played in sync, answered with keys (left, right,
+equal, skip); or N clips ranked by dragging them into order. Pairs come from the queue (the
+reward ensemble's most disputed, once there is one) or from branches of a frame the user picked
+on the Record panel's timeline."""
 
 from __future__ import annotations
 
-from PyQt6.QtGui import QKeySequence
-from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtCore import QSize, Qt, QTimer
+from PyQt6.QtGui import QIcon, QKeySequence
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.panels.common import heading, note, pixmap_from_rgb
+from workbench.feedback.sampling import Segment
 from workbench.session import Session
 
 ANSWERS = (("left", "Left is better", "1"), ("right", "Right is better", "2"),
            ("equal", "Equal", "3"), ("skip", "Skip", "4"))
+CLIP_FRAMES = 12  # frames shown per clip, spread over the segment
+PAIR_SIZE = (240, 180)
+GROUP_SIZE = (144, 108)
+PLAY_MS = 125
 
 
 class RankPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
-        self.pair = None
+        self.pair: tuple[Segment, Segment] | None = None
+        self.group: list[Segment] = []
+        self.clips: list[list] = []  # per shown segment: its frames as pixmaps
+        self.frame_index = 0
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Judge: which clip makes more progress?"))
-        layout.addWidget(note("Each side shows a clip's first and last frame. Keys 1-4 answer."))
-        grid = QGridLayout()
-        self.frames = [[QLabel(), QLabel()], [QLabel(), QLabel()]]
-        for side in range(2):
-            for k in range(2):
-                self.frames[side][k].setMinimumSize(160, 120)
-                grid.addWidget(self.frames[side][k], k, side)
-        layout.addLayout(grid)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(QLabel("Ask"))
+        self.mode = QComboBox()
+        self.mode.addItem("pairs (keys 1-4)", 2)
+        for n in (3, 4, 5, 6):
+            self.mode.addItem(f"rank {n} clips (drag into order)", n)
+        mode_row.addWidget(self.mode, 1)
+        layout.addLayout(mode_row)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._pair_page())
+        self.stack.addWidget(self._group_page())
+        layout.addWidget(self.stack, 1)
         self.captions = QLabel("")
+        self.captions.setWordWrap(True)
         layout.addWidget(self.captions)
+        self.next_button = QPushButton("New query")
+        self.next_button.clicked.connect(self.next_query)
+        layout.addWidget(self.next_button)
+        self.count = QLabel()
+        self.count.setWordWrap(True)
+        layout.addWidget(self.count)
+
+        self.player = QTimer(self)
+        self.player.timeout.connect(self._advance_clips)
+        self.player.start(PLAY_MS)
+        self.mode.currentIndexChanged.connect(lambda _: self.next_query())
+        session.subscribe("episodes", lambda: self.pair is None and not self.group
+                          and self.next_query())
+        session.subscribe("branched", self.show_pair)
+        session.subscribe("scene", lambda name: self.next_query())
+        self._update_count()
+
+    def _pair_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(note("Both clips play together, looping. Keys 1-4 answer."))
+        grid = QGridLayout()
+        self.views = [QLabel(), QLabel()]
+        for side, view in enumerate(self.views):
+            view.setMinimumSize(*PAIR_SIZE)
+            grid.addWidget(view, 0, side)
+        layout.addLayout(grid)
         row = QHBoxLayout()
         self.buttons = {}
         for answer, text, key in ANSWERS:
@@ -38,41 +94,114 @@ class RankPanel(QWidget):
             row.addWidget(button)
             self.buttons[answer] = button
         layout.addLayout(row)
-        self.next_button = QPushButton("New pair")
-        self.next_button.clicked.connect(self.next_pair)
-        layout.addWidget(self.next_button)
-        self.count = QLabel()
-        layout.addWidget(self.count)
         layout.addStretch(1)
-        session.subscribe("episodes", lambda: self.pair is None and self.next_pair())
-        self._update_count()
+        return page
 
-    def next_pair(self) -> None:
+    def _group_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(note("Drag the clips into order, best first (top left), then submit."))
+        self.ranking = QListWidget()
+        self.ranking.setViewMode(QListWidget.ViewMode.IconMode)
+        self.ranking.setIconSize(QSize(*GROUP_SIZE))
+        self.ranking.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.ranking.setMovement(QListWidget.Movement.Snap)
+        self.ranking.setFlow(QListWidget.Flow.LeftToRight)
+        self.ranking.setWrapping(True)
+        self.ranking.setResizeMode(QListWidget.ResizeMode.Adjust)
+        layout.addWidget(self.ranking, 1)
+        self.submit = QPushButton("Submit ranking [Ctrl+Return]")
+        self.submit.setShortcut(QKeySequence("Ctrl+Return"))
+        self.submit.clicked.connect(self.submit_ranking)
+        layout.addWidget(self.submit)
+        return page
+
+    # -- queries -----------------------------------------------------------------------------
+    def next_query(self) -> None:
+        count = self.mode.currentData()
+        self.pair, self.group = None, []
         try:
-            self.pair = self.session.next_pair()
+            if count == 2:
+                self.show_pair(self.session.next_pair())
+            else:
+                self.show_group(self.session.next_group(count))
         except ValueError as exc:
-            self.pair = None
+            self.clips = []
             self.captions.setText(str(exc))
-            return
-        captions = []
-        for side, segment in enumerate(self.pair):
-            for k, t in enumerate((segment.start, segment.end - 1)):
-                frame = self.session.frame_of(segment.episode_id, t)
-                self.frames[side][k].setPixmap(pixmap_from_rgb(frame))
-            captions.append(f"episode {segment.episode_id} [{segment.start}:{segment.end}]")
-        self.captions.setText("   vs   ".join(captions))
 
+    def _frames(self, segment: Segment, size: tuple[int, int]) -> list:
+        span = segment.end - segment.start
+        steps = sorted({segment.start + round(i * (span - 1) / max(CLIP_FRAMES - 1, 1))
+                        for i in range(min(CLIP_FRAMES, span))})
+        return [pixmap_from_rgb(self.session.frame_of(segment.episode_id, t, size))
+                for t in steps]
+
+    def show_pair(self, pair: tuple[Segment, Segment]) -> None:
+        if self.mode.currentData() != 2:
+            self.mode.blockSignals(True)
+            self.mode.setCurrentIndex(0)
+            self.mode.blockSignals(False)
+        self.stack.setCurrentIndex(0)
+        self.pair, self.group = tuple(pair), []
+        self.clips = [self._frames(s, PAIR_SIZE) for s in self.pair]
+        self.frame_index = 0
+        self._advance_clips()
+        self.captions.setText("   vs   ".join(
+            f"episode {s.episode_id} [{s.start}:{s.end}]" for s in self.pair))
+
+    def show_group(self, group: list[Segment]) -> None:
+        self.stack.setCurrentIndex(1)
+        self.group, self.pair = list(group), None
+        self.clips = [self._frames(s, GROUP_SIZE) for s in self.group]
+        self.ranking.clear()
+        for index, segment in enumerate(self.group):
+            item = QListWidgetItem(f"episode {segment.episode_id} [{segment.start}:{segment.end}]")
+            item.setData(Qt.ItemDataRole.UserRole, index)
+            self.ranking.addItem(item)
+        self.frame_index = 0
+        self._advance_clips()
+        self.captions.setText(f"{len(group)} clips: drag the best to the front")
+
+    def _advance_clips(self) -> None:
+        """Show the next frame of every clip at once (clips of different lengths loop)."""
+        if not self.clips:
+            return
+        if self.pair is not None:
+            for view, frames in zip(self.views, self.clips, strict=True):
+                view.setPixmap(frames[self.frame_index % len(frames)])
+        else:
+            for row in range(self.ranking.count()):
+                item = self.ranking.item(row)
+                frames = self.clips[item.data(Qt.ItemDataRole.UserRole)]
+                item.setIcon(QIcon(frames[self.frame_index % len(frames)]))
+        self.frame_index += 1
+
+    # -- answers -----------------------------------------------------------------------------
     def answer(self, answer: str) -> None:
         if self.pair is None:
-            self.next_pair()
+            self.next_query()
             return
         self.session.answer_pair(self.pair, answer)
         self._update_count()
-        self.next_pair()
+        self.next_query()
+
+    def current_order(self) -> list[int]:
+        return [self.ranking.item(row).data(Qt.ItemDataRole.UserRole)
+                for row in range(self.ranking.count())]
+
+    def submit_ranking(self) -> None:
+        if not self.group:
+            return
+        self.session.answer_ranking(self.group, self.current_order())
+        self._update_count()
+        self.next_query()
 
     def _update_count(self) -> None:
-        labels = self.session.workspace.preferences()
-        order = ("queue: the pairs the preference ensemble disputes most"
-                 if self.session.preference_model() is not None
-                 else "queue: random pairs (fit a preference reward to ask smarter questions)")
-        self.count.setText(f"{len(labels)} labels given · {order}")
+        impact = self.session.label_impact()
+        if impact is not None:
+            self.count.setText(f"{impact.summary} · queue: the pairs the preference ensemble "
+                               "disputes most")
+        else:
+            labels = len(self.session.workspace.preferences())
+            self.count.setText(f"{labels} labels given · queue: random pairs (fit a preference "
+                               "reward to ask smarter questions)")

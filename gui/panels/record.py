@@ -1,24 +1,29 @@
-"""Record: teleoperate with the keyboard in the viewport, save or discard takes, browse them."""
+"""Record: teleoperate in the viewport, save or discard takes, browse them with thumbnails, and
+replay, trim or branch one on the timeline."""
 
 from __future__ import annotations
 
-from PyQt6.QtGui import QKeySequence
+from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtGui import QIcon, QKeySequence
 from PyQt6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
-    QMessageBox,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.panels.common import heading, note
+from gui.panels.common import heading, note, pixmap_from_rgb
+from gui.panels.timeline import Timeline
 from workbench.session import Session
 from workbench.teleop.keyboard import HELP
+
+THUMBNAIL = (96, 72)
 
 
 class RecordPanel(QWidget):
@@ -62,17 +67,30 @@ class RecordPanel(QWidget):
         scripted_row.addWidget(self.scripted_count)
         scripted_row.addWidget(self.scripted)
         layout.addLayout(scripted_row)
-        layout.addWidget(heading("Episodes"))
+        layout.addWidget(heading("Episodes (click one to replay it on the timeline)"))
         self.episodes = QListWidget()
+        self.episodes.setIconSize(QSize(*THUMBNAIL))
+        self.episodes.setMinimumHeight(3 * THUMBNAIL[1] + 12)
         layout.addWidget(self.episodes, 1)
+        self.timeline = Timeline(session)
+        layout.addWidget(self.timeline)
+        edit_row = QHBoxLayout()
         self.delete = QPushButton("Delete selected episode")
-        layout.addWidget(self.delete)
+        self.delete.setToolTip("Edit > Delete episode (Del); Edit > Undo delete (Ctrl+Z) "
+                               "brings it back with its labels")
+        self.undo = QPushButton("Undo delete")
+        self.undo.setEnabled(False)
+        edit_row.addWidget(self.delete)
+        edit_row.addWidget(self.undo)
+        layout.addLayout(edit_row)
 
         self.start.clicked.connect(self._start)
         self.save.clicked.connect(lambda: session.stop_recording(save=True))
         self.discard.clicked.connect(lambda: session.stop_recording(save=False))
         self.scripted.clicked.connect(self._scripted)
         self.delete.clicked.connect(self._delete)
+        self.undo.clicked.connect(self.undo_delete)
+        self.episodes.itemClicked.connect(self._open)
         session.subscribe("recording", lambda active: self._sync(active))
         session.subscribe("episodes", self.refresh)
         session.subscribe("scene", lambda name: self.refresh())
@@ -94,17 +112,26 @@ class RecordPanel(QWidget):
         except ValueError as exc:
             self.session.emit("error", message=str(exc))
 
+    def _open(self, item: QListWidgetItem) -> None:
+        self.timeline.show_episode(item.data(Qt.ItemDataRole.UserRole))
+
     def _delete(self) -> None:
+        """Deletion is undoable (Ctrl+Z) rather than confirmed: no dialog in the way."""
         item = self.episodes.currentItem()
         if item is None:
             return
-        episode_id = int(item.text().split()[0].lstrip("#"))
-        answer = QMessageBox.question(
-            self, "Delete episode", f"Delete episode {episode_id} and the labels that use it?"
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.session.workspace.delete_episode(episode_id)
-            self.refresh()
+        episode_id = item.data(Qt.ItemDataRole.UserRole)
+        self.session.browser.delete(episode_id)
+        self.undo.setEnabled(True)
+        self.session.emit("message", text=f"deleted episode {episode_id} and its labels "
+                                          "(Ctrl+Z to undo)")
+
+    def undo_delete(self) -> None:
+        if not self.session.browser.can_undo:
+            return
+        episode_id = self.session.browser.undo_delete()
+        self.undo.setEnabled(self.session.browser.can_undo)
+        self.session.emit("message", text=f"episode {episode_id} is back")
 
     def _sync(self, active: bool) -> None:
         self.start.setEnabled(not active)
@@ -115,7 +142,12 @@ class RecordPanel(QWidget):
         self.episodes.clear()
         for row in self.session.episodes():
             mark = "✓" if row["success"] else "✗"
-            self.episodes.addItem(
-                f"#{row['id']}  {row['source']:<9} {row['num_steps']:>4} steps  {mark}  "
+            item = QListWidgetItem(
+                f"#{row['id']}  {row['source']:<9} {row['num_steps']:>4} steps  {mark}\n"
                 f"{row['goal'] or ''}"
             )
+            item.setData(Qt.ItemDataRole.UserRole, row["id"])
+            if row["num_steps"]:
+                thumb = self.session.browser.thumbnail(row["id"], THUMBNAIL)
+                item.setIcon(QIcon(pixmap_from_rgb(thumb)))
+            self.episodes.addItem(item)

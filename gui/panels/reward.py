@@ -6,16 +6,21 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
     QComboBox,
+    QGridLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.panels.common import heading, note
+from gui.panels.common import heading, note, pixmap_from_rgb
 from workbench.rewards.artifact import ArtifactError, load_reward_model
 from workbench.session import Session
+
+SEGMENTS_SHOWN = 3
+THUMBNAIL = (120, 90)
 
 
 class RewardPanel(QWidget):
@@ -47,6 +52,23 @@ class RewardPanel(QWidget):
         for widget in (self.family, self.fit_button, self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(heading("What the reward likes most (top) and least (bottom)"))
+        layout.addWidget(note("Segments of the recorded episodes with the highest and lowest "
+                              "mean learned reward; click one to replay it. A reward that likes "
+                              "the wrong thing shows it here before a policy exploits it."))
+        grid = QGridLayout()
+        self.extremes: list[list[QToolButton]] = []
+        for row in range(2):
+            buttons = []
+            for col in range(SEGMENTS_SHOWN):
+                button = QToolButton()
+                button.setToolButtonStyle(pg.QtCore.Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+                button.setIconSize(pg.QtCore.QSize(*THUMBNAIL))
+                button.setEnabled(False)
+                grid.addWidget(button, row, col)
+                buttons.append(button)
+            self.extremes.append(buttons)
+        layout.addLayout(grid)
         self.fit_button.clicked.connect(self._fit)
         self.stop_button.clicked.connect(lambda: session.stop_job("reward"))
         session.subscribe("job", self._on_job)
@@ -112,3 +134,28 @@ class RewardPanel(QWidget):
             self.learned_curve.setData(steps, learned)
             self.truth_curve.setData(steps, episode["progress"])
             self.disagreement_curve.setData(steps[: len(spread)], spread)
+        self.show_extremes()
+
+    def show_extremes(self) -> None:
+        found = self.session.extreme_segments(length=20, count=SEGMENTS_SHOWN)
+        if found is None:
+            return
+        for buttons, scored in zip(self.extremes, found, strict=True):
+            for button, item in zip(buttons, scored, strict=False):
+                episode_id, start, end = item.segment
+                frame = self.session.frame_of(episode_id, end - 1, THUMBNAIL)
+                button.setIcon(pg.QtGui.QIcon(pixmap_from_rgb(frame)))
+                button.setText(f"#{episode_id} [{start}:{end}]\nmean {item.mean_reward:.2f}")
+                button.setEnabled(True)
+                try:
+                    button.clicked.disconnect()
+                except TypeError:
+                    pass
+                button.clicked.connect(
+                    lambda _=False, e=episode_id, t=start: self._replay(e, t))
+
+    def _replay(self, episode_id: int, t: int) -> None:
+        try:
+            self.session.browser.open(episode_id, t)
+        except (RuntimeError, ValueError) as exc:
+            self.session.emit("error", message=str(exc))

@@ -1,11 +1,16 @@
-"""Train: PPO on the learned reward in a worker process; live plots; the policy in the viewport."""
+"""Train: PPO on the learned reward in a worker process; start, pause, resume, stop, continue a
+stopped run; live plots of learned return against true success and the curriculum's difficulty;
+the hacking alarm; the newest policy acting in the viewport."""
 
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
+    QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -17,6 +22,8 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import heading, note
 from workbench.session import Session
 
+ALARM_STYLE = "color: #c0392b; font-weight: bold"
+
 
 class TrainPanel(QWidget):
     def __init__(self, session: Session):
@@ -27,7 +34,7 @@ class TrainPanel(QWidget):
         layout.addWidget(note("The viewport shows the newest policy snapshot while it trains."))
         form = QFormLayout()
         self.steps = QSpinBox()
-        self.steps.setRange(5_000, 5_000_000)
+        self.steps.setRange(2_048, 5_000_000)
         self.steps.setSingleStep(10_000)
         self.steps.setValue(80_000)
         self.reward = QComboBox()
@@ -35,75 +42,140 @@ class TrainPanel(QWidget):
         self.reward.setToolTip("latest learned reward model, or the scene's reference reward")
         self.transform = QComboBox()
         self.transform.addItems(["progress", "delta"])
-        self.transform.setToolTip("progress: r = phi(s'); delta: r = gamma*phi(s') - phi(s)")
-        form.addRow("environment steps", self.steps)
-        form.addRow("reward", self.reward)
-        form.addRow("shaping", self.transform)
+        self.transform.setToolTip("progress: r = phi(s'); delta: r = gamma*phi(s') - phi(s), "
+                                  "potential-based shaping that a policy cannot farm")
+        self.difficulty = QDoubleSpinBox()
+        self.difficulty.setRange(0.0, 1.0)
+        self.difficulty.setSingleStep(0.25)
+        self.curriculum = QCheckBox("start easy, raise with competence")
+        self.curriculum.setToolTip("competence-based curriculum: difficulty steps up when the "
+                                   "recent true success passes 70% and back when it collapses")
+        for label, widget in (("environment steps", self.steps), ("reward", self.reward),
+                              ("shaping", self.transform), ("difficulty", self.difficulty),
+                              ("curriculum", self.curriculum)):
+            form.addRow(label, widget)
         layout.addLayout(form)
+        row = QHBoxLayout()
         self.start = QPushButton("Start training")
+        self.pause = QPushButton("Pause")
+        self.pause.setCheckable(True)
         self.stop = QPushButton("Stop")
-        self.stop.setEnabled(False)
+        self.resume_run = QPushButton("Continue stopped run")
+        self.resume_run.setToolTip("continue the newest stopped run exactly from its checkpoint")
+        for button in (self.start, self.pause, self.stop, self.resume_run):
+            row.addWidget(button)
+        layout.addLayout(row)
         self.bar = QProgressBar()
         self.status = QLabel("idle")
-        for widget in (self.start, self.stop, self.bar, self.status):
+        self.status.setWordWrap(True)
+        self.alarm = QLabel("")
+        self.alarm.setWordWrap(True)
+        self.alarm.setStyleSheet(ALARM_STYLE)
+        for widget in (self.bar, self.status, self.alarm):
             layout.addWidget(widget)
-        self.plot = pg.PlotWidget(title="learned return and true success")
+        self.plot = pg.PlotWidget(title="learned return, true success, curriculum difficulty")
         self.plot.setLabel("bottom", "environment steps")
-        self.plot.addLegend()
+        self.plot.addLegend(offset=(5, 5))
         self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2),
                                             name="learned return / max")
         self.success_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2),
                                             name="true success rate")
+        self.difficulty_curve = self.plot.plot(
+            pen=pg.mkPen("#8e44ad", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
+            name="difficulty")
         layout.addWidget(self.plot, 1)
-        self.history: list[tuple[int, float, float]] = []
+        self.history: list[tuple[int, float, float, float | None]] = []
         self.start.clicked.connect(self._start)
+        self.pause.toggled.connect(self._pause)
         self.stop.clicked.connect(lambda: session.stop_job("train"))
+        self.resume_run.clicked.connect(self._continue)
         session.subscribe("job", self._on_job)
+        session.subscribe("scene", lambda name: self._sync(False))
+        self._sync(False)
 
-    def _start(self) -> None:
-        overrides = (
+    def overrides(self) -> tuple[str, ...]:
+        return (
             f"ppo.total_steps={self.steps.value()}",
             f"reward={self.reward.currentText()}",
             f"transform={self.transform.currentText()}",
+            f"difficulty={self.difficulty.value()}",
+            f"curriculum={str(self.curriculum.isChecked()).lower()}",
         )
+
+    def _start(self) -> None:
+        self._launch(lambda: self.session.train(self.overrides()))
+
+    def _continue(self) -> None:
+        self._launch(self.session.continue_training)
+
+    def _launch(self, start) -> None:
         try:
-            self.session.train(overrides)
-        except RuntimeError as exc:
+            start()
+        except (RuntimeError, ValueError) as exc:
             self.session.emit("error", message=str(exc))
             return
         self.history.clear()
-        self.start.setEnabled(False)
-        self.stop.setEnabled(True)
+        self.alarm.setText("")
+        self._sync(True)
         self.status.setText("starting worker…")
+
+    def _pause(self, on: bool) -> None:
+        if on:
+            self.session.pause_job("train")
+        else:
+            self.session.resume_job("train")
+
+    def _sync(self, running: bool) -> None:
+        self.start.setEnabled(not running)
+        self.pause.setEnabled(running)
+        self.stop.setEnabled(running)
+        self.resume_run.setEnabled(not running and self.session.resumable_run() is not None)
+        if not running:
+            self.pause.blockSignals(True)
+            self.pause.setChecked(False)
+            self.pause.setText("Pause")
+            self.pause.blockSignals(False)
 
     def _on_job(self, name: str, event) -> None:
         if name != "train":
             return
         data = event.data
         if event.kind == "progress":
-            episode_steps = self.session.env.task.episode_steps
-            self.history.append(
-                (data["step"], data["learned_return"] / episode_steps, data["success_rate"])
-            )
-            steps, learned, success = zip(*self.history, strict=True)
-            self.learned_curve.setData(steps, learned)
-            self.success_curve.setData(steps, success)
-            self.bar.setMaximum(data["total_steps"])
-            self.bar.setValue(data["step"])
-            self.status.setText(
-                f"{data['step']} steps · {data['fps']:.0f} steps/s · "
-                f"success {data['success_rate']:.0%}"
-            )
+            self._show_progress(data)
+        elif event.kind == "paused":
+            self.pause.setText("Resume")
+            self.status.setText(self.status.text() + " · paused")
+        elif event.kind == "resumed":
+            self.pause.setText("Pause")
         elif event.kind in ("done", "stopped", "error"):
-            self.start.setEnabled(True)
-            self.stop.setEnabled(False)
+            self._sync(False)
             if event.kind == "error":
                 self.status.setText(f"failed: {data.get('message')}")
-            else:
-                text = (f"{event.kind}: evaluation success {data.get('success_rate', 0):.0%} "
-                        f"(run {data.get('run_id')})")
-                if data.get("hacking_alarm"):
-                    text = (f"⚠ {data['hacking_alarm']}; rolled back to step "
-                            f"{data['rolled_back_to_step']}. " + text)
-                    self.status.setStyleSheet("color: #c0392b")
-                self.status.setText(text)
+                return
+            text = (f"{event.kind}: evaluation success {data.get('success_rate', 0):.0%} "
+                    f"(run {data.get('run_id')})")
+            if data.get("hacking_alarm"):
+                self.alarm.setText(f"⚠ {data['hacking_alarm']}; rolled back to step "
+                                   f"{data['rolled_back_to_step']}.")
+            self.status.setText(text)
+
+    def _show_progress(self, data: dict) -> None:
+        extras = data.get("extras", {})
+        episode_steps = self.session.env.task.episode_steps
+        self.history.append((data["step"], data["learned_return"] / episode_steps,
+                             data["success_rate"], extras.get("curriculum/difficulty")))
+        steps = [h[0] for h in self.history]
+        self.learned_curve.setData(steps, [h[1] for h in self.history])
+        self.success_curve.setData(steps, [h[2] for h in self.history])
+        stages = [(h[0], h[3]) for h in self.history if h[3] is not None]
+        if stages:
+            self.difficulty_curve.setData(*zip(*stages, strict=True))
+        self.bar.setMaximum(data["total_steps"])
+        self.bar.setValue(data["step"])
+        stage = (f" · difficulty {extras['curriculum/difficulty']:.2f}"
+                 if "curriculum/difficulty" in extras else "")
+        self.status.setText(f"{data['step']} steps · {data['fps']:.0f} steps/s · "
+                            f"success {data['success_rate']:.0%}{stage}")
+        if extras.get("monitor/alarm"):
+            self.alarm.setText("⚠ reward hacking suspected: the learned return rises while true "
+                               "success falls; stopping and rolling back to the best policy")

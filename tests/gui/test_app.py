@@ -83,8 +83,11 @@ def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
 def test_rank_and_goal_panels_store_feedback(window, qtbot):
     window.session.record_scripted(3)
     rank = window.panels["Rank"]
-    rank.next_pair()
-    assert rank.frames[0][0].pixmap() is not None and not rank.frames[0][0].pixmap().isNull()
+    rank.next_query()
+    assert rank.views[0].pixmap() is not None and not rank.views[0].pixmap().isNull()
+    first = rank.views[0].pixmap().toImage()
+    rank._advance_clips()  # the player timer's tick: both clips move on together
+    assert rank.views[0].pixmap().toImage() != first
     for answer in ("left", "equal", "skip"):
         qtbot.mouseClick(rank.buttons[answer], Qt.MouseButton.LeftButton)
     assert [p.answer for p in window.session.workspace.preferences()] == ["left", "equal", "skip"]
@@ -97,16 +100,133 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
     qtbot.waitUntil(lambda: (window.session.poll_jobs() or True)
                     and "preference model" in reward.report.text(), timeout=180_000)
     assert "from 13 labels (3 members)" in reward.report.text()  # 15 labels, 2 held out
+    assert all(button.isEnabled() for row in reward.extremes for button in row)
+    qtbot.mouseClick(rank.buttons["left"], Qt.MouseButton.LeftButton)
+    assert "1 since the last fit" in rank.count.text()
     goal = window.panels["Goal"]
     goal.goal.setText("slide the blue block to the goal")
     goal.baseline.setText("a block on a table")
     qtbot.mouseClick(goal.save, Qt.MouseButton.LeftButton)
     texts = [goal.goals.item(i).text() for i in range(goal.goals.count())]
     assert "slide the blue block to the goal   (vs: a block on a table)" in texts
-    assert goal.goal.text() == ""
+    assert goal.goal.text() == "slide the blue block to the goal"  # kept: Score uses it
     goal.goal.setText("   ")
     qtbot.mouseClick(goal.save, Qt.MouseButton.LeftButton)  # refused, shown in the window
     assert "needs some text" in window.status.text()
+
+
+def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, qtbot):
+    session = window.session
+    session.record_scripted(2)
+    panel = window.panels["Record"]
+    assert panel.episodes.count() == 5 and not panel.episodes.item(0).icon().isNull()
+    timeline = panel.timeline
+    assert not timeline.slider.isEnabled()
+    first = panel.episodes.item(0)
+    episode_id = first.data(Qt.ItemDataRole.UserRole)
+    panel.episodes.setCurrentItem(first)
+    panel._open(first)
+    episode = session.workspace.load_episode(episode_id)
+    assert timeline.slider.isEnabled() and timeline.slider.maximum() == len(episode) - 1
+    assert len(timeline.curves["progress"].getData()[0]) == len(episode)
+    timeline.slider.setValue(20)
+    np.testing.assert_allclose(session.env.state_vector(), episode["state"][20], atol=1e-5)
+    assert timeline.position.text().startswith(f"21/{len(episode)}")
+    assert window.viewport.overlay["progress"] == pytest.approx(episode["progress"][20])
+    qtbot.mouseClick(timeline.play, Qt.MouseButton.LeftButton)
+    for _ in range(3):
+        window._tick()
+    assert session.browser.t == 23 and timeline.slider.value() == 23
+    qtbot.mouseClick(timeline.play, Qt.MouseButton.LeftButton)  # pause
+    qtbot.mouseClick(timeline.mark_in, Qt.MouseButton.LeftButton)
+    timeline.slider.setValue(40)
+    qtbot.mouseClick(timeline.mark_out, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(timeline.trim, Qt.MouseButton.LeftButton)
+    trimmed = session.episodes()[-1]
+    assert trimmed["num_steps"] == 18 and "kept frames 23-40" in window.status.text()
+    # Branch from the shown frame: two new episodes, ranked as a pair on the Rank panel.
+    qtbot.mouseClick(timeline.branch, Qt.MouseButton.LeftButton)
+    rank = window.panels["Rank"]
+    assert window.tabs.currentWidget() is rank
+    assert [session.workspace.load_episode(s.episode_id).meta["source"]
+            for s in rank.pair] == ["branch", "branch"]
+    qtbot.mouseClick(rank.buttons["left"], Qt.MouseButton.LeftButton)
+    assert session.workspace.preferences()[0].segments[0][0] == session.episodes()[-2]["id"]
+    # Delete (no dialog) and undo from the Edit menu.
+    count = panel.episodes.count()
+    panel.episodes.setCurrentRow(0)
+    qtbot.mouseClick(panel.delete, Qt.MouseButton.LeftButton)
+    assert panel.episodes.count() == count - 1 and "Ctrl+Z" in window.status.text()
+    assert session.browser.episode is None  # the deleted episode left the timeline
+    edit = next(a for a in window.menuBar().actions() if a.text() == "&Edit").menu()
+    undo = next(a for a in edit.actions() if a.text() == "&Undo delete")
+    assert undo.shortcut().toString() == "Ctrl+Z"
+    undo.trigger()
+    assert panel.episodes.count() == count
+    qtbot.mouseClick(timeline.live, Qt.MouseButton.LeftButton)
+
+
+def test_rank_panel_ranks_n_clips_by_drag_and_drop(window, qtbot):
+    window.session.record_scripted(3)
+    rank = window.panels["Rank"]
+    rank.mode.setCurrentIndex(rank.mode.findData(4))
+    assert rank.stack.currentIndex() == 1 and rank.ranking.count() == 4
+    assert all(not rank.ranking.item(i).icon().isNull() for i in range(4))
+    moved = rank.ranking.takeItem(3)  # what an internal drag-and-drop does to the list
+    rank.ranking.insertItem(0, moved)
+    order = rank.current_order()
+    assert order[0] == 3 and sorted(order) == [0, 1, 2, 3]
+    group = list(rank.group)
+    qtbot.mouseClick(rank.submit, Qt.MouseButton.LeftButton)
+    (label,) = window.session.workspace.preferences()
+    assert label.kind == "ranking" and label.answer == order
+    assert label.segments == [tuple(s) for s in group]
+
+
+def test_goal_panel_plots_the_goal_reward_of_recorded_episodes(window, qtbot):
+    session = window.session
+    session.record_scripted(3, with_failures=False)
+    goal = window.panels["Goal"]
+    goal.goal.setText(session.episodes()[0]["goal"])
+    qtbot.mouseClick(goal.score, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.poll_jobs() or goal.result is not None, timeout=120_000)
+    curves = [item for item in goal.plot.listDataItems() if len(item.getData()[0])]
+    assert len(curves) == 3 and "episodes match the named objects" in goal.status.text()
+
+
+def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qtbot):
+    viewport, session = window.viewport, window.session
+    physics = session.env.physics
+    cube = physics.model.body("cube").id
+    start = physics.data.xpos[cube].copy()
+    pose = viewport.camera_pose()
+    sx, sy = viewport.width() / 640, viewport.height() / 480
+
+    def widget_point(world):
+        x, y = pose.project(world, 640, 480)
+        return QPointF(x * sx, y * sy)
+
+    ctrl, right = Qt.KeyboardModifier.ControlModifier, Qt.MouseButton.RightButton
+    goal = start + np.array([0.0, 0.08, 0.0])
+    viewport.mousePressEvent(QMouseEvent(QMouseEvent.Type.MouseButtonPress,
+                                         widget_point(start + [0, 0, 0.02]), right, right, ctrl))
+    assert session.perturbation.body == cube
+    viewport.mouseMoveEvent(QMouseEvent(QMouseEvent.Type.MouseMove,
+                                        widget_point(goal + [0, 0, 0.02]), right, right, ctrl))
+    for _ in range(30):
+        window._tick()
+    assert np.linalg.norm(physics.data.xpos[cube][:2] - goal[:2]) < 0.03
+    viewport.mouseReleaseEvent(QMouseEvent(QMouseEvent.Type.MouseButtonRelease,
+                                           widget_point(goal), right, right, ctrl))
+    assert not session.perturbation.active and not physics.data.xfrc_applied.any()
+
+    image = viewport.render_frame().copy()
+    window.cloud_action.setChecked(True)  # View > Point cloud
+    cloud = viewport.render_frame()
+    assert cloud.shape == image.shape and not np.array_equal(cloud, image)
+    background = (cloud == np.array([24, 26, 32], np.uint8)).all(axis=-1).mean()
+    assert 0.2 < background < 0.95  # points drawn, and the empty space between them shows
+    window.cloud_action.setChecked(False)
 
 
 def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
@@ -118,14 +238,26 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
                     and "Spearman" in reward.report.text(), timeout=180_000)
     assert len(reward.learned_curve.getData()[0]) > 0
 
+    # The viewport's overlay now carries the learned reward of whatever it shows.
+    session.browser.open(session.episodes()[0]["id"], 10)
+    assert "learned_reward" in session.live_reward() and "progress" in window.viewport.overlay
+    session.browser.close()
     train = window.panels["Train"]
     train.steps.setValue(5_000)
+    train.difficulty.setValue(1.0)
+    train.curriculum.setChecked(True)
     qtbot.mouseClick(train.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.poll_jobs() or bool(train.history), timeout=300_000)
+    qtbot.mouseClick(train.pause, Qt.MouseButton.LeftButton)
+    assert session.jobs["train"].paused and train.pause.text() == "Resume"
+    qtbot.mouseClick(train.pause, Qt.MouseButton.LeftButton)
+    assert not session.jobs["train"].paused
     qtbot.waitUntil(lambda: session.poll_jobs() or session.jobs["train"].state != "running",
                     timeout=300_000)
     session.poll_jobs()
     assert "evaluation success" in train.status.text(), train.status.text()
     assert len(train.success_curve.getData()[0]) >= 1
+    assert len(train.difficulty_curve.getData()[0]) >= 1  # the curriculum's stage, live
     assert session.preview_policy is not None  # snapshots reached the viewport
 
     export = window.panels["Export"]

@@ -120,7 +120,18 @@ class EpisodeBrowser:
         return self._thumbnails[key]
 
     def curves(self, episode_id: int) -> dict[str, Any]:
-        """Per-frame ground truth of an episode (progress, reference reward) for plotting."""
+        """Per-frame curves of an episode for plotting under the timeline: the recorded ground
+        truth (``progress``, reference ``reward``) and, when the scene has a reward model, the
+        ``learned`` reward."""
+        from workbench.rewards.inspect import reward_along
+
         episode = self.session.workspace.load_episode(episode_id)
-        return {key: np.asarray(episode[key]) for key in ("progress", "reward")
-                if episode.get(key) is not None}
+        out = {key: np.asarray(episode[key]) for key in ("progress", "reward")
+               if episode.get(key) is not None}
+        model = self.session.reward_model()
+        if model is not None:
+            try:
+                out["learned"] = reward_along(model, episode)
+            except KeyError:  # a perceptual model and an episode recorded without frames
+                pass
+        return out

@@ -70,7 +70,8 @@ class Session:
         self.rng = np.random.default_rng()
         self.episode_seed = 0
         self.playing = True
-        self._scratch: tuple[Any, WorkbenchEnv, CameraRenderer, EpisodeReplay] | None = None
+        self._scratch: tuple[Any, WorkbenchEnv, dict[tuple[int, int], CameraRenderer],
+                             EpisodeReplay] | None = None
         self._models: dict[int, Any] = {}  # loaded reward models by id
         self.perturbation = Perturbation()
         self.browser = EpisodeBrowser(self)
@@ -267,15 +268,15 @@ class Session:
         """Render frame ``t`` of a recorded episode from its saved simulator state (in a
         scratch env, with the episode's own colours and sizes)."""
         episode = self.workspace.load_episode(episode_id)
-        key = (episode.meta["scene"], episode.meta["meta"].get("robot"), size)
+        key = (episode.meta["scene"], episode.meta["meta"].get("robot"))
         if self._scratch is None or self._scratch[0] != key:
-            if self._scratch is not None:
-                self._scratch[1].close()
-                self._scratch[2].close()
+            self._close_scratch()
             env = env_for(episode)
-            self._scratch = (key, env, CameraRenderer(env.physics.model, *size),
-                             EpisodeReplay(env))
-        _, env, renderer, replay = self._scratch
+            self._scratch = (key, env, {}, EpisodeReplay(env))
+        _, env, renderers, replay = self._scratch
+        if size not in renderers:  # one per size: thumbnails, clips and segments differ
+            renderers[size] = CameraRenderer(env.physics.model, *size)
+        renderer = renderers[size]
         replay.show(episode, t)
         camera = env.task.cameras[0] if env.task.cameras else -1
         return renderer.rgb(env.physics.data, camera)
@@ -328,6 +329,7 @@ class Session:
         first, second = branch_episodes(self.workspace, episode_id, t, length, 2, noise,
                                         policy, seed=int(self.rng.integers(1 << 31)))
         self.emit("episodes")
+        self.emit("branched", pair=(first, second))
         return first, second
 
     def label_impact(self):
@@ -436,7 +438,12 @@ class Session:
             self.stop_recording(save=False)
         if self.env is not None:
             self.env.close()
-        if self._scratch is not None:
-            self._scratch[1].close()
-            self._scratch[2].close()
+        self._close_scratch()
         self.workspace.close()
+
+    def _close_scratch(self) -> None:
+        if self._scratch is not None:
+            for renderer in self._scratch[2].values():
+                renderer.close()
+            self._scratch[1].close()
+            self._scratch = None

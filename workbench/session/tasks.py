@@ -124,11 +124,13 @@ def goal_rewards(
             if env is None:
                 env = env_for(episode)
                 grounding = ground(goal, env.task)
-                emit("progress", message=f"grounded: {grounding}", done=0, total=len(rows))
+                emit("progress", done=0, total=len(rows))
             env.task.difficulty = episode.meta["meta"].get("difficulty", 0.0)
             rewards = grounded_rewards(env, episode, grounding)
             curves.append({"episode": row["id"], "success": bool(row["success"]),
                            "goal": row["goal"], "reward": rewards.tolist()})
             emit("progress", done=i + 1, total=len(rows))
         env.close()
-    return {"goal": goal, "grounding": str(grounding), "curves": curves}
+    binding = ", ".join(f"{role} = {colour or 'any colour'}"
+                        for role, colour in grounding.colours.items())
+    return {"goal": goal, "grounding": binding or "no colours named", "curves": curves}

@@ -100,6 +100,12 @@ class CameraRenderer:
             self._renderer.disable_segmentation_rendering()
 
     def close(self) -> None:
+        # mujoco.Renderer.close() frees its framebuffers and textures in whichever GL context
+        # is current, which is another renderer's when several exist: that deleted the live
+        # viewport's buffers (by id) and it then read back garbage. Make ours current first.
+        context = getattr(self._renderer, "_gl_context", None)
+        if context is not None and getattr(self._renderer, "_mjr_context", None) is not None:
+            context.make_current()
         self._renderer.close()
 
     def __enter__(self) -> CameraRenderer:

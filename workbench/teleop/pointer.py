@@ -55,11 +55,20 @@ class CameraPose:
 
     def project(self, point: np.ndarray, width: int, height: int) -> tuple[float, float]:
         """Pixel coordinates of a world point (the inverse of :meth:`ray`)."""
-        local = self.rotation.T @ (np.asarray(point) - self.position)
+        (x, y), _ = self.project_points(np.asarray(point)[None], width, height)
+        return float(x[0]), float(y[0])
+
+    def project_points(self, points: np.ndarray, width: int, height: int
+                       ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """Pixel coordinates (x, y) and depth along the view of world points (N, 3); points
+        behind the camera get depth <= 0."""
+        local = (np.asarray(points, np.float64) - self.position) @ self.rotation
+        depth = -local[:, 2]
         tan_half = math.tan(math.radians(self.fovy_degrees) / 2)
-        ndc_x = local[0] / (-local[2] * tan_half * width / height)
-        ndc_y = local[1] / (-local[2] * tan_half)
-        return (ndc_x + 1.0) * width / 2 - 0.5, (1.0 - ndc_y) * height / 2 - 0.5
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ndc_x = local[:, 0] / (depth * tan_half * width / height)
+            ndc_y = local[:, 1] / (depth * tan_half)
+        return ((ndc_x + 1.0) * width / 2 - 0.5, (1.0 - ndc_y) * height / 2 - 0.5), depth
 
 
 def plane_hit(camera: CameraPose, x: float, y: float, width: int, height: int,
