@@ -67,7 +67,8 @@ class Walkthrough:
             check["plot_points"] = sum(
                 0 if c.getData()[0] is None else len(c.getData()[0]) for c in plot)
         check["ok"] = (check["viewport_std"] > 5 and check["viewport_colours"] > 50
-                       and check["viewport_roughness"] < max_roughness and check.get("plot_points", 1) > 0)
+                       and check["viewport_roughness"] < max_roughness
+                       and check.get("plot_points", 1) > 0)
         self.checks[name] = check
 
     def panel(self, name: str):
