@@ -45,12 +45,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--shadows", action="store_true", help="shadows and reflections on")
+    parser.add_argument("--point-cloud", action="store_true", help="the point-cloud view")
     args = parser.parse_args()
     app = QApplication([])
     session = Session(Path(tempfile.mkdtemp()) / "ws", scene="Push")
     window = MainWindow(session, Settings())
     window.tick_timer.stop()  # this script drives the ticks itself
     window.viewport.set_quality(args.shadows)
+    window.viewport.set_point_cloud(args.point_cloud)
     window.resize(1280, 760)
     window.show()
     app.processEvents()
@@ -67,6 +69,7 @@ def main() -> None:
     session.stop_job("train")
     session.jobs["train"].kill()
     print(json.dumps({"size": "640x480", "shadows": args.shadows,
+                      "point_cloud": args.point_cloud,
                       "idle": idle, "while_training": training,
                       "rendered_size": list(window.viewport.last_frame.shape)}))
     window.close()

@@ -184,8 +184,17 @@ class MainWindow(QMainWindow):
     def _open_workspace(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open or create a workspace folder")
         if folder:
-            self.settings.set("workspace", folder)
-            QMessageBox.information(self, "Workspace", "The workspace opens at the next start.")
+            self.open_workspace(folder)
+
+    def open_workspace(self, folder: str) -> None:
+        try:
+            self.session.open_workspace(folder)
+        except Exception as exc:  # the current workspace stays open; say why in the window
+            self.show_error(f"cannot open {folder}: {exc}")
+            return
+        self.settings.set("workspace", str(self.session.workspace.root))
+        self.setWindowTitle(f"Robot Reward Workbench — {self.session.workspace.root}")
+        self.show_message(f"workspace {self.session.workspace.root}")
 
     def _tick(self) -> None:
         try:

@@ -88,6 +88,7 @@ class Walkthrough:
             QTest.keyPress(viewport, Qt.Key.Key_Return)
         record.scripted_count.setValue(8)
         QTest.mouseClick(record.scripted, Qt.MouseButton.LeftButton)
+        self.wait(300, until=lambda: not self.session.jobs["record"].running)
         self.wait(0.5)
         shown = record.episodes.item(2)  # the first scripted demo, on the timeline
         record.episodes.setCurrentItem(shown)

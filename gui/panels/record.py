@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -64,9 +65,15 @@ class RecordPanel(QWidget):
             "the scene's built-in demonstrator for a quick start, plus random and perturbed "
             "(failed) takes: a reward learned from successes alone is easy to exploit"
         )
+        self.cancel_scripted = QPushButton("Cancel")
+        self.cancel_scripted.setEnabled(False)
+        self.scripted_bar = QProgressBar()
+        self.scripted_bar.setVisible(False)
         scripted_row.addWidget(self.scripted_count)
-        scripted_row.addWidget(self.scripted)
+        scripted_row.addWidget(self.scripted, 1)
+        scripted_row.addWidget(self.cancel_scripted)
         layout.addLayout(scripted_row)
+        layout.addWidget(self.scripted_bar)
         layout.addWidget(heading("Episodes (click one to replay it on the timeline)"))
         self.episodes = QListWidget()
         self.episodes.setIconSize(QSize(*THUMBNAIL))
@@ -88,6 +95,8 @@ class RecordPanel(QWidget):
         self.save.clicked.connect(lambda: session.stop_recording(save=True))
         self.discard.clicked.connect(lambda: session.stop_recording(save=False))
         self.scripted.clicked.connect(self._scripted)
+        self.cancel_scripted.clicked.connect(lambda: session.stop_job("record"))
+        session.subscribe("job", self._on_job)
         self.delete.clicked.connect(self._delete)
         self.undo.clicked.connect(self.undo_delete)
         self.episodes.itemClicked.connect(self._open)
@@ -107,10 +116,31 @@ class RecordPanel(QWidget):
         self.viewport.setFocus()
 
     def _scripted(self) -> None:
+        """In a worker: the window stays responsive, the bar shows progress, Cancel keeps the
+        takes saved so far."""
         try:
-            self.session.record_scripted(self.scripted_count.value())
-        except ValueError as exc:
+            self.session.record_scripted_job(self.scripted_count.value())
+        except (RuntimeError, ValueError) as exc:
             self.session.emit("error", message=str(exc))
+            return
+        self.scripted.setEnabled(False)
+        self.cancel_scripted.setEnabled(True)
+        self.scripted_bar.setValue(0)
+        self.scripted_bar.setVisible(True)
+
+    def _on_job(self, name: str, event) -> None:
+        if name != "record":
+            return
+        if event.kind == "progress":
+            self.scripted_bar.setMaximum(event.data["total"])
+            self.scripted_bar.setValue(event.data["done"])
+        elif event.kind in ("done", "stopped", "error"):
+            self.scripted.setEnabled(True)
+            self.cancel_scripted.setEnabled(False)
+            self.scripted_bar.setVisible(False)
+            if event.kind == "stopped":
+                saved = len(event.data.get("episodes", []))
+                self.session.emit("message", text=f"cancelled; kept the {saved} takes saved")
 
     def _open(self, item: QListWidgetItem) -> None:
         self.timeline.show_episode(item.data(Qt.ItemDataRole.UserRole))

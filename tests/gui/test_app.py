@@ -74,10 +74,24 @@ def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     episode = window.session.workspace.load_episode(rows[0]["id"])
     assert episode["action"][:, 0].min() > 0  # 'w' drove +x the whole take
     panel.scripted_count.setValue(2)
-    qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)  # a worker; the bar shows it
+    assert panel.scripted_bar.isVisible() and not panel.scripted.isEnabled()
+    qtbot.waitUntil(lambda: window.session.poll_jobs() or panel.scripted.isEnabled(),
+                    timeout=120_000)
     sources = [r["source"] for r in window.session.episodes()]
     assert sources == ["teleop", "scripted", "scripted", "random", "perturbed", "perturbed"]
     assert panel.episodes.count() == 6
+    # Cancel keeps what was saved: a long batch stopped after its first takes.
+    panel.scripted_count.setValue(100)
+    qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session.poll_jobs() or panel.scripted_bar.value() >= 2,
+                    timeout=120_000)
+    qtbot.mouseClick(panel.cancel_scripted, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session.poll_jobs() or panel.scripted.isEnabled(),
+                    timeout=120_000)
+    kept = len(window.session.episodes()) - 6
+    assert 2 <= kept < 100 and f"kept the {kept} takes" in window.status.text()
+    assert panel.episodes.count() == 6 + kept
 
 
 def test_rank_and_goal_panels_store_feedback(window, qtbot):
@@ -321,3 +335,21 @@ def test_a_missing_gamepad_is_reported_in_the_window_and_nothing_records(window,
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
     assert window.session.recorder is None
     assert any("no gamepad found" in m for m in shown)
+
+
+def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, tmp_path):
+    session, panel = window.session, window.panels["Record"]
+    session.record_scripted(1, with_failures=False)
+    assert panel.episodes.count() == 1
+    window.open_workspace(str(tmp_path / "second"))
+    assert session.workspace.root == (tmp_path / "second").resolve()
+    assert panel.episodes.count() == 0 and "second" in window.windowTitle()
+    assert window.settings.workspace() == (tmp_path / "second").resolve()
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    window.open_workspace(str(foreign))
+    assert "not a workbench workspace" in window.status.text()
+    assert session.workspace.root == (tmp_path / "second").resolve()  # still usable
+    session.record_scripted(1, with_failures=False)
+    assert panel.episodes.count() == 1

@@ -26,12 +26,7 @@ from workbench.sim.render import CameraRenderer
 from workbench.teleop.keyboard import KeyboardTeleop
 from workbench.teleop.perturb import Perturbation
 from workbench.teleop.pointer import CameraPose, PointerTarget
-from workbench.teleop.recorder import (
-    Recorder,
-    random_policy,
-    record_policy_episodes,
-    scripted_policy,
-)
+from workbench.teleop.recorder import Recorder, record_demo_set
 
 Listener = Callable[..., None]
 
@@ -76,6 +71,26 @@ class Session:
         self.perturbation = Perturbation()
         self.browser = EpisodeBrowser(self)
         self.set_scene(scene or self.scene_names()[0])
+
+    def open_workspace(self, path: str | Path) -> None:
+        """Switch to another workspace folder (created if empty). Refused while a job runs; the
+        current workspace stays open if the new one cannot be opened."""
+        running = [name for name, job in self.jobs.items() if job.running]
+        if running:
+            raise RuntimeError(f"{', '.join(running)} still running; stop it before switching "
+                               "workspaces")
+        workspace = Workspace.open(path, create=True)  # raises before anything changes
+        if self.recorder is not None:
+            self.stop_recording(save=False)
+        self.browser.close()
+        self.workspace.close()
+        self.workspace = workspace
+        self._models.clear()
+        self.browser = EpisodeBrowser(self)
+        self.jobs.clear()
+        self.emit("workspace", path=str(workspace.root))
+        self.emit("scene", name=self.scene)
+        self.emit("episodes")
 
     # -- events ------------------------------------------------------------------------------
     def subscribe(self, topic: str, listener: Listener) -> None:
@@ -165,8 +180,13 @@ class Session:
             return None
         latest = models[-1]
         if latest["id"] not in self._models:
+            import torch
+
             from workbench.rewards.artifact import load_reward_model
 
+            # This process is the interactive one: its per-tick inference of a small model on
+            # one thread leaves the other cores to the worker jobs (training, fitting).
+            torch.set_num_threads(1)
             self._models[latest["id"]] = load_reward_model(latest["path"], device="cpu")
         return self._models[latest["id"]]
 
@@ -239,27 +259,17 @@ class Session:
         with_failures: bool = True,
         on_progress: Callable[[int], None] | None = None,
     ) -> list[int]:
-        """Record the scene's scripted demos and, by default, as many failed takes (random and
-        perturbed rollouts): a progress reward learned from successes alone is easy to exploit.
-        """
-        env = make_env(self.scene)
-        seed = 1000 + 100 * len(self.workspace.episodes(include_incomplete=True))
-        kinds = [("scripted", scripted_policy(env, seed), episodes)]
-        if with_failures:
-            kinds.append(("random", random_policy(env, seed), max(1, episodes // 2)))
-            if env.task.perturbed_policy(np.random.default_rng(0)) is not None:
-                kinds.append(("perturbed", scripted_policy(env, seed, perturbed=True), episodes))
-        ids: list[int] = []
-        try:
-            for source, policy, count in kinds:
-                ids += record_policy_episodes(
-                    env, self.workspace, policy, count, source, seed=seed + len(ids),
-                    progress=on_progress,
-                )
-        finally:
-            env.close()
+        """Record the scene's scripted demos and failed takes here and now (scripts, tests);
+        the GUI uses :meth:`record_scripted_job`. See ``record_demo_set``."""
+        ids = record_demo_set(self.workspace, self.scene, episodes, with_failures, on_progress)
         self.emit("episodes")
         return ids
+
+    def record_scripted_job(self, episodes: int, with_failures: bool = True) -> Job:
+        """The same in a worker (``record`` job): progress events, cancellable; the episodes
+        saved before a cancel stay."""
+        return self.start_job("record", "workbench.session.tasks:record_demos",
+                              episodes=episodes, with_failures=with_failures)
 
     def episodes(self) -> list[dict[str, Any]]:
         return self.workspace.episodes(scene=self.scene)
@@ -424,6 +434,8 @@ class Session:
     def poll_jobs(self) -> None:
         for name, job in list(self.jobs.items()):
             for event in job.poll():
+                if name == "record" and event.kind in ("done", "stopped"):
+                    self.emit("episodes")
                 if event.kind == "snapshot":
                     self.preview_policy = NumpyPolicy(event.data["state"], event.data["hidden"])
                 if event.kind == "error":

@@ -134,3 +134,22 @@ def goal_rewards(
     binding = ", ".join(f"{role} = {colour or 'any colour'}"
                         for role, colour in grounding.colours.items())
     return {"goal": goal, "grounding": binding or "no colours named", "curves": curves}
+
+
+def record_demos(
+    emit: Emit, should_stop: ShouldStop, workspace: str, scene: str, episodes: int,
+    with_failures: bool = True,
+) -> dict[str, Any]:
+    """Scripted demos and failed takes (see ``record_demo_set``), with progress."""
+    from workbench.data.workspace import Workspace
+    from workbench.envs.env import make_env
+    from workbench.teleop.recorder import demo_set_size, record_demo_set
+
+    env = make_env(scene)
+    total = demo_set_size(env, episodes, with_failures)
+    env.close()
+    with Workspace.open(workspace) as ws:
+        ids = record_demo_set(ws, scene, episodes, with_failures,
+                              progress=lambda n: emit("progress", done=n, total=total),
+                              should_stop=should_stop)
+    return {"episodes": ids}

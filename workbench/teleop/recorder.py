@@ -129,13 +129,17 @@ def record_policy_episodes(
     image_cameras: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
     image_size: int = 84,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[int]:
-    """Run ``policy(env, obs)`` for whole episodes and save each; returns the episode ids."""
+    """Run ``policy(env, obs)`` for whole episodes and save each; returns the episode ids.
+    ``should_stop`` is asked before each episode (the ones saved so far stay)."""
     recorder = Recorder(env, workspace, source, image_cameras=image_cameras,
                         image_size=image_size)
     ids = []
     try:
         for i in range(episodes):
+            if should_stop is not None and should_stop():
+                break
             obs = recorder.start(seed=seed + i)
             done = False
             while not done:
@@ -180,3 +184,45 @@ def random_policy(env: WorkbenchEnv, seed: int = 0) -> Policy:
         return rng.uniform(low, high)
 
     return act
+
+
+def record_demo_set(
+    workspace: Workspace,
+    scene: str,
+    episodes: int,
+    with_failures: bool = True,
+    progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[int]:
+    """The scene's scripted demos and, by default, failed takes (``episodes // 2`` random and
+    ``episodes`` perturbed rollouts): a progress reward learned from successes alone is easy to
+    exploit. ``progress(n)`` is told the number of episodes saved so far."""
+    from workbench.envs.env import make_env
+
+    env = make_env(scene)
+    seed = 1000 + 100 * len(workspace.episodes(include_incomplete=True))
+    kinds = [("scripted", scripted_policy(env, seed), episodes)]
+    if with_failures:
+        kinds.append(("random", random_policy(env, seed), max(1, episodes // 2)))
+        if env.task.perturbed_policy(np.random.default_rng(0)) is not None:
+            kinds.append(("perturbed", scripted_policy(env, seed, perturbed=True), episodes))
+    ids: list[int] = []
+    try:
+        for source, policy, count in kinds:
+            done = len(ids)
+            ids += record_policy_episodes(
+                env, workspace, policy, count, source, seed=seed + len(ids),
+                progress=(lambda n, done=done: progress(done + n)) if progress else None,
+                should_stop=should_stop,
+            )
+    finally:
+        env.close()
+    return ids
+
+
+def demo_set_size(env: WorkbenchEnv, episodes: int, with_failures: bool = True) -> int:
+    """How many takes :func:`record_demo_set` records."""
+    if not with_failures:
+        return episodes
+    perturbed = env.task.perturbed_policy(np.random.default_rng(0)) is not None
+    return episodes + max(1, episodes // 2) + (episodes if perturbed else 0)
