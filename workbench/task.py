@@ -65,6 +65,11 @@ class Task(ABC):
     # True when episodes come in left-right mirror images of each other (objects left or right
     # of the arm): image rewards may then train on flipped frames.
     mirrored_layouts: ClassVar[bool] = False
+    # Goal-conditioned scenes (for hindsight relabelling, see workbench.envs.goal): the features
+    # that carry the goal (left out of the goal-free observation), and the success radius
+    # between achieved_goal() and desired_goal(). Empty: the scene is not goal-conditioned.
+    goal_features: ClassVar[tuple[str, ...]] = ()
+    goal_tolerance: ClassVar[float] = 0.0
 
     def __init__(self, difficulty: float = 0.0):
         if not 0.0 <= difficulty <= 1.0:
@@ -128,6 +133,14 @@ class Task(ABC):
     def perturbed_policy(self, rng: np.random.Generator) -> ScriptedPolicy | None:
         """A demonstrator that looks competent but fails: negatives for reward learning."""
         return None
+
+    def achieved_goal(self, physics: Physics) -> np.ndarray:
+        """Where the thing the goal is about is now (goal-conditioned scenes)."""
+        raise NotImplementedError(f"{self.name} is not goal-conditioned")
+
+    def desired_goal(self, physics: Physics) -> np.ndarray:
+        """Where it should be (goal-conditioned scenes)."""
+        raise NotImplementedError(f"{self.name} is not goal-conditioned")
 
     def object_colours(self, physics: Physics) -> dict[str, str]:
         """The colour names of this episode's goal-role objects (for language grounding)."""

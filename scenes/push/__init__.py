@@ -48,6 +48,8 @@ class PushTask(Task):
     goal_roles = ("cube", "pad")
     viewer = {"lookat": (0.35, 0.0, 0.1), "distance": 1.4, "azimuth": 150, "elevation": -30}
     reference_weights = {"reach": 0.2, "push": 0.6, "placed": 0.2}
+    goal_features = ("target_pos", "cube_to_target")
+    goal_tolerance = SUCCESS_RADIUS  # in the table plane, as success measures it
 
     def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
         model = physics.model
@@ -106,6 +108,12 @@ class PushTask(Task):
 
     def target_position(self, physics: Physics) -> np.ndarray:
         return physics.data.mocap_pos[self._target_mocap]
+
+    def achieved_goal(self, physics: Physics) -> np.ndarray:
+        return self.cube_position(physics)[:2].copy()
+
+    def desired_goal(self, physics: Physics) -> np.ndarray:
+        return self.target_position(physics)[:2].copy()
 
     def cube_to_target(self, physics: Physics) -> float:
         delta = self.target_position(physics)[:2] - self.cube_position(physics)[:2]

@@ -44,6 +44,8 @@ class ReachTask(Task):
     stage_names = ("near", "reached")
     goal_roles = ("marker",)
     reference_weights = {"reach": 1.0}
+    goal_features = ("target_pos", "hand_to_target")
+    goal_tolerance = SUCCESS_RADIUS
     viewer = {"lookat": (0.35, 0.0, 0.15), "distance": 1.4, "azimuth": 150, "elevation": -25}
 
     def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
@@ -72,6 +74,12 @@ class ReachTask(Task):
 
     def target_position(self, physics: Physics) -> np.ndarray:
         return physics.data.mocap_pos[self._target]
+
+    def achieved_goal(self, physics: Physics) -> np.ndarray:
+        return self.arm.ee_position(physics).copy()
+
+    def desired_goal(self, physics: Physics) -> np.ndarray:
+        return self.target_position(physics).copy()
 
     def features(self) -> dict[str, int]:
         return {"target_pos": 3, "hand_to_target": 3}

@@ -1,0 +1,283 @@
+"""Soft actor-critic (Haarnoja et al., 2018) with hindsight experience replay (Andrychowicz et
+al., 2017) for goal-conditioned scenes, in one module.
+
+Off-policy and sample-efficient where PPO is not: every transition is reused for many updates,
+and with HER a failed episode still teaches how to reach the places it did reach. The "future"
+strategy relabels ``her_future`` of every ``her_future + 1`` sampled transitions with a goal the
+same episode achieved later, and recomputes the sparse reward with the env's vectorised
+``compute_reward`` (see :mod:`workbench.envs.goal`). Plain Box-observation envs (any gymnasium
+id, e.g. ``Pendulum-v1``) train the same way without relabelling.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from workbench.rl.normalize import RunningMeanStd
+from workbench.rl.ppo import Callback, TrainProgress, pick_device
+
+
+@dataclass(frozen=True)
+class SACConfig:
+    total_steps: int = field(default=50_000, metadata={"help": "environment steps"})
+    batch_size: int = field(default=256, metadata={"help": "transitions per update"})
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate (all networks)"})
+    gamma: float = field(default=0.95, metadata={"help": "discount"})
+    tau: float = field(default=0.05, metadata={"help": "target network averaging rate"})
+    hidden: tuple[int, ...] = field(default=(256, 256), metadata={"help": "MLP sizes"})
+    learning_starts: int = field(default=1_000, metadata={"help": "random steps before updates"})
+    updates_per_step: float = field(default=1.0, metadata={"help": "gradient steps per env step"})
+    her: bool = field(default=True, metadata={"help": "hindsight relabelling (goal envs)"})
+    her_future: int = field(default=4, metadata={"help": "relabelled per real goal (k)"})
+    seed: int = field(default=0, metadata={"help": "seed of the env, torch and numpy"})
+    device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto"})
+    log_every: int = field(default=1_000, metadata={"help": "steps between progress reports"})
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class SquashedGaussianActor(nn.Module):
+    def __init__(self, in_dim: int, act_dim: int, hidden: tuple[int, ...]):
+        super().__init__()
+        self.body = mlp([in_dim, *hidden, 2 * act_dim])
+
+    def forward(self, x: torch.Tensor, deterministic: bool = False):
+        mean, log_std = self.body(x).chunk(2, dim=-1)
+        if deterministic:
+            return torch.tanh(mean), None
+        std = log_std.clamp(-20, 2).exp()
+        u = mean + std * torch.randn_like(mean)
+        action = torch.tanh(u)
+        log_prob = torch.distributions.Normal(mean, std).log_prob(u).sum(-1)
+        log_prob -= (2 * (np.log(2) - u - F.softplus(-2 * u))).sum(-1)  # tanh correction
+        return action, log_prob
+
+
+class GoalReplay:
+    """Every transition of the run, by episode; samples with hindsight goals on the fly."""
+
+    def __init__(self, capacity: int, obs_dim: int, goal_dim: int, act_dim: int):
+        f32 = np.float32
+        self.obs = np.zeros((capacity, obs_dim), f32)
+        self.next_obs = np.zeros((capacity, obs_dim), f32)
+        self.action = np.zeros((capacity, act_dim), f32)
+        self.reward = np.zeros(capacity, f32)
+        self.terminated = np.zeros(capacity, f32)
+        self.goal = np.zeros((capacity, goal_dim), f32)
+        self.next_achieved = np.zeros((capacity, goal_dim), f32)
+        self.episode_end = np.zeros(capacity, np.int64)  # exclusive end of its episode
+        self.size = 0
+        self._episode_start = 0
+
+    def add(self, obs, action, reward, next_obs, terminated, goal, next_achieved) -> None:
+        i = self.size
+        self.obs[i], self.action[i], self.reward[i] = obs, action, reward
+        self.next_obs[i], self.terminated[i] = next_obs, terminated
+        self.goal[i], self.next_achieved[i] = goal, next_achieved
+        self.size += 1
+
+    def end_episode(self) -> None:
+        self.episode_end[self._episode_start : self.size] = self.size
+        self._episode_start = self.size
+
+    @property
+    def ready(self) -> int:
+        """Transitions of finished episodes (the ones a future goal can be drawn for)."""
+        return self._episode_start
+
+    def sample(self, batch: int, rng: np.random.Generator, relabel: float, reward_fn):
+        index = rng.integers(0, self.ready, batch)
+        goal = self.goal[index].copy()
+        reward = self.reward[index].copy()
+        if relabel > 0:
+            chosen = rng.random(batch) < relabel
+            ends = self.episode_end[index[chosen]]
+            future = index[chosen] + (rng.random(chosen.sum()) *
+                                      (ends - index[chosen])).astype(np.int64)
+            goal[chosen] = self.next_achieved[future]
+            reward = reward_fn(self.next_achieved[index], goal)
+        return (self.obs[index], self.action[index], reward, self.next_obs[index],
+                self.terminated[index], goal)
+
+
+class SACAgent(nn.Module):
+    """Actor, twin critics and their targets, the entropy temperature, input normalisers."""
+
+    def __init__(self, obs_dim: int, goal_dim: int, act_dim: int, hidden: tuple[int, ...]):
+        super().__init__()
+        in_dim = obs_dim + goal_dim
+        self.actor = SquashedGaussianActor(in_dim, act_dim, hidden)
+        self.q1, self.q2 = mlp([in_dim + act_dim, *hidden, 1]), mlp([in_dim + act_dim, *hidden, 1])
+        self.q1_target, self.q2_target = mlp([in_dim + act_dim, *hidden, 1]), mlp(
+            [in_dim + act_dim, *hidden, 1])
+        self.q1_target.load_state_dict(self.q1.state_dict())
+        self.q2_target.load_state_dict(self.q2.state_dict())
+        self.log_alpha = nn.Parameter(torch.zeros(()))
+        self.obs_rms = RunningMeanStd((obs_dim,))
+        self.goal_rms = RunningMeanStd((goal_dim,))
+
+    def inputs(self, obs: np.ndarray, goal: np.ndarray, device) -> torch.Tensor:
+        x = self.obs_rms.normalize(obs, clip=5.0)
+        if goal.shape[-1]:
+            x = np.concatenate([x, self.goal_rms.normalize(goal, clip=5.0)], axis=-1)
+        return torch.as_tensor(x, device=device)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, goal: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        device = self.log_alpha.device
+        x = self.inputs(np.atleast_2d(obs), np.atleast_2d(goal), device)
+        return self.actor(x, deterministic)[0].cpu().numpy()[0]
+
+
+def _split(obs, goal_env: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if goal_env:
+        return obs["observation"], obs["desired_goal"], obs["achieved_goal"]
+    empty = np.zeros(0, np.float32)
+    return np.asarray(obs, np.float32).ravel(), empty, empty
+
+
+def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
+              callbacks: tuple[Callback, ...] = ()) -> SACAgent:
+    """Train on one env (goal-conditioned Dict observations, or a flat Box) and return the
+    agent; actions are scaled from [-1, 1] to the env's action bounds."""
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    goal_env = isinstance(env.observation_space, gym.spaces.Dict)
+    obs, _ = env.reset(seed=config.seed)
+    o, g, _ = _split(obs, goal_env)
+    act_dim = int(np.prod(env.action_space.shape))
+    low, high = env.action_space.low, env.action_space.high
+    agent = SACAgent(len(o), len(g), act_dim, config.hidden).to(device)
+    critic_params = [*agent.q1.parameters(), *agent.q2.parameters()]
+    actor_opt = torch.optim.Adam(agent.actor.parameters(), lr=config.lr)
+    critic_opt = torch.optim.Adam(critic_params, lr=config.lr)
+    alpha_opt = torch.optim.Adam([agent.log_alpha], lr=config.lr)
+    target_entropy = -float(act_dim)
+    replay = GoalReplay(config.total_steps, len(o), len(g), act_dim)
+    relabel = (config.her_future / (config.her_future + 1)) if (config.her and goal_env) else 0.0
+    reward_fn = env.get_wrapper_attr("compute_reward") if goal_env else None
+    episode_return, returns, successes = 0.0, [], []
+    losses: dict[str, float] = {}
+    start, debt = time.perf_counter(), 0.0
+    for step in range(1, config.total_steps + 1):
+        if step <= config.learning_starts:
+            action = rng.uniform(-1.0, 1.0, act_dim).astype(np.float32)
+        else:
+            agent.eval()
+            action = agent.act(o, g, deterministic=False)
+        next_obs, reward, terminated, truncated, info = env.step(
+            low + (action + 1.0) * 0.5 * (high - low))
+        next_o, next_g, next_ag = _split(next_obs, goal_env)
+        replay.add(o, action, reward, next_o, float(terminated), g, next_ag)
+        agent.obs_rms.update(next_o[None])
+        if goal_env:
+            agent.goal_rms.update(np.stack([next_g, next_ag]))
+        episode_return += float(reward)
+        o, g = next_o, next_g
+        if terminated or truncated:
+            replay.end_episode()
+            returns.append(episode_return)
+            successes.append(float(info.get("is_success", info.get("success", False))))
+            episode_return = 0.0
+            obs, _ = env.reset()
+            o, g, _ = _split(obs, goal_env)
+        if step > config.learning_starts and replay.ready >= config.batch_size:
+            debt += config.updates_per_step
+            agent.train()
+            while debt >= 1.0:
+                losses = _update(agent, replay, config, rng, relabel, reward_fn, device,
+                                 (actor_opt, critic_opt, alpha_opt), target_entropy)
+                debt -= 1.0
+        if step % config.log_every == 0 or step == config.total_steps:
+            recent = slice(-20, None)
+            progress = TrainProgress(
+                step=step, total_steps=config.total_steps, update=step, episodes=len(returns),
+                fps=step / (time.perf_counter() - start),
+                learned_return=float(np.mean(returns[recent])) if returns else 0.0,
+                success_rate=float(np.mean(successes[recent])) if successes else 0.0,
+                reference_return=float(np.mean(returns[recent])) if returns else 0.0,
+                losses=losses, policy=agent)
+            if any([cb(progress) is False for cb in callbacks]):  # every callback sees it
+                break
+    return agent.eval()
+
+
+def _update(agent: SACAgent, replay: GoalReplay, config: SACConfig, rng, relabel, reward_fn,
+            device, optimisers, target_entropy: float) -> dict[str, float]:
+    actor_opt, critic_opt, alpha_opt = optimisers
+    obs, action, reward, next_obs, terminated, goal = replay.sample(
+        config.batch_size, rng, relabel, reward_fn)
+    x = agent.inputs(obs, goal, device)
+    x_next = agent.inputs(next_obs, goal, device)
+    action = torch.as_tensor(action, device=device)
+    reward = torch.as_tensor(reward, device=device)
+    not_done = 1.0 - torch.as_tensor(terminated, device=device)
+    alpha = agent.log_alpha.exp().detach()
+    with torch.no_grad():
+        next_action, next_log_prob = agent.actor(x_next)
+        xa_next = torch.cat([x_next, next_action], -1)
+        q_next = torch.min(agent.q1_target(xa_next), agent.q2_target(xa_next)).squeeze(-1)
+        target = reward + config.gamma * not_done * (q_next - alpha * next_log_prob)
+        if relabel:  # sparse goal rewards in [-1, 0]: the return lies in [-1/(1-gamma), 0]
+            target = target.clamp(-1.0 / (1.0 - config.gamma), 0.0)
+    xa = torch.cat([x, action], -1)
+    critic_loss = (F.mse_loss(agent.q1(xa).squeeze(-1), target)
+                   + F.mse_loss(agent.q2(xa).squeeze(-1), target))
+    critic_opt.zero_grad()
+    critic_loss.backward()
+    critic_opt.step()
+    new_action, log_prob = agent.actor(x)
+    xa_new = torch.cat([x, new_action], -1)
+    q_new = torch.min(agent.q1(xa_new), agent.q2(xa_new)).squeeze(-1)
+    actor_loss = (alpha * log_prob - q_new).mean()
+    actor_opt.zero_grad()
+    actor_loss.backward()
+    actor_opt.step()
+    alpha_loss = -(agent.log_alpha * (log_prob.detach() + target_entropy)).mean()
+    alpha_opt.zero_grad()
+    alpha_loss.backward()
+    alpha_opt.step()
+    with torch.no_grad():
+        for net, target_net in ((agent.q1, agent.q1_target), (agent.q2, agent.q2_target)):
+            for p, tp in zip(net.parameters(), target_net.parameters(), strict=True):
+                tp.mul_(1 - config.tau).add_(config.tau * p)
+    return {"losses/critic": float(critic_loss), "losses/actor": float(actor_loss),
+            "losses/alpha": float(alpha.item())}
+
+
+def evaluate_sac(agent: SACAgent, env: gym.Env, episodes: int, seed: int = 10_000
+                 ) -> dict[str, Any]:
+    """Deterministic episodes: success at the final step (goal envs, as in Gymnasium-Robotics)
+    or the scene's success, and the mean return."""
+    goal_env = isinstance(env.observation_space, gym.spaces.Dict)
+    low, high = env.action_space.low, env.action_space.high
+    successes, returns = [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        done, total, info = False, 0.0, {}
+        while not done:
+            o, g, _ = _split(obs, goal_env)
+            action = agent.act(o, g)
+            obs, reward, terminated, truncated, info = env.step(
+                low + (action + 1.0) * 0.5 * (high - low))
+            total += float(reward)
+            done = terminated or truncated
+        successes.append(float(info.get("is_success", info.get("success", False))))
+        returns.append(total)
+    return {"success_rate": float(np.mean(successes)), "mean_return": float(np.mean(returns))}
