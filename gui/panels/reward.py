@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import (
 
 from gui.panels.common import heading, note, pixmap_from_rgb
 from workbench.rewards.artifact import ArtifactError, load_reward_model
+from workbench.rewards.inspect import reward_along
 from workbench.session import Session
 
 SEGMENTS_SHOWN = 3
@@ -33,6 +34,8 @@ class RewardPanel(QWidget):
                               "against the scene's ground truth."))
         self.family = QComboBox()
         self.family.addItem("progress — from your demonstrations", "progress")
+        self.family.addItem("perceptual progress — from camera frames of your demonstrations",
+                            "perceptual")
         self.family.addItem("preference — from your rankings", "preference")
         self.family.setToolTip("what the reward is learned from")
         self.fit_button = QPushButton("Fit reward")
@@ -104,7 +107,10 @@ class RewardPanel(QWidget):
             parts = [f"preference model #{latest['id']} from {metrics.get('train_labels')} labels"
                      f" ({metrics.get('members')} members)"]
         else:
-            parts = [f"progress model #{latest['id']} from {metrics.get('train_demos')} demos"]
+            kind = "perceptual progress" if "perceptual" in latest["family"] else "progress"
+            views = f" ({', '.join(metrics['cameras'])} views)" if metrics.get("cameras") else ""
+            parts = [f"{kind} model #{latest['id']} from {metrics.get('train_demos')} "
+                     f"demos{views}"]
         if "preference_accuracy" in metrics:
             parts.append(f"held-out label accuracy: {metrics['preference_accuracy']:.0%}")
         if "spearman_progress" in metrics:
@@ -125,7 +131,7 @@ class RewardPanel(QWidget):
         episode = self.session.workspace.load_episode(shown["id"])
         if len(episode):
             steps = np.arange(len(episode))
-            learned = model.score(episode["state"])
+            learned = reward_along(model, episode)
             spread = np.zeros(0)
             if latest["family"] == "preference":  # rescale to [0, 1] to share the axis
                 scale = np.ptp(learned) + 1e-9

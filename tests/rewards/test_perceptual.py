@@ -49,3 +49,28 @@ def test_missing_camera_frames_say_how_to_record_them(push_episodes):
         model.progress_episode(push_episodes[0])
     with pytest.raises(ValueError, match="at least one demonstration"):
         fit_perceptual_progress([], "Push")
+
+
+def test_workspace_takes_without_frames_are_rendered_for_the_perceptual_family(tmp_path):
+    """`workbench train-reward Push --family perceptual` on takes recorded without cameras."""
+    from workbench.cli.main import main
+    from workbench.data.replay import with_frames
+    from workbench.data.workspace import Workspace
+    from workbench.rewards.artifact import load_reward_model
+    from workbench.rewards.inspect import reward_along
+
+    ws_dir = tmp_path / "ws"
+    assert main(["record", "Push", "--scripted", "6", "--workspace", str(ws_dir)]) == 0
+    assert main(["record", "Push", "--random", "5", "--workspace", str(ws_dir)]) == 0
+    assert main(["train-reward", "Push", "--family", "perceptual", "--workspace", str(ws_dir),
+                 "--set", "epochs=3", "--set", "image_size=32"]) == 0
+    with Workspace.open(ws_dir) as ws:
+        (row,) = ws.models("Push")
+        assert row["family"] == "perceptual_progress" and "spearman_progress" in row["metrics"]
+        assert row["metrics"]["cameras"] == ["front", "top"]
+        model = load_reward_model(row["path"], device="cpu")
+        episode = ws.load_episode(ws.episodes("Push")[0]["id"])
+        framed = with_frames(episode, model.cameras, 32)
+        assert framed["image/front"].shape == (len(episode), 32, 32, 3)
+        assert "image/front" not in episode.keys()  # the recorded take is unchanged
+        np.testing.assert_allclose(reward_along(model, episode), model.progress_episode(framed))

@@ -92,18 +92,10 @@ def record(args: argparse.Namespace) -> int:
 
 
 def train_reward(args: argparse.Namespace) -> int:
-    from workbench import config as cfg
     from workbench.data.workspace import Workspace
     from workbench.rewards import workflow
-    from workbench.rewards.preference.config import PreferenceConfig
-    from workbench.rewards.progress.config import ProgressConfig
 
-    if args.family == "preference":
-        config = cfg.override(PreferenceConfig(), args.overrides)
-        fit = workflow.fit_preference_in_workspace
-    else:
-        config = cfg.override(ProgressConfig(), args.overrides)
-        fit = workflow.fit_progress_in_workspace
+    config, fit = workflow.family_fit(args.family, tuple(args.overrides))
     with Workspace.open(args.workspace, create=True) as ws, tqdm(
         total=config.epochs, desc=f"fitting {args.family} reward", unit="epoch"
     ) as bar:

@@ -64,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "from ranked clips")
     p.add_argument("scene")
     _workspace_arg(p)
-    p.add_argument("--family", choices=("progress", "preference"), default="progress")
+    p.add_argument("--family", choices=("progress", "perceptual", "preference"),
+                   default="progress",
+                   help="progress: from demo states; perceptual: from demo camera frames "
+                        "(rendered from the states when not recorded); preference: from rankings")
     _overrides_arg(p, "epochs=300")
 
     p = sub.add_parser("teach", help="a synthetic teacher (B-Pref) answers ranking queries")

@@ -58,3 +58,45 @@ class EpisodeReplay:
     def forget(self) -> None:
         """The env was reset elsewhere: prepare again before the next frame."""
         self._prepared = None
+
+
+class RenderedEpisode(Episode):
+    """An episode plus camera frames rendered from its simulator states, for image rewards on
+    takes recorded without cameras (teleop, scripted demos). The files are not changed."""
+
+    def __init__(self, episode: Episode, rendered: dict[str, np.ndarray]):
+        super().__init__(episode.id, episode.folder, episode.meta)
+        self.rendered = rendered
+
+    def keys(self) -> list[str]:
+        recorded = super().keys()
+        return [*recorded, *(k for k in self.rendered if k not in recorded)]
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key in self.rendered:
+            return self.rendered[key]
+        return super().__getitem__(key)
+
+    def get(self, key: str, default=None):
+        return self.rendered[key] if key in self.rendered else super().get(key, default)
+
+
+def with_frames(episode: Episode, cameras: tuple[str, ...], size: int) -> Episode:
+    """``episode`` if it has ``image/<camera>`` frames of every camera, else a
+    :class:`RenderedEpisode` with the missing ones rendered (``size`` x ``size``) from its states,
+    one frame per recorded step, as the Recorder would have stored them."""
+    from workbench.sim.render import CameraRenderer
+
+    missing = [c for c in cameras if f"image/{c}" not in episode.keys()]
+    if not missing:
+        return episode
+    env = env_for(episode)
+    replay = EpisodeReplay(env)
+    rendered: dict[str, list[np.ndarray]] = {c: [] for c in missing}
+    with CameraRenderer(env.physics.model, size, size) as renderer:
+        for t in range(len(episode)):
+            replay.show(episode, t)
+            for camera in missing:
+                rendered[camera].append(renderer.rgb(env.physics.data, camera))
+    env.close()
+    return RenderedEpisode(episode, {f"image/{c}": np.stack(f) for c, f in rendered.items()})

@@ -78,7 +78,12 @@ def load_reward_model(path: str | Path, device: str = "auto") -> Any:
         from workbench.rewards.preference.model import PreferenceRewardModel
 
         return PreferenceRewardModel.load(path, device=device)
-    raise ArtifactError(f"{path}: unknown reward family {family!r}; known: progress, preference")
+    if family == "perceptual_progress":
+        from workbench.rewards.perceptual.model import PerceptualProgressModel
+
+        return PerceptualProgressModel.load(path, device=device)
+    raise ArtifactError(f"{path}: unknown reward family {family!r}; known: progress, "
+                        "perceptual_progress, preference")
 
 
 def pick_device(device: str = "auto") -> torch.device:

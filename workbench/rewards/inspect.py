@@ -20,7 +20,12 @@ from workbench.rewards.metrics import episode_progress
 
 
 def reward_along(model: Any, episode) -> np.ndarray:
-    """The model's per-frame reward on a recorded episode (progress or preference reward)."""
+    """The model's per-frame reward on a recorded episode (progress, perceptual or preference
+    reward; a perceptual model's frames are rendered from the states when not recorded)."""
+    if hasattr(model, "frames_of"):
+        from workbench.data.replay import with_frames
+
+        episode = with_frames(episode, model.cameras, model.config.image_size)
     if hasattr(model, "progress") or hasattr(model, "progress_episode"):
         return np.asarray(episode_progress(model, episode), np.float64)
     return np.asarray(model.score(episode["state"]), np.float64)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from workbench.data.replay import with_frames
 from workbench.data.workspace import Workspace
 from workbench.rewards.metrics import reward_report
+from workbench.rewards.perceptual.config import PerceptualConfig
+from workbench.rewards.perceptual.fit import fit_perceptual_progress
+from workbench.rewards.perceptual.model import PerceptualProgressModel
 from workbench.rewards.preference.config import PreferenceConfig
 from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import fit_preference, preference_accuracy
@@ -30,20 +34,8 @@ def fit_progress_in_workspace(
     Every fifth successful demo is held out (when there are at least 5) to measure the reward
     against ground-truth progress; the report is saved with the model.
     """
-    rows = workspace.episodes(scene=scene)
-    demos = [r for r in rows if r["source"] in ("teleop", "scripted") and r["success"]]
-    if not demos:
-        raise ValueError(
-            f"no successful demonstrations of {scene} in {workspace.root}; record some first "
-            f"(`workbench record {scene} --scripted 10` or the Record panel)"
-        )
-    negatives = [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]]
-    step = int(round(1 / held_out_fraction)) if held_out_fraction > 0 else 0
-    held = [r for i, r in enumerate(demos) if step and len(demos) >= 5 and i % step == step - 1]
-    train = [r for r in demos if r not in held]
-    held_neg = negatives[1::5] if len(negatives) >= 5 else []
-    train_neg = [r for r in negatives if r not in held_neg]
-    features = demos[0]["meta"].get("features")
+    train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
+    features = train[0]["meta"].get("features")
     if not features:
         raise ValueError("these episodes do not declare their observation features")
     load = workspace.load_episode
@@ -63,6 +55,30 @@ def fit_progress_in_workspace(
         report.update(
             reward_report(model, [load(r["id"]) for r in held], [load(r["id"]) for r in held_neg])
         )
+    return model, _store(workspace, model, scene, report)
+
+
+def fit_perceptual_in_workspace(
+    workspace: Workspace,
+    scene: str,
+    config: PerceptualConfig = PerceptualConfig(),
+    held_out_fraction: float = 0.2,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> tuple[PerceptualProgressModel, dict[str, Any]]:
+    """The progress reward from camera frames: the same split as
+    :func:`fit_progress_in_workspace`; takes recorded without the model's cameras get their
+    frames rendered from their saved states (at the model's image size, not changing them)."""
+    train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
+
+    def load(rows):
+        return [with_frames(workspace.load_episode(r["id"]), tuple(config.cameras),
+                            config.image_size) for r in rows]
+
+    model = fit_perceptual_progress(load(train), scene, load(train_neg), config, on_epoch)
+    report: dict[str, Any] = {"train_demos": len(train), "train_negatives": len(train_neg),
+                              "cameras": list(config.cameras)}
+    if held:
+        report.update(reward_report(model, load(held), load(held_neg)))
     return model, _store(workspace, model, scene, report)
 
 
@@ -97,6 +113,42 @@ def fit_preference_in_workspace(
         report["held_out_labels"] = len(held)
         report["preference_accuracy"] = preference_accuracy(model, held)
     return model, _store(workspace, model, scene, report)
+
+
+FAMILIES = {  # what `train-reward --family` and the Reward panel offer
+    "progress": (ProgressConfig, "fit_progress_in_workspace"),
+    "perceptual": (PerceptualConfig, "fit_perceptual_in_workspace"),
+    "preference": (PreferenceConfig, "fit_preference_in_workspace"),
+}
+
+
+def family_fit(family: str, overrides: tuple[str, ...] = ()):
+    """The config (with ``key=value`` overrides) and the fit function of a reward family."""
+    from workbench import config as cfg
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown reward family {family!r}: {', '.join(FAMILIES)}")
+    config_cls, fit_name = FAMILIES[family]
+    return cfg.override(config_cls(), list(overrides)), globals()[fit_name]
+
+
+def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):
+    """Successful demos (teleop or scripted) and failed rollouts, each split into train and
+    held out: every fifth demo (when there are at least 5) and every fifth failure."""
+    rows = workspace.episodes(scene=scene)
+    demos = [r for r in rows if r["source"] in ("teleop", "scripted") and r["success"]]
+    if not demos:
+        raise ValueError(
+            f"no successful demonstrations of {scene} in {workspace.root}; record some first "
+            f"(`workbench record {scene} --scripted 10` or the Record panel)"
+        )
+    negatives = [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]]
+    step = int(round(1 / held_out_fraction)) if held_out_fraction > 0 else 0
+    held = [r for i, r in enumerate(demos) if step and len(demos) >= 5 and i % step == step - 1]
+    train = [r for r in demos if r not in held]
+    held_neg = negatives[1::5] if len(negatives) >= 5 else []
+    train_neg = [r for r in negatives if r not in held_neg]
+    return train, train_neg, held, held_neg
 
 
 def _store(workspace: Workspace, model: Any, scene: str, report: dict[str, Any]) -> dict[str, Any]:

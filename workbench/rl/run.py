@@ -64,10 +64,12 @@ def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
     if reward == "reference":
         return None
     if reward == "latest":
-        models = workspace.models(scene=scene)
+        # The training wrapper scores states; perceptual (frame) models are for measuring and
+        # inspecting rewards here, so "latest" means the newest state-based model.
+        models = [m for m in workspace.models(scene=scene) if "perceptual" not in m["family"]]
         if not models:
             raise ValueError(
-                f"no reward model for {scene} in {workspace.root}; fit one first "
+                f"no state-based reward model for {scene} in {workspace.root}; fit one first "
                 f"(`workbench train-reward {scene}`) or train with reward=reference"
             )
         return models[-1]["path"]

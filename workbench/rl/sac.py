@@ -257,7 +257,7 @@ def _update(agent: SACAgent, replay: GoalReplay, config: SACConfig, rng, relabel
         for net, target_net in ((agent.q1, agent.q1_target), (agent.q2, agent.q2_target)):
             for p, tp in zip(net.parameters(), target_net.parameters(), strict=True):
                 tp.mul_(1 - config.tau).add_(config.tau * p)
-    return {"losses/critic": float(critic_loss), "losses/actor": float(actor_loss),
+    return {"losses/critic": critic_loss.item(), "losses/actor": actor_loss.item(),
             "losses/alpha": float(alpha.item())}
 
 

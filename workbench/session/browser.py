@@ -132,6 +132,6 @@ class EpisodeBrowser:
         if model is not None:
             try:
                 out["learned"] = reward_along(model, episode)
-            except KeyError:  # a perceptual model and an episode recorded without frames
+            except KeyError:  # a perceptual model whose cameras this scene does not have
                 pass
         return out

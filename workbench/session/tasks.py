@@ -21,17 +21,8 @@ def fit_reward(
 ) -> dict[str, Any]:
     from workbench.data.workspace import Workspace
     from workbench.rewards import workflow
-    from workbench.rewards.preference.config import PreferenceConfig
-    from workbench.rewards.progress.config import ProgressConfig
 
-    if family == "preference":
-        config = cfg.override(PreferenceConfig(), list(overrides))
-        fit = workflow.fit_preference_in_workspace
-    elif family == "progress":
-        config = cfg.override(ProgressConfig(), list(overrides))
-        fit = workflow.fit_progress_in_workspace
-    else:
-        raise ValueError(f"unknown reward family {family!r}: progress or preference")
+    config, fit = workflow.family_fit(family, tuple(overrides))
 
     def on_epoch(epoch: int, loss: float) -> bool:
         emit("progress", epoch=epoch + 1, epochs=config.epochs, loss=loss)
