@@ -67,3 +67,20 @@ def test_a_run_with_curriculum_logs_its_stage_to_jsonl_and_tensorboard(tmp_path)
     steps = [e.step for e in board.Scalars("charts/success_rate")]
     assert steps == [r["step"] for r in records]
     assert "curriculum/difficulty" in board.Tags()["scalars"]
+
+
+def test_a_resumed_run_continues_at_the_logged_difficulty(tmp_path):
+    import json
+
+    from workbench.rl.run import last_logged
+
+    log = tmp_path / "metrics.jsonl"
+    assert last_logged(log, "curriculum/difficulty") is None
+    log.write_text("\n".join(json.dumps({"step": s, "curriculum/difficulty": d})
+                             for s, d in ((1, 0.0), (2, 0.25), (3, 0.5))) + "\n")
+    envs = make_vector_env("workbench/Reach-v0", 2)
+    curriculum = Curriculum(envs, CurriculumConfig())
+    curriculum.resume_at(last_logged(log, "curriculum/difficulty"))
+    assert curriculum.difficulty == 0.5
+    assert all(env.unwrapped.task.difficulty == 0.5 for env in envs.unwrapped.envs)
+    envs.close()

@@ -45,6 +45,12 @@ class Curriculum:
                 raise TypeError(f"{env.unwrapped} has no workbench task with a difficulty knob")
             yield task
 
+    def resume_at(self, difficulty: float | None) -> None:
+        """Continue a resumed run at the difficulty it had reached (from its log)."""
+        if difficulty is not None:
+            self.difficulty = float(difficulty)
+            self._apply()
+
     def _apply(self) -> None:
         for task in self._tasks():
             task.difficulty = self.difficulty

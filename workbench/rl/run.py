@@ -115,6 +115,8 @@ def train_run(
     else:
         run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", {})
     last = {"step": 0}
+    if schedule is not None and resume_dir is not None:
+        schedule.resume_at(last_logged(run_dir / "metrics.jsonl", "curriculum/difficulty"))
     log = (run_dir / "metrics.jsonl").open("a")
     board = tensorboard_writer(run_dir / "tb") if config.tensorboard else None
 
@@ -169,6 +171,15 @@ def train_run(
     workspace.update_run(run_id, status, metrics)
     eval_env.close()
     return {"run_id": run_id, "path": str(run_dir), **metrics}
+
+
+def last_logged(log: Path, key: str) -> float | None:
+    """The last value of ``key`` in a run's JSON-lines log (None if never logged)."""
+    value = None
+    if log.exists():
+        for line in log.read_text().splitlines():
+            value = json.loads(line).get(key, value)
+    return value
 
 
 def tensorboard_writer(folder: Path):

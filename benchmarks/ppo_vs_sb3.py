@@ -1,0 +1,166 @@
+"""Workbench PPO against stable-baselines3 PPO (RL Zoo's tuned hyperparameters), in one script.
+
+For each seed, both train on the same gymnasium env; every ``--eval-every`` environment steps
+both policies are evaluated by the same function (``--eval-episodes`` deterministic episodes,
+seeds 10,000+). Reported: training wall-clock (evaluation time excluded) and environment steps
+until the evaluated mean return first reaches the threshold, the final return, and steps/s.
+
+RL Zoo (rl-baselines3-zoo, hyperparams/ppo.yml): Pendulum-v1 "Tuned" and HalfCheetah-v3
+"Tuned" (used here for v5, whose observation and reward are the same), including VecNormalize
+(``normalize: true``) where the zoo sets it.
+
+Run: python benchmarks/ppo_vs_sb3.py --env Pendulum-v1 [--seeds 3]
+     python benchmarks/ppo_vs_sb3.py --env HalfCheetah-v5 [--seeds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
+
+THRESHOLD = {"Pendulum-v1": -200.0, "HalfCheetah-v5": 1500.0}
+BUDGET = {"Pendulum-v1": 100_000, "HalfCheetah-v5": 1_000_000}
+# The workbench's settings per env: larger batches and fewer, bigger minibatches than the zoo's
+# (fewer optimiser steps per sample is what buys wall-clock on a CPU).
+WORKBENCH = {
+    "Pendulum-v1": PPOConfig(num_envs=8, rollout_steps=256, epochs=10, minibatches=8, lr=1e-3,
+                             gamma=0.9, gae_lambda=0.95, hidden=(64, 64)),
+    "HalfCheetah-v5": PPOConfig(num_envs=8, rollout_steps=256, epochs=10, minibatches=8,
+                                lr=3e-4, gamma=0.99, gae_lambda=0.95, hidden=(64, 64)),
+}
+
+
+def zoo_ppo(env_id: str, seed: int):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    if env_id == "Pendulum-v1":
+        venv = make_vec_env(env_id, n_envs=4, seed=seed)
+        model = PPO("MlpPolicy", venv, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
+                    ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
+                    sde_sample_freq=4, seed=seed, device="cpu")
+    else:
+        venv = VecNormalize(make_vec_env(env_id, n_envs=1, seed=seed))
+        model = PPO("MlpPolicy", venv, batch_size=64, n_steps=512, gamma=0.98,
+                    learning_rate=2.0633e-05, ent_coef=0.000401762, clip_range=0.1,
+                    n_epochs=20, gae_lambda=0.92, max_grad_norm=0.8, vf_coef=0.58096,
+                    policy_kwargs=dict(log_std_init=-2, ortho_init=False,
+                                       activation_fn=torch.nn.ReLU,
+                                       net_arch=dict(pi=[256, 256], vf=[256, 256])),
+                    seed=seed, device="cpu")
+    return model, venv
+
+
+def evaluate(act, env_id: str, episodes: int) -> float:
+    env = gym.make(env_id)
+    returns = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=10_000 + i)
+        done, total = False, 0.0
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(act(obs))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    env.close()
+    return float(np.mean(returns))
+
+
+class Clock:
+    """Training wall-clock with evaluation pauses taken out."""
+
+    def __init__(self):
+        self.start, self.paused = time.perf_counter(), 0.0
+
+    def eval(self, fn):
+        t = time.perf_counter()
+        out = fn()
+        self.paused += time.perf_counter() - t
+        return out
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.paused
+
+
+def summarise(curve, threshold, steps, wall) -> dict:
+    hit = next(((s, w) for s, w, r in curve if r >= threshold), (None, None))
+    return {"steps_to_threshold": hit[0], "seconds_to_threshold": hit[1],
+            "final_return": curve[-1][2] if curve else None,
+            "steps_per_s": round(steps / wall, 1), "curve": curve}
+
+
+def run_workbench(env_id, seed, budget, every, episodes) -> dict:
+    config = PPOConfig(**{**WORKBENCH[env_id].__dict__, "total_steps": budget, "seed": seed})
+    envs = make_vector_env(env_id, config.num_envs)
+    clock, curve, next_eval = Clock(), [], every
+
+    def callback(progress) -> None:
+        nonlocal next_eval
+        if progress.step >= next_eval:
+            next_eval += every
+            policy = progress.policy  # its observation statistics are this update's
+            ret = clock.eval(lambda: evaluate(
+                lambda o: np.clip(policy.act(o[None].astype(np.float32))[0],
+                                  envs.single_action_space.low, envs.single_action_space.high),
+                env_id, episodes))
+            curve.append((progress.step, round(clock.elapsed, 1), round(ret, 1)))
+
+    train_ppo(envs, config, callbacks=(callback,))
+    envs.close()
+    return {"framework": "workbench", "seed": seed,
+            **summarise(curve, THRESHOLD[env_id], budget, clock.elapsed)}
+
+
+def run_sb3(env_id, seed, budget, every, episodes) -> dict:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    model, venv = zoo_ppo(env_id, seed)
+    clock, curve = Clock(), []
+
+    def act(obs):
+        if hasattr(venv, "normalize_obs"):
+            obs = venv.normalize_obs(obs)
+        return model.predict(obs, deterministic=True)[0]
+
+    class Every(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps % every < venv.num_envs:
+                ret = clock.eval(lambda: evaluate(act, env_id, episodes))
+                curve.append((self.num_timesteps, round(clock.elapsed, 1), round(ret, 1)))
+            return True
+
+    model.learn(budget, callback=Every())
+    return {"framework": "sb3", "seed": seed,
+            **summarise(curve, THRESHOLD[env_id], budget, clock.elapsed)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="Pendulum-v1", choices=tuple(THRESHOLD))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, help="budget (default: the zoo's)")
+    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--only", choices=("workbench", "sb3"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    budget = args.steps or BUDGET[args.env]
+    for seed in range(args.seeds):
+        for name, run in (("workbench", run_workbench), ("sb3", run_sb3)):
+            if args.only in (None, name):
+                result = run(args.env, seed, budget, args.eval_every, args.eval_episodes)
+                print(json.dumps({"env": args.env, "threshold": THRESHOLD[args.env],
+                                  "budget": budget, **result}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
