@@ -117,6 +117,9 @@ class RewardPanel(QWidget):
             parts.append(f"Spearman vs ground truth: {metrics['spearman_progress']:.3f}")
         if "success_vs_failure" in metrics:
             parts.append(f"success ranked above failure: {metrics['success_vs_failure']:.0%}")
+        if "epic_to_reference" in metrics:
+            parts.append(f"EPIC distance to the scene's reward: {metrics['epic_to_reference']:.2f}"
+                         " (0 same up to shaping, 0.5 unrelated)")
         self.report.setText(" · ".join(parts))
         episodes = self.session.episodes()
         if not episodes:

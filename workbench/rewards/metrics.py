@@ -65,4 +65,27 @@ def reward_report(
     report = {"spearman_progress": progress_spearman(model, held_out), "held_out": len(held_out)}
     if successes and failures:
         report["success_vs_failure"] = success_failure_accuracy(model, successes, failures)
+    if not hasattr(model, "frames_of"):  # state models: how far from the scene's own reward
+        try:
+            report["epic_to_reference"] = epic_to_reference(
+                lambda states: model.progress(states), [*held_out, *failures])
+        except ValueError:  # a constant reward on these episodes: EPIC is undefined
+            pass
     return report
+
+
+def epic_to_reference(score, episodes: Sequence[Episode]) -> float:
+    """EPIC distance (see :mod:`workbench.rewards.epic`) between a state reward ``score(states)``
+    and the scene's reference reward recorded with the episodes' frames (looked up at the
+    nearest recorded state), on the episodes' transitions: 0 = the same up to shaping and
+    scale, 0.5 = unrelated."""
+    from scipy.spatial import cKDTree
+
+    from workbench.rewards.epic import epic_distance, episodes_transitions
+
+    states = np.concatenate([e["state"] for e in episodes])
+    recorded = np.concatenate([e["reward"] for e in episodes])
+    tree = cKDTree(states)
+    s, s_next, coverage = episodes_transitions(episodes, coverage_size=48)
+    return epic_distance(lambda a, b: np.asarray(score(b), np.float64),
+                         lambda a, b: recorded[tree.query(b)[1]], s, s_next, coverage)
