@@ -40,6 +40,7 @@ class PPOConfig:
     vf_coef: float = field(default=0.5, metadata={"help": "value loss weight"})
     max_grad_norm: float = field(default=0.5, metadata={"help": "gradient clip"})
     hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "MLP sizes"})
+    log_std_init: float = field(default=-0.5, metadata={"help": "initial log std of actions"})
     normalize_reward: bool = field(default=True, metadata={"help": "scale by return std"})
     anneal_lr: bool = field(default=True, metadata={"help": "linear decay of lr to 0"})
     seed: int = field(default=0, metadata={"help": "seed of envs, torch and numpy"})
@@ -102,7 +103,7 @@ def train_ppo(
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     act_dim = int(np.prod(envs.single_action_space.shape))
     low, high = envs.single_action_space.low, envs.single_action_space.high
-    policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden)
+    policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init)
     policy.to(device)
     optimiser = torch.optim.Adam(policy.parameters(), lr=config.lr, eps=1e-5)
     obs_rms = RunningMeanStd((obs_dim,))
