@@ -107,15 +107,13 @@ def goal_rewards(
         rows = ws.episodes(scene=scene)[-max_episodes:]
         if not rows:
             raise ValueError(f"no recorded episodes of {scene} to score; record some first")
-        curves, env = [], None
+        env = env_for(ws.load_episode(rows[0]["id"]))
+        grounding = ground(goal, env.task)
+        curves = []
         for i, row in enumerate(rows):
             if should_stop():
                 break
             episode = ws.load_episode(row["id"])
-            if env is None:
-                env = env_for(episode)
-                grounding = ground(goal, env.task)
-                emit("progress", done=0, total=len(rows))
             env.task.difficulty = episode.meta["meta"].get("difficulty", 0.0)
             rewards = grounded_rewards(env, episode, grounding)
             curves.append({"episode": row["id"], "success": bool(row["success"]),
