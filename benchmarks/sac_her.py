@@ -30,7 +30,6 @@ def run(scene: str, difficulty: float, her: bool, seed: int, steps: int, every: 
         if progress.step % every == 0:
             curve.append((progress.step,
                           evaluate_sac(progress.policy, probe, 20)["success_rate"]))
-            progress.policy.train()
 
     start = time.perf_counter()
     train_sac(env, SACConfig(total_steps=steps, her=her, seed=seed, log_every=every),

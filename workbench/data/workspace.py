@@ -231,12 +231,8 @@ class Workspace:
         return Episode(episode_id, self._episode_folder(episode_id), meta)
 
     def delete_episode(self, episode_id: int) -> None:
-        self.load_episode(episode_id)  # raises for an unknown id
-        stale = [p.id for p in self.preferences() if any(s[0] == episode_id for s in p.segments)]
-        with self._db:  # the episode and the labels that point into it go together
-            self._db.executemany("DELETE FROM preferences WHERE id=?", [(i,) for i in stale])
-            self._db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
-        shutil.rmtree(self._episode_folder(episode_id), ignore_errors=True)
+        """Delete an episode and the labels that point into it, for good."""
+        shutil.rmtree(self.trash_episode(episode_id), ignore_errors=True)
 
     def trash_episode(self, episode_id: int) -> Path:
         """Delete an episode undoably: its folder and database rows (the episode and the labels

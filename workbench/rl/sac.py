@@ -179,7 +179,6 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
         if step <= config.learning_starts:
             action = rng.uniform(-1.0, 1.0, act_dim).astype(np.float32)
         else:
-            agent.eval()
             action = agent.act(o, g, deterministic=False)
         next_obs, reward, terminated, truncated, info = env.step(
             low + (action + 1.0) * 0.5 * (high - low))
@@ -199,7 +198,6 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
             o, g, _ = _split(obs, goal_env)
         if step > config.learning_starts and replay.ready >= config.batch_size:
             debt += config.updates_per_step
-            agent.train()
             while debt >= 1.0:
                 losses = _update(agent, replay, config, rng, relabel, reward_fn, device,
                                  (actor_opt, critic_opt, alpha_opt), target_entropy)
