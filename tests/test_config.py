@@ -29,3 +29,11 @@ def test_round_trip_through_a_dict():
 
 def test_help_text_comes_from_field_metadata():
     assert "learning rate" in cfg.help_for(PPOConfig, "lr")
+
+
+def test_a_tuple_of_names_can_be_given_comma_separated():
+    from workbench.rewards.progress import ProgressConfig
+
+    changed = cfg.override(ProgressConfig(), ["inputs=hand_to_cube, cube_to_target"])
+    assert changed.inputs == ("hand_to_cube", "cube_to_target")
+    assert cfg.override(changed, ["inputs="]).inputs == ()

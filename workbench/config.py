@@ -39,6 +39,8 @@ def _parse(text: str, current: Any) -> Any:
         value = float(value)
     if isinstance(current, tuple) and isinstance(value, list):
         value = tuple(value)
+    if isinstance(current, tuple) and isinstance(value, str):  # a,b,c for a tuple of names
+        value = tuple(part.strip() for part in value.split(",") if part.strip())
     return value
 
 

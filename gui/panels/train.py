@@ -23,6 +23,7 @@ from gui.panels.common import heading, note
 from workbench.session import Session
 
 ALARM_STYLE = "color: #c0392b; font-weight: bold"
+ONLINE = "learn from rankings while training"
 
 
 class TrainPanel(QWidget):
@@ -38,8 +39,11 @@ class TrainPanel(QWidget):
         self.steps.setSingleStep(10_000)
         self.steps.setValue(80_000)
         self.reward = QComboBox()
-        self.reward.addItems(["latest", "reference"])
-        self.reward.setToolTip("latest learned reward model, or the scene's reference reward")
+        self.reward.addItems(["latest", "reference", ONLINE])
+        self.reward.setToolTip(
+            "latest learned reward model, the scene's reference reward, or a preference reward "
+            "learned while training: the policy's newest episodes appear on the Rank panel and "
+            "the reward refits on your labels every few updates")
         self.transform = QComboBox()
         self.transform.addItems(["progress", "delta"])
         self.transform.setToolTip("progress: r = phi(s'); delta: r = gamma*phi(s') - phi(s), "
@@ -85,6 +89,7 @@ class TrainPanel(QWidget):
             name="difficulty")
         layout.addWidget(self.plot, 1)
         self.history: list[tuple[int, float, float, float | None]] = []
+        self.labels_used: int | None = None
         self.start.clicked.connect(self._start)
         self.pause.toggled.connect(self._pause)
         self.stop.clicked.connect(lambda: session.stop_job("train"))
@@ -94,9 +99,11 @@ class TrainPanel(QWidget):
         self._sync(False)
 
     def overrides(self) -> tuple[str, ...]:
+        online = self.reward.currentText() == ONLINE
         return (
             f"ppo.total_steps={self.steps.value()}",
-            f"reward={self.reward.currentText()}",
+            f"online_feedback={str(online).lower()}",
+            f"reward={'latest' if online else self.reward.currentText()}",
             f"transform={self.transform.currentText()}",
             f"difficulty={self.difficulty.value()}",
             f"curriculum={str(self.curriculum.isChecked()).lower()}",
@@ -115,6 +122,7 @@ class TrainPanel(QWidget):
             self.session.emit("error", message=str(exc))
             return
         self.history.clear()
+        self.labels_used = None
         self.alarm.setText("")
         self._sync(True)
         self.status.setText("starting worker…")
@@ -174,6 +182,10 @@ class TrainPanel(QWidget):
         self.bar.setValue(data["step"])
         stage = (f" · difficulty {extras['curriculum/difficulty']:.2f}"
                  if "curriculum/difficulty" in extras else "")
+        if "feedback/labels" in extras:
+            self.labels_used = int(extras["feedback/labels"])
+        if self.labels_used is not None:
+            stage += f" · reward refitted on {self.labels_used} labels"
         self.status.setText(f"{data['step']} steps · {data['fps']:.0f} steps/s · "
                             f"success {data['success_rate']:.0%}{stage}")
         if extras.get("monitor/alarm"):

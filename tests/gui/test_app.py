@@ -353,3 +353,22 @@ def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, 
     assert session.workspace.root == (tmp_path / "second").resolve()  # still usable
     session.record_scripted(1, with_failures=False)
     assert panel.episodes.count() == 1
+
+
+def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window):
+    from gui.panels.train import ONLINE
+    from workbench import config as cfg
+    from workbench.rl.run import RunConfig
+
+    train = window.panels["Train"]
+    train.reward.setCurrentText(ONLINE)
+    config = cfg.override(RunConfig(), list(train.overrides()))  # what the worker will run
+    assert config.online_feedback and config.reward == "latest"
+    train._show_progress({"step": 2048, "total_steps": 8192, "fps": 900.0,
+                          "learned_return": 3.0, "success_rate": 0.25,
+                          "extras": {"feedback/labels": 14.0}})
+    train._show_progress({"step": 3072, "total_steps": 8192, "fps": 900.0,
+                          "learned_return": 3.5, "success_rate": 0.25, "extras": {}})
+    assert "reward refitted on 14 labels" in train.status.text()
+    train.reward.setCurrentText("reference")
+    assert not cfg.override(RunConfig(), list(train.overrides())).online_feedback

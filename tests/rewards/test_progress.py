@@ -94,3 +94,28 @@ def test_workflow_saves_the_model_with_its_report(push_dataset):
     (row,) = [m for m in ws.models("Push") if m["id"] == report["model_id"]]
     assert row["metrics"]["spearman_progress"] == report["spearman_progress"]
     assert isinstance(load_reward_model(row["path"]), ProgressRewardModel)
+
+
+def test_a_reward_restricted_to_named_inputs_ignores_the_rest(push_dataset, tmp_path):
+    ws, ids = push_dataset
+    load = ws.load_episode
+    features = load(ids["demos"][0]).meta["meta"]["features"]
+    config = ProgressConfig(epochs=20, inputs=("hand_to_cube", "cube_to_target"))
+    model = fit_progress([load(i) for i in ids["demos"]], "Push", features, (), config)
+    states = load(ids["held_out"][0])["state"].copy()
+    moved = states.copy()
+    start = 0
+    for name, size in features.items():  # shift everything the reward may not see
+        if name not in config.inputs:
+            moved[:, start : start + size] += 0.3
+        start += size
+    np.testing.assert_array_equal(model.progress(moved), model.progress(states))
+    changed = states.copy()
+    changed[:, -3:] += 0.1  # cube_to_target, the last feature, is seen
+    assert not np.allclose(model.progress(changed), model.progress(states))
+    model.save(tmp_path / "m")  # the restriction survives a round trip
+    np.testing.assert_array_equal(load_reward_model(tmp_path / "m").progress(moved),
+                                  model.progress(states))
+    with pytest.raises(ValueError, match="not observation features.*choose from"):
+        ProgressRewardModel(sum(features.values()), features, "Push",
+                            ProgressConfig(inputs=("cube_colour",)))

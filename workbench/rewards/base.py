@@ -20,6 +20,20 @@ from workbench.rewards.artifact import (
 )
 
 
+def _hidden_columns(features: dict[str, int], inputs: tuple[str, ...]) -> np.ndarray:
+    """Indices of the state columns outside the named ``inputs`` (none when inputs is empty)."""
+    unknown = [name for name in inputs if name not in features]
+    if unknown:
+        raise ValueError(f"inputs {unknown} are not observation features of this scene; "
+                         f"choose from {', '.join(features)}")
+    hidden, start = [], 0
+    for name, size in features.items():
+        if inputs and name not in inputs:
+            hidden.extend(range(start, start + size))
+        start += size
+    return np.array(hidden, dtype=int)
+
+
 class StateRewardModel:
     """Base class: subclasses set ``family`` and ``config_class`` and build ``net``, a module with
     ``mean``/``std`` input buffers; they may add header fields with ``_extra_header``."""
@@ -36,6 +50,7 @@ class StateRewardModel:
         self.scene = scene
         self.config = config
         self.device = pick_device(device)
+        self.hidden_columns = _hidden_columns(features, getattr(config, "inputs", ()))
         self.net = self._build_net().to(self.device)
         self.metrics: dict[str, Any] = {}
 
@@ -43,8 +58,12 @@ class StateRewardModel:
         raise NotImplementedError
 
     def set_normalisation(self, states: np.ndarray) -> None:
-        self.net.mean.copy_(torch.as_tensor(states.mean(axis=0), device=self.device))
-        self.net.std.copy_(torch.as_tensor(states.std(axis=0) + 1e-3, device=self.device))
+        mean, std = states.mean(axis=0), states.std(axis=0) + 1e-3
+        # Features the reward may not see get an infinite scale: they normalise to exactly 0,
+        # in fitting and in every later use, with no change to the network or the artifact.
+        mean[self.hidden_columns], std[self.hidden_columns] = 0.0, np.inf
+        self.net.mean.copy_(torch.as_tensor(mean, device=self.device))
+        self.net.std.copy_(torch.as_tensor(std, device=self.device))
 
     def check_features(self, features: dict[str, int]) -> None:
         if dict(features) != self.features:

@@ -55,7 +55,7 @@ def fit_progress_in_workspace(
         report.update(
             reward_report(model, [load(r["id"]) for r in held], [load(r["id"]) for r in held_neg])
         )
-    return model, _store(workspace, model, scene, report)
+    return model, store_model(workspace, model, scene, report)
 
 
 def fit_perceptual_in_workspace(
@@ -79,7 +79,7 @@ def fit_perceptual_in_workspace(
                               "cameras": list(config.cameras)}
     if held:
         report.update(reward_report(model, load(held), load(held_neg)))
-    return model, _store(workspace, model, scene, report)
+    return model, store_model(workspace, model, scene, report)
 
 
 def fit_preference_in_workspace(
@@ -112,7 +112,7 @@ def fit_preference_in_workspace(
     if held:
         report["held_out_labels"] = len(held)
         report["preference_accuracy"] = preference_accuracy(model, held)
-    return model, _store(workspace, model, scene, report)
+    return model, store_model(workspace, model, scene, report)
 
 
 FAMILIES = {  # what `train-reward --family` and the Reward panel offer
@@ -146,12 +146,14 @@ def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):
     step = int(round(1 / held_out_fraction)) if held_out_fraction > 0 else 0
     held = [r for i, r in enumerate(demos) if step and len(demos) >= 5 and i % step == step - 1]
     train = [r for r in demos if r not in held]
-    held_neg = negatives[1::5] if len(negatives) >= 5 else []
+    held_neg = negatives[1::step] if step and len(negatives) >= 5 else []
     train_neg = [r for r in negatives if r not in held_neg]
     return train, train_neg, held, held_neg
 
 
-def _store(workspace: Workspace, model: Any, scene: str, report: dict[str, Any]) -> dict[str, Any]:
+def store_model(
+    workspace: Workspace, model: Any, scene: str, report: dict[str, Any]
+) -> dict[str, Any]:
     """Save the artifact with its report under models/ and index it; the report plus its id."""
     model.metrics = report
     name = f"{model.family}-{scene}"

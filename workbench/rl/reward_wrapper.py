@@ -10,6 +10,7 @@ return beside the truth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -17,8 +18,14 @@ import numpy as np
 
 from workbench.rewards.transforms import progress_reward
 
+# Told each step's (next states before any reset, the env's own rewards, which envs ended).
+StepObserver = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
 
 class LearnedRewardWrapper(gym.vector.VectorWrapper):
+    """``model=None`` gives zero reward until :meth:`set_model` installs one (online reward
+    learning starts without a model); ``on_step`` sees every transition (its segment buffer)."""
+
     def __init__(
         self,
         env: gym.vector.VectorEnv,
@@ -26,16 +33,32 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         transform: str = "progress",
         gamma: float = 0.99,
         features: dict[str, int] | None = None,
+        on_step: StepObserver | None = None,
     ):
         super().__init__(env)
         if env.metadata.get("autoreset_mode") != gym.vector.AutoresetMode.SAME_STEP:
             raise ValueError("LearnedRewardWrapper needs a vector env with SAME_STEP autoreset")
-        if features is not None and hasattr(model, "check_features"):
-            model.check_features(features)
-        self.model = model
+        self.features = features
         self.transform = transform
         self.gamma = gamma
+        self.on_step = on_step
+        self.model = None
         self._phi: np.ndarray | None = None
+        self._obs: np.ndarray | None = None
+        self.set_model(model)
+
+    def set_model(self, model: Any) -> None:
+        """Score from now on with ``model`` (the potential of the current states included)."""
+        if model is not None and self.features is not None and hasattr(model, "check_features"):
+            model.check_features(self.features)
+        self.model = model
+        if self._obs is not None:
+            self._phi = self._score(self._obs)
+
+    def _score(self, states: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            return np.zeros(len(states))
+        return self.model.score(states)
 
     def get_state(self) -> Any:
         return self._phi
@@ -45,7 +68,8 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        self._phi = self.model.score(obs)
+        self._obs = obs
+        self._phi = self._score(obs)
         return obs, info
 
     def step(self, actions: np.ndarray):
@@ -54,12 +78,16 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         done = info.get("_final_obs")
         if done is not None and done.any():
             next_states[done] = np.stack(info["final_obs"][done])
-        phi_next = self.model.score(next_states)
+        phi_next = self._score(next_states)
         reward = progress_reward(phi_next, self._phi, self.transform, self.gamma)
         phi = phi_next.copy()
         if done is not None and done.any():
-            phi[done] = self.model.score(obs[done])  # the new episodes' first states
+            phi[done] = self._score(obs[done])  # the new episodes' first states
         self._phi = phi
+        self._obs = obs
+        if self.on_step is not None:
+            ended = done if done is not None else np.zeros(len(obs), bool)
+            self.on_step(next_states, np.asarray(env_reward, np.float64), ended)
         info = dict(info)
         info["env_reward"] = env_reward
         info["learned_score"] = phi_next

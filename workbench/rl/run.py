@@ -18,9 +18,13 @@ from workbench import config as cfg
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.registration import env_id
+from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.artifact import load_reward_model
+from workbench.rewards.preference.dataset import queries_from_workspace
+from workbench.rewards.workflow import store_model
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
 from workbench.rl.monitor import RewardHackingMonitor
+from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import (
     Callback,
@@ -31,6 +35,7 @@ from workbench.rl.ppo import (
     train_ppo,
 )
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
+from workbench.teleop.recorder import record_policy_episodes
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,18 @@ class RunConfig:
                   "policy succeeds (competence-based; see workbench.rl.curriculum)"})
     tensorboard: bool = field(
         default=True, metadata={"help": "also write TensorBoard event files to <run>/tb"})
+    online_feedback: bool = field(
+        default=False,
+        metadata={"help": "learn a preference reward while training (ignores `reward`): the "
+                  "policy's episodes are recorded every few updates for the Rank panel, and "
+                  "the reward refits on the scene's labels as they arrive"})
+    online_teacher: str = field(
+        default="",
+        metadata={"help": "a synthetic teacher (oracle, stoc, myopic, mistake, skip, equal) "
+                  "that also answers queries on the policy's segments; empty: people only"})
+    online_clips: int = field(
+        default=2, metadata={"help": "policy episodes recorded per feedback round"})
+    online: OnlineFeedbackConfig = field(default_factory=OnlineFeedbackConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
 
@@ -92,13 +109,17 @@ def train_run(
         resume_dir = Path(resume_dir)
         config = cfg.from_dict(RunConfig, json.loads((resume_dir / "config.json").read_text()))
     torch.set_num_threads(config.torch_threads)
-    reward_path = resolve_reward(workspace, config.scene, config.reward)
+    online = config.online_feedback
+    reward_path = None if online else resolve_reward(workspace, config.scene, config.reward)
     env_kwargs = {"difficulty": config.difficulty}
     eval_env = make_env(config.scene, **env_kwargs)
     envs = make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs)
     schedule = (Curriculum(envs, CurriculumConfig(final=config.difficulty))
                 if config.curriculum and config.difficulty > 0 else None)
-    if reward_path is not None:
+    feedback: tuple[Callback, ...] = ()
+    if online:
+        envs, feedback, learner = _online_feedback(workspace, config, envs, eval_env)
+    elif reward_path is not None:
         model = load_reward_model(reward_path, device=config.ppo.device)
         envs = LearnedRewardWrapper(
             envs, model, config.transform, config.ppo.gamma, features=eval_env.features
@@ -141,8 +162,10 @@ def train_run(
             on_snapshot(progress.policy, progress)
 
     monitor = RewardHackingMonitor() if config.hacking_guard and reward_path else None
-    # The curriculum and the monitor annotate each update before it is logged.
-    guards = tuple(g for g in (schedule, monitor) if g is not None)
+    # The curriculum, the feedback rounds and the monitor annotate each update before it is
+    # logged.
+    guards = (*(g for g in (schedule,) if g is not None), *feedback,
+              *(g for g in (monitor,) if g is not None))
     status = "failed"
     try:
         policy = train_ppo(
@@ -162,6 +185,9 @@ def train_run(
     if monitor is not None and monitor.alarm is not None and monitor.roll_back(policy):
         guard = {"hacking_alarm": str(monitor.alarm), "rolled_back_to_step": monitor.best_step}
         status = "finished"  # stopped on purpose: nothing to continue
+    if online and learner.model is not None:  # the reward learned on the way is kept
+        reward_path = store_model(workspace, learner.model, config.scene,
+                                  {"online_labels": len(learner.queries)})["path"]
     evaluation = evaluate_policy(policy, eval_env, config.eval_episodes)
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
@@ -171,6 +197,43 @@ def train_run(
     workspace.update_run(run_id, status, metrics)
     eval_env.close()
     return {"run_id": run_id, "path": str(run_dir), **metrics}
+
+
+def _online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
+    """The wrapper, callbacks and learner of a run whose reward is learned while it trains.
+
+    Each feedback round first records ``online_clips`` episodes of the current policy into the
+    workspace (source "policy"), so the Rank panel offers the policy's newest behaviour; the
+    learner then refits on every label of the scene's episodes, plus its synthetic teacher's.
+    """
+    teacher = TEACHERS.get(config.online_teacher) if config.online_teacher else None
+    if config.online_teacher and teacher is None:
+        raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
+                         f"{', '.join(TEACHERS)} or leave it empty")
+    scene_ids = {row["id"] for row in workspace.episodes(scene=config.scene)}
+
+    def workspace_labels():
+        scene_ids.update(row["id"] for row in workspace.episodes(scene=config.scene))
+        return queries_from_workspace(workspace, scene_ids=scene_ids)
+
+    learner = OnlinePreference(config.scene, eval_env.features, config.online, teacher,
+                               workspace_labels)
+    envs = LearnedRewardWrapper(envs, None, "progress", config.ppo.gamma,
+                                features=eval_env.features, on_step=learner.observe)
+    refit = learner.callback(envs)
+    rounds = {"count": 0}
+
+    def record_then_refit(progress: TrainProgress) -> None:
+        every = config.online.feedback_every
+        if config.online_clips and (progress.update == 1 or progress.update % every == 0):
+            policy = progress.policy
+            record_policy_episodes(eval_env, workspace, lambda _env, obs: policy.act(obs),
+                                   config.online_clips, "policy",
+                                   seed=50_000 + config.online_clips * rounds["count"])
+            rounds["count"] += 1
+        refit(progress)
+
+    return envs, (record_then_refit,), learner
 
 
 def last_logged(log: Path, key: str) -> float | None:

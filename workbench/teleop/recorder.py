@@ -193,13 +193,14 @@ def record_demo_set(
     with_failures: bool = True,
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    difficulty: float = 0.0,
 ) -> list[int]:
     """The scene's scripted demos and, by default, failed takes (``episodes // 2`` random and
     ``episodes`` perturbed rollouts): a progress reward learned from successes alone is easy to
     exploit. ``progress(n)`` is told the number of episodes saved so far."""
     from workbench.envs.env import make_env
 
-    env = make_env(scene)
+    env = make_env(scene, difficulty=difficulty)
     seed = 1000 + 100 * len(workspace.episodes(include_incomplete=True))
     kinds = [("scripted", scripted_policy(env, seed), episodes)]
     if with_failures:

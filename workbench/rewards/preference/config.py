@@ -9,6 +9,10 @@ class PreferenceConfig:
 
     members: int = field(default=3, metadata={"help": "ensemble size (disagreement picks queries)"})
     hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "MLP hidden sizes"})
+    inputs: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "named observation features the reward sees (empty: all); e.g. "
+                  "hand_to_cube,cube_to_target makes it indifferent to where things stand"})
     epochs: int = field(default=200, metadata={"help": "passes over the labels"})
     lr: float = field(default=3e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})

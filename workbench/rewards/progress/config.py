@@ -8,6 +8,10 @@ class ProgressConfig:
     """How a progress reward is fitted. Each field's help is its CLI help and GUI tooltip."""
 
     hidden: tuple[int, ...] = field(default=(128, 128), metadata={"help": "MLP hidden sizes"})
+    inputs: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "named observation features the reward sees (empty: all); e.g. "
+                  "hand_to_cube,cube_to_target makes it indifferent to where things stand"})
     epochs: int = field(default=200, metadata={"help": "passes over the training frames"})
     lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})

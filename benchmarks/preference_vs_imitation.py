@@ -1,0 +1,141 @@
+"""Preference learning from an oracle teacher on Pendulum-v1: the workbench against `imitation`.
+
+Both learn a reward from pairwise comparisons of the policy's own segments while PPO trains on
+it (the workbench: `workbench.rl.online_reward` with its PPO; imitation: PreferenceComparisons
+with SB3 PPO, its documented Pendulum settings), for label budgets of 25, 50, 100 and 200, the
+same 100k environment steps and 3 seeds. Reported: the agent's true return (20 deterministic
+episodes, seeds 10,000+) and the smallest budget whose mean over seeds reaches -200.
+
+`imitation` pins gymnasium 0.29 and stable-baselines3 2.2, so it runs in its own venv
+(``benchmarks/.venv-imitation``, made by ``--setup``: CPU torch, then imitation) through
+benchmarks/imitation_side.py, started from here.
+
+Run: python benchmarks/preference_vs_imitation.py --setup        (once)
+     python benchmarks/preference_vs_imitation.py [--labels 25 50 100 200] [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from workbench.feedback.teachers import Teacher
+from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
+from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
+from workbench.rl.reward_wrapper import LearnedRewardWrapper
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".venv-imitation"
+# The workbench PPO's Pendulum setting (benchmarks/ppo_vs_sb3.py), 64x64 networks.
+PPO = PPOConfig(num_envs=8, rollout_steps=128, epochs=10, minibatches=8, lr=1e-3, gamma=0.9,
+                gae_lambda=0.95, hidden=(64, 64), anneal_lr=False)
+
+
+def setup() -> None:
+    """imitation's own venv: CPU torch first (an unpinned torch pulls a CUDA build)."""
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, f"torch=={torch.__version__.split('+')[0]}"], check=True)
+    subprocess.run([*pip, "imitation==1.0.1"], check=True)
+
+
+def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int) -> dict:
+    config = PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed})
+    envs = make_vector_env("Pendulum-v1", config.num_envs)
+    features = {"observation": int(np.prod(envs.single_observation_space.shape))}
+    online = OnlinePreference(
+        "Pendulum-v1", features,
+        OnlineFeedbackConfig(total_labels=labels, segment_length=50, seed=seed),
+        teacher=Teacher(),
+    )
+    envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
+    start = time.perf_counter()
+    policy = train_ppo(envs, config, callbacks=(online.callback(envs),))
+    seconds = time.perf_counter() - start
+    envs.close()
+    return {"framework": "workbench", "labels": labels, "seed": seed,
+            "true_return": evaluate(policy, eval_episodes), "seconds": round(seconds, 1),
+            "labels_used": len(online.queries)}
+
+
+@torch.no_grad()
+def evaluate(policy, episodes: int) -> float:
+    """Deterministic episodes with the policy's mean action, which Pendulum clips to +-2."""
+    env = gym.make("Pendulum-v1")
+    returns = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=10_000 + i)
+        done, total = False, 0.0
+        while not done:
+            x = torch.as_tensor(obs[None], dtype=torch.float32)
+            obs, reward, terminated, truncated, _ = env.step(policy.distribution(x).mean[0].numpy())
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return round(float(np.mean(returns)), 1)
+
+
+def run_imitation(labels: list[int], seeds: list[int], steps: int, eval_episodes: int):
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"{VENV} is missing: run this script with --setup first")
+    command = [str(python), str(HERE / "imitation_side.py"), "--labels", *map(str, labels),
+               "--seeds", *map(str, seeds), "--steps", str(steps),
+               "--eval-episodes", str(eval_episodes)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("{"):
+                yield json.loads(line)
+    if process.returncode:
+        raise SystemExit(f"imitation_side.py failed with exit status {process.returncode}")
+
+
+def summary(results: list[dict], threshold: float = -200.0) -> dict:
+    table: dict[str, dict[int, list[float]]] = {}
+    for r in results:
+        table.setdefault(r["framework"], {}).setdefault(r["labels"], []).append(r["true_return"])
+    out = {}
+    for framework, by_labels in table.items():
+        means = {labels: float(np.mean(v)) for labels, v in sorted(by_labels.items())}
+        reached = [labels for labels, mean in means.items() if mean >= threshold]
+        out[framework] = {"mean_return": means, "labels_to_threshold": min(reached, default=None)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setup", action="store_true", help="make imitation's venv and exit")
+    parser.add_argument("--labels", type=int, nargs="+", default=[25, 50, 100, 200])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--only", choices=("workbench", "imitation"))
+    args = parser.parse_args()
+    if args.setup:
+        setup()
+        return
+    torch.set_num_threads(1)
+    results = []
+    if args.only in (None, "workbench"):
+        for seed in args.seeds:
+            for labels in args.labels:
+                results.append(run_workbench(labels, seed, args.steps, args.eval_episodes))
+                print(json.dumps(results[-1]), flush=True)
+    if args.only in (None, "imitation"):
+        for result in run_imitation(args.labels, args.seeds, args.steps, args.eval_episodes):
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    print(json.dumps({"summary": summary(results)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Online preference learning while PPO trains (workbench.rl.online_reward)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.rewards.preference.fit import LabelledQuery
+from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
+from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
+from workbench.rl.reward_wrapper import LearnedRewardWrapper
+
+FEATURES = {"observation": 3}
+
+
+def test_schedule_asks_a_first_batch_then_spends_the_rest_by_the_deadline():
+    online = OnlinePreference("Pendulum-v1", FEATURES, OnlineFeedbackConfig(
+        total_labels=40, first_fraction=0.25, spend_by=0.5))
+    due = [online.labels_due(step, 100_000) for step in (0, 10_000, 25_000, 50_000, 90_000)]
+    assert due[0] == 10
+    assert due == sorted(due) and due[2] == 25
+    assert due[3] == due[4] == 40
+
+
+def test_wrapper_without_a_model_gives_zero_reward_until_one_is_installed():
+    envs = make_vector_env("Pendulum-v1", 2)
+    seen = []
+    wrapper = LearnedRewardWrapper(envs, None, on_step=lambda s, r, e: seen.append((s, r, e)))
+    wrapper.reset(seed=0)
+    _, reward, *_ = wrapper.step(np.zeros((2, 1), np.float32))
+    assert np.all(reward == 0.0)
+    assert seen[0][0].shape == (2, 3) and np.all(seen[0][1] < 0)  # the env's own reward
+
+    class Height:  # a reward that is the pendulum tip's height, cos(theta)
+        def score(self, states):
+            return states[:, 0].astype(np.float64)
+
+    wrapper.set_model(Height())
+    obs, reward, *_ = wrapper.step(np.zeros((2, 1), np.float32))
+    np.testing.assert_allclose(reward, obs[:, 0], rtol=1e-6)
+    wrapper.close()
+
+
+def test_refits_during_training_learn_the_teachers_reward():
+    torch.set_num_threads(1)
+    config = PPOConfig(num_envs=4, rollout_steps=128, total_steps=8_192, seed=0, lr=1e-3,
+                       gamma=0.9, anneal_lr=False)
+    envs = make_vector_env("Pendulum-v1", config.num_envs)
+    online = OnlinePreference("Pendulum-v1", FEATURES, OnlineFeedbackConfig(
+        total_labels=60, segment_length=20, feedback_every=2, spend_by=0.8, seed=0))
+    envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
+    logged = []
+    train_ppo(envs, config, callbacks=(online.callback(envs), lambda p: logged.append(p.extras)))
+    envs.close()
+
+    assert len(online.queries) == 60
+    rounds = [e for e in logged if "feedback/labels" in e]
+    assert len(rounds) >= 3  # labels arrived over several rounds, not once
+    assert [e["feedback/labels"] for e in rounds] == sorted(e["feedback/labels"] for e in rounds)
+    assert envs.model is online.model  # the latest refit scores the rollouts
+
+    # The learned reward orders fresh segments of the policy's episodes as the truth does.
+    hits = []
+    for _ in range(200):
+        a, b = online._random_segment(), online._random_segment()
+        truth = a.rewards.sum() - b.rewards.sum()
+        if abs(truth) < 1.0:
+            continue
+        learned = online.model.reward(a.states).sum() - online.model.reward(b.states).sum()
+        hits.append((learned > 0) == (truth > 0))
+    assert len(hits) > 50 and np.mean(hits) > 0.8
+
+
+def test_labels_from_outside_join_the_refit_without_a_teacher():
+    rng = np.random.default_rng(0)
+    outside: list[LabelledQuery] = []
+
+    def new_labels():
+        return outside
+
+    online = OnlinePreference("Pendulum-v1", FEATURES, OnlineFeedbackConfig(total_labels=0),
+                              teacher=None, extra_queries=new_labels)
+    assert online.feedback_round(0, 1000) == {}  # nothing arrived: no refit
+    assert online.model is None
+    for _ in range(20):  # upright (cos theta near 1) preferred, as a person would
+        up = np.column_stack([np.ones(10), np.zeros(10), rng.normal(size=10)])
+        down = np.column_stack([-np.ones(10), np.zeros(10), rng.normal(size=10)])
+        outside.append(LabelledQuery((up.astype(np.float32), down.astype(np.float32)), "left"))
+    record = online.feedback_round(0, 1000)
+    assert record["feedback/labels"] == 20.0
+    up_state = np.array([[1.0, 0.0, 0.0]], np.float32)
+    down_state = np.array([[-1.0, 0.0, 0.0]], np.float32)
+    assert online.model.reward(up_state)[0] > online.model.reward(down_state)[0]
+    assert online.feedback_round(10, 1000) == {}  # the same labels again: no refit
+
+
+def test_needs_a_teacher_or_a_label_source():
+    with pytest.raises(ValueError, match="teacher or a source of labels"):
+        OnlinePreference("Pendulum-v1", FEATURES, teacher=None)
+
+
+def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(workspace):
+    from workbench.envs import make_env
+    from workbench.rl.run import RunConfig, train_run
+    from workbench.teleop.recorder import record_policy_episodes, scripted_policy
+
+    env = make_env("Push")
+    good, bad = (record_policy_episodes(env, workspace, scripted_policy(env, 0, perturbed), 1,
+                                        "scripted", seed=i)[0]
+                 for i, perturbed in enumerate((False, True)))
+    env.close()
+    workspace.add_preference([(good, 40, 60), (bad, 40, 60)], "left")  # a person's label
+    config = RunConfig(
+        scene="Push", online_feedback=True, online_teacher="oracle", online_clips=1,
+        checkpoint_every=0, tensorboard=False, eval_episodes=2,
+        online=OnlineFeedbackConfig(total_labels=12, segment_length=20, feedback_every=2),
+        ppo=PPOConfig(num_envs=4, rollout_steps=64, total_steps=4 * 64 * 4),
+    )
+    result = train_run(workspace, config)
+
+    clips = [r for r in workspace.episodes(scene="Push") if r["source"] == "policy"]
+    assert len(clips) == 3  # rounds after updates 1, 2 and 4, one clip each
+    model = workspace.models(scene="Push")[-1]
+    assert model["family"] == "preference" and result["reward"] == model["path"]
+    assert model["metrics"]["online_labels"] == 12  # the teacher's; plus the person's one
+    log = (Path(result["path"]) / "metrics.jsonl").read_text().splitlines()
+    rounds = [json.loads(line) for line in log if "feedback/labels" in line]
+    # After the first 64 steps no 80-step episode has ended: only the person's label is there.
+    assert rounds[0]["feedback/labels"] == 1
+    assert rounds[-1]["feedback/labels"] == 13
+
+
+def test_an_unknown_online_teacher_is_named(workspace):
+    from workbench.rl.run import RunConfig, train_run
+
+    with pytest.raises(ValueError, match="unknown teacher 'oracel'.*oracle"):
+        train_run(workspace, RunConfig(scene="Push", online_feedback=True,
+                                       online_teacher="oracel"))

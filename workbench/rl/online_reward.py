@@ -1,0 +1,173 @@
+"""Preference rewards learned while the policy trains (PrefPPO / PEBBLE style).
+
+The policy's own recent episodes are what gets judged: :class:`OnlinePreference` keeps them
+(states, and the env's own per-step reward for a synthetic teacher) through the reward
+wrapper's ``on_step`` hook. As a training callback it runs feedback rounds: it samples candidate
+segment pairs from those episodes, asks about the ones the current ensemble disagrees on most,
+refits the ensemble on every label so far, and installs it in the wrapper, so the next rollout
+is scored by the new reward. Labels are spent on a schedule: a first batch after the first
+rollout, then evenly until ``spend_by`` of the training budget.
+
+Labels a person gives meanwhile (the Rank panel writes them to the workspace) join each refit
+through ``extra_queries``. PPO is on-policy, so nothing stored needs relabelling: the rollout
+buffer is refilled after every update with the newest reward; the feedback buffer keeps states,
+not rewards, and is scored afresh by each model.
+
+Example:
+    >>> online = OnlinePreference("Pendulum", {"observation": 3}, OnlineFeedbackConfig(100))
+    >>> envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
+    >>> policy = train_ppo(envs, config, callbacks=(online.callback(envs),))
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workbench.feedback.active import pair_disagreement
+from workbench.feedback.teachers import Teacher
+from workbench.rewards.preference.config import PreferenceConfig
+from workbench.rewards.preference.fit import LabelledQuery, fit_preference, preference_accuracy
+from workbench.rewards.preference.model import PreferenceRewardModel
+from workbench.rl.ppo import TrainProgress
+from workbench.rl.reward_wrapper import LearnedRewardWrapper
+
+
+@dataclass(frozen=True)
+class OnlineFeedbackConfig:
+    total_labels: int = field(default=100, metadata={"help": "labels asked over the run"})
+    first_fraction: float = field(
+        default=0.25, metadata={"help": "share of the labels asked after the first rollout"})
+    spend_by: float = field(
+        default=0.5, metadata={"help": "fraction of training by which all labels are asked"})
+    feedback_every: int = field(default=4, metadata={"help": "updates between feedback rounds"})
+    segment_length: int = field(default=25, metadata={"help": "steps per compared segment"})
+    candidates_per_label: int = field(
+        default=10, metadata={"help": "random pairs scored for disagreement per label asked"})
+    keep_episodes: int = field(
+        default=400, metadata={"help": "recent policy episodes queries are drawn from"})
+    seed: int = field(default=0, metadata={"help": "seed of segment sampling and the teacher"})
+    preference: PreferenceConfig = field(
+        default_factory=lambda: PreferenceConfig(epochs=100, device="cpu"))
+
+
+@dataclass(frozen=True)
+class RecordedSegment:
+    states: np.ndarray  # (T, d), the states reached at each step
+    rewards: np.ndarray  # (T,), the env's own reward of each step (the synthetic teacher's)
+
+
+class OnlinePreference:
+    """Feedback buffer, query selection, teacher and refits for one training run."""
+
+    def __init__(
+        self,
+        scene: str,
+        features: dict[str, int],
+        config: OnlineFeedbackConfig = OnlineFeedbackConfig(),
+        teacher: Teacher | None = Teacher(),
+        extra_queries: Callable[[], Sequence[LabelledQuery]] | None = None,
+    ):
+        if teacher is None and extra_queries is None:
+            raise ValueError("online reward learning needs a teacher or a source of labels")
+        self.scene, self.features, self.config = scene, features, config
+        self.teacher, self.extra_queries = teacher, extra_queries
+        self.rng = np.random.default_rng(config.seed)
+        self.episodes: deque[RecordedSegment] = deque(maxlen=config.keep_episodes)
+        self.queries: list[LabelledQuery] = []
+        self.model: PreferenceRewardModel | None = None
+        self.history: list[dict[str, float]] = []
+        self._running: list[tuple[list[np.ndarray], list[float]]] = []
+        self._extra_count = 0
+
+    # -- the wrapper's on_step hook ---------------------------------------------------------
+    def observe(self, next_states: np.ndarray, rewards: np.ndarray, ended: np.ndarray) -> None:
+        if not self._running:
+            self._running = [([], []) for _ in range(len(next_states))]
+        for i, (states, steps) in enumerate(self._running):
+            states.append(np.asarray(next_states[i], np.float32))
+            steps.append(float(rewards[i]))
+            if ended[i]:
+                if len(states) >= self.config.segment_length:
+                    self.episodes.append(RecordedSegment(np.stack(states), np.array(steps)))
+                self._running[i] = ([], [])
+
+    # -- queries ------------------------------------------------------------------------------
+    def _random_segment(self) -> RecordedSegment:
+        episode = self.episodes[int(self.rng.integers(len(self.episodes)))]
+        length = self.config.segment_length
+        start = int(self.rng.integers(0, len(episode.states) - length + 1))
+        return RecordedSegment(episode.states[start : start + length],
+                               episode.rewards[start : start + length])
+
+    def select_pairs(self, count: int) -> list[tuple[RecordedSegment, RecordedSegment]]:
+        """``count`` pairs: the most disputed of ``candidates_per_label * count`` random ones
+        by the current ensemble (random ones before the first model)."""
+        if len(self.episodes) < 2:
+            return []
+        pool = count if self.model is None else count * self.config.candidates_per_label
+        pairs = [(self._random_segment(), self._random_segment()) for _ in range(pool)]
+        if self.model is None:
+            return pairs
+        scores = pair_disagreement(self.model, [(a.states, b.states) for a, b in pairs])
+        return [pairs[i] for i in np.argsort(-scores)[:count]]
+
+    def ask(self, count: int) -> list[LabelledQuery]:
+        """Pose ``count`` queries to the synthetic teacher; returns the answered ones."""
+        pairs = self.select_pairs(count)
+        if not pairs or self.teacher is None:
+            return []
+        scale = float(np.mean([abs(s.rewards.sum()) for pair in pairs for s in pair])) or 1.0
+        answered = []
+        for left, right in pairs:
+            answer = self.teacher.answer(left.rewards, right.rewards, self.rng, scale)
+            answered.append(LabelledQuery((left.states, right.states), answer))
+        return answered
+
+    def labels_due(self, step: int, total_steps: int) -> int:
+        """Labels the schedule has asked for by ``step`` (cumulative)."""
+        c = self.config
+        first = math.ceil(c.total_labels * c.first_fraction)
+        horizon = max(c.spend_by * total_steps, 1.0)
+        return min(c.total_labels,
+                   first + math.floor((c.total_labels - first) * min(step / horizon, 1.0)))
+
+    # -- feedback rounds ---------------------------------------------------------------------
+    def feedback_round(self, step: int, total_steps: int) -> dict[str, float]:
+        """Ask the labels now due, take in new outside labels, refit if anything came in."""
+        new = self.ask(max(self.labels_due(step, total_steps) - len(self.queries), 0))
+        outside = list(self.extra_queries()) if self.extra_queries is not None else []
+        fresh_outside = outside[self._extra_count :]
+        self._extra_count = len(outside)
+        incoming = new + fresh_outside
+        if not incoming:
+            return {}
+        record: dict[str, float] = {}
+        strict = [q for q in incoming if q.answer in ("left", "right")]
+        if self.model is not None and strict:
+            # How often the current reward already agreed: falls as the reward converges.
+            record["feedback/agreement_before_refit"] = preference_accuracy(self.model, strict)
+        self.queries += new
+        self.model = fit_preference([*self.queries, *outside], self.scene, self.features,
+                                    self.config.preference)
+        record["feedback/labels"] = float(len(self.queries) + len(outside))
+        self.history.append({"step": float(step), **record})
+        return record
+
+    def callback(self, wrapper: LearnedRewardWrapper):
+        """A PPO callback: a feedback round after the first update and every
+        ``feedback_every`` updates; the refitted model goes into ``wrapper``."""
+
+        def on_update(progress: TrainProgress) -> None:
+            if progress.update != 1 and progress.update % self.config.feedback_every:
+                return
+            record = self.feedback_round(progress.step, progress.total_steps)
+            if "feedback/labels" in record:
+                wrapper.set_model(self.model)
+            progress.extras.update(record)
+
+        return on_update
