@@ -1,0 +1,85 @@
+"""Policy-level B-Pref: what each irrational teacher costs in the trained policy's true return.
+
+On Pendulum-v1 (swing up and balance), PPO trains on a preference reward learned online from
+``--labels`` answers of one teacher (`workbench.rl.online_reward`, same settings as
+benchmarks/preference_vs_imitation.py), for each of the B-Pref teachers of
+`workbench.feedback.teachers` and ``--seeds`` seeds; the policy's true return is measured over
+20 deterministic episodes. The teachers' thresholds (skip, equal) are fractions of a typical
+segment return, so they see Pendulum's per-step reward rescaled to [0, 1] (r + 16.27) / 16.27:
+the same order of segments, but "both segments are poor" means something. The true return is
+Pendulum's own.
+
+Run: python benchmarks/bpref_online.py [--labels 100] [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+from preference_vs_imitation import PPO, evaluate
+
+from workbench.feedback.teachers import TEACHERS
+from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
+from workbench.rl.ppo import PPOConfig, train_ppo
+from workbench.rl.reward_wrapper import LearnedRewardWrapper
+
+WORST_STEP = 16.2736044  # Pendulum's largest per-step cost: pi^2 + 0.1 * 8^2 + 0.001 * 2^2
+
+
+def pendulum_envs(count: int) -> gym.vector.VectorEnv:
+    def make():
+        return gym.wrappers.TransformReward(gym.make("Pendulum-v1"),
+                                            lambda r: (r + WORST_STEP) / WORST_STEP)
+
+    return gym.vector.SyncVectorEnv([make] * count,
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def run(teacher: str, labels: int, seed: int, steps: int, episodes: int) -> dict:
+    config = PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed})
+    envs = pendulum_envs(config.num_envs)
+    online = OnlinePreference(
+        "Pendulum-v1", {"observation": 3},
+        OnlineFeedbackConfig(total_labels=labels, segment_length=50, seed=seed),
+        teacher=TEACHERS[teacher],
+    )
+    envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
+    start = time.perf_counter()
+    policy = train_ppo(envs, config, callbacks=(online.callback(envs),))
+    envs.close()
+    answers = [q.answer for q in online.queries]
+    return {"teacher": teacher, "labels": labels, "seed": seed,
+            "true_return": evaluate(policy, episodes),
+            "skipped": answers.count("skip"), "equal": answers.count("equal"),
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labels", type=int, default=100)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--teachers", nargs="+", default=list(TEACHERS))
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = []
+    for seed in args.seeds:
+        for teacher in args.teachers:
+            results.append(run(teacher, args.labels, seed, args.steps, args.eval_episodes))
+            print(json.dumps(results[-1]), flush=True)
+    means = {t: float(np.mean([r["true_return"] for r in results if r["teacher"] == t]))
+             for t in args.teachers}
+    oracle = means.get("oracle")
+    print(json.dumps({"mean_true_return": means,
+                      "drop_vs_oracle": {t: round(oracle - m, 1) for t, m in means.items()}
+                      if oracle is not None else None}))
+
+
+if __name__ == "__main__":
+    main()
