@@ -34,6 +34,8 @@ class RewardPanel(QWidget):
                               "against the scene's ground truth."))
         self.family = QComboBox()
         self.family.addItem("progress — from your demonstrations", "progress")
+        self.family.addItem("staged progress — the scene's stages in your demonstrations",
+                            "staged")
         self.family.addItem("perceptual progress — from camera frames of your demonstrations",
                             "perceptual")
         self.family.addItem("preference — from your rankings", "preference")
@@ -107,7 +109,7 @@ class RewardPanel(QWidget):
             parts = [f"preference model #{latest['id']} from {metrics.get('train_labels')} labels"
                      f" ({metrics.get('members')} members)"]
         else:
-            kind = "perceptual progress" if "perceptual" in latest["family"] else "progress"
+            kind = latest["family"].replace("_", " ")
             views = f" ({', '.join(metrics['cameras'])} views)" if metrics.get("cameras") else ""
             parts = [f"{kind} model #{latest['id']} from {metrics.get('train_demos')} "
                      f"demos{views}"]

@@ -82,12 +82,17 @@ def load_reward_model(path: str | Path, device: str = "auto") -> Any:
         from workbench.rewards.perceptual.model import PerceptualProgressModel
 
         return PerceptualProgressModel.load(path, device=device)
+    if family == "staged_progress":
+        from workbench.rewards.staged.model import StagedProgressModel
+
+        return StagedProgressModel.load(path, device=device)
     if family == "vision_language_progress":
         from workbench.rewards.vision_language.model import VisionLanguageProgressModel
 
         return VisionLanguageProgressModel.load(path, device=device)
     raise ArtifactError(f"{path}: unknown reward family {family!r}; known: progress, "
-                        "perceptual_progress, vision_language_progress, preference")
+                        "staged_progress, perceptual_progress, vision_language_progress, "
+                        "preference")
 
 
 def pick_device(device: str = "auto") -> torch.device:

@@ -18,6 +18,9 @@ from workbench.rewards.preference.model import PreferenceRewardModel
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import fit_progress
 from workbench.rewards.progress.model import ProgressRewardModel
+from workbench.rewards.staged.config import StagedConfig
+from workbench.rewards.staged.fit import fit_staged
+from workbench.rewards.staged.model import StagedProgressModel
 
 NEGATIVE_SOURCES = ("random", "policy", "perturbed")
 
@@ -34,19 +37,29 @@ def fit_progress_in_workspace(
     Every fifth successful demo is held out (when there are at least 5) to measure the reward
     against ground-truth progress; the report is saved with the model.
     """
+    return _fit_from_demos(workspace, scene, fit_progress, config, held_out_fraction, on_epoch)
+
+
+def fit_staged_in_workspace(
+    workspace: Workspace,
+    scene: str,
+    config: StagedConfig = StagedConfig(),
+    held_out_fraction: float = 0.2,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> tuple[StagedProgressModel, dict[str, Any]]:
+    """The stage-aware progress family, on the same split as :func:`fit_progress_in_workspace`;
+    stage labels come from the scene's stage predicates, replayed from the saved states."""
+    return _fit_from_demos(workspace, scene, fit_staged, config, held_out_fraction, on_epoch)
+
+
+def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch):
     train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
     features = train[0]["meta"].get("features")
     if not features:
         raise ValueError("these episodes do not declare their observation features")
     load = workspace.load_episode
-    model = fit_progress(
-        [load(r["id"]) for r in train],
-        scene,
-        features,
-        [load(r["id"]) for r in train_neg],
-        config,
-        on_epoch,
-    )
+    model = fit([load(r["id"]) for r in train], scene, features,
+                [load(r["id"]) for r in train_neg], config, on_epoch)
     report: dict[str, Any] = {
         "train_demos": len(train),
         "train_negatives": len(train_neg),
@@ -117,6 +130,7 @@ def fit_preference_in_workspace(
 
 FAMILIES = {  # what `train-reward --family` and the Reward panel offer
     "progress": (ProgressConfig, "fit_progress_in_workspace"),
+    "staged": (StagedConfig, "fit_staged_in_workspace"),
     "perceptual": (PerceptualConfig, "fit_perceptual_in_workspace"),
     "preference": (PreferenceConfig, "fit_preference_in_workspace"),
 }

@@ -37,6 +37,9 @@ from workbench.rl.ppo import (
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
 from workbench.teleop.recorder import record_policy_episodes
 
+# Reward families that score state vectors (what the training wrapper feeds them).
+STATE_FAMILIES = ("progress", "staged_progress", "preference")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -83,7 +86,7 @@ def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
     if reward == "latest":
         # The training wrapper scores states; perceptual (frame) models are for measuring and
         # inspecting rewards here, so "latest" means the newest state-based model.
-        models = [m for m in workspace.models(scene=scene) if "perceptual" not in m["family"]]
+        models = [m for m in workspace.models(scene=scene) if m["family"] in STATE_FAMILIES]
         if not models:
             raise ValueError(
                 f"no state-based reward model for {scene} in {workspace.root}; fit one first "
