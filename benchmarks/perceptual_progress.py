@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="+", default=manipulation)
     parser.add_argument("--held-out", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=120)
+    parser.add_argument("--keypoints", action="store_true",
+                        help="spatial-softmax keypoint encoder (PerceptualConfig.keypoints)")
     args = parser.parse_args()
     for scene in args.scenes:
         task = SCENES.load(scene)
@@ -56,8 +58,9 @@ def main() -> None:
             negatives = [e for e in record(ws, scene, cameras, 300, 5, perturbed=True)
                          if not e.meta["success"]]
             config = PerceptualConfig(cameras=cameras, epochs=args.epochs,
-                                      mirror=task.mirrored_layouts)
-            row = {"scene": scene, "cameras": cameras, "held_out": len(held),
+                                      mirror=task.mirrored_layouts, keypoints=args.keypoints)
+            row = {"scene": scene, "keypoints": args.keypoints, "cameras": cameras,
+                   "held_out": len(held),
                    "failures": len(failures)}
             for name, train, neg in [("1 demo", demos[:1], []),
                                      ("1 demo + negatives", demos[:1], negatives),

@@ -33,10 +33,14 @@ from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
 HERE = Path(__file__).resolve().parent
+SEGMENT = 50  # steps per compared segment (imitation's fragments: 100)
 VENV = HERE / ".venv-imitation"
-# The workbench PPO's Pendulum setting (benchmarks/ppo_vs_sb3.py), 64x64 networks.
-PPO = PPOConfig(num_envs=8, rollout_steps=128, epochs=10, minibatches=8, lr=1e-3, gamma=0.9,
-                gae_lambda=0.95, hidden=(64, 64), anneal_lr=False)
+# The workbench PPO's Pendulum setting (benchmarks/ppo_vs_sb3.py), 64x64 networks, tuned here for
+# the return at the end of the budget rather than the time to -200: a longer horizon (gamma
+# 0.95) and the learning rate annealed to 0. On the true reward, 3 seeds, 100k steps: -153
+# (gamma 0.9 without annealing: -184).
+PPO = PPOConfig(num_envs=8, rollout_steps=128, epochs=10, minibatches=8, lr=1e-3, gamma=0.95,
+                gae_lambda=0.95, hidden=(64, 64), anneal_lr=True)
 
 
 def setup() -> None:
@@ -53,7 +57,7 @@ def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int) -> dic
     features = {"observation": int(np.prod(envs.single_observation_space.shape))}
     online = OnlinePreference(
         "Pendulum-v1", features,
-        OnlineFeedbackConfig(total_labels=labels, segment_length=50, seed=seed),
+        OnlineFeedbackConfig(total_labels=labels, segment_length=SEGMENT, seed=seed),
         teacher=Teacher(),
     )
     envs = LearnedRewardWrapper(envs, None, on_step=online.observe)

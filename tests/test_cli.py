@@ -44,6 +44,13 @@ def test_record_train_reward_and_workspace_info(tmp_path, capsys):
     assert main(["workspace", "info", *ws]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["episodes"] == 9 and len(info["models"]) == 1
+    # The staged family, restricted to two named inputs, on the same takes.
+    assert main(["train-reward", "Push", "--family", "staged", "--set", "epochs=20",
+                 "--set", "inputs=hand_to_cube,cube_to_target", *ws]) == 0
+    capsys.readouterr()
+    assert main(["workspace", "info", *ws]) == 0
+    models = json.loads(capsys.readouterr().out)["models"]
+    assert "staged_progress-Push" in models[-1]
 
 
 def test_errors_are_one_clear_line_and_exit_2(tmp_path, capsys):

@@ -140,3 +140,25 @@ def test_an_unknown_online_teacher_is_named(workspace):
     with pytest.raises(ValueError, match="unknown teacher 'oracel'.*oracle"):
         train_run(workspace, RunConfig(scene="Push", online_feedback=True,
                                        online_teacher="oracel"))
+
+
+def test_the_sparse_reward_is_the_scenes_success():
+    from workbench.envs import make_env
+    from workbench.rl.reward_wrapper import SuccessRewardWrapper
+
+    envs = SuccessRewardWrapper(make_vector_env("workbench/Reach-v0", 2))
+    envs.reset(seed=0)
+    env = make_env("Reach")
+    env.reset(seed=0)
+    rewards, successes = [], []
+    for _ in range(40):  # the scripted demonstrator in env 0, standing still in env 1
+        action = env.task.scripted_policy(np.random.default_rng(0))(env.physics)
+        env.step(action)
+        _, reward, _, _, info = envs.step(np.stack([action, np.zeros_like(action)]))
+        rewards.append(reward)
+        successes.append(info["success"])
+    rewards, successes = np.array(rewards), np.array(successes)
+    np.testing.assert_array_equal(rewards, successes.astype(float))
+    assert rewards[:, 0].max() == 1.0 and rewards[:, 1].max() == 0.0
+    envs.close()
+    env.close()

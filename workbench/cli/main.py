@@ -64,10 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "from ranked clips")
     p.add_argument("scene")
     _workspace_arg(p)
-    p.add_argument("--family", choices=("progress", "perceptual", "preference"),
+    p.add_argument("--family", choices=("progress", "staged", "perceptual", "preference"),
                    default="progress",
-                   help="progress: from demo states; perceptual: from demo camera frames "
-                        "(rendered from the states when not recorded); preference: from rankings")
+                   help="progress: from demo states; staged: the same with one discriminator "
+                        "per stage of the scene; perceptual: from demo camera frames (rendered "
+                        "from the states when not recorded); preference: from rankings")
     _overrides_arg(p, "epochs=300")
 
     p = sub.add_parser("teach", help="a synthetic teacher (B-Pref) answers ranking queries")

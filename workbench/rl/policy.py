@@ -32,15 +32,22 @@ def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float) ->
 
 
 class GaussianPolicy(nn.Module):
+    """``sde=True``: generalised state-dependent exploration (gSDE, Raffin et al., 2022). The
+    noise is a linear function of the actor's last hidden features, eps = phi(s) W, with W drawn
+    every few steps: nearby states get similar noise, so exploration is smooth in time instead
+    of per-step jitter, and its scale (log_std, one per feature and action) is learned."""
+
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
-                 log_std_init: float = -0.5):
+                 log_std_init: float = -0.5, sde: bool = False):
         super().__init__()
         self.obs_dim, self.act_dim, self.hidden = obs_dim, act_dim, tuple(hidden)
+        self.sde = sde
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_var", torch.ones(obs_dim))
         self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01)
         self.critic = _mlp(obs_dim, self.hidden, 1, 1.0)
-        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+        shape = (self.hidden[-1], act_dim) if sde else (act_dim,)
+        self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)))
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.clamp((obs - self.obs_mean) / torch.sqrt(self.obs_var + 1e-8), -10.0, 10.0)
@@ -48,9 +55,28 @@ class GaussianPolicy(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(self.normalize(obs)).squeeze(-1)
 
+    def _features_and_mean(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.actor[:-1](self.normalize(obs))
+        return features, self.actor[-1](features)
+
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
-        mean = self.actor(self.normalize(obs))
-        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        if not self.sde:
+            mean = self.actor(self.normalize(obs))
+            return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        features, mean = self._features_and_mean(obs)
+        # eps = phi W with W ~ N(0, sigma^2) elementwise: Var(eps_j) = sum_i phi_i^2 sigma_ij^2.
+        variance = features.detach().pow(2) @ self.log_std.exp().pow(2)
+        return torch.distributions.Normal(mean, torch.sqrt(variance + 1e-6))
+
+    def sample_exploration(self, envs: int) -> torch.Tensor:
+        """gSDE noise matrices W, one (features, actions) matrix per env."""
+        std = self.log_std.detach().exp()
+        return torch.randn(envs, *std.shape, device=std.device) * std
+
+    def explore(self, obs: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
+        """The exploring action mean + phi(s) W for each env's current W (gSDE only)."""
+        features, mean = self._features_and_mean(obs)
+        return mean + torch.bmm(features.unsqueeze(1), matrices).squeeze(1)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Deterministic action in [-1, 1] from a raw observation (what export runs)."""
@@ -70,7 +96,8 @@ class GaussianPolicy(nn.Module):
         path.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(state, str(path / "policy.safetensors"))
-        header = {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden)}
+        header = {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden),
+                  "sde": self.sde}
         (path / "policy.json").write_text(json.dumps({**header, **meta}, indent=1))
         return path
 
@@ -81,6 +108,7 @@ def load_policy(path: str | Path, device: str = "cpu") -> tuple[GaussianPolicy, 
     if not header_path.exists():
         raise FileNotFoundError(f"{path} is not a policy checkpoint (no policy.json)")
     header = json.loads(header_path.read_text())
-    policy = GaussianPolicy(header["obs_dim"], header["act_dim"], tuple(header["hidden"]))
+    policy = GaussianPolicy(header["obs_dim"], header["act_dim"], tuple(header["hidden"]),
+                            sde=header.get("sde", False))
     policy.load_state_dict(load_file(str(path / "policy.safetensors")))
     return policy.to(device).eval(), header

@@ -41,6 +41,10 @@ class PPOConfig:
     max_grad_norm: float = field(default=0.5, metadata={"help": "gradient clip"})
     hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "MLP sizes"})
     log_std_init: float = field(default=-0.5, metadata={"help": "initial log std of actions"})
+    sde: bool = field(default=False, metadata={
+        "help": "state-dependent exploration (gSDE): noise smooth in time, learned per state"})
+    sde_sample_freq: int = field(default=4, metadata={
+        "help": "steps between new gSDE noise matrices (-1: once per rollout)"})
     normalize_reward: bool = field(default=True, metadata={"help": "scale by return std"})
     anneal_lr: bool = field(default=True, metadata={"help": "linear decay of lr to 0"})
     seed: int = field(default=0, metadata={"help": "seed of envs, torch and numpy"})
@@ -103,7 +107,8 @@ def train_ppo(
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     act_dim = int(np.prod(envs.single_action_space.shape))
     low, high = envs.single_action_space.low, envs.single_action_space.high
-    policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init)
+    policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init,
+                                      sde=config.sde)
     policy.to(device)
     optimiser = torch.optim.Adam(policy.parameters(), lr=config.lr, eps=1e-5)
     obs_rms = RunningMeanStd((obs_dim,))
@@ -160,7 +165,13 @@ def train_ppo(
             with torch.no_grad():
                 obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
                 dist = policy.distribution(obs_t)
-                action = dist.sample()
+                if config.sde:
+                    every = config.sde_sample_freq if config.sde_sample_freq > 0 else t_max
+                    if t % every == 0:
+                        matrices = policy.sample_exploration(n)
+                    action = policy.explore(obs_t, matrices)
+                else:
+                    action = dist.sample()
                 buf_logp[t] = dist.log_prob(action).sum(-1).cpu().numpy()
                 buf_val[t] = policy.value(obs_t).cpu().numpy()
             action_np = action.cpu().numpy()

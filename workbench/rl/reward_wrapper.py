@@ -92,3 +92,16 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         info["env_reward"] = env_reward
         info["learned_score"] = phi_next
         return obs, reward.astype(np.float64), terminated, truncated, info
+
+
+class SuccessRewardWrapper(gym.vector.VectorWrapper):
+    """The sparse reward: 1 on steps where the scene's ground-truth success holds, else 0 (the
+    env's own reward stays visible as ``info["env_reward"]``). What a user has before teaching
+    anything, and the hard case for exploration that curricula and learned rewards answer."""
+
+    def step(self, actions: np.ndarray):
+        obs, env_reward, terminated, truncated, info = self.env.step(actions)
+        success = np.asarray(info.get("success", np.zeros(len(obs), bool)), dtype=np.float64)
+        info = dict(info)
+        info["env_reward"] = env_reward
+        return obs, success, terminated, truncated, info

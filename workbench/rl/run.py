@@ -34,7 +34,7 @@ from workbench.rl.ppo import (
     make_vector_env,
     train_ppo,
 )
-from workbench.rl.reward_wrapper import LearnedRewardWrapper
+from workbench.rl.reward_wrapper import LearnedRewardWrapper, SuccessRewardWrapper
 from workbench.teleop.recorder import record_policy_episodes
 
 # Reward families that score state vectors (what the training wrapper feeds them).
@@ -46,7 +46,8 @@ class RunConfig:
     scene: str = field(default="Push", metadata={"help": "scene to train on"})
     reward: str = field(
         default="latest",
-        metadata={"help": "'latest' learned model of the scene, a model path, or 'reference'"},
+        metadata={"help": "'latest' learned model of the scene, a model path, 'reference' (the "
+                  "scene's dense reward) or 'sparse' (1 on success, else 0)"},
     )
     transform: str = field(default="progress", metadata={"help": "progress or delta"})
     difficulty: float = field(default=0.0, metadata={"help": "scene difficulty in [0, 1]"})
@@ -81,7 +82,7 @@ class RunConfig:
 
 
 def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
-    if reward == "reference":
+    if reward in ("reference", "sparse"):
         return None
     if reward == "latest":
         # The training wrapper scores states; perceptual (frame) models are for measuring and
@@ -122,6 +123,8 @@ def train_run(
     feedback: tuple[Callback, ...] = ()
     if online:
         envs, feedback, learner = _online_feedback(workspace, config, envs, eval_env)
+    elif config.reward == "sparse":
+        envs = SuccessRewardWrapper(envs)
     elif reward_path is not None:
         model = load_reward_model(reward_path, device=config.ppo.device)
         envs = LearnedRewardWrapper(
@@ -194,7 +197,7 @@ def train_run(
     evaluation = evaluate_policy(policy, eval_env, config.eval_episodes)
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
-    metrics = {**evaluation, "reward": reward_path or "reference", **guard}
+    metrics = {**evaluation, "reward": reward_path or config.reward, **guard}
     if schedule is not None:
         metrics["final_difficulty"] = schedule.difficulty
     workspace.update_run(run_id, status, metrics)

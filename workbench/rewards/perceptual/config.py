@@ -13,6 +13,9 @@ class PerceptualConfig:
     channels: int = field(default=32, metadata={"help": "convolution channels per layer"})
     feature_dim: int = field(default=64, metadata={"help": "features per view before fusion"})
     hidden: int = field(default=128, metadata={"help": "width of the fusion MLP"})
+    keypoints: bool = field(default=False, metadata={
+        "help": "spatial-softmax keypoints (where things are) instead of flattened feature "
+                "maps: generalises from fewer demos to unseen layouts"})
     epochs: int = field(default=120, metadata={"help": "passes over the training frames"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})

@@ -26,30 +26,54 @@ from workbench.rewards.artifact import (
 from workbench.rewards.perceptual.config import PerceptualConfig
 
 
+class SpatialSoftmax(nn.Module):
+    """Each channel's softmax over the image -> its expected (x, y): keypoints in [-1, 1]
+    (Levine et al., 2016). Where things are, not what the whole image looks like: a progress
+    signal that depends on the gripper's and objects' positions carries over to layouts a
+    single demo never showed."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.log_temperature = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:  # (N, C, h, w) -> (N, 2C)
+        n, c, h, w = maps.shape
+        weights = torch.softmax(
+            maps.flatten(2) / self.log_temperature.exp().view(1, c, 1), dim=-1).view(n, c, h, w)
+        ys = torch.linspace(-1, 1, h, device=maps.device)
+        xs = torch.linspace(-1, 1, w, device=maps.device)
+        x = (weights.sum(dim=2) * xs).sum(dim=-1)
+        y = (weights.sum(dim=3) * ys).sum(dim=-1)
+        return torch.cat([x, y], dim=1)
+
+
 class ViewEncoder(nn.Module):
-    def __init__(self, channels: int, feature_dim: int, image_size: int):
+    def __init__(self, channels: int, feature_dim: int, image_size: int,
+                 keypoints: bool = False):
         super().__init__()
         c = channels
         self.conv = nn.Sequential(
             nn.Conv2d(3, c, 3, stride=2), nn.ReLU(),
             nn.Conv2d(c, c, 3, stride=2), nn.ReLU(),
             nn.Conv2d(c, c, 3, stride=1), nn.ReLU(),
-            nn.Conv2d(c, c, 3, stride=1), nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=1), *(() if keypoints else (nn.ReLU(),)),
         )
+        self.pool = SpatialSoftmax(c) if keypoints else nn.Flatten(1)
         with torch.no_grad():
-            flat = self.conv(torch.zeros(1, 3, image_size, image_size)).numel()
+            flat = self.pool(self.conv(torch.zeros(1, 3, image_size, image_size))).numel()
         self.head = nn.Sequential(nn.Linear(flat, feature_dim), nn.LayerNorm(feature_dim),
                                   nn.Tanh())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) in [0, 1]
-        return self.head(self.conv(images - 0.5).flatten(1))
+        return self.head(self.pool(self.conv(images - 0.5)))
 
 
 class PerceptualProgressNet(nn.Module):
     def __init__(self, views: int, config: PerceptualConfig):
         super().__init__()
         self.views = views
-        self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size)
+        self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size,
+                                   config.keypoints)
         self.fuse = nn.Sequential(nn.Linear(views * config.feature_dim, config.hidden),
                                   nn.SiLU(), nn.Linear(config.hidden, 1))
 

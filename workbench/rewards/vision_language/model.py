@@ -36,7 +36,8 @@ class VisionLanguageNet(nn.Module):
     def __init__(self, views: int, config: VisionLanguageConfig):
         super().__init__()
         frames = config.frames
-        self.encoder = ViewEncoder(frames.channels, frames.feature_dim, frames.image_size)
+        self.encoder = ViewEncoder(frames.channels, frames.feature_dim, frames.image_size,
+                                   frames.keypoints)
         self.fuse = nn.Linear(views * frames.feature_dim, frames.hidden)
         self.film = nn.Linear(EMBEDDING_DIM, 2 * frames.hidden)
         nn.init.zeros_(self.film.weight)  # start as the unconditioned perceptual model
