@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
@@ -40,13 +41,16 @@ def pendulum_envs(count: int) -> gym.vector.VectorEnv:
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
 
-def run(teacher: str, labels: int, seed: int, steps: int, episodes: int) -> dict:
+def run(teacher: str, labels: int, seed: int, steps: int, episodes: int,
+        skip: float | None = None) -> dict:
     config = PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed})
     envs = pendulum_envs(config.num_envs)
     online = OnlinePreference(
         "Pendulum-v1", {"observation": 3},
-        OnlineFeedbackConfig(total_labels=labels, segment_length=50, seed=seed),
-        teacher=TEACHERS[teacher],
+        # Thresholds as fractions of the best possible segment return (1 per step), as B-Pref.
+        OnlineFeedbackConfig(total_labels=labels, segment_length=50, seed=seed,
+                             teacher_scale=50.0),
+        teacher=replace(TEACHERS[teacher], skip=skip) if skip is not None else TEACHERS[teacher],
     )
     envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
     start = time.perf_counter()
@@ -66,12 +70,15 @@ def main() -> None:
     parser.add_argument("--teachers", nargs="+", default=list(TEACHERS))
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--skip", type=float, help="the skip teacher's threshold (default: "
+                        "its B-Pref default, 0.1 of a typical segment return)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = []
     for seed in args.seeds:
         for teacher in args.teachers:
-            results.append(run(teacher, args.labels, seed, args.steps, args.eval_episodes))
+            skip = args.skip if teacher == "skip" else None
+            results.append(run(teacher, args.labels, seed, args.steps, args.eval_episodes, skip))
             print(json.dumps(results[-1]), flush=True)
     means = {t: float(np.mean([r["true_return"] for r in results if r["teacher"] == t]))
              for t in args.teachers}

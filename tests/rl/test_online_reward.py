@@ -162,3 +162,41 @@ def test_the_sparse_reward_is_the_scenes_success():
     assert rewards[:, 0].max() == 1.0 and rewards[:, 1].max() == 0.0
     envs.close()
     env.close()
+
+
+def test_sac_relabels_its_replay_after_each_refit(monkeypatch):
+    """PEBBLE: SAC on a preference reward learned online; after a refit every stored reward is
+    the new model's, and the policy learns the teacher's task."""
+    import gymnasium as gym
+
+    from workbench.rl import sac
+
+    buffers, refits = [], []
+    monkeypatch.setattr(sac.GoalReplay, "__init__", _capturing(sac.GoalReplay.__init__, buffers))
+    torch.set_num_threads(1)
+    online = OnlinePreference("Pendulum-v1", FEATURES, OnlineFeedbackConfig(
+        total_labels=60, segment_length=50, spend_by=0.6, seed=0))
+
+    def after_refit(progress):
+        if "feedback/labels" in progress.extras:
+            replay = buffers[0]
+            refits.append(progress.step)
+            np.testing.assert_allclose(  # old transitions too, not only the new ones
+                replay.reward[: replay.size], online.model.score(replay.next_obs[: replay.size]),
+                rtol=1e-5, atol=1e-6)
+
+    config = sac.SACConfig(total_steps=5_000, learning_starts=1_000, gamma=0.99,
+                           hidden=(64, 64), log_every=500, seed=0)
+    agent = sac.train_sac(gym.make("Pendulum-v1"), config, callbacks=(after_refit,),
+                          feedback=online)
+    assert len(refits) >= 3 and len(online.queries) == 60
+    returns = sac.evaluate_sac(agent, gym.make("Pendulum-v1"), 5)["mean_return"]
+    assert returns > -700  # random actions: about -1,200
+
+
+def _capturing(init, store):
+    def wrapped(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        store.append(self)
+
+    return wrapped

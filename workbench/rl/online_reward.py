@@ -50,6 +50,9 @@ class OnlineFeedbackConfig:
         default=10, metadata={"help": "random pairs scored for disagreement per label asked"})
     keep_episodes: int = field(
         default=400, metadata={"help": "recent policy episodes queries are drawn from"})
+    teacher_scale: float = field(default=0.0, metadata={
+        "help": "the segment return a synthetic teacher's skip and equal thresholds are "
+                "fractions of (B-Pref: the best possible); 0: the mean over each round's pairs"})
     seed: int = field(default=0, metadata={"help": "seed of segment sampling and the teacher"})
     preference: PreferenceConfig = field(
         default_factory=lambda: PreferenceConfig(epochs=100, device="cpu"))
@@ -121,7 +124,8 @@ class OnlinePreference:
         pairs = self.select_pairs(count)
         if not pairs or self.teacher is None:
             return []
-        scale = float(np.mean([abs(s.rewards.sum()) for pair in pairs for s in pair])) or 1.0
+        scale = self.config.teacher_scale or float(
+            np.mean([abs(s.rewards.sum()) for pair in pairs for s in pair])) or 1.0
         answered = []
         for left, right in pairs:
             answer = self.teacher.answer(left.rewards, right.rewards, self.rng, scale)

@@ -95,6 +95,12 @@ class GoalReplay:
         self.episode_end[self._episode_start : self.size] = self.size
         self._episode_start = self.size
 
+    def relabel(self, score) -> None:
+        """Rewrite every stored reward as ``score(next_obs)``: after a learned reward is refitted
+        (PEBBLE), old transitions teach the critic the new reward, not the one they met."""
+        if self.size:
+            self.reward[: self.size] = score(self.next_obs[: self.size])
+
     @property
     def ready(self) -> int:
         """Transitions of finished episodes (the ones a future goal can be drawn for)."""
@@ -152,9 +158,14 @@ def _split(obs, goal_env: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
-              callbacks: tuple[Callback, ...] = ()) -> SACAgent:
+              callbacks: tuple[Callback, ...] = (), feedback=None) -> SACAgent:
     """Train on one env (goal-conditioned Dict observations, or a flat Box) and return the
-    agent; actions are scaled from [-1, 1] to the env's action bounds."""
+    agent; actions are scaled from [-1, 1] to the env's action bounds.
+
+    ``feedback`` (a :class:`workbench.rl.online_reward.OnlinePreference`) replaces the env's
+    reward with a preference reward learned while training, PEBBLE style: it sees every
+    transition, runs a feedback round at every progress report, and after each refit the whole
+    replay buffer is relabelled with the new reward."""
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -173,6 +184,7 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
     relabel = (config.her_future / (config.her_future + 1)) if (config.her and goal_env) else 0.0
     reward_fn = env.get_wrapper_attr("compute_reward") if goal_env else None
     episode_return, returns, successes = 0.0, [], []
+    episode_env_return, env_returns = 0.0, []
     losses: dict[str, float] = {}
     start, debt = time.perf_counter(), 0.0
     for step in range(1, config.total_steps + 1):
@@ -183,6 +195,10 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
         next_obs, reward, terminated, truncated, info = env.step(
             low + (action + 1.0) * 0.5 * (high - low))
         next_o, next_g, next_ag = _split(next_obs, goal_env)
+        episode_env_return += float(reward)
+        if feedback is not None:
+            feedback.observe(next_o[None], np.array([reward]), np.array([terminated or truncated]))
+            reward = float(feedback.model.score(next_o[None])[0]) if feedback.model else 0.0
         replay.add(o, action, reward, next_o, float(terminated), g, next_ag)
         agent.obs_rms.update(next_o[None])
         if goal_env:
@@ -192,8 +208,9 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
         if terminated or truncated:
             replay.end_episode()
             returns.append(episode_return)
+            env_returns.append(episode_env_return)
             successes.append(float(info.get("is_success", info.get("success", False))))
-            episode_return = 0.0
+            episode_return = episode_env_return = 0.0
             obs, _ = env.reset()
             o, g, _ = _split(obs, goal_env)
         if step > config.learning_starts and replay.ready >= config.batch_size:
@@ -209,8 +226,11 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
                 fps=step / (time.perf_counter() - start),
                 learned_return=float(np.mean(returns[recent])) if returns else 0.0,
                 success_rate=float(np.mean(successes[recent])) if successes else 0.0,
-                reference_return=float(np.mean(returns[recent])) if returns else 0.0,
+                reference_return=float(np.mean(env_returns[recent])) if returns else 0.0,
                 losses=losses, policy=agent)
+            if feedback is not None and feedback.feedback_round(step, config.total_steps):
+                replay.relabel(feedback.model.score)
+                progress.extras["feedback/labels"] = float(len(feedback.queries))
             if any([cb(progress) is False for cb in callbacks]):  # every callback sees it
                 break
     return agent.eval()
