@@ -20,6 +20,7 @@ from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.model import PerceptualProgressModel, to_tensor
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import progress_targets
+from workbench.rewards.training import fit_minibatches
 
 
 def augment(x: torch.Tensor, shift: int, jitter: float, generator: torch.Generator,
@@ -69,24 +70,14 @@ def fit_perceptual_progress(
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
-    n = len(x)
-    model.net.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for start in range(0, n, config.batch_size):
-            idx = order[start : start + config.batch_size]
-            batch = augment(x[idx], config.shift, config.colour_jitter, generator,
-                            config.mirror).to(device)
-            logits = model.net.logits(batch)
-            loss = (F.binary_cross_entropy_with_logits(logits, y[idx].to(device),
-                                                       reduction="none") * w[idx].to(device)
-                    ).sum() / w[idx].sum().to(device)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-        if on_epoch is not None and on_epoch(epoch, total / n) is False:
-            break
-    model.net.eval()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        batch = augment(x[idx], config.shift, config.colour_jitter, generator,
+                        config.mirror).to(device)
+        logits = model.net.logits(batch)
+        return (F.binary_cross_entropy_with_logits(logits, y[idx].to(device), reduction="none")
+                * w[idx].to(device)).sum() / w[idx].sum().to(device)
+
+    fit_minibatches(model.net, optimiser, len(x), config.epochs, config.batch_size, generator,
+                    batch_loss, on_epoch)
     return model

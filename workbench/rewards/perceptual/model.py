@@ -8,7 +8,7 @@ handful of demonstrations the data is too small to train one network per camera.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -94,7 +94,60 @@ def to_tensor(frames: np.ndarray, size: int, device: torch.device) -> torch.Tens
     return x
 
 
-class PerceptualProgressModel:
+class FrameRewardModel:
+    """What reward models over camera frames share: the configured cameras' frames of an
+    episode, the device, and the ``config.json`` + safetensors artifact. Subclasses set
+    ``family`` and ``config_class`` and build ``net`` from ``frame_config``."""
+
+    family: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, scene: str, config: Any, device: str = "auto"):
+        self.scene = scene
+        self.config = config
+        self.cameras = tuple(self.frame_config.cameras)
+        self.device = pick_device(device)
+        self.net = self._build_net().to(self.device)
+        self.metrics: dict[str, Any] = {}
+
+    @property
+    def frame_config(self) -> PerceptualConfig:
+        return self.config
+
+    def _build_net(self) -> nn.Module:
+        raise NotImplementedError
+
+    def frames_of(self, episode) -> np.ndarray:
+        """An episode's frames of this model's cameras: (T, V, H, W, 3) uint8."""
+        missing = [c for c in self.cameras if f"image/{c}" not in episode.keys()]
+        if missing:
+            raise ValueError(
+                f"episode {episode.id} has no frames of {missing}; record with these cameras "
+                f"(Recorder(image_cameras={self.cameras})) or render them from its states "
+                "(workbench.data.replay.with_frames)"
+            )
+        return np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
+
+    def save(self, path: str | Path) -> Path:
+        header = {"family": self.family, "scene": self.scene, "config": cfg.to_dict(self.config),
+                  "metrics": self.metrics}
+        return save_artifact(Path(path), header, self.net)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto"):
+        header = read_header(Path(path))
+        if header.get("family") != cls.family:
+            raise ArtifactError(f"{path} holds a {header.get('family')!r} model, not {cls.family}")
+        try:
+            model = cls(header["scene"], cfg.from_dict(cls.config_class, header["config"]), device)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
+        load_weights(Path(path), model.net)
+        model.metrics = header.get("metrics", {})
+        return model
+
+
+class PerceptualProgressModel(FrameRewardModel):
     """Maps frames of the configured cameras to progress in [0, 1].
 
     Example:
@@ -104,25 +157,14 @@ class PerceptualProgressModel:
     """
 
     family = "perceptual_progress"
+    config_class = PerceptualConfig
 
     def __init__(self, scene: str, config: PerceptualConfig = PerceptualConfig(),
                  device: str = "auto"):
-        self.scene = scene
-        self.config = config
-        self.cameras = tuple(config.cameras)
-        self.device = pick_device(device)
-        self.net = PerceptualProgressNet(len(self.cameras), config).to(self.device)
-        self.metrics: dict[str, Any] = {}
+        super().__init__(scene, config, device)
 
-    def frames_of(self, episode) -> np.ndarray:
-        """An episode's frames of this model's cameras: (T, V, H, W, 3) uint8."""
-        missing = [c for c in self.cameras if f"image/{c}" not in episode.keys()]
-        if missing:
-            raise ValueError(
-                f"episode {episode.id} has no frames of {missing}; record with these cameras "
-                f"(Recorder(image_cameras={self.cameras}))"
-            )
-        return np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
+    def _build_net(self) -> PerceptualProgressNet:
+        return PerceptualProgressNet(len(self.cameras), self.config)
 
     @torch.no_grad()
     def progress(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
@@ -138,22 +180,3 @@ class PerceptualProgressModel:
 
     def score(self, frames: np.ndarray) -> np.ndarray:
         return self.progress(frames)
-
-    # -- artifacts ---------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        header = {"family": self.family, "scene": self.scene, "config": cfg.to_dict(self.config),
-                  "metrics": self.metrics}
-        return save_artifact(Path(path), header, self.net)
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> PerceptualProgressModel:
-        header = read_header(Path(path))
-        if header.get("family") != cls.family:
-            raise ArtifactError(f"{path} holds a {header.get('family')!r} model, not {cls.family}")
-        try:
-            model = cls(header["scene"], cfg.from_dict(PerceptualConfig, header["config"]), device)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
-        load_weights(Path(path), model.net)
-        model.metrics = header.get("metrics", {})
-        return model

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from workbench.data.episode import Episode
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.model import ProgressRewardModel
+from workbench.rewards.training import fit_minibatches
 
 
 def progress_targets(episode: Episode, config: ProgressConfig) -> np.ndarray:
@@ -78,22 +79,12 @@ def fit_progress(
         model.net.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    n = len(xt)
-    model.net.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=generator).to(device)
-        total = 0.0
-        for start in range(0, n, config.batch_size):
-            idx = order[start : start + config.batch_size]
-            logits = model.net.logits(xt[idx])
-            loss = (
-                F.binary_cross_entropy_with_logits(logits, yt[idx], reduction="none") * wt[idx]
-            ).sum() / wt[idx].sum()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-        if on_epoch is not None and on_epoch(epoch, total / n) is False:
-            break
-    model.net.eval()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        logits = model.net.logits(xt[idx])
+        return (F.binary_cross_entropy_with_logits(logits, yt[idx], reduction="none")
+                * wt[idx]).sum() / wt[idx].sum()
+
+    fit_minibatches(model.net, optimiser, len(xt), config.epochs, config.batch_size, generator,
+                    batch_loss, on_epoch, device)
     return model

@@ -11,7 +11,7 @@ from workbench.rewards.progress.config import ProgressConfig
 
 
 class ProgressNet(nn.Module):
-    def __init__(self, input_dim: int, hidden: tuple[int, ...]):
+    def __init__(self, input_dim: int, hidden: tuple[int, ...], outputs: int = 1):
         super().__init__()
         self.register_buffer("mean", torch.zeros(input_dim))
         self.register_buffer("std", torch.ones(input_dim))
@@ -20,7 +20,7 @@ class ProgressNet(nn.Module):
         for width in hidden:
             layers += [nn.Linear(last, width), nn.SiLU()]
             last = width
-        layers.append(nn.Linear(last, 1))
+        layers.append(nn.Linear(last, outputs))
         self.body = nn.Sequential(*layers)
 
     def logits(self, states: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ from workbench.registry import SCENES
 from workbench.rewards.staged.config import StagedConfig
 from workbench.rewards.staged.labels import discover_steps, stage_predicates, stage_times
 from workbench.rewards.staged.model import StagedProgressModel
+from workbench.rewards.training import fit_minibatches
 
 
 def staged_targets(times: np.ndarray, length: int, credit_time: bool = True):
@@ -98,25 +99,16 @@ def fit_staged(
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
-    n = len(xt)
-    model.net.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=generator).to(device)
-        total = 0.0
-        for start in range(0, n, config.batch_size):
-            idx = order[start : start + config.batch_size]
-            logits = model.net(xt[idx])
-            progress_loss = (F.binary_cross_entropy_with_logits(
-                logits[:, -1], yt[idx], reduction="none") * wt[idx]).sum() / wt[idx].sum()
-            stage_loss = (F.binary_cross_entropy_with_logits(
-                logits[:, :-1], st[idx], reduction="none").mean(dim=1) * swt[idx]).sum() / (
-                swt[idx].sum().clamp(min=1.0))
-            loss = progress_loss + stage_loss
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-        if on_epoch is not None and on_epoch(epoch, total / n) is False:
-            break
-    model.net.eval()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        logits = model.net(xt[idx])
+        progress_loss = (F.binary_cross_entropy_with_logits(
+            logits[:, -1], yt[idx], reduction="none") * wt[idx]).sum() / wt[idx].sum()
+        stage_loss = (F.binary_cross_entropy_with_logits(
+            logits[:, :-1], st[idx], reduction="none").mean(dim=1) * swt[idx]).sum() / (
+            swt[idx].sum().clamp(min=1.0))
+        return progress_loss + stage_loss
+
+    fit_minibatches(model.net, optimiser, len(xt), config.epochs, config.batch_size, generator,
+                    batch_loss, on_epoch, device)
     return model

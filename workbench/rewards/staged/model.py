@@ -5,28 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from workbench.rewards.base import StateRewardModel
+from workbench.rewards.progress.model import ProgressNet
 from workbench.rewards.staged.config import StagedConfig
 
 
-class StagedNet(nn.Module):
+class StagedNet(ProgressNet):
+    """The progress MLP with S + 1 outputs: one logit per stage ("done?"), then progress."""
+
     def __init__(self, input_dim: int, hidden: tuple[int, ...], stages: int):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(input_dim))
-        self.register_buffer("std", torch.ones(input_dim))
-        layers: list[nn.Module] = []
-        last = input_dim
-        for width in hidden:
-            layers += [nn.Linear(last, width), nn.SiLU()]
-            last = width
-        self.trunk = nn.Sequential(*layers)
-        self.heads = nn.Linear(last, stages + 1)  # stage logits, then the progress logit
+        super().__init__(input_dim, hidden, stages + 1)
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
         """(N, d) -> (N, S + 1) logits."""
-        return self.heads(self.trunk((states - self.mean) / self.std))
+        return self.body((states - self.mean) / self.std)
 
 
 class StagedProgressModel(StateRewardModel):

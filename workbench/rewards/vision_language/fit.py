@@ -25,6 +25,7 @@ from workbench.rewards.perceptual.fit import augment
 from workbench.rewards.perceptual.model import to_tensor
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import progress_targets
+from workbench.rewards.training import fit_minibatches
 from workbench.rewards.vision_language.config import VisionLanguageConfig
 from workbench.rewards.vision_language.model import VisionLanguageProgressModel
 from workbench.task import Vocabulary
@@ -107,34 +108,25 @@ def fit_vision_language(
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=frames_config.lr,
                                   weight_decay=frames_config.weight_decay)
     generator = torch.Generator().manual_seed(frames_config.seed)
-    n = len(x)
-    model.net.train()
-    for epoch in range(frames_config.epochs):
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for start in range(0, n, frames_config.batch_size):
-            idx = order[start : start + frames_config.batch_size]
-            batch = augment(x[idx], frames_config.shift, frames_config.colour_jitter,
-                            generator, frames_config.mirror).to(device)
-            features = model.net.frame_features(batch)
-            logits = model.net.goal_logits(features, vectors[own_goal[idx].to(device)])
-            loss = (F.binary_cross_entropy_with_logits(
-                logits, y[idx].to(device), reduction="none") * w[idx].to(device)).sum()
-            norm = w[idx].sum()
-            has_other = other_goal[idx] >= 0
-            if has_other.any():
-                rows = has_other.nonzero().squeeze(-1)
-                wrong = model.net.goal_logits(features[rows.to(device)],
-                                              vectors[other_goal[idx][rows].to(device)])
-                loss = loss + config.mismatch_weight * F.binary_cross_entropy_with_logits(
-                    wrong, torch.zeros_like(wrong), reduction="sum")
-                norm = norm + config.mismatch_weight * len(rows)
-            loss = loss / norm.to(device)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-        if on_epoch is not None and on_epoch(epoch, total / n) is False:
-            break
-    model.net.eval()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        batch = augment(x[idx], frames_config.shift, frames_config.colour_jitter, generator,
+                        frames_config.mirror).to(device)
+        features = model.net.frame_features(batch)
+        logits = model.net.goal_logits(features, vectors[own_goal[idx].to(device)])
+        loss = (F.binary_cross_entropy_with_logits(
+            logits, y[idx].to(device), reduction="none") * w[idx].to(device)).sum()
+        norm = w[idx].sum()
+        has_other = other_goal[idx] >= 0
+        if has_other.any():  # the same frames under a mismatched goal: progress 0
+            rows = has_other.nonzero().squeeze(-1)
+            wrong = model.net.goal_logits(features[rows.to(device)],
+                                          vectors[other_goal[idx][rows].to(device)])
+            loss = loss + config.mismatch_weight * F.binary_cross_entropy_with_logits(
+                wrong, torch.zeros_like(wrong), reduction="sum")
+            norm = norm + config.mismatch_weight * len(rows)
+        return loss / norm.to(device)
+
+    fit_minibatches(model.net, optimiser, len(x), frames_config.epochs,
+                    frames_config.batch_size, generator, batch_loss, on_epoch)
     return model

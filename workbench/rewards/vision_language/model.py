@@ -10,23 +10,13 @@ text encoder would memorise their sentences.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import torch
 from torch import nn
 
-from workbench import config as cfg
-from workbench.rewards.artifact import (
-    ArtifactError,
-    load_weights,
-    pick_device,
-    read_header,
-    save_artifact,
-)
 from workbench.rewards.language.encoder import embed
-from workbench.rewards.perceptual.model import ViewEncoder, to_tensor
+from workbench.rewards.perceptual.config import PerceptualConfig
+from workbench.rewards.perceptual.model import FrameRewardModel, ViewEncoder, to_tensor
 from workbench.rewards.vision_language.config import VisionLanguageConfig
 
 EMBEDDING_DIM = 384
@@ -60,7 +50,7 @@ class VisionLanguageNet(nn.Module):
         return self.goal_logits(self.frame_features(images), goals)
 
 
-class VisionLanguageProgressModel:
+class VisionLanguageProgressModel(FrameRewardModel):
     """Progress towards a goal sentence from the configured cameras' frames.
 
     Example:
@@ -69,25 +59,18 @@ class VisionLanguageProgressModel:
     """
 
     family = "vision_language_progress"
+    config_class = VisionLanguageConfig
 
     def __init__(self, scene: str, config: VisionLanguageConfig = VisionLanguageConfig(),
                  device: str = "auto"):
-        self.scene = scene
-        self.config = config
-        self.cameras = tuple(config.frames.cameras)
-        self.device = pick_device(device)
-        self.net = VisionLanguageNet(len(self.cameras), config).to(self.device)
-        self.metrics: dict[str, Any] = {}
+        super().__init__(scene, config, device)
 
-    def frames_of(self, episode) -> np.ndarray:
-        missing = [c for c in self.cameras if f"image/{c}" not in episode.keys()]
-        if missing:
-            raise ValueError(
-                f"episode {episode.id} has no frames of {missing}; record with these cameras "
-                f"(Recorder(image_cameras={self.cameras})) or render them from its states "
-                "(workbench.data.replay.with_frames)"
-            )
-        return np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
+    @property
+    def frame_config(self) -> PerceptualConfig:
+        return self.config.frames
+
+    def _build_net(self) -> VisionLanguageNet:
+        return VisionLanguageNet(len(self.cameras), self.config)
 
     @staticmethod
     def goal_of(episode) -> str:
@@ -111,23 +94,3 @@ class VisionLanguageProgressModel:
     def progress_episode(self, episode, goal: str | None = None) -> np.ndarray:
         """Progress of every frame towards ``goal`` (default: the episode's own goal text)."""
         return self.progress(self.frames_of(episode), goal or self.goal_of(episode))
-
-    # -- artifacts ---------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        header = {"family": self.family, "scene": self.scene, "config": cfg.to_dict(self.config),
-                  "metrics": self.metrics}
-        return save_artifact(Path(path), header, self.net)
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> VisionLanguageProgressModel:
-        header = read_header(Path(path))
-        if header.get("family") != cls.family:
-            raise ArtifactError(f"{path} holds a {header.get('family')!r} model, not {cls.family}")
-        try:
-            config = cfg.from_dict(VisionLanguageConfig, header["config"])
-            model = cls(header["scene"], config, device)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
-        load_weights(Path(path), model.net)
-        model.metrics = header.get("metrics", {})
-        return model
