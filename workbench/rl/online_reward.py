@@ -145,10 +145,11 @@ class OnlinePreference:
         """Ask the labels now due, take in new outside labels, refit if anything came in."""
         new = self.ask(max(self.labels_due(step, total_steps) - len(self.queries), 0))
         outside = list(self.extra_queries()) if self.extra_queries is not None else []
+        changed = len(outside) != self._extra_count  # labels added (or some deleted)
         fresh_outside = outside[self._extra_count :]
         self._extra_count = len(outside)
         incoming = new + fresh_outside
-        if not incoming:
+        if not incoming and not changed:
             return {}
         record: dict[str, float] = {}
         strict = [q for q in incoming if q.answer in ("left", "right")]

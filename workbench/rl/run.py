@@ -20,7 +20,7 @@ from workbench.envs.env import make_env
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.artifact import load_reward_model
-from workbench.rewards.preference.dataset import queries_from_workspace
+from workbench.rewards.preference.dataset import SegmentCache, queries_from_workspace
 from workbench.rewards.workflow import store_model
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
 from workbench.rl.monitor import RewardHackingMonitor
@@ -113,6 +113,9 @@ def train_run(
         resume_dir = Path(resume_dir)
         config = cfg.from_dict(RunConfig, json.loads((resume_dir / "config.json").read_text()))
     torch.set_num_threads(config.torch_threads)
+    if config.online_teacher and config.online_teacher not in TEACHERS:
+        raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
+                         f"{', '.join(TEACHERS)} or leave it empty")
     online = config.online_feedback
     reward_path = None if online else resolve_reward(workspace, config.scene, config.reward)
     env_kwargs = {"difficulty": config.difficulty}
@@ -170,8 +173,7 @@ def train_run(
     monitor = RewardHackingMonitor() if config.hacking_guard and reward_path else None
     # The curriculum, the feedback rounds and the monitor annotate each update before it is
     # logged.
-    guards = (*(g for g in (schedule,) if g is not None), *feedback,
-              *(g for g in (monitor,) if g is not None))
+    guards = tuple(g for g in (schedule, *feedback, monitor) if g is not None)
     status = "failed"
     try:
         policy = train_ppo(
@@ -212,15 +214,13 @@ def _online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
     workspace (source "policy"), so the Rank panel offers the policy's newest behaviour; the
     learner then refits on every label of the scene's episodes, plus its synthetic teacher's.
     """
-    teacher = TEACHERS.get(config.online_teacher) if config.online_teacher else None
-    if config.online_teacher and teacher is None:
-        raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
-                         f"{', '.join(TEACHERS)} or leave it empty")
+    teacher = TEACHERS[config.online_teacher] if config.online_teacher else None
     scene_ids = {row["id"] for row in workspace.episodes(scene=config.scene)}
+    cache = SegmentCache(workspace)  # each episode is read once over the whole run
 
     def workspace_labels():
         scene_ids.update(row["id"] for row in workspace.episodes(scene=config.scene))
-        return queries_from_workspace(workspace, scene_ids=scene_ids)
+        return queries_from_workspace(workspace, scene_ids=scene_ids, cache=cache)
 
     learner = OnlinePreference(config.scene, eval_env.features, config.online, teacher,
                                workspace_labels)

@@ -31,11 +31,13 @@ class SegmentCache:
 
 
 def queries_from_workspace(
-    workspace: Workspace, teacher: str | None = None, scene_ids: set[int] | None = None
+    workspace: Workspace, teacher: str | None = None, scene_ids: set[int] | None = None,
+    cache: SegmentCache | None = None,
 ) -> list[LabelledQuery]:
     """Stored pair and ranking labels as training queries (optionally one teacher's, or only
-    those whose segments all come from ``scene_ids``)."""
-    cache = SegmentCache(workspace)
+    those whose segments all come from ``scene_ids``); a ``cache`` kept between calls reads
+    each episode once."""
+    cache = cache or SegmentCache(workspace)
     queries = []
     for pref in workspace.preferences():
         if teacher is not None and pref.teacher != teacher:
