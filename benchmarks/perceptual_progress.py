@@ -17,7 +17,10 @@ import json
 import tempfile
 import time
 
+import torch
+
 import workbench  # noqa: F401
+from workbench import config as cfg
 from workbench.data.workspace import Workspace
 from workbench.envs import make_env
 from workbench.registry import SCENES
@@ -43,7 +46,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=120)
     parser.add_argument("--keypoints", action="store_true",
                         help="spatial-softmax keypoint encoder (PerceptualConfig.keypoints)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="PerceptualConfig override, repeatable")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     for scene in args.scenes:
         task = SCENES.load(scene)
         cameras = tuple(c for c in task.cameras if not c.startswith("robot/"))[:2]
@@ -57,8 +65,9 @@ def main() -> None:
                         if not e.meta["success"]]
             negatives = [e for e in record(ws, scene, cameras, 300, 5, perturbed=True)
                          if not e.meta["success"]]
-            config = PerceptualConfig(cameras=cameras, epochs=args.epochs,
-                                      mirror=task.mirrored_layouts, keypoints=args.keypoints)
+            config = cfg.override(PerceptualConfig(
+                cameras=cameras, epochs=args.epochs, mirror=task.mirrored_layouts,
+                keypoints=args.keypoints), args.overrides)
             row = {"scene": scene, "keypoints": args.keypoints, "cameras": cameras,
                    "held_out": len(held),
                    "failures": len(failures)}
