@@ -23,9 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
+from ppo_vs_sb3 import evaluate as sb3_evaluate
+from ppo_vs_sb3 import mean_action
 
 from workbench.feedback.teachers import Teacher
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
@@ -70,21 +71,10 @@ def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int) -> dic
             "labels_used": len(online.queries)}
 
 
-@torch.no_grad()
 def evaluate(policy, episodes: int) -> float:
-    """Deterministic episodes with the policy's mean action, which Pendulum clips to +-2."""
-    env = gym.make("Pendulum-v1")
-    returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=10_000 + i)
-        done, total = False, 0.0
-        while not done:
-            x = torch.as_tensor(obs[None], dtype=torch.float32)
-            obs, reward, terminated, truncated, _ = env.step(policy.distribution(x).mean[0].numpy())
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return round(float(np.mean(returns)), 1)
+    """Deterministic episodes with the policy's mean action, which Pendulum clips to +-2 (the
+    same evaluator as benchmarks/ppo_vs_sb3.py)."""
+    return round(sb3_evaluate(lambda obs: mean_action(policy, obs), "Pendulum-v1", episodes), 1)
 
 
 def run_imitation(labels: list[int], seeds: list[int], steps: int, eval_episodes: int):

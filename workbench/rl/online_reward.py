@@ -83,7 +83,6 @@ class OnlinePreference:
         self.episodes: deque[RecordedSegment] = deque(maxlen=config.keep_episodes)
         self.queries: list[LabelledQuery] = []
         self.model: PreferenceRewardModel | None = None
-        self.history: list[dict[str, float]] = []
         self._running: list[tuple[list[np.ndarray], list[float]]] = []
         self._extra_count = 0
 
@@ -121,8 +120,10 @@ class OnlinePreference:
 
     def ask(self, count: int) -> list[LabelledQuery]:
         """Pose ``count`` queries to the synthetic teacher; returns the answered ones."""
+        if self.teacher is None:
+            return []
         pairs = self.select_pairs(count)
-        if not pairs or self.teacher is None:
+        if not pairs:
             return []
         scale = self.config.teacher_scale or float(
             np.mean([abs(s.rewards.sum()) for pair in pairs for s in pair])) or 1.0
@@ -160,7 +161,6 @@ class OnlinePreference:
         self.model = fit_preference([*self.queries, *outside], self.scene, self.features,
                                     self.config.preference)
         record["feedback/labels"] = float(len(self.queries) + len(outside))
-        self.history.append({"step": float(step), **record})
         return record
 
     def callback(self, wrapper: LearnedRewardWrapper):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from workbench.data.episode import Episode
 from workbench.registry import SCENES
 from workbench.rewards.staged.config import StagedConfig
-from workbench.rewards.staged.labels import discover_steps, stage_predicates, stage_times
+from workbench.rewards.staged.labels import discover_steps, stage_times_of
 from workbench.rewards.staged.model import StagedProgressModel
 from workbench.rewards.training import fit_minibatches
 
@@ -57,8 +57,8 @@ def fit_staged(
         demo_times = discover_steps([d["state"] for d in demos], count)
         negative_times = None
     else:
-        demo_times = [stage_times(stage_predicates(d, names)) for d in demos]
-        negative_times = [stage_times(stage_predicates(e, names)) for e in negatives]
+        demo_times = stage_times_of(demos, names)
+        negative_times = stage_times_of(negatives, names)
     config = dataclasses.replace(config, stages=names)
 
     states, progress, stages, weights, stage_weights = [], [], [], [], []

@@ -15,23 +15,44 @@ from workbench.data.episode import Episode
 from workbench.data.replay import EpisodeReplay, env_for
 
 
-def stage_predicates(episode: Episode, stages: Sequence[str]) -> np.ndarray:
-    """(T, S) booleans: each named stage predicate of the scene at every recorded frame."""
-    env = env_for(episode)
+def stage_predicates(episode: Episode, stages: Sequence[str],
+                     replay: EpisodeReplay | None = None) -> np.ndarray:
+    """(T, S) booleans: each named stage predicate of the scene at every recorded frame.
+    ``replay`` reuses an env built for an earlier episode of the same scene and robot."""
+    own = replay is None
+    replay = replay or EpisodeReplay(env_for(episode))
+    env = replay.env
     try:
         unknown = [s for s in stages if s not in env.task.stage_names]
         if unknown:
             raise ValueError(f"{episode.meta['scene']} has no stages {unknown}; its stages: "
                              f"{', '.join(env.task.stage_names) or 'none'}")
-        replay = EpisodeReplay(env)
         rows = []
         for t in range(len(episode)):
             replay.show(episode, t)
             truth = env.task.evaluate(env.physics)["stages"]
             rows.append([bool(truth[s]) for s in stages])
     finally:
-        env.close()
+        if own:
+            env.close()
     return np.array(rows, dtype=bool).reshape(len(episode), len(stages))
+
+
+def stage_times_of(episodes: Sequence[Episode], stages: Sequence[str]) -> list[np.ndarray]:
+    """Each episode's stage times, replayed in one env per robot (building an env costs about
+    as much as replaying a whole episode)."""
+    replays: dict[str | None, EpisodeReplay] = {}
+    try:
+        times = []
+        for episode in episodes:
+            robot = episode.meta["meta"].get("robot")
+            if robot not in replays:
+                replays[robot] = EpisodeReplay(env_for(episode))
+            times.append(stage_times(stage_predicates(episode, stages, replays[robot])))
+        return times
+    finally:
+        for replay in replays.values():
+            replay.env.close()
 
 
 def stage_times(predicates: np.ndarray) -> np.ndarray:
