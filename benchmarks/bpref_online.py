@@ -1,15 +1,18 @@
 """Policy-level B-Pref: what each irrational teacher costs in the trained policy's true return.
 
-On Pendulum-v1 (swing up and balance), PPO trains on a preference reward learned online from
+On Pendulum-v1 (swing up and balance) or HalfCheetah-v5 (locomotion), PPO trains on a preference reward learned online from
 ``--labels`` answers of one teacher (`workbench.rl.online_reward`, same settings as
 benchmarks/preference_vs_imitation.py), for each of the B-Pref teachers of
 `workbench.feedback.teachers` and ``--seeds`` seeds; the policy's true return is measured over
 20 deterministic episodes. The teachers' thresholds (skip, equal) are fractions of a typical
 segment return, so they see Pendulum's per-step reward rescaled to [0, 1] (r + 16.27) / 16.27:
 the same order of segments, but "both segments are poor" means something. The true return is
-Pendulum's own.
+Pendulum's own. HalfCheetah's reward has no fixed best, so there the thresholds are fractions of
+the mean segment return of each round's queries (as B-Pref's PEBBLE scales them by the policy's
+recent return), and PPO has the settings of benchmarks/ppo_vs_sb3.py.
 
 Run: python benchmarks/bpref_online.py [--labels 100] [--seeds 0 1 2]
+     python benchmarks/bpref_online.py --env HalfCheetah-v5 --labels 200 --steps 300000
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from dataclasses import replace
 import gymnasium as gym
 import numpy as np
 import torch
-from preference_vs_imitation import PPO, evaluate
+from ppo_vs_sb3 import WORKBENCH, mean_action
+from ppo_vs_sb3 import evaluate as evaluate_env
+from preference_vs_imitation import PPO
 
 from workbench.feedback.teachers import TEACHERS
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
-from workbench.rl.ppo import PPOConfig, train_ppo
+from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
 WORST_STEP = 16.2736044  # Pendulum's largest per-step cost: pi^2 + 0.1 * 8^2 + 0.001 * 2^2
@@ -41,30 +46,38 @@ def pendulum_envs(count: int) -> gym.vector.VectorEnv:
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
 
-def run(teacher: str, labels: int, seed: int, steps: int, episodes: int,
+def run(env_id: str, teacher: str, labels: int, seed: int, steps: int, episodes: int,
         skip: float | None = None) -> dict:
-    config = PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed})
-    envs = pendulum_envs(config.num_envs)
+    pendulum = env_id == "Pendulum-v1"
+    settings = PPO if pendulum else WORKBENCH[env_id]
+    config = PPOConfig(**{**settings.__dict__, "total_steps": steps, "seed": seed})
+    envs = pendulum_envs(config.num_envs) if pendulum else make_vector_env(env_id, config.num_envs)
     online = OnlinePreference(
-        "Pendulum-v1", {"observation": 3},
-        # Thresholds as fractions of the best possible segment return (1 per step), as B-Pref.
+        env_id, {"observation": int(np.prod(envs.single_observation_space.shape))},
+        # Pendulum: thresholds as fractions of the best possible segment return (1 per step),
+        # as B-Pref; elsewhere of the mean segment return of the round's queries.
         OnlineFeedbackConfig(total_labels=labels, segment_length=50, seed=seed,
-                             teacher_scale=50.0),
+                             teacher_scale=50.0 if pendulum else 0.0),
         teacher=replace(TEACHERS[teacher], skip=skip) if skip is not None else TEACHERS[teacher],
     )
     envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
+    low, high = envs.single_action_space.low, envs.single_action_space.high
     start = time.perf_counter()
     policy = train_ppo(envs, config, callbacks=(online.callback(envs),))
+    seconds = time.perf_counter() - start
     envs.close()
     answers = [q.answer for q in online.queries]
-    return {"teacher": teacher, "labels": labels, "seed": seed,
-            "true_return": evaluate(policy, episodes),
+    true_return = evaluate_env(lambda o: np.clip(mean_action(policy, o), low, high), env_id,
+                               episodes)
+    return {"env": env_id, "teacher": teacher, "labels": labels, "seed": seed,
+            "true_return": round(true_return, 1),
             "skipped": answers.count("skip"), "equal": answers.count("equal"),
-            "seconds": round(time.perf_counter() - start, 1)}
+            "seconds": round(seconds, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="Pendulum-v1", choices=("Pendulum-v1", "HalfCheetah-v5"))
     parser.add_argument("--labels", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--teachers", nargs="+", default=list(TEACHERS))
@@ -78,7 +91,7 @@ def main() -> None:
     for seed in args.seeds:
         for teacher in args.teachers:
             skip = args.skip if teacher == "skip" else None
-            results.append(run(teacher, args.labels, seed, args.steps, args.eval_episodes, skip))
+            results.append(run(args.env, teacher, args.labels, seed, args.steps, args.eval_episodes, skip))
             print(json.dumps(results[-1]), flush=True)
     means = {t: float(np.mean([r["true_return"] for r in results if r["teacher"] == t]))
              for t in args.teachers}

@@ -46,6 +46,8 @@ class GaussianPolicy(nn.Module):
         self.register_buffer("obs_var", torch.ones(obs_dim))
         self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01)
         self.critic = _mlp(obs_dim, self.hidden, 1, 1.0)
+        # The hidden layers, held as a plain tuple so that they are not registered twice.
+        self._actor_trunk = tuple(self.actor)[:-1]
         shape = (self.hidden[-1], act_dim) if sde else (act_dim,)
         self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)))
 
@@ -55,18 +57,42 @@ class GaussianPolicy(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(self.normalize(obs)).squeeze(-1)
 
-    def _features_and_mean(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.actor[:-1](self.normalize(obs))
+    def _features_and_mean(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The actor's last hidden features and its mean, from a normalised observation."""
+        features = x
+        for layer in self._actor_trunk:  # not self.actor[:-1]: slicing builds a new Sequential
+            features = layer(features)
         return features, self.actor[-1](features)
 
-    def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
+    def _std(self, features: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         if not self.sde:
-            mean = self.actor(self.normalize(obs))
-            return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
-        features, mean = self._features_and_mean(obs)
+            return self.log_std.exp().expand_as(mean)
         # eps = phi W with W ~ N(0, sigma^2) elementwise: Var(eps_j) = sum_i phi_i^2 sigma_ij^2.
         variance = features.detach().pow(2) @ self.log_std.exp().pow(2)
-        return torch.distributions.Normal(mean, torch.sqrt(variance + 1e-6))
+        return torch.sqrt(variance + 1e-6)
+
+    def mean_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The action distribution's mean and standard deviation (independent per action)."""
+        features, mean = self._features_and_mean(self.normalize(obs))
+        return mean, self._std(features, mean)
+
+    def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        return torch.distributions.Normal(*self.mean_std(obs), validate_args=False)
+
+    @torch.no_grad()
+    def rollout_step(
+        self, obs: torch.Tensor, matrices: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Exploring action, its log-probability and the state's value, in one pass over the
+        networks (the rollout's hot path). ``matrices``: the gSDE noise of each env."""
+        x = self.normalize(obs)
+        features, mean = self._features_and_mean(x)
+        std = self._std(features, mean)
+        if self.sde:
+            action = mean + torch.bmm(features.unsqueeze(1), matrices).squeeze(1)
+        else:
+            action = mean + std * torch.randn_like(mean)
+        return action, gaussian_log_prob(action, mean, std), self.critic(x).squeeze(-1)
 
     def sample_exploration(self, envs: int) -> torch.Tensor:
         """gSDE noise matrices W, one (features, actions) matrix per env."""
@@ -75,7 +101,7 @@ class GaussianPolicy(nn.Module):
 
     def explore(self, obs: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
         """The exploring action mean + phi(s) W for each env's current W (gSDE only)."""
-        features, mean = self._features_and_mean(obs)
+        features, mean = self._features_and_mean(self.normalize(obs))
         return mean + torch.bmm(features.unsqueeze(1), matrices).squeeze(1)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -100,6 +126,18 @@ class GaussianPolicy(nn.Module):
                   "sde": self.sde}
         (path / "policy.json").write_text(json.dumps({**header, **meta}, indent=1))
         return path
+
+
+_HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
+
+
+def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Summed over the last axis (torch.distributions.Normal's, without its per-call checks)."""
+    return (-((x - mean) ** 2) / (2 * std**2) - std.log() - _HALF_LOG_2PI).sum(-1)
+
+
+def gaussian_entropy(std: torch.Tensor) -> torch.Tensor:
+    return (0.5 + _HALF_LOG_2PI + std.log()).sum(-1)
 
 
 def load_policy(path: str | Path, device: str = "cpu") -> tuple[GaussianPolicy, dict[str, Any]]:

@@ -22,7 +22,7 @@ import torch
 from workbench.rewards.artifact import pick_device
 from workbench.rl.checkpoint import env_state, load_checkpoint, restore_env_state, save_checkpoint
 from workbench.rl.normalize import RunningMeanStd
-from workbench.rl.policy import GaussianPolicy
+from workbench.rl.policy import GaussianPolicy, gaussian_entropy, gaussian_log_prob
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class PPOConfig:
         "help": "state-dependent exploration (gSDE): noise smooth in time, learned per state"})
     sde_sample_freq: int = field(default=4, metadata={
         "help": "steps between new gSDE noise matrices (-1: once per rollout)"})
+    normalize_obs: bool = field(default=True, metadata={
+        "help": "standardise observations by running statistics (off for inputs already in "
+                "a unit range, whose variance shrinks as a policy converges)"})
     normalize_reward: bool = field(default=True, metadata={"help": "scale by return std"})
     anneal_lr: bool = field(default=True, metadata={"help": "linear decay of lr to 0"})
     seed: int = field(default=0, metadata={"help": "seed of envs, torch and numpy"})
@@ -110,7 +113,10 @@ def train_ppo(
     policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init,
                                       sde=config.sde)
     policy.to(device)
-    optimiser = torch.optim.Adam(policy.parameters(), lr=config.lr, eps=1e-5)
+    # fused: one kernel for all parameters instead of a Python loop over them (on a CPU the
+    # optimiser step of these small networks cost as much as their backward pass).
+    parameters = list(policy.parameters())
+    optimiser = torch.optim.Adam(parameters, lr=config.lr, eps=1e-5, fused=True)
     obs_rms = RunningMeanStd((obs_dim,))
     ret_rms = RunningMeanStd(())
     n, t_max = config.num_envs, config.rollout_steps
@@ -126,7 +132,8 @@ def train_ppo(
     buf_done = np.zeros((t_max, n), np.float32)
 
     obs, _ = envs.reset(seed=config.seed)
-    obs_rms.update(obs)
+    if config.normalize_obs:
+        obs_rms.update(obs)
     running_return = np.zeros(n)
     ep_learned = np.zeros(n)
     ep_reference = np.zeros(n)
@@ -157,23 +164,18 @@ def train_ppo(
         with torch.no_grad():
             return policy.value(torch.as_tensor(x, device=device)).cpu().numpy()
 
+    sde_every = config.sde_sample_freq if config.sde_sample_freq > 0 else t_max
+    matrices = None
     for update in range(first_update, updates + 1):
         if config.anneal_lr:
             optimiser.param_groups[0]["lr"] = config.lr * (1.0 - (update - 1) / updates)
         policy.set_obs_stats(obs_rms.mean, obs_rms.var)
         for t in range(t_max):
-            with torch.no_grad():
-                obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
-                dist = policy.distribution(obs_t)
-                if config.sde:
-                    every = config.sde_sample_freq if config.sde_sample_freq > 0 else t_max
-                    if t % every == 0:
-                        matrices = policy.sample_exploration(n)
-                    action = policy.explore(obs_t, matrices)
-                else:
-                    action = dist.sample()
-                buf_logp[t] = dist.log_prob(action).sum(-1).cpu().numpy()
-                buf_val[t] = policy.value(obs_t).cpu().numpy()
+            obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
+            if config.sde and t % sde_every == 0:
+                matrices = policy.sample_exploration(n)
+            action, logp, value = policy.rollout_step(obs_t, matrices)
+            buf_logp[t], buf_val[t] = logp.cpu().numpy(), value.cpu().numpy()
             action_np = action.cpu().numpy()
             buf_obs[t], buf_act[t] = obs, action_np
             obs, reward, terminated, truncated, info = envs.step(np.clip(action_np, low, high))
@@ -225,8 +227,8 @@ def train_ppo(
             order = torch.as_tensor(rng.permutation(batch), device=device)
             for start_i in range(0, batch, minibatch):
                 idx = order[start_i : start_i + minibatch]
-                dist = policy.distribution(b_obs[idx])
-                logp = dist.log_prob(b_act[idx]).sum(-1)
+                mean, std = policy.mean_std(b_obs[idx])
+                logp = gaussian_log_prob(b_act[idx], mean, std)
                 ratio = (logp - b_logp[idx]).exp()
                 adv = b_adv[idx]
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -238,14 +240,15 @@ def train_ppo(
                 v_loss = 0.5 * torch.max(
                     (value - b_ret[idx]) ** 2, (v_clipped - b_ret[idx]) ** 2
                 ).mean()
-                entropy = dist.entropy().sum(-1).mean()
+                entropy = gaussian_entropy(std).mean()
                 loss = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm, foreach=True)
                 optimiser.step()
                 clip_fracs.append(float(((ratio - 1.0).abs() > config.clip).float().mean()))
-        obs_rms.update(buf_obs.reshape(batch, obs_dim))
+        if config.normalize_obs:
+            obs_rms.update(buf_obs.reshape(batch, obs_dim))
 
         stats = np.array(recent) if recent else np.zeros((1, 3))
         progress = TrainProgress(

@@ -16,6 +16,10 @@ class PerceptualConfig:
     keypoints: bool = field(default=False, metadata={
         "help": "spatial-softmax keypoints (where things are) instead of flattened feature "
                 "maps: generalises from fewer demos to unseen layouts"})
+    reference_frame: bool = field(default=False, metadata={
+        "help": "also see how each view changed since the episode's first frame: progress as "
+                "how far the scene has moved from where it started, which carries over to "
+                "layouts a single demo never showed"})
     epochs: int = field(default=120, metadata={"help": "passes over the training frames"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})

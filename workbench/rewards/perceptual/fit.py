@@ -56,25 +56,35 @@ def fit_perceptual_progress(
     model = PerceptualProgressModel(scene, config, device=config.device)
     labels = ProgressConfig(bins=config.bins, hold_after_success=config.hold_after_success)
     frames = [model.frames_of(d) for d in demos]
+    firsts = [f[0] for f in frames]  # each episode's first frame (the reference_frame option)
     targets = [progress_targets(d, labels) for d in demos]
     weights = [np.ones(len(d), np.float32) for d in demos]
     for episode in negatives:
-        tail = model.frames_of(episode)[int(len(episode) * (1.0 - config.negative_tail)) :]
+        whole = model.frames_of(episode)
+        tail = whole[int(len(episode) * (1.0 - config.negative_tail)) :]
+        firsts.append(whole[0])
         frames.append(tail)
         targets.append(np.zeros(len(tail), np.float32))
         weights.append(np.full(len(tail), config.negative_weight, np.float32))
+    source = torch.as_tensor(np.concatenate([np.full(len(f), i) for i, f in enumerate(frames)]))
     x = to_tensor(np.concatenate(frames), config.image_size, torch.device("cpu"))
+    starts = to_tensor(np.stack(firsts), config.image_size, torch.device("cpu"))
     y = torch.as_tensor(np.concatenate(targets))
     w = torch.as_tensor(np.concatenate(weights))
     device = model.device
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
+    views = len(model.cameras)
 
     def batch_loss(idx: torch.Tensor) -> torch.Tensor:
-        batch = augment(x[idx], config.shift, config.colour_jitter, generator,
+        images = x[idx]
+        if config.reference_frame:  # one shift, gain and flip for a frame and its reference
+            images = torch.cat([images, starts[source[idx]]], dim=1)
+        batch = augment(images, config.shift, config.colour_jitter, generator,
                         config.mirror).to(device)
-        logits = model.net.logits(batch)
+        reference = batch[:, views:] if config.reference_frame else None
+        logits = model.net.logits(batch[:, :views], reference)
         return (F.binary_cross_entropy_with_logits(logits, y[idx].to(device), reduction="none")
                 * w[idx].to(device)).sum() / w[idx].sum().to(device)
 

@@ -48,24 +48,32 @@ class SpatialSoftmax(nn.Module):
 
 
 class ViewEncoder(nn.Module):
+    """``reference=True``: each view is seen beside its change since a reference frame (the
+    episode's first), six channels instead of three."""
+
     def __init__(self, channels: int, feature_dim: int, image_size: int,
-                 keypoints: bool = False):
+                 keypoints: bool = False, reference: bool = False):
         super().__init__()
         c = channels
+        inputs = 6 if reference else 3
         self.conv = nn.Sequential(
-            nn.Conv2d(3, c, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(inputs, c, 3, stride=2), nn.ReLU(),
             nn.Conv2d(c, c, 3, stride=2), nn.ReLU(),
             nn.Conv2d(c, c, 3, stride=1), nn.ReLU(),
             nn.Conv2d(c, c, 3, stride=1), *(() if keypoints else (nn.ReLU(),)),
         )
         self.pool = SpatialSoftmax(c) if keypoints else nn.Flatten(1)
         with torch.no_grad():
-            flat = self.pool(self.conv(torch.zeros(1, 3, image_size, image_size))).numel()
+            flat = self.pool(self.conv(torch.zeros(1, inputs, image_size, image_size))).numel()
         self.head = nn.Sequential(nn.Linear(flat, feature_dim), nn.LayerNorm(feature_dim),
                                   nn.Tanh())
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) in [0, 1]
-        return self.head(self.pool(self.conv(images - 0.5)))
+    def forward(self, images: torch.Tensor, reference: torch.Tensor | None = None
+                ) -> torch.Tensor:  # (N, 3, H, W) in [0, 1], reference alike
+        x = images - 0.5
+        if reference is not None:
+            x = torch.cat([x, images - reference], dim=1)
+        return self.head(self.pool(self.conv(x)))
 
 
 class PerceptualProgressNet(nn.Module):
@@ -73,14 +81,16 @@ class PerceptualProgressNet(nn.Module):
         super().__init__()
         self.views = views
         self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size,
-                                   config.keypoints)
+                                   config.keypoints, config.reference_frame)
         self.fuse = nn.Sequential(nn.Linear(views * config.feature_dim, config.hidden),
                                   nn.SiLU(), nn.Linear(config.hidden, 1))
 
-    def logits(self, images: torch.Tensor) -> torch.Tensor:  # (N, V, 3, H, W)
+    def logits(self, images: torch.Tensor, reference: torch.Tensor | None = None
+               ) -> torch.Tensor:  # (N, V, 3, H, W), reference alike
         n = images.shape[0]
-        features = self.encoder(images.flatten(0, 1)).view(n, -1)
-        return self.fuse(features).squeeze(-1)
+        features = self.encoder(images.flatten(0, 1),
+                                None if reference is None else reference.flatten(0, 1))
+        return self.fuse(features.view(n, -1)).squeeze(-1)
 
 
 def to_tensor(frames: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
@@ -167,12 +177,22 @@ class PerceptualProgressModel(FrameRewardModel):
         return PerceptualProgressNet(len(self.cameras), self.config)
 
     @torch.no_grad()
-    def progress(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
-        """Progress for (N, V, H, W, 3) uint8 frames, in batches of ``batch``."""
+    def progress(self, frames: np.ndarray, start: np.ndarray | None = None,
+                 batch: int = 256) -> np.ndarray:
+        """Progress for (N, V, H, W, 3) uint8 frames, in batches of ``batch``. ``start``: the
+        episode's first frame (V, H, W, 3), for a model with ``reference_frame``; by default
+        ``frames[0]``, right when the frames are a whole episode."""
         self.net.eval()
-        out = [torch.sigmoid(self.net.logits(to_tensor(frames[i : i + batch],
-                                                       self.config.image_size, self.device)))
-               for i in range(0, len(frames), batch)]
+        size = self.config.image_size
+        reference = None
+        if self.config.reference_frame and len(frames):
+            first = frames[:1] if start is None else np.asarray(start)[None]
+            reference = to_tensor(first, size, self.device)
+        out = []
+        for i in range(0, len(frames), batch):
+            images = to_tensor(frames[i : i + batch], size, self.device)
+            ref = None if reference is None else reference.expand_as(images)
+            out.append(torch.sigmoid(self.net.logits(images, ref)))
         return torch.cat(out).cpu().numpy() if out else np.zeros(0, np.float32)
 
     def progress_episode(self, episode) -> np.ndarray:

@@ -1,0 +1,40 @@
+"""The policy's fused rollout step and hand-written Gaussian terms match torch.distributions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from workbench.rl.policy import GaussianPolicy, gaussian_entropy, gaussian_log_prob
+from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
+
+
+@pytest.mark.parametrize("sde", [False, True])
+def test_rollout_step_is_the_distribution_and_the_value_in_one_pass(sde):
+    torch.manual_seed(0)
+    policy = GaussianPolicy(5, 2, (16, 16), log_std_init=-0.3, sde=sde)
+    policy.set_obs_stats(torch.rand(5).numpy(), (torch.rand(5) + 0.5).numpy())
+    obs = torch.randn(7, 5)
+    matrices = policy.sample_exploration(7) if sde else None
+    action, logp, value = policy.rollout_step(obs, matrices)
+    reference = policy.distribution(obs)
+    torch.testing.assert_close(logp, reference.log_prob(action).sum(-1))
+    torch.testing.assert_close(value, policy.value(obs))
+    torch.testing.assert_close(gaussian_entropy(reference.stddev), reference.entropy().sum(-1))
+    if sde:  # the action is the held noise phi(s) W, not a fresh draw
+        torch.testing.assert_close(action, policy.explore(obs, matrices))
+    else:
+        assert not torch.allclose(action, reference.mean)
+    mean, std = policy.mean_std(obs)
+    torch.testing.assert_close(gaussian_log_prob(mean, mean, std), reference.log_prob(mean).sum(-1))
+
+
+def test_observation_normalisation_can_be_left_off():
+    torch.set_num_threads(1)
+    base = PPOConfig(num_envs=4, rollout_steps=64, total_steps=512, seed=0)
+    fixed = train_ppo(make_vector_env("Pendulum-v1", 4),
+                      PPOConfig(**{**base.__dict__, "normalize_obs": False}))
+    assert torch.equal(fixed.obs_mean, torch.zeros(3))
+    assert torch.equal(fixed.obs_var, torch.ones(3))
+    learned = train_ppo(make_vector_env("Pendulum-v1", 4), base)
+    assert not torch.equal(learned.obs_var, torch.ones(3))
