@@ -1,18 +1,19 @@
 """Policy-level B-Pref: what each irrational teacher costs in the trained policy's true return.
 
-On Pendulum-v1 (swing up and balance) or HalfCheetah-v5 (locomotion), PPO trains on a preference reward learned online from
-``--labels`` answers of one teacher (`workbench.rl.online_reward`, same settings as
-benchmarks/preference_vs_imitation.py), for each of the B-Pref teachers of
-`workbench.feedback.teachers` and ``--seeds`` seeds; the policy's true return is measured over
-20 deterministic episodes. The teachers' thresholds (skip, equal) are fractions of a typical
-segment return, so they see Pendulum's per-step reward rescaled to [0, 1] (r + 16.27) / 16.27:
-the same order of segments, but "both segments are poor" means something. The true return is
-Pendulum's own. HalfCheetah's reward has no fixed best, so there the thresholds are fractions of
-the mean segment return of each round's queries (as B-Pref's PEBBLE scales them by the policy's
-recent return), and PPO has the settings of benchmarks/ppo_vs_sb3.py.
+On Pendulum-v1 (swing up and balance) or HalfCheetah-v5 (locomotion), PPO trains on a
+preference reward learned online from ``--labels`` answers of one teacher
+(`workbench.rl.online_reward`, the settings of benchmarks/preference_vs_imitation.py), for each
+B-Pref teacher of `workbench.feedback.teachers` and ``--seeds`` seeds; the policy's true return
+is measured over ``--eval-episodes`` deterministic episodes. The teachers' thresholds (skip,
+equal) are fractions of a typical segment return, so on Pendulum they see its per-step reward
+rescaled to [0, 1], (r + 16.27) / 16.27: the same order of segments, but "both segments are
+poor" means something; the true return is Pendulum's own. HalfCheetah's reward has no fixed
+best, so there the thresholds are fractions of the mean segment return of each round's queries
+(as B-Pref's PEBBLE scales them by the policy's recent return), and PPO has the settings of
+benchmarks/ppo_vs_sb3.py.
 
 Run: python benchmarks/bpref_online.py [--labels 100] [--seeds 0 1 2]
-     python benchmarks/bpref_online.py --env HalfCheetah-v5 --labels 200 --steps 300000
+     python benchmarks/bpref_online.py --env HalfCheetah-v5 --labels 200 --steps 200000
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def main() -> None:
     for seed in args.seeds:
         for teacher in args.teachers:
             skip = args.skip if teacher == "skip" else None
-            results.append(run(args.env, teacher, args.labels, seed, args.steps, args.eval_episodes, skip))
+            results.append(run(args.env, teacher, args.labels, seed, args.steps,
+                               args.eval_episodes, skip))
             print(json.dumps(results[-1]), flush=True)
     means = {t: float(np.mean([r["true_return"] for r in results if r["teacher"] == t]))
              for t in args.teachers}
