@@ -75,6 +75,42 @@ def test_refits_during_training_learn_the_teachers_reward():
     assert len(hits) > 50 and np.mean(hits) > 0.8
 
 
+def test_a_stopped_online_run_resumes_with_its_labels_to_the_uninterrupted_result(tmp_path):
+    torch.set_num_threads(1)
+    config = PPOConfig(num_envs=4, rollout_steps=64, total_steps=8 * 256, seed=1,
+                       anneal_lr=False)
+    feedback = OnlineFeedbackConfig(total_labels=24, segment_length=20, feedback_every=2,
+                                    spend_by=0.9, seed=1)
+
+    def run(callbacks=(), checkpoint=None, resume=False):
+        envs = make_vector_env("Pendulum-v1", config.num_envs)
+        online = OnlinePreference("Pendulum-v1", FEATURES, feedback)
+        envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
+        policy = train_ppo(envs, config, callbacks=(online.callback(envs), *callbacks),
+                           checkpoint=checkpoint, checkpoint_every=100, resume=resume)
+        envs.close()
+        return torch.cat([p.flatten() for p in policy.state_dict().values()]), online, envs
+
+    reference, uninterrupted, _ = run()
+
+    def stop_in_five(progress):
+        return progress.update != 5  # False: stop (the checkpoint is written on the way out)
+
+    _, stopped, _ = run((stop_in_five,), tmp_path / "run.ckpt")
+    assert 0 < len(stopped.queries) < len(uninterrupted.queries)
+    resumed, online, envs = run(checkpoint=tmp_path / "run.ckpt", resume=True)
+    assert torch.equal(resumed, reference)
+    assert [q.answer for q in online.queries] == [q.answer for q in uninterrupted.queries]
+    assert online.rounds == uninterrupted.rounds and envs.model is online.model
+
+    with pytest.raises(ValueError, match="no state for callback"):  # a learner it never saw
+        envs = make_vector_env("Pendulum-v1", config.num_envs)
+        online = OnlinePreference("Pendulum-v1", FEATURES, feedback)
+        envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
+        train_ppo(envs, config, callbacks=(stop_in_five, online.callback(envs)),
+                  checkpoint=tmp_path / "run.ckpt", resume=True)
+
+
 def test_labels_from_outside_join_the_refit_without_a_teacher():
     rng = np.random.default_rng(0)
     outside: list[LabelledQuery] = []

@@ -26,12 +26,12 @@ import workbench
 from tests.rl.test_resume import CONFIG, envs
 from workbench.rl.ppo import train_ppo
 
-def stall_after_three(progress):
-    if progress.update == 3:
-        open(sys.argv[2], "w").close()  # checkpoint 3 is on disk: kill me now
+def stall_in_four(progress):
+    if progress.update == 4:  # checkpoints are written after the callbacks: 3 is on disk
+        open(sys.argv[2], "w").close()  # kill me now
         time.sleep(120)
 
-train_ppo(envs(), CONFIG, callbacks=(stall_after_three,), checkpoint=sys.argv[1])
+train_ppo(envs(), CONFIG, callbacks=(stall_in_four,), checkpoint=sys.argv[1])
 """
 
 
@@ -54,7 +54,7 @@ def parameters(policy):
 def test_a_killed_worker_resumes_to_the_uninterrupted_result(tmp_path):
     reference = parameters(train_ppo(envs(), CONFIG))
 
-    checkpoint, marker = tmp_path / "run.ckpt", tmp_path / "update3"
+    checkpoint, marker = tmp_path / "run.ckpt", tmp_path / "in_update4"
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     worker = subprocess.Popen([sys.executable, "-c", WORKER, str(checkpoint), str(marker)],
                               cwd=root)

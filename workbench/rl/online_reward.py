@@ -25,6 +25,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -85,6 +86,20 @@ class OnlinePreference:
         self.model: PreferenceRewardModel | None = None
         self._running: list[tuple[list[np.ndarray], list[float]]] = []
         self._extra_count = 0
+        self.rounds = 0  # feedback rounds run so far
+
+    # -- checkpoints (a resumed run keeps its synthetic labels and feedback buffer) ----------
+    def get_state(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "episodes": list(self.episodes),
+                "running": self._running, "queries": self.queries, "model": self.model,
+                "extra_count": self._extra_count, "rounds": self.rounds}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.episodes = deque(state["episodes"], maxlen=self.config.keep_episodes)
+        self._running, self.queries = state["running"], state["queries"]
+        self.model, self._extra_count = state["model"], state["extra_count"]
+        self.rounds = state["rounds"]
 
     # -- the wrapper's on_step hook ---------------------------------------------------------
     def observe(self, next_states: np.ndarray, rewards: np.ndarray, ended: np.ndarray) -> None:
@@ -163,16 +178,42 @@ class OnlinePreference:
         record["feedback/labels"] = float(len(self.queries) + len(outside))
         return record
 
-    def callback(self, wrapper: LearnedRewardWrapper):
+    def callback(
+        self, wrapper: LearnedRewardWrapper,
+        before_round: Callable[[TrainProgress, int], None] | None = None,
+    ) -> FeedbackCallback:
         """A PPO callback: a feedback round after the first update and every
-        ``feedback_every`` updates; the refitted model goes into ``wrapper``."""
+        ``feedback_every`` updates; the refitted model goes into ``wrapper``.
+        ``before_round(progress, round_index)`` runs first (a run records the policy's clips
+        for the Rank panel there)."""
+        return FeedbackCallback(self, wrapper, before_round)
 
-        def on_update(progress: TrainProgress) -> None:
-            if progress.update != 1 and progress.update % self.config.feedback_every:
-                return
-            record = self.feedback_round(progress.step, progress.total_steps)
-            if "feedback/labels" in record:
-                wrapper.set_model(self.model)
-            progress.extras.update(record)
 
-        return on_update
+class FeedbackCallback:
+    """The training callback of an :class:`OnlinePreference`; stateful, so an exact checkpoint
+    carries the learner (its labels, feedback buffer and model) and a resumed run goes on with
+    them."""
+
+    def __init__(self, learner: OnlinePreference, wrapper: LearnedRewardWrapper,
+                 before_round: Callable[[TrainProgress, int], None] | None = None):
+        self.learner, self.wrapper, self.before_round = learner, wrapper, before_round
+
+    def __call__(self, progress: TrainProgress) -> None:
+        learner = self.learner
+        if progress.update != 1 and progress.update % learner.config.feedback_every:
+            return
+        if self.before_round is not None:
+            self.before_round(progress, learner.rounds)
+        learner.rounds += 1
+        record = learner.feedback_round(progress.step, progress.total_steps)
+        if "feedback/labels" in record:
+            self.wrapper.set_model(learner.model)
+        progress.extras.update(record)
+
+    def get_state(self) -> dict[str, Any]:
+        return self.learner.get_state()
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.learner.set_state(state)
+        if self.learner.model is not None:
+            self.wrapper.set_model(self.learner.model)

@@ -157,6 +157,7 @@ def train_ppo(
         obs, running_return = saved["obs"], saved["running_return"]
         ep_learned, ep_reference = saved["ep_learned"], saved["ep_reference"]
         recent.extend(saved["recent"])
+        restore_callbacks(callbacks, saved.get("callbacks", []), checkpoint)
         episodes, step, first_update = saved["episodes"], saved["step"], saved["update"] + 1
     start = time.perf_counter()
 
@@ -268,7 +269,11 @@ def train_ppo(
             },
             policy=policy,
         )
-        if checkpoint is not None and update % checkpoint_every == 0:
+        # Every callback sees every update (a logger after a stopping guard still logs it).
+        stops = [callback(progress) is False for callback in callbacks]
+        # After the callbacks: what they changed (a refitted reward, a new difficulty) is part
+        # of the state a resumed run continues from, and a run stopped here can resume.
+        if checkpoint is not None and (update % checkpoint_every == 0 or any(stops)):
             save_checkpoint(checkpoint, {
                 "config": config, "update": update, "step": step, "episodes": episodes,
                 "policy": policy.state_dict(), "optimiser": optimiser.state_dict(),
@@ -276,13 +281,25 @@ def train_ppo(
                 "torch_rng": torch.get_rng_state(), "envs": env_state(envs), "obs": obs,
                 "running_return": running_return, "ep_learned": ep_learned,
                 "ep_reference": ep_reference, "recent": list(recent),
+                "callbacks": [callback.get_state() if hasattr(callback, "get_state") else None
+                              for callback in callbacks],
             })
-        # Every callback sees every update (a logger after a stopping guard still logs it).
-        stops = [callback(progress) is False for callback in callbacks]
         if any(stops):
             break
     policy.set_obs_stats(obs_rms.mean, obs_rms.var)
     return policy.eval()
+
+
+def restore_callbacks(callbacks: tuple[Callback, ...], states: list[Any], checkpoint) -> None:
+    """Give stateful callbacks (those with ``get_state``/``set_state``, e.g. an online reward
+    learner) the state they had when the checkpoint was written, matched by position."""
+    for i, callback in enumerate(callbacks):
+        if not hasattr(callback, "set_state"):
+            continue
+        if i >= len(states) or states[i] is None:
+            raise ValueError(f"{checkpoint} holds no state for callback {i} ({callback!r}); "
+                             "resume with the callbacks the run was started with, in order")
+        callback.set_state(states[i])
 
 
 def evaluate_policy(

@@ -226,20 +226,15 @@ def _online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
                                workspace_labels)
     envs = LearnedRewardWrapper(envs, None, "progress", config.ppo.gamma,
                                 features=eval_env.features, on_step=learner.observe)
-    refit = learner.callback(envs)
-    rounds = {"count": 0}
 
-    def record_then_refit(progress: TrainProgress) -> None:
-        every = config.online.feedback_every
-        if config.online_clips and (progress.update == 1 or progress.update % every == 0):
+    def record_clips(progress: TrainProgress, round_index: int) -> None:
+        if config.online_clips:
             policy = progress.policy
             record_policy_episodes(eval_env, workspace, lambda _env, obs: policy.act(obs),
                                    config.online_clips, "policy",
-                                   seed=50_000 + config.online_clips * rounds["count"])
-            rounds["count"] += 1
-        refit(progress)
+                                   seed=50_000 + config.online_clips * round_index)
 
-    return envs, (record_then_refit,), learner
+    return envs, (learner.callback(envs, before_round=record_clips),), learner
 
 
 def last_logged(log: Path, key: str) -> float | None:
