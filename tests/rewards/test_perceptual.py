@@ -74,3 +74,38 @@ def test_workspace_takes_without_frames_are_rendered_for_the_perceptual_family(t
         assert framed["image/front"].shape == (len(episode), 32, 32, 3)
         assert "image/front" not in episode.keys()  # the recorded take is unchanged
         np.testing.assert_allclose(reward_along(model, episode), model.progress_episode(framed))
+
+
+@pytest.fixture(scope="module")
+def reach_episodes(tmp_path_factory):
+    from workbench.data.workspace import Workspace
+
+    workspace = Workspace.open(tmp_path_factory.mktemp("reach"), create=True)
+    env = make_env("Reach")
+    ids = record_policy_episodes(env, workspace, scripted_policy(env, 0), 6, "scripted",
+                                 image_cameras=CAMERAS, image_size=64)
+    failed = record_policy_episodes(env, workspace, scripted_policy(env, 9, perturbed=True), 2,
+                                    "perturbed", seed=500, image_cameras=CAMERAS, image_size=64)
+    yield ([workspace.load_episode(i) for i in ids], [workspace.load_episode(i) for i in failed])
+    workspace.close()
+
+
+def test_a_reference_frame_carries_one_reach_demo_to_other_targets(reach_episodes, tmp_path):
+    """Reach puts its target somewhere else in every episode: frames alone, one demo says
+    nothing about other targets; the change since the first frame does."""
+    (demo, *held_out), failed = reach_episodes
+    config = PerceptualConfig(cameras=CAMERAS, epochs=60, reference_frame=True,
+                              success_head=True)
+    model = fit_perceptual_progress([demo], "Reach", failed, config)
+    assert progress_spearman(model, held_out) > 0.8
+    frames = model.frames_of(held_out[0])
+    np.testing.assert_allclose(model.progress(frames), model.progress_episode(held_out[0]))
+    later = model.progress(frames[5:], start=frames[0])  # a stretch keeps its episode's start
+    np.testing.assert_allclose(later, model.progress_episode(held_out[0])[5:], atol=1e-6)
+    assert not np.allclose(model.progress(frames[5:]), later)  # its own first frame is not it
+
+    model.save(tmp_path / "reward")
+    loaded = PerceptualProgressModel.load(tmp_path / "reward")
+    assert loaded.config.reference_frame and loaded.config.success_head
+    np.testing.assert_allclose(loaded.progress_episode(held_out[0]),
+                               model.progress_episode(held_out[0]), atol=1e-6)

@@ -20,6 +20,10 @@ class PerceptualConfig:
         "help": "also see how each view changed since the episode's first frame: progress as "
                 "how far the scene has moved from where it started, which carries over to "
                 "layouts a single demo never showed"})
+    success_head: bool = field(default=False, metadata={
+        "help": "a second head that tells succeeded frames (the demos' after success) from the "
+                "negatives' (failed rollouts), averaged with the time head; the time head then "
+                "learns from demos only, so negatives stop costing progress correlation"})
     epochs: int = field(default=120, metadata={"help": "passes over the training frames"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})

@@ -59,18 +59,29 @@ def fit_perceptual_progress(
     firsts = [f[0] for f in frames]  # each episode's first frame (the reference_frame option)
     targets = [progress_targets(d, labels) for d in demos]
     weights = [np.ones(len(d), np.float32) for d in demos]
+    # The success head's targets: 1 from a demo's first success on, 0 on failed rollouts.
+    succeeded = [np.maximum.accumulate(np.asarray(d.get("success", np.zeros(len(d))), bool))
+                 .astype(np.float32) for d in demos]
     for episode in negatives:
         whole = model.frames_of(episode)
         tail = whole[int(len(episode) * (1.0 - config.negative_tail)) :]
         firsts.append(whole[0])
         frames.append(tail)
         targets.append(np.zeros(len(tail), np.float32))
-        weights.append(np.full(len(tail), config.negative_weight, np.float32))
+        # With a success head the time head learns from demos only.
+        weights.append(np.full(len(tail), 0.0 if config.success_head else config.negative_weight,
+                               np.float32))
+        succeeded.append(np.zeros(len(tail), np.float32))
     source = torch.as_tensor(np.concatenate([np.full(len(f), i) for i, f in enumerate(frames)]))
     x = to_tensor(np.concatenate(frames), config.image_size, torch.device("cpu"))
     starts = to_tensor(np.stack(firsts), config.image_size, torch.device("cpu"))
     y = torch.as_tensor(np.concatenate(targets))
     w = torch.as_tensor(np.concatenate(weights))
+    y_success = torch.as_tensor(np.concatenate(succeeded))
+    # Balance the success head's classes (a demo has a few succeeded frames, many not yet).
+    positives = float(y_success.sum())
+    w_success = torch.where(y_success > 0, (len(y_success) - positives) / max(positives, 1.0),
+                            1.0)
     device = model.device
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
@@ -85,8 +96,16 @@ def fit_perceptual_progress(
                         config.mirror).to(device)
         reference = batch[:, views:] if config.reference_frame else None
         logits = model.net.logits(batch[:, :views], reference)
-        return (F.binary_cross_entropy_with_logits(logits, y[idx].to(device), reduction="none")
-                * w[idx].to(device)).sum() / w[idx].sum().to(device)
+        weight = w[idx].to(device)
+        loss = (F.binary_cross_entropy_with_logits(logits[:, 0], y[idx].to(device),
+                                                   reduction="none")
+                * weight).sum() / weight.sum().clamp(min=1e-6)
+        if config.success_head:
+            weight = w_success[idx].to(device)
+            loss = loss + (F.binary_cross_entropy_with_logits(
+                logits[:, 1], y_success[idx].to(device), reduction="none") * weight
+            ).sum() / weight.sum()
+        return loss
 
     fit_minibatches(model.net, optimiser, len(x), config.epochs, config.batch_size, generator,
                     batch_loss, on_epoch)

@@ -82,15 +82,21 @@ class PerceptualProgressNet(nn.Module):
         self.views = views
         self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size,
                                    config.keypoints, config.reference_frame)
+        heads = 2 if config.success_head else 1  # time along the demos (, succeeded)
         self.fuse = nn.Sequential(nn.Linear(views * config.feature_dim, config.hidden),
-                                  nn.SiLU(), nn.Linear(config.hidden, 1))
+                                  nn.SiLU(), nn.Linear(config.hidden, heads))
 
     def logits(self, images: torch.Tensor, reference: torch.Tensor | None = None
-               ) -> torch.Tensor:  # (N, V, 3, H, W), reference alike
+               ) -> torch.Tensor:  # (N, V, 3, H, W), reference alike -> (N, heads)
         n = images.shape[0]
         features = self.encoder(images.flatten(0, 1),
                                 None if reference is None else reference.flatten(0, 1))
-        return self.fuse(features.view(n, -1)).squeeze(-1)
+        return self.fuse(features.view(n, -1))
+
+    def progress(self, images: torch.Tensor, reference: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """Progress in [0, 1]: the time head, averaged with the success head if there is one."""
+        return torch.sigmoid(self.logits(images, reference)).mean(-1)
 
 
 def to_tensor(frames: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
@@ -192,7 +198,7 @@ class PerceptualProgressModel(FrameRewardModel):
         for i in range(0, len(frames), batch):
             images = to_tensor(frames[i : i + batch], size, self.device)
             ref = None if reference is None else reference.expand_as(images)
-            out.append(torch.sigmoid(self.net.logits(images, ref)))
+            out.append(self.net.progress(images, ref))
         return torch.cat(out).cpu().numpy() if out else np.zeros(0, np.float32)
 
     def progress_episode(self, episode) -> np.ndarray:
