@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -88,6 +89,18 @@ def test_active_selection_picks_the_most_disputed_pairs():
     chosen = select_queries(model, candidates, lambda handle: pairs[handle[0]][handle[1]], 5)
     assert {a[0] for a, _ in chosen} == set(range(20, 25))  # the far, disputed pairs
     assert select_queries(None, candidates, None, 3) == candidates[:3]  # no model: as sampled
+
+
+def test_disagreement_stays_finite_when_segment_returns_differ_by_thousands():
+    class Ensemble:  # locomotion-sized returns: members 100 per step apart, one disagreeing
+        def member_rewards(self, states):
+            return np.stack([100 * states[:, 0], 90 * states[:, 0], -50 * states[:, 0]])
+
+    ahead, behind = np.full((50, 1), 10.0), np.full((50, 1), -10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in exp would raise here
+        scores = pair_disagreement(Ensemble(), [(ahead, behind), (behind, behind)])
+    np.testing.assert_allclose(scores, [np.std([1.0, 1.0, 0.0]), 0.0])
 
 
 def test_teachers_follow_b_pref():

@@ -20,7 +20,8 @@ def pair_disagreement(model, pairs_states: Sequence[tuple[np.ndarray, np.ndarray
         [members[:, bounds[i] : bounds[i + 1]].sum(axis=1) for i in range(len(bounds) - 1)],
         axis=1,
     ).reshape(members.shape[0], len(pairs_states), 2)
-    p_left = 1.0 / (1.0 + np.exp(-(returns[..., 0] - returns[..., 1])))
+    # The logistic as tanh: no overflow when segment returns differ by hundreds (locomotion).
+    p_left = 0.5 * (1.0 + np.tanh(0.5 * (returns[..., 0] - returns[..., 1])))
     return p_left.std(axis=0)
 
 
