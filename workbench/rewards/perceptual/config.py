@@ -33,8 +33,8 @@ class PerceptualConfig:
                                      metadata={"help": "label frames after success as 1"})
     negative_weight: float = field(default=0.5,
                                    metadata={"help": "loss weight of failed-rollout frames"})
-    negative_tail: float = field(default=0.5,
-                                 metadata={"help": "end fraction of failed rollouts used"})
+    negative_tail: float = field(default=0.5, metadata={
+        "help": "end fraction of failed rollouts used (with a success head: all of them)"})
     shift: int = field(default=4, metadata={"help": "random-shift augmentation, pixels"})
     colour_jitter: float = field(default=0.3, metadata={
         "help": "per-channel gain jitter: object colours vary between episodes, and one demo "

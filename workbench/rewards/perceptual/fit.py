@@ -64,14 +64,16 @@ def fit_perceptual_progress(
                  .astype(np.float32) for d in demos]
     for episode in negatives:
         whole = model.frames_of(episode)
-        tail = whole[int(len(episode) * (1.0 - config.negative_tail)) :]
+        # With a success head the time head learns from demos only, and the success head
+        # takes every frame of a failed rollout as "not succeeded", not just its end.
+        tail = 1.0 if config.success_head else config.negative_tail
+        kept = whole[int(len(episode) * (1.0 - tail)) :]
         firsts.append(whole[0])
-        frames.append(tail)
-        targets.append(np.zeros(len(tail), np.float32))
-        # With a success head the time head learns from demos only.
-        weights.append(np.full(len(tail), 0.0 if config.success_head else config.negative_weight,
+        frames.append(kept)
+        targets.append(np.zeros(len(kept), np.float32))
+        weights.append(np.full(len(kept), 0.0 if config.success_head else config.negative_weight,
                                np.float32))
-        succeeded.append(np.zeros(len(tail), np.float32))
+        succeeded.append(np.zeros(len(kept), np.float32))
     source = torch.as_tensor(np.concatenate([np.full(len(f), i) for i, f in enumerate(frames)]))
     x = to_tensor(np.concatenate(frames), config.image_size, torch.device("cpu"))
     starts = to_tensor(np.stack(firsts), config.image_size, torch.device("cpu"))
