@@ -65,6 +65,9 @@ class Task(ABC):
     # True when episodes come in left-right mirror images of each other (objects left or right
     # of the arm): image rewards may then train on flipped frames.
     mirrored_layouts: ClassVar[bool] = False
+    # PerceptualConfig fields this scene's image rewards start from (measured per scene in
+    # docs/BENCHMARKS.md, e.g. reference_frame where the target moves between episodes).
+    perceptual_options: ClassVar[dict[str, object]] = {}
     # Goal-conditioned scenes (for hindsight relabelling, see workbench.envs.goal): the features
     # that carry the goal (left out of the goal-free observation), and the success radius
     # between achieved_goal() and desired_goal(). Empty: the scene is not goal-conditioned.

@@ -109,3 +109,14 @@ def test_a_reference_frame_carries_one_reach_demo_to_other_targets(reach_episode
     assert loaded.config.reference_frame and loaded.config.success_head
     np.testing.assert_allclose(loaded.progress_episode(held_out[0]),
                                model.progress_episode(held_out[0]), atol=1e-6)
+
+
+def test_each_scene_starts_from_its_own_cameras_and_options():
+    from workbench.rewards.workflow import family_fit, perceptual_defaults
+
+    assert perceptual_defaults("DoorOpen").cameras == ("side", "top")  # "front" sees its back
+    assert perceptual_defaults("PickPlace").mirror and not perceptual_defaults("Push").mirror
+    assert perceptual_defaults("Reach").reference_frame  # its target moves between episodes
+    config, _ = family_fit("perceptual", ("reference_frame=false",), "Reach")
+    assert not config.reference_frame and config.cameras == ("front", "top")
+    assert family_fit("perceptual")[0] == PerceptualConfig()  # no scene: the plain defaults

@@ -95,7 +95,7 @@ def train_reward(args: argparse.Namespace) -> int:
     from workbench.data.workspace import Workspace
     from workbench.rewards import workflow
 
-    config, fit = workflow.family_fit(args.family, tuple(args.overrides))
+    config, fit = workflow.family_fit(args.family, tuple(args.overrides), args.scene)
     with Workspace.open(args.workspace, create=True) as ws, tqdm(
         total=config.epochs, desc=f"fitting {args.family} reward", unit="epoch"
     ) as bar:

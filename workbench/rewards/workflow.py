@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from workbench.data.replay import with_frames
@@ -136,14 +137,28 @@ FAMILIES = {  # what `train-reward --family` and the Reward panel offer
 }
 
 
-def family_fit(family: str, overrides: tuple[str, ...] = ()):
-    """The config (with ``key=value`` overrides) and the fit function of a reward family."""
+def family_fit(family: str, overrides: tuple[str, ...] = (), scene: str | None = None):
+    """The config (with ``key=value`` overrides) and the fit function of a reward family. With
+    ``scene``, image rewards start from that scene's defaults (:func:`perceptual_defaults`)."""
     from workbench import config as cfg
 
     if family not in FAMILIES:
         raise ValueError(f"unknown reward family {family!r}: {', '.join(FAMILIES)}")
     config_cls, fit_name = FAMILIES[family]
-    return cfg.override(config_cls(), list(overrides)), globals()[fit_name]
+    base = perceptual_defaults(scene) if family == "perceptual" and scene else config_cls()
+    return cfg.override(base, list(overrides)), globals()[fit_name]
+
+
+def perceptual_defaults(scene: str) -> PerceptualConfig:
+    """What a perceptual reward of ``scene`` starts from: its first two fixed cameras (a
+    cabinet's "front" looks at its back), mirror flips where layouts come in mirror images, and
+    the scene's own ``perceptual_options``."""
+    from workbench.registry import SCENES
+
+    task = SCENES.load(scene)
+    cameras = tuple(c for c in task.cameras if not c.startswith("robot/"))[:2]
+    return replace(PerceptualConfig(), **({"cameras": cameras} if cameras else {}),
+                   mirror=task.mirrored_layouts, **task.perceptual_options)
 
 
 def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):

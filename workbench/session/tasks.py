@@ -22,7 +22,7 @@ def fit_reward(
     from workbench.data.workspace import Workspace
     from workbench.rewards import workflow
 
-    config, fit = workflow.family_fit(family, tuple(overrides))
+    config, fit = workflow.family_fit(family, tuple(overrides), scene)
 
     def on_epoch(epoch: int, loss: float) -> bool:
         emit("progress", epoch=epoch + 1, epochs=config.epochs, loss=loss)
