@@ -5,7 +5,10 @@ model fitted on the first demo (and on the first five), then measured on 20 held
 scripted episodes (Spearman of learned against ground-truth progress, per episode, averaged) and
 on (success, failure) pairs against 10 held-out failures of the scene's perturbed demonstrator.
 "With negatives" adds 5 perturbed rollouts (not demos) as negatives to the fit. Scenes whose
-layouts come in mirror images (``Task.mirrored_layouts``) train on randomly flipped frames.
+layouts come in mirror images (``Task.mirrored_layouts``) train on randomly flipped frames. The
+model starts from the scene's defaults (`workbench.rewards.workflow.perceptual_defaults`), as in
+the CLI and the Reward panel: Reach's include ``reference_frame`` and ``success_head``; add
+``--set reference_frame=false --set success_head=false`` for the plain model.
 
 Run: python benchmarks/perceptual_progress.py [--scenes Push ...] [--held-out 20]
 """
@@ -16,6 +19,7 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 
 import torch
 
@@ -25,7 +29,8 @@ from workbench.data.workspace import Workspace
 from workbench.envs import make_env
 from workbench.registry import SCENES
 from workbench.rewards.metrics import progress_spearman, success_failure_accuracy
-from workbench.rewards.perceptual import PerceptualConfig, fit_perceptual_progress
+from workbench.rewards.perceptual import fit_perceptual_progress
+from workbench.rewards.workflow import perceptual_defaults
 from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
 
@@ -53,8 +58,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     for scene in args.scenes:
-        task = SCENES.load(scene)
-        cameras = tuple(c for c in task.cameras if not c.startswith("robot/"))[:2]
+        defaults = perceptual_defaults(scene)  # the scene's cameras, mirror flips, options
+        cameras = defaults.cameras
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
             ws = Workspace.open(folder, create=True)
@@ -65,9 +70,8 @@ def main() -> None:
                         if not e.meta["success"]]
             negatives = [e for e in record(ws, scene, cameras, 300, 5, perturbed=True)
                          if not e.meta["success"]]
-            config = cfg.override(PerceptualConfig(
-                cameras=cameras, epochs=args.epochs, mirror=task.mirrored_layouts,
-                keypoints=args.keypoints), args.overrides)
+            config = cfg.override(replace(defaults, epochs=args.epochs,
+                                          keypoints=args.keypoints), args.overrides)
             row = {"scene": scene, "keypoints": args.keypoints, "cameras": cameras,
                    "held_out": len(held),
                    "failures": len(failures)}

@@ -6,16 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.envs import make_env
+from tests.rewards.takes import CAMERAS, framed_takes
 from workbench.rewards.metrics import progress_spearman
 from workbench.rewards.perceptual import (
     PerceptualConfig,
     PerceptualProgressModel,
     fit_perceptual_progress,
 )
-from workbench.teleop.recorder import record_policy_episodes, scripted_policy
-
-CAMERAS = ("front", "top")
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +20,7 @@ def push_episodes(tmp_path_factory):
     from workbench.data.workspace import Workspace
 
     workspace = Workspace.open(tmp_path_factory.mktemp("perceptual"), create=True)
-    env = make_env("Push")
-    ids = record_policy_episodes(env, workspace, scripted_policy(env, 0), 5, "scripted",
-                                 image_cameras=CAMERAS, image_size=64)
-    yield [workspace.load_episode(i) for i in ids]
+    yield framed_takes(workspace, "Push", 5)
     workspace.close()
 
 
@@ -81,12 +75,8 @@ def reach_episodes(tmp_path_factory):
     from workbench.data.workspace import Workspace
 
     workspace = Workspace.open(tmp_path_factory.mktemp("reach"), create=True)
-    env = make_env("Reach")
-    ids = record_policy_episodes(env, workspace, scripted_policy(env, 0), 6, "scripted",
-                                 image_cameras=CAMERAS, image_size=64)
-    failed = record_policy_episodes(env, workspace, scripted_policy(env, 9, perturbed=True), 2,
-                                    "perturbed", seed=500, image_cameras=CAMERAS, image_size=64)
-    yield ([workspace.load_episode(i) for i in ids], [workspace.load_episode(i) for i in failed])
+    yield (framed_takes(workspace, "Reach", 6),
+           framed_takes(workspace, "Reach", 2, perturbed=True, policy_seed=9, seed=500))
     workspace.close()
 
 

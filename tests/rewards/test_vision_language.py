@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from workbench.envs import make_env
+from tests.rewards.takes import CAMERAS, framed_takes
 from workbench.registry import SCENES
 from workbench.rewards import load_reward_model
 from workbench.rewards.artifact import ArtifactError
@@ -20,9 +20,6 @@ from workbench.rewards.vision_language import (
     counterfactual_goals,
     fit_vision_language,
 )
-from workbench.teleop.recorder import record_policy_episodes, scripted_policy
-
-CAMERAS = ("front", "top")
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +27,7 @@ def push_takes(tmp_path_factory):
     from workbench.data.workspace import Workspace
 
     workspace = Workspace.open(tmp_path_factory.mktemp("vision_language"), create=True)
-    env = make_env("Push")
-    ids = record_policy_episodes(env, workspace, scripted_policy(env, 0), 8, "scripted",
-                                 image_cameras=CAMERAS, image_size=64)
-    yield [workspace.load_episode(i) for i in ids]
+    yield framed_takes(workspace, "Push", 8)
     workspace.close()
 
 

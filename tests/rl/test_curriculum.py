@@ -113,3 +113,22 @@ def test_the_curriculum_learns_what_full_difficulty_from_the_start_cannot():
     assert curriculum.difficulty >= 0.5 and len(rises) >= 2
     assert all(b["success_rate"] >= 0.7 for _, b in rises)  # it rose on competence only
     assert staged_success > fixed_success + 0.3
+
+
+def test_checkpoints_carry_the_curriculum_and_older_ones_resume_without_it():
+    from workbench.rl.ppo import restore_callbacks
+
+    envs = make_vector_env("workbench/Reach-v0", 2)
+    first = Curriculum(envs, CurriculumConfig(patience=1))
+    for step in (1, 2):
+        first(TrainProgress(step, 10, step, 0.0, 0, 0.0, 1.0, 0.0, {}))
+    assert first.difficulty == 0.5
+    resumed = Curriculum(envs, CurriculumConfig(patience=1))
+    restore_callbacks((resumed,), [resumed.get_state()], "old")  # its own fresh state: 0
+    assert resumed.difficulty == 0.0
+    restore_callbacks((resumed,), [first.get_state()], "ckpt")
+    assert (resumed.difficulty, resumed.history) == (0.5, first.history)
+    assert all(env.unwrapped.task.difficulty == 0.5 for env in envs.unwrapped.envs)
+    restore_callbacks((resumed,), None, "written before callbacks had state")  # left as is
+    assert resumed.difficulty == 0.5
+    envs.close()

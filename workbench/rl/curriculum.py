@@ -46,10 +46,19 @@ class Curriculum:
             yield task
 
     def resume_at(self, difficulty: float | None) -> None:
-        """Continue a resumed run at the difficulty it had reached (from its log)."""
+        """Continue at a difficulty reached before (e.g. the last one a run logged)."""
         if difficulty is not None:
             self.difficulty = float(difficulty)
             self._apply()
+
+    # A stateful callback: exact checkpoints carry it (see workbench.rl.ppo.restore_callbacks).
+    def get_state(self) -> dict:
+        return {"difficulty": self.difficulty, "since_change": self._since_change,
+                "history": list(self.history)}
+
+    def set_state(self, state: dict) -> None:
+        self.resume_at(state["difficulty"])
+        self._since_change, self.history = state["since_change"], list(state["history"])
 
     def _apply(self) -> None:
         for task in self._tasks():

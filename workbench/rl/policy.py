@@ -89,7 +89,7 @@ class GaussianPolicy(nn.Module):
         features, mean = self._features_and_mean(x)
         std = self._std(features, mean)
         if self.sde:
-            action = mean + torch.bmm(features.unsqueeze(1), matrices).squeeze(1)
+            action = self._sde_action(features, mean, matrices)
         else:
             action = mean + std * torch.randn_like(mean)
         return action, gaussian_log_prob(action, mean, std), self.critic(x).squeeze(-1)
@@ -101,7 +101,11 @@ class GaussianPolicy(nn.Module):
 
     def explore(self, obs: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
         """The exploring action mean + phi(s) W for each env's current W (gSDE only)."""
-        features, mean = self._features_and_mean(self.normalize(obs))
+        return self._sde_action(*self._features_and_mean(self.normalize(obs)), matrices)
+
+    @staticmethod
+    def _sde_action(features: torch.Tensor, mean: torch.Tensor, matrices: torch.Tensor
+                    ) -> torch.Tensor:
         return mean + torch.bmm(features.unsqueeze(1), matrices).squeeze(1)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

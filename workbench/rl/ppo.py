@@ -157,7 +157,7 @@ def train_ppo(
         obs, running_return = saved["obs"], saved["running_return"]
         ep_learned, ep_reference = saved["ep_learned"], saved["ep_reference"]
         recent.extend(saved["recent"])
-        restore_callbacks(callbacks, saved.get("callbacks", []), checkpoint)
+        restore_callbacks(callbacks, saved.get("callbacks"), checkpoint)
         episodes, step, first_update = saved["episodes"], saved["step"], saved["update"] + 1
     start = time.perf_counter()
 
@@ -290,9 +290,14 @@ def train_ppo(
     return policy.eval()
 
 
-def restore_callbacks(callbacks: tuple[Callback, ...], states: list[Any], checkpoint) -> None:
-    """Give stateful callbacks (those with ``get_state``/``set_state``, e.g. an online reward
-    learner) the state they had when the checkpoint was written, matched by position."""
+def restore_callbacks(callbacks: tuple[Callback, ...], states: list[Any] | None,
+                      checkpoint) -> None:
+    """Give stateful callbacks (those with ``get_state``/``set_state``: the online reward
+    learner, the curriculum) the state they had when the checkpoint was written, matched by
+    position. ``states`` is None for checkpoints written before callbacks had state: those
+    resume with fresh callbacks, as they did then."""
+    if states is None:
+        return
     for i, callback in enumerate(callbacks):
         if not hasattr(callback, "set_state"):
             continue

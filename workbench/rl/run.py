@@ -146,6 +146,8 @@ def train_run(
         run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", {})
     last = {"step": 0}
     if schedule is not None and resume_dir is not None:
+        # The checkpoint carries the curriculum's state; a checkpoint from before callbacks
+        # had state does not, and such a run goes on at the difficulty it last logged.
         schedule.resume_at(last_logged(run_dir / "metrics.jsonl", "curriculum/difficulty"))
     log = (run_dir / "metrics.jsonl").open("a")
     board = tensorboard_writer(run_dir / "tb") if config.tensorboard else None
