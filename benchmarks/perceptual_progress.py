@@ -58,8 +58,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     for scene in args.scenes:
-        defaults = perceptual_defaults(scene)  # the scene's cameras, mirror flips, options
-        cameras = defaults.cameras
+        # The scene's cameras, mirror flips and options, then the command line's overrides.
+        config = cfg.override(replace(perceptual_defaults(scene), epochs=args.epochs,
+                                      keypoints=args.keypoints), args.overrides)
+        cameras = config.cameras
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
             ws = Workspace.open(folder, create=True)
@@ -70,8 +72,6 @@ def main() -> None:
                         if not e.meta["success"]]
             negatives = [e for e in record(ws, scene, cameras, 300, 5, perturbed=True)
                          if not e.meta["success"]]
-            config = cfg.override(replace(defaults, epochs=args.epochs,
-                                          keypoints=args.keypoints), args.overrides)
             row = {"scene": scene, "keypoints": args.keypoints, "cameras": cameras,
                    "held_out": len(held),
                    "failures": len(failures)}

@@ -145,6 +145,12 @@ class Task(ABC):
         """Where it should be (goal-conditioned scenes)."""
         raise NotImplementedError(f"{self.name} is not goal-conditioned")
 
+    def place_goal(self, physics: Physics, goal: np.ndarray) -> None:
+        """Move the goal to ``goal`` (``desired_goal``'s coordinates; a scene may clip it to
+        where its goals can be). Hindsight frames render recorded states with the goal moved:
+        see :mod:`workbench.rewards.perceptual.hindsight`."""
+        raise NotImplementedError(f"{self.name} cannot move its goal")
+
     def object_colours(self, physics: Physics) -> dict[str, str]:
         """The colour names of this episode's goal-role objects (for language grounding)."""
         return {}

@@ -115,6 +115,9 @@ class PushTask(Task):
     def desired_goal(self, physics: Physics) -> np.ndarray:
         return self.target_position(physics)[:2].copy()
 
+    def place_goal(self, physics: Physics, goal: np.ndarray) -> None:
+        physics.data.mocap_pos[self._target_mocap, :2] = goal
+
     def cube_to_target(self, physics: Physics) -> float:
         delta = self.target_position(physics)[:2] - self.cube_position(physics)[:2]
         return float(np.hypot(*delta))

@@ -16,6 +16,7 @@ from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
 
 SUCCESS_RADIUS = 0.02
+TARGET_LOW, TARGET_HIGH = (0.2, -0.4, 0.04), (0.6, 0.4, 0.4)  # where a target may be
 COLOURS = {"red": (0.9, 0.2, 0.2), "blue": (0.2, 0.35, 0.9), "yellow": (0.95, 0.8, 0.1)}
 
 
@@ -66,7 +67,7 @@ class ReachTask(Task):
                 target = hand + (0.10 + 0.05 * d) * offset / np.linalg.norm(offset)
             else:
                 target = rng.uniform([0.22, -0.3, 0.05], [0.55, 0.3, 0.3])
-            target = np.clip(target, [0.2, -0.4, 0.04], [0.6, 0.4, 0.4])
+            target = np.clip(target, TARGET_LOW, TARGET_HIGH)
             if reachable(target):
                 break
         self.colour = str(rng.choice(list(COLOURS)))
@@ -79,6 +80,9 @@ class ReachTask(Task):
 
     def achieved_goal(self, physics: Physics) -> np.ndarray:
         return self.arm.ee_position(physics).copy()
+
+    def place_goal(self, physics: Physics, goal: np.ndarray) -> None:
+        physics.data.mocap_pos[self._target] = np.clip(goal, TARGET_LOW, TARGET_HIGH)
 
     def desired_goal(self, physics: Physics) -> np.ndarray:
         return self.target_position(physics).copy()

@@ -107,6 +107,53 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     assert perceptual_defaults("DoorOpen").cameras == ("side", "top")  # "front" sees its back
     assert perceptual_defaults("PickPlace").mirror and not perceptual_defaults("Push").mirror
     assert perceptual_defaults("Reach").reference_frame  # its target moves between episodes
+    assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
     config, _ = family_fit("perceptual", ("reference_frame=false",), "Reach")
     assert not config.reference_frame and config.cameras == ("front", "top")
     assert family_fit("perceptual")[0] == PerceptualConfig()  # no scene: the plain defaults
+
+
+def test_hindsight_frames_show_the_goal_reached_wherever_the_demo_went(reach_episodes):
+    """Re-rendered from the demo's own states: the marker moved onto the hand (reached) or
+    centimetres away from it (not), labelled from the goal geometry."""
+    from workbench.data.replay import EpisodeReplay, env_for
+    from workbench.rewards.perceptual.hindsight import hindsight_frames
+
+    (demo, *_), failed = reach_episodes
+    frames, firsts, reached = hindsight_frames(demo, CAMERAS, 10, np.random.default_rng(0))
+    assert frames.shape[1:] == (2, 64, 64, 3) and firsts.shape == frames.shape
+    assert frames.dtype == np.uint8 and len(frames) == len(reached) >= 8
+    assert 0 < reached.sum() < len(reached)
+    # Every first frame is the demo's first state with the marker moved: the arm alike, the
+    # marker (a few pixels) not, and the recorded first frame has its marker elsewhere.
+    recorded = np.stack([demo[f"image/{c}"][0] for c in CAMERAS]).astype(int)
+    changed = (np.abs(firsts.astype(int) - recorded).sum(-1) > 30).mean(axis=(1, 2, 3))
+    assert (changed < 0.02).all() and (changed > 0).mean() > 0.5
+
+    # In a fit they are the success head's examples, from the demo and the failed takes alike.
+    config = PerceptualConfig(cameras=CAMERAS, epochs=2, reference_frame=True,
+                              success_head=True, hindsight=6)
+    model = fit_perceptual_progress([demo], "Reach", failed, config)
+    assert model.progress_episode(demo).shape == (len(demo),)
+
+    env = env_for(demo)  # the labels follow the geometry: reached only at the achieved goal
+    replay = EpisodeReplay(env)
+    replay.show(demo, 0)
+    env.task.place_goal(env.physics, np.array([9.0, 9.0, 9.0]))
+    assert (env.task.desired_goal(env.physics) <= 0.6).all()  # clipped to where targets go
+    env.close()
+
+
+def test_hindsight_needs_a_success_head_and_a_scene_that_can_move_its_goal(
+        push_episodes, tmp_path):
+    from workbench.data.workspace import Workspace
+
+    with pytest.raises(ValueError, match="success_head=True"):
+        fit_perceptual_progress(push_episodes[:1], "Push",
+                                config=PerceptualConfig(cameras=CAMERAS, hindsight=8))
+    workspace = Workspace.open(tmp_path / "ws", create=True)
+    demo = framed_takes(workspace, "PickPlace", 1)
+    with pytest.raises(ValueError, match="cannot move its goal"):
+        fit_perceptual_progress(demo, "PickPlace", config=PerceptualConfig(
+            cameras=CAMERAS, hindsight=8, success_head=True, epochs=1))
+    workspace.close()

@@ -152,13 +152,14 @@ def family_fit(family: str, overrides: tuple[str, ...] = (), scene: str | None =
 def perceptual_defaults(scene: str) -> PerceptualConfig:
     """What a perceptual reward of ``scene`` starts from: its first two fixed cameras (a
     cabinet's "front" looks at its back), mirror flips where layouts come in mirror images, and
-    the scene's own ``perceptual_options``."""
+    the scene's own ``perceptual_options`` (which may name other cameras)."""
     from workbench.registry import SCENES
 
     task = SCENES.load(scene)
     cameras = tuple(c for c in task.cameras if not c.startswith("robot/"))[:2]
-    return replace(PerceptualConfig(), **({"cameras": cameras} if cameras else {}),
-                   mirror=task.mirrored_layouts, **task.perceptual_options)
+    options = {**({"cameras": cameras} if cameras else {}), "mirror": task.mirrored_layouts,
+               **task.perceptual_options}
+    return replace(PerceptualConfig(), **options)
 
 
 def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):

@@ -24,7 +24,14 @@ class PerceptualConfig:
         "help": "a second head that tells succeeded frames (the demos' after success) from the "
                 "negatives' (failed rollouts), averaged with the time head; the time head then "
                 "learns from demos only, so negatives stop costing progress correlation"})
+    hindsight: int = field(default=0, metadata={
+        "help": "per demo, this many of its frames rendered again with the goal moved onto "
+                "or away from the hand or object, as success-head examples (goal-conditioned "
+                "scenes that can move their goal; needs success_head)"})
     epochs: int = field(default=120, metadata={"help": "passes over the training frames"})
+    min_steps: int = field(default=0, metadata={
+        "help": "at least this many gradient steps, with more passes when the frames are few "
+                "(one demo is 1-3 minibatches a pass)"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})
     batch_size: int = field(default=64, metadata={"help": "frames per gradient step"})

@@ -9,6 +9,7 @@ colours vary between episodes and a single demo shows only one of them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 
 from workbench.data.episode import Episode
 from workbench.rewards.perceptual.config import PerceptualConfig
+from workbench.rewards.perceptual.hindsight import hindsight_frames
 from workbench.rewards.perceptual.model import PerceptualProgressModel, to_tensor
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import progress_targets
@@ -74,6 +76,22 @@ def fit_perceptual_progress(
         weights.append(np.full(len(kept), 0.0 if config.success_head else config.negative_weight,
                                np.float32))
         succeeded.append(np.zeros(len(kept), np.float32))
+    if config.hindsight:
+        if not config.success_head:
+            raise ValueError("hindsight frames train the success head: set success_head=True "
+                             "with hindsight > 0")
+        rng = np.random.default_rng(config.seed)
+        # Failed rollouts too: their states put the hand where no demo went, and the labels
+        # come from the moved goal, not from how the rollout ended.
+        for episode in (*demos, *negatives):
+            # Each re-rendered frame is its own one-frame source with its own first frame.
+            shown, starts, reached = hindsight_frames(episode, model.cameras, config.hindsight,
+                                                      rng)
+            frames.extend(shown[:, None])
+            firsts.extend(starts)
+            targets.extend(np.zeros((len(shown), 1), np.float32))
+            weights.extend(np.zeros((len(shown), 1), np.float32))  # not for the time head
+            succeeded.extend(reached[:, None])
     source = torch.as_tensor(np.concatenate([np.full(len(f), i) for i, f in enumerate(frames)]))
     x = to_tensor(np.concatenate(frames), config.image_size, torch.device("cpu"))
     starts = to_tensor(np.stack(firsts), config.image_size, torch.device("cpu"))
@@ -109,6 +127,9 @@ def fit_perceptual_progress(
             ).sum() / weight.sum()
         return loss
 
-    fit_minibatches(model.net, optimiser, len(x), config.epochs, config.batch_size, generator,
+    # One demo is 60-150 frames, 1-3 minibatches an epoch: more passes, so that it gets as
+    # many gradient steps as a handful of demos would.
+    epochs = max(config.epochs, math.ceil(config.min_steps / math.ceil(len(x) / config.batch_size)))
+    fit_minibatches(model.net, optimiser, len(x), epochs, config.batch_size, generator,
                     batch_loss, on_epoch)
     return model

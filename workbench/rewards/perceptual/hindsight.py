@@ -1,0 +1,86 @@
+"""Hindsight frames: success examples for an image reward, rendered from the demos' own states.
+
+One demonstration shows its goal reached at one place, so a success head fitted on it learns
+what that one success looks like, not the relation "the hand (or cube) is at the goal". The
+simulator can show that relation anywhere the demo went: restore a recorded state, move the
+goal to where the hand already is (reached) or a few centimetres away from it (not reached), and
+render. Labels come from the goal geometry (``achieved_goal``, ``desired_goal`` and the scene's
+``goal_tolerance``), as hindsight experience replay relabels goals in state space (Andrychowicz
+et al., 2017); no rollout is run and the scene's success test is not asked.
+
+Needs a goal-conditioned scene that can move its goal (``Task.place_goal``) and episodes with
+simulator states (every recorded take has them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.data.episode import Episode
+from workbench.data.replay import EpisodeReplay, env_for
+from workbench.task import Task
+
+
+def can_relabel(scene: str) -> bool:
+    """Whether ``scene`` can move its goal for hindsight frames."""
+    from workbench.registry import SCENES
+
+    task = SCENES.load(scene)
+    return bool(task.goal_tolerance) and task.place_goal is not Task.place_goal
+
+
+def hindsight_frames(
+    episode: Episode,
+    cameras: tuple[str, ...],
+    count: int,
+    rng: np.random.Generator,
+    farthest: float = 0.15,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` frames of ``episode``'s recorded states re-rendered with the goal moved, half
+    onto the achieved goal and half 3 tolerances to ``farthest`` metres from it.
+
+    Returns ``(frames, firsts, reached)``: (N, V, H, W, 3) uint8 frames at the size the episode
+    was recorded at, each one's first frame with the goal moved alike (for models that see the
+    change since the start), and 1.0 where the goal is reached, 0.0 where it is not. Negatives
+    a scene clipped back to within 2 tolerances of the achieved goal are dropped (ambiguous).
+    """
+    from workbench.sim.render import CameraRenderer
+
+    scene = episode.meta["scene"]
+    if not can_relabel(scene):
+        raise ValueError(f"{scene} cannot move its goal (Task.place_goal), so it has no "
+                         "hindsight frames: set hindsight=0")
+    missing = [c for c in cameras if f"image/{c}" not in episode.keys()]
+    if missing:
+        raise ValueError(f"episode {episode.id} has no frames of {missing} to match in size")
+    height, width = episode[f"image/{cameras[0]}"].shape[1:3]
+    env = env_for(episode)
+    task = env.task
+    tolerance = task.goal_tolerance
+    replay = EpisodeReplay(env)
+    frames, firsts, reached = [], [], []
+    with CameraRenderer(env.physics.model, width, height) as renderer:
+
+        def render(t: int, goal: np.ndarray) -> np.ndarray:
+            replay.show(episode, t)
+            task.place_goal(env.physics, goal)
+            env.physics.forward()
+            return np.stack([renderer.rgb(env.physics.data, c) for c in cameras])
+
+        for i, t in enumerate(rng.integers(0, len(episode), size=count)):
+            replay.show(episode, int(t))
+            achieved = task.achieved_goal(env.physics)
+            goal = achieved.copy()
+            if i % 2:  # not reached: a random direction, 3 tolerances to `farthest` away
+                direction = rng.normal(size=achieved.shape)
+                goal = achieved + direction / np.linalg.norm(direction) * rng.uniform(
+                    3 * tolerance, farthest)
+            frame = render(int(t), goal)
+            distance = float(np.linalg.norm(task.desired_goal(env.physics) - achieved))
+            if i % 2 and distance < 2 * tolerance:
+                continue
+            frames.append(frame)
+            firsts.append(render(0, goal))
+            reached.append(float(distance < tolerance))
+    env.close()
+    return np.stack(frames), np.stack(firsts), np.asarray(reached, np.float32)
