@@ -7,8 +7,10 @@ on (success, failure) pairs against 10 held-out failures of the scene's perturbe
 "With negatives" adds 5 perturbed rollouts (not demos) as negatives to the fit. Scenes whose
 layouts come in mirror images (``Task.mirrored_layouts``) train on randomly flipped frames. The
 model starts from the scene's defaults (`workbench.rewards.workflow.perceptual_defaults`), as in
-the CLI and the Reward panel: Reach's include ``reference_frame`` and ``success_head``; add
-``--set reference_frame=false --set success_head=false`` for the plain model.
+the CLI and the Reward panel: Reach's include ``reference_frame`` and ``success_head`` (add
+``--set reference_frame=false --set success_head=false`` for the plain model), PickPlace's and
+Stack's the ``near_front``/``near_top`` cameras and ``min_steps=1200``. ``--set`` applies before
+recording, so ``--set cameras=...`` records those cameras.
 
 Run: python benchmarks/perceptual_progress.py [--scenes Push ...] [--held-out 20]
 """

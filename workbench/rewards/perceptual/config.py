@@ -25,9 +25,9 @@ class PerceptualConfig:
                 "negatives' (failed rollouts), averaged with the time head; the time head then "
                 "learns from demos only, so negatives stop costing progress correlation"})
     hindsight: int = field(default=0, metadata={
-        "help": "per demo, this many of its frames rendered again with the goal moved onto "
-                "or away from the hand or object, as success-head examples (goal-conditioned "
-                "scenes that can move their goal; needs success_head)"})
+        "help": "per demo and failed take, this many of its frames rendered again with the "
+                "goal moved onto or away from the hand or object, as success-head examples "
+                "(goal-conditioned scenes that can move their goal; needs success_head)"})
     epochs: int = field(default=120, metadata={"help": "passes over the training frames"})
     min_steps: int = field(default=0, metadata={
         "help": "at least this many gradient steps, with more passes when the frames are few "

@@ -1,8 +1,9 @@
-"""Hindsight frames: success examples for an image reward, rendered from the demos' own states.
+"""Hindsight frames: success examples for an image reward, rendered from recorded takes' states.
 
 One demonstration shows its goal reached at one place, so a success head fitted on it learns
 what that one success looks like, not the relation "the hand (or cube) is at the goal". The
-simulator can show that relation anywhere the demo went: restore a recorded state, move the
+simulator can show that relation anywhere a take went (a demo, or a failed rollout whose hand
+went where no demo did): restore a recorded state, move the
 goal to where the hand already is (reached) or a few centimetres away from it (not reached), and
 render. Labels come from the goal geometry (``achieved_goal``, ``desired_goal`` and the scene's
 ``goal_tolerance``), as hindsight experience replay relabels goals in state space (Andrychowicz
