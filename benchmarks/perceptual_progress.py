@@ -7,8 +7,9 @@ on (success, failure) pairs against 10 held-out failures of the scene's perturbe
 "With negatives" adds 5 perturbed rollouts (not demos) as negatives to the fit. Scenes whose
 layouts come in mirror images (``Task.mirrored_layouts``) train on randomly flipped frames. The
 model starts from the scene's defaults (`workbench.rewards.workflow.perceptual_defaults`), as in
-the CLI and the Reward panel: Reach's include ``reference_frame`` and ``success_head`` (add
-``--set reference_frame=false --set success_head=false`` for the plain model), PickPlace's and
+the CLI and the Reward panel: Reach's include its ``near_front``/``near_side`` cameras,
+``reference_frame``, ``success_head`` and ``hindsight`` (add ``--set hindsight=0 --set
+success_head=false --set reference_frame=false`` for the plain model), PickPlace's and
 Stack's the ``near_front``/``near_top`` cameras and ``min_steps=1200``. ``--set`` applies before
 recording, so ``--set cameras=...`` records those cameras.
 

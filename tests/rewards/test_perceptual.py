@@ -109,7 +109,8 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     assert perceptual_defaults("Reach").reference_frame  # its target moves between episodes
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
     config, _ = family_fit("perceptual", ("reference_frame=false",), "Reach")
-    assert not config.reference_frame and config.cameras == ("front", "top")
+    assert not config.reference_frame and config.cameras == ("near_front", "near_side")
+    assert config.hindsight and config.success_head
     assert family_fit("perceptual")[0] == PerceptualConfig()  # no scene: the plain defaults
 
 
