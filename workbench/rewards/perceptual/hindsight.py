@@ -56,32 +56,34 @@ def hindsight_frames(
         raise ValueError(f"episode {episode.id} has no frames of {missing} to match in size")
     height, width = episode[f"image/{cameras[0]}"].shape[1:3]
     env = env_for(episode)
-    task = env.task
+    task, physics = env.task, env.physics
     tolerance = task.goal_tolerance
     replay = EpisodeReplay(env)
     frames, firsts, reached = [], [], []
-    with CameraRenderer(env.physics.model, width, height) as renderer:
+    try:
+        with CameraRenderer(physics.model, width, height) as renderer:
 
-        def render(t: int, goal: np.ndarray) -> np.ndarray:
-            replay.show(episode, t)
-            task.place_goal(env.physics, goal)
-            env.physics.forward()
-            return np.stack([renderer.rgb(env.physics.data, c) for c in cameras])
+            def render(goal: np.ndarray) -> np.ndarray:  # the shown state, the goal moved
+                task.place_goal(physics, goal)
+                physics.forward()
+                return np.stack([renderer.rgb(physics.data, c) for c in cameras])
 
-        for i, t in enumerate(rng.integers(0, len(episode), size=count)):
-            replay.show(episode, int(t))
-            achieved = task.achieved_goal(env.physics)
-            goal = achieved.copy()
-            if i % 2:  # not reached: a random direction, 3 tolerances to `farthest` away
-                direction = rng.normal(size=achieved.shape)
-                goal = achieved + direction / np.linalg.norm(direction) * rng.uniform(
-                    3 * tolerance, farthest)
-            frame = render(int(t), goal)
-            distance = float(np.linalg.norm(task.desired_goal(env.physics) - achieved))
-            if i % 2 and distance < 2 * tolerance:
-                continue
-            frames.append(frame)
-            firsts.append(render(0, goal))
-            reached.append(float(distance < tolerance))
-    env.close()
+            for i, t in enumerate(rng.integers(0, len(episode), size=count)):
+                replay.show(episode, int(t))
+                achieved = task.achieved_goal(physics)
+                goal = achieved.copy()
+                if i % 2:  # not reached: a random direction, 3 tolerances to `farthest` away
+                    direction = rng.normal(size=achieved.shape)
+                    goal = achieved + direction / np.linalg.norm(direction) * rng.uniform(
+                        3 * tolerance, farthest)
+                task.place_goal(physics, goal)  # the scene may clip it
+                distance = float(np.linalg.norm(task.desired_goal(physics) - achieved))
+                if i % 2 and distance < 2 * tolerance:
+                    continue
+                frames.append(render(goal))
+                replay.show(episode, 0)
+                firsts.append(render(goal))
+                reached.append(float(distance < tolerance))
+    finally:
+        env.close()
     return np.stack(frames), np.stack(firsts), np.asarray(reached, np.float32)
