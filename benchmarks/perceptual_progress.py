@@ -7,11 +7,13 @@ on (success, failure) pairs against 10 held-out failures of the scene's perturbe
 "With negatives" adds 5 perturbed rollouts (not demos) as negatives to the fit. Scenes whose
 layouts come in mirror images (``Task.mirrored_layouts``) train on randomly flipped frames. The
 model starts from the scene's defaults (`workbench.rewards.workflow.perceptual_defaults`), as in
-the CLI and the Reward panel: Reach's include its ``near_front``/``near_side`` cameras,
-``reference_frame``, ``success_head`` and ``hindsight`` (add ``--set hindsight=0 --set
-success_head=false --set reference_frame=false`` for the plain model), PickPlace's and
-Stack's the ``near_front``/``near_top`` cameras and ``min_steps=1200``. ``--set`` applies before
-recording, so ``--set cameras=...`` records those cameras.
+the CLI and the Reward panel: Reach's name its ``near_front``/``near_side`` cameras,
+``heights=false`` and ``pretrain=2000`` (an encoder first taught to read the scene's state from 2,000 scattered
+frames; add ``--set pretrain=0`` for a model learned from the demos' frames alone),
+PickPlace's and Stack's the ``near_front``/``near_top`` cameras, ``min_steps=1200``,
+``pretrain=2000`` and ``success_head``. ``--set`` applies before recording, so ``--set
+cameras=...`` records those cameras. A pretrained encoder's held-out reading error (metres, per
+relation) is printed as ``relation_error_m``.
 
 Run: python benchmarks/perceptual_progress.py [--scenes Push ...] [--held-out 20]
 """
@@ -89,6 +91,8 @@ def main() -> None:
                                                 3),
                     "fit_s": round(time.perf_counter() - t0, 1),
                 }
+                if "relation_error" in model.metrics:  # a pretrained encoder's reading error
+                    row["relation_error_m"] = model.metrics["relation_error"]
             ws.close()
         row["total_s"] = round(time.perf_counter() - started, 1)
         print(json.dumps(row), flush=True)

@@ -220,3 +220,38 @@ def pick_and_place_phases(task, obj: FreeObject, place: Target) -> list[Phase]:
         Phase("release", lambda p: task.arm.ee_position(p).copy(), OPEN, tolerance=1.0, hold=6),
         Phase("retreat", retreat, OPEN, tolerance=0.01),
     ]
+
+
+def scatter_arm_scene(arm, physics: Physics, rng: np.random.Generator,
+                      objects: Sequence[FreeObject] = (), goal: np.ndarray | None = None) -> None:
+    """``Task.scatter`` for a tabletop arm: the hand near the start, an object or the goal
+    (a quarter of the time within about a centimetre of it), the fingers open anywhere
+    between closed and wide; each object in the hand (30%), on or above the goal (20%),
+    nudged on the table (20%) or where the reset put it."""
+    from robots.arm import place_end_effector
+
+    hand = arm.ee_position(physics).copy()
+    anchors = [hand, *(o.position(physics).copy() for o in objects)]
+    if goal is not None:
+        anchors.append(np.asarray(goal, float))
+    anchor = anchors[rng.integers(len(anchors))]
+    spread = 0.01 if rng.uniform() < 0.25 else 0.06
+    where = anchor + rng.normal(0.0, spread, 3)
+    if spread > 0.01 and rng.uniform() < 0.5:
+        where[2] = rng.uniform(0.02, 0.25)
+    place_end_effector(arm, physics, np.clip(where, arm.workspace_low, arm.workspace_high))
+    data = physics.data
+    data.qpos[[arm._finger, arm._finger_r]] = rng.uniform(0.0, 0.04)
+    physics.forward()
+    hand = arm.ee_position(physics).copy()
+    for obj in objects:
+        start = obj.position(physics).copy()
+        draw = rng.uniform()
+        if draw < 0.3:  # held: the grip site is a centimetre above the centre
+            obj.place(physics, hand[:2], hand[2] - 0.01)
+        elif draw < 0.5 and goal is not None:
+            spot = np.asarray(goal, float) + (*rng.normal(0.0, 0.015, 2), 0.0)
+            obj.place(physics, spot[:2], spot[2] - 0.008 + rng.uniform(0.0, 0.1) * (draw > 0.4))
+        elif draw < 0.7:
+            obj.place(physics, start[:2] + rng.normal(0.0, 0.05, 2))
+    physics.forward()

@@ -151,6 +151,14 @@ class Task(ABC):
         see :mod:`workbench.rewards.perceptual.hindsight`."""
         raise NotImplementedError(f"{self.name} cannot move its goal")
 
+    def scatter(self, physics: Physics, rng: np.random.Generator) -> None:
+        """After a reset, put the hand and the objects somewhere random (the hand anywhere
+        near the things that matter, objects sometimes in the hand or on the goal): a state
+        worth looking at, not necessarily one a policy could reach. Frames of such states
+        teach an image encoder where things are, with labels from the simulator
+        (:mod:`workbench.rewards.perceptual.pretrain`)."""
+        raise NotImplementedError(f"{self.name} cannot scatter its state")
+
     def object_colours(self, physics: Physics) -> dict[str, str]:
         """The colour names of this episode's goal-role objects (for language grounding)."""
         return {}

@@ -106,11 +106,12 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
 
     assert perceptual_defaults("DoorOpen").cameras == ("side", "top")  # "front" sees its back
     assert perceptual_defaults("PickPlace").mirror and not perceptual_defaults("Push").mirror
-    assert perceptual_defaults("Reach").reference_frame  # its target moves between episodes
+    assert perceptual_defaults("Reach").pretrain  # its target moves between episodes
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
-    config, _ = family_fit("perceptual", ("reference_frame=false",), "Reach")
-    assert not config.reference_frame and config.cameras == ("near_front", "near_side")
-    assert config.hindsight and config.success_head
+    assert perceptual_defaults("Stack").success_head and not perceptual_defaults("Push").pretrain
+    config, _ = family_fit("perceptual", ("pretrain=0", "reference_frame=true"), "Reach")
+    assert config.reference_frame and config.cameras == ("near_front", "near_side")
+    assert not config.pretrain and not config.success_head
     assert family_fit("perceptual")[0] == PerceptualConfig()  # no scene: the plain defaults
 
 

@@ -90,7 +90,7 @@ def fit_perceptual_in_workspace(
 
     model = fit_perceptual_progress(load(train), scene, load(train_neg), config, on_epoch)
     report: dict[str, Any] = {"train_demos": len(train), "train_negatives": len(train_neg),
-                              "cameras": list(config.cameras)}
+                              "cameras": list(config.cameras), **model.metrics}
     if held:
         report.update(reward_report(model, load(held), load(held_neg)))
     return model, store_model(workspace, model, scene, report)

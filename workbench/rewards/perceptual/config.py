@@ -28,6 +28,16 @@ class PerceptualConfig:
         "help": "per demo and failed take, this many of its frames rendered again with the "
                 "goal moved onto or away from the hand or object, as success-head examples "
                 "(goal-conditioned scenes that can move their goal; needs success_head)"})
+    pretrain: int = field(default=0, metadata={
+        "help": "first render this many random states of the scene (Task.scatter) and teach "
+                "the encoder to read the state from them (labels from the simulator, no "
+                "demos); progress then sees only distances between things, and one demo "
+                "carries over to new layouts (0: learn from the demos' frames alone)"})
+    pretrain_steps: int = field(default=3000, metadata={
+        "help": "gradient steps of that pretraining"})
+    heights: bool = field(default=True, metadata={
+        "help": "with pretrain: progress also sees the height gap of each vector between "
+                "things, not only its length (a lift shows in it)"})
     epochs: int = field(default=120, metadata={"help": "passes over the training frames"})
     min_steps: int = field(default=0, metadata={
         "help": "at least this many gradient steps, with more passes when the frames are few "

@@ -20,6 +20,7 @@ from workbench.data.episode import Episode
 from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.hindsight import hindsight_frames
 from workbench.rewards.perceptual.model import PerceptualProgressModel, to_tensor
+from workbench.rewards.perceptual.pretrain import pretrain_encoder
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import progress_targets
 from workbench.rewards.training import fit_minibatches
@@ -54,8 +55,17 @@ def fit_perceptual_progress(
     """Fit on ``demos`` (one is enough to start); ``on_epoch(epoch, loss)`` may stop it."""
     if not demos:
         raise ValueError("fitting a perceptual progress reward needs at least one demonstration")
+    if config.pretrain and config.reference_frame:
+        raise ValueError("a pretrained encoder reads the state from each frame alone: set "
+                         "reference_frame=False with pretrain > 0")
     torch.manual_seed(config.seed)
     model = PerceptualProgressModel(scene, config, device=config.device)
+    trained = model.net.parameters()
+    if config.pretrain:  # the encoder learns the scene first, then stays as it is
+        model.metrics.update(pretrain_encoder(model.net, scene, config))
+        model.net.encoder.requires_grad_(False)
+        model.net.probe.requires_grad_(False)
+        trained = model.net.fuse.parameters()
     labels = ProgressConfig(bins=config.bins, hold_after_success=config.hold_after_success)
     frames = [model.frames_of(d) for d in demos]
     firsts = [f[0] for f in frames]  # each episode's first frame (the reference_frame option)
@@ -103,7 +113,7 @@ def fit_perceptual_progress(
     w_success = torch.where(y_success > 0, (len(y_success) - positives) / max(positives, 1.0),
                             1.0)
     device = model.device
-    optimiser = torch.optim.AdamW(model.net.parameters(), lr=config.lr,
+    optimiser = torch.optim.AdamW(trained, lr=config.lr,
                                   weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
     views = len(model.cameras)

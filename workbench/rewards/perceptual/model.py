@@ -77,17 +77,50 @@ class ViewEncoder(nn.Module):
 
 
 class PerceptualProgressNet(nn.Module):
-    def __init__(self, views: int, config: PerceptualConfig):
+    """``layout`` (the scene's state features, with ``config.pretrain``): the encoder also
+    has a linear probe that reads the state, and the heads see only the relations between
+    things in it (:mod:`workbench.rewards.perceptual.pretrain`)."""
+
+    def __init__(self, views: int, config: PerceptualConfig,
+                 layout: dict[str, int] | None = None):
         super().__init__()
         self.views = views
         self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size,
                                    config.keypoints, config.reference_frame)
         heads = 2 if config.success_head else 1  # time along the demos (, succeeded)
-        self.fuse = nn.Sequential(nn.Linear(views * config.feature_dim, config.hidden),
+        inputs = views * config.feature_dim
+        self.layout = layout
+        if layout is not None:
+            from workbench.rewards.perceptual.pretrain import relation_slices
+
+            state = sum(layout.values())
+            self.relation_slices = relation_slices(layout)
+            self.probe = nn.Linear(inputs, state)
+            self.register_buffer("state_mean", torch.zeros(state))
+            self.register_buffer("state_std", torch.ones(state))
+            self.heights = config.heights
+            inputs = self.relations_of(torch.zeros(1, state)).shape[1]
+            self.register_buffer("relation_mean", torch.zeros(inputs))
+            self.register_buffer("relation_std", torch.ones(inputs))
+        self.fuse = nn.Sequential(nn.Linear(inputs, config.hidden),
                                   nn.SiLU(), nn.Linear(config.hidden, heads))
+
+    def relations_of(self, state: torch.Tensor) -> torch.Tensor:
+        """(N, D) states -> the relations between things the heads see."""
+        from workbench.rewards.perceptual.pretrain import relations
+
+        return relations(state, *self.relation_slices, heights=self.heights)
+
+    def read_state(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, V, 3, H, W) -> the scene's state as the probe reads it, in its own units."""
+        features = self.encoder(images.flatten(0, 1)).view(images.shape[0], -1)
+        return self.probe(features) * self.state_std + self.state_mean
 
     def logits(self, images: torch.Tensor, reference: torch.Tensor | None = None
                ) -> torch.Tensor:  # (N, V, 3, H, W), reference alike -> (N, heads)
+        if self.layout is not None:
+            seen = self.relations_of(self.read_state(images))
+            return self.fuse((seen - self.relation_mean) / self.relation_std)
         n = images.shape[0]
         features = self.encoder(images.flatten(0, 1),
                                 None if reference is None else reference.flatten(0, 1))
@@ -180,7 +213,12 @@ class PerceptualProgressModel(FrameRewardModel):
         super().__init__(scene, config, device)
 
     def _build_net(self) -> PerceptualProgressNet:
-        return PerceptualProgressNet(len(self.cameras), self.config)
+        layout = None
+        if self.config.pretrain:
+            from workbench.rewards.perceptual.pretrain import state_layout
+
+            layout = state_layout(self.scene)
+        return PerceptualProgressNet(len(self.cameras), self.config, layout)
 
     @torch.no_grad()
     def progress(self, frames: np.ndarray, start: np.ndarray | None = None,

@@ -1,0 +1,91 @@
+"""A perceptual encoder pretrained on scattered scene states: the scatter itself, the probe
+reading the state from frames better than a guess, a fit that leaves the encoder alone, the
+artifact round trip and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.rewards.takes import CAMERAS, framed_takes
+from workbench.rewards.perceptual import (
+    PerceptualConfig,
+    PerceptualProgressModel,
+    fit_perceptual_progress,
+)
+from workbench.rewards.perceptual.pretrain import relation_slices, relations, scattered_frames
+
+
+def test_scatter_puts_the_hand_and_cube_in_new_places_sometimes_together():
+    frames, states = scattered_frames("PickPlace", CAMERAS, 40, 32, seed=3)
+    assert frames.shape == (40, 2, 32, 32, 3) and frames.dtype == np.uint8
+    from workbench.rewards.perceptual.pretrain import state_layout
+
+    layout = state_layout("PickPlace")
+    at = {name: sum(list(layout.values())[:i]) for i, name in enumerate(layout)}
+    hand = states[:, at["ee_pos"] : at["ee_pos"] + 3]
+    cube = states[:, at["cube_pos"] : at["cube_pos"] + 3]
+    gap = np.linalg.norm(states[:, at["hand_to_cube"] : at["hand_to_cube"] + 3], axis=1)
+    np.testing.assert_allclose(gap, np.linalg.norm(cube - hand, axis=1), atol=1e-5)
+    assert hand.std(0).min() > 0.02 and cube[:, :2].std(0).min() > 0.02  # spread out
+    assert 0.1 < (gap < 0.02).mean() < 0.6  # the cube is in the hand in some, not all
+    assert (cube[:, 2] > 0.05).any()  # lifted in some
+    assert len({f.tobytes() for f in frames}) == len(frames)
+    again = scattered_frames("PickPlace", CAMERAS, 5, 32, seed=3)
+    np.testing.assert_array_equal(again[1], states[:5])  # seeded
+
+
+def test_relations_are_lengths_and_heights_of_the_vectors_and_the_gripper():
+    layout = {"gripper": 1, "hand_to_cube": 3, "cube_pos": 3, "cube_to_tray": 3}
+    vectors, gripper = relation_slices(layout)
+    state = torch.tensor([[0.5, 3.0, 0.0, 4.0, 9.0, 9.0, 9.0, 0.0, 0.0, -2.0]])
+    np.testing.assert_allclose(relations(state, vectors, gripper).numpy(),
+                               [[5.0, 4.0, 2.0, 2.0, 0.5]])
+    with pytest.raises(ValueError, match="vectors between things"):
+        relation_slices({"joint_pos": 6, "cube_pos": 3})
+
+
+NEAR = ("near_front", "near_side")  # Reach's cameras framed on its targets
+
+
+@pytest.fixture(scope="module")
+def reach_takes(tmp_path_factory):
+    from workbench.data.workspace import Workspace
+
+    workspace = Workspace.open(tmp_path_factory.mktemp("reach_pretrain"), create=True)
+    yield framed_takes(workspace, "Reach", 3, cameras=NEAR)
+    workspace.close()
+
+
+def test_a_pretrained_encoder_reads_the_distance_and_the_demo_fit_leaves_it_alone(
+        reach_takes, tmp_path):
+    demo, *held_out = reach_takes
+    config = PerceptualConfig(cameras=NEAR, pretrain=400, pretrain_steps=600, channels=16,
+                              lr=3e-3, epochs=20, success_head=True)
+    model = fit_perceptual_progress([demo], "Reach", config=config)
+    # The probe's held-out error of the hand-target distance beats guessing its mean.
+    frames, states = scattered_frames("Reach", NEAR, 400, 64, seed=0)
+    truth = np.linalg.norm(states[-40:, -3:], axis=1)
+    error = model.metrics["relation_error"][0]
+    assert error < 0.7 * np.abs(truth - truth.mean()).mean()
+
+    # The demo fit trained the heads only: a second fit starts from the same encoder.
+    other = fit_perceptual_progress(held_out[:1], "Reach", config=config)
+    for name, weights in model.net.state_dict().items():
+        same = torch.equal(weights, other.net.state_dict()[name])
+        assert same == (not name.startswith("fuse.")), name
+
+    progress = model.progress_episode(held_out[0])
+    assert progress.shape == (len(held_out[0]),) and np.isfinite(progress).all()
+    model.save(tmp_path / "reward")
+    loaded = PerceptualProgressModel.load(tmp_path / "reward")
+    np.testing.assert_array_equal(loaded.progress_episode(held_out[0]), progress)
+
+
+def test_pretraining_says_what_it_cannot_do(reach_takes):
+    with pytest.raises(ValueError, match="reference_frame=False"):
+        fit_perceptual_progress(reach_takes[:1], "Reach", config=PerceptualConfig(
+            cameras=NEAR, pretrain=8, reference_frame=True))
+    with pytest.raises(ValueError, match="cannot scatter"):
+        scattered_frames("DrawerOpen", CAMERAS, 2, 32, seed=0)

@@ -1,0 +1,157 @@
+"""Teach the frame encoder where things are before it sees a demonstration.
+
+From one demonstration a CNN learns what that episode looked like, not what progress is: in a
+new layout (the cube on the other side, the target higher) its features mean something else.
+The simulator can show the scene in thousands of layouts for free: ``Task.scatter`` puts the
+hand, the objects and the goal somewhere random after a reset, and the scene's own
+observation (``env.state_vector()``: joint angles, the hand's and objects' positions, the
+vectors between them) labels each rendered frame. The encoder learns to read that state from
+the frames (a linear probe on its features); no demonstration and no progress label is used.
+
+The progress model then sees the frames only through what the encoder reads, as relations:
+the length and height of each vector between two things (``hand_to_cube``, ``cube_to_tray``)
+and the gripper's opening. Progress as "the hand closes in on the cube, then the cube on the
+tray" holds in every layout, so one demo carries over (the state-space version of this
+measured 0.96-0.97 Spearman from one demo on PickPlace and Stack, 0.58-0.62 with the raw
+vectors). The encoder is frozen while the demos are fitted, so one episode cannot unteach it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workbench.rewards.perceptual.config import PerceptualConfig
+
+_CACHE: dict[tuple, dict[str, torch.Tensor]] = {}
+
+
+def can_scatter(scene: str) -> bool:
+    """Whether ``scene`` can put its state somewhere random (``Task.scatter``)."""
+    from workbench.registry import SCENES
+    from workbench.task import Task
+
+    return SCENES.load(scene).scatter is not Task.scatter
+
+
+def state_layout(scene: str) -> dict[str, int]:
+    """The scene's observation features in order (robot's, then task's), name -> size."""
+    from workbench.envs import make_env
+
+    env = make_env(scene)
+    try:
+        return dict(env.unwrapped.features)
+    finally:
+        env.close()
+
+
+def relation_slices(layout: dict[str, int]) -> tuple[list[slice], list[int]]:
+    """Where the vectors between two things sit in the state (``a_to_b``), and the gripper."""
+    vectors, gripper, at = [], [], 0
+    for name, size in layout.items():
+        if "_to_" in name:
+            vectors.append(slice(at, at + size))
+        elif name == "gripper":
+            gripper.append(at)
+        at += size
+    if not vectors:
+        raise ValueError("a pretrained perceptual encoder needs a scene whose observation has "
+                         f"vectors between things (names like hand_to_cube); it has {list(layout)}")
+    return vectors, gripper
+
+
+def relations(state: torch.Tensor, vectors: list[slice], gripper: list[int],
+              heights: bool = True) -> torch.Tensor:
+    """(N, D) states in metres -> (N, R): each vector's length (and height gap), the
+    gripper."""
+    parts = []
+    for where in vectors:
+        v = state[:, where]
+        parts.append(v.norm(dim=1, keepdim=True))
+        if heights and v.shape[1] == 3:  # unsigned: above or below, the gap closes alike
+            parts.append(v[:, 2:3].abs())
+    parts.extend(state[:, i : i + 1] for i in gripper)
+    return torch.cat(parts, dim=1)
+
+
+def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` frames of scattered states: (N, V, size, size, 3) uint8 and (N, D) states."""
+    from workbench.envs import make_env
+    from workbench.sim.render import CameraRenderer
+
+    if not can_scatter(scene):
+        raise ValueError(f"{scene} cannot scatter its state (Task.scatter), so its encoder "
+                         "cannot be pretrained: set pretrain=0")
+    env = make_env(scene)
+    task, physics = env.unwrapped.task, env.unwrapped.physics
+    rng = np.random.default_rng(seed)
+    frames, states = [], []
+    try:
+        with CameraRenderer(physics.model, size, size) as renderer:
+            for i in range(count):
+                env.reset(seed=seed * 1_000_003 + i)  # a new layout, colours and goal
+                task.scatter(physics, rng)
+                frames.append(np.stack([renderer.rgb(physics.data, c) for c in cameras]))
+                states.append(env.unwrapped.state_vector())
+    finally:
+        env.close()
+    return np.stack(frames), np.stack(states)
+
+
+def pretrain_encoder(net, scene: str, config: PerceptualConfig) -> dict[str, float]:
+    """Fit ``net.encoder`` and ``net.probe`` to read the scene's state from scattered frames
+    and set ``net``'s state statistics; memoised per scene, cameras and encoder shape, so a
+    second fit in the same process starts at once. Returns the probe's held-out error in
+    metres of each relation (the last tenth of the frames is held out)."""
+    from workbench.rewards.perceptual.fit import augment
+    from workbench.rewards.perceptual.model import to_tensor
+
+    key = (scene, tuple(config.cameras), config.image_size, config.channels,
+           config.feature_dim, config.keypoints, config.pretrain, config.pretrain_steps,
+           config.seed, config.lr, config.weight_decay, config.batch_size, config.shift,
+           config.colour_jitter, str(next(net.parameters()).device))
+    if key not in _CACHE:
+        frames, states = scattered_frames(scene, tuple(config.cameras), config.pretrain,
+                                          config.image_size, config.seed)
+        torch.manual_seed(config.seed)
+        x = to_tensor(frames, config.image_size, torch.device("cpu"))
+        s = torch.as_tensor(states)
+        mean, std = s.mean(0), s.std(0)
+        std = torch.where(std > 1e-6, std, torch.ones_like(std))  # constant features
+        y = (s - mean) / std
+        held = max(1, len(x) // 10)
+        train = len(x) - held
+        device = next(net.parameters()).device
+        modules = torch.nn.ModuleList([net.encoder, net.probe])
+        optimiser = torch.optim.AdamW(modules.parameters(), lr=config.lr,
+                                      weight_decay=config.weight_decay)
+        generator = torch.Generator().manual_seed(config.seed)
+        modules.train()
+        for _ in range(config.pretrain_steps):
+            idx = torch.randint(0, train, (config.batch_size,), generator=generator)
+            images = augment(x[idx], config.shift, config.colour_jitter, generator).to(device)
+            predicted = net.probe(net.encoder(images.flatten(0, 1)).view(len(idx), -1))
+            loss = F.mse_loss(predicted, y[idx].to(device))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+        modules.eval()
+        net.state_mean.copy_(mean)
+        net.state_std.copy_(std)
+        with torch.no_grad():
+            read = net.read_state(x[train:].to(device)).cpu()
+        _CACHE[key] = {
+            "weights": {k: v.detach().clone() for k, v in net.state_dict().items()
+                        if k.split(".")[0] in ("encoder", "probe", "state_mean", "state_std")},
+            "states": s, "read": read,
+        }
+    cached = _CACHE[key]
+    net.load_state_dict(cached["weights"], strict=False)
+    # The heads' input statistics, and how well the relations are read on held-out frames.
+    truth = net.relations_of(cached["states"])
+    net.relation_mean.copy_(truth.mean(0))
+    net.relation_std.copy_(truth.std(0).clamp(min=1e-3))
+    error = (net.relations_of(cached["read"]) - truth[-len(cached["read"]) :]).abs().mean(0)
+    return {"relation_error": [round(float(e), 4) for e in error]}
