@@ -8,8 +8,9 @@ on (success, failure) pairs against 10 held-out failures of the scene's perturbe
 layouts come in mirror images (``Task.mirrored_layouts``) train on randomly flipped frames. The
 model starts from the scene's defaults (`workbench.rewards.workflow.perceptual_defaults`), as in
 the CLI and the Reward panel: Reach's name its ``near_front``/``near_side`` cameras,
-``heights=false`` and ``pretrain=2000`` (an encoder first taught to read the scene's state from 2,000 scattered
-frames; add ``--set pretrain=0`` for a model learned from the demos' frames alone),
+``heights=false`` and ``pretrain=2000`` (an encoder first taught to read the scene's state
+from 2,000 scattered frames; ``--set pretrain=0`` for a model learned from the demos' frames
+alone),
 PickPlace's and Stack's the ``near_front``/``near_top`` cameras, ``min_steps=1200``,
 ``pretrain=2000`` and ``success_head``. ``--set`` applies before recording, so ``--set
 cameras=...`` records those cameras. A pretrained encoder's held-out reading error (metres, per

@@ -14,7 +14,12 @@ from workbench.rewards.perceptual import (
     PerceptualProgressModel,
     fit_perceptual_progress,
 )
-from workbench.rewards.perceptual.pretrain import relation_slices, relations, scattered_frames
+from workbench.rewards.perceptual.pretrain import (
+    relation_names,
+    relation_slices,
+    relations,
+    scattered_frames,
+)
 
 
 def test_scatter_puts_the_hand_and_cube_in_new_places_sometimes_together():
@@ -42,6 +47,10 @@ def test_relations_are_lengths_and_heights_of_the_vectors_and_the_gripper():
     state = torch.tensor([[0.5, 3.0, 0.0, 4.0, 9.0, 9.0, 9.0, 0.0, 0.0, -2.0]])
     np.testing.assert_allclose(relations(state, vectors, gripper).numpy(),
                                [[5.0, 4.0, 2.0, 2.0, 0.5]])
+    np.testing.assert_allclose(relations(state, vectors, gripper, heights=False).numpy(),
+                               [[5.0, 2.0, 0.5]])
+    assert relation_names(layout, heights=False) == ["hand_to_cube length",
+                                                     "cube_to_tray length", "gripper"]
     with pytest.raises(ValueError, match="vectors between things"):
         relation_slices({"joint_pos": 6, "cube_pos": 3})
 
@@ -67,7 +76,7 @@ def test_a_pretrained_encoder_reads_the_distance_and_the_demo_fit_leaves_it_alon
     # The probe's held-out error of the hand-target distance beats guessing its mean.
     frames, states = scattered_frames("Reach", NEAR, 400, 64, seed=0)
     truth = np.linalg.norm(states[-40:, -3:], axis=1)
-    error = model.metrics["relation_error"][0]
+    error = model.metrics["relation_error"]["hand_to_target length"]
     assert error < 0.7 * np.abs(truth - truth.mean()).mean()
 
     # The demo fit trained the heads only: a second fit starts from the same encoder.

@@ -61,6 +61,17 @@ def relation_slices(layout: dict[str, int]) -> tuple[list[slice], list[int]]:
     return vectors, gripper
 
 
+def relation_names(layout: dict[str, int], heights: bool = True) -> list[str]:
+    """What each column of :func:`relations` is, for reports: ``hand_to_cube length``..."""
+    names = []
+    for name, size in layout.items():
+        if "_to_" in name:
+            names.append(f"{name} length")
+            if heights and size == 3:
+                names.append(f"{name} height gap")
+    return names + (["gripper"] if "gripper" in layout else [])
+
+
 def relations(state: torch.Tensor, vectors: list[slice], gripper: list[int],
               heights: bool = True) -> torch.Tensor:
     """(N, D) states in metres -> (N, R): each vector's length (and height gap), the
@@ -103,8 +114,9 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
 def pretrain_encoder(net, scene: str, config: PerceptualConfig) -> dict[str, float]:
     """Fit ``net.encoder`` and ``net.probe`` to read the scene's state from scattered frames
     and set ``net``'s state statistics; memoised per scene, cameras and encoder shape, so a
-    second fit in the same process starts at once. Returns the probe's held-out error in
-    metres of each relation (the last tenth of the frames is held out)."""
+    second fit in the same process starts at once. Returns the probe's held-out mean error of
+    each relation, by name (metres; the gripper in its observed units; the last tenth of the
+    frames is held out)."""
     from workbench.rewards.perceptual.fit import augment
     from workbench.rewards.perceptual.model import to_tensor
 
@@ -154,4 +166,5 @@ def pretrain_encoder(net, scene: str, config: PerceptualConfig) -> dict[str, flo
     net.relation_mean.copy_(truth.mean(0))
     net.relation_std.copy_(truth.std(0).clamp(min=1e-3))
     error = (net.relations_of(cached["read"]) - truth[-len(cached["read"]) :]).abs().mean(0)
-    return {"relation_error": [round(float(e), 4) for e in error]}
+    names = relation_names(net.layout, net.heights)
+    return {"relation_error": {n: round(float(e), 4) for n, e in zip(names, error, strict=True)}}
