@@ -109,6 +109,7 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     assert perceptual_defaults("Reach").pretrain  # its target moves between episodes
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
     assert perceptual_defaults("Stack").success_head and not perceptual_defaults("Push").pretrain
+    assert perceptual_defaults("Push").reference_frame and perceptual_defaults("Push").success_head
     config, _ = family_fit("perceptual", ("pretrain=0", "reference_frame=true"), "Reach")
     assert config.reference_frame and config.cameras == ("near_front", "near_side")
     assert not config.pretrain and not config.success_head

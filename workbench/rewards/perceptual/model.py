@@ -24,6 +24,7 @@ from workbench.rewards.artifact import (
     save_artifact,
 )
 from workbench.rewards.perceptual.config import PerceptualConfig
+from workbench.rewards.perceptual.pretrain import relation_slices, relations, state_layout
 
 
 class SpatialSoftmax(nn.Module):
@@ -91,8 +92,6 @@ class PerceptualProgressNet(nn.Module):
         inputs = views * config.feature_dim
         self.layout = layout
         if layout is not None:
-            from workbench.rewards.perceptual.pretrain import relation_slices
-
             state = sum(layout.values())
             self.relation_slices = relation_slices(layout)
             self.probe = nn.Linear(inputs, state)
@@ -107,8 +106,6 @@ class PerceptualProgressNet(nn.Module):
 
     def relations_of(self, state: torch.Tensor) -> torch.Tensor:
         """(N, D) states -> the relations between things the heads see."""
-        from workbench.rewards.perceptual.pretrain import relations
-
         return relations(state, *self.relation_slices, heights=self.heights)
 
     def read_state(self, images: torch.Tensor) -> torch.Tensor:
@@ -215,8 +212,6 @@ class PerceptualProgressModel(FrameRewardModel):
     def _build_net(self) -> PerceptualProgressNet:
         layout = None
         if self.config.pretrain:
-            from workbench.rewards.perceptual.pretrain import state_layout
-
             layout = state_layout(self.scene)
         return PerceptualProgressNet(len(self.cameras), self.config, layout)
 
