@@ -105,6 +105,7 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     from workbench.rewards.workflow import family_fit, perceptual_defaults
 
     assert perceptual_defaults("DoorOpen").cameras == ("side", "top")  # "front" sees its back
+    assert perceptual_defaults("DoorOpen").success_head
     assert perceptual_defaults("PickPlace").mirror and not perceptual_defaults("Push").mirror
     assert perceptual_defaults("Reach").pretrain  # its target moves between episodes
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
