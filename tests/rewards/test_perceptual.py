@@ -57,7 +57,7 @@ def test_workspace_takes_without_frames_are_rendered_for_the_perceptual_family(t
     assert main(["record", "Push", "--scripted", "6", "--workspace", str(ws_dir)]) == 0
     assert main(["record", "Push", "--random", "5", "--workspace", str(ws_dir)]) == 0
     assert main(["train-reward", "Push", "--family", "perceptual", "--workspace", str(ws_dir),
-                 "--set", "epochs=3", "--set", "image_size=32"]) == 0
+                 "--set", "epochs=3", "--set", "image_size=32", "--set", "pretrain=0"]) == 0
     with Workspace.open(ws_dir) as ws:
         (row,) = ws.models("Push")
         assert row["family"] == "perceptual_progress" and "spearman_progress" in row["metrics"]
@@ -109,8 +109,8 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     assert perceptual_defaults("PickPlace").mirror and not perceptual_defaults("Push").mirror
     assert perceptual_defaults("Reach").pretrain  # its target moves between episodes
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
-    assert perceptual_defaults("Stack").success_head and not perceptual_defaults("Push").pretrain
-    assert perceptual_defaults("Push").reference_frame and perceptual_defaults("Push").success_head
+    assert perceptual_defaults("Stack").success_head and perceptual_defaults("Push").pretrain
+    assert not perceptual_defaults("Push").heights and not perceptual_defaults("Push").mirror
     config, _ = family_fit("perceptual", ("pretrain=0", "reference_frame=true"), "Reach")
     assert config.reference_frame and config.cameras == ("near_front", "near_side")
     assert not config.pretrain and not config.success_head

@@ -98,3 +98,15 @@ def test_pretraining_says_what_it_cannot_do(reach_takes):
             cameras=NEAR, pretrain=8, reference_frame=True))
     with pytest.raises(ValueError, match="cannot scatter"):
         scattered_frames("DrawerOpen", CAMERAS, 2, 32, seed=0)
+
+
+def test_push_scatters_at_pushing_height_with_the_cube_sometimes_on_the_pad():
+    from workbench.rewards.perceptual.pretrain import state_layout
+
+    _, states = scattered_frames("Push", CAMERAS, 30, 32, seed=1)
+    layout = state_layout("Push")
+    at = {name: sum(list(layout.values())[:i]) for i, name in enumerate(layout)}
+    hand = states[:, at["ee_pos"] : at["ee_pos"] + 3]
+    to_pad = np.linalg.norm(states[:, at["cube_to_target"] : at["cube_to_target"] + 2], axis=1)
+    assert np.ptp(hand[:, 2]) < 0.02 and hand[:, :2].std(0).min() > 0.02
+    assert 0.05 < (to_pad < 0.03).mean() < 0.6  # on the pad in some, not in most
