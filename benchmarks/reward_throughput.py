@@ -59,6 +59,11 @@ def main() -> None:
                                                                      image_size=size), "cpu")
         seconds = timed(lambda m=model: m.progress(batch, batch=args.batch), 5)
         results[f"perceptual_{size}px_frames_per_s"] = round(args.batch / seconds, 1)
+    # A pretrained model (the scenes' default): the same encoder, a linear probe, relations.
+    pretrained = PerceptualProgressModel(args.scene, PerceptualConfig(
+        cameras=cameras, image_size=64, pretrain=1, heights=False), "cpu")
+    seconds = timed(lambda: pretrained.progress(batch, batch=args.batch), 5)
+    results["perceptual_pretrained_64px_frames_per_s"] = round(args.batch / seconds, 1)
     states = np.stack([env.state_vector()] * 4096)
     state_model = ProgressRewardModel(env.state_dim, env.features, args.scene, ProgressConfig(),
                                       "cpu")
