@@ -122,8 +122,9 @@ class RewardPanel(QWidget):
         if "epic_to_reference" in metrics:
             parts.append(f"EPIC distance to the scene's reward: {metrics['epic_to_reference']:.2f}"
                          " (0 same up to shaping, 0.5 unrelated)")
-        lengths = [error for name, error in (metrics.get("relation_error") or {}).items()
-                   if name.endswith("length")]
+        errors = metrics.get("relation_error")
+        lengths = [error for name, error in errors.items()
+                   if name.endswith("length")] if isinstance(errors, dict) else []
         if lengths:  # a pretrained encoder: how well it reads where things are
             parts.append(f"encoder reads distances to within {max(lengths) * 100:.1f} cm")
         self.report.setText(" · ".join(parts))

@@ -18,6 +18,8 @@ episode cannot unteach it. Measured: docs/BENCHMARKS.md, "Session 7"."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -35,6 +37,7 @@ def can_scatter(scene: str) -> bool:
     return SCENES.load(scene).scatter is not Task.scatter
 
 
+@functools.cache  # building the env is the cost; a layout never changes
 def state_layout(scene: str) -> dict[str, int]:
     """The scene's observation features in order (robot's, then task's), name -> size."""
     from workbench.envs import make_env
