@@ -240,8 +240,7 @@ def scatter_arm_scene(arm, physics: Physics, rng: np.random.Generator,
     if spread > 0.01 and rng.uniform() < 0.5:
         where[2] = rng.uniform(0.02, 0.25)
     place_end_effector(arm, physics, np.clip(where, arm.workspace_low, arm.workspace_high))
-    data = physics.data
-    data.qpos[[arm._finger, arm._finger_r]] = rng.uniform(0.0, 0.04)
+    arm.set_fingers(physics, rng.uniform(0.0, 0.04))
     physics.forward()
     hand = arm.ee_position(physics).copy()
     for obj in objects:

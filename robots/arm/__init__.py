@@ -108,6 +108,10 @@ class Arm6(Robot):
     def ee_position(self, physics: Physics) -> np.ndarray:
         return physics.data.site_xpos[self._site]
 
+    def set_fingers(self, physics: Physics, opening: float) -> None:
+        """Put both fingers ``opening`` metres out (0 closed, 0.04 wide), kinematically."""
+        physics.data.qpos[[self._finger, self._finger_r]] = opening
+
     def features(self) -> dict[str, int]:
         n = len(self.joints)
         return {"joint_pos": n, "joint_vel": n, "gripper": 1, "ee_pos": 3, "ee_vel": 3}
