@@ -11,10 +11,11 @@ the frames (a linear probe on its features); no demonstration and no progress la
 The progress model then sees the frames only through what the encoder reads, as relations:
 the length (and unsigned height gap) of each vector between two things (``hand_to_cube``,
 ``cube_to_tray``) and the gripper's opening. Progress as "the hand closes in on the cube, then
-the cube on the tray" holds in every layout, so one demo carries over (in state space, one demo
-on these relations reached Spearman 0.97-0.99 on Reach, PickPlace and Stack; on Reach's raw
-``hand_to_target`` vector 0.57). The encoder is frozen while the demos are fitted, so one
-episode cannot unteach it. Measured: docs/BENCHMARKS.md, "Session 7"."""
+the cube on the tray" holds in every layout, so one demo carries over (in state space, one
+demo on these relations reaches Spearman 0.97-0.99 on Reach, PickPlace and Stack, on the raw
+vectors -0.23 to 0.60: ``benchmarks/relational_progress.py``). The encoder is frozen while the
+demos are fitted, so one episode cannot unteach it. Measured: docs/BENCHMARKS.md, "Session 7".
+"""
 
 from __future__ import annotations
 
