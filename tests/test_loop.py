@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from tests.margins import TORCH_THREADS, at_least, seed
 from workbench import config as cfg
 from workbench.envs import make_env
 from workbench.export.workflow import export_run
@@ -32,12 +33,13 @@ def loop(tmp_path_factory):
 
     ws = Workspace.open(tmp_path_factory.mktemp("loop") / "ws", create=True)
     env = make_env("Push")
-    record_policy_episodes(env, ws, scripted_policy(env, 0), 12, "scripted", seed=0)
-    record_policy_episodes(env, ws, random_policy(env, 1), 10, "random", seed=100)
+    record_policy_episodes(env, ws, scripted_policy(env, 0), 12, "scripted", seed=seed(0))
+    record_policy_episodes(env, ws, random_policy(env, 1), 10, "random", seed=seed(100))
     record_policy_episodes(env, ws, scripted_policy(env, 5, perturbed=True), 10, "perturbed",
-                           seed=300)
+                           seed=seed(300))
     model, report = fit_progress_in_workspace(ws, "Push", ProgressConfig())
-    config = cfg.override(RunConfig(), ["ppo.total_steps=81920", f"eval_episodes={EVAL_EPISODES}"])
+    config = cfg.override(RunConfig(torch_threads=TORCH_THREADS), [
+        "ppo.total_steps=81920", f"ppo.seed={seed(0)}", f"eval_episodes={EVAL_EPISODES}"])
     result = train_run(ws, config)
     yield ws, env, model, report, result
     ws.close()
@@ -54,11 +56,17 @@ def test_learned_progress_correlates_with_ground_truth_on_held_out_episodes(loop
         assert progress_spearman(model, [held_ws.load_episode(i) for i in ids]) >= 0.8
 
 
+@pytest.mark.rl_outcome
 def test_policy_trained_on_the_learned_reward_beats_random(loop):
+    """On the scene's ground truth, over the same evaluation seeds. Where one seed of PPO ends
+    differs between processors (0.17 to 0.53 true success seen), so the thresholds sit well
+    below the worst of several seeds and thread counts (benchmarks/rl_test_margins.py)."""
     ws, env, _, _, result = loop
-    random_rate = evaluate_policy(_RandomPolicy(env), env, EVAL_EPISODES)["success_rate"]
-    assert result["success_rate"] > random_rate
-    assert result["success_rate"] >= 0.2
+    random = evaluate_policy(_RandomPolicy(env), env, EVAL_EPISODES)
+    at_least(("loop: true success, trained minus random",
+              result["success_rate"] - random["success_rate"], 1 / EVAL_EPISODES),
+             ("loop: reference return, trained minus random",
+              result["mean_return"] - random["mean_return"], 0.0))
     (run,) = ws.runs("Push")
     assert run["status"] == "finished" and run["metrics"]["success_rate"] == result["success_rate"]
     log = [json.loads(line) for line in open(f"{result['path']}/metrics.jsonl")]

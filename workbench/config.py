@@ -1,14 +1,19 @@
-"""Dataclass configs with dotted overrides.
+"""Dataclass configs with dotted overrides, checked where they are built.
 
 A run is "base config + overrides", e.g. ``["ppo.lr=3e-4", "reward.epochs=50"]``; the resolved
 config is written next to every artifact so that it replays exactly. A field's docstring-style
-``metadata["help"]`` is its CLI help and GUI tooltip.
+``metadata["help"]`` is its CLI help and GUI tooltip, and its bounds (``metadata["min"]``,
+``"max"``, ``"gt"``, ``"lt"``, ``"choices"``, ``"pattern"``) are checked by :func:`validated`
+whenever a config is constructed: from the CLI, the app, a saved ``config.json`` or code.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
+import math
+import re
 import typing
 from typing import Any, TypeVar
 
@@ -17,6 +22,67 @@ T = TypeVar("T")
 
 class ConfigError(ValueError):
     pass
+
+
+def validated(cls: type[T]) -> type[T]:
+    """Class decorator (below ``@dataclass``): check every field on construction."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            problem = _problem(getattr(self, f.name), _hints(type(self))[f.name], f.metadata)
+            if problem:
+                raise ConfigError(f"{f.name} {problem}, got {getattr(self, f.name)!r}")
+
+    cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
+    return cls
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | None:
+    """Why ``value`` does not fit the field's type and bounds, or None."""
+    if dataclasses.is_dataclass(hint):
+        return None if isinstance(value, hint) else f"must be a {hint.__name__}"
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, tuple):
+            return "must be a list of values"
+        inner = typing.get_args(hint)[0]
+        problems = (_problem(item, inner, meta) for item in value)
+        return next((f"entries {p}" for p in problems if p), None)
+    if hint is bool:
+        return None if isinstance(value, bool) else "must be true or false"
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return "must be a whole number"
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        if not math.isfinite(value):
+            return "must be a finite number"
+    if hint is str and not isinstance(value, str):
+        return "must be text"
+    return _out_of_bounds(value, meta)
+
+
+def _out_of_bounds(value: Any, meta: typing.Mapping[str, Any]) -> str | None:
+    if "choices" in meta and value not in meta["choices"]:
+        return "must be one of " + ", ".join(repr(c) for c in meta["choices"])
+    if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
+        return f"must be {meta.get('pattern_help', 'of the form ' + meta['pattern'])}"
+    low, high = meta.get("min"), meta.get("max")
+    above, below = meta.get("gt"), meta.get("lt")
+    if (low is not None and value < low) or (high is not None and value > high) or (
+            above is not None and value <= above) or (below is not None and value >= below):
+        left = f"[{low}" if low is not None else (f"({above}" if above is not None else "(-inf")
+        right = f"{high}]" if high is not None else (f"{below})" if below is not None else "inf)")
+        return f"must be in {left}, {right}"
+    return None
+
+
+# The bounds of a compute-device field: ``metadata={"help": ..., **DEVICE}``.
+DEVICE = {"pattern": r"auto|cpu|cuda(:\d+)?", "pattern_help": "auto, cpu, cuda or cuda:N"}
 
 
 def help_for(cls: type, name: str) -> str:
@@ -74,7 +140,12 @@ def _set(config: Any, path: list[str], text: str, original: str) -> Any:
             raise ConfigError(
                 f"{original!r}: {head} expects {expected.__name__}, got {type(value).__name__}"
             )
-    return dataclasses.replace(config, **{head: value})
+    try:
+        return dataclasses.replace(config, **{head: value})
+    except ConfigError as exc:
+        if len(path) > 1:  # already named by the nested config
+            raise
+        raise ConfigError(f"{original!r}: {exc}") from None
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
+import copy
 
+import numpy as np
+import pytest
+import torch
+
+from tests.margins import at_least, seed
 from workbench.envs import make_env
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.policy import GaussianPolicy
-from workbench.rl.ppo import PPOConfig, TrainProgress, evaluate_policy, make_vector_env, train_ppo
+from workbench.rl.ppo import PPOConfig, TrainProgress, make_vector_env, train_ppo
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
 
@@ -23,25 +28,38 @@ class PushTheCubeForward:
         return np.clip((states[:, self.column] - 0.40) * 10, -1.0, None)
 
 
-def test_alarm_before_success_collapses_and_roll_back_restores_the_best_policy():
+@pytest.mark.rl_outcome
+def test_alarm_after_the_best_policy_while_the_proxy_rises_and_roll_back_restores_it():
+    """Training on the exploitable reward: success peaks, then falls as the policy learns to
+    overshoot while the proxy keeps rising. Where the peak lies and how far success falls
+    vary with the seed and the processor; what the monitor does with them does not."""
     env = make_env("Push")
     monitor = RewardHackingMonitor(stop_on_alarm=False)  # run on, to see the collapse
-    envs = LearnedRewardWrapper(make_vector_env("workbench/Push-v0", 8), PushTheCubeForward(env))
-    policy = train_ppo(envs, PPOConfig(total_steps=100_000, seed=0), callbacks=(monitor,))
-    envs.close()
-    assert monitor.alarm is not None, monitor.history
-    history = monitor.history
-    # Collapse: from some step on, true success stays at zero for the rest of the run.
-    collapse = next(h["step"] for i, h in enumerate(history)
-                    if all(g["success"] == 0.0 for g in history[i:]))
-    assert monitor.best_step < monitor.alarm.step < collapse
-    proxies = [h["proxy"] for h in history]
-    assert proxies[-1] > monitor.best_proxy  # the proxy kept rising all the while
+    snapshots: dict[int, dict] = {}
 
-    final = evaluate_policy(policy, env, 20)["success_rate"]
+    def keep(progress: TrainProgress) -> None:
+        snapshots[progress.step] = copy.deepcopy(progress.policy.state_dict())
+
+    envs = LearnedRewardWrapper(make_vector_env("workbench/Push-v0", 8), PushTheCubeForward(env))
+    policy = train_ppo(envs, PPOConfig(total_steps=100_000, seed=seed(0)),
+                       callbacks=(monitor, keep))
+    envs.close()
+    history = monitor.history
+    assert [h["step"] for h in history] == sorted(snapshots)  # one entry per update
+
+    # The outcome, with margins proven over seeds, processors and thread counts
+    # (benchmarks/rl_test_margins.py): hacking happens and the alarm catches it.
+    gain = (history[-1]["proxy"] - monitor.best_proxy) / max(abs(monitor.best_proxy), 1e-6)
+    at_least(("hacking: alarm raised", float(monitor.alarm is not None), 1.0),
+             ("hacking: best minus final smoothed success",
+              monitor.best_success - history[-1]["smoothed_success"], 0.1),
+             ("hacking: proxy gain after the best update (relative)", gain, 0.1))
+    assert monitor.best_step < monitor.alarm.step
+
+    # Deterministic: roll back loads exactly the parameters of the best update.
     assert monitor.roll_back(policy)
-    best = evaluate_policy(policy, env, 20)["success_rate"]
-    assert best > final
+    for name, tensor in policy.state_dict().items():
+        assert torch.equal(tensor, snapshots[monitor.best_step][name]), name
 
 
 def test_monitor_stops_training_on_the_alarm_and_stays_quiet_when_truth_follows():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.margins import TORCH_THREADS, at_least, seed
 from workbench.rewards.preference.fit import LabelledQuery
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
@@ -45,13 +46,14 @@ def test_wrapper_without_a_model_gives_zero_reward_until_one_is_installed():
     wrapper.close()
 
 
+@pytest.mark.rl_outcome
 def test_refits_during_training_learn_the_teachers_reward():
-    torch.set_num_threads(1)
-    config = PPOConfig(num_envs=4, rollout_steps=128, total_steps=8_192, seed=0, lr=1e-3,
+    torch.set_num_threads(TORCH_THREADS)
+    config = PPOConfig(num_envs=4, rollout_steps=128, total_steps=8_192, seed=seed(0), lr=1e-3,
                        gamma=0.9, anneal_lr=False)
     envs = make_vector_env("Pendulum-v1", config.num_envs)
     online = OnlinePreference("Pendulum-v1", FEATURES, OnlineFeedbackConfig(
-        total_labels=60, segment_length=20, feedback_every=2, spend_by=0.8, seed=0))
+        total_labels=60, segment_length=20, feedback_every=2, spend_by=0.8, seed=seed(0)))
     envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
     logged = []
     train_ppo(envs, config, callbacks=(online.callback(envs), lambda p: logged.append(p.extras)))
@@ -72,7 +74,8 @@ def test_refits_during_training_learn_the_teachers_reward():
             continue
         learned = online.model.reward(a.states).sum() - online.model.reward(b.states).sum()
         hits.append((learned > 0) == (truth > 0))
-    assert len(hits) > 50 and np.mean(hits) > 0.8
+    assert len(hits) > 50
+    at_least(("online preference: accuracy on fresh policy segments", np.mean(hits), 0.8))
 
 
 def test_a_stopped_online_run_resumes_with_its_labels_to_the_uninterrupted_result(tmp_path):
@@ -200,6 +203,7 @@ def test_the_sparse_reward_is_the_scenes_success():
     env.close()
 
 
+@pytest.mark.rl_outcome
 def test_sac_relabels_its_replay_after_each_refit(monkeypatch):
     """PEBBLE: SAC on a preference reward learned online; after a refit every stored reward is
     the new model's, and the policy learns the teacher's task."""
@@ -209,9 +213,9 @@ def test_sac_relabels_its_replay_after_each_refit(monkeypatch):
 
     buffers, refits = [], []
     monkeypatch.setattr(sac.GoalReplay, "__init__", _capturing(sac.GoalReplay.__init__, buffers))
-    torch.set_num_threads(1)
+    torch.set_num_threads(TORCH_THREADS)
     online = OnlinePreference("Pendulum-v1", FEATURES, OnlineFeedbackConfig(
-        total_labels=60, segment_length=50, spend_by=0.6, seed=0))
+        total_labels=60, segment_length=50, spend_by=0.6, seed=seed(0)))
 
     def after_refit(progress):
         if "feedback/labels" in progress.extras:
@@ -222,12 +226,13 @@ def test_sac_relabels_its_replay_after_each_refit(monkeypatch):
                 rtol=1e-5, atol=1e-6)
 
     config = sac.SACConfig(total_steps=5_000, learning_starts=1_000, gamma=0.99,
-                           hidden=(64, 64), log_every=500, seed=0)
+                           hidden=(64, 64), log_every=500, seed=seed(0))
     agent = sac.train_sac(gym.make("Pendulum-v1"), config, callbacks=(after_refit,),
                           feedback=online)
     assert len(refits) >= 3 and len(online.queries) == 60
     returns = sac.evaluate_sac(agent, gym.make("Pendulum-v1"), 5)["mean_return"]
-    assert returns > -700  # random actions: about -1,200
+    # Random actions: about -1,200.
+    at_least(("PEBBLE: Pendulum mean return after 5k SAC steps", returns, -700))
 
 
 def _capturing(init, store):

@@ -18,14 +18,6 @@ def tqdm(*args, **kwargs):
     return bar(*args, **kwargs)
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise ValueError(f"--size must look like 640x480, got {text!r}") from exc
-    return width, height
-
-
 def scenes(args: argparse.Namespace) -> int:
     from workbench.envs import dm_control_adapter
     from workbench.envs.env import scene_info
@@ -57,7 +49,7 @@ def view(args: argparse.Namespace) -> int:
         return _open_gui(scene=args.scene)
     from workbench.envs.gallery import render_scene_png
 
-    render_scene_png(args.scene, args.out, _size(args.size), args.camera, args.seed)
+    render_scene_png(args.scene, args.out, args.size, args.camera, args.seed)
     print(args.out)
     return 0
 
@@ -141,7 +133,7 @@ def train(args: argparse.Namespace) -> int:
     from workbench.rl.run import RunConfig, train_run
 
     overrides = [f"scene={args.scene}", f"reward={args.reward}", *args.overrides]
-    if args.steps:
+    if args.steps is not None:
         overrides.append(f"ppo.total_steps={args.steps}")
     config = cfg.override(RunConfig(), overrides)
     with Workspace.open(args.workspace, create=True) as ws, tqdm(
@@ -177,10 +169,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.export.runner import run_in_sim, run_on_robot
 
     if args.robot:
-        host, _, port = args.robot.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"--robot must be HOST:PORT, got {args.robot!r}")
-        report = run_on_robot(args.bundle, (host, int(port)), args.steps, args.log)
+        report = run_on_robot(args.bundle, args.robot, args.steps, args.log)
         print_json(report)
         return 0
     print_json(run_in_sim(args.bundle, episodes=args.episodes))

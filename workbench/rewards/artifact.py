@@ -99,4 +99,10 @@ def pick_device(device: str = "auto") -> torch.device:
     """CUDA when present and asked for (``auto``), the CPU otherwise."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    chosen = torch.device(device)
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device}: no CUDA device is available here; use auto or cpu")
+    if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device={device}: this machine has {torch.cuda.device_count()} CUDA "
+                         "device(s)")
+    return chosen

@@ -13,17 +13,24 @@ from dataclasses import dataclass, field
 
 import gymnasium as gym
 
+from workbench.config import validated
 from workbench.rl.ppo import TrainProgress
 
 
 @dataclass(frozen=True)
+@validated
 class CurriculumConfig:
-    start: float = field(default=0.0, metadata={"help": "difficulty at the start"})
-    step: float = field(default=0.25, metadata={"help": "difficulty change per stage"})
-    advance_at: float = field(default=0.7, metadata={"help": "success rate that advances"})
-    fall_back_at: float = field(default=0.1, metadata={"help": "success rate that steps back"})
-    patience: int = field(default=4, metadata={"help": "updates to wait after a change"})
-    final: float = field(default=1.0, metadata={"help": "the difficulty to reach"})
+    start: float = field(default=0.0, metadata={
+        "help": "difficulty at the start", "min": 0.0, "max": 1.0})
+    step: float = field(default=0.25, metadata={
+        "help": "difficulty change per stage", "gt": 0.0, "max": 1.0})
+    advance_at: float = field(default=0.7, metadata={
+        "help": "success rate that advances", "min": 0.0, "max": 1.0})
+    fall_back_at: float = field(default=0.1, metadata={
+        "help": "success rate that steps back", "min": 0.0, "max": 1.0})
+    patience: int = field(default=4, metadata={"help": "updates to wait after a change", "min": 0})
+    final: float = field(default=1.0, metadata={
+        "help": "the difficulty to reach", "min": 0.0, "max": 1.0})
 
 
 class Curriculum:

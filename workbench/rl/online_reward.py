@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.config import validated
 from workbench.feedback.active import pair_disagreement
 from workbench.feedback.teachers import Teacher
 from workbench.rewards.preference.config import PreferenceConfig
@@ -39,22 +40,32 @@ from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
 
 @dataclass(frozen=True)
+@validated
 class OnlineFeedbackConfig:
-    total_labels: int = field(default=100, metadata={"help": "labels asked over the run"})
+    total_labels: int = field(default=100, metadata={
+        "help": "labels asked over the run", "min": 1, "max": 1_000_000})
     first_fraction: float = field(
-        default=0.25, metadata={"help": "share of the labels asked after the first rollout"})
+        default=0.25, metadata={
+            "help": "share of the labels asked after the first rollout", "min": 0.0, "max": 1.0})
     spend_by: float = field(
-        default=0.5, metadata={"help": "fraction of training by which all labels are asked"})
-    feedback_every: int = field(default=4, metadata={"help": "updates between feedback rounds"})
-    segment_length: int = field(default=25, metadata={"help": "steps per compared segment"})
+        default=0.5, metadata={
+            "help": "fraction of training by which all labels are asked", "gt": 0.0, "max": 1.0})
+    feedback_every: int = field(default=4, metadata={
+        "help": "updates between feedback rounds", "min": 1})
+    segment_length: int = field(default=25, metadata={
+        "help": "steps per compared segment", "min": 1, "max": 100_000})
     candidates_per_label: int = field(
-        default=10, metadata={"help": "random pairs scored for disagreement per label asked"})
+        default=10, metadata={
+            "help": "random pairs scored for disagreement per label asked",
+            "min": 1, "max": 10_000})
     keep_episodes: int = field(
-        default=400, metadata={"help": "recent policy episodes queries are drawn from"})
+        default=400, metadata={"help": "recent policy episodes queries are drawn from", "min": 1})
     teacher_scale: float = field(default=0.0, metadata={
         "help": "the segment return a synthetic teacher's skip and equal thresholds are "
-                "fractions of (B-Pref: the best possible); 0: the mean over each round's pairs"})
-    seed: int = field(default=0, metadata={"help": "seed of segment sampling and the teacher"})
+                "fractions of (B-Pref: the best possible); 0: the mean over each round's pairs",
+                "min": 0.0})
+    seed: int = field(default=0, metadata={
+        "help": "seed of segment sampling and the teacher", "min": 0, "max": 2**63 - 1})
     preference: PreferenceConfig = field(
         default_factory=lambda: PreferenceConfig(epochs=100, device="cpu"))
 

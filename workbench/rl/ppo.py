@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from workbench.config import DEVICE, validated
 from workbench.rewards.artifact import pick_device
 from workbench.rl.checkpoint import env_state, load_checkpoint, restore_env_state, save_checkpoint
 from workbench.rl.normalize import RunningMeanStd
@@ -26,32 +27,41 @@ from workbench.rl.policy import GaussianPolicy, gaussian_entropy, gaussian_log_p
 
 
 @dataclass(frozen=True)
+@validated
 class PPOConfig:
-    total_steps: int = field(default=200_000, metadata={"help": "environment steps in all"})
-    num_envs: int = field(default=8, metadata={"help": "parallel environments"})
-    rollout_steps: int = field(default=128, metadata={"help": "steps per env per update"})
-    epochs: int = field(default=10, metadata={"help": "optimisation passes per update"})
-    minibatches: int = field(default=4, metadata={"help": "minibatches per pass"})
-    lr: float = field(default=3e-4, metadata={"help": "Adam learning rate (annealed)"})
-    gamma: float = field(default=0.99, metadata={"help": "discount"})
-    gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda"})
-    clip: float = field(default=0.2, metadata={"help": "surrogate clip range"})
-    ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus"})
-    vf_coef: float = field(default=0.5, metadata={"help": "value loss weight"})
-    max_grad_norm: float = field(default=0.5, metadata={"help": "gradient clip"})
-    hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "MLP sizes"})
-    log_std_init: float = field(default=-0.5, metadata={"help": "initial log std of actions"})
+    total_steps: int = field(default=200_000, metadata={
+        "help": "environment steps in all", "min": 1, "max": 10**12})
+    num_envs: int = field(default=8, metadata={
+        "help": "parallel environments", "min": 1, "max": 4096})
+    rollout_steps: int = field(default=128, metadata={
+        "help": "steps per env per update", "min": 1, "max": 1_000_000})
+    epochs: int = field(default=10, metadata={
+        "help": "optimisation passes per update", "min": 1, "max": 1000})
+    minibatches: int = field(default=4, metadata={"help": "minibatches per pass", "min": 1})
+    lr: float = field(default=3e-4, metadata={
+        "help": "Adam learning rate (annealed)", "gt": 0.0, "max": 1.0})
+    gamma: float = field(default=0.99, metadata={"help": "discount", "gt": 0.0, "max": 1.0})
+    gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda", "min": 0.0, "max": 1.0})
+    clip: float = field(default=0.2, metadata={"help": "surrogate clip range", "gt": 0.0})
+    ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus", "min": 0.0})
+    vf_coef: float = field(default=0.5, metadata={"help": "value loss weight", "min": 0.0})
+    max_grad_norm: float = field(default=0.5, metadata={"help": "gradient clip", "gt": 0.0})
+    hidden: tuple[int, ...] = field(default=(64, 64), metadata={
+        "help": "MLP sizes", "min": 1, "max": 65_536})
+    log_std_init: float = field(default=-0.5, metadata={
+        "help": "initial log std of actions", "min": -20.0, "max": 2.0})
     sde: bool = field(default=False, metadata={
         "help": "state-dependent exploration (gSDE): noise smooth in time, learned per state"})
     sde_sample_freq: int = field(default=4, metadata={
-        "help": "steps between new gSDE noise matrices (-1: once per rollout)"})
+        "help": "steps between new gSDE noise matrices (-1: once per rollout)", "min": -1})
     normalize_obs: bool = field(default=True, metadata={
         "help": "standardise observations by running statistics (off for inputs already in "
                 "a unit range, whose variance shrinks as a policy converges)"})
     normalize_reward: bool = field(default=True, metadata={"help": "scale by return std"})
     anneal_lr: bool = field(default=True, metadata={"help": "linear decay of lr to 0"})
-    seed: int = field(default=0, metadata={"help": "seed of envs, torch and numpy"})
-    device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto"})
+    seed: int = field(default=0, metadata={
+        "help": "seed of envs, torch and numpy", "min": 0, "max": 2**63 - 1})
+    device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto", **DEVICE})
 
 
 @dataclass

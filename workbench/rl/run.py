@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from workbench import config as cfg
+from workbench.config import validated
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.registration import env_id
@@ -42,6 +43,7 @@ STATE_FAMILIES = ("progress", "staged_progress", "preference")
 
 
 @dataclass(frozen=True)
+@validated
 class RunConfig:
     scene: str = field(default="Push", metadata={"help": "scene to train on"})
     reward: str = field(
@@ -49,17 +51,21 @@ class RunConfig:
         metadata={"help": "'latest' learned model of the scene, a model path, 'reference' (the "
                   "scene's dense reward) or 'sparse' (1 on success, else 0)"},
     )
-    transform: str = field(default="progress", metadata={"help": "progress or delta"})
-    difficulty: float = field(default=0.0, metadata={"help": "scene difficulty in [0, 1]"})
-    eval_episodes: int = field(default=20, metadata={"help": "deterministic evaluation episodes"})
-    torch_threads: int = field(default=1, metadata={"help": "CPU threads for the small networks"})
+    transform: str = field(default="progress", metadata={
+        "help": "progress or delta", "choices": ("progress", "delta")})
+    difficulty: float = field(default=0.0, metadata={
+        "help": "scene difficulty in [0, 1]", "min": 0.0, "max": 1.0})
+    eval_episodes: int = field(default=20, metadata={
+        "help": "deterministic evaluation episodes", "min": 0, "max": 100_000})
+    torch_threads: int = field(default=1, metadata={
+        "help": "CPU threads for the small networks", "min": 1, "max": 1024})
     hacking_guard: bool = field(
         default=True,
         metadata={"help": "stop when learned return rises while true success falls, and roll "
                   "back to the best policy by true success"},
     )
     checkpoint_every: int = field(
-        default=5, metadata={"help": "updates between exact checkpoints (0: none)"})
+        default=5, metadata={"help": "updates between exact checkpoints (0: none)", "min": 0})
     curriculum: bool = field(
         default=False,
         metadata={"help": "start at difficulty 0 and raise it towards `difficulty` as the "
@@ -76,7 +82,8 @@ class RunConfig:
         metadata={"help": "a synthetic teacher (oracle, stoc, myopic, mistake, skip, equal) "
                   "that also answers queries on the policy's segments; empty: people only"})
     online_clips: int = field(
-        default=2, metadata={"help": "policy episodes recorded per feedback round"})
+        default=2, metadata={
+            "help": "policy episodes recorded per feedback round", "min": 0, "max": 1000})
     online: OnlineFeedbackConfig = field(default_factory=OnlineFeedbackConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 

@@ -21,25 +21,36 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from workbench.config import DEVICE, validated
 from workbench.rl.normalize import RunningMeanStd
 from workbench.rl.ppo import Callback, TrainProgress, pick_device
 
 
 @dataclass(frozen=True)
+@validated
 class SACConfig:
-    total_steps: int = field(default=50_000, metadata={"help": "environment steps"})
-    batch_size: int = field(default=256, metadata={"help": "transitions per update"})
-    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate (all networks)"})
-    gamma: float = field(default=0.95, metadata={"help": "discount"})
-    tau: float = field(default=0.05, metadata={"help": "target network averaging rate"})
-    hidden: tuple[int, ...] = field(default=(256, 256), metadata={"help": "MLP sizes"})
-    learning_starts: int = field(default=1_000, metadata={"help": "random steps before updates"})
-    updates_per_step: float = field(default=1.0, metadata={"help": "gradient steps per env step"})
+    total_steps: int = field(default=50_000, metadata={
+        "help": "environment steps", "min": 1, "max": 10**12})
+    batch_size: int = field(default=256, metadata={"help": "transitions per update", "min": 1})
+    lr: float = field(default=1e-3, metadata={
+        "help": "Adam learning rate (all networks)", "gt": 0.0, "max": 1.0})
+    gamma: float = field(default=0.95, metadata={"help": "discount", "gt": 0.0, "max": 1.0})
+    tau: float = field(default=0.05, metadata={
+        "help": "target network averaging rate", "gt": 0.0, "max": 1.0})
+    hidden: tuple[int, ...] = field(default=(256, 256), metadata={
+        "help": "MLP sizes", "min": 1, "max": 65_536})
+    learning_starts: int = field(default=1_000, metadata={
+        "help": "random steps before updates", "min": 0})
+    updates_per_step: float = field(default=1.0, metadata={
+        "help": "gradient steps per env step", "gt": 0.0, "max": 1000.0})
     her: bool = field(default=True, metadata={"help": "hindsight relabelling (goal envs)"})
-    her_future: int = field(default=4, metadata={"help": "relabelled per real goal (k)"})
-    seed: int = field(default=0, metadata={"help": "seed of the env, torch and numpy"})
-    device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto"})
-    log_every: int = field(default=1_000, metadata={"help": "steps between progress reports"})
+    her_future: int = field(default=4, metadata={
+        "help": "relabelled per real goal (k)", "min": 0, "max": 1000})
+    seed: int = field(default=0, metadata={
+        "help": "seed of the env, torch and numpy", "min": 0, "max": 2**63 - 1})
+    device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto", **DEVICE})
+    log_every: int = field(default=1_000, metadata={
+        "help": "steps between progress reports", "min": 1})
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:

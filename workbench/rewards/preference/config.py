@@ -2,26 +2,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.config import DEVICE, validated
+
 
 @dataclass(frozen=True)
+@validated
 class PreferenceConfig:
     """How a preference reward is fitted. Each field's help is its CLI help and GUI tooltip."""
 
-    members: int = field(default=3, metadata={"help": "ensemble size (disagreement picks queries)"})
-    hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "MLP hidden sizes"})
+    members: int = field(default=3, metadata={
+        "help": "ensemble size (disagreement picks queries)", "min": 1, "max": 64})
+    hidden: tuple[int, ...] = field(default=(64, 64), metadata={
+        "help": "MLP hidden sizes", "min": 1, "max": 65_536})
     inputs: tuple[str, ...] = field(
         default=(),
         metadata={"help": "named observation features the reward sees (empty: all); e.g. "
                   "hand_to_cube,cube_to_target makes it indifferent to where things stand"})
-    epochs: int = field(default=200, metadata={"help": "passes over the labels"})
-    lr: float = field(default=3e-3, metadata={"help": "Adam learning rate"})
-    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay"})
-    batch_size: int = field(default=64, metadata={"help": "queries per gradient step"})
+    epochs: int = field(default=200, metadata={
+        "help": "passes over the labels", "min": 1, "max": 1_000_000})
+    lr: float = field(default=3e-3, metadata={"help": "Adam learning rate", "gt": 0.0, "max": 1.0})
+    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay", "min": 0.0})
+    batch_size: int = field(default=64, metadata={"help": "queries per gradient step", "min": 1})
     label_smoothing: float = field(
-        default=0.05, metadata={"help": "pull targets towards 0.5: robustness to wrong labels"}
+        default=0.05, metadata={
+            "help": "pull targets towards 0.5: robustness to wrong labels", "min": 0.0, "lt": 0.5}
     )
     bootstrap: bool = field(
         default=True, metadata={"help": "each member sees a bootstrap resample of the labels"}
     )
-    seed: int = field(default=0, metadata={"help": "seed of initialisation and batching"})
-    device: str = field(default="auto", metadata={"help": "auto (CUDA if present), cpu, cuda"})
+    seed: int = field(default=0, metadata={
+        "help": "seed of initialisation and batching", "min": 0, "max": 2**63 - 1})
+    device: str = field(default="auto", metadata={
+        "help": "auto (CUDA if present), cpu, cuda", **DEVICE})
