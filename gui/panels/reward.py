@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.panels.common import heading, note, pixmap_from_rgb
+from workbench.rewards import families
 from workbench.rewards.artifact import ArtifactError, load_reward_model
 from workbench.rewards.inspect import reward_along
 from workbench.session import Session
@@ -33,12 +34,8 @@ class RewardPanel(QWidget):
         layout.addWidget(note("Fitted in the background; measured on held-out demos or labels "
                               "against the scene's ground truth."))
         self.family = QComboBox()
-        self.family.addItem("progress — from your demonstrations", "progress")
-        self.family.addItem("staged progress — the scene's stages in your demonstrations",
-                            "staged")
-        self.family.addItem("perceptual progress — from camera frames of your demonstrations",
-                            "perceptual")
-        self.family.addItem("preference — from your rankings", "preference")
+        for name in families.fittable():
+            self.family.addItem(families.get(name).title, name)
         self.family.setToolTip("what the reward is learned from")
         self.fit_button = QPushButton("Fit reward")
         self.stop_button = QPushButton("Cancel")

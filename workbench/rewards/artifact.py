@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from workbench.rewards import families
+
 ARTIFACT_VERSION = 1
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -69,30 +71,11 @@ def load_reward_model(path: str | Path, device: str = "auto") -> Any:
         >>> model.progress(states)
     """
     header = read_header(Path(path))
-    family = header.get("family")
-    if family == "progress":
-        from workbench.rewards.progress.model import ProgressRewardModel
-
-        return ProgressRewardModel.load(path, device=device)
-    if family == "preference":
-        from workbench.rewards.preference.model import PreferenceRewardModel
-
-        return PreferenceRewardModel.load(path, device=device)
-    if family == "perceptual_progress":
-        from workbench.rewards.perceptual.model import PerceptualProgressModel
-
-        return PerceptualProgressModel.load(path, device=device)
-    if family == "staged_progress":
-        from workbench.rewards.staged.model import StagedProgressModel
-
-        return StagedProgressModel.load(path, device=device)
-    if family == "vision_language_progress":
-        from workbench.rewards.vision_language.model import VisionLanguageProgressModel
-
-        return VisionLanguageProgressModel.load(path, device=device)
-    raise ArtifactError(f"{path}: unknown reward family {family!r}; known: progress, "
-                        "staged_progress, perceptual_progress, vision_language_progress, "
-                        "preference")
+    try:
+        family = families.by_artifact(str(header.get("family")))
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: {exc}") from None
+    return family.model_class.load(path, device=device)
 
 
 def pick_device(device: str = "auto") -> torch.device:

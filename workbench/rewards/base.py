@@ -40,6 +40,7 @@ class StateRewardModel:
 
     family: ClassVar[str]
     config_class: ClassVar[type]
+    cameras: tuple[str, ...] = ()  # scores state vectors, no frames
 
     def __init__(self, input_dim: int, features: dict[str, int], scene: str, config: Any,
                  device: str = "auto"):
@@ -82,6 +83,10 @@ class StateRewardModel:
     def score(self, states: np.ndarray) -> np.ndarray:
         """The per-state signal the RL reward wrapper turns into rewards."""
         raise NotImplementedError
+
+    def progress_episode(self, episode) -> np.ndarray:
+        """The signal along a recorded episode's states."""
+        return self.score(episode["state"])
 
     # -- artifacts ---------------------------------------------------------------------------
     def _extra_header(self) -> dict[str, Any]:

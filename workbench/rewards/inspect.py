@@ -16,19 +16,18 @@ import numpy as np
 
 from workbench.data.workspace import Workspace
 from workbench.feedback.sampling import Segment
+from workbench.rewards.families import RewardModel
 from workbench.rewards.metrics import episode_progress
 
 
-def reward_along(model: Any, episode) -> np.ndarray:
+def reward_along(model: RewardModel, episode) -> np.ndarray:
     """The model's per-frame reward on a recorded episode (progress, perceptual or preference
     reward; a perceptual model's frames are rendered from the states when not recorded)."""
-    if hasattr(model, "frames_of"):
+    if model.cameras:
         from workbench.data.replay import with_frames
 
-        episode = with_frames(episode, model.cameras, model.config.image_size)
-    if hasattr(model, "progress") or hasattr(model, "progress_episode"):
-        return np.asarray(episode_progress(model, episode), np.float64)
-    return np.asarray(model.score(episode["state"]), np.float64)
+        episode = with_frames(episode, model.cameras, model.frame_config.image_size)
+    return np.asarray(episode_progress(model, episode), np.float64)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,12 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from workbench.data.episode import Episode
+from workbench.rewards.families import RewardModel
 
 
-def episode_progress(model: Any, episode: Episode) -> np.ndarray:
+def episode_progress(model: RewardModel, episode: Episode) -> np.ndarray:
     """Learned progress of every frame: from frames for perceptual models, states otherwise."""
-    if hasattr(model, "progress_episode"):
-        return model.progress_episode(episode)
-    return model.progress(episode["state"])
+    return model.progress_episode(episode)
 
 
 def progress_spearman(model: Any, episodes: Sequence[Episode]) -> float:
@@ -65,10 +64,10 @@ def reward_report(
     report = {"spearman_progress": progress_spearman(model, held_out), "held_out": len(held_out)}
     if successes and failures:
         report["success_vs_failure"] = success_failure_accuracy(model, successes, failures)
-    if not hasattr(model, "frames_of"):  # state models: how far from the scene's own reward
+    if not model.cameras:  # state models: how far from the scene's own reward
         try:
             report["epic_to_reference"] = epic_to_reference(
-                lambda states: model.progress(states), [*held_out, *failures])
+                lambda states: model.score(states), [*held_out, *failures])
         except ValueError:  # a constant reward on these episodes: EPIC is undefined
             pass
     return report

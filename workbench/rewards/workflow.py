@@ -129,24 +129,15 @@ def fit_preference_in_workspace(
     return model, store_model(workspace, model, scene, report)
 
 
-FAMILIES = {  # what `train-reward --family` and the Reward panel offer
-    "progress": (ProgressConfig, "fit_progress_in_workspace"),
-    "staged": (StagedConfig, "fit_staged_in_workspace"),
-    "perceptual": (PerceptualConfig, "fit_perceptual_in_workspace"),
-    "preference": (PreferenceConfig, "fit_preference_in_workspace"),
-}
-
-
 def family_fit(family: str, overrides: tuple[str, ...] = (), scene: str | None = None):
-    """The config (with ``key=value`` overrides) and the fit function of a reward family. With
-    ``scene``, image rewards start from that scene's defaults (:func:`perceptual_defaults`)."""
+    """The config (with ``key=value`` overrides) and the fit function of a registered reward
+    family (:mod:`workbench.rewards.families`). With ``scene``, the config starts from that
+    scene's defaults where the family has them (image rewards: :func:`perceptual_defaults`)."""
     from workbench import config as cfg
+    from workbench.rewards import families
 
-    if family not in FAMILIES:
-        raise ValueError(f"unknown reward family {family!r}: {', '.join(FAMILIES)}")
-    config_cls, fit_name = FAMILIES[family]
-    base = perceptual_defaults(scene) if family == "perceptual" and scene else config_cls()
-    return cfg.override(base, list(overrides)), globals()[fit_name]
+    entry = families.get(family)
+    return cfg.override(entry.default_config(scene), list(overrides)), entry.fit_function()
 
 
 def perceptual_defaults(scene: str) -> PerceptualConfig:

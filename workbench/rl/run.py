@@ -20,6 +20,7 @@ from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
+from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.dataset import SegmentCache, queries_from_workspace
 from workbench.rewards.workflow import store_model
@@ -37,9 +38,6 @@ from workbench.rl.ppo import (
 )
 from workbench.rl.reward_wrapper import LearnedRewardWrapper, SuccessRewardWrapper
 from workbench.teleop.recorder import record_policy_episodes
-
-# Reward families that score state vectors (what the training wrapper feeds them).
-STATE_FAMILIES = ("progress", "staged_progress", "preference")
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,8 @@ def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
     if reward == "latest":
         # The training wrapper scores states; perceptual (frame) models are for measuring and
         # inspecting rewards here, so "latest" means the newest state-based model.
-        models = [m for m in workspace.models(scene=scene) if m["family"] in STATE_FAMILIES]
+        trainable = families.artifacts_consuming("states")
+        models = [m for m in workspace.models(scene=scene) if m["family"] in trainable]
         if not models:
             raise ValueError(
                 f"no state-based reward model for {scene} in {workspace.root}; fit one first "

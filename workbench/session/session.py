@@ -194,10 +194,9 @@ class Session:
         """The latest state-based reward model's value at the viewport's current state (for the
         overlay); empty when there is none."""
         model = self.reward_model()
-        if model is None or hasattr(model, "progress_episode"):
-            return {}  # no model, or a perceptual one (it needs camera frames)
-        state = self.env.state_vector()[None]
-        value = model.progress(state) if hasattr(model, "progress") else model.score(state)
+        if model is None or model.cameras:
+            return {}  # no model, or one over camera frames
+        value = model.score(self.env.state_vector()[None])
         return {"learned_reward": float(np.asarray(value).ravel()[0])}
 
     def teleop_action(self):

@@ -174,10 +174,18 @@ class FrameRewardModel:
             )
         return np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
 
+    def _extra_header(self) -> dict[str, Any]:
+        """What a subclass needs besides scene and config to rebuild its net from the file."""
+        return {}
+
     def save(self, path: str | Path) -> Path:
         header = {"family": self.family, "scene": self.scene, "config": cfg.to_dict(self.config),
-                  "metrics": self.metrics}
+                  "metrics": self.metrics, **self._extra_header()}
         return save_artifact(Path(path), header, self.net)
+
+    @classmethod
+    def _init_extra(cls, header: dict[str, Any]) -> dict[str, Any]:
+        return {}
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto"):
@@ -185,7 +193,8 @@ class FrameRewardModel:
         if header.get("family") != cls.family:
             raise ArtifactError(f"{path} holds a {header.get('family')!r} model, not {cls.family}")
         try:
-            model = cls(header["scene"], cfg.from_dict(cls.config_class, header["config"]), device)
+            model = cls(header["scene"], cfg.from_dict(cls.config_class, header["config"]), device,
+                        **cls._init_extra(header))
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
         load_weights(Path(path), model.net)
@@ -206,14 +215,23 @@ class PerceptualProgressModel(FrameRewardModel):
     config_class = PerceptualConfig
 
     def __init__(self, scene: str, config: PerceptualConfig = PerceptualConfig(),
-                 device: str = "auto"):
+                 device: str = "auto", layout: dict[str, int] | None = None):
+        # A pretrained encoder reads the scene's state features: the fit looks them up (it
+        # builds the scene anyway); the artifact carries them, so loading builds nothing.
+        self.layout = (dict(layout) if layout is not None
+                       else state_layout(scene) if config.pretrain else None)
         super().__init__(scene, config, device)
 
     def _build_net(self) -> PerceptualProgressNet:
-        layout = None
-        if self.config.pretrain:
-            layout = state_layout(self.scene)
-        return PerceptualProgressNet(len(self.cameras), self.config, layout)
+        return PerceptualProgressNet(len(self.cameras), self.config, self.layout)
+
+    def _extra_header(self) -> dict[str, Any]:
+        return {"layout": self.layout} if self.layout is not None else {}
+
+    @classmethod
+    def _init_extra(cls, header: dict[str, Any]) -> dict[str, Any]:
+        # Artifacts from before the layout was saved look it up (building the scene once).
+        return {"layout": header["layout"]} if header.get("layout") else {}
 
     @torch.no_grad()
     def progress(self, frames: np.ndarray, start: np.ndarray | None = None,

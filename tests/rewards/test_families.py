@@ -1,0 +1,140 @@
+"""Reward families are declared once (workbench.rewards.families): no other list of them
+exists, and a family registered in a test reaches the CLI, the Reward panel and training."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from workbench.cli.main import build_parser, main
+from workbench.config import validated
+from workbench.rewards import families, load_reward_model
+from workbench.rewards.base import StateRewardModel
+from workbench.rewards.workflow import store_model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _family_words() -> set[str]:
+    return {word for f in families.all_families() for word in (f.name, f.artifact)}
+
+
+def test_no_list_of_reward_families_exists_outside_the_registry():
+    words = _family_words()
+    offenders = []
+    for folder in ("workbench", "gui", "robots", "scenes"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.name == "families.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                items = (node.keys if isinstance(node, ast.Dict)
+                         else getattr(node, "elts", []) if isinstance(
+                             node, ast.List | ast.Tuple | ast.Set) else [])
+                named = {i.value for i in items if isinstance(i, ast.Constant)} & words
+                if len(named) >= 2:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {sorted(named)}")
+    assert not offenders, offenders
+
+
+def test_the_registry_resolves_every_family_both_ways():
+    for family in families.all_families():
+        assert families.by_artifact(family.artifact) is family
+        assert family.model_class.config_class is family.config_class
+    with pytest.raises(ValueError, match="unknown reward family 'nope'"):
+        families.get("nope")
+
+
+# -- a toy family, registered for one test -----------------------------------------------------
+@dataclass(frozen=True)
+@validated
+class ToyConfig:
+    scale: float = field(default=1.0, metadata={"help": "reward per metre", "gt": 0.0})
+    epochs: int = field(default=1, metadata={"help": "passes (the toy has nothing to fit)",
+                                             "min": 1})
+
+
+class _ToyNet(nn.Module):
+    def __init__(self, input_dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(input_dim))
+        self.register_buffer("std", torch.ones(input_dim))
+
+
+class ToyDistanceModel(StateRewardModel):
+    """Pays for the cube's distance from the robot along x: nothing learned, all plumbing."""
+
+    family = "toy_distance"
+    config_class = ToyConfig
+
+    def _build_net(self) -> nn.Module:
+        return _ToyNet(self.input_dim)
+
+    def score(self, states: np.ndarray) -> np.ndarray:
+        names = list(self.features)
+        column = sum(list(self.features.values())[: names.index("cube_pos")])
+        return self.config.scale * np.asarray(states, np.float32)[:, column]
+
+
+def fit_toy(workspace, scene, config, on_epoch=None):
+    features = workspace.episodes(scene=scene)[0]["meta"]["features"]
+    model = ToyDistanceModel(sum(features.values()), features, scene, config, device="cpu")
+    if on_epoch is not None:
+        on_epoch(0, 0.0)
+    return model, store_model(workspace, model, scene, {"train_demos": 0})
+
+
+@pytest.fixture
+def toy_family():
+    here = "tests.rewards.test_families"
+    family = families.register(families.RewardFamily(
+        "toy", "toy — the cube's distance along x", "states", f"{here}:ToyDistanceModel",
+        fit=f"{here}:fit_toy"))
+    yield family
+    families.unregister("toy")
+
+
+def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, tmp_path,
+                                                                    qtbot, capsys):
+    from workbench.rl.ppo import PPOConfig
+    from workbench.rl.run import RunConfig, train_run
+
+    family_option = next(a for a in build_parser()._subparsers._group_actions[0]
+                         .choices["train-reward"]._actions if a.dest == "family")
+    assert "toy" in family_option.choices
+
+    workspace = tmp_path / "ws"
+    assert main(["record", "Push", "--scripted", "1", "--workspace", str(workspace)]) == 0
+    assert main(["train-reward", "Push", "--family", "toy", "--set", "scale=2.0",
+                 "--workspace", str(workspace)]) == 0
+    assert '"train_demos": 0' in capsys.readouterr().out
+
+    from workbench.data import Workspace
+
+    with Workspace.open(workspace) as ws:
+        (row,) = ws.models("Push")
+        assert row["family"] == "toy_distance"
+        loaded = load_reward_model(row["path"], device="cpu")
+        assert isinstance(loaded, ToyDistanceModel) and loaded.config.scale == 2.0
+        config = RunConfig(scene="Push", checkpoint_every=0, tensorboard=False,
+                           eval_episodes=1, ppo=PPOConfig(num_envs=2, rollout_steps=16,
+                                                          total_steps=64))
+        result = train_run(ws, config)  # reward="latest": the toy model, a state family
+        assert result["reward"] == row["path"]
+
+    from gui.panels.reward import RewardPanel
+    from workbench.session import Session
+
+    session = Session(workspace, scene="Push")
+    try:
+        panel = RewardPanel(session)
+        qtbot.addWidget(panel)
+        offered = [panel.family.itemData(i) for i in range(panel.family.count())]
+        assert offered == families.fittable() and "toy" in offered
+    finally:
+        session.close()
