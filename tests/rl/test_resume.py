@@ -90,3 +90,24 @@ def test_a_stopped_workspace_run_resumes_from_its_folder(workspace):
     steps = [line for line in open(f"{folder}/metrics.jsonl")]
     assert len(steps) == 4  # updates 1-2, then 3-4 after the resume
     assert resumed["path"] == folder and "success_rate" in resumed
+
+
+def test_a_resumed_run_trains_on_the_reward_it_started_with_not_a_newer_one(workspace):
+    from workbench.envs import make_env
+    from workbench.rewards.progress import ProgressConfig
+    from workbench.rewards.workflow import fit_progress_in_workspace
+    from workbench.rl.run import RunConfig, train_run
+    from workbench.teleop.recorder import record_policy_episodes, scripted_policy
+
+    env = make_env("Push")
+    record_policy_episodes(env, workspace, scripted_policy(env, 0), 2, "scripted", seed=0)
+    env.close()
+    quick = ProgressConfig(epochs=1, hidden=(8,))
+    _, first = fit_progress_in_workspace(workspace, "Push", quick)
+    config = RunConfig(scene="Push", eval_episodes=1, checkpoint_every=1, tensorboard=False,
+                       ppo=PPOConfig(total_steps=2 * 256, num_envs=2, rollout_steps=128))
+    stopped = train_run(workspace, config, callbacks=(lambda p: p.update < 1,))
+    _, newer = fit_progress_in_workspace(workspace, "Push", quick)  # now "latest"
+    assert newer["path"] != first["path"]
+    resumed = train_run(workspace, resume_dir=stopped["path"])
+    assert stopped["reward"] == resumed["reward"] == first["path"]

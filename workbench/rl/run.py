@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +141,10 @@ def train_run(
         )
     if resume_dir is None:
         run_dir = workspace.new_artifact_dir("runs", f"ppo-{config.scene}")
-        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(config), indent=1))
+        # The saved config names the model itself, not "latest": a resumed run goes on with
+        # the reward it started with, whatever was fitted since.
+        pinned = replace(config, reward=reward_path) if reward_path else config
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(pinned), indent=1))
     else:
         run_dir = resume_dir
     earlier = [r for r in workspace.runs() if Path(r["path"]) == run_dir.resolve()]
