@@ -56,6 +56,8 @@ BAD_ARGUMENTS = [
     (["run", "bundle", "--robot", "host:99999"], "--robot"),
     (["run", "bundle", "--robot", "no-port"], "--robot"),
     (["run", "bundle", "--steps", "0"], "--steps"),
+    (["run", "bundle", "--robot", "127.0.0.1:9"], "shared key"),
+    (["run", "bundle", "--robot", "127.0.0.1:9", "--listen", "0.0.0.0:0"], "--listen"),
     (["view", "Push", "--size", "0x0", "--out", "x.png"], "--size"),
     (["view", "Push", "--size", "640by480", "--out", "x.png"], "--size"),
     (["record", "Push", "--scripted", "0"], "--scripted"),
@@ -79,10 +81,12 @@ def _tree(root) -> dict[str, float]:
 def test_bad_arguments_are_one_line_errors_that_change_nothing(argv, named, tmp_path, capsys,
                                                                monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WORKBENCH_ROBOT_KEY", raising=False)
     workspace = tmp_path / "ws"
     before = _tree(tmp_path)
     try:
-        code = main([*argv, "--workspace", str(workspace)])
+        takes_workspace = argv[0] not in ("run", "view")
+        code = main([*argv, *(["--workspace", str(workspace)] if takes_workspace else [])])
     except SystemExit as exit_:  # argparse's own errors
         code = exit_.code
     err = capsys.readouterr().err

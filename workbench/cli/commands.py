@@ -7,6 +7,7 @@ work on a robot computer that has only numpy, onnxruntime, mujoco and gymnasium.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from workbench.cli.main import print_json
@@ -166,10 +167,17 @@ def export(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.export.runner import run_in_sim, run_on_robot
+    from workbench.export.runner import Terminated, run_in_sim, run_on_robot
 
     if args.robot:
-        report = run_on_robot(args.bundle, args.robot, args.steps, args.log)
+        from workbench.export.link import load_key
+
+        try:
+            report = run_on_robot(args.bundle, args.robot, args.steps, args.log,
+                                  key=load_key(args.key_file), listen=args.listen or ("", 0))
+        except Terminated:
+            print("workbench run: terminated; the robot was sent a stop", file=sys.stderr)
+            return 143
         print_json(report)
         return 0
     print_json(run_in_sim(args.bundle, episodes=args.episodes))

@@ -158,7 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=count(1, 1_000_000), default=10,
                    help="simulation episodes")
     p.add_argument("--robot", metavar="HOST:PORT", type=host_port,
-                   help="drive hardware over the UDP/JSON protocol instead of the simulation")
+                   help="drive hardware over the authenticated UDP link instead of the "
+                        "simulation (protocol: workbench/export/link.py)")
+    p.add_argument("--key-file", type=Path, metavar="FILE",
+                   help="the link's shared key, at least 16 bytes (default: the "
+                        "WORKBENCH_ROBOT_KEY environment variable)")
+    p.add_argument("--listen", type=host_port, metavar="HOST:PORT",
+                   help="where observations arrive (default: any interface, a free port)")
     p.add_argument("--steps", type=count(1), default=1000, help="control steps on the robot")
     p.add_argument("--log", type=Path, help="append safety interventions to this JSONL file")
 

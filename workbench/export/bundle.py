@@ -52,7 +52,7 @@ def _default_safety(act_dim: int, rate: float) -> dict[str, Any]:
         "high": [1.0] * act_dim,
         "max_velocity": [2.0 * rate] * act_dim,
         "max_acceleration": [4.0 * rate**2] * act_dim,
-        "watchdog_timeout": 5.0 / rate,
+        "watchdog_timeout": min(5.0 / rate, 2.0),
     }
 
 

@@ -1,29 +1,20 @@
-"""Robot drivers for the runner: the simulation, and real hardware over a small UDP protocol.
+"""Robot drivers for the runner: the simulation, and real hardware over an authenticated
+UDP link (the wire format is in :mod:`workbench.export.link`).
 
 A driver reads the latest observation (values and the time they were measured) and sends
 commands in the bundle's action space. Nothing here imports torch.
-
-The UDP/JSON protocol (one JSON object per datagram, UTF-8):
-
-runner -> robot, once at start: ``{"type": "hello", "address": [host, port]}``, where the robot
-    sends its observations.
-robot -> runner: ``{"type": "observation", "seq": 17, "stamp": 12.345, "values": [...]}``
-    ``stamp`` is the robot's clock in seconds when the values were measured; ``values`` follow
-    the bundle's observation contract (``bundle.json`` -> ``observation.features``, in order).
-runner -> robot: ``{"type": "command", "seq": 17, "values": [...]}`` in the action contract,
-    and ``{"type": "stop"}`` when the safety filter stops the robot (watchdog, e-stop).
-The runner takes the newest observation it has; a robot that stops sending trips the watchdog.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from workbench.export.link import MAX_DATAGRAM, Inbox, LinkError, seal
 
 
 @dataclass
@@ -75,52 +66,90 @@ class SimDriver:
 
 
 class UdpDriver:
-    """Hardware over UDP/JSON (see the module docstring). Binds ``listen``, sends to ``robot``."""
+    """Hardware over the authenticated UDP link.
 
-    def __init__(self, robot: tuple[str, int], listen: tuple[str, int] = ("127.0.0.1", 0),
-                 control_rate_hz: float = 25.0):
-        self.robot = robot
+    Binds ``listen`` (default: every interface, a free port) and announces to the robot the
+    address it is reached at from there. Only sealed datagrams from the robot's address (the
+    host and port commands go to) with a newer sequence number count; everything else is
+    dropped and counted in ``dropped``. An observation's stamp here is when it arrived (this
+    machine's monotonic clock), so the watchdog does not depend on the robot's clock, whose
+    stamps need only be finite and never go back.
+    """
+
+    def __init__(self, robot: tuple[str, int], key: bytes, obs_dim: int,
+                 listen: tuple[str, int] = ("", 0), control_rate_hz: float = 25.0):
+        self.robot = (socket.gethostbyname(robot[0]), int(robot[1]))
+        self.key = key
         self.control_rate_hz = control_rate_hz
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(listen)
         self.sock.setblocking(False)
-        self.address = self.sock.getsockname()
+        self.address = (listen[0] or _route_to(self.robot), self.sock.getsockname()[1])
+        self.inbox = Inbox(key, obs_dim)
         self._latest: Observation | None = None
-        self._clock_offset: float | None = None
         self._seq = 0
-        hello = {"type": "hello", "address": list(self.address)}
-        self.sock.sendto(json.dumps(hello).encode(), self.robot)
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        return dict(self.inbox.dropped)
+
+    def start(self, timeout: float = 5.0) -> Observation:
+        """Say hello until the first valid observation arrives; LinkError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._send({"type": "hello", "address": list(self.address)})
+            until = min(deadline, time.monotonic() + 0.2)
+            while time.monotonic() < until:
+                observation = self.read()
+                if observation is not None:
+                    return observation
+                time.sleep(0.005)
+        raise LinkError(f"no valid observation from the robot at {self.robot[0]}:"
+                        f"{self.robot[1]} within {timeout:g} s (dropped: {self.dropped or 0}); "
+                        "check its address, its key and that it answers hello")
 
     def now(self) -> float:
-        """The robot's clock, estimated from the first observation's stamp."""
-        offset = self._clock_offset if self._clock_offset is not None else 0.0
-        return time.monotonic() + offset
+        return time.monotonic()
 
     def read(self) -> Observation | None:
         while True:  # drain the socket: only the newest observation matters
             try:
-                data, _ = self.sock.recvfrom(65536)
-            except BlockingIOError:
+                data, sender = self.sock.recvfrom(MAX_DATAGRAM + 1)
+            except (BlockingIOError, InterruptedError):
                 break
-            try:
-                message = json.loads(data.decode())
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                continue  # a malformed datagram is dropped, never acted on
-            if message.get("type") != "observation":
+            except OSError:  # e.g. an ICMP "port unreachable" reported on the next read
+                self.inbox.dropped["socket_error"] += 1
                 continue
-            if self._clock_offset is None:
-                self._clock_offset = float(message["stamp"]) - time.monotonic()
-            self._latest = Observation(np.asarray(message["values"], np.float32),
-                                       float(message["stamp"]))
+            if tuple(sender[:2]) != self.robot:  # the robot answers from where it listens
+                self.inbox.dropped["other_sender"] += 1
+                continue
+            accepted = self.inbox.accept(data)
+            if accepted is not None:
+                self._latest = Observation(np.asarray(accepted[2], np.float32), time.monotonic())
         return self._latest
 
-    def send(self, command: np.ndarray) -> None:
+    def _send(self, message: dict) -> None:
         self._seq += 1
-        payload = {"type": "command", "seq": self._seq, "values": [float(x) for x in command]}
-        self.sock.sendto(json.dumps(payload).encode(), self.robot)
+        try:
+            self.sock.sendto(seal(self.key, {**message, "seq": self._seq}), self.robot)
+        except OSError:
+            pass  # the next tick tries again; the watchdog covers a link that stays down
+
+    def send(self, command: np.ndarray) -> None:
+        self._send({"type": "command", "values": [float(x) for x in command]})
 
     def stop(self) -> None:
-        self.sock.sendto(json.dumps({"type": "stop"}).encode(), self.robot)
+        self._send({"type": "stop"})
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _route_to(robot: tuple[str, int]) -> str:
+    """This machine's address on the interface that reaches ``robot`` (nothing is sent)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(robot)
+        return probe.getsockname()[0]
+    finally:
+        probe.close()

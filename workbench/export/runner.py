@@ -4,12 +4,15 @@ filter, send it, at the driver's control rate.
 
 Example:
     >>> policy = OnnxPolicy("bundle/")
-    >>> report = drive(policy, UdpDriver(("10.0.0.2", 9870)), SafetyFilter(limits, 0.04), 1000)
+    >>> driver = UdpDriver(("10.0.0.2", 9870), load_key("robot.key"), policy.obs_dim)
+    >>> report = drive(policy, driver, SafetyFilter(limits, 0.04), 1000)
 """
 
 from __future__ import annotations
 
 import json
+import math
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +46,10 @@ class OnnxPolicy:
         )
         self.obs_dim = int(self.meta["observation"]["dim"])
         self.act_dim = int(self.meta["action"]["dim"])
+        width = self.session.get_outputs()[0].shape[-1]
+        if isinstance(width, int) and width != self.act_dim:
+            raise BundleError(f"{root / 'policy.onnx'} outputs {width} values; bundle.json "
+                              f"declares action.dim {self.act_dim}")
 
     def act(self, observation: np.ndarray) -> np.ndarray:
         obs = np.asarray(observation, dtype=np.float32)
@@ -65,16 +72,33 @@ class RunReport:
     missed_ticks: int  # control ticks that started late (real-time runs)
     stopped: bool  # the safety filter stopped the robot (watchdog or e-stop)
     interventions: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)  # datagrams refused, by reason
 
 
 def default_limits(meta: dict[str, Any]) -> SafetyLimits:
     """The bundle's safety block, or limits that only clip to the action range and stop on
     stale observations (tighten them per robot in bundle.json -> safety)."""
+    rate = control_rate(meta)
+    dim = int(meta["action"]["dim"])
     if "safety" in meta:
-        return SafetyLimits.from_dict(meta["safety"])
-    rate = float(meta.get("control_rate_hz", 25.0))
-    return SafetyLimits.uniform(int(meta["action"]["dim"]), velocity=2.0 * rate,
-                                acceleration=4.0 * rate**2, watchdog_timeout=5.0 / rate)
+        limits = SafetyLimits.from_dict(meta["safety"])
+    else:
+        limits = SafetyLimits.uniform(dim, velocity=2.0 * rate, acceleration=4.0 * rate**2,
+                                      watchdog_timeout=min(5.0 / rate, 2.0))
+    if len(limits.low) != dim:
+        raise BundleError(f"bundle.json: safety limits have {len(limits.low)} values; the "
+                          f"action has {dim}")
+    low = np.broadcast_to(np.asarray(meta["action"].get("low", -1.0), np.float64), (dim,))
+    high = np.broadcast_to(np.asarray(meta["action"].get("high", 1.0), np.float64), (dim,))
+    limits.within(low, high)
+    return limits
+
+
+def control_rate(meta: dict[str, Any]) -> float:
+    rate = meta.get("control_rate_hz", 25.0)
+    if not isinstance(rate, int | float) or not math.isfinite(rate) or not 0 < rate <= 10_000:
+        raise BundleError(f"bundle.json: control_rate_hz must be in (0, 10000], got {rate!r}")
+    return float(rate)
 
 
 def drive(
@@ -85,7 +109,18 @@ def drive(
     realtime: bool = True,
     done: Callable[[], bool] | None = None,
 ) -> RunReport:
-    """Read, act, filter, send at the driver's control rate; stop when the filter says so."""
+    """Read, act, filter, send at the driver's control rate; stop when the filter says so.
+
+    Any exception on the way (a policy that fails, a signal turned into an exception) sends
+    the driver a stop before it propagates: a stop is the last command on every exit path."""
+    try:
+        return _drive(policy, driver, safety, max_steps, realtime, done)
+    except BaseException:
+        driver.stop()
+        raise
+
+
+def _drive(policy, driver, safety, max_steps, realtime, done) -> RunReport:
     period = 1.0 / driver.control_rate_hz
     latencies: list[float] = []
     missed = 0
@@ -99,7 +134,10 @@ def drive(
         if observation is None:  # nothing heard from the robot yet
             command, stop = safety(np.zeros(safety.low.shape), float("inf"))
         else:
-            action = policy.act(observation.values)
+            action = np.asarray(policy.act(observation.values))
+            if action.shape != safety.low.shape:
+                raise BundleError(f"the policy returned {action.shape[-1] if action.ndim else 1}"
+                                  f" values; the robot takes {len(safety.low)}")
             command, stop = safety(action, driver.now() - observation.stamp)
         latencies.append(time.perf_counter() - started)
         if stop:
@@ -125,25 +163,43 @@ def drive(
         missed_ticks=missed,
         stopped=stopped,
         interventions=safety.counts(),
+        dropped=dict(getattr(driver, "dropped", {})),
     )
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: unwind (sending the stop) as Ctrl+C does."""
+
+
 def run_on_robot(
-    bundle_dir: str | Path, robot: tuple[str, int], steps: int, log: Path | None = None
+    bundle_dir: str | Path, robot: tuple[str, int], steps: int, log: Path | None = None,
+    key: bytes | None = None, listen: tuple[str, int] = ("", 0), start_timeout: float = 5.0,
 ) -> dict[str, Any]:
-    """Drive hardware over UDP/JSON at the bundle's control rate, through the safety filter."""
+    """Drive hardware over the authenticated UDP link at the bundle's control rate, through
+    the safety filter. Nothing moves before the first valid observation; a stop is sent on
+    every way out (done, watchdog, Ctrl+C, SIGTERM, an error)."""
     from dataclasses import asdict
 
     from workbench.export.drivers import UdpDriver
+    from workbench.export.link import load_key
 
     policy = OnnxPolicy(bundle_dir)
-    rate = float(policy.meta.get("control_rate_hz", 25.0))
-    driver = UdpDriver(robot, control_rate_hz=rate)
+    rate = control_rate(policy.meta)
     safety = SafetyFilter(default_limits(policy.meta), 1.0 / rate, log_path=log)
+    driver = UdpDriver(robot, key if key is not None else load_key(), policy.obs_dim, listen,
+                       control_rate_hz=rate)
+
+    def terminate(signum, frame):
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
+        driver.start(start_timeout)
         return asdict(drive(policy, driver, safety, steps))
     finally:
+        driver.stop()  # also after a normal end: the robot holds, it does not coast
         driver.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_in_sim(
