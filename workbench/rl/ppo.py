@@ -87,9 +87,17 @@ Callback = Callable[[TrainProgress], bool | None]
 
 
 def make_vector_env(
-    env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None, asynchronous=False
+    env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None, asynchronous=False,
+    wrap: Callable[[gym.Env], gym.Env] | None = None,
 ) -> gym.vector.VectorEnv:
-    fns = [lambda: gym.make(env_id, **(env_kwargs or {})) for _ in range(num_envs)]
+    """``num_envs`` copies of ``env_id`` (each wrapped by ``wrap`` if given), SAME_STEP
+    autoreset."""
+
+    def make() -> gym.Env:
+        env = gym.make(env_id, **(env_kwargs or {}))
+        return wrap(env) if wrap is not None else env
+
+    fns = [make for _ in range(num_envs)]
     cls = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
     return cls(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 

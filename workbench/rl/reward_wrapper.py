@@ -1,7 +1,10 @@
 """Replace a vector env's reward with a learned reward, computed in one batch per step.
 
-The model's ``score(states)`` is the per-state signal (progress for progress models, the
-standardised ensemble reward for preference models), turned into a reward by a transform.
+The model's ``score`` is the per-step signal (progress for progress models, the standardised
+ensemble reward for preference models), turned into a reward by a transform. A model over
+camera frames (``model.cameras``) scores the frames that
+:class:`workbench.envs.frames.RenderedFrames` puts in each step's info; every other model
+scores the states.
 
 The env's own reward stays visible as ``info["env_reward"]`` and the scene's ground truth
 (``success``, reference reward) passes through untouched, so training logs can put the learned
@@ -45,19 +48,31 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         self.model = None
         self._phi: np.ndarray | None = None
         self._obs: np.ndarray | None = None
+        self._frames: np.ndarray | None = None
         self.set_model(model)
 
     def set_model(self, model: Any) -> None:
         """Score from now on with ``model`` (the potential of the current states included)."""
-        if model is not None and self.features is not None and hasattr(model, "check_features"):
-            model.check_features(self.features)
+        # Anything with score(states) may serve (tests use plain scorers); reward families
+        # also say which cameras they score and check the features they were fitted on.
+        frames = bool(getattr(model, "cameras", ()))
+        check = getattr(model, "check_features", None)
+        if check is not None and self.features is not None and not frames:
+            check(self.features)
+        if frames and self._obs is not None and self._frames is None:
+            raise ValueError("a reward over camera frames needs envs wrapped in RenderedFrames")
         self.model = model
         if self._obs is not None:
-            self._phi = self._score(self._obs)
+            self._phi = self._score(self._obs, self._frames)
 
-    def _score(self, states: np.ndarray) -> np.ndarray:
+    def _score(self, states: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
         if self.model is None:
             return np.zeros(len(states))
+        if getattr(self.model, "cameras", ()):
+            if frames is None:
+                raise ValueError("a reward over camera frames needs envs wrapped in "
+                                 "workbench.envs.frames.RenderedFrames (train_run does this)")
+            return np.asarray(self.model.score(frames), np.float64)
         return self.model.score(states)
 
     def get_state(self) -> Any:
@@ -68,23 +83,27 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        self._obs = obs
-        self._phi = self._score(obs)
+        self._obs, self._frames = obs, info.get("frames")
+        self._phi = self._score(obs, self._frames)
         return obs, info
 
     def step(self, actions: np.ndarray):
         obs, env_reward, terminated, truncated, info = self.env.step(actions)
         next_states = np.array(obs, copy=True)
+        frames = info.get("frames")
+        next_frames = None if frames is None else np.array(frames, copy=True)
         done = info.get("_final_obs")
         if done is not None and done.any():
             next_states[done] = np.stack(info["final_obs"][done])
-        phi_next = self._score(next_states)
+            if next_frames is not None:  # the frames of the step that ended each episode
+                next_frames[done] = info["final_info"]["frames"][done]
+        phi_next = self._score(next_states, next_frames)
         reward = progress_reward(phi_next, self._phi, self.transform, self.gamma)
         phi = phi_next.copy()
-        if done is not None and done.any():
-            phi[done] = self._score(obs[done])  # the new episodes' first states
+        if done is not None and done.any():  # the new episodes' first states
+            phi[done] = self._score(obs[done], None if frames is None else frames[done])
         self._phi = phi
-        self._obs = obs
+        self._obs, self._frames = obs, frames
         if self.on_step is not None:
             ended = done if done is not None else np.zeros(len(obs), bool)
             self.on_step(next_states, np.asarray(env_reward, np.float64), ended)

@@ -18,6 +18,7 @@ from workbench import config as cfg
 from workbench.config import validated
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
+from workbench.envs.frames import RenderedFrames
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
 from workbench.rewards import families
@@ -90,17 +91,20 @@ def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
     if reward in ("reference", "sparse"):
         return None
     if reward == "latest":
-        # The training wrapper scores states; perceptual (frame) models are for measuring and
-        # inspecting rewards here, so "latest" means the newest state-based model.
-        trainable = families.artifacts_consuming("states")
-        models = [m for m in workspace.models(scene=scene) if m["family"] in trainable]
+        models = [m for m in workspace.models(scene=scene) if m["family"] in trainable_families()]
         if not models:
             raise ValueError(
-                f"no state-based reward model for {scene} in {workspace.root}; fit one first "
+                f"no reward model for {scene} in {workspace.root}; fit one first "
                 f"(`workbench train-reward {scene}`) or train with reward=reference"
             )
         return models[-1]["path"]
     return reward
+
+
+def trainable_families() -> set[str]:
+    """Artifact families a policy trains on: over states, or over camera frames rendered by
+    the training envs (a goal-conditioned model needs the goal as an input of the policy)."""
+    return families.artifacts_consuming("states", "frames")
 
 
 def train_run(
@@ -126,7 +130,23 @@ def train_run(
     reward_path = None if online else resolve_reward(workspace, config.scene, config.reward)
     env_kwargs = {"difficulty": config.difficulty}
     eval_env = make_env(config.scene, **env_kwargs)
-    envs = make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs)
+    model = None
+    if reward_path is not None:
+        model = load_reward_model(reward_path, device=config.ppo.device)
+        if model.family not in trainable_families():
+            raise ValueError(f"a {model.family} reward needs a goal for every step; training "
+                             "on it is not supported yet (train on a progress, staged, "
+                             "perceptual or preference model)")
+        if model.scene != config.scene:
+            raise ValueError(f"reward model {reward_path} was fitted on {model.scene}; train "
+                             f"on {model.scene} or fit one for {config.scene}")
+    # A reward over camera frames trains directly: every sub-env renders the model's cameras
+    # after each step and the model scores the batch (on config.ppo.device).
+    wrap = None
+    if model is not None and model.cameras:
+        cameras, size = model.cameras, model.frame_config.image_size
+        wrap = lambda env: RenderedFrames(env, cameras, size)  # noqa: E731
+    envs = make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs, wrap=wrap)
     schedule = (Curriculum(envs, CurriculumConfig(final=config.difficulty))
                 if config.curriculum and config.difficulty > 0 else None)
     feedback: tuple[Callback, ...] = ()
@@ -134,8 +154,7 @@ def train_run(
         envs, feedback, learner = _online_feedback(workspace, config, envs, eval_env)
     elif config.reward == "sparse":
         envs = SuccessRewardWrapper(envs)
-    elif reward_path is not None:
-        model = load_reward_model(reward_path, device=config.ppo.device)
+    elif model is not None:
         envs = LearnedRewardWrapper(
             envs, model, config.transform, config.ppo.gamma, features=eval_env.features
         )

@@ -1,0 +1,58 @@
+"""Camera frames beside the state: what a reward model over frames scores while a policy that
+sees states trains.
+
+``RenderedFrames`` adds ``info["frames"]``, the named cameras' RGB frames (V, H, W, 3) uint8, to
+every reset and step. In a SAME_STEP vector env the frames of a step that ended an episode
+arrive in ``info["final_info"]["frames"]`` and the new episode's first frames in
+``info["frames"]``, so the learned-reward wrapper scores exactly the states a state reward
+would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from workbench.sim.render import CameraRenderer
+
+
+class RenderedFrames(gym.Wrapper):
+    def __init__(self, env: gym.Env, cameras: tuple[str, ...], size: int):
+        super().__init__(env)
+        model = env.unwrapped.physics.model
+        known = [model.camera(i).name for i in range(model.ncam)]
+        missing = [c for c in cameras if c not in known]
+        if missing:
+            raise ValueError(f"cameras {missing} are not in this scene; it has {known}")
+        self.cameras = tuple(cameras)
+        self.size = int(size)
+        self._renderer: CameraRenderer | None = None
+
+    def frames(self) -> np.ndarray:
+        physics = self.env.unwrapped.physics
+        if self._renderer is None:  # made on first use: a GL context per process
+            self._renderer = CameraRenderer(physics.model, self.size, self.size)
+        return np.stack([self._renderer.rgb(physics.data, c) for c in self.cameras])
+
+    def reset(self, **kwargs: Any):
+        obs, info = self.env.reset(**kwargs)
+        return obs, {**info, "frames": self.frames()}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, {**info, "frames": self.frames()}
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+        super().close()
+
+    # Exact checkpoints pickle the sub-envs: the GL context stays behind and is made again.
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_renderer": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
