@@ -207,6 +207,10 @@ def workspace(args: argparse.Namespace) -> int:
         if args.action == "recover":
             print_json({"recovered": ws.recover()})
             return 0
+        if args.action == "check":
+            problems = ws.check()
+            print_json({"root": str(ws.root), "problems": problems})
+            return 1 if problems else 0
         episodes = ws.episodes(include_incomplete=True)
         print_json({
             "root": str(ws.root),
@@ -217,6 +221,18 @@ def workspace(args: argparse.Namespace) -> int:
             "models": [m["path"] for m in ws.models()],
             "runs": [r["path"] for r in ws.runs()],
         })
+    return 0
+
+
+def episode(args: argparse.Namespace) -> int:
+    from workbench.data.workspace import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        for episode_id in args.ids:
+            ws.load_episode(episode_id)  # every id exists before any is deleted
+        for episode_id in args.ids:
+            ws.delete_episode(episode_id)
+    print_json({"deleted": args.ids})
     return 0
 
 

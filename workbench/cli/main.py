@@ -177,8 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scene", help="export only this scene's episodes")
     _workspace_arg(p)
 
-    p = sub.add_parser("workspace", help="inspect or recover a workspace")
-    p.add_argument("action", choices=("info", "recover"))
+    p = sub.add_parser("workspace", help="inspect, check or recover a workspace")
+    p.add_argument("action", choices=("info", "check", "recover"),
+                   help="check: list problems (exit 1 if any); recover: index what a crash or "
+                        "a lost database left behind")
+    _workspace_arg(p)
+
+    p = sub.add_parser("episode", help="delete recorded episodes (and the labels on them)")
+    p.add_argument("action", choices=("delete",))
+    p.add_argument("ids", type=count(1, 10**12), nargs="+", metavar="ID")
     _workspace_arg(p)
 
     p = sub.add_parser("loop", help="the whole loop headless: demos, reward, PPO, export, run")

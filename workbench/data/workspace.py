@@ -17,6 +17,13 @@ from typing import Any
 
 from workbench.data.episode import SCHEMA, Episode, EpisodeWriter
 
+MANIFEST = "episode.json"  # an episode's own copy of its index row
+
+
+def _usable(episode: Episode) -> bool:
+    """At least one complete frame, with the state every fit and export reads."""
+    return "state" in episode.keys() and len(episode) > 0
+
 FORMAT = "workbench-workspace"
 VERSION = 1
 MARKER = "workspace.json"
@@ -27,7 +34,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     scene TEXT NOT NULL,
     source TEXT NOT NULL,            -- teleop | scripted | policy | random | video
-    status TEXT NOT NULL,            -- recording | saved
+    status TEXT NOT NULL,            -- recording | saved | incomplete (recovered, unusable)
     num_steps INTEGER NOT NULL DEFAULT 0,
     success INTEGER,
     goal_id INTEGER REFERENCES goals(id),
@@ -182,7 +189,22 @@ class Workspace:
         )
         folder = self._episode_folder(episode_id)
         folder.mkdir(parents=True, exist_ok=True)
+        self._write_manifest(episode_id)
         return EpisodeWriter(folder, episode_id, self._finish_episode, self._forget_episode)
+
+    def _write_manifest(self, episode_id: int) -> None:
+        """The episode's row (scene, source, seed, goal text, success, meta) beside its arrays,
+        so that recovery rebuilds it after the database is lost. Written atomically."""
+        row = self._db.execute(
+            "SELECT e.*, g.text AS goal FROM episodes e LEFT JOIN goals g ON g.id = e.goal_id "
+            "WHERE e.id=?", (episode_id,)).fetchone()
+        record = {k: row[k] for k in ("scene", "source", "status", "seed", "num_steps",
+                                      "success", "created", "goal")}
+        record["meta"] = json.loads(row["meta"])
+        folder = self._episode_folder(episode_id)
+        tmp = folder / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(folder / MANIFEST)
 
     def _episode_folder(self, episode_id: int) -> Path:
         return self.root / "episodes" / f"{episode_id:06d}"
@@ -196,6 +218,7 @@ class Workspace:
             (num_steps, None if success is None else int(bool(success)), json.dumps(merged),
              episode_id),
         )
+        self._write_manifest(episode_id)
 
     def _forget_episode(self, episode_id: int) -> None:
         self._commit("DELETE FROM episodes WHERE id=?", (episode_id,))
@@ -270,26 +293,72 @@ class Workspace:
         return int(episode["id"])
 
     def recover(self) -> list[int]:
-        """Keep episodes a crash left in ``recording``: index the frames that reached disk,
-        and re-index episode folders the database does not know (after a database loss)."""
+        """Keep episodes a crash left in ``recording``: index the frames that reached disk, and
+        re-index episode folders the database does not know (after a database loss) from the
+        manifest each keeps. A take with no complete frame is marked ``incomplete``: kept on
+        disk, skipped by fitting and export, listed by :meth:`check`."""
         recovered = []
         for row in self._db.execute("SELECT id FROM episodes WHERE status='recording'"):
             episode = Episode(row["id"], self._episode_folder(row["id"]), {})
             self._finish_episode(row["id"], len(episode), {"recovered": True})
+            if not _usable(episode):
+                self._commit("UPDATE episodes SET status='incomplete' WHERE id=?", (row["id"],))
+                self._write_manifest(row["id"])
             recovered.append(row["id"])
         known = {r["id"] for r in self._db.execute("SELECT id FROM episodes")}
         for folder in sorted((self.root / "episodes").iterdir()):
             orphan = folder.name.isdigit() and int(folder.name) not in known
             if orphan and (folder / SCHEMA).exists():
-                episode_id = int(folder.name)
-                length = len(Episode(episode_id, folder, {}))
-                self._commit(
-                    "INSERT INTO episodes (id, scene, source, status, num_steps, created, meta) "
-                    "VALUES (?, 'unknown', 'recovered', 'saved', ?, ?, '{}')",
-                    (episode_id, length, time.time()),
-                )
-                recovered.append(episode_id)
+                self._reindex(int(folder.name), folder)
+                recovered.append(int(folder.name))
         return recovered
+
+    def _reindex(self, episode_id: int, folder: Path) -> None:
+        episode = Episode(episode_id, folder, {})
+        try:
+            record = json.loads((folder / MANIFEST).read_text())
+        except (OSError, ValueError):
+            record = {"scene": "unknown", "source": "recovered", "meta": {}}
+        status = "saved" if _usable(episode) else "incomplete"
+        goal_id = self.add_goal(record["goal"], record.get("scene")) if record.get(
+            "goal") else None
+        self._commit(
+            "INSERT INTO episodes (id, scene, source, status, seed, goal_id, num_steps, success,"
+            " created, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (episode_id, record.get("scene", "unknown"), record.get("source", "recovered"),
+             status, record.get("seed"), goal_id, len(episode), record.get("success"),
+             record.get("created", time.time()), json.dumps(record.get("meta", {}))),
+        )
+        self._write_manifest(episode_id)
+
+    def check(self) -> list[str]:
+        """What is wrong with this workspace, one line each (empty: nothing)."""
+        problems = []
+        for row in self.episodes(include_incomplete=True):
+            folder = self._episode_folder(row["id"])
+            if not folder.exists():
+                problems.append(f"episode {row['id']}: its folder {folder} is missing")
+                continue
+            episode = Episode(row["id"], folder, {})
+            if row["status"] == "recording":
+                problems.append(f"episode {row['id']}: still 'recording' (a crash?); run "
+                                "`workbench workspace recover`")
+            elif row["status"] == "incomplete":
+                problems.append(f"episode {row['id']}: incomplete ({len(episode)} frames), "
+                                f"skipped; `workbench episode delete {row['id']}` removes it")
+            elif not _usable(episode):
+                problems.append(f"episode {row['id']}: saved but has no complete frame with a "
+                                "state; `workbench workspace recover` marks it incomplete")
+        known = {row["id"] for row in self.episodes(include_incomplete=True)}
+        for folder in sorted((self.root / "episodes").iterdir()):
+            if folder.name.isdigit() and int(folder.name) not in known:
+                problems.append(f"episode folder {folder.name} is not in the index; "
+                                "`workbench workspace recover` indexes it")
+        for kind, rows in (("model", self.models()), ("run", self.runs())):
+            for row in rows:
+                if not Path(row["path"]).exists():
+                    problems.append(f"{kind} {row['id']}: its folder {row['path']} is missing")
+        return problems
 
     # -- goals -------------------------------------------------------------------------------
     def add_goal(self, text: str, scene: str | None = None, baseline: str | None = None) -> int:
@@ -370,21 +439,31 @@ class Workspace:
         return self._commit(
             "INSERT INTO models (name, family, scene, path, metrics, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (name, family, scene, str(path), json.dumps(metrics), time.time()),
+            (name, family, scene, self.relative(path), json.dumps(metrics), time.time()),
         )
+
+    def relative(self, path: str | Path) -> str:
+        """How the index stores a path: relative to the root when inside it, so that a moved
+        or copied workspace points at its own models and runs."""
+        path = Path(path).resolve()
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+
+    def absolute(self, stored: str) -> str:
+        return str(self.root / stored) if not Path(stored).is_absolute() else stored
 
     def models(self, scene: str | None = None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM models", ()
         if scene:
             sql, args = sql + " WHERE scene=?", (scene,)
         rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
+        return [{**dict(r), "path": self.absolute(r["path"]), "metrics": json.loads(r["metrics"])}
+                for r in rows]
 
     def add_run(self, name: str, scene: str, path: Path, status: str, metrics: dict) -> int:
         return self._commit(
             "INSERT INTO runs (name, scene, path, status, metrics, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (name, scene, str(path), status, json.dumps(metrics), time.time()),
+            (name, scene, self.relative(path), status, json.dumps(metrics), time.time()),
         )
 
     def update_run(self, run_id: int, status: str, metrics: dict) -> None:
@@ -397,4 +476,5 @@ class Workspace:
         if scene:
             sql, args = sql + " WHERE scene=?", (scene,)
         rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
+        return [{**dict(r), "path": self.absolute(r["path"]), "metrics": json.loads(r["metrics"])}
+                for r in rows]

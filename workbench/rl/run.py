@@ -98,7 +98,7 @@ def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
                 f"(`workbench train-reward {scene}`) or train with reward=reference"
             )
         return models[-1]["path"]
-    return reward
+    return workspace.absolute(reward)  # a stored relative path is the workspace's own
 
 
 def trainable_families() -> set[str]:
@@ -162,7 +162,7 @@ def train_run(
         run_dir = workspace.new_artifact_dir("runs", f"ppo-{config.scene}")
         # The saved config names the model itself, not "latest": a resumed run goes on with
         # the reward it started with, whatever was fitted since.
-        pinned = replace(config, reward=reward_path) if reward_path else config
+        pinned = replace(config, reward=workspace.relative(reward_path)) if reward_path else config
         (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(pinned), indent=1))
     else:
         run_dir = resume_dir
