@@ -128,3 +128,41 @@ def test_a_moved_workspace_trains_on_its_own_models_and_exports(tmp_path):
         assert resumed["reward"] == model["path"]
         bundle = export_run(latest_run(ws, "Push"), tmp_path / "bundle")
         assert bundle["parity"]["passed"]
+
+
+def test_flipped_bytes_in_episodes_rewards_and_bundles_are_named(tmp_path):
+    """Every file the workbench writes has its digest in its manifest: a changed byte is an
+    error naming the file (episodes: reported by `workspace check`)."""
+    import numpy as np
+
+    from workbench.envs import make_env
+    from workbench.export.bundle import export_bundle
+    from workbench.export.runner import BundleError, OnnxPolicy
+    from workbench.rewards.artifact import ArtifactError, load_reward_model
+    from workbench.rl.policy import GaussianPolicy
+    from workbench.teleop.recorder import record_policy_episodes, scripted_policy
+
+    def flip(path: Path, at: int = -1) -> None:
+        data = bytearray(path.read_bytes())
+        data[at] ^= 0x01
+        path.write_bytes(bytes(data))
+
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        env = make_env("Push")
+        (episode_id,) = record_policy_episodes(env, ws, scripted_policy(env, 0), 1, "scripted")
+        env.close()
+        _, report = fit_progress_in_workspace(ws, "Push", ProgressConfig(epochs=1, hidden=(8,)))
+        assert ws.check() == []
+        flip(ws.load_episode(episode_id).folder / "state.bin")
+        (problem,) = ws.check()
+        assert f"episode {episode_id}: state.bin changed" in problem
+    flip(Path(report["path"]) / "model.safetensors", at=-2)
+    with pytest.raises(ArtifactError, match="model.safetensors does not match the checksum"):
+        load_reward_model(report["path"], device="cpu")
+
+    export_bundle(GaussianPolicy(2, 2), tmp_path / "bundle", {"scene": "Push"},
+                  np.zeros((4, 2), np.float32))
+    OnnxPolicy(tmp_path / "bundle")  # as written: fine
+    flip(tmp_path / "bundle" / "policy.onnx")
+    with pytest.raises(BundleError, match="policy.onnx does not match the checksum"):
+        OnnxPolicy(tmp_path / "bundle")

@@ -15,14 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.checksums import mismatched, sha256
 from workbench.data.episode import SCHEMA, Episode, EpisodeWriter
 
 MANIFEST = "episode.json"  # an episode's own copy of its index row
 
 
+def _changed_files(folder: Path) -> list[str]:
+    try:
+        expected = json.loads((folder / MANIFEST).read_text()).get("sha256", {})
+    except (OSError, ValueError):
+        return [MANIFEST]
+    return mismatched(folder, expected)
+
+
 def _usable(episode: Episode) -> bool:
-    """At least one complete frame, with the state every fit and export reads."""
-    return "state" in episode.keys() and len(episode) > 0
+    """At least one complete frame (a take killed before its first has no arrays at all)."""
+    return len(episode) > 0
 
 FORMAT = "workbench-workspace"
 VERSION = 1
@@ -202,6 +211,9 @@ class Workspace:
                                       "success", "created", "goal")}
         record["meta"] = json.loads(row["meta"])
         folder = self._episode_folder(episode_id)
+        if row["status"] == "saved":  # the arrays are final: their digests are kept with them
+            record["sha256"] = {p.name: sha256(p) for p in sorted(folder.iterdir())
+                                if p.is_file() and p.name != MANIFEST and p.suffix != ".tmp"}
         tmp = folder / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(record))
         tmp.replace(folder / MANIFEST)
@@ -347,8 +359,13 @@ class Workspace:
                 problems.append(f"episode {row['id']}: incomplete ({len(episode)} frames), "
                                 f"skipped; `workbench episode delete {row['id']}` removes it")
             elif not _usable(episode):
-                problems.append(f"episode {row['id']}: saved but has no complete frame with a "
-                                "state; `workbench workspace recover` marks it incomplete")
+                problems.append(f"episode {row['id']}: saved but has no complete frame; "
+                                "`workbench workspace recover` marks it incomplete")
+            else:
+                changed = _changed_files(folder)
+                if changed:
+                    problems.append(f"episode {row['id']}: {', '.join(changed)} changed after "
+                                    "it was saved (checksum mismatch)")
         known = {row["id"] for row in self.episodes(include_incomplete=True)}
         for folder in sorted((self.root / "episodes").iterdir()):
             if folder.name.isdigit() and int(folder.name) not in known:

@@ -18,6 +18,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from workbench.checksums import sha256
 from workbench.rl.policy import GaussianPolicy
 
 BUNDLE_FORMAT = "workbench-policy-bundle"
@@ -132,6 +133,7 @@ def export_bundle(
         },
         "safety": _default_safety(policy.act_dim, float(contract.get("control_rate_hz", 25.0))),
         "parity": parity,
+        "sha256": {name: sha256(out / name) for name in ("policy.onnx", "policy.pt")},
         "versions": _versions(),
         "training": training or {},
     }

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from workbench.checksums import mismatched
 from workbench.export.drivers import RobotDriver, SimDriver
 from workbench.export.safety import SafetyFilter, SafetyLimits
 
@@ -41,6 +42,11 @@ class OnnxPolicy:
         self.meta: dict[str, Any] = json.loads(meta_path.read_text())
         if self.meta.get("format") != BUNDLE_FORMAT:
             raise BundleError(f"{meta_path} is not a {BUNDLE_FORMAT}")
+        expected = self.meta.get("sha256")  # absent in bundles from before
+        bad = mismatched(root, expected) if isinstance(expected, dict) else []
+        if bad:
+            raise BundleError(f"{', '.join(str(root / n) for n in bad)} does not match the "
+                              "checksum in bundle.json: the file changed after export")
         self.session = ort.InferenceSession(
             str(root / "policy.onnx"), providers=["CPUExecutionProvider"]
         )

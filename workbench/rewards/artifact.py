@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from workbench.checksums import mismatched, sha256
 from workbench.rewards import families
 
 ARTIFACT_VERSION = 1
@@ -26,7 +27,8 @@ def save_artifact(path: Path, header: dict[str, Any], module: torch.nn.Module) -
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     save_file(state, str(path / WEIGHTS))
-    (path / CONFIG).write_text(json.dumps({"version": ARTIFACT_VERSION, **header}, indent=1))
+    header = {"version": ARTIFACT_VERSION, **header, "sha256": {WEIGHTS: sha256(path / WEIGHTS)}}
+    (path / CONFIG).write_text(json.dumps(header, indent=1))
     return path
 
 
@@ -51,6 +53,10 @@ def load_weights(path: Path, module: torch.nn.Module) -> None:
     weights = Path(path) / WEIGHTS
     if not weights.exists():
         raise ArtifactError(f"{path} has no {WEIGHTS}; the artifact is incomplete")
+    expected = read_header(Path(path)).get("sha256")  # absent in artifacts from before
+    if isinstance(expected, dict) and mismatched(path, expected):
+        raise ArtifactError(f"{weights} does not match the checksum in its {CONFIG}: the file "
+                            "changed after it was written; refit the reward model")
     try:
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises its own error types
