@@ -166,3 +166,25 @@ def test_flipped_bytes_in_episodes_rewards_and_bundles_are_named(tmp_path):
     flip(tmp_path / "bundle" / "policy.onnx")
     with pytest.raises(BundleError, match="policy.onnx does not match the checksum"):
         OnnxPolicy(tmp_path / "bundle")
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_failed_after_recovery(tmp_path):
+    killer = """
+import os, signal, sys
+from workbench.data.workspace import Workspace
+from workbench.rl.ppo import PPOConfig
+from workbench.rl.run import RunConfig, train_run
+with Workspace.open(sys.argv[1], create=True) as ws:
+    train_run(ws, RunConfig(scene="Reach", reward="reference", checkpoint_every=0,
+                            ppo=PPOConfig(num_envs=2, rollout_steps=32, total_steps=10_000)),
+              callbacks=(lambda p: os.kill(os.getpid(), signal.SIGKILL),))
+"""
+    killed = subprocess.run([sys.executable, "-c", killer, str(tmp_path / "ws")], cwd=ROOT,
+                            timeout=300)
+    assert killed.returncode == -9
+    with Workspace.open(tmp_path / "ws") as ws:
+        (run,) = ws.runs()
+        assert run["status"] == "running"  # what the killed process left
+        assert any("process is gone" in p for p in ws.check())
+        ws.recover()
+        assert ws.runs()[0]["status"] == "failed" and ws.check() == []

@@ -8,7 +8,9 @@ models and training runs; bulky arrays live in files beside it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -19,6 +21,24 @@ from workbench.checksums import mismatched, sha256
 from workbench.data.episode import SCHEMA, Episode, EpisodeWriter
 
 MANIFEST = "episode.json"  # an episode's own copy of its index row
+
+
+def running_here() -> dict[str, Any]:
+    """What a run row records while it runs: the process, so recovery can tell it died."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _dead(metrics: dict[str, Any]) -> bool:
+    """A run recorded as running by a process of this machine that no longer exists."""
+    if metrics.get("host") != socket.gethostname() or not isinstance(metrics.get("pid"), int):
+        return False  # another machine's, or from before runs recorded their process
+    try:
+        os.kill(metrics["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def _changed_files(folder: Path) -> list[str]:
@@ -323,6 +343,9 @@ class Workspace:
             if orphan and (folder / SCHEMA).exists():
                 self._reindex(int(folder.name), folder)
                 recovered.append(int(folder.name))
+        for run in self.runs():  # killed runs (before their first checkpoint too) are failed
+            if run["status"] == "running" and _dead(run["metrics"]):
+                self.update_run(run["id"], "failed", {"killed": True})
         return recovered
 
     def _reindex(self, episode_id: int, folder: Path) -> None:
@@ -371,6 +394,10 @@ class Workspace:
             if folder.name.isdigit() and int(folder.name) not in known:
                 problems.append(f"episode folder {folder.name} is not in the index; "
                                 "`workbench workspace recover` indexes it")
+        for run in self.runs():
+            if run["status"] == "running" and _dead(run["metrics"]):
+                problems.append(f"run {run['id']}: 'running', but its process is gone; "
+                                "`workbench workspace recover` marks it failed")
         for kind, rows in (("model", self.models()), ("run", self.runs())):
             for row in rows:
                 if not Path(row["path"]).exists():

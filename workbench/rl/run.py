@@ -16,7 +16,7 @@ import torch
 
 from workbench import config as cfg
 from workbench.config import validated
-from workbench.data.workspace import Workspace
+from workbench.data.workspace import Workspace, running_here
 from workbench.envs.env import make_env
 from workbench.envs.frames import RenderedFrames
 from workbench.envs.registration import env_id
@@ -167,11 +167,12 @@ def train_run(
     else:
         run_dir = resume_dir
     earlier = [r for r in workspace.runs() if Path(r["path"]) == run_dir.resolve()]
+    alive = running_here()  # lets recovery tell a killed run from a live one
     if earlier:  # a resumed run keeps its row
         run_id = earlier[-1]["id"]
-        workspace.update_run(run_id, "running", {})
+        workspace.update_run(run_id, "running", alive)
     else:
-        run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", {})
+        run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", alive)
     last = {"step": 0}
     if schedule is not None and resume_dir is not None:
         # The checkpoint carries the curriculum's state; a checkpoint from before callbacks
