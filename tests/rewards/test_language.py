@@ -10,6 +10,7 @@ from scenes.pick_place import PickPlaceTask
 from scenes.stack import StackTask
 from workbench.envs import make_env
 from workbench.registry import SCENES
+from workbench.rewards.language.encoder import embed
 from workbench.rewards.language.grounding import (
     ground,
     grounded_rewards,
@@ -38,6 +39,12 @@ def test_sentences_bind_colours_to_the_scenes_roles(sentence, task, expected):
 def test_an_empty_goal_says_what_is_missing():
     with pytest.raises(ValueError, match="empty"):
         ground("  ", StackTask)
+    with pytest.raises(ValueError, match="empty"):
+        embed([""])
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        ground("push the \ud800 cube", StackTask)
+    with pytest.raises(ValueError, match="under 1000"):
+        embed(["push " * 300])
 
 
 def test_grounded_reward_prefers_episodes_that_achieve_the_named_goal(workspace):

@@ -201,3 +201,9 @@ def test_an_mp4_becomes_an_action_free_episode_with_its_goal(tmp_path, workspace
     (tmp_path / "empty.mp4").write_bytes(b"not a video")
     with pytest.raises(ValueError, match="OpenCV cannot read|readable frame"):
         import_video(workspace, tmp_path / "empty.mp4", scene="Push", goal="x")
+    with pytest.raises(ValueError, match="unknown scene 'Nope'"):
+        import_video(workspace, path, scene="Nope", goal="x")
+    with pytest.raises(ValueError, match="size must be from 8"):
+        import_video(workspace, path, scene="Push", goal="x", size=0)
+    # Nothing half-imported stays behind, not even a take stuck in "recording".
+    assert [e["id"] for e in workspace.episodes(include_incomplete=True)] == [episode_id]

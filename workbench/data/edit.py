@@ -55,7 +55,14 @@ def import_video(workspace: Workspace, path: str | Path, scene: str, goal: str,
     """
     import cv2  # opencv-python-headless: a declared dependency
 
+    from workbench.registry import SCENES
+
     path = Path(path)
+    if scene not in SCENES.names():
+        raise ValueError(f"unknown scene {scene!r}; known scenes: {', '.join(SCENES.names())}")
+    if size is not None and not 8 <= size <= 1024:
+        raise ValueError(f"size must be from 8 to 1024 pixels (or None to keep the video's), "
+                         f"got {size}")
     if not path.is_file():
         raise FileNotFoundError(f"no video at {path}")
     capture = cv2.VideoCapture(str(path))
@@ -79,6 +86,9 @@ def import_video(workspace: Workspace, path: str | Path, scene: str, goal: str,
             else:
                 writer.add_frame(**{f"image/{VIDEO_CAMERA}": rgb})
             count += 1
+    except BaseException:
+        writer.discard()  # nothing half-imported stays behind
+        raise
     finally:
         capture.release()
     if count < 2:

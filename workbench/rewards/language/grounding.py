@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.rewards.language.encoder import embed
+from workbench.rewards.language.encoder import check_sentence, embed
 from workbench.task import Task
 
 
@@ -56,8 +56,7 @@ def ground(sentence: str, task: type[Task] | Task) -> Grounding:
         >>> ground("put the red block on top of the blue one", StackTask).colours
         {'cube': 'red', 'base': 'blue'}
     """
-    if not sentence.strip():
-        raise ValueError("the goal sentence is empty: say what the robot should do")
+    check_sentence(sentence)
     vocabulary = task.vocabulary
     roles = tuple(getattr(task, "goal_roles", ())) or tuple(vocabulary.objects)[:1]
     words = _words(sentence)
