@@ -153,6 +153,9 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """The config saved as ``to_dict`` wrote it (unknown keys ignored; values checked)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"a {cls.__name__} must be a JSON object, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]

@@ -41,6 +41,8 @@ def read_header(path: Path) -> dict[str, Any]:
         header = json.loads(config.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{config} is corrupt ({exc}); refit the reward model") from exc
+    if not isinstance(header, dict):
+        raise ArtifactError(f"{config} is not a JSON object; refit the reward model")
     if header.get("version") != ARTIFACT_VERSION:
         raise ArtifactError(
             f"{path} has artifact version {header.get('version')}; this workbench reads "

@@ -114,10 +114,14 @@ class StateRewardModel:
             raise ArtifactError(
                 f"{path} holds a {header.get('family')!r} model, not {cls.family}")
         try:
+            features, scene = header["features"], header["scene"]
+            if not (isinstance(features, dict) and isinstance(scene, str) and all(
+                    isinstance(n, str) and type(k) is int and k > 0 for n, k in features.items())):
+                raise ValueError("features must map names to sizes and scene must be a name")
             config = cfg.from_dict(cls.config_class, header["config"])
-            model = cls(header["input_dim"], header["features"], header["scene"], config, device)
+            model = cls(header["input_dim"], features, scene, config, device)
             model._load_extra(header)
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # a file from anywhere: whatever is wrong, say where
             raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
         load_weights(Path(path), model.net)
         model.metrics = header.get("metrics", {})

@@ -195,7 +195,7 @@ class FrameRewardModel:
         try:
             model = cls(header["scene"], cfg.from_dict(cls.config_class, header["config"]), device,
                         **cls._init_extra(header))
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # a file from anywhere: whatever is wrong, say where
             raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
         load_weights(Path(path), model.net)
         model.metrics = header.get("metrics", {})
