@@ -43,7 +43,8 @@ from workbench.rl.reward_wrapper import LearnedRewardWrapper
 @validated
 class OnlineFeedbackConfig:
     total_labels: int = field(default=100, metadata={
-        "help": "labels asked over the run", "min": 1, "max": 1_000_000})
+        "help": "labels asked over the run (0: only labels from elsewhere)", "min": 0,
+        "max": 1_000_000})
     first_fraction: float = field(
         default=0.25, metadata={
             "help": "share of the labels asked after the first rollout", "min": 0.0, "max": 1.0})
