@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import workbench  # noqa: E402, F401
+from tests.margins import TORCH_THREADS  # noqa: E402
 from workbench.data import Workspace  # noqa: E402
 from workbench.envs import make_env  # noqa: E402
 from workbench.teleop.recorder import (  # noqa: E402
@@ -19,7 +20,8 @@ from workbench.teleop.recorder import (  # noqa: E402
     scripted_policy,
 )
 
-torch.set_num_threads(1)
+# One thread, unless a margin run asks for more (tests/margins.py): float sums depend on it.
+torch.set_num_threads(TORCH_THREADS)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ CONFIG = PPOConfig(total_steps=6 * 512, num_envs=4, rollout_steps=128, seed=3)
 WORKER = """
 import sys, time
 import torch
-torch.set_num_threads(1)  # as the test process (conftest): float sums depend on thread count
+from tests.margins import TORCH_THREADS
+torch.set_num_threads(TORCH_THREADS)  # as the test process (conftest): float sums depend on it
 import workbench
 from tests.rl.test_resume import CONFIG, envs
 from workbench.rl.ppo import train_ppo
