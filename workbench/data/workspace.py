@@ -369,7 +369,8 @@ class Workspace:
     def check(self) -> list[str]:
         """What is wrong with this workspace, one line each (empty: nothing)."""
         problems = []
-        for row in self.episodes(include_incomplete=True):
+        rows = self.episodes(include_incomplete=True)
+        for row in rows:
             folder = self._episode_folder(row["id"])
             if not folder.exists():
                 problems.append(f"episode {row['id']}: its folder {folder} is missing")
@@ -389,7 +390,7 @@ class Workspace:
                 if changed:
                     problems.append(f"episode {row['id']}: {', '.join(changed)} changed after "
                                     "it was saved (checksum mismatch)")
-        known = {row["id"] for row in self.episodes(include_incomplete=True)}
+        known = {row["id"] for row in rows}
         for folder in sorted((self.root / "episodes").iterdir()):
             if folder.name.isdigit() and int(folder.name) not in known:
                 problems.append(f"episode folder {folder.name} is not in the index; "

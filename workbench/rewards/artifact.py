@@ -51,11 +51,12 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def load_weights(path: Path, module: torch.nn.Module) -> None:
+def load_weights(path: Path, module: torch.nn.Module, header: dict[str, Any]) -> None:
+    """``module``'s weights from the artifact whose ``config.json`` was read as ``header``."""
     weights = Path(path) / WEIGHTS
     if not weights.exists():
         raise ArtifactError(f"{path} has no {WEIGHTS}; the artifact is incomplete")
-    expected = read_header(Path(path)).get("sha256")  # absent in artifacts from before
+    expected = header.get("sha256")  # absent in artifacts from before
     if isinstance(expected, dict) and mismatched(path, expected):
         raise ArtifactError(f"{weights} does not match the checksum in its {CONFIG}: the file "
                             "changed after it was written; refit the reward model")

@@ -123,6 +123,6 @@ class StateRewardModel:
             model._load_extra(header)
         except Exception as exc:  # a file from anywhere: whatever is wrong, say where
             raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
-        load_weights(Path(path), model.net)
+        load_weights(Path(path), model.net, header)
         model.metrics = header.get("metrics", {})
         return model

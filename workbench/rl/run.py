@@ -91,7 +91,8 @@ def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
     if reward in ("reference", "sparse"):
         return None
     if reward == "latest":
-        models = [m for m in workspace.models(scene=scene) if m["family"] in trainable_families()]
+        trainable = trainable_families()
+        models = [m for m in workspace.models(scene=scene) if m["family"] in trainable]
         if not models:
             raise ValueError(
                 f"no reward model for {scene} in {workspace.root}; fit one first "

@@ -197,7 +197,7 @@ class FrameRewardModel:
                         **cls._init_extra(header))
         except Exception as exc:  # a file from anywhere: whatever is wrong, say where
             raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
-        load_weights(Path(path), model.net)
+        load_weights(Path(path), model.net, header)
         model.metrics = header.get("metrics", {})
         return model
 
