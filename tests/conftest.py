@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MUJOCO_GL", "egl")
+# Pretrained encoders are cached on disk: in a folder of this test run's, not the user's.
+if "WORKBENCH_CACHE_DIR" not in os.environ:
+    os.environ["WORKBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="workbench-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["WORKBENCH_CACHE_DIR"], True)
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -73,6 +73,12 @@ class Robot(ABC):
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
         """Joint order, units and command type for ``control_mode`` on hardware."""
 
+    def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
+        """For absolute position commands: the observation feature that measures what
+        ``actions`` command (in order), so a runner on hardware starts from where the robot is.
+        None where a zero command already holds the robot (delta and torque commands)."""
+        return None
+
     def check_mode(self, mode: str) -> None:
         if mode not in self.control_modes:
             raise ValueError(

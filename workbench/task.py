@@ -73,12 +73,41 @@ class Task(ABC):
     # between achieved_goal() and desired_goal(). Empty: the scene is not goal-conditioned.
     goal_features: ClassVar[tuple[str, ...]] = ()
     goal_tolerance: ClassVar[float] = 0.0
+    # Goal sentences: the colours a goal role can be given in an episode (a sentence naming
+    # one makes it so), and the roles that are a choice among objects present together (a
+    # goal-conditioned policy trains on every choice; the sentence picks one at run time).
+    goal_colours: ClassVar[dict[str, tuple[str, ...]]] = {}
+    goal_choices: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, difficulty: float = 0.0):
         if not 0.0 <= difficulty <= 1.0:
             raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
         self.difficulty = difficulty
         self.control_mode = self.default_control_mode or ""  # the env sets the one in use
+        # Colours a goal sentence asked for, by role (the env sets them; episodes honour them).
+        self.requested_colours: dict[str, str] = {}
+
+    @classmethod
+    def check_colours(cls, colours: dict[str, str | None]) -> dict[str, str]:
+        """The named colours (None: not named), or a ValueError saying what the scene has."""
+        wanted = {role: c for role, c in colours.items() if c is not None}
+        for role, colour in wanted.items():
+            options = cls.goal_colours.get(role, ())
+            if colour not in options:
+                raise ValueError(
+                    f"{cls.name} has no {colour} {role}: its {role} can be "
+                    f"{', '.join(options) or 'no colour a sentence chooses'}")
+        return wanted
+
+    def request_colours(self, colours: dict[str, str | None]) -> None:
+        """Make the next episodes show the named colours (None: the scene draws at random)."""
+        self.requested_colours = self.check_colours(colours)
+
+    def draw_colour(self, role: str, rng: np.random.Generator) -> str:
+        """This episode's colour of ``role``: the requested one, else one drawn from ``rng``
+        (drawn either way, so an episode's other variations do not depend on the request)."""
+        drawn = str(rng.choice(self.goal_colours[role]))
+        return self.requested_colours.get(role, drawn)
 
     def arena_spec(self) -> mujoco.MjSpec:
         from workbench.sim.compose import load_spec

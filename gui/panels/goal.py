@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.panels.common import heading, note
+from workbench.rewards.language.grounding import ground
 from workbench.session import Session
 
 
@@ -38,8 +39,13 @@ class GoalPanel(QWidget):
         self.score = QPushButton("Score recorded episodes")
         self.score.setToolTip("the reward this sentence gives each recorded episode, from the "
                               "scene's vocabulary and reward terms; no training needed")
+        self.train = QPushButton("Train on this goal")
+        self.train.setToolTip("train a policy with PPO on the grounded reward of this sentence "
+                              "(the scene's own reward terms toward the objects it names); "
+                              "progress shows in the Train panel")
         row.addWidget(self.save)
         row.addWidget(self.score)
+        row.addWidget(self.train)
         self.goals = QListWidget()
         self.goals.setMaximumHeight(90)
         self.status = QLabel("")
@@ -56,6 +62,7 @@ class GoalPanel(QWidget):
         layout.addWidget(self.plot, 1)
         self.save.clicked.connect(self._save)
         self.score.clicked.connect(self._score)
+        self.train.clicked.connect(self._train)
         self.goals.itemClicked.connect(
             lambda item: self.goal.setText(item.text().split("   (vs")[0]))
         session.subscribe("goals", self.refresh)
@@ -81,6 +88,17 @@ class GoalPanel(QWidget):
             self.session.emit("error", message=str(exc))
             return
         self.status.setText("scoring the recorded episodes…")
+
+    def _train(self) -> None:
+        goal = self.goal.text().strip() or self.goal.placeholderText()
+        try:
+            task = self.session.env.task
+            task.check_colours(ground(goal, task).colours)  # "no blue cube" before a job
+            self.session.train(overrides=(f"goal={goal}",))
+        except (RuntimeError, ValueError) as exc:
+            self.session.emit("error", message=str(exc))
+            return
+        self.status.setText(f"training toward “{goal}”: progress in the Train panel")
 
     def _on_job(self, name: str, event) -> None:
         if name != "goal":

@@ -86,12 +86,20 @@ class RewardPanel(QWidget):
     def _on_job(self, name: str, event) -> None:
         if name != "reward":
             return
-        if event.kind == "progress":
+        if event.kind == "progress" and "stage" in event.data:  # rendering, pretraining
+            self.bar.setMaximum(event.data["total"])
+            self.bar.setValue(event.data["done"])
+            data = event.data
+            self.report.setText(f"{data['stage']}: {data['done']} of {data['total']} (once per "
+                                "scene and settings, then cached on disk)")
+        elif event.kind == "progress":
             self.bar.setMaximum(event.data["epochs"])
             self.bar.setValue(event.data["epoch"])
         elif event.kind in ("done", "stopped"):
             self.bar.setValue(self.bar.maximum())
             self.refresh()
+            if event.data.get("cancelled"):
+                self.report.setText(f"fitting cancelled: {event.data['cancelled']}")
         elif event.kind == "error":
             self.report.setText(f"fitting failed: {event.data.get('message')}")
 

@@ -128,6 +128,11 @@ class Arm6(Robot):
             "ee_vel": jac @ data.qvel,
         }
 
+    def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
+        if control_mode != "joint_position":
+            return None
+        return "joint_pos", tuple(range(len(self.joints)))  # the gripper starts at its middle
+
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
         command = (
             "joint_position_target" if control_mode == "joint_position" else "ee_delta_target"

@@ -54,6 +54,7 @@ class PushTask(Task):
     reference_weights = {"reach": 0.2, "push": 0.6, "placed": 0.2}
     goal_features = ("target_pos", "cube_to_target")
     goal_tolerance = SUCCESS_RADIUS  # in the table plane, as success measures it
+    goal_colours = {"cube": tuple(COLOURS), "pad": ("green",)}
 
     def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
         model = physics.model
@@ -73,7 +74,7 @@ class PushTask(Task):
     # -- episode ---------------------------------------------------------------------------
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
         model, data, d = physics.model, physics.data, self.difficulty
-        self.colour = str(rng.choice(list(COLOURS)))
+        self.colour = self.draw_colour("cube", rng)
         model.geom_rgba[self._cube_geom, :3] = COLOURS[self.colour]
         scale = 1.0 + 0.25 * d * rng.uniform(-1, 1)
         self.half = 0.02 * scale

@@ -372,3 +372,20 @@ def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window
     assert "reward refitted on 14 labels" in train.status.text()
     train.reward.setCurrentText("reference")
     assert not cfg.override(RunConfig(), list(train.overrides())).online_feedback
+
+
+def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qtbot):
+    session, goal, train = window.session, window.panels["Goal"], window.panels["Train"]
+    goal.goal.setText("push the purple cube onto the yellow pad")
+    qtbot.mouseClick(goal.train, Qt.MouseButton.LeftButton)  # Push has only a green pad
+    assert "train" not in session.jobs
+    goal.goal.setText("push the purple cube onto the green pad")
+    qtbot.mouseClick(goal.train, Qt.MouseButton.LeftButton)
+    assert "training toward" in goal.status.text()
+    qtbot.waitUntil(lambda: session.poll_jobs() or bool(train.history), timeout=300_000)
+    assert train.history and session.jobs["train"].state == "running"
+    session.stop_job("train")  # stops after the update, evaluates and saves the policy
+    qtbot.waitUntil(lambda: session.poll_jobs() or not session.jobs["train"].running,
+                    timeout=300_000)
+    run = session.workspace.runs("Push")[-1]
+    assert run["status"] == "stopped"

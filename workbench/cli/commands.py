@@ -86,10 +86,18 @@ def record(args: argparse.Namespace) -> int:
 
 def train_reward(args: argparse.Namespace) -> int:
     from workbench.data.workspace import Workspace
+    from workbench.progress import reporting
     from workbench.rewards import workflow
 
     config, fit = workflow.family_fit(args.family, tuple(args.overrides), args.scene)
-    with Workspace.open(args.workspace, create=True) as ws, tqdm(
+    stages: dict[str, tqdm] = {}
+
+    def on_stage(stage: str, done: int, total: int) -> None:  # rendering, pretraining
+        if stage not in stages:
+            stages[stage] = tqdm(total=total, desc=stage, leave=False)
+        stages[stage].update(done - stages[stage].n)
+
+    with Workspace.open(args.workspace, create=True) as ws, reporting(on_stage), tqdm(
         total=config.epochs, desc=f"fitting {args.family} reward", unit="epoch"
     ) as bar:
 
@@ -97,7 +105,11 @@ def train_reward(args: argparse.Namespace) -> int:
             bar.set_postfix(loss=f"{loss:.4f}")
             bar.update(1)
 
-        _, report = fit(ws, args.scene, config, on_epoch=on_epoch)
+        try:
+            _, report = fit(ws, args.scene, config, on_epoch=on_epoch)
+        finally:
+            for stage_bar in stages.values():
+                stage_bar.close()
     print_json(report)
     return 0
 
@@ -133,22 +145,28 @@ def train(args: argparse.Namespace) -> int:
     from workbench.data.workspace import Workspace
     from workbench.rl.run import RunConfig, train_run
 
-    overrides = [f"scene={args.scene}", f"reward={args.reward}", *args.overrides]
+    overrides = [f"scene={args.scene}", f"reward={args.reward}", f"goal={args.goal or ''}",
+                 *args.overrides]
     if args.steps is not None:
         overrides.append(f"ppo.total_steps={args.steps}")
     config = cfg.override(RunConfig(), overrides)
-    with Workspace.open(args.workspace, create=True) as ws, tqdm(
-        total=config.ppo.total_steps, desc="training PPO", unit="step"
-    ) as bar:
+    bars: list[tqdm] = []  # made at the first update: a bad goal or reward is one line
 
-        def on_progress(progress) -> None:
-            bar.total = progress.total_steps
-            bar.update(progress.step - bar.n)
-            bar.set_postfix(
-                learned=f"{progress.learned_return:.1f}", success=f"{progress.success_rate:.2f}"
-            )
+    def on_progress(progress) -> None:
+        if not bars:
+            bars.append(tqdm(total=progress.total_steps, desc="training PPO", unit="step"))
+        bar = bars[0]
+        bar.update(progress.step - bar.n)
+        bar.set_postfix(
+            learned=f"{progress.learned_return:.1f}", success=f"{progress.success_rate:.2f}"
+        )
 
-        result = train_run(ws, config, callbacks=(on_progress,))
+    with Workspace.open(args.workspace, create=True) as ws:
+        try:
+            result = train_run(ws, config, callbacks=(on_progress,))
+        finally:
+            for bar in bars:
+                bar.close()
     print_json(result)
     return 0
 
@@ -196,7 +214,8 @@ def dataset(args: argparse.Namespace) -> int:
             print_json({"exported": str(path), "format": fmt})
         else:
             load = lerobot.import_lerobot if fmt == "lerobot" else robomimic.import_robomimic
-            print_json({"imported_episodes": load(ws, args.path), "format": fmt})
+            print_json({"imported_episodes": load(ws, args.path, scene=args.scene),
+                        "format": fmt})
     return 0
 
 

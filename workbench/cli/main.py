@@ -69,6 +69,16 @@ def image_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def goal_sentence(text: str) -> str:
+    """A goal sentence in words (checked as the Goal panel checks it)."""
+    from workbench.rewards.language.encoder import check_sentence
+
+    try:
+        return check_sentence(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _workspace_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workspace", "-w", type=Path, default=DEFAULT_WORKSPACE,
@@ -143,7 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     _workspace_arg(p)
     p.add_argument("--steps", type=count(1), help="environment steps (ppo.total_steps)")
     p.add_argument("--reward", default="latest",
-                   help="'latest' learned model of the scene, a model folder, or 'reference'")
+                   help="'latest' learned model of the scene, a model folder, 'reference', "
+                        "'sparse' or 'grounded' (the default with --goal)")
+    p.add_argument("--goal", type=goal_sentence, default=None,
+                   help="train toward what this sentence names, e.g. \"push the cube onto the "
+                        "blue pad\" (PushChoice: one policy for every pad; see RunConfig.goal)")
     _overrides_arg(p, "ppo.lr=1e-3")
 
     p = sub.add_parser("export", help="export the latest trained policy as an ONNX bundle")
@@ -174,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, help="dataset folder (LeRobot) or .hdf5 file (robomimic)")
     p.add_argument("--format", choices=("lerobot", "robomimic"),
                    help="default: robomimic for .hdf5/.h5 paths, LeRobot otherwise")
-    p.add_argument("--scene", help="export only this scene's episodes")
+    p.add_argument("--scene", help="export: only this scene's episodes; import: the scene of "
+                   "every episode (needed for datasets without the workbench sidecar)")
     _workspace_arg(p)
 
     p = sub.add_parser("workspace", help="inspect, check or recover a workspace")

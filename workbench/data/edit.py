@@ -69,32 +69,41 @@ def import_video(workspace: Workspace, path: str | Path, scene: str, goal: str,
     if not capture.isOpened():
         raise ValueError(f"OpenCV cannot read {path}: is it a video file (MP4, AVI, MOV)?")
     fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
-    writer = workspace.new_episode(scene=scene, source="video", goal=goal, meta={
-        "action_free": True, "video": path.name, "fps": fps,
-        "image_cameras": [VIDEO_CAMERA]})
-    count = 0
-    try:
-        while max_frames is None or count < max_frames:
+
+    def frames():
+        while True:
             ok, bgr = capture.read()
             if not ok:
-                break
+                return
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            if size is not None:
-                rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
-            if count == 0:
-                writer.set_initial(**{f"image/{VIDEO_CAMERA}": rgb})
-            else:
+            yield rgb if size is None else cv2.resize(rgb, (size, size),
+                                                      interpolation=cv2.INTER_AREA)
+
+    limit = max_frames if max_frames is not None else float("inf")
+    stream = frames()
+    try:
+        # Two readable frames before anything is written: a broken file leaves no trace.
+        first = [frame for _, frame in zip(range(min(2, limit)), stream, strict=False)]
+        if len(first) < 2:
+            raise ValueError(f"{path} has {len(first)} readable frame(s); a demonstration "
+                             "needs at least 2")
+        writer = workspace.new_episode(scene=scene, source="video", goal=goal, meta={
+            "action_free": True, "video": path.name, "fps": fps,
+            "image_cameras": [VIDEO_CAMERA]})
+        try:
+            writer.set_initial(**{f"image/{VIDEO_CAMERA}": first[0]})
+            writer.add_frame(**{f"image/{VIDEO_CAMERA}": first[1]})
+            count = 2
+            for rgb in stream:
+                if count >= limit:
+                    break
                 writer.add_frame(**{f"image/{VIDEO_CAMERA}": rgb})
-            count += 1
-    except BaseException:
-        writer.discard()  # nothing half-imported stays behind
-        raise
+                count += 1
+        except BaseException:
+            writer.discard()  # nothing half-imported stays behind
+            raise
     finally:
         capture.release()
-    if count < 2:
-        writer.discard()
-        raise ValueError(f"{path} has {count} readable frame(s); a demonstration needs at "
-                         "least 2")
     return writer.save()
 
 

@@ -53,8 +53,13 @@ class Episode:
             spec = self.schema.get(key)
             if spec is None:
                 raise KeyError(f"episode {self.id} has no array {key!r}; it has {self.keys()}")
-            dtype = np.dtype(spec["dtype"])
-            shape = tuple(spec["shape"])
+            try:  # a schema.json from anywhere: plain numbers only, never object arrays
+                dtype = np.dtype(spec["dtype"])
+                shape = tuple(spec["shape"])
+                if dtype.kind not in "biufc" or not all(type(n) is int and n >= 0 for n in shape):
+                    raise ValueError(f"dtype {dtype} and shape {shape} are not a plain array's")
+            except (TypeError, ValueError, KeyError) as exc:
+                raise ValueError(f"{self.folder / SCHEMA} is invalid for {key!r}: {exc}") from None
             row = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             raw = np.fromfile(self.folder / _file_name(key), dtype=np.uint8)
             rows = len(raw) // row if row else 0
@@ -69,8 +74,18 @@ class Episode:
         path = self.folder / INITIAL
         if not path.exists():
             return {}
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
+        # numpy's default allow_pickle=False refuses object arrays; members that are not
+        # numeric arrays (raw bytes of other zip members) are refused here.
+        loaded = np.load(path)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} is not an .npz archive of the episode's initial state")
+        with loaded as data:
+            arrays = {k: data[k] for k in data.files}
+        bad = [k for k, v in arrays.items()
+               if not isinstance(v, np.ndarray) or v.dtype.kind not in "biufc"]
+        if bad:
+            raise ValueError(f"{path} holds {bad}, which are not numeric arrays")
+        return arrays
 
 
 class EpisodeWriter:

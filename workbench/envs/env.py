@@ -27,6 +27,7 @@ import numpy as np
 from workbench.registry import ROBOTS, SCENES
 from workbench.robot import Robot
 from workbench.sim.compose import compile_spec, compose
+from workbench.sim.control import ActuatorRangeController
 from workbench.sim.physics import Physics, PhysicsDivergence
 from workbench.sim.pointcloud import depth_to_points, fuse_point_cloud
 from workbench.sim.randomization import DomainRandomization, Randomizer
@@ -54,6 +55,8 @@ class WorkbenchEnv(gym.Env):
         control_dt: float | None = None,
         point_cloud: int = 0,
         robot: str | None = None,
+        goal: str | None = None,
+        draw_choices: bool = False,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
@@ -98,6 +101,9 @@ class WorkbenchEnv(gym.Env):
         model = self.physics.model
         self._has_mount = any(model.site(i).name == "robot_mount" for i in range(model.nsite))
         self._view_renderer: CameraRenderer | None = None
+        self.goal: str | None = None
+        if goal:
+            self.set_goal(goal, choices=not draw_choices)
         self._features = {**self.robot.features(), **self.task.features()}
         self.state_dim = sum(self._features.values())
 
@@ -121,7 +127,7 @@ class WorkbenchEnv(gym.Env):
                 spaces["points"] = gym.spaces.Box(-np.inf, np.inf, (point_cloud, 3), np.float32)
             self.observation_space = gym.spaces.Dict(spaces)
         self._steps = 0
-        self._last_obs: Any = None
+        self._episode_start: dict[str, Any] | None = None
         self._term_keys = {name: f"ref/{name}" for name in self.task.reference_weights}
         self._stage_keys = {name: f"stage/{name}" for name in self.task.stage_names}
         self._state = np.zeros(self.state_dim, np.float32)
@@ -130,6 +136,23 @@ class WorkbenchEnv(gym.Env):
         for name, size in self._features.items():
             self._slices.append((name, slice(offset, offset + size)))
             offset += size
+
+    # -- goal sentences -----------------------------------------------------------------------
+    def set_goal(self, sentence: str | None, choices: bool = True) -> None:
+        """Episodes from the next reset on show what ``sentence`` names (the red cube, the
+        blue pad); ``choices=False`` leaves the scene's goal choices (``Task.goal_choices``)
+        drawn per episode, as a goal-conditioned policy trains. None: everything drawn."""
+        from workbench.rewards.language.grounding import ground
+
+        if not sentence:
+            self.goal = None
+            self.task.request_colours({})
+            return
+        colours = ground(sentence, self.task).colours
+        if not choices:
+            colours = {r: c for r, c in colours.items() if r not in self.task.goal_choices}
+        self.task.request_colours(colours)
+        self.goal = sentence
 
     # -- declared features ----------------------------------------------------------------
     @property
@@ -174,6 +197,24 @@ class WorkbenchEnv(gym.Env):
     # -- gymnasium API ----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        if options and "goal" in options:
+            self.set_goal(options["goal"])
+        # Where this episode's draws start: an exact checkpoint replays them (get_state).
+        self._episode_start = {"rng": self.np_random.bit_generator.state,
+                               "difficulty": self.task.difficulty,
+                               "colours": dict(self.task.requested_colours)}
+        self._begin_episode()
+        if options and "state" in options:  # exact replay / branching from a saved state
+            self.restore(options["state"])
+        self._steps = 0
+        obs = self._observe()
+        info = self._info(diverged=False)
+        if self._randomizer is not None:
+            info["randomization"] = self._randomizer.record()
+        return obs, info
+
+    def _begin_episode(self) -> None:
+        """The episode's variations and initial state, drawn from ``np_random``."""
         self.physics.reset()
         if self._randomizer is not None:  # before the scene's own variations, which win
             self._randomizer.apply(self.np_random)
@@ -184,15 +225,32 @@ class WorkbenchEnv(gym.Env):
         self.controller.reset(self.physics)
         neutral = np.zeros(self.action_space.shape)
         self._pending_actions = deque(neutral for _ in range(self.randomization.action_latency))
-        if options and "state" in options:  # exact replay / branching from a saved state
-            self.restore(options["state"])
-        self._steps = 0
-        obs = self._observe()
-        self._last_obs = obs
-        info = self._info(diverged=False)
-        if self._randomizer is not None:
-            info["randomization"] = self._randomizer.record()
-        return obs, info
+
+    # -- exact checkpoints (workbench.rl.checkpoint): plain values and arrays, no pickles --
+    def get_state(self) -> dict[str, Any]:
+        if self._episode_start is None:
+            raise RuntimeError("reset the env before taking its state")
+        return {"episode_start": self._episode_start, "rng": self.np_random.bit_generator.state,
+                "snapshot": self.snapshot(), "steps": self._steps,
+                "difficulty": self.task.difficulty, "goal": self.goal,
+                "colours": dict(self.task.requested_colours)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue exactly where :meth:`get_state` was taken: the episode's variations are
+        drawn again from the generator state they were drawn from, then the simulator,
+        controller and generator states are put back."""
+        start = state["episode_start"]
+        self.np_random.bit_generator.state = start["rng"]
+        self.task.difficulty = float(start["difficulty"])
+        self.task.request_colours(start["colours"])
+        self._begin_episode()
+        self.restore(state["snapshot"])
+        self._steps = int(state["steps"])
+        self.task.difficulty = float(state["difficulty"])
+        self.task.request_colours(state["colours"])
+        self.goal = state["goal"]
+        self.np_random.bit_generator.state = state["rng"]
+        self._episode_start = start
 
     def step(self, action):
         action = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)
@@ -216,7 +274,6 @@ class WorkbenchEnv(gym.Env):
         self.task.after_step(self.physics)
         self._steps += 1
         obs = self._observe()
-        self._last_obs = obs
         info = self._info(diverged)
         reward = info["reference_reward"]
         terminated = diverged or self.task.should_terminate(self.physics)
@@ -253,9 +310,24 @@ class WorkbenchEnv(gym.Env):
                 "joint_order": list(hardware.joint_order),
                 "joint_units": hardware.joint_units,
                 "command": hardware.command,
+                "measured": self._measured_command(),
             },
             "difficulty": self.task.difficulty,
+            "goal": self.goal,
         }
+
+    def _measured_command(self) -> dict[str, list] | None:
+        """How a runner reads the command that holds the robot where it is from the first
+        observation: ``action[actions] = (obs[observation_index] - offset) / scale``."""
+        measured = self.robot.measured_command(self.control_mode)
+        if measured is None or not isinstance(self.controller, ActuatorRangeController):
+            return None
+        feature, actions = measured
+        start = dict(self._slices)[feature].start
+        index = list(actions)
+        return {"actions": index, "observation_index": [start + i for i in range(len(index))],
+                "offset": self.controller.offset[index].tolist(),
+                "scale": self.controller.scale[index].tolist()}
 
     # -- internals ---------------------------------------------------------------------------
     def state_vector(self) -> np.ndarray:

@@ -50,9 +50,9 @@ class RenderedFrames(gym.Wrapper):
             self._renderer = None
         super().close()
 
-    # Exact checkpoints pickle the sub-envs: the GL context stays behind and is made again.
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_renderer": None}
+    # Exact checkpoints (workbench.rl.checkpoint): nothing to carry, the renderer is made again.
+    def get_state(self) -> None:
+        return None
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+    def set_state(self, state: None) -> None:
+        pass

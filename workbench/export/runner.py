@@ -39,19 +39,31 @@ class OnnxPolicy:
         meta_path = root / "bundle.json"
         if not meta_path.exists():
             raise BundleError(f"{root} is not a policy bundle: no bundle.json")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
-        if self.meta.get("format") != BUNDLE_FORMAT:
+        try:
+            self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{meta_path} is not JSON ({exc}); export the bundle again"
+                              ) from None
+        if not isinstance(self.meta, dict) or self.meta.get("format") != BUNDLE_FORMAT:
             raise BundleError(f"{meta_path} is not a {BUNDLE_FORMAT}")
         expected = self.meta.get("sha256")  # absent in bundles from before
         bad = mismatched(root, expected) if isinstance(expected, dict) else []
         if bad:
             raise BundleError(f"{', '.join(str(root / n) for n in bad)} does not match the "
                               "checksum in bundle.json: the file changed after export")
-        self.session = ort.InferenceSession(
-            str(root / "policy.onnx"), providers=["CPUExecutionProvider"]
-        )
-        self.obs_dim = int(self.meta["observation"]["dim"])
-        self.act_dim = int(self.meta["action"]["dim"])
+        try:  # ONNX is a protobuf graph of standard operators: nothing in it runs Python
+            self.session = ort.InferenceSession(
+                str(root / "policy.onnx"), providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's own error types
+            raise BundleError(f"{root / 'policy.onnx'} is not a readable ONNX model ({exc})"
+                              ) from None
+        try:
+            self.obs_dim = int(self.meta["observation"]["dim"])
+            self.act_dim = int(self.meta["action"]["dim"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"{meta_path} lacks the observation and action sizes ({exc!r})"
+                              ) from None
         width = self.session.get_outputs()[0].shape[-1]
         if isinstance(width, int) and width != self.act_dim:
             raise BundleError(f"{root / 'policy.onnx'} outputs {width} values; bundle.json "
@@ -98,6 +110,33 @@ def default_limits(meta: dict[str, Any]) -> SafetyLimits:
     high = np.broadcast_to(np.asarray(meta["action"].get("high", 1.0), np.float64), (dim,))
     limits.within(low, high)
     return limits
+
+
+def measured_command(meta: dict[str, Any], observation: np.ndarray, dim: int) -> np.ndarray:
+    """The command that holds the robot where its first observation says it is (absolute
+    position commands; see ``WorkbenchEnv.contract``), zero elsewhere (delta commands)."""
+    command = np.zeros(dim)
+    block = (meta.get("hardware") or {}).get("measured")
+    if block is None:
+        return command
+    try:
+        actions, index = list(block["actions"]), list(block["observation_index"])
+        offset = np.asarray(block["offset"], np.float64)
+        scale = np.asarray(block["scale"], np.float64)
+        valid = (len(actions) == len(index) == len(offset) == len(scale)
+                 and all(type(a) is int and 0 <= a < dim for a in actions)
+                 and all(type(i) is int and 0 <= i < len(observation) for i in index)
+                 and np.isfinite(offset).all() and np.isfinite(scale).all() and (scale != 0).all())
+    except (KeyError, TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise BundleError("bundle.json: hardware.measured must map actions to observation "
+                          "indices with finite offsets and non-zero scales")
+    measured = (np.asarray(observation, np.float64)[index] - offset) / scale
+    if not np.isfinite(measured).all():
+        raise BundleError("the robot's first observation is not finite; nothing was sent")
+    command[actions] = measured
+    return command
 
 
 def control_rate(meta: dict[str, Any]) -> float:
@@ -200,7 +239,10 @@ def run_on_robot(
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        driver.start(start_timeout)
+        first = driver.start(start_timeout)
+        # Start the filter's ramps from where the robot is, not from zero.
+        safety.reset(np.clip(measured_command(policy.meta, first.values, policy.act_dim),
+                             safety.low, safety.high))
         return asdict(drive(policy, driver, safety, steps))
     finally:
         driver.stop()  # also after a normal end: the robot holds, it does not coast
@@ -218,13 +260,15 @@ def run_in_sim(
         meta["scene"],
         meta["control_mode"],
         meta.get("difficulty", 0.0) if difficulty is None else difficulty,
+        goal=meta.get("goal") if isinstance(meta.get("goal"), str) else None,
     )
     safety = SafetyFilter(default_limits(meta), 1.0 / driver.control_rate_hz)
     successes, returns, latencies = [], [], []
     try:
         for i in range(episodes):
             driver.reset(seed + i)
-            safety.reset(np.zeros(policy.act_dim))
+            safety.reset(np.clip(measured_command(meta, driver.read().values, policy.act_dim),
+                                 safety.low, safety.high))
             total = 0.0
 
             def finished() -> bool:

@@ -95,8 +95,9 @@ class StateRewardModel:
     def _load_extra(self, header: dict[str, Any]) -> None:
         pass
 
-    def save(self, path: str | Path) -> Path:
-        header = {
+    def header(self) -> dict[str, Any]:
+        """What ``config.json`` says of the model (beside its weights)."""
+        return {
             "family": self.family,
             "scene": self.scene,
             "input_dim": self.input_dim,
@@ -105,14 +106,33 @@ class StateRewardModel:
             "metrics": self.metrics,
             **self._extra_header(),
         }
-        return save_artifact(Path(path), header, self.net)
+
+    def save(self, path: str | Path) -> Path:
+        return save_artifact(Path(path), self.header(), self.net)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto"):
         header = read_header(Path(path))
+        model = cls._from_header(header, device, f"{path}/config.json")
+        load_weights(Path(path), model.net, header)
+        return model
+
+    # A training checkpoint carries a model refitted during the run as plain values and arrays.
+    def get_state(self) -> dict[str, Any]:
+        return {"header": self.header(),
+                "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], device: str = "auto"):
+        model = cls._from_header(state["header"], device, "the checkpoint's reward model")
+        model.net.load_state_dict(state["weights"], strict=True)
+        return model
+
+    @classmethod
+    def _from_header(cls, header: dict[str, Any], device: str, where: str):
         if header.get("family") != cls.family:
             raise ArtifactError(
-                f"{path} holds a {header.get('family')!r} model, not {cls.family}")
+                f"{where} holds a {header.get('family')!r} model, not {cls.family}")
         try:
             features, scene = header["features"], header["scene"]
             if not (isinstance(features, dict) and isinstance(scene, str) and all(
@@ -122,7 +142,6 @@ class StateRewardModel:
             model = cls(header["input_dim"], features, scene, config, device)
             model._load_extra(header)
         except Exception as exc:  # a file from anywhere: whatever is wrong, say where
-            raise ArtifactError(f"{path}/config.json is incomplete or invalid: {exc}") from exc
-        load_weights(Path(path), model.net, header)
+            raise ArtifactError(f"{where} is incomplete or invalid: {exc}") from exc
         model.metrics = header.get("metrics", {})
         return model

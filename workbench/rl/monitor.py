@@ -13,7 +13,7 @@ beside it when available.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,6 +88,20 @@ class RewardHackingMonitor:
             progress.extras["monitor/alarm"] = 1.0
             return not self.stop_on_alarm
         return True
+
+    # A stateful callback: exact checkpoints carry it (see workbench.rl.ppo.restore_callbacks).
+    def get_state(self) -> dict[str, Any]:
+        return {"best_success": self.best_success, "best_step": self.best_step,
+                "best_proxy": self.best_proxy, "best_state": self.best_state,
+                "alarm": None if self.alarm is None else asdict(self.alarm),
+                "history": self.history, "strikes": self._strikes, "smoothed": self._smoothed}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.best_success, self.best_step = state["best_success"], state["best_step"]
+        self.best_proxy, self.best_state = state["best_proxy"], state["best_state"]
+        self.alarm = None if state["alarm"] is None else HackingAlarm(**state["alarm"])
+        self.history = list(state["history"])
+        self._strikes, self._smoothed = state["strikes"], state["smoothed"]
 
     def roll_back(self, policy) -> bool:
         """Load the best checkpoint by true success into ``policy``; True if there was one."""

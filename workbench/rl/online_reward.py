@@ -102,16 +102,25 @@ class OnlinePreference:
 
     # -- checkpoints (a resumed run keeps its synthetic labels and feedback buffer) ----------
     def get_state(self) -> dict[str, Any]:
-        return {"rng": self.rng.bit_generator.state, "episodes": list(self.episodes),
-                "running": self._running, "queries": self.queries, "model": self.model,
-                "extra_count": self._extra_count, "rounds": self.rounds}
+        return {
+            "rng": self.rng.bit_generator.state,
+            "episodes": [[e.states, e.rewards] for e in self.episodes],
+            "running": [[states, steps] for states, steps in self._running],
+            "queries": [[list(q.segments), q.answer, q.kind] for q in self.queries],
+            "model": None if self.model is None else self.model.get_state(),
+            "extra_count": self._extra_count, "rounds": self.rounds,
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
-        self.episodes = deque(state["episodes"], maxlen=self.config.keep_episodes)
-        self._running, self.queries = state["running"], state["queries"]
-        self.model, self._extra_count = state["model"], state["extra_count"]
-        self.rounds = state["rounds"]
+        self.episodes = deque((RecordedSegment(s, r) for s, r in state["episodes"]),
+                              maxlen=self.config.keep_episodes)
+        self._running = [(list(states), list(steps)) for states, steps in state["running"]]
+        self.queries = [LabelledQuery(tuple(segments), answer, kind)
+                        for segments, answer, kind in state["queries"]]
+        self.model = None if state["model"] is None else PreferenceRewardModel.from_state(
+            state["model"], device=self.config.preference.device)
+        self._extra_count, self.rounds = int(state["extra_count"]), int(state["rounds"])
 
     # -- the wrapper's on_step hook ---------------------------------------------------------
     def observe(self, next_states: np.ndarray, rewards: np.ndarray, ended: np.ndarray) -> None:

@@ -15,6 +15,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from workbench.checksums import mismatched, sha256
+
+WEIGHTS = "policy.safetensors"
+
 
 def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float) -> nn.Sequential:
     layers: list[nn.Module] = []
@@ -125,9 +129,9 @@ class GaussianPolicy(nn.Module):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(path / "policy.safetensors"))
+        save_file(state, str(path / WEIGHTS))
         header = {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden),
-                  "sde": self.sde}
+                  "sde": self.sde, "sha256": {WEIGHTS: sha256(path / WEIGHTS)}}
         (path / "policy.json").write_text(json.dumps({**header, **meta}, indent=1))
         return path
 
@@ -145,12 +149,26 @@ def gaussian_entropy(std: torch.Tensor) -> torch.Tensor:
 
 
 def load_policy(path: str | Path, device: str = "cpu") -> tuple[GaussianPolicy, dict[str, Any]]:
+    """A policy folder ``save`` wrote: ``policy.json`` and the weights it checksums."""
     path = Path(path)
     header_path = path / "policy.json"
     if not header_path.exists():
         raise FileNotFoundError(f"{path} is not a policy checkpoint (no policy.json)")
-    header = json.loads(header_path.read_text())
-    policy = GaussianPolicy(header["obs_dim"], header["act_dim"], tuple(header["hidden"]),
-                            sde=header.get("sde", False))
-    policy.load_state_dict(load_file(str(path / "policy.safetensors")))
+    try:
+        header = json.loads(header_path.read_text())
+        sizes = [header["obs_dim"], header["act_dim"], *header["hidden"]]
+        if not all(type(n) is int and 1 <= n <= 1 << 20 for n in sizes) or len(sizes) > 18:
+            raise ValueError(f"sizes {sizes} are not those of a policy network")
+        policy = GaussianPolicy(*sizes[:2], tuple(sizes[2:]), sde=bool(header.get("sde", False)))
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{header_path} is corrupt or incomplete ({exc}); train again") from None
+    expected = header.get("sha256")  # absent in policies from before
+    if isinstance(expected, dict) and mismatched(path, expected):
+        raise ValueError(f"{path / WEIGHTS} does not match the checksum in policy.json: the "
+                         "file changed after it was written; train again")
+    try:
+        policy.load_state_dict(load_file(str(path / WEIGHTS)))
+    except Exception as exc:  # safetensors' own errors, or weights of another shape
+        raise ValueError(f"{path / WEIGHTS} is corrupt or does not fit policy.json ({exc})"
+                         ) from None
     return policy.to(device).eval(), header

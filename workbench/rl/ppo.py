@@ -19,9 +19,16 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from workbench import config as cfg
 from workbench.config import DEVICE, validated
 from workbench.rewards.artifact import pick_device
-from workbench.rl.checkpoint import env_state, load_checkpoint, restore_env_state, save_checkpoint
+from workbench.rl.checkpoint import (
+    CheckpointError,
+    env_state,
+    load_checkpoint,
+    restore_env_state,
+    save_checkpoint,
+)
 from workbench.rl.normalize import RunningMeanStd
 from workbench.rl.policy import GaussianPolicy, gaussian_entropy, gaussian_log_prob
 
@@ -163,20 +170,36 @@ def train_ppo(
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path to resume from")
         saved = load_checkpoint(checkpoint)
-        if saved["config"] != config:
-            raise ValueError(f"{checkpoint} was written by a run with another config: "
-                             f"{saved['config']}; resume with that config")
-        policy.load_state_dict(saved["policy"])
-        optimiser.load_state_dict(saved["optimiser"])
-        obs_rms, ret_rms = saved["obs_rms"], saved["ret_rms"]
-        rng.bit_generator.state = saved["rng"]
-        torch.set_rng_state(saved["torch_rng"])
-        restore_env_state(envs, saved["envs"])
-        obs, running_return = saved["obs"], saved["running_return"]
-        ep_learned, ep_reference = saved["ep_learned"], saved["ep_reference"]
-        recent.extend(saved["recent"])
-        restore_callbacks(callbacks, saved.get("callbacks"), checkpoint)
-        episodes, step, first_update = saved["episodes"], saved["step"], saved["update"] + 1
+        if saved.get("config") != cfg.to_dict(config):
+            raise CheckpointError(f"{checkpoint} was written by a run with another config: "
+                                  f"{saved.get('config')}; resume with that config")
+        try:  # a file from anywhere: whatever does not fit is one clear error
+            policy.load_state_dict(saved["policy"])
+            optimiser.load_state_dict(saved["optimiser"])
+            obs_rms.load(saved["obs_rms"])
+            ret_rms.load(saved["ret_rms"])
+            rng.bit_generator.state = saved["rng"]
+            restore_env_state(envs, saved["envs"])
+            obs, running_return = saved["obs"], saved["running_return"]
+            ep_learned, ep_reference = saved["ep_learned"], saved["ep_reference"]
+            episodes, step, done_updates = saved["episodes"], saved["step"], saved["update"]
+            shapes = [np.shape(a) for a in (obs, running_return, ep_learned, ep_reference)]
+            if shapes != [(n, obs_dim), (n,), (n,), (n,)] or not (
+                    type(done_updates) is int and 1 <= done_updates <= updates
+                    and step == done_updates * batch and type(episodes) is int and episodes >= 0
+                    and all(len(r) == 3 for r in saved["recent"])):
+                raise CheckpointError(f"{checkpoint} holds counters or buffers that do not fit "
+                                      "this run's config; start a new run")
+            recent.extend(tuple(float(v) for v in r) for r in saved["recent"])
+            restore_callbacks(callbacks, saved["callbacks"], checkpoint)
+            first_update = done_updates + 1
+            # Last: rebuilding a refitted reward model above draws its initial weights.
+            torch.set_rng_state(saved["torch_rng"])
+        except CheckpointError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            raise CheckpointError(f"{checkpoint} does not fit this run ({type(exc).__name__}: "
+                                  f"{exc}); start a new run") from None
     start = time.perf_counter()
 
     def values(x: np.ndarray) -> np.ndarray:
@@ -293,9 +316,10 @@ def train_ppo(
         # of the state a resumed run continues from, and a run stopped here can resume.
         if checkpoint is not None and (update % checkpoint_every == 0 or any(stops)):
             save_checkpoint(checkpoint, {
-                "config": config, "update": update, "step": step, "episodes": episodes,
-                "policy": policy.state_dict(), "optimiser": optimiser.state_dict(),
-                "obs_rms": obs_rms, "ret_rms": ret_rms, "rng": rng.bit_generator.state,
+                "config": cfg.to_dict(config), "update": update, "step": step,
+                "episodes": episodes, "policy": policy.state_dict(),
+                "optimiser": optimiser.state_dict(), "obs_rms": obs_rms.state(),
+                "ret_rms": ret_rms.state(), "rng": rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state(), "envs": env_state(envs), "obs": obs,
                 "running_return": running_return, "ep_learned": ep_learned,
                 "ep_reference": ep_reference, "recent": list(recent),
@@ -308,20 +332,16 @@ def train_ppo(
     return policy.eval()
 
 
-def restore_callbacks(callbacks: tuple[Callback, ...], states: list[Any] | None,
-                      checkpoint) -> None:
+def restore_callbacks(callbacks: tuple[Callback, ...], states: list[Any], checkpoint) -> None:
     """Give stateful callbacks (those with ``get_state``/``set_state``: the online reward
-    learner, the curriculum) the state they had when the checkpoint was written, matched by
-    position. ``states`` is None for checkpoints written before callbacks had state: those
-    resume with fresh callbacks, as they did then."""
-    if states is None:
-        return
+    learner, the curriculum, the hacking monitor) the state they had when the checkpoint was
+    written, matched by position."""
     for i, callback in enumerate(callbacks):
         if not hasattr(callback, "set_state"):
             continue
         if i >= len(states) or states[i] is None:
-            raise ValueError(f"{checkpoint} holds no state for callback {i} ({callback!r}); "
-                             "resume with the callbacks the run was started with, in order")
+            raise CheckpointError(f"{checkpoint} holds no state for callback {i} ({callback!r}); "
+                                  "resume with the callbacks the run was started with, in order")
         callback.set_state(states[i])
 
 

@@ -75,11 +75,13 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
             return np.asarray(self.model.score(frames), np.float64)
         return self.model.score(states)
 
-    def get_state(self) -> Any:
-        return self._phi
+    # Exact checkpoints: the potential carried between steps, and what it was scored on (a
+    # refit model installed after a resume scores the same states again).
+    def get_state(self) -> dict[str, Any]:
+        return {"phi": self._phi, "obs": self._obs, "frames": self._frames}
 
-    def set_state(self, state: Any) -> None:
-        self._phi = state
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._phi, self._obs, self._frames = state["phi"], state["obs"], state["frames"]
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)

@@ -25,6 +25,7 @@ from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.dataset import SegmentCache, queries_from_workspace
 from workbench.rewards.workflow import store_model
+from workbench.rl.checkpoint import CHECKPOINT, run_checkpoint
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
@@ -48,8 +49,13 @@ class RunConfig:
     reward: str = field(
         default="latest",
         metadata={"help": "'latest' learned model of the scene, a model path, 'reference' (the "
-                  "scene's dense reward) or 'sparse' (1 on success, else 0)"},
+                  "scene's dense reward), 'sparse' (1 on success, else 0) or 'grounded' (the "
+                  "goal sentence's grounded reward; the default with a goal)"},
     )
+    goal: str = field(default="", metadata={
+        "help": "a goal sentence ('push the cube onto the blue pad'): the envs show what it "
+                "names, a choice the scene offers (PushChoice's pad) is drawn per episode so "
+                "the policy learns each, and the policy is evaluated on the sentence's"})
     transform: str = field(default="progress", metadata={
         "help": "progress or delta", "choices": ("progress", "delta")})
     difficulty: float = field(default=0.0, metadata={
@@ -88,7 +94,7 @@ class RunConfig:
 
 
 def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
-    if reward in ("reference", "sparse"):
+    if reward in ("reference", "sparse", "grounded"):
         return None
     if reward == "latest":
         trainable = trainable_families()
@@ -117,8 +123,8 @@ def train_run(
 ) -> dict[str, Any]:
     """Train, evaluate against ground truth, save the policy, record the run.
 
-    The run folder keeps an exact checkpoint (``checkpoint.pt``); ``resume_dir`` continues a
-    killed or stopped run from it, with the config it was started with.
+    The run folder keeps an exact checkpoint (``checkpoint.safetensors``); ``resume_dir``
+    continues a killed or stopped run from it, with the config it was started with.
     """
     if resume_dir is not None:
         resume_dir = Path(resume_dir)
@@ -127,10 +133,16 @@ def train_run(
     if config.online_teacher and config.online_teacher not in TEACHERS:
         raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
                          f"{', '.join(TEACHERS)} or leave it empty")
+    if config.goal and config.reward == "latest":
+        config = replace(config, reward="grounded")
+    if config.reward == "grounded" and not config.goal:
+        raise ValueError("reward=grounded needs a goal sentence (--goal)")
     online = config.online_feedback
     reward_path = None if online else resolve_reward(workspace, config.scene, config.reward)
-    env_kwargs = {"difficulty": config.difficulty}
-    eval_env = make_env(config.scene, **env_kwargs)
+    env_kwargs: dict[str, Any] = {"difficulty": config.difficulty}
+    eval_env = make_env(config.scene, goal=config.goal or None, **env_kwargs)
+    if config.goal:  # the training envs: what the sentence names, each choice drawn
+        env_kwargs.update(goal=config.goal, draw_choices=True)
     model = None
     if reward_path is not None:
         model = load_reward_model(reward_path, device=config.ppo.device)
@@ -175,10 +187,6 @@ def train_run(
     else:
         run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", alive)
     last = {"step": 0}
-    if schedule is not None and resume_dir is not None:
-        # The checkpoint carries the curriculum's state; a checkpoint from before callbacks
-        # had state does not, and such a run goes on at the difficulty it last logged.
-        schedule.resume_at(last_logged(run_dir / "metrics.jsonl", "curriculum/difficulty"))
     log = (run_dir / "metrics.jsonl").open("a")
     board = tensorboard_writer(run_dir / "tb") if config.tensorboard else None
 
@@ -210,7 +218,7 @@ def train_run(
     try:
         policy = train_ppo(
             envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
-            checkpoint=run_dir / "checkpoint.pt" if config.checkpoint_every else None,
+            checkpoint=run_checkpoint(run_dir) if config.checkpoint_every else None,
             checkpoint_every=max(config.checkpoint_every, 1), resume=resume_dir is not None,
         )
         status = "finished" if last["step"] >= config.ppo.total_steps else "stopped"
@@ -229,6 +237,8 @@ def train_run(
         reward_path = store_model(workspace, learner.model, config.scene,
                                   {"online_labels": len(learner.queries)})["path"]
     evaluation = evaluate_policy(policy, eval_env, config.eval_episodes)
+    if config.goal and eval_env.task.goal_choices:
+        evaluation["goal_success"] = each_choice(policy, eval_env, config.eval_episodes)
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
     metrics = {**evaluation, "reward": reward_path or config.reward, **guard}
@@ -237,6 +247,22 @@ def train_run(
     workspace.update_run(run_id, status, metrics)
     eval_env.close()
     return {"run_id": run_id, "path": str(run_dir), **metrics}
+
+
+def each_choice(policy: GaussianPolicy, env, episodes: int) -> dict[str, float]:
+    """True success with each choice the scene offers named instead (``pad=blue``): one
+    goal-conditioned policy should follow every sentence, not only the one it was run for."""
+    task = env.task
+    named = dict(task.requested_colours)
+    rates = {}
+    try:
+        for role in task.goal_choices:
+            for colour in task.goal_colours[role]:
+                task.request_colours({**named, role: colour})
+                rates[f"{role}={colour}"] = evaluate_policy(policy, env, episodes)["success_rate"]
+    finally:
+        task.request_colours(named)
+    return rates
 
 
 def _online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
@@ -269,15 +295,6 @@ def _online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
     return envs, (learner.callback(envs, before_round=record_clips),), learner
 
 
-def last_logged(log: Path, key: str) -> float | None:
-    """The last value of ``key`` in a run's JSON-lines log (None if never logged)."""
-    value = None
-    if log.exists():
-        for line in log.read_text().splitlines():
-            value = json.loads(line).get(key, value)
-    return value
-
-
 def tensorboard_writer(folder: Path):
     """A TensorBoard SummaryWriter, or None (with a warning) when tensorboard is missing: the
     JSON-lines log beside it has the same numbers."""
@@ -294,7 +311,7 @@ def resumable_runs(workspace: Workspace, scene: str | None = None) -> list[dict[
     """Runs that ended before their budget (stopped, failed, or killed while running) and kept
     an exact checkpoint to continue from."""
     return [r for r in workspace.runs(scene) if r["status"] in ("stopped", "failed", "running")
-            and (Path(r["path"]) / "checkpoint.pt").exists()]
+            and (Path(r["path"]) / CHECKPOINT).exists()]
 
 
 def latest_run(workspace: Workspace, scene: str | None = None) -> Path:

@@ -20,6 +20,7 @@ def fit_reward(
     family: str = "progress",
 ) -> dict[str, Any]:
     from workbench.data.workspace import Workspace
+    from workbench.progress import Cancelled, reporting
     from workbench.rewards import workflow
 
     config, fit = workflow.family_fit(family, tuple(overrides), scene)
@@ -28,8 +29,15 @@ def fit_reward(
         emit("progress", epoch=epoch + 1, epochs=config.epochs, loss=loss)
         return not should_stop()
 
-    with Workspace.open(workspace) as ws:
-        _, report = fit(ws, scene, config, on_epoch=on_epoch)
+    def on_stage(stage: str, done: int, total: int) -> bool:  # rendering, pretraining
+        emit("progress", stage=stage, done=done, total=total)
+        return not should_stop()
+
+    with Workspace.open(workspace) as ws, reporting(on_stage):
+        try:
+            _, report = fit(ws, scene, config, on_epoch=on_epoch)
+        except Cancelled as exc:
+            return {"family": family, "cancelled": str(exc)}
     return {"family": family, **report}
 
 

@@ -62,12 +62,31 @@ class ActuatorRangeController(Controller):
         self.labels = actuators
         ids = _actuator_ids(model, actuators)
         self._ids = _as_slice(ids)
-        ranges = model.actuator_ctrlrange[ids]
+        ranges = model.actuator_ctrlrange[ids].copy()
+        for k, i in enumerate(ids):
+            if model.actuator_ctrllimited[i]:
+                continue
+            # A position servo without a control range: its joint's range is the target range.
+            joint = model.actuator_trnid[i, 0]
+            on_joint = model.actuator_trntype[i] == mujoco.mjtTrn.mjTRN_JOINT
+            if not (on_joint and model.jnt_limited[joint]):
+                raise ValueError(f"actuator {model.actuator(i).name!r} has no control range and "
+                                 "drives no limited joint: [-1, 1] cannot be mapped onto it")
+            ranges[k] = model.jnt_range[joint]
         self._mid = ranges.mean(axis=1)
         self._half = 0.5 * (ranges[:, 1] - ranges[:, 0])
 
     def apply(self, physics: Physics, action: np.ndarray) -> None:
         physics.data.ctrl[self._ids] = self._mid + self._half * action
+
+    # ctrl = offset + scale * action (what a runner on hardware inverts, see contract())
+    @property
+    def offset(self) -> np.ndarray:
+        return self._mid.copy()
+
+    @property
+    def scale(self) -> np.ndarray:
+        return self._half.copy()
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench.data.formats.common import cameras_of, frames_from_rows, load_episodes, rows_of
-from workbench.data.formats.sidecar import (
-    build_sidecar,
-    read_sidecar,
-    restore_labels,
-    write_episode,
-    write_sidecar,
+from workbench.data.formats.sidecar import build_sidecar, write_sidecar
+from workbench.data.formats.staging import (
+    DatasetError,
+    StagedEpisode,
+    check_episode,
+    check_labels,
+    read_optional_sidecar,
+    reading_error,
+    sidecar_episode,
+    store,
 )
 from workbench.data.workspace import Workspace
 
@@ -187,16 +191,42 @@ def export_lerobot(
     return out
 
 
-def import_lerobot(workspace: Workspace, folder: str | Path) -> list[int]:
+def import_lerobot(workspace: Workspace, folder: str | Path, scene: str | None = None
+                   ) -> list[int]:
+    """Import a LeRobot v3.0 dataset with the workbench's columns (those ``export_lerobot``
+    writes). Its sidecar brings each episode's scene, goal and the preferences; without one,
+    ``scene`` names the scene of every episode. All or nothing (see ``staging``)."""
     folder = Path(folder)
     info_path = folder / "meta/info.json"
     if not info_path.exists():
         raise FileNotFoundError(f"{folder} is not a LeRobot dataset: no meta/info.json")
+    sidecar = read_optional_sidecar(folder / "meta/workbench.json", scene)
+    try:
+        staged = _read_lerobot(folder, info_path, sidecar, scene)
+    except DatasetError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, OSError, AttributeError,
+            pa.ArrowException, av.FFmpegError) as exc:
+        raise reading_error(f"{folder} is not a readable LeRobot dataset with the "
+                            "workbench's columns", exc) from None
+    if sidecar is not None:
+        check_labels(sidecar, staged, str(folder / "meta/workbench.json"))
+    return store(workspace, staged, sidecar)
+
+
+def _read_lerobot(folder: Path, info_path: Path, sidecar: dict[str, Any] | None,
+                  scene: str | None) -> list[StagedEpisode]:
     info = json.loads(info_path.read_text())
     if not str(info.get("codebase_version", "")).startswith("v3"):
-        raise ValueError(f"{folder} is LeRobot {info.get('codebase_version')}; this reads v3.x")
-    sidecar = read_sidecar(folder / "meta/workbench.json")
+        raise DatasetError(f"{folder} is LeRobot {info.get('codebase_version')}; this reads v3.x")
+    missing = [k for k in (*VECTOR_KEYS, *SCALAR_KEYS, "episode_index")
+               if k not in info.get("features", {})]
+    if missing:
+        raise DatasetError(f"{folder} has no {', '.join(missing)}: the workbench imports LeRobot "
+                           f"datasets with the columns it exports ({', '.join(VECTOR_KEYS)}, ...)")
     files = sorted((folder / "data").rglob("*.parquet"))
+    if not files:
+        raise DatasetError(f"{folder} has no data/*.parquet files")
     data = pa.concat_tables([pq.read_table(p) for p in files]).to_pydict()
     episode_meta = pq.read_table(folder / EPISODES_PATH).to_pylist()
     fps = info["fps"]
@@ -205,24 +235,28 @@ def import_lerobot(workspace: Workspace, folder: str | Path) -> list[int]:
     for key in video_keys:
         decoded[key] = _read_video(folder / info["video_path"].format(
             video_key=key, chunk_index=0, file_index=0))
-    ids = []
+    staged = []
     episode_index = np.asarray(data["episode_index"])
-    for meta in sorted(episode_meta, key=lambda m: m["episode_index"]):
+    for n, meta in enumerate(sorted(episode_meta, key=lambda m: m["episode_index"])):
+        where = f"{folder} episode {meta['episode_index']}"
         rows_idx = np.flatnonzero(episode_index == meta["episode_index"])
-        rows = {}
-        for key in (*VECTOR_KEYS, *SCALAR_KEYS):
-            rows[key] = np.asarray([data[key][i] for i in rows_idx])
+        if len(rows_idx) == 0:
+            raise DatasetError(f"{where} has no data rows")
+        rows = {key: np.asarray([data[key][i] for i in rows_idx])
+                for key in (*VECTOR_KEYS, *SCALAR_KEYS)}
         frames, initial = frames_from_rows(rows)
-        episode_info = sidecar["episodes"][meta["episode_index"]]
+        episode_info = sidecar_episode(sidecar, n, scene, "lerobot", where)
         for key in video_keys:
             start = int(round(meta[f"videos/{key}/from_timestamp"] * fps))
             clip = decoded[key][start : start + len(rows_idx) + 1]
+            if len(clip) != len(rows_idx) + 1:
+                raise DatasetError(f"{where}: the video {key} has {len(clip)} of the "
+                                   f"{len(rows_idx) + 1} frames the episode needs")
             camera = _camera_of(key, episode_info)
             initial[f"image/{camera}"] = clip[0]
             frames[f"image/{camera}"] = clip[1:]
-        ids.append(write_episode(workspace, episode_info, frames, initial))
-    restore_labels(workspace, sidecar, ids)
-    return ids
+        staged.append(check_episode(StagedEpisode(episode_info, frames, initial), where))
+    return staged
 
 
 def _camera_of(video_key: str, episode_info: dict[str, Any]) -> str:

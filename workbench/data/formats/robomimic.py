@@ -9,20 +9,27 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from workbench.data.formats.common import cameras_of, frames_from_rows, load_episodes, rows_of
-from workbench.data.formats.sidecar import (
-    build_sidecar,
-    read_sidecar,
-    restore_labels,
-    write_episode,
-    write_sidecar,
+from workbench.data.formats.sidecar import build_sidecar, write_sidecar
+from workbench.data.formats.staging import (
+    DatasetError,
+    StagedEpisode,
+    check_episode,
+    check_labels,
+    read_optional_sidecar,
+    reading_error,
+    sidecar_episode,
+    store,
 )
 from workbench.data.workspace import Workspace
+
+_DEMO = re.compile(r"demo_\d{1,9}")
 
 
 def _camera_key(camera: str) -> str:
@@ -84,34 +91,55 @@ def export_robomimic(
     return path
 
 
-def import_robomimic(workspace: Workspace, path: str | Path) -> list[int]:
+def import_robomimic(workspace: Workspace, path: str | Path, scene: str | None = None
+                     ) -> list[int]:
+    """Import a robomimic file with the workbench's datasets (those ``export_robomimic``
+    writes); its sidecar brings scenes, goals and preferences, or ``scene`` names the scene of
+    every episode. All or nothing (see ``staging``)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no robomimic file at {path}")
-    sidecar = read_sidecar(sidecar_path(path))
-    ids = []
-    with h5py.File(path, "r") as f:
-        if "data" not in f:
-            raise ValueError(f"{path} has no 'data' group: not a robomimic file")
-        env_args = json.loads(f["data"].attrs["env_args"])
-        cameras = env_args.get("cameras", [])
-        names = sorted(f["data"], key=lambda name: int(name.split("_")[1]))
-        for i, name in enumerate(names):
-            demo = f["data"][name]
-            rows = {
-                "action": demo["actions"][()],
-                "observation.state": demo["obs/state"][()],
-                "observation.sim_state": demo["states"][()],
-                "next.observation.state": demo["next_obs/state"][()],
-                "next.observation.sim_state": demo["next_states"][()],
-                "next.reward": demo["rewards"][()],
-                "next.success": demo["success"][()],
-                "next.progress": demo["progress"][()],
-            }
-            frames, initial = frames_from_rows(rows)
-            for camera in cameras:
-                frames[f"image/{camera}"] = demo[f"next_obs/{_camera_key(camera)}"][()]
-                initial[f"image/{camera}"] = demo[f"obs/{_camera_key(camera)}"][0]
-            ids.append(write_episode(workspace, sidecar["episodes"][i], frames, initial))
-    restore_labels(workspace, sidecar, ids)
-    return ids
+    sidecar = read_optional_sidecar(sidecar_path(path), scene)
+    try:
+        with h5py.File(path, "r") as f:
+            staged = _read_robomimic(f, path, sidecar, scene)
+    except DatasetError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, OSError, AttributeError) as exc:
+        raise reading_error(f"{path} is not a readable robomimic file with the "
+                            "workbench's datasets", exc) from None
+    if sidecar is not None:
+        check_labels(sidecar, staged, str(sidecar_path(path)))
+    return store(workspace, staged, sidecar)
+
+
+def _read_robomimic(f: h5py.File, path: Path, sidecar: dict | None, scene: str | None
+                    ) -> list[StagedEpisode]:
+    if "data" not in f:
+        raise DatasetError(f"{path} has no 'data' group: not a robomimic file")
+    env_args = json.loads(f["data"].attrs["env_args"])
+    cameras = env_args.get("cameras", [])
+    odd = [name for name in f["data"] if not _DEMO.fullmatch(name)]
+    if odd:
+        raise DatasetError(f"{path}: groups {odd[:5]} under 'data' are not demo_<number>")
+    names = sorted(f["data"], key=lambda name: int(name.split("_")[1]))
+    staged = []
+    for i, name in enumerate(names):
+        demo, where = f["data"][name], f"{path} {name}"
+        rows = {
+            "action": demo["actions"][()],
+            "observation.state": demo["obs/state"][()],
+            "observation.sim_state": demo["states"][()],
+            "next.observation.state": demo["next_obs/state"][()],
+            "next.observation.sim_state": demo["next_states"][()],
+            "next.reward": demo["rewards"][()],
+            "next.success": demo["success"][()],
+            "next.progress": demo["progress"][()],
+        }
+        frames, initial = frames_from_rows(rows)
+        for camera in cameras:
+            frames[f"image/{camera}"] = demo[f"next_obs/{_camera_key(camera)}"][()]
+            initial[f"image/{camera}"] = demo[f"obs/{_camera_key(camera)}"][0]
+        info = sidecar_episode(sidecar, i, scene, "robomimic", where)
+        staged.append(check_episode(StagedEpisode(info, frames, initial), where))
+    return staged

@@ -58,18 +58,6 @@ def write_sidecar(path: Path, sidecar: dict[str, Any]) -> Path:
     return path
 
 
-def read_sidecar(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no workbench sidecar at {path}; datasets from other tools import without goals "
-            "and preferences"
-        )
-    data = json.loads(path.read_text())
-    if data.get("format") != SIDECAR_FORMAT:
-        raise ValueError(f"{path} is not a workbench sidecar")
-    return data
-
-
 def restore_labels(workspace: Workspace, sidecar: dict[str, Any], new_ids: list[int]) -> None:
     """Re-create goals and preferences, pointing at the newly imported episode ids."""
     for goal in sidecar.get("goals", []):

@@ -56,7 +56,8 @@ class ClipGoalReward:
                 "and tokenizer files (save one with CLIPModel.save_pretrained and "
                 "CLIPTokenizer.save_pretrained); nothing is downloaded"
             )
-        model = CLIPModel.from_pretrained(path, local_files_only=True)
+        # safetensors only: a pytorch_model.bin is a pickle and is never loaded.
+        model = CLIPModel.from_pretrained(path, local_files_only=True, use_safetensors=True)
         tokenizer = CLIPTokenizer.from_pretrained(path, local_files_only=True)
         return cls(model, tokenizer, pick_device(device))
 

@@ -20,14 +20,18 @@ demos are fitted, so one episode cannot unteach it. Measured: docs/BENCHMARKS.md
 from __future__ import annotations
 
 import functools
+import json
+import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from workbench.progress import report
+from workbench.rewards.perceptual import encoder_cache
 from workbench.rewards.perceptual.config import PerceptualConfig
 
-_CACHE: dict[tuple, dict[str, torch.Tensor]] = {}
+_CACHE: dict[str, dict[str, torch.Tensor]] = {}  # in this process, over the disk cache
 
 
 def can_scatter(scene: str) -> bool:
@@ -106,6 +110,8 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
     try:
         with CameraRenderer(physics.model, size, size) as renderer:
             for i in range(count):
+                if i % 32 == 0:
+                    report(f"rendering {scene} in random layouts", i, count)
                 env.reset(seed=seed * 1_000_003 + i)  # a new layout, colours and goal
                 task.scatter(physics, rng)
                 frames.append(np.stack([renderer.rgb(physics.data, c) for c in cameras]))
@@ -118,20 +124,50 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
 def pretrain_encoder(net, scene: str, config: PerceptualConfig
                      ) -> dict[str, dict[str, float]]:
     """Fit ``net.encoder`` and ``net.probe`` to read the scene's state from scattered frames
-    and set ``net``'s state statistics; memoised per scene, cameras and encoder shape, so a
-    second fit in the same process starts at once. Returns the probe's held-out mean error of
-    each relation, by name (metres; the gripper in its observed units; the last tenth of the
-    frames is held out)."""
+    and set ``net``'s state statistics; cached on disk per scene, cameras and settings
+    (:mod:`~workbench.rewards.perceptual.encoder_cache`) and in memory, so only the first fit
+    pays for it; progress goes to :func:`workbench.progress.report`, which can cancel. Returns
+    the probe's held-out mean error of each relation, by name (metres; the gripper in its
+    observed units; the last tenth of the frames is held out)."""
+    settings = {name: getattr(config, name) for name in _SETTINGS}
+    settings["cameras"] = list(config.cameras)
+    settings["network"] = {k: list(v.shape) for k, v in net.state_dict().items()
+                           if k.split(".")[0] in ("encoder", "probe")}
+    key = encoder_cache.entry_key(scene, settings)
+    memo = json.dumps([key, str(next(net.parameters()).device)], sort_keys=True)
+    if memo not in _CACHE:
+        saved = encoder_cache.load(key)
+        if saved is None:
+            saved = _pretrain(net, scene, config)
+            encoder_cache.save(key, saved)
+        _CACHE[memo] = saved
+    cached = _CACHE[memo]
+    net.load_state_dict({k: v for k, v in cached.items() if not k.startswith("_")}, strict=False)
+    # The heads' input statistics, and how well the relations are read on held-out frames.
+    truth = net.relations_of(cached["_states"])
+    net.relation_mean.copy_(truth.mean(0))
+    net.relation_std.copy_(truth.std(0).clamp(min=1e-3))
+    error = (net.relations_of(cached["_read"]) - truth[-len(cached["_read"]) :]).abs().mean(0)
+    names = relation_names(net.layout, net.heights)
+    return {"relation_error": {n: round(float(e), 4) for n, e in zip(names, error, strict=True)}}
+
+
+# Every setting that changes what pretraining produces (the cache key, with the cameras).
+_SETTINGS = ("image_size", "channels", "feature_dim", "keypoints", "pretrain", "pretrain_steps",
+             "seed", "lr", "weight_decay", "batch_size", "shift", "colour_jitter")
+
+
+def _pretrain(net, scene: str, config: PerceptualConfig) -> dict[str, torch.Tensor]:
+    """Render, fit the encoder and probe on every core, and return what the cache keeps: their
+    weights, the state statistics, the states and what the probe read on held-out frames."""
     from workbench.rewards.perceptual.fit import augment
     from workbench.rewards.perceptual.model import to_tensor
 
-    key = (scene, tuple(config.cameras), config.image_size, config.channels,
-           config.feature_dim, config.keypoints, config.pretrain, config.pretrain_steps,
-           config.seed, config.lr, config.weight_decay, config.batch_size, config.shift,
-           config.colour_jitter, str(next(net.parameters()).device))
-    if key not in _CACHE:
-        frames, states = scattered_frames(scene, tuple(config.cameras), config.pretrain,
-                                          config.image_size, config.seed)
+    frames, states = scattered_frames(scene, tuple(config.cameras), config.pretrain,
+                                      config.image_size, config.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(os.cpu_count() or 1, threads))
+    try:
         torch.manual_seed(config.seed)
         x = to_tensor(frames, config.image_size, torch.device("cpu"))
         s = torch.as_tensor(states)
@@ -146,7 +182,9 @@ def pretrain_encoder(net, scene: str, config: PerceptualConfig
                                       weight_decay=config.weight_decay)
         generator = torch.Generator().manual_seed(config.seed)
         modules.train()
-        for _ in range(config.pretrain_steps):
+        for step in range(config.pretrain_steps):
+            if step % 25 == 0:
+                report(f"pretraining the {scene} encoder", step, config.pretrain_steps)
             idx = torch.randint(0, train, (config.batch_size,), generator=generator)
             images = augment(x[idx], config.shift, config.colour_jitter, generator).to(device)
             predicted = net.probe(net.encoder(images.flatten(0, 1)).view(len(idx), -1))
@@ -159,17 +197,8 @@ def pretrain_encoder(net, scene: str, config: PerceptualConfig
         net.state_std.copy_(std)
         with torch.no_grad():
             read = net.read_state(x[train:].to(device)).cpu()
-        _CACHE[key] = {
-            "weights": {k: v.detach().clone() for k, v in net.state_dict().items()
-                        if k.split(".")[0] in ("encoder", "probe", "state_mean", "state_std")},
-            "states": s, "read": read,
-        }
-    cached = _CACHE[key]
-    net.load_state_dict(cached["weights"], strict=False)
-    # The heads' input statistics, and how well the relations are read on held-out frames.
-    truth = net.relations_of(cached["states"])
-    net.relation_mean.copy_(truth.mean(0))
-    net.relation_std.copy_(truth.std(0).clamp(min=1e-3))
-    error = (net.relations_of(cached["read"]) - truth[-len(cached["read"]) :]).abs().mean(0)
-    names = relation_names(net.layout, net.heights)
-    return {"relation_error": {n: round(float(e), 4) for n, e in zip(names, error, strict=True)}}
+    finally:
+        torch.set_num_threads(threads)
+    weights = {k: v.detach().clone() for k, v in net.state_dict().items()
+               if k.split(".")[0] in ("encoder", "probe", "state_mean", "state_std")}
+    return {**weights, "_states": s.float(), "_read": read}

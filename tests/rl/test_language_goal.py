@@ -1,0 +1,106 @@
+"""Training from a sentence: the sentence sets up the scene (the red cube, the blue pad), a scene
+with a choice (PushChoice's two pads) trains one goal-conditioned policy on every choice, and the
+goal travels with the run, the policy and the bundle."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from workbench.envs import make_env
+from workbench.rl.ppo import PPOConfig
+
+BLUE, GREEN = "push the cube onto the blue pad", "push the cube onto the green pad"
+
+
+def _target(obs, env):
+    start = sum(size for name, size in list(env.features.items())
+                [: list(env.features).index("target_pos")])
+    return obs[start : start + 3]
+
+
+def test_the_sentence_picks_the_pad_and_the_layout_stays():
+    env = make_env("PushChoice")
+    env.set_goal(BLUE)
+    blue_obs, _ = env.reset(seed=3)
+    assert env.task.object_colours(env.physics)["pad"] == "blue"
+    env.set_goal(GREEN)
+    green_obs, _ = env.reset(seed=3)
+    # Same layout, other goal: the target is the pad the other one was.
+    np.testing.assert_array_equal(_target(green_obs, env), blue_obs[-3:])
+    np.testing.assert_array_equal(_target(blue_obs, env), green_obs[-3:])
+    assert not np.array_equal(_target(green_obs, env), _target(blue_obs, env))
+    for sentence, problem in [("push the cube onto the purple pad", "no purple pad"),
+                              ("push the green cube onto the blue pad", "no green cube")]:
+        with pytest.raises(ValueError, match=problem):
+            env.set_goal(sentence)
+    env.close()
+
+
+def test_training_envs_draw_every_choice_and_keep_what_is_not_a_choice():
+    env = make_env("PushChoice", goal="push the red cube onto the blue pad", draw_choices=True)
+    pads, cubes = set(), set()
+    for seed in range(16):
+        env.reset(seed=seed)
+        colours = env.task.object_colours(env.physics)
+        pads.add(colours["pad"])
+        cubes.add(colours["cube"])
+    assert pads == {"green", "blue"} and cubes == {"red"}
+    env.close()
+
+
+def test_push_shows_the_cube_a_sentence_names_with_the_rest_of_the_episode_unchanged():
+    env = make_env("Push")
+    free, _ = env.reset(seed=5)
+    env.set_goal("push the purple cube onto the green pad")
+    named, _ = env.reset(seed=5)
+    assert env.task.goal_text() == "push the purple cube onto the green pad"
+    np.testing.assert_array_equal(free, named)  # colour is all that changed
+    env.close()
+
+
+def test_the_scripted_demonstrator_reaches_either_pad():
+    env = make_env("PushChoice")
+    for sentence in (BLUE, GREEN):
+        env.set_goal(sentence)
+        successes = 0
+        for seed in range(10):
+            env.reset(seed=seed)
+            policy = env.task.scripted_policy(np.random.default_rng(seed))
+            done, info = False, {}
+            while not done:
+                _, _, terminated, truncated, info = env.step(policy(env.physics))
+                done = terminated or truncated
+            successes += info["success"]
+        assert successes >= 7, (sentence, successes)  # 9 of 10 measured
+    env.close()
+
+
+def test_a_run_with_a_goal_trains_on_the_grounded_reward_and_keeps_the_goal(workspace, tmp_path):
+    from workbench.export.runner import run_in_sim
+    from workbench.export.workflow import export_run
+    from workbench.rl.run import RunConfig, train_run
+
+    config = RunConfig(scene="PushChoice", goal=BLUE, eval_episodes=2, tensorboard=False,
+                       ppo=PPOConfig(total_steps=512, num_envs=2, rollout_steps=128))
+    result = train_run(workspace, config)
+    assert result["reward"] == "grounded"
+    assert set(result["goal_success"]) == {"pad=green", "pad=blue"}
+    saved = json.loads(open(f"{result['path']}/config.json").read())
+    assert saved["goal"] == BLUE
+    policy_meta = json.loads(open(f"{result['path']}/policy/policy.json").read())
+    assert policy_meta["contract"]["goal"] == BLUE
+    bundle = export_run(result["path"], tmp_path / "bundle")
+    assert bundle["goal"] == BLUE
+    assert 0.0 <= run_in_sim(tmp_path / "bundle", episodes=1)["success_rate"] <= 1.0
+
+
+def test_a_goal_the_scene_cannot_show_is_one_line_from_the_cli(tmp_path, capsys):
+    from workbench.cli.main import main
+
+    code = main(["train", "PushChoice", "--workspace", str(tmp_path / "ws"), "--steps", "256",
+                 "--goal", "push the cube onto the purple pad"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "no purple pad" in err and "\n" not in err

@@ -1,0 +1,39 @@
+"""Progress of long steps deep inside a job (rendering, encoder pretraining), without threading a
+callback through every signature on the way.
+
+The front end installs a reporter around the work (``with reporting(callback): fit(...)``); the
+step calls :func:`report` as it goes. A reporter that returns False cancels: :func:`report` then
+raises :class:`Cancelled`, which the job or the CLI shows as a cancellation, not a failure. With
+no reporter installed :func:`report` does nothing. The reporter lives in a context variable, so
+threads and jobs do not see each other's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+# (stage, done, total) -> False to cancel
+Reporter = Callable[[str, int, int], bool | None]
+
+_REPORTER: ContextVar[Reporter | None] = ContextVar("workbench_progress", default=None)
+
+
+class Cancelled(Exception):
+    """The person cancelled the job while a long step was running."""
+
+
+@contextmanager
+def reporting(reporter: Reporter) -> Iterator[None]:
+    token = _REPORTER.set(reporter)
+    try:
+        yield
+    finally:
+        _REPORTER.reset(token)
+
+
+def report(stage: str, done: int, total: int) -> None:
+    reporter = _REPORTER.get()
+    if reporter is not None and reporter(stage, done, total) is False:
+        raise Cancelled(f"cancelled while {stage} ({done} of {total})")
