@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -20,6 +21,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.panels.common import heading, note
+from gui.panels.history import RunHistory, learning_curve, reward_choices
 from workbench.session import Session
 
 ALARM_STYLE = "color: #c0392b; font-weight: bold"
@@ -39,11 +41,15 @@ class TrainPanel(QWidget):
         self.steps.setSingleStep(10_000)
         self.steps.setValue(80_000)
         self.reward = QComboBox()
-        self.reward.addItems(["latest", "reference", ONLINE])
         self.reward.setToolTip(
-            "latest learned reward model, the scene's reference reward, or a preference reward "
-            "learned while training: the policy's newest episodes appear on the Rank panel and "
-            "the reward refits on your labels every few updates")
+            "the latest learned reward model, the scene's reference reward, any stored model "
+            "(with its family and report), or a preference reward learned while training: the "
+            "policy's newest episodes appear on the Rank panel and the reward refits on your "
+            "labels every few updates")
+        self.goal = QLineEdit()
+        self.goal.setPlaceholderText("optional goal sentence, e.g. push the cube onto the blue pad")
+        self.goal.setToolTip("train toward what the sentence names (the grounded reward, or a "
+                             "vision-language model chosen above)")
         self.transform = QComboBox()
         self.transform.addItems(["progress", "delta"])
         self.transform.setToolTip("progress: r = phi(s'); delta: r = gamma*phi(s') - phi(s), "
@@ -55,6 +61,7 @@ class TrainPanel(QWidget):
         self.curriculum.setToolTip("competence-based curriculum: difficulty steps up when the "
                                    "recent true success passes 70% and back when it collapses")
         for label, widget in (("environment steps", self.steps), ("reward", self.reward),
+                              ("goal", self.goal),
                               ("shaping", self.transform), ("difficulty", self.difficulty),
                               ("curriculum", self.curriculum)):
             form.addRow(label, widget)
@@ -88,6 +95,13 @@ class TrainPanel(QWidget):
             pen=pg.mkPen("#8e44ad", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
             name="difficulty")
         layout.addWidget(self.plot, 1)
+        self.past_curve = self.plot.plot(
+            pen=pg.mkPen("#7f8c8d", width=1, style=pg.QtCore.Qt.PenStyle.DotLine),
+            name="selected past run: true success")
+        layout.addWidget(note("Past runs of this scene (select one to see its success curve):"))
+        self.runs = RunHistory()
+        self.runs.itemSelectionChanged.connect(self._show_past_run)
+        layout.addWidget(self.runs)
         self.history: list[tuple[int, float, float, float | None]] = []
         self.labels_used: int | None = None
         self.start.clicked.connect(self._start)
@@ -95,15 +109,36 @@ class TrainPanel(QWidget):
         self.stop.clicked.connect(lambda: session.stop_job("train"))
         self.resume_run.clicked.connect(self._continue)
         session.subscribe("job", self._on_job)
-        session.subscribe("scene", lambda name: self._sync(False))
+        session.subscribe("scene", lambda name: (self._sync(False), self.refresh()))
         self._sync(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """The stored models and past runs of the scene, as the workspace has them now."""
+        workspace, scene = self.session.workspace, self.session.scene
+        chosen = self.reward.currentData()
+        self.reward.blockSignals(True)
+        self.reward.clear()
+        for label, value in reward_choices(workspace, scene):
+            self.reward.addItem(label, value)
+        self.reward.addItem(ONLINE, ONLINE)
+        index = self.reward.findData(chosen)
+        self.reward.setCurrentIndex(max(index, 0))
+        self.reward.blockSignals(False)
+        self.runs.show_runs(workspace.runs(scene))
+
+    def _show_past_run(self) -> None:
+        rows = {index.row() for index in self.runs.selectedIndexes()}
+        if rows:
+            self.past_curve.setData(*learning_curve(self.runs.runs[min(rows)]["path"]))
 
     def overrides(self) -> tuple[str, ...]:
-        online = self.reward.currentText() == ONLINE
+        online = self.reward.currentData() == ONLINE
         return (
             f"ppo.total_steps={self.steps.value()}",
             f"online_feedback={str(online).lower()}",
-            f"reward={'latest' if online else self.reward.currentText()}",
+            f"reward={'latest' if online else self.reward.currentData()}",
+            f"goal={self.goal.text().strip()}",
             f"transform={self.transform.currentText()}",
             f"difficulty={self.difficulty.value()}",
             f"curriculum={str(self.curriculum.isChecked()).lower()}",
@@ -145,6 +180,8 @@ class TrainPanel(QWidget):
             self.pause.blockSignals(False)
 
     def _on_job(self, name: str, event) -> None:
+        if name == "reward" and event.kind in ("done", "stopped"):
+            self.refresh()  # a new model to train on
         if name != "train":
             return
         data = event.data
@@ -157,6 +194,7 @@ class TrainPanel(QWidget):
             self.pause.setText("Pause")
         elif event.kind in ("done", "stopped", "error"):
             self._sync(False)
+            self.refresh()
             if event.kind == "error":
                 self.status.setText(f"failed: {data.get('message')}")
                 return

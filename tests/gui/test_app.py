@@ -21,9 +21,9 @@ def window(qtbot, tmp_path, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     yield win
-    win.close()
-    for job in session.jobs.values():
+    for job in session.jobs.values():  # first: a running job makes closing ask (modal)
         job.kill()
+    win.close()
     session.close()
 
 
@@ -273,6 +273,12 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     assert len(train.success_curve.getData()[0]) >= 1
     assert len(train.difficulty_curve.getData()[0]) >= 1  # the curriculum's stage, live
     assert session.preview_policy is not None  # snapshots reached the viewport
+    # The panel lists the stored model with its report, and the run with its success curve.
+    labels = [train.reward.itemText(i) for i in range(train.reward.count())]
+    assert any("progress" in label and "Spearman" in label for label in labels), labels
+    assert train.runs.rowCount() == 1 and train.runs.item(0, 2).text().endswith("%")
+    train.runs.selectRow(0)
+    assert len(train.past_curve.getData()[0]) >= 1
 
     export = window.panels["Export"]
     qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
@@ -370,7 +376,7 @@ def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window
     train._show_progress({"step": 3072, "total_steps": 8192, "fps": 900.0,
                           "learned_return": 3.5, "success_rate": 0.25, "extras": {}})
     assert "reward refitted on 14 labels" in train.status.text()
-    train.reward.setCurrentText("reference")
+    train.reward.setCurrentIndex(train.reward.findData("reference"))
     assert not cfg.override(RunConfig(), list(train.overrides())).online_feedback
 
 

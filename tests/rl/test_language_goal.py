@@ -104,3 +104,30 @@ def test_a_goal_the_scene_cannot_show_is_one_line_from_the_cli(tmp_path, capsys)
                  "--goal", "push the cube onto the purple pad"])
     err = capsys.readouterr().err.strip()
     assert code != 0 and "no purple pad" in err and "\n" not in err
+
+
+def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_a_sentence(
+        workspace):
+    from workbench.rewards import families, workflow
+    from workbench.rl.run import RunConfig, train_run
+    from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
+
+    assert "vision_language" in families.fittable()  # so the CLI and the Reward panel list it
+    env = make_env("PushChoice")
+    record_policy_episodes(env, workspace, scripted_policy(env, 0), 3, "scripted", seed=0)
+    record_policy_episodes(env, workspace, random_policy(env, 1), 2, "random", seed=50)
+    env.close()
+    config, fit = workflow.family_fit(
+        "vision_language", ("frames.cameras=top", "frames.image_size=32", "frames.channels=4",
+                            "frames.feature_dim=8", "frames.hidden=16", "frames.epochs=2"),
+        "PushChoice")
+    assert config.frames.colour_jitter == 0.0  # goals name colours: no colour augmentation
+    _, report = fit(workspace, "PushChoice", config)
+    assert "path" in report
+    run = RunConfig(scene="PushChoice", reward=report["path"], tensorboard=False,
+                    eval_episodes=2, ppo=PPOConfig(total_steps=256, num_envs=2, rollout_steps=128))
+    with pytest.raises(ValueError, match="--goal"):
+        train_run(workspace, run)
+    result = train_run(workspace, RunConfig(**{**run.__dict__, "goal": BLUE}))
+    assert result["reward"] == report["path"] and set(result["goal_success"]) == {
+        "pad=green", "pad=blue"}

@@ -153,4 +153,6 @@ register(RewardFamily(
     fit=f"{_WORKFLOW}:fit_preference_in_workspace"))
 register(RewardFamily(
     "vision_language", "vision-language progress — frames and the goal sentence", "frames+goal",
-    "workbench.rewards.vision_language.model:VisionLanguageProgressModel"))
+    "workbench.rewards.vision_language.model:VisionLanguageProgressModel",
+    fit=f"{_WORKFLOW}:fit_vision_language_in_workspace",
+    scene_defaults=f"{_WORKFLOW}:vision_language_defaults"))

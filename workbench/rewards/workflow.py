@@ -22,6 +22,9 @@ from workbench.rewards.progress.model import ProgressRewardModel
 from workbench.rewards.staged.config import StagedConfig
 from workbench.rewards.staged.fit import fit_staged
 from workbench.rewards.staged.model import StagedProgressModel
+from workbench.rewards.vision_language.config import VisionLanguageConfig
+from workbench.rewards.vision_language.fit import fit_vision_language
+from workbench.rewards.vision_language.model import VisionLanguageProgressModel
 
 NEGATIVE_SOURCES = ("random", "policy", "perturbed")
 
@@ -82,18 +85,47 @@ def fit_perceptual_in_workspace(
     """The progress reward from camera frames: the same split as
     :func:`fit_progress_in_workspace`; takes recorded without the model's cameras get their
     frames rendered from their saved states (at the model's image size, not changing them)."""
+    return _fit_on_frames(workspace, scene, fit_perceptual_progress, config, config,
+                          held_out_fraction, on_epoch)
+
+
+def fit_vision_language_in_workspace(
+    workspace: Workspace,
+    scene: str,
+    config: VisionLanguageConfig = VisionLanguageConfig(),
+    held_out_fraction: float = 0.2,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> tuple[VisionLanguageProgressModel, dict[str, Any]]:
+    """Progress towards a goal sentence from camera frames, fitted on the demos with their goal
+    texts (and the failed takes); the same split and report as the perceptual family."""
+    return _fit_on_frames(workspace, scene, fit_vision_language, config, config.frames,
+                          held_out_fraction, on_epoch)
+
+
+def _fit_on_frames(workspace: Workspace, scene: str, fit: Callable[..., Any], config: Any,
+                   frames: PerceptualConfig, held_out_fraction: float,
+                   on_epoch: Callable[[int, float], bool | None] | None):
     train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
 
     def load(rows):
-        return [with_frames(workspace.load_episode(r["id"]), tuple(config.cameras),
-                            config.image_size) for r in rows]
+        return [with_frames(workspace.load_episode(r["id"]), tuple(frames.cameras),
+                            frames.image_size) for r in rows]
 
-    model = fit_perceptual_progress(load(train), scene, load(train_neg), config, on_epoch)
+    model = fit(load(train), scene, load(train_neg), config, on_epoch)
     report: dict[str, Any] = {"train_demos": len(train), "train_negatives": len(train_neg),
-                              "cameras": list(config.cameras), **model.metrics}
+                              "cameras": list(frames.cameras), **model.metrics}
     if held:
         report.update(reward_report(model, load(held), load(held_neg)))
     return model, store_model(workspace, model, scene, report)
+
+
+def vision_language_defaults(scene: str) -> VisionLanguageConfig:
+    """The perceptual family's cameras and mirroring for ``scene``; no pretraining (the goal
+    sentence, not the scene's state, is what the model must read)."""
+    frames = perceptual_defaults(scene)
+    start = VisionLanguageConfig()
+    return replace(start, frames=replace(start.frames, cameras=frames.cameras,
+                                         mirror=frames.mirror))
 
 
 def fit_preference_in_workspace(

@@ -133,7 +133,7 @@ def train_run(
     if config.online_teacher and config.online_teacher not in TEACHERS:
         raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
                          f"{', '.join(TEACHERS)} or leave it empty")
-    if config.goal and config.reward == "latest":
+    if config.goal and config.reward == "latest":  # a sentence alone: its grounded reward
         config = replace(config, reward="grounded")
     if config.reward == "grounded" and not config.goal:
         raise ValueError("reward=grounded needs a goal sentence (--goal)")
@@ -146,10 +146,15 @@ def train_run(
     model = None
     if reward_path is not None:
         model = load_reward_model(reward_path, device=config.ppo.device)
-        if model.family not in trainable_families():
-            raise ValueError(f"a {model.family} reward needs a goal for every step; training "
-                             "on it is not supported yet (train on a progress, staged, "
-                             "perceptual or preference model)")
+        if model.family in families.artifacts_consuming("frames+goal"):
+            if not config.goal:
+                raise ValueError(f"a {model.family} reward scores frames towards a goal "
+                                 "sentence: give one (--goal \"push the cube onto the blue "
+                                 "pad\")")
+            model = model.for_goal(config.goal)  # then a frame reward like any other
+        elif model.family not in trainable_families():
+            raise ValueError(f"a {model.family} reward cannot drive training (train on a "
+                             "progress, staged, perceptual, preference or vision-language model)")
         if model.scene != config.scene:
             raise ValueError(f"reward model {reward_path} was fitted on {model.scene}; train "
                              f"on {model.scene} or fit one for {config.scene}")

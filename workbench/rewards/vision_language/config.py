@@ -20,3 +20,8 @@ class VisionLanguageConfig:
                 "whose frames are labelled 0 progress", "min": 0, "max": 64})
     mismatch_weight: float = field(default=1.0, metadata={
         "help": "loss weight of frames paired with a mismatched goal", "min": 0.0})
+
+    @property
+    def epochs(self) -> int:
+        """Passes over the training frames (the frame encoder's setting; progress bars)."""
+        return self.frames.epochs

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.rewards.language.encoder import embed
+from workbench.rewards.language.encoder import check_sentence, embed
 from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.model import FrameRewardModel, ViewEncoder, to_tensor
 from workbench.rewards.vision_language.config import VisionLanguageConfig
@@ -83,8 +83,14 @@ class VisionLanguageProgressModel(FrameRewardModel):
     @torch.no_grad()
     def progress(self, frames: np.ndarray, goal: str, batch: int = 256) -> np.ndarray:
         """Progress towards ``goal`` for (N, V, H, W, 3) uint8 frames."""
+        return self.progress_towards(frames, embed([goal]), batch)
+
+    @torch.no_grad()
+    def progress_towards(self, frames: np.ndarray, goal_vector: np.ndarray, batch: int = 256
+                         ) -> np.ndarray:
+        """Progress towards an embedded goal (1, 384): a sentence embedded once."""
         self.net.eval()
-        vector = torch.as_tensor(embed([goal]), device=self.device)
+        vector = torch.as_tensor(goal_vector, device=self.device)
         out = []
         for i in range(0, len(frames), batch):
             images = to_tensor(frames[i : i + batch], self.config.frames.image_size, self.device)
@@ -94,3 +100,22 @@ class VisionLanguageProgressModel(FrameRewardModel):
     def progress_episode(self, episode, goal: str | None = None) -> np.ndarray:
         """Progress of every frame towards ``goal`` (default: the episode's own goal text)."""
         return self.progress(self.frames_of(episode), goal or self.goal_of(episode))
+
+    def for_goal(self, goal: str) -> GoalProgress:
+        """This model as a reward over frames alone, towards one sentence (what a training
+        run on ``--goal`` scores)."""
+        return GoalProgress(self, check_sentence(goal))
+
+
+class GoalProgress:
+    """A vision-language model bound to one goal sentence: a frame reward like the perceptual
+    family's (``cameras``, ``frame_config``, ``score``), so the reward wrapper needs nothing new."""
+
+    def __init__(self, model: VisionLanguageProgressModel, goal: str):
+        self.model, self.goal = model, goal
+        self.family, self.scene, self.cameras = model.family, model.scene, model.cameras
+        self.frame_config, self.metrics = model.frame_config, model.metrics
+        self._vector = embed([goal])
+
+    def score(self, frames: np.ndarray) -> np.ndarray:
+        return self.model.progress_towards(frames, self._vector)

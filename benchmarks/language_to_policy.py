@@ -1,0 +1,49 @@
+"""Language to policy: PPO on a goal sentence's grounded reward in PushChoice, where the sentence
+chooses between a green and a blue pad, and the one policy is then asked for either pad.
+
+Each run is ``workbench train PushChoice --goal "push the cube onto the blue pad"``: the
+training envs draw the named pad per episode (the sentence's choice is part of the observation,
+``target_pos``), so one goal-conditioned policy learns both; evaluation asks for each pad in
+turn on the same seeded layouts (40 episodes each), then swaps the sentence. Seeds here are
+not the ones any setting was tuned on (nothing was tuned for this benchmark).
+
+Run: python benchmarks/language_to_policy.py [--steps 400000] [--seeds 3] [--first-seed 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+
+import workbench  # noqa: F401
+from workbench.data.workspace import Workspace
+from workbench.rl.ppo import PPOConfig
+from workbench.rl.run import RunConfig, train_run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=400_000)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=100)
+    parser.add_argument("--goal", default="push the cube onto the blue pad")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = Workspace.open(folder, create=True)
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            config = RunConfig(scene="PushChoice", goal=args.goal, eval_episodes=40,
+                               hacking_guard=False, tensorboard=False, checkpoint_every=0,
+                               ppo=PPOConfig(total_steps=args.steps, seed=seed))
+            start = time.perf_counter()
+            result = train_run(workspace, config)
+            print(json.dumps({
+                "seed": seed, "goal": args.goal, "reward": result["reward"],
+                "success_named": result["success_rate"], **result["goal_success"],
+                "seconds": round(time.perf_counter() - start, 1),
+            }), flush=True)
+
+
+if __name__ == "__main__":
+    main()
