@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from workbench.data import Workspace
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
@@ -97,10 +98,16 @@ def test_a_stopped_workspace_run_resumes_from_its_folder(workspace):
                        ppo=PPOConfig(total_steps=4 * 512, num_envs=4, rollout_steps=128))
     first = train_run(workspace, config, callbacks=(lambda p: p.update < 2,))
     folder = first["path"]
-    resumed = train_run(workspace, resume_dir=folder)
+    # As a person does it from the command line (the app's "Continue stopped run" is the same).
+    from workbench.cli.main import main
+
+    workspace.close()
+    assert main(["train", "Reach", "--workspace", str(workspace.root), "--resume", folder]) == 0
     steps = [line for line in open(f"{folder}/metrics.jsonl")]
     assert len(steps) == 4  # updates 1-2, then 3-4 after the resume
-    assert resumed["path"] == folder and "success_rate" in resumed
+    with Workspace.open(workspace.root) as reopened:
+        (run,) = reopened.runs("Reach")
+    assert run["status"] == "finished" and str(run["path"]) == folder
 
 
 def test_a_resumed_run_trains_on_the_reward_it_started_with_not_a_newer_one(workspace):

@@ -163,7 +163,12 @@ def train(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace, create=True) as ws:
         try:
-            result = train_run(ws, config, callbacks=(on_progress,))
+            if args.resume is not None:
+                if not (args.resume / "config.json").is_file():
+                    raise ValueError(f"--resume {args.resume}: not a run folder (no config.json)")
+                result = train_run(ws, callbacks=(on_progress,), resume_dir=args.resume)
+            else:
+                result = train_run(ws, config, callbacks=(on_progress,))
         finally:
             for bar in bars:
                 bar.close()

@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reward", default="latest",
                    help="'latest' learned model of the scene, a model folder, 'reference', "
                         "'sparse' or 'grounded' (the default with --goal)")
+    p.add_argument("--resume", type=Path, metavar="RUN",
+                   help="continue this stopped or killed run exactly from its checkpoint, with "
+                        "the config it was started with (other options are ignored)")
     p.add_argument("--goal", type=goal_sentence, default=None,
                    help="train toward what this sentence names, e.g. \"push the cube onto the "
                         "blue pad\" (PushChoice: one policy for every pad; see RunConfig.goal)")
