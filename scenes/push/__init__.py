@@ -236,12 +236,14 @@ class ScriptedPush:
         noise: float = 0.05,
         decoy: float | None = None,
         overshoot: float = 0.0,
+        stop_within: float = 0.018,
     ):
         self.task = task
         self.rng = rng
         self.noise = noise
         self.decoy = decoy  # push this many radians off the target direction (a negative)
         self.overshoot = overshoot  # push this far past the pad (a negative)
+        self.stop_within = stop_within  # hold still once the cube is this close to the pad
         self.done = False  # once there, stay put: re-approaching a placed cube knocks it off
 
     def __call__(self, physics: Physics) -> np.ndarray:
@@ -264,7 +266,8 @@ class ScriptedPush:
         lateral = rel - along * direction
         max_step = 0.01
         behind_cube = along < -(task.half + 0.005)
-        self.done = self.done or remaining < 0.018  # the servos still close ~5 mm of lag
+        # the servos still close ~5 mm of lag after the hand stops
+        self.done = self.done or remaining < self.stop_within
         if self.done:  # close enough: let it coast, hold still
             goal = hand
         elif behind_cube and np.linalg.norm(lateral) < 0.02:  # aligned: push, steering back

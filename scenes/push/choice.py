@@ -14,8 +14,9 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from scenes.push import COLOURS, PushTask
+from scenes.push import COLOURS, PushTask, ScriptedPush
 from workbench.sim.physics import Physics
+from workbench.task import ScriptedPolicy
 
 PAD_COLOURS = {"green": (0.15, 0.7, 0.25), "blue": (0.15, 0.3, 0.85)}
 PAD_DISTANCE = 0.12
@@ -79,3 +80,9 @@ class PushChoiceTask(PushTask):
 
     def goal_text(self) -> str:
         return f"push the {self.colour} cube onto the {self.pad_colour} pad"
+
+    def scripted_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
+        # Pushed at up to 50 degrees off the hand's start line, the cube slides on a little
+        # after the hand stops: stop a few millimetres earlier than on Push (0.95 of 40 seeds
+        # succeed at the last step, against 0.90).
+        return ScriptedPush(self, rng, stop_within=0.024)
