@@ -7,6 +7,7 @@ only the digest check) is what refuses the planted file."""
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import shutil
@@ -42,9 +43,9 @@ class Payload:
 def _pickles(marker: Path) -> dict[str, bytes]:
     """The payload as plain pickle, as torch.save writes it, and inside a numpy object array."""
     raw = pickle.dumps(Payload(marker))
-    buffer = __import__("io").BytesIO()
+    buffer = io.BytesIO()
     torch.save({"state": Payload(marker)}, buffer)
-    npy = __import__("io").BytesIO()
+    npy = io.BytesIO()
     np.save(npy, np.array([Payload(marker)], dtype=object), allow_pickle=True)
     return {"pickle": raw, "torch.save": buffer.getvalue(), "npy": npy.getvalue()}
 

@@ -146,14 +146,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="np") as handle:
             meta = handle.metadata() or {}
-            if meta.get("format") != FORMAT:
-                raise CheckpointError(f"{path} is not a workbench checkpoint ({FORMAT})")
             arrays = [handle.get_tensor(str(i)).copy() for i in range(len(handle.keys()))]
     except (SafetensorError, OSError, KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, CheckpointError):
-            raise
         raise CheckpointError(f"{path} is not a readable checkpoint ({exc}); start a new run"
                               ) from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a workbench checkpoint ({FORMAT})")
     tree = meta.get("tree", "")
     if _digest(tree, arrays) != meta.get("sha256"):
         raise CheckpointError(f"{path} does not match its checksum: the file changed after it "

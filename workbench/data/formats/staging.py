@@ -9,6 +9,7 @@ naming the file and the episode.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,6 @@ def sidecar_episode(sidecar: dict[str, Any] | None, index: int, scene: str | Non
 
 def read_optional_sidecar(path: Path, scene: str | None) -> dict[str, Any] | None:
     """The sidecar at ``path``; None when there is none and the scene is named instead."""
-    import json
-
     if not path.exists():
         if scene is None:
             raise DatasetError(f"no workbench sidecar at {path}: name the scene the episodes "
