@@ -19,7 +19,6 @@ from gui.panels import ExportPanel, GoalPanel, RankPanel, RecordPanel, RewardPan
 from gui.settings import Settings
 from gui.viewport import Viewport
 from workbench.session import Session
-from workbench.teleop.keyboard import HELP
 
 TICK_MS = 40  # the scenes' control rate (25 Hz)
 MOUSE_HELP = """Left-drag: orbit · right-drag: pan · wheel: zoom
@@ -139,7 +138,8 @@ class MainWindow(QMainWindow):
         help_menu.addAction(mouse)
         keys = QAction("Teleop keys", self)
         keys.triggered.connect(
-            lambda: QMessageBox.information(self, "Teleop keys", HELP.replace("  ", "\n"))
+            lambda: QMessageBox.information(self, "Teleop keys",
+                                            self.session.controls_help().replace("  ", "\n"))
         )
         help_menu.addAction(keys)
 

@@ -22,7 +22,6 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import heading, note, pixmap_from_rgb
 from gui.panels.timeline import Timeline
 from workbench.session import Session
-from workbench.teleop.keyboard import HELP
 
 THUMBNAIL = (96, 72)
 
@@ -34,8 +33,10 @@ class RecordPanel(QWidget):
         self.viewport = viewport
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Show the task: record demonstrations"))
-        layout.addWidget(note(f"Keyboard in the viewport — {HELP}; Ctrl+drag the gripper "
-                              "target in the viewport (Ctrl+Shift+drag: height)"))
+        self.controls = note("")
+        layout.addWidget(self.controls)
+        self._show_controls()
+        session.subscribe("scene", lambda **_: self._show_controls())
         self.goal = QLineEdit()
         self.goal.setPlaceholderText("goal of this take, e.g. push the red cube onto the green pad")
         layout.addWidget(self.goal)
@@ -105,6 +106,10 @@ class RecordPanel(QWidget):
         session.subscribe("scene", lambda name: self.refresh())
         self._sync(False)
         self.refresh()
+
+    def _show_controls(self) -> None:
+        self.controls.setText(f"Keyboard in the viewport ({self.session.scene}): "
+                              f"{self.session.controls_help()}")
 
     def _start(self) -> None:
         try:

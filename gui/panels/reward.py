@@ -6,8 +6,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QToolButton,
@@ -37,6 +40,18 @@ class RewardPanel(QWidget):
         for name in families.fittable():
             self.family.addItem(families.get(name).title, name)
         self.family.setToolTip("what the reward is learned from")
+        # Families that read a folder on this computer (a CLIP checkpoint) ask for it here.
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("folder of the checkpoint on this computer")
+        self.browse = QPushButton("Choose folder…")
+        self.browse.clicked.connect(self._choose_folder)
+        self.folder_note = note("Weights are read from this folder (a transformers checkpoint: "
+                                "config.json, model.safetensors, tokenizer files); nothing is "
+                                "downloaded.")
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.browse)
+        self.family.currentIndexChanged.connect(self._show_folder)
         self.fit_button = QPushButton("Fit reward")
         self.stop_button = QPushButton("Cancel")
         self.bar = QProgressBar()
@@ -51,8 +66,12 @@ class RewardPanel(QWidget):
         self.disagreement_curve = self.plot.plot(
             pen=pg.mkPen("#e67e22", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
             name="ensemble disagreement")
-        for widget in (self.family, self.fit_button, self.stop_button, self.bar, self.report):
+        layout.addWidget(self.family)
+        layout.addLayout(folder_row)
+        layout.addWidget(self.folder_note)
+        for widget in (self.fit_button, self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
+        self._show_folder()
         layout.addWidget(self.plot, 1)
         layout.addWidget(heading("What the reward likes most (top) and least (bottom)"))
         layout.addWidget(note("Segments of the recorded episodes with the highest and lowest "
@@ -77,9 +96,27 @@ class RewardPanel(QWidget):
         session.subscribe("scene", lambda name: self.refresh())
         self.refresh()
 
+    def _show_folder(self) -> None:
+        needs = families.get(self.family.currentData()).local_folder is not None
+        for widget in (self.folder, self.browse, self.folder_note):
+            widget.setVisible(needs)
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Checkpoint folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
     def _fit(self) -> None:
+        family = families.get(self.family.currentData())
+        overrides: tuple[str, ...] = ()
+        if family.local_folder is not None:
+            if not self.folder.text().strip():
+                self.session.emit("error", message=f"{family.name}: choose the folder of the "
+                                  "checkpoint on this computer first (nothing is downloaded)")
+                return
+            overrides = (f"{family.local_folder}={self.folder.text().strip()}",)
         try:
-            self.session.fit_reward(family=self.family.currentData())
+            self.session.fit_reward(overrides, family=family.name)
         except RuntimeError as exc:
             self.session.emit("error", message=str(exc))
 
@@ -146,7 +183,11 @@ class RewardPanel(QWidget):
         episode = self.session.workspace.load_episode(shown["id"])
         if len(episode):
             steps = np.arange(len(episode))
-            learned = reward_along(model, episode)
+            try:
+                learned = reward_along(model, episode)
+            except ValueError as exc:  # e.g. a goal reward and an episode without a goal
+                self.report.setText(f"{self.report.text()} · {exc}")
+                return
             spread = np.zeros(0)
             if latest["family"] == "preference":  # rescale to [0, 1] to share the axis
                 scale = np.ptp(learned) + 1e-9

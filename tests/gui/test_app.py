@@ -395,3 +395,34 @@ def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qt
                     timeout=300_000)
     run = session.workspace.runs("Push")[-1]
     assert run["status"] == "stopped"
+
+
+def test_reward_panel_fits_a_clip_reward_from_a_local_checkpoint_folder(window, qtbot, tmp_path):
+    from tests.rewards.test_clip import saved_tiny_clip
+
+    session = window.session
+    session.set_scene("Reach")
+    session.record_scripted(1)
+    session.add_goal("reach the target")
+    reward = window.panels["Reward"]
+    reward.family.setCurrentIndex(reward.family.findData("clip"))
+    assert reward.folder.isVisibleTo(reward)
+    assert "nothing is downloaded" in reward.folder_note.text()
+    errors = []
+    session.subscribe("error", lambda message: errors.append(message))
+    qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    assert errors and "choose the folder" in errors[-1] and "reward" not in session.jobs
+    reward.folder.setText(str(saved_tiny_clip(tmp_path / "clip")))
+    qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (session.poll_jobs() or True) and not session.jobs["reward"].running
+                    and session.jobs["reward"].state != "running", timeout=400_000)
+    session.poll_jobs()
+    assert "clip goal model" in reward.report.text() and "Spearman" in reward.report.text(), \
+        reward.report.text()
+    assert session.workspace.models("Reach")[-1]["family"] == "clip_goal"
+    train = window.panels["Train"]
+    train.refresh()
+    labels = [train.reward.itemText(i) for i in range(train.reward.count())]
+    assert any("clip_goal" in label for label in labels), labels
+    reward.family.setCurrentIndex(reward.family.findData("progress"))
+    assert not reward.folder.isVisibleTo(reward)

@@ -110,3 +110,53 @@ def reward_pixels(reward: ClipGoalReward, frames: np.ndarray) -> torch.Tensor:
 def test_a_missing_checkpoint_says_nothing_is_downloaded(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         ClipGoalReward.load(tmp_path / "nowhere")
+
+
+def saved_tiny_clip(folder):
+    """An untrained tiny CLIP saved as a person would keep a checkpoint: a fixed function."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model, tokenizer = tiny_clip(folder)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_the_clip_family_is_measured_in_a_workspace_stored_and_trains_a_policy(workspace,
+                                                                               tmp_path):
+    from workbench.data.replay import with_frames
+    from workbench.rewards.artifact import ArtifactError, load_reward_model
+    from workbench.rewards.workflow import family_fit
+    from workbench.rl.ppo import PPOConfig
+    from workbench.rl.run import RunConfig, train_run
+    from workbench.teleop.recorder import record_demo_set
+
+    weights = saved_tiny_clip(tmp_path / "clip")
+    record_demo_set(workspace, "Reach", 1)
+    workspace.add_goal("reach the target", "Reach")
+    config, fit = family_fit("clip", ("image_size=32",), "Reach")
+    with pytest.raises(ValueError, match="^weights: give the folder"):
+        fit(workspace, "Reach", config)
+    config, fit = family_fit("clip", (f"weights={weights}", "image_size=32"), "Reach")
+    model, report = fit(workspace, "Reach", config)
+    assert report["train_demos"] == 1 and -1 <= report["spearman_progress"] <= 1
+    assert "success_vs_failure" in report and model.config.goal == "reach the target"
+    stored = workspace.models(scene="Reach")[-1]
+    assert stored["family"] == "clip_goal"
+    loaded = load_reward_model(stored["path"], device="cpu")  # no weights copied, none fetched
+    episode = workspace.load_episode(workspace.episodes(scene="Reach")[0]["id"])
+    episode = with_frames(episode, model.cameras, 32)
+    np.testing.assert_allclose(loaded.progress_episode(episode), model.progress_episode(episode),
+                               atol=1e-6)
+
+    result = train_run(workspace, RunConfig(
+        scene="Reach", reward=stored["path"], goal="reach the target", eval_episodes=1,
+        tensorboard=False, hacking_guard=False,
+        ppo=PPOConfig(num_envs=2, rollout_steps=32, total_steps=128)))
+    assert workspace.runs()[-1]["status"] == "finished" and result["reward"] == stored["path"]
+    with pytest.raises(ValueError, match="goal sentence"):
+        train_run(workspace, RunConfig(scene="Reach", reward=stored["path"], eval_episodes=1,
+                                       ppo=PPOConfig(num_envs=2, total_steps=64)))
+
+    (weights / "model.safetensors").write_bytes(b"changed")  # the checkpoint under it changed
+    with pytest.raises(ArtifactError, match="changed since"):
+        load_reward_model(stored["path"], device="cpu")

@@ -1,7 +1,9 @@
 """Training on a reward over camera frames (direct): the vector envs render the model's cameras
-after every step and the model scores the batch."""
+after every step and the model scores the batch. Distilled training: tests/rl/test_distill.py."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -73,7 +75,12 @@ def test_a_run_trains_on_a_stored_perceptual_model_and_refuses_another_scene(mod
                        ppo=PPOConfig(num_envs=2, rollout_steps=32, total_steps=128))
     result = train_run(workspace, config)
     assert result["reward"] == stored["path"] and workspace.runs()[-1]["status"] == "finished"
-    latest = train_run(workspace, RunConfig(**{**config.__dict__, "reward": "latest"}))
+    log = [json.loads(line) for line in open(f"{result['path']}/metrics.jsonl")]
+    assert all("distill/rendered" in row for row in log)  # distilled by default
+    latest = train_run(workspace, RunConfig(**{**config.__dict__, "reward": "latest",
+                                               "frame_scoring": "direct"}))
     assert latest["reward"] == stored["path"]  # "latest" includes rewards over frames
+    log = [json.loads(line) for line in open(f"{latest['path']}/metrics.jsonl")]
+    assert not any("distill/rendered" in row for row in log)
     with pytest.raises(ValueError, match="fitted on Reach"):
         train_run(workspace, RunConfig(**{**config.__dict__, "scene": "Push"}))

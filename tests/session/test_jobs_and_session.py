@@ -180,3 +180,16 @@ def test_goal_job_scores_recorded_episodes_by_the_named_colours(tmp_path):
         outcomes.add(named)
     assert outcomes == {True, False}  # both kinds of episode were there to tell apart
     session.close()
+
+
+def test_the_app_opens_where_the_person_left_off_and_shows_that_scenes_controls(tmp_path):
+    fresh = Session(tmp_path / "new")
+    assert fresh.scene == "Push"  # a new workspace: an arm the keyboard drives
+    assert "w/s: x" in fresh.controls_help() and "Ctrl+drag" in fresh.controls_help()
+    fresh.set_scene("Reach")
+    fresh.record_scripted(1, with_failures=False)
+    fresh.set_scene("CheetahRun")
+    assert "joint commands" in fresh.controls_help()  # no keys promised that do nothing
+    again = Session(tmp_path / "new")
+    assert again.scene == "Reach"  # the newest work, not the last scene merely looked at
+    assert Session(tmp_path / "new", scene="DrawerOpen").scene == "DrawerOpen"

@@ -53,3 +53,13 @@ def test_a_keyboard_take_replays_to_the_same_final_state(workspace):
     for action in episode["action"]:
         replay.step(action)
     np.testing.assert_array_equal(replay.snapshot(), episode["sim_state"][-1])
+
+
+def test_the_keyboard_help_names_only_the_axes_a_controller_has():
+    from workbench.teleop.keyboard import controls_help
+
+    planar = controls_help(("dx", "dy"))
+    assert "w/s: x" in planar and "a/d: y" in planar
+    assert "r/f" not in planar and "gripper" not in planar
+    assert "space: gripper" in controls_help(("dx", "dy", "dz", "gripper"))
+    assert "joint commands" in controls_help(("hip", "knee"))

@@ -13,7 +13,7 @@ import time
 
 from workbench.data.workspace import Workspace
 from workbench.envs.env import WorkbenchEnv
-from workbench.teleop.keyboard import HELP, KeyboardTeleop
+from workbench.teleop.keyboard import KeyboardTeleop, controls_help
 from workbench.teleop.recorder import Recorder
 
 HOLD_TICKS = 4
@@ -31,7 +31,8 @@ def record_keyboard(env: WorkbenchEnv, ws: Workspace, goal: str | None, seed: in
     teleop = KeyboardTeleop(env.controller.labels)
     recorder = Recorder(env, ws, "teleop", goal=goal)
     recorder.start(seed=seed)
-    print(f"recording {env.scene_name}: {HELP}; Enter saves, x discards, q quits", flush=True)
+    print(f"recording {env.scene_name}: {controls_help(env.controller.labels)}; Enter saves, "
+          "x discards, q quits", flush=True)
     held: dict[str, int] = {}
     fd = sys.stdin.fileno()
     saved_attrs = termios.tcgetattr(fd)

@@ -496,6 +496,13 @@ class Workspace:
     def absolute(self, stored: str) -> str:
         return str(self.root / stored) if not Path(stored).is_absolute() else stored
 
+    def newest_scene(self) -> str | None:
+        """The scene of the newest episode, reward model or run: where the person left off."""
+        row = self._db.execute(
+            "SELECT scene, created FROM episodes UNION ALL SELECT scene, created FROM models "
+            "UNION ALL SELECT scene, created FROM runs ORDER BY created DESC LIMIT 1").fetchone()
+        return None if row is None else str(row["scene"])
+
     def models(self, scene: str | None = None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM models", ()
         if scene:

@@ -6,6 +6,9 @@ every reset and step. In a SAME_STEP vector env the frames of a step that ended 
 arrive in ``info["final_info"]["frames"]`` and the new episode's first frames in
 ``info["frames"]``, so the learned-reward wrapper scores exactly the states a state reward
 would.
+
+``render_next`` (set per sub-env through ``VectorEnv.set_attr``) skips rendering where a
+reward renders only some states (:mod:`workbench.rl.distill`); those steps carry no frames.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class RenderedFrames(gym.Wrapper):
         self.cameras = tuple(cameras)
         self.size = int(size)
         self._renderer: CameraRenderer | None = None
+        self.render_next = True
 
     def frames(self) -> np.ndarray:
         physics = self.env.unwrapped.physics
@@ -38,11 +42,15 @@ class RenderedFrames(gym.Wrapper):
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        return obs, {**info, "frames": self.frames()}
+        if self.render_next:
+            info = {**info, "frames": self.frames()}
+        return obs, info
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, {**info, "frames": self.frames()}
+        if self.render_next:
+            info = {**info, "frames": self.frames()}
+        return obs, reward, terminated, truncated, info
 
     def close(self) -> None:
         if self._renderer is not None:
@@ -50,9 +58,9 @@ class RenderedFrames(gym.Wrapper):
             self._renderer = None
         super().close()
 
-    # Exact checkpoints (workbench.rl.checkpoint): nothing to carry, the renderer is made again.
-    def get_state(self) -> None:
-        return None
+    # Exact checkpoints (workbench.rl.checkpoint): the renderer is made again.
+    def get_state(self) -> dict[str, bool]:
+        return {"render_next": self.render_next}
 
-    def set_state(self, state: None) -> None:
-        pass
+    def set_state(self, state: dict[str, bool]) -> None:
+        self.render_next = bool(state["render_next"])

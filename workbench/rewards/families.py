@@ -61,6 +61,9 @@ class RewardFamily:
     model: str  # "module:Class" with ``family`` (the artifact's name) and ``config_class``
     fit: str | None = None  # "module:function(workspace, scene, config, on_epoch=None)"
     scene_defaults: str | None = None  # "module:function(scene) -> config"
+    # A config field naming a folder on this computer that the fit reads (CLIP's checkpoint):
+    # the Reward panel asks for it with a folder picker.
+    local_folder: str | None = None
 
     @property
     def model_class(self) -> type:
@@ -156,3 +159,7 @@ register(RewardFamily(
     "workbench.rewards.vision_language.model:VisionLanguageProgressModel",
     fit=f"{_WORKFLOW}:fit_vision_language_in_workspace",
     scene_defaults=f"{_WORKFLOW}:vision_language_defaults"))
+register(RewardFamily(
+    "clip", "CLIP goal reward — a CLIP checkpoint on this computer and the goal sentence",
+    "frames+goal", "workbench.rewards.language.clip:ClipGoalModel",
+    fit=f"{_WORKFLOW}:fit_clip_in_workspace", local_folder="weights"))

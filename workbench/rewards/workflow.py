@@ -8,6 +8,7 @@ from typing import Any
 
 from workbench.data.replay import with_frames
 from workbench.data.workspace import Workspace
+from workbench.rewards.language.clip import ClipConfig, ClipGoalModel, fit_clip
 from workbench.rewards.metrics import reward_report
 from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.fit import fit_perceptual_progress
@@ -100,6 +101,27 @@ def fit_vision_language_in_workspace(
     texts (and the failed takes); the same split and report as the perceptual family."""
     return _fit_on_frames(workspace, scene, fit_vision_language, config, config.frames,
                           held_out_fraction, on_epoch)
+
+
+def fit_clip_in_workspace(
+    workspace: Workspace,
+    scene: str,
+    config: ClipConfig | None = None,
+    held_out_fraction: float = 0.0,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> tuple[ClipGoalModel, dict[str, Any]]:
+    """A zero-shot CLIP goal reward from a local checkpoint, measured on every recorded demo
+    and failed take of the scene (rendered with its cameras where they were not recorded),
+    towards each take's goal text, else ``config.goal``, else the scene's newest saved goal
+    (and its baseline, when it has one)."""
+    config = config or ClipConfig()
+    saved = workspace.goals(scene)
+    if not config.goal and saved:
+        newest = saved[-1]
+        config = replace(config, goal=newest["text"],
+                         baseline=newest.get("baseline") or config.baseline)
+    return _fit_on_frames(workspace, scene, fit_clip, config, config, held_out_fraction,
+                          on_epoch)
 
 
 def _fit_on_frames(workspace: Workspace, scene: str, fit: Callable[..., Any], config: Any,

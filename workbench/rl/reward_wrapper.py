@@ -91,14 +91,8 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
 
     def step(self, actions: np.ndarray):
         obs, env_reward, terminated, truncated, info = self.env.step(actions)
-        next_states = np.array(obs, copy=True)
+        next_states, next_frames, done = reached(obs, info)
         frames = info.get("frames")
-        next_frames = None if frames is None else np.array(frames, copy=True)
-        done = info.get("_final_obs")
-        if done is not None and done.any():
-            next_states[done] = np.stack(info["final_obs"][done])
-            if next_frames is not None:  # the frames of the step that ended each episode
-                next_frames[done] = info["final_info"]["frames"][done]
         phi_next = self._score(next_states, next_frames)
         reward = progress_reward(phi_next, self._phi, self.transform, self.gamma)
         phi = phi_next.copy()
@@ -113,6 +107,24 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         info["env_reward"] = env_reward
         info["learned_score"] = phi_next
         return obs, reward.astype(np.float64), terminated, truncated, info
+
+
+def reached(obs: np.ndarray, info: dict[str, Any]):
+    """The states (and frames, where rendered) each env reached this step, before any automatic
+    reset, and which envs ended: a SAME_STEP vector env hands the ended episodes' last
+    observations and frames over in ``final_obs`` / ``final_info``."""
+    next_states = np.array(obs, copy=True)
+    frames = info.get("frames")
+    next_frames = None if frames is None else np.array(frames, copy=True)
+    done = info.get("_final_obs")
+    if done is not None and done.any():
+        next_states[done] = np.stack(info["final_obs"][done])
+        if next_frames is not None:  # the frames of the step that ended each episode
+            final = info["final_info"]
+            rendered = done & final.get("_frames", np.zeros_like(done))
+            if rendered.any():
+                next_frames[rendered] = final["frames"][rendered]
+    return next_states, next_frames, done
 
 
 class SuccessRewardWrapper(gym.vector.VectorWrapper):

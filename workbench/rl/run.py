@@ -27,6 +27,7 @@ from workbench.rewards.preference.dataset import SegmentCache, queries_from_work
 from workbench.rewards.workflow import store_model
 from workbench.rl.checkpoint import CHECKPOINT, run_checkpoint
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
+from workbench.rl.distill import DistillConfig, DistilledFrameReward
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
 from workbench.rl.policy import GaussianPolicy
@@ -89,6 +90,12 @@ class RunConfig:
     online_clips: int = field(
         default=2, metadata={
             "help": "policy episodes recorded per feedback round", "min": 0, "max": 1000})
+    frame_scoring: str = field(default="distilled", metadata={
+        "help": "a reward over camera frames: 'distilled' renders a share of the steps and a "
+                "state student fitted to the reward scores the rest (falls back to direct "
+                "while the two disagree), 'direct' renders and scores every step (on a GPU)",
+        "choices": ("distilled", "direct")})
+    distill: DistillConfig = field(default_factory=DistillConfig)
     online: OnlineFeedbackConfig = field(default_factory=OnlineFeedbackConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
@@ -158,8 +165,8 @@ def train_run(
         if model.scene != config.scene:
             raise ValueError(f"reward model {reward_path} was fitted on {model.scene}; train "
                              f"on {model.scene} or fit one for {config.scene}")
-    # A reward over camera frames trains directly: every sub-env renders the model's cameras
-    # after each step and the model scores the batch (on config.ppo.device).
+    # A reward over camera frames: the sub-envs render the model's cameras (after every step
+    # when direct, a share of them when distilled) and the model scores the batch.
     wrap = None
     if model is not None and model.cameras:
         cameras, size = model.cameras, model.frame_config.image_size
@@ -167,11 +174,15 @@ def train_run(
     envs = make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs, wrap=wrap)
     schedule = (Curriculum(envs, CurriculumConfig(final=config.difficulty))
                 if config.curriculum and config.difficulty > 0 else None)
-    feedback: tuple[Callback, ...] = ()
+    learners: tuple[Callback, ...] = ()  # what refits the reward between updates
     if online:
-        envs, feedback, learner = _online_feedback(workspace, config, envs, eval_env)
+        envs, learners, learner = _online_feedback(workspace, config, envs, eval_env)
     elif config.reward == "sparse":
         envs = SuccessRewardWrapper(envs)
+    elif model is not None and model.cameras and config.frame_scoring == "distilled":
+        envs = DistilledFrameReward(envs, model, config.transform, config.ppo.gamma,
+                                    config.distill)
+        learners = (envs.callback(),)
     elif model is not None:
         envs = LearnedRewardWrapper(
             envs, model, config.transform, config.ppo.gamma, features=eval_env.features
@@ -216,9 +227,9 @@ def train_run(
             on_snapshot(progress.policy, progress)
 
     monitor = RewardHackingMonitor() if config.hacking_guard and reward_path else None
-    # The curriculum, the feedback rounds and the monitor annotate each update before it is
-    # logged.
-    guards = tuple(g for g in (schedule, *feedback, monitor) if g is not None)
+    # The curriculum, the feedback rounds (or the student's refit) and the monitor annotate
+    # each update before it is logged.
+    guards = tuple(g for g in (schedule, *learners, monitor) if g is not None)
     status = "failed"
     try:
         policy = train_ppo(

@@ -23,7 +23,7 @@ from workbench.registry import SCENES
 from workbench.session.browser import EpisodeBrowser
 from workbench.session.jobs import Job, JobEvent
 from workbench.sim.render import CameraRenderer
-from workbench.teleop.keyboard import KeyboardTeleop
+from workbench.teleop.keyboard import KeyboardTeleop, controls_help
 from workbench.teleop.perturb import Perturbation
 from workbench.teleop.pointer import CameraPose, PointerTarget
 from workbench.teleop.recorder import Recorder, record_demo_set
@@ -51,6 +51,10 @@ class NumpyPolicy:
         return np.clip(x, -1.0, 1.0)
 
 
+# Where a new workspace opens: an arm the keyboard drives, a task a person can show in seconds.
+FIRST_SCENE = "Push"
+
+
 class Session:
     def __init__(self, workspace: str | Path, scene: str | None = None):
         self.workspace = Workspace.open(workspace, create=True)
@@ -70,7 +74,9 @@ class Session:
         self._models: dict[int, Any] = {}  # loaded reward models by id
         self.perturbation = Perturbation()
         self.browser = EpisodeBrowser(self)
-        self.set_scene(scene or self.scene_names()[0])
+        names = self.scene_names()
+        newest = self.workspace.newest_scene()
+        self.set_scene(scene or (newest if newest in names else FIRST_SCENE))
 
     def open_workspace(self, path: str | Path) -> None:
         """Switch to another workspace folder (created if empty). Refused while a job runs; the
@@ -120,6 +126,11 @@ class Session:
         self.preview_policy = None
         self.obs, _ = self.env.reset(seed=self.episode_seed)
         self.emit("scene", name=name)
+
+    def controls_help(self) -> str:
+        """The keyboard's controls in the current scene."""
+        return controls_help(self.env.controller.labels,
+                             pointer=hasattr(self.env.robot, "ee_position"))
 
     def reset_episode(self) -> None:
         self.episode_seed += 1

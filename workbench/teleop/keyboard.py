@@ -27,7 +27,22 @@ KEYMAP = {
     "r": ("dz", 1.0),
     "f": ("dz", -1.0),
 }
-HELP = "w/s: x  a/d: y  r/f: z  space: gripper  [ ]: speed  shift: fast"
+_AXIS_KEYS = {"dx": "w/s: x", "dy": "a/d: y", "dz": "r/f: z", "gripper": "space: gripper"}
+
+
+def controls_help(labels: tuple[str, ...], pointer: bool = False) -> str:
+    """What the keyboard does in a scene whose controller takes ``labels``: only the axes it
+    has (a planar pusher has no r/f), or why it cannot drive the scene at all; ``pointer``:
+    the gripper target can also be dragged in the viewport (teleop.pointer)."""
+    if not labels or any(label not in _AXIS_KEYS for label in labels):
+        return ("the keyboard drives arms in end-effector modes; this scene's actions are "
+                f"{len(labels)} joint commands, so teach it with scripted demos, rankings of "
+                "clips or a goal sentence")
+    keys = [_AXIS_KEYS[label] for label in _AXIS_KEYS if label in labels]
+    text = "  ".join([*keys, "[ ]: speed", "shift: fast"])
+    if pointer:
+        text += "; Ctrl+drag the gripper target in the viewport (Ctrl+Shift+drag: height)"
+    return text
 
 
 class KeyboardTeleop:

@@ -16,13 +16,29 @@ torch this project installs.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.rewards.artifact import pick_device
+from workbench import config as cfg
+from workbench.checksums import sha256
+from workbench.config import validated
+from workbench.rewards.artifact import (
+    ARTIFACT_VERSION,
+    CONFIG,
+    ArtifactError,
+    pick_device,
+    read_header,
+)
+from workbench.rewards.language.encoder import check_sentence
+from workbench.rewards.metrics import reward_report
+
+CLIP_WEIGHTS = "model.safetensors"
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -63,7 +79,10 @@ class ClipGoalReward:
 
     @torch.no_grad()
     def embed_text(self, sentences: list[str]) -> torch.Tensor:
-        tokens = self.tokenizer(sentences, padding=True, return_tensors="pt").to(self.device)
+        # Longer sentences are cut at the text encoder's context, as CLIP itself does.
+        context = int(self.model.config.text_config.max_position_embeddings)
+        tokens = self.tokenizer(sentences, padding=True, truncation=True, max_length=context,
+                                return_tensors="pt").to(self.device)
         return F.normalize(self._features(self.model.get_text_features(**tokens)), dim=-1)
 
     @torch.no_grad()
@@ -104,3 +123,128 @@ class ClipGoalReward:
             raise RuntimeError("call set_goal(goal, baseline) before scoring frames")
         x = self.embed_images(frames)
         return (1 - 0.5 * ((x - self.goal) @ self.projection).pow(2).sum(-1)).cpu().numpy()
+
+
+# -- the "clip" reward family: a local checkpoint, cameras and a baseline, measured on a scene ---
+@dataclass(frozen=True)
+@validated
+class ClipConfig:
+    """A zero-shot CLIP goal reward for a scene. Nothing is trained: "fitting" checks the
+    checkpoint and measures the reward on the scene's recorded episodes."""
+
+    weights: str = field(default="", metadata={
+        "help": "folder of a transformers CLIP checkpoint on this computer (config.json, "
+                "model.safetensors, tokenizer files); nothing is downloaded"})
+    cameras: tuple[str, ...] = field(default=("front",), metadata={
+        "help": "views scored (the reward is their mean)"})
+    image_size: int = field(default=224, metadata={
+        "help": "rendered frame size (resized to the checkpoint's input)", "min": 8,
+        "max": 1024})
+    baseline: str = field(default="a robot arm and objects on a table", metadata={
+        "help": "the sentence the goal is measured against (VLM-RM's baseline)"})
+    alpha: float = field(default=0.5, metadata={
+        "help": "projection strength: 0 plain cosine, 1 only the baseline-to-goal direction",
+        "min": 0.0, "max": 1.0})
+    goal: str = field(default="", metadata={
+        "help": "goal sentence for recorded episodes that have none (for the report)"})
+
+
+class ClipGoalModel:
+    """The stored form of a CLIP goal reward: the checkpoint's folder and checksum (its weights
+    stay where they are kept), cameras, baseline and the report. Bound to a sentence with
+    :meth:`for_goal` it is a frame reward a policy trains on."""
+
+    family = "clip_goal"
+    config_class = ClipConfig
+
+    def __init__(self, scene: str, config: ClipConfig, device: str = "auto",
+                 reward: ClipGoalReward | None = None):
+        self.scene, self.config = scene, config
+        self.cameras = tuple(config.cameras)
+        self.reward = reward or ClipGoalReward.load(config.weights, device)
+        self.metrics: dict[str, Any] = {}
+
+    @property
+    def frame_config(self) -> ClipConfig:
+        return self.config
+
+    def for_goal(self, goal: str) -> ClipGoal:
+        return ClipGoal(self, check_sentence(goal))
+
+    def score(self, frames: np.ndarray) -> np.ndarray:
+        raise ValueError("a CLIP reward scores frames towards a goal sentence: bind one first "
+                         "(model.for_goal('push the cube onto the green pad'))")
+
+    def progress_episode(self, episode, goal: str | None = None) -> np.ndarray:
+        """The reward along a recorded episode towards ``goal`` (default: its own goal text,
+        else the config's)."""
+        goal = goal or episode.meta.get("goal") or self.config.goal
+        if not goal:
+            raise ValueError(f"episode {episode.id} has no goal text; give the fit one "
+                             "(goal=\"push the cube onto the green pad\")")
+        missing = [c for c in self.cameras if f"image/{c}" not in episode.keys()]
+        if missing:
+            raise ValueError(f"episode {episode.id} has no frames of {missing}")
+        frames = np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
+        return self.for_goal(goal).score(frames)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        weights = Path(self.config.weights).resolve()
+        header = {"version": ARTIFACT_VERSION, "family": self.family, "scene": self.scene,
+                  "config": cfg.to_dict(replace(self.config, weights=str(weights))),
+                  "metrics": self.metrics,
+                  "checkpoint_sha256": sha256(weights / CLIP_WEIGHTS)}
+        (path / CONFIG).write_text(json.dumps(header, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> ClipGoalModel:
+        header = read_header(Path(path))
+        try:
+            config = cfg.from_dict(ClipConfig, header["config"])
+            scene = str(header["scene"])
+        except Exception as exc:  # a file from anywhere: say where
+            raise ArtifactError(f"{path}/{CONFIG} is incomplete or invalid: {exc}") from None
+        weights = Path(config.weights) / CLIP_WEIGHTS
+        if not weights.is_file():
+            raise ArtifactError(f"{path} uses the CLIP checkpoint in {config.weights}, which is "
+                                "no longer there; put it back or fit the reward again")
+        if sha256(weights) != header.get("checkpoint_sha256"):
+            raise ArtifactError(f"the CLIP checkpoint in {config.weights} changed since {path} "
+                                "was measured with it; fit the reward again")
+        model = cls(scene, config, device)
+        model.metrics = header.get("metrics", {})
+        return model
+
+
+class ClipGoal:
+    """A CLIP goal reward bound to one sentence: a frame reward over (N, V, H, W, 3) frames."""
+
+    def __init__(self, model: ClipGoalModel, goal: str):
+        self.model, self.goal = model, goal
+        self.family, self.scene, self.cameras = model.family, model.scene, model.cameras
+        self.frame_config, self.metrics = model.frame_config, model.metrics
+        self._reward = ClipGoalReward(model.reward.model, model.reward.tokenizer,
+                                      model.reward.device)
+        self._reward.set_goal(goal, model.config.baseline, model.config.alpha)
+
+    def score(self, frames: np.ndarray) -> np.ndarray:
+        views = [self._reward.score(np.ascontiguousarray(frames[:, v]))
+                 for v in range(frames.shape[1])]
+        return np.mean(views, axis=0).astype(np.float64)
+
+
+def fit_clip(train, scene: str, negatives, config: ClipConfig, on_epoch=None) -> ClipGoalModel:
+    """Check the checkpoint and measure the reward on every recorded episode (nothing is
+    trained, so none of them was seen)."""
+    if not config.weights:
+        raise ValueError("weights: give the folder of a CLIP checkpoint on this computer "
+                         "(weights=/path/to/clip); nothing is downloaded")
+    try:
+        model = ClipGoalModel(scene, config)
+    except (FileNotFoundError, OSError, ValueError) as exc:
+        raise ValueError(f"weights={config.weights}: {str(exc).splitlines()[0]}") from None
+    model.metrics = reward_report(model, train, negatives)
+    return model

@@ -1,0 +1,135 @@
+"""Training on a frame reward through a state student (workbench.rl.distill): what is rendered,
+what scores each step, when it falls back to the frame reward, and exact resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.envs.frames import RenderedFrames
+from workbench.rewards.perceptual import PerceptualConfig, PerceptualProgressModel
+from workbench.rl.distill import DistillConfig, DistilledFrameReward
+from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
+from workbench.rl.reward_wrapper import reached
+
+CAMERAS = ("front",)
+SIZE = 24
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    torch.manual_seed(0)  # untrained, but a fixed function of the frames, hence of the state
+    return PerceptualProgressModel("Reach", PerceptualConfig(
+        cameras=CAMERAS, image_size=SIZE, channels=4, feature_dim=8, hidden=16, pretrain=0),
+        device="cpu")
+
+
+class Negated:
+    """The same teacher turned upside down: a reward that changed under the student."""
+
+    def __init__(self, model):
+        self.model, self.cameras = model, model.cameras
+
+    def score(self, frames):
+        return -self.model.score(frames)
+
+
+def distilled(teacher, config: DistillConfig, num_envs: int = 4) -> DistilledFrameReward:
+    envs = make_vector_env("workbench/Reach-v0", num_envs,
+                           wrap=lambda env: RenderedFrames(env, CAMERAS, SIZE))
+    return DistilledFrameReward(envs, teacher, config=config)
+
+
+def roll(envs, steps: int, rng) -> tuple[np.ndarray, list[tuple]]:
+    """Random actions for ``steps``; which envs rendered, and (reward, states reached) pairs."""
+    rendered, transitions = [], []
+    for _ in range(steps):
+        actions = rng.uniform(-1, 1, (envs.num_envs, *envs.single_action_space.shape))
+        obs, reward, _, _, info = envs.step(actions)
+        rendered.append(info.get("_frames", np.zeros(envs.num_envs, bool)))
+        transitions.append((reward, reached(obs, info)[0]))
+    return np.array(rendered), transitions
+
+
+def test_frames_are_scored_first_then_the_student_scores_every_step_rendering_a_share(teacher):
+    envs = distilled(teacher, DistillConfig(render_fraction=0.25, min_agreement=-1.0))
+    rng = np.random.default_rng(0)
+    envs.reset(seed=0)
+    rendered, _ = roll(envs, 64, rng)
+    assert rendered.all() and envs.direct  # no student yet: every step rendered and scored
+    record = envs.refit()
+    assert record["distill/rendered"] == 1.0 and "distill/agreement" not in record
+    assert envs.direct  # fitted, but not yet measured on states it has not seen
+    roll(envs, 64, rng)
+    record = envs.refit()
+    assert "distill/agreement" in record and not envs.direct  # measured, and over -1
+    rendered, transitions = roll(envs, 200, rng)
+    assert 0.15 < rendered.mean() < 0.35  # the configured share, not every step
+    for reward, states in transitions:  # the progress transform of the student's score
+        np.testing.assert_allclose(reward, envs.student.score(states))
+    labels = len(envs._targets)
+    record = envs.refit()  # the rendered states were scored by the teacher and became labels
+    assert len(envs._targets) == labels + rendered.sum()
+    assert record["distill/rendered"] == pytest.approx(rendered.mean())
+    envs.close()
+
+
+def test_when_the_student_disagrees_the_next_update_scores_frames_until_it_agrees_again(teacher):
+    envs = distilled(teacher, DistillConfig(render_fraction=0.25, min_agreement=0.0,
+                                            agreement_updates=1, labels=256, fit_steps=300))
+    rng = np.random.default_rng(1)
+    envs.reset(seed=1)
+    for _ in range(3):
+        roll(envs, 64, rng)
+        envs.refit()
+    assert not envs.direct and envs.agreement > 0.0
+    envs.model = Negated(teacher)  # the reward the student learned is no longer the reward
+    roll(envs, 64, rng)
+    record = envs.refit()
+    assert record["distill/agreement"] < 0.0 and envs.direct
+    rendered, transitions = roll(envs, 64, rng)
+    assert rendered.all()  # direct: every step rendered and scored by the (new) teacher
+    assert all(np.all(reward <= 0) for reward, _ in transitions)  # the negated scores
+    envs.refit()  # refitted on a full update of the new labels
+    roll(envs, 64, rng)
+    envs.refit()
+    assert envs.agreement > 0.0 and not envs.direct
+    envs.close()
+
+
+def test_a_stopped_distilled_run_resumes_to_the_uninterrupted_result(teacher, tmp_path):
+    torch.set_num_threads(1)
+    config = PPOConfig(num_envs=4, rollout_steps=32, total_steps=7 * 128, seed=2)
+    distill = DistillConfig(render_fraction=0.25, min_agreement=-1.0, fit_steps=20)
+
+    def run(callbacks=(), checkpoint=None, resume=False):
+        envs = distilled(teacher, distill)
+        policy = train_ppo(envs, config, callbacks=(envs.callback(), *callbacks),
+                           checkpoint=checkpoint, checkpoint_every=100, resume=resume)
+        envs.close()
+        return torch.cat([p.flatten() for p in policy.state_dict().values()]), envs
+
+    reference, uninterrupted = run()
+
+    def stop_in_four(progress):
+        assert progress.extras["distill/direct"] == float(progress.update < 2)
+        return progress.update != 4
+
+    _, stopped = run((stop_in_four,), tmp_path / "run.ckpt")
+    assert len(stopped._targets) < len(uninterrupted._targets)
+    resumed, envs = run(checkpoint=tmp_path / "run.ckpt", resume=True)
+    assert torch.equal(resumed, reference)
+    np.testing.assert_array_equal(envs._targets, uninterrupted._targets)
+    for a, b in zip(envs.student.net.parameters(), uninterrupted.student.net.parameters(),
+                    strict=True):
+        assert torch.equal(a, b)
+
+
+def test_only_rewards_over_frames_are_distilled():
+    class OverStates:
+        def score(self, states):
+            return states[:, 0]
+
+    with pytest.raises(ValueError, match="camera frames"):
+        DistilledFrameReward(make_vector_env("workbench/Reach-v0", 1), OverStates())
