@@ -28,7 +28,7 @@ from torch import nn
 
 from workbench.config import validated
 from workbench.rl.ppo import TrainProgress
-from workbench.rl.reward_wrapper import LearnedRewardWrapper, reached
+from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self._steps += n
         self._rendered += int(render.sum())
         if render.any():
-            states, frames, _ = reached(obs, info)
+            states, frames = self._reached  # what the base step scored, not computed again
             if self.direct:  # scored already: the teacher's scores are the labels
                 self._fresh.append((states[render], info["learned_score"][render]))
             else:  # scored in one batch at the next refit

@@ -92,6 +92,7 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
     def step(self, actions: np.ndarray):
         obs, env_reward, terminated, truncated, info = self.env.step(actions)
         next_states, next_frames, done = reached(obs, info)
+        self._reached = next_states, next_frames  # for subclasses that keep labels
         frames = info.get("frames")
         phi_next = self._score(next_states, next_frames)
         reward = progress_reward(phi_next, self._phi, self.transform, self.gamma)
