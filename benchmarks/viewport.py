@@ -25,6 +25,9 @@ from PyQt6.QtWidgets import QApplication  # noqa: E402
 import workbench  # noqa: E402, F401
 from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import Settings  # noqa: E402
+from workbench.rewards.progress import ProgressConfig  # noqa: E402
+from workbench.rl.ppo import PPOConfig  # noqa: E402
+from workbench.rl.run import RunConfig  # noqa: E402
 from workbench.session import Session  # noqa: E402
 
 
@@ -57,9 +60,9 @@ def main() -> None:
     window.show()
     app.processEvents()
     session.record_scripted(6)
-    session.fit_reward(("epochs=50",)).wait(timeout=300)
+    session.fit_reward("progress", ProgressConfig(epochs=50)).wait(timeout=300)
     idle = measure(app, window, args.frames)
-    session.train(("ppo.total_steps=2000000",))
+    session.train(RunConfig(scene="Push", ppo=PPOConfig(total_steps=2_000_000)))
     deadline = time.monotonic() + 120
     while session.preview_policy is None and time.monotonic() < deadline:
         session.poll_jobs()  # wait until training streams its first policy snapshot

@@ -16,7 +16,6 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.panels.common import heading, note
-from workbench.rewards.language.grounding import ground
 from workbench.session import Session
 
 
@@ -92,9 +91,7 @@ class GoalPanel(QWidget):
     def _train(self) -> None:
         goal = self.goal.text().strip() or self.goal.placeholderText()
         try:
-            task = self.session.env.task
-            task.check_colours(ground(goal, task).colours)  # "no blue cube" before a job
-            self.session.train(overrides=(f"goal={goal}",))
+            self.session.train_toward(goal)
         except (RuntimeError, ValueError) as exc:
             self.session.emit("error", message=str(exc))
             return

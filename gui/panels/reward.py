@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
@@ -13,12 +15,15 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.panels.common import heading, note, pixmap_from_rgb
+from gui.panels.config_form import ConfigForm
+from workbench.config import ConfigError
 from workbench.rewards import families
 from workbench.rewards.artifact import ArtifactError, load_reward_model
 from workbench.rewards.inspect import reward_along
@@ -51,7 +56,17 @@ class RewardPanel(QWidget):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(self.browse)
-        self.family.currentIndexChanged.connect(self._show_folder)
+        self.family.currentIndexChanged.connect(self._family_changed)
+        # The family's own settings, from its config class, starting at the scene's defaults.
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setToolTip("the fit's settings (the scene's defaults to start)")
+        self.settings_box = QScrollArea()
+        self.settings_box.setWidgetResizable(True)
+        self.settings_box.setMaximumHeight(260)
+        self.settings_toggle.toggled.connect(self.settings_box.setVisible)
+        self.settings: ConfigForm | None = None
         self.fit_button = QPushButton("Fit reward")
         self.stop_button = QPushButton("Cancel")
         self.bar = QProgressBar()
@@ -69,9 +84,12 @@ class RewardPanel(QWidget):
         layout.addWidget(self.family)
         layout.addLayout(folder_row)
         layout.addWidget(self.folder_note)
+        layout.addWidget(self.settings_toggle)
+        layout.addWidget(self.settings_box)
+        self.settings_box.setVisible(False)
         for widget in (self.fit_button, self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
-        self._show_folder()
+        self._family_changed()
         layout.addWidget(self.plot, 1)
         layout.addWidget(heading("What the reward likes most (top) and least (bottom)"))
         layout.addWidget(note("Segments of the recorded episodes with the highest and lowest "
@@ -93,13 +111,16 @@ class RewardPanel(QWidget):
         self.fit_button.clicked.connect(self._fit)
         self.stop_button.clicked.connect(lambda: session.stop_job("reward"))
         session.subscribe("job", self._on_job)
-        session.subscribe("scene", lambda name: self.refresh())
+        session.subscribe("scene", lambda name: (self._family_changed(), self.refresh()))
         self.refresh()
 
-    def _show_folder(self) -> None:
-        needs = families.get(self.family.currentData()).local_folder is not None
+    def _family_changed(self) -> None:
+        family = families.get(self.family.currentData())
         for widget in (self.folder, self.browse, self.folder_note):
-            widget.setVisible(needs)
+            widget.setVisible(family.local_folder is not None)
+        hidden = (family.local_folder,) if family.local_folder else ()
+        self.settings = ConfigForm(family.default_config(self.session.scene), hidden)
+        self.settings_box.setWidget(self.settings)
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Checkpoint folder", self.folder.text())
@@ -108,16 +129,15 @@ class RewardPanel(QWidget):
 
     def _fit(self) -> None:
         family = families.get(self.family.currentData())
-        overrides: tuple[str, ...] = ()
-        if family.local_folder is not None:
-            if not self.folder.text().strip():
-                self.session.emit("error", message=f"{family.name}: choose the folder of the "
-                                  "checkpoint on this computer first (nothing is downloaded)")
-                return
-            overrides = (f"{family.local_folder}={self.folder.text().strip()}",)
         try:
-            self.session.fit_reward(overrides, family=family.name)
-        except RuntimeError as exc:
+            config = self.settings.config()
+            if family.local_folder is not None:
+                if not self.folder.text().strip():
+                    raise ConfigError(f"{family.name}: choose the folder of the checkpoint on "
+                                      "this computer first (nothing is downloaded)")
+                config = replace(config, **{family.local_folder: self.folder.text().strip()})
+            self.session.fit_reward(family.name, config)
+        except (ConfigError, RuntimeError) as exc:
             self.session.emit("error", message=str(exc))
 
     def _on_job(self, name: str, event) -> None:

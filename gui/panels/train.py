@@ -4,6 +4,8 @@ the hacking alarm; the newest policy acting in the viewport."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -15,17 +17,25 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.panels.common import heading, note
+from gui.panels.config_form import ConfigForm
 from gui.panels.history import RunHistory, learning_curve, reward_choices
+from workbench.config import ConfigError
+from workbench.rl.run import RunConfig
 from workbench.session import Session
 
 ALARM_STYLE = "color: #c0392b; font-weight: bold"
 ONLINE = "learn from rankings while training"
+# RunConfig fields the panel's own widgets set; the rest are under "More settings".
+OWN_FIELDS = ("scene", "reward", "goal", "transform", "difficulty", "curriculum",
+              "online_feedback", "ppo.total_steps")
 
 
 class TrainPanel(QWidget):
@@ -66,6 +76,17 @@ class TrainPanel(QWidget):
                               ("curriculum", self.curriculum)):
             form.addRow(label, widget)
         layout.addLayout(form)
+        self.more_toggle = QToolButton()
+        self.more_toggle.setText("More settings")
+        self.more_toggle.setCheckable(True)
+        self.more = QScrollArea()
+        self.more.setWidgetResizable(True)
+        self.more.setMaximumHeight(260)
+        self.more.setWidget(ConfigForm(RunConfig(), OWN_FIELDS))
+        self.more.setVisible(False)
+        self.more_toggle.toggled.connect(self.more.setVisible)
+        layout.addWidget(self.more_toggle)
+        layout.addWidget(self.more)
         row = QHBoxLayout()
         self.start = QPushButton("Start training")
         self.pause = QPushButton("Pause")
@@ -132,20 +153,19 @@ class TrainPanel(QWidget):
         if rows:
             self.past_curve.setData(*learning_curve(self.runs.runs[min(rows)]["path"]))
 
-    def overrides(self) -> tuple[str, ...]:
+    def run_config(self) -> RunConfig:
+        """The run the widgets describe (ConfigError naming the field when one is refused)."""
         online = self.reward.currentData() == ONLINE
-        return (
-            f"ppo.total_steps={self.steps.value()}",
-            f"online_feedback={str(online).lower()}",
-            f"reward={'latest' if online else self.reward.currentData()}",
-            f"goal={self.goal.text().strip()}",
-            f"transform={self.transform.currentText()}",
-            f"difficulty={self.difficulty.value()}",
-            f"curriculum={str(self.curriculum.isChecked()).lower()}",
-        )
+        more = self.more.widget().config()
+        return replace(
+            more, scene=self.session.scene, online_feedback=online,
+            reward="latest" if online else self.reward.currentData(),
+            goal=self.goal.text().strip(), transform=self.transform.currentText(),
+            difficulty=self.difficulty.value(), curriculum=self.curriculum.isChecked(),
+            ppo=replace(more.ppo, total_steps=self.steps.value()))
 
     def _start(self) -> None:
-        self._launch(lambda: self.session.train(self.overrides()))
+        self._launch(lambda: self.session.train(self.run_config()))
 
     def _continue(self) -> None:
         self._launch(self.session.continue_training)
@@ -153,7 +173,7 @@ class TrainPanel(QWidget):
     def _launch(self, start) -> None:
         try:
             start()
-        except (RuntimeError, ValueError) as exc:
+        except (ConfigError, RuntimeError, ValueError) as exc:
             self.session.emit("error", message=str(exc))
             return
         self.history.clear()

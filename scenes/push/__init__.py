@@ -40,7 +40,7 @@ class PushTask(Task):
     cameras = ("front", "top", "robot/wrist_cam")
     # An encoder pretrained to read where hand, cube and pad are, progress from the distances
     # between them: one demo with failed takes 0.95 / 1.00 (Spearman / success above failure;
-    # plain 0.72 / 1.00), five 0.96 / 1.00; docs/BENCHMARKS.md, session 7.
+    # plain 0.72 / 1.00), five 0.96 / 1.00; docs/BENCHMARKS.md, "perceptual progress".
     perceptual_options = {"pretrain": 2000, "heights": False}
     vocabulary = Vocabulary(
         objects={"cube": ("cube", "block", "box")},

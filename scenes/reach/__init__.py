@@ -41,7 +41,7 @@ class ReachTask(Task):
     # Cameras framed on the targets and an encoder pretrained to read where the hand and the
     # target are, progress from the distance between them (its height gap alone misleads one
     # demo): from one demo successes rank above failures in 100% of pairs (was 47-59%) and
-    # Spearman is 0.94; docs/BENCHMARKS.md, session 7.
+    # Spearman is 0.94; docs/BENCHMARKS.md, "perceptual progress".
     perceptual_options = {"cameras": ("near_front", "near_side"), "pretrain": 2000,
                           "heights": False}
     vocabulary = Vocabulary(

@@ -50,7 +50,8 @@ class StackTask(Task):
     mirrored_layouts = True
     # Cameras framed on the objects, an encoder pretrained to read where things are (progress
     # from the distances between them) and a success head that keeps failed takes off the
-    # time head: from one demo Spearman 0.64 -> 0.96, 98% of pairs; BENCHMARKS.md, session 7.
+    # time head: from one demo Spearman 0.64 -> 0.96, 98% of pairs (docs/BENCHMARKS.md,
+    # "perceptual progress").
     perceptual_options = {"cameras": ("near_front", "near_top"), "min_steps": 1200,
                           "pretrain": 2000, "success_head": True}
     viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.2, "azimuth": 150, "elevation": -28}

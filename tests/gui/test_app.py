@@ -363,12 +363,10 @@ def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, 
 
 def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window):
     from gui.panels.train import ONLINE
-    from workbench import config as cfg
-    from workbench.rl.run import RunConfig
 
     train = window.panels["Train"]
     train.reward.setCurrentText(ONLINE)
-    config = cfg.override(RunConfig(), list(train.overrides()))  # what the worker will run
+    config = train.run_config()  # what the worker will run
     assert config.online_feedback and config.reward == "latest"
     train._show_progress({"step": 2048, "total_steps": 8192, "fps": 900.0,
                           "learned_return": 3.0, "success_rate": 0.25,
@@ -377,7 +375,7 @@ def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window
                           "learned_return": 3.5, "success_rate": 0.25, "extras": {}})
     assert "reward refitted on 14 labels" in train.status.text()
     train.reward.setCurrentIndex(train.reward.findData("reference"))
-    assert not cfg.override(RunConfig(), list(train.overrides())).online_feedback
+    assert not train.run_config().online_feedback
 
 
 def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qtbot):
@@ -426,3 +424,54 @@ def test_reward_panel_fits_a_clip_reward_from_a_local_checkpoint_folder(window, 
     assert any("clip_goal" in label for label in labels), labels
     reward.family.setCurrentIndex(reward.family.findData("progress"))
     assert not reward.folder.isVisibleTo(reward)
+
+
+def test_reward_panel_fits_a_vision_language_model_with_the_settings_it_shows(window, qtbot):
+    """The family's settings come from its config class, start at the scene's defaults and
+    reach the worker as a config object (here: a short fit on small frames)."""
+    import json
+    from pathlib import Path
+
+    session = window.session
+    session.set_scene("Push")
+    session.record_scripted(2, with_failures=False)
+    reward = window.panels["Reward"]
+    reward.family.setCurrentIndex(reward.family.findData("vision_language"))
+    qtbot.mouseClick(reward.settings_toggle, Qt.MouseButton.LeftButton)
+    assert reward.settings_box.isVisibleTo(reward)
+    form = reward.settings
+    form.widget("frames.epochs").setValue(2)
+    form.widget("frames.image_size").setValue(32)
+    form.widget("counterfactuals").setValue(1)
+    qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (session.poll_jobs() or True) and not session.jobs["reward"].running
+                    and session.jobs["reward"].state != "running", timeout=400_000)
+    session.poll_jobs()
+    stored = session.workspace.models("Push")[-1]
+    assert stored["family"] == "vision_language_progress", session.jobs["reward"].error
+    assert "vision language progress model" in reward.report.text(), reward.report.text()
+    saved = json.loads((Path(stored["path"]) / "config.json").read_text())["config"]
+    assert saved["frames"]["epochs"] == 2 and saved["frames"]["image_size"] == 32
+    assert saved["counterfactuals"] == 1
+
+
+
+@pytest.mark.parametrize("scene", ["Push", "DrawerOpen", "CheetahRun"])
+def test_settings_forms_show_every_config_exactly(qtbot, scene):
+    """Each family's scene defaults and the run config read back from their forms unchanged,
+    and a value the config refuses is refused with its field named."""
+    from gui.panels.config_form import ConfigForm
+    from workbench.config import ConfigError
+    from workbench.rewards import families
+    from workbench.rl.run import RunConfig
+
+    configs = [f.default_config(scene) for f in families.all_families() if f.fit is not None]
+    for config in [*configs, RunConfig(scene=scene)]:
+        form = ConfigForm(config)
+        qtbot.addWidget(form)
+        assert form.config() == config
+    form = ConfigForm(RunConfig(scene=scene))
+    qtbot.addWidget(form)
+    form.widget("ppo.lr").setValue(0.0)  # nested fields are reachable by their dotted names
+    with pytest.raises(ConfigError, match="ppo.lr must be in"):
+        form.config()

@@ -66,6 +66,14 @@ def test_the_reward_reads_the_goal_sentence(push_takes, tmp_path):
             margins.append(own - model.progress_episode(episode, other)[-5:].mean())
     assert np.mean(np.array(margins) > 0) >= 0.75, margins  # the achieved goal scores higher
 
+    # Bound to a run's sentence, each row may name its own episode's sentence instead.
+    frames = model.frames_of(held_out[0])[:6]
+    own, other = held_out[0].meta["goal"], counterfactual_goals(
+        held_out[0].meta["goal"], vocabulary, 1, rng)[0]
+    goals = np.array([own, other, None, other, own, None], dtype=object)
+    expected = [model.progress(frames[i : i + 1], g or other)[0] for i, g in enumerate(goals)]
+    np.testing.assert_allclose(model.for_goal(other).score(frames, goals), expected, atol=1e-6)
+
     model.save(tmp_path / "vl")
     loaded = load_reward_model(tmp_path / "vl", device="cpu")
     assert isinstance(loaded, VisionLanguageProgressModel) and loaded.config == config

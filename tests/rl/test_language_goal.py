@@ -131,3 +131,75 @@ def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_
     result = train_run(workspace, RunConfig(**{**run.__dict__, "goal": BLUE}))
     assert result["reward"] == report["path"] and set(result["goal_success"]) == {
         "pad=green", "pad=blue"}
+
+
+def test_each_episode_names_the_choice_it_drew_in_the_run_sentence():
+    from workbench.registry import SCENES
+    from workbench.rewards.language.grounding import rebind
+
+    task = SCENES.load("PushChoice")
+    assert rebind("Push the red cube onto the BLUE pad!", task, {"pad": "green"}) == (
+        "Push the red cube onto the green pad!")  # the pad's colour only, wording kept
+    assert rebind("push the cube onto the pad", task, {"pad": "green"}) == (
+        "push the cube onto the pad")  # nothing named: nothing to change
+    env = make_env("PushChoice", goal="push the red cube onto the blue pad", draw_choices=True)
+    for seed in range(6):
+        env.reset(seed=seed)
+        pad = env.task.object_colours(env.physics)["pad"]
+        assert env.episode_goal() == f"push the red cube onto the {pad} pad"
+    env.close()
+
+
+class SentenceScorer:
+    """A goal-conditioned frame reward whose score shows which sentence each row was scored
+    towards (blue: +10) and which frames (their mean brightness)."""
+
+    cameras = ("front",)
+    goal_conditioned = True
+
+    def __init__(self):
+        from workbench.rewards.perceptual import PerceptualConfig
+
+        self.frame_config = PerceptualConfig(cameras=self.cameras, image_size=24)
+
+    def score(self, frames, goals=None):
+        blue = np.array([goal is not None and "blue" in goal for goal in
+                         (goals if goals is not None else [None] * len(frames))])
+        return frames.reshape(len(frames), -1).mean(axis=1) / 255 + 10.0 * blue
+
+
+@pytest.mark.parametrize("scoring", ["direct", "distilled"])
+def test_a_goal_conditioned_frame_reward_scores_each_env_towards_its_own_episode(scoring):
+    """Envs that draw the pad per episode: every rendered step is scored towards the sentence
+    of the episode it belongs to, the step that ends an episode included (its frames and its
+    sentence come from before the automatic reset). Direct: as the step is taken; distilled:
+    the rendered frames kept with their sentences and scored in one batch at the refit."""
+    from workbench.envs.frames import RenderedFrames
+    from workbench.rl.distill import DistillConfig, DistilledFrameReward
+    from workbench.rl.ppo import make_vector_env
+    from workbench.rl.reward_wrapper import LearnedRewardWrapper
+
+    scorer = SentenceScorer()
+    envs = make_vector_env("workbench/PushChoice-v0", 2, {"goal": BLUE, "draw_choices": True},
+                           wrap=lambda env: RenderedFrames(env, scorer.cameras, 24))
+    if scoring == "direct":
+        envs = LearnedRewardWrapper(envs, scorer)
+    else:
+        envs = DistilledFrameReward(envs, scorer, config=DistillConfig(render_fraction=1.0))
+        envs.direct = False  # as after the first refit: the frames wait for the next one
+    envs.reset(seed=3)
+    rng = np.random.default_rng(0)
+    drawn, scored, ends = [], [], 0
+    for _ in range(260):
+        drawn.append([e.unwrapped.task.pad_colour == "blue" for e in envs.env.envs])
+        actions = rng.uniform(-1, 1, (2, *envs.single_action_space.shape))
+        _, _, terminated, truncated, info = envs.step(actions)
+        ends += int((terminated | truncated).sum())
+        scored.append(info["learned_score"] >= 10)
+    if scoring == "distilled":
+        envs.refit()
+        scored = envs._targets >= 10  # the teacher's scores of every rendered step, in order
+    drawn = np.array(drawn)
+    assert ends >= 2 and drawn.any() and not drawn.all()  # episodes of both pads
+    np.testing.assert_array_equal(np.ravel(scored), drawn.ravel())
+    envs.close()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from workbench.rewards.progress import ProgressConfig
+from workbench.rl.ppo import PPOConfig
+from workbench.rl.run import RunConfig
 from workbench.session import Job, Session
 from workbench.session.session import NumpyPolicy
 
@@ -12,7 +15,7 @@ from workbench.session.session import NumpyPolicy
 def test_job_streams_progress_and_returns_its_result(push_dataset):
     ws, _ = push_dataset
     job = Job("workbench.session.tasks:fit_reward", workspace=str(ws.root), scene="Push",
-              overrides=("epochs=15",)).start()
+              config=ProgressConfig(epochs=15)).start()
     events = job.wait(timeout=240)
     progress = [e for e in events if e.kind == "progress"]
     assert [e.data["epoch"] for e in progress] == list(range(1, 16))
@@ -22,7 +25,7 @@ def test_job_streams_progress_and_returns_its_result(push_dataset):
 def test_stopping_a_job_ends_it_early(push_dataset):
     ws, _ = push_dataset
     job = Job("workbench.session.tasks:fit_reward", workspace=str(ws.root), scene="Push",
-              overrides=("epochs=100000",)).start()
+              config=ProgressConfig(epochs=100000)).start()
     seen = []
     while not [e for e in seen if e.kind == "progress"]:
         seen += job.poll()
@@ -116,8 +119,9 @@ def test_a_paused_training_job_makes_no_progress_until_resumed(tmp_path):
     import time
 
     session = Session(tmp_path / "ws", scene="Reach")
-    job = session.train(("reward=reference", "ppo.total_steps=4096", "ppo.num_envs=4",
-                         "ppo.rollout_steps=128", "eval_episodes=2"))
+    job = session.train(RunConfig(
+        scene="Reach", reward="reference", eval_episodes=2,
+        ppo=PPOConfig(total_steps=4096, num_envs=4, rollout_steps=128)))
     seen = []
     while not [e for e in seen if e.kind == "progress"]:
         seen += job.poll()
@@ -137,9 +141,9 @@ def test_a_paused_training_job_makes_no_progress_until_resumed(tmp_path):
 
 def test_a_stopped_run_continues_from_its_checkpoint_to_its_budget(tmp_path):
     session = Session(tmp_path / "ws", scene="Reach")
-    overrides = ("reward=reference", "ppo.total_steps=6144", "ppo.num_envs=4",
-                 "ppo.rollout_steps=128", "eval_episodes=2", "checkpoint_every=2")
-    job = session.train(overrides)
+    job = session.train(RunConfig(
+        scene="Reach", reward="reference", eval_episodes=2, checkpoint_every=2,
+        ppo=PPOConfig(total_steps=6144, num_envs=4, rollout_steps=128)))
     seen = []
     while len([e for e in seen if e.kind == "progress"]) < 5:
         seen += job.poll()

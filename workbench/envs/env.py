@@ -154,6 +154,17 @@ class WorkbenchEnv(gym.Env):
         self.task.request_colours(colours)
         self.goal = sentence
 
+    def episode_goal(self) -> str | None:
+        """The goal sentence of this episode: the set one, naming the choices the scene drew
+        when they were left open (``draw_choices``), as a goal-conditioned reward scores it."""
+        if not self.goal:
+            return None
+        from workbench.rewards.language.grounding import rebind
+
+        drawn = self.task.object_colours(self.physics)
+        return rebind(self.goal, self.task,
+                      {r: drawn[r] for r in self.task.goal_choices if r in drawn})
+
     # -- declared features ----------------------------------------------------------------
     @property
     def features(self) -> dict[str, int]:

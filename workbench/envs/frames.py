@@ -7,6 +7,10 @@ arrive in ``info["final_info"]["frames"]`` and the new episode's first frames in
 ``info["frames"]``, so the learned-reward wrapper scores exactly the states a state reward
 would.
 
+Where the env has a goal sentence, ``info["goal"]`` beside the frames is this episode's
+sentence (:meth:`WorkbenchEnv.episode_goal`: the choice the scene drew named), which a
+goal-conditioned frame reward scores them towards.
+
 ``render_next`` (set per sub-env through ``VectorEnv.set_attr``) skips rendering where a
 reward renders only some states (:mod:`workbench.rl.distill`); those steps carry no frames.
 """
@@ -40,17 +44,22 @@ class RenderedFrames(gym.Wrapper):
             self._renderer = CameraRenderer(physics.model, self.size, self.size)
         return np.stack([self._renderer.rgb(physics.data, c) for c in self.cameras])
 
+    def goal(self) -> str | None:
+        return self.env.unwrapped.episode_goal()
+
+    def _views(self, info: dict[str, Any]) -> dict[str, Any]:
+        if not self.render_next:
+            return info
+        goal = self.goal()
+        return {**info, "frames": self.frames(), **({"goal": goal} if goal else {})}
+
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        if self.render_next:
-            info = {**info, "frames": self.frames()}
-        return obs, info
+        return obs, self._views(info)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        if self.render_next:
-            info = {**info, "frames": self.frames()}
-        return obs, reward, terminated, truncated, info
+        return obs, reward, terminated, truncated, self._views(info)
 
     def close(self) -> None:
         if self._renderer is not None:

@@ -28,7 +28,12 @@ from torch import nn
 
 from workbench.config import validated
 from workbench.rl.ppo import TrainProgress
-from workbench.rl.reward_wrapper import LearnedRewardWrapper
+from workbench.rl.reward_wrapper import (
+    LearnedRewardWrapper,
+    goal_array,
+    goal_list,
+    score_frames,
+)
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,15 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self._compared: list[tuple[np.ndarray, np.ndarray]] = []  # (student, teacher) recent
         self._labels = np.zeros((0, self.student.mean.size))
         self._targets = np.zeros(0)
-        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # (states, frames) to score
+        self._pending: list[tuple[Any, ...]] = []  # (states, frames, goals) to score
         self._fresh: list[tuple[np.ndarray, np.ndarray]] = []  # (states, teacher scores)
         self._steps = self._rendered = 0
         super().__init__(env, model, transform, gamma)
 
-    def _score(self, states: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
+    def _score(self, states: np.ndarray, frames: np.ndarray | None,
+               goals: np.ndarray | None = None) -> np.ndarray:
         if self.direct:
-            return super()._score(states, frames)
+            return super()._score(states, frames, goals)
         return self.student.score(states)
 
     def step(self, actions: np.ndarray):
@@ -139,19 +145,21 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self._steps += n
         self._rendered += int(render.sum())
         if render.any():
-            states, frames = self._reached  # what the base step scored, not computed again
+            states, frames, goals = self._reached  # what the base step scored
             if self.direct:  # scored already: the teacher's scores are the labels
                 self._fresh.append((states[render], info["learned_score"][render]))
             else:  # scored in one batch at the next refit
-                self._pending.append((states[render], frames[render]))
+                self._pending.append((states[render], frames[render],
+                                      None if goals is None else goals[render]))
         return obs, reward, terminated, truncated, info
 
     def refit(self) -> dict[str, float]:
         """Score what was rendered, measure agreement on it, refit, choose the next mode."""
         if self._pending:
-            states = np.concatenate([s for s, _ in self._pending])
-            scores = np.asarray(self.model.score(np.concatenate([f for _, f in self._pending])),
-                                np.float64)
+            states, frames, goals = zip(*self._pending, strict=True)
+            scores = score_frames(self.model, np.concatenate(frames),
+                                  None if goals[0] is None else np.concatenate(goals))
+            states = np.concatenate(states)
             self._fresh.append((states, scores))
         record = {"distill/rendered": self._rendered / max(self._steps, 1)}
         self._pending, self._steps, self._rendered = [], 0, 0
@@ -186,7 +194,9 @@ class DistilledFrameReward(LearnedRewardWrapper):
             return
         if self.direct:
             self._frames = np.stack(self.env.call("frames"))
-        self._phi = self._score(self._obs, self._frames)
+            goals = self.env.call("goal")
+            self._goals = None if goals[0] is None else np.array(goals, dtype=object)
+        self._phi = self._score(self._obs, self._frames, self._goals)
 
     def callback(self) -> DistillCallback:
         return DistillCallback(self)
@@ -195,7 +205,8 @@ class DistilledFrameReward(LearnedRewardWrapper):
         return {**super().get_state(), "student": self.student.get_state(),
                 "rng": self.rng.bit_generator.state, "direct": self.direct,
                 "agreement": self.agreement, "labels": self._labels, "targets": self._targets,
-                "pending": self._pending, "fresh": self._fresh, "compared": self._compared,
+                "pending": [(s, f, goal_list(g)) for s, f, g in self._pending],
+                "fresh": self._fresh, "compared": self._compared,
                 "counts": (self._steps, self._rendered)}
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -204,7 +215,7 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self.rng.bit_generator.state = state["rng"]
         self.direct, self.agreement = bool(state["direct"]), float(state["agreement"])
         self._labels, self._targets = state["labels"], state["targets"]
-        self._pending = [tuple(p) for p in state["pending"]]
+        self._pending = [(s, f, goal_array(g)) for s, f, g in state["pending"]]
         self._fresh = [tuple(f) for f in state["fresh"]]
         self._compared = [tuple(c) for c in state["compared"]]
         self._steps, self._rendered = (int(c) for c in state["counts"])

@@ -4,7 +4,9 @@ The model's ``score`` is the per-step signal (progress for progress models, the 
 ensemble reward for preference models), turned into a reward by a transform. A model over
 camera frames (``model.cameras``) scores the frames that
 :class:`workbench.envs.frames.RenderedFrames` puts in each step's info; every other model
-scores the states.
+scores the states. A goal-conditioned frame reward (``model.goal_conditioned``) scores each
+env's frames towards that env's episode sentence (``info["goal"]``), so a run whose envs draw
+the goal's choice per episode rewards each episode for the choice its policy was shown.
 
 The env's own reward stays visible as ``info["env_reward"]`` and the scene's ground truth
 (``success``, reference reward) passes through untouched, so training logs can put the learned
@@ -49,6 +51,7 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         self._phi: np.ndarray | None = None
         self._obs: np.ndarray | None = None
         self._frames: np.ndarray | None = None
+        self._goals: np.ndarray | None = None
         self.set_model(model)
 
     def set_model(self, model: Any) -> None:
@@ -63,44 +66,48 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
             raise ValueError("a reward over camera frames needs envs wrapped in RenderedFrames")
         self.model = model
         if self._obs is not None:
-            self._phi = self._score(self._obs, self._frames)
+            self._phi = self._score(self._obs, self._frames, self._goals)
 
-    def _score(self, states: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
+    def _score(self, states: np.ndarray, frames: np.ndarray | None,
+               goals: np.ndarray | None = None) -> np.ndarray:
         if self.model is None:
             return np.zeros(len(states))
         if getattr(self.model, "cameras", ()):
             if frames is None:
                 raise ValueError("a reward over camera frames needs envs wrapped in "
                                  "workbench.envs.frames.RenderedFrames (train_run does this)")
-            return np.asarray(self.model.score(frames), np.float64)
+            return score_frames(self.model, frames, goals)
         return self.model.score(states)
 
     # Exact checkpoints: the potential carried between steps, and what it was scored on (a
     # refit model installed after a resume scores the same states again).
     def get_state(self) -> dict[str, Any]:
-        return {"phi": self._phi, "obs": self._obs, "frames": self._frames}
+        return {"phi": self._phi, "obs": self._obs, "frames": self._frames,
+                "goals": goal_list(self._goals)}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._phi, self._obs, self._frames = state["phi"], state["obs"], state["frames"]
+        self._goals = goal_array(state.get("goals"))
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        self._obs, self._frames = obs, info.get("frames")
-        self._phi = self._score(obs, self._frames)
+        self._obs, self._frames, self._goals = obs, info.get("frames"), info.get("goal")
+        self._phi = self._score(obs, self._frames, self._goals)
         return obs, info
 
     def step(self, actions: np.ndarray):
         obs, env_reward, terminated, truncated, info = self.env.step(actions)
-        next_states, next_frames, done = reached(obs, info)
-        self._reached = next_states, next_frames  # for subclasses that keep labels
-        frames = info.get("frames")
-        phi_next = self._score(next_states, next_frames)
+        next_states, next_frames, next_goals, done = reached(obs, info)
+        self._reached = next_states, next_frames, next_goals  # for subclasses keeping labels
+        frames, goals = info.get("frames"), info.get("goal")
+        phi_next = self._score(next_states, next_frames, next_goals)
         reward = progress_reward(phi_next, self._phi, self.transform, self.gamma)
         phi = phi_next.copy()
         if done is not None and done.any():  # the new episodes' first states
-            phi[done] = self._score(obs[done], None if frames is None else frames[done])
+            phi[done] = self._score(obs[done], None if frames is None else frames[done],
+                                    None if goals is None else goals[done])
         self._phi = phi
-        self._obs, self._frames = obs, frames
+        self._obs, self._frames, self._goals = obs, frames, goals
         if self.on_step is not None:
             ended = done if done is not None else np.zeros(len(obs), bool)
             self.on_step(next_states, np.asarray(env_reward, np.float64), ended)
@@ -110,13 +117,31 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         return obs, reward.astype(np.float64), terminated, truncated, info
 
 
+# Episode sentences travel as object arrays (one per env); checkpoints keep them as lists.
+def goal_list(goals: np.ndarray | None) -> list[str | None] | None:
+    return None if goals is None else [None if g is None else str(g) for g in goals]
+
+
+def goal_array(goals: list[str | None] | None) -> np.ndarray | None:
+    return None if goals is None else np.array(goals, dtype=object)
+
+
+def score_frames(model: Any, frames: np.ndarray, goals: np.ndarray | None) -> np.ndarray:
+    """``model.score`` of a batch of frames; a goal-conditioned model is told each row's
+    episode sentence where the envs reported one."""
+    if goals is not None and getattr(model, "goal_conditioned", False):
+        return np.asarray(model.score(frames, goals), np.float64)
+    return np.asarray(model.score(frames), np.float64)
+
+
 def reached(obs: np.ndarray, info: dict[str, Any]):
-    """The states (and frames, where rendered) each env reached this step, before any automatic
-    reset, and which envs ended: a SAME_STEP vector env hands the ended episodes' last
-    observations and frames over in ``final_obs`` / ``final_info``."""
+    """The states (and frames and episode sentences, where rendered) each env reached this
+    step, before any automatic reset, and which envs ended: a SAME_STEP vector env hands the
+    ended episodes' last observations and frames over in ``final_obs`` / ``final_info``."""
     next_states = np.array(obs, copy=True)
-    frames = info.get("frames")
+    frames, goals = info.get("frames"), info.get("goal")
     next_frames = None if frames is None else np.array(frames, copy=True)
+    next_goals = None if goals is None else np.array(goals, copy=True)
     done = info.get("_final_obs")
     if done is not None and done.any():
         next_states[done] = np.stack(info["final_obs"][done])
@@ -125,7 +150,9 @@ def reached(obs: np.ndarray, info: dict[str, Any]):
             rendered = done & final.get("_frames", np.zeros_like(done))
             if rendered.any():
                 next_frames[rendered] = final["frames"][rendered]
-    return next_states, next_frames, done
+                if next_goals is not None and "goal" in final:
+                    next_goals[rendered] = final["goal"][rendered]
+    return next_states, next_frames, next_goals, done
 
 
 class SuccessRewardWrapper(gym.vector.VectorWrapper):

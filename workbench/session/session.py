@@ -388,14 +388,29 @@ class Session:
         self.emit("job", name=name, event=JobEvent("started"))
         return job
 
-    def fit_reward(self, overrides: tuple[str, ...] = (), family: str = "progress") -> Job:
-        return self.start_job(
-            "reward", "workbench.session.tasks:fit_reward", overrides=overrides, family=family
-        )
+    def fit_reward(self, family: str = "progress", config: Any = None) -> Job:
+        """Fit a reward of ``family`` on this scene in a worker, with ``config`` (an instance
+        of the family's config class) or the family's defaults for the scene."""
+        return self.start_job("reward", "workbench.session.tasks:fit_reward", family=family,
+                              config=config)
 
-    def train(self, overrides: tuple[str, ...] = (), resume_dir: str | None = None) -> Job:
-        return self.start_job("train", "workbench.session.tasks:train_policy",
-                              overrides=overrides, resume_dir=resume_dir)
+    def train(self, config: Any = None, resume_dir: str | None = None) -> Job:
+        """Train a policy in a worker with ``config`` (a ``RunConfig`` of this scene; default:
+        the defaults), or continue the stopped run in ``resume_dir``."""
+        if config is not None and config.scene != self.scene:
+            raise ValueError(f"this run is for {config.scene}, the open scene is {self.scene}")
+        return self.start_job("train", "workbench.session.tasks:train_policy", config=config,
+                              resume_dir=resume_dir)
+
+    def train_toward(self, goal: str) -> Job:
+        """Train on a goal sentence (its grounded reward, or the run's default), refused before
+        a worker starts when the scene cannot show what it names ("no blue cube")."""
+        from workbench.rewards.language.grounding import ground
+        from workbench.rl.run import RunConfig
+
+        task = self.env.task
+        task.check_colours(ground(goal, task).colours)
+        return self.train(RunConfig(scene=self.scene, goal=goal))
 
     def resumable_run(self) -> dict[str, Any] | None:
         """The scene's newest run that stopped before its budget and kept a checkpoint."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workbench import config as cfg
-
 Emit = Callable[..., None]
 ShouldStop = Callable[[], bool]
 
@@ -16,14 +14,19 @@ def fit_reward(
     should_stop: ShouldStop,
     workspace: str,
     scene: str,
-    overrides: tuple = (),
     family: str = "progress",
+    config: Any = None,
 ) -> dict[str, Any]:
     from workbench.data.workspace import Workspace
     from workbench.progress import Cancelled, reporting
-    from workbench.rewards import workflow
+    from workbench.rewards import families
 
-    config, fit = workflow.family_fit(family, tuple(overrides), scene)
+    entry = families.get(family)
+    config = entry.default_config(scene) if config is None else config
+    if not isinstance(config, entry.config_class):
+        raise TypeError(f"a {family} reward is fitted with a {entry.config_class.__name__}, "
+                        f"got a {type(config).__name__}")
+    fit = entry.fit_function()
 
     def on_epoch(epoch: int, loss: float) -> bool:
         emit("progress", epoch=epoch + 1, epochs=config.epochs, loss=loss)
@@ -46,7 +49,7 @@ def train_policy(
     should_stop: ShouldStop,
     workspace: str,
     scene: str,
-    overrides: tuple = (),
+    config: Any = None,
     snapshot_every: int = 2,
     resume_dir: str | None = None,
 ) -> dict[str, Any]:
@@ -54,7 +57,7 @@ def train_policy(
     from workbench.data.workspace import Workspace
     from workbench.rl.run import RunConfig, train_run
 
-    config = cfg.override(RunConfig(scene=scene), list(overrides))
+    config = RunConfig(scene=scene) if config is None else config
 
     def on_progress(progress) -> bool:
         emit(

@@ -35,7 +35,7 @@ from workbench.rewards.artifact import (
     pick_device,
     read_header,
 )
-from workbench.rewards.language.encoder import check_sentence
+from workbench.rewards.language.encoder import check_sentence, score_by_goal
 from workbench.rewards.metrics import reward_report
 
 CLIP_WEIGHTS = "model.safetensors"
@@ -226,12 +226,25 @@ class ClipGoal:
         self.model, self.goal = model, goal
         self.family, self.scene, self.cameras = model.family, model.scene, model.cameras
         self.frame_config, self.metrics = model.frame_config, model.metrics
-        self._reward = ClipGoalReward(model.reward.model, model.reward.tokenizer,
-                                      model.reward.device)
-        self._reward.set_goal(goal, model.config.baseline, model.config.alpha)
+        self._rewards: dict[str, ClipGoalReward] = {}
+        self._reward_towards(goal)  # checks the sentence now, not at the first step
 
-    def score(self, frames: np.ndarray) -> np.ndarray:
-        views = [self._reward.score(np.ascontiguousarray(frames[:, v]))
+    goal_conditioned = True  # rows may each name their episode's sentence (see GoalProgress)
+
+    def _reward_towards(self, goal: str) -> ClipGoalReward:
+        if goal not in self._rewards:
+            shared = self.model.reward
+            reward = ClipGoalReward(shared.model, shared.tokenizer, shared.device)
+            reward.set_goal(goal, self.model.config.baseline, self.model.config.alpha)
+            self._rewards[goal] = reward
+        return self._rewards[goal]
+
+    def score(self, frames: np.ndarray, goals: np.ndarray | None = None) -> np.ndarray:
+        return score_by_goal(self._score_towards, frames, goals, self.goal)
+
+    def _score_towards(self, frames: np.ndarray, goal: str) -> np.ndarray:
+        reward = self._reward_towards(goal)
+        views = [reward.score(np.ascontiguousarray(frames[:, v]))
                  for v in range(frames.shape[1])]
         return np.mean(views, axis=0).astype(np.float64)
 

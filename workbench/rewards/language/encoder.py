@@ -7,6 +7,7 @@ sentence-transformers model. Loaded once per process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -48,3 +49,17 @@ def embed(sentences: list[str]) -> np.ndarray:
     vectors = _model().encode(list(sentences), normalize_embeddings=True,
                               show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
+
+
+def score_by_goal(score: Callable[[np.ndarray, str], np.ndarray], frames: np.ndarray,
+                  goals: np.ndarray | None, default: str) -> np.ndarray:
+    """``score(frames, goal)`` of each row towards its own sentence (``default`` where none),
+    one batch per distinct sentence."""
+    if goals is None:
+        return np.asarray(score(frames, default), np.float64)
+    named = np.array([g or default for g in goals], dtype=object)
+    out = np.zeros(len(frames), np.float64)
+    for goal in dict.fromkeys(named):
+        rows = named == goal
+        out[rows] = score(frames[rows], goal)
+    return out

@@ -70,6 +70,28 @@ def ground(sentence: str, task: type[Task] | Task) -> Grounding:
     return Grounding(sentence, task.name, colours)
 
 
+def rebind(sentence: str, task: type[Task] | Task, colours: dict[str, str]) -> str:
+    """``sentence`` naming ``colours`` (role -> colour) instead of what it names for those
+    roles: the sentence of one episode of a goal-conditioned run, where the scene drew the
+    choice ("... the blue pad" in an episode that drew the green one -> "... the green pad").
+    Roles the sentence names no colour for are left as they are."""
+    tokens = [(m.group(0).lower(), m.start(), m.end())
+              for m in re.finditer(r"[A-Za-z]+", sentence)]
+    words = [t[0] for t in tokens]
+    vocabulary = task.vocabulary
+    roles = tuple(getattr(task, "goal_roles", ())) or tuple(vocabulary.objects)[:1]
+    split = _split_at_relation(words, vocabulary.relations) if len(roles) > 1 else None
+    bounds = [(0, len(words))] if split is None else [(0, split), (split, len(words))]
+    edits = []
+    for role, (lo, hi) in zip(roles, bounds, strict=False):
+        at = [i for i in range(lo, hi) if words[i] in vocabulary.colours]
+        if at and role in colours and words[at[-1]] != colours[role]:
+            edits.append((tokens[at[-1]][1], tokens[at[-1]][2], colours[role]))
+    for start, end, colour in sorted(edits, reverse=True):
+        sentence = sentence[:start] + colour + sentence[end:]
+    return sentence
+
+
 def rank_scenes(sentence: str, tasks: list[type[Task]]) -> list[tuple[str, float]]:
     """Scenes ordered by how well their descriptions and goal texts match the sentence."""
     texts, owners = [], []

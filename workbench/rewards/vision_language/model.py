@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.rewards.language.encoder import check_sentence, embed
+from workbench.rewards.language.encoder import check_sentence, embed, score_by_goal
 from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.model import FrameRewardModel, ViewEncoder, to_tensor
 from workbench.rewards.vision_language.config import VisionLanguageConfig
@@ -108,14 +108,24 @@ class VisionLanguageProgressModel(FrameRewardModel):
 
 
 class GoalProgress:
-    """A vision-language model bound to one goal sentence: a frame reward like the perceptual
-    family's (``cameras``, ``frame_config``, ``score``), so the reward wrapper needs nothing new."""
+    """A vision-language model bound to a run's goal sentence: a frame reward like the
+    perceptual family's (``cameras``, ``frame_config``, ``score``). Goal-conditioned: where the
+    envs draw the sentence's choice per episode, ``score(frames, goals)`` scores each row
+    towards its own episode's sentence."""
+
+    goal_conditioned = True
 
     def __init__(self, model: VisionLanguageProgressModel, goal: str):
         self.model, self.goal = model, goal
         self.family, self.scene, self.cameras = model.family, model.scene, model.cameras
         self.frame_config, self.metrics = model.frame_config, model.metrics
-        self._vector = embed([goal])
+        self._vectors = {goal: embed([goal])}
 
-    def score(self, frames: np.ndarray) -> np.ndarray:
-        return self.model.progress_towards(frames, self._vector)
+    def score(self, frames: np.ndarray, goals: np.ndarray | None = None) -> np.ndarray:
+        return score_by_goal(self._score_towards, frames, goals, self.goal)
+
+    def _score_towards(self, frames: np.ndarray, goal: str) -> np.ndarray:
+        if goal not in self._vectors:  # a run's sentences are few: each embedded once
+            self._vectors[goal] = embed([check_sentence(goal)])
+        return self.model.progress_towards(frames, self._vectors[goal])
+
