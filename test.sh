@@ -8,6 +8,8 @@ VENV="${WORKBENCH_VENV:-$ROOT/.venv}"
 cd "$ROOT"
 export QT_QPA_PLATFORM=offscreen MUJOCO_GL="${MUJOCO_GL:-egl}" PYTHONDONTWRITEBYTECODE=1
 "$VENV/bin/ruff" check workbench robots scenes gui tests benchmarks docs
+# The core's layers (contract in pyproject.toml); the report is shown when a layer is crossed.
+"$VENV/bin/lint-imports" --no-cache >/dev/null || { "$VENV/bin/lint-imports" --no-cache; exit 1; }
 # One pytest worker per core (WORKBENCH_TEST_WORKERS to change it; 0 runs in this process);
 # each test file stays on one worker, so its module fixtures are built once.
 exec "$VENV/bin/python" -m pytest -n "${WORKBENCH_TEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -22,7 +22,8 @@ import workbench  # noqa: F401
 from workbench.data.workspace import Workspace
 from workbench.envs import make_env
 from workbench.registry import SCENES
-from workbench.rewards.language.grounding import ground, grounded_rewards
+from workbench.rewards.language.grounding import grounded_rewards
+from workbench.sentences import ground
 from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
 PHRASES = {

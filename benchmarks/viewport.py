@@ -59,17 +59,17 @@ def main() -> None:
     window.resize(1280, 760)
     window.show()
     app.processEvents()
-    session.record_scripted(6)
-    session.fit_reward("progress", ProgressConfig(epochs=50)).wait(timeout=300)
+    session.recording.record_scripted(6)
+    session.jobs.fit_reward("progress", ProgressConfig(epochs=50)).wait(timeout=300)
     idle = measure(app, window, args.frames)
-    session.train(RunConfig(scene="Push", ppo=PPOConfig(total_steps=2_000_000)))
+    session.jobs.train(RunConfig(scene="Push", ppo=PPOConfig(total_steps=2_000_000)))
     deadline = time.monotonic() + 120
-    while session.preview_policy is None and time.monotonic() < deadline:
-        session.poll_jobs()  # wait until training streams its first policy snapshot
+    while session.live.preview_policy is None and time.monotonic() < deadline:
+        session.jobs.poll()  # wait until training streams its first policy snapshot
         app.processEvents()
         time.sleep(0.05)
     training = measure(app, window, args.frames)
-    session.stop_job("train")
+    session.jobs.stop("train")
     session.jobs["train"].kill()
     print(json.dumps({"size": "640x480", "shadows": args.shadows,
                       "point_cloud": args.point_cloud,

@@ -19,6 +19,7 @@ from gui.panels import ExportPanel, GoalPanel, RankPanel, RecordPanel, RewardPan
 from gui.settings import Settings
 from gui.viewport import Viewport
 from workbench.session import Session
+from workbench.session.events import Branched, Notice, Problem, SceneChanged
 
 TICK_MS = 40  # the scenes' control rate (25 Hz)
 MOUSE_HELP = """Left-drag: orbit · right-drag: pan · wheel: zoom
@@ -56,10 +57,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.status = QLabel("ready")
         self.statusBar().addWidget(self.status, 1)
-        session.subscribe("error", self.show_error)
-        session.subscribe("message", lambda text: self.show_message(text))
-        session.subscribe("scene", lambda name: self._sync_scene(name))
-        session.subscribe("branched", lambda pair: self.tabs.setCurrentWidget(
+        session.events.subscribe(Problem, lambda e: self.show_error(e.message))
+        session.events.subscribe(Notice, lambda e: self.show_message(e.text))
+        session.events.subscribe(SceneChanged, lambda e: self._sync_scene(e.name))
+        session.events.subscribe(Branched, lambda e: self.tabs.setCurrentWidget(
             self.panels["Rank"]))
         self._restore_layout()
 
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         self.tick_timer.timeout.connect(self._tick)
         self.tick_timer.start(TICK_MS)
         self.job_timer = QTimer(self)
-        self.job_timer.timeout.connect(session.poll_jobs)
+        self.job_timer.timeout.connect(session.jobs.poll)
         self.job_timer.start(100)
 
     def _build_toolbar(self) -> None:
@@ -92,7 +93,7 @@ class MainWindow(QMainWindow):
         self._fill_cameras()
         reset = QAction("Reset episode", self)
         reset.setShortcut(QKeySequence("Ctrl+R"))
-        reset.triggered.connect(self.session.reset_episode)
+        reset.triggered.connect(self.session.live.reset_episode)
         bar.addAction(reset)
 
     def _build_menus(self) -> None:
@@ -139,7 +140,7 @@ class MainWindow(QMainWindow):
         keys = QAction("Teleop keys", self)
         keys.triggered.connect(
             lambda: QMessageBox.information(self, "Teleop keys",
-                                            self.session.controls_help().replace("  ", "\n"))
+                                            self.session.live.controls_help().replace("  ", "\n"))
         )
         help_menu.addAction(keys)
 
@@ -212,7 +213,7 @@ class MainWindow(QMainWindow):
         self.status.setStyleSheet("")
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        running = [name for name, job in self.session.jobs.items() if job.running]
+        running = self.session.jobs.running()
         if running:
             answer = QMessageBox.question(
                 self, "Quit", f"{', '.join(running)} still running; stop and quit?"

@@ -17,6 +17,7 @@ from PyQt6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter,
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from workbench.session import Session
+from workbench.session.events import Frame, SceneChanged
 from workbench.sim.cloud_view import coloured_cloud, splat
 from workbench.sim.render import CameraRenderer, RenderQuality
 from workbench.teleop.pointer import CameraPose
@@ -49,16 +50,16 @@ class Viewport(QWidget):
         self.last_frame: np.ndarray | None = None
         self.overlay: dict[str, float] = {}
         self._drag: tuple[Qt.MouseButton, QPointF] | None = None
-        session.subscribe("scene", lambda name: self.rebuild())
-        session.subscribe("frame", self._on_frame)
+        session.events.subscribe(SceneChanged, lambda e: self.rebuild())
+        session.events.subscribe(Frame, lambda e: self._on_frame(e.info))
         self.rebuild()
 
     def rebuild(self) -> None:
-        model = self.session.env.physics.model
+        model = self.session.live.physics.model
         self.rebuild_renderer()
         camera = self.free_camera
         mujoco.mjv_defaultFreeCamera(model, camera)
-        view = self.session.env.task.viewer
+        view = self.session.live.env.task.viewer
         if "lookat" in view:
             camera.lookat[:] = view["lookat"]
         if "track" in view:
@@ -85,7 +86,7 @@ class Viewport(QWidget):
         for renderer in (self.renderer, self.cloud_renderer):
             if renderer is not None:
                 renderer.close()
-        model = self.session.env.physics.model
+        model = self.session.live.physics.model
         self.renderer = CameraRenderer(model, *RENDER_SIZE, quality=self.quality)
         self.cloud_renderer = None  # made when the point-cloud view is first shown
         self.update()
@@ -108,7 +109,7 @@ class Viewport(QWidget):
         self.update()
 
     def render_frame(self) -> np.ndarray:
-        physics = self.session.env.physics
+        physics = self.session.live.physics
         cameras = self.renderer.camera_names()
         if self.point_cloud and cameras:
             if self.cloud_renderer is None:
@@ -130,13 +131,13 @@ class Viewport(QWidget):
         painter.setPen(QColor(255, 255, 255))
         painter.setFont(QFont("Sans", 10))
         lines = []
-        if self.session.recorder is not None:
+        if self.session.recording.active:
             lines.append("● REC  (w/s a/d r/f move, Ctrl+drag the gripper, space gripper, "
                          "Enter save, Esc discard)")
         elif self.session.browser.episode is not None:
             browser = self.session.browser
             lines.append(f"▶ episode {browser.episode.id}  frame {browser.t + 1}/{browser.length}")
-        elif self.session.preview_policy is not None:
+        elif self.session.live.preview_policy is not None:
             lines.append("policy preview (latest training snapshot)")
         if self.point_cloud:
             lines.append("point cloud (the cameras' fused depth)")
@@ -149,7 +150,7 @@ class Viewport(QWidget):
     # -- mouse: orbit, pan, zoom -------------------------------------------------------------
     def camera_pose(self) -> CameraPose:
         """The pinhole camera the viewport shows, for turning pixels into rays."""
-        physics = self.session.env.physics
+        physics = self.session.live.physics
         if self.camera_name:
             return CameraPose.of_model_camera(physics, self.camera_name)
         cam = self.free_camera
@@ -161,7 +162,7 @@ class Viewport(QWidget):
                 position.y() * RENDER_SIZE[1] / max(self.height(), 1))
 
     def _target_drag(self, event: QMouseEvent) -> bool:
-        pointer = self.session.pointer
+        pointer = self.session.recording.pointer
         if pointer is None or not pointer.dragging:
             return False
         vertical = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
@@ -179,10 +180,10 @@ class Viewport(QWidget):
             self._perturbing = body is not None
             if self._perturbing:
                 return
-        pointer = self.session.pointer
+        pointer = self.session.recording.pointer
         if (pointer is not None and event.button() == Qt.MouseButton.LeftButton
                 and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
-            env = self.session.env
+            env = self.session.live.env
             pointer.grab(env.robot.ee_position(env.physics))
             self._target_drag(event)
             return
@@ -191,15 +192,15 @@ class Viewport(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._drag = None
         if self._perturbing:
-            self.session.release_object()
+            self.session.live.release_object()
             self._perturbing = False
-        if self.session.pointer is not None:
-            self.session.pointer.release()
+        if self.session.recording.pointer is not None:
+            self.session.recording.pointer.release()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._perturbing:
             vertical = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-            self.session.drag_object(self.camera_pose(), *self._render_xy(event.position()),
+            self.session.live.drag_object(self.camera_pose(), *self._render_xy(event.position()),
                                      *RENDER_SIZE, vertical=vertical)
             return
         if self._target_drag(event) or self._drag is None:
@@ -222,7 +223,7 @@ class Viewport(QWidget):
         self.camera_name = None
         if action == mujoco.mjtMouse.mjMOUSE_MOVE_V:  # panning frees a tracking camera
             self.free_camera.type = mujoco.mjtCamera.mjCAMERA_FREE
-        mujoco.mjv_moveCamera(self.session.env.physics.model, action, dx, dy, self.free_camera)
+        mujoco.mjv_moveCamera(self.session.live.physics.model, action, dx, dy, self.free_camera)
         self.update()
 
     # -- keys: teleop while recording --------------------------------------------------------
@@ -233,18 +234,18 @@ class Viewport(QWidget):
         return text if text and text.isprintable() else None
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        teleop = self.session.teleop
+        teleop = self.session.recording.teleop
         if teleop is None:
             return super().keyPressEvent(event)
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.session.stop_recording(save=True)
+            self.session.recording.stop(save=True)
         elif event.key() == Qt.Key.Key_Escape:
-            self.session.stop_recording(save=False)
+            self.session.recording.stop(save=False)
         elif not event.isAutoRepeat() and (name := self._key_name(event)):
             teleop.press(name)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        teleop = self.session.teleop
+        teleop = self.session.recording.teleop
         if teleop is not None and not event.isAutoRepeat() and (name := self._key_name(event)):
             teleop.release(name)
 

@@ -45,7 +45,7 @@ class Walkthrough:
     def wait(self, seconds: float, until=None) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not (until and until()):
-            self.session.poll_jobs()
+            self.session.jobs.poll()
             self.app.processEvents()
             time.sleep(0.02)
 
@@ -105,7 +105,7 @@ class Walkthrough:
         self.shoot("rank")
 
         goal = self.panel("Goal")
-        goal.goal.setText(self.session.episodes()[2]["goal"])
+        goal.goal.setText(self.session.browser.episodes()[2]["goal"])
         QTest.mouseClick(goal.save, Qt.MouseButton.LeftButton)
         QTest.mouseClick(goal.score, Qt.MouseButton.LeftButton)
         self.wait(120, until=lambda: goal.result is not None)
@@ -135,8 +135,8 @@ class Walkthrough:
         self.wait(180, until=lambda: "runner:" in export.status.text())
         self.shoot("export")
         self.checks["export"]["ok"] &= "parity" in export.details.toPlainText()
-        labels = len(self.session.workspace.preferences())
-        teleop = [e for e in self.session.episodes() if e["source"] == "teleop"]
+        labels = self.session.feedback.label_count()
+        teleop = [e for e in self.session.browser.episodes() if e["source"] == "teleop"]
         self.checks["counts"] = {"teleop_demos": len(teleop), "labels": labels,
                                  "ok": len(teleop) == 2 and labels == 10}
         self.window.close()

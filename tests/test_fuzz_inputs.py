@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from workbench.export.link import Inbox, seal
 from workbench.export.safety import SafetyLimits
 from workbench.rewards.artifact import ArtifactError, load_reward_model
-from workbench.rewards.language.encoder import check_sentence
+from workbench.sentences import check_sentence
 
 KEY = b"k" * 32
 

@@ -8,6 +8,7 @@ from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QW
 
 from gui.panels.common import heading, note
 from workbench.session import Session
+from workbench.session.events import JobUpdate
 
 
 class ExportPanel(QWidget):
@@ -29,18 +30,18 @@ class ExportPanel(QWidget):
         layout.addWidget(self.details, 1)
         self.export_button.clicked.connect(self._export)
         self.run_button.clicked.connect(self._run)
-        session.subscribe("job", self._on_job)
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
 
     def _export(self) -> None:
         try:
-            self.session.export()
+            self.session.jobs.export()
             self.status.setText("exporting…")
         except RuntimeError as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
 
     def _run(self) -> None:
         if self.bundle:
-            self.session.run_export(self.bundle)
+            self.session.jobs.run_export(self.bundle)
             self.status.setText("running the bundle…")
 
     def _on_job(self, name: str, event) -> None:

@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import (
 
 from gui.panels.common import heading, note
 from workbench.session import Session
+from workbench.session.events import GoalsChanged, JobUpdate, SceneChanged
 
 
 class GoalPanel(QWidget):
@@ -64,36 +65,36 @@ class GoalPanel(QWidget):
         self.train.clicked.connect(self._train)
         self.goals.itemClicked.connect(
             lambda item: self.goal.setText(item.text().split("   (vs")[0]))
-        session.subscribe("goals", self.refresh)
-        session.subscribe("scene", lambda name: self.refresh())
-        session.subscribe("job", self._on_job)
+        session.events.subscribe(GoalsChanged, lambda e: self.refresh())
+        session.events.subscribe(SceneChanged, lambda e: self.refresh())
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         self.refresh()
 
     def _vocabulary(self) -> str:
-        vocab = self.session.env.task.vocabulary
+        vocab = self.session.feedback.vocabulary()
         words = [*vocab.objects, *vocab.colours, *vocab.relations, *vocab.places]
         return "Words the scene knows: " + (", ".join(words) or "(none)")
 
     def _save(self) -> None:
         try:
-            self.session.add_goal(self.goal.text(), self.baseline.text().strip() or None)
+            self.session.feedback.add_goal(self.goal.text(), self.baseline.text().strip() or None)
         except ValueError as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
 
     def _score(self) -> None:
         try:
-            self.session.goal_rewards(self.goal.text() or self.goal.placeholderText())
+            self.session.jobs.goal_rewards(self.goal.text() or self.goal.placeholderText())
         except (RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
             return
         self.status.setText("scoring the recorded episodes…")
 
     def _train(self) -> None:
         goal = self.goal.text().strip() or self.goal.placeholderText()
         try:
-            self.session.train_toward(goal)
+            self.session.jobs.train_toward(goal)
         except (RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
             return
         self.status.setText(f"training toward “{goal}”: progress in the Train panel")
 
@@ -126,6 +127,6 @@ class GoalPanel(QWidget):
     def refresh(self) -> None:
         self.vocabulary.setText(self._vocabulary())
         self.goals.clear()
-        for goal in self.session.workspace.goals(self.session.scene):
+        for goal in self.session.feedback.goals():
             self.goals.addItem(goal["text"] + (f"   (vs: {goal['baseline']})"
                                                if goal["baseline"] else ""))

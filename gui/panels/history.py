@@ -1,6 +1,5 @@
-"""What the Train panel offers from the workspace: every stored reward model of the scene (with
-its family and report) as a reward to train on, and the scene's past runs with their true
-success, reward and learning curves."""
+"""The Train panel's past runs of the scene: their true success, reward and goal, and each
+run's learning curve."""
 
 from __future__ import annotations
 
@@ -10,30 +9,7 @@ from typing import Any
 
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from workbench.data.workspace import Workspace
-
-BUILT_IN = (("latest", "latest learned model"), ("reference", "the scene's reference reward"),
-            ("sparse", "1 on success, else 0"))
 RUN_COLUMNS = ("run", "status", "true success", "reward", "goal")
-
-
-def model_label(model: dict[str, Any]) -> str:
-    """``#12 perceptual_progress · Spearman 0.93 · success above failure 1.00``."""
-    metrics = model["metrics"]
-    parts = [f"#{model['id']} {model['family']}"]
-    if "spearman_progress" in metrics:
-        parts.append(f"Spearman {metrics['spearman_progress']:.2f}")
-    if "success_vs_failure" in metrics:
-        parts.append(f"success above failure {metrics['success_vs_failure']:.2f}")
-    if "preference_accuracy" in metrics:
-        parts.append(f"accuracy {metrics['preference_accuracy']:.2f}")
-    return " · ".join(parts)
-
-
-def reward_choices(workspace: Workspace, scene: str) -> list[tuple[str, str]]:
-    """(label, value for RunConfig.reward): the built-in rewards, then each stored model."""
-    stored = [(model_label(m), str(m["path"])) for m in reversed(workspace.models(scene))]
-    return [(f"{name} — {what}", name) for name, what in BUILT_IN] + stored
 
 
 def learning_curve(run_dir: str | Path) -> tuple[list[int], list[float]]:

@@ -22,8 +22,9 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.panels.common import heading, note, pixmap_from_rgb
-from workbench.feedback.sampling import Segment
+from workbench.data.segments import Segment
 from workbench.session import Session
+from workbench.session.events import Branched, EpisodesChanged, SceneChanged
 
 ANSWERS = (("left", "Left is better", "1"), ("right", "Right is better", "2"),
            ("equal", "Equal", "3"), ("skip", "Skip", "4"))
@@ -69,10 +70,10 @@ class RankPanel(QWidget):
         self.player.timeout.connect(self._advance_clips)
         self.player.start(PLAY_MS)
         self.mode.currentIndexChanged.connect(lambda _: self.next_query())
-        session.subscribe("episodes", lambda: self.pair is None and not self.group
+        session.events.subscribe(EpisodesChanged, lambda e: self.pair is None and not self.group
                           and self.next_query())
-        session.subscribe("branched", self.show_pair)
-        session.subscribe("scene", lambda name: self.next_query())
+        session.events.subscribe(Branched, lambda e: self.show_pair(e.pair))
+        session.events.subscribe(SceneChanged, lambda e: self.next_query())
         self._update_count()
 
     def _pair_page(self) -> QWidget:
@@ -122,9 +123,9 @@ class RankPanel(QWidget):
         self.pair, self.group = None, []
         try:
             if count == 2:
-                self.show_pair(self.session.next_pair())
+                self.show_pair(self.session.feedback.next_pair())
             else:
-                self.show_group(self.session.next_group(count))
+                self.show_group(self.session.feedback.next_group(count))
         except ValueError as exc:
             self.clips = []
             self.captions.setText(str(exc))
@@ -133,7 +134,7 @@ class RankPanel(QWidget):
         span = segment.end - segment.start
         steps = sorted({segment.start + round(i * (span - 1) / max(CLIP_FRAMES - 1, 1))
                         for i in range(min(CLIP_FRAMES, span))})
-        return [pixmap_from_rgb(self.session.frame_of(segment.episode_id, t, size))
+        return [pixmap_from_rgb(self.session.browser.frame_of(segment.episode_id, t, size))
                 for t in steps]
 
     def show_pair(self, pair: tuple[Segment, Segment]) -> None:
@@ -181,7 +182,7 @@ class RankPanel(QWidget):
         if self.pair is None:
             self.next_query()
             return
-        self.session.answer_pair(self.pair, answer)
+        self.session.feedback.answer_pair(self.pair, answer)
         self._update_count()
         self.next_query()
 
@@ -192,16 +193,16 @@ class RankPanel(QWidget):
     def submit_ranking(self) -> None:
         if not self.group:
             return
-        self.session.answer_ranking(self.group, self.current_order())
+        self.session.feedback.answer_ranking(self.group, self.current_order())
         self._update_count()
         self.next_query()
 
     def _update_count(self) -> None:
-        impact = self.session.label_impact()
+        impact = self.session.feedback.label_impact()
         if impact is not None:
             self.count.setText(f"{impact.summary} · queue: the pairs the preference ensemble "
                                "disputes most")
         else:
-            labels = len(self.session.workspace.preferences())
+            labels = self.session.feedback.label_count()
             self.count.setText(f"{labels} labels given · queue: random pairs (fit a preference "
                                "reward to ask smarter questions)")

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import heading, note, pixmap_from_rgb
 from gui.panels.timeline import Timeline
 from workbench.session import Session
+from workbench.session.events import EpisodesChanged, JobUpdate, RecordingChanged, SceneChanged
 
 THUMBNAIL = (96, 72)
 
@@ -36,7 +37,7 @@ class RecordPanel(QWidget):
         self.controls = note("")
         layout.addWidget(self.controls)
         self._show_controls()
-        session.subscribe("scene", lambda **_: self._show_controls())
+        session.events.subscribe(SceneChanged, lambda e: self._show_controls())
         self.goal = QLineEdit()
         self.goal.setPlaceholderText("goal of this take, e.g. push the red cube onto the green pad")
         layout.addWidget(self.goal)
@@ -93,30 +94,30 @@ class RecordPanel(QWidget):
         layout.addLayout(edit_row)
 
         self.start.clicked.connect(self._start)
-        self.save.clicked.connect(lambda: session.stop_recording(save=True))
-        self.discard.clicked.connect(lambda: session.stop_recording(save=False))
+        self.save.clicked.connect(lambda: session.recording.stop(save=True))
+        self.discard.clicked.connect(lambda: session.recording.stop(save=False))
         self.scripted.clicked.connect(self._scripted)
-        self.cancel_scripted.clicked.connect(lambda: session.stop_job("record"))
-        session.subscribe("job", self._on_job)
+        self.cancel_scripted.clicked.connect(lambda: session.jobs.stop("record"))
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         self.delete.clicked.connect(self._delete)
         self.undo.clicked.connect(self.undo_delete)
         self.episodes.itemClicked.connect(self._open)
-        session.subscribe("recording", lambda active: self._sync(active))
-        session.subscribe("episodes", self.refresh)
-        session.subscribe("scene", lambda name: self.refresh())
+        session.events.subscribe(RecordingChanged, lambda e: self._sync(e.active))
+        session.events.subscribe(EpisodesChanged, lambda e: self.refresh())
+        session.events.subscribe(SceneChanged, lambda e: self.refresh())
         self._sync(False)
         self.refresh()
 
     def _show_controls(self) -> None:
         self.controls.setText(f"Keyboard in the viewport ({self.session.scene}): "
-                              f"{self.session.controls_help()}")
+                              f"{self.session.live.controls_help()}")
 
     def _start(self) -> None:
         try:
-            self.session.start_recording(self.goal.text().strip() or None,
+            self.session.recording.start(self.goal.text().strip() or None,
                                          device=self.device.currentText())
         except (RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
             return
         self.viewport.setFocus()
 
@@ -124,9 +125,9 @@ class RecordPanel(QWidget):
         """In a worker: the window stays responsive, the bar shows progress, Cancel keeps the
         takes saved so far."""
         try:
-            self.session.record_scripted_job(self.scripted_count.value())
+            self.session.jobs.record_demos(self.scripted_count.value())
         except (RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
             return
         self.scripted.setEnabled(False)
         self.cancel_scripted.setEnabled(True)
@@ -145,7 +146,7 @@ class RecordPanel(QWidget):
             self.scripted_bar.setVisible(False)
             if event.kind == "stopped":
                 saved = len(event.data.get("episodes", []))
-                self.session.emit("message", text=f"cancelled; kept the {saved} takes saved")
+                self.session.events.notice(f"cancelled; kept the {saved} takes saved")
 
     def _open(self, item: QListWidgetItem) -> None:
         self.timeline.show_episode(item.data(Qt.ItemDataRole.UserRole))
@@ -158,7 +159,7 @@ class RecordPanel(QWidget):
         episode_id = item.data(Qt.ItemDataRole.UserRole)
         self.session.browser.delete(episode_id)
         self.undo.setEnabled(True)
-        self.session.emit("message", text=f"deleted episode {episode_id} and its labels "
+        self.session.events.notice(f"deleted episode {episode_id} and its labels "
                                           "(Ctrl+Z to undo)")
 
     def undo_delete(self) -> None:
@@ -166,7 +167,7 @@ class RecordPanel(QWidget):
             return
         episode_id = self.session.browser.undo_delete()
         self.undo.setEnabled(self.session.browser.can_undo)
-        self.session.emit("message", text=f"episode {episode_id} is back")
+        self.session.events.notice(f"episode {episode_id} is back")
 
     def _sync(self, active: bool) -> None:
         self.start.setEnabled(not active)
@@ -175,7 +176,7 @@ class RecordPanel(QWidget):
 
     def refresh(self) -> None:
         self.episodes.clear()
-        for row in self.session.episodes():
+        for row in self.session.browser.episodes():
             mark = "✓" if row["success"] else "✗"
             item = QListWidgetItem(
                 f"#{row['id']}  {row['source']:<9} {row['num_steps']:>4} steps  {mark}\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -24,10 +23,8 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import heading, note, pixmap_from_rgb
 from gui.panels.config_form import ConfigForm
 from workbench.config import ConfigError
-from workbench.rewards import families
-from workbench.rewards.artifact import ArtifactError, load_reward_model
-from workbench.rewards.inspect import reward_along
 from workbench.session import Session
+from workbench.session.events import JobUpdate, SceneChanged
 
 SEGMENTS_SHOWN = 3
 THUMBNAIL = (120, 90)
@@ -42,8 +39,9 @@ class RewardPanel(QWidget):
         layout.addWidget(note("Fitted in the background; measured on held-out demos or labels "
                               "against the scene's ground truth."))
         self.family = QComboBox()
-        for name in families.fittable():
-            self.family.addItem(families.get(name).title, name)
+        self.families = {f.name: f for f in session.rewards.families()}
+        for family in self.families.values():
+            self.family.addItem(family.title, family.name)
         self.family.setToolTip("what the reward is learned from")
         # Families that read a folder on this computer (a CLIP checkpoint) ask for it here.
         self.folder = QLineEdit()
@@ -109,17 +107,17 @@ class RewardPanel(QWidget):
             self.extremes.append(buttons)
         layout.addLayout(grid)
         self.fit_button.clicked.connect(self._fit)
-        self.stop_button.clicked.connect(lambda: session.stop_job("reward"))
-        session.subscribe("job", self._on_job)
-        session.subscribe("scene", lambda name: (self._family_changed(), self.refresh()))
+        self.stop_button.clicked.connect(lambda: session.jobs.stop("reward"))
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
+        session.events.subscribe(SceneChanged, lambda e: (self._family_changed(), self.refresh()))
         self.refresh()
 
     def _family_changed(self) -> None:
-        family = families.get(self.family.currentData())
+        family = self.families[self.family.currentData()]
         for widget in (self.folder, self.browse, self.folder_note):
             widget.setVisible(family.local_folder is not None)
         hidden = (family.local_folder,) if family.local_folder else ()
-        self.settings = ConfigForm(family.default_config(self.session.scene), hidden)
+        self.settings = ConfigForm(self.session.rewards.default_config(family.name), hidden)
         self.settings_box.setWidget(self.settings)
 
     def _choose_folder(self) -> None:
@@ -128,7 +126,7 @@ class RewardPanel(QWidget):
             self.folder.setText(folder)
 
     def _fit(self) -> None:
-        family = families.get(self.family.currentData())
+        family = self.families[self.family.currentData()]
         try:
             config = self.settings.config()
             if family.local_folder is not None:
@@ -136,9 +134,9 @@ class RewardPanel(QWidget):
                     raise ConfigError(f"{family.name}: choose the folder of the checkpoint on "
                                       "this computer first (nothing is downloaded)")
                 config = replace(config, **{family.local_folder: self.folder.text().strip()})
-            self.session.fit_reward(family.name, config)
+            self.session.jobs.fit_reward(family.name, config)
         except (ConfigError, RuntimeError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
 
     def _on_job(self, name: str, event) -> None:
         if name != "reward":
@@ -161,71 +159,23 @@ class RewardPanel(QWidget):
             self.report.setText(f"fitting failed: {event.data.get('message')}")
 
     def refresh(self) -> None:
-        models = self.session.workspace.models(self.session.scene)
-        if not models:
-            self.report.setText("no reward model yet: record demos, then fit")
-            return
-        latest = models[-1]
-        metrics = latest["metrics"]
-        if latest["family"] == "preference":
-            parts = [f"preference model #{latest['id']} from {metrics.get('train_labels')} labels"
-                     f" ({metrics.get('members')} members)"]
-        else:
-            kind = latest["family"].replace("_", " ")
-            views = f" ({', '.join(metrics['cameras'])} views)" if metrics.get("cameras") else ""
-            parts = [f"{kind} model #{latest['id']} from {metrics.get('train_demos')} "
-                     f"demos{views}"]
-        if "preference_accuracy" in metrics:
-            parts.append(f"held-out label accuracy: {metrics['preference_accuracy']:.0%}")
-        if "spearman_progress" in metrics:
-            parts.append(f"Spearman vs ground truth: {metrics['spearman_progress']:.3f}")
-        if "success_vs_failure" in metrics:
-            parts.append(f"success ranked above failure: {metrics['success_vs_failure']:.0%}")
-        if "epic_to_reference" in metrics:
-            parts.append(f"EPIC distance to the scene's reward: {metrics['epic_to_reference']:.2f}"
-                         " (0 same up to shaping, 0.5 unrelated)")
-        errors = metrics.get("relation_error")
-        lengths = [error for name, error in errors.items()
-                   if name.endswith("length")] if isinstance(errors, dict) else []
-        if lengths:  # a pretrained encoder: how well it reads where things are
-            parts.append(f"encoder reads distances to within {max(lengths) * 100:.1f} cm")
-        self.report.setText(" · ".join(parts))
-        episodes = self.session.episodes()
-        if not episodes:
-            return
-        successful = [e for e in episodes if e["success"]]
-        shown = (successful or episodes)[-1]
-        try:
-            model = load_reward_model(latest["path"], device="cpu")
-        except ArtifactError as exc:
-            self.report.setText(str(exc))
-            return
-        episode = self.session.workspace.load_episode(shown["id"])
-        if len(episode):
-            steps = np.arange(len(episode))
-            try:
-                learned = reward_along(model, episode)
-            except ValueError as exc:  # e.g. a goal reward and an episode without a goal
-                self.report.setText(f"{self.report.text()} · {exc}")
-                return
-            spread = np.zeros(0)
-            if latest["family"] == "preference":  # rescale to [0, 1] to share the axis
-                scale = np.ptp(learned) + 1e-9
-                spread = model.disagreement(episode["state"]) / (model.reward_std * scale)
-                learned = (learned - learned.min()) / scale
-            self.learned_curve.setData(steps, learned)
-            self.truth_curve.setData(steps, episode["progress"])
-            self.disagreement_curve.setData(steps[: len(spread)], spread)
-        self.show_extremes()
+        summary = self.session.rewards.summary()
+        self.report.setText(summary.text)
+        self.learned_curve.setData(summary.steps, summary.learned)
+        self.truth_curve.setData(summary.steps, summary.truth)
+        self.disagreement_curve.setData(summary.steps[: len(summary.disagreement)],
+                                        summary.disagreement)
+        if len(summary.steps):
+            self.show_extremes()
 
     def show_extremes(self) -> None:
-        found = self.session.extreme_segments(length=20, count=SEGMENTS_SHOWN)
+        found = self.session.rewards.extreme_segments(length=20, count=SEGMENTS_SHOWN)
         if found is None:
             return
         for buttons, scored in zip(self.extremes, found, strict=True):
             for button, item in zip(buttons, scored, strict=False):
                 episode_id, start, end = item.segment
-                frame = self.session.frame_of(episode_id, end - 1, THUMBNAIL)
+                frame = self.session.browser.frame_of(episode_id, end - 1, THUMBNAIL)
                 button.setIcon(pg.QtGui.QIcon(pixmap_from_rgb(frame)))
                 button.setText(f"#{episode_id} [{start}:{end}]\nmean {item.mean_reward:.2f}")
                 button.setEnabled(True)
@@ -240,4 +190,4 @@ class RewardPanel(QWidget):
         try:
             self.session.browser.open(episode_id, t)
         except (RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))

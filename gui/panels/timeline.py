@@ -9,6 +9,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from workbench.session import Session
+from workbench.session.events import TimelineChanged
 
 CURVES = (("progress", "ground-truth progress", "#27ae60"),
           ("reward", "reference reward", "#7f8c8d"),
@@ -61,14 +62,14 @@ class Timeline(QWidget):
         self.mark_out.clicked.connect(lambda: self._mark(1))
         self.trim.clicked.connect(self._trim)
         self.branch.clicked.connect(self._branch)
-        session.subscribe("timeline", self._on_timeline)
+        session.events.subscribe(TimelineChanged, lambda e: self._on_timeline(e.t, e.length))
         self._on_timeline(0, 0)
 
     def show_episode(self, episode_id: int) -> None:
         try:
             self.session.browser.open(episode_id)
         except (RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
 
     def _plot_curves(self) -> None:
         episode = self.session.browser.episode
@@ -113,13 +114,13 @@ class Timeline(QWidget):
         try:
             new_id = browser.trim(browser.episode.id, start, end)
         except ValueError as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
             return
-        self.session.emit("message", text=f"kept frames {start}-{end - 1} as episode {new_id}")
+        self.session.events.notice(f"kept frames {start}-{end - 1} as episode {new_id}")
 
     def _branch(self) -> None:
         browser = self.session.browser
         try:
-            self.session.branch_pair(browser.episode.id, browser.t)
+            self.session.feedback.branch_pair(browser.episode.id, browser.t)
         except (RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))

@@ -26,10 +26,11 @@ from PyQt6.QtWidgets import (
 
 from gui.panels.common import heading, note
 from gui.panels.config_form import ConfigForm
-from gui.panels.history import RunHistory, learning_curve, reward_choices
+from gui.panels.history import RunHistory, learning_curve
 from workbench.config import ConfigError
 from workbench.rl.run import RunConfig
 from workbench.session import Session
+from workbench.session.events import JobUpdate, SceneChanged
 
 ALARM_STYLE = "color: #c0392b; font-weight: bold"
 ONLINE = "learn from rankings while training"
@@ -127,26 +128,25 @@ class TrainPanel(QWidget):
         self.labels_used: int | None = None
         self.start.clicked.connect(self._start)
         self.pause.toggled.connect(self._pause)
-        self.stop.clicked.connect(lambda: session.stop_job("train"))
+        self.stop.clicked.connect(lambda: session.jobs.stop("train"))
         self.resume_run.clicked.connect(self._continue)
-        session.subscribe("job", self._on_job)
-        session.subscribe("scene", lambda name: (self._sync(False), self.refresh()))
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
+        session.events.subscribe(SceneChanged, lambda e: (self._sync(False), self.refresh()))
         self._sync(False)
         self.refresh()
 
     def refresh(self) -> None:
         """The stored models and past runs of the scene, as the workspace has them now."""
-        workspace, scene = self.session.workspace, self.session.scene
         chosen = self.reward.currentData()
         self.reward.blockSignals(True)
         self.reward.clear()
-        for label, value in reward_choices(workspace, scene):
+        for label, value in self.session.rewards.train_choices():
             self.reward.addItem(label, value)
         self.reward.addItem(ONLINE, ONLINE)
         index = self.reward.findData(chosen)
         self.reward.setCurrentIndex(max(index, 0))
         self.reward.blockSignals(False)
-        self.runs.show_runs(workspace.runs(scene))
+        self.runs.show_runs(self.session.jobs.past_runs())
 
     def _show_past_run(self) -> None:
         rows = {index.row() for index in self.runs.selectedIndexes()}
@@ -165,16 +165,16 @@ class TrainPanel(QWidget):
             ppo=replace(more.ppo, total_steps=self.steps.value()))
 
     def _start(self) -> None:
-        self._launch(lambda: self.session.train(self.run_config()))
+        self._launch(lambda: self.session.jobs.train(self.run_config()))
 
     def _continue(self) -> None:
-        self._launch(self.session.continue_training)
+        self._launch(self.session.jobs.continue_training)
 
     def _launch(self, start) -> None:
         try:
             start()
         except (ConfigError, RuntimeError, ValueError) as exc:
-            self.session.emit("error", message=str(exc))
+            self.session.events.problem(str(exc))
             return
         self.history.clear()
         self.labels_used = None
@@ -184,15 +184,15 @@ class TrainPanel(QWidget):
 
     def _pause(self, on: bool) -> None:
         if on:
-            self.session.pause_job("train")
+            self.session.jobs.pause("train")
         else:
-            self.session.resume_job("train")
+            self.session.jobs.resume("train")
 
     def _sync(self, running: bool) -> None:
         self.start.setEnabled(not running)
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
-        self.resume_run.setEnabled(not running and self.session.resumable_run() is not None)
+        self.resume_run.setEnabled(not running and self.session.jobs.resumable_run() is not None)
         if not running:
             self.pause.blockSignals(True)
             self.pause.setChecked(False)
@@ -227,7 +227,7 @@ class TrainPanel(QWidget):
 
     def _show_progress(self, data: dict) -> None:
         extras = data.get("extras", {})
-        episode_steps = self.session.env.task.episode_steps
+        episode_steps = self.session.live.episode_steps
         self.history.append((data["step"], data["learned_return"] / episode_steps,
                              data["success_rate"], extras.get("curriculum/difficulty")))
         steps = [h[0] for h in self.history]

@@ -10,6 +10,7 @@ from PyQt6.QtGui import QMouseEvent
 from gui.main_window import MainWindow
 from gui.settings import Settings
 from workbench.session import Session
+from workbench.session.events import Problem
 
 
 @pytest.fixture
@@ -21,8 +22,7 @@ def window(qtbot, tmp_path, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     yield win
-    for job in session.jobs.values():  # first: a running job makes closing ask (modal)
-        job.kill()
+    session.jobs.kill_all()  # first: a running job makes closing ask (modal)
     win.close()
     session.close()
 
@@ -62,40 +62,40 @@ def test_scene_picker_switches_scene(window, qtbot):
 def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     panel = window.panels["Record"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
-    assert window.session.recorder is not None and panel.save.isEnabled()
+    assert window.session.recording.active and panel.save.isEnabled()
     qtbot.keyPress(window.viewport, Qt.Key.Key_W)
     for _ in range(8):
         window._tick()
     qtbot.keyRelease(window.viewport, Qt.Key.Key_W)
     qtbot.keyPress(window.viewport, Qt.Key.Key_Return)
-    assert window.session.recorder is None
-    rows = window.session.episodes()
+    assert not window.session.recording.active
+    rows = window.session.browser.episodes()
     assert len(rows) == 1 and rows[0]["num_steps"] == 8 and rows[0]["source"] == "teleop"
     episode = window.session.workspace.load_episode(rows[0]["id"])
     assert episode["action"][:, 0].min() > 0  # 'w' drove +x the whole take
     panel.scripted_count.setValue(2)
     qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)  # a worker; the bar shows it
     assert panel.scripted_bar.isVisible() and not panel.scripted.isEnabled()
-    qtbot.waitUntil(lambda: window.session.poll_jobs() or panel.scripted.isEnabled(),
+    qtbot.waitUntil(lambda: window.session.jobs.poll() or panel.scripted.isEnabled(),
                     timeout=120_000)
-    sources = [r["source"] for r in window.session.episodes()]
+    sources = [r["source"] for r in window.session.browser.episodes()]
     assert sources == ["teleop", "scripted", "scripted", "random", "perturbed", "perturbed"]
     assert panel.episodes.count() == 6
     # Cancel keeps what was saved: a long batch stopped after its first takes.
     panel.scripted_count.setValue(100)
     qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.session.poll_jobs() or panel.scripted_bar.value() >= 2,
+    qtbot.waitUntil(lambda: window.session.jobs.poll() or panel.scripted_bar.value() >= 2,
                     timeout=120_000)
     qtbot.mouseClick(panel.cancel_scripted, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.session.poll_jobs() or panel.scripted.isEnabled(),
+    qtbot.waitUntil(lambda: window.session.jobs.poll() or panel.scripted.isEnabled(),
                     timeout=120_000)
-    kept = len(window.session.episodes()) - 6
+    kept = len(window.session.browser.episodes()) - 6
     assert 2 <= kept < 100 and f"kept the {kept} takes" in window.status.text()
     assert panel.episodes.count() == 6 + kept
 
 
 def test_rank_and_goal_panels_store_feedback(window, qtbot):
-    window.session.record_scripted(3)
+    window.session.recording.record_scripted(3)
     rank = window.panels["Rank"]
     rank.next_query()
     assert rank.views[0].pixmap() is not None and not rank.views[0].pixmap().isNull()
@@ -111,7 +111,7 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
     reward = window.panels["Reward"]
     reward.family.setCurrentIndex(reward.family.findData("preference"))
     qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (window.session.poll_jobs() or True)
+    qtbot.waitUntil(lambda: (window.session.jobs.poll() or True)
                     and "preference model" in reward.report.text(), timeout=180_000)
     assert "from 13 labels (3 members)" in reward.report.text()  # 15 labels, 2 held out
     assert all(button.isEnabled() for row in reward.extremes for button in row)
@@ -131,7 +131,7 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
 
 def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, qtbot):
     session = window.session
-    session.record_scripted(2)
+    session.recording.record_scripted(2)
     panel = window.panels["Record"]
     assert panel.episodes.count() == 5 and not panel.episodes.item(0).icon().isNull()
     timeline = panel.timeline
@@ -144,7 +144,7 @@ def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, 
     assert timeline.slider.isEnabled() and timeline.slider.maximum() == len(episode) - 1
     assert len(timeline.curves["progress"].getData()[0]) == len(episode)
     timeline.slider.setValue(20)
-    np.testing.assert_allclose(session.env.state_vector(), episode["state"][20], atol=1e-5)
+    np.testing.assert_allclose(session.live.env.state_vector(), episode["state"][20], atol=1e-5)
     assert timeline.position.text().startswith(f"21/{len(episode)}")
     assert window.viewport.overlay["progress"] == pytest.approx(episode["progress"][20])
     qtbot.mouseClick(timeline.play, Qt.MouseButton.LeftButton)
@@ -156,7 +156,7 @@ def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, 
     timeline.slider.setValue(40)
     qtbot.mouseClick(timeline.mark_out, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(timeline.trim, Qt.MouseButton.LeftButton)
-    trimmed = session.episodes()[-1]
+    trimmed = session.browser.episodes()[-1]
     assert trimmed["num_steps"] == 18 and "kept frames 23-40" in window.status.text()
     # Branch from the shown frame: two new episodes, ranked as a pair on the Rank panel.
     qtbot.mouseClick(timeline.branch, Qt.MouseButton.LeftButton)
@@ -165,7 +165,7 @@ def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, 
     assert [session.workspace.load_episode(s.episode_id).meta["source"]
             for s in rank.pair] == ["branch", "branch"]
     qtbot.mouseClick(rank.buttons["left"], Qt.MouseButton.LeftButton)
-    assert session.workspace.preferences()[0].segments[0][0] == session.episodes()[-2]["id"]
+    assert session.workspace.preferences()[0].segments[0][0] == session.browser.episodes()[-2]["id"]
     # Delete (no dialog) and undo from the Edit menu.
     count = panel.episodes.count()
     panel.episodes.setCurrentRow(0)
@@ -181,7 +181,7 @@ def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, 
 
 
 def test_rank_panel_ranks_n_clips_by_drag_and_drop(window, qtbot):
-    window.session.record_scripted(3)
+    window.session.recording.record_scripted(3)
     rank = window.panels["Rank"]
     rank.mode.setCurrentIndex(rank.mode.findData(4))
     assert rank.stack.currentIndex() == 1 and rank.ranking.count() == 4
@@ -199,18 +199,18 @@ def test_rank_panel_ranks_n_clips_by_drag_and_drop(window, qtbot):
 
 def test_goal_panel_plots_the_goal_reward_of_recorded_episodes(window, qtbot):
     session = window.session
-    session.record_scripted(3, with_failures=False)
+    session.recording.record_scripted(3, with_failures=False)
     goal = window.panels["Goal"]
-    goal.goal.setText(session.episodes()[0]["goal"])
+    goal.goal.setText(session.browser.episodes()[0]["goal"])
     qtbot.mouseClick(goal.score, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: session.poll_jobs() or goal.result is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: session.jobs.poll() or goal.result is not None, timeout=120_000)
     curves = [item for item in goal.plot.listDataItems() if len(item.getData()[0])]
     assert len(curves) == 3 and "episodes match the named objects" in goal.status.text()
 
 
 def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qtbot):
     viewport, session = window.viewport, window.session
-    physics = session.env.physics
+    physics = session.live.physics
     cube = physics.model.body("cube").id
     start = physics.data.xpos[cube].copy()
     pose = viewport.camera_pose()
@@ -224,7 +224,7 @@ def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qt
     goal = start + np.array([0.0, 0.08, 0.0])
     viewport.mousePressEvent(QMouseEvent(QMouseEvent.Type.MouseButtonPress,
                                          widget_point(start + [0, 0, 0.02]), right, right, ctrl))
-    assert session.perturbation.body == cube
+    assert session.live.perturbation.body == cube
     viewport.mouseMoveEvent(QMouseEvent(QMouseEvent.Type.MouseMove,
                                         widget_point(goal + [0, 0, 0.02]), right, right, ctrl))
     for _ in range(30):
@@ -232,7 +232,7 @@ def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qt
     assert np.linalg.norm(physics.data.xpos[cube][:2] - goal[:2]) < 0.03
     viewport.mouseReleaseEvent(QMouseEvent(QMouseEvent.Type.MouseButtonRelease,
                                            widget_point(goal), right, right, ctrl))
-    assert not session.perturbation.active and not physics.data.xfrc_applied.any()
+    assert not session.live.perturbation.active and not physics.data.xfrc_applied.any()
 
     image = viewport.render_frame().copy()
     window.cloud_action.setChecked(True)  # View > Point cloud
@@ -245,34 +245,34 @@ def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qt
 
 def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     session = window.session
-    session.record_scripted(5)
+    session.recording.record_scripted(5)
     reward = window.panels["Reward"]
     qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not session.jobs["reward"].running and (session.poll_jobs() or True)
+    qtbot.waitUntil(lambda: not session.jobs["reward"].running and (session.jobs.poll() or True)
                     and "Spearman" in reward.report.text(), timeout=180_000)
     assert len(reward.learned_curve.getData()[0]) > 0
 
     # The viewport's overlay now carries the learned reward of whatever it shows.
-    session.browser.open(session.episodes()[0]["id"], 10)
-    assert "learned_reward" in session.live_reward() and "progress" in window.viewport.overlay
+    session.browser.open(session.browser.episodes()[0]["id"], 10)
+    assert "learned_reward" in session.live.live_reward() and "progress" in window.viewport.overlay
     session.browser.close()
     train = window.panels["Train"]
     train.steps.setValue(5_000)
     train.difficulty.setValue(1.0)
     train.curriculum.setChecked(True)
     qtbot.mouseClick(train.start, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: session.poll_jobs() or bool(train.history), timeout=300_000)
+    qtbot.waitUntil(lambda: session.jobs.poll() or bool(train.history), timeout=300_000)
     qtbot.mouseClick(train.pause, Qt.MouseButton.LeftButton)
     assert session.jobs["train"].paused and train.pause.text() == "Resume"
     qtbot.mouseClick(train.pause, Qt.MouseButton.LeftButton)
     assert not session.jobs["train"].paused
-    qtbot.waitUntil(lambda: session.poll_jobs() or session.jobs["train"].state != "running",
+    qtbot.waitUntil(lambda: session.jobs.poll() or session.jobs["train"].state != "running",
                     timeout=300_000)
-    session.poll_jobs()
+    session.jobs.poll()
     assert "evaluation success" in train.status.text(), train.status.text()
     assert len(train.success_curve.getData()[0]) >= 1
     assert len(train.difficulty_curve.getData()[0]) >= 1  # the curriculum's stage, live
-    assert session.preview_policy is not None  # snapshots reached the viewport
+    assert session.live.preview_policy is not None  # snapshots reached the viewport
     # The panel lists the stored model with its report, and the run with its success curve.
     labels = [train.reward.itemText(i) for i in range(train.reward.count())]
     assert any("progress" in label and "Spearman" in label for label in labels), labels
@@ -282,11 +282,11 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
 
     export = window.panels["Export"]
     qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: session.poll_jobs() or export.run_button.isEnabled(),
+    qtbot.waitUntil(lambda: session.jobs.poll() or export.run_button.isEnabled(),
                     timeout=180_000)
     assert "parity passed" in export.status.text()
     qtbot.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: session.poll_jobs() or "runner:" in export.status.text(),
+    qtbot.waitUntil(lambda: session.jobs.poll() or "runner:" in export.status.text(),
                     timeout=180_000)
 
 
@@ -303,7 +303,7 @@ def test_quality_toggle_rebuilds_the_renderer(window):
 def test_ctrl_drag_in_the_viewport_moves_the_gripper_while_recording(window, qtbot):
     panel = window.panels["Record"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
-    viewport, env = window.viewport, window.session.env
+    viewport, env = window.viewport, window.session.live.env
     hand = env.robot.ee_position(env.physics).copy()
     goal = hand + np.array([0.06, 0.05, 0.0])
     pose = viewport.camera_pose()
@@ -319,15 +319,15 @@ def test_ctrl_drag_in_the_viewport_moves_the_gripper_while_recording(window, qtb
                                          left, left, ctrl))
     viewport.mouseMoveEvent(QMouseEvent(QMouseEvent.Type.MouseMove, widget_point(goal), left,
                                         left, ctrl))
-    target = window.session.pointer.target
+    target = window.session.recording.pointer.target
     assert np.linalg.norm(target[:2] - goal[:2]) < 0.01  # the widget's rounding, no more
     for _ in range(25):
         window._tick()
     assert np.linalg.norm(env.robot.ee_position(env.physics)[:2] - goal[:2]) < 0.02
     viewport.mouseReleaseEvent(QMouseEvent(QMouseEvent.Type.MouseButtonRelease,
                                            widget_point(goal), left, left, ctrl))
-    assert not window.session.pointer.dragging
-    window.session.stop_recording(save=True)
+    assert not window.session.recording.pointer.dragging
+    window.session.recording.stop(save=True)
 
 
 def test_a_missing_gamepad_is_reported_in_the_window_and_nothing_records(window, qtbot,
@@ -337,15 +337,15 @@ def test_a_missing_gamepad_is_reported_in_the_window_and_nothing_records(window,
     panel.device.setCurrentText("gamepad")
     shown = []
     monkeypatch.setattr(window, "show_error", lambda message: shown.append(message))
-    window.session.subscribe("error", lambda message: shown.append(message))
+    window.session.events.subscribe(Problem, lambda e: shown.append(e.message))
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
-    assert window.session.recorder is None
+    assert not window.session.recording.active
     assert any("no gamepad found" in m for m in shown)
 
 
 def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, tmp_path):
     session, panel = window.session, window.panels["Record"]
-    session.record_scripted(1, with_failures=False)
+    session.recording.record_scripted(1, with_failures=False)
     assert panel.episodes.count() == 1
     window.open_workspace(str(tmp_path / "second"))
     assert session.workspace.root == (tmp_path / "second").resolve()
@@ -357,7 +357,7 @@ def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, 
     window.open_workspace(str(foreign))
     assert "not a workbench workspace" in window.status.text()
     assert session.workspace.root == (tmp_path / "second").resolve()  # still usable
-    session.record_scripted(1, with_failures=False)
+    session.recording.record_scripted(1, with_failures=False)
     assert panel.episodes.count() == 1
 
 
@@ -386,10 +386,10 @@ def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qt
     goal.goal.setText("push the purple cube onto the green pad")
     qtbot.mouseClick(goal.train, Qt.MouseButton.LeftButton)
     assert "training toward" in goal.status.text()
-    qtbot.waitUntil(lambda: session.poll_jobs() or bool(train.history), timeout=300_000)
+    qtbot.waitUntil(lambda: session.jobs.poll() or bool(train.history), timeout=300_000)
     assert train.history and session.jobs["train"].state == "running"
-    session.stop_job("train")  # stops after the update, evaluates and saves the policy
-    qtbot.waitUntil(lambda: session.poll_jobs() or not session.jobs["train"].running,
+    session.jobs.stop("train")  # stops after the update, evaluates and saves the policy
+    qtbot.waitUntil(lambda: session.jobs.poll() or not session.jobs["train"].running,
                     timeout=300_000)
     run = session.workspace.runs("Push")[-1]
     assert run["status"] == "stopped"
@@ -400,21 +400,21 @@ def test_reward_panel_fits_a_clip_reward_from_a_local_checkpoint_folder(window, 
 
     session = window.session
     session.set_scene("Reach")
-    session.record_scripted(1)
-    session.add_goal("reach the target")
+    session.recording.record_scripted(1)
+    session.feedback.add_goal("reach the target")
     reward = window.panels["Reward"]
     reward.family.setCurrentIndex(reward.family.findData("clip"))
     assert reward.folder.isVisibleTo(reward)
     assert "nothing is downloaded" in reward.folder_note.text()
     errors = []
-    session.subscribe("error", lambda message: errors.append(message))
+    session.events.subscribe(Problem, lambda e: errors.append(e.message))
     qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
     assert errors and "choose the folder" in errors[-1] and "reward" not in session.jobs
     reward.folder.setText(str(saved_tiny_clip(tmp_path / "clip")))
     qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (session.poll_jobs() or True) and not session.jobs["reward"].running
+    qtbot.waitUntil(lambda: (session.jobs.poll() or True) and not session.jobs["reward"].running
                     and session.jobs["reward"].state != "running", timeout=400_000)
-    session.poll_jobs()
+    session.jobs.poll()
     assert "clip goal model" in reward.report.text() and "Spearman" in reward.report.text(), \
         reward.report.text()
     assert session.workspace.models("Reach")[-1]["family"] == "clip_goal"
@@ -434,7 +434,7 @@ def test_reward_panel_fits_a_vision_language_model_with_the_settings_it_shows(wi
 
     session = window.session
     session.set_scene("Push")
-    session.record_scripted(2, with_failures=False)
+    session.recording.record_scripted(2, with_failures=False)
     reward = window.panels["Reward"]
     reward.family.setCurrentIndex(reward.family.findData("vision_language"))
     qtbot.mouseClick(reward.settings_toggle, Qt.MouseButton.LeftButton)
@@ -444,9 +444,9 @@ def test_reward_panel_fits_a_vision_language_model_with_the_settings_it_shows(wi
     form.widget("frames.image_size").setValue(32)
     form.widget("counterfactuals").setValue(1)
     qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (session.poll_jobs() or True) and not session.jobs["reward"].running
+    qtbot.waitUntil(lambda: (session.jobs.poll() or True) and not session.jobs["reward"].running
                     and session.jobs["reward"].state != "running", timeout=400_000)
-    session.poll_jobs()
+    session.jobs.poll()
     stored = session.workspace.models("Push")[-1]
     assert stored["family"] == "vision_language_progress", session.jobs["reward"].error
     assert "vision language progress model" in reward.report.text(), reward.report.text()

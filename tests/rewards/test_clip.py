@@ -123,7 +123,7 @@ def saved_tiny_clip(folder):
 
 def test_the_clip_family_is_measured_in_a_workspace_stored_and_trains_a_policy(workspace,
                                                                                tmp_path):
-    from workbench.data.replay import with_frames
+    from workbench.envs.replay import with_frames
     from workbench.rewards.artifact import ArtifactError, load_reward_model
     from workbench.rewards.workflow import family_fit
     from workbench.rl.ppo import PPOConfig

@@ -12,11 +12,11 @@ from workbench.envs import make_env
 from workbench.registry import SCENES
 from workbench.rewards.language.encoder import embed
 from workbench.rewards.language.grounding import (
-    ground,
     grounded_rewards,
     nearest_goals,
     rank_scenes,
 )
+from workbench.sentences import ground
 from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
 # Held-out phrasings: none is the template the scenes' own goal texts use.

@@ -48,8 +48,8 @@ def test_missing_camera_frames_say_how_to_record_them(push_episodes):
 def test_workspace_takes_without_frames_are_rendered_for_the_perceptual_family(tmp_path):
     """`workbench train-reward Push --family perceptual` on takes recorded without cameras."""
     from workbench.cli.main import main
-    from workbench.data.replay import with_frames
     from workbench.data.workspace import Workspace
+    from workbench.envs.replay import with_frames
     from workbench.rewards.artifact import load_reward_model
     from workbench.rewards.inspect import reward_along
 
@@ -120,7 +120,7 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
 def test_hindsight_frames_show_the_goal_reached_wherever_the_demo_went(reach_episodes):
     """Re-rendered from the demo's own states: the marker moved onto the hand (reached) or
     centimetres away from it (not), labelled from the goal geometry."""
-    from workbench.data.replay import EpisodeReplay, env_for
+    from workbench.envs.replay import EpisodeReplay, env_for
     from workbench.rewards.perceptual.hindsight import hindsight_frames
 
     (demo, *_), failed = reach_episodes

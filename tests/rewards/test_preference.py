@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from workbench.data import Workspace
+from workbench.data.segments import SegmentCache
 from workbench.envs import make_env
 from workbench.feedback.active import pair_disagreement, select_queries
 from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS, Teacher
 from workbench.rewards import load_reward_model
 from workbench.rewards.preference import LabelledQuery, PreferenceConfig, fit_preference
-from workbench.rewards.preference.dataset import SegmentCache, queries_from_workspace
+from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import preference_accuracy
 from workbench.rewards.workflow import fit_preference_in_workspace
 from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy

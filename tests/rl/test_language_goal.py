@@ -135,7 +135,7 @@ def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_
 
 def test_each_episode_names_the_choice_it_drew_in_the_run_sentence():
     from workbench.registry import SCENES
-    from workbench.rewards.language.grounding import rebind
+    from workbench.sentences import rebind
 
     task = SCENES.load("PushChoice")
     assert rebind("Push the red cube onto the BLUE pad!", task, {"pad": "green"}) == (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -38,3 +39,20 @@ def test_observation_normalisation_can_be_left_off():
     assert torch.equal(fixed.obs_var, torch.ones(3))
     learned = train_ppo(make_vector_env("Pendulum-v1", 4), base)
     assert not torch.equal(learned.obs_var, torch.ones(3))
+
+
+@pytest.mark.parametrize("sde", [False, True])
+def test_the_numpy_actor_of_a_snapshot_acts_as_the_policy(sde):
+    """What the app's viewport runs while a policy trains: the same deterministic action as the
+    torch policy, from the arrays a training job streams."""
+    from workbench.rl.policy import NumpyActor
+
+    policy = GaussianPolicy(5, 2, (16, 8, 4), sde=sde)
+    policy.set_obs_stats(np.arange(5.0), np.full(5, 2.0))
+    with torch.no_grad():
+        for p in policy.actor.parameters():
+            p.normal_()
+    obs = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32) * 4
+    actor = NumpyActor(policy.actor_snapshot())
+    np.testing.assert_allclose(actor.act(obs), policy.act(obs), atol=1e-5)
+    assert np.abs(actor.act(obs)).max() <= 1.0 and len(actor.layers) == 4

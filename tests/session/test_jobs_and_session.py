@@ -9,7 +9,7 @@ from workbench.rewards.progress import ProgressConfig
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig
 from workbench.session import Job, Session
-from workbench.session.session import NumpyPolicy
+from workbench.session.events import EpisodesChanged
 
 
 def test_job_streams_progress_and_returns_its_result(push_dataset):
@@ -45,39 +45,24 @@ def test_a_failing_job_reports_the_error(tmp_path):
 def test_session_records_a_keyboard_take_and_ranks_it(tmp_path):
     session = Session(tmp_path / "ws", scene="Push")
     events = []
-    session.subscribe("episodes", lambda: events.append("episodes"))
-    session.start_recording(goal="push the red cube onto the green pad")
-    session.teleop.press("w")
+    session.events.subscribe(EpisodesChanged, lambda e: events.append("episodes"))
+    session.recording.start(goal="push the red cube onto the green pad")
+    session.recording.teleop.press("w")
     for _ in range(10):
         info = session.tick()
-    session.teleop.release("w")
-    first = session.stop_recording(save=True)
-    session.record_scripted(2, with_failures=False)
+    session.recording.teleop.release("w")
+    first = session.recording.stop(save=True)
+    session.recording.record_scripted(2, with_failures=False)
     assert info is not None and "progress" in info and events
-    rows = session.episodes()
+    rows = session.browser.episodes()
     assert [r["id"] for r in rows][0] == first and rows[0]["num_steps"] == 10
-    pair = session.next_pair(length=5)
-    session.answer_pair(pair, "right")
+    pair = session.feedback.next_pair(length=5)
+    session.feedback.answer_pair(pair, "right")
     (pref,) = session.workspace.preferences()
     assert pref.answer == "right" and pref.segments[0][0] == pair[0].episode_id
-    frame = session.frame_of(first, 5)
+    frame = session.browser.frame_of(first, 5)
     assert frame.shape == (180, 240, 3) and frame.std() > 1
     session.close()
-
-
-def test_numpy_policy_snapshot_matches_torch():
-    import torch
-
-    from workbench.rl.policy import GaussianPolicy
-
-    policy = GaussianPolicy(5, 2, (16, 16))
-    policy.set_obs_stats(np.arange(5.0), np.full(5, 2.0))
-    with torch.no_grad():
-        for p in policy.actor.parameters():
-            p.normal_()
-    state = {k: v.numpy() for k, v in policy.state_dict().items()}
-    obs = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
-    np.testing.assert_allclose(NumpyPolicy(state, [16, 16]).act(obs), policy.act(obs), atol=1e-5)
 
 
 def test_unknown_scene_is_refused_before_anything_changes(tmp_path):
@@ -89,22 +74,22 @@ def test_unknown_scene_is_refused_before_anything_changes(tmp_path):
 
 
 def test_rank_queue_asks_the_most_disputed_pair_once_an_ensemble_exists(tmp_path):
+    from workbench.data.segments import SegmentCache
     from workbench.feedback.active import pair_disagreement
     from workbench.feedback.labels import teach
     from workbench.feedback.teachers import TEACHERS
     from workbench.rewards.preference import PreferenceConfig
-    from workbench.rewards.preference.dataset import SegmentCache
     from workbench.rewards.workflow import fit_preference_in_workspace
 
     session = Session(tmp_path / "ws", scene="Push")
-    session.record_scripted(3)
-    assert session.preference_model() is None
+    session.recording.record_scripted(3)
+    assert session.rewards.preference() is None
     teach(session.workspace, "Push", TEACHERS["oracle"], 30, np.random.default_rng(0))
     fit_preference_in_workspace(session.workspace, "Push", PreferenceConfig(epochs=20))
-    model = session.preference_model()
+    model = session.rewards.preference()
     assert model is not None
-    session.rng = np.random.default_rng(7)
-    chosen = session.next_pair(length=10, candidates=8)
+    session.feedback.rng = np.random.default_rng(7)
+    chosen = session.feedback.next_pair(length=10, candidates=8)
     replay = np.random.default_rng(7)  # the same candidates, scored by hand
     from workbench.feedback.sampling import sample_pair
 
@@ -119,7 +104,7 @@ def test_a_paused_training_job_makes_no_progress_until_resumed(tmp_path):
     import time
 
     session = Session(tmp_path / "ws", scene="Reach")
-    job = session.train(RunConfig(
+    job = session.jobs.train(RunConfig(
         scene="Reach", reward="reference", eval_episodes=2,
         ppo=PPOConfig(total_steps=4096, num_envs=4, rollout_steps=128)))
     seen = []
@@ -127,12 +112,12 @@ def test_a_paused_training_job_makes_no_progress_until_resumed(tmp_path):
         seen += job.poll()
         assert job.running, seen
         time.sleep(0.05)
-    session.pause_job("train")
+    session.jobs.pause("train")
     time.sleep(0.5)
     job.poll()  # drain what was in flight when it froze
     time.sleep(1.5)
     assert job.paused and job.poll() == []  # frozen: nothing new
-    session.resume_job("train")
+    session.jobs.resume("train")
     events = job.wait(timeout=300)
     steps = [e.data["step"] for e in seen + events if e.kind == "progress"]
     assert job.state == "done" and steps[-1] == 4096
@@ -141,7 +126,7 @@ def test_a_paused_training_job_makes_no_progress_until_resumed(tmp_path):
 
 def test_a_stopped_run_continues_from_its_checkpoint_to_its_budget(tmp_path):
     session = Session(tmp_path / "ws", scene="Reach")
-    job = session.train(RunConfig(
+    job = session.jobs.train(RunConfig(
         scene="Reach", reward="reference", eval_episodes=2, checkpoint_every=2,
         ppo=PPOConfig(total_steps=6144, num_envs=4, rollout_steps=128)))
     seen = []
@@ -151,30 +136,30 @@ def test_a_stopped_run_continues_from_its_checkpoint_to_its_budget(tmp_path):
     job.stop()
     seen += job.wait(timeout=300)
     assert job.state == "stopped"
-    run = session.resumable_run()
+    run = session.jobs.resumable_run()
     assert run is not None and run["status"] == "stopped"
-    job = session.continue_training()
+    job = session.jobs.continue_training()
     events = job.wait(timeout=300)
     steps = [e.data["step"] for e in events if e.kind == "progress"]
     assert job.state == "done" and steps[-1] == 6144 and steps[0] > 512  # not from scratch
     (row,) = session.workspace.runs("Reach")  # the same run, now finished
-    assert row["status"] == "finished" and session.resumable_run() is None
+    assert row["status"] == "finished" and session.jobs.resumable_run() is None
     session.close()
 
 
 def test_goal_job_scores_recorded_episodes_by_the_named_colours(tmp_path):
     session = Session(tmp_path / "ws", scene="Push")
-    session.record_scripted(4, with_failures=False)
+    session.recording.record_scripted(4, with_failures=False)
     colours = {}
-    for row in session.episodes():
+    for row in session.browser.episodes():
         episode = session.workspace.load_episode(row["id"])
-        session.env.reset(seed=episode.meta["seed"])
-        colours[row["id"]] = session.env.task.object_colours(session.env.physics)
-    first = session.episodes()[0]
+        session.live.env.reset(seed=episode.meta["seed"])
+        colours[row["id"]] = session.live.env.task.object_colours(session.live.physics)
+    first = session.browser.episodes()[0]
     some, goal = colours[first["id"]], first["goal"]  # the scene's goal text names its colours
     with pytest.raises(ValueError, match="type a goal"):
-        session.goal_rewards("  ")
-    job = session.goal_rewards(goal)
+        session.jobs.goal_rewards("  ")
+    job = session.jobs.goal_rewards(goal)
     job.wait(timeout=300)
     assert job.state == "done", job.error
     outcomes = set()
@@ -189,11 +174,11 @@ def test_goal_job_scores_recorded_episodes_by_the_named_colours(tmp_path):
 def test_the_app_opens_where_the_person_left_off_and_shows_that_scenes_controls(tmp_path):
     fresh = Session(tmp_path / "new")
     assert fresh.scene == "Push"  # a new workspace: an arm the keyboard drives
-    assert "w/s: x" in fresh.controls_help() and "Ctrl+drag" in fresh.controls_help()
+    assert "w/s: x" in fresh.live.controls_help() and "Ctrl+drag" in fresh.live.controls_help()
     fresh.set_scene("Reach")
-    fresh.record_scripted(1, with_failures=False)
+    fresh.recording.record_scripted(1, with_failures=False)
     fresh.set_scene("CheetahRun")
-    assert "joint commands" in fresh.controls_help()  # no keys promised that do nothing
+    assert "joint commands" in fresh.live.controls_help()  # no keys promised that do nothing
     again = Session(tmp_path / "new")
     assert again.scene == "Reach"  # the newest work, not the last scene merely looked at
     assert Session(tmp_path / "new", scene="DrawerOpen").scene == "DrawerOpen"

@@ -7,22 +7,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.data.replay import EpisodeReplay, env_for
+from workbench.envs.replay import EpisodeReplay, env_for
 from workbench.feedback.branching import branch_episodes
 from workbench.session import Session
+from workbench.session.events import TimelineChanged
 from workbench.teleop.pointer import CameraPose
 
 
 @pytest.fixture
 def session(tmp_path):
     s = Session(tmp_path / "ws", scene="Push")
-    s.record_scripted(3, with_failures=True)
+    s.recording.record_scripted(3, with_failures=True)
     yield s
     s.close()
 
 
 def test_replay_restores_the_episode_with_its_own_colours(session):
-    rows = session.episodes()
+    rows = session.browser.episodes()
     a, b = rows[0]["id"], rows[1]["id"]
     episode = session.workspace.load_episode(b)
     env = env_for(episode)
@@ -30,19 +31,19 @@ def test_replay_restores_the_episode_with_its_own_colours(session):
     np.testing.assert_allclose(env.state_vector(), episode["state"][10], atol=1e-5)
     # Colours come from the reset seed: the frame of episode b differs from episode a's even
     # at the first frame (another layout and colour draw), and is the same when asked twice.
-    first_b = session.frame_of(b, 0)
-    assert not np.array_equal(session.frame_of(a, 0), first_b)
-    np.testing.assert_array_equal(session.frame_of(b, 0), first_b)
+    first_b = session.browser.frame_of(b, 0)
+    assert not np.array_equal(session.browser.frame_of(a, 0), first_b)
+    np.testing.assert_array_equal(session.browser.frame_of(b, 0), first_b)
     env.close()
 
 
 def test_browser_scrubs_plays_and_leaves_the_timeline(session):
-    episode_id = session.episodes()[0]["id"]
+    episode_id = session.browser.episodes()[0]["id"]
     timeline = []
-    session.subscribe("timeline", lambda t, length: timeline.append((t, length)))
+    session.events.subscribe(TimelineChanged, lambda e: timeline.append((e.t, e.length)))
     session.browser.open(episode_id, t=5)
     episode = session.workspace.load_episode(episode_id)
-    np.testing.assert_allclose(session.env.state_vector(), episode["state"][5], atol=1e-5)
+    np.testing.assert_allclose(session.live.env.state_vector(), episode["state"][5], atol=1e-5)
     session.browser.play()
     for _ in range(3):
         session.tick()
@@ -54,16 +55,16 @@ def test_browser_scrubs_plays_and_leaves_the_timeline(session):
 
 
 def test_deleting_an_episode_can_be_undone_with_its_labels(session):
-    rows = session.episodes()
-    pair = session.next_pair(length=5)
-    session.answer_pair(pair, "left")
+    rows = session.browser.episodes()
+    pair = session.feedback.next_pair(length=5)
+    session.feedback.answer_pair(pair, "left")
     victim = pair[0].episode_id
     before = session.workspace.load_episode(victim)["state"].copy()
     session.browser.delete(victim)
-    assert victim not in [r["id"] for r in session.episodes()]
+    assert victim not in [r["id"] for r in session.browser.episodes()]
     assert session.workspace.preferences() == []  # the label pointing into it went too
     assert session.browser.undo_delete() == victim
-    assert [r["id"] for r in session.episodes()] == [r["id"] for r in rows]
+    assert [r["id"] for r in session.browser.episodes()] == [r["id"] for r in rows]
     np.testing.assert_array_equal(session.workspace.load_episode(victim)["state"], before)
     (label,) = session.workspace.preferences()
     assert label.answer == "left" and label.segments[0][0] == victim
@@ -72,7 +73,7 @@ def test_deleting_an_episode_can_be_undone_with_its_labels(session):
 
 
 def test_trim_from_the_browser_keeps_the_original(session):
-    episode_id = session.episodes()[0]["id"]
+    episode_id = session.browser.episodes()[0]["id"]
     new_id = session.browser.trim(episode_id, 10, 30)
     assert session.workspace.load_episode(new_id).meta["num_steps"] == 20
     assert session.workspace.load_episode(episode_id).meta["num_steps"] > 30
@@ -80,7 +81,7 @@ def test_trim_from_the_browser_keeps_the_original(session):
 
 def test_branches_start_from_the_same_state_diverge_and_replay_exactly(session):
     ws = session.workspace
-    parent_id = session.episodes()[0]["id"]
+    parent_id = session.browser.episodes()[0]["id"]
     parent = ws.load_episode(parent_id)
     first, second = branch_episodes(ws, parent_id, t=12, length=15, noise=0.5, seed=3)
     branches = [ws.load_episode(s.episode_id) for s in (first, second)]
@@ -99,27 +100,27 @@ def test_branches_start_from_the_same_state_diverge_and_replay_exactly(session):
     assert np.abs(branches[0]["state"][-1] - branches[1]["state"][-1]).max() > 1e-3
     with pytest.raises(ValueError, match="cannot branch"):
         branch_episodes(ws, parent_id, t=10_000)
-    pair = session.branch_pair(parent_id, 5, length=8)
+    pair = session.feedback.branch_pair(parent_id, 5, length=8)
     assert all(ws.load_episode(s.episode_id).meta["num_steps"] == 8 for s in pair)
 
 
 def test_dragging_the_cube_moves_it_and_the_table_does_not_budge(session):
-    session.reset_episode()
-    physics = session.env.physics
+    session.live.reset_episode()
+    physics = session.live.physics
     cube = physics.model.body("cube").id
     start = physics.data.xpos[cube].copy()
     width, height = 640, 480
     camera = CameraPose.of_free_camera(start, 1.0, 90.0, -60.0)
     x, y = camera.project(start + [0, 0, 0.02], width, height)
     assert session.grab_object(camera, x, y, width, height) == cube
-    session.drag_object(camera, x + 60, y, width, height)
-    target = session.perturbation.target.copy()
+    session.live.drag_object(camera, x + 60, y, width, height)
+    target = session.live.perturbation.target.copy()
     for _ in range(30):
         info = session.tick()  # nothing else moves: the physics runs for the drag
     moved = physics.data.xpos[cube] - start
     assert np.linalg.norm(physics.data.xpos[cube][:2] - target[:2]) < 0.03
     assert np.linalg.norm(moved[:2]) > 0.05 and "progress" in info
-    session.release_object()
+    session.live.release_object()
     assert not physics.data.xfrc_applied.any()
     # The table is welded to the world: nothing to grab there.
     corner = CameraPose.of_free_camera([0.5, 0.3, 0.0], 1.0, 90.0, -89.0)
@@ -127,13 +128,13 @@ def test_dragging_the_cube_moves_it_and_the_table_does_not_budge(session):
 
 
 def test_ranking_n_clips_stores_a_plackett_luce_label(session):
-    group = session.next_group(count=4, length=6)
+    group = session.feedback.next_group(count=4, length=6)
     assert len({s.episode_id for s in group}) == 4
-    session.answer_ranking(group, [2, 0, 3, 1])
+    session.feedback.answer_ranking(group, [2, 0, 3, 1])
     (label,) = session.workspace.preferences()
     assert label.kind == "ranking" and label.answer == [2, 0, 3, 1]
     with pytest.raises(ValueError, match="at least 40 recorded"):
-        session.next_group(count=40)
+        session.feedback.next_group(count=40)
 
 
 def test_reward_inspection_best_and_worst_segments_and_label_impact(session):
@@ -142,23 +143,23 @@ def test_reward_inspection_best_and_worst_segments_and_label_impact(session):
     from workbench.rewards.preference import PreferenceConfig
     from workbench.rewards.workflow import fit_preference_in_workspace
 
-    assert session.extreme_segments() is None and session.label_impact() is None
+    assert session.rewards.extreme_segments() is None and session.feedback.label_impact() is None
     teach(session.workspace, "Push", TEACHERS["oracle"], 30, np.random.default_rng(0))
     fit_preference_in_workspace(session.workspace, "Push", PreferenceConfig(epochs=30))
-    best, worst = session.extreme_segments(length=10, count=2)
-    model = session.reward_model()
+    best, worst = session.rewards.extreme_segments(length=10, count=2)
+    model = session.rewards.latest()
     assert len(best) == 2 and len(worst) == 2
     assert min(s.mean_reward for s in best) > max(s.mean_reward for s in worst)
     for scored in best + worst:  # the mean reported is the model's mean on that window
         episode_id, start, end = scored.segment
         states = session.workspace.load_episode(episode_id)["state"][start:end]
         assert scored.mean_reward == pytest.approx(float(model.score(states).mean()), rel=1e-4)
-    impact = session.label_impact()
+    impact = session.feedback.label_impact()
     assert impact.total == 30 and impact.since_fit == 0
     # Two new labels: one as the reward predicts, one against it.
     (top, *_), (bottom, *_) = best, worst
-    session.answer_pair((top.segment, bottom.segment), "left")
-    session.answer_pair((top.segment, bottom.segment), "right")
-    impact = session.label_impact()
+    session.feedback.answer_pair((top.segment, bottom.segment), "left")
+    session.feedback.answer_pair((top.segment, bottom.segment), "right")
+    impact = session.feedback.label_impact()
     assert (impact.since_fit, impact.disagreed) == (2, 1) and "refit" in impact.summary
-    assert "learned_reward" in session.live_reward()
+    assert "learned_reward" in session.live.live_reward()

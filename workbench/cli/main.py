@@ -71,7 +71,7 @@ def image_size(text: str) -> tuple[int, int]:
 
 def goal_sentence(text: str) -> str:
     """A goal sentence in words (checked as the Goal panel checks it)."""
-    from workbench.rewards.language.encoder import check_sentence
+    from workbench.sentences import check_sentence
 
     try:
         return check_sentence(text)

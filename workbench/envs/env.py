@@ -26,6 +26,7 @@ import numpy as np
 
 from workbench.registry import ROBOTS, SCENES
 from workbench.robot import Robot
+from workbench.sentences import ground, rebind
 from workbench.sim.compose import compile_spec, compose
 from workbench.sim.control import ActuatorRangeController
 from workbench.sim.physics import Physics, PhysicsDivergence
@@ -142,8 +143,6 @@ class WorkbenchEnv(gym.Env):
         """Episodes from the next reset on show what ``sentence`` names (the red cube, the
         blue pad); ``choices=False`` leaves the scene's goal choices (``Task.goal_choices``)
         drawn per episode, as a goal-conditioned policy trains. None: everything drawn."""
-        from workbench.rewards.language.grounding import ground
-
         if not sentence:
             self.goal = None
             self.task.request_colours({})
@@ -159,8 +158,6 @@ class WorkbenchEnv(gym.Env):
         when they were left open (``draw_choices``), as a goal-conditioned reward scores it."""
         if not self.goal:
             return None
-        from workbench.rewards.language.grounding import rebind
-
         drawn = self.task.object_colours(self.physics)
         return rebind(self.goal, self.task,
                       {r: drawn[r] for r in self.task.goal_choices if r in drawn})

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from workbench.feedback.sampling import Segment
+from workbench.data.segments import Segment
 
 
 def pair_disagreement(model, pairs_states: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.data.replay import env_for
+from workbench.data.segments import Segment
 from workbench.data.workspace import Workspace
-from workbench.feedback.sampling import Segment
+from workbench.envs.replay import env_for
 from workbench.teleop.recorder import Policy, Recorder
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace
 from workbench.feedback.active import select_queries
 from workbench.feedback.sampling import sample_pair
 from workbench.feedback.teachers import Teacher
-from workbench.rewards.preference.dataset import SegmentCache
 
 
 def teach(

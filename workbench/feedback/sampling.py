@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
+from workbench.data.segments import Segment
 from workbench.data.workspace import Workspace
-
-
-class Segment(NamedTuple):
-    episode_id: int
-    start: int
-    end: int
 
 
 def sample_group(

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from workbench.data.segments import Segment
 from workbench.data.workspace import Workspace
-from workbench.feedback.sampling import Segment
 from workbench.rewards.families import RewardModel
 from workbench.rewards.metrics import episode_progress
 
@@ -24,7 +24,7 @@ def reward_along(model: RewardModel, episode) -> np.ndarray:
     """The model's per-frame reward on a recorded episode (progress, perceptual or preference
     reward; a perceptual model's frames are rendered from the states when not recorded)."""
     if model.cameras:
-        from workbench.data.replay import with_frames
+        from workbench.envs.replay import with_frames
 
         episode = with_frames(episode, model.cameras, model.frame_config.image_size)
     return np.asarray(episode_progress(model, episode), np.float64)

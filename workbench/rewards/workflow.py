@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from workbench.data.replay import with_frames
 from workbench.data.workspace import Workspace
+from workbench.envs.replay import with_frames
 from workbench.rewards.language.clip import ClipConfig, ClipGoalModel, fit_clip
 from workbench.rewards.metrics import reward_report
 from workbench.rewards.perceptual.config import PerceptualConfig

@@ -121,6 +121,14 @@ class GaussianPolicy(nn.Module):
         tensor = torch.as_tensor(obs, dtype=torch.float32, device=self.obs_mean.device)
         return self(tensor).cpu().numpy()
 
+    def actor_snapshot(self) -> dict[str, Any]:
+        """The deterministic actor as arrays, for :class:`NumpyActor` in another process."""
+        linears = [layer for layer in self.actor if isinstance(layer, nn.Linear)]
+        arrays = lambda tensor: tensor.detach().cpu().numpy().copy()  # noqa: E731
+        return {"obs_mean": arrays(self.obs_mean), "obs_var": arrays(self.obs_var),
+                "weights": [arrays(layer.weight) for layer in linears],
+                "biases": [arrays(layer.bias) for layer in linears]}
+
     def set_obs_stats(self, mean: np.ndarray, var: np.ndarray) -> None:
         self.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.obs_var.copy_(torch.as_tensor(var, dtype=torch.float32))
@@ -134,6 +142,23 @@ class GaussianPolicy(nn.Module):
                   "sde": self.sde, "sha256": {WEIGHTS: sha256(path / WEIGHTS)}}
         (path / "policy.json").write_text(json.dumps({**header, **meta}, indent=1))
         return path
+
+
+class NumpyActor:
+    """:meth:`GaussianPolicy.forward` in numpy from an :meth:`~GaussianPolicy.actor_snapshot`:
+    the app's viewport shows a policy while it trains without torch in its per-frame path."""
+
+    def __init__(self, snapshot: dict[str, Any]):
+        self.mean, self.var = snapshot["obs_mean"], snapshot["obs_var"]
+        self.layers = list(zip(snapshot["weights"], snapshot["biases"], strict=True))
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        x = np.clip((obs - self.mean) / np.sqrt(self.var + 1e-8), -10.0, 10.0)
+        for i, (weight, bias) in enumerate(self.layers):
+            x = x @ weight.T + bias
+            if i < len(self.layers) - 1:
+                x = np.tanh(x)  # the hidden layers' activation (see _mlp)
+        return np.clip(x, -1.0, 1.0)
 
 
 _HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))

@@ -16,6 +16,7 @@ import torch
 
 from workbench import config as cfg
 from workbench.config import validated
+from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace, running_here
 from workbench.envs.env import make_env
 from workbench.envs.frames import RenderedFrames
@@ -23,7 +24,7 @@ from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
-from workbench.rewards.preference.dataset import SegmentCache, queries_from_workspace
+from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.workflow import store_model
 from workbench.rl.checkpoint import CHECKPOINT, run_checkpoint
 from workbench.rl.curriculum import Curriculum, CurriculumConfig

@@ -1,30 +1,45 @@
-"""The recorded episodes, as the Record panel browses them: thumbnails, replay on a timeline
-in the viewport, trimming, and deletion that can be undone. Qt-free, owned by the Session."""
+"""The recorded episodes, as the Record and Rank panels browse them: replay on a timeline in
+the viewport, frames and thumbnails rendered from saved states, trimming, and deletion that can
+be undone."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from workbench.data.edit import trim_episode
 from workbench.data.episode import Episode
-from workbench.data.replay import EpisodeReplay
-
-if TYPE_CHECKING:
-    from workbench.session.session import Session
+from workbench.envs.env import WorkbenchEnv
+from workbench.envs.replay import EpisodeReplay, env_for
+from workbench.rewards.inspect import reward_along
+from workbench.session.context import Context
+from workbench.session.events import EpisodesChanged, Frame, TimelineChanged
+from workbench.session.live import LiveScene
+from workbench.session.recording import Recording
+from workbench.session.reward_models import RewardModels
+from workbench.sim.render import CameraRenderer
 
 
 class EpisodeBrowser:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, context: Context, live: LiveScene, recording: Recording,
+                 rewards: RewardModels):
+        self.context, self.live, self.recording, self.rewards = context, live, recording, rewards
+        # Recorded frames are drawn in a scratch env of the episode's scene and robot, with one
+        # renderer per picture size (thumbnails, clips and segments differ).
+        self._scratch: tuple[Any, WorkbenchEnv, dict[tuple[int, int], CameraRenderer],
+                             EpisodeReplay] | None = None
         self.episode: Episode | None = None  # the episode on the timeline, if any
         self.t = 0
         self.playing = False
         self._replay: EpisodeReplay | None = None
         self._trash: list[Path] = []
         self._thumbnails: dict[tuple[int, int], np.ndarray] = {}
+
+    def episodes(self) -> list[dict[str, Any]]:
+        """The live scene's recorded episodes (rows: id, source, success, ...), oldest first."""
+        return self.context.episodes()
 
     # -- the timeline ------------------------------------------------------------------------
     @property
@@ -33,15 +48,14 @@ class EpisodeBrowser:
 
     def open(self, episode_id: int, t: int = 0) -> None:
         """Show an episode of the current scene in the viewport, at frame ``t``."""
-        session = self.session
-        if session.recorder is not None:
+        if self.recording.active:
             raise RuntimeError("stop recording before replaying an episode")
-        episode = session.workspace.load_episode(episode_id)
-        if episode.meta["scene"] != session.scene:
+        episode = self.context.workspace.load_episode(episode_id)
+        if episode.meta["scene"] != self.context.scene:
             raise ValueError(f"episode {episode_id} is from {episode.meta['scene']}; "
                              f"switch the scene to {episode.meta['scene']} to replay it")
         self.episode = episode
-        self._replay = EpisodeReplay(session.env)
+        self._replay = EpisodeReplay(self.live.env)
         self.playing = False
         self.seek(t)
 
@@ -49,8 +63,8 @@ class EpisodeBrowser:
         if self.episode is None:
             return
         self.t = self._replay.show(self.episode, t)
-        self.session.emit("frame", info=self.frame_info())
-        self.session.emit("timeline", t=self.t, length=self.length)
+        self.context.events.publish(Frame(self.frame_info()))
+        self.context.events.publish(TimelineChanged(self.t, self.length))
 
     def frame_info(self) -> dict[str, float]:
         """What the viewport overlays for the shown frame: the recorded ground truth."""
@@ -73,7 +87,7 @@ class EpisodeBrowser:
             return False
         if self.t >= self.length - 1:
             self.playing = False
-            self.session.emit("timeline", t=self.t, length=self.length)
+            self.context.events.publish(TimelineChanged(self.t, self.length))
             return False
         self.seek(self.t + 1)
         return True
@@ -82,22 +96,22 @@ class EpisodeBrowser:
         """Leave the timeline: the viewport's env gets a fresh episode."""
         if self.episode is not None:
             self.episode, self.playing = None, False
-            self.session.reset_episode()
-            self.session.emit("timeline", t=0, length=0)
+            self.live.reset_episode()
+            self.context.events.publish(TimelineChanged(0, 0))
 
     # -- editing -----------------------------------------------------------------------------
     def trim(self, episode_id: int, start: int, end: int) -> int:
         """Keep frames [start, end) as a new episode (the original stays)."""
-        new_id = trim_episode(self.session.workspace, episode_id, start, end)
-        self.session.emit("episodes")
+        new_id = trim_episode(self.context.workspace, episode_id, start, end)
+        self.context.events.publish(EpisodesChanged())
         return new_id
 
     def delete(self, episode_id: int) -> None:
         """Delete an episode and its labels; :meth:`undo_delete` brings them back."""
         if self.episode is not None and self.episode.id == episode_id:
             self.close()
-        self._trash.append(self.session.workspace.trash_episode(episode_id))
-        self.session.emit("episodes")
+        self._trash.append(self.context.workspace.trash_episode(episode_id))
+        self.context.events.publish(EpisodesChanged())
 
     @property
     def can_undo(self) -> bool:
@@ -106,8 +120,8 @@ class EpisodeBrowser:
     def undo_delete(self) -> int:
         if not self._trash:
             raise ValueError("nothing to undo")
-        episode_id = self.session.workspace.restore_episode(self._trash.pop())
-        self.session.emit("episodes")
+        episode_id = self.context.workspace.restore_episode(self._trash.pop())
+        self.context.events.publish(EpisodesChanged())
         return episode_id
 
     # -- pictures ----------------------------------------------------------------------------
@@ -115,23 +129,49 @@ class EpisodeBrowser:
         """The last frame of an episode, small (cached: episodes do not change)."""
         key = (episode_id, size[0])
         if key not in self._thumbnails:
-            episode = self.session.workspace.load_episode(episode_id)
-            self._thumbnails[key] = self.session.frame_of(episode_id, len(episode) - 1, size)
+            episode = self.context.workspace.load_episode(episode_id)
+            self._thumbnails[key] = self.frame_of(episode_id, len(episode) - 1, size)
         return self._thumbnails[key]
+
+    def frame_of(self, episode_id: int, t: int, size: tuple[int, int] = (240, 180)) -> np.ndarray:
+        """Frame ``t`` of a recorded episode, rendered from its saved simulator state with the
+        episode's own colours and sizes."""
+        episode = self.context.workspace.load_episode(episode_id)
+        key = (episode.meta["scene"], episode.meta["meta"].get("robot"))
+        if self._scratch is None or self._scratch[0] != key:
+            self._close_scratch()
+            env = env_for(episode)
+            self._scratch = (key, env, {}, EpisodeReplay(env))
+        _, env, renderers, replay = self._scratch
+        if size not in renderers:
+            renderers[size] = CameraRenderer(env.physics.model, *size)
+        replay.show(episode, t)
+        camera = env.task.cameras[0] if env.task.cameras else -1
+        return renderers[size].rgb(env.physics.data, camera)
+
+    def _close_scratch(self) -> None:
+        if self._scratch is not None:
+            for renderer in self._scratch[2].values():
+                renderer.close()
+            self._scratch[1].close()
+            self._scratch = None
 
     def curves(self, episode_id: int) -> dict[str, Any]:
         """Per-frame curves of an episode for plotting under the timeline: the recorded ground
         truth (``progress``, reference ``reward``) and, when the scene has a reward model, the
         ``learned`` reward."""
-        from workbench.rewards.inspect import reward_along
-
-        episode = self.session.workspace.load_episode(episode_id)
+        episode = self.context.workspace.load_episode(episode_id)
         out = {key: np.asarray(episode[key]) for key in ("progress", "reward")
                if episode.get(key) is not None}
-        model = self.session.reward_model()
+        model = self.rewards.latest()
         if model is not None:
             try:
                 out["learned"] = reward_along(model, episode)
             except KeyError:  # a perceptual model whose cameras this scene does not have
                 pass
         return out
+
+    def release(self) -> None:
+        """Leave the timeline and free the scratch env (another workspace, or closing)."""
+        self.close()
+        self._close_scratch()

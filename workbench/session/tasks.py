@@ -74,8 +74,7 @@ def train_policy(
 
     def on_snapshot(policy, progress) -> None:
         if progress.update % snapshot_every == 0:
-            state = {k: v.detach().cpu().numpy() for k, v in policy.state_dict().items()}
-            emit("snapshot", step=progress.step, hidden=list(policy.hidden), state=state)
+            emit("snapshot", step=progress.step, policy=policy.actor_snapshot())
 
     with Workspace.open(workspace) as ws:
         return train_run(ws, config, callbacks=(on_progress,), on_snapshot=on_snapshot,
@@ -110,9 +109,10 @@ def goal_rewards(
     """The reward a goal sentence gives each recorded episode (before any training): the
     sentence grounded in the scene's vocabulary gates the scene's reward terms (see
     :mod:`workbench.rewards.language.grounding`)."""
-    from workbench.data.replay import env_for
     from workbench.data.workspace import Workspace
-    from workbench.rewards.language.grounding import ground, grounded_rewards
+    from workbench.envs.replay import env_for
+    from workbench.rewards.language.grounding import grounded_rewards
+    from workbench.sentences import ground
 
     with Workspace.open(workspace) as ws:
         rows = ws.episodes(scene=scene)[-max_episodes:]

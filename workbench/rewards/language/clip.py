@@ -35,8 +35,9 @@ from workbench.rewards.artifact import (
     pick_device,
     read_header,
 )
-from workbench.rewards.language.encoder import check_sentence, score_by_goal
+from workbench.rewards.language.encoder import score_by_goal
 from workbench.rewards.metrics import reward_report
+from workbench.sentences import check_sentence
 
 CLIP_WEIGHTS = "model.safetensors"
 

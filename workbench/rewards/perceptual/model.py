@@ -170,7 +170,7 @@ class FrameRewardModel:
             raise ValueError(
                 f"episode {episode.id} has no frames of {missing}; record with these cameras "
                 f"(Recorder(image_cameras={self.cameras})) or render them from its states "
-                "(workbench.data.replay.with_frames)"
+                "(workbench.envs.replay.with_frames)"
             )
         return np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
 

@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from workbench.data.episode import Episode
+from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace
 from workbench.rewards.preference.fit import LabelledQuery
-
-
-class SegmentCache:
-    """Loads each episode once; returns segment states and true (reference) rewards."""
-
-    def __init__(self, workspace: Workspace):
-        self.workspace = workspace
-        self._episodes: dict[int, Episode] = {}
-
-    def _episode(self, episode_id: int) -> Episode:
-        if episode_id not in self._episodes:
-            self._episodes[episode_id] = self.workspace.load_episode(episode_id)
-        return self._episodes[episode_id]
-
-    def states(self, segment) -> np.ndarray:
-        episode_id, start, end = segment
-        return self._episode(episode_id)["state"][start:end]
-
-    def rewards(self, segment) -> np.ndarray:
-        episode_id, start, end = segment
-        return self._episode(episode_id)["reward"][start:end]
 
 
 def queries_from_workspace(

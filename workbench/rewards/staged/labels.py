@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from workbench.data.episode import Episode
-from workbench.data.replay import EpisodeReplay, env_for
+from workbench.envs.replay import EpisodeReplay, env_for
 
 
 def stage_predicates(episode: Episode, stages: Sequence[str],

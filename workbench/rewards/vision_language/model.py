@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.rewards.language.encoder import check_sentence, embed, score_by_goal
+from workbench.rewards.language.encoder import embed, score_by_goal
 from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.model import FrameRewardModel, ViewEncoder, to_tensor
 from workbench.rewards.vision_language.config import VisionLanguageConfig
+from workbench.sentences import check_sentence
 
 EMBEDDING_DIM = 384
 

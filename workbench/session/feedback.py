@@ -1,0 +1,97 @@
+"""What the person judges and says in the live scene: pairs and rankings of clips to label
+(the most disputed first once a preference reward exists), continuations of a recorded frame to
+compare, and goal sentences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from workbench.data.segments import Segment, SegmentCache
+from workbench.feedback.active import select_queries
+from workbench.feedback.branching import branch_episodes
+from workbench.feedback.sampling import sample_group, sample_pair
+from workbench.rewards.inspect import label_impact
+from workbench.session.context import Context
+from workbench.session.events import Branched, EpisodesChanged, GoalsChanged, LabelsChanged
+from workbench.session.live import LiveScene
+from workbench.session.reward_models import RewardModels
+
+
+class Feedback:
+    def __init__(self, context: Context, rewards: RewardModels, live: LiveScene):
+        self.context, self.rewards, self.live = context, rewards, live
+        self.rng = np.random.default_rng()
+
+    # -- clips to rank -----------------------------------------------------------------------
+    def next_pair(self, length: int = 20, candidates: int = 12) -> tuple[Segment, Segment]:
+        """The next pair to rank. Once a preference ensemble exists for the scene, the most
+        disputed of ``candidates`` sampled pairs (active learning); before that, a random one."""
+        workspace, scene = self.context.workspace, self.context.scene
+        model = self.rewards.preference()
+        if model is None:
+            return sample_pair(workspace, scene, length, self.rng)
+        pool = [sample_pair(workspace, scene, length, self.rng) for _ in range(candidates)]
+        return select_queries(model, pool, SegmentCache(workspace).states, 1)[0]
+
+    def answer_pair(self, pair: tuple[Segment, Segment], answer: str) -> int:
+        label = self.context.workspace.add_preference([tuple(s) for s in pair], answer,
+                                                      teacher="user")
+        self._labelled()
+        return label
+
+    def next_group(self, count: int = 4, length: int = 20) -> list[Segment]:
+        """``count`` clips to rank best to worst (a Plackett-Luce query)."""
+        return sample_group(self.context.workspace, self.context.scene, count, length, self.rng)
+
+    def answer_ranking(self, segments: list[Segment], order: list[int]) -> int:
+        """Store a ranking: ``order`` lists indices into ``segments``, best first."""
+        label = self.context.workspace.add_preference(
+            [tuple(s) for s in segments], list(order), kind="ranking", teacher="user")
+        self._labelled()
+        return label
+
+    def label_count(self) -> int:
+        return len(self.context.workspace.preferences())
+
+    def _labelled(self) -> None:
+        self.context.events.publish(LabelsChanged(self.label_count()))
+
+    def branch_pair(self, episode_id: int, t: int, length: int = 25,
+                    noise: float = 0.5) -> tuple[Segment, Segment]:
+        """Two continuations of frame ``t`` of an episode, saved as episodes, as a pair to rank.
+        They follow the training preview policy when there is one, else the recorded actions,
+        each with its own action noise."""
+        policy = None
+        if self.live.preview_policy is not None:
+            preview = self.live.preview_policy
+            policy = lambda env, obs: preview.act(obs)  # noqa: E731
+        first, second = branch_episodes(self.context.workspace, episode_id, t, length, 2,
+                                        noise, policy, seed=int(self.rng.integers(1 << 31)))
+        self.context.events.publish(EpisodesChanged())
+        self.context.events.publish(Branched((first, second)))
+        return first, second
+
+    def label_impact(self) -> Any:
+        """How the labels given since the newest preference reward was fitted compare with what
+        it predicts (see :func:`workbench.rewards.inspect.label_impact`), or None."""
+        model = self.rewards.preference()
+        if model is None:
+            return None
+        fitted = [m for m in self.rewards.stored() if m["family"] == "preference"][-1]
+        ids = {row["id"] for row in self.context.episodes()}
+        return label_impact(model, fitted["created"], self.context.workspace, ids)
+
+    # -- goal sentences ----------------------------------------------------------------------
+    def add_goal(self, text: str, baseline: str | None = None) -> int:
+        goal_id = self.context.workspace.add_goal(text, self.context.scene, baseline)
+        self.context.events.publish(GoalsChanged())
+        return goal_id
+
+    def goals(self) -> list[dict[str, Any]]:
+        return self.context.workspace.goals(self.context.scene)
+
+    def vocabulary(self) -> Any:
+        """The live scene's words (objects, colours, relations) for goal sentences."""
+        return self.live.env.task.vocabulary

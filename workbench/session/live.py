@@ -1,0 +1,110 @@
+"""The live simulation the viewport shows: the scene's env, the policy preview while training,
+objects dragged with the mouse, and the learned reward at the current state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from workbench.envs.env import WorkbenchEnv, make_env
+from workbench.rl.policy import NumpyActor
+from workbench.session.context import Context
+from workbench.session.events import Frame, SceneChanged
+from workbench.session.reward_models import RewardModels
+from workbench.sim.physics import Physics
+from workbench.teleop.keyboard import controls_help
+from workbench.teleop.perturb import Perturbation
+from workbench.teleop.pointer import CameraPose
+
+
+class LiveScene:
+    def __init__(self, context: Context, rewards: RewardModels):
+        self.context, self.rewards = context, rewards
+        self.env: WorkbenchEnv | None = None
+        self.obs: np.ndarray | None = None
+        self.episode_seed = 0
+        self.playing = True  # the preview policy acts while True
+        self.preview_policy: NumpyActor | None = None
+        self.perturbation = Perturbation()
+
+    @property
+    def scene(self) -> str:
+        return self.context.scene
+
+    @property
+    def physics(self) -> Physics:
+        return self.env.physics
+
+    @property
+    def episode_steps(self) -> int:
+        return self.env.task.episode_steps
+
+    def load(self, name: str) -> None:
+        """Make ``name`` the live scene (a fresh env at the current episode seed)."""
+        env = make_env(name)  # first: an unknown scene is refused before anything changes
+        if self.env is not None:
+            self.release_object()
+            self.env.close()
+        self.env = env
+        self.context.scene = name
+        self.preview_policy = None
+        self.obs, _ = self.env.reset(seed=self.episode_seed)
+        self.context.events.publish(SceneChanged(name))
+
+    def controls_help(self) -> str:
+        """The keyboard's controls in the live scene."""
+        return controls_help(self.env.controller.labels,
+                             pointer=hasattr(self.env.robot, "ee_position"))
+
+    def reset_episode(self) -> None:
+        self.episode_seed += 1
+        self.obs, _ = self.env.reset(seed=self.episode_seed)
+        self.context.events.publish(Frame({}))
+
+    def show_policy(self, snapshot: dict[str, Any]) -> None:
+        """Act with a policy snapshot a training job streamed (see ``GaussianPolicy``)."""
+        self.preview_policy = NumpyActor(snapshot)
+
+    def step(self) -> dict[str, Any] | None:
+        """One control step without a person at the controls: the preview policy acts, else
+        the physics runs for an object being dragged (the robot holds its last command), else
+        nothing moves (None)."""
+        if self.preview_policy is not None and self.playing:
+            self.obs, _, terminated, truncated, info = self.env.step(
+                self.preview_policy.act(self.obs))
+            if terminated or truncated:
+                self.reset_episode()
+            return info
+        if self.perturbation.active:
+            self.env.physics.step(self.env.n_substeps)
+            truth = self.env.task.evaluate(self.env.physics)
+            return {"progress": truth["progress"], "success": truth["success"]}
+        return None
+
+    # -- drag-to-perturb ---------------------------------------------------------------------
+    def grab_object(self, camera: CameraPose, x: float, y: float, width: int,
+                    height: int) -> int | None:
+        """Grab the movable body under a viewport pixel; None when there is none there."""
+        return self.perturbation.grab_at(self.env.physics, camera, x, y, width, height)
+
+    def drag_object(self, camera: CameraPose, x: float, y: float, width: int, height: int,
+                    vertical: bool = False) -> None:
+        if self.perturbation.active:
+            self.perturbation.drag(camera, x, y, width, height, vertical)
+
+    def release_object(self) -> None:
+        self.perturbation.release(self.env.physics)
+
+    def live_reward(self) -> dict[str, float]:
+        """The latest state-based reward model's value at the current state (the viewport's
+        overlay); empty when there is none or it scores camera frames."""
+        model = self.rewards.latest()
+        if model is None or model.cameras:
+            return {}
+        value = model.score(self.env.state_vector()[None])
+        return {"learned_reward": float(np.asarray(value).ravel()[0])}
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()

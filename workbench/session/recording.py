@@ -1,0 +1,97 @@
+"""Recording takes in the live scene: a person at the keyboard, a gamepad, a SpaceMouse or
+dragging the hand's target in the viewport; or the scene's scripted demonstrator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workbench.session.context import Context
+from workbench.session.events import EpisodesChanged, RecordingChanged
+from workbench.session.live import LiveScene
+from workbench.teleop.gamepad import GamepadReader, GamepadTeleop
+from workbench.teleop.keyboard import KeyboardTeleop
+from workbench.teleop.pointer import PointerTarget
+from workbench.teleop.recorder import Recorder, record_demo_set
+from workbench.teleop.spacemouse import SpaceMouseReader, SpaceMouseTeleop
+
+DEVICES = ("keyboard", "gamepad", "spacemouse")
+
+
+class Recording:
+    def __init__(self, context: Context, live: LiveScene):
+        self.context, self.live = context, live
+        self.recorder: Recorder | None = None
+        self.teleop: KeyboardTeleop | None = None
+        self.device: Any = None  # a GamepadReader or SpaceMouseReader while one drives
+        self.pointer: PointerTarget | None = None  # the viewport's dragged hand target
+
+    @property
+    def active(self) -> bool:
+        return self.recorder is not None
+
+    def start(self, goal: str | None = None, device: str = "keyboard") -> None:
+        """Start a take driven by ``device`` (the keyboard and the viewport's dragged target
+        always work too). Raises RuntimeError, with what to do, when the device is not
+        there; nothing is recorded then."""
+        env = self.live.env
+        labels = env.controller.labels
+        self.device = _open_device(device, labels)  # first: it may fail
+        self.teleop = KeyboardTeleop(labels)
+        self.pointer = PointerTarget(labels) if hasattr(env.robot, "ee_position") else None
+        self.recorder = Recorder(env, self.context.workspace, "teleop", goal=goal or None)
+        self.live.episode_seed += 1
+        self.live.obs = self.recorder.start(seed=self.live.episode_seed)
+        self.context.events.publish(RecordingChanged(True))
+
+    def stop(self, save: bool) -> int | None:
+        """End the take, saving it or not; the saved episode's id."""
+        if self.recorder is None:
+            return None
+        episode_id = self.recorder.save() if save else None
+        if not save:
+            self.recorder.discard()
+        self.recorder.close()
+        if self.device is not None:
+            self.device.close()
+        self.recorder, self.teleop, self.device, self.pointer = None, None, None, None
+        self.context.events.publish(RecordingChanged(False))
+        self.context.events.publish(EpisodesChanged())
+        return episode_id
+
+    def step(self) -> dict[str, Any]:
+        """One control step of the take; the take ends (saved) with the episode."""
+        self.live.obs, _, terminated, truncated, info = self.recorder.step(self.action())
+        if terminated or truncated:
+            self.stop(save=True)
+        return info
+
+    def action(self):
+        """The action of this tick: the dragged target while the pointer holds it, else the
+        chosen device, else the keyboard. The gripper is the keyboard's (space), whatever
+        moves the hand."""
+        if self.pointer is not None and self.pointer.dragging:
+            self.pointer.gripper_open = self.teleop.gripper_open
+            return self.pointer.action(self.live.env.robot.ee_position(self.live.physics))
+        if self.device is not None:
+            return self.device.poll()
+        return self.teleop.action()
+
+    def record_scripted(self, episodes: int, with_failures: bool = True,
+                        on_progress: Callable[[int], None] | None = None) -> list[int]:
+        """The scene's scripted demos and failed takes, here and now (scripts, tests; the app
+        records them in a worker: ``JobBoard.record_demos``)."""
+        ids = record_demo_set(self.context.workspace, self.context.scene, episodes,
+                              with_failures, on_progress)
+        self.context.events.publish(EpisodesChanged())
+        return ids
+
+
+def _open_device(device: str, labels: tuple[str, ...]):
+    if device == "keyboard":
+        return None
+    if device == "gamepad":
+        return GamepadReader(GamepadTeleop(labels))
+    if device == "spacemouse":
+        return SpaceMouseReader(SpaceMouseTeleop(labels))
+    raise ValueError(f"unknown teleop device {device!r}: {', '.join(DEVICES)}")
