@@ -28,8 +28,9 @@ def validated(cls: type[T]) -> type[T]:
     """Class decorator (below ``@dataclass``): check every field on construction."""
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            problem = _problem(getattr(self, f.name), _hints(type(self))[f.name], f.metadata)
+        hints = _hints(type(self))  # type: ignore[arg-type]  # a class is hashable
+        for f in dataclasses.fields(self):
+            problem = _problem(getattr(self, f.name), hints[f.name], f.metadata)
             if problem:
                 raise ConfigError(f"{f.name} {problem}, got {getattr(self, f.name)!r}")
 
@@ -44,7 +45,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | None:
     """Why ``value`` does not fit the field's type and bounds, or None."""
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return None if isinstance(value, hint) else f"must be a {hint.__name__}"
     if typing.get_origin(hint) is tuple:
         if not isinstance(value, tuple):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from workbench.cli.main import print_json
 
 
-def tqdm(*args, **kwargs):
+def tqdm(*args: Any, **kwargs: Any) -> Any:  # a progress bar, imported only where one shows
     from tqdm import tqdm as bar
 
     return bar(*args, **kwargs)
@@ -90,7 +91,7 @@ def train_reward(args: argparse.Namespace) -> int:
     from workbench.rewards import workflow
 
     config, fit = workflow.family_fit(args.family, tuple(args.overrides), args.scene)
-    stages: dict[str, tqdm] = {}
+    stages: dict[str, Any] = {}
 
     def on_stage(stage: str, done: int, total: int) -> None:  # rendering, pretraining
         if stage not in stages:
@@ -150,7 +151,7 @@ def train(args: argparse.Namespace) -> int:
     if args.steps is not None:
         overrides.append(f"ppo.total_steps={args.steps}")
     config = cfg.override(RunConfig(), overrides)
-    bars: list[tqdm] = []  # made at the first update: a bad goal or reward is one line
+    bars: list[Any] = []  # made at the first update: a bad goal or reward is one line
 
     def on_progress(progress) -> None:
         if not bars:

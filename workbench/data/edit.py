@@ -6,6 +6,7 @@ deleting its result.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ def import_video(workspace: Workspace, path: str | Path, scene: str, goal: str,
         raise ValueError(f"OpenCV cannot read {path}: is it a video file (MP4, AVI, MOV)?")
     fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
 
-    def frames():
+    def frames() -> Iterator[np.ndarray]:
         while True:
             ok, bgr = capture.read()
             if not ok:
@@ -83,7 +84,7 @@ def import_video(workspace: Workspace, path: str | Path, scene: str, goal: str,
     stream = frames()
     try:
         # Two readable frames before anything is written: a broken file leaves no trace.
-        first = [frame for _, frame in zip(range(min(2, limit)), stream, strict=False)]
+        first = [frame for _, frame in zip(range(int(min(2, limit))), stream, strict=False)]
         if len(first) < 2:
             raise ValueError(f"{path} has {len(first)} readable frame(s); a demonstration "
                              "needs at least 2")

@@ -115,7 +115,8 @@ class EpisodeWriter:
 
     def set_initial(self, **arrays: Any) -> None:
         """Store the state before the first action (for exact replay and branching)."""
-        np.savez(self.folder / INITIAL, **{k: np.asarray(v) for k, v in arrays.items()})
+        saved: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+        np.savez(self.folder / INITIAL, **saved)
 
     def add_frame(self, **arrays: Any) -> None:
         if self.closed:

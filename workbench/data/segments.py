@@ -31,10 +31,10 @@ class SegmentCache:
             self._episodes[episode_id] = self.workspace.load_episode(episode_id)
         return self._episodes[episode_id]
 
-    def states(self, segment) -> np.ndarray:
+    def states(self, segment: tuple[int, int, int]) -> np.ndarray:
         episode_id, start, end = segment
         return self._episode(episode_id)["state"][start:end]
 
-    def rewards(self, segment) -> np.ndarray:
+    def rewards(self, segment: tuple[int, int, int]) -> np.ndarray:
         episode_id, start, end = segment
         return self._episode(episode_id)["reward"][start:end]

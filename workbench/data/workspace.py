@@ -15,7 +15,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from workbench.checksums import mismatched, sha256
 from workbench.data.episode import SCHEMA, Episode, EpisodeWriter
@@ -196,7 +196,7 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _commit(self, sql: str, args: tuple = ()) -> int:
+    def _commit(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         with self._db:
             cursor = self._db.execute(sql, args)
         return int(cursor.lastrowid or 0)
@@ -256,7 +256,8 @@ class Workspace:
         self._commit("DELETE FROM episodes WHERE id=?", (episode_id,))
 
     def episodes(
-        self, scene: str | None = None, source: str | None = None, include_incomplete=False
+        self, scene: str | None = None, source: str | None = None,
+        include_incomplete: bool = False,
     ) -> list[dict[str, Any]]:
         sql = (
             "SELECT e.*, g.text AS goal FROM episodes e LEFT JOIN goals g ON g.id = e.goal_id "
@@ -421,7 +422,7 @@ class Workspace:
         return int(row["id"])
 
     def goals(self, scene: str | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM goals", ()
+        sql, args = "SELECT * FROM goals", cast(tuple[Any, ...], ())
         if scene:
             sql, args = sql + " WHERE scene=?", (scene,)
         return [dict(r) for r in self._db.execute(sql + " ORDER BY id", args)]
@@ -480,7 +481,8 @@ class Workspace:
         path.mkdir(parents=True)
         return path
 
-    def add_model(self, name: str, family: str, scene: str, path: Path, metrics: dict) -> int:
+    def add_model(self, name: str, family: str, scene: str, path: Path,
+                  metrics: dict[str, Any]) -> int:
         return self._commit(
             "INSERT INTO models (name, family, scene, path, metrics, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -504,27 +506,28 @@ class Workspace:
         return None if row is None else str(row["scene"])
 
     def models(self, scene: str | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM models", ()
+        sql, args = "SELECT * FROM models", cast(tuple[Any, ...], ())
         if scene:
             sql, args = sql + " WHERE scene=?", (scene,)
         rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
         return [{**dict(r), "path": self.absolute(r["path"]), "metrics": json.loads(r["metrics"])}
                 for r in rows]
 
-    def add_run(self, name: str, scene: str, path: Path, status: str, metrics: dict) -> int:
+    def add_run(self, name: str, scene: str, path: Path, status: str,
+                metrics: dict[str, Any]) -> int:
         return self._commit(
             "INSERT INTO runs (name, scene, path, status, metrics, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (name, scene, self.relative(path), status, json.dumps(metrics), time.time()),
         )
 
-    def update_run(self, run_id: int, status: str, metrics: dict) -> None:
+    def update_run(self, run_id: int, status: str, metrics: dict[str, Any]) -> None:
         self._commit(
             "UPDATE runs SET status=?, metrics=? WHERE id=?", (status, json.dumps(metrics), run_id)
         )
 
     def runs(self, scene: str | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM runs", ()
+        sql, args = "SELECT * FROM runs", cast(tuple[Any, ...], ())
         if scene:
             sql, args = sql + " WHERE scene=?", (scene,)
         rows = self._db.execute(sql + " ORDER BY id", args).fetchall()

@@ -101,6 +101,7 @@ def scene_infos() -> list[dict[str, Any]]:
 
 
 class DmControlEnv(gym.Env):
+    action_space: gym.spaces.Box
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
     def __init__(self, domain: str, task: str, obs_mode: str = "state",

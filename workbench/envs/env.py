@@ -38,8 +38,17 @@ from workbench.task import Task
 OBS_MODES = ("state", "pixels")
 
 
+def box(space: gym.Space) -> gym.spaces.Box:
+    """``space`` as the Box it must be (flat observations, continuous actions), or a TypeError
+    saying so: what the learners accept."""
+    if not isinstance(space, gym.spaces.Box):
+        raise TypeError(f"expected a Box space (continuous values), got {space}")
+    return space
+
+
 class WorkbenchEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
+    action_space: gym.spaces.Box  # actions in [-1, 1] per controller input
 
     def __init__(
         self,
@@ -203,7 +212,8 @@ class WorkbenchEnv(gym.Env):
         return [model.camera(i).name for i in range(model.ncam)]
 
     # -- gymnasium API ----------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
         if options and "goal" in options:
             self.set_goal(options["goal"])
@@ -260,7 +270,7 @@ class WorkbenchEnv(gym.Env):
         self.np_random.bit_generator.state = state["rng"]
         self._episode_start = start
 
-    def step(self, action):
+    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         action = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)
         if action.shape != self.action_space.shape:
             raise ValueError(
@@ -295,7 +305,7 @@ class WorkbenchEnv(gym.Env):
             self._view_renderer = CameraRenderer(self.physics.model, *self.render_size)
         return self._view_renderer.rgb(self.physics.data, self.cameras[0] if self.cameras else -1)
 
-    def close(self):
+    def close(self) -> None:
         for renderer in (self._renderer, self._view_renderer):
             if renderer is not None:
                 renderer.close()
@@ -381,7 +391,7 @@ class WorkbenchEnv(gym.Env):
         frame, resampled to a fixed count (a gymnasium space needs a fixed shape)."""
         low = getattr(self.robot, "workspace_low", None)
         high = getattr(self.robot, "workspace_high", None)
-        bounds = ((*low[:2], -0.01), high) if low is not None else None
+        bounds: Any = ((*low[:2], -0.01), high) if low is not None else None
         mount = self.physics.data.site("robot_mount") if self._has_mount else None
         points = fuse_point_cloud(
             clouds, bounds=bounds, voxel_size=0.01,

@@ -22,13 +22,18 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from workbench.envs.env import WorkbenchEnv
 from workbench.sim.render import CameraRenderer
 
 
 class RenderedFrames(gym.Wrapper):
     def __init__(self, env: gym.Env, cameras: tuple[str, ...], size: int):
         super().__init__(env)
-        model = env.unwrapped.physics.model
+        base = env.unwrapped
+        if not isinstance(base, WorkbenchEnv):
+            raise TypeError(f"RenderedFrames renders a workbench scene, not {base}")
+        self.base = base
+        model = base.physics.model
         known = [model.camera(i).name for i in range(model.ncam)]
         missing = [c for c in cameras if c not in known]
         if missing:
@@ -39,13 +44,13 @@ class RenderedFrames(gym.Wrapper):
         self.render_next = True
 
     def frames(self) -> np.ndarray:
-        physics = self.env.unwrapped.physics
+        physics = self.base.physics
         if self._renderer is None:  # made on first use: a GL context per process
             self._renderer = CameraRenderer(physics.model, self.size, self.size)
         return np.stack([self._renderer.rgb(physics.data, c) for c in self.cameras])
 
     def goal(self) -> str | None:
-        return self.env.unwrapped.episode_goal()
+        return self.base.episode_goal()
 
     def _views(self, info: dict[str, Any]) -> dict[str, Any]:
         if not self.render_next:

@@ -26,7 +26,9 @@ class GoalEnv(gym.Wrapper):
                 f"{env.scene_name} is not goal-conditioned (its task declares no goal_features "
                 "and goal_tolerance); goal-conditioned scenes: Reach, Push")
         super().__init__(env)
-        keep, start = [], 0
+        self.base = env
+        keep: list[int] = []
+        start = 0
         for name, size in env.features.items():
             if name not in task.goal_features:
                 keep.extend(range(start, start + size))
@@ -40,7 +42,7 @@ class GoalEnv(gym.Wrapper):
             "desired_goal": box(goal_dim)})
 
     def _goal_obs(self) -> dict[str, np.ndarray]:
-        env: WorkbenchEnv = self.env.unwrapped
+        env = self.base
         return {
             "observation": env.state_vector()[self._keep],
             "achieved_goal": env.task.achieved_goal(env.physics).astype(np.float32),

@@ -72,7 +72,9 @@ class SafetyLimits:
             raise ValueError(f"the safety block must be an object with {', '.join(sorted(known))}"
                              f"; got {data!r:.200}")
         try:
-            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+            values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in data.items()}
+            return cls(**values)
         except TypeError as exc:
             raise ValueError(f"the safety block is malformed: {exc}") from None
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from workbench.data.segments import Segment
 
 
-def pair_disagreement(model, pairs_states: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def pair_disagreement(model: Any, pairs_states: Sequence[tuple[np.ndarray, np.ndarray]]
+                      ) -> np.ndarray:
     """Std over ensemble members of P(left > right), per candidate pair (one batched pass)."""
     if not pairs_states:
         return np.zeros(0)
@@ -22,13 +24,14 @@ def pair_disagreement(model, pairs_states: Sequence[tuple[np.ndarray, np.ndarray
     ).reshape(members.shape[0], len(pairs_states), 2)
     # The logistic as tanh: no overflow when segment returns differ by hundreds (locomotion).
     p_left = 0.5 * (1.0 + np.tanh(0.5 * (returns[..., 0] - returns[..., 1])))
-    return p_left.std(axis=0)
+    disagreement: np.ndarray = p_left.std(axis=0)
+    return disagreement
 
 
 def select_queries(
-    model,
+    model: Any,  # a preference ensemble: member_rewards(states)
     candidates: Sequence[tuple[Segment, Segment]],
-    states_of,
+    states_of: Callable[[Segment], np.ndarray],
     count: int,
 ) -> list[tuple[Segment, Segment]]:
     """The ``count`` candidates with the highest ensemble disagreement (uniform if no model)."""

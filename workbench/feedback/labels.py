@@ -3,6 +3,8 @@ answers in the Workspace exactly as a person's would be stored."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from workbench.data.segments import SegmentCache
@@ -19,7 +21,7 @@ def teach(
     count: int,
     rng: np.random.Generator,
     length: int = 20,
-    model=None,
+    model: Any = None,  # a preference ensemble: ask where it disagrees most
     oversample: int = 5,
 ) -> list[int]:
     """Sample ``count`` queries (the most disputed of ``oversample * count`` candidates when a
@@ -32,6 +34,6 @@ def teach(
     ids = []
     for left, right in chosen:
         answer = teacher.answer(cache.rewards(left), cache.rewards(right), rng, scale)
-        ids.append(workspace.add_preference([tuple(left), tuple(right)], answer,
+        ids.append(workspace.add_preference([left, right], answer,
                                             teacher=teacher.name))
     return ids

@@ -26,7 +26,8 @@ def _hidden_columns(features: dict[str, int], inputs: tuple[str, ...]) -> np.nda
     if unknown:
         raise ValueError(f"inputs {unknown} are not observation features of this scene; "
                          f"choose from {', '.join(features)}")
-    hidden, start = [], 0
+    hidden: list[int] = []
+    start = 0
     for name, size in features.items():
         if inputs and name not in inputs:
             hidden.extend(range(start, start + size))
@@ -41,6 +42,7 @@ class StateRewardModel:
     family: ClassVar[str]
     config_class: ClassVar[type]
     cameras: tuple[str, ...] = ()  # scores state vectors, no frames
+    net: Any  # the family's torch module (its own class: logits, mean/std buffers)
 
     def __init__(self, input_dim: int, features: dict[str, int], scene: str, config: Any,
                  device: str = "auto"):
@@ -138,7 +140,7 @@ class StateRewardModel:
             if not (isinstance(features, dict) and isinstance(scene, str) and all(
                     isinstance(n, str) and type(k) is int and k > 0 for n, k in features.items())):
                 raise ValueError("features must map names to sizes and scene must be a name")
-            config = cfg.from_dict(cls.config_class, header["config"])
+            config: Any = cfg.from_dict(cls.config_class, header["config"])
             model = cls(header["input_dim"], features, scene, config, device)
             model._load_extra(header)
         except Exception as exc:  # a file from anywhere: whatever is wrong, say where

@@ -66,7 +66,7 @@ class RewardFamily:
     local_folder: str | None = None
 
     @property
-    def model_class(self) -> type:
+    def model_class(self) -> Any:  # a class following RewardModel
         return _resolve(self.model)
 
     @property

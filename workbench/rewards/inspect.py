@@ -26,7 +26,8 @@ def reward_along(model: RewardModel, episode) -> np.ndarray:
     if model.cameras:
         from workbench.envs.replay import with_frames
 
-        episode = with_frames(episode, model.cameras, model.frame_config.image_size)
+        size = model.frame_config.image_size  # type: ignore[attr-defined]  # frame models
+        episode = with_frames(episode, model.cameras, size)
     return np.asarray(episode_progress(model, episode), np.float64)
 
 

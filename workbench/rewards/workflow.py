@@ -125,7 +125,7 @@ def fit_clip_in_workspace(
 
 
 def _fit_on_frames(workspace: Workspace, scene: str, fit: Callable[..., Any], config: Any,
-                   frames: PerceptualConfig, held_out_fraction: float,
+                   frames: Any, held_out_fraction: float,  # cameras, image_size
                    on_epoch: Callable[[int, float], bool | None] | None):
     train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
 

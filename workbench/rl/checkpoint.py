@@ -226,6 +226,8 @@ def env_state(envs: gym.vector.VectorEnv) -> dict[str, Any]:
 
 def restore_env_state(envs: gym.vector.VectorEnv, state: dict[str, Any]) -> None:
     base = envs.unwrapped
+    if not isinstance(base, gym.vector.SyncVectorEnv):
+        raise TypeError("exact checkpoints need a SyncVectorEnv")
     kinds = [_kinds(envs), *(_kinds(env) for env in base.envs)]
     if state["kinds"] != kinds:
         raise CheckpointError(f"the checkpoint was written for envs {state['kinds']}; these are "

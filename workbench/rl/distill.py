@@ -27,6 +27,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from workbench.config import validated
+from workbench.envs.env import box
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.reward_wrapper import (
     LearnedRewardWrapper,
@@ -116,8 +117,12 @@ class DistilledFrameReward(LearnedRewardWrapper):
                  gamma: float = 0.99, config: DistillConfig = DistillConfig()):
         if not getattr(model, "cameras", ()):
             raise ValueError("distillation is for rewards over camera frames")
+        if not isinstance(env, gym.vector.SyncVectorEnv | gym.vector.AsyncVectorEnv):
+            raise TypeError("distillation tells each sub-env when to render: wrap the vector "
+                            "env itself (Sync or Async)")
+        self.vector = env
         self.config = config
-        self.student = StateStudent(int(np.prod(env.single_observation_space.shape)),
+        self.student = StateStudent(int(np.prod(box(env.single_observation_space).shape)),
                                     config.hidden, config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.direct = True
@@ -140,7 +145,7 @@ class DistilledFrameReward(LearnedRewardWrapper):
         n = self.num_envs
         render = (np.ones(n, bool) if self.direct
                   else self.rng.random(n) < self.config.render_fraction)
-        self.env.set_attr("render_next", [bool(r) for r in render])
+        self.vector.set_attr("render_next", [bool(r) for r in render])
         obs, reward, terminated, truncated, info = super().step(actions)
         self._steps += n
         self._rendered += int(render.sum())
@@ -156,11 +161,10 @@ class DistilledFrameReward(LearnedRewardWrapper):
     def refit(self) -> dict[str, float]:
         """Score what was rendered, measure agreement on it, refit, choose the next mode."""
         if self._pending:
-            states, frames, goals = zip(*self._pending, strict=True)
+            pending_states, frames, goals = zip(*self._pending, strict=True)
             scores = score_frames(self.model, np.concatenate(frames),
                                   None if goals[0] is None else np.concatenate(goals))
-            states = np.concatenate(states)
-            self._fresh.append((states, scores))
+            self._fresh.append((np.concatenate(pending_states), scores))
         record = {"distill/rendered": self._rendered / max(self._steps, 1)}
         self._pending, self._steps, self._rendered = [], 0, 0
         if not self._fresh:
@@ -193,8 +197,8 @@ class DistilledFrameReward(LearnedRewardWrapper):
         if self._obs is None:
             return
         if self.direct:
-            self._frames = np.stack(self.env.call("frames"))
-            goals = self.env.call("goal")
+            self._frames = np.stack(self.vector.call("frames"))
+            goals = self.vector.call("goal")
             self._goals = None if goals[0] is None else np.array(goals, dtype=object)
         self._phi = self._score(self._obs, self._frames, self._goals)
 

@@ -41,6 +41,9 @@ class GaussianPolicy(nn.Module):
     every few steps: nearby states get similar noise, so exploration is smooth in time instead
     of per-step jitter, and its scale (log_std, one per feature and action) is learned."""
 
+    obs_mean: torch.Tensor  # a buffer: saved with the weights, not trained
+    obs_var: torch.Tensor
+
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
                  log_std_init: float = -0.5, sde: bool = False):
         super().__init__()
@@ -93,6 +96,9 @@ class GaussianPolicy(nn.Module):
         features, mean = self._features_and_mean(x)
         std = self._std(features, mean)
         if self.sde:
+            if matrices is None:
+                raise ValueError("a gSDE policy explores with noise matrices: pass "
+                                 "sample_exploration(envs)")
             action = self._sde_action(features, mean, matrices)
         else:
             action = mean + std * torch.randn_like(mean)
@@ -184,7 +190,8 @@ def load_policy(path: str | Path, device: str = "cpu") -> tuple[GaussianPolicy, 
         sizes = [header["obs_dim"], header["act_dim"], *header["hidden"]]
         if not all(type(n) is int and 1 <= n <= 1 << 20 for n in sizes) or len(sizes) > 18:
             raise ValueError(f"sizes {sizes} are not those of a policy network")
-        policy = GaussianPolicy(*sizes[:2], tuple(sizes[2:]), sde=bool(header.get("sde", False)))
+        policy = GaussianPolicy(sizes[0], sizes[1], tuple(sizes[2:]),
+                                sde=bool(header.get("sde", False)))
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
         raise ValueError(f"{header_path} is corrupt or incomplete ({exc}); train again") from None
     expected = header.get("sha256")  # absent in policies from before

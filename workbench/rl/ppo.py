@@ -21,6 +21,7 @@ import torch
 
 from workbench import config as cfg
 from workbench.config import DEVICE, validated
+from workbench.envs.env import box
 from workbench.rewards.artifact import pick_device
 from workbench.rl.checkpoint import (
     CheckpointError,
@@ -84,7 +85,7 @@ class TrainProgress:
     success_rate: float  # ground truth, recent episodes
     reference_return: float  # the scene's reference (or the env's own) return
     losses: dict[str, float]
-    policy: GaussianPolicy | None = None
+    policy: Any = None  # the learner's policy (a GaussianPolicy; SAC's agent)
     # Callbacks may annotate the update for the ones after them (the run log, the GUI), e.g.
     # the curriculum's "curriculum/difficulty".
     extras: dict[str, float] = field(default_factory=dict)
@@ -132,9 +133,9 @@ def train_ppo(
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    obs_dim = int(np.prod(envs.single_observation_space.shape))
-    act_dim = int(np.prod(envs.single_action_space.shape))
-    low, high = envs.single_action_space.low, envs.single_action_space.high
+    obs_dim = int(np.prod(box(envs.single_observation_space).shape))
+    actions = box(envs.single_action_space)
+    act_dim, low, high = int(np.prod(actions.shape)), actions.low, actions.high
     policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init,
                                       sde=config.sde)
     policy.to(device)
@@ -162,7 +163,8 @@ def train_ppo(
     running_return = np.zeros(n)
     ep_learned = np.zeros(n)
     ep_reference = np.zeros(n)
-    recent = deque(maxlen=max(50, 4 * n))  # ~4 updates of episodes: a steadier success rate
+    # (learned return, reference return, success) of ~4 updates of episodes: a steadier rate
+    recent: deque[tuple[float, float, float]] = deque(maxlen=max(50, 4 * n))
     episodes = 0
     step = 0
     first_update = 1
@@ -190,7 +192,7 @@ def train_ppo(
                     and all(len(r) == 3 for r in saved["recent"])):
                 raise CheckpointError(f"{checkpoint} holds counters or buffers that do not fit "
                                       "this run's config; start a new run")
-            recent.extend(tuple(float(v) for v in r) for r in saved["recent"])
+            recent.extend((float(a), float(b), float(c)) for a, b, c in saved["recent"])
             restore_callbacks(callbacks, saved["callbacks"], checkpoint)
             first_update = done_updates + 1
             # Last: rebuilding a refitted reward model above draws its initial weights.
@@ -352,7 +354,8 @@ def evaluate_policy(
     successes, returns = [], []
     for i in range(episodes):
         obs, _ = env.reset(seed=seed + i)
-        done, total, info = False, 0.0, {}
+        done, total = False, 0.0
+        info: dict[str, Any] = {}
         while not done:
             obs, reward, terminated, truncated, info = env.step(policy.act(obs))
             total += float(reward)

@@ -253,7 +253,7 @@ def train_run(
     if online and learner.model is not None:  # the reward learned on the way is kept
         reward_path = store_model(workspace, learner.model, config.scene,
                                   {"online_labels": len(learner.queries)})["path"]
-    evaluation = evaluate_policy(policy, eval_env, config.eval_episodes)
+    evaluation: dict[str, Any] = evaluate_policy(policy, eval_env, config.eval_episodes)
     if config.goal and eval_env.task.goal_choices:
         evaluation["goal_success"] = each_choice(policy, eval_env, config.eval_episodes)
     contract = eval_env.contract()

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from workbench.config import DEVICE, validated
+from workbench.envs.env import box
 from workbench.rl.normalize import RunningMeanStd
 from workbench.rl.ppo import Callback, TrainProgress, pick_device
 
@@ -183,8 +184,8 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
     goal_env = isinstance(env.observation_space, gym.spaces.Dict)
     obs, _ = env.reset(seed=config.seed)
     o, g, _ = _split(obs, goal_env)
-    act_dim = int(np.prod(env.action_space.shape))
-    low, high = env.action_space.low, env.action_space.high
+    actions = box(env.action_space)
+    act_dim, low, high = int(np.prod(actions.shape)), actions.low, actions.high
     agent = SACAgent(len(o), len(g), act_dim, config.hidden).to(device)
     critic_params = [*agent.q1.parameters(), *agent.q2.parameters()]
     actor_opt = torch.optim.Adam(agent.actor.parameters(), lr=config.lr)
@@ -295,11 +296,12 @@ def evaluate_sac(agent: SACAgent, env: gym.Env, episodes: int, seed: int = 10_00
     """Deterministic episodes: success at the final step (goal envs, as in Gymnasium-Robotics)
     or the scene's success, and the mean return."""
     goal_env = isinstance(env.observation_space, gym.spaces.Dict)
-    low, high = env.action_space.low, env.action_space.high
+    low, high = box(env.action_space).low, box(env.action_space).high
     successes, returns = [], []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
-        done, total, info = False, 0.0, {}
+        done, total = False, 0.0
+        info: dict[str, Any] = {}
         while not done:
             o, g, _ = _split(obs, goal_env)
             action = agent.act(o, g)

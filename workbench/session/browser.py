@@ -60,17 +60,17 @@ class EpisodeBrowser:
         self.seek(t)
 
     def seek(self, t: int) -> None:
-        if self.episode is None:
+        if self.episode is None or self._replay is None:
             return
         self.t = self._replay.show(self.episode, t)
-        self.context.events.publish(Frame(self.frame_info()))
+        self.context.events.publish(Frame(self.frame_info(self.episode)))
         self.context.events.publish(TimelineChanged(self.t, self.length))
 
-    def frame_info(self) -> dict[str, float]:
+    def frame_info(self, episode: Episode) -> dict[str, float]:
         """What the viewport overlays for the shown frame: the recorded ground truth."""
         info = {}
         for key in ("progress", "reward", "success"):
-            values = self.episode.get(key)
+            values = episode.get(key)
             if values is not None and len(values):
                 info["reference_reward" if key == "reward" else key] = float(values[self.t])
         return info

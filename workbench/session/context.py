@@ -4,6 +4,7 @@ event bus. One object, so that switching workspaces or scenes changes it for all
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from workbench.data.workspace import Workspace
 from workbench.session.events import EventBus
@@ -15,6 +16,6 @@ class Context:
     events: EventBus
     scene: str = ""
 
-    def episodes(self) -> list[dict]:
+    def episodes(self) -> list[dict[str, Any]]:
         """The live scene's recorded episodes, oldest first."""
         return self.workspace.episodes(scene=self.scene)

@@ -36,8 +36,7 @@ class Feedback:
         return select_queries(model, pool, SegmentCache(workspace).states, 1)[0]
 
     def answer_pair(self, pair: tuple[Segment, Segment], answer: str) -> int:
-        label = self.context.workspace.add_preference([tuple(s) for s in pair], answer,
-                                                      teacher="user")
+        label = self.context.workspace.add_preference(list(pair), answer, teacher="user")
         self._labelled()
         return label
 
@@ -48,7 +47,7 @@ class Feedback:
     def answer_ranking(self, segments: list[Segment], order: list[int]) -> int:
         """Store a ranking: ``order`` lists indices into ``segments``, best first."""
         label = self.context.workspace.add_preference(
-            [tuple(s) for s in segments], list(order), kind="ranking", teacher="user")
+            list(segments), list(order), kind="ranking", teacher="user")
         self._labelled()
         return label
 

@@ -26,12 +26,12 @@ class JobEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def _resolve(target: str):
+def _resolve(target: str) -> Any:
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
-def _worker(target: str, kwargs: dict[str, Any], events: mp.Queue, stop: Any) -> None:
+def _worker(target: str, kwargs: dict[str, Any], events: Any, stop: Any) -> None:
     # Background work yields the CPU to the interactive process (the GUI's viewport) first.
     if hasattr(os, "nice"):
         os.nice(JOB_NICENESS)
@@ -62,7 +62,7 @@ class Job:
         self.result: dict[str, Any] = {}
         self.error: str | None = None
         ctx = mp.get_context("spawn")
-        self._events: mp.Queue = ctx.Queue()
+        self._events: Any = ctx.Queue()  # (kind, data) from the worker
         self._stop = ctx.Event()
         self._process = ctx.Process(
             target=_worker, args=(target, kwargs, self._events, self._stop), daemon=True
@@ -95,12 +95,13 @@ class Job:
         """Freeze the worker where it is (SIGSTOP): it keeps its memory and continues exactly
         there on :meth:`resume`; meanwhile it uses no CPU. (A stopped run continues across app
         restarts from its checkpoint instead: ``train_policy(resume_dir=...)``.)"""
-        if self.running and not self.paused and hasattr(signal, "SIGSTOP"):
-            os.kill(self._process.pid, signal.SIGSTOP)
+        pid = self._process.pid
+        if self.running and not self.paused and pid is not None and hasattr(signal, "SIGSTOP"):
+            os.kill(pid, signal.SIGSTOP)
             self.paused = True
 
     def resume(self) -> None:
-        if self.paused:
+        if self.paused and self._process.pid is not None:
             os.kill(self._process.pid, signal.SIGCONT)
             self.paused = False
 

@@ -19,14 +19,15 @@ from workbench.teleop.pointer import CameraPose
 
 
 class LiveScene:
-    def __init__(self, context: Context, rewards: RewardModels):
+    def __init__(self, context: Context, rewards: RewardModels, scene: str):
         self.context, self.rewards = context, rewards
-        self.env: WorkbenchEnv | None = None
-        self.obs: np.ndarray | None = None
         self.episode_seed = 0
         self.playing = True  # the preview policy acts while True
         self.preview_policy: NumpyActor | None = None
         self.perturbation = Perturbation()
+        self.env: WorkbenchEnv = make_env(scene)
+        self.obs: np.ndarray = self.env.reset(seed=self.episode_seed)[0]
+        context.scene = scene
 
     @property
     def scene(self) -> str:
@@ -43,9 +44,8 @@ class LiveScene:
     def load(self, name: str) -> None:
         """Make ``name`` the live scene (a fresh env at the current episode seed)."""
         env = make_env(name)  # first: an unknown scene is refused before anything changes
-        if self.env is not None:
-            self.release_object()
-            self.env.close()
+        self.release_object()
+        self.env.close()
         self.env = env
         self.context.scene = name
         self.preview_policy = None
@@ -106,5 +106,4 @@ class LiveScene:
         return {"learned_reward": float(np.asarray(value).ravel()[0])}
 
     def close(self) -> None:
-        if self.env is not None:
-            self.env.close()
+        self.env.close()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from workbench.session.context import Context
 from workbench.session.events import EpisodesChanged, RecordingChanged
 from workbench.session.live import LiveScene
@@ -23,7 +25,7 @@ class Recording:
         self.context, self.live = context, live
         self.recorder: Recorder | None = None
         self.teleop: KeyboardTeleop | None = None
-        self.device: Any = None  # a GamepadReader or SpaceMouseReader while one drives
+        self.device: GamepadReader | SpaceMouseReader | None = None  # while one drives
         self.pointer: PointerTarget | None = None  # the viewport's dragged hand target
 
     @property
@@ -61,21 +63,27 @@ class Recording:
 
     def step(self) -> dict[str, Any]:
         """One control step of the take; the take ends (saved) with the episode."""
+        if self.recorder is None:
+            raise RuntimeError("no take is being recorded")
         self.live.obs, _, terminated, truncated, info = self.recorder.step(self.action())
         if terminated or truncated:
             self.stop(save=True)
         return info
 
-    def action(self):
+    def action(self) -> np.ndarray:
         """The action of this tick: the dragged target while the pointer holds it, else the
         chosen device, else the keyboard. The gripper is the keyboard's (space), whatever
         moves the hand."""
+        teleop = self.teleop
+        if teleop is None:
+            raise RuntimeError("no take is being recorded")
         if self.pointer is not None and self.pointer.dragging:
-            self.pointer.gripper_open = self.teleop.gripper_open
-            return self.pointer.action(self.live.env.robot.ee_position(self.live.physics))
+            self.pointer.gripper_open = teleop.gripper_open
+            arm: Any = self.live.env.robot  # the pointer is made only for a robot with a hand
+            return self.pointer.action(arm.ee_position(self.live.physics))
         if self.device is not None:
             return self.device.poll()
-        return self.teleop.action()
+        return teleop.action()
 
     def record_scripted(self, episodes: int, with_failures: bool = True,
                         on_progress: Callable[[int], None] | None = None) -> list[int]:
@@ -87,7 +95,8 @@ class Recording:
         return ids
 
 
-def _open_device(device: str, labels: tuple[str, ...]):
+def _open_device(device: str, labels: tuple[str, ...]
+                 ) -> GamepadReader | SpaceMouseReader | None:
     if device == "keyboard":
         return None
     if device == "gamepad":

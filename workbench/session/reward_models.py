@@ -118,7 +118,7 @@ class RewardModels:
         summary.truth = episode["progress"]
         return summary
 
-    def extreme_segments(self, length: int = 20, count: int = 3):
+    def extreme_segments(self, length: int = 20, count: int = 3) -> Any:
         """The segments the newest reward likes most and least (best, worst), or None."""
         from workbench.rewards.inspect import extreme_segments
 

@@ -46,15 +46,14 @@ class Session:
     def __init__(self, workspace: str | Path, scene: str | None = None):
         self.events = EventBus()
         self.context = Context(Workspace.open(workspace, create=True), self.events)
+        newest = self.workspace.newest_scene()
+        first = scene or (newest if newest in self.scene_names() else FIRST_SCENE)
         self.rewards = RewardModels(self.context)
-        self.live = LiveScene(self.context, self.rewards)
+        self.live = LiveScene(self.context, self.rewards, first)
         self.recording = Recording(self.context, self.live)
         self.browser = EpisodeBrowser(self.context, self.live, self.recording, self.rewards)
         self.feedback = Feedback(self.context, self.rewards, self.live)
         self.jobs = JobBoard(self.context, self.live)
-        names = self.scene_names()
-        newest = self.workspace.newest_scene()
-        self.set_scene(scene or (newest if newest in names else FIRST_SCENE))
 
     @property
     def workspace(self) -> Workspace:
@@ -101,15 +100,12 @@ class Session:
         """Advance one control step: the take while recording, else a replayed episode, else
         the live scene (the preview policy, or an object being dragged)."""
         self.live.perturbation.apply(self.live.physics)
-        if self.recording.active:
-            info = self.recording.step()
-        elif self.browser.episode is not None:
+        if self.browser.episode is not None and not self.recording.active:
             self.browser.advance()
             return None
-        else:
-            info = self.live.step()
-            if info is None:
-                return None
+        info = self.recording.step() if self.recording.active else self.live.step()
+        if info is None:
+            return None
         info = {**info, **self.live.live_reward()}
         self.events.publish(Frame(info))
         return info

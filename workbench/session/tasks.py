@@ -5,6 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from workbench.data.workspace import Workspace
+from workbench.envs.env import make_env
+from workbench.envs.replay import env_for
+from workbench.export.runner import run_in_sim
+from workbench.export.workflow import export_run
+from workbench.progress import Cancelled, reporting
+from workbench.rewards import families
+from workbench.rewards.language.grounding import grounded_rewards
+from workbench.rl.policy import GaussianPolicy
+from workbench.rl.ppo import TrainProgress
+from workbench.rl.run import RunConfig, latest_run, train_run
+from workbench.sentences import ground
+from workbench.teleop.recorder import demo_set_size, record_demo_set
+
 Emit = Callable[..., None]
 ShouldStop = Callable[[], bool]
 
@@ -17,19 +31,17 @@ def fit_reward(
     family: str = "progress",
     config: Any = None,
 ) -> dict[str, Any]:
-    from workbench.data.workspace import Workspace
-    from workbench.progress import Cancelled, reporting
-    from workbench.rewards import families
 
     entry = families.get(family)
     config = entry.default_config(scene) if config is None else config
+    epochs = config.epochs  # every family's config counts its passes (progress bars)
     if not isinstance(config, entry.config_class):
         raise TypeError(f"a {family} reward is fitted with a {entry.config_class.__name__}, "
                         f"got a {type(config).__name__}")
     fit = entry.fit_function()
 
     def on_epoch(epoch: int, loss: float) -> bool:
-        emit("progress", epoch=epoch + 1, epochs=config.epochs, loss=loss)
+        emit("progress", epoch=epoch + 1, epochs=epochs, loss=loss)
         return not should_stop()
 
     def on_stage(stage: str, done: int, total: int) -> bool:  # rendering, pretraining
@@ -54,12 +66,9 @@ def train_policy(
     resume_dir: str | None = None,
 ) -> dict[str, Any]:
     """Train (or, with ``resume_dir``, continue a stopped run from its checkpoint)."""
-    from workbench.data.workspace import Workspace
-    from workbench.rl.run import RunConfig, train_run
-
     config = RunConfig(scene=scene) if config is None else config
 
-    def on_progress(progress) -> bool:
+    def on_progress(progress: TrainProgress) -> bool:
         emit(
             "progress",
             step=progress.step,
@@ -72,7 +81,7 @@ def train_policy(
         )
         return not should_stop()
 
-    def on_snapshot(policy, progress) -> None:
+    def on_snapshot(policy: GaussianPolicy, progress: TrainProgress) -> None:
         if progress.update % snapshot_every == 0:
             emit("snapshot", step=progress.step, policy=policy.actor_snapshot())
 
@@ -81,10 +90,8 @@ def train_policy(
                          resume_dir=resume_dir)
 
 
-def export_latest(emit: Emit, should_stop: ShouldStop, workspace: str, scene: str) -> dict:
-    from workbench.data.workspace import Workspace
-    from workbench.export.workflow import export_run
-    from workbench.rl.run import latest_run
+def export_latest(emit: Emit, should_stop: ShouldStop, workspace: str, scene: str
+                  ) -> dict[str, Any]:
 
     with Workspace.open(workspace) as ws:
         run = latest_run(ws, scene)
@@ -95,9 +102,7 @@ def export_latest(emit: Emit, should_stop: ShouldStop, workspace: str, scene: st
 
 def run_bundle(
     emit: Emit, should_stop: ShouldStop, workspace: str, scene: str, bundle: str, episodes: int
-) -> dict:
-    # The runner imports no torch: the same path a robot computer takes.
-    from workbench.export.runner import run_in_sim
+) -> dict[str, Any]:
 
     return {"bundle": bundle, **run_in_sim(bundle, episodes=episodes)}
 
@@ -109,10 +114,6 @@ def goal_rewards(
     """The reward a goal sentence gives each recorded episode (before any training): the
     sentence grounded in the scene's vocabulary gates the scene's reward terms (see
     :mod:`workbench.rewards.language.grounding`)."""
-    from workbench.data.workspace import Workspace
-    from workbench.envs.replay import env_for
-    from workbench.rewards.language.grounding import grounded_rewards
-    from workbench.sentences import ground
 
     with Workspace.open(workspace) as ws:
         rows = ws.episodes(scene=scene)[-max_episodes:]
@@ -141,9 +142,6 @@ def record_demos(
     with_failures: bool = True,
 ) -> dict[str, Any]:
     """Scripted demos and failed takes (see ``record_demo_set``), with progress."""
-    from workbench.data.workspace import Workspace
-    from workbench.envs.env import make_env
-    from workbench.teleop.recorder import demo_set_size, record_demo_set
 
     env = make_env(scene)
     total = demo_set_size(env, episodes, with_failures)

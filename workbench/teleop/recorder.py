@@ -17,7 +17,7 @@ import numpy as np
 
 from workbench.data.episode import EpisodeWriter
 from workbench.data.workspace import Workspace
-from workbench.envs.env import WorkbenchEnv
+from workbench.envs.env import WorkbenchEnv, box
 from workbench.sim.render import CameraRenderer
 
 
@@ -95,8 +95,10 @@ class Recorder:
         return obs, reward, terminated, truncated, info
 
     def _images(self) -> dict[str, np.ndarray]:
-        data = self.env.physics.data
-        return {f"image/{cam}": self._renderer.rgb(data, cam) for cam in self.image_cameras}
+        data, renderer = self.env.physics.data, self._renderer
+        if renderer is None:
+            return {}
+        return {f"image/{cam}": renderer.rgb(data, cam) for cam in self.image_cameras}
 
     def save(self) -> int:
         if self.writer is None:
@@ -176,9 +178,17 @@ def scripted_policy(env: WorkbenchEnv, seed: int = 0, perturbed: bool = False) -
     return act
 
 
+def _offset(progress: Callable[[int], None] | None, done: int
+            ) -> Callable[[int], None] | None:
+    """``progress`` told the count so far of a run that continues after ``done`` episodes."""
+    if progress is None:
+        return None
+    return lambda n: progress(done + n)
+
+
 def random_policy(env: WorkbenchEnv, seed: int = 0) -> Policy:
     rng = np.random.default_rng(seed)
-    low, high = env.action_space.low, env.action_space.high
+    low, high = box(env.action_space).low, box(env.action_space).high
 
     def act(env: WorkbenchEnv, obs: Any) -> np.ndarray:
         return rng.uniform(low, high)
@@ -210,11 +220,9 @@ def record_demo_set(
     ids: list[int] = []
     try:
         for source, policy, count in kinds:
-            done = len(ids)
             ids += record_policy_episodes(
                 env, workspace, policy, count, source, seed=seed + len(ids),
-                progress=(lambda n, done=done: progress(done + n)) if progress else None,
-                should_stop=should_stop,
+                progress=_offset(progress, len(ids)), should_stop=should_stop,
             )
     finally:
         env.close()

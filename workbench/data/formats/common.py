@@ -9,7 +9,8 @@ from workbench.data.episode import Episode
 from workbench.data.workspace import Workspace
 
 
-def load_episodes(workspace: Workspace, episode_ids: list[int] | None, scene: str | None):
+def load_episodes(workspace: Workspace, episode_ids: list[int] | None,
+                  scene: str | None) -> list[Episode]:
     rows = workspace.episodes(scene=scene)
     ids = episode_ids if episode_ids is not None else [r["id"] for r in rows]
     if not ids:
@@ -46,9 +47,10 @@ def rows_of(episode: Episode) -> dict[str, np.ndarray]:
     }
 
 
-def frames_from_rows(rows: dict[str, np.ndarray]) -> tuple[dict, dict]:
+def frames_from_rows(rows: dict[str, np.ndarray]
+                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Back from rows to the recorder's frames and the episode's initial state."""
-    frames = {
+    frames: dict[str, np.ndarray] = {
         "action": rows["action"].astype(np.float32),
         "state": rows["next.observation.state"].astype(np.float32),
         "sim_state": rows["next.observation.sim_state"].astype(np.float64),

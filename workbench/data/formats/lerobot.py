@@ -86,7 +86,7 @@ def export_lerobot(
     cameras = cameras_of(episodes)
     fps = int(round(1.0 / float(episodes[0].meta["meta"].get("control_dt", 0.04))))
     tasks: dict[str, int] = {}
-    columns: dict[str, list] = {k: [] for k in (*VECTOR_KEYS, *SCALAR_KEYS)}
+    columns: dict[str, list[Any]] = {k: [] for k in (*VECTOR_KEYS, *SCALAR_KEYS)}
     columns.update({k: [] for k in ("next.done", "timestamp", "frame_index", "episode_index",
                                     "index", "task_index")})
     episode_rows: list[dict[str, Any]] = []
@@ -264,5 +264,5 @@ def _camera_of(video_key: str, episode_info: dict[str, Any]) -> str:
     flat = video_key.removeprefix("observation.images.")
     for camera in episode_info.get("meta", {}).get("image_cameras", []):
         if camera.replace("/", "_") == flat:
-            return camera
+            return str(camera)
     return flat

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -113,7 +114,7 @@ def import_robomimic(workspace: Workspace, path: str | Path, scene: str | None =
     return store(workspace, staged, sidecar)
 
 
-def _read_robomimic(f: h5py.File, path: Path, sidecar: dict | None, scene: str | None
+def _read_robomimic(f: h5py.File, path: Path, sidecar: dict[str, Any] | None, scene: str | None
                     ) -> list[StagedEpisode]:
     if "data" not in f:
         raise DatasetError(f"{path} has no 'data' group: not a robomimic file")

@@ -110,7 +110,8 @@ def sidecar_episode(sidecar: dict[str, Any] | None, index: int, scene: str | Non
     if not isinstance(episodes, list) or not 0 <= index < len(episodes) or not isinstance(
             episodes[index], dict):
         raise DatasetError(f"{where}: the sidecar has no entry for episode {index}")
-    return episodes[index]
+    entry: dict[str, Any] = episodes[index]
+    return entry
 
 
 def read_optional_sidecar(path: Path, scene: str | None) -> dict[str, Any] | None:

@@ -104,7 +104,7 @@ def fit_perceptual_progress(
             succeeded.extend(reached[:, None])
     source = torch.as_tensor(np.concatenate([np.full(len(f), i) for i, f in enumerate(frames)]))
     x = to_tensor(np.concatenate(frames), config.image_size, torch.device("cpu"))
-    starts = to_tensor(np.stack(firsts), config.image_size, torch.device("cpu"))
+    first_frames = to_tensor(np.stack(firsts), config.image_size, torch.device("cpu"))
     y = torch.as_tensor(np.concatenate(targets))
     w = torch.as_tensor(np.concatenate(weights))
     y_success = torch.as_tensor(np.concatenate(succeeded))
@@ -121,7 +121,7 @@ def fit_perceptual_progress(
     def batch_loss(idx: torch.Tensor) -> torch.Tensor:
         images = x[idx]
         if config.reference_frame:  # one shift, gain and flip for a frame and its reference
-            images = torch.cat([images, starts[source[idx]]], dim=1)
+            images = torch.cat([images, first_frames[source[idx]]], dim=1)
         batch = augment(images, config.shift, config.colour_jitter, generator,
                         config.mirror).to(device)
         reference = batch[:, views:] if config.reference_frame else None

@@ -82,6 +82,12 @@ class PerceptualProgressNet(nn.Module):
     has a linear probe that reads the state, and the heads see only the relations between
     things in it (:mod:`workbench.rewards.perceptual.pretrain`)."""
 
+    # Buffers (saved with the weights, not trained), present when the encoder is pretrained.
+    state_mean: torch.Tensor
+    state_std: torch.Tensor
+    relation_mean: torch.Tensor
+    relation_std: torch.Tensor
+
     def __init__(self, views: int, config: PerceptualConfig,
                  layout: dict[str, int] | None = None):
         super().__init__()
@@ -147,6 +153,8 @@ class FrameRewardModel:
 
     family: ClassVar[str]
     config_class: ClassVar[type]
+
+    net: Any  # the family's torch module (its own class)
 
     def __init__(self, scene: str, config: Any, device: str = "auto"):
         self.scene = scene

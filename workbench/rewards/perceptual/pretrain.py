@@ -49,7 +49,7 @@ def state_layout(scene: str) -> dict[str, int]:
 
     env = make_env(scene)
     try:
-        return dict(env.unwrapped.features)
+        return dict(env.features)
     finally:
         env.close()
 
@@ -104,7 +104,7 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
         raise ValueError(f"{scene} cannot scatter its state (Task.scatter), so its encoder "
                          "cannot be pretrained: set pretrain=0")
     env = make_env(scene)
-    task, physics = env.unwrapped.task, env.unwrapped.physics
+    task, physics = env.task, env.physics
     rng = np.random.default_rng(seed)
     frames, states = [], []
     try:
@@ -115,7 +115,7 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
                 env.reset(seed=seed * 1_000_003 + i)  # a new layout, colours and goal
                 task.scatter(physics, rng)
                 frames.append(np.stack([renderer.rgb(physics.data, c) for c in cameras]))
-                states.append(env.unwrapped.state_vector())
+                states.append(env.state_vector())
     finally:
         env.close()
     return np.stack(frames), np.stack(states)

@@ -71,11 +71,11 @@ def fit_preference(
     groups: dict[int, list[LabelledQuery]] = {}
     for q in usable:
         groups.setdefault(len(q.segments), []).append(q)
-    batches = []
+    batches: list[dict[str, Any]] = []  # per query kind and length: tensors on the device
     for n, group in groups.items():
         flat = [s for q in group for s in q.segments]
         states, mask = _pad(flat, length, dim)
-        entry = {
+        entry: dict[str, Any] = {
             "states": torch.as_tensor(states.reshape(len(group), n, length, dim), device=device),
             "mask": torch.as_tensor(mask.reshape(len(group), n, length), device=device),
             "kind": "pair" if group[0].kind == "pair" else "ranking",
@@ -98,8 +98,8 @@ def fit_preference(
     for epoch in range(config.epochs):
         total, count = 0.0, 0
         for entry in batches:
-            q = len(entry["states"])
-            for start in range(0, q, config.batch_size):
+            size = len(entry["states"])
+            for start in range(0, size, config.batch_size):
                 idx = slice(start, start + config.batch_size)
                 returns = _segment_returns(model, entry["states"][idx], entry["mask"][idx])
                 weights = entry["weights"][:, idx]
@@ -117,8 +117,8 @@ def fit_preference(
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
-                total += float(loss.detach()) * q
-                count += q
+                total += float(loss.detach()) * size
+                count += size
         if on_epoch is not None and on_epoch(epoch, total / max(count, 1)) is False:
             break
     model.net.eval()

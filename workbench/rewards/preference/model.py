@@ -20,6 +20,9 @@ from workbench.rewards.preference.config import PreferenceConfig
 class EnsembleMLP(nn.Module):
     """K independent MLPs ``R^d -> R`` with stacked weights."""
 
+    mean: torch.Tensor  # a buffer: saved with the weights, not trained
+    std: torch.Tensor
+
     def __init__(self, members: int, input_dim: int, hidden: tuple[int, ...]):
         super().__init__()
         self.register_buffer("mean", torch.zeros(input_dim))

@@ -11,6 +11,9 @@ from workbench.rewards.progress.config import ProgressConfig
 
 
 class ProgressNet(nn.Module):
+    mean: torch.Tensor  # a buffer: saved with the weights, not trained
+    std: torch.Tensor
+
     def __init__(self, input_dim: int, hidden: tuple[int, ...], outputs: int = 1):
         super().__init__()
         self.register_buffer("mean", torch.zeros(input_dim))
