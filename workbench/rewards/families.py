@@ -75,7 +75,7 @@ class RewardFamily:
         return self.model_class.family
 
     @property
-    def config_class(self) -> type:
+    def config_class(self) -> type[Any]:
         return self.model_class.config_class
 
     def default_config(self, scene: str | None = None) -> Any:

@@ -33,15 +33,14 @@ def fit_reward(
 ) -> dict[str, Any]:
 
     entry = families.get(family)
-    config = entry.default_config(scene) if config is None else config
-    epochs = config.epochs  # every family's config counts its passes (progress bars)
-    if not isinstance(config, entry.config_class):
+    settings: Any = entry.default_config(scene) if config is None else config
+    if not isinstance(settings, entry.config_class):
         raise TypeError(f"a {family} reward is fitted with a {entry.config_class.__name__}, "
-                        f"got a {type(config).__name__}")
+                        f"got a {type(settings).__name__}")
     fit = entry.fit_function()
 
-    def on_epoch(epoch: int, loss: float) -> bool:
-        emit("progress", epoch=epoch + 1, epochs=epochs, loss=loss)
+    def on_epoch(epoch: int, loss: float) -> bool:  # families that train count their passes
+        emit("progress", epoch=epoch + 1, epochs=settings.epochs, loss=loss)
         return not should_stop()
 
     def on_stage(stage: str, done: int, total: int) -> bool:  # rendering, pretraining
@@ -50,7 +49,7 @@ def fit_reward(
 
     with Workspace.open(workspace) as ws, reporting(on_stage):
         try:
-            _, report = fit(ws, scene, config, on_epoch=on_epoch)
+            _, report = fit(ws, scene, settings, on_epoch=on_epoch)
         except Cancelled as exc:
             return {"family": family, "cancelled": str(exc)}
     return {"family": family, **report}
