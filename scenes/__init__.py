@@ -1,1 +1,2 @@
-"""Scene plugins. Each folder holds an arena MJCF and its :class:`workbench.task.Task`."""
+"""Scene plugins. Each folder holds a :class:`workbench.task.Task`; its arena MJCF is under
+assets/scenes/<scene>/."""

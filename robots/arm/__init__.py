@@ -10,11 +10,10 @@ Control modes:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mujoco
 import numpy as np
 
+from workbench.assets import asset
 from workbench.robot import HardwareMapping, Robot
 from workbench.sim.control import (
     ActuatorRangeController,
@@ -36,7 +35,7 @@ HOME = np.array([0.0, 0.5, 1.7, 0.94, 0.0, 0.0])  # gripper down, ~0.35 m in fro
 
 
 class Arm6(Robot):
-    mjcf = Path(__file__).with_name("arm6.xml")
+    mjcf = asset("robots", "arm", "arm6.xml")
     joints: tuple[str, ...] = ARM_JOINTS
     home: np.ndarray = HOME
     control_modes = ("ee_delta", "ee_delta_planar", "joint_position")
@@ -167,7 +166,7 @@ class Arm7(Arm6):
     squares picks the smallest joint motion among the redundant solutions).
     """
 
-    mjcf = Path(__file__).with_name("arm7.xml")
+    mjcf = asset("robots", "arm", "arm7.xml")
     joints = ARM7_JOINTS
     home = np.array([0.0, 0.5, 0.0, 1.7, 0.94, 0.0, 0.0])
     description = "7-DoF redundant tabletop arm with a parallel gripper"

@@ -6,10 +6,9 @@ motor's gear. The root (x, z, pitch) is unactuated.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from workbench.assets import asset
 from workbench.robot import HardwareMapping, Robot
 from workbench.sim.control import ActuatorRangeController, Controller
 from workbench.sim.physics import Physics
@@ -18,7 +17,7 @@ LEG_JOINTS = ("right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
 
 
 class PlanarWalker(Robot):
-    mjcf = Path(__file__).with_name("walker.xml")
+    mjcf = asset("robots", "walker", "walker.xml")
     control_modes = ("joint_torque",)
     default_control_mode = "joint_torque"
     description = "planar biped walker, 6 torque-controlled joints"

@@ -8,11 +8,11 @@ Variations: the cabinet's place, the door's colour and damping, how far it start
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
 from scenes.cabinet import FRONT_COLOURS, CabinetTask
+from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import Vocabulary
 
@@ -21,7 +21,7 @@ LOOKAHEAD = 0.3  # radians ahead along the arc that the scripted hand aims for
 
 class DoorOpenTask(CabinetTask):
     name = "DoorOpen"
-    arena = Path(__file__).with_name("arena.xml")
+    arena = asset("scenes", "door", "arena.xml")
     description = "open the cabinet door"
     episode_steps = 140
     vocabulary = Vocabulary(

@@ -7,18 +7,17 @@ drawer's damping and how far it starts ajar (wider ranges with difficulty).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from scenes.cabinet import FRONT_COLOURS, CabinetTask
+from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import Vocabulary
 
 
 class DrawerOpenTask(CabinetTask):
     name = "DrawerOpen"
-    arena = Path(__file__).with_name("arena.xml")
+    arena = asset("scenes", "drawer", "arena.xml")
     description = "open the drawer"
     vocabulary = Vocabulary(
         objects={"drawer": ("drawer",), "handle": ("handle", "knob", "pull")},

@@ -9,16 +9,16 @@ stand scenes, standing tall and still).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 import mujoco
 import numpy as np
 
+from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import Task, Vocabulary, tolerance
 
-ARENA = Path(__file__).with_name("arena.xml")
+ARENA = asset("scenes", "locomotion", "arena.xml")
 
 
 class LocomotionTask(Task):

@@ -9,7 +9,6 @@ table, with varied cube size, mass and friction.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from scenes.tabletop import (
     scatter_arm_scene,
     spread_apart,
 )
+from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary
 
@@ -35,7 +35,7 @@ class PickPlaceTask(Task):
     name = "PickPlace"
     tags = ("manipulation", "arm", "tabletop", "grasping")
     robot = "arm6"
-    arena = Path(__file__).with_name("arena.xml")
+    arena = asset("scenes", "pick_place", "arena.xml")
     description = "put the cube in the green tray"
     default_control_mode = "ee_delta"
     control_dt = 0.04

@@ -9,11 +9,11 @@ dimensions learn several times faster than four (``control_mode="ee_delta"`` giv
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
 from robots.arm import Arm6, place_end_effector
+from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
 
@@ -32,7 +32,7 @@ class PushTask(Task):
     name = "Push"
     tags = ("manipulation", "arm", "tabletop")
     robot = "arm6"
-    arena = Path(__file__).with_name("arena.xml")
+    arena = asset("scenes", "push", "arena.xml")
     description = "push the cube onto the green pad"
     default_control_mode = "ee_delta_planar"
     control_dt = 0.04

@@ -7,12 +7,12 @@ the target 10 cm from the hand; difficulty 1 anywhere in the reachable box above
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
 from robots.arm import Arm6
 from scenes.tabletop import scatter_arm_scene
+from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
 
@@ -32,7 +32,7 @@ class ReachTask(Task):
     name = "Reach"
     tags = ("manipulation", "arm", "tabletop")
     robot = "arm6"
-    arena = Path(__file__).with_name("arena.xml")
+    arena = asset("scenes", "reach", "arena.xml")
     description = "move the gripper to the red marker"
     default_control_mode = "ee_delta"
     control_dt = 0.04

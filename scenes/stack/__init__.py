@@ -9,7 +9,6 @@ of the arm; difficulty 1 anywhere on the reachable table, with varied sizes, mas
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from scenes.tabletop import (
     scatter_arm_scene,
     spread_apart,
 )
+from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary
 
@@ -34,7 +34,7 @@ class StackTask(Task):
     name = "Stack"
     tags = ("manipulation", "arm", "tabletop", "grasping", "multi-stage")
     robot = "arm6"
-    arena = Path(__file__).with_name("arena.xml")
+    arena = asset("scenes", "stack", "arena.xml")
     description = "stack the small cube on the big cube"
     default_control_mode = "ee_delta"
     control_dt = 0.04

@@ -7,16 +7,15 @@ initial pose.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from scenes.locomotion import LocomotionTask, vocabulary
+from workbench.assets import asset
 
 
 class WalkTask(LocomotionTask):
     name = "Walk"
     tags = ("locomotion", "legged", "planar")
     robot = "walker"
-    arena = Path(__file__).with_name("arena.xml")
+    arena = asset("scenes", "walk", "arena.xml")
     timestep = 0.0025
     description = "walk forward"
     control_dt = 0.025

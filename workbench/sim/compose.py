@@ -31,7 +31,8 @@ def compose(
     """Attach ``robot`` to the site ``mount`` of ``arena``; every robot name gets ``prefix``.
 
     Example:
-        >>> spec = compose(load_spec("scenes/push/arena.xml"), load_spec("robots/arm/arm6.xml"))
+        >>> spec = compose(load_spec("assets/scenes/push/arena.xml"),
+        ...                load_spec("assets/robots/arm/arm6.xml"))
         >>> model = spec.compile()
     """
     site = arena.site(mount)
