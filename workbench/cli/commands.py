@@ -1,7 +1,8 @@
 """Subcommand bodies: argument plumbing, progress bars and printing only.
 
-Imports are inside each command so that ``workbench run`` loads neither torch nor tqdm: it must
-work on a robot computer that has only numpy, onnxruntime, mujoco and gymnasium.
+What needs torch (rewards, training, export), pyarrow/h5py (datasets), OpenCV, tqdm or a POSIX
+terminal is imported inside the commands that use it, so that ``workbench run`` works on a robot
+computer that has only numpy, onnxruntime, mujoco and gymnasium.
 """
 
 from __future__ import annotations
@@ -11,7 +12,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workbench import config as cfg
+from workbench.cli.main import main as cli
 from workbench.cli.main import print_json
+from workbench.data.workspace import Workspace
+from workbench.envs import dm_control_adapter
+from workbench.envs.env import make_env, scene_info
+from workbench.export.link import load_key
+from workbench.export.runner import Terminated, run_in_sim, run_on_robot
+from workbench.feedback.labels import teach as answer_queries
+from workbench.feedback.teachers import TEACHERS
+from workbench.progress import reporting
+from workbench.registry import FRONTENDS, SCENES
+from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
 
 def tqdm(*args: Any, **kwargs: Any) -> Any:  # a progress bar, imported only where one shows
@@ -21,15 +34,11 @@ def tqdm(*args: Any, **kwargs: Any) -> Any:  # a progress bar, imported only whe
 
 
 def scenes(args: argparse.Namespace) -> int:
-    from workbench.envs import dm_control_adapter
-    from workbench.envs.env import scene_info
-    from workbench.registry import SCENES
-
     infos = [scene_info(name) for name in SCENES.names()]
     if not args.gallery:  # the gallery shows the workbench's own scenes
         infos += dm_control_adapter.scene_infos()
     if args.gallery:
-        from workbench.envs.gallery import render_gallery
+        from workbench.envs.gallery import render_gallery  # OpenCV writes the PNGs
 
         for path in render_gallery(args.gallery):
             print(path)
@@ -49,7 +58,7 @@ def scenes(args: argparse.Namespace) -> int:
 def view(args: argparse.Namespace) -> int:
     if args.out is None:
         return _open_gui(scene=args.scene)
-    from workbench.envs.gallery import render_scene_png
+    from workbench.envs.gallery import render_scene_png  # OpenCV writes the PNG
 
     render_scene_png(args.scene, args.out, args.size, args.camera, args.seed)
     print(args.out)
@@ -57,10 +66,6 @@ def view(args: argparse.Namespace) -> int:
 
 
 def record(args: argparse.Namespace) -> int:
-    from workbench.data.workspace import Workspace
-    from workbench.envs.env import make_env
-    from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
-
     env = make_env(args.scene, difficulty=args.difficulty)
     with Workspace.open(args.workspace, create=True) as ws:
         for count, source in ((args.scripted, "scripted"), (args.perturbed, "perturbed"),
@@ -86,8 +91,6 @@ def record(args: argparse.Namespace) -> int:
 
 
 def train_reward(args: argparse.Namespace) -> int:
-    from workbench.data.workspace import Workspace
-    from workbench.progress import reporting
     from workbench.rewards import workflow
 
     config, fit = workflow.family_fit(args.family, tuple(args.overrides), args.scene)
@@ -118,9 +121,6 @@ def train_reward(args: argparse.Namespace) -> int:
 def teach(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from workbench.data.workspace import Workspace
-    from workbench.feedback.labels import teach as answer_queries
-    from workbench.feedback.teachers import TEACHERS
     from workbench.rewards.artifact import load_reward_model
 
     if args.teacher not in TEACHERS:
@@ -142,8 +142,6 @@ def teach(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    from workbench import config as cfg
-    from workbench.data.workspace import Workspace
     from workbench.rl.run import RunConfig, train_run
 
     overrides = [f"scene={args.scene}", f"reward={args.reward}", f"goal={args.goal or ''}",
@@ -178,7 +176,6 @@ def train(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from workbench.data.workspace import Workspace
     from workbench.export.workflow import export_run
     from workbench.rl.run import latest_run
 
@@ -191,11 +188,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.export.runner import Terminated, run_in_sim, run_on_robot
-
     if args.robot:
-        from workbench.export.link import load_key
-
         try:
             report = run_on_robot(args.bundle, args.robot, args.steps, args.log,
                                   key=load_key(args.key_file), listen=args.listen or ("", 0))
@@ -210,8 +203,6 @@ def run(args: argparse.Namespace) -> int:
 
 def dataset(args: argparse.Namespace) -> int:
     from workbench.data.formats import lerobot, robomimic
-    from workbench.data.workspace import Workspace
-
     fmt = args.format or ("robomimic" if args.path.suffix in (".hdf5", ".h5") else "lerobot")
     with Workspace.open(args.workspace, create=True) as ws:
         if args.action == "export":
@@ -226,8 +217,6 @@ def dataset(args: argparse.Namespace) -> int:
 
 
 def workspace(args: argparse.Namespace) -> int:
-    from workbench.data.workspace import Workspace
-
     with Workspace.open(args.workspace, create=args.action == "info") as ws:
         if args.action == "recover":
             print_json({"recovered": ws.recover()})
@@ -250,8 +239,6 @@ def workspace(args: argparse.Namespace) -> int:
 
 
 def episode(args: argparse.Namespace) -> int:
-    from workbench.data.workspace import Workspace
-
     with Workspace.open(args.workspace) as ws:
         for episode_id in args.ids:
             ws.load_episode(episode_id)  # every id exists before any is deleted
@@ -264,8 +251,6 @@ def episode(args: argparse.Namespace) -> int:
 def loop(args: argparse.Namespace) -> int:
     """Every stage in turn, as a user new to the workbench would run them."""
     base = ["--workspace", str(args.workspace)]
-    from workbench.cli.main import main as cli
-
     steps = [
         ["record", args.scene, "--scripted", str(args.demos), *base],
         ["record", args.scene, "--random", str(args.demos), "--seed", "500", *base],
@@ -279,7 +264,6 @@ def loop(args: argparse.Namespace) -> int:
         code = cli(argv)
         if code:
             return code
-    from workbench.data.workspace import Workspace
     from workbench.rl.run import latest_run
 
     with Workspace.open(args.workspace) as ws:
@@ -294,8 +278,6 @@ def gui(args: argparse.Namespace) -> int:
 
 def _open_gui(**kwargs) -> int:
     import os
-
-    from workbench.registry import FRONTENDS
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
             or os.environ.get("QT_QPA_PLATFORM")):
