@@ -22,9 +22,9 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.panels.common import heading, note, pixmap_from_rgb
-from workbench.data.segments import Segment
 from workbench.session import Session
 from workbench.session.events import Branched, EpisodesChanged, SceneChanged
+from workbench.session.feedback import Segment  # the clips the feedback model hands out
 
 ANSWERS = (("left", "Left is better", "1"), ("right", "Right is better", "2"),
            ("equal", "Equal", "3"), ("skip", "Skip", "4"))

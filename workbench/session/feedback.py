@@ -18,6 +18,8 @@ from workbench.session.events import Branched, EpisodesChanged, GoalsChanged, La
 from workbench.session.live import LiveScene
 from workbench.session.reward_models import RewardModels
 
+__all__ = ["Feedback", "Segment"]  # Segment: the clips it hands out, for its views
+
 
 class Feedback:
     def __init__(self, context: Context, rewards: RewardModels, live: LiveScene):
