@@ -112,6 +112,7 @@ class WorkbenchEnv(gym.Env):
         self._has_mount = any(model.site(i).name == "robot_mount" for i in range(model.nsite))
         self._view_renderer: CameraRenderer | None = None
         self.goal: str | None = None
+        self._episode_goal: str | None = None
         if goal:
             self.set_goal(goal, choices=not draw_choices)
         self._features = {**self.robot.features(), **self.task.features()}
@@ -164,7 +165,11 @@ class WorkbenchEnv(gym.Env):
 
     def episode_goal(self) -> str | None:
         """The goal sentence of this episode: the set one, naming the choices the scene drew
-        when they were left open (``draw_choices``), as a goal-conditioned reward scores it."""
+        when they were left open (``draw_choices``), as a goal-conditioned reward scores it.
+        Worded once when the episode begins (it is asked on every rendered step)."""
+        return self._episode_goal
+
+    def _word_episode_goal(self) -> str | None:
         if not self.goal:
             return None
         drawn = self.task.object_colours(self.physics)
@@ -243,6 +248,7 @@ class WorkbenchEnv(gym.Env):
         self.controller.reset(self.physics)
         neutral = np.zeros(self.action_space.shape)
         self._pending_actions = deque(neutral for _ in range(self.randomization.action_latency))
+        self._episode_goal = self._word_episode_goal()
 
     # -- exact checkpoints (workbench.rl.checkpoint): plain values and arrays, no pickles --
     def get_state(self) -> dict[str, Any]:

@@ -29,9 +29,6 @@ class JobBoard:
     def __contains__(self, name: object) -> bool:
         return name in self._jobs
 
-    def get(self, name: str) -> Job | None:
-        return self._jobs.get(name)
-
     def running(self) -> list[str]:
         return [name for name, job in self._jobs.items() if job.running]
 

@@ -30,10 +30,6 @@ class LiveScene:
         context.scene = scene
 
     @property
-    def scene(self) -> str:
-        return self.context.scene
-
-    @property
     def physics(self) -> Physics:
         return self.env.physics
 
