@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (
 from gui.panels import ExportPanel, GoalPanel, RankPanel, RecordPanel, RewardPanel, TrainPanel
 from gui.settings import Settings
 from gui.viewport import Viewport
+from gui.workspace_menu import WorkspaceMenu
 from workbench.session import Session
 from workbench.session.events import Branched, Notice, Problem, SceneChanged
 
@@ -106,6 +107,8 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        self.workspace_menu = WorkspaceMenu(self, self.session)
+        self.menuBar().addMenu(self.workspace_menu.menu)
         edit_menu = self.menuBar().addMenu("&Edit")
         record = self.panels["Record"]
         delete = QAction("&Delete episode", self)

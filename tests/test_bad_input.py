@@ -2,12 +2,12 @@
 silently accepted value, nothing written.
 
 Two corpora: hand-picked CLI arguments that once slipped through (tracebacks, wrong values
-accepted silently), and generated config overrides for every field of every checked config.
+accepted silently), and any text given to every generated option of the requests that carry
+configs (a run's settings, every reward family's).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import typing
 
@@ -16,41 +16,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench import config as cfg
+from workbench.cli import generate
+from workbench.cli.generate import Parser
 from workbench.cli.main import main
-from workbench.rewards.perceptual import PerceptualConfig
-from workbench.rewards.preference import PreferenceConfig
-from workbench.rewards.progress import ProgressConfig
-from workbench.rewards.staged import StagedConfig
-from workbench.rewards.vision_language import VisionLanguageConfig
-from workbench.rl.curriculum import CurriculumConfig
-from workbench.rl.run import RunConfig
-from workbench.rl.sac import SACConfig
-
-CONFIGS = (RunConfig, SACConfig, CurriculumConfig, ProgressConfig, PreferenceConfig,
-           StagedConfig, PerceptualConfig, VisionLanguageConfig)  # RunConfig nests PPO, online
+from workbench.operations.rewards import FitReward
+from workbench.operations.training import Train
+from workbench.rewards import families
 
 # (arguments, what the one-line error must name)
 BAD_ARGUMENTS = [
     (["train", "Push", "--steps", "0"], "--steps"),
     (["train", "Push", "--steps", "-5"], "--steps"),
     (["train", "Push", "--steps", "1e30"], "--steps"),
-    (["train", "Push", "--set", "ppo.gamma=2.5"], "gamma"),
-    (["train", "Push", "--set", "ppo.num_envs=0"], "num_envs"),
-    (["train", "Push", "--set", "ppo.hidden=abc"], "hidden"),
-    (["train", "Push", "--set", "ppo.lr=nan"], "lr"),
-    (["train", "Push", "--set", "ppo.lr=1e999"], "lr"),
-    (["train", "Push", "--set", "ppo.device=tpu"], "device"),
-    (["train", "Push", "--set", "difficulty=-0.1"], "difficulty"),
-    (["train", "Push", "--set", "transform=log"], "transform"),
-    (["train", "Push", "--set", "eval_episodes=-1"], "eval_episodes"),
-    (["train", "Push", "--set", "nonsense=1"], "nonsense"),
-    (["train", "Push", "--set", "ppo.lr"], "key=value"),
-    (["train-reward", "Push", "--set", "epochs=-1"], "epochs"),
-    (["train-reward", "Push", "--set", "epochs=0"], "epochs"),
-    (["train-reward", "Push", "--set", "hidden=(0,)"], "hidden"),
-    (["train-reward", "Push", "--set", "lr=-1"], "lr"),
-    (["train-reward", "Push", "--family", "preference", "--set", "members=0"], "members"),
-    (["train-reward", "Push", "--family", "perceptual", "--set", "image_size=2"], "image_size"),
+    (["train", "Push", "--ppo.gamma", "2.5"], "--ppo.gamma"),
+    (["train", "Push", "--ppo.num-envs", "0"], "--ppo.num-envs"),
+    (["train", "Push", "--ppo.hidden", "abc"], "--ppo.hidden"),
+    (["train", "Push", "--ppo.lr", "nan"], "--ppo.lr"),
+    (["train", "Push", "--ppo.lr", "1e999"], "--ppo.lr"),
+    (["train", "Push", "--ppo.device", "tpu"], "--ppo.device"),
+    (["train", "Push", "--difficulty", "-0.1"], "--difficulty"),
+    (["train", "Push", "--transform", "log"], "--transform"),
+    (["train", "Push", "--eval-episodes", "-1"], "--eval-episodes"),
+    (["train", "Push", "--nonsense", "1"], "--nonsense"),
+    (["train", "Push", "--ppo.lr"], "--ppo.lr"),
+    (["train-reward", "Push", "--epochs", "-1"], "--epochs"),
+    (["train-reward", "Push", "--epochs", "0"], "--epochs"),
+    (["train-reward", "Push", "--hidden", "0"], "--hidden"),
+    (["train-reward", "Push", "--lr", "-1"], "--lr"),
+    (["train-reward", "Push", "--family", "preference", "--members", "0"], "--members"),
+    (["train-reward", "Push", "--family", "perceptual", "--image-size", "2"], "--image-size"),
     (["train-reward", "Push", "--family", "nope"], "--family"),
     (["run", "bundle", "--episodes", "0"], "--episodes"),
     (["run", "bundle", "--robot", "host:99999"], "--robot"),
@@ -64,7 +58,7 @@ BAD_ARGUMENTS = [
     (["record", "Push", "--random", "-3"], "--random"),
     (["record", "Push", "--scripted", "1", "--difficulty", "nan"], "--difficulty"),
     (["record", "Push", "--scripted", "1", "--difficulty", "1.5"], "--difficulty"),
-    (["record", "Push", "--scripted", "1", "--seed", "-1"], "--seed"),
+    (["record", "Push", "--scripted", "1", "--seed", "-2"], "--seed"),
     (["teach", "Push", "--labels", "0"], "--labels"),
     (["teach", "Push", "--length", "-2"], "--length"),
     (["loop", "Push", "--demos", "0"], "--demos"),
@@ -97,19 +91,40 @@ def test_bad_arguments_are_one_line_errors_that_change_nothing(argv, named, tmp_
     assert _tree(tmp_path) == before  # nothing written, not even the workspace
 
 
-# -- generated overrides ---------------------------------------------------------------------
-def _leaves(cls: type, prefix: str = "") -> list[tuple[str, typing.Any, dataclasses.Field]]:
-    hints = typing.get_type_hints(cls)
-    leaves = []
-    for f in dataclasses.fields(cls):
-        if dataclasses.is_dataclass(hints[f.name]):
-            leaves += _leaves(hints[f.name], f"{prefix}{f.name}.")
-        else:
-            leaves.append((f"{prefix}{f.name}", hints[f.name], f))
-    return leaves
+# -- generated options -------------------------------------------------------------------------
+class Refused(Exception):
+    pass
 
 
-LEAVES = [(cls, *leaf) for cls in CONFIGS for leaf in _leaves(cls)]
+class StrictParser(Parser):
+    def error(self, message: str) -> typing.NoReturn:
+        raise Refused(message)
+
+
+# Every generated option of the requests that carry configs: a run's settings, and each
+# fittable reward family's settings at Push's defaults.
+REQUESTS = [(Train, {})] + [(FitReward, {"family": name, "scene": "Push"})
+                            for name in families.fittable() if name != "clip"]
+LEAVES = [(cls, known, leaf) for cls, known in REQUESTS for leaf in generate.leaves(cls, known)
+          if not leaf.positional and leaf.option != "--workspace"]
+
+
+def _parse(cls, known, option: str, text: str):
+    argv = ["Push", *(["--family", known["family"]] if "family" in known else []),
+            f"{option}={text}"]
+    parser = StrictParser()
+    generate.add_arguments(parser, cls, argv)
+    return generate.request_from(cls, parser.parse_args(argv))
+
+
+def _value(request, leaf):
+    value = request
+    name, _, path = leaf.dest.partition(generate.SEP)
+    for part in [name, *(path.split(".") if path else ())]:
+        value = getattr(value, part)
+    return value
+
+
 NASTY = st.one_of(
     st.sampled_from(["", "nan", "-nan", "inf", "-inf", "1e999", "-1", "0", "-0", "1e30",
                      "2**64", "None", "True", "()", "(0,)", "(-1, 5)", "[1e9]", "'x'", "{}",
@@ -120,41 +135,43 @@ NASTY = st.one_of(
 )
 
 
-@settings(max_examples=2500, deadline=None, database=None,
+@settings(max_examples=1500, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
-@given(leaf=st.sampled_from(LEAVES), text=NASTY)
-def test_generated_overrides_are_refused_cleanly_or_give_a_valid_config(leaf, text):
-    """Each generated ``key=value``: a ConfigError naming the key, or a config whose value
-    respects the field's declared type and bounds; never another exception."""
-    cls, path, hint, field = leaf
+@given(case=st.sampled_from(LEAVES), text=NASTY)
+def test_generated_options_are_refused_cleanly_or_give_a_valid_request(case, text):
+    """Each option with any text: refused in one line naming the option (or the field), or a
+    request whose value respects the field's declared type and bounds; never another
+    exception."""
+    cls, known, leaf = case
     try:
-        config = cfg.override(cls(), [f"{path}={text}"])
-    except cfg.ConfigError as exc:
-        assert path.split(".")[-1] in str(exc) and "\n" not in str(exc)
+        request = _parse(cls, known, leaf.option, text)
+    except Refused as exc:
+        assert leaf.option in str(exc) and "\n" not in str(exc)
         return
-    value = config
-    for name in path.split("."):
-        value = getattr(value, name)
-    assert cfg._problem(value, hint, field.metadata) is None
-    if isinstance(value, float):
-        assert math.isfinite(value)
+    except cfg.ConfigError as exc:
+        assert leaf.dest.rpartition(".")[2].rpartition(generate.SEP)[2] in str(exc)
+        return
+    value = _value(request, leaf)
+    inner = typing.get_args(leaf.hint)[0] if typing.get_origin(leaf.hint) is tuple else None
+    assert cfg.problem(value, leaf.hint, leaf.meta) is None, (leaf.option, text, value)
+    for item in (value if inner else (value,)):
+        if isinstance(item, float):
+            assert math.isfinite(item)
 
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(data=st.data())
 def test_values_within_the_bounds_are_accepted(data):
     """The other direction: validation refuses nothing the bounds allow."""
-    cls, path, hint, field = data.draw(st.sampled_from(
-        [leaf for leaf in LEAVES if leaf[2] in (int, float) and "choices" not in leaf[3].metadata]))
-    meta = field.metadata
+    cls, known, leaf = data.draw(st.sampled_from(
+        [case for case in LEAVES if case[2].hint in (int, float)
+         and "choices" not in case[2].meta]))
+    meta = leaf.meta
     low = meta.get("min", meta.get("gt", -1e6))
     high = meta.get("max", meta.get("lt", 1e6))
-    if hint is int:
+    if leaf.hint is int:
         value = data.draw(st.integers(int(low) + ("gt" in meta), int(min(high, 10**9))))
     else:
         value = data.draw(st.floats(low, high, exclude_min="gt" in meta, exclude_max="lt" in meta,
                                     allow_nan=False))
-    config = cfg.override(cls(), [f"{path}={value!r}"])
-    for name in path.split("."):
-        config = getattr(config, name)
-    assert config == value
+    assert _value(_parse(cls, known, leaf.option, repr(value)), leaf) == value

@@ -10,6 +10,13 @@ import pytest
 from workbench.cli.main import main
 
 
+def _last_json(capsys) -> dict:
+    """The last JSON document a command printed (each prints one)."""
+    out = capsys.readouterr().out
+    start = out.rindex("\n{") + 1 if "\n{" in out else out.index("{")
+    return json.loads(out[start:])
+
+
 def test_scenes_json_lists_names_ids_and_tags(capsys):
     assert main(["scenes", "--json"]) == 0
     scenes = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
@@ -37,7 +44,8 @@ def test_record_train_reward_and_workspace_info(tmp_path, capsys):
     ws = ["--workspace", str(tmp_path / "ws")]
     assert main(["record", "Push", "--scripted", "6", *ws]) == 0
     assert main(["record", "Push", "--random", "3", "--seed", "50", *ws]) == 0
-    assert main(["train-reward", "Push", "--set", "epochs=40", *ws]) == 0
+    assert _last_json(capsys)["episodes"] == [7, 8, 9]
+    assert main(["train-reward", "Push", "--epochs", "40", *ws]) == 0
     out = capsys.readouterr().out
     report = json.loads(out[out.index("{"):])
     assert report["train_demos"] >= 4 and report["model_id"] == 1
@@ -45,8 +53,8 @@ def test_record_train_reward_and_workspace_info(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["episodes"] == 9 and len(info["models"]) == 1
     # The staged family, restricted to two named inputs, on the same takes.
-    assert main(["train-reward", "Push", "--family", "staged", "--set", "epochs=20",
-                 "--set", "inputs=hand_to_cube,cube_to_target", *ws]) == 0
+    assert main(["train-reward", "Push", "--family", "staged", "--epochs", "20",
+                 "--inputs", "hand_to_cube", "cube_to_target", *ws]) == 0
     capsys.readouterr()
     assert main(["workspace", "info", *ws]) == 0
     models = json.loads(capsys.readouterr().out)["models"]
@@ -60,9 +68,10 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path, capsys):
     assert "record some first" in capsys.readouterr().err
     assert main(["train", "Push", "--workspace", str(tmp_path / "new"), "--steps", "10"]) == 2
     assert "fit one first" in capsys.readouterr().err
-    assert main(["train-reward", "Push", "--set", "epochz=3", "--workspace",
-                 str(tmp_path / "new")]) == 2
-    assert "no field 'epochz'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train-reward", "Push", "--epochz", "3", "--workspace", str(tmp_path / "new")])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --epochz" in capsys.readouterr().err
 
 
 def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):
@@ -72,9 +81,9 @@ def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):
     assert "--headless" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["scenes", "view", "record", "train-reward", "teach",
-                                     "train", "export", "run", "gui", "loop", "workspace",
-                                     "dataset"])
+@pytest.mark.parametrize("command", ["scenes", "view", "teleop", "record", "train-reward",
+                                     "teach", "score-goal", "train", "export", "run", "gui",
+                                     "loop", "workspace", "dataset", "episode"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -85,8 +94,8 @@ def test_every_subcommand_has_help(command, capsys):
 def test_train_export_and_run_from_the_command_line(tmp_path, capsys):
     ws = ["--workspace", str(tmp_path / "ws")]
     assert main(["record", "Push", "--scripted", "3", *ws]) == 0
-    assert main(["train-reward", "Push", "--set", "epochs=10", *ws]) == 0
-    assert main(["train", "Push", "--steps", "2048", "--set", "eval_episodes=2", *ws]) == 0
+    assert main(["train-reward", "Push", "--epochs", "10", *ws]) == 0
+    assert main(["train", "Push", "--steps", "2048", "--eval-episodes", "2", *ws]) == 0
     capsys.readouterr()
     assert main(["export", *ws, "--out", str(tmp_path / "bundle")]) == 0
     exported = json.loads(capsys.readouterr().out)
@@ -101,16 +110,17 @@ def test_teach_then_fit_a_preference_reward(tmp_path, capsys):
     assert main(["record", "Push", "--random", "3", "--seed", "9", *ws]) == 0
     assert main(["teach", "Push", "--teacher", "equal", "--labels", "30", *ws]) == 0
     capsys.readouterr()
-    assert main(["train-reward", "Push", "--family", "preference", "--set", "epochs=20",
-                 "--set", "members=4", *ws]) == 0
+    assert main(["train-reward", "Push", "--family", "preference", "--epochs", "20",
+                 "--members", "4", *ws]) == 0
     out = capsys.readouterr().out
     report = json.loads(out[out.index("{"):])
     assert report["members"] == 4 and report["train_labels"] + report.get(
         "held_out_labels", 0) <= 30
     assert main(["teach", "Push", "--labels", "5", "--active", *ws]) == 0
     assert json.loads(capsys.readouterr().out)["labels"] == 5
-    assert main(["teach", "Push", "--teacher", "sloppy", *ws]) == 2
-    assert "choose one of oracle" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["teach", "Push", "--teacher", "sloppy", *ws])
+    assert "--teacher: must be one of 'oracle'" in capsys.readouterr().err
 
 
 def test_dataset_export_and_import_from_the_command_line(tmp_path, capsys):

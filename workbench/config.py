@@ -68,8 +68,8 @@ def _problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | Non
 
 
 def _out_of_bounds(value: Any, meta: typing.Mapping[str, Any]) -> str | None:
-    if "choices" in meta and value not in meta["choices"]:
-        return "must be one of " + ", ".join(repr(c) for c in meta["choices"])
+    if "choices" in meta and value not in choices(meta):
+        return "must be one of " + ", ".join(repr(c) for c in choices(meta))
     if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
         return f"must be {meta.get('pattern_help', 'of the form ' + meta['pattern'])}"
     low, high = meta.get("min"), meta.get("max")
@@ -80,6 +80,13 @@ def _out_of_bounds(value: Any, meta: typing.Mapping[str, Any]) -> str | None:
         right = f"{high}]" if high is not None else (f"{below})" if below is not None else "inf)")
         return f"must be in {left}, {right}"
     return None
+
+
+def choices(meta: typing.Mapping[str, Any]) -> tuple[Any, ...]:
+    """A field's allowed values: a tuple, or a function giving them (a registry that plugins
+    add to after the field was declared)."""
+    allowed = meta.get("choices", ())
+    return tuple(allowed() if callable(allowed) else allowed)
 
 
 # The bounds of a compute-device field: ``metadata={"help": ..., **DEVICE}``.
@@ -147,6 +154,28 @@ def _set(config: Any, path: list[str], text: str, original: str) -> Any:
         if len(path) > 1:  # already named by the nested config
             raise
         raise ConfigError(f"{original!r}: {exc}") from None
+
+
+def with_values(config: T, values: typing.Mapping[str, Any]) -> T:
+    """A copy of ``config`` with typed values at dotted paths (``{"ppo.lr": 1e-3}``), checked
+    as on construction: what the generated CLI and the app's forms hand over."""
+    for path, value in values.items():
+        config = _put(config, path.split("."), value)
+    return config
+
+
+def _put(config: Any, path: list[str], value: Any) -> Any:
+    head = path[0]
+    if head not in {f.name for f in dataclasses.fields(config)}:
+        raise ConfigError(f"{type(config).__name__} has no field {head!r}")
+    if len(path) > 1:
+        value = _put(getattr(config, head), path[1:], value)
+    return dataclasses.replace(config, **{head: value})
+
+
+def problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | None:
+    """Why ``value`` does not fit a field of type ``hint`` with bounds ``meta``, or None."""
+    return _problem(value, hint, meta)
 
 
 def to_dict(config: Any) -> dict[str, Any]:

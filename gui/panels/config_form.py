@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from workbench import config as cfg
 from workbench.config import ConfigError
 
 INT_LIMIT = 2_000_000_000  # QSpinBox holds a C int
@@ -86,7 +87,7 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
         return box, box.isChecked
     if "choices" in meta:
         combo = QComboBox()
-        for choice in meta["choices"]:
+        for choice in cfg.choices(meta):
             combo.addItem(str(choice), choice)
         combo.setCurrentIndex(max(combo.findData(value), 0))
         return combo, combo.currentData

@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -23,7 +24,7 @@ from PyQt6.QtWidgets import (
 
 from gui.panels.common import heading, note, pixmap_from_rgb
 from workbench.session import Session
-from workbench.session.events import Branched, EpisodesChanged, SceneChanged
+from workbench.session.events import Branched, EpisodesChanged, LabelsChanged, SceneChanged
 from workbench.session.feedback import Segment  # the clips the feedback model hands out
 
 ANSWERS = (("left", "Left is better", "1"), ("right", "Right is better", "2"),
@@ -65,6 +66,7 @@ class RankPanel(QWidget):
         self.count = QLabel()
         self.count.setWordWrap(True)
         layout.addWidget(self.count)
+        layout.addLayout(self._teacher_row())
 
         self.player = QTimer(self)
         self.player.timeout.connect(self._advance_clips)
@@ -75,6 +77,31 @@ class RankPanel(QWidget):
         session.events.subscribe(Branched, lambda e: self.show_pair(e.pair))
         session.events.subscribe(SceneChanged, lambda e: self.next_query())
         self._update_count()
+
+    def _teacher_row(self) -> QHBoxLayout:
+        """A synthetic teacher (B-Pref) answers queries from the true reward: labels to try a
+        preference reward with before spending a person's time."""
+        row = QHBoxLayout()
+        self.teacher = QComboBox()
+        self.teacher.addItems(self.session.feedback.teachers())
+        self.teacher.setToolTip("oracle answers from the scene's true reward; the others add "
+                                "B-Pref's kinds of human error")
+        self.teacher_labels = QSpinBox()
+        self.teacher_labels.setRange(1, 10_000)
+        self.teacher_labels.setValue(50)
+        self.teach_button = QPushButton("Let a synthetic teacher answer")
+        self.teach_button.clicked.connect(self._teach)
+        row.addWidget(self.teacher)
+        row.addWidget(self.teacher_labels)
+        row.addWidget(self.teach_button, 1)
+        self.session.events.subscribe(LabelsChanged, lambda e: self._update_count())
+        return row
+
+    def _teach(self) -> None:
+        try:
+            self.session.jobs.teach(self.teacher.currentText(), self.teacher_labels.value())
+        except Exception as exc:  # a job of that kind running: say so
+            self.session.events.problem(str(exc))
 
     def _pair_page(self) -> QWidget:
         page = QWidget()

@@ -275,8 +275,8 @@ def test_a_stop_is_the_last_command_on_every_way_out(ending, bundle, tmp_path):
     finally:
         if runner.poll() is None:
             runner.kill()
-    time.sleep(0.1)
-    received = finish(process, result)["received"]
+    time.sleep(1.0)  # the stop datagram is in flight when the runner exits; a loaded CI
+    received = finish(process, result)["received"]  # machine took over 0.1 s to read it
     commands = [m for m in received if m[0] == "command"]
     assert len(commands) >= 10, runner.stderr.read()
     assert received[-1] == ["stop"]

@@ -4,6 +4,7 @@ load from a local folder, encode text and frames, score with the goal-baseline p
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -124,8 +125,8 @@ def saved_tiny_clip(folder):
 def test_the_clip_family_is_measured_in_a_workspace_stored_and_trains_a_policy(workspace,
                                                                                tmp_path):
     from workbench.envs.replay import with_frames
+    from workbench.rewards import families
     from workbench.rewards.artifact import ArtifactError, load_reward_model
-    from workbench.rewards.workflow import family_fit
     from workbench.rl.ppo import PPOConfig
     from workbench.rl.run import RunConfig, train_run
     from workbench.teleop.recorder import record_demo_set
@@ -133,10 +134,11 @@ def test_the_clip_family_is_measured_in_a_workspace_stored_and_trains_a_policy(w
     weights = saved_tiny_clip(tmp_path / "clip")
     record_demo_set(workspace, "Reach", 1)
     workspace.add_goal("reach the target", "Reach")
-    config, fit = family_fit("clip", ("image_size=32",), "Reach")
+    clip = families.get("clip")
+    config, fit = replace(clip.default_config("Reach"), image_size=32), clip.fit_function()
     with pytest.raises(ValueError, match="^weights: give the folder"):
         fit(workspace, "Reach", config)
-    config, fit = family_fit("clip", (f"weights={weights}", "image_size=32"), "Reach")
+    config = replace(config, weights=str(weights))
     model, report = fit(workspace, "Reach", config)
     assert report["train_demos"] == 1 and -1 <= report["spearman_progress"] <= 1
     assert "success_vs_failure" in report and model.config.goal == "reach the target"

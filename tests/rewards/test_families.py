@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from workbench.cli.main import build_parser, main
+from workbench.cli.main import main
 from workbench.config import validated
 from workbench.rewards import families, load_reward_model
 from workbench.rewards.base import StateRewardModel
@@ -101,16 +101,17 @@ def toy_family():
 
 def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, tmp_path,
                                                                     qtbot, capsys):
+    from workbench.cli.generate import leaves
+    from workbench.operations.rewards import FitReward
     from workbench.rl.ppo import PPOConfig
     from workbench.rl.run import RunConfig, train_run
 
-    family_option = next(a for a in build_parser()._subparsers._group_actions[0]
-                         .choices["train-reward"]._actions if a.dest == "family")
-    assert "toy" in family_option.choices
+    options = {leaf.option: leaf for leaf in leaves(FitReward, {"family": "toy"})}
+    assert "toy" in options["--family"].meta["choices"]() and "--scale" in options
 
     workspace = tmp_path / "ws"
     assert main(["record", "Push", "--scripted", "1", "--workspace", str(workspace)]) == 0
-    assert main(["train-reward", "Push", "--family", "toy", "--set", "scale=2.0",
+    assert main(["train-reward", "Push", "--family", "toy", "--scale", "2.0",
                  "--workspace", str(workspace)]) == 0
     assert '"train_demos": 0' in capsys.readouterr().out
 

@@ -3,6 +3,8 @@ artifact round trip; clear errors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -57,7 +59,7 @@ def test_workspace_takes_without_frames_are_rendered_for_the_perceptual_family(t
     assert main(["record", "Push", "--scripted", "6", "--workspace", str(ws_dir)]) == 0
     assert main(["record", "Push", "--random", "5", "--workspace", str(ws_dir)]) == 0
     assert main(["train-reward", "Push", "--family", "perceptual", "--workspace", str(ws_dir),
-                 "--set", "epochs=3", "--set", "image_size=32", "--set", "pretrain=0"]) == 0
+                 "--epochs", "3", "--image-size", "32", "--pretrain", "0"]) == 0
     with Workspace.open(ws_dir) as ws:
         (row,) = ws.models("Push")
         assert row["family"] == "perceptual_progress" and "spearman_progress" in row["metrics"]
@@ -102,7 +104,8 @@ def test_a_reference_frame_carries_one_reach_demo_to_other_targets(reach_episode
 
 
 def test_each_scene_starts_from_its_own_cameras_and_options():
-    from workbench.rewards.workflow import family_fit, perceptual_defaults
+    from workbench.rewards import families
+    from workbench.rewards.workflow import perceptual_defaults
 
     assert perceptual_defaults("DoorOpen").cameras == ("side", "top")  # "front" sees its back
     assert perceptual_defaults("DoorOpen").success_head
@@ -111,10 +114,11 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
     assert perceptual_defaults("Stack").success_head and perceptual_defaults("Push").pretrain
     assert not perceptual_defaults("Push").heights and not perceptual_defaults("Push").mirror
-    config, _ = family_fit("perceptual", ("pretrain=0", "reference_frame=true"), "Reach")
+    config = replace(families.get("perceptual").default_config("Reach"), pretrain=0,
+                     reference_frame=True)
     assert config.reference_frame and config.cameras == ("near_front", "near_side")
     assert not config.pretrain and not config.success_head
-    assert family_fit("perceptual")[0] == PerceptualConfig()  # no scene: the plain defaults
+    assert families.get("perceptual").default_config() == PerceptualConfig()  # no scene
 
 
 def test_hindsight_frames_show_the_goal_reached_wherever_the_demo_went(reach_episodes):

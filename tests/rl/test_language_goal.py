@@ -108,7 +108,8 @@ def test_a_goal_the_scene_cannot_show_is_one_line_from_the_cli(tmp_path, capsys)
 
 def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_a_sentence(
         workspace):
-    from workbench.rewards import families, workflow
+    from workbench import config as cfg
+    from workbench.rewards import families
     from workbench.rl.run import RunConfig, train_run
     from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
@@ -117,10 +118,11 @@ def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_
     record_policy_episodes(env, workspace, scripted_policy(env, 0), 3, "scripted", seed=0)
     record_policy_episodes(env, workspace, random_policy(env, 1), 2, "random", seed=50)
     env.close()
-    config, fit = workflow.family_fit(
-        "vision_language", ("frames.cameras=top", "frames.image_size=32", "frames.channels=4",
-                            "frames.feature_dim=8", "frames.hidden=16", "frames.epochs=2"),
-        "PushChoice")
+    family = families.get("vision_language")
+    config = cfg.with_values(family.default_config("PushChoice"), {
+        "frames.cameras": ("top",), "frames.image_size": 32, "frames.channels": 4,
+        "frames.feature_dim": 8, "frames.hidden": 16, "frames.epochs": 2})
+    fit = family.fit_function()
     assert config.frames.colour_jitter == 0.0  # goals name colours: no colour augmentation
     _, report = fit(workspace, "PushChoice", config)
     assert "path" in report

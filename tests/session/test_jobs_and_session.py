@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from workbench.operations.rewards import FitReward
 from workbench.rewards.progress import ProgressConfig
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig
@@ -14,8 +15,8 @@ from workbench.session.events import EpisodesChanged
 
 def test_job_streams_progress_and_returns_its_result(push_dataset):
     ws, _ = push_dataset
-    job = Job("workbench.session.tasks:fit_reward", workspace=str(ws.root), scene="Push",
-              config=ProgressConfig(epochs=15)).start()
+    job = Job(FitReward(workspace=ws.root, scene="Push", config=ProgressConfig(epochs=15)))
+    job.start()
     events = job.wait(timeout=240)
     progress = [e for e in events if e.kind == "progress"]
     assert [e.data["epoch"] for e in progress] == list(range(1, 16))
@@ -24,8 +25,8 @@ def test_job_streams_progress_and_returns_its_result(push_dataset):
 
 def test_stopping_a_job_ends_it_early(push_dataset):
     ws, _ = push_dataset
-    job = Job("workbench.session.tasks:fit_reward", workspace=str(ws.root), scene="Push",
-              config=ProgressConfig(epochs=100000)).start()
+    job = Job(FitReward(workspace=ws.root, scene="Push",
+                        config=ProgressConfig(epochs=100000))).start()
     seen = []
     while not [e for e in seen if e.kind == "progress"]:
         seen += job.poll()
@@ -36,10 +37,9 @@ def test_stopping_a_job_ends_it_early(push_dataset):
 
 
 def test_a_failing_job_reports_the_error(tmp_path):
-    job = Job("workbench.session.tasks:fit_reward", workspace=str(tmp_path / "empty"),
-              scene="Push").start()
+    job = Job(FitReward(workspace=tmp_path / "empty", scene="Push")).start()
     job.wait(timeout=120)
-    assert job.state == "error" and "no workspace" in job.error
+    assert job.state == "error" and "record some first" in job.error
 
 
 def test_session_records_a_keyboard_take_and_ranks_it(tmp_path):

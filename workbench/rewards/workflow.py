@@ -183,17 +183,6 @@ def fit_preference_in_workspace(
     return model, store_model(workspace, model, scene, report)
 
 
-def family_fit(family: str, overrides: tuple[str, ...] = (), scene: str | None = None):
-    """The config (with ``key=value`` overrides) and the fit function of a registered reward
-    family (:mod:`workbench.rewards.families`). With ``scene``, the config starts from that
-    scene's defaults where the family has them (image rewards: :func:`perceptual_defaults`)."""
-    from workbench import config as cfg
-    from workbench.rewards import families
-
-    entry = families.get(family)
-    return cfg.override(entry.default_config(scene), list(overrides)), entry.fit_function()
-
-
 def perceptual_defaults(scene: str) -> PerceptualConfig:
     """What a perceptual reward of ``scene`` starts from: its first two fixed cameras (a
     cabinet's "front" looks at its back), mirror flips where layouts come in mirror images, and

@@ -1,20 +1,26 @@
 """The background jobs of the app, one per kind at a time: record scripted demos, fit a reward,
-train, score a goal, export and run a bundle. Each runs a function of
-:mod:`workbench.session.tasks` in a worker process; :meth:`JobBoard.poll` publishes what they
-report."""
+train, score a goal, teach, export and run a bundle, move datasets. Each performs a request of
+:mod:`workbench.operations` in a worker process (the CLI performs the same requests in its own
+process); :meth:`JobBoard.poll` publishes what they report."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from workbench.operations import Request, WorkspaceRequest
+from workbench.operations.bundle import ExportBundle
+from workbench.operations.datasets import ExportDataset, ImportDataset
+from workbench.operations.recording import Record
+from workbench.operations.rewards import FitReward, ScoreGoal, Teach
+from workbench.operations.run import RunBundle
+from workbench.operations.training import Train
 from workbench.rl.run import RunConfig, resumable_runs
 from workbench.sentences import ground
 from workbench.session.context import Context
-from workbench.session.events import EpisodesChanged, JobUpdate
+from workbench.session.events import EpisodesChanged, JobUpdate, LabelsChanged
 from workbench.session.jobs import Job, JobEvent
 from workbench.session.live import LiveScene
-
-TASKS = "workbench.session.tasks"
 
 
 class JobBoard:
@@ -32,35 +38,45 @@ class JobBoard:
     def running(self) -> list[str]:
         return [name for name, job in self._jobs.items() if job.running]
 
-    def start(self, name: str, function: str, **kwargs: Any) -> Job:
-        """Run ``tasks.<function>`` as the ``name`` job on the live scene."""
+    def submit(self, name: str, request: Request) -> Job:
+        """Perform ``request`` in a worker as the ``name`` job."""
         if name in self.running():
             raise RuntimeError(f"a {name} job is already running; stop it first")
-        job = Job(f"{TASKS}:{function}", workspace=str(self.context.workspace.root),
-                  scene=self.context.scene, **kwargs)
+        job = Job(request)
         self._jobs[name] = job.start()
         self.context.events.publish(JobUpdate(name, JobEvent("started")))
         return job
 
+    @property
+    def _here(self) -> dict[str, Any]:  # the open workspace and scene of every request
+        return {"workspace": self.context.workspace.root, "scene": self.context.scene}
+
     # -- the operations ----------------------------------------------------------------------
     def record_demos(self, episodes: int, with_failures: bool = True) -> Job:
-        """Scripted demos and failed takes (``record``): progress, cancellable; the episodes
-        saved before a cancel stay."""
-        return self.start("record", "record_demos", episodes=episodes,
-                          with_failures=with_failures)
+        """Scripted demos and failed takes: progress, cancellable; the episodes saved before a
+        cancel stay."""
+        return self.submit("record", Record(scripted=episodes, failures=with_failures,
+                                            **self._here))
 
     def fit_reward(self, family: str = "progress", config: Any = None) -> Job:
         """Fit a reward of ``family`` with ``config`` (the family's config class; default: its
         defaults for the scene)."""
-        return self.start("reward", "fit_reward", family=family, config=config)
+        return self.submit("reward", FitReward(family=family, config=config, **self._here))
+
+    def teach(self, teacher: str, labels: int, active: bool = False) -> Job:
+        """Let a synthetic teacher answer ``labels`` ranking queries."""
+        return self.submit("teach", Teach(teacher=teacher, labels=labels, active=active,
+                                          **self._here))
 
     def train(self, config: RunConfig | None = None, resume_dir: str | None = None) -> Job:
         """Train with ``config`` (default: the defaults), or continue the stopped run in
         ``resume_dir``."""
-        if config is not None and config.scene != self.context.scene:
+        config = config or RunConfig(scene=self.context.scene)
+        if config.scene != self.context.scene:
             raise ValueError(f"this run is for {config.scene}, the open scene is "
                              f"{self.context.scene}")
-        return self.start("train", "train_policy", config=config, resume_dir=resume_dir)
+        return self.submit("train", Train(config=config, workspace=self.context.workspace.root,
+                                          resume=Path(resume_dir) if resume_dir else None))
 
     def train_toward(self, goal: str) -> Job:
         """Train on a goal sentence, refused before a worker starts when the scene cannot show
@@ -90,13 +106,24 @@ class JobBoard:
         """Score the recorded episodes with a goal sentence (``goal``)."""
         if not goal.strip():
             raise ValueError("type a goal sentence first, e.g. 'push the red cube onto the pad'")
-        return self.start("goal", "goal_rewards", goal=goal)
+        return self.submit("goal", ScoreGoal(goal=goal, **self._here))
 
     def export(self) -> Job:
-        return self.start("export", "export_latest")
+        return self.submit("export", ExportBundle(**self._here))
 
     def run_export(self, bundle: str, episodes: int = 5) -> Job:
-        return self.start("run", "run_bundle", bundle=bundle, episodes=episodes)
+        return self.submit("run", RunBundle(bundle=Path(bundle), episodes=episodes))
+
+    def export_dataset(self, path: str, scene_only: bool = True) -> Job:
+        """Write the episodes (of the open scene, or all) as a LeRobot dataset folder or, for a
+        .hdf5 path, a robomimic file."""
+        return self.submit("dataset", ExportDataset(
+            path=Path(path), workspace=self.context.workspace.root,
+            scene=self.context.scene if scene_only else None))
+
+    def import_dataset(self, path: str) -> Job:
+        return self.submit("dataset", ImportDataset(path=Path(path),
+                                                    workspace=self.context.workspace.root))
 
     # -- control -----------------------------------------------------------------------------
     def pause(self, name: str) -> None:
@@ -121,8 +148,12 @@ class JobBoard:
         events = self.context.events
         for name, job in list(self._jobs.items()):
             for event in job.poll():
-                if name == "record" and event.kind in ("done", "stopped"):
+                request = job.request
+                if (event.kind in ("done", "stopped") and isinstance(request, WorkspaceRequest)
+                        and request.changes_episodes):
                     events.publish(EpisodesChanged())
+                if event.kind == "done" and isinstance(request, Teach):
+                    events.publish(LabelsChanged(len(self.context.workspace.preferences())))
                 if event.kind == "snapshot":
                     self.live.show_policy(event.data["policy"])
                 if event.kind == "error":

@@ -4,7 +4,6 @@ be undone."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from workbench.data.edit import trim_episode
 from workbench.data.episode import Episode
 from workbench.envs.env import WorkbenchEnv
 from workbench.envs.replay import EpisodeReplay, env_for
+from workbench.operations.workspace import DeleteEpisodes
 from workbench.rewards.inspect import reward_along
 from workbench.session.context import Context
 from workbench.session.events import EpisodesChanged, Frame, TimelineChanged
@@ -34,7 +34,7 @@ class EpisodeBrowser:
         self.t = 0
         self.playing = False
         self._replay: EpisodeReplay | None = None
-        self._trash: list[Path] = []
+        self._trash: list[str] = []  # folders of deleted episodes, newest last
         self._thumbnails: dict[tuple[int, int], np.ndarray] = {}
 
     def episodes(self) -> list[dict[str, Any]]:
@@ -110,8 +110,9 @@ class EpisodeBrowser:
         """Delete an episode and its labels; :meth:`undo_delete` brings them back."""
         if self.episode is not None and self.episode.id == episode_id:
             self.close()
-        self._trash.append(self.context.workspace.trash_episode(episode_id))
-        self.context.events.publish(EpisodesChanged())
+        deleted = self.context.perform(DeleteEpisodes(
+            ids=(episode_id,), undoable=True, workspace=self.context.workspace.root))
+        self._trash += deleted["trash"]
 
     @property
     def can_undo(self) -> bool:

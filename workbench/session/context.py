@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.data.workspace import Workspace
-from workbench.session.events import EventBus
+from workbench.operations import Request, Result, WorkspaceRequest, execute
+from workbench.session.events import EpisodesChanged, EventBus
 
 
 @dataclass
@@ -19,3 +20,11 @@ class Context:
     def episodes(self) -> list[dict[str, Any]]:
         """The live scene's recorded episodes, oldest first."""
         return self.workspace.episodes(scene=self.scene)
+
+    def perform(self, request: Request) -> Result:
+        """Run a quick operation here and now, on the open workspace (long ones run in a
+        worker: :class:`~workbench.session.board.JobBoard`)."""
+        result = execute(request, workspace=self.workspace)
+        if isinstance(request, WorkspaceRequest) and request.changes_episodes:
+            self.events.publish(EpisodesChanged())
+        return result

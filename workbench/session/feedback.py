@@ -12,6 +12,7 @@ from workbench.data.segments import Segment, SegmentCache
 from workbench.feedback.active import select_queries
 from workbench.feedback.branching import branch_episodes
 from workbench.feedback.sampling import sample_group, sample_pair
+from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.inspect import label_impact
 from workbench.session.context import Context
 from workbench.session.events import Branched, EpisodesChanged, GoalsChanged, LabelsChanged
@@ -25,6 +26,11 @@ class Feedback:
     def __init__(self, context: Context, rewards: RewardModels, live: LiveScene):
         self.context, self.rewards, self.live = context, rewards, live
         self.rng = np.random.default_rng()
+
+    @staticmethod
+    def teachers() -> list[str]:
+        """The synthetic teachers (B-Pref) that can answer queries: ``JobBoard.teach``."""
+        return list(TEACHERS)
 
     # -- clips to rank -----------------------------------------------------------------------
     def next_pair(self, length: int = 20, candidates: int = 12) -> tuple[Segment, Segment]:

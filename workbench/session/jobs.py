@@ -1,14 +1,14 @@
-"""Long work (reward fitting, training) in a worker process that streams events back.
+"""Long operations (reward fitting, training) in a worker process that streams events back.
 
-A job function has the signature ``fn(emit, should_stop, **kwargs) -> dict``. ``emit(dict)``
-sends a progress event; ``should_stop()`` turns true when the user pressed Stop. The parent
-polls :meth:`Job.poll` (from a GUI timer, say) and never blocks. ``spawn`` start method: a fresh
-interpreter, so no GL context, Qt object or CUDA state is inherited from the parent.
+A job performs one request of :mod:`workbench.operations` in the worker; the operation's
+progress events come back as :class:`JobEvent` and its ``should_stop()`` turns true when the
+user pressed Stop. The parent polls :meth:`Job.poll` (from a GUI timer, say) and never blocks.
+``spawn`` start method: a fresh interpreter, so no GL context, Qt object or CUDA state is
+inherited from the parent.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing as mp
 import os
 import queue
@@ -16,6 +16,8 @@ import signal
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.operations import Progress, Request, execute
 
 JOB_NICENESS = 10
 
@@ -26,37 +28,42 @@ class JobEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def _resolve(target: str) -> Any:
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+class _WorkerProgress(Progress):
+    previews = True  # the app shows the training policy live
+
+    def __init__(self, events: Any, stop: Any):
+        self.events, self.stop = events, stop
+
+    def emit(self, kind: str, **data: Any) -> None:
+        self.events.put(JobEvent(kind, data))
+
+    def should_stop(self) -> bool:
+        return bool(self.stop.is_set())
 
 
-def _worker(target: str, kwargs: dict[str, Any], events: Any, stop: Any) -> None:
+def _worker(request: Request, events: Any, stop: Any) -> None:
     # Background work yields the CPU to the interactive process (the GUI's viewport) first.
     if hasattr(os, "nice"):
         os.nice(JOB_NICENESS)
-
-    def emit(kind: str, **data: Any) -> None:
-        events.put(JobEvent(kind, data))
-
+    progress = _WorkerProgress(events, stop)
     try:
-        result = _resolve(target)(emit, stop.is_set, **kwargs)
-        emit("stopped" if stop.is_set() else "done", **(result or {}))
+        result = execute(request, progress)
+        progress.emit("stopped" if stop.is_set() else "done", **(result or {}))
     except BaseException as exc:  # report every failure to the parent, then exit
-        emit("error", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        progress.emit("error", message=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc())
 
 
 class Job:
-    """One worker process.
+    """One worker process performing one request.
 
     Example:
-        >>> job = Job("workbench.session.tasks:fit_reward", workspace="ws", scene="Push")
+        >>> job = Job(FitReward(scene="Push", workspace=Path("ws")))
         >>> job.start(); events = job.poll()
     """
 
-    def __init__(self, target: str, **kwargs: Any):
-        self.target = target
-        self.kwargs = kwargs
+    def __init__(self, request: Request):
+        self.request = request
         self.state = "new"  # new | running | done | error | stopped
         self.paused = False
         self.result: dict[str, Any] = {}
@@ -65,7 +72,7 @@ class Job:
         self._events: Any = ctx.Queue()  # (kind, data) from the worker
         self._stop = ctx.Event()
         self._process = ctx.Process(
-            target=_worker, args=(target, kwargs, self._events, self._stop), daemon=True
+            target=_worker, args=(request, self._events, self._stop), daemon=True
         )
 
     def start(self) -> Job:
@@ -94,7 +101,7 @@ class Job:
     def pause(self) -> None:
         """Freeze the worker where it is (SIGSTOP): it keeps its memory and continues exactly
         there on :meth:`resume`; meanwhile it uses no CPU. (A stopped run continues across app
-        restarts from its checkpoint instead: ``train_policy(resume_dir=...)``.)"""
+        restarts from its checkpoint instead: ``Train(resume=...)``.)"""
         pid = self._process.pid
         if self.running and not self.paused and pid is not None and hasattr(signal, "SIGSTOP"):
             os.kill(pid, signal.SIGSTOP)
@@ -129,7 +136,7 @@ class Job:
         while self.state == "running":
             events += self.poll()
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"job {self.target} still running after {timeout}s")
+                raise TimeoutError(f"{type(self.request).__name__} still running after {timeout}s")
             time.sleep(0.05)
         return events
 

@@ -3,18 +3,18 @@ dragging the hand's target in the viewport; or the scene's scripted demonstrator
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from workbench.operations.recording import Record
 from workbench.session.context import Context
 from workbench.session.events import EpisodesChanged, RecordingChanged
 from workbench.session.live import LiveScene
 from workbench.teleop.gamepad import GamepadReader, GamepadTeleop
 from workbench.teleop.keyboard import KeyboardTeleop
 from workbench.teleop.pointer import PointerTarget
-from workbench.teleop.recorder import Recorder, record_demo_set
+from workbench.teleop.recorder import Recorder
 from workbench.teleop.spacemouse import SpaceMouseReader, SpaceMouseTeleop
 
 DEVICES = ("keyboard", "gamepad", "spacemouse")
@@ -85,14 +85,13 @@ class Recording:
             return self.device.poll()
         return teleop.action()
 
-    def record_scripted(self, episodes: int, with_failures: bool = True,
-                        on_progress: Callable[[int], None] | None = None) -> list[int]:
+    def record_scripted(self, episodes: int, with_failures: bool = True) -> list[int]:
         """The scene's scripted demos and failed takes, here and now (scripts, tests; the app
         records them in a worker: ``JobBoard.record_demos``)."""
-        ids = record_demo_set(self.context.workspace, self.context.scene, episodes,
-                              with_failures, on_progress)
-        self.context.events.publish(EpisodesChanged())
-        return ids
+        result = self.context.perform(Record(
+            scene=self.context.scene, scripted=episodes, failures=with_failures,
+            workspace=self.context.workspace.root))
+        return list(result["episodes"])
 
 
 def _open_device(device: str, labels: tuple[str, ...]

@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.data.workspace import Workspace
 from workbench.envs.env import scene_info
+from workbench.operations.workspace import CheckWorkspace, RecoverWorkspace, WorkspaceInfo
 from workbench.registry import SCENES
 from workbench.session.board import JobBoard
 from workbench.session.browser import EpisodeBrowser
@@ -80,6 +81,21 @@ class Session:
         self.events.publish(WorkspaceChanged(str(workspace.root)))
         self.events.publish(SceneChanged(self.scene))
         self.events.publish(EpisodesChanged())
+
+    # -- looking after the workspace (quick operations, here and now) ------------------------
+    def workspace_summary(self) -> dict[str, Any]:
+        """What the workspace holds: counts of episodes, goals, labels; models and runs."""
+        return self.context.perform(WorkspaceInfo(workspace=self.workspace.root))
+
+    def check_workspace(self) -> list[str]:
+        """The workspace's problems (changed or missing files); empty when all is well."""
+        return list(self.context.perform(CheckWorkspace(workspace=self.workspace.root))
+                    ["problems"])
+
+    def recover_workspace(self) -> list[int]:
+        """Index the takes and folders a crash left behind; the ids recovered."""
+        return list(self.context.perform(RecoverWorkspace(workspace=self.workspace.root))
+                    ["recovered"])
 
     # -- scenes ------------------------------------------------------------------------------
     @staticmethod

@@ -204,14 +204,17 @@ def record_demo_set(
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     difficulty: float = 0.0,
+    seed: int | None = None,
 ) -> list[int]:
     """The scene's scripted demos and, by default, failed takes (``episodes // 2`` random and
     ``episodes`` perturbed rollouts): a progress reward learned from successes alone is easy to
-    exploit. ``progress(n)`` is told the number of episodes saved so far."""
+    exploit. ``progress(n)`` is told the number of episodes saved so far. ``seed`` (default:
+    one the workspace has not used) seeds the first take."""
     from workbench.envs.env import make_env
 
     env = make_env(scene, difficulty=difficulty)
-    seed = 1000 + 100 * len(workspace.episodes(include_incomplete=True))
+    if seed is None:
+        seed = 1000 + 100 * len(workspace.episodes(include_incomplete=True))
     kinds = [("scripted", scripted_policy(env, seed), episodes)]
     if with_failures:
         kinds.append(("random", random_policy(env, seed), max(1, episodes // 2)))

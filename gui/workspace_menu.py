@@ -1,0 +1,79 @@
+"""The Workspace menu: what it holds, whether its files are intact, recovery after a crash,
+and datasets in and out (LeRobot folders, robomimic files)."""
+
+from __future__ import annotations
+
+import json
+
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
+
+from workbench.session import Session
+from workbench.session.events import JobUpdate
+
+DATASET_FILTER = "robomimic file (*.hdf5 *.h5);;LeRobot dataset folder (*)"
+
+
+class WorkspaceMenu:
+    def __init__(self, window: QMainWindow, session: Session):
+        self.window, self.session = window, session
+        self.menu = QMenu("&Workspace", window)
+        self.actions: dict[str, QAction] = {}
+        for name, slot in (("Summary", self.summary), ("Check files", self.check),
+                           ("Recover after a crash", self.recover), (None, None),
+                           ("Import dataset…", self.import_dataset),
+                           ("Export dataset…", self.export_dataset)):
+            if name is None:
+                self.menu.addSeparator()
+                continue
+            action = QAction(name, window)
+            action.triggered.connect(slot)
+            self.menu.addAction(action)
+            self.actions[name] = action
+        session.events.subscribe(JobUpdate, self._on_job)
+
+    def summary(self) -> None:
+        info = self.session.workspace_summary()
+        text = (f"{info['episodes']} episodes ({info['incomplete']} incomplete), "
+                f"{info['goals']} goals, {info['preferences']} labels, "
+                f"{len(info['models'])} reward models, {len(info['runs'])} runs")
+        QMessageBox.information(self.window, f"Workspace {info['root']}", text)
+
+    def check(self) -> None:
+        problems = self.session.check_workspace()
+        if problems:
+            QMessageBox.warning(self.window, "Workspace problems", "\n".join(problems))
+        else:
+            self.session.events.notice("every file of the workspace is as it was saved")
+
+    def recover(self) -> None:
+        recovered = self.session.recover_workspace()
+        self.session.events.notice(f"recovered {len(recovered)} episodes" if recovered
+                                   else "nothing to recover")
+
+    def import_dataset(self, path: str | None = None) -> None:
+        path = path or QFileDialog.getExistingDirectory(
+            self.window, "Import a LeRobot dataset folder (or cancel to pick a robomimic file)")
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self.window, "Import a robomimic file", "",
+                                                  "robomimic file (*.hdf5 *.h5)")
+        if path:
+            self._start(lambda: self.session.jobs.import_dataset(path))
+
+    def export_dataset(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self.window, "Export the scene's episodes (a .hdf5 name writes robomimic, "
+                "any other a LeRobot folder)", "", DATASET_FILTER)
+        if path:
+            self._start(lambda: self.session.jobs.export_dataset(path))
+
+    def _start(self, launch) -> None:
+        try:
+            launch()
+        except Exception as exc:  # one dataset job at a time: say so
+            self.session.events.problem(str(exc))
+
+    def _on_job(self, event: JobUpdate) -> None:
+        if event.name == "dataset" and event.event.kind == "done":
+            self.session.events.notice("dataset: " + json.dumps(event.event.data, default=str))

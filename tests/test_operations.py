@@ -1,0 +1,172 @@
+"""One application layer: every operation is a CLI command generated from its request and an
+action of the app, and both front ends hand the operation the same request type."""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+
+import pytest
+
+from gui.main_window import MainWindow
+from gui.settings import Settings
+from workbench.cli import generate
+from workbench.cli import main as cli_main
+from workbench.cli.generate import Parser, command_line
+from workbench.operations import OPERATIONS, named
+from workbench.session import Session
+from workbench.session.context import Context
+
+NAMES = {operation.name for operation in OPERATIONS}
+
+# How a person asks for each operation on the command line.
+CLI = {
+    "record": ["record", "Push", "--scripted", "2", "--failures", "--seed", "3"],
+    "train-reward": ["train-reward", "Push", "--family", "staged", "--epochs", "3",
+                     "--inputs", "hand_to_cube", "cube_to_target"],
+    "teach": ["teach", "Push", "--teacher", "mistake", "--labels", "7", "--active"],
+    "score-goal": ["score-goal", "Push", "push the cube onto the pad", "--max-episodes", "3"],
+    "train": ["train", "Push", "--steps", "4096", "--ppo.lr", "0.001", "--no-hacking-guard",
+              "--ppo.hidden", "32", "32", "--reward", "reference"],
+    "export": ["export", "--scene", "Push", "--out", "bundle"],
+    "run": ["run", "bundle", "--episodes", "3", "--robot", "10.0.0.2:9000", "--steps", "50"],
+    "dataset export": ["dataset", "export", "demos.hdf5", "--scene", "Push"],
+    "dataset import": ["dataset", "import", "lerobot", "--format", "lerobot"],
+    "workspace info": ["workspace", "info"],
+    "workspace check": ["workspace", "check"],
+    "workspace recover": ["workspace", "recover"],
+    "episode delete": ["episode", "delete", "3", "4"],
+}
+
+
+def _parse(argv: list[str]):
+    operation = named(" ".join(argv[:2]) if " ".join(argv[:2]) in NAMES else argv[0])
+    words = len(operation.name.split())
+    parser = Parser(prog="workbench")
+    generate.add_arguments(parser, operation.request_class, argv[words:])
+    return operation, generate.request_from(operation.request_class,
+                                            parser.parse_args(argv[words:]))
+
+
+def test_every_operation_is_a_cli_command_that_builds_its_request(monkeypatch, tmp_path):
+    assert set(CLI) == NAMES
+    seen = []
+    monkeypatch.setattr(cli_main, "execute", lambda request, progress: seen.append(request) or {})
+    for name, argv in CLI.items():
+        extra = [] if name == "run" else ["--workspace", str(tmp_path)]
+        assert cli_main.main([*argv, *extra]) == 0, name
+        assert type(seen[-1]) is named(name).request_class, name
+    train = seen[list(CLI).index("train")]
+    assert (train.config.ppo.total_steps, train.config.ppo.lr) == (4096, 0.001)
+    assert train.config.ppo.hidden == (32, 32) and not train.config.hacking_guard
+    fit = seen[list(CLI).index("train-reward")]
+    assert type(fit.config).__name__ == "StagedConfig" and fit.config.epochs == 3
+    assert fit.config.inputs == ("hand_to_cube", "cube_to_target")
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_a_request_reads_back_from_the_command_it_prints(name):
+    """``command_line`` (what ``workbench loop`` shows) parses back to an equal request."""
+    operation, request = _parse(CLI[name])
+    again = shlex.split(command_line(operation.name, request))[1:]
+    assert _parse(again)[1] == request
+
+
+def test_every_field_of_every_request_is_an_option(tmp_path):
+    for operation in OPERATIONS:
+        cls = operation.request_class
+        known = {"family": "perceptual", "scene": "Push"}
+        options = {leaf.dest.partition(generate.SEP)[0] for leaf in generate.leaves(cls, known)}
+        assert options == {f.name for f in dataclasses.fields(cls)}, operation.name
+
+
+# -- the app -----------------------------------------------------------------------------------
+class Recorded:
+    """Stands in for the worker process: notes the request, performs nothing."""
+
+    seen: list = []
+
+    def __init__(self, request):
+        Recorded.seen.append(request)
+        self.request, self.state, self.paused, self.running = request, "done", False, False
+
+    def start(self):
+        return self
+
+    def poll(self):
+        return []
+
+    def stop(self):
+        pass
+
+    kill = stop
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr("workbench.session.board.Job", Recorded)
+    perform = Context.perform
+    monkeypatch.setattr(Context, "perform",
+                        lambda self, request: Recorded.seen.append(request) or perform(
+                            self, request))
+    monkeypatch.setattr("gui.workspace_menu.QMessageBox.information", lambda *a: None)
+    monkeypatch.setattr("gui.workspace_menu.QMessageBox.warning", lambda *a: None)
+    monkeypatch.setattr("gui.workspace_menu.QFileDialog.getSaveFileName",
+                        lambda *a: (str(tmp_path / "out.hdf5"), ""))
+    monkeypatch.setattr("gui.workspace_menu.QFileDialog.getExistingDirectory",
+                        lambda *a: str(tmp_path / "lerobot"))
+    session = Session(tmp_path / "ws", scene="Push")
+    session.recording.record_scripted(1, with_failures=False)
+    win = MainWindow(session, Settings())
+    qtbot.addWidget(win)
+    yield win
+    win.close()
+    session.close()
+
+
+def _delete_first_episode(window):
+    record = window.panels["Record"]
+    record.episodes.setCurrentRow(0)
+    record.delete.click()
+
+
+def _run_bundle(window):
+    export = window.panels["Export"]
+    export.bundle = "bundle"  # as a finished export leaves it
+    export.run_button.setEnabled(True)
+    export.run_button.click()
+
+
+def _score_goal(window):
+    window.panels["Goal"].goal.setText("push the cube onto the pad")
+    window.panels["Goal"].score.click()
+
+
+APP = {
+    "record": lambda w: w.panels["Record"].scripted.click(),
+    "train-reward": lambda w: w.panels["Reward"].fit_button.click(),
+    "teach": lambda w: w.panels["Rank"].teach_button.click(),
+    "score-goal": _score_goal,
+    "train": lambda w: w.panels["Train"].start.click(),
+    "export": lambda w: w.panels["Export"].export_button.click(),
+    "run": _run_bundle,
+    "dataset export": lambda w: w.workspace_menu.actions["Export dataset…"].trigger(),
+    "dataset import": lambda w: w.workspace_menu.actions["Import dataset…"].trigger(),
+    "workspace info": lambda w: w.workspace_menu.actions["Summary"].trigger(),
+    "workspace check": lambda w: w.workspace_menu.actions["Check files"].trigger(),
+    "workspace recover": lambda w: w.workspace_menu.actions["Recover after a crash"].trigger(),
+    "episode delete": _delete_first_episode,
+}
+
+
+def test_every_operation_is_an_action_of_the_app(window):
+    assert set(APP) == NAMES
+    problems = []
+    for name, act in APP.items():
+        Recorded.seen.clear()
+        act(window)
+        kinds = [type(request) for request in Recorded.seen]
+        if named(name).request_class not in kinds:
+            problems.append(f"{name}: the app sent {[k.__name__ for k in kinds]}")
+    assert not problems, problems

@@ -1,0 +1,179 @@
+"""The commands that belong to the terminal, not to an operation: listing and viewing scenes,
+driving a scene from the keyboard, opening the app, and the whole loop as a newcomer runs it.
+
+What needs OpenCV, a POSIX terminal or Qt is imported inside the command that uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from workbench import config as cfg
+from workbench.cli.generate import command_line
+from workbench.cli.progress import TerminalProgress
+from workbench.data.workspace import Workspace
+from workbench.envs import dm_control_adapter
+from workbench.envs.env import make_env, scene_info
+from workbench.operations import Request, execute, name_of
+from workbench.operations.base import DEFAULT_WORKSPACE
+from workbench.registry import FRONTENDS, SCENES
+
+
+def count(low: int = 0, high: int = 10**12) -> Callable[[str], int]:
+    """A whole number in [low, high] (argparse names the option in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {text!r}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """WIDTHxHEIGHT, each from 16 to 8192 pixels."""
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()
+            and 16 <= int(width) <= 8192 and 16 <= int(height) <= 8192):
+        raise argparse.ArgumentTypeError(
+            f"must be WIDTHxHEIGHT with each from 16 to 8192, e.g. 640x480; got {text!r}")
+    return int(width), int(height)
+
+
+def _workspace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", "-w", type=Path, default=DEFAULT_WORKSPACE,
+                        help=f"workspace folder (default {DEFAULT_WORKSPACE})")
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("scenes", help="list registered scenes")
+    p.add_argument("--json", action="store_true", help="machine-readable list")
+    p.add_argument("--gallery", type=Path, metavar="DIR", help="render a PNG of every scene")
+
+    p = sub.add_parser("view", help="show a scene (a window, or a PNG with --out)")
+    p.add_argument("scene")
+    p.add_argument("--camera", default=None, help="named camera (default: the scene's first)")
+    p.add_argument("--out", type=Path, help="write a PNG instead of opening a window")
+    p.add_argument("--size", type=image_size, default=(640, 480), help="WIDTHxHEIGHT of the PNG")
+    p.add_argument("--seed", type=count(0), default=0)
+
+    p = sub.add_parser("teleop", help="drive a scene from the terminal's keyboard and save takes")
+    p.add_argument("scene")
+    _workspace(p)
+    p.add_argument("--goal", help="goal text of the takes (default: the scene's own)")
+    p.add_argument("--seed", type=count(0), default=0)
+    p.add_argument("--difficulty", type=float, default=0.0, help="from 0 to 1")
+
+    p = sub.add_parser("loop", help="the whole loop headless: demos, reward, PPO, export, run")
+    p.add_argument("scene", nargs="?", default="Push")
+    _workspace(p)
+    p.add_argument("--demos", type=count(1, 100_000), default=10)
+    p.add_argument("--steps", type=count(1), default=80_000)
+
+    p = sub.add_parser("gui", help="open the desktop app")
+    _workspace(p)
+    p.add_argument("--scene", default=None)
+
+
+def scenes(args: argparse.Namespace) -> int:
+    if args.gallery:
+        from workbench.envs.gallery import render_gallery  # OpenCV writes the PNGs
+
+        for path in render_gallery(args.gallery):
+            print(path)
+        return 0
+    infos = [scene_info(name) for name in SCENES.names()] + dm_control_adapter.scene_infos()
+    if args.json:
+        print_json(infos)
+        return 0
+    rows = [(i["name"], i["id"], ", ".join(i["tags"]), i["description"]) for i in infos]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for name, eid, tags, description in rows:
+        print(f"{name:<{widths[0]}}  {eid:<{widths[1]}}  {tags:<{widths[2]}}  {description}")
+    return 0
+
+
+def view(args: argparse.Namespace) -> int:
+    if args.out is None:
+        return _open_gui(scene=args.scene)
+    from workbench.envs.gallery import render_scene_png  # OpenCV writes the PNG
+
+    render_scene_png(args.scene, args.out, args.size, args.camera, args.seed)
+    print(args.out)
+    return 0
+
+
+def teleop(args: argparse.Namespace) -> int:
+    from workbench.cli.terminal_teleop import record_keyboard  # a POSIX terminal
+
+    env = make_env(args.scene, difficulty=args.difficulty)
+    with Workspace.open(args.workspace, create=True) as ws:
+        return record_keyboard(env, ws, args.goal, args.seed)
+
+
+def loop(args: argparse.Namespace) -> int:
+    """Every stage in turn, each shown as the command that does it alone."""
+    from workbench.operations.bundle import ExportBundle
+    from workbench.operations.recording import Record
+    from workbench.operations.rewards import FitReward
+    from workbench.operations.run import RunBundle
+    from workbench.operations.training import Train
+    from workbench.rl.run import RunConfig
+
+    ws = {"workspace": args.workspace}
+    scene = args.scene
+    for request in (
+        Record(scene=scene, scripted=args.demos, **ws),
+        Record(scene=scene, random=args.demos, seed=500, **ws),
+        Record(scene=scene, perturbed=args.demos, seed=900, **ws),
+        FitReward(scene=scene, **ws),
+        Train(config=cfg.with_values(RunConfig(scene=scene), {"ppo.total_steps": args.steps}),
+              **ws),
+    ):
+        perform(request)
+    bundle = perform(ExportBundle(scene=scene, **ws))["bundle"]
+    perform(RunBundle(bundle=Path(bundle), episodes=10))
+    return 0
+
+
+def perform(request: Request) -> dict[str, Any]:
+    """Run one operation with progress bars and print what it returns, under the command
+    that does the same alone."""
+    print(f"\n$ {command_line(name_of(request), request)}")
+    with TerminalProgress(name_of(request)) as progress:
+        result = execute(request, progress)
+    print_json(result)
+    return result
+
+
+def gui(args: argparse.Namespace) -> int:
+    return _open_gui(workspace=args.workspace, scene=args.scene)
+
+
+def _open_gui(**kwargs: Any) -> int:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            or os.environ.get("QT_QPA_PLATFORM")):
+        raise RuntimeError(
+            "no screen to open the GUI on (DISPLAY is not set); use `workbench --headless`, a "
+            "subcommand such as `workbench view Push --out push.png`, or run under Xvfb"
+        )
+    return int(FRONTENDS.load("gui")(**kwargs) or 0)
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=1, default=str))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "scenes": scenes, "view": view, "teleop": teleop, "loop": loop, "gui": gui}

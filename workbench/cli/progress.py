@@ -1,0 +1,52 @@
+"""Progress bars in the terminal for an operation's progress events (tqdm, imported when the
+first bar shows: ``workbench run`` on a robot computer needs none)."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Any
+
+from workbench.operations import Progress
+
+
+class TerminalProgress(Progress):
+    """One bar per stage: training steps, fitting epochs, rendering, saved takes."""
+
+    def __init__(self, label: str = "done") -> None:
+        self.label = label  # of a bar for a count of things done (takes, episodes)
+        self.bars: dict[str, Any] = {}
+
+    def emit(self, kind: str, **data: Any) -> None:
+        if kind == "message":
+            print(data.get("text", ""), file=sys.stderr)
+        if kind != "progress":
+            return
+        if "total_steps" in data:
+            bar = self._bar("training", data["total_steps"], "step")
+            bar.update(data["step"] - bar.n)
+            bar.set_postfix(learned=f"{data['learned_return']:.1f}",
+                            success=f"{data['success_rate']:.2f}")
+        elif "epochs" in data:
+            bar = self._bar("fitting", data["epochs"], "epoch")
+            bar.update(data["epoch"] - bar.n)
+            bar.set_postfix(loss=f"{data['loss']:.4f}")
+        elif "total" in data:
+            bar = self._bar(data.get("stage", self.label), data["total"], "")
+            bar.update(data["done"] - bar.n)
+
+    def _bar(self, label: str, total: int, unit: str) -> Any:
+        if label not in self.bars:
+            from tqdm import tqdm
+
+            self.bars[label] = tqdm(total=total, desc=label, unit=unit or "it",
+                                    leave=label in ("training", "fitting", self.label))
+        return self.bars[label]
+
+    def __enter__(self) -> TerminalProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        for bar in self.bars.values():
+            bar.close()

@@ -1,0 +1,80 @@
+"""Recording takes without a person at the controls: scripted demos, failing twins, random
+actions (a person's own takes come from the app's viewport or ``workbench teleop``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbench.config import validated
+from workbench.data.workspace import Workspace
+from workbench.envs.env import make_env, scene_info
+from workbench.operations.base import Progress, Result, WorkspaceRequest
+from workbench.teleop.recorder import (
+    demo_set_size,
+    random_policy,
+    record_demo_set,
+    record_policy_episodes,
+    scripted_policy,
+)
+
+MAX_TAKES = 100_000
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class Record(WorkspaceRequest):
+    """Record episodes with the scene's scripted demonstrator, its failing twin or random
+    actions."""
+
+    changes_episodes = True
+
+    scene: str = field(metadata={"help": "scene to record", "positional": True})
+    scripted: int = field(default=0, metadata={
+        "help": "scripted demonstrations", "min": 0, "max": MAX_TAKES})
+    failures: bool = field(default=False, metadata={
+        "help": "with the scripted demos, failed takes as a progress reward needs them: "
+                "half as many random and as many perturbed rollouts"})
+    perturbed: int = field(default=0, metadata={
+        "help": "perturbed (failing) demonstrations, negatives for reward learning",
+        "min": 0, "max": MAX_TAKES})
+    random: int = field(default=0, metadata={
+        "help": "random-action episodes", "min": 0, "max": MAX_TAKES})
+    seed: int = field(default=-1, metadata={
+        "help": "seed of the first take (-1: one the workspace has not used)", "min": -1})
+    difficulty: float = field(default=0.0, metadata={
+        "help": "scene difficulty", "min": 0.0, "max": 1.0})
+
+    def check(self) -> None:
+        if not (self.scripted or self.perturbed or self.random):
+            raise ValueError("nothing to record: give --scripted, --perturbed or --random "
+                             "(drive it yourself with `workbench teleop` or the app)")
+        scene_info(self.scene)  # an unknown scene is named with the known ones
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        env = make_env(self.scene, difficulty=self.difficulty)
+        demos = demo_set_size(env, self.scripted, self.failures) if self.scripted else 0
+        total = demos + self.perturbed + self.random
+        ids: list[int] = []
+
+        def saved(n: int) -> None:
+            progress.emit("progress", done=len(ids) + n, total=total)
+
+        seed = self.seed if self.seed >= 0 else 1000 + 100 * len(
+            ws.episodes(include_incomplete=True))
+        try:
+            if self.scripted:
+                ids += record_demo_set(ws, self.scene, self.scripted, self.failures,
+                                       progress=saved, should_stop=progress.should_stop,
+                                       difficulty=self.difficulty, seed=seed)
+            for source, count in (("perturbed", self.perturbed), ("random", self.random)):
+                if count and not progress.should_stop():
+                    policy = (random_policy(env, seed) if source == "random"
+                              else scripted_policy(env, seed, perturbed=True))
+                    ids += record_policy_episodes(env, ws, policy, count, source,
+                                                  seed=seed + len(ids), progress=saved,
+                                                  should_stop=progress.should_stop)
+        finally:
+            env.close()
+        success = {row["id"]: bool(row["success"]) for row in ws.episodes(scene=self.scene)}
+        return {"episodes": ids, "successful": sum(success.get(i, False) for i in ids),
+                "workspace": str(ws.root)}

@@ -1,0 +1,133 @@
+"""Rewards from what the workspace holds: fit a family, let a synthetic teacher rank clips,
+score recorded episodes with a goal sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workbench.config import validated
+from workbench.data.workspace import Workspace
+from workbench.envs.replay import env_for
+from workbench.feedback.labels import teach
+from workbench.feedback.teachers import TEACHERS
+from workbench.operations.base import Progress, Result, WorkspaceRequest
+from workbench.progress import Cancelled, reporting
+from workbench.rewards import families
+from workbench.rewards.artifact import load_reward_model
+from workbench.rewards.language.grounding import grounded_rewards
+from workbench.sentences import check_sentence, ground
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class FitReward(WorkspaceRequest):
+    """Fit a reward model of one family from the workspace's demos, takes, rankings and goals."""
+
+    scene: str = field(metadata={"help": "scene whose recordings to learn from",
+                                 "positional": True})
+    family: str = field(default="progress", metadata={
+        "help": "; ".join(f"{f.name}: {f.title.partition(' — ')[2] or f.title}"
+                          for f in families.all_families() if f.fit),
+        "choices": families.fittable})
+    # Its class is the family's config class; its default, the family's defaults for the scene.
+    config: Any = field(default=None, metadata={"help": "the family's settings",
+                                                "flatten": True})
+
+    @classmethod
+    def nested_defaults(cls, known: dict[str, Any]) -> dict[str, Any]:
+        family = families.get(known.get("family") or "progress")
+        return {"config": family.default_config(known.get("scene"))}
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        entry = families.get(self.family)
+        settings = entry.default_config(self.scene) if self.config is None else self.config
+        if not isinstance(settings, entry.config_class):
+            raise TypeError(f"a {self.family} reward is fitted with a "
+                            f"{entry.config_class.__name__}, got a {type(settings).__name__}")
+
+        def on_epoch(epoch: int, loss: float) -> bool:  # families that train count passes
+            progress.emit("progress", epoch=epoch + 1, epochs=settings.epochs, loss=loss)
+            return not progress.should_stop()
+
+        def on_stage(stage: str, done: int, total: int) -> bool:  # rendering, pretraining
+            progress.emit("progress", stage=stage, done=done, total=total)
+            return not progress.should_stop()
+
+        with reporting(on_stage):
+            try:
+                _, report = entry.fit_function()(ws, self.scene, settings, on_epoch=on_epoch)
+            except Cancelled as exc:
+                return {"family": self.family, "cancelled": str(exc)}
+        return {"family": self.family, **report}
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class Teach(WorkspaceRequest):
+    """Let a synthetic teacher (B-Pref) answer ranking queries from the scene's true reward."""
+
+    scene: str = field(metadata={"help": "scene whose clips to rank", "positional": True})
+    teacher: str = field(default="oracle", metadata={
+        "help": "B-Pref teacher: oracle, or one with its kind of human error",
+        "choices": tuple(TEACHERS)})
+    labels: int = field(default=50, metadata={
+        "help": "how many queries to answer", "min": 1, "max": 1_000_000})
+    length: int = field(default=20, metadata={
+        "help": "segment length in steps", "min": 1, "max": 100_000})
+    active: bool = field(default=False, metadata={
+        "help": "ask about the pairs the newest preference ensemble disputes most"})
+    seed: int = field(default=0, metadata={"help": "seed of the query sampling", "min": 0})
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        model = None
+        if self.active:
+            models = [m for m in ws.models(self.scene) if m["family"] == "preference"]
+            if not models:
+                raise ValueError("--active needs a preference model; fit one first "
+                                 f"(`workbench train-reward {self.scene} --family preference`)")
+            model = load_reward_model(models[-1]["path"], device="cpu")
+        ids = teach(ws, self.scene, TEACHERS[self.teacher], self.labels,
+                    np.random.default_rng(self.seed), self.length, model)
+        answers = [p.answer for p in ws.preferences() if p.id in set(ids)]
+        return {"labels": len(ids), "teacher": self.teacher,
+                "answers": {a: answers.count(a) for a in sorted(set(answers))}}
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class ScoreGoal(WorkspaceRequest):
+    """The reward a goal sentence gives each recorded episode, before any training: the
+    sentence grounded in the scene's words gates the scene's reward terms."""
+
+    scene: str = field(metadata={"help": "scene whose episodes to score", "positional": True})
+    goal: str = field(metadata={"help": "goal sentence, e.g. 'push the red cube onto the pad'",
+                                "positional": True})
+    max_episodes: int = field(default=12, metadata={
+        "help": "score the newest this many episodes", "min": 1, "max": 100_000})
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        goal = check_sentence(self.goal)
+        rows = ws.episodes(scene=self.scene)[-self.max_episodes:]
+        if not rows:
+            raise ValueError(f"no recorded episodes of {self.scene} to score; record some first")
+        env = env_for(ws.load_episode(rows[0]["id"]))
+        grounding = ground(goal, env.task)
+        curves = []
+        try:
+            for i, row in enumerate(rows):
+                if progress.should_stop():
+                    break
+                episode = ws.load_episode(row["id"])
+                env.task.difficulty = episode.meta["meta"].get("difficulty", 0.0)
+                rewards = grounded_rewards(env, episode, grounding)
+                curves.append({"episode": row["id"], "success": bool(row["success"]),
+                               "goal": row["goal"], "reward": rewards.tolist()})
+                progress.emit("progress", done=i + 1, total=len(rows))
+        finally:
+            env.close()
+        binding = ", ".join(f"{role} = {colour or 'any colour'}"
+                            for role, colour in grounding.colours.items())
+        return {"goal": goal, "grounding": binding or "no colours named", "curves": curves}

@@ -1,0 +1,80 @@
+"""Looking after a workspace: what it holds, whether its files are intact, what a crash left
+behind, and deleting episodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbench.config import validated
+from workbench.data.workspace import Workspace
+from workbench.operations.base import Progress, Result, WorkspaceRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class WorkspaceInfo(WorkspaceRequest):
+    """Count what the workspace holds: episodes, goals, labels, models, runs."""
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        episodes = ws.episodes(include_incomplete=True)
+        return {
+            "root": str(ws.root),
+            "episodes": len(episodes),
+            "incomplete": sum(e["status"] != "saved" for e in episodes),
+            "goals": len(ws.goals()),
+            "preferences": len(ws.preferences()),
+            "models": [m["path"] for m in ws.models()],
+            "runs": [r["path"] for r in ws.runs()],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class CheckWorkspace(WorkspaceRequest):
+    """List the workspace's problems: changed or missing files, rows without folders."""
+
+    creates_workspace = False
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        problems = ws.check()
+        return {"root": str(ws.root), "problems": problems, "ok": not problems}
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class RecoverWorkspace(WorkspaceRequest):
+    """Index what a crash or a lost database left behind (takes still recording, folders the
+    database no longer knows; runs killed while running are marked failed)."""
+
+    changes_episodes = True
+    creates_workspace = False
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        return {"recovered": ws.recover()}
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class DeleteEpisodes(WorkspaceRequest):
+    """Delete recorded episodes and the labels on them."""
+
+    changes_episodes = True
+
+    ids: tuple[int, ...] = field(metadata={"help": "episode ids", "positional": True, "min": 1})
+    undoable: bool = field(default=False, metadata={
+        "help": "keep them in the workspace's trash so that they can be restored"})
+
+    creates_workspace = False
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        if not self.ids:
+            raise ValueError("name at least one episode id")
+        for episode_id in self.ids:
+            ws.load_episode(episode_id)  # every id exists before any is deleted
+        if not self.undoable:
+            for episode_id in self.ids:
+                ws.delete_episode(episode_id)
+            return {"deleted": list(self.ids)}
+        trash = [str(ws.trash_episode(episode_id)) for episode_id in self.ids]
+        return {"deleted": list(self.ids), "trash": trash}
+
