@@ -160,6 +160,10 @@ register(RewardFamily(
     fit=f"{_WORKFLOW}:fit_vision_language_in_workspace",
     scene_defaults=f"{_WORKFLOW}:vision_language_defaults"))
 register(RewardFamily(
+    "code", "reward code — a function you or a language model write over the scene's features",
+    "states", "workbench.rewards.code.model:CodeRewardModel",
+    fit=f"{_WORKFLOW}:fit_code_in_workspace"))
+register(RewardFamily(
     "clip", "CLIP goal reward — a CLIP checkpoint on this computer and the goal sentence",
     "frames+goal", "workbench.rewards.language.clip:ClipGoalModel",
     fit=f"{_WORKFLOW}:fit_clip_in_workspace", local_folder="weights"))

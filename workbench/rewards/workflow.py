@@ -8,6 +8,7 @@ from typing import Any
 
 from workbench.data.workspace import Workspace
 from workbench.envs.replay import with_frames
+from workbench.rewards.code.model import CodeConfig, CodeRewardModel, fit_code
 from workbench.rewards.language.clip import ClipConfig, ClipGoalModel, fit_clip
 from workbench.rewards.metrics import reward_report
 from workbench.rewards.perceptual.config import PerceptualConfig
@@ -55,6 +56,29 @@ def fit_staged_in_workspace(
     """The stage-aware progress family, on the same split as :func:`fit_progress_in_workspace`;
     stage labels come from the scene's stage predicates, replayed from the saved states."""
     return _fit_from_demos(workspace, scene, fit_staged, config, held_out_fraction, on_epoch)
+
+
+def fit_code_in_workspace(
+    workspace: Workspace,
+    scene: str,
+    config: CodeConfig | None = None,
+    held_out_fraction: float = 0.0,
+    on_epoch: Callable[[int, float], bool | None] | None = None,
+) -> tuple[CodeRewardModel, dict[str, Any]]:
+    """Reward code, stored with its source and measured on every recorded demo and failed take
+    of the scene (it learns nothing, so nothing is held out)."""
+    config = config or CodeConfig()
+    demos, negatives, _, _ = _split_demos(workspace, scene, 0.0)
+    features = demos[0]["meta"].get("features")
+    if not features:
+        raise ValueError("these episodes do not declare their observation features")
+    load = workspace.load_episode
+    demo_episodes = [load(r["id"]) for r in demos]
+    failed = [load(r["id"]) for r in negatives]
+    model = fit_code(demo_episodes, scene, features, failed, config)
+    report = {"train_demos": 0, "train_negatives": 0, **model.metrics,
+              **reward_report(model, demo_episodes, failed)}
+    return model, store_model(workspace, model, scene, report)
 
 
 def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch):

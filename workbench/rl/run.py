@@ -162,7 +162,8 @@ def train_run(
             model = model.for_goal(config.goal)  # then a frame reward like any other
         elif model.family not in trainable_families():
             raise ValueError(f"a {model.family} reward cannot drive training (train on a "
-                             "progress, staged, perceptual, preference or vision-language model)")
+                             "progress, staged, perceptual, preference, vision-language or "
+                             "code model)")
         if model.scene != config.scene:
             raise ValueError(f"reward model {reward_path} was fitted on {model.scene}; train "
                              f"on {model.scene} or fit one for {config.scene}")
@@ -227,6 +228,8 @@ def train_run(
         if on_snapshot is not None and progress.policy is not None:
             on_snapshot(progress.policy, progress)
 
+    if model is not None and hasattr(model, "drain_terms"):  # reward code names its terms
+        learners = (*learners, _log_terms(model))
     monitor = RewardHackingMonitor() if config.hacking_guard and reward_path else None
     # The curriculum, the feedback rounds (or the student's refit) and the monitor annotate
     # each update before it is logged.
@@ -322,6 +325,16 @@ def tensorboard_writer(folder: Path):
                       "logged to metrics.jsonl only", stacklevel=2)
         return None
     return SummaryWriter(str(folder))
+
+
+def _log_terms(model: Any) -> Callback:
+    """Each named term of the reward, averaged over the update's steps, into its log."""
+
+    def log(progress: TrainProgress) -> None:
+        progress.extras.update({f"reward/{name}": value
+                                for name, value in model.drain_terms().items()})
+
+    return log
 
 
 def resumable_runs(workspace: Workspace, scene: str | None = None) -> list[dict[str, Any]]:
