@@ -15,7 +15,15 @@ from PyQt6.QtWidgets import (
     QToolBar,
 )
 
-from gui.panels import ExportPanel, GoalPanel, RankPanel, RecordPanel, RewardPanel, TrainPanel
+from gui.panels import (
+    CodePanel,
+    ExportPanel,
+    GoalPanel,
+    RankPanel,
+    RecordPanel,
+    RewardPanel,
+    TrainPanel,
+)
 from gui.settings import Settings
 from gui.viewport import Viewport
 from gui.workspace_menu import WorkspaceMenu
@@ -42,6 +50,7 @@ class MainWindow(QMainWindow):
             "Rank": RankPanel(session),
             "Goal": GoalPanel(session),
             "Reward": RewardPanel(session),
+            "Code": CodePanel(session),
             "Train": TrainPanel(session),
             "Export": ExportPanel(session),
         }

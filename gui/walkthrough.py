@@ -5,9 +5,10 @@
 It does what a person would: drives two demonstrations with the keyboard in the viewport, adds
 scripted demos and failures, replays one on the timeline, answers ten ranking queries with the
 Rank panel's buttons, saves a goal and plots its reward on the recorded episodes, fits a reward,
-trains, looks at the point-cloud view, exports and runs the bundle, grabbing the screen (what a
-person sees) after each stage. Each screenshot is checked: the viewport is not blank or uniform, and
-the panel's plot (where it has one) holds data. Exits non-zero if any check fails.
+checks the scene's template reward code, trains, looks at the point-cloud view, exports and runs
+the bundle, grabbing the screen (what a person sees) after each stage. Each screenshot is
+checked: the viewport is not blank or uniform, and the panel's plot (where it has one) holds
+data. Exits non-zero if any check fails.
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ class Walkthrough:
         self.wait(180, until=lambda: not self.session.jobs["reward"].running)
         self.wait(1)
         self.shoot("reward", [reward.learned_curve, reward.truth_curve])
+
+        code = self.panel("Code")  # the scene's template reward, checked as written
+        QTest.mouseClick(code.check, Qt.MouseButton.LeftButton)
+        self.wait(120, until=lambda: not self.session.jobs["code"].running)
+        self.wait(1)
+        self.shoot("code", [item for i in range(code.plots.count())
+                            for item in code.plots.itemAt(i).widget().listDataItems()])
 
         train = self.panel("Train")
         train.steps.setValue(self.train_steps)

@@ -475,3 +475,22 @@ def test_settings_forms_show_every_config_exactly(qtbot, scene):
     form.widget("ppo.lr").setValue(0.0)  # nested fields are reachable by their dotted names
     with pytest.raises(ConfigError, match="ppo.lr must be in"):
         form.config()
+
+
+def test_code_panel_checks_reward_code_plots_its_terms_and_points_at_errors(window, qtbot):
+    window.session.recording.record_scripted(2)
+    code = window.panels["Code"]
+    names = [code.features.item(i).text().split()[0] for i in range(code.features.count())]
+    assert "hand_to_cube" in names and 'f["hand_to_cube"]' in code.editor.toPlainText()
+    code.check.click()
+    qtbot.waitUntil(lambda: code.checked is not None, timeout=120_000)
+    assert "stored as version" in code.report.text() and code.train.isEnabled()
+    titles = [code.plots.itemAt(i).widget().plotItem.titleLabel.text
+              for i in range(code.plots.count())]
+    assert titles == ["reward", "distance"]
+    assert all(code.plots.itemAt(i).widget().listDataItems() for i in range(len(titles)))
+    code.editor.setPlainText("def reward(f):\n    x = 1\n    return f['nope']\n")
+    assert not code.train.isEnabled()  # the checked code is not this code
+    code.check.click()
+    qtbot.waitUntil(lambda: "KeyError" in code.report.text(), timeout=120_000)
+    assert code.editor.textCursor().blockNumber() == 2  # the cursor is on line 3

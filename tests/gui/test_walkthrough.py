@@ -22,7 +22,8 @@ def test_walkthrough_in_a_real_window_shows_rendered_content_on_every_panel(tmp_
     )
     checks = json.loads((tmp_path / "shots" / "checks.json").read_text())
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-3000:])
-    for name in ("record", "rank", "goal", "reward", "train", "point_cloud", "export"):
+    for name in ("record", "rank", "goal", "reward", "code", "train", "point_cloud",
+                 "export"):
         assert checks[name]["ok"], (name, checks[name])
         assert Path(checks[name]["screenshot"]).stat().st_size > 10_000
     assert checks["counts"] == {"teleop_demos": 2, "labels": 10, "ok": True}

@@ -15,6 +15,7 @@ from workbench.operations.recording import Record
 from workbench.operations.rewards import FitReward, ScoreGoal, Teach
 from workbench.operations.run import RunBundle
 from workbench.operations.training import Train
+from workbench.rewards.code.model import CodeConfig
 from workbench.rl.run import RunConfig, resumable_runs
 from workbench.sentences import ground
 from workbench.session.context import Context
@@ -62,6 +63,12 @@ class JobBoard:
         """Fit a reward of ``family`` with ``config`` (the family's config class; default: its
         defaults for the scene)."""
         return self.submit("reward", FitReward(family=family, config=config, **self._here))
+
+    def check_code(self, source: str) -> Job:
+        """Store reward code as a new version and measure it on the recorded episodes (the
+        report carries each term along a demo and a failed take)."""
+        return self.submit("code", FitReward(family="code", config=CodeConfig(source=source),
+                                             **self._here))
 
     def teach(self, teacher: str, labels: int, active: bool = False) -> Job:
         """Let a synthetic teacher answer ``labels`` ranking queries."""

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from workbench.envs.env import WorkbenchEnv, make_env
+from workbench.rewards.code.model import template
 from workbench.rl.policy import NumpyActor
 from workbench.session.context import Context
 from workbench.session.events import Frame, SceneChanged
@@ -47,6 +48,14 @@ class LiveScene:
         self.preview_policy = None
         self.obs, _ = self.env.reset(seed=self.episode_seed)
         self.context.events.publish(SceneChanged(name))
+
+    def features(self) -> dict[str, int]:
+        """The scene's observation features by name and size (what reward code reads)."""
+        return self.env.features
+
+    def reward_code_template(self) -> str:
+        """A first reward code for the scene, from its feature names."""
+        return template(self.context.scene, self.env.features)
 
     def controls_help(self) -> str:
         """The keyboard's controls in the live scene."""

@@ -33,6 +33,26 @@ def reward(f):
 '''
 
 
+def template(scene: str, features: dict[str, int]) -> str:
+    """A first reward for ``scene`` from its feature names: minus the first distance-like
+    feature (a ``*_to_*`` vector), its documentation listing every feature."""
+    listed = "\n".join(f"        {name}: ({size},)" for name, size in features.items())
+    target = next((name for name in features if "_to_" in name), next(iter(features)))
+    return f'''import numpy as np
+
+
+def reward(f):
+    """The reward of each state of {scene}.
+
+    f[name] is an (N, size) array for each of the scene's features:
+{listed}
+    Return the reward (N,), or (reward, {{"term": values}}): terms are plotted and logged.
+    """
+    distance = np.linalg.norm(f["{target}"], axis=1)
+    return -distance, {{"distance": distance}}
+'''
+
+
 @dataclass(frozen=True)
 @validated
 class CodeConfig:
@@ -161,7 +181,12 @@ def fit_code(episodes: list[Any], scene: str, features: dict[str, int], negative
     """Nothing is learned: the code is checked and run once on the demos so that an error shows
     now, naming its line, not in the middle of a training run."""
     model = CodeRewardModel(config.read_source(), features, scene, config)
-    for episode in [*episodes, *negatives][:1]:
-        model.score(episode["state"][:2])
-    model.metrics = {"terms": sorted(model.drain_terms())}
+    curves: dict[str, dict[str, list[float]]] = {}
+    for kind, sample in (("demo", episodes[:1]), ("failure", negatives[:1])):
+        for episode in sample:  # each term along one episode of each kind, for the editor
+            rewards, terms = model.score_terms(episode["state"])
+            curves[kind] = {"reward": rewards.tolist(),
+                            **{name: values.tolist() for name, values in terms.items()}}
+    model.metrics = {"terms": sorted(next(iter(curves.values()), {"reward": []}).keys()
+                                     - {"reward"}), "term_curves": curves}
     return model

@@ -14,17 +14,25 @@ Three fences, each enough for the common escapes and together for the rest:
 3. **The process is limited** (``resource.setrlimit`` once numpy is loaded): no new file
    descriptors (so no ``open``, ``socket`` or pipe), no file growth, no child processes, an
    address-space cap, a CPU-time cap; the parent kills it past a wall-clock timeout. The worker
-   is reused across calls (scoring stays batched) and restarted after it dies.
+   is reused across calls (scoring stays batched) and restarted after it dies. It is this file
+   run by a fresh interpreter, which imports numpy and nothing of the workbench.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import json
 import math
-import multiprocessing as mp
 import os
+import select
+import signal
+import struct
+import subprocess
+import sys
 import traceback
+import typing
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -167,23 +175,62 @@ def _limit(limits: Limits) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def _worker(source: str, entry: str, limits: Limits, conn: Any) -> None:
+# The worker is this file run as a script (``python -I sandbox.py``): a fresh interpreter that
+# imports numpy and nothing of the workbench, talking over its stdin and stdout. A message is a
+# length-prefixed JSON header and the raw float64 bytes of the arrays it lists: no pickles.
+def _send(stream: Any, header: dict[str, Any],
+          arrays: dict[str, np.ndarray] | None = None) -> None:
+    arrays = arrays or {}
+    blobs = [np.ascontiguousarray(a, dtype=np.float64) for a in arrays.values()]
+    listed = [[name, list(b.shape)] for name, b in zip(arrays, blobs, strict=True)]
+    header = {**header, "arrays": listed}
+    text = json.dumps(header).encode()
+    stream.write(struct.pack("<Q", len(text)) + text + b"".join(b.tobytes() for b in blobs))
+    stream.flush()
+
+
+def _read_exactly(stream: Any, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            raise EOFError("the other side closed the pipe")
+        data += chunk
+    return data
+
+
+def _receive_message(stream: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    (size,) = struct.unpack("<Q", _read_exactly(stream, 8))
+    header = json.loads(_read_exactly(stream, size))
+    arrays = {}
+    for name, shape in header.pop("arrays"):
+        count = int(np.prod(shape)) if shape else 1
+        arrays[name] = np.frombuffer(_read_exactly(stream, 8 * count),
+                                     dtype=np.float64).reshape(shape)
+    return header, arrays
+
+
+def serve(stdin: Any, stdout: Any) -> None:
+    """The worker's loop: the code and limits first, then one batch per message."""
+    header, _ = _receive_message(stdin)
     try:
-        function = load(source, entry)
-        _limit(limits)
-        conn.send(("ready", None))
+        function = load(header["source"], header["entry"])
+        _limit(Limits(**header["limits"]))
+        _send(stdout, {"ready": True})
     except BaseException as exc:  # refused source, or the limits cannot be set
-        conn.send(("error", _describe(exc)))
+        _send(stdout, {"error": _describe(exc)})
         return
     while True:
         try:
-            features = conn.recv()
+            _, features = _receive_message(stdin)
         except EOFError:
             return
         try:
-            conn.send(("ok", _call(function, features)))
+            rewards, terms = _call(function, features)
+            _send(stdout, {"ok": True}, {"": rewards, **{f"term:{k}": v
+                                                       for k, v in terms.items()}})
         except BaseException as exc:  # the reward code's own failure: report, keep serving
-            conn.send(("error", _describe(exc)))
+            _send(stdout, {"error": _describe(exc)})
 
 
 def _call(function: Any, features: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, Any]]:
@@ -210,6 +257,9 @@ def _describe(exc: BaseException) -> str:
 class Sandbox:
     """A worker process running one piece of reward code; :meth:`score` calls it on a batch.
 
+    A plain child process (not multiprocessing's), so that job workers, which are daemons,
+    can start one too.
+
     Example:
         >>> with Sandbox("def reward(f):\\n    return -f['d'][:, 0]") as box:
         ...     rewards, terms = box.score({"d": np.ones((4, 1))})
@@ -218,56 +268,65 @@ class Sandbox:
     def __init__(self, source: str, entry: str = "reward", limits: Limits = Limits()):
         check_source(source, entry)  # refused here, before a process starts
         self.source, self.entry, self.limits = source, entry, limits
-        self._process: Any = None
-        self._conn: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     def _start(self) -> None:
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._process = ctx.Process(target=_worker, daemon=True,
-                                    args=(self.source, self.entry, self.limits, child))
-        self._process.start()
-        child.close()
-        self._conn = parent
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, close_fds=True)
+        _send(self._process.stdin, {"source": self.source, "entry": self.entry,
+                                    "limits": dataclasses.asdict(self.limits)})
         self._receive(startup=True)
 
     def score(self, features: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The reward per row of ``features`` (name -> (N, k) array) and its named terms."""
-        if self._process is None or not self._process.is_alive():
+        if self._process is None or self._process.poll() is not None:
             self._start()
-        self._conn.send({k: np.asarray(v, dtype=np.float64) for k, v in features.items()})
-        return self._receive()
+        assert self._process is not None
+        try:
+            _send(self._process.stdin, {}, features)
+        except (BrokenPipeError, OSError):
+            self._died()
+        arrays = self._receive()
+        terms = {name[5:]: values for name, values in arrays.items() if name.startswith("term:")}
+        return arrays[""], terms
 
-    def _receive(self, startup: bool = False) -> Any:
+    def _receive(self, startup: bool = False) -> dict[str, np.ndarray]:
+        assert self._process is not None and self._process.stdout is not None
         wait = self.limits.wall_seconds + (30.0 if startup else 0.0)  # numpy's import first
-        if not self._conn.poll(wait):
+        ready, _, _ = select.select([self._process.stdout], [], [], wait)
+        if not ready:
             self.close()
             raise CodeError(f"reward code ran past {self.limits.wall_seconds:g} s and was "
                             "stopped")
         try:
-            kind, payload = self._conn.recv()
-        except (EOFError, OSError):
-            code = self._process.exitcode if self._process is not None else None
-            self.close()
-            raise CodeError(f"reward code was killed ({_why(code)})") from None
-        if kind == "error":
+            header, arrays = _receive_message(self._process.stdout)
+        except (EOFError, OSError, ValueError):
+            self._died()
+        if "error" in header:
             if startup:
                 self.close()
-            raise CodeError(payload)
-        return payload
+            raise CodeError(header["error"])
+        return arrays
+
+    def _died(self) -> typing.NoReturn:
+        code = self._process.wait(5) if self._process is not None else None
+        self.close()
+        raise CodeError(f"reward code was killed ({_why(code)})")
 
     def close(self) -> None:
         if self._process is not None:
             self._process.kill()
-            self._process.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._process = self._conn = None
+            self._process.wait(5)
+            for stream in (self._process.stdin, self._process.stdout):
+                if stream is not None:
+                    stream.close()
+        self._process = None
 
     def __del__(self) -> None:  # a model dropped without close(): no worker left behind
         try:
             self.close()
-        except Exception:  # interpreter shutdown: the daemon worker goes with it
+        except Exception:  # interpreter shutdown: the child ends when its pipe closes
             pass
 
     def __enter__(self) -> Sandbox:
@@ -278,9 +337,11 @@ class Sandbox:
 
 
 def _why(exitcode: int | None) -> str:
-    import signal
-
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
         return {"SIGXCPU": "its CPU time ran out", "SIGKILL": "killed"}.get(name, name)
     return f"exit code {exitcode}"
+
+
+if __name__ == "__main__":  # the worker
+    serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -1,0 +1,178 @@
+"""Reward code: write ``reward(f)`` over the scene's features, check it on the recorded
+episodes (its report, and a plot of each term along a demo and a failed take), train on it.
+
+Each check stores the code as a new version of a ``reward_code`` model; the code runs in the
+sandbox only (``workbench.rewards.code.sandbox``). An error names its line; the editor jumps
+there.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyqtgraph as pg
+from pygments.lexers import PythonLexer
+from pygments.token import Comment, Keyword, Name, Number, String, Token
+from PyQt6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PyQt6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.panels.common import heading, note
+from workbench.rl.run import RunConfig
+from workbench.session import Session
+from workbench.session.events import JobUpdate, SceneChanged
+
+LINE = re.compile(r"^line (\d+)")
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+class PythonHighlighter(QSyntaxHighlighter):
+    """Colours by Pygments' Python tokens (a line at a time, as Qt highlights)."""
+
+    STYLES = ((Comment, "#6a737d", False, True), (String, "#032f62", False, False),
+              (Keyword, "#d73a49", True, False), (Name.Builtin, "#005cc5", False, False),
+              (Name.Function, "#6f42c1", True, False), (Number, "#005cc5", False, False))
+
+    def __init__(self, document) -> None:
+        super().__init__(document)
+        self.lexer = PythonLexer(stripnl=False, ensurenl=False)
+        self.formats: list[tuple[object, QTextCharFormat]] = []
+        for token, colour, bold, italic in self.STYLES:
+            form = QTextCharFormat()
+            form.setForeground(QColor(colour))
+            form.setFontWeight(QFont.Weight.Bold if bold else QFont.Weight.Normal)
+            form.setFontItalic(italic)
+            self.formats.append((token, form))
+
+    def highlightBlock(self, text: str | None) -> None:  # noqa: N802 (Qt's name)
+        start = 0
+        for token, value in self.lexer.get_tokens(text or ""):
+            form = next((f for kind, f in self.formats if token in kind), None)
+            if form is not None and token is not Token.Text:
+                self.setFormat(start, len(value), form)
+            start += len(value)
+
+
+class CodePanel(QWidget):
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+        self.checked: dict | None = None  # the newest check's report, for the code it checked
+        self.checked_source = ""
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Reward code: a function over the scene's features"))
+        layout.addWidget(note("numpy and math only; it runs in a sandbox (no files, network "
+                              "or processes). Double-click a feature to insert it."))
+        self.features = QListWidget()
+        self.features.setMaximumHeight(90)
+        self.features.itemDoubleClicked.connect(
+            lambda item: self.editor.insertPlainText(f'f["{item.text().split()[0]}"]'))
+        layout.addWidget(self.features)
+        self.editor = QPlainTextEdit()
+        self.editor.setFont(QFont("monospace", 10))
+        self.editor.setTabStopDistance(32)
+        self.highlighter = PythonHighlighter(self.editor.document())
+        layout.addWidget(self.editor, 3)
+        row = QHBoxLayout()
+        self.check = QPushButton("Check on recorded episodes")
+        self.check.setToolTip("stores this code as a new version and measures it against "
+                              "the scene's ground truth")
+        self.train = QPushButton("Train on it")
+        self.train.setEnabled(False)
+        row.addWidget(self.check)
+        row.addWidget(self.train)
+        layout.addLayout(row)
+        self.report = QLabel("")
+        self.report.setWordWrap(True)
+        layout.addWidget(self.report)
+        self.plots = QVBoxLayout()
+        layout.addLayout(self.plots, 2)
+        self.check.clicked.connect(self._check)
+        self.train.clicked.connect(self._train)
+        self.editor.textChanged.connect(self._sync)
+        session.events.subscribe(SceneChanged, lambda e: self.load_scene())
+        session.events.subscribe(JobUpdate, self._on_job)
+        self.load_scene()
+
+    def load_scene(self) -> None:
+        self.features.clear()
+        for name, size in self.session.live.features().items():
+            self.features.addItem(f"{name}  ({size})")
+        self.editor.setPlainText(self.session.live.reward_code_template())
+        self.checked = None
+        self.report.setText("")
+
+    def _check(self) -> None:
+        try:
+            self.session.jobs.check_code(self.editor.toPlainText())
+        except Exception as exc:  # a check already running: say so
+            self.session.events.problem(str(exc))
+            return
+        self.checked_source = self.editor.toPlainText()
+        self.report.setText("checking…")
+
+    def _train(self) -> None:
+        if self.checked is None:
+            return
+        try:
+            self.session.jobs.train(RunConfig(scene=self.session.scene,
+                                              reward=self.checked["path"]))
+        except Exception as exc:  # a training job running: say so
+            self.session.events.problem(str(exc))
+            return
+        self.report.setText(self.report.text() + "\ntraining: progress in the Train panel")
+
+    def _sync(self) -> None:
+        self.train.setEnabled(self.checked is not None
+                              and self.checked_source == self.editor.toPlainText())
+
+    def _on_job(self, event: JobUpdate) -> None:
+        if event.name != "code":
+            return
+        if event.event.kind == "error":
+            message = str(event.event.data.get("message", "")).partition(": ")[2]
+            self.report.setText(f"<span style='color:#b00'>{message}</span>")
+            self.show_line(message)
+        elif event.event.kind == "done":
+            self.checked = dict(event.event.data)
+            self.show_report(self.checked)
+        self._sync()
+
+    def show_line(self, message: str) -> None:
+        """Put the cursor on the line an error names."""
+        found = LINE.match(message)
+        if found is None:
+            return
+        block = self.editor.document().findBlockByLineNumber(int(found.group(1)) - 1)
+        cursor = QTextCursor(block)
+        cursor.select(QTextCursor.SelectionType.LineUnderCursor)
+        self.editor.setTextCursor(cursor)
+        self.editor.setFocus()
+
+    def show_report(self, report: dict) -> None:
+        parts = [f"stored as version {report.get('model_id')}"]
+        if "spearman_progress" in report:
+            parts.append(f"Spearman with true progress along demos "
+                         f"{report['spearman_progress']:.2f}")
+        if "success_vs_failure" in report:
+            parts.append(f"ranks successes above failures {report['success_vs_failure']:.0%}")
+        self.report.setText("; ".join(parts))
+        while self.plots.count():
+            widget = self.plots.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        curves = report.get("term_curves", {})
+        for term in ["reward", *report.get("terms", [])]:
+            plot = pg.PlotWidget(title=term)
+            plot.addLegend(offset=(5, 5))
+            for (kind, values), colour in zip(curves.items(), COLOURS, strict=False):
+                if term in values:
+                    plot.plot(values[term], pen=pg.mkPen(colour, width=2), name=kind)
+            self.plots.addWidget(plot)
