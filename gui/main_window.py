@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
             "Rank": RankPanel(session),
             "Goal": GoalPanel(session),
             "Reward": RewardPanel(session),
-            "Code": CodePanel(session),
+            "Code": CodePanel(session, self.settings),
             "Train": TrainPanel(session),
             "Export": ExportPanel(session),
         }

@@ -26,6 +26,8 @@ CLI = {
                      "--inputs", "hand_to_cube", "cube_to_target"],
     "teach": ["teach", "Push", "--teacher", "mistake", "--labels", "7", "--active"],
     "score-goal": ["score-goal", "Push", "push the cube onto the pad", "--max-episodes", "3"],
+    "write-reward": ["write-reward", "Push", "--base-url", "http://localhost:11434/v1",
+                     "--model", "qwen2.5-coder", "--candidates", "3", "--train-best", "0"],
     "train": ["train", "Push", "--steps", "4096", "--ppo.lr", "0.001", "--no-hacking-guard",
               "--ppo.hidden", "32", "32", "--reward", "reference"],
     "export": ["export", "--scene", "Push", "--out", "bundle"],
@@ -138,6 +140,14 @@ def _run_bundle(window):
     export.run_button.click()
 
 
+def _write_reward(window):
+    code = window.panels["Code"]
+    code.ask_toggle.click()
+    code.author.widget("base_url").setText("http://localhost:11434/v1")
+    code.author.widget("model").setText("qwen2.5-coder")
+    code.ask.click()
+
+
 def _score_goal(window):
     window.panels["Goal"].goal.setText("push the cube onto the pad")
     window.panels["Goal"].score.click()
@@ -148,6 +158,7 @@ APP = {
     "train-reward": lambda w: w.panels["Reward"].fit_button.click(),
     "teach": lambda w: w.panels["Rank"].teach_button.click(),
     "score-goal": _score_goal,
+    "write-reward": _write_reward,
     "train": lambda w: w.panels["Train"].start.click(),
     "export": lambda w: w.panels["Export"].export_button.click(),
     "run": _run_bundle,

@@ -20,11 +20,14 @@ from PyQt6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.panels.common import heading, note
+from gui.panels.config_form import ConfigForm
+from gui.settings import Settings
 from workbench.rl.run import RunConfig
 from workbench.session import Session
 from workbench.session.events import JobUpdate, SceneChanged
@@ -61,9 +64,10 @@ class PythonHighlighter(QSyntaxHighlighter):
 
 
 class CodePanel(QWidget):
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, settings: Settings):
         super().__init__()
         self.session = session
+        self.settings = settings  # remembers the language model's endpoint between runs
         self.checked: dict | None = None  # the newest check's report, for the code it checked
         self.checked_source = ""
         layout = QVBoxLayout(self)
@@ -89,6 +93,23 @@ class CodePanel(QWidget):
         row.addWidget(self.check)
         row.addWidget(self.train)
         layout.addLayout(row)
+        self.ask_toggle = QPushButton("Ask a language model…")
+        self.ask_toggle.setCheckable(True)
+        self.author_box = QScrollArea()
+        self.author_box.setWidgetResizable(True)
+        self.author_box.setMaximumHeight(220)
+        self.author = ConfigForm(session.rewards.author_config(
+            base_url=str(settings.value("author/base_url", "") or ""),
+            model=str(settings.value("author/model", "") or "")))
+        self.author_box.setWidget(self.author)
+        self.author_box.setVisible(False)
+        self.ask_toggle.toggled.connect(self.author_box.setVisible)
+        self.ask = QPushButton("Write candidates (sent only to the endpoint above)")
+        self.ask.setVisible(False)
+        self.ask_toggle.toggled.connect(self.ask.setVisible)
+        self.ask.clicked.connect(self._ask)
+        for widget in (self.ask_toggle, self.author_box, self.ask):
+            layout.addWidget(widget)
         self.report = QLabel("")
         self.report.setWordWrap(True)
         layout.addWidget(self.report)
@@ -118,6 +139,33 @@ class CodePanel(QWidget):
         self.checked_source = self.editor.toPlainText()
         self.report.setText("checking…")
 
+    def _ask(self) -> None:
+        try:
+            author = self.author.config()
+            self.session.jobs.write_reward(author)
+        except Exception as exc:  # a bad setting (named), or a search already running
+            self.session.events.problem(str(exc))
+            return
+        self.settings.set("author/base_url", author.base_url)
+        self.settings.set("author/model", author.model)
+        self.report.setText(f"asking {author.model} at {author.base_url}…")
+
+    def show_candidates(self, result: dict) -> None:
+        """The best candidate in the editor (checked and stored), the others listed."""
+        candidates = result.get("candidates", [])
+        lines = []
+        for c in candidates:
+            trained = c["training"].get("success_rate")
+            judged = ("refused: " + c["error"] if c["error"] else f"merit {c['merit']:.2f}"
+                      + (f", PPO success {trained:.0%}" if trained is not None else ""))
+            lines.append(f"round {c['round'] + 1}: {judged}")
+        self.report.setText("\n".join(lines) or "no candidates")
+        best = next((c for c in candidates if not c["error"]), None)
+        if best is not None:
+            self.editor.setPlainText(best["source"])
+            self.checked = {"path": best["model"], "model_id": None}
+            self.checked_source = best["source"]
+
     def _train(self) -> None:
         if self.checked is None:
             return
@@ -134,7 +182,12 @@ class CodePanel(QWidget):
                               and self.checked_source == self.editor.toPlainText())
 
     def _on_job(self, event: JobUpdate) -> None:
+        if event.name == "author" and event.event.kind == "done":
+            self.show_candidates(event.event.data)
+        elif event.name == "author" and event.event.kind == "error":
+            self.report.setText(str(event.event.data.get("message", "")).partition(": ")[2])
         if event.name != "code":
+            self._sync()
             return
         if event.event.kind == "error":
             message = str(event.event.data.get("message", "")).partition(": ")[2]

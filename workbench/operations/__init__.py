@@ -36,6 +36,8 @@ OPERATIONS = (
     Operation("record", "recording:Record", "record scripted, perturbed or random takes"),
     Operation("train-reward", "rewards:FitReward", "fit a reward model of one family"),
     Operation("teach", "rewards:Teach", "a synthetic teacher (B-Pref) ranks clips"),
+    Operation("write-reward", "authoring:WriteReward",
+              "a language model writes reward code, judged by the workspace"),
     Operation("score-goal", "rewards:ScoreGoal",
               "the reward a goal sentence gives the recorded episodes"),
     Operation("train", "training:Train", "train a policy with PPO on a reward"),

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from workbench.operations import Request, WorkspaceRequest
+from workbench.operations.authoring import WriteReward
 from workbench.operations.bundle import ExportBundle
 from workbench.operations.datasets import ExportDataset, ImportDataset
 from workbench.operations.recording import Record
 from workbench.operations.rewards import FitReward, ScoreGoal, Teach
 from workbench.operations.run import RunBundle
 from workbench.operations.training import Train
+from workbench.rewards.code.author import AuthorConfig
 from workbench.rewards.code.model import CodeConfig
 from workbench.rl.run import RunConfig, resumable_runs
 from workbench.sentences import ground
@@ -69,6 +71,11 @@ class JobBoard:
         report carries each term along a demo and a failed take)."""
         return self.submit("code", FitReward(family="code", config=CodeConfig(source=source),
                                              **self._here))
+
+    def write_reward(self, author: AuthorConfig, goal: str = "") -> Job:
+        """Let a language model write reward code (``author``: its endpoint and the search),
+        each candidate judged by the workspace and kept as a version."""
+        return self.submit("author", WriteReward(author=author, goal=goal, **self._here))
 
     def teach(self, teacher: str, labels: int, active: bool = False) -> Job:
         """Let a synthetic teacher answer ``labels`` ranking queries."""

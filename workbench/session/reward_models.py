@@ -11,6 +11,7 @@ import numpy as np
 
 from workbench.rewards import families
 from workbench.rewards.artifact import ArtifactError, load_reward_model
+from workbench.rewards.code.author import AuthorConfig
 from workbench.session.context import Context
 
 # The rewards every scene can train on besides its stored models (RunConfig.reward values).
@@ -53,6 +54,11 @@ class RewardModels:
     def default_config(self, family: str) -> Any:
         """The config a fit of ``family`` starts from on the live scene."""
         return families.get(family).default_config(self.context.scene)
+
+    @staticmethod
+    def author_config(**values: Any) -> AuthorConfig:
+        """Settings of a language model that writes reward code (``JobBoard.write_reward``)."""
+        return AuthorConfig(**values)
 
     # -- stored models -----------------------------------------------------------------------
     def stored(self) -> list[dict[str, Any]]:
