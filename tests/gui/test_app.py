@@ -494,3 +494,13 @@ def test_code_panel_checks_reward_code_plots_its_terms_and_points_at_errors(wind
     code.check.click()
     qtbot.waitUntil(lambda: "KeyError" in code.report.text(), timeout=120_000)
     assert code.editor.textCursor().blockNumber() == 2  # the cursor is on line 3
+    # Hostile code is refused; the app goes on (its viewport still renders, a check still runs).
+    code.editor.setPlainText("import numpy as np\ndef reward(f):\n    return np.ones(10**10)\n")
+    code.check.click()
+    qtbot.waitUntil(lambda: "MemoryError" in code.report.text(), timeout=120_000)
+    assert code.editor.textCursor().blockNumber() == 2
+    code.editor.setPlainText("import os\ndef reward(f):\n    return os.system('true')\n")
+    code.check.click()
+    qtbot.waitUntil(lambda: "import os" in code.report.text(), timeout=120_000)
+    assert code.editor.textCursor().blockNumber() == 0
+    assert window.viewport.render_frame().std() > 10

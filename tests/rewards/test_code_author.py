@@ -15,10 +15,12 @@ from workbench.operations.authoring import WriteReward
 from workbench.rewards.code.author import AuthorConfig, ChatClient, extract_code
 from workbench.rewards.code.model import EXAMPLE
 
-ANSWERS = [
+WEAK = "def reward(f):\n    return f['cube_pos'][:, 2]  # the cube's height: says little\n"
+ANSWERS = [  # one of each quality, the good one last so that order does not rank it
+    "```python\ndef reward(f)\n    return 0\n```",  # broken
+    "```python\nimport os\ndef reward(f):\n    return os.getpid()\n```",  # hostile
+    f"```python\n{WEAK}```",
     f"Here is a reward:\n```python\n{EXAMPLE}```\nIt rewards reaching, then pushing.",
-    "```python\nimport os\ndef reward(f):\n    return os.getpid()\n```",
-    "```python\ndef reward(f)\n    return 0\n```",
 ]
 
 
@@ -59,35 +61,48 @@ def push(tmp_path_factory):
     root = tmp_path_factory.mktemp("author") / "ws"
     ws = ["--workspace", str(root)]
     assert main(["record", "Push", "--scripted", "2", "--failures", *ws]) == 0
-    assert main(["teach", "Push", "--labels", "8", *ws]) == 0
+    assert main(["teach", "Push", "--labels", "30", *ws]) == 0
     return root
 
 
-def test_candidates_are_judged_by_the_workspace_trained_and_reflected_on(server, push,
-                                                                        monkeypatch):
+def test_the_good_candidate_ranks_first_by_what_the_workspace_knows_before_any_rl(server,
+                                                                                 push):
+    author = AuthorConfig(base_url=server, model="tiny", candidates=4, rounds=1, train_best=0)
+    result = WriteReward(workspace=push, scene="Push", author=author).perform(_Silent())
+    candidates = result["candidates"]
+    assert [c["source"] for c in candidates[:2]] == [EXAMPLE, WEAK]
+    good, weak = candidates[:2]
+    assert good["scores"]["label_accuracy"] > weak["scores"]["label_accuracy"]
+    assert good["training"] == {} and weak["training"] == {}  # no RL was run
+    refused = {c["error"].partition(":")[2].strip() for c in candidates[2:]}
+    assert any("import os" in e for e in refused)  # the hostile one, refused
+    assert any("expected ':'" in e for e in refused)  # the broken one's error, with its line
+    assert all(c["error"].startswith("line 1") for c in candidates[2:])
+    with Workspace.open(push) as ws:  # the chosen one is now the scene's newest reward
+        newest = ws.models("Push")[-1]
+    assert newest["family"] == "reward_code" and result["best"] == newest["path"]
+    assert open(f"{newest['path']}/reward.py").read() == EXAMPLE
+
+
+def test_the_best_train_briefly_and_their_results_go_back_to_the_model(server, push,
+                                                                       monkeypatch):
     monkeypatch.setenv("WORKBENCH_LLM_KEY", "sk-test")
-    author = AuthorConfig(base_url=server, model="tiny", candidates=3, rounds=2, train_best=1,
+    author = AuthorConfig(base_url=server, model="tiny", candidates=4, rounds=2, train_best=1,
                           train_steps=1024)
     result = WriteReward(workspace=push, scene="Push", goal="push the cube onto the pad",
                          author=author).perform(_Silent())
     candidates = result["candidates"]
-    assert len(candidates) == 6  # every candidate of every round is kept
-    refused = [c for c in candidates if c["error"]]
-    assert len(refused) == 4
-    assert {c["error"].split(":")[0] for c in refused} == {"line 1"}  # import os; syntax
-    good = [c for c in candidates if not c["error"]]
-    for c in good:
-        assert {"spearman_progress", "success_vs_failure", "label_accuracy"} <= set(c["scores"])
-        assert "reward_code-Push" in c["model"]
+    assert len(candidates) == 8  # every candidate of every round is kept
+    good = [c for c in candidates if c["source"] == EXAMPLE]
     assert all(0.0 <= c["training"]["success_rate"] <= 1.0 for c in good)
     assert set(good[0]["training"]["terms"]) == {"reach", "push"}
     with Workspace.open(push) as ws:  # each judged candidate is a stored version
-        assert {c["model"] for c in good} <= {m["path"] for m in ws.models("Push")}
-    assert result["best"] == good[0]["model"]
+        stored = {m["path"] for m in ws.models("Push")}
+    assert {c["model"] for c in candidates if not c["error"]} <= stored
 
     first, second = FakeModel.requests
     assert first["path"] == "/v1/chat/completions" and first["model"] == "tiny"
-    assert first["n"] == 3
+    assert first["n"] == 4
     brief = first["messages"][-1]["content"]
     assert "hand_to_cube: size 3" in brief and "push the cube onto the pad" in brief
     reflected = second["messages"][-1]["content"]
@@ -110,10 +125,10 @@ def test_a_server_that_is_down_or_answers_nonsense_is_one_line(push, capsys):
 
 
 def test_answers_are_read_from_their_fenced_block(server):
-    assert extract_code(ANSWERS[0]) == EXAMPLE
     assert extract_code("def reward(f):\n    return 0") == "def reward(f):\n    return 0\n"
     client = ChatClient(AuthorConfig(base_url=server, model="m"))
     assert client.ask([{"role": "user", "content": "hi"}], 2) == ANSWERS[:2]
+    assert extract_code(ANSWERS[3]) == EXAMPLE
 
 
 class _Silent:

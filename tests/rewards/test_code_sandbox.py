@@ -16,6 +16,9 @@ FEATURES = {"hand_to_cube": np.ones((5, 3)), "cube_to_target": np.full((5, 3), 0
 # Refused by the check of the source, before any process starts: (code, what the error names).
 REFUSED = {
     "file write": ("def reward(f):\n    open('/tmp/pwned', 'w').write('x')\n    return 0", "open"),
+    "file read": ("def reward(f):\n    return len(open('/etc/passwd').read())", "open"),
+    "numpy file read": ("import numpy as np\ndef reward(f):\n    return np.loadtxt('/etc/passwd')",
+                        None),
     "os.system": ("import os\ndef reward(f):\n    os.system('touch /tmp/pwned')\n    return 0",
                   "import os"),
     "subprocess": ("import subprocess\ndef reward(f):\n    return 0", "import subprocess"),
@@ -43,8 +46,8 @@ REFUSED = {
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_hostile_code_is_refused_before_it_runs(case, tmp_path):
     source, named = REFUSED[case]
-    if named is None:  # reached only at run time: the curated numpy has no ctypeslib
-        with Sandbox(source) as box, pytest.raises(CodeError, match="ctypeslib"):
+    if named is None:  # reached only at run time: the curated numpy has no such function
+        with Sandbox(source) as box, pytest.raises(CodeError, match="ctypeslib|loadtxt"):
             box.score(FEATURES)
         return
     with pytest.raises(CodeError) as refused:

@@ -16,10 +16,11 @@ from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.operations.base import Progress, Result, WorkspaceRequest
+from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.code.author import AuthorConfig, Candidate, describe, search
 from workbench.rewards.code.model import CodeConfig
 from workbench.rewards.preference.dataset import queries_from_workspace
-from workbench.rewards.workflow import fit_code_in_workspace
+from workbench.rewards.workflow import fit_code_in_workspace, store_model
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig, train_run
 
@@ -71,11 +72,18 @@ class WriteReward(WorkspaceRequest):
             return not progress.should_stop()
 
         found = search(brief, self.author, judge, train, report)
+        best = None
+        if found and not found[0].error:  # the chosen one becomes the scene's newest reward
+            chosen = load_reward_model(found[0].model_path)
+            best = store_model(ws, chosen, self.scene, {
+                **chosen.metrics, "chosen_from": len(found), "merit": found[0].merit,
+                **({"short_run_success": found[0].training["success_rate"]}
+                   if found[0].training else {})})["path"]
+            chosen.close()
         return {"candidates": [
             {"round": c.round, "merit": None if c.error else c.merit, "scores": c.scores,
              "error": c.error, "model": c.model_path, "training": c.training,
-             "source": c.source} for c in found],
-            "best": found[0].model_path if found and not found[0].error else None}
+             "source": c.source} for c in found], "best": best}
 
 
 def _label_accuracy(model: Any, queries: list[Any]) -> float | None:

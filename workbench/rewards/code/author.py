@@ -204,4 +204,5 @@ def search(brief: str, config: AuthorConfig, judge: Callable[[str, int], Candida
         messages = [*messages, {"role": "assistant", "content": answers[0]},
                     {"role": "user", "content": reflection(
                         trained or usable[:1], [c for c in batch if c.error])}]
+    # Trained ones first, by the true success of their short run; then by merit.
     return sorted(kept, key=lambda c: (-c.training.get("success_rate", -1), -c.merit))
