@@ -58,7 +58,9 @@ def main() -> None:
                 "goals": [workspace.load_episode(r["id"]).meta["goal"] for r in demos],
                 "seconds": round(time.perf_counter() - start, 1)}), flush=True)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            config = RunConfig(scene="PushChoice", goal=args.goal, reward=reward,
+            model = {"reward": "model", "reward_model": reward} if reward != "grounded" else {
+                "reward": reward}
+            config = RunConfig(scene="PushChoice", goal=args.goal, **model,
                                eval_episodes=40, hacking_guard=False, tensorboard=False,
                                checkpoint_every=0,
                                ppo=PPOConfig(total_steps=args.steps, seed=seed))

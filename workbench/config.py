@@ -25,7 +25,8 @@ class ConfigError(ValueError):
 
 
 def validated(cls: type[T]) -> type[T]:
-    """Class decorator (below ``@dataclass``): check every field on construction."""
+    """Class decorator (below ``@dataclass``): check every field on construction, then the
+    class's own ``check()`` (rules that tie fields together) where it has one."""
 
     def __post_init__(self) -> None:
         hints = _hints(type(self))  # type: ignore[arg-type]  # a class is hashable
@@ -33,6 +34,9 @@ def validated(cls: type[T]) -> type[T]:
             problem = _problem(getattr(self, f.name), hints[f.name], f.metadata)
             if problem:
                 raise ConfigError(f"{f.name} {problem}, got {getattr(self, f.name)!r}")
+        check = getattr(self, "check", None)  # rules across fields, after each field's own
+        if callable(check):
+            check()
 
     cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
     return cls

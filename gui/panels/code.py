@@ -170,8 +170,8 @@ class CodePanel(QWidget):
         if self.checked is None:
             return
         try:
-            self.session.jobs.train(RunConfig(scene=self.session.scene,
-                                              reward=self.checked["path"]))
+            self.session.jobs.train(RunConfig.on_model(self.checked["path"],
+                                                       scene=self.session.scene))
         except Exception as exc:  # a training job running: say so
             self.session.events.problem(str(exc))
             return

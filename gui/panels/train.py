@@ -35,8 +35,8 @@ from workbench.session.events import JobUpdate, SceneChanged
 ALARM_STYLE = "color: #c0392b; font-weight: bold"
 ONLINE = "learn from rankings while training"
 # RunConfig fields the panel's own widgets set; the rest are under "More settings".
-OWN_FIELDS = ("scene", "reward", "goal", "transform", "difficulty", "curriculum",
-              "online_feedback", "ppo.total_steps")
+OWN_FIELDS = ("scene", "reward", "reward_model", "goal", "transform", "difficulty",
+              "curriculum", "online_feedback", "ppo.total_steps")
 
 
 class TrainPanel(QWidget):
@@ -140,11 +140,11 @@ class TrainPanel(QWidget):
         chosen = self.reward.currentData()
         self.reward.blockSignals(True)
         self.reward.clear()
-        for label, value in self.session.rewards.train_choices():
-            self.reward.addItem(label, value)
-        self.reward.addItem(ONLINE, ONLINE)
-        index = self.reward.findData(chosen)
-        self.reward.setCurrentIndex(max(index, 0))
+        for label, reward, model in self.session.rewards.train_choices():
+            self.reward.addItem(label, (reward, model))
+        self.reward.addItem(ONLINE, (ONLINE, ""))
+        found = [i for i in range(self.reward.count()) if self.reward.itemData(i) == chosen]
+        self.reward.setCurrentIndex(found[0] if found else 0)
         self.reward.blockSignals(False)
         self.runs.show_runs(self.session.jobs.past_runs())
 
@@ -155,11 +155,12 @@ class TrainPanel(QWidget):
 
     def run_config(self) -> RunConfig:
         """The run the widgets describe (ConfigError naming the field when one is refused)."""
-        online = self.reward.currentData() == ONLINE
+        reward, model = self.reward.currentData()
+        online = reward == ONLINE
         more = self.more.widget().config()
         return replace(
             more, scene=self.session.scene, online_feedback=online,
-            reward="latest" if online else self.reward.currentData(),
+            reward="latest" if online else reward, reward_model=model,
             goal=self.goal.text().strip(), transform=self.transform.currentText(),
             difficulty=self.difficulty.value(), curriculum=self.curriculum.isChecked(),
             ppo=replace(more.ppo, total_steps=self.steps.value()))

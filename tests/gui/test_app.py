@@ -276,6 +276,9 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     # The panel lists the stored model with its report, and the run with its success curve.
     labels = [train.reward.itemText(i) for i in range(train.reward.count())]
     assert any("progress" in label and "Spearman" in label for label in labels), labels
+    train.reward.setCurrentIndex(next(i for i, label in enumerate(labels) if "Spearman" in label))
+    chosen = train.run_config()  # a stored model: named by its own field, not in `reward`
+    assert chosen.reward == "model" and "progress" in chosen.reward_model
     assert train.runs.rowCount() == 1 and train.runs.item(0, 2).text().endswith("%")
     train.runs.selectRow(0)
     assert len(train.past_curve.getData()[0]) >= 1
@@ -374,8 +377,9 @@ def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window
     train._show_progress({"step": 3072, "total_steps": 8192, "fps": 900.0,
                           "learned_return": 3.5, "success_rate": 0.25, "extras": {}})
     assert "reward refitted on 14 labels" in train.status.text()
-    train.reward.setCurrentIndex(train.reward.findData("reference"))
-    assert not train.run_config().online_feedback
+    train.reward.setCurrentIndex(train.reward.findText("reference", Qt.MatchFlag.MatchStartsWith))
+    config = train.run_config()
+    assert not config.online_feedback and config.reward == "reference"
 
 
 def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qtbot):

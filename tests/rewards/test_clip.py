@@ -151,12 +151,14 @@ def test_the_clip_family_is_measured_in_a_workspace_stored_and_trains_a_policy(w
                                atol=1e-6)
 
     result = train_run(workspace, RunConfig(
-        scene="Reach", reward=stored["path"], goal="reach the target", eval_episodes=1,
+        scene="Reach", reward="model", reward_model=stored["path"], goal="reach the target",
+        eval_episodes=1,
         tensorboard=False, hacking_guard=False,
         ppo=PPOConfig(num_envs=2, rollout_steps=32, total_steps=128)))
     assert workspace.runs()[-1]["status"] == "finished" and result["reward"] == stored["path"]
     with pytest.raises(ValueError, match="goal sentence"):
-        train_run(workspace, RunConfig(scene="Reach", reward=stored["path"], eval_episodes=1,
+        train_run(workspace, RunConfig(scene="Reach", reward="model",
+                                       reward_model=stored["path"], eval_episodes=1,
                                        ppo=PPOConfig(num_envs=2, total_steps=64)))
 
     (weights / "model.safetensors").write_bytes(b"changed")  # the checkpoint under it changed

@@ -70,7 +70,8 @@ def test_a_run_trains_on_a_stored_perceptual_model_and_refuses_another_scene(mod
     from workbench.rl.run import RunConfig, train_run
 
     stored = store_model(workspace, model, "Reach", {"train_demos": 0})
-    config = RunConfig(scene="Reach", reward=stored["path"], eval_episodes=1, tensorboard=False,
+    config = RunConfig(scene="Reach", reward="model", reward_model=stored["path"],
+                       eval_episodes=1, tensorboard=False,
                        checkpoint_every=1, hacking_guard=False,
                        ppo=PPOConfig(num_envs=2, rollout_steps=32, total_steps=128))
     result = train_run(workspace, config)
@@ -78,7 +79,7 @@ def test_a_run_trains_on_a_stored_perceptual_model_and_refuses_another_scene(mod
     log = [json.loads(line) for line in open(f"{result['path']}/metrics.jsonl")]
     assert all("distill/rendered" in row for row in log)  # distilled by default
     latest = train_run(workspace, RunConfig(**{**config.__dict__, "reward": "latest",
-                                               "frame_scoring": "direct"}))
+                                               "reward_model": "", "frame_scoring": "direct"}))
     assert latest["reward"] == stored["path"]  # "latest" includes rewards over frames
     log = [json.loads(line) for line in open(f"{latest['path']}/metrics.jsonl")]
     assert not any("distill/rendered" in row for row in log)

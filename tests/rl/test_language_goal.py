@@ -126,7 +126,8 @@ def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_
     assert config.frames.colour_jitter == 0.0  # goals name colours: no colour augmentation
     _, report = fit(workspace, "PushChoice", config)
     assert "path" in report
-    run = RunConfig(scene="PushChoice", reward=report["path"], tensorboard=False,
+    run = RunConfig(scene="PushChoice", reward="model", reward_model=report["path"],
+                    tensorboard=False,
                     eval_episodes=2, ppo=PPOConfig(total_steps=256, num_envs=2, rollout_steps=128))
     with pytest.raises(ValueError, match="--goal"):
         train_run(workspace, run)

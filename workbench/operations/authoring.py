@@ -58,9 +58,10 @@ class WriteReward(WorkspaceRequest):
             return Candidate(round_, source, scores, model_path=report["path"])
 
         def train(candidate: Candidate) -> dict[str, Any]:
-            config = RunConfig(scene=self.scene, reward=candidate.model_path, eval_episodes=10,
-                               checkpoint_every=0, tensorboard=False, hacking_guard=False,
-                               ppo=replace(PPOConfig(), total_steps=self.author.train_steps))
+            config = RunConfig.on_model(
+                candidate.model_path, scene=self.scene, eval_episodes=10, checkpoint_every=0,
+                tensorboard=False, hacking_guard=False,
+                ppo=replace(PPOConfig(), total_steps=self.author.train_steps))
             run = train_run(ws, config)
             rows = [json.loads(line) for line in open(Path(run["path"]) / "metrics.jsonl")]
             terms = {k[len("reward/"):]: float(np.mean([r[k] for r in rows if k in r]))

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from workbench import config as cfg
-from workbench.config import validated
+from workbench.config import ConfigError, validated
 from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace, running_here
 from workbench.envs.env import make_env
@@ -43,17 +43,21 @@ from workbench.rl.ppo import (
 from workbench.rl.reward_wrapper import LearnedRewardWrapper, SuccessRewardWrapper
 from workbench.teleop.recorder import record_policy_episodes
 
+REWARDS = ("latest", "model", "reference", "sparse", "grounded")
+
 
 @dataclass(frozen=True)
 @validated
 class RunConfig:
     scene: str = field(default="Push", metadata={"help": "scene to train on"})
-    reward: str = field(
-        default="latest",
-        metadata={"help": "'latest' learned model of the scene, a model path, 'reference' (the "
-                  "scene's dense reward), 'sparse' (1 on success, else 0) or 'grounded' (the "
-                  "goal sentence's grounded reward; the default with a goal)"},
-    )
+    reward: str = field(default="latest", metadata={
+        "help": "what the policy is rewarded by: 'latest' (the scene's newest learned model), "
+                "'model' (the one in reward_model), 'reference' (the scene's dense reward), "
+                "'sparse' (1 on success, else 0) or 'grounded' (the goal sentence's grounded "
+                "reward; the default with a goal)", "choices": REWARDS})
+    reward_model: str = field(default="", metadata={
+        "help": "a stored reward model's folder, with reward='model' (inside the workspace: "
+                "relative to it)"})
     goal: str = field(default="", metadata={
         "help": "a goal sentence ('push the cube onto the blue pad'): the envs show what it "
                 "names, a choice the scene offers (PushChoice's pad) is drawn per episode so "
@@ -100,10 +104,33 @@ class RunConfig:
     online: OnlineFeedbackConfig = field(default_factory=OnlineFeedbackConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
+    def check(self) -> None:
+        if self.reward == "model" and not self.reward_model:
+            raise ConfigError("reward_model: give the reward model's folder (reward='model')")
+        if self.reward_model and self.reward != "model":
+            raise ConfigError(f"reward_model is read only with reward='model', not "
+                              f"reward={self.reward!r}")
 
-def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
+    @classmethod
+    def on_model(cls, path: str | Path, **fields: Any) -> RunConfig:
+        """A run rewarded by the stored model at ``path``."""
+        return cls(reward="model", reward_model=str(path), **fields)
+
+    @classmethod
+    def saved(cls, data: dict[str, Any]) -> RunConfig:
+        """A run folder's ``config.json``; older runs named their model in ``reward``."""
+        if data.get("reward") not in (*REWARDS, None) and not data.get("reward_model"):
+            data = {**data, "reward": "model", "reward_model": data["reward"]}
+        return cfg.from_dict(cls, data)
+
+
+def resolve_reward(workspace: Workspace, config: RunConfig) -> str | None:
+    """The model folder a run's reward names (None for the rewards that need none)."""
+    scene, reward = config.scene, config.reward
     if reward in ("reference", "sparse", "grounded"):
         return None
+    if reward == "model":
+        return workspace.absolute(config.reward_model)  # a stored relative path is its own
     if reward == "latest":
         trainable = trainable_families()
         models = [m for m in workspace.models(scene=scene) if m["family"] in trainable]
@@ -113,7 +140,7 @@ def resolve_reward(workspace: Workspace, scene: str, reward: str) -> str | None:
                 f"(`workbench train-reward {scene}`) or train with reward=reference"
             )
         return models[-1]["path"]
-    return workspace.absolute(reward)  # a stored relative path is the workspace's own
+    raise ConfigError(f"reward must be one of {', '.join(REWARDS)}, got {reward!r}")
 
 
 def trainable_families() -> set[str]:
@@ -136,7 +163,7 @@ def train_run(
     """
     if resume_dir is not None:
         resume_dir = Path(resume_dir)
-        config = cfg.from_dict(RunConfig, json.loads((resume_dir / "config.json").read_text()))
+        config = RunConfig.saved(json.loads((resume_dir / "config.json").read_text()))
     torch.set_num_threads(config.torch_threads)
     if config.online_teacher and config.online_teacher not in TEACHERS:
         raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
@@ -146,7 +173,7 @@ def train_run(
     if config.reward == "grounded" and not config.goal:
         raise ValueError("reward=grounded needs a goal sentence (--goal)")
     online = config.online_feedback
-    reward_path = None if online else resolve_reward(workspace, config.scene, config.reward)
+    reward_path = None if online else resolve_reward(workspace, config)
     env_kwargs: dict[str, Any] = {"difficulty": config.difficulty}
     eval_env = make_env(config.scene, goal=config.goal or None, **env_kwargs)
     if config.goal:  # the training envs: what the sentence names, each choice drawn
@@ -193,7 +220,8 @@ def train_run(
         run_dir = workspace.new_artifact_dir("runs", f"ppo-{config.scene}")
         # The saved config names the model itself, not "latest": a resumed run goes on with
         # the reward it started with, whatever was fitted since.
-        pinned = replace(config, reward=workspace.relative(reward_path)) if reward_path else config
+        pinned = (replace(config, reward="model", reward_model=workspace.relative(reward_path))
+                  if reward_path else config)
         (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(pinned), indent=1))
     else:
         run_dir = resume_dir

@@ -83,11 +83,11 @@ class RewardModels:
     def preference(self) -> Any:
         return self.latest("preference")
 
-    def train_choices(self) -> list[tuple[str, str]]:
-        """(label, RunConfig.reward value): the built-in rewards, then each stored model with
-        its family and report."""
-        stored = [(model_label(m), str(m["path"])) for m in reversed(self.stored())]
-        return [(f"{name} — {what}", name) for name, what in BUILT_IN] + stored
+    def train_choices(self) -> list[tuple[str, str, str]]:
+        """(label, RunConfig.reward, RunConfig.reward_model): the built-in rewards, then each
+        stored model with its family and report."""
+        stored = [(model_label(m), "model", str(m["path"])) for m in reversed(self.stored())]
+        return [(f"{name} — {what}", name, "") for name, what in BUILT_IN] + stored
 
     def summary(self) -> RewardSummary:
         """The newest model's report, and its reward along the newest successful episode."""
