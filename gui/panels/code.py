@@ -55,12 +55,18 @@ class PythonHighlighter(QSyntaxHighlighter):
             self.formats.append((token, form))
 
     def highlightBlock(self, text: str | None) -> None:  # noqa: N802 (Qt's name)
-        start = 0
-        for token, value in self.lexer.get_tokens(text or ""):
+        # Qt highlights a line at a time: a line inside a triple-quoted string (a docstring)
+        # is lexed with the quotes that opened it, carried over as the block's state.
+        opened = '"""' if self.previousBlockState() == 1 else ""
+        line = opened + (text or "")
+        start = -len(opened)
+        for token, value in self.lexer.get_tokens(line):
             form = next((f for kind, f in self.formats if token in kind), None)
-            if form is not None and token is not Token.Text:
-                self.setFormat(start, len(value), form)
-            start += len(value)
+            end = start + len(value)
+            if form is not None and token is not Token.Text and end > 0:
+                self.setFormat(max(start, 0), end - max(start, 0), form)
+            start = end
+        self.setCurrentBlockState(1 if line.count('"""') % 2 else 0)
 
 
 class CodePanel(QWidget):
@@ -222,9 +228,10 @@ class CodePanel(QWidget):
             if widget is not None:
                 widget.deleteLater()
         curves = report.get("term_curves", {})
+        key = " · ".join(f"<span style='color:{colour}'>{kind}</span>"
+                         for kind, colour in zip(curves, COLOURS, strict=False))
         for term in ["reward", *report.get("terms", [])]:
-            plot = pg.PlotWidget(title=term)
-            plot.addLegend(offset=(5, 5))
+            plot = pg.PlotWidget(title=f"{term}  ({key})" if key else term)
             for (kind, values), colour in zip(curves.items(), COLOURS, strict=False):
                 if term in values:
                     plot.plot(values[term], pen=pg.mkPen(colour, width=2), name=kind)

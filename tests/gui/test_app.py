@@ -491,7 +491,8 @@ def test_code_panel_checks_reward_code_plots_its_terms_and_points_at_errors(wind
     assert "stored as version" in code.report.text() and code.train.isEnabled()
     titles = [code.plots.itemAt(i).widget().plotItem.titleLabel.text
               for i in range(code.plots.count())]
-    assert titles == ["reward", "distance"]
+    assert [t.split()[0] for t in titles] == ["reward", "distance"]
+    assert all("demo" in t and "failure" in t for t in titles)  # the key to the curves
     assert all(code.plots.itemAt(i).widget().listDataItems() for i in range(len(titles)))
     code.editor.setPlainText("def reward(f):\n    x = 1\n    return f['nope']\n")
     assert not code.train.isEnabled()  # the checked code is not this code
