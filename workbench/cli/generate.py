@@ -54,10 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[Request], argv: lis
 
 def request_from(cls: type[Request], namespace: argparse.Namespace) -> Request:
     """The request the parsed arguments describe (checked as any request is)."""
-    values = vars(namespace)
+    values = {name: tuple(v) if isinstance(v, list) else v  # nargs give lists
+              for name, v in vars(namespace).items()}
     known = {name: value for name, value in values.items() if SEP not in name}
     kwargs: dict[str, Any] = {}
-    values = {name: tuple(v) if isinstance(v, list) else v for name, v in values.items()}
     for f in dataclasses.fields(cls):
         if f.name in values:
             kwargs[f.name] = values[f.name]

@@ -46,8 +46,11 @@ FORBIDDEN_NAMES = frozenset({
     "hasattr", "globals", "locals", "vars", "dir", "input", "breakpoint", "help", "exit", "quit",
     "memoryview", "type", "object", "super", "classmethod", "staticmethod", "property",
     "bytearray", "id", "print"})
-FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "tofile", "dump", "dumps", "load",
-                                  "save", "ctypes", "mro", "gi_frame", "f_globals", "f_back"})
+# Attributes that reach files, foreign memory or the interpreter's frames and code objects.
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "format", "format_map", "tofile", "dump", "dumps", "load", "save", "ctypes", "mro",
+    "gi_frame", "gi_code", "cr_frame", "ag_frame", "tb_frame", "f_globals", "f_locals",
+    "f_builtins", "f_back", "co_code"})
 SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
     "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len",
     "list", "map", "filter", "max", "min", "range", "reversed", "round", "sorted", "str",
