@@ -23,7 +23,7 @@ class TerminalProgress(Progress):
         if kind != "progress":
             return
         if "total_steps" in data:
-            bar = self._bar("training", data["total_steps"], "step")
+            bar = self._bar("training", data["total_steps"], "step", data["step"])
             bar.update(data["step"] - bar.n)
             bar.set_postfix(learned=f"{data['learned_return']:.1f}",
                             success=f"{data['success_rate']:.2f}")
@@ -35,11 +35,13 @@ class TerminalProgress(Progress):
             bar = self._bar(data.get("stage", self.label), data["total"], "")
             bar.update(data["done"] - bar.n)
 
-    def _bar(self, label: str, total: int, unit: str) -> Any:
+    def _bar(self, label: str, total: int, unit: str, initial: int = 0) -> Any:
         if label not in self.bars:
             from tqdm import tqdm
 
-            self.bars[label] = tqdm(total=total, desc=label, unit=unit or "it",
+            # A bar first made mid-way (a resumed run, the first update's steps) starts there,
+            # so its rate counts only what it saw.
+            self.bars[label] = tqdm(total=total, desc=label, unit=unit or "it", initial=initial,
                                     leave=label in ("training", "fitting", self.label))
         return self.bars[label]
 
