@@ -114,7 +114,10 @@ class CodePanel(QWidget):
         self.ask.setVisible(False)
         self.ask_toggle.toggled.connect(self.ask.setVisible)
         self.ask.clicked.connect(self._ask)
-        for widget in (self.ask_toggle, self.author_box, self.ask):
+        self.stop_asking = QPushButton("Stop the search (keeps the candidates judged so far)")
+        self.stop_asking.setVisible(False)
+        self.stop_asking.clicked.connect(lambda: session.jobs.stop("author"))
+        for widget in (self.ask_toggle, self.author_box, self.ask, self.stop_asking):
             layout.addWidget(widget)
         self.report = QLabel("")
         self.report.setWordWrap(True)
@@ -188,10 +191,8 @@ class CodePanel(QWidget):
                               and self.checked_source == self.editor.toPlainText())
 
     def _on_job(self, event: JobUpdate) -> None:
-        if event.name == "author" and event.event.kind == "done":
-            self.show_candidates(event.event.data)
-        elif event.name == "author" and event.event.kind == "error":
-            self.report.setText(str(event.event.data.get("message", "")).partition(": ")[2])
+        if event.name == "author":
+            self._on_search(event.event.kind, event.event.data)
         if event.name != "code":
             self._sync()
             return
@@ -203,6 +204,17 @@ class CodePanel(QWidget):
             self.checked = dict(event.event.data)
             self.show_report(self.checked)
         self._sync()
+
+    def _on_search(self, kind: str, data: dict) -> None:
+        """The language model's search: how far it is, then its candidates."""
+        self.stop_asking.setVisible(kind in ("started", "progress"))
+        if kind == "progress" and "total" in data:
+            self.report.setText(f"{data.get('stage', 'searching')}: {data['done'] + 1} of "
+                                f"{data['total']}")
+        elif kind in ("done", "stopped"):
+            self.show_candidates(data)
+        elif kind == "error":
+            self.report.setText(str(data.get("message", "")).partition(": ")[2])
 
     def show_line(self, message: str) -> None:
         """Put the cursor on the line an error names."""

@@ -509,3 +509,25 @@ def test_code_panel_checks_reward_code_plots_its_terms_and_points_at_errors(wind
     qtbot.waitUntil(lambda: "import os" in code.report.text(), timeout=120_000)
     assert code.editor.textCursor().blockNumber() == 0
     assert window.viewport.render_frame().std() > 10
+
+
+def test_code_panel_follows_a_language_model_search_and_shows_its_candidates(window):
+    from workbench.rewards.code.model import EXAMPLE
+    from workbench.session.events import JobUpdate
+    from workbench.session.jobs import JobEvent
+
+    code, events = window.panels["Code"], window.session.events
+    events.publish(JobUpdate("author", JobEvent("started")))
+    assert code.stop_asking.isVisibleTo(code)
+    events.publish(JobUpdate("author", JobEvent("progress", {
+        "stage": "judging candidates", "done": 1, "total": 4})))
+    assert code.report.text() == "judging candidates: 2 of 4"
+    events.publish(JobUpdate("author", JobEvent("stopped", {"candidates": [
+        {"round": 0, "merit": 0.9, "scores": {}, "error": "", "model": "models/a",
+         "training": {"success_rate": 0.5}, "source": EXAMPLE},
+        {"round": 0, "merit": None, "scores": {}, "error": "line 1: import os: only numpy "
+         "and math may be imported", "model": "", "training": {}, "source": "import os"}]})))
+    assert not code.stop_asking.isVisibleTo(code)
+    assert code.editor.toPlainText() == EXAMPLE and code.train.isEnabled()
+    assert "merit 0.90, PPO success 50%" in code.report.text()
+    assert "refused: line 1: import os" in code.report.text()
