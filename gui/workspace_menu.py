@@ -21,7 +21,8 @@ class WorkspaceMenu:
         self.actions: dict[str, QAction] = {}
         for name, slot in (("Summary", self.summary), ("Check files", self.check),
                            ("Recover after a crash", self.recover), (None, None),
-                           ("Import dataset…", self.import_dataset),
+                           ("Import LeRobot dataset…", self.import_lerobot),
+                           ("Import robomimic file…", self.import_robomimic),
                            ("Export dataset…", self.export_dataset)):
             if name is None:
                 self.menu.addSeparator()
@@ -51,20 +52,21 @@ class WorkspaceMenu:
         self.session.events.notice(f"recovered {len(recovered)} episodes" if recovered
                                    else "nothing to recover")
 
-    def import_dataset(self, path: str | None = None) -> None:
-        path = path or QFileDialog.getExistingDirectory(
-            self.window, "Import a LeRobot dataset folder (or cancel to pick a robomimic file)")
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self.window, "Import a robomimic file", "",
-                                                  "robomimic file (*.hdf5 *.h5)")
+    def import_lerobot(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.window, "Import a LeRobot dataset folder")
         if path:
             self._start(lambda: self.session.jobs.import_dataset(path))
 
-    def export_dataset(self, path: str | None = None) -> None:
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self.window, "Export the scene's episodes (a .hdf5 name writes robomimic, "
-                "any other a LeRobot folder)", "", DATASET_FILTER)
+    def import_robomimic(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import a robomimic file", "",
+                                              "robomimic file (*.hdf5 *.h5)")
+        if path:
+            self._start(lambda: self.session.jobs.import_dataset(path))
+
+    def export_dataset(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export the scene's episodes (a .hdf5 name writes robomimic, any "
+            "other a LeRobot folder)", "", DATASET_FILTER)
         if path:
             self._start(lambda: self.session.jobs.export_dataset(path))
 

@@ -163,7 +163,7 @@ APP = {
     "export": lambda w: w.panels["Export"].export_button.click(),
     "run": _run_bundle,
     "dataset export": lambda w: w.workspace_menu.actions["Export dataset…"].trigger(),
-    "dataset import": lambda w: w.workspace_menu.actions["Import dataset…"].trigger(),
+    "dataset import": lambda w: w.workspace_menu.actions["Import LeRobot dataset…"].trigger(),
     "workspace info": lambda w: w.workspace_menu.actions["Summary"].trigger(),
     "workspace check": lambda w: w.workspace_menu.actions["Check files"].trigger(),
     "workspace recover": lambda w: w.workspace_menu.actions["Recover after a crash"].trigger(),
