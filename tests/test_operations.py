@@ -74,6 +74,30 @@ def test_a_request_reads_back_from_the_command_it_prints(name):
     assert _parse(again)[1] == request
 
 
+def test_a_request_left_at_its_family_defaults_prints_as_its_command():
+    from workbench.operations.rewards import FitReward
+    from workbench.rewards import families
+
+    request = FitReward(scene="Push", family="staged")  # config None: the scene's defaults
+    line = command_line("train-reward", request)
+    assert line == "workbench train-reward Push --family staged"
+    assert _parse(shlex.split(line)[1:])[1].config == families.get("staged").default_config(
+        "Push")
+
+
+def test_the_whole_loop_runs_from_the_command_line_as_its_stages_print(tmp_path, capsys):
+    """`workbench loop` (what `--headless` runs): each stage through its operation, shown as
+    the command that does it alone, down to the bundle run in simulation."""
+    assert cli_main.main(["loop", "Push", "--demos", "2", "--steps", "1024", "--workspace",
+                          str(tmp_path / "ws")]) == 0
+    shown = [line[2:] for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
+    assert [shlex.split(line)[1] for line in shown] == [
+        "record", "record", "record", "train-reward", "train", "export", "run"]
+    assert "--ppo.total-steps 1024" in shown[4]
+    for line in shown[:-1]:  # each parses back into its operation's request
+        _parse(shlex.split(line)[1:])
+
+
 def test_every_field_of_every_request_is_an_option(tmp_path):
     for operation in OPERATIONS:
         cls = operation.request_class

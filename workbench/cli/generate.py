@@ -72,19 +72,20 @@ def request_from(cls: type[Request], namespace: argparse.Namespace) -> Request:
 
 
 def command_line(name: str, request: Request) -> str:
-    """``workbench <name> ...`` with the options that differ from their defaults."""
-    words = ["workbench", *name.split()]
+    """``workbench <name> ...``: the positional arguments, then the options that differ from
+    their defaults (a nested config left None means its defaults)."""
+    positional, options = ["workbench", *name.split()], []
     for leaf in leaves(type(request), _fields_of(request)):
-        value = _value_at(request, leaf.dest)
+        value = _value_at(request, leaf)
         if leaf.positional:
-            words += [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+            positional += [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
         elif value != leaf.default and not (value == "" and leaf.default is None):
             if isinstance(value, bool):
-                words.append(leaf.option if value else "--no-" + leaf.option[2:])
+                options.append(leaf.option if value else "--no-" + leaf.option[2:])
             else:
-                words += [leaf.option, *(str(v) for v in
-                                         (value if isinstance(value, tuple) else (value,)))]
-    return shlex.join(words)
+                options += [leaf.option, *(str(v) for v in
+                                           (value if isinstance(value, tuple) else (value,)))]
+    return shlex.join(positional + options)
 
 
 # -- the fields as arguments -------------------------------------------------------------------
@@ -164,10 +165,12 @@ def _fields_of(request: Request) -> dict[str, Any]:
     return {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
 
 
-def _value_at(request: Request, dest: str) -> Any:
-    name, _, path = dest.partition(SEP)
+def _value_at(request: Request, leaf: Leaf) -> Any:
+    name, _, path = leaf.dest.partition(SEP)
     value = getattr(request, name)
     for part in path.split(".") if path else ():
+        if value is None:  # a nested config not given: its defaults
+            return leaf.default
         value = getattr(value, part)
     return value
 
