@@ -26,6 +26,7 @@ CLI = {
                      "--inputs", "hand_to_cube", "cube_to_target"],
     "teach": ["teach", "Push", "--teacher", "mistake", "--labels", "7", "--active"],
     "score-goal": ["score-goal", "Push", "push the cube onto the pad", "--max-episodes", "3"],
+    "goal": ["goal", "Push", "push the cube onto the pad", "--baseline", "a cube on a table"],
     "write-reward": ["write-reward", "Push", "--base-url", "http://localhost:11434/v1",
                      "--model", "qwen2.5-coder", "--candidates", "3", "--train-best", "0"],
     "train": ["train", "Push", "--steps", "4096", "--ppo.lr", "0.001", "--no-hacking-guard",
@@ -172,6 +173,11 @@ def _write_reward(window):
     code.ask.click()
 
 
+def _save_goal(window):
+    window.panels["Goal"].goal.setText("push the cube onto the pad")
+    window.panels["Goal"].save.click()
+
+
 def _score_goal(window):
     window.panels["Goal"].goal.setText("push the cube onto the pad")
     window.panels["Goal"].score.click()
@@ -182,6 +188,7 @@ APP = {
     "train-reward": lambda w: w.panels["Reward"].fit_button.click(),
     "teach": lambda w: w.panels["Rank"].teach_button.click(),
     "score-goal": _score_goal,
+    "goal": _save_goal,
     "write-reward": _write_reward,
     "train": lambda w: w.panels["Train"].start.click(),
     "export": lambda w: w.panels["Export"].export_button.click(),

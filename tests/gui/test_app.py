@@ -126,7 +126,7 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
     assert goal.goal.text() == "slide the blue block to the goal"  # kept: Score uses it
     goal.goal.setText("   ")
     qtbot.mouseClick(goal.save, Qt.MouseButton.LeftButton)  # refused, shown in the window
-    assert "needs some text" in window.status.text()
+    assert "goal sentence is empty" in window.status.text()
 
 
 def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, qtbot):

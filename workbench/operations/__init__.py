@@ -38,6 +38,7 @@ OPERATIONS = (
     Operation("teach", "rewards:Teach", "a synthetic teacher (B-Pref) ranks clips"),
     Operation("write-reward", "authoring:WriteReward",
               "a language model writes reward code, judged by the workspace"),
+    Operation("goal", "rewards:SaveGoal", "save a goal sentence for a scene"),
     Operation("score-goal", "rewards:ScoreGoal",
               "the reward a goal sentence gives the recorded episodes"),
     Operation("train", "training:Train", "train a policy with PPO on a reward"),

@@ -98,6 +98,26 @@ class Teach(WorkspaceRequest):
 
 @dataclass(frozen=True, kw_only=True)
 @validated
+class SaveGoal(WorkspaceRequest):
+    """Save a goal sentence for the scene (what the vision-language and CLIP rewards and
+    goal-conditioned training read), with an optional baseline sentence."""
+
+    scene: str = field(metadata={"help": "the scene the goal is for", "positional": True})
+    goal: str = field(metadata={"help": "goal sentence, e.g. 'push the red cube onto the pad'",
+                                "positional": True})
+    baseline: str = field(default="", metadata={
+        "help": "what the scene looks like before (CLIP's goal-baseline projection)"})
+
+    def check(self) -> None:
+        check_sentence(self.goal)
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        goal_id = ws.add_goal(self.goal, self.scene, self.baseline.strip() or None)
+        return {"goal_id": goal_id, "goal": self.goal, "scene": self.scene}
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
 class ScoreGoal(WorkspaceRequest):
     """The reward a goal sentence gives each recorded episode, before any training: the
     sentence grounded in the scene's words gates the scene's reward terms."""

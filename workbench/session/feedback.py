@@ -13,6 +13,7 @@ from workbench.feedback.active import select_queries
 from workbench.feedback.branching import branch_episodes
 from workbench.feedback.sampling import sample_group, sample_pair
 from workbench.feedback.teachers import TEACHERS
+from workbench.operations.rewards import SaveGoal
 from workbench.rewards.inspect import label_impact
 from workbench.session.context import Context
 from workbench.session.events import Branched, EpisodesChanged, GoalsChanged, LabelsChanged
@@ -92,9 +93,11 @@ class Feedback:
 
     # -- goal sentences ----------------------------------------------------------------------
     def add_goal(self, text: str, baseline: str | None = None) -> int:
-        goal_id = self.context.workspace.add_goal(text, self.context.scene, baseline)
+        saved = self.context.perform(SaveGoal(
+            scene=self.context.scene, goal=text, baseline=baseline or "",
+            workspace=self.context.workspace.root))
         self.context.events.publish(GoalsChanged())
-        return goal_id
+        return int(saved["goal_id"])
 
     def goals(self) -> list[dict[str, Any]]:
         return self.context.workspace.goals(self.context.scene)
