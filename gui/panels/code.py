@@ -17,6 +17,7 @@ from PyQt6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTex
 from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPlainTextEdit,
     QPushButton,
@@ -107,6 +108,7 @@ class CodePanel(QWidget):
         self.author = ConfigForm(session.rewards.author_config(
             base_url=str(settings.value("author/base_url", "") or ""),
             model=str(settings.value("author/model", "") or "")))
+        self.author.widget("api_key").setEchoMode(QLineEdit.EchoMode.Password)  # not shown
         self.author_box.setWidget(self.author)
         self.author_box.setVisible(False)
         self.ask_toggle.toggled.connect(self.author_box.setVisible)

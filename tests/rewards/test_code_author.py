@@ -11,6 +11,7 @@ import pytest
 
 from workbench.cli.main import main
 from workbench.data import Workspace
+from workbench.operations import Progress
 from workbench.operations.authoring import WriteReward
 from workbench.rewards.code.author import AuthorConfig, ChatClient, extract_code
 from workbench.rewards.code.model import EXAMPLE
@@ -68,7 +69,7 @@ def push(tmp_path_factory):
 def test_the_good_candidate_ranks_first_by_what_the_workspace_knows_before_any_rl(server,
                                                                                  push):
     author = AuthorConfig(base_url=server, model="tiny", candidates=4, rounds=1, train_best=0)
-    result = WriteReward(workspace=push, scene="Push", author=author).perform(_Silent())
+    result = WriteReward(workspace=push, scene="Push", author=author).perform(Progress())
     candidates = result["candidates"]
     assert [c["source"] for c in candidates[:2]] == [EXAMPLE, WEAK]
     good, weak = candidates[:2]
@@ -90,7 +91,7 @@ def test_the_best_train_briefly_and_their_results_go_back_to_the_model(server, p
     author = AuthorConfig(base_url=server, model="tiny", candidates=4, rounds=2, train_best=1,
                           train_steps=1024)
     result = WriteReward(workspace=push, scene="Push", goal="push the cube onto the pad",
-                         author=author).perform(_Silent())
+                         author=author).perform(Progress())
     candidates = result["candidates"]
     assert len(candidates) == 8  # every candidate of every round is kept
     good = [c for c in candidates if c["source"] == EXAMPLE]
@@ -113,7 +114,7 @@ def test_the_best_train_briefly_and_their_results_go_back_to_the_model(server, p
 def test_nothing_is_sent_without_an_endpoint(server, push):
     with pytest.raises(ValueError, match="^base_url: give an OpenAI-compatible endpoint"):
         WriteReward(workspace=push, scene="Push", author=AuthorConfig(model="tiny")
-                    ).perform(_Silent())
+                    ).perform(Progress())
     assert FakeModel.requests == []
 
 
@@ -130,12 +131,3 @@ def test_answers_are_read_from_their_fenced_block(server):
     assert client.ask([{"role": "user", "content": "hi"}], 2) == ANSWERS[:2]
     assert extract_code(ANSWERS[3]) == EXAMPLE
 
-
-class _Silent:
-    previews = False
-
-    def emit(self, kind, **data):
-        pass
-
-    def should_stop(self):
-        return False

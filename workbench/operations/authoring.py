@@ -20,6 +20,7 @@ from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.code.author import AuthorConfig, Candidate, describe, search
 from workbench.rewards.code.model import CodeConfig
 from workbench.rewards.preference.dataset import queries_from_workspace
+from workbench.rewards.preference.fit import preference_accuracy
 from workbench.rewards.workflow import fit_code_in_workspace, store_model
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig, train_run
@@ -51,9 +52,8 @@ class WriteReward(WorkspaceRequest):
             scores: dict[str, float] = {
                 k: float(report[k]) for k in ("spearman_progress", "success_vs_failure")
                 if k in report}
-            accuracy = _label_accuracy(model, labels)
-            if accuracy is not None:
-                scores["label_accuracy"] = accuracy
+            if any(q.kind == "pair" and q.answer in ("left", "right") for q in labels):
+                scores["label_accuracy"] = preference_accuracy(model, labels)
             model.close()
             return Candidate(round_, source, scores, model_path=report["path"])
 
@@ -86,11 +86,3 @@ class WriteReward(WorkspaceRequest):
              "error": c.error, "model": c.model_path, "training": c.training,
              "source": c.source} for c in found], "best": best}
 
-
-def _label_accuracy(model: Any, queries: list[Any]) -> float | None:
-    """The share of the person's strict pair labels whose preferred clip the code scores
-    higher in sum (None without such labels)."""
-    hits = [(float(model.score(q.segments[0]).sum()) > float(model.score(q.segments[1]).sum()))
-            == (q.answer == "left") for q in queries
-            if q.kind == "pair" and q.answer in ("left", "right")]
-    return float(np.mean(hits)) if hits else None

@@ -69,9 +69,7 @@ def fit_code_in_workspace(
     of the scene (it learns nothing, so nothing is held out)."""
     config = config or CodeConfig()
     demos, negatives, _, _ = _split_demos(workspace, scene, 0.0)
-    features = demos[0]["meta"].get("features")
-    if not features:
-        raise ValueError("these episodes do not declare their observation features")
+    features = _declared_features(demos)
     load = workspace.load_episode
     demo_episodes = [load(r["id"]) for r in demos]
     failed = [load(r["id"]) for r in negatives]
@@ -83,9 +81,7 @@ def fit_code_in_workspace(
 
 def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch):
     train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
-    features = train[0]["meta"].get("features")
-    if not features:
-        raise ValueError("these episodes do not declare their observation features")
+    features = _declared_features(train)
     load = workspace.load_episode
     model = fit([load(r["id"]) for r in train], scene, features,
                 [load(r["id"]) for r in train_neg], config, on_epoch)
@@ -218,6 +214,14 @@ def perceptual_defaults(scene: str) -> PerceptualConfig:
     options = {**({"cameras": cameras} if cameras else {}), "mirror": task.mirrored_layouts,
                **task.perceptual_options}
     return replace(PerceptualConfig(), **options)
+
+
+def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The observation layout the episodes were recorded with (name -> size)."""
+    features = rows[0]["meta"].get("features")
+    if not features:
+        raise ValueError("these episodes do not declare their observation features")
+    return dict(features)
 
 
 def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):

@@ -121,6 +121,10 @@ class CodeRewardModel:
         self._term_count += len(rewards)
         return rewards.astype(np.float32)
 
+    def reward(self, states: np.ndarray) -> np.ndarray:
+        """Per-state reward, as preference models name it (``preference_accuracy`` reads it)."""
+        return self.score(states)
+
     def drain_terms(self) -> dict[str, float]:
         """Each term's mean over the states scored since the last call."""
         count = max(self._term_count, 1)

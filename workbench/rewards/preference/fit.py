@@ -127,8 +127,9 @@ def fit_preference(
     return model
 
 
-def preference_accuracy(model: PreferenceRewardModel, queries: Sequence[LabelledQuery]) -> float:
-    """Fraction of strict pair labels (left/right) the model's segment returns agree with."""
+def preference_accuracy(model: Any, queries: Sequence[LabelledQuery]) -> float:
+    """Fraction of strict pair labels (left/right) the model's segment returns agree with;
+    ``model`` is any reward with ``reward(states)`` (a preference ensemble, reward code)."""
     hits = []
     for q in queries:
         if q.kind != "pair" or q.answer not in ("left", "right"):
