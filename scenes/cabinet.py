@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from robots.arm import Arm6, place_end_effector
+from robots.tabletop import TabletopArm, place_end_effector
 from scenes.tabletop import CLOSED, COLOURS, OPEN, Phase, PhaseScript, fingers_touch
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, tolerance
@@ -32,7 +32,7 @@ class CabinetTask(Task):
     front_geom: ClassVar[str]  # the geom whose colour varies (and that goals name)
     open_at: ClassVar[float]  # joint position that counts as open (m or rad)
 
-    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+    def bind(self, physics: Physics, robot: TabletopArm) -> None:  # type: ignore[override]
         model = physics.model
         self.arm = robot
         robot.prepare_for_grasping(physics)  # damped servos, a firm grip

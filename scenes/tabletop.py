@@ -25,7 +25,6 @@ COLOURS = {
     "green": (0.15, 0.7, 0.25),
 }
 OPEN, CLOSED = 1.0, -1.0
-CARRY_HEIGHT = 0.13  # grip-site height for carrying: clears walls and other objects
 
 
 class FreeObject:
@@ -144,12 +143,12 @@ class PhaseScript:
     """
 
     def __init__(self, arm, phases: Sequence[Phase], rng: np.random.Generator,
-                 noise: float = 0.05, max_step: float = 0.01, gain: float = 0.6):
+                 noise: float = 0.05, max_step: float | None = None, gain: float = 0.6):
         self.arm = arm
         self.phases = list(phases)
         self.rng = rng
         self.noise = noise
-        self.max_step = max_step
+        self.max_step = max_step or arm.max_step  # the controller's step at |action| = 1
         self.gain = gain  # below 1: the servos lag the IK target, so full steps overshoot
         self.index = 0
         self._held = 0
@@ -175,23 +174,27 @@ class PhaseScript:
         return np.array([*move, phase.gripper])
 
 
-def grip_point(obj: FreeObject, physics: Physics) -> np.ndarray:
-    """Grip site target for a top-down grasp: 1 cm above the centre, finger tips off the table."""
+def grip_point(arm, obj: FreeObject, physics: Physics) -> np.ndarray:
+    """Grip site target for a top-down grasp: where the arm holds a cube (a centimetre above
+    the centre for the nominal arm), finger tips off the table."""
     x, y, z = obj.position(physics)
-    return np.array([x, y, max(z + 0.01, 0.028)])
+    return np.array([x, y, max(z + arm.grip_above_centre, arm.grip_floor)])
 
 
 def pick_and_place_phases(task, obj: FreeObject, place: Target) -> list[Phase]:
     """Top-down grasp of ``obj``, carry at a safe height, lower to ``place(physics)``, let go."""
     carry = {}
+    arm = task.arm
+    carry_height = arm.carry_height
 
     def above_object(physics: Physics) -> np.ndarray:
-        return grip_point(obj, physics) + (0.0, 0.0, 0.08)
+        point = grip_point(arm, obj, physics)
+        return np.array([*point[:2], min(point[2] + 0.08, arm.workspace_high[2])])
 
     def lift(physics: Physics) -> np.ndarray:
         hand = task.arm.ee_position(physics)
         carry["xy"] = carry.get("xy", hand[:2].copy())
-        return np.array([*carry["xy"], CARRY_HEIGHT])
+        return np.array([*carry["xy"], carry_height])
 
     def held_offset(physics: Physics) -> np.ndarray:
         """Grip site minus object centre: corrects targets for where the fingers hold it."""
@@ -199,7 +202,7 @@ def pick_and_place_phases(task, obj: FreeObject, place: Target) -> list[Phase]:
 
     def over_place(physics: Physics) -> np.ndarray:
         xy = place(physics)[:2] + held_offset(physics)[:2]
-        return np.array([*xy, CARRY_HEIGHT])
+        return np.array([*xy, carry_height])
 
     def lower(physics: Physics) -> np.ndarray:
         return place(physics) + held_offset(physics)
@@ -208,12 +211,12 @@ def pick_and_place_phases(task, obj: FreeObject, place: Target) -> list[Phase]:
         return float(np.linalg.norm(obj.position(physics) - place(physics))) < 0.007
 
     def retreat(physics: Physics) -> np.ndarray:
-        return np.array([*place(physics)[:2], CARRY_HEIGHT + 0.03])
+        return np.array([*place(physics)[:2], min(carry_height + 0.03, arm.workspace_high[2])])
 
     return [
         Phase("approach", above_object, OPEN, tolerance=0.015),
-        Phase("descend", lambda p: grip_point(obj, p), OPEN, tolerance=0.006, speed=0.6),
-        Phase("close", lambda p: grip_point(obj, p), CLOSED, tolerance=1.0, hold=8),
+        Phase("descend", lambda p: grip_point(arm, obj, p), OPEN, tolerance=0.006, speed=0.6),
+        Phase("close", lambda p: grip_point(arm, obj, p), CLOSED, tolerance=1.0, hold=8),
         Phase("lift", lift, CLOSED, tolerance=0.02),
         Phase("carry", over_place, CLOSED, tolerance=0.015),
         Phase("lower", lower, CLOSED, speed=0.6, done=set_down),
@@ -228,7 +231,7 @@ def scatter_arm_scene(arm, physics: Physics, rng: np.random.Generator,
     (a quarter of the time within about a centimetre of it), the fingers open anywhere
     between closed and wide; each object in the hand (30%), on or above the goal (20%),
     nudged on the table (20%) or where the reset put it."""
-    from robots.arm import place_end_effector
+    from robots.tabletop import place_end_effector
 
     hand = arm.ee_position(physics).copy()
     anchors = [hand, *(o.position(physics).copy() for o in objects)]
@@ -240,7 +243,7 @@ def scatter_arm_scene(arm, physics: Physics, rng: np.random.Generator,
     if spread > 0.01 and rng.uniform() < 0.5:
         where[2] = rng.uniform(0.02, 0.25)
     place_end_effector(arm, physics, np.clip(where, arm.workspace_low, arm.workspace_high))
-    arm.set_fingers(physics, rng.uniform(0.0, 0.04))
+    arm.set_fingers(physics, rng.uniform(0.0, 1.0))
     physics.forward()
     hand = arm.ee_position(physics).copy()
     for obj in objects:

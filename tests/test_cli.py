@@ -32,11 +32,14 @@ def test_view_writes_a_rendered_png(tmp_path, capsys):
     assert image.shape == (240, 320, 3) and image.std() > 10
 
 
-def test_gallery_renders_every_scene(tmp_path, capsys):
+def test_gallery_renders_every_scene_and_its_stand_in_robots(tmp_path, capsys):
     from workbench.registry import SCENES
 
     assert main(["scenes", "--gallery", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [f"{n}.png" for n in SCENES.names()]
+    expected = [f"{n}.png" for n in SCENES.names()]
+    expected += [f"{n}-{r}.png" for n in SCENES.names() for r in SCENES.load(n).stand_ins]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(expected)
+    assert {"Push-so101.png", "PickPlace-panda.png"} <= set(expected)
     assert {"Push", "Reach", "Walk"} <= set(SCENES.names())
 
 

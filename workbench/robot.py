@@ -40,6 +40,12 @@ class Robot(ABC):
     default_control_mode: ClassVar[str]
     description: ClassVar[str] = ""
     prefix: ClassVar[str] = "robot/"
+    # What kind of body this is ("tabletop arm", ...): a scene names the kind it is written
+    # for, and any robot of that kind can stand in for the scene's own.
+    kind: ClassVar[str] = ""
+    # Where the robot's base sits relative to the arena's mount site (a small arm sits closer
+    # to the objects).
+    mount_offset: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
 
     def spec(self) -> mujoco.MjSpec:
         from workbench.sim.compose import load_spec

@@ -48,6 +48,9 @@ class Task(ABC):
     name: ClassVar[str]
     tags: ClassVar[tuple[str, ...]]
     robot: ClassVar[str]  # robot registry name
+    # Other robots of the same kind the scene is laid out and demonstrated for (its scripted
+    # demonstrator is tested with each); any robot of the kind may be tried.
+    stand_ins: ClassVar[tuple[str, ...]] = ()
     arena: ClassVar[Path]
     description: ClassVar[str] = ""
     default_control_mode: ClassVar[str | None] = None

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from robots.arm import Arm6, place_end_effector
+from robots.tabletop import TabletopArm, place_end_effector
 from scenes.tabletop import (
     FreeObject,
     PhaseScript,
@@ -35,6 +35,7 @@ class PickPlaceTask(Task):
     name = "PickPlace"
     tags = ("manipulation", "arm", "tabletop", "grasping")
     robot = "arm6"
+    stand_ins = ("arm7", "so101", "panda")
     arena = asset("scenes", "pick_place", "arena.xml")
     description = "put the cube in the green tray"
     default_control_mode = "ee_delta"
@@ -59,7 +60,7 @@ class PickPlaceTask(Task):
     viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.3, "azimuth": 150, "elevation": -32}
     reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "placed": 0.25}
 
-    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+    def bind(self, physics: Physics, robot: TabletopArm) -> None:  # type: ignore[override]
         model = physics.model
         self.arm = robot
         robot.prepare_for_grasping(physics)  # damped servos, a firm grip
@@ -71,17 +72,23 @@ class PickPlaceTask(Task):
         d = self.difficulty
         self.cube.vary(physics, rng, d, str(rng.choice(CUBE_COLOURS)))
         physics.recompute_constants()
+        arm = self.arm
         if d < 0.5:
             cube = np.array([0.42, -0.1]) + rng.uniform(-0.03, 0.03, size=2)
             tray = np.array([0.42, 0.12]) + rng.uniform(-0.03, 0.03, size=2)
             if rng.uniform() < 0.5:  # either side
                 cube[1], tray[1] = -cube[1], -tray[1]
-        else:
-            cube, tray = spread_apart(rng, (0.3, -0.25), (0.55, 0.25), 2, gap=0.16)
+            cube, tray = arm.on_table(cube), arm.on_table(tray)
+        else:  # apart enough that the cube never starts on the tray's wall
+            cube, tray = spread_apart(rng, arm.on_table((0.3, -0.25)), arm.on_table((0.55, 0.25)),
+                                      2, gap=max(0.16 * arm.table_scale, 0.11))
+        if np.linalg.norm(tray - cube) < 0.11:  # a small arm's layout: keep the tray clear
+            tray = cube + 0.11 * (tray - cube) / np.linalg.norm(tray - cube)
         self.cube.place(physics, cube)
         physics.data.mocap_pos[self._tray] = (*tray, 0.0)
         hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
-        place_end_effector(self.arm, physics, hand)
+        hand = np.array([*arm.on_table(hand[:2]), min(hand[2], arm.workspace_high[2])])
+        place_end_effector(arm, physics, hand)
         self.start_distance = float(np.linalg.norm(tray - cube))
 
     # -- named accessors ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from robots.arm import Arm6, place_end_effector
+from robots.tabletop import TabletopArm, place_end_effector
 from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
@@ -24,7 +24,6 @@ COLOURS = {
     "purple": (0.55, 0.2, 0.7),
     "orange": (0.95, 0.5, 0.1),
 }
-HAND_HEIGHT = 0.03  # grip site height while pushing: finger tips 5 mm above the table
 SUCCESS_RADIUS = 0.03
 
 
@@ -32,6 +31,7 @@ class PushTask(Task):
     name = "Push"
     tags = ("manipulation", "arm", "tabletop")
     robot = "arm6"
+    stand_ins = ("arm7", "so101", "panda")
     arena = asset("scenes", "push", "arena.xml")
     description = "push the cube onto the green pad"
     default_control_mode = "ee_delta_planar"
@@ -56,7 +56,7 @@ class PushTask(Task):
     goal_tolerance = SUCCESS_RADIUS  # in the table plane, as success measures it
     goal_colours = {"cube": tuple(COLOURS), "pad": ("green",)}
 
-    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+    def bind(self, physics: Physics, robot: TabletopArm) -> None:  # type: ignore[override]
         model = physics.model
         self.arm = robot
         self._cube_body = model.body("cube").id
@@ -88,23 +88,25 @@ class PushTask(Task):
         model.geom_friction[self._cube_geom] = self._base_friction * friction_scale
         physics.recompute_constants()  # masses and sizes changed: refresh derived quantities
 
+        arm = self.arm
         cube = np.array([0.42 + 0.08 * d * rng.uniform(-1, 1), 0.15 * d * rng.uniform(-1, 1)])
-        cube += rng.uniform(-0.01, 0.01, size=2)
+        cube = arm.on_table(cube + rng.uniform(-0.01, 0.01, size=2))
         angle = rng.uniform(-1, 1) * (0.4 + (np.pi - 0.4) * d)
         direction = np.array([np.cos(angle), np.sin(angle)])
         distance = 0.10 + 0.10 * d * rng.uniform(0, 1)
-        target = np.clip(cube + distance * direction, [0.25, -0.35], [0.62, 0.35])
+        target = np.clip(cube + distance * direction, arm.on_table([0.25, -0.35]),
+                         arm.on_table([0.62, 0.35]))
         if d < 0.5:
             hand = cube - np.array([0.07, 0.0]) + rng.uniform(-0.01, 0.01, size=2)
         else:  # anywhere on the table, but not inside the cube
             hand = cube + rng.uniform(0.08, 0.15) * _unit(rng.normal(size=2))
-            hand = np.clip(hand, [0.22, -0.35], [0.62, 0.35])
+            hand = np.clip(hand, arm.on_table([0.22, -0.35]), arm.on_table([0.62, 0.35]))
 
         data.qpos[self._cube_qpos : self._cube_qpos + 3] = (*cube, self.half)
         data.qpos[self._cube_qpos + 3 : self._cube_qpos + 7] = (1, 0, 0, 0)
         data.qvel[self._cube_dof : self._cube_dof + 6] = 0
         data.mocap_pos[self._target_mocap] = (*target, 0.0005)
-        place_end_effector(self.arm, physics, np.array([*hand, HAND_HEIGHT]))
+        place_end_effector(arm, physics, np.array([*hand, arm.push_height]))
         self.start_distance = float(np.linalg.norm(target - cube))
 
     def scatter(self, physics: Physics, rng: np.random.Generator) -> None:
@@ -124,7 +126,7 @@ class PushTask(Task):
         if rng.uniform() < 0.3:  # right behind the cube, as while pushing it
             where = cube - (self.half + 0.03) * _unit(rng.normal(size=2))
         data.qpos[self._cube_qpos : self._cube_qpos + 3] = (*cube, self.half)
-        place_end_effector(self.arm, physics, np.array([*where, HAND_HEIGHT]))
+        place_end_effector(self.arm, physics, np.array([*where, self.arm.push_height]))
 
     # -- named accessors ---------------------------------------------------------------------
     def cube_position(self, physics: Physics) -> np.ndarray:
@@ -264,7 +266,7 @@ class ScriptedPush:
         rel = hand - cube
         along = rel @ direction
         lateral = rel - along * direction
-        max_step = 0.01
+        max_step = task.arm.max_step
         behind_cube = along < -(task.half + 0.005)
         # the servos still close ~5 mm of lag after the hand stops
         self.done = self.done or remaining < self.stop_within
@@ -282,7 +284,7 @@ class ScriptedPush:
             goal = cube + side * (task.half + 0.05) - direction * (task.half + 0.03)
         action_xy = np.clip((goal - hand) / max_step, -1.0, 1.0)
         action_xy = np.clip(action_xy + self.noise * self.rng.normal(size=2), -1.0, 1.0)
-        dz = np.clip((HAND_HEIGHT - hand3[2]) / max_step, -1.0, 1.0)
+        dz = np.clip((task.arm.push_height - hand3[2]) / max_step, -1.0, 1.0)
         if task.control_mode == "ee_delta_planar":
             return action_xy
         if task.control_mode != "ee_delta":

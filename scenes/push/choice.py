@@ -28,6 +28,7 @@ class PushChoiceTask(PushTask):
     goal_colours = {"cube": tuple(c for c in COLOURS if c not in PAD_COLOURS),
                     "pad": tuple(PAD_COLOURS)}
     goal_choices = ("pad",)
+    stand_ins = ()  # two pads 12 cm out to either side do not fit a small arm's reach
     goal_examples = ("push the cube onto the green pad", "push the cube onto the blue pad")
 
     def arena_spec(self) -> mujoco.MjSpec:

@@ -10,28 +10,26 @@ import math
 
 import numpy as np
 
-from robots.arm import Arm6
+from robots.tabletop import TabletopArm
 from scenes.tabletop import scatter_arm_scene
 from workbench.assets import asset
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
 
 SUCCESS_RADIUS = 0.02
-TARGET_LOW, TARGET_HIGH = (0.2, -0.4, 0.04), (0.6, 0.4, 0.4)  # where a target may be
+# Where a target may be, and where one is drawn at full difficulty, for the nominal arm (a
+# smaller arm scales them, see TabletopArm.on_table).
+TARGET_LOW, TARGET_HIGH = (0.2, -0.4, 0.04), (0.6, 0.4, 0.4)
+DRAW_LOW, DRAW_HIGH = (0.22, -0.3, 0.05), (0.55, 0.3, 0.3)
+DECOY_LOW, DECOY_HIGH = (0.2, -0.4, 0.04), (0.62, 0.4, 0.45)  # where the perturbed take aims
 COLOURS = {"red": (0.9, 0.2, 0.2), "blue": (0.2, 0.35, 0.9), "yellow": (0.95, 0.8, 0.1)}
-
-
-def reachable(target: np.ndarray) -> bool:
-    """Within the arm's reach with the gripper pointing down: the wrist sits 23 cm above the
-    grip site and must stay within 50 cm of the shoulder (upper arm + forearm: 56 cm)."""
-    wrist = np.asarray(target) + np.array([0.0, 0.0, 0.23])
-    return bool(np.linalg.norm(wrist - np.array([0.0, 0.0, 0.17])) <= 0.5)
 
 
 class ReachTask(Task):
     name = "Reach"
     tags = ("manipulation", "arm", "tabletop")
     robot = "arm6"
+    stand_ins = ("arm7", "so101", "panda")
     arena = asset("scenes", "reach", "arena.xml")
     description = "move the gripper to the red marker"
     default_control_mode = "ee_delta"
@@ -56,12 +54,21 @@ class ReachTask(Task):
     goal_tolerance = SUCCESS_RADIUS
     viewer = {"lookat": (0.35, 0.0, 0.15), "distance": 1.4, "azimuth": 150, "elevation": -25}
 
-    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+    def bind(self, physics: Physics, robot: TabletopArm) -> None:  # type: ignore[override]
         self.arm = robot
         self._target = physics.model.body("target").mocapid[0]
         self._target_geom = physics.model.geom("target").id
         self.start_distance = 0.1
         self.colour = "red"
+        self._low, self._high = self._box(TARGET_LOW, TARGET_HIGH)
+        self._draw_low, self._draw_high = self._box(DRAW_LOW, DRAW_HIGH)
+        self._decoy_box = self._box(DECOY_LOW, DECOY_HIGH)
+
+    def _box(self, low, high) -> tuple[np.ndarray, np.ndarray]:
+        """A nominal box moved into this arm's reach (heights shrink with the layout too)."""
+        scale = self.arm.table_scale
+        return (np.array([*self.arm.on_table(low[:2]), low[2] * scale]),
+                np.array([*self.arm.on_table(high[:2]), high[2] * scale]))
 
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
         d = self.difficulty
@@ -71,9 +78,9 @@ class ReachTask(Task):
                 offset = rng.normal(size=3)
                 target = hand + (0.10 + 0.05 * d) * offset / np.linalg.norm(offset)
             else:
-                target = rng.uniform([0.22, -0.3, 0.05], [0.55, 0.3, 0.3])
-            target = np.clip(target, TARGET_LOW, TARGET_HIGH)
-            if reachable(target):
+                target = rng.uniform(self._draw_low, self._draw_high)
+            target = np.clip(target, self._low, self._high)
+            if self.arm.reaches(target):
                 break
         self.colour = str(rng.choice(list(COLOURS)))
         physics.model.geom_rgba[self._target_geom, :3] = COLOURS[self.colour]
@@ -87,7 +94,7 @@ class ReachTask(Task):
         return self.arm.ee_position(physics).copy()
 
     def place_goal(self, physics: Physics, goal: np.ndarray) -> None:
-        physics.data.mocap_pos[self._target] = np.clip(goal, TARGET_LOW, TARGET_HIGH)
+        physics.data.mocap_pos[self._target] = np.clip(goal, self._low, self._high)
 
     def desired_goal(self, physics: Physics) -> np.ndarray:
         return self.target_position(physics).copy()
@@ -130,7 +137,7 @@ class ReachTask(Task):
             delta = task.target_position(physics) - task.arm.ee_position(physics)
             # A gentle proportional step: the servos lag, and a stiffer gain rings around it.
             gain = 0.7 if np.linalg.norm(delta) > 0.03 else 0.25
-            step = np.clip(delta / 0.01, -1.0, 1.0) * gain
+            step = np.clip(delta / task.arm.max_step, -1.0, 1.0) * gain
             step = np.clip(step + 0.03 * rng.normal(size=3), -1.0, 1.0)
             if task.control_mode == "ee_delta_planar":
                 return step[:2]
@@ -145,9 +152,9 @@ class ReachTask(Task):
         offset = offset / np.linalg.norm(offset) * rng.uniform(0.08, 0.15)
 
         def act(physics: Physics) -> np.ndarray:
-            aim = np.clip(task.target_position(physics) + offset, [0.2, -0.4, 0.04],
-                          [0.62, 0.4, 0.45])
-            step = np.clip((aim - task.arm.ee_position(physics)) / 0.01, -1.0, 1.0) * 0.7
+            aim = np.clip(task.target_position(physics) + offset, *task._decoy_box)
+            step = np.clip((aim - task.arm.ee_position(physics)) / task.arm.max_step,
+                           -1.0, 1.0) * 0.7
             return step[:2] if task.control_mode == "ee_delta_planar" else np.array([*step, -1.0])
 
         return act

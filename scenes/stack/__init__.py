@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from robots.arm import Arm6, place_end_effector
+from robots.tabletop import TabletopArm, place_end_effector
 from scenes.tabletop import (
     FreeObject,
     PhaseScript,
@@ -57,7 +57,7 @@ class StackTask(Task):
     viewer = {"lookat": (0.4, 0.0, 0.1), "distance": 1.2, "azimuth": 150, "elevation": -28}
     reference_weights = {"reach": 0.1, "grasp": 0.15, "carry": 0.5, "stacked": 0.25}
 
-    def bind(self, physics: Physics, robot: Arm6) -> None:  # type: ignore[override]
+    def bind(self, physics: Physics, robot: TabletopArm) -> None:  # type: ignore[override]
         self.arm = robot
         robot.prepare_for_grasping(physics)  # damped servos, a firm grip
         self.cube = FreeObject(physics, "cube", half=0.02)

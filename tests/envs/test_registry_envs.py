@@ -8,7 +8,6 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import workbench
-from workbench.envs import make_env
 from workbench.registry import SCENES, UnknownEntryError
 
 ENV_IDS = workbench.register_envs(include_dm_control=False)  # the suite: test_dm_control.py
@@ -154,19 +153,3 @@ def test_point_cloud_observations_are_cropped_to_the_workspace_in_the_base_frame
     # The cube is in the cloud: some points lie within its half-size of its centre.
     cube = env.unwrapped.task.cube_position(env.unwrapped.physics)
     assert (np.linalg.norm(points - cube, axis=1) < 0.03).sum() >= 5
-
-
-@pytest.mark.parametrize("scene", ["Reach", "PickPlace"])
-def test_the_seven_dof_arm_stands_in_for_the_six_dof_one(scene):
-    env = make_env(scene, robot="arm7")
-    assert env.contract()["robot"] == "arm7" and len(env.contract()["hardware"]["joint_order"]) == 8
-    successes = 0
-    for seed in range(5):
-        env.reset(seed=seed)
-        policy = env.task.scripted_policy(np.random.default_rng(seed))
-        for _ in range(env.task.episode_steps):
-            _, _, terminated, truncated, info = env.step(policy(env.physics))
-            if terminated or truncated:
-                break
-        successes += info["success"]
-    assert successes >= 4

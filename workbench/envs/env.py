@@ -75,13 +75,18 @@ class WorkbenchEnv(gym.Env):
         # Another robot of the same kind (e.g. arm7 for arm6) can stand in for the scene's own.
         self.robot_name = robot or self.task.robot
         self.robot: Robot = ROBOTS.load(self.robot_name)()
+        kind = ROBOTS.load(self.task.robot).kind
+        if self.robot_name != self.task.robot and (not kind or self.robot.kind != kind):
+            needed = f"a {kind}" if kind else f"the scene's own {self.task.robot!r}"
+            raise ValueError(f"robot must be {needed} for {scene}, got {self.robot_name!r}")
         self.control_mode = control_mode or self.task.default_control_mode or (
             self.robot.default_control_mode
         )
         self.robot.check_mode(self.control_mode)
         self.task.control_mode = self.control_mode
 
-        spec = compose(self.task.arena_spec(), self.robot.spec(), prefix=self.robot.prefix)
+        spec = compose(self.task.arena_spec(), self.robot.spec(), prefix=self.robot.prefix,
+                       offset=self.robot.mount_offset)
         self.physics = Physics(compile_spec(spec))
         self.robot.bind(self.physics)
         self.task.bind(self.physics, self.robot)

@@ -14,9 +14,9 @@ from workbench.sim.render import CameraRenderer, RenderQuality
 
 def render_scene(
     scene: str, size: tuple[int, int] = (640, 480), camera: str | None = None, seed: int = 0,
-    quality: RenderQuality = RenderQuality(shadows=True),
+    quality: RenderQuality = RenderQuality(shadows=True), robot: str | None = None,
 ) -> np.ndarray:
-    env = make_env(scene)
+    env = make_env(scene, robot=robot)
     try:
         env.reset(seed=seed)
         cam = camera or (env.task.cameras[0] if env.task.cameras else -1)
@@ -28,9 +28,9 @@ def render_scene(
 
 def render_scene_png(
     scene: str, out: Path, size: tuple[int, int] = (640, 480), camera: str | None = None,
-    seed: int = 0,
+    seed: int = 0, robot: str | None = None,
 ) -> Path:
-    image = render_scene(scene, size, camera, seed)
+    image = render_scene(scene, size, camera, seed, robot=robot)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
@@ -39,4 +39,13 @@ def render_scene_png(
 
 
 def render_gallery(folder: Path, size: tuple[int, int] = (480, 360)) -> list[Path]:
-    return [render_scene_png(name, Path(folder) / f"{name}.png", size) for name in SCENES.names()]
+    """Every scene with its own robot, then with each robot it is laid out for besides
+    (``Push-so101.png``)."""
+    folder = Path(folder)
+    pictures = []
+    for name in SCENES.names():
+        pictures.append(render_scene_png(name, folder / f"{name}.png", size))
+        for robot in SCENES.load(name).stand_ins:
+            pictures.append(render_scene_png(name, folder / f"{name}-{robot}.png", size,
+                                             robot=robot))
+    return pictures

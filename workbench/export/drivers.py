@@ -37,10 +37,11 @@ class SimDriver:
     """The MuJoCo simulation of the bundle's scene as a robot; its clock is simulated time."""
 
     def __init__(self, scene: str, control_mode: str, difficulty: float = 0.0, seed: int = 0,
-                 goal: str | None = None):
+                 goal: str | None = None, robot: str | None = None):
         from workbench.envs.env import make_env
 
-        self.env = make_env(scene, control_mode=control_mode, difficulty=difficulty, goal=goal)
+        self.env = make_env(scene, control_mode=control_mode, difficulty=difficulty, goal=goal,
+                            robot=robot)
         self.control_rate_hz = 1.0 / self.env.control_dt
         self.reset(seed)
 

@@ -261,6 +261,7 @@ def run_in_sim(
         meta["control_mode"],
         meta.get("difficulty", 0.0) if difficulty is None else difficulty,
         goal=meta.get("goal") if isinstance(meta.get("goal"), str) else None,
+        robot=meta.get("robot") if isinstance(meta.get("robot"), str) else None,
     )
     safety = SafetyFilter(default_limits(meta), 1.0 / driver.control_rate_hz)
     successes, returns, latencies = [], [], []

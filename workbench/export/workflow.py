@@ -22,7 +22,7 @@ def export_run(
     contract = header["contract"]
     env = make_env(
         contract["scene"], control_mode=contract["control_mode"],
-        difficulty=contract.get("difficulty", 0.0),
+        difficulty=contract.get("difficulty", 0.0), robot=contract.get("robot"),
     )
     observations = []
     for i in range(episodes):

@@ -62,6 +62,9 @@ class RunConfig:
         "help": "a goal sentence ('push the cube onto the blue pad'): the envs show what it "
                 "names, a choice the scene offers (PushChoice's pad) is drawn per episode so "
                 "the policy learns each, and the policy is evaluated on the sentence's"})
+    robot: str = field(default="", metadata={
+        "help": "train with another robot of the scene's kind (so101, panda, arm7 on the "
+                "tabletop scenes); empty: the scene's own"})
     transform: str = field(default="progress", metadata={
         "help": "progress or delta", "choices": ("progress", "delta")})
     difficulty: float = field(default=0.0, metadata={
@@ -174,7 +177,7 @@ def train_run(
         raise ValueError("reward=grounded needs a goal sentence (--goal)")
     online = config.online_feedback
     reward_path = None if online else resolve_reward(workspace, config)
-    env_kwargs: dict[str, Any] = {"difficulty": config.difficulty}
+    env_kwargs: dict[str, Any] = {"difficulty": config.difficulty, "robot": config.robot or None}
     eval_env = make_env(config.scene, goal=config.goal or None, **env_kwargs)
     if config.goal:  # the training envs: what the sentence names, each choice drawn
         env_kwargs.update(goal=config.goal, draw_choices=True)

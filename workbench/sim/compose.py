@@ -26,9 +26,11 @@ def load_spec(path: str | Path) -> mujoco.MjSpec:
 
 
 def compose(
-    arena: mujoco.MjSpec, robot: mujoco.MjSpec, mount: str = "robot_mount", prefix: str = "robot/"
+    arena: mujoco.MjSpec, robot: mujoco.MjSpec, mount: str = "robot_mount", prefix: str = "robot/",
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> mujoco.MjSpec:
-    """Attach ``robot`` to the site ``mount`` of ``arena``; every robot name gets ``prefix``.
+    """Attach ``robot`` to the site ``mount`` of ``arena``, moved by ``offset``; every robot
+    name gets ``prefix``.
 
     Example:
         >>> spec = compose(load_spec("assets/scenes/push/arena.xml"),
@@ -47,6 +49,7 @@ def compose(
     robot.option.timestep = arena.option.timestep
     robot.visual.map.znear = arena.visual.map.znear
     robot.visual.map.zfar = arena.visual.map.zfar
+    site.pos = [p + o for p, o in zip(site.pos, offset, strict=True)]
     arena.attach(robot, prefix=prefix, site=site)
     return arena
 

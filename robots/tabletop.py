@@ -1,0 +1,188 @@
+"""What every tabletop arm shares: a grip site, a gripper, the three control modes, and how
+the manipulation scenes lay their objects out for the arm's size.
+
+A robot in ``robots/`` subclasses :class:`TabletopArm` and names its parts (arm joints in
+actuator order, the gripper's joints and actuator, the two finger geoms a grasp is judged by);
+the scenes never name a robot, they ask the arm. Scenes are laid out for a nominal arm about
+60 cm long around :data:`TABLE_CENTRE`; a smaller arm is mounted so that its top-down workspace
+centres there and says by how much the layout shrinks (``table_scale``).
+
+Control modes:
+    ``ee_delta``: Cartesian deltas (dx, dy, dz) of the grip site plus gripper opening, solved by
+        damped-least-squares differential IK that holds the gripper pointing down.
+    ``ee_delta_planar``: (dx, dy) at a fixed height with the gripper closed, for pushing.
+    ``joint_position``: absolute joint targets for the arm joints and the gripper, each mapped
+        from [-1, 1] onto the actuator's range.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import mujoco
+import numpy as np
+
+from workbench.robot import HardwareMapping, Robot
+from workbench.sim.control import (
+    ActuatorRangeController,
+    Controller,
+    EndEffectorConfig,
+    EndEffectorDeltaController,
+    solve_ik,
+)
+from workbench.sim.physics import Physics
+
+TABLE_CENTRE = np.array([0.42, 0.0])  # where the scenes centre their layouts (world xy)
+
+
+class TabletopArm(Robot):
+    """Base class of the tabletop arms; subclasses set the class attributes below."""
+
+    kind = "tabletop arm"
+    joints: ClassVar[tuple[str, ...]]  # arm joints, in actuator order (servos share the names)
+    home: ClassVar[np.ndarray]  # arm joint angles: gripper down over the table
+    gripper_joints: ClassVar[tuple[str, ...]]  # set kinematically by set_fingers
+    gripper_range: ClassVar[tuple[float, float]]  # gripper joint position closed, wide open
+    gripper_units: ClassVar[str] = "m of finger travel"
+    finger_geom_names: ClassVar[tuple[str, str]]  # a grasp is both of these touching an object
+    control_modes = ("ee_delta", "ee_delta_planar", "joint_position")
+    default_control_mode = "ee_delta"
+    workspace_low: ClassVar[tuple[float, float, float]]  # grip-site box, world frame
+    workspace_high: ClassVar[tuple[float, float, float]]
+    # Layout: scene positions shrink towards TABLE_CENTRE by this factor; distances between
+    # objects do not (a cube still has to travel its 10 cm), they are clipped to the box.
+    table_scale: ClassVar[float] = 1.0
+    push_height: ClassVar[float] = 0.03  # grip-site height while pushing: tips just off the table
+    push_opening: ClassVar[float] = 0.0  # gripper opening while pushing (0 closed, 1 wide)
+    carry_height: ClassVar[float] = 0.13  # grip-site height while carrying over walls
+    grip_above_centre: ClassVar[float] = 0.01  # grip site over a grasped cube's centre
+    grip_floor: ClassVar[float] = 0.028  # lowest grasp height: finger tips off the table
+    max_step: ClassVar[float] = 0.01  # metres per control tick at |action| = 1
+    servo_integral: ClassVar[float] = 0.0  # see EndEffectorConfig.integral_gain
+    # Servo constants for the hardware contract: joint speed limit in rad/s (None: unknown).
+    joint_speed_limit: ClassVar[float | None] = None
+
+    # -- reach: which grip-site points the arm can reach with the gripper pointing down --------
+    shoulder: ClassVar[tuple[float, float, float]]  # world position of the first pitch joint
+    wrist_above_grip: ClassVar[float]  # the wrist pitch joint sits this far above the grip site
+    arm_length: ClassVar[float]  # shoulder-to-wrist distance at full stretch (with a margin)
+
+    def reaches(self, point: np.ndarray) -> bool:
+        """Whether the grip site can be at ``point`` with the gripper pointing down: inside the
+        workspace box, and the wrist within the arm's length of the shoulder."""
+        point = np.asarray(point, float)
+        wrist = point + np.array([0.0, 0.0, self.wrist_above_grip])
+        inside = np.all(point >= self.workspace_low) and np.all(point <= self.workspace_high)
+        return bool(inside and np.linalg.norm(wrist - np.asarray(self.shoulder)) <= self.arm_length)
+
+    def on_table(self, xy) -> np.ndarray:
+        """A scene's nominal table position, moved into this arm's reach."""
+        if self.table_scale == 1.0:  # bit for bit: the nominal arm's episodes stay as recorded
+            return np.asarray(xy, float)
+        return TABLE_CENTRE + self.table_scale * (np.asarray(xy, float) - TABLE_CENTRE)
+
+    def clip_to_workspace(self, point: np.ndarray) -> np.ndarray:
+        n = len(point)
+        return np.clip(point, self.workspace_low[:n], self.workspace_high[:n])
+
+    # -- the Robot contract --------------------------------------------------------------------
+    def bind(self, physics: Physics) -> None:
+        model, data = physics.model, physics.data
+        self._qpos = np.array([model.joint(self.name(j)).qposadr[0] for j in self.joints])
+        self._dofs = np.array([model.joint(self.name(j)).dofadr[0] for j in self.joints])
+        self._gripper_qpos = np.array(
+            [model.joint(self.name(j)).qposadr[0] for j in self.gripper_joints])
+        self._site = data.site(self.name("grip_site")).id
+        self._servos = np.array([model.actuator(self.name(j)).id for j in self.joints])
+        self._gripper = model.actuator(self.name("gripper")).id
+        self.finger_geoms = tuple(model.geom(self.name(g)).id for g in self.finger_geom_names)
+        self._jac = np.zeros((3, model.nv))
+        self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
+
+    def reset(self, physics: Physics, rng: np.random.Generator) -> None:
+        data = physics.data
+        data.qpos[self._qpos] = self.home
+        data.qvel[self._dofs] = 0.0
+        self.set_fingers(physics, 0.0)
+        data.ctrl[self._servos] = self.home
+        data.ctrl[self._gripper] = physics.model.actuator_ctrlrange[self._gripper, 0]
+        physics.forward()
+
+    def prepare_for_grasping(self, physics: Physics) -> None:
+        """Grasping scenes call this: stiffen what their servos need to hold a cube. The
+        published models already carry their servo gains, so by default nothing changes."""
+
+    def ee_config(self, planar: bool) -> EndEffectorConfig:
+        return EndEffectorConfig(
+            site=self.name("grip_site"),
+            joints=tuple(self.name(j) for j in self.joints),
+            actuators=tuple(self.name(j) for j in self.joints),
+            max_step=self.max_step,
+            workspace_low=self.workspace_low,
+            workspace_high=self.workspace_high,
+            gripper_actuator=self.name("gripper"),
+            planar=planar,
+            integral_gain=self.servo_integral,
+            planar_gripper=2.0 * self.push_opening - 1.0,
+        )
+
+    def make_controller(self, mode: str, physics: Physics) -> Controller:
+        self.check_mode(mode)
+        if mode == "joint_position":
+            names = tuple(self.name(j) for j in (*self.joints, "gripper"))
+            return ActuatorRangeController(physics.model, names)
+        return EndEffectorDeltaController(physics.model, self.ee_config(mode == "ee_delta_planar"))
+
+    def ee_position(self, physics: Physics) -> np.ndarray:
+        return physics.data.site_xpos[self._site]
+
+    def opening(self, physics: Physics) -> float:
+        """Gripper opening: 0 closed, 1 wide open (from the first gripper joint)."""
+        closed, wide = self.gripper_range
+        return float((physics.data.qpos[self._gripper_qpos[0]] - closed) / (wide - closed))
+
+    def set_fingers(self, physics: Physics, opening: float) -> None:
+        """Open the gripper to ``opening`` (0 closed, 1 wide), kinematically."""
+        closed, wide = self.gripper_range
+        physics.data.qpos[self._gripper_qpos] = closed + opening * (wide - closed)
+
+    def features(self) -> dict[str, int]:
+        n = len(self.joints)
+        return {"joint_pos": n, "joint_vel": n, "gripper": 1, "ee_pos": 3, "ee_vel": 3}
+
+    def observe(self, physics: Physics) -> dict[str, np.ndarray]:
+        data = physics.data
+        jac = self._jac
+        mujoco.mj_jacSite(physics.model, data, jac, None, self._site)
+        return {
+            "joint_pos": data.qpos[self._qpos],
+            "joint_vel": data.qvel[self._dofs],
+            "gripper": np.array([self.opening(physics)]),
+            "ee_pos": data.site_xpos[self._site],
+            "ee_vel": jac @ data.qvel,
+        }
+
+    def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
+        if control_mode != "joint_position":
+            return None
+        return "joint_pos", tuple(range(len(self.joints)))  # the gripper starts at its middle
+
+    def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
+        command = (
+            "joint_position_target" if control_mode == "joint_position" else "ee_delta_target"
+        )
+        return HardwareMapping(
+            joint_order=(*self.joints, "gripper"),
+            joint_units=f"rad (gripper: {self.gripper_units})",
+            control_rate_hz=1.0 / control_dt,
+            command=command,
+        )
+
+
+def place_end_effector(robot: TabletopArm, physics: Physics, position: np.ndarray) -> None:
+    """Kinematically move the arm so its grip site sits at ``position``, gripper down."""
+    controller = robot._placer  # made once in bind
+    controller.reset(physics)  # holds the current (home) orientation
+    solve_ik(physics, controller, np.asarray(position, dtype=float))
+    physics.data.ctrl[robot._servos] = physics.data.qpos[robot._qpos]
+    physics.forward()

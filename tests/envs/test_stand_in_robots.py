@@ -1,0 +1,99 @@
+"""Robots standing in for a scene's own (the 7-DoF arm, the SO-101, the Panda) in the scenes
+laid out for them: gymnasium's checker, determinism, the hardware contract and scripted
+demonstrations that succeed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from workbench.envs import make_env
+from workbench.registry import SCENES
+
+CASES = [(scene, robot) for scene in SCENES.names() for robot in SCENES.load(scene).stand_ins]
+
+
+def test_the_published_robots_stand_in_for_reach_push_and_pick_place():
+    wanted = {(s, r) for s in ("Reach", "Push", "PickPlace") for r in ("so101", "panda")}
+    assert wanted <= set(CASES)
+
+
+@pytest.mark.parametrize(("scene", "robot"), CASES)
+def test_check_env_and_determinism(scene, robot):
+    env = make_env(scene, robot=robot)
+    check_env(env, skip_render_check=True)
+    runs = []
+    for _ in range(2):
+        obs, _ = env.reset(seed=3)
+        actions = np.random.default_rng(3).uniform(-1, 1, (30, env.action_space.shape[0]))
+        runs.append(np.stack([obs] + [env.step(a)[0] for a in actions]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.isfinite(runs[0]).all()
+    env.close()
+
+
+@pytest.mark.parametrize(("scene", "robot"), CASES)
+def test_scripted_demonstrations_succeed_with_the_robot(scene, robot):
+    env = make_env(scene, robot=robot)
+    successes = 0
+    for seed in range(10):
+        env.reset(seed=seed)
+        policy = env.task.scripted_policy(np.random.default_rng(seed))
+        for _ in range(env.task.episode_steps):
+            _, _, terminated, truncated, info = env.step(policy(env.physics))
+            if terminated or truncated:
+                break
+        successes += info["success"]
+    assert successes >= 9, f"{scene} with {robot}: {successes}/10"
+    env.close()
+
+
+@pytest.mark.parametrize("robot", ["so101", "panda", "arm7"])
+def test_the_contract_names_the_real_joints_in_order(robot):
+    env = make_env("Reach", robot=robot, control_mode="joint_position")
+    contract = env.contract()
+    expected = {"so101": ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex",
+                          "wrist_roll", "gripper"),
+                "panda": tuple(f"panda_joint{i}" for i in range(1, 8)) + ("gripper",),
+                "arm7": ("shoulder_yaw", "shoulder_pitch", "upper_roll", "elbow_pitch",
+                         "wrist_pitch", "wrist_roll", "wrist_tilt", "gripper")}[robot]
+    assert contract["robot"] == robot
+    assert tuple(contract["hardware"]["joint_order"]) == expected
+    assert env.action_space.shape == (len(expected),)
+
+
+def test_a_robot_of_another_kind_is_refused_in_one_line():
+    with pytest.raises(ValueError,
+                       match="robot must be the scene's own 'walker' for Walk, got 'so101'"):
+        make_env("Walk", robot="so101")
+
+
+def test_a_small_arm_lays_the_table_out_within_its_reach():
+    """The SO-101's Push and PickPlace layouts fall inside its top-down workspace."""
+    for scene in ("Push", "PickPlace"):
+        env = make_env(scene, robot="so101", difficulty=1.0)
+        arm = env.robot
+        for seed in range(20):
+            env.reset(seed=seed)
+            hand = arm.ee_position(env.physics)
+            assert np.all(hand >= np.array(arm.workspace_low) - 0.01)
+            assert np.all(hand <= np.array(arm.workspace_high) + 0.01)
+        env.close()
+
+
+def test_a_policy_trained_on_the_so101_exports_and_runs_on_the_so101(workspace, tmp_path):
+    from workbench.export.runner import run_in_sim
+    from workbench.export.workflow import export_run
+    from workbench.rl.ppo import PPOConfig
+    from workbench.rl.run import RunConfig, train_run
+
+    config = RunConfig(scene="Reach", robot="so101", reward="reference", eval_episodes=2,
+                       tensorboard=False, hacking_guard=False,
+                       ppo=PPOConfig(total_steps=512, num_envs=2, rollout_steps=128))
+    result = train_run(workspace, config)
+    bundle = export_run(result["path"], tmp_path / "bundle")
+    assert bundle["robot"] == "so101"
+    assert bundle["hardware"]["joint_order"][0] == "shoulder_pan"
+    report = run_in_sim(tmp_path / "bundle", episodes=1)  # an arm6 observes 6 joints, not 5
+    assert 0.0 <= report["success_rate"] <= 1.0
