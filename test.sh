@@ -4,7 +4,7 @@
 # Extra arguments go to pytest, e.g. ./test.sh -m slow, ./test.sh tests/sim -x.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-"$ROOT/setup.sh"
+WORKBENCH_LEROBOT="${WORKBENCH_LEROBOT:-1}" "$ROOT/setup.sh"
 VENV="${WORKBENCH_VENV:-$ROOT/.venv}"
 cd "$ROOT"
 export QT_QPA_PLATFORM=offscreen MUJOCO_GL="${MUJOCO_GL:-egl}" PYTHONDONTWRITEBYTECODE=1

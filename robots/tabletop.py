@@ -98,6 +98,11 @@ class TabletopArm(Robot):
         self.finger_geoms = tuple(model.geom(self.name(g)).id for g in self.finger_geom_names)
         self._jac = np.zeros((3, model.nv))
         self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
+        gripper_dof = model.jnt_dofadr[model.joint(self.name(self.gripper_joints[0])).id]
+        self._hardware_dofs = np.array([*self._dofs, gripper_dof])
+        self._ranges = tuple((float(low), float(high)) for low, high in (
+            *(model.jnt_range[model.joint(self.name(j)).id] for j in self.joints),
+            self.gripper_range))
 
     def reset(self, physics: Physics, rng: np.random.Generator) -> None:
         data = physics.data
@@ -176,7 +181,23 @@ class TabletopArm(Robot):
             joint_units=f"rad (gripper: {self.gripper_units})",
             control_rate_hz=1.0 / control_dt,
             command=command,
+            joint_ranges=getattr(self, "_ranges", ()),
+            joint_speed_limit=self.joint_speed_limit,
         )
+
+    def hardware_positions(self, physics: Physics) -> np.ndarray:
+        data = physics.data
+        return np.array([*data.qpos[self._qpos], data.qpos[self._gripper_qpos[0]]])
+
+    def set_hardware_positions(self, physics: Physics, positions: np.ndarray,
+                               speeds: np.ndarray) -> None:
+        data = physics.data
+        data.qpos[self._qpos] = positions[:-1]
+        data.qpos[self._gripper_qpos] = positions[-1]  # the second finger follows the first
+        data.qvel[self._hardware_dofs] = speeds
+
+    def hardware_targets(self, physics: Physics) -> np.ndarray:
+        return np.array([*physics.data.ctrl[self._servos], physics.data.ctrl[self._gripper]])
 
 
 def place_end_effector(robot: TabletopArm, physics: Physics, position: np.ndarray) -> None:

@@ -26,6 +26,9 @@ class HardwareMapping:
     joint_units: str  # e.g. "rad", "m"
     control_rate_hz: float
     command: str  # what the driver receives, e.g. "joint_position_target"
+    # Each joint's (lower, upper) limit in joint_units, in joint_order; empty where unknown.
+    joint_ranges: tuple[tuple[float, float], ...] = ()
+    joint_speed_limit: float | None = None  # rad/s, where the maker publishes one
 
 
 class Robot(ABC):
@@ -84,6 +87,21 @@ class Robot(ABC):
         ``actions`` command (in order), so a runner on hardware starts from where the robot is.
         None where a zero command already holds the robot (delta and torque commands)."""
         return None
+
+    # -- hardware joints: how a driver mirrors a real robot (workbench/export) ----------------
+    def hardware_positions(self, physics: Physics) -> np.ndarray:
+        """Joint positions in :meth:`hardware_mapping`'s joint order (what a real robot
+        reports)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot mirror a real robot's joints")
+
+    def set_hardware_positions(self, physics: Physics, positions: np.ndarray,
+                               speeds: np.ndarray) -> None:
+        """Put the joints where a real robot says it is (kinematically; call ``forward``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot mirror a real robot's joints")
+
+    def hardware_targets(self, physics: Physics) -> np.ndarray:
+        """The joint targets the controller last wrote, in the same order and units."""
+        raise NotImplementedError(f"{type(self).__name__} cannot mirror a real robot's joints")
 
     def check_mode(self, mode: str) -> None:
         if mode not in self.control_modes:

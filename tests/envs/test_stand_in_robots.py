@@ -61,6 +61,10 @@ def test_the_contract_names_the_real_joints_in_order(robot):
     assert contract["robot"] == robot
     assert tuple(contract["hardware"]["joint_order"]) == expected
     assert env.action_space.shape == (len(expected),)
+    # Limits per joint, as the robot's model declares them; the gripper's span last.
+    ranges = np.array(contract["hardware"]["joint_ranges"])
+    assert ranges.shape == (len(expected), 2) and (ranges[:, 0] < ranges[:, 1]).all()
+    assert tuple(ranges[-1]) == pytest.approx(env.robot.gripper_range)
 
 
 def test_a_robot_of_another_kind_is_refused_in_one_line():

@@ -338,6 +338,8 @@ class WorkbenchEnv(gym.Env):
             "hardware": {
                 "joint_order": list(hardware.joint_order),
                 "joint_units": hardware.joint_units,
+                "joint_ranges": [list(r) for r in hardware.joint_ranges],
+                "joint_speed_limit": hardware.joint_speed_limit,
                 "command": hardware.command,
                 "measured": self._measured_command(),
             },

@@ -250,6 +250,45 @@ def run_on_robot(
         signal.signal(signal.SIGTERM, previous)
 
 
+def run_on_lerobot(
+    bundle_dir: str | Path, robot_type: str, port: str, episodes: int = 1, seed: int = 10_000,
+    robot_id: str | None = None, calibration_dir: str | None = None, log: Path | None = None,
+) -> dict[str, Any]:
+    """Drive a LeRobot robot (``so101_follower``, ...) in real time through the safety filter,
+    with the bundle's scene as its twin (workbench/export/lerobot_driver.py): episodes of the
+    scene's length, each from where the robot is, success judged in the twin."""
+    from workbench.export.lerobot_driver import LeRobotDriver, make_lerobot_robot
+
+    policy = OnnxPolicy(bundle_dir)
+    robot = make_lerobot_robot(robot_type, port, robot_id, calibration_dir)
+    driver = LeRobotDriver(policy.meta, robot, seed=seed)
+    safety = SafetyFilter(default_limits(policy.meta), 1.0 / driver.control_rate_hz, log_path=log)
+    successes, reports = [], []
+    try:
+        first = driver.start()
+        for i in range(episodes):
+            observation = first if i == 0 else driver.reset(seed + i)
+            safety.reset(np.clip(measured_command(policy.meta, observation.values,
+                                                  policy.act_dim), safety.low, safety.high))
+            report = drive(policy, driver, safety, 100_000, done=lambda: driver.done)
+            reports.append(report)
+            successes.append(float(driver.info.get("success", False)))
+            if report.stopped:
+                break
+    finally:
+        driver.stop()
+        driver.close()
+    return {
+        "success_rate": float(np.mean(successes)) if successes else 0.0,
+        "episodes": len(successes),
+        "latency_p50_ms": float(np.median([r.latency_p50_ms for r in reports])) if reports
+        else 0.0,
+        "missed_ticks": int(sum(r.missed_ticks for r in reports)),
+        "stopped": any(r.stopped for r in reports),
+        "interventions": safety.counts(),
+    }
+
+
 def run_in_sim(
     bundle_dir: str | Path, episodes: int = 10, seed: int = 10_000, difficulty: float | None = None
 ) -> dict[str, Any]:

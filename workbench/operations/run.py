@@ -1,20 +1,23 @@
-"""Running an exported bundle: in simulation, or on a robot over the authenticated UDP link;
-always through the safety filter. Needs no torch (a robot computer has numpy, onnxruntime,
-mujoco and gymnasium)."""
+"""Running an exported bundle: in simulation, on a robot over the authenticated UDP link, or on
+any robot LeRobot drives; always through the safety filter. Needs no torch (a robot computer
+has numpy, onnxruntime, mujoco and gymnasium; LeRobot brings its own)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.config import validated
+from workbench.config import ConfigError, validated
 from workbench.export.link import load_key
-from workbench.export.runner import run_in_sim, run_on_robot
+from workbench.export.runner import run_in_sim, run_on_lerobot, run_on_robot
 from workbench.operations.base import Progress, Request, Result
 
 PORT = r"([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"
 HOST_PORT = {"pattern": rf"((\[[0-9a-fA-F:]+\]|[^:\s]*):{PORT})?",
              "pattern_help": "HOST:PORT with a port from 1 to 65535"}
+ROBOT = {"pattern": rf"(lerobot:[a-z0-9_]+|(\[[0-9a-fA-F:]+\]|[^:\s]*):{PORT})?",
+         "pattern_help": "HOST:PORT with a port from 1 to 65535, or lerobot:TYPE "
+                         "(lerobot:so101_follower)"}
 
 
 def host_port(text: str) -> tuple[str, int]:
@@ -26,14 +29,20 @@ def host_port(text: str) -> tuple[str, int]:
 @dataclass(frozen=True, kw_only=True)
 @validated
 class RunBundle(Request):
-    """Run an exported bundle in simulation, or drive a robot over the authenticated UDP link
-    (protocol: workbench/export/link.py)."""
+    """Run an exported bundle in simulation, drive a robot over the authenticated UDP link
+    (protocol: workbench/export/link.py), or drive a LeRobot robot (``--robot
+    lerobot:so101_follower --port /dev/ttyACM0``) with the bundle's scene as its twin."""
 
     bundle: Path = field(metadata={"help": "bundle folder", "positional": True})
     episodes: int = field(default=10, metadata={
-        "help": "simulation episodes", "min": 1, "max": 1_000_000})
+        "help": "episodes (in simulation, or on a LeRobot robot)", "min": 1, "max": 1_000_000})
     robot: str = field(default="", metadata={
-        "help": "HOST:PORT of a robot to drive instead of the simulation", **HOST_PORT})
+        "help": "HOST:PORT of a robot on the UDP link, or lerobot:TYPE for a robot LeRobot "
+                "drives, instead of the simulation", **ROBOT})
+    port: str = field(default="", metadata={
+        "help": "the serial port of a LeRobot robot (/dev/ttyACM0)"})
+    robot_id: str = field(default="", metadata={
+        "help": "the LeRobot robot's id, which names its calibration file"})
     key_file: Path | None = field(default=None, metadata={
         "help": "the link's shared key, at least 16 bytes (default: the WORKBENCH_ROBOT_KEY "
                 "environment variable)"})
@@ -44,9 +53,21 @@ class RunBundle(Request):
     log: Path | None = field(default=None, metadata={
         "help": "append safety interventions to this JSONL file"})
 
+    def check(self) -> None:
+        lerobot = self.robot.startswith("lerobot:")
+        if lerobot and not self.port:
+            raise ConfigError("port: give the serial port of the LeRobot robot (--port "
+                              "/dev/ttyACM0)")
+        if (self.port or self.robot_id) and not lerobot:
+            raise ConfigError("port and robot_id are read only with --robot lerobot:TYPE")
+
     def perform(self, progress: Progress) -> Result:
         if not self.robot:
             return {"bundle": str(self.bundle), **run_in_sim(self.bundle, episodes=self.episodes)}
+        if self.robot.startswith("lerobot:"):
+            return run_on_lerobot(self.bundle, self.robot.removeprefix("lerobot:"), self.port,
+                                  episodes=self.episodes, robot_id=self.robot_id or None,
+                                  log=self.log)
         return run_on_robot(self.bundle, host_port(self.robot), self.steps, self.log,
                             key=load_key(self.key_file),
                             listen=host_port(self.listen) if self.listen else ("", 0))
