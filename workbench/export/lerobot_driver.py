@@ -116,12 +116,34 @@ class LeRobotDriver:
                                "first")
         return self.reset(self._seed)
 
-    def reset(self, seed: int) -> Observation:
-        """A new episode in the twin (its virtual objects drawn from ``seed``), from where the
-        robot is."""
+    def reset(self, seed: int, speed: float = 0.5, timeout: float = 10.0) -> Observation:
+        """A new episode: the twin draws its start (the arm's pose, the virtual objects) from
+        ``seed`` and the robot moves there first, at ``speed`` rad/s, as a simulated episode
+        starts from its reset pose."""
         self.twin.reset(seed=seed)
         self.done, self.steps, self._previous = False, 0, None
+        self.move_to(self.twin.robot.hardware_positions(self.twin.physics).copy(), speed,
+                     timeout)
         return self.read()
+
+    def move_to(self, goal: np.ndarray, speed: float, timeout: float,
+                tolerance: float = np.radians(1.0)) -> None:
+        """Ramp the joint targets to ``goal`` at the control rate; return once the arm is
+        within ``tolerance`` (the gripper: 2% of its span) or ``timeout`` seconds passed."""
+        period = 1.0 / self.control_rate_hz
+        here = self.to_radians(self.robot.get_observation())
+        command = here.copy()
+        span = abs(self._gripper_range[1] - self._gripper_range[0])
+        allowed = np.full(len(goal), tolerance)
+        allowed[-1] = 0.02 * span
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            command += np.clip(goal - command, -speed * period, speed * period)
+            self.robot.send_action(self.to_lerobot(command))
+            time.sleep(period)
+            here = self.to_radians(self.robot.get_observation())
+            if np.all(command == goal) and np.all(np.abs(here - goal) <= allowed):
+                return
 
     def now(self) -> float:
         return time.monotonic()

@@ -24,6 +24,9 @@ def export_run(
         contract["scene"], control_mode=contract["control_mode"],
         difficulty=contract.get("difficulty", 0.0), robot=contract.get("robot"),
     )
+    # Policies saved before a hardware field existed (joint limits) get it from the robot.
+    contract = {**contract, "hardware": {**env.contract()["hardware"],
+                                         **contract.get("hardware", {})}}
     observations = []
     for i in range(episodes):
         obs, _ = env.reset(seed=20_000 + i)
