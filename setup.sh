@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${WORKBENCH_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
-EXTRAS="${WORKBENCH_EXTRAS:-gui,devices,language,dev}"
+EXTRAS="${WORKBENCH_EXTRAS:-gui,devices,language,ros,dev}"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 APT_PACKAGES=(libegl1 libgl1 libgles2 libegl-mesa0 libgl1-mesa-dri libosmesa6 xvfb xauth

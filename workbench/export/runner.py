@@ -254,14 +254,32 @@ def run_on_lerobot(
     bundle_dir: str | Path, robot_type: str, port: str, episodes: int = 1, seed: int = 10_000,
     robot_id: str | None = None, calibration_dir: str | None = None, log: Path | None = None,
 ) -> dict[str, Any]:
-    """Drive a LeRobot robot (``so101_follower``, ...) in real time through the safety filter,
-    with the bundle's scene as its twin (workbench/export/lerobot_driver.py): episodes of the
-    scene's length, each from where the robot is, success judged in the twin."""
+    """Drive a LeRobot robot (``so101_follower``, ...) through LeRobot's ``Robot`` interface
+    (workbench/export/lerobot_driver.py)."""
     from workbench.export.lerobot_driver import LeRobotDriver, make_lerobot_robot
 
     policy = OnnxPolicy(bundle_dir)
     robot = make_lerobot_robot(robot_type, port, robot_id, calibration_dir)
-    driver = LeRobotDriver(policy.meta, robot, seed=seed)
+    return run_twin(policy, LeRobotDriver(policy.meta, robot, seed=seed), episodes, seed, log)
+
+
+def run_on_ros2(
+    bundle_dir: str | Path, namespace: str = "", episodes: int = 1, seed: int = 10_000,
+    log: Path | None = None, timeout: float = 5.0,
+) -> dict[str, Any]:
+    """Drive a robot over ROS 2 joint topics (workbench/export/ros2_driver.py)."""
+    from workbench.export.ros2_driver import Ros2Driver
+
+    policy = OnnxPolicy(bundle_dir)
+    driver = Ros2Driver(policy.meta, namespace, seed=seed, timeout=timeout)
+    return run_twin(policy, driver, episodes, seed, log)
+
+
+def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
+             log: Path | None) -> dict[str, Any]:
+    """Episodes in real time through the safety filter on a joint-level robot, the bundle's
+    scene as its twin (workbench/export/twin.py): each from the twin's start pose, of the
+    scene's length, success judged in the twin."""
     safety = SafetyFilter(default_limits(policy.meta), 1.0 / driver.control_rate_hz, log_path=log)
     successes, reports = [], []
     try:

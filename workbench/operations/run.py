@@ -9,15 +9,16 @@ from pathlib import Path
 
 from workbench.config import ConfigError, validated
 from workbench.export.link import load_key
-from workbench.export.runner import run_in_sim, run_on_lerobot, run_on_robot
+from workbench.export.runner import run_in_sim, run_on_lerobot, run_on_robot, run_on_ros2
 from workbench.operations.base import Progress, Request, Result
 
 PORT = r"([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"
 HOST_PORT = {"pattern": rf"((\[[0-9a-fA-F:]+\]|[^:\s]*):{PORT})?",
              "pattern_help": "HOST:PORT with a port from 1 to 65535"}
-ROBOT = {"pattern": rf"(lerobot:[a-z0-9_]+|(\[[0-9a-fA-F:]+\]|[^:\s]*):{PORT})?",
-         "pattern_help": "HOST:PORT with a port from 1 to 65535, or lerobot:TYPE "
-                         "(lerobot:so101_follower)"}
+ROBOT = {"pattern": rf"(lerobot:[a-z0-9_]+|ros2(:(/[A-Za-z_][A-Za-z0-9_]*)+)?|"
+                    rf"(\[[0-9a-fA-F:]+\]|[^:\s]*):{PORT})?",
+         "pattern_help": "HOST:PORT with a port from 1 to 65535, lerobot:TYPE "
+                         "(lerobot:so101_follower) or ros2[:/NAMESPACE]"}
 
 
 def host_port(text: str) -> tuple[str, int]:
@@ -31,14 +32,16 @@ def host_port(text: str) -> tuple[str, int]:
 class RunBundle(Request):
     """Run an exported bundle in simulation, drive a robot over the authenticated UDP link
     (protocol: workbench/export/link.py), or drive a LeRobot robot (``--robot
-    lerobot:so101_follower --port /dev/ttyACM0``) with the bundle's scene as its twin."""
+    lerobot:so101_follower --port /dev/ttyACM0``) or a robot on ROS 2 joint topics (``--robot
+    ros2``), with the bundle's scene as its twin."""
 
     bundle: Path = field(metadata={"help": "bundle folder", "positional": True})
     episodes: int = field(default=10, metadata={
         "help": "episodes (in simulation, or on a LeRobot robot)", "min": 1, "max": 1_000_000})
     robot: str = field(default="", metadata={
-        "help": "HOST:PORT of a robot on the UDP link, or lerobot:TYPE for a robot LeRobot "
-                "drives, instead of the simulation", **ROBOT})
+        "help": "HOST:PORT of a robot on the UDP link, lerobot:TYPE for a robot LeRobot "
+                "drives, or ros2[:/NAMESPACE] for one on ROS 2 joint topics, instead of the "
+                "simulation", **ROBOT})
     port: str = field(default="", metadata={
         "help": "the serial port of a LeRobot robot (/dev/ttyACM0)"})
     robot_id: str = field(default="", metadata={
@@ -68,6 +71,9 @@ class RunBundle(Request):
             return run_on_lerobot(self.bundle, self.robot.removeprefix("lerobot:"), self.port,
                                   episodes=self.episodes, robot_id=self.robot_id or None,
                                   log=self.log)
+        if self.robot.startswith("ros2"):
+            return run_on_ros2(self.bundle, self.robot.removeprefix("ros2").lstrip(":"),
+                               episodes=self.episodes, log=self.log)
         return run_on_robot(self.bundle, host_port(self.robot), self.steps, self.log,
                             key=load_key(self.key_file),
                             listen=host_port(self.listen) if self.listen else ("", 0))
