@@ -8,6 +8,7 @@ from pathlib import Path
 
 from workbench.config import validated
 from workbench.data.formats import lerobot, robomimic
+from workbench.data.formats.common import WITHOUT_FRAMES, frames_choice, load_episodes
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 
@@ -29,11 +30,23 @@ class ExportDataset(WorkspaceRequest):
     format: str = field(default="", metadata=FORMAT)
     scene: str | None = field(default=None, metadata={
         "help": "only this scene's episodes (default: every scene's)"})
+    without_frames: str = field(default="refuse", metadata={
+        "help": "when only some episodes have camera frames: refuse (say which), skip those "
+                "episodes, or drop the cameras from all", "choices": WITHOUT_FRAMES})
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         fmt = _format(self.path, self.format)
         export = lerobot.export_lerobot if fmt == "lerobot" else robomimic.export_robomimic
-        return {"exported": str(export(ws, self.path, scene=self.scene)), "format": fmt}
+        episodes = load_episodes(ws, None, self.scene)
+        kept, cameras = frames_choice(episodes, self.without_frames)
+        path = export(ws, self.path, scene=self.scene, without_frames=self.without_frames)
+        result: Result = {"exported": str(path), "format": fmt, "episodes": len(kept),
+                          "cameras": cameras}
+        left_out = [e.meta["id"] for e in episodes if e not in kept]
+        if left_out:
+            result["left_out_without_frames"] = left_out
+            progress.emit("message", text=f"left out episodes {left_out}: no camera frames")
+        return result
 
 
 @dataclass(frozen=True, kw_only=True)

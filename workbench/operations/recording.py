@@ -4,6 +4,7 @@ actions (a person's own takes come from the app's viewport or ``workbench teleop
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.config import validated
 from workbench.data.workspace import Workspace
@@ -43,15 +44,27 @@ class Record(WorkspaceRequest):
         "help": "seed of the first take (-1: one the workspace has not used)", "min": -1})
     difficulty: float = field(default=0.0, metadata={
         "help": "scene difficulty", "min": 0.0, "max": 1.0})
+    cameras: tuple[str, ...] = field(default=(), metadata={
+        "help": "cameras to record frames from at every step (the scene's: `workbench scenes`)"})
+    image_size: int = field(default=84, metadata={
+        "help": "frame width and height in pixels", "min": 16, "max": 1024})
+    robot: str = field(default="", metadata={
+        "help": "record with another robot of the scene's kind (so101, panda); empty: the "
+                "scene's own"})
 
     def check(self) -> None:
         if not (self.scripted or self.perturbed or self.random):
             raise ValueError("nothing to record: give --scripted, --perturbed or --random "
                              "(drive it yourself with `workbench teleop` or the app)")
-        scene_info(self.scene)  # an unknown scene is named with the known ones
+        info = scene_info(self.scene)  # an unknown scene is named with the known ones
+        unknown = [c for c in self.cameras if c not in info["cameras"]]
+        if unknown:
+            raise ValueError(f"cameras must be among {', '.join(info['cameras'])} for "
+                             f"{self.scene}, got {', '.join(unknown)}")
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
-        env = make_env(self.scene, difficulty=self.difficulty)
+        env = make_env(self.scene, difficulty=self.difficulty, robot=self.robot or None)
+        frames: dict[str, Any] = {"image_cameras": self.cameras, "image_size": self.image_size}
         demos = demo_set_size(env, self.scripted, self.failures) if self.scripted else 0
         total = demos + self.perturbed + self.random
         ids: list[int] = []
@@ -65,14 +78,15 @@ class Record(WorkspaceRequest):
             if self.scripted:
                 ids += record_demo_set(ws, self.scene, self.scripted, self.failures,
                                        progress=saved, should_stop=progress.should_stop,
-                                       difficulty=self.difficulty, seed=seed)
+                                       difficulty=self.difficulty, seed=seed,
+                                       robot=self.robot or None, **frames)
             for source, count in (("perturbed", self.perturbed), ("random", self.random)):
                 if count and not progress.should_stop():
                     policy = (random_policy(env, seed) if source == "random"
                               else scripted_policy(env, seed, perturbed=True))
                     ids += record_policy_episodes(env, ws, policy, count, source,
                                                   seed=seed + len(ids), progress=saved,
-                                                  should_stop=progress.should_stop)
+                                                  should_stop=progress.should_stop, **frames)
         finally:
             env.close()
         success = {row["id"]: bool(row["success"]) for row in ws.episodes(scene=self.scene)}

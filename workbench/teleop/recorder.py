@@ -205,14 +205,18 @@ def record_demo_set(
     should_stop: Callable[[], bool] | None = None,
     difficulty: float = 0.0,
     seed: int | None = None,
+    image_cameras: tuple[str, ...] = (),
+    image_size: int = 84,
+    robot: str | None = None,
 ) -> list[int]:
     """The scene's scripted demos and, by default, failed takes (``episodes // 2`` random and
     ``episodes`` perturbed rollouts): a progress reward learned from successes alone is easy to
     exploit. ``progress(n)`` is told the number of episodes saved so far. ``seed`` (default:
-    one the workspace has not used) seeds the first take."""
+    one the workspace has not used) seeds the first take; ``image_cameras`` are rendered into
+    every step."""
     from workbench.envs.env import make_env
 
-    env = make_env(scene, difficulty=difficulty)
+    env = make_env(scene, difficulty=difficulty, robot=robot)
     if seed is None:
         seed = 1000 + 100 * len(workspace.episodes(include_incomplete=True))
     kinds = [("scripted", scripted_policy(env, seed), episodes)]
@@ -226,6 +230,7 @@ def record_demo_set(
             ids += record_policy_episodes(
                 env, workspace, policy, count, source, seed=seed + len(ids),
                 progress=_offset(progress, len(ids)), should_stop=should_stop,
+                image_cameras=image_cameras, image_size=image_size,
             )
     finally:
         env.close()

@@ -25,10 +25,32 @@ def load_episodes(workspace: Workspace, episode_ids: list[int] | None,
     return episodes
 
 
-def cameras_of(episodes: list[Episode]) -> list[str]:
-    """Cameras every episode has images of (key ``image/<camera>``)."""
-    sets = [{k.split("/", 1)[1] for k in e.keys() if k.startswith("image/")} for e in episodes]
-    return sorted(set.intersection(*sets)) if sets else []
+WITHOUT_FRAMES = ("refuse", "skip", "drop")
+
+
+def frames_choice(episodes: list[Episode], without_frames: str = "refuse"
+                  ) -> tuple[list[Episode], list[str]]:
+    """The episodes to export and their cameras, when only some episodes carry frames:
+    ``refuse`` (an error naming them), ``skip`` the episodes without, or ``drop`` every
+    camera. Never silently: a camera some episodes lack is not quietly left out."""
+    if without_frames not in WITHOUT_FRAMES:
+        raise ValueError(f"without_frames must be one of {', '.join(WITHOUT_FRAMES)}, "
+                         f"got {without_frames!r}")
+    every = set().union(*({k.split("/", 1)[1] for k in e.keys() if k.startswith("image/")}
+                          for e in episodes)) if episodes else set()
+    if not every or without_frames == "drop":
+        return episodes, []
+    lacking = [e for e in episodes if not all(f"image/{c}" in e.keys() for c in every)]
+    if not lacking:
+        return episodes, sorted(every)
+    if without_frames == "refuse":
+        ids = ", ".join(str(e.meta.get("id", "?")) for e in lacking)
+        raise ValueError(f"episodes {ids} have no frames of {', '.join(sorted(every))}: choose "
+                         "--without-frames skip (leave them out) or drop (export no camera)")
+    kept = [e for e in episodes if e not in lacking]
+    if not kept:
+        return episodes, []
+    return kept, sorted(every)
 
 
 def rows_of(episode: Episode) -> dict[str, np.ndarray]:

@@ -26,7 +26,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.data.formats.common import cameras_of, frames_from_rows, load_episodes, rows_of
+from workbench.data.formats.common import (
+    frames_choice,
+    frames_from_rows,
+    load_episodes,
+    rows_of,
+)
 from workbench.data.formats.sidecar import build_sidecar, write_sidecar
 from workbench.data.formats.staging import (
     DatasetError,
@@ -71,25 +76,79 @@ def _read_video(path: Path) -> np.ndarray:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 
 
+def _tasks_table(tasks: dict[str, int]) -> pa.Table:
+    """``meta/tasks.parquet`` as LeRobot writes it with pandas: the sentence is the frame's
+    index (LeRobot looks a task up by index label), ``task_index`` its one column."""
+    pandas = {
+        "index_columns": ["__index_level_0__"],
+        "column_indexes": [{"name": None, "field_name": None, "pandas_type": "unicode",
+                            "numpy_type": "object", "metadata": {"encoding": "UTF-8"}}],
+        "columns": [{"name": "task_index", "field_name": "task_index", "pandas_type": "int64",
+                     "numpy_type": "int64", "metadata": None},
+                    {"name": None, "field_name": "__index_level_0__", "pandas_type": "unicode",
+                     "numpy_type": "object", "metadata": None}],
+        "attributes": {}, "creator": {"library": "pyarrow", "version": pa.__version__},
+        "pandas_version": "2.2.3",
+    }
+    table = pa.table({"task_index": pa.array(list(tasks.values()), pa.int64()),
+                      "__index_level_0__": pa.array(list(tasks), pa.string())})
+    return table.replace_schema_metadata({b"pandas": json.dumps(pandas).encode()})
+
+
+def _stats(values: np.ndarray) -> dict[str, list[Any]]:
+    """LeRobot's per-feature statistics of (steps, ...) values over the first axis."""
+    values = np.asarray(values, np.float64)
+    return {"mean": values.mean(0).tolist(), "std": values.std(0).tolist(),
+            "min": values.min(0).tolist(), "max": values.max(0).tolist(),
+            "count": [len(values)]}
+
+
+def _image_stats(frames: np.ndarray, most: int = 100) -> dict[str, list[Any]]:
+    """Per-channel statistics of up to ``most`` evenly spaced frames, scaled to [0, 1] and
+    shaped (3, 1, 1), as LeRobot computes them for camera features."""
+    picked = frames[np.linspace(0, len(frames) - 1, min(most, len(frames))).astype(int)]
+    pixels = picked.reshape(-1, picked.shape[-1]).astype(np.float64) / 255.0
+    stats = _stats(pixels)
+    return {k: (v if k == "count" else [[[x]] for x in v]) for k, v in stats.items()}
+
+
+def _merge(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    """Statistics of the union of the parts (means and variances pooled by count)."""
+    counts = np.array([p["count"][0] for p in parts], np.float64)
+    means = np.array([p["mean"] for p in parts], np.float64)
+    variances = np.array([p["std"] for p in parts], np.float64) ** 2
+    weights = (counts / counts.sum()).reshape(-1, *[1] * (means.ndim - 1))
+    mean = (weights * means).sum(0)
+    variance = (weights * (variances + (means - mean) ** 2)).sum(0)
+    return {"mean": mean.tolist(), "std": np.sqrt(variance).tolist(),
+            "min": np.min([p["min"] for p in parts], 0).tolist(),
+            "max": np.max([p["max"] for p in parts], 0).tolist(),
+            "count": [int(counts.sum())]}
+
+
 def _feature(array: np.ndarray, dtype: str) -> dict[str, Any]:
     return {"dtype": dtype, "shape": list(array.shape[1:]) or [1], "names": None}
 
 
 def export_lerobot(
     workspace: Workspace, out: str | Path, episode_ids: list[int] | None = None,
-    scene: str | None = None, crf: int = 10,
+    scene: str | None = None, crf: int = 10, without_frames: str = "refuse",
 ) -> Path:
+    """Write the episodes as a LeRobot v3.0 dataset. When some episodes have camera frames
+    and others do not, ``without_frames`` says what happens: ``refuse`` (the default: an
+    error naming them), ``skip`` those episodes, or ``drop`` the cameras from every episode."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new folder for the dataset")
     episodes = load_episodes(workspace, episode_ids, scene)
-    cameras = cameras_of(episodes)
+    episodes, cameras = frames_choice(episodes, without_frames)
     fps = int(round(1.0 / float(episodes[0].meta["meta"].get("control_dt", 0.04))))
     tasks: dict[str, int] = {}
     columns: dict[str, list[Any]] = {k: [] for k in (*VECTOR_KEYS, *SCALAR_KEYS)}
     columns.update({k: [] for k in ("next.done", "timestamp", "frame_index", "episode_index",
                                     "index", "task_index")})
     episode_rows: list[dict[str, Any]] = []
+    all_stats: list[dict[str, dict[str, list[Any]]]] = []
     videos: dict[str, list[np.ndarray]] = {c: [] for c in cameras}
     video_frames = dict.fromkeys(cameras, 0)
     index = 0
@@ -112,12 +171,17 @@ def export_lerobot(
             "episode_index": e, "tasks": [task], "length": length,
             "data/chunk_index": 0, "data/file_index": 0,
             "dataset_from_index": index, "dataset_to_index": index + length,
+            "meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0,
         }
+        # Per-episode statistics, which LeRobot's edit tools pool again after a change.
+        episode_stats = {key: _stats(np.asarray(rows[key]).reshape(length, -1))
+                         for key in (*VECTOR_KEYS, *SCALAR_KEYS)}
         for camera in cameras:
             images = episode[f"image/{camera}"]
             first = episode.initial().get(f"image/{camera}", images[0])
             videos[camera].append(np.concatenate([first[None], images]))
             key = _video_key(camera)
+            episode_stats[key] = _image_stats(videos[camera][-1])
             start = video_frames[camera]
             meta_row.update({
                 f"videos/{key}/chunk_index": 0, f"videos/{key}/file_index": 0,
@@ -125,6 +189,9 @@ def export_lerobot(
                 f"videos/{key}/to_timestamp": (start + length) / fps,
             })
             video_frames[camera] += length + 1
+        meta_row.update({f"stats/{key}/{name}": value for key, stats in episode_stats.items()
+                         for name, value in stats.items()})
+        all_stats.append(episode_stats)
         episode_rows.append(meta_row)
         index += length
 
@@ -145,8 +212,7 @@ def export_lerobot(
     pq.write_table(pa.table(table), data_path)
     (out / EPISODES_PATH).parent.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(episode_rows), out / EPISODES_PATH)
-    pq.write_table(pa.table({"task_index": list(tasks.values()), "task": list(tasks)}),
-                   out / "meta/tasks.parquet")
+    pq.write_table(_tasks_table(tasks), out / "meta/tasks.parquet")
     for camera in cameras:
         path = out / VIDEO_PATH.format(video_key=_video_key(camera), chunk_index=0, file_index=0)
         _write_video(path, np.concatenate(videos[camera]), fps, crf)
@@ -180,12 +246,7 @@ def export_lerobot(
         "features": features,
     }
     (out / "meta/info.json").write_text(json.dumps(info, indent=1))
-    stats = {}
-    for key in VECTOR_KEYS:
-        values = np.asarray(columns[key], np.float64)
-        stats[key] = {"mean": values.mean(0).tolist(), "std": values.std(0).tolist(),
-                      "min": values.min(0).tolist(), "max": values.max(0).tolist(),
-                      "count": [len(values)]}
+    stats = {key: _merge([s[key] for s in all_stats]) for key in all_stats[0]}
     (out / "meta/stats.json").write_text(json.dumps(stats))
     write_sidecar(out / "meta/workbench.json", build_sidecar(workspace, episodes))
     return out

@@ -16,7 +16,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from workbench.data.formats.common import cameras_of, frames_from_rows, load_episodes, rows_of
+from workbench.data.formats.common import frames_choice, frames_from_rows, load_episodes, rows_of
 from workbench.data.formats.sidecar import build_sidecar, write_sidecar
 from workbench.data.formats.staging import (
     DatasetError,
@@ -43,11 +43,13 @@ def sidecar_path(path: Path) -> Path:
 
 def export_robomimic(
     workspace: Workspace, path: str | Path, episode_ids: list[int] | None = None,
-    scene: str | None = None,
+    scene: str | None = None, without_frames: str = "refuse",
 ) -> Path:
+    """Write the episodes as a robomimic HDF5 file; ``without_frames`` as for LeRobot
+    (``common.frames_choice``)."""
     path = Path(path)
     episodes = load_episodes(workspace, episode_ids, scene)
-    cameras = cameras_of(episodes)
+    episodes, cameras = frames_choice(episodes, without_frames)
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as f:
         data = f.create_group("data")
