@@ -170,14 +170,18 @@ def _split(obs, goal_env: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
-              callbacks: tuple[Callback, ...] = (), feedback=None) -> SACAgent:
+              callbacks: tuple[Callback, ...] = (), feedback=None, demos=None) -> SACAgent:
     """Train on one env (goal-conditioned Dict observations, or a flat Box) and return the
     agent; actions are scaled from [-1, 1] to the env's action bounds.
 
     ``feedback`` (a :class:`workbench.rl.online_reward.OnlinePreference`) replaces the env's
     reward with a preference reward learned while training, PEBBLE style: it sees every
     transition, runs a feedback round at every progress report, and after each refit the whole
-    replay buffer is relabelled with the new reward."""
+    replay buffer is relabelled with the new reward.
+
+    ``demos`` (:class:`workbench.rl.takeover.Interventions`: a person's take-over steps, or
+    demonstrations) fill half of every batch, the other half coming from the run's own replay
+    (RLPD's symmetric sampling); the input normalisers see them from the start."""
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -193,6 +197,12 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
     alpha_opt = torch.optim.Adam([agent.log_alpha], lr=config.lr)
     target_entropy = -float(act_dim)
     replay = GoalReplay(config.total_steps, len(o), len(g), act_dim)
+    if demos is not None and len(demos):
+        agent.obs_rms.update(np.asarray(demos.next_obs, np.float32))
+        if goal_env:
+            agent.goal_rms.update(np.asarray(demos.goal, np.float32))
+    else:
+        demos = None
     relabel = (config.her_future / (config.her_future + 1)) if (config.her and goal_env) else 0.0
     reward_fn = env.get_wrapper_attr("compute_reward") if goal_env else None
     episode_return, returns, successes = 0.0, [], []
@@ -229,7 +239,7 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
             debt += config.updates_per_step
             while debt >= 1.0:
                 losses = _update(agent, replay, config, rng, relabel, reward_fn, device,
-                                 (actor_opt, critic_opt, alpha_opt), target_entropy)
+                                 (actor_opt, critic_opt, alpha_opt), target_entropy, demos)
                 debt -= 1.0
         if step % config.log_every == 0 or step == config.total_steps:
             recent = slice(-20, None)
@@ -249,10 +259,16 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
 
 
 def _update(agent: SACAgent, replay: GoalReplay, config: SACConfig, rng, relabel, reward_fn,
-            device, optimisers, target_entropy: float) -> dict[str, float]:
+            device, optimisers, target_entropy: float, demos=None) -> dict[str, float]:
     actor_opt, critic_opt, alpha_opt = optimisers
+    own = config.batch_size if demos is None else config.batch_size - config.batch_size // 2
     obs, action, reward, next_obs, terminated, goal = replay.sample(
-        config.batch_size, rng, relabel, reward_fn)
+        own, rng, relabel, reward_fn)
+    if demos is not None:  # the other half from the person's steps
+        parts = demos.sample(config.batch_size - own, rng)
+        obs, action, reward, next_obs, terminated, goal = (
+            np.concatenate([a, np.asarray(b, np.float32)]) for a, b in zip(
+                (obs, action, reward, next_obs, terminated, goal), parts, strict=True))
     x = agent.inputs(obs, goal, device)
     x_next = agent.inputs(next_obs, goal, device)
     action = torch.as_tensor(action, device=device)

@@ -76,7 +76,10 @@ class Recorder:
         self.success = False
         return obs
 
-    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: np.ndarray, human: bool | None = None
+             ) -> tuple[Any, float, bool, bool, dict]:
+        """One step; ``human`` (for takes where a person may take over from a policy) is
+        stored per step: whether the person's command, not the policy's, was applied."""
         if self.writer is None:
             raise RuntimeError("call start() before step()")
         action = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
@@ -89,6 +92,8 @@ class Recorder:
             "progress": np.float32(info["progress"]),
             "success": np.bool_(info["success"]),
         }
+        if human is not None:
+            frame["human"] = np.bool_(human)
         frame.update(self._images())
         self.writer.add_frame(**frame)
         self.success = self.success or bool(info["success"])
