@@ -49,6 +49,9 @@ class Robot(ABC):
     # Where the robot's base sits relative to the arena's mount site (a small arm sits closer
     # to the objects).
     mount_offset: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
+    # Domain randomisation ranges for sim-to-real with this robot (DomainRandomization fields),
+    # what ``randomization="robot"`` turns on: how far its model may be from the real one.
+    randomization: ClassVar[dict[str, float]] = {}
 
     def spec(self) -> mujoco.MjSpec:
         from workbench.sim.compose import load_spec

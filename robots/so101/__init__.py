@@ -69,6 +69,11 @@ class So101(TabletopArm):
     servo_integral = 0.2  # kp 17.8 N m/rad against gravity and friction: several mm short
     pan_axis = (MOUNT[0] + 0.039, 0.0)
     joint_speed_limit = 4.7  # STS3215 at 12 V: 0.222 s per 60 degrees unloaded
+    # The servo constants are borrowed, not measured (see the module's note), so gains and
+    # damping get wide ranges; positions are 12-bit (0.0015 rad) and LeRobot's loop at 30 Hz
+    # reads and writes a tick late.
+    randomization = {"actuator_gain": 0.3, "damping": 0.3, "friction": 0.2, "mass": 0.1,
+                     "obs_noise": 0.002, "action_latency": 1}
 
     @property
     def mjcf(self) -> Path:  # type: ignore[override]

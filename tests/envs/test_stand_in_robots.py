@@ -101,3 +101,18 @@ def test_a_policy_trained_on_the_so101_exports_and_runs_on_the_so101(workspace, 
     assert bundle["hardware"]["joint_order"][0] == "shoulder_pan"
     report = run_in_sim(tmp_path / "bundle", episodes=1)  # an arm6 observes 6 joints, not 5
     assert 0.0 <= report["success_rate"] <= 1.0
+
+
+@pytest.mark.parametrize("robot", ["so101", "panda"])
+def test_the_robots_own_randomisation_ranges_are_one_word_away(robot):
+    env = make_env("Reach", robot=robot, randomization="robot")
+    declared = type(env.robot).randomization
+    assert declared and {k: getattr(env.randomization, k) for k in declared} == declared
+    gains = []
+    for seed in (1, 2):
+        _, info = env.reset(seed=seed)
+        gains.append(env.physics.model.actuator_gainprm[:, 0].copy())
+        assert info["randomization"]
+    assert not np.allclose(gains[0], gains[1])  # drawn per episode
+    with pytest.raises(ValueError, match="randomization must be 'robot'"):
+        make_env("Reach", robot=robot, randomization="real")

@@ -12,8 +12,8 @@ Observation modes:
 ``point_cloud=N`` (pixels mode) adds ``points``: N points fused from every camera's depth,
 cropped to the robot's workspace, voxel-downsampled and expressed in the robot base frame.
 
-``randomization`` (a :class:`~workbench.sim.randomization.DomainRandomization` or a dict of its
-fields) turns on domain randomisation; ``info["randomization"]`` at reset says what was drawn.
+``randomization`` (a :class:`~workbench.sim.randomization.DomainRandomization`, a dict of its
+fields, or ``"robot"``: the ranges the robot declares) turns on domain randomisation; ``info["randomization"]`` at reset says what was drawn.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class WorkbenchEnv(gym.Env):
         difficulty: float = 0.0,
         render_mode: str | None = None,
         render_size: tuple[int, int] = (480, 360),
-        randomization: DomainRandomization | dict | None = None,
+        randomization: DomainRandomization | dict | str | None = None,
         control_dt: float | None = None,
         point_cloud: int = 0,
         robot: str | None = None,
@@ -91,6 +91,11 @@ class WorkbenchEnv(gym.Env):
         self.robot.bind(self.physics)
         self.task.bind(self.physics, self.robot)
         self.controller = self.robot.make_controller(self.control_mode, self.physics)
+        if randomization == "robot":  # the ranges the robot's author names for sim-to-real
+            randomization = dict(self.robot.randomization)
+        elif isinstance(randomization, str):
+            raise ValueError(f"randomization must be 'robot', a dict of ranges or None, got "
+                             f"{randomization!r}")
         if not isinstance(randomization, DomainRandomization):
             randomization = DomainRandomization.from_dict(randomization)
         self.randomization = randomization
