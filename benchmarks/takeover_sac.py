@@ -8,7 +8,7 @@ Then SAC (+HER, default settings) trains with the interventions filling half of 
 episodes, success at the last step) every ``--eval-every`` steps. Steps to 80% success count
 the take-over episodes' steps too.
 
-Run: python benchmarks/takeover_sac.py [--steps 9000] [--seeds 3] [--first-seed 300]
+Run: python benchmarks/takeover_sac.py [--steps 9000] [--seeds 3] [--first-seed 300] [--no-her]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from workbench.rl.sac import SACConfig, evaluate_sac, train_sac
 from workbench.rl.takeover import run_with_takeover, scripted_takeover
 
 
-def run(seed: int, demos, steps: int, every: int, offset: int) -> dict:
+def run(seed: int, demos, steps: int, every: int, offset: int, her: bool) -> dict:
     env = make_goal_env("Reach", difficulty=1.0)
     probe = make_goal_env("Reach", difficulty=1.0)
     curve: list[tuple[int, float]] = []
@@ -36,10 +36,10 @@ def run(seed: int, demos, steps: int, every: int, offset: int) -> dict:
                           evaluate_sac(progress.policy, probe, 20)["success_rate"]))
 
     start = time.perf_counter()
-    train_sac(env, SACConfig(total_steps=steps, seed=seed, log_every=every),
+    train_sac(env, SACConfig(total_steps=steps, seed=seed, log_every=every, her=her),
               callbacks=(evaluate,), demos=demos)
     reached = next((s for s, rate in curve if rate >= 0.8), None)
-    return {"takeover": demos is not None, "seed": seed, "curve": curve,
+    return {"takeover": demos is not None, "her": her, "seed": seed, "curve": curve,
             "steps_to_80": reached, "wall_s": round(time.perf_counter() - start, 1)}
 
 
@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--takes", type=int, default=10)
     parser.add_argument("--start", type=int, default=10)
     parser.add_argument("--steps-taken", type=int, default=40)
+    parser.add_argument("--her", action=argparse.BooleanOptionalAction, default=True,
+                        help="hindsight relabelling for both variants")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -66,7 +68,8 @@ def main() -> None:
                           "human_steps": len(report.interventions),
                           "takes_successful": sum(report.successes)}), flush=True)
         for demos, offset in ((report.interventions, takeover_steps), (None, 0)):
-            print(json.dumps(run(seed, demos, args.steps, args.eval_every, offset)), flush=True)
+            print(json.dumps(run(seed, demos, args.steps, args.eval_every, offset, args.her)),
+                  flush=True)
 
 
 if __name__ == "__main__":

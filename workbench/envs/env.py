@@ -13,7 +13,8 @@ Observation modes:
 cropped to the robot's workspace, voxel-downsampled and expressed in the robot base frame.
 
 ``randomization`` (a :class:`~workbench.sim.randomization.DomainRandomization`, a dict of its
-fields, or ``"robot"``: the ranges the robot declares) turns on domain randomisation; ``info["randomization"]`` at reset says what was drawn.
+fields, or ``"robot"``: the ranges the robot declares) turns on domain randomisation;
+``info["randomization"]`` at reset says what was drawn.
 """
 
 from __future__ import annotations
