@@ -29,7 +29,12 @@ class FakeRosRobot:
         self._node.create_timer(self._period, self._tick)
         self._executor = SingleThreadedExecutor(context=self._context)
         self._executor.add_node(self._node)
-        self._thread = threading.Thread(target=self._executor.spin, daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+
+    def _spin(self) -> None:  # short slices: an executor shut down mid-spin can deadlock
+        while not self._stopping.is_set():
+            self._executor.spin_once(timeout_sec=0.02)
 
     def _heard(self, message: JointState) -> None:
         for name, value in zip(message.name, message.position, strict=True):
@@ -51,7 +56,8 @@ class FakeRosRobot:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._executor.shutdown(timeout_sec=1.0)
+        self._stopping.set()
+        self._thread.join(timeout=5.0)
+        self._executor.remove_node(self._node)
         self._node.destroy_node()
         self._context.try_shutdown()
-        self._thread.join(timeout=2.0)

@@ -53,7 +53,10 @@ class Ros2Driver(TwinDriver):
             JointState, f"{self.namespace}/joint_command", 10)
         self._executor = SingleThreadedExecutor(context=self._context)
         self._executor.add_node(self._node)
-        self._spinner = threading.Thread(target=self._executor.spin, daemon=True)
+        # Spin in short slices until told to stop: shutting an executor down from another
+        # thread while it spins can deadlock inside rclpy.
+        self._stopping = threading.Event()
+        self._spinner = threading.Thread(target=self._spin, daemon=True)
         self._spinner.start()
         with self._arrived:
             if not self._arrived.wait_for(lambda: self._latest is not None, self.timeout):
@@ -67,6 +70,10 @@ class Ros2Driver(TwinDriver):
             raise Ros2Error(f"the robot's joints {names} lack the bundle's {missing}: this "
                             f"bundle was trained for {self.trained_for!r}")
         self._order = np.array([names.index(j) for j in self.joints])
+
+    def _spin(self) -> None:
+        while not self._stopping.is_set():
+            self._executor.spin_once(timeout_sec=0.02)
 
     def _heard(self, message: Any) -> None:
         with self._arrived:
@@ -90,8 +97,9 @@ class Ros2Driver(TwinDriver):
     def disconnect(self) -> None:
         if self._context is None:
             return
-        self._executor.shutdown(timeout_sec=1.0)
+        self._stopping.set()
+        self._spinner.join(timeout=5.0)  # the spinner is done before anything is torn down
+        self._executor.remove_node(self._node)
         self._node.destroy_node()
         self._context.try_shutdown()
-        self._spinner.join(timeout=2.0)
         self._context = None
