@@ -165,3 +165,16 @@ def so101_bus(joints: dict[str, tuple[float, float, float]]) -> tuple[FakeFeetec
         calibration[name] = {"id": servo_id, "drive_mode": 0, "homing_offset": 0,
                              "range_min": raw_low, "range_max": raw_high}
     return FakeFeetechBus(servos), calibration
+
+
+def relax_watchdog(bundle) -> None:
+    """Give a test bundle a 2 s watchdog (bundle.json's safety block, as a user tightens or
+    loosens it): a loaded 2-core test machine can pause a process longer than the 0.2 s
+    default, and the tests that use this check the bus path; the watchdog has its own."""
+    import json
+    from pathlib import Path
+
+    path = Path(bundle) / "bundle.json"
+    meta = json.loads(path.read_text())
+    meta["safety"]["watchdog_timeout"] = 2.0
+    path.write_text(json.dumps(meta, indent=1))

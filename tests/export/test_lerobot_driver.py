@@ -21,7 +21,7 @@ from robots.so101 import So101
 from workbench.envs import make_env
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_feetech import so101_bus, ticks  # noqa: E402
+from fake_feetech import relax_watchdog, so101_bus, ticks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LEROBOT_VENV = Path(os.environ.get("WORKBENCH_LEROBOT_VENV", ROOT / ".venv-lerobot"))
@@ -48,6 +48,7 @@ def bundles(tmp_path_factory):
                            ppo=PPOConfig(total_steps=256, num_envs=2, rollout_steps=128))
         out[robot] = root / robot
         export_run(train_run(workspace, config)["path"], out[robot])
+        relax_watchdog(out[robot])
     return out
 
 

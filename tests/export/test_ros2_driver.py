@@ -17,6 +17,7 @@ import pytest
 from robots.so101 import So101
 
 sys.path.insert(0, str(Path(__file__).parent))
+from fake_feetech import relax_watchdog  # noqa: E402
 from fake_ros_robot import FakeRosRobot  # noqa: E402
 
 NAMES = [*So101.joints, "gripper"]
@@ -35,6 +36,7 @@ def bundle(tmp_path_factory):
                        ppo=PPOConfig(total_steps=256, num_envs=2, rollout_steps=128))
     result = train_run(Workspace.open(root / "ws", create=True), config)
     export_run(result["path"], root / "bundle")
+    relax_watchdog(root / "bundle")
     return root / "bundle"
 
 
