@@ -46,8 +46,8 @@ def test_tasks_are_indexed_by_their_sentence_and_episodes_carry_statistics(works
     pandas = json.loads(tasks.schema.metadata[b"pandas"])
     index = tasks.column(pandas["index_columns"][0]).to_pylist()
     sentences = {ws.load_episode(i).meta["goal"] for i in framed}
-    assert set(index) == sentences and tasks.column("task_index").to_pylist() == [0, 1][
-        : len(index)]
+    assert set(index) == sentences
+    assert tasks.column("task_index").to_pylist() == list(range(len(index)))
     episodes = pq.read_table(out / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
     for row in episodes:
         assert row["meta/episodes/chunk_index"] == 0 and row["meta/episodes/file_index"] == 0
