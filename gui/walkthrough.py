@@ -139,10 +139,12 @@ class Walkthrough:
         export = self.panel("Export")
         QTest.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
         self.wait(180, until=lambda: export.run_button.isEnabled())
+        parity = "parity passed" in export.status.text()
         QTest.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
-        self.wait(180, until=lambda: "runner:" in export.status.text())
-        self.shoot("export")
-        self.checks["export"]["ok"] &= "parity" in export.details.toPlainText()
+        self.wait(60, until=lambda: export.live.rowCount() > 0)
+        self.shoot("export")  # mid-run: the live action, command and observation
+        self.checks["export"]["ok"] &= parity
+        self.wait(180, until=lambda: "runner finished" in export.status.text())
         labels = self.session.feedback.label_count()
         teleop = [e for e in self.session.browser.episodes() if e["source"] == "teleop"]
         self.checks["counts"] = {"teleop_demos": len(teleop), "labels": labels,

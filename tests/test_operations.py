@@ -33,6 +33,7 @@ CLI = {
               "--ppo.hidden", "32", "32", "--reward", "reference"],
     "export": ["export", "--scene", "Push", "--out", "bundle"],
     "run": ["run", "bundle", "--episodes", "3", "--robot", "10.0.0.2:9000", "--steps", "50"],
+    "limits": ["limits", "bundle", "--max-velocity", "2", "3", "--watchdog-timeout", "0.1"],
     "dataset export": ["dataset", "export", "demos.hdf5", "--scene", "Push"],
     "dataset import": ["dataset", "import", "lerobot", "--format", "lerobot"],
     "workspace info": ["workspace", "info"],
@@ -56,7 +57,7 @@ def test_every_operation_is_a_cli_command_that_builds_its_request(monkeypatch, t
     seen = []
     monkeypatch.setattr(cli_main, "execute", lambda request, progress: seen.append(request) or {})
     for name, argv in CLI.items():
-        extra = [] if name == "run" else ["--workspace", str(tmp_path)]
+        extra = [] if name in ("run", "limits") else ["--workspace", str(tmp_path)]
         assert cli_main.main([*argv, *extra]) == 0, name
         assert type(seen[-1]) is named(name).request_class, name
     train = seen[list(CLI).index("train")]
@@ -158,11 +159,26 @@ def _delete_first_episode(window):
     record.delete.click()
 
 
+def _export(window):
+    export = window.panels["Export"]
+    export.run_path = "run"  # as a selected run leaves it
+    export.export_button.setEnabled(True)
+    export.export_button.click()
+
+
 def _run_bundle(window):
     export = window.panels["Export"]
     export.bundle = "bundle"  # as a finished export leaves it
     export.run_button.setEnabled(True)
     export.run_button.click()
+
+
+def _set_limits(window):
+    export = window.panels["Export"]
+    export.limits.show_bundle("bundle", {"safety": {"low": [-1], "high": [1], "max_velocity": [
+        1], "max_acceleration": [2], "watchdog_timeout": 0.1}})
+    export.save_limits.setEnabled(True)
+    export.save_limits.click()
 
 
 def _write_reward(window):
@@ -191,8 +207,9 @@ APP = {
     "goal": _save_goal,
     "write-reward": _write_reward,
     "train": lambda w: w.panels["Train"].start.click(),
-    "export": lambda w: w.panels["Export"].export_button.click(),
+    "export": _export,
     "run": _run_bundle,
+    "limits": _set_limits,
     "dataset export": lambda w: w.workspace_menu.actions["Export dataset…"].trigger(),
     "dataset import": lambda w: w.workspace_menu.actions["Import LeRobot dataset…"].trigger(),
     "workspace info": lambda w: w.workspace_menu.actions["Summary"].trigger(),

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import math
 import re
+import types
 import typing
 from typing import Any, TypeVar
 
@@ -49,6 +50,12 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | None:
     """Why ``value`` does not fit the field's type and bounds, or None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # X | None
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None and len(options) < len(typing.get_args(hint)):
+            return None
+        if len(options) == 1:
+            hint = options[0]
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return None if isinstance(value, hint) else f"must be a {hint.__name__}"
     if typing.get_origin(hint) is tuple:

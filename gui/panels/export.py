@@ -1,14 +1,34 @@
-"""Export: write the policy bundle, show its parity check, run it through the torch-free runner."""
+"""Export: pick a trained run, write its bundle (ONNX + parity check), edit and check its safety
+limits, run it through the torch-free runner in simulation or on a robot (UDP link, LeRobot,
+ROS 2) and watch what it reads, computes and sends. The Stop button stays at the top."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
-from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.panels.common import heading, note
+from gui.panels.robot_link import LimitsEditor, LiveView, RobotForm
+from workbench.config import ConfigError
 from workbench.session import Session
-from workbench.session.events import JobUpdate
+from workbench.session.events import JobUpdate, SceneChanged
+
+STOP_STYLE = ("QPushButton { background: #c0392b; color: white; font-weight: bold; "
+              "padding: 8px; } QPushButton:disabled { background: #e6b0aa; }")
 
 
 class ExportPanel(QWidget):
@@ -16,49 +36,160 @@ class ExportPanel(QWidget):
         super().__init__()
         self.session = session
         self.bundle: str | None = None
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading("Export the policy for a robot"))
-        layout.addWidget(note("ONNX + TorchScript + bundle.json; parity checked against torch."))
-        self.export_button = QPushButton("Export latest policy")
-        self.run_button = QPushButton("Run bundle in simulation (no torch)")
-        self.run_button.setEnabled(False)
+        self.run_path: str | None = None
+        self.meta: dict[str, Any] | None = None
+        outer = QVBoxLayout(self)
+        self.stop_button = QPushButton("STOP the robot")
+        self.stop_button.setStyleSheet(STOP_STYLE)
+        self.stop_button.setToolTip("halts the run: the robot holds where it is")
+        outer.addWidget(self.stop_button)
         self.status = QLabel("")
-        self.details = QPlainTextEdit()
-        self.details.setReadOnly(True)
-        for widget in (self.export_button, self.run_button, self.status):
-            layout.addWidget(widget)
-        layout.addWidget(self.details, 1)
-        self.export_button.clicked.connect(self._export)
-        self.run_button.clicked.connect(self._run)
-        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
+        self.status.setWordWrap(True)
+        outer.addWidget(self.status)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(body)
+        outer.addWidget(self.scroll, 1)
 
+        layout.addWidget(heading("Export a policy and run it on a robot"))
+        layout.addWidget(note("A bundle is ONNX + bundle.json, parity-checked against torch; "
+                              "the runner needs no torch and passes every command through "
+                              "the safety limits below."))
+        self.runs = QTableWidget(0, 4)
+        self.runs.setHorizontalHeaderLabels(["run", "reward", "success", "bundle"])
+        self.runs.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.runs.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.runs.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.runs.setMaximumHeight(120)
+        self.export_button = QPushButton("Export the selected run")
+        layout.addWidget(self.runs)
+        layout.addWidget(self.export_button)
+
+        self.limits = LimitsEditor()
+        self.limits.setMaximumHeight(170)
+        watchdog = QWidget()
+        QFormLayout(watchdog).addRow("Watchdog", self.limits.watchdog)
+        self.save_limits = QPushButton("Check and save limits")
+        layout.addWidget(_group("Safety limits (per action, in the bundle's command units)",
+                                self.limits, watchdog, self.save_limits))
+        self.robot = RobotForm()
+        self.run_button = QPushButton("Run the bundle")
+        layout.addWidget(_group("Robot", self.robot, self.run_button))
+        self.live = LiveView()
+        self.live.setMaximumHeight(220)
+        self.live_group = _group("Live", self.live, self.live.observation)
+        layout.addWidget(self.live_group)
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        layout.addWidget(self.details)
+
+        self.stop_button.clicked.connect(lambda: session.jobs.stop("run"))
+        self.export_button.clicked.connect(self._export)
+        self.save_limits.clicked.connect(self._save_limits)
+        self.run_button.clicked.connect(self._run)
+        self.runs.itemSelectionChanged.connect(self._select)
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
+        session.events.subscribe(SceneChanged, lambda e: self.refresh())
+        self.refresh()
+
+    # -- the runs and their bundles --------------------------------------------------------------
+    def refresh(self) -> None:
+        """List the scene's trained runs, keeping the selection."""
+        selected = self.run_path
+        self.entries = self.session.jobs.exportable_runs()
+        self.runs.setRowCount(len(self.entries))
+        for row, run in enumerate(self.entries):
+            success = run["metrics"].get("success_rate")
+            cells = (Path(run["path"]).name, str(run["metrics"].get("reward") or ""),
+                     "" if success is None else f"{success:.0%}",
+                     "exported" if run["bundle"] else "—")
+            for column, text in enumerate(cells):
+                self.runs.setItem(row, column, QTableWidgetItem(text))
+        rows = [i for i, r in enumerate(self.entries) if r["path"] == selected]
+        if rows or self.entries:
+            self.runs.selectRow(rows[0] if rows else 0)
+        self._select()
+
+    def _select(self) -> None:
+        rows = self.runs.selectionModel().selectedRows() if self.entries else []
+        run = self.entries[rows[0].row()] if rows else None
+        self.run_path = run["path"] if run else None
+        self.show_bundle(run["bundle"] if run else None)
+
+    def show_bundle(self, bundle: str | None) -> None:
+        self.bundle = bundle
+        try:
+            self.meta = json.loads((Path(bundle) / "bundle.json").read_text()) if bundle else None
+        except (OSError, ValueError) as exc:
+            self.meta, self.bundle = None, None
+            self.session.events.problem(f"{bundle}: cannot read bundle.json ({exc})")
+        self.limits.show_bundle(self.bundle, self.meta)
+        self.live.labels = list((self.meta or {}).get("action", {}).get("labels") or [])
+        for widget in (self.save_limits, self.run_button):
+            widget.setEnabled(self.bundle is not None)
+        self.export_button.setEnabled(self.run_path is not None)
+
+    # -- actions -------------------------------------------------------------------------------
     def _export(self) -> None:
         try:
-            self.session.jobs.export()
+            self.session.jobs.export(Path(self.run_path) if self.run_path else None)
             self.status.setText("exporting…")
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             self.session.events.problem(str(exc))
 
-    def _run(self) -> None:
-        if self.bundle:
-            self.session.jobs.run_export(self.bundle)
-            self.status.setText("running the bundle…")
+    def _save_limits(self) -> None:
+        try:
+            saved = self.session.jobs.save_limits(self.limits.request())
+        except (ValueError, RuntimeError) as exc:  # refused: bundle.json is unchanged
+            self.status.setText(f"limits not saved: {exc}")
+            return
+        self.status.setText(f"limits saved in {saved['bundle']}/bundle.json")
+        self.show_bundle(self.bundle)
 
-    def _on_job(self, name: str, event) -> None:
-        if name == "export" and event.kind == "done":
-            self.bundle = event.data["bundle"]
+    def _run(self) -> None:
+        if not self.bundle:
+            return
+        try:
+            self.session.jobs.run_bundle(self.robot.request(self.bundle))
+        except (ConfigError, ValueError, RuntimeError) as exc:
+            self.status.setText(f"not started: {exc}")
+            return
+        self.live.setRowCount(0)
+        self.scroll.ensureWidgetVisible(self.live_group)
+        self.status.setText(f"running on {self.robot.driver.currentText()}…")
+
+    def _on_job(self, name: str, event: Any) -> None:
+        if name == "run" and event.kind == "telemetry":
+            self.live.show_tick(event.data)
+        elif name == "export" and event.kind == "done":
             parity = event.data["parity"]
             self.status.setText(
-                f"bundle at {self.bundle} · parity "
+                f"bundle at {event.data['bundle']} · parity "
                 f"{'passed' if parity['passed'] else 'FAILED'} "
-                f"(ONNX max |diff| {parity['onnx_max_abs_diff']:.1e})"
-            )
-            self.details.setPlainText(json.dumps(event.data, indent=1))
-            self.run_button.setEnabled(True)
-        elif name == "run" and event.kind == "done":
-            self.status.setText(
-                f"runner: success {event.data['success_rate']:.0%} over the episodes, "
-                f"mean return {event.data['mean_return']:.1f}"
-            )
+                f"(ONNX max |diff| {parity['onnx_max_abs_diff']:.1e})")
+            self.refresh()
+        elif name == "run" and event.kind in ("done", "stopped"):
+            self.status.setText(_run_summary(event.kind, event.data))
+            self.details.setText("safety interventions: " + json.dumps(
+                event.data.get("interventions", {})))
         elif name in ("export", "run") and event.kind == "error":
             self.status.setText(f"{name} failed: {event.data.get('message')}")
+
+
+def _group(title: str, *widgets: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return box
+
+
+def _run_summary(kind: str, result: dict[str, Any]) -> str:
+    halted = kind == "stopped" or result.get("halted")
+    head = "stopped by you; the robot holds" if halted else "runner finished"
+    if "success_rate" in result:
+        return (f"{head}: success {result['success_rate']:.0%} over {result.get('episodes', 0)}"
+                f" episodes")
+    return f"{head} after {result.get('steps', 0)} steps"

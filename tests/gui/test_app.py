@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPointF, Qt
@@ -284,13 +287,39 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     assert len(train.past_curve.getData()[0]) >= 1
 
     export = window.panels["Export"]
+    export.refresh()
+    assert export.runs.rowCount() == 1 and export.runs.item(0, 3).text() == "—"
+    assert not export.run_button.isEnabled()  # nothing to run before the export
     qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.jobs.poll() or export.run_button.isEnabled(),
                     timeout=180_000)
     assert "parity passed" in export.status.text()
+    assert export.runs.item(0, 3).text() == "exported"
+
+    # Limits: one refused (nothing written), one saved into bundle.json.
+    saved = Path(export.bundle) / "bundle.json"
+    before = saved.read_bytes()
+    assert export.limits.rowCount() == len(json.loads(before)["safety"]["low"])
+    export.limits.item(0, 0).setText("0.9")  # low above high
+    export.limits.item(0, 1).setText("0.1")
+    qtbot.mouseClick(export.save_limits, Qt.MouseButton.LeftButton)
+    assert "not saved" in export.status.text() and "below" in export.status.text()
+    assert saved.read_bytes() == before
+    export.limits.item(0, 0).setText("-1")
+    export.limits.item(0, 1).setText("1")
+    export.limits.item(0, 2).setText("0.5")
+    qtbot.mouseClick(export.save_limits, Qt.MouseButton.LeftButton)
+    assert "limits saved" in export.status.text()
+    assert json.loads(saved.read_bytes())["safety"]["max_velocity"][0] == 0.5
+
+    # A run at the control rate shows what it sends; Stop halts it mid-episode.
+    export.robot.fields["episodes"].setValue(50)
     qtbot.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: session.jobs.poll() or "runner:" in export.status.text(),
-                    timeout=180_000)
+    qtbot.waitUntil(lambda: session.jobs.poll() or export.live.rowCount() > 0, timeout=120_000)
+    assert export.live.item(0, 1) is not None and "tick" in export.live.observation.text()
+    qtbot.mouseClick(export.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.jobs.poll() or "stopped by you" in export.status.text(),
+                    timeout=60_000)
 
 
 def test_quality_toggle_rebuilds_the_renderer(window):

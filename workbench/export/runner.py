@@ -6,6 +6,9 @@ Example:
     >>> policy = OnnxPolicy("bundle/")
     >>> driver = UdpDriver(("10.0.0.2", 9870), load_key("robot.key"), policy.obs_dim)
     >>> report = drive(policy, driver, SafetyFilter(limits, 0.04), 1000)
+
+A ``monitor`` sees every tick (the observation, the policy's action, the command the filter let
+through) and ends the run by returning True: the app's live view and its Stop button.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import math
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,10 @@ BUNDLE_FORMAT = "workbench-policy-bundle"
 
 class BundleError(RuntimeError):
     pass
+
+
+# (observation or None before the robot is heard, policy action, filtered command) -> stop?
+Monitor = Callable[[np.ndarray | None, np.ndarray, np.ndarray], bool]
 
 
 class OnnxPolicy:
@@ -89,6 +96,7 @@ class RunReport:
     latency_p99_ms: float
     missed_ticks: int  # control ticks that started late (real-time runs)
     stopped: bool  # the safety filter stopped the robot (watchdog or e-stop)
+    halted: bool = False  # the monitor (a person pressing Stop) ended the run
     interventions: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)  # datagrams refused, by reason
 
@@ -110,6 +118,23 @@ def default_limits(meta: dict[str, Any]) -> SafetyLimits:
     high = np.broadcast_to(np.asarray(meta["action"].get("high", 1.0), np.float64), (dim,))
     limits.within(low, high)
     return limits
+
+
+def save_limits(bundle_dir: str | Path, limits: dict[str, Any]) -> SafetyLimits:
+    """Check ``limits`` (the shape of bundle.json's safety block) against the bundle's action
+    and write them into bundle.json; refused limits leave the file as it was."""
+    meta_path = Path(bundle_dir) / "bundle.json"
+    meta = OnnxPolicy(bundle_dir).meta  # a readable, unchanged bundle, or BundleError
+    try:
+        checked = default_limits({**meta, "safety": limits})
+    except ValueError as exc:
+        raise BundleError(str(exc)) from None
+    meta["safety"] = {k: list(v) if isinstance(v, tuple) else v
+                      for k, v in asdict(checked).items()}
+    partial = meta_path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(meta, indent=1))
+    partial.replace(meta_path)  # atomic: a crash leaves the old file or the new, never half
+    return checked
 
 
 def measured_command(meta: dict[str, Any], observation: np.ndarray, dim: int) -> np.ndarray:
@@ -153,23 +178,24 @@ def drive(
     max_steps: int,
     realtime: bool = True,
     done: Callable[[], bool] | None = None,
+    monitor: Monitor | None = None,
 ) -> RunReport:
     """Read, act, filter, send at the driver's control rate; stop when the filter says so.
 
     Any exception on the way (a policy that fails, a signal turned into an exception) sends
     the driver a stop before it propagates: a stop is the last command on every exit path."""
     try:
-        return _drive(policy, driver, safety, max_steps, realtime, done)
+        return _drive(policy, driver, safety, max_steps, realtime, done, monitor)
     except BaseException:
         driver.stop()
         raise
 
 
-def _drive(policy, driver, safety, max_steps, realtime, done) -> RunReport:
+def _drive(policy, driver, safety, max_steps, realtime, done, monitor) -> RunReport:
     period = 1.0 / driver.control_rate_hz
     latencies: list[float] = []
     missed = 0
-    stopped = False
+    stopped = halted = False
     next_tick = time.perf_counter()
     steps = 0
     while steps < max_steps:
@@ -177,7 +203,8 @@ def _drive(policy, driver, safety, max_steps, realtime, done) -> RunReport:
         observation = driver.read()
         started = time.perf_counter()
         if observation is None:  # nothing heard from the robot yet
-            command, stop = safety(np.zeros(safety.low.shape), float("inf"))
+            action = np.zeros(safety.low.shape)
+            command, stop = safety(action, float("inf"))
         else:
             action = np.asarray(policy.act(observation.values))
             if action.shape != safety.low.shape:
@@ -190,6 +217,11 @@ def _drive(policy, driver, safety, max_steps, realtime, done) -> RunReport:
             stopped = True
             break
         driver.send(command)
+        if monitor is not None and monitor(None if observation is None else observation.values,
+                                           action, command):
+            driver.stop()
+            halted = True
+            break
         if done is not None and done():
             break
         if realtime:
@@ -207,6 +239,7 @@ def _drive(policy, driver, safety, max_steps, realtime, done) -> RunReport:
         latency_p99_ms=float(np.percentile(ms, 99)) if len(ms) else 0.0,
         missed_ticks=missed,
         stopped=stopped,
+        halted=halted,
         interventions=safety.counts(),
         dropped=dict(getattr(driver, "dropped", {})),
     )
@@ -219,12 +252,11 @@ class Terminated(Exception):
 def run_on_robot(
     bundle_dir: str | Path, robot: tuple[str, int], steps: int, log: Path | None = None,
     key: bytes | None = None, listen: tuple[str, int] = ("", 0), start_timeout: float = 5.0,
+    monitor: Monitor | None = None,
 ) -> dict[str, Any]:
     """Drive hardware over the authenticated UDP link at the bundle's control rate, through
     the safety filter. Nothing moves before the first valid observation; a stop is sent on
     every way out (done, watchdog, Ctrl+C, SIGTERM, an error)."""
-    from dataclasses import asdict
-
     from workbench.export.drivers import UdpDriver
     from workbench.export.link import load_key
 
@@ -243,7 +275,7 @@ def run_on_robot(
         # Start the filter's ramps from where the robot is, not from zero.
         safety.reset(np.clip(measured_command(policy.meta, first.values, policy.act_dim),
                              safety.low, safety.high))
-        return asdict(drive(policy, driver, safety, steps))
+        return asdict(drive(policy, driver, safety, steps, monitor=monitor))
     finally:
         driver.stop()  # also after a normal end: the robot holds, it does not coast
         driver.close()
@@ -253,6 +285,7 @@ def run_on_robot(
 def run_on_lerobot(
     bundle_dir: str | Path, robot_type: str, port: str, episodes: int = 1, seed: int = 10_000,
     robot_id: str | None = None, calibration_dir: str | None = None, log: Path | None = None,
+    monitor: Monitor | None = None,
 ) -> dict[str, Any]:
     """Drive a LeRobot robot (``so101_follower``, ...) through LeRobot's ``Robot`` interface
     (workbench/export/lerobot_driver.py)."""
@@ -260,23 +293,24 @@ def run_on_lerobot(
 
     policy = OnnxPolicy(bundle_dir)
     robot = make_lerobot_robot(robot_type, port, robot_id, calibration_dir)
-    return run_twin(policy, LeRobotDriver(policy.meta, robot, seed=seed), episodes, seed, log)
+    return run_twin(policy, LeRobotDriver(policy.meta, robot, seed=seed), episodes, seed, log,
+                    monitor)
 
 
 def run_on_ros2(
     bundle_dir: str | Path, namespace: str = "", episodes: int = 1, seed: int = 10_000,
-    log: Path | None = None, timeout: float = 5.0,
+    log: Path | None = None, timeout: float = 5.0, monitor: Monitor | None = None,
 ) -> dict[str, Any]:
     """Drive a robot over ROS 2 joint topics (workbench/export/ros2_driver.py)."""
     from workbench.export.ros2_driver import Ros2Driver
 
     policy = OnnxPolicy(bundle_dir)
     driver = Ros2Driver(policy.meta, namespace, seed=seed, timeout=timeout)
-    return run_twin(policy, driver, episodes, seed, log)
+    return run_twin(policy, driver, episodes, seed, log, monitor)
 
 
 def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
-             log: Path | None) -> dict[str, Any]:
+             log: Path | None, monitor: Monitor | None = None) -> dict[str, Any]:
     """Episodes in real time through the safety filter on a joint-level robot, the bundle's
     scene as its twin (workbench/export/twin.py): each from the twin's start pose, of the
     scene's length, success judged in the twin."""
@@ -288,8 +322,11 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
             observation = first if i == 0 else driver.reset(seed + i)
             safety.reset(np.clip(measured_command(policy.meta, observation.values,
                                                   policy.act_dim), safety.low, safety.high))
-            report = drive(policy, driver, safety, 100_000, done=lambda: driver.done)
+            report = drive(policy, driver, safety, 100_000, done=lambda: driver.done,
+                           monitor=monitor)
             reports.append(report)
+            if report.halted:  # a person stopped it: the episode has no verdict
+                break
             successes.append(float(driver.info.get("success", False)))
             if report.stopped:
                 break
@@ -303,14 +340,17 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
         else 0.0,
         "missed_ticks": int(sum(r.missed_ticks for r in reports)),
         "stopped": any(r.stopped for r in reports),
+        "halted": any(r.halted for r in reports),
         "interventions": safety.counts(),
     }
 
 
 def run_in_sim(
-    bundle_dir: str | Path, episodes: int = 10, seed: int = 10_000, difficulty: float | None = None
+    bundle_dir: str | Path, episodes: int = 10, seed: int = 10_000, difficulty: float | None = None,
+    monitor: Monitor | None = None, realtime: bool = False,
 ) -> dict[str, Any]:
-    """Drive the bundle's scene in simulation through the safety filter; report success."""
+    """Drive the bundle's scene in simulation through the safety filter; report success.
+    ``realtime`` paces it at the control rate, as a robot would run (to watch it live)."""
     policy = OnnxPolicy(bundle_dir)
     meta = policy.meta
     driver = SimDriver(
@@ -334,15 +374,20 @@ def run_in_sim(
                 total += float(driver.info["reference_reward"])
                 return driver.done
 
-            report = drive(policy, driver, safety, 100_000, realtime=False, done=finished)
+            report = drive(policy, driver, safety, 100_000, realtime=realtime, done=finished,
+                           monitor=monitor)
+            if report.halted:
+                break
             successes.append(float(driver.info["success"]))
             returns.append(total)
             latencies.append(report.latency_p50_ms)
     finally:
         driver.close()
     return {
-        "success_rate": float(np.mean(successes)),
-        "mean_return": float(np.mean(returns)),
-        "latency_p50_ms": float(np.median(latencies)),
+        "success_rate": float(np.mean(successes)) if successes else 0.0,
+        "episodes": len(successes),
+        "mean_return": float(np.mean(returns)) if returns else 0.0,
+        "latency_p50_ms": float(np.median(latencies)) if latencies else 0.0,
+        "halted": len(successes) < episodes,
         "interventions": safety.counts(),
     }

@@ -45,6 +45,7 @@ OPERATIONS = (
     Operation("export", "bundle:ExportBundle", "export a trained policy as an ONNX bundle"),
     Operation("run", "run:RunBundle",
               "run a bundle (no torch) in simulation or on a robot, through the safety filter"),
+    Operation("limits", "run:SetLimits", "check and save a bundle's safety limits"),
     Operation("dataset export", "datasets:ExportDataset",
               "write episodes as a LeRobot dataset or robomimic file"),
     Operation("dataset import", "datasets:ImportDataset",

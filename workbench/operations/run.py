@@ -4,12 +4,25 @@ has numpy, onnxruntime, mujoco and gymnasium; LeRobot brings its own)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from workbench.config import ConfigError, validated
 from workbench.export.link import load_key
-from workbench.export.runner import run_in_sim, run_on_lerobot, run_on_robot, run_on_ros2
+from workbench.export.runner import (
+    BundleError,
+    OnnxPolicy,
+    default_limits,
+    run_in_sim,
+    run_on_lerobot,
+    run_on_robot,
+    run_on_ros2,
+    save_limits,
+)
 from workbench.operations.base import Progress, Request, Result
 
 PORT = r"([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"
@@ -55,6 +68,8 @@ class RunBundle(Request):
     steps: int = field(default=1000, metadata={"help": "control steps on the robot", "min": 1})
     log: Path | None = field(default=None, metadata={
         "help": "append safety interventions to this JSONL file"})
+    realtime: bool = field(default=False, metadata={
+        "help": "pace a simulated run at the control rate, as on a robot (to watch it live)"})
 
     def check(self) -> None:
         lerobot = self.robot.startswith("lerobot:")
@@ -65,15 +80,78 @@ class RunBundle(Request):
             raise ConfigError("port and robot_id are read only with --robot lerobot:TYPE")
 
     def perform(self, progress: Progress) -> Result:
+        monitor = Telemetry(progress)
         if not self.robot:
-            return {"bundle": str(self.bundle), **run_in_sim(self.bundle, episodes=self.episodes)}
+            return {"bundle": str(self.bundle), **run_in_sim(
+                self.bundle, episodes=self.episodes, monitor=monitor, realtime=self.realtime)}
         if self.robot.startswith("lerobot:"):
             return run_on_lerobot(self.bundle, self.robot.removeprefix("lerobot:"), self.port,
                                   episodes=self.episodes, robot_id=self.robot_id or None,
-                                  log=self.log)
+                                  log=self.log, monitor=monitor)
         if self.robot.startswith("ros2"):
             return run_on_ros2(self.bundle, self.robot.removeprefix("ros2").lstrip(":"),
-                               episodes=self.episodes, log=self.log)
+                               episodes=self.episodes, log=self.log, monitor=monitor)
         return run_on_robot(self.bundle, host_port(self.robot), self.steps, self.log,
                             key=load_key(self.key_file),
-                            listen=host_port(self.listen) if self.listen else ("", 0))
+                            listen=host_port(self.listen) if self.listen else ("", 0),
+                            monitor=monitor)
+
+
+class Telemetry:
+    """The runner's monitor for a front end: at most ``rate_hz`` "telemetry" events a second
+    (observation, policy action, filtered command) and a stop when the person asks for one."""
+
+    def __init__(self, progress: Progress, rate_hz: float = 10.0):
+        self.progress, self.period, self.last, self.ticks = progress, 1.0 / rate_hz, 0.0, 0
+
+    def __call__(self, observation: np.ndarray | None, action: np.ndarray,
+                 command: np.ndarray) -> bool:
+        self.ticks += 1
+        now = time.monotonic()
+        if now - self.last >= self.period:
+            self.last = now
+            self.progress.emit("telemetry", tick=self.ticks, action=_floats(action),
+                               command=_floats(command),
+                               observation=None if observation is None else _floats(observation))
+        return self.progress.should_stop()
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    return [round(float(v), 4) for v in np.ravel(values)]
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class SetLimits(Request):
+    """Check and save a bundle's safety limits (bundle.json -> safety), each list one value per
+    action dimension; what is not given stays as it is. Refused limits change nothing."""
+
+    bundle: Path = field(metadata={"help": "bundle folder", "positional": True})
+    low: tuple[float, ...] = field(default=(), metadata={"help": "lowest command per action"})
+    high: tuple[float, ...] = field(default=(), metadata={"help": "highest command per action"})
+    max_velocity: tuple[float, ...] = field(default=(), metadata={
+        "help": "largest change of each command per second"})
+    max_acceleration: tuple[float, ...] = field(default=(), metadata={
+        "help": "largest change of each command's velocity per second"})
+    watchdog_timeout: float | None = field(default=None, metadata={
+        "help": "seconds without a fresh observation before the robot is stopped",
+        "min": 0.001, "max": 2.0})
+
+    def perform(self, progress: Progress) -> Result:
+        meta = OnnxPolicy(self.bundle).meta
+        current = {k: list(v) if isinstance(v, tuple) else v
+                   for k, v in vars(default_limits(meta)).items()}
+        given: dict[str, Any] = {name: list(getattr(self, name)) for name in
+                 ("low", "high", "max_velocity", "max_acceleration") if getattr(self, name)}
+        if self.watchdog_timeout is not None:
+            given["watchdog_timeout"] = self.watchdog_timeout
+        for name, values in given.items():
+            if isinstance(values, list) and len(values) == 1:  # one value for every dimension
+                given[name] = values * len(current["low"])
+        try:
+            limits = save_limits(self.bundle, {**current, **given})
+        except BundleError as exc:
+            raise ValueError(str(exc)) from None
+        return {"bundle": str(self.bundle),
+                "safety": {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in vars(limits).items()}}

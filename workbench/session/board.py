@@ -14,7 +14,7 @@ from workbench.operations.bundle import ExportBundle
 from workbench.operations.datasets import ExportDataset, ImportDataset
 from workbench.operations.recording import Record
 from workbench.operations.rewards import FitReward, ScoreGoal, Teach
-from workbench.operations.run import RunBundle
+from workbench.operations.run import RunBundle, SetLimits
 from workbench.operations.training import Train
 from workbench.rewards.code.author import AuthorConfig
 from workbench.rewards.code.model import CodeConfig
@@ -122,11 +122,27 @@ class JobBoard:
             raise ValueError("type a goal sentence first, e.g. 'push the red cube onto the pad'")
         return self.submit("goal", ScoreGoal(goal=goal, **self._here))
 
-    def export(self) -> Job:
-        return self.submit("export", ExportBundle(**self._here))
+    def export(self, run: Path | None = None) -> Job:
+        """Export ``run`` (default: the scene's newest finished run) as a bundle."""
+        return self.submit("export", ExportBundle(run=run, **self._here))
 
-    def run_export(self, bundle: str, episodes: int = 5) -> Job:
-        return self.submit("run", RunBundle(bundle=Path(bundle), episodes=episodes))
+    def run_bundle(self, request: RunBundle) -> Job:
+        """Run a bundle in simulation or on a robot; "telemetry" events carry the observation,
+        the policy's action and the filtered command; :meth:`stop` halts the robot."""
+        return self.submit("run", request)
+
+    def save_limits(self, request: SetLimits) -> dict[str, Any]:
+        """Check and write a bundle's safety limits (refused ones change nothing)."""
+        return self.context.perform(request)
+
+    def exportable_runs(self) -> list[dict[str, Any]]:
+        """The scene's runs with a saved policy, newest first, each with its bundle folder
+        (None before it is exported)."""
+        runs = [r for r in self.past_runs() if r["status"] in ("finished", "stopped")]
+        for run in runs:
+            bundle = Path(run["path"]) / "bundle"
+            run["bundle"] = str(bundle) if (bundle / "bundle.json").exists() else None
+        return runs[::-1]
 
     def export_dataset(self, path: str, scene_only: bool = True) -> Job:
         """Write the episodes (of the open scene, or all) as a LeRobot dataset folder or, for a
