@@ -4,7 +4,9 @@
 # Extra arguments go to pytest, e.g. ./test.sh -m slow, ./test.sh tests/sim -x.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-WORKBENCH_LEROBOT="${WORKBENCH_LEROBOT:-1}" "$ROOT/setup.sh"
+# The tests also need the optional Ray extra (the cluster tests start a real two-node cluster).
+WORKBENCH_EXTRAS="${WORKBENCH_EXTRAS:-gui,devices,language,ros,ray,dev}" \
+  WORKBENCH_LEROBOT="${WORKBENCH_LEROBOT:-1}" "$ROOT/setup.sh"
 VENV="${WORKBENCH_VENV:-$ROOT/.venv}"
 cd "$ROOT"
 export QT_QPA_PLATFORM=offscreen MUJOCO_GL="${MUJOCO_GL:-egl}" PYTHONDONTWRITEBYTECODE=1

@@ -234,15 +234,16 @@ class Viewport(QWidget):
         return text if text and text.isprintable() else None
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        teleop = self.session.recording.teleop
-        if teleop is None:
+        recording = self.session.recording
+        if not recording.active:
             return super().keyPressEvent(event)
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.session.recording.stop(save=True)
+            recording.stop(save=True)
         elif event.key() == Qt.Key.Key_Escape:
-            self.session.recording.stop(save=False)
-        elif not event.isAutoRepeat() and (name := self._key_name(event)):
-            teleop.press(name)
+            recording.stop(save=False)
+        elif (recording.teleop is not None and not event.isAutoRepeat()
+              and (name := self._key_name(event))):
+            recording.teleop.press(name)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         teleop = self.session.recording.teleop

@@ -10,6 +10,7 @@ from typing import Any
 
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -76,7 +77,11 @@ class ExportPanel(QWidget):
                                 self.limits, watchdog, self.save_limits))
         self.robot = RobotForm()
         self.run_button = QPushButton("Run the bundle")
-        layout.addWidget(_group("Robot", self.robot, self.run_button))
+        self.replay_button = QPushButton("Sim-to-real: replay a real SO-101's LeRobot dataset…")
+        self.replay_button.setToolTip(
+            "its recorded commands drive the simulated SO-101; the table shows how far each "
+            "simulated joint ends from the real measurement")
+        layout.addWidget(_group("Robot", self.robot, self.run_button, self.replay_button))
         self.live = LiveView()
         self.live.setMaximumHeight(220)
         self.live_group = _group("Live", self.live, self.live.observation)
@@ -89,6 +94,7 @@ class ExportPanel(QWidget):
         self.export_button.clicked.connect(self._export)
         self.save_limits.clicked.connect(self._save_limits)
         self.run_button.clicked.connect(self._run)
+        self.replay_button.clicked.connect(self._replay)
         self.runs.itemSelectionChanged.connect(self._select)
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         session.events.subscribe(SceneChanged, lambda e: self.refresh())
@@ -115,8 +121,11 @@ class ExportPanel(QWidget):
     def _select(self) -> None:
         rows = self.runs.selectionModel().selectedRows() if self.entries else []
         run = self.entries[rows[0].row()] if rows else None
-        self.run_path = run["path"] if run else None
-        self.show_bundle(run["bundle"] if run else None)
+        path, bundle = (run["path"], run["bundle"]) if run else (None, None)
+        if (path, bundle) == (self.run_path, self.bundle) and self.limits.bundle is not None:
+            return  # the same bundle: keep unsaved edits of its limits
+        self.run_path = path
+        self.show_bundle(bundle)
 
     def show_bundle(self, bundle: str | None) -> None:
         self.bundle = bundle
@@ -160,7 +169,23 @@ class ExportPanel(QWidget):
         self.scroll.ensureWidgetVisible(self.live_group)
         self.status.setText(f"running on {self.robot.driver.currentText()}…")
 
+    def _replay(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "A LeRobot dataset of the real SO-101")
+        if not folder:
+            return
+        try:
+            self.session.jobs.sim_to_real(folder)
+            self.status.setText("replaying the dataset in simulation…")
+        except (RuntimeError, ValueError) as exc:
+            self.session.events.problem(str(exc))
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.refresh()  # runs trained or removed while another panel was in front
+        super().showEvent(event)
+
     def _on_job(self, name: str, event: Any) -> None:
+        if name == "train" and event.kind in ("done", "stopped"):
+            self.refresh()
         if name == "run" and event.kind == "telemetry":
             self.live.show_tick(event.data)
         elif name == "export" and event.kind == "done":
@@ -174,7 +199,14 @@ class ExportPanel(QWidget):
             self.status.setText(_run_summary(event.kind, event.data))
             self.details.setText("safety interventions: " + json.dumps(
                 event.data.get("interventions", {})))
-        elif name in ("export", "run") and event.kind == "error":
+        elif name == "sim-to-real" and event.kind == "done":
+            report = event.data
+            self.status.setText(f"sim-to-real: {report['frames']} frames of "
+                                f"{report['episodes']} episodes replayed ({report['units']})")
+            self.details.setText("\n".join(
+                f"{joint}: RMS {e['rms']:.2f}, max {e['max']:.2f}, bias {e['bias']:+.2f}"
+                for joint, e in report["joints"].items()))
+        elif name in ("export", "run", "sim-to-real") and event.kind == "error":
             self.status.setText(f"{name} failed: {event.data.get('message')}")
 
 

@@ -20,10 +20,11 @@ def learning_curve(run_dir: str | Path) -> tuple[list[int], list[float]]:
         for line in log.read_text().splitlines():
             try:
                 record = json.loads(line)
-                steps.append(int(record["step"]))
-                success.append(float(record["charts/success_rate"]))
+                point = int(record["step"]), float(record["charts/success_rate"])
             except (ValueError, KeyError, TypeError):
-                continue  # a torn last line of a killed run
+                continue  # a torn last line of a killed run, or an event (a lost worker)
+            steps.append(point[0])
+            success.append(point[1])
     return steps, success
 
 

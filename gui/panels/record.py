@@ -23,6 +23,8 @@ from gui.panels.common import heading, note, pixmap_from_rgb
 from gui.panels.timeline import Timeline
 from workbench.session import Session
 from workbench.session.events import EpisodesChanged, JobUpdate, RecordingChanged, SceneChanged
+from workbench.session.recording import DEVICES
+from workbench.teleop.leader import SO101_LEADERS, LeaderConfig
 
 THUMBNAIL = (96, 72)
 
@@ -44,11 +46,25 @@ class RecordPanel(QWidget):
         device_row = QHBoxLayout()
         device_row.addWidget(QLabel("Device:"))
         self.device = QComboBox()
-        self.device.addItems(["keyboard", "gamepad", "spacemouse"])
+        self.device.addItems(list(DEVICES))
         self.device.setToolTip("what drives the arm besides the keyboard and Ctrl+drag in the "
-                               "viewport; a missing device is reported, nothing is recorded")
+                               "viewport; a missing device is reported, nothing is recorded. "
+                               "A LeRobot leader arm drives the simulated SO-101 joint to joint")
         device_row.addWidget(self.device, 1)
         layout.addLayout(device_row)
+        self.leader = QWidget()  # where the leader arm is: shown when it is the device
+        leader_row = QHBoxLayout(self.leader)
+        leader_row.setContentsMargins(0, 0, 0, 0)
+        self.leader_type = QComboBox()
+        self.leader_type.addItems(list(SO101_LEADERS))
+        self.leader_port = QLineEdit(placeholderText="serial port, /dev/ttyACM1")
+        self.leader_id = QLineEdit(placeholderText="id (its calibration)")
+        for widget in (self.leader_type, self.leader_port, self.leader_id):
+            leader_row.addWidget(widget)
+        layout.addWidget(self.leader)
+        self.device.currentTextChanged.connect(
+            lambda text: self.leader.setVisible(text == "leader arm"))
+        self.leader.setVisible(False)
         row = QHBoxLayout()
         self.start = QPushButton("Start recording")
         self.start.setShortcut(QKeySequence("Ctrl+Shift+R"))
@@ -115,7 +131,11 @@ class RecordPanel(QWidget):
     def _start(self) -> None:
         try:
             self.session.recording.start(self.goal.text().strip() or None,
-                                         device=self.device.currentText())
+                                         device=self.device.currentText(),
+                                         leader=LeaderConfig(
+                                             type=self.leader_type.currentText(),
+                                             port=self.leader_port.text().strip(),
+                                             id=self.leader_id.text().strip()))
         except (RuntimeError, ValueError) as exc:
             self.session.events.problem(str(exc))
             return

@@ -28,6 +28,13 @@ LEROBOT_VENV = Path(os.environ.get("WORKBENCH_LEROBOT_VENV", ROOT / ".venv-lerob
 LEROBOT_PYTHON = LEROBOT_VENV / "bin" / "python"
 
 
+def require_lerobot() -> None:
+    """Fail (not skip) without the tools' venv: test.sh builds it."""
+    if not LEROBOT_PYTHON.exists():
+        pytest.fail(f"LeRobot's venv is missing ({LEROBOT_PYTHON}): WORKBENCH_LEROBOT=1 "
+                    "./setup.sh builds it")
+
+
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     """A (barely trained) policy for Reach on the SO-101, and one for the Panda."""
@@ -36,9 +43,7 @@ def bundles(tmp_path_factory):
     from workbench.rl.ppo import PPOConfig
     from workbench.rl.run import RunConfig, train_run
 
-    if not LEROBOT_PYTHON.exists():
-        pytest.fail(f"LeRobot's venv is missing ({LEROBOT_PYTHON}): WORKBENCH_LEROBOT=1 "
-                    "./setup.sh builds it")
+    require_lerobot()
     root = tmp_path_factory.mktemp("lerobot")
     workspace = Workspace.open(root / "ws", create=True)
     out = {}

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from workbench.export.twin import TwinDriver, TwinError
+from workbench.teleop.leader import LeRobotUnits
 
 
 class LeRobotError(TwinError):
@@ -68,20 +69,8 @@ class LeRobotDriver(TwinDriver):
                                f"this bundle was trained for {meta.get('robot')!r}")
         super().__init__(meta, seed)
         self.robot = robot
-
-    # -- units: degrees from mid-range for the joints, 0-100 % of its span for the gripper ----
-    def to_radians(self, reading: dict[str, float]) -> np.ndarray:
-        values = np.array([float(reading[f"{name}.pos"]) for name in self.joints])
-        closed, wide = self.ranges[-1]
-        out = np.radians(values)
-        out[-1] = closed + values[-1] / 100.0 * (wide - closed)
-        return out
-
-    def to_lerobot(self, radians: np.ndarray) -> dict[str, float]:
-        closed, wide = self.ranges[-1]
-        values = np.degrees(radians)
-        values[-1] = 100.0 * (radians[-1] - closed) / (wide - closed)
-        return {f"{name}.pos": float(v) for name, v in zip(self.joints, values, strict=True)}
+        # degrees from mid-range for the joints, 0-100 % of its span for the gripper
+        self.units = LeRobotUnits(tuple(self.joints), tuple(self.ranges[-1]))
 
     def connect(self) -> None:
         self.robot.connect(calibrate=False)  # never prompt: calibration is lerobot-calibrate's
@@ -91,11 +80,11 @@ class LeRobotDriver(TwinDriver):
                                "first")
 
     def measure(self) -> np.ndarray:
-        return self.to_radians(self.robot.get_observation())
+        return self.units.to_radians(self.robot.get_observation())
 
     def command(self, positions: np.ndarray) -> None:
         if self.robot.is_connected:
-            self.robot.send_action(self.to_lerobot(positions))
+            self.robot.send_action(self.units.to_lerobot(positions))
 
     def disconnect(self) -> None:
         if self.robot.is_connected:

@@ -46,6 +46,8 @@ OPERATIONS = (
     Operation("run", "run:RunBundle",
               "run a bundle (no torch) in simulation or on a robot, through the safety filter"),
     Operation("limits", "run:SetLimits", "check and save a bundle's safety limits"),
+    Operation("sim-to-real", "sim_to_real:SimToReal",
+              "replay a real robot's LeRobot dataset in simulation: per-joint tracking error"),
     Operation("dataset export", "datasets:ExportDataset",
               "write episodes as a LeRobot dataset or robomimic file"),
     Operation("dataset import", "datasets:ImportDataset",

@@ -213,6 +213,8 @@ def _kinds(env: Any) -> list[str]:
 
 def env_state(envs: gym.vector.VectorEnv) -> dict[str, Any]:
     base = envs.unwrapped
+    if _remote(base):  # sub-envs elsewhere (Ray actors) hand over their own state
+        return {"kinds": [_kinds(envs)], "vector": [_layer_state(layer) for layer in _layers(envs)]}
     if not isinstance(base, gym.vector.SyncVectorEnv):
         raise TypeError("exact checkpoints need a SyncVectorEnv (each sub-env hands over its "
                         "state)")
@@ -224,8 +226,20 @@ def env_state(envs: gym.vector.VectorEnv) -> dict[str, Any]:
     }
 
 
+def _remote(base: Any) -> bool:
+    return not isinstance(base, gym.vector.SyncVectorEnv) and callable(
+        getattr(type(base), "get_state", None))
+
+
 def restore_env_state(envs: gym.vector.VectorEnv, state: dict[str, Any]) -> None:
     base = envs.unwrapped
+    if _remote(base):
+        if state["kinds"] != [_kinds(envs)]:
+            raise CheckpointError(f"the checkpoint was written for envs {state['kinds']}; "
+                                  f"these are {[_kinds(envs)]}")
+        for layer, saved in zip(_layers(envs), state["vector"], strict=True):
+            _set_layer_state(layer, saved)
+        return
     if not isinstance(base, gym.vector.SyncVectorEnv):
         raise TypeError("exact checkpoints need a SyncVectorEnv")
     kinds = [_kinds(envs), *(_kinds(env) for env in base.envs)]

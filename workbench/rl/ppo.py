@@ -8,6 +8,7 @@ Callbacks receive a typed :class:`TrainProgress` and may return False to stop.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -94,18 +95,22 @@ class TrainProgress:
 Callback = Callable[[TrainProgress], bool | None]
 
 
+def make_wrapped(env_id: str, env_kwargs: dict[str, Any] | None,
+                 wrap: Callable[[gym.Env], gym.Env] | None) -> gym.Env:
+    """One env (a module-level function: it pickles, for worker processes and Ray actors)."""
+    import workbench  # noqa: F401 - registers the scenes in a fresh process
+
+    env = gym.make(env_id, **(env_kwargs or {}))
+    return wrap(env) if wrap is not None else env
+
+
 def make_vector_env(
     env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None, asynchronous=False,
     wrap: Callable[[gym.Env], gym.Env] | None = None,
 ) -> gym.vector.VectorEnv:
     """``num_envs`` copies of ``env_id`` (each wrapped by ``wrap`` if given), SAME_STEP
     autoreset."""
-
-    def make() -> gym.Env:
-        env = gym.make(env_id, **(env_kwargs or {}))
-        return wrap(env) if wrap is not None else env
-
-    fns = [make for _ in range(num_envs)]
+    fns = [functools.partial(make_wrapped, env_id, env_kwargs, wrap) for _ in range(num_envs)]
     cls = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
     return cls(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 

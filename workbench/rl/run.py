@@ -5,6 +5,7 @@ This is what ``workbench train``, the Train panel's worker process and the tests
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import torch
 
 from workbench import config as cfg
@@ -38,8 +40,10 @@ from workbench.rl.ppo import (
     TrainProgress,
     evaluate_policy,
     make_vector_env,
+    make_wrapped,
     train_ppo,
 )
+from workbench.rl.ray_rollouts import RolloutWorkerLost
 from workbench.rl.reward_wrapper import LearnedRewardWrapper, SuccessRewardWrapper
 from workbench.teleop.recorder import record_policy_episodes
 
@@ -103,11 +107,27 @@ class RunConfig:
                 "state student fitted to the reward scores the rest (falls back to direct "
                 "while the two disagree), 'direct' renders and scores every step (on a GPU)",
         "choices": ("distilled", "direct")})
+    cluster: str = field(default="", metadata={
+        "help": "step the training envs on a Ray cluster: 'auto' (the one running here, or a "
+                "new local one), ray://HOST:PORT or HOST:PORT; empty: in this process",
+        "pattern": r"|auto|(ray://)?[^\s:]+:\d{1,5}",
+        "pattern_help": "empty, auto, ray://HOST:PORT or HOST:PORT"})
+    rollout_actors: int = field(default=2, metadata={
+        "help": "Ray actors stepping the envs (ppo.num_envs split between them)", "min": 1})
+    cluster_retries: int = field(default=3, metadata={
+        "help": "times a run resumes from its checkpoint after losing a rollout worker",
+        "min": 0})
     distill: DistillConfig = field(default_factory=DistillConfig)
     online: OnlineFeedbackConfig = field(default_factory=OnlineFeedbackConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
     def check(self) -> None:
+        if self.cluster and (self.curriculum or self.online_feedback):
+            raise ConfigError("cluster: curriculum and online_feedback reach into each env "
+                              "and run in this process only; train without --cluster")
+        if self.cluster and self.rollout_actors > self.ppo.num_envs:
+            raise ConfigError(f"rollout_actors must be at most ppo.num_envs "
+                              f"({self.ppo.num_envs}), got {self.rollout_actors}")
         if self.reward == "model" and not self.reward_model:
             raise ConfigError("reward_model: give the reward model's folder (reward='model')")
         if self.reward_model and self.reward != "model":
@@ -203,22 +223,36 @@ def train_run(
     if model is not None and model.cameras:
         cameras, size = model.cameras, model.frame_config.image_size
         wrap = lambda env: RenderedFrames(env, cameras, size)  # noqa: E731
-    envs = make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs, wrap=wrap)
+    def rewarded(envs: gym.vector.VectorEnv) -> tuple[gym.vector.VectorEnv, tuple[Callback, ...]]:
+        """The training envs with the run's reward, and what refits it between updates."""
+        if config.reward == "sparse":
+            return SuccessRewardWrapper(envs), ()
+        if model is not None and model.cameras and config.frame_scoring == "distilled":
+            distilled = DistilledFrameReward(envs, model, config.transform, config.ppo.gamma,
+                                             config.distill)
+            return distilled, (distilled.callback(),)
+        if model is not None:
+            return LearnedRewardWrapper(envs, model, config.transform, config.ppo.gamma,
+                                        features=eval_env.features), ()
+        return envs, ()
+
+    def make_envs(avoid: frozenset[str] = frozenset()) -> gym.vector.VectorEnv:
+        if config.cluster:  # the envs step in Ray actors; the reward is scored here
+            from workbench.rl.ray_rollouts import RayVectorEnv
+
+            make = functools.partial(make_wrapped, env_id(config.scene), env_kwargs, wrap)
+            return RayVectorEnv(make, config.ppo.num_envs, config.rollout_actors, config.cluster,
+                                avoid)
+        return make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs, wrap=wrap)
+
+    envs = make_envs()
     schedule = (Curriculum(envs, CurriculumConfig(final=config.difficulty))
                 if config.curriculum and config.difficulty > 0 else None)
     learners: tuple[Callback, ...] = ()  # what refits the reward between updates
     if online:
         envs, learners, learner = _online_feedback(workspace, config, envs, eval_env)
-    elif config.reward == "sparse":
-        envs = SuccessRewardWrapper(envs)
-    elif model is not None and model.cameras and config.frame_scoring == "distilled":
-        envs = DistilledFrameReward(envs, model, config.transform, config.ppo.gamma,
-                                    config.distill)
-        learners = (envs.callback(),)
-    elif model is not None:
-        envs = LearnedRewardWrapper(
-            envs, model, config.transform, config.ppo.gamma, features=eval_env.features
-        )
+    else:
+        envs, learners = rewarded(envs)
     if resume_dir is None:
         run_dir = workspace.new_artifact_dir("runs", f"ppo-{config.scene}")
         # The saved config names the model itself, not "latest": a resumed run goes on with
@@ -266,12 +300,38 @@ def train_run(
     # each update before it is logged.
     guards = tuple(g for g in (schedule, *learners, monitor) if g is not None)
     status = "failed"
+    checkpoint = run_checkpoint(run_dir) if config.checkpoint_every else None
+    resume, lost, lost_nodes = resume_dir is not None, 0, frozenset[str]()
+
+    def log_event(text: str) -> None:
+        placement = getattr(envs.unwrapped, "placement", None)
+        record = {"step": last["step"], "event": text}
+        if placement is not None:
+            record["rollout_workers"] = placement()
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+
+    if config.cluster:
+        log_event(f"rollout workers on the Ray cluster at {config.cluster}")
     try:
-        policy = train_ppo(
-            envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
-            checkpoint=run_checkpoint(run_dir) if config.checkpoint_every else None,
-            checkpoint_every=max(config.checkpoint_every, 1), resume=resume_dir is not None,
-        )
+        while True:
+            try:
+                policy = train_ppo(
+                    envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
+                    checkpoint=checkpoint, checkpoint_every=max(config.checkpoint_every, 1),
+                    resume=resume,
+                )
+                break
+            except RolloutWorkerLost as exc:  # a node died: fresh workers, the last checkpoint
+                lost += 1
+                if lost > config.cluster_retries:
+                    raise
+                envs.close()
+                lost_nodes |= exc.nodes  # fresh workers go elsewhere
+                envs = rewarded(make_envs(lost_nodes))[0]  # reward models keep no run state
+                resume = checkpoint is not None and checkpoint.exists()
+                log_event(f"{exc}; resuming from "
+                          f"{'the last checkpoint' if resume else 'the start'}")
         status = "finished" if last["step"] >= config.ppo.total_steps else "stopped"
     finally:
         log.close()
@@ -293,6 +353,8 @@ def train_run(
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
     metrics = {**evaluation, "reward": reward_path or config.reward, **guard}
+    if lost:
+        metrics["rollout_workers_lost"] = lost
     if schedule is not None:
         metrics["final_difficulty"] = schedule.difficulty
     workspace.update_run(run_id, status, metrics)

@@ -15,6 +15,7 @@ from workbench.operations.datasets import ExportDataset, ImportDataset
 from workbench.operations.recording import Record
 from workbench.operations.rewards import FitReward, ScoreGoal, Teach
 from workbench.operations.run import RunBundle, SetLimits
+from workbench.operations.sim_to_real import SimToReal
 from workbench.operations.training import Train
 from workbench.rewards.code.author import AuthorConfig
 from workbench.rewards.code.model import CodeConfig
@@ -130,6 +131,12 @@ class JobBoard:
         """Run a bundle in simulation or on a robot; "telemetry" events carry the observation,
         the policy's action and the filtered command; :meth:`stop` halts the robot."""
         return self.submit("run", request)
+
+    def sim_to_real(self, dataset: str) -> Job:
+        """Replay a real SO-101's LeRobot dataset through the simulated one in the open scene:
+        per-joint tracking error."""
+        return self.submit("sim-to-real", SimToReal(dataset=Path(dataset),
+                                                    scene=self.context.scene))
 
     def save_limits(self, request: SetLimits) -> dict[str, Any]:
         """Check and write a bundle's safety limits (refused ones change nothing)."""

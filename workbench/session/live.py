@@ -38,9 +38,11 @@ class LiveScene:
     def episode_steps(self) -> int:
         return self.env.task.episode_steps
 
-    def load(self, name: str) -> None:
-        """Make ``name`` the live scene (a fresh env at the current episode seed)."""
-        env = make_env(name)  # first: an unknown scene is refused before anything changes
+    def load(self, name: str, robot: str | None = None, control_mode: str | None = None) -> None:
+        """Make ``name`` the live scene (a fresh env at the current episode seed), with another
+        of its robots or control modes where given."""
+        # First: an unknown scene, robot or mode is refused before anything changes.
+        env = make_env(name, robot=robot, control_mode=control_mode)
         self.release_object()
         self.env.close()
         self.env = env

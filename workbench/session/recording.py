@@ -1,5 +1,6 @@
-"""Recording takes in the live scene: a person at the keyboard, a gamepad, a SpaceMouse or
-dragging the hand's target in the viewport; or the scene's scripted demonstrator."""
+"""Recording takes in the live scene: a person at the keyboard, a gamepad, a SpaceMouse, a
+LeRobot leader arm (joint to joint onto the simulated SO-101) or dragging the hand's target in
+the viewport; or the scene's scripted demonstrator."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from workbench.session.events import EpisodesChanged, RecordingChanged
 from workbench.session.live import LiveScene
 from workbench.teleop.gamepad import GamepadReader, GamepadTeleop
 from workbench.teleop.keyboard import KeyboardTeleop
+from workbench.teleop.leader import LeaderArm, LeaderConfig
 from workbench.teleop.pointer import PointerTarget
 from workbench.teleop.recorder import Recorder
 from workbench.teleop.spacemouse import SpaceMouseReader, SpaceMouseTeleop
 
-DEVICES = ("keyboard", "gamepad", "spacemouse")
+DEVICES = ("keyboard", "gamepad", "spacemouse", "leader arm")
+Device = GamepadReader | SpaceMouseReader | LeaderArm
 
 
 class Recording:
@@ -25,22 +28,34 @@ class Recording:
         self.context, self.live = context, live
         self.recorder: Recorder | None = None
         self.teleop: KeyboardTeleop | None = None
-        self.device: GamepadReader | SpaceMouseReader | None = None  # while one drives
+        self.device: Device | None = None  # while one drives
         self.pointer: PointerTarget | None = None  # the viewport's dragged hand target
 
     @property
     def active(self) -> bool:
         return self.recorder is not None
 
-    def start(self, goal: str | None = None, device: str = "keyboard") -> None:
-        """Start a take driven by ``device`` (the keyboard and the viewport's dragged target
-        always work too). Raises RuntimeError, with what to do, when the device is not
-        there; nothing is recorded then."""
+    def start(self, goal: str | None = None, device: str = "keyboard",
+              leader: LeaderConfig | None = None) -> None:
+        """Start a take driven by ``device`` (in end-effector modes the keyboard and the
+        viewport's dragged target always work too). Raises RuntimeError, with what to do, when
+        the device is not there; nothing is recorded then.
+
+        The leader arm (``leader``: its LeRobot type, port and id) drives the simulated SO-101
+        joint to joint: the live scene switches to that robot in joint-position control."""
+        if device == "leader arm":
+            env = self.live.env
+            if env.control_mode != "joint_position" or env.robot_name != "so101":
+                self.live.load(self.context.scene, robot="so101", control_mode="joint_position")
+            self.device = LeaderArm(self.live.env, leader or LeaderConfig())  # may fail
+            self.teleop, self.pointer = None, None
+        else:
+            env = self.live.env
+            labels = env.controller.labels
+            self.device = _open_device(device, labels)  # first: it may fail
+            self.teleop = KeyboardTeleop(labels)
+            self.pointer = PointerTarget(labels) if hasattr(env.robot, "ee_position") else None
         env = self.live.env
-        labels = env.controller.labels
-        self.device = _open_device(device, labels)  # first: it may fail
-        self.teleop = KeyboardTeleop(labels)
-        self.pointer = PointerTarget(labels) if hasattr(env.robot, "ee_position") else None
         self.recorder = Recorder(env, self.context.workspace, "teleop", goal=goal or None)
         self.live.episode_seed += 1
         self.live.obs = self.recorder.start(seed=self.live.episode_seed)
@@ -74,9 +89,12 @@ class Recording:
         """The action of this tick: the dragged target while the pointer holds it, else the
         chosen device, else the keyboard. The gripper is the keyboard's (space), whatever
         moves the hand."""
-        teleop = self.teleop
-        if teleop is None:
+        if self.recorder is None:
             raise RuntimeError("no take is being recorded")
+        teleop = self.teleop
+        if teleop is None:  # a device that drives joints (the leader arm) is all there is
+            assert self.device is not None
+            return self.device.poll()
         if self.pointer is not None and self.pointer.dragging:
             self.pointer.gripper_open = teleop.gripper_open
             arm: Any = self.live.env.robot  # the pointer is made only for a robot with a hand
@@ -94,8 +112,7 @@ class Recording:
         return list(result["episodes"])
 
 
-def _open_device(device: str, labels: tuple[str, ...]
-                 ) -> GamepadReader | SpaceMouseReader | None:
+def _open_device(device: str, labels: tuple[str, ...]) -> Device | None:
     if device == "keyboard":
         return None
     if device == "gamepad":

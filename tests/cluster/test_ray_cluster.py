@@ -1,0 +1,132 @@
+"""A real two-node Ray cluster on loopback (a head and a worker node, one CPU each): PPO's
+rollouts run on the worker node, the policy and metrics land in the workspace, and killing
+the worker node mid-run ends in a run resumed from its checkpoint and completed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.data.workspace import Workspace
+
+RAY = str(Path(sys.executable).with_name("ray"))
+TOTAL_STEPS = 8 * 256  # 8 updates of 2 envs x 128 steps
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """(address, the worker node's `ray start --block` process)."""
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    # A throwaway cluster of this machine's own processes: no token to hand around.
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    common = ["--num-cpus=1", "--disable-usage-stats"]
+    subprocess.run([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
+                    *common], check=True, env=env, capture_output=True, timeout=120)
+    worker = subprocess.Popen([RAY, "start", f"--address={address}", "--block", *common], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and _alive_nodes(address, env) < 2:
+            time.sleep(1.0)
+        assert _alive_nodes(address, env) == 2, "the worker node did not join"
+        yield address, worker, env
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def _alive_nodes(address: str, env: dict) -> int:
+    probe = ("import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); "
+             "print(sum(n['Alive'] for n in ray.nodes()))")
+    out = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True,
+                         text=True, timeout=60)
+    return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else 0
+
+
+def _train(address: str, workspace: Path, env: dict, steps: int, *extra: str
+           ) -> subprocess.Popen:
+    command = [sys.executable, "-m", "workbench.cli.main", "train", "Reach",
+               "--reward", "reference", "--ppo.num-envs", "2", "--ppo.rollout-steps", "128",
+               "--steps", str(steps), "--eval-episodes", "2", "--no-hacking-guard",
+               "--no-tensorboard", "-w", str(workspace), *extra]
+    if address:
+        command += ["--cluster", address]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def test_a_run_on_the_cluster_learns_exactly_what_it_learns_here(cluster, tmp_path):
+    """Each actor's envs are seeded as their slice of the local vector env: the same seed,
+    the same transitions, the same policy (two actors, so the batch is split and merged)."""
+    from workbench.rl.policy import load_policy
+
+    address, _, env = cluster
+    runs = {}
+    for name, where in (("here", ""), ("cluster", address)):
+        training = _train(where, tmp_path / name, env, 512, "--rollout-actors", "2",
+                          "--checkpoint-every", "0")
+        _, err = training.communicate(timeout=300)
+        assert training.returncode == 0, err[-3000:]
+        [folder] = (tmp_path / name).glob("runs/*/policy")
+        runs[name] = load_policy(folder)[0].state_dict()
+    assert runs["here"].keys() == runs["cluster"].keys()
+    for key, value in runs["here"].items():
+        assert value.equal(runs["cluster"][key]), key
+
+
+def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):
+    address, worker, env = cluster
+    workspace = tmp_path / "ws"
+    training = _train(address, workspace, env, TOTAL_STEPS, "--rollout-actors", "1",
+                      "--checkpoint-every", "1")
+    try:
+        # Once the run has checkpointed twice, the worker node dies with its rollout worker.
+        deadline = time.monotonic() + 240
+        log = None
+        while time.monotonic() < deadline and training.poll() is None:
+            logs = list(workspace.glob("runs/*/metrics.jsonl"))
+            if logs and sum('"charts/success_rate"' in line
+                            for line in logs[0].read_text().splitlines()) >= 2:
+                log = logs[0]
+                break
+            time.sleep(0.2)
+        assert log is not None, training.stderr.read() if training.poll() is not None else ""
+        os.killpg(worker.pid, signal.SIGKILL)
+        out, err = training.communicate(timeout=400)
+    finally:
+        if training.poll() is None:
+            training.kill()
+    assert training.returncode == 0, err[-3000:]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    events = [r for r in records if "event" in r]
+    # First on the worker node, then (that node gone) on the head, the only node left.
+    assert events[0]["rollout_workers"] and not events[0]["rollout_workers"][0]["head"]
+    assert "a rollout worker was lost" in events[1]["event"]
+    assert "the last checkpoint" in events[1]["event"]
+    assert events[1]["rollout_workers"][0]["head"]
+    steps = [r["step"] for r in records if "charts/success_rate" in r]
+    assert steps[-1] == TOTAL_STEPS  # completed
+    lost_at = events[1]["step"]
+    resumed = [s for s in steps if s > lost_at]
+    assert resumed and resumed[0] <= lost_at + 256  # continued from the last checkpoint
+    with Workspace.open(workspace) as ws:
+        [run] = ws.runs("Reach")
+    assert run["status"] == "finished" and run["metrics"]["rollout_workers_lost"] == 1
+    assert (Path(run["path"]) / "policy").exists()

@@ -1,0 +1,221 @@
+"""PPO's environments on a Ray cluster: a vector env whose sub-envs live in Ray actors.
+
+The learner keeps the policy and runs it once per step on the whole batch of observations;
+each :class:`RolloutWorker` actor steps a ``SyncVectorEnv`` of several envs (SAME_STEP autoreset,
+as locally) and returns their observations, rewards and infos. A learned reward wraps this
+vector env on the learner as it wraps a local one, so it scores the batch where the GPU is.
+
+Workers take the worker nodes' CPUs first and the head's (where the learner and Ray's own
+services run) last, by soft node affinity. A worker that dies (its node lost, its process
+killed) surfaces as :class:`RolloutWorkerLost`; the training run resumes from its last
+checkpoint on fresh workers elsewhere (``workbench.rl.run``). The actors hand their envs' exact
+state to checkpoints, so a resumed run continues where the checkpoint left it, and each actor's
+envs are seeded as their slice of a local vector env, so a run learns on the cluster exactly
+what it learns in one process.
+
+Ray is optional: importing this module does not import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+
+class RolloutWorkerLost(RuntimeError):
+    """A rollout worker (or its node) died mid-run; ``nodes``: where the lost ones ran."""
+
+    def __init__(self, message: str, nodes: frozenset[str] = frozenset()):
+        super().__init__(message)
+        self.nodes = nodes
+
+
+def connect(address: str) -> Any:
+    """Join the Ray cluster at ``address`` ("auto": a local instance, started if none runs;
+    "ray://host:port" or "host:port"), once per process; returns the ``ray`` module."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("cluster: Ray is not installed; pip install "
+                           "'robot-reward-workbench[ray]'") from None
+    if not ray.is_initialized():
+        if address == "auto":  # the one already running here, else a new local instance
+            try:
+                ray.init(address="auto", log_to_driver=False)
+            except ConnectionError:
+                ray.init(log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    return ray
+
+
+def _worker_class(ray: Any) -> Any:
+    @ray.remote(num_cpus=1, max_restarts=0)
+    class RolloutWorker:
+        """Several envs stepped together on one CPU of a node."""
+
+        def __init__(self, make: Callable[[], gym.Env], num_envs: int):
+            self.envs = gym.vector.SyncVectorEnv(
+                [make] * num_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+        def reset(self, seed: int | None) -> tuple[np.ndarray, dict[str, Any]]:
+            return self.envs.reset(seed=seed)
+
+        def step(self, actions: np.ndarray) -> tuple[Any, ...]:
+            return self.envs.step(actions)
+
+        def get_state(self) -> dict[str, Any]:
+            from workbench.rl.checkpoint import env_state
+
+            return env_state(self.envs)
+
+        def set_state(self, state: dict[str, Any]) -> None:
+            import copy
+
+            from workbench.rl.checkpoint import restore_env_state
+
+            # Arrays out of Ray's object store are read-only; the envs write into theirs.
+            restore_env_state(self.envs, copy.deepcopy(state))
+
+        def node(self) -> str:
+            return str(ray.get_runtime_context().get_node_id())
+
+        def close(self) -> None:
+            self.envs.close()
+
+    return RolloutWorker
+
+
+def _is_head(node: dict[str, Any]) -> bool:
+    return any(key.startswith("node:__internal_head__") for key in node.get("Resources", {}))
+
+
+def _placements(ray: Any, count: int, avoid: frozenset[str]) -> list[Any]:
+    """One CPU slot per worker: the worker nodes' CPUs first, then the head's, away from nodes
+    that lost a worker (Ray may list a dead node as alive for a while). Soft affinity, so a
+    busy slot still schedules; None past the slots (Ray queues those)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    alive = [node for node in ray.nodes() if node.get("Alive") and node["NodeID"] not in avoid]
+    alive.sort(key=_is_head)  # worker nodes first
+    slots = [node["NodeID"] for node in alive
+             for _ in range(int(node.get("Resources", {}).get("CPU", 0)))]
+    return [NodeAffinitySchedulingStrategy(slots[i], soft=True) if i < len(slots) else None
+            for i in range(count)]
+
+
+class RayVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` copies of ``make()`` spread over ``actors`` Ray actors."""
+
+    def __init__(self, make: Callable[[], gym.Env], num_envs: int, actors: int, address: str,
+                 avoid: frozenset[str] = frozenset()):
+        if not 1 <= actors <= num_envs:
+            raise ValueError(f"rollout_actors must be in [1, num_envs={num_envs}], got {actors}")
+        self.ray = connect(address)
+        probe = make()
+        self.single_observation_space = probe.observation_space
+        self.single_action_space = probe.action_space
+        self.metadata = dict(probe.metadata, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+        probe.close()
+        self.num_envs = num_envs
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
+                                                              num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        sizes = [num_envs // actors + (i < num_envs % actors) for i in range(actors)]
+        self.bounds = np.cumsum([0, *sizes])
+        worker = _worker_class(self.ray)
+        self.workers = [
+            worker.options(scheduling_strategy=place).remote(make, size) if place is not None
+            else worker.remote(make, size)
+            for place, size in zip(_placements(self.ray, actors, avoid), sizes, strict=True)]
+        self._nodes: list[str] = []
+        self._nodes = [str(n) for n in self._gather([w.node.remote() for w in self.workers])]
+
+    def placement(self) -> list[dict[str, Any]]:
+        """Where each worker runs: its node and whether that is the head."""
+        head = {node["NodeID"] for node in self.ray.nodes() if _is_head(node)}
+        return [{"node": node, "head": node in head} for node in self._nodes]
+
+    def _gather(self, refs: list[Any]) -> list[Any]:
+        """One result per worker, in order; a lost worker is a :class:`RolloutWorkerLost`."""
+        lost = (self.ray.exceptions.RayActorError, self.ray.exceptions.NodeDiedError,
+                self.ray.exceptions.WorkerCrashedError)
+        try:
+            return list(self.ray.get(refs))
+        except lost as exc:
+            failed = set()
+            for i, ref in enumerate(refs):
+                try:
+                    self.ray.get(ref)
+                except lost:
+                    failed.add(self._nodes[i] if i < len(self._nodes) else "")
+            raise RolloutWorkerLost(f"a rollout worker was lost: {type(exc).__name__}",
+                                    frozenset(failed - {""})) from None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        seeds = [None if seed is None else seed + int(lo) for lo in self.bounds[:-1]]
+        parts = self._gather([w.reset.remote(s) for w, s in zip(self.workers, seeds,
+                                                                  strict=True)])
+        return (np.concatenate([p[0] for p in parts]),
+                merge_infos([p[1] for p in parts], self._sizes))
+
+    def step(self, actions: np.ndarray) -> tuple[Any, ...]:
+        refs = [w.step.remote(actions[lo:hi]) for w, lo, hi
+                in zip(self.workers, self.bounds[:-1], self.bounds[1:], strict=True)]
+        parts = self._gather(refs)
+        obs, rewards, terminated, truncated = (np.concatenate([p[k] for p in parts])
+                                               for k in range(4))
+        return obs, rewards, terminated, truncated, merge_infos([p[4] for p in parts],
+                                                                self._sizes)
+
+    @property
+    def _sizes(self) -> list[int]:
+        return [int(hi - lo) for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
+
+    # exact checkpoints (workbench.rl.checkpoint): each actor's SyncVectorEnv state
+    def get_state(self) -> list[dict[str, Any]]:
+        return self._gather([w.get_state.remote() for w in self.workers])
+
+    def set_state(self, states: list[dict[str, Any]]) -> None:
+        if len(states) != len(self.workers):
+            raise ValueError(f"the checkpoint holds {len(states)} rollout workers' envs; this "
+                             f"run has {len(self.workers)}")
+        self._gather([w.set_state.remote(s) for w, s in zip(self.workers, states, strict=True)])
+
+    def close_extras(self, **kwargs: Any) -> None:
+        for worker in self.workers:
+            try:
+                self.ray.get(worker.close.remote(), timeout=10)
+            except Exception:  # a lost worker has nothing left to close
+                pass
+            self.ray.kill(worker)
+
+
+def merge_infos(infos: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
+    """Concatenate gymnasium vector infos (arrays with ``_key`` masks, nested dicts) of
+    consecutive sub-env blocks, as one vector env of all of them would return them."""
+    keys = {k for info in infos for k in info if not k.startswith("_")}
+    merged: dict[str, Any] = {}
+    for key in keys:
+        if all(isinstance(info.get(key), dict) or key not in info for info in infos):
+            merged[key] = merge_infos([info.get(key, {}) for info in infos], sizes)
+            merged[f"_{key}"] = np.concatenate([
+                info.get(f"_{key}", np.zeros(n, bool)) for info, n in zip(infos, sizes,
+                                                                           strict=True)])
+            continue
+        parts = []
+        for info, n in zip(infos, sizes, strict=True):
+            if key in info:
+                parts.append(np.asarray(info[key]))
+            else:
+                sample = next(np.asarray(i[key]) for i in infos if key in i)
+                parts.append(np.full(n, None, object) if sample.dtype == object
+                             else np.zeros((n, *sample.shape[1:]), sample.dtype))
+        merged[key] = np.concatenate(parts)
+        merged[f"_{key}"] = np.concatenate([info.get(f"_{key}", np.zeros(n, bool))
+                                            for info, n in zip(infos, sizes, strict=True)])
+    return merged
