@@ -31,6 +31,8 @@ CLI = {
                      "--model", "qwen2.5-coder", "--candidates", "3", "--train-best", "0"],
     "train": ["train", "Push", "--steps", "4096", "--ppo.lr", "0.001", "--no-hacking-guard",
               "--ppo.hidden", "32", "32", "--reward", "reference"],
+    "sweep": ["sweep", "Push", "--grid", "ppo.lr=1e-4,3e-4", "reward=reference,sparse",
+              "--seeds", "3", "--steps", "4096"],
     "export": ["export", "--scene", "Push", "--out", "bundle"],
     "run": ["run", "bundle", "--episodes", "3", "--robot", "10.0.0.2:9000", "--steps", "50"],
     "limits": ["limits", "bundle", "--max-velocity", "2", "3", "--watchdog-timeout", "0.1"],
@@ -160,6 +162,13 @@ def _delete_first_episode(window):
     record.delete.click()
 
 
+def _sweep(window):
+    window.panels["Train"].sweep_toggle.click()
+    sweep = window.panels["Train"].sweep
+    sweep.grid.setText("ppo.lr=1e-4,3e-4")
+    sweep.start.click()
+
+
 def _export(window):
     export = window.panels["Export"]
     export.run_path = "run"  # as a selected run leaves it
@@ -208,6 +217,7 @@ APP = {
     "goal": _save_goal,
     "write-reward": _write_reward,
     "train": lambda w: w.panels["Train"].start.click(),
+    "sweep": _sweep,
     "export": _export,
     "run": _run_bundle,
     "limits": _set_limits,

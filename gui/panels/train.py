@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import heading, note
 from gui.panels.config_form import ConfigForm
 from gui.panels.history import RunHistory, learning_curve
+from gui.panels.sweep import SweepBox
 from workbench.config import ConfigError
 from workbench.rl.run import RunConfig
 from workbench.session import Session
@@ -124,6 +125,14 @@ class TrainPanel(QWidget):
         self.runs = RunHistory()
         self.runs.itemSelectionChanged.connect(self._show_past_run)
         layout.addWidget(self.runs)
+        self.sweep_toggle = QToolButton()
+        self.sweep_toggle.setText("Sweep on Ray…")
+        self.sweep_toggle.setCheckable(True)
+        self.sweep = SweepBox(session, self.run_config)
+        self.sweep.setVisible(False)
+        self.sweep_toggle.toggled.connect(self.sweep.setVisible)
+        layout.addWidget(self.sweep_toggle)
+        layout.addWidget(self.sweep)
         self.history: list[tuple[int, float, float, float | None]] = []
         self.labels_used: int | None = None
         self.start.clicked.connect(self._start)

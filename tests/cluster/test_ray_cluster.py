@@ -1,6 +1,7 @@
-"""A real two-node Ray cluster on loopback (a head and a worker node, one CPU each): PPO's
-rollouts run on the worker node, the policy and metrics land in the workspace, and killing
-the worker node mid-run ends in a run resumed from its checkpoint and completed."""
+"""A real two-node Ray cluster on this machine (a head and a worker node, one CPU each): PPO's
+rollouts run on the worker node and learn what they learn in one process, a Ray Tune sweep
+ranks 8 settings by 2 seeds, and killing the worker node mid-run ends in a run resumed from
+its checkpoint and completed, its policy and metrics in the workspace."""
 
 from __future__ import annotations
 
@@ -89,6 +90,42 @@ def test_a_run_on_the_cluster_learns_exactly_what_it_learns_here(cluster, tmp_pa
     assert runs["here"].keys() == runs["cluster"].keys()
     for key, value in runs["here"].items():
         assert value.equal(runs["cluster"][key]), key
+
+
+def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_path):
+    """Tiny budgets: what is checked is the sweep's bookkeeping, not what the runs learn."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
+               address, "--grid", "ppo.lr=1e-4,3e-4", "ppo.ent-coef=0,0.01",
+               "reward=reference,sparse", "--seeds", "2", "--grace", "1", "--steps", "512",
+               "--ppo.num-envs", "2", "--ppo.rollout-steps", "128", "--eval-episodes", "1",
+               "--no-tensorboard", "--no-hacking-guard", "--checkpoint-every", "0", "-w",
+               str(workspace)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["trials"] == 16
+    ranking = result["ranking"]
+    assert len(ranking) == 8 and all(row["seeds"] == 2 for row in ranking)
+    assert len({row["settings"] for row in ranking}) == 8
+    means = [row["mean_success"] for row in ranking]
+    assert means == sorted(means, reverse=True)
+    assert all(row["failed"] == 0 for row in ranking)
+    assert all(row["finished"] + row["stopped_early"] == 2 for row in ranking)
+    folder = Path(result["report"]).parent
+    report = (folder / "report.md").read_text()
+    for rank, row in enumerate(ranking, start=1):
+        assert f"| {rank} | `{row['settings']}` |" in report
+    import xml.etree.ElementTree as ET
+
+    svg = ET.parse(folder / "curves.svg").getroot()
+    assert len(svg.findall("{http://www.w3.org/2000/svg}polyline")) == 16
+    with Workspace.open(workspace) as ws:
+        runs = {r["path"]: r for r in ws.runs("Reach")}
+    finished = [run for row in ranking for run in row["runs"]]
+    assert len(finished) == sum(row["finished"] for row in ranking)
+    assert all(runs[path]["status"] == "finished" for path in finished)
 
 
 def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):

@@ -473,13 +473,15 @@ class Workspace:
         """A fresh folder under ``models/`` or ``runs/`` for an artifact being written."""
         base = self.root / kind
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = base / f"{name}-{stamp}"
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = base / f"{name}-{stamp}-{suffix}"
-        path.mkdir(parents=True)
-        return path
+        base.mkdir(parents=True, exist_ok=True)
+        path, suffix = base / f"{name}-{stamp}", 1
+        while True:  # mkdir claims the name: processes starting in the same second differ
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                suffix += 1
+                path = base / f"{name}-{stamp}-{suffix}"
 
     def add_model(self, name: str, family: str, scene: str, path: Path,
                   metrics: dict[str, Any]) -> int:

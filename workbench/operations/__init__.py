@@ -42,6 +42,8 @@ OPERATIONS = (
     Operation("score-goal", "rewards:ScoreGoal",
               "the reward a goal sentence gives the recorded episodes"),
     Operation("train", "training:Train", "train a policy with PPO on a reward"),
+    Operation("sweep", "training:Sweep",
+              "train a grid of settings x seeds on Ray Tune, ASHA on true success, ranked"),
     Operation("export", "bundle:ExportBundle", "export a trained policy as an ONNX bundle"),
     Operation("run", "run:RunBundle",
               "run a bundle (no torch) in simulation or on a robot, through the safety filter"),

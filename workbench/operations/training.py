@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.config import validated
@@ -44,3 +44,35 @@ class Train(WorkspaceRequest):
 
         return train_run(ws, self.config, callbacks=(on_progress,), on_snapshot=on_snapshot,
                          resume_dir=self.resume)
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class Sweep(WorkspaceRequest):
+    """Train a grid of run settings x seeds on Ray Tune, stop the laggards early (ASHA on true
+    success), and rank the settings (report.md, curves.svg, results.json in the sweep folder).
+    Every trial is a run in the workspace."""
+
+    config: RunConfig = field(default_factory=RunConfig, metadata={
+        "help": "the settings every trial starts from", "flatten": True,
+        "positional": ("scene",), "aliases": {"ppo.total_steps": "--steps"}})
+    grid: tuple[str, ...] = field(default=(), metadata={
+        "help": "KEY=V1,V2,... per swept setting (ppo.lr=1e-4,3e-4 reward=reference,sparse); "
+                "every combination is trained"})
+    seeds: int = field(default=2, metadata={"help": "seeds per combination", "min": 1,
+                                            "max": 100})
+    grace: int = field(default=2, metadata={
+        "help": "PPO updates before ASHA may stop a trial", "min": 1})
+    reduction: int = field(default=2, metadata={
+        "help": "ASHA keeps the best 1/REDUCTION of the trials at each rung", "min": 2})
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        from workbench.rl.sweep import grid_assignments, run_sweep
+
+        grid_assignments(self.grid, self.config)  # a bad grid is refused before any folder
+        address = self.config.cluster or "auto"  # where the trials run
+        base = replace(self.config, cluster="")  # each trial steps its envs in its worker
+        out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
+        progress.emit("message", text=f"sweeping into {out}")
+        return run_sweep(ws.root, base, self.grid, self.seeds, out, address, self.grace,
+                         self.reduction, progress)

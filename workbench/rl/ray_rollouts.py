@@ -53,7 +53,7 @@ def connect(address: str) -> Any:
 
 
 def _worker_class(ray: Any) -> Any:
-    @ray.remote(num_cpus=1, max_restarts=0)
+    @ray.remote(max_restarts=0)
     class RolloutWorker:
         """Several envs stepped together on one CPU of a node."""
 
@@ -93,7 +93,7 @@ def _is_head(node: dict[str, Any]) -> bool:
     return any(key.startswith("node:__internal_head__") for key in node.get("Resources", {}))
 
 
-def _placements(ray: Any, count: int, avoid: frozenset[str]) -> list[Any]:
+def _placements(ray: Any, count: int, avoid: frozenset[str], cpus: float) -> list[Any]:
     """One CPU slot per worker: the worker nodes' CPUs first, then the head's, away from nodes
     that lost a worker (Ray may list a dead node as alive for a while). Soft affinity, so a
     busy slot still schedules; None past the slots (Ray queues those)."""
@@ -102,7 +102,7 @@ def _placements(ray: Any, count: int, avoid: frozenset[str]) -> list[Any]:
     alive = [node for node in ray.nodes() if node.get("Alive") and node["NodeID"] not in avoid]
     alive.sort(key=_is_head)  # worker nodes first
     slots = [node["NodeID"] for node in alive
-             for _ in range(int(node.get("Resources", {}).get("CPU", 0)))]
+             for _ in range(int(node.get("Resources", {}).get("CPU", 0) // cpus))]
     return [NodeAffinitySchedulingStrategy(slots[i], soft=True) if i < len(slots) else None
             for i in range(count)]
 
@@ -111,10 +111,14 @@ class RayVectorEnv(gym.vector.VectorEnv):
     """``num_envs`` copies of ``make()`` spread over ``actors`` Ray actors."""
 
     def __init__(self, make: Callable[[], gym.Env], num_envs: int, actors: int, address: str,
-                 avoid: frozenset[str] = frozenset()):
+                 avoid: frozenset[str] = frozenset(), cpus: float = 1.0):
         if not 1 <= actors <= num_envs:
             raise ValueError(f"rollout_actors must be in [1, num_envs={num_envs}], got {actors}")
         self.ray = connect(address)
+        total = self.ray.cluster_resources().get("CPU", 0.0)
+        if actors * cpus > total:  # Ray would queue the rest for ever
+            raise ValueError(f"rollout_actors: {actors} actors of {cpus:g} CPU need "
+                             f"{actors * cpus:g} CPUs; the cluster at {address} has {total:g}")
         probe = make()
         self.single_observation_space = probe.observation_space
         self.single_action_space = probe.action_space
@@ -128,9 +132,9 @@ class RayVectorEnv(gym.vector.VectorEnv):
         self.bounds = np.cumsum([0, *sizes])
         worker = _worker_class(self.ray)
         self.workers = [
-            worker.options(scheduling_strategy=place).remote(make, size) if place is not None
-            else worker.remote(make, size)
-            for place, size in zip(_placements(self.ray, actors, avoid), sizes, strict=True)]
+            worker.options(num_cpus=cpus, **({"scheduling_strategy": place} if place else {}))
+            .remote(make, size)
+            for place, size in zip(_placements(self.ray, actors, avoid, cpus), sizes, strict=True)]
         self._nodes: list[str] = []
         self._nodes = [str(n) for n in self._gather([w.node.remote() for w in self.workers])]
 

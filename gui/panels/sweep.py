@@ -1,0 +1,106 @@
+"""The Train panel's sweep: a grid of the run's settings x seeds on Ray Tune (ASHA on true
+success), then the ranked settings and every trial's learning curve."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PyQt6.QtWidgets import (
+    QGroupBox,
+    QHeaderView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from workbench.config import ConfigError
+from workbench.operations.training import Sweep
+from workbench.rl.run import RunConfig
+from workbench.session import Session
+from workbench.session.events import JobUpdate
+
+COLUMNS = ("settings", "mean success", "std", "finished", "stopped early")
+
+
+class SweepBox(QGroupBox):
+    """``run_config`` gives the settings every trial starts from (the Train panel's)."""
+
+    def __init__(self, session: Session, run_config: Callable[[], RunConfig]):
+        super().__init__("Sweep on Ray (optional: pip install 'robot-reward-workbench[ray]')")
+        self.session, self.run_config = session, run_config
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.grid = QLineEdit(placeholderText="ppo.lr=1e-4,3e-4 ppo.ent_coef=0,0.01")
+        self.grid.setToolTip("KEY=V1,V2,... per swept setting, separated by spaces; every "
+                             "combination trains with each seed")
+        self.seeds = QSpinBox(minimum=1, maximum=100, value=2)
+        self.start = QPushButton("Sweep")
+        self.stop = QPushButton("Stop sweep")
+        for widget, label in ((self.grid, "grid"), (self.seeds, "seeds")):
+            row.addWidget(QLabel(label))
+            row.addWidget(widget, 1 if widget is self.grid else 0)
+        row.addWidget(self.start)
+        row.addWidget(self.stop)
+        layout.addLayout(row)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setMaximumHeight(150)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table)
+        self.plot = pg.PlotWidget(title="sweep: true success of each trial")
+        self.plot.setMaximumHeight(180)
+        layout.addWidget(self.plot)
+        self.start.clicked.connect(self._start)
+        self.stop.clicked.connect(lambda: session.jobs.stop("sweep"))
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
+
+    def request(self) -> Sweep:
+        return Sweep(config=self.run_config(), grid=tuple(self.grid.text().split()),
+                     seeds=self.seeds.value(), workspace=self.session.context.workspace.root)
+
+    def _start(self) -> None:
+        try:
+            self.session.jobs.submit("sweep", self.request())
+        except (ConfigError, ValueError, RuntimeError) as exc:
+            self.status.setText(f"not started: {exc}")
+            return
+        self.status.setText("sweeping…")
+
+    def _on_job(self, name: str, event: Any) -> None:
+        if name != "sweep":
+            return
+        if event.kind == "progress":
+            self.status.setText(f"{event.data.get('done')} of {event.data.get('total')} "
+                                "trials done")
+        elif event.kind in ("done", "stopped") and "report" in event.data:
+            self.show_results(Path(event.data["report"]).with_name("results.json"))
+            self.status.setText(f"report: {event.data['report']}")
+        elif event.kind == "error":
+            self.status.setText(f"sweep failed: {event.data.get('message')}")
+
+    def show_results(self, path: Path) -> None:
+        results = json.loads(path.read_text())
+        self.table.setRowCount(len(results["ranking"]))
+        for r, row in enumerate(results["ranking"]):
+            cells = (row["settings"], f"{row['mean_success']:.2f}", f"{row['std']:.2f}",
+                     str(row["finished"]), str(row["stopped_early"]))
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.plot.clear()
+        for k, trial in enumerate(results["trials"]):
+            if trial["curve"]:
+                steps, rates = zip(*trial["curve"], strict=True)
+                self.plot.plot(list(steps), list(rates), pen=pg.intColor(k, len(results[
+                    "trials"])))

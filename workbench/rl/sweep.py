@@ -1,0 +1,209 @@
+"""Sweeps of training runs on Ray Tune: a grid of run settings crossed with seeds, ASHA early
+stopping on true success, a ranked table and the learning curves.
+
+Each trial is one training run (``train_run``) in its own Ray worker, writing its run folder and
+row into the workspace as a run started by hand would; it reports the true success rate of its
+recent episodes after every PPO update, which is what ASHA compares (Li et al., 2020: trials
+below the top 1/``reduction`` at a rung stop there). A finished trial's score is the success of
+its final policy on the evaluation episodes; a stopped one's is the last rate it reported.
+Settings are ranked by their mean score over the seeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench import config as cfg
+from workbench.config import ConfigError
+from workbench.rl.run import RunConfig
+
+
+def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ...]]:
+    """``["ppo.lr=1e-4,3e-4", "reward=reference,sparse"]`` -> every combination as override
+    assignments, each checked against ``base`` before anything starts."""
+    axes = []
+    for item in grid:
+        key, sep, values = item.partition("=")
+        key = key.strip().replace("-", "_")  # as on the command line: ppo.ent-coef
+        choices = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not key or not choices:
+            raise ConfigError(f"grid: {item!r} must be KEY=VALUE1,VALUE2,... "
+                              "(ppo.lr=1e-4,3e-4)")
+        if key == "ppo.seed":
+            raise ConfigError("grid: seeds come from --seeds, not from the grid")
+        axes.append([f"{key}={choice}" for choice in choices])
+    combinations = [tuple(c) for c in itertools.product(*axes)]
+    for assignments in combinations:
+        cfg.override(base, assignments)  # refuses an unknown key or a bad value, naming it
+    return combinations
+
+
+def _trial(params: dict[str, Any]) -> None:
+    """One training run of the sweep, in a Ray Tune worker."""
+    from ray import tune
+
+    from workbench.data.workspace import Workspace
+    from workbench.rl.run import train_run
+
+    config = cfg.override(RunConfig.saved(params["base"]), params["assignments"])
+    config = replace(config, ppo=replace(config.ppo, seed=int(params["seed"])))
+
+    def report(progress: Any) -> None:
+        tune.report({"success_rate": progress.success_rate, "step": progress.step,
+                     "learned_return": progress.learned_return})
+
+    with Workspace.open(params["workspace"]) as ws:
+        result = train_run(ws, config, callbacks=(report,))
+    tune.report({"success_rate": result["success_rate"], "step": config.ppo.total_steps,
+                 "final": 1.0, "run": result["path"]})
+
+
+def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
+              out: Path, cluster: str = "auto", grace: int = 2, reduction: int = 2,
+              progress: Any = None) -> dict[str, Any]:
+    """Train every grid point with ``seeds`` seeds (1000, 1001, ...) on Ray Tune; write
+    ``out/report.md``, ``out/curves.svg`` and ``out/results.json``; return the ranking."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from workbench.rl.ray_rollouts import connect
+
+    combinations = grid_assignments(grid, base)
+    if seeds < 1:
+        raise ConfigError(f"seeds must be at least 1, got {seeds}")
+    connect(cluster)
+    updates = max(1, base.ppo.total_steps // (base.ppo.num_envs * base.ppo.rollout_steps))
+    space = {"assignments": tune.grid_search(combinations),
+             "seed": tune.grid_search([1000 + i for i in range(seeds)]),
+             "base": cfg.to_dict(base), "workspace": str(Path(workspace).resolve())}
+
+    class Stop(tune.Stopper):  # the person pressed Stop: end every trial
+        def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+            return self.stop_all()
+
+        def stop_all(self) -> bool:
+            return progress is not None and progress.should_stop()
+
+    class Finished(tune.Callback):
+        done = 0
+
+        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any,
+                              **info: Any) -> None:
+            self.done += 1
+            if progress is not None:
+                progress.emit("progress", stage="sweep", done=self.done,
+                              total=len(combinations) * seeds)
+
+    out.mkdir(parents=True, exist_ok=True)
+    tuner = tune.Tuner(
+        tune.with_resources(_trial, {"cpu": 1}),
+        param_space=space,
+        tune_config=tune.TuneConfig(
+            metric="success_rate", mode="max",
+            scheduler=ASHAScheduler(time_attr="training_iteration", max_t=updates + 1,
+                                    grace_period=grace, reduction_factor=reduction)),
+        run_config=tune.RunConfig(name="tune", storage_path=str(out.resolve()), stop=Stop(),
+                                  callbacks=[Finished()], verbose=0),
+    )
+    with contextlib.redirect_stdout(sys.stderr):  # Tune's tables: stdout is the result's
+        results = tuner.fit()
+    trials = []
+    for index in range(len(results)):
+        result = results[index]
+        if result.config is None:
+            continue
+        history = result.metrics_dataframe
+        curve = ([] if history is None or history.empty else
+                 [(int(s), float(r)) for s, r, f in zip(
+                     history["step"], history["success_rate"],
+                     history.get("final", [math.nan] * len(history)), strict=True)
+                  if not f == 1.0])
+        metrics = result.metrics or {}
+        trials.append({"assignments": list(result.config["assignments"]),
+                       "seed": result.config["seed"],
+                       "finished": metrics.get("final") == 1.0,
+                       "score": float(metrics.get("success_rate", 0.0)),
+                       "run": metrics.get("run"), "curve": curve,
+                       "error": str(result.error) if result.error else None})
+    ranking = rank(trials)
+    write_report(out, base, ranking, trials)
+    return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials)}
+
+
+def rank(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Settings by mean score over their seeds, best first."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for trial in trials:
+        groups.setdefault(tuple(trial["assignments"]), []).append(trial)
+    rows = []
+    for assignments, group in groups.items():
+        scores = [t["score"] for t in group]
+        rows.append({"settings": " ".join(assignments) or "(base)",
+                     "mean_success": float(np.mean(scores)), "std": float(np.std(scores)),
+                     "seeds": len(group), "finished": sum(t["finished"] for t in group),
+                     "stopped_early": sum(not t["finished"] and not t["error"] for t in group),
+                     "failed": sum(bool(t["error"]) for t in group),
+                     "runs": [t["run"] for t in group if t["run"]]})
+    return sorted(rows, key=lambda r: (-r["mean_success"], r["settings"]))
+
+
+def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
+                 trials: list[dict[str, Any]]) -> None:
+    lines = [f"# Sweep on {base.scene}", "",
+             f"{base.ppo.total_steps} steps a trial; ASHA on the true success rate; score: "
+             "the final policy's evaluation success (a trial stopped early: its last rate).",
+             "", "| rank | settings | mean success | std | seeds | finished | stopped early |",
+             "|---|---|---|---|---|---|---|"]
+    for i, row in enumerate(ranking, start=1):
+        lines.append(f"| {i} | `{row['settings']}` | {row['mean_success']:.2f} | "
+                     f"{row['std']:.2f} | {row['seeds']} | {row['finished']} | "
+                     f"{row['stopped_early']} |")
+    lines += ["", "![learning curves](curves.svg)", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    (out / "results.json").write_text(json.dumps({"ranking": ranking, "trials": trials},
+                                                 indent=1))
+    curves = {f"{' '.join(t['assignments'])} seed {t['seed']}": t["curve"] for t in trials}
+    (out / "curves.svg").write_text(curves_svg(curves))
+
+
+def curves_svg(curves: dict[str, list[tuple[int, float]]], width: int = 720,
+               height: int = 360) -> str:
+    """Success rate against steps, one polyline a trial, as a standalone SVG."""
+    pad = 40
+    steps = [s for curve in curves.values() for s, _ in curve] or [1]
+    right = max(steps) or 1
+
+    def x(step: float) -> float:
+        return pad + (width - 2 * pad) * step / right
+
+    def y(rate: float) -> float:
+        return height - pad - (height - 2 * pad) * rate
+
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<line x1="{pad}" y1="{y(0)}" x2="{width - pad}" y2="{y(0)}" stroke="black"/>',
+             f'<line x1="{pad}" y1="{y(0)}" x2="{pad}" y2="{y(1)}" stroke="black"/>',
+             f'<text x="{width / 2}" y="{height - 8}" text-anchor="middle">steps (to {right})'
+             '</text>',
+             f'<text x="12" y="{height / 2}" transform="rotate(-90 12 {height / 2})" '
+             'text-anchor="middle">true success</text>']
+    for k, (label, curve) in enumerate(curves.items()):
+        if curve:
+            points = " ".join(f"{x(s):.1f},{y(r):.1f}" for s, r in curve)
+            colour = colours[k % len(colours)]
+            parts.append(f'<polyline fill="none" stroke="{colour}" points="{points}">'
+                         f'<title>{label}</title></polyline>')
+    parts.append("</svg>")
+    return "\n".join(parts)
