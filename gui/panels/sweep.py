@@ -11,8 +11,8 @@ from typing import Any
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
     QGroupBox,
-    QHeaderView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
