@@ -98,7 +98,7 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     workspace = tmp_path / "ws"
     command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
                address, "--grid", "ppo.lr=1e-4,3e-4", "ppo.ent-coef=0,0.01",
-               "reward=reference,sparse", "--seeds", "2", "--grace", "1", "--steps", "512",
+               "reward=reference,sparse", "--seeds", "2", "--grace", "1", "--steps", "256",
                "--ppo.num-envs", "2", "--ppo.rollout-steps", "128", "--eval-episodes", "1",
                "--no-tensorboard", "--no-hacking-guard", "--checkpoint-every", "0", "-w",
                str(workspace)]

@@ -67,6 +67,7 @@ def reach_takes(tmp_path_factory):
     workspace.close()
 
 
+@pytest.mark.slow  # 90 s on 2 cores: over the default run's budget
 def test_a_pretrained_encoder_reads_the_distance_and_the_demo_fit_leaves_it_alone(
         reach_takes, tmp_path):
     demo, *held_out = reach_takes

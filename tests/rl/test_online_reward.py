@@ -203,6 +203,7 @@ def test_the_sparse_reward_is_the_scenes_success():
     env.close()
 
 
+@pytest.mark.slow  # 110 s on 2 cores: over the default run's budget
 @pytest.mark.rl_outcome
 def test_sac_relabels_its_replay_after_each_refit(monkeypatch):
     """PEBBLE: SAC on a preference reward learned online; after a refit every stored reward is

@@ -124,6 +124,7 @@ def test_a_paused_training_job_makes_no_progress_until_resumed(tmp_path):
     session.close()
 
 
+@pytest.mark.slow  # 80 s; resuming is also covered by tests/rl/test_resume.py
 def test_a_stopped_run_continues_from_its_checkpoint_to_its_budget(tmp_path):
     session = Session(tmp_path / "ws", scene="Reach")
     job = session.jobs.train(RunConfig(
