@@ -16,19 +16,12 @@ from scipy.optimize import least_squares
 from robots.so101 import So101
 from workbench.envs import make_env
 from workbench.registry import SCENES
+from workbench.teleop.recorder import scripted_successes
 
 
 def scripted_success(scene: str, robot: str, episodes: int, difficulty: float) -> float:
     env = make_env(scene, robot=robot, difficulty=difficulty)
-    wins = 0
-    for seed in range(episodes):
-        env.reset(seed=seed)
-        policy = env.task.scripted_policy(np.random.default_rng(seed))
-        for _ in range(env.task.episode_steps):
-            _, _, terminated, truncated, info = env.step(policy(env.physics))
-            if terminated or truncated:
-                break
-        wins += info["success"]
+    wins = sum(scripted_successes(env, range(episodes)))
     env.close()
     return wins / episodes
 

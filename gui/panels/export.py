@@ -25,6 +25,7 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import heading, note
 from gui.panels.robot_link import LimitsEditor, LiveView, RobotForm
 from workbench.config import ConfigError
+from workbench.export.runner import BundleError, read_bundle
 from workbench.session import Session
 from workbench.session.events import JobUpdate, SceneChanged
 
@@ -130,10 +131,10 @@ class ExportPanel(QWidget):
     def show_bundle(self, bundle: str | None) -> None:
         self.bundle = bundle
         try:
-            self.meta = json.loads((Path(bundle) / "bundle.json").read_text()) if bundle else None
-        except (OSError, ValueError) as exc:
+            self.meta = read_bundle(bundle) if bundle else None
+        except (OSError, BundleError) as exc:  # a bundle edited or broken since its export
             self.meta, self.bundle = None, None
-            self.session.events.problem(f"{bundle}: cannot read bundle.json ({exc})")
+            self.session.events.problem(str(exc))
         self.limits.show_bundle(self.bundle, self.meta)
         self.live.labels = list((self.meta or {}).get("action", {}).get("labels") or [])
         for widget in (self.save_limits, self.run_button):

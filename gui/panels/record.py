@@ -38,8 +38,6 @@ class RecordPanel(QWidget):
         layout.addWidget(heading("Show the task: record demonstrations"))
         self.controls = note("")
         layout.addWidget(self.controls)
-        self._show_controls()
-        session.events.subscribe(SceneChanged, lambda e: self._show_controls())
         self.goal = QLineEdit()
         self.goal.setPlaceholderText("goal of this take, e.g. push the red cube onto the green pad")
         layout.addWidget(self.goal)
@@ -63,8 +61,10 @@ class RecordPanel(QWidget):
             leader_row.addWidget(widget)
         layout.addWidget(self.leader)
         self.device.currentTextChanged.connect(
-            lambda text: self.leader.setVisible(text == "leader arm"))
+            lambda text: (self.leader.setVisible(text == "leader arm"), self._show_controls()))
         self.leader.setVisible(False)
+        self._show_controls()
+        session.events.subscribe(SceneChanged, lambda e: self._show_controls())
         row = QHBoxLayout()
         self.start = QPushButton("Start recording")
         self.start.setShortcut(QKeySequence("Ctrl+Shift+R"))
@@ -125,6 +125,11 @@ class RecordPanel(QWidget):
         self.refresh()
 
     def _show_controls(self) -> None:
+        if self.device.currentText() == "leader arm":
+            self.controls.setText("The leader arm drives the simulated SO-101 joint to joint "
+                                  "(the scene switches to it); Enter saves the take, Escape "
+                                  "discards it.")
+            return
         self.controls.setText(f"Keyboard in the viewport ({self.session.scene}): "
                               f"{self.session.live.controls_help()}")
 

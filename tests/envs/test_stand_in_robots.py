@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 from workbench.envs import make_env
 from workbench.registry import SCENES
+from workbench.teleop.recorder import scripted_successes
 
 CASES = [(scene, robot) for scene in SCENES.names() for robot in SCENES.load(scene).stand_ins]
 
@@ -36,15 +37,7 @@ def test_check_env_and_determinism(scene, robot):
 @pytest.mark.parametrize(("scene", "robot"), CASES)
 def test_scripted_demonstrations_succeed_with_the_robot(scene, robot):
     env = make_env(scene, robot=robot)
-    successes = 0
-    for seed in range(10):
-        env.reset(seed=seed)
-        policy = env.task.scripted_policy(np.random.default_rng(seed))
-        for _ in range(env.task.episode_steps):
-            _, _, terminated, truncated, info = env.step(policy(env.physics))
-            if terminated or truncated:
-                break
-        successes += info["success"]
+    successes = sum(scripted_successes(env, range(10)))
     assert successes >= 9, f"{scene} with {robot}: {successes}/10"
     env.close()
 

@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robots.so101 import So101
 from workbench.session import Session
 from workbench.teleop.leader import LeaderConfig, LeaderError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "export"))
-from fake_feetech import TICKS, so101_bus, ticks  # noqa: E402
+from fake_feetech import so101_bus, ticks  # noqa: E402
 from test_lerobot_driver import LEROBOT_PYTHON, require_lerobot, so101_joints  # noqa: E402
 
 
@@ -83,6 +82,6 @@ def test_an_uncalibrated_leader_is_refused_in_one_line_and_nothing_records(leade
                                     leader=LeaderConfig(port=bus.port, id="nobody"))
         assert not session.recording.active
         assert session.context.workspace.episodes() == []
+        assert all(not servo.goals for servo in bus.servos.values())  # nothing written to it
     finally:
         session.close()
-    assert TICKS == 4096 and So101.joints[0] == "shoulder_pan"

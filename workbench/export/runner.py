@@ -40,24 +40,31 @@ class BundleError(RuntimeError):
 Monitor = Callable[[np.ndarray | None, np.ndarray, np.ndarray], bool]
 
 
+def read_bundle(bundle_dir: str | Path) -> dict[str, Any]:
+    """A bundle's ``bundle.json``, refused unless its files match their checksums."""
+    root = Path(bundle_dir)
+    meta_path = root / "bundle.json"
+    if not meta_path.exists():
+        raise BundleError(f"{root} is not a policy bundle: no bundle.json")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{meta_path} is not JSON ({exc}); export the bundle again") from None
+    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"{meta_path} is not a {BUNDLE_FORMAT}")
+    expected = meta.get("sha256")  # absent in bundles from before
+    bad = mismatched(root, expected) if isinstance(expected, dict) else []
+    if bad:
+        raise BundleError(f"{', '.join(str(root / n) for n in bad)} does not match the "
+                          "checksum in bundle.json: the file changed after export")
+    return meta
+
+
 class OnnxPolicy:
     def __init__(self, bundle_dir: str | Path):
         root = Path(bundle_dir)
         meta_path = root / "bundle.json"
-        if not meta_path.exists():
-            raise BundleError(f"{root} is not a policy bundle: no bundle.json")
-        try:
-            self.meta: dict[str, Any] = json.loads(meta_path.read_text())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BundleError(f"{meta_path} is not JSON ({exc}); export the bundle again"
-                              ) from None
-        if not isinstance(self.meta, dict) or self.meta.get("format") != BUNDLE_FORMAT:
-            raise BundleError(f"{meta_path} is not a {BUNDLE_FORMAT}")
-        expected = self.meta.get("sha256")  # absent in bundles from before
-        bad = mismatched(root, expected) if isinstance(expected, dict) else []
-        if bad:
-            raise BundleError(f"{', '.join(str(root / n) for n in bad)} does not match the "
-                              "checksum in bundle.json: the file changed after export")
+        self.meta: dict[str, Any] = read_bundle(root)
         try:  # ONNX is a protobuf graph of standard operators: nothing in it runs Python
             self.session = ort.InferenceSession(
                 str(root / "policy.onnx"), providers=["CPUExecutionProvider"]
@@ -124,7 +131,7 @@ def save_limits(bundle_dir: str | Path, limits: dict[str, Any]) -> SafetyLimits:
     """Check ``limits`` (the shape of bundle.json's safety block) against the bundle's action
     and write them into bundle.json; refused limits leave the file as it was."""
     meta_path = Path(bundle_dir) / "bundle.json"
-    meta = OnnxPolicy(bundle_dir).meta  # a readable, unchanged bundle, or BundleError
+    meta = read_bundle(bundle_dir)  # a readable, unchanged bundle, or BundleError
     try:
         checked = default_limits({**meta, "safety": limits})
     except ValueError as exc:

@@ -15,8 +15,8 @@ from workbench.config import ConfigError, validated
 from workbench.export.link import load_key
 from workbench.export.runner import (
     BundleError,
-    OnnxPolicy,
     default_limits,
+    read_bundle,
     run_in_sim,
     run_on_lerobot,
     run_on_robot,
@@ -138,7 +138,7 @@ class SetLimits(Request):
         "min": 0.001, "max": 2.0})
 
     def perform(self, progress: Progress) -> Result:
-        meta = OnnxPolicy(self.bundle).meta
+        meta = read_bundle(self.bundle)
         current = {k: list(v) if isinstance(v, tuple) else v
                    for k, v in vars(default_limits(meta)).items()}
         given: dict[str, Any] = {name: list(getattr(self, name)) for name in

@@ -128,13 +128,14 @@ class RayVectorEnv(gym.vector.VectorEnv):
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
                                                               num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
-        sizes = [num_envs // actors + (i < num_envs % actors) for i in range(actors)]
-        self.bounds = np.cumsum([0, *sizes])
+        self.sizes = [num_envs // actors + (i < num_envs % actors) for i in range(actors)]
+        self.bounds = np.cumsum([0, *self.sizes])
         worker = _worker_class(self.ray)
         self.workers = [
             worker.options(num_cpus=cpus, **({"scheduling_strategy": place} if place else {}))
             .remote(make, size)
-            for place, size in zip(_placements(self.ray, actors, avoid, cpus), sizes, strict=True)]
+            for place, size in zip(_placements(self.ray, actors, avoid, cpus), self.sizes,
+                                   strict=True)]
         self._nodes: list[str] = []
         self._nodes = [str(n) for n in self._gather([w.node.remote() for w in self.workers])]
 
@@ -165,7 +166,7 @@ class RayVectorEnv(gym.vector.VectorEnv):
         parts = self._gather([w.reset.remote(s) for w, s in zip(self.workers, seeds,
                                                                   strict=True)])
         return (np.concatenate([p[0] for p in parts]),
-                merge_infos([p[1] for p in parts], self._sizes))
+                merge_infos([p[1] for p in parts], self.sizes))
 
     def step(self, actions: np.ndarray) -> tuple[Any, ...]:
         refs = [w.step.remote(actions[lo:hi]) for w, lo, hi
@@ -174,11 +175,7 @@ class RayVectorEnv(gym.vector.VectorEnv):
         obs, rewards, terminated, truncated = (np.concatenate([p[k] for p in parts])
                                                for k in range(4))
         return obs, rewards, terminated, truncated, merge_infos([p[4] for p in parts],
-                                                                self._sizes)
-
-    @property
-    def _sizes(self) -> list[int]:
-        return [int(hi - lo) for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
+                                                                self.sizes)
 
     # exact checkpoints (workbench.rl.checkpoint): each actor's SyncVectorEnv state
     def get_state(self) -> list[dict[str, Any]]:

@@ -293,12 +293,16 @@ def train_run(
         if on_snapshot is not None and progress.policy is not None:
             on_snapshot(progress.policy, progress)
 
-    if model is not None and hasattr(model, "drain_terms"):  # reward code names its terms
-        learners = (*learners, _log_terms(model))
     monitor = RewardHackingMonitor() if config.hacking_guard and reward_path else None
-    # The curriculum, the feedback rounds (or the student's refit) and the monitor annotate
-    # each update before it is logged.
-    guards = tuple(g for g in (schedule, *learners, monitor) if g is not None)
+
+    def guarded(learners: tuple[Callback, ...]) -> tuple[Callback, ...]:
+        """The curriculum, the feedback rounds (or the student's refit), reward code's terms
+        and the monitor: they annotate each update before it is logged."""
+        if model is not None and hasattr(model, "drain_terms"):  # reward code names its terms
+            learners = (*learners, _log_terms(model))
+        return tuple(g for g in (schedule, *learners, monitor) if g is not None)
+
+    guards = guarded(learners)
     status = "failed"
     checkpoint = run_checkpoint(run_dir) if config.checkpoint_every else None
     resume, lost, lost_nodes = resume_dir is not None, 0, frozenset[str]()
@@ -328,7 +332,8 @@ def train_run(
                     raise
                 envs.close()
                 lost_nodes |= exc.nodes  # fresh workers go elsewhere
-                envs = rewarded(make_envs(lost_nodes))[0]  # reward models keep no run state
+                envs, learners = rewarded(make_envs(lost_nodes))
+                guards = guarded(learners)  # a distilled reward's refit follows its new envs
                 resume = checkpoint is not None and checkpoint.exists()
                 log_event(f"{exc}; resuming from "
                           f"{'the last checkpoint' if resume else 'the start'}")

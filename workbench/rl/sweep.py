@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import math
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -122,12 +121,12 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
         result = results[index]
         if result.config is None:
             continue
-        history = result.metrics_dataframe
-        curve = ([] if history is None or history.empty else
-                 [(int(s), float(r)) for s, r, f in zip(
-                     history["step"], history["success_rate"],
-                     history.get("final", [math.nan] * len(history)), strict=True)
-                  if not f == 1.0])
+        history = result.metrics_dataframe  # one row per report; the last may be the final
+        if history is not None and "final" in history:
+            history = history[history["final"] != 1.0]
+        curve = ([] if history is None else
+                 [(int(s), float(r)) for s, r in zip(history["step"], history["success_rate"],
+                                                     strict=True)])
         metrics = result.metrics or {}
         trials.append({"assignments": list(result.config["assignments"]),
                        "seed": result.config["seed"],

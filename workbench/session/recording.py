@@ -43,19 +43,18 @@ class Recording:
 
         The leader arm (``leader``: its LeRobot type, port and id) drives the simulated SO-101
         joint to joint: the live scene switches to that robot in joint-position control."""
+        if device == "leader arm" and (self.live.env.control_mode != "joint_position"
+                                       or self.live.env.robot_name != "so101"):
+            self.live.load(self.context.scene, robot="so101", control_mode="joint_position")
+        env = self.live.env
         if device == "leader arm":
-            env = self.live.env
-            if env.control_mode != "joint_position" or env.robot_name != "so101":
-                self.live.load(self.context.scene, robot="so101", control_mode="joint_position")
-            self.device = LeaderArm(self.live.env, leader or LeaderConfig())  # may fail
+            self.device = LeaderArm(env, leader or LeaderConfig())  # first: it may fail
             self.teleop, self.pointer = None, None
         else:
-            env = self.live.env
             labels = env.controller.labels
             self.device = _open_device(device, labels)  # first: it may fail
             self.teleop = KeyboardTeleop(labels)
             self.pointer = PointerTarget(labels) if hasattr(env.robot, "ee_position") else None
-        env = self.live.env
         self.recorder = Recorder(env, self.context.workspace, "teleop", goal=goal or None)
         self.live.episode_seed += 1
         self.live.obs = self.recorder.start(seed=self.live.episode_seed)

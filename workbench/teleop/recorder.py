@@ -10,7 +10,7 @@ state, so replaying the actions from it reproduces the episode exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -181,6 +181,24 @@ def scripted_policy(env: WorkbenchEnv, seed: int = 0, perturbed: bool = False) -
         return current["controller"](env.physics)
 
     return act
+
+
+def scripted_successes(env: WorkbenchEnv, seeds: Iterable[int]) -> list[bool]:
+    """Whether the scene's scripted demonstrator succeeds from each seed's start, its own
+    choices drawn from the same seed (nothing recorded: a check of the scene and robot)."""
+    outcomes = []
+    for seed in seeds:
+        env.reset(seed=seed)
+        controller = env.task.scripted_policy(np.random.default_rng(seed))
+        if controller is None:
+            raise ValueError(f"scene {env.scene_name} has no scripted demonstrator")
+        info: dict[str, Any] = {"success": False}
+        for _ in range(env.task.episode_steps):
+            _, _, terminated, truncated, info = env.step(controller(env.physics))
+            if terminated or truncated:
+                break
+        outcomes.append(bool(info["success"]))
+    return outcomes
 
 
 def _offset(progress: Callable[[int], None] | None, done: int
