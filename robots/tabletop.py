@@ -61,6 +61,10 @@ class TabletopArm(Robot):
     servo_integral: ClassVar[float] = 0.0  # see EndEffectorConfig.integral_gain
     # Servo constants for the hardware contract: joint speed limit in rad/s (None: unknown).
     joint_speed_limit: ClassVar[float | None] = None
+    # Where the maker's zero of each arm joint lies in the model (hardware angle = simulated
+    # angle + offset; empty: the same zero). Every hardware_* method and the contract's ranges
+    # are in the maker's convention, so drivers and bundles never see the model's.
+    zero_offsets: ClassVar[tuple[float, ...]] = ()
 
     # -- reach: which grip-site points the arm can reach with the gripper pointing down --------
     shoulder: ClassVar[tuple[float, float, float]]  # world position of the first pitch joint
@@ -100,9 +104,14 @@ class TabletopArm(Robot):
         self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
         gripper_dof = model.jnt_dofadr[model.joint(self.name(self.gripper_joints[0])).id]
         self._hardware_dofs = np.array([*self._dofs, gripper_dof])
-        self._ranges = tuple((float(low), float(high)) for low, high in (
-            *(model.jnt_range[model.joint(self.name(j)).id] for j in self.joints),
-            self.gripper_range))
+        # The hardware offset of each arm joint and the gripper (whose zero is the model's).
+        self._offsets = np.zeros(len(self.joints) + 1)
+        self._offsets[: len(self.zero_offsets)] = self.zero_offsets
+        self._ranges = tuple((float(low + offset), float(high + offset))
+                             for (low, high), offset in zip((
+                                 *(model.jnt_range[model.joint(self.name(j)).id]
+                                   for j in self.joints), self.gripper_range),
+                                 self._offsets, strict=True))
 
     def reset(self, physics: Physics, rng: np.random.Generator) -> None:
         data = physics.data
@@ -183,21 +192,30 @@ class TabletopArm(Robot):
             command=command,
             joint_ranges=getattr(self, "_ranges", ()),
             joint_speed_limit=self.joint_speed_limit,
+            zero_offsets=tuple(float(x) for x in getattr(self, "_offsets", ())),
+            directions=(1,) * (len(self.joints) + 1),  # each model joint turns as the maker's
         )
 
     def hardware_positions(self, physics: Physics) -> np.ndarray:
         data = physics.data
-        return np.array([*data.qpos[self._qpos], data.qpos[self._gripper_qpos[0]]])
+        return np.array([*data.qpos[self._qpos], data.qpos[self._gripper_qpos[0]]]
+                        ) + self._offsets
+
+    def simulated_positions(self, positions: np.ndarray) -> np.ndarray:
+        """Joint positions in the maker's convention (arm joints, then gripper) as the model's."""
+        return np.asarray(positions, np.float64) - self._offsets
 
     def set_hardware_positions(self, physics: Physics, positions: np.ndarray,
                                speeds: np.ndarray) -> None:
         data = physics.data
-        data.qpos[self._qpos] = positions[:-1]
-        data.qpos[self._gripper_qpos] = positions[-1]  # the second finger follows the first
+        simulated = self.simulated_positions(positions)
+        data.qpos[self._qpos] = simulated[:-1]
+        data.qpos[self._gripper_qpos] = simulated[-1]  # the second finger follows the first
         data.qvel[self._hardware_dofs] = speeds
 
     def hardware_targets(self, physics: Physics) -> np.ndarray:
-        return np.array([*physics.data.ctrl[self._servos], physics.data.ctrl[self._gripper]])
+        return np.array([*physics.data.ctrl[self._servos], physics.data.ctrl[self._gripper]]
+                        ) + self._offsets
 
 
 def place_end_effector(robot: TabletopArm, physics: Physics, position: np.ndarray) -> None:

@@ -29,6 +29,10 @@ class HardwareMapping:
     # Each joint's (lower, upper) limit in joint_units, in joint_order; empty where unknown.
     joint_ranges: tuple[tuple[float, float], ...] = ()
     joint_speed_limit: float | None = None  # rad/s, where the maker publishes one
+    # The maker's joint convention, per joint in joint_order (empty: the model's is the
+    # maker's): hardware angle = direction * simulated angle + zero offset.
+    zero_offsets: tuple[float, ...] = ()
+    directions: tuple[int, ...] = ()
 
 
 class Robot(ABC):

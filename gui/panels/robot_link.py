@@ -99,11 +99,15 @@ class RobotForm(QWidget):
             "episodes": QSpinBox(minimum=1, maximum=1000, value=3),
             "steps": QSpinBox(minimum=1, maximum=1_000_000, value=1000),
             "realtime": QComboBox(),
+            "takeover": QComboBox(),
         }
         self.fields["realtime"].addItems(["at the control rate", "as fast as possible"])
+        # on every driver: moving the pad replaces the policy's command (end-effector bundles)
+        self.fields["takeover"].addItems(["nobody", "a person with a gamepad"])
         self.form.addRow("Robot", self.driver)
         labels = {"address": "Robot at", "realtime": "Pace", "robot_type": "LeRobot type",
-                  "port": "Serial port", "robot_id": "Robot id", "key_file": "Key file"}
+                  "port": "Serial port", "robot_id": "Robot id", "key_file": "Key file",
+                  "takeover": "Take over"}
         for name, widget in self.fields.items():
             self.form.addRow(labels.get(name, name.capitalize()), widget)
         self.driver.currentTextChanged.connect(self._show_fields)
@@ -111,7 +115,7 @@ class RobotForm(QWidget):
 
     def _show_fields(self, driver: str) -> None:
         for name, widget in self.fields.items():
-            self.form.setRowVisible(widget, name in DRIVERS[driver])
+            self.form.setRowVisible(widget, name in DRIVERS[driver] or name == "takeover")
 
     def text(self, name: str) -> str:
         widget = self.fields[name]
@@ -119,9 +123,12 @@ class RobotForm(QWidget):
 
     def request(self, bundle: str) -> RunBundle:
         kind = list(DRIVERS).index(self.driver.currentText())
-        options: dict[str, Any] = {"bundle": Path(bundle)}
+        takeover = self.fields["takeover"]
         episodes, steps = self.fields["episodes"], self.fields["steps"]
         assert isinstance(episodes, QSpinBox) and isinstance(steps, QSpinBox)
+        assert isinstance(takeover, QComboBox)
+        options: dict[str, Any] = {"bundle": Path(bundle),
+                                   "takeover": "gamepad" if takeover.currentIndex() else ""}
         if kind == 0:
             realtime = self.fields["realtime"]
             assert isinstance(realtime, QComboBox)

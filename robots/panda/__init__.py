@@ -25,6 +25,13 @@ ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
 # (solved offline with the IK below).
 HOME = np.array([0.016, -0.031, -0.014, -2.561, -0.012, 0.965, 0.016])
 MOUNT = (-0.1, 0.0, 0.0)  # the Panda's top-down reach starts ~30 cm out: sit it back
+# franka_sim puts joint 6's zero pi/2 and joint 7's pi/4 away from Franka's (libfranka,
+# franka_ros: the convention of the robot's own joint readings); tests/robots compare the
+# model's forward kinematics with Franka's published Denavit-Hartenberg parameters.
+FRANKA_ZERO = (0.0, 0.0, 0.0, 0.0, 0.0, np.pi / 2, np.pi / 4)
+# Franka's published limits of joints 6 and 7, which the model's ranges overstep once moved
+# to Franka's zero (the other joints' model ranges lie inside Franka's).
+FRANKA_LIMITS = {6: (-0.0175, 3.7525), 7: (-2.8973, 2.8973)}
 
 
 def model_folder() -> Path:
@@ -51,6 +58,7 @@ class Panda(TabletopArm):
     wrist_above_grip = 0.33
     arm_length = 0.68  # upper arm 31.6 cm + forearm 38.4 cm (and 8 cm offsets), less a margin
     joint_speed_limit = 2.175  # rad/s, joints 1-4 (Franka's published limits)
+    zero_offsets = FRANKA_ZERO
     # Joint damping was lowered from the kitchen model's by hand and the hand's mass is
     # approximate; the arm's torque control is precise.
     randomization = {"damping": 0.3, "actuator_gain": 0.1, "friction": 0.2, "mass": 0.1,
@@ -77,6 +85,10 @@ class Panda(TabletopArm):
             servo.name, servo.target = name, name
             if i <= 4:  # the kitchen's 100 N m s/rad lags a 25 Hz controller by 3 ticks
                 spec.joint(name).damping = [40.0, 0.0, 0.0]
+            if i in FRANKA_LIMITS:  # the model's range, inside Franka's limits
+                low, high = np.asarray(FRANKA_LIMITS[i]) - FRANKA_ZERO[i - 1]
+                model_low, model_high = spec.joint(name).range
+                spec.joint(name).range = [max(low, model_low), min(high, model_high)]
         for side, number in (("left", 1), ("right", 2)):
             spec.joint(f"robot:panda0_finger_joint{number}").name = f"finger_{side}"
             finger = spec.body(f"panda0_{side}finger")

@@ -312,6 +312,17 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     assert "limits saved" in export.status.text()
     assert json.loads(saved.read_bytes())["safety"]["max_velocity"][0] == 0.5
 
+    # Every driver offers a person's take-over; the request carries it as the CLI's does.
+    robot = export.robot
+    for driver in range(robot.driver.count()):
+        robot.driver.setCurrentIndex(driver)
+        assert robot.form.isRowVisible(robot.fields["takeover"])
+    robot.driver.setCurrentIndex(0)
+    robot.fields["takeover"].setCurrentIndex(1)
+    assert robot.request(export.bundle).takeover == "gamepad"
+    robot.fields["takeover"].setCurrentIndex(0)
+    assert robot.request(export.bundle).takeover == ""
+
     # A run at the control rate shows what it sends; Stop halts it mid-episode.
     export.robot.fields["episodes"].setValue(50)
     qtbot.mouseClick(export.run_button, Qt.MouseButton.LeftButton)

@@ -107,6 +107,27 @@ def test_a_checkpoint_that_does_not_fit_the_run_is_one_clear_error(tmp_path):
     save_checkpoint(path, {**state, "config": {**state["config"], "lr": 1.0}})
     with pytest.raises(CheckpointError, match="another config"):
         train_ppo(make_vector_env("workbench/Reach-v0", 2), config, checkpoint=path, resume=True)
+    save_checkpoint(path, {**state, "config": "not a config"})
+    with pytest.raises(CheckpointError, match="another config"):
+        train_ppo(make_vector_env("workbench/Reach-v0", 2), config, checkpoint=path, resume=True)
+
+
+def test_a_checkpoint_from_before_a_config_field_existed_resumes_with_its_default(tmp_path):
+    """Fields added to PPOConfig later (the activation, value clipping) default to what runs
+    did before them, so a run checkpointed by an older version resumes."""
+    base = PPOConfig(total_steps=256, num_envs=2, rollout_steps=64, seed=1)
+    path = tmp_path / "run.safetensors"
+    train_ppo(make_vector_env("Pendulum-v1", 2), base, checkpoint=path)
+    state = load_checkpoint(path)
+    older = {k: v for k, v in state["config"].items() if k not in ("activation", "clip_value")}
+    save_checkpoint(path, {**state, "config": {**older, "total_steps": 512}})
+    longer = PPOConfig(**{**base.__dict__, "total_steps": 512})
+    train_ppo(make_vector_env("Pendulum-v1", 2), longer, checkpoint=path, resume=True)
+    assert load_checkpoint(path)["update"] == 4
+    relu = PPOConfig(**{**longer.__dict__, "activation": "relu"})
+    save_checkpoint(path, {**state, "config": {**older, "total_steps": 512}})
+    with pytest.raises(CheckpointError, match="another config"):
+        train_ppo(make_vector_env("Pendulum-v1", 2), relu, checkpoint=path, resume=True)
 
 
 def test_the_pickled_checkpoints_of_older_versions_are_never_loaded(tmp_path):

@@ -41,13 +41,14 @@ def test_observation_normalisation_can_be_left_off():
     assert not torch.equal(learned.obs_var, torch.ones(3))
 
 
-@pytest.mark.parametrize("sde", [False, True])
-def test_the_numpy_actor_of_a_snapshot_acts_as_the_policy(sde):
+@pytest.mark.parametrize(("sde", "activation"), [(False, "tanh"), (True, "tanh"),
+                                                  (False, "relu")])
+def test_the_numpy_actor_of_a_snapshot_acts_as_the_policy(sde, activation):
     """What the app's viewport runs while a policy trains: the same deterministic action as the
     torch policy, from the arrays a training job streams."""
     from workbench.rl.policy import NumpyActor
 
-    policy = GaussianPolicy(5, 2, (16, 8, 4), sde=sde)
+    policy = GaussianPolicy(5, 2, (16, 8, 4), sde=sde, activation=activation)
     policy.set_obs_stats(np.arange(5.0), np.full(5, 2.0))
     with torch.no_grad():
         for p in policy.actor.parameters():
@@ -56,3 +57,27 @@ def test_the_numpy_actor_of_a_snapshot_acts_as_the_policy(sde):
     actor = NumpyActor(policy.actor_snapshot())
     np.testing.assert_allclose(actor.act(obs), policy.act(obs), atol=1e-5)
     assert np.abs(actor.act(obs)).max() <= 1.0 and len(actor.layers) == 4
+
+
+def test_a_relu_policy_saves_and_loads_as_relu(tmp_path):
+    from workbench.rl.policy import load_policy
+
+    torch.manual_seed(0)
+    policy = GaussianPolicy(5, 2, (16, 16), activation="relu")
+    with torch.no_grad():
+        for p in policy.actor.parameters():
+            p.normal_()
+    obs = np.random.default_rng(1).normal(size=(9, 5)).astype(np.float32)
+    loaded, header = load_policy(policy.save(tmp_path / "p", {}))
+    assert header["activation"] == "relu"
+    assert isinstance(loaded.actor[1], torch.nn.ReLU)
+    np.testing.assert_array_equal(loaded.act(obs), policy.act(obs))
+
+
+def test_an_unknown_activation_is_refused_in_one_line():
+    from workbench.config import ConfigError
+
+    with pytest.raises(ConfigError, match="activation.*'tanh', 'relu'"):
+        PPOConfig(activation="sigmoid")
+    with pytest.raises(ValueError, match="activation must be one of tanh, relu"):
+        GaussianPolicy(3, 1, activation="sigmoid")

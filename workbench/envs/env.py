@@ -346,6 +346,8 @@ class WorkbenchEnv(gym.Env):
                 "joint_units": hardware.joint_units,
                 "joint_ranges": [list(r) for r in hardware.joint_ranges],
                 "joint_speed_limit": hardware.joint_speed_limit,
+                "zero_offsets": list(hardware.zero_offsets),
+                "directions": list(hardware.directions),
                 "command": hardware.command,
                 "measured": self._measured_command(),
             },

@@ -28,6 +28,7 @@ import onnxruntime as ort
 from workbench.checksums import mismatched
 from workbench.export.drivers import RobotDriver, SimDriver
 from workbench.export.safety import SafetyFilter, SafetyLimits
+from workbench.export.takeover import Takeover
 
 BUNDLE_FORMAT = "workbench-policy-bundle"
 
@@ -252,6 +253,11 @@ def _drive(policy, driver, safety, max_steps, realtime, done, monitor) -> RunRep
     )
 
 
+def with_takeover(policy: Any, takeover: Takeover | None) -> Any:
+    """``policy``, or ``policy`` with a person's device beside it (workbench/export/takeover)."""
+    return policy if takeover is None else takeover.wrap(policy)
+
+
 class Terminated(Exception):
     """SIGTERM arrived: unwind (sending the stop) as Ctrl+C does."""
 
@@ -259,7 +265,7 @@ class Terminated(Exception):
 def run_on_robot(
     bundle_dir: str | Path, robot: tuple[str, int], steps: int, log: Path | None = None,
     key: bytes | None = None, listen: tuple[str, int] = ("", 0), start_timeout: float = 5.0,
-    monitor: Monitor | None = None,
+    monitor: Monitor | None = None, takeover: Takeover | None = None,
 ) -> dict[str, Any]:
     """Drive hardware over the authenticated UDP link at the bundle's control rate, through
     the safety filter. Nothing moves before the first valid observation; a stop is sent on
@@ -267,7 +273,7 @@ def run_on_robot(
     from workbench.export.drivers import UdpDriver
     from workbench.export.link import load_key
 
-    policy = OnnxPolicy(bundle_dir)
+    policy = with_takeover(OnnxPolicy(bundle_dir), takeover)
     rate = control_rate(policy.meta)
     safety = SafetyFilter(default_limits(policy.meta), 1.0 / rate, log_path=log)
     driver = UdpDriver(robot, key if key is not None else load_key(), policy.obs_dim, listen,
@@ -282,7 +288,8 @@ def run_on_robot(
         # Start the filter's ramps from where the robot is, not from zero.
         safety.reset(np.clip(measured_command(policy.meta, first.values, policy.act_dim),
                              safety.low, safety.high))
-        return asdict(drive(policy, driver, safety, steps, monitor=monitor))
+        return {**asdict(drive(policy, driver, safety, steps, monitor=monitor)),
+                "human_ticks": takeover.human_ticks if takeover else 0}
     finally:
         driver.stop()  # also after a normal end: the robot holds, it does not coast
         driver.close()
@@ -292,7 +299,7 @@ def run_on_robot(
 def run_on_lerobot(
     bundle_dir: str | Path, robot_type: str, port: str, episodes: int = 1, seed: int = 10_000,
     robot_id: str | None = None, calibration_dir: str | None = None, log: Path | None = None,
-    monitor: Monitor | None = None,
+    monitor: Monitor | None = None, takeover: Takeover | None = None,
 ) -> dict[str, Any]:
     """Drive a LeRobot robot (``so101_follower``, ...) through LeRobot's ``Robot`` interface
     (workbench/export/lerobot_driver.py)."""
@@ -301,26 +308,29 @@ def run_on_lerobot(
     policy = OnnxPolicy(bundle_dir)
     robot = make_lerobot_robot(robot_type, port, robot_id, calibration_dir)
     return run_twin(policy, LeRobotDriver(policy.meta, robot, seed=seed), episodes, seed, log,
-                    monitor)
+                    monitor, takeover)
 
 
 def run_on_ros2(
     bundle_dir: str | Path, namespace: str = "", episodes: int = 1, seed: int = 10_000,
     log: Path | None = None, timeout: float = 5.0, monitor: Monitor | None = None,
+    takeover: Takeover | None = None,
 ) -> dict[str, Any]:
     """Drive a robot over ROS 2 joint topics (workbench/export/ros2_driver.py)."""
     from workbench.export.ros2_driver import Ros2Driver
 
     policy = OnnxPolicy(bundle_dir)
     driver = Ros2Driver(policy.meta, namespace, seed=seed, timeout=timeout)
-    return run_twin(policy, driver, episodes, seed, log, monitor)
+    return run_twin(policy, driver, episodes, seed, log, monitor, takeover)
 
 
 def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
-             log: Path | None, monitor: Monitor | None = None) -> dict[str, Any]:
+             log: Path | None, monitor: Monitor | None = None,
+             takeover: Takeover | None = None) -> dict[str, Any]:
     """Episodes in real time through the safety filter on a joint-level robot, the bundle's
     scene as its twin (workbench/export/twin.py): each from the twin's start pose, of the
     scene's length, success judged in the twin."""
+    policy = with_takeover(policy, takeover)
     safety = SafetyFilter(default_limits(policy.meta), 1.0 / driver.control_rate_hz, log_path=log)
     successes, reports = [], []
     try:
@@ -349,16 +359,17 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
         "stopped": any(r.stopped for r in reports),
         "halted": any(r.halted for r in reports),
         "interventions": safety.counts(),
+        "human_ticks": takeover.human_ticks if takeover else 0,
     }
 
 
 def run_in_sim(
     bundle_dir: str | Path, episodes: int = 10, seed: int = 10_000, difficulty: float | None = None,
-    monitor: Monitor | None = None, realtime: bool = False,
+    monitor: Monitor | None = None, realtime: bool = False, takeover: Takeover | None = None,
 ) -> dict[str, Any]:
     """Drive the bundle's scene in simulation through the safety filter; report success.
     ``realtime`` paces it at the control rate, as a robot would run (to watch it live)."""
-    policy = OnnxPolicy(bundle_dir)
+    policy = with_takeover(OnnxPolicy(bundle_dir), takeover)
     meta = policy.meta
     driver = SimDriver(
         meta["scene"],
@@ -397,4 +408,5 @@ def run_in_sim(
         "latency_p50_ms": float(np.median(latencies)) if latencies else 0.0,
         "halted": len(successes) < episodes,
         "interventions": safety.counts(),
+        "human_ticks": takeover.human_ticks if takeover else 0,
     }

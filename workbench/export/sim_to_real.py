@@ -43,10 +43,12 @@ def replay_dataset(dataset: str | Path, robot: str = "so101", scene: str = "Reac
             env.reset(seed=0)
             start = units.to_radians(dict(zip(expected, measured[0], strict=True)))
             arm.set_hardware_positions(physics, start, np.zeros_like(start))
+            start = arm.simulated_positions(start)
             controller.apply(physics, (start - controller.offset) / controller.scale)
             physics.forward()
             for t in range(len(commanded) - 1):
-                target = units.to_radians(dict(zip(expected, commanded[t], strict=True)))
+                target = arm.simulated_positions(
+                    units.to_radians(dict(zip(expected, commanded[t], strict=True))))
                 controller.apply(physics, (target - controller.offset) / controller.scale)
                 try:
                     physics.step(substeps)

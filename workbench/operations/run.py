@@ -23,6 +23,7 @@ from workbench.export.runner import (
     run_on_ros2,
     save_limits,
 )
+from workbench.export.takeover import Takeover, gamepad_device
 from workbench.operations.base import Progress, Request, Result
 
 PORT = r"([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"
@@ -70,6 +71,12 @@ class RunBundle(Request):
         "help": "append safety interventions to this JSONL file"})
     realtime: bool = field(default=False, metadata={
         "help": "pace a simulated run at the control rate, as on a robot (to watch it live)"})
+    takeover: str = field(default="", metadata={
+        "help": "a device a person takes over with while the policy runs: moving it replaces "
+                "the policy's command (end-effector bundles)", "choices": ("", "gamepad")})
+    takeover_log: Path | None = field(default=None, metadata={
+        "help": "append each tick the person commanded (observation, policy's and person's "
+                "action) to this JSONL file"})
 
     def check(self) -> None:
         lerobot = self.robot.startswith("lerobot:")
@@ -81,20 +88,33 @@ class RunBundle(Request):
 
     def perform(self, progress: Progress) -> Result:
         monitor = Telemetry(progress)
+        takeover = self._takeover()
         if not self.robot:
             return {"bundle": str(self.bundle), **run_in_sim(
-                self.bundle, episodes=self.episodes, monitor=monitor, realtime=self.realtime)}
+                self.bundle, episodes=self.episodes, monitor=monitor, realtime=self.realtime,
+                takeover=takeover)}
         if self.robot.startswith("lerobot:"):
             return run_on_lerobot(self.bundle, self.robot.removeprefix("lerobot:"), self.port,
                                   episodes=self.episodes, robot_id=self.robot_id or None,
-                                  log=self.log, monitor=monitor)
+                                  log=self.log, monitor=monitor, takeover=takeover)
         if self.robot.startswith("ros2"):
             return run_on_ros2(self.bundle, self.robot.removeprefix("ros2").lstrip(":"),
-                               episodes=self.episodes, log=self.log, monitor=monitor)
+                               episodes=self.episodes, log=self.log, monitor=monitor,
+                               takeover=takeover)
         return run_on_robot(self.bundle, host_port(self.robot), self.steps, self.log,
                             key=load_key(self.key_file),
                             listen=host_port(self.listen) if self.listen else ("", 0),
-                            monitor=monitor)
+                            monitor=monitor, takeover=takeover)
+
+    def _takeover(self) -> Takeover | None:
+        if not self.takeover:
+            return None
+        labels = tuple(read_bundle(self.bundle).get("action", {}).get("labels", ()))
+        try:
+            device = gamepad_device(labels)
+        except (ValueError, RuntimeError) as exc:  # not an end-effector bundle; no pad
+            raise ConfigError(f"takeover: {str(exc).splitlines()[0]}") from None
+        return Takeover(device, log_path=self.takeover_log)
 
 
 class Telemetry:

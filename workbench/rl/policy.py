@@ -18,16 +18,21 @@ from torch import nn
 from workbench.checksums import mismatched, sha256
 
 WEIGHTS = "policy.safetensors"
+# The hidden layers' activation, by the name configs and policy.json use; numpy's twin of each
+# is NumpyActor's.
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+_NUMPY_ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
 
-def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float) -> nn.Sequential:
+def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float,
+         activation: str) -> nn.Sequential:
     layers: list[nn.Module] = []
     last = inputs
     for width in hidden:
         linear = nn.Linear(last, width)
         nn.init.orthogonal_(linear.weight, np.sqrt(2))
         nn.init.zeros_(linear.bias)
-        layers += [linear, nn.Tanh()]
+        layers += [linear, ACTIVATIONS[activation]()]
         last = width
     head = nn.Linear(last, outputs)
     nn.init.orthogonal_(head.weight, out_gain)
@@ -45,14 +50,17 @@ class GaussianPolicy(nn.Module):
     obs_var: torch.Tensor
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
-                 log_std_init: float = -0.5, sde: bool = False):
+                 log_std_init: float = -0.5, sde: bool = False, activation: str = "tanh"):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
+                             f"not {activation!r}")
         self.obs_dim, self.act_dim, self.hidden = obs_dim, act_dim, tuple(hidden)
-        self.sde = sde
+        self.sde, self.activation = sde, activation
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_var", torch.ones(obs_dim))
-        self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01)
-        self.critic = _mlp(obs_dim, self.hidden, 1, 1.0)
+        self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01, activation)
+        self.critic = _mlp(obs_dim, self.hidden, 1, 1.0, activation)
         # The hidden layers, held as a plain tuple so that they are not registered twice.
         self._actor_trunk = tuple(self.actor)[:-1]
         shape = (self.hidden[-1], act_dim) if sde else (act_dim,)
@@ -131,7 +139,8 @@ class GaussianPolicy(nn.Module):
         """The deterministic actor as arrays, for :class:`NumpyActor` in another process."""
         linears = [layer for layer in self.actor if isinstance(layer, nn.Linear)]
         arrays = lambda tensor: tensor.detach().cpu().numpy().copy()  # noqa: E731
-        return {"obs_mean": arrays(self.obs_mean), "obs_var": arrays(self.obs_var),
+        return {"activation": self.activation,
+                "obs_mean": arrays(self.obs_mean), "obs_var": arrays(self.obs_var),
                 "weights": [arrays(layer.weight) for layer in linears],
                 "biases": [arrays(layer.bias) for layer in linears]}
 
@@ -145,7 +154,8 @@ class GaussianPolicy(nn.Module):
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(state, str(path / WEIGHTS))
         header = {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden),
-                  "sde": self.sde, "sha256": {WEIGHTS: sha256(path / WEIGHTS)}}
+                  "sde": self.sde, "activation": self.activation,
+                  "sha256": {WEIGHTS: sha256(path / WEIGHTS)}}
         (path / "policy.json").write_text(json.dumps({**header, **meta}, indent=1))
         return path
 
@@ -156,6 +166,7 @@ class NumpyActor:
 
     def __init__(self, snapshot: dict[str, Any]):
         self.mean, self.var = snapshot["obs_mean"], snapshot["obs_var"]
+        self.activation = _NUMPY_ACTIVATIONS[snapshot.get("activation", "tanh")]
         self.layers = list(zip(snapshot["weights"], snapshot["biases"], strict=True))
 
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -163,7 +174,7 @@ class NumpyActor:
         for i, (weight, bias) in enumerate(self.layers):
             x = x @ weight.T + bias
             if i < len(self.layers) - 1:
-                x = np.tanh(x)  # the hidden layers' activation (see _mlp)
+                x = self.activation(x)
         return np.clip(x, -1.0, 1.0)
 
 
@@ -191,7 +202,8 @@ def load_policy(path: str | Path, device: str = "cpu") -> tuple[GaussianPolicy, 
         if not all(type(n) is int and 1 <= n <= 1 << 20 for n in sizes) or len(sizes) > 18:
             raise ValueError(f"sizes {sizes} are not those of a policy network")
         policy = GaussianPolicy(sizes[0], sizes[1], tuple(sizes[2:]),
-                                sde=bool(header.get("sde", False)))
+                                sde=bool(header.get("sde", False)),
+                                activation=header.get("activation", "tanh"))
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
         raise ValueError(f"{header_path} is corrupt or incomplete ({exc}); train again") from None
     expected = header.get("sha256")  # absent in policies from before

@@ -54,9 +54,13 @@ class PPOConfig:
     clip: float = field(default=0.2, metadata={"help": "surrogate clip range", "gt": 0.0})
     ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus", "min": 0.0})
     vf_coef: float = field(default=0.5, metadata={"help": "value loss weight", "min": 0.0})
+    clip_value: bool = field(default=True, metadata={
+        "help": "clip each value update to the surrogate clip range (cleanrl; SB3 does not)"})
     max_grad_norm: float = field(default=0.5, metadata={"help": "gradient clip", "gt": 0.0})
     hidden: tuple[int, ...] = field(default=(64, 64), metadata={
         "help": "MLP sizes", "min": 1, "max": 65_536})
+    activation: str = field(default="tanh", metadata={
+        "help": "hidden layers' activation", "choices": ("tanh", "relu")})
     log_std_init: float = field(default=-0.5, metadata={
         "help": "initial log std of actions", "min": -20.0, "max": 2.0})
     sde: bool = field(default=False, metadata={
@@ -142,7 +146,7 @@ def train_ppo(
     actions = box(envs.single_action_space)
     act_dim, low, high = int(np.prod(actions.shape)), actions.low, actions.high
     policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init,
-                                      sde=config.sde)
+                                      sde=config.sde, activation=config.activation)
     policy.to(device)
     # fused: one kernel for all parameters instead of a Python loop over them (on a CPU the
     # optimiser step of these small networks cost as much as their backward pass).
@@ -177,7 +181,12 @@ def train_ppo(
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path to resume from")
         saved = load_checkpoint(checkpoint)
-        if saved.get("config") != cfg.to_dict(config):
+        # Fields added since the checkpoint was written count as their defaults (which keep
+        # the behaviour from before them).
+        saved_config = saved.get("config")
+        written = {**cfg.to_dict(PPOConfig()),
+                   **(saved_config if isinstance(saved_config, dict) else {"?": saved_config})}
+        if written != cfg.to_dict(config):
             raise CheckpointError(f"{checkpoint} was written by a run with another config: "
                                   f"{saved.get('config')}; resume with that config")
         try:  # a file from anywhere: whatever does not fit is one clear error
@@ -285,10 +294,11 @@ def train_ppo(
                     -adv * ratio, -adv * ratio.clamp(1 - config.clip, 1 + config.clip)
                 ).mean()
                 value = policy.value(b_obs[idx])
-                v_clipped = b_val[idx] + (value - b_val[idx]).clamp(-config.clip, config.clip)
-                v_loss = 0.5 * torch.max(
-                    (value - b_ret[idx]) ** 2, (v_clipped - b_ret[idx]) ** 2
-                ).mean()
+                v_loss = (value - b_ret[idx]) ** 2
+                if config.clip_value:
+                    v_clipped = b_val[idx] + (value - b_val[idx]).clamp(-config.clip, config.clip)
+                    v_loss = torch.max(v_loss, (v_clipped - b_ret[idx]) ** 2)
+                v_loss = 0.5 * v_loss.mean()
                 entropy = gaussian_entropy(std).mean()
                 loss = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
                 optimiser.zero_grad(set_to_none=True)

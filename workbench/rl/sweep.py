@@ -175,29 +175,35 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
     (out / "curves.svg").write_text(curves_svg(curves))
 
 
-def curves_svg(curves: dict[str, list[tuple[int, float]]], width: int = 720,
-               height: int = 360) -> str:
-    """Success rate against steps, one polyline a trial, as a standalone SVG."""
+def curves_svg(curves: dict[str, list[tuple[float, float]]], width: int = 720,
+               height: int = 360, x_label: str = "steps", y_label: str = "true success",
+               y_range: tuple[float, float] | None = (0.0, 1.0)) -> str:
+    """One polyline a curve (success against steps by default), as a standalone SVG;
+    ``y_range=None`` fits the axis to the curves."""
     pad = 40
     steps = [s for curve in curves.values() for s, _ in curve] or [1]
     right = max(steps) or 1
+    values = [v for curve in curves.values() for _, v in curve] or [0.0, 1.0]
+    bottom, top = y_range or (min(values), max(values))
+    span = (top - bottom) or 1.0
 
     def x(step: float) -> float:
         return pad + (width - 2 * pad) * step / right
 
-    def y(rate: float) -> float:
-        return height - pad - (height - 2 * pad) * rate
+    def y(value: float) -> float:
+        return height - pad - (height - 2 * pad) * (value - bottom) / span
 
     colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                "#7f7f7f", "#bcbd22", "#17becf")
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{pad}" y1="{y(0)}" x2="{width - pad}" y2="{y(0)}" stroke="black"/>',
-             f'<line x1="{pad}" y1="{y(0)}" x2="{pad}" y2="{y(1)}" stroke="black"/>',
-             f'<text x="{width / 2}" y="{height - 8}" text-anchor="middle">steps (to {right})'
-             '</text>',
+             f'<line x1="{pad}" y1="{y(bottom)}" x2="{width - pad}" y2="{y(bottom)}" '
+             'stroke="black"/>',
+             f'<line x1="{pad}" y1="{y(bottom)}" x2="{pad}" y2="{y(top)}" stroke="black"/>',
+             f'<text x="{width / 2}" y="{height - 8}" text-anchor="middle">{x_label} (to '
+             f'{right:g})</text>',
              f'<text x="12" y="{height / 2}" transform="rotate(-90 12 {height / 2})" '
-             'text-anchor="middle">true success</text>']
+             f'text-anchor="middle">{y_label} ({bottom:g} to {top:g})</text>']
     for k, (label, curve) in enumerate(curves.items()):
         if curve:
             points = " ".join(f"{x(s):.1f},{y(r):.1f}" for s, r in curve)

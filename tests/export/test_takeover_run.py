@@ -1,0 +1,93 @@
+"""A person takes over from a policy the runner drives (workbench/export/takeover.py): their
+command replaces the policy's while they steer and shortly after, through the safety filter,
+on the runner's own path; the ticks they commanded are counted and logged."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from workbench.config import ConfigError
+from workbench.export.runner import run_in_sim
+from workbench.export.takeover import Takeover, gamepad_device
+from workbench.operations.run import RunBundle
+
+
+class Recording:
+    """The runner's monitor: keeps what the filter was given and what it sent."""
+
+    def __init__(self):
+        self.actions, self.commands = [], []
+
+    def __call__(self, observation, action, command) -> bool:
+        self.actions.append(np.array(action))
+        self.commands.append(np.array(command))
+        return False
+
+
+def test_the_persons_command_replaces_the_policys_while_they_steer(bundle, tmp_path):
+    person = np.array([0.9, -0.9, 0.0, 1.0])[: len(json.loads(
+        (bundle / "bundle.json").read_text())["action"]["labels"])]
+    polls = iter([None] * 10 + [person] * 10 + [None] * 1000)
+    takeover = Takeover(lambda: next(polls), log_path=tmp_path / "takeover.jsonl",
+                        release_ticks=5)
+    seen = Recording()
+    result = run_in_sim(bundle, episodes=1, monitor=seen, takeover=takeover)
+    assert result["episodes"] == 1
+    # ticks 11-20 steered, 21-24 within the release time, then the policy again
+    human = [i for i, a in enumerate(seen.actions) if np.array_equal(a, person)]
+    assert human == list(range(10, 24)) and result["human_ticks"] == 14
+    assert not np.array_equal(seen.actions[24], person)
+    # the person's command goes through the safety filter like the policy's
+    assert all(np.all(np.abs(c) <= 1.0) for c in seen.commands)
+    rows = [json.loads(line) for line in (tmp_path / "takeover.jsonl").read_text().splitlines()]
+    assert [r["tick"] for r in rows] == list(range(11, 25))
+    assert all(r["person"] == pytest.approx(person.tolist()) for r in rows)
+    assert all(r["policy"] != r["person"] for r in rows) and len(rows[0]["observation"]) > 0
+
+
+def test_a_run_without_a_device_is_the_policys_own(bundle):
+    result = run_in_sim(bundle, episodes=1)
+    assert result["human_ticks"] == 0
+
+
+def test_a_gamepad_takes_over_while_a_stick_is_out_and_hands_back_when_centred():
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame as pg
+
+    pg.init()
+    try:
+        pg.event.clear()
+        read = gamepad_device(("dx", "dy", "dz", "gripper"), require_device=False)
+        assert read() is None  # nothing touched
+        pg.event.post(pg.event.Event(pg.JOYAXISMOTION, joy=0, instance_id=0, axis=1, value=-1.0))
+        steering = read()
+        assert steering is not None and steering[0] > 0  # stick up: away from the base
+        assert read() is not None  # still held out
+        pg.event.post(pg.event.Event(pg.JOYAXISMOTION, joy=0, instance_id=0, axis=1, value=0.0))
+        assert read() is None
+        pg.event.post(pg.event.Event(pg.JOYBUTTONDOWN, joy=0, instance_id=0, button=0))
+        gripper = read()  # a button alone is steering too: the gripper opens
+        assert gripper is not None and gripper[3] == 1.0
+    finally:
+        pg.quit()
+
+
+def test_a_takeover_that_cannot_start_is_one_line(bundle, tmp_path):
+    with pytest.raises(ConfigError, match=r"^takeover: no gamepad found"):
+        RunBundle(bundle=bundle, takeover="gamepad").perform(None)  # type: ignore[arg-type]
+    meta = json.loads((bundle / "bundle.json").read_text())
+    joints = tmp_path / "joints"
+    joints.mkdir()
+    for part in bundle.iterdir():
+        (joints / part.name).write_bytes(part.read_bytes())
+    meta["action"]["labels"] = ["shoulder", "elbow"]
+    (joints / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=r"^takeover: gamepad teleop drives end-effector"):
+        RunBundle(bundle=joints, takeover="gamepad").perform(None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="takeover"):
+        RunBundle(bundle=bundle, takeover="keyboard")
