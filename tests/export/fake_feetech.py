@@ -79,10 +79,12 @@ def status(servo_id: int, data: bytes = b"") -> bytes:
 class FakeFeetechBus:
     """Servos with ids 1..n on a pty; ``port`` is the device path to hand to LeRobot."""
 
-    def __init__(self, servos: dict[int, Servo]):
+    def __init__(self, servos: dict[int, Servo], silent_reads: frozenset[int] = frozenset()):
         self.servos = servos
         self.packets = 0
         self.corrupt = 0
+        self.sync_reads = 0
+        self.silent_reads = silent_reads  # these sync reads (1 = the first) get no answer
         self._master, slave = os.openpty()
         tty.setraw(slave)  # no echo, no line discipline: bytes pass as on a USB serial adapter
         self.port = os.ttyname(slave)
@@ -138,6 +140,9 @@ class FakeFeetechBus:
             self.servos[servo_id].write(params[0], params[1:])
             return status(servo_id)
         if instruction == SYNC_READ:
+            self.sync_reads += 1
+            if self.sync_reads in self.silent_reads:  # the status packets are lost
+                return b""
             address, length = params[0], params[1]
             return b"".join(status(i, self.servos[i].read(address, length))
                             for i in params[2:] if i in self.servos)
@@ -149,7 +154,8 @@ class FakeFeetechBus:
         return b""
 
 
-def so101_bus(joints: dict[str, tuple[float, float, float]]) -> tuple[FakeFeetechBus, dict]:
+def so101_bus(joints: dict[str, tuple[float, float, float]],
+              silent_reads: frozenset[int] = frozenset()) -> tuple[FakeFeetechBus, dict]:
     """A bus of SO-101 servos (ids 1..6 in LeRobot's order) and the LeRobot calibration that
     matches it: ``joints`` maps each motor name to (lower limit, upper limit, start), radians.
     Body joints are calibrated with their zero at mid-range; the gripper's 0-100 % spans its
@@ -164,7 +170,7 @@ def so101_bus(joints: dict[str, tuple[float, float, float]]) -> tuple[FakeFeetec
         servos[servo_id] = Servo(servo_id, raw_low, raw_high, ticks(start))
         calibration[name] = {"id": servo_id, "drive_mode": 0, "homing_offset": 0,
                              "range_min": raw_low, "range_max": raw_high}
-    return FakeFeetechBus(servos), calibration
+    return FakeFeetechBus(servos, silent_reads), calibration
 
 
 def relax_watchdog(bundle) -> None:

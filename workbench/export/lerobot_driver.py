@@ -58,6 +58,9 @@ def make_lerobot_robot(robot_type: str, port: str, robot_id: str | None = None,
     return make_robot_from_config(config_class(**options))
 
 
+READ_ATTEMPTS = 3  # bus reads per measurement before a silent bus ends the run
+
+
 class LeRobotDriver(TwinDriver):
     """A twin driver over a LeRobot robot: its motors must be the bundle's joints, in order."""
 
@@ -69,6 +72,7 @@ class LeRobotDriver(TwinDriver):
                                f"this bundle was trained for {meta.get('robot')!r}")
         super().__init__(meta, seed)
         self.robot = robot
+        self.dropped: dict[str, int] = {}  # reads that failed and were made again
         # degrees from mid-range for the joints, 0-100 % of its span for the gripper
         self.units = LeRobotUnits(tuple(self.joints), tuple(self.ranges[-1]))
 
@@ -80,7 +84,17 @@ class LeRobotDriver(TwinDriver):
                                "first")
 
     def measure(self) -> np.ndarray:
-        return self.units.to_radians(self.robot.get_observation())
+        # A status packet lost on the half-duplex bus is routine and LeRobot reads once: read
+        # again (counted) before giving up; a bus that stays silent still ends the run.
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self.units.to_radians(self.robot.get_observation())
+            except ConnectionError:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                self.dropped["lost status packets"] = self.dropped.get(
+                    "lost status packets", 0) + 1
+        raise AssertionError("unreachable")
 
     def command(self, positions: np.ndarray) -> None:
         if self.robot.is_connected:

@@ -359,6 +359,7 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
         "stopped": any(r.stopped for r in reports),
         "halted": any(r.halted for r in reports),
         "interventions": safety.counts(),
+        "dropped": dict(getattr(driver, "dropped", {})),
         "human_ticks": takeover.human_ticks if takeover else 0,
     }
 

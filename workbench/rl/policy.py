@@ -7,6 +7,7 @@ observations: nothing outside the graph needs to know them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ WEIGHTS = "policy.safetensors"
 # The hidden layers' activation, by the name configs and policy.json use; numpy's twin of each
 # is NumpyActor's.
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
-_NUMPY_ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
+_NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
 
 def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float,

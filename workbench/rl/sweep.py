@@ -210,5 +210,8 @@ def curves_svg(curves: dict[str, list[tuple[float, float]]], width: int = 720,
             colour = colours[k % len(colours)]
             parts.append(f'<polyline fill="none" stroke="{colour}" points="{points}">'
                          f'<title>{label}</title></polyline>')
+            if len(curves) <= len(colours):  # a legend, while each curve has its own colour
+                parts.append(f'<text x="{pad + 8}" y="{pad + 14 * k}" fill="{colour}" '
+                             f'font-size="11">{label}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
