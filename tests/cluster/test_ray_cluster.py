@@ -126,6 +126,11 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     finished = [run for row in ranking for run in row["runs"]]
     assert len(finished) == sum(row["finished"] for row in ranking)
     assert all(runs[path]["status"] == "finished" for path in finished)
+    # The trials ASHA stopped leave stopped (resumable) runs, none left "running".
+    stopped = [run for run in runs.values() if run["status"] == "stopped"]
+    assert len(stopped) == sum(row["stopped_early"] for row in ranking)
+    assert all(run["metrics"]["stopped_by"] == "ASHA early stopping" for run in stopped)
+    assert len(runs) == len(finished) + len(stopped)
 
 
 def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):

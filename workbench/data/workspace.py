@@ -28,6 +28,12 @@ def running_here() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname()}
 
 
+def alive_here(metrics: dict[str, Any]) -> bool:
+    """A run recorded as running by a process of this machine that still exists."""
+    return (metrics.get("host") == socket.gethostname() and isinstance(metrics.get("pid"), int)
+            and not _dead(metrics))
+
+
 def _dead(metrics: dict[str, Any]) -> bool:
     """A run recorded as running by a process of this machine that no longer exists."""
     if metrics.get("host") != socket.gethostname() or not isinstance(metrics.get("pid"), int):

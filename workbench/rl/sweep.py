@@ -24,6 +24,7 @@ import numpy as np
 
 from workbench import config as cfg
 from workbench.config import ConfigError
+from workbench.data.workspace import Workspace, alive_here
 from workbench.rl.run import RunConfig
 
 
@@ -51,7 +52,6 @@ def _trial(params: dict[str, Any]) -> None:
     """One training run of the sweep, in a Ray Tune worker."""
     from ray import tune
 
-    from workbench.data.workspace import Workspace
     from workbench.rl.run import train_run
 
     config = cfg.override(RunConfig.saved(params["base"]), params["assignments"])
@@ -104,6 +104,8 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
                               total=len(combinations) * seeds)
 
     out.mkdir(parents=True, exist_ok=True)
+    with Workspace.open(workspace) as ws:
+        before = max((run["id"] for run in ws.runs()), default=0)
     tuner = tune.Tuner(
         tune.with_resources(_trial, {"cpu": 1}),
         param_space=space,
@@ -116,6 +118,7 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
     )
     with contextlib.redirect_stdout(sys.stderr):  # Tune's tables: stdout is the result's
         results = tuner.fit()
+    mark_early_stopped(workspace, before)
     trials = []
     for index in range(len(results)):
         result = results[index]
@@ -137,6 +140,21 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
     ranking = rank(trials)
     write_report(out, base, ranking, trials)
     return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials)}
+
+
+def mark_early_stopped(workspace: Path, before: int) -> list[int]:
+    """Runs of this sweep that ASHA stopped: Tune ends their worker process, so their rows
+    still say "running". Mark them "stopped" (they keep their checkpoints, so they resume
+    like any stopped run), leaving any live run of this machine alone."""
+    stopped = []
+    with Workspace.open(workspace) as ws:
+        for run in ws.runs():
+            if run["id"] > before and run["status"] == "running" and not alive_here(
+                    run["metrics"]):
+                ws.update_run(run["id"], "stopped", {**run["metrics"],
+                                                     "stopped_by": "ASHA early stopping"})
+                stopped.append(run["id"])
+    return stopped
 
 
 def rank(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
