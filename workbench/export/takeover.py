@@ -28,6 +28,7 @@ class Takeover:
     def __init__(self, device: Device, log_path: Path | None = None, release_ticks: int = 5):
         self.device, self.release_ticks = device, release_ticks
         self.log_path = log_path
+        self._log: Any = None  # opened at the first steered tick, line-buffered
         self.human_ticks = self.ticks = 0
         self._idle = release_ticks  # ticks since the person last moved the device
         self._last: np.ndarray | None = None
@@ -46,11 +47,12 @@ class Takeover:
         if self._last is None or self._idle >= self.release_ticks:
             return action
         self.human_ticks += 1
-        if self.log_path is not None:
-            with self.log_path.open("a") as log:
-                log.write(json.dumps({
-                    "tick": self.ticks, "observation": np.asarray(observation).tolist(),
-                    "policy": np.asarray(action).tolist(), "person": self._last.tolist()}) + "\n")
+        if self.log_path is not None:  # opened once: this runs inside the control loop
+            if self._log is None:
+                self._log = self.log_path.open("a", buffering=1)
+            self._log.write(json.dumps({
+                "tick": self.ticks, "observation": np.asarray(observation).tolist(),
+                "policy": np.asarray(action).tolist(), "person": self._last.tolist()}) + "\n")
         return self._last.copy()
 
 
