@@ -170,18 +170,24 @@ def _set(config: Any, path: list[str], text: str, original: str) -> Any:
 def with_values(config: T, values: typing.Mapping[str, Any]) -> T:
     """A copy of ``config`` with typed values at dotted paths (``{"ppo.lr": 1e-3}``), checked
     as on construction: what the generated CLI and the app's forms hand over."""
+    # All at once, level by level: a check that relates two fields sees both new values.
+    fields = {f.name for f in dataclasses.fields(config)}  # type: ignore[arg-type]
+    direct: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
     for path, value in values.items():
-        config = _put(config, path.split("."), value)
-    return config
-
-
-def _put(config: Any, path: list[str], value: Any) -> Any:
-    head = path[0]
-    if head not in {f.name for f in dataclasses.fields(config)}:
-        raise ConfigError(f"{type(config).__name__} has no field {head!r}")
-    if len(path) > 1:
-        value = _put(getattr(config, head), path[1:], value)
-    return dataclasses.replace(config, **{head: value})
+        head, _, rest = path.partition(".")
+        if head not in fields:
+            raise ConfigError(f"{type(config).__name__} has no field {head!r}")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            direct[head] = value
+    for head, inner in nested.items():
+        current = direct.get(head, getattr(config, head))
+        if not dataclasses.is_dataclass(current):
+            raise ConfigError(f"{type(config).__name__}.{head} is not a nested config")
+        direct[head] = with_values(current, inner)
+    return dataclasses.replace(config, **direct)  # type: ignore[type-var]
 
 
 def problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | None:

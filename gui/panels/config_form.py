@@ -68,11 +68,19 @@ class ConfigForm(QWidget):
             raise KeyError(name)
         return found
 
-    def config(self) -> Any:
-        """The config the widgets show, checked by its dataclass (ConfigError names the field)."""
+    def config(self, own: dict[str, Any] | None = None) -> Any:
+        """The config the widgets show with the panel's ``own`` values (dotted names) put in,
+        checked once by its dataclass as a whole (ConfigError names the field)."""
+        own = dict(own or {})
         values = {}
         for name, read in self.readers.items():
-            values[name] = read.config() if isinstance(read, ConfigForm) else read()
+            if isinstance(read, ConfigForm):
+                inner = {key.removeprefix(f"{name}."): own.pop(key)
+                         for key in list(own) if key.startswith(f"{name}.")}
+                values[name] = read.config(inner)
+            else:
+                values[name] = read()
+        values.update(own)
         try:
             return dataclasses.replace(self.base, **values)
         except ConfigError as exc:

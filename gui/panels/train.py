@@ -4,8 +4,6 @@ the hacking alarm; the newest policy acting in the viewport."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -36,8 +34,10 @@ from workbench.session.events import JobUpdate, SceneChanged
 ALARM_STYLE = "color: #c0392b; font-weight: bold"
 ONLINE = "learn from rankings while training"
 # RunConfig fields the panel's own widgets set; the rest are under "More settings".
-OWN_FIELDS = ("scene", "reward", "reward_model", "goal", "transform", "difficulty",
-              "curriculum", "online_feedback", "ppo.total_steps")
+OWN_FIELDS = ("scene", "algorithm", "reward", "reward_model", "goal", "transform",
+              "difficulty", "curriculum", "online_feedback", "ppo.total_steps",
+              "sac.total_steps")
+ALGORITHMS = {"PPO": "ppo", "SAC": "sac"}
 
 
 class TrainPanel(QWidget):
@@ -69,10 +69,17 @@ class TrainPanel(QWidget):
         self.difficulty = QDoubleSpinBox()
         self.difficulty.setRange(0.0, 1.0)
         self.difficulty.setSingleStep(0.25)
+        self.algorithm = QComboBox()
+        self.algorithm.addItems(list(ALGORITHMS))
+        self.algorithm.setToolTip(
+            "PPO: many envs, on-policy, every setting under More settings (ppo.*). SAC: one "
+            "env, off-policy, more learning per step (sac.*); with 'takeovers' it also learns "
+            "from the steps a person took over in the scene's recorded episodes")
         self.curriculum = QCheckBox("start easy, raise with competence")
         self.curriculum.setToolTip("competence-based curriculum: difficulty steps up when the "
                                    "recent true success passes 70% and back when it collapses")
-        for label, widget in (("environment steps", self.steps), ("reward", self.reward),
+        for label, widget in (("algorithm", self.algorithm),
+                              ("environment steps", self.steps), ("reward", self.reward),
                               ("goal", self.goal),
                               ("shaping", self.transform), ("difficulty", self.difficulty),
                               ("curriculum", self.curriculum)):
@@ -166,13 +173,13 @@ class TrainPanel(QWidget):
         """The run the widgets describe (ConfigError naming the field when one is refused)."""
         reward, model = self.reward.currentData()
         online = reward == ONLINE
-        more = self.more.widget().config()
-        return replace(
-            more, scene=self.session.scene, online_feedback=online,
-            reward="latest" if online else reward, reward_model=model,
-            goal=self.goal.text().strip(), transform=self.transform.currentText(),
-            difficulty=self.difficulty.value(), curriculum=self.curriculum.isChecked(),
-            ppo=replace(more.ppo, total_steps=self.steps.value()))
+        algorithm = ALGORITHMS[self.algorithm.currentText()]
+        return self.more.widget().config({
+            "scene": self.session.scene, "online_feedback": online, "algorithm": algorithm,
+            "reward": "latest" if online else reward, "reward_model": model,
+            "goal": self.goal.text().strip(), "transform": self.transform.currentText(),
+            "difficulty": self.difficulty.value(), "curriculum": self.curriculum.isChecked(),
+            f"{algorithm}.total_steps": self.steps.value()})
 
     def _start(self) -> None:
         self._launch(lambda: self.session.jobs.train(self.run_config()))

@@ -48,6 +48,34 @@ def test_the_persons_command_replaces_the_policys_while_they_steer(bundle, tmp_p
     assert all(r["policy"] != r["person"] for r in rows) and len(rows[0]["observation"]) > 0
 
 
+def test_a_simulated_run_records_its_episodes_with_the_persons_ticks(bundle, tmp_path):
+    """`workbench run BUNDLE --takeover gamepad --record WS`: the takes SAC's --takeovers
+    learns from, each step marked as the person's or the policy's."""
+    from workbench.data import Workspace
+    from workbench.envs.env import make_env
+    from workbench.rl.run import RunConfig, run_takeovers
+
+    labels = json.loads((bundle / "bundle.json").read_text())["action"]["labels"]
+    person = np.array([0.9, -0.9, 0.0, 1.0])[: len(labels)]
+    polls = iter([None] * 10 + [person] * 10 + [None] * 10_000)
+    seen = Recording()
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        result = run_in_sim(bundle, episodes=2, monitor=seen,
+                            takeover=Takeover(lambda: next(polls), release_ticks=5), record=ws)
+        first, second = (ws.load_episode(i) for i in result["recorded_episodes"])
+        assert first.meta["source"] == "takeover" and len(first) == len(second) > 24
+        assert list(np.flatnonzero(first["human"])) == list(range(10, 24))
+        assert not second["human"].any()
+        # what was recorded is what the safety filter sent, tick for tick
+        sent = np.stack(seen.commands[: len(first)])
+        np.testing.assert_allclose(first["action"], np.clip(sent, -1, 1), atol=1e-6)
+        found = run_takeovers(ws, RunConfig(scene="Reach", reward="reference",
+                                            algorithm="sac", takeovers=True),
+                              make_env("Reach"), None)
+        assert len(found) == 14
+        np.testing.assert_allclose(found.action, first["action"][10:24])
+
+
 def test_a_run_without_a_device_is_the_policys_own(bundle):
     result = run_in_sim(bundle, episodes=1)
     assert result["human_ticks"] == 0

@@ -12,6 +12,8 @@ from PyQt6.QtGui import QMouseEvent
 
 from gui.main_window import MainWindow
 from gui.settings import Settings
+from workbench.config import ConfigError
+from workbench.rl.run import RunConfig
 from workbench.session import Session
 from workbench.session.events import Problem
 
@@ -420,6 +422,22 @@ def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window
     train.reward.setCurrentIndex(train.reward.findText("reference", Qt.MatchFlag.MatchStartsWith))
     config = train.run_config()
     assert not config.online_feedback and config.reward == "reference"
+
+
+def test_train_panel_chooses_sac_with_its_budget_and_the_persons_take_overs(window):
+    train = window.panels["Train"]
+    train.reward.setCurrentIndex(train.reward.findText("reference", Qt.MatchFlag.MatchStartsWith))
+    train.algorithm.setCurrentText("SAC")
+    train.steps.setValue(30_000)
+    train.more.widget().widget("takeovers").setChecked(True)  # under "More settings"
+    config = train.run_config()
+    assert config.algorithm == "sac" and config.takeovers
+    assert config.sac.total_steps == 30_000 and config.ppo == RunConfig().ppo
+    train.algorithm.setCurrentText("PPO")  # take-overs are SAC's: refused in one line
+    with pytest.raises(ConfigError, match="takeovers"):
+        train.run_config()
+    train.more.widget().widget("takeovers").setChecked(False)
+    assert train.run_config().ppo.total_steps == 30_000
 
 
 def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qtbot):

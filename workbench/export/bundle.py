@@ -119,7 +119,7 @@ def export_bundle(
             "normalisation": {  # already applied inside the graph; recorded for consumers
                 "mean": policy.obs_mean.tolist(),
                 "var": policy.obs_var.tolist(),
-                "clip": 10.0,
+                "clip": policy.obs_clip,
                 "inside_graph": True,
             },
         },

@@ -28,7 +28,7 @@ import onnxruntime as ort
 from workbench.checksums import mismatched
 from workbench.export.drivers import RobotDriver, SimDriver
 from workbench.export.safety import SafetyFilter, SafetyLimits
-from workbench.export.takeover import Takeover
+from workbench.export.takeover import RecordingSim, Takeover
 
 BUNDLE_FORMAT = "workbench-policy-bundle"
 
@@ -367,18 +367,23 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
 def run_in_sim(
     bundle_dir: str | Path, episodes: int = 10, seed: int = 10_000, difficulty: float | None = None,
     monitor: Monitor | None = None, realtime: bool = False, takeover: Takeover | None = None,
+    record: Any = None,
 ) -> dict[str, Any]:
     """Drive the bundle's scene in simulation through the safety filter; report success.
-    ``realtime`` paces it at the control rate, as a robot would run (to watch it live)."""
+    ``realtime`` paces it at the control rate, as a robot would run (to watch it live).
+    ``record`` (a Workspace): every episode is recorded there, with the ticks a person took
+    over marked (see :class:`~workbench.export.takeover.RecordingSim`)."""
     policy = with_takeover(OnnxPolicy(bundle_dir), takeover)
     meta = policy.meta
-    driver = SimDriver(
+    driver: SimDriver | RecordingSim = SimDriver(
         meta["scene"],
         meta["control_mode"],
         meta.get("difficulty", 0.0) if difficulty is None else difficulty,
         goal=meta.get("goal") if isinstance(meta.get("goal"), str) else None,
         robot=meta.get("robot") if isinstance(meta.get("robot"), str) else None,
     )
+    if record is not None:
+        driver = RecordingSim(driver, record, takeover)
     safety = SafetyFilter(default_limits(meta), 1.0 / driver.control_rate_hz)
     successes, returns, latencies = [], [], []
     try:
@@ -410,4 +415,6 @@ def run_in_sim(
         "halted": len(successes) < episodes,
         "interventions": safety.counts(),
         "human_ticks": takeover.human_ticks if takeover else 0,
+        **({"recorded_episodes": driver.episode_ids} if isinstance(driver, RecordingSim)
+           else {}),
     }

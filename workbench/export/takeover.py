@@ -30,6 +30,7 @@ class Takeover:
         self.log_path = log_path
         self._log: Any = None  # opened at the first steered tick, line-buffered
         self.human_ticks = self.ticks = 0
+        self.steering = False  # whether the person commanded the latest tick
         self._idle = release_ticks  # ticks since the person last moved the device
         self._last: np.ndarray | None = None
 
@@ -44,7 +45,9 @@ class Takeover:
             self._idle, self._last = 0, np.asarray(person, np.float64)
         else:
             self._idle += 1
-        if self._last is None or self._idle >= self.release_ticks:
+        person = self._last
+        self.steering = person is not None and self._idle < self.release_ticks
+        if person is None or not self.steering:
             return action
         self.human_ticks += 1
         if self.log_path is not None:  # opened once: this runs inside the control loop
@@ -52,8 +55,8 @@ class Takeover:
                 self._log = self.log_path.open("a", buffering=1)
             self._log.write(json.dumps({
                 "tick": self.ticks, "observation": np.asarray(observation).tolist(),
-                "policy": np.asarray(action).tolist(), "person": self._last.tolist()}) + "\n")
-        return self._last.copy()
+                "policy": np.asarray(action).tolist(), "person": person.tolist()}) + "\n")
+        return person.copy()
 
 
 class TakenOverPolicy:
@@ -66,6 +69,43 @@ class TakenOverPolicy:
 
     def act(self, observation: np.ndarray) -> np.ndarray:
         return self.takeover.choose(observation, self.policy.act(observation))
+
+
+class RecordingSim:
+    """A simulation driver that records every episode it runs into a workspace (source
+    ``takeover``), storing per tick whether the person commanded it: the corrective episodes
+    ``workbench train --algorithm sac --takeovers`` learns from. Everything else is the
+    wrapped :class:`~workbench.export.drivers.SimDriver`'s."""
+
+    def __init__(self, driver: Any, workspace: Any, takeover: Takeover | None):
+        from workbench.teleop.recorder import Recorder  # the workspace side, off the robot path
+
+        self.driver, self.takeover = driver, takeover
+        self.recorder = Recorder(driver.env, workspace, "takeover")
+        self.episode_ids: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.driver, name)
+
+    def reset(self, seed: int) -> None:
+        self._save()
+        self.driver.obs, self.driver.info = self.recorder.start(seed=seed), {}
+        self.driver.done = self.driver.stopped = False
+
+    def send(self, command: np.ndarray) -> None:
+        human = self.takeover is not None and self.takeover.steering
+        obs, _, terminated, truncated, info = self.recorder.step(command, human=human)
+        self.driver.obs, self.driver.info = obs, info
+        self.driver.done = terminated or truncated
+
+    def close(self) -> None:
+        self._save()
+        self.recorder.close()
+        self.driver.close()
+
+    def _save(self) -> None:
+        if self.recorder.writer is not None:
+            self.episode_ids.append(self.recorder.save())
 
 
 def gamepad_device(labels: tuple[str, ...], require_device: bool = True) -> Device:

@@ -74,6 +74,10 @@ class RunBundle(Request):
     takeover: str = field(default="", metadata={
         "help": "a device a person takes over with while the policy runs: moving it replaces "
                 "the policy's command (end-effector bundles)", "choices": ("", "gamepad")})
+    record: Path | None = field(default=None, metadata={
+        "help": "in simulation: record every episode into this workspace, marking the ticks "
+                "a person took over (what `workbench train --algorithm sac --takeovers` "
+                "learns from)"})
     takeover_log: Path | None = field(default=None, metadata={
         "help": "append each tick the person commanded (observation, policy's and person's "
                 "action) to this JSONL file"})
@@ -85,10 +89,21 @@ class RunBundle(Request):
                               "/dev/ttyACM0)")
         if (self.port or self.robot_id) and not lerobot:
             raise ConfigError("port and robot_id are read only with --robot lerobot:TYPE")
+        if self.record is not None and self.robot:
+            raise ConfigError("record: episodes are recorded in simulation only (a robot's "
+                              "take-overs go to --takeover-log)")
 
     def perform(self, progress: Progress) -> Result:
         monitor = Telemetry(progress)
         takeover = self._takeover()
+        if not self.robot and self.record is not None:
+            from workbench.data.workspace import Workspace
+
+            with Workspace.open(self.record, create=True) as workspace:
+                return {"bundle": str(self.bundle), "workspace": str(workspace.root),
+                        **run_in_sim(self.bundle, episodes=self.episodes, monitor=monitor,
+                                     realtime=self.realtime, takeover=takeover,
+                                     record=workspace)}
         if not self.robot:
             return {"bundle": str(self.bundle), **run_in_sim(
                 self.bundle, episodes=self.episodes, monitor=monitor, realtime=self.realtime,

@@ -46,19 +46,25 @@ class GaussianPolicy(nn.Module):
     """``sde=True``: generalised state-dependent exploration (gSDE, Raffin et al., 2022). The
     noise is a linear function of the actor's last hidden features, eps = phi(s) W, with W drawn
     every few steps: nearby states get similar noise, so exploration is smooth in time instead
-    of per-step jitter, and its scale (log_std, one per feature and action) is learned."""
+    of per-step jitter, and its scale (log_std, one per feature and action) is learned.
+
+    ``squash=True``: the deterministic action is tanh of the mean, as in SAC's squashed
+    Gaussian (:meth:`workbench.rl.sac.SACAgent.as_policy`); otherwise the mean clipped to
+    [-1, 1]. ``obs_clip``: normalised observations are clipped to [-obs_clip, obs_clip]."""
 
     obs_mean: torch.Tensor  # a buffer: saved with the weights, not trained
     obs_var: torch.Tensor
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
-                 log_std_init: float = -0.5, sde: bool = False, activation: str = "tanh"):
+                 log_std_init: float = -0.5, sde: bool = False, activation: str = "tanh",
+                 squash: bool = False, obs_clip: float = 10.0):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
                              f"not {activation!r}")
         self.obs_dim, self.act_dim, self.hidden = obs_dim, act_dim, tuple(hidden)
         self.sde, self.activation = sde, activation
+        self.squash, self.obs_clip = bool(squash), float(obs_clip)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_var", torch.ones(obs_dim))
         self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01, activation)
@@ -69,7 +75,8 @@ class GaussianPolicy(nn.Module):
         self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)))
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        return torch.clamp((obs - self.obs_mean) / torch.sqrt(self.obs_var + 1e-8), -10.0, 10.0)
+        return torch.clamp((obs - self.obs_mean) / torch.sqrt(self.obs_var + 1e-8),
+                           -self.obs_clip, self.obs_clip)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(self.normalize(obs)).squeeze(-1)
@@ -130,7 +137,8 @@ class GaussianPolicy(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Deterministic action in [-1, 1] from a raw observation (what export runs)."""
-        return torch.clamp(self.actor(self.normalize(obs)), -1.0, 1.0)
+        mean = self.actor(self.normalize(obs))
+        return torch.tanh(mean) if self.squash else torch.clamp(mean, -1.0, 1.0)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -141,7 +149,7 @@ class GaussianPolicy(nn.Module):
         """The deterministic actor as arrays, for :class:`NumpyActor` in another process."""
         linears = [layer for layer in self.actor if isinstance(layer, nn.Linear)]
         arrays = lambda tensor: tensor.detach().cpu().numpy().copy()  # noqa: E731
-        return {"activation": self.activation,
+        return {"activation": self.activation, "squash": self.squash, "obs_clip": self.obs_clip,
                 "obs_mean": arrays(self.obs_mean), "obs_var": arrays(self.obs_var),
                 "weights": [arrays(layer.weight) for layer in linears],
                 "biases": [arrays(layer.bias) for layer in linears]}
@@ -156,7 +164,8 @@ class GaussianPolicy(nn.Module):
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(state, str(path / WEIGHTS))
         header = {"obs_dim": self.obs_dim, "act_dim": self.act_dim, "hidden": list(self.hidden),
-                  "sde": self.sde, "activation": self.activation,
+                  "sde": self.sde, "activation": self.activation, "squash": self.squash,
+                  "obs_clip": self.obs_clip,
                   "sha256": {WEIGHTS: sha256(path / WEIGHTS)}}
         (path / "policy.json").write_text(json.dumps({**header, **meta}, indent=1))
         return path
@@ -169,15 +178,16 @@ class NumpyActor:
     def __init__(self, snapshot: dict[str, Any]):
         self.mean, self.var = snapshot["obs_mean"], snapshot["obs_var"]
         self.activation = _NUMPY_ACTIVATIONS[snapshot.get("activation", "tanh")]
+        self.squash, self.clip = snapshot.get("squash", False), snapshot.get("obs_clip", 10.0)
         self.layers = list(zip(snapshot["weights"], snapshot["biases"], strict=True))
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        x = np.clip((obs - self.mean) / np.sqrt(self.var + 1e-8), -10.0, 10.0)
+        x = np.clip((obs - self.mean) / np.sqrt(self.var + 1e-8), -self.clip, self.clip)
         for i, (weight, bias) in enumerate(self.layers):
             x = x @ weight.T + bias
             if i < len(self.layers) - 1:
                 x = self.activation(x)
-        return np.clip(x, -1.0, 1.0)
+        return np.tanh(x) if self.squash else np.clip(x, -1.0, 1.0)
 
 
 _HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
@@ -203,9 +213,14 @@ def load_policy(path: str | Path, device: str = "cpu") -> tuple[GaussianPolicy, 
         sizes = [header["obs_dim"], header["act_dim"], *header["hidden"]]
         if not all(type(n) is int and 1 <= n <= 1 << 20 for n in sizes) or len(sizes) > 18:
             raise ValueError(f"sizes {sizes} are not those of a policy network")
+        obs_clip = float(header.get("obs_clip", 10.0))
+        if not 0.0 < obs_clip < float("inf"):
+            raise ValueError(f"obs_clip {obs_clip} is not a positive number")
         policy = GaussianPolicy(sizes[0], sizes[1], tuple(sizes[2:]),
                                 sde=bool(header.get("sde", False)),
-                                activation=header.get("activation", "tanh"))
+                                activation=header.get("activation", "tanh"),
+                                squash=bool(header.get("squash", False)),
+                                obs_clip=obs_clip)
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
         raise ValueError(f"{header_path} is corrupt or incomplete ({exc}); train again") from None
     expected = header.get("sha256")  # absent in policies from before

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 from workbench import config as cfg
@@ -27,6 +28,7 @@ from workbench.feedback.teachers import TEACHERS
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.dataset import queries_from_workspace
+from workbench.rewards.transforms import progress_reward
 from workbench.rewards.workflow import store_model
 from workbench.rl.checkpoint import CHECKPOINT, run_checkpoint
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
@@ -45,9 +47,12 @@ from workbench.rl.ppo import (
 )
 from workbench.rl.ray_rollouts import RolloutWorkerLost
 from workbench.rl.reward_wrapper import LearnedRewardWrapper, SuccessRewardWrapper
+from workbench.rl.sac import OneEnv, SACConfig, train_sac
+from workbench.rl.takeover import Interventions, interventions_from_episodes
 from workbench.teleop.recorder import record_policy_episodes
 
 REWARDS = ("latest", "model", "reference", "sparse", "grounded")
+ALGORITHMS = ("ppo", "sac")
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,13 @@ class RunConfig:
                 "state student fitted to the reward scores the rest (falls back to direct "
                 "while the two disagree), 'direct' renders and scores every step (on a GPU)",
         "choices": ("distilled", "direct")})
+    algorithm: str = field(default="ppo", metadata={
+        "help": "ppo (on-policy, many envs; its settings are ppo.*, its budget --steps) or "
+                "sac (off-policy, one env, more learning per step; its settings are sac.*, "
+                "its budget --sac.total-steps)", "choices": ALGORITHMS})
+    takeovers: bool = field(default=False, metadata={
+        "help": "sac: half of every batch comes from the steps a person took over in the "
+                "scene's recorded episodes (RLPD, HIL-SERL)"})
     cluster: str = field(default="", metadata={
         "help": "step the training envs on a Ray cluster: 'auto' (the one running here, or a "
                 "new local one), ray://HOST:PORT or HOST:PORT; empty: in this process",
@@ -120,8 +132,22 @@ class RunConfig:
     distill: DistillConfig = field(default_factory=DistillConfig)
     online: OnlineFeedbackConfig = field(default_factory=OnlineFeedbackConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    sac: SACConfig = field(default_factory=lambda: SACConfig(her=False))
 
     def check(self) -> None:
+        if self.algorithm == "sac":
+            for name, on in (("cluster", bool(self.cluster)),
+                             ("online_feedback", self.online_feedback),
+                             ("sac.her", self.sac.her)):
+                if on:
+                    raise ConfigError(f"{name}: not with algorithm=sac (a SAC run steps one "
+                                      "env here on the run's own reward); train with PPO")
+            if self.ppo.total_steps != PPOConfig().total_steps:
+                raise ConfigError("ppo.total_steps (--steps) is PPO's budget; give a SAC "
+                                  "run's as --sac.total-steps")
+        elif self.takeovers:
+            raise ConfigError("takeovers: SAC learns from take-over steps; use "
+                              "--algorithm sac")
         if self.cluster and (self.curriculum or self.online_feedback):
             raise ConfigError("cluster: curriculum and online_feedback reach into each env "
                               "and run in this process only; train without --cluster")
@@ -196,6 +222,12 @@ def train_run(
     if config.reward == "grounded" and not config.goal:
         raise ValueError("reward=grounded needs a goal sentence (--goal)")
     online = config.online_feedback
+    sac = config.algorithm == "sac"
+    if sac and resume_dir is not None:
+        raise ValueError(f"{resume_dir} is a SAC run, which keeps no exact checkpoint to "
+                         "continue from; start a new run")
+    gamma, budget = ((config.sac.gamma, config.sac.total_steps) if sac
+                     else (config.ppo.gamma, config.ppo.total_steps))
     reward_path = None if online else resolve_reward(workspace, config)
     env_kwargs: dict[str, Any] = {"difficulty": config.difficulty, "robot": config.robot or None}
     eval_env = make_env(config.scene, goal=config.goal or None, **env_kwargs)
@@ -217,6 +249,11 @@ def train_run(
         if model.scene != config.scene:
             raise ValueError(f"reward model {reward_path} was fitted on {model.scene}; train "
                              f"on {model.scene} or fit one for {config.scene}")
+    demos = run_takeovers(workspace, config, eval_env, model) if config.takeovers else None
+    if demos is not None and not len(demos):
+        raise ConfigError(f"takeovers: no step of {config.scene}'s recorded episodes was taken "
+                          "over by a person; record some (`workbench run BUNDLE --takeover "
+                          "gamepad --record WORKSPACE`) or train without --takeovers")
     # A reward over camera frames: the sub-envs render the model's cameras (after every step
     # when direct, a share of them when distilled) and the model scores the batch.
     wrap = None
@@ -228,11 +265,11 @@ def train_run(
         if config.reward == "sparse":
             return SuccessRewardWrapper(envs), ()
         if model is not None and model.cameras and config.frame_scoring == "distilled":
-            distilled = DistilledFrameReward(envs, model, config.transform, config.ppo.gamma,
+            distilled = DistilledFrameReward(envs, model, config.transform, gamma,
                                              config.distill)
             return distilled, (distilled.callback(),)
         if model is not None:
-            return LearnedRewardWrapper(envs, model, config.transform, config.ppo.gamma,
+            return LearnedRewardWrapper(envs, model, config.transform, gamma,
                                         features=eval_env.features), ()
         return envs, ()
 
@@ -243,7 +280,8 @@ def train_run(
             make = functools.partial(make_wrapped, env_id(config.scene), env_kwargs, wrap)
             return RayVectorEnv(make, config.ppo.num_envs, config.rollout_actors, config.cluster,
                                 avoid)
-        return make_vector_env(env_id(config.scene), config.ppo.num_envs, env_kwargs, wrap=wrap)
+        return make_vector_env(env_id(config.scene), 1 if sac else config.ppo.num_envs,
+                               env_kwargs, wrap=wrap)
 
     envs = make_envs()
     schedule = (Curriculum(envs, CurriculumConfig(final=config.difficulty))
@@ -254,7 +292,7 @@ def train_run(
     else:
         envs, learners = rewarded(envs)
     if resume_dir is None:
-        run_dir = workspace.new_artifact_dir("runs", f"ppo-{config.scene}")
+        run_dir = workspace.new_artifact_dir("runs", f"{config.algorithm}-{config.scene}")
         # The saved config names the model itself, not "latest": a resumed run goes on with
         # the reward it started with, whatever was fitted since.
         pinned = (replace(config, reward="model", reward_model=workspace.relative(reward_path))
@@ -268,7 +306,8 @@ def train_run(
         run_id = earlier[-1]["id"]
         workspace.update_run(run_id, "running", alive)
     else:
-        run_id = workspace.add_run(f"ppo-{config.scene}", config.scene, run_dir, "running", alive)
+        run_id = workspace.add_run(f"{config.algorithm}-{config.scene}", config.scene, run_dir,
+                                   "running", alive)
     last = {"step": 0}
     log = (run_dir / "metrics.jsonl").open("a")
     board = tensorboard_writer(run_dir / "tb") if config.tensorboard else None
@@ -304,7 +343,7 @@ def train_run(
 
     guards = guarded(learners)
     status = "failed"
-    checkpoint = run_checkpoint(run_dir) if config.checkpoint_every else None
+    checkpoint = run_checkpoint(run_dir) if config.checkpoint_every and not sac else None
     resume, lost, lost_nodes = resume_dir is not None, 0, frozenset[str]()
 
     def log_event(text: str) -> None:
@@ -317,8 +356,15 @@ def train_run(
 
     if config.cluster:
         log_event(f"rollout workers on the Ray cluster at {config.cluster}")
+    extra: dict[str, Any] = {}
     try:
-        while True:
+        while sac:  # one env, off-policy; the person's take-over steps beside its replay
+            if demos is not None:
+                extra["takeover_steps"] = len(demos)
+                log_event(f"{len(demos)} take-over steps from the workspace")
+            policy = learn_sac(envs, config.sac, (*guards, log_progress, *callbacks), demos)
+            break
+        while not sac:
             try:
                 policy = train_ppo(
                     envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
@@ -337,7 +383,7 @@ def train_run(
                 resume = checkpoint is not None and checkpoint.exists()
                 log_event(f"{exc}; resuming from "
                           f"{'the last checkpoint' if resume else 'the start'}")
-        status = "finished" if last["step"] >= config.ppo.total_steps else "stopped"
+        status = "finished" if last["step"] >= budget else "stopped"
     finally:
         log.close()
         if board is not None:
@@ -357,7 +403,7 @@ def train_run(
         evaluation["goal_success"] = each_choice(policy, eval_env, config.eval_episodes)
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
-    metrics = {**evaluation, "reward": reward_path or config.reward, **guard}
+    metrics = {**evaluation, "reward": reward_path or config.reward, **guard, **extra}
     if lost:
         metrics["rollout_workers_lost"] = lost
     if schedule is not None:
@@ -365,6 +411,43 @@ def train_run(
     workspace.update_run(run_id, status, metrics)
     eval_env.close()
     return {"run_id": run_id, "path": str(run_dir), **metrics}
+
+
+def learn_sac(envs: gym.vector.VectorEnv, config: SACConfig, callbacks: tuple[Callback, ...],
+              demos: Interventions | None = None) -> GaussianPolicy:
+    """SAC on a run's rewarded one-env vector env. The callbacks (the run's log, the monitor,
+    a front end's preview) see the actor as the GaussianPolicy the run saves and exports."""
+
+    def as_policy(progress: TrainProgress) -> None:
+        progress.policy = progress.policy.as_policy()
+
+    agent = train_sac(OneEnv(envs), config, callbacks=(as_policy, *callbacks), demos=demos)
+    return agent.as_policy()
+
+
+def run_takeovers(workspace: Workspace, config: RunConfig, env, model) -> Interventions:
+    """The steps a person took over in the scene's recorded episodes (with the run's robot),
+    rewarded as the run rewards its own steps."""
+    if config.goal or (model is not None and model.cameras):
+        raise ConfigError("takeovers: the take-over steps are scored on their recorded states; "
+                          "not with a goal sentence or a reward over camera frames")
+    if config.reward == "sparse":
+        def reward(before, after, episode):
+            return episode["success"].astype(np.float32)
+    elif model is None:  # the scene's reference reward, as it was recorded
+        def reward(before, after, episode):
+            return episode["reward"].astype(np.float32)
+    else:
+        model.check_features(env.features)
+
+        def reward(before, after, episode):
+            return progress_reward(model.score(after), model.score(before), config.transform,
+                                   config.sac.gamma)
+    robot = env.robot_name
+    episodes = (workspace.load_episode(row["id"])
+                for row in workspace.episodes(scene=config.scene)
+                if row["meta"].get("robot", robot) == robot)
+    return interventions_from_episodes(episodes, reward, env.task.episode_steps)
 
 
 def each_choice(policy: GaussianPolicy, env, episodes: int) -> dict[str, float]:

@@ -24,7 +24,10 @@ from torch.nn import functional as F
 from workbench.config import DEVICE, validated
 from workbench.envs.env import box
 from workbench.rl.normalize import RunningMeanStd
+from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import Callback, TrainProgress, pick_device
+
+OBS_CLIP = 5.0  # normalised inputs are clipped to +-5
 
 
 @dataclass(frozen=True)
@@ -150,16 +153,79 @@ class SACAgent(nn.Module):
         self.goal_rms = RunningMeanStd((goal_dim,))
 
     def inputs(self, obs: np.ndarray, goal: np.ndarray, device) -> torch.Tensor:
-        x = self.obs_rms.normalize(obs, clip=5.0)
+        x = self.obs_rms.normalize(obs, clip=OBS_CLIP)
         if goal.shape[-1]:
-            x = np.concatenate([x, self.goal_rms.normalize(goal, clip=5.0)], axis=-1)
+            x = np.concatenate([x, self.goal_rms.normalize(goal, clip=OBS_CLIP)], axis=-1)
         return torch.as_tensor(x, device=device)
+
+    @torch.no_grad()
+    def as_policy(self) -> GaussianPolicy:
+        """The deterministic actor as a :class:`GaussianPolicy` (tanh of the mean, the same
+        normaliser), which the preview, evaluation and bundle export already run. Flat
+        observations only: a goal-conditioned actor also takes the goal."""
+        if self.goal_rms.mean.shape[0]:
+            raise ValueError("a goal-conditioned SAC actor takes (observation, goal); only "
+                             "an agent trained on flat observations becomes a policy")
+        linears = [m for m in self.actor.body if isinstance(m, nn.Linear)]
+        act_dim = linears[-1].out_features // 2
+        policy = GaussianPolicy(linears[0].in_features, act_dim,
+                                tuple(m.out_features for m in linears[:-1]),
+                                activation="relu", squash=True, obs_clip=OBS_CLIP)
+        targets = [m for m in policy.actor if isinstance(m, nn.Linear)]
+        for source, target in zip(linears, targets, strict=True):
+            rows = target.out_features  # the head's first half is the mean
+            target.weight.copy_(source.weight[:rows])
+            target.bias.copy_(source.bias[:rows])
+        policy.set_obs_stats(self.obs_rms.mean, self.obs_rms.var)
+        return policy.to(self.log_alpha.device).eval()
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, goal: np.ndarray, deterministic: bool = True) -> np.ndarray:
         device = self.log_alpha.device
         x = self.inputs(np.atleast_2d(obs), np.atleast_2d(goal), device)
         return self.actor(x, deterministic)[0].cpu().numpy()[0]
+
+
+class OneEnv(gym.Env):
+    """The only env of a one-env vector env (SAME_STEP autoreset) as a plain env, so the
+    vector wrappers a run rewards with (learned, sparse, frame rewards, the curriculum) serve
+    SAC as they serve PPO. The step that ends an episode returns that episode's last
+    observation and info; the next ``reset()`` returns the state the vector env reset to."""
+
+    def __init__(self, envs: gym.vector.VectorEnv):
+        if envs.num_envs != 1:
+            raise ValueError(f"OneEnv wraps a vector env of one env, not {envs.num_envs}")
+        self.envs = envs
+        self.observation_space = envs.single_observation_space
+        self.action_space = envs.single_action_space
+        self._next: tuple[Any, dict[str, Any]] | None = None  # the auto-reset's first state
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if self._next is not None and seed is None and options is None:
+            first, self._next = self._next, None
+            return first
+        self._next = None
+        obs, info = self.envs.reset(seed=seed, options=options)
+        return obs[0], _first(info)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.envs.step(np.asarray(action)[None])
+        ended = bool(terminated[0] or truncated[0])
+        last_obs, last_info = obs[0], _first(info)
+        if ended:  # SAME_STEP: obs is already the next episode's; the ended one's is final_obs
+            self._next = (obs[0], last_info)
+            last_obs, last_info = info["final_obs"][0], {**last_info,
+                                                         **_first(info["final_info"])}
+        return last_obs, float(reward[0]), bool(terminated[0]), bool(truncated[0]), last_info
+
+    def close(self) -> None:
+        self.envs.close()
+
+
+def _first(info: dict[str, Any]) -> dict[str, Any]:
+    """Env 0's entries of a vector env's info (masks and final-step entries left out)."""
+    return {key: value[0] for key, value in info.items()
+            if not key.startswith("_") and key not in ("final_obs", "final_info")}
 
 
 def _split(obs, goal_env: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -244,7 +310,8 @@ def train_sac(env: gym.Env, config: SACConfig = SACConfig(),
         if step % config.log_every == 0 or step == config.total_steps:
             recent = slice(-20, None)
             progress = TrainProgress(
-                step=step, total_steps=config.total_steps, update=step, episodes=len(returns),
+                step=step, total_steps=config.total_steps, update=step // config.log_every,
+                episodes=len(returns),
                 fps=step / (time.perf_counter() - start),
                 learned_return=float(np.mean(returns[recent])) if returns else 0.0,
                 success_rate=float(np.mean(successes[recent])) if successes else 0.0,

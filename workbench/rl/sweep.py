@@ -44,7 +44,10 @@ def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ..
         axes.append([f"{key}={choice}" for choice in choices])
     combinations = [tuple(c) for c in itertools.product(*axes)]
     for assignments in combinations:
-        cfg.override(base, assignments)  # refuses an unknown key or a bad value, naming it
+        # refuses an unknown key or a bad value, naming it
+        if cfg.override(base, assignments).algorithm != "ppo":
+            raise ConfigError("algorithm: a sweep trains PPO (ASHA's rungs are PPO updates, "
+                              "its seeds PPO's); train SAC runs one by one")
     return combinations
 
 

@@ -10,7 +10,7 @@ sampling of RLPD, Ball et al. 2023, which HIL-SERL, Luo et al. 2024, uses for in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,33 @@ class Interventions:
 
         return (pick(self.obs), pick(self.action), pick(self.reward), pick(self.next_obs),
                 pick(self.terminated), pick(self.goal))
+
+
+# The run's reward of recorded steps: (states before, states after, the episode's arrays).
+StepReward = Callable[[np.ndarray, np.ndarray, Any], np.ndarray]
+
+
+def interventions_from_episodes(episodes: Iterable[Any], reward: StepReward,
+                                episode_steps: int) -> Interventions:
+    """The steps a person commanded in recorded episodes (``human`` per step, as
+    :func:`run_with_takeover` and the Record panel's take-overs store it), as flat-observation
+    transitions rewarded by the run's ``reward``. An episode that ended before
+    ``episode_steps`` terminated on its last step; the others were cut by the time limit."""
+    found = Interventions()
+    empty = np.zeros(0, np.float32)
+    for episode in episodes:
+        human = episode.get("human")
+        if human is None or not human.any():
+            continue
+        states = np.asarray(episode["state"], np.float32)
+        before = np.concatenate([episode.initial()["state"][None].astype(np.float32),
+                                 states[:-1]])
+        rewards = reward(before, states, episode)
+        last = len(states) - 1
+        for t in np.flatnonzero(human[: len(states)]):
+            found.add(before[t], episode["action"][t], rewards[t], states[t],
+                      t == last and len(states) < episode_steps, empty)
+    return found
 
 
 @dataclass

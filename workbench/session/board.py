@@ -5,6 +5,7 @@ process); :meth:`JobBoard.poll` publishes what they report."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,11 @@ class JobBoard:
 
     def run_bundle(self, request: RunBundle) -> Job:
         """Run a bundle in simulation or on a robot; "telemetry" events carry the observation,
-        the policy's action and the filtered command; :meth:`stop` halts the robot."""
+        the policy's action and the filtered command; :meth:`stop` halts the robot. A
+        simulated run a person may take over is recorded into the workspace (the takes SAC's
+        ``takeovers`` learns from)."""
+        if request.takeover and not request.robot and request.record is None:
+            request = replace(request, record=self.context.workspace.root)
         return self.submit("run", request)
 
     def sim_to_real(self, dataset: str) -> Job:
