@@ -28,6 +28,7 @@ import torch
 from ppo_vs_sb3 import evaluate as sb3_evaluate
 from ppo_vs_sb3 import mean_action
 
+from workbench import config as cfg
 from workbench.feedback.teachers import Teacher
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
@@ -52,13 +53,16 @@ def setup() -> None:
     subprocess.run([*pip, "imitation==1.0.1"], check=True)
 
 
-def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int) -> dict:
-    config = PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed})
+def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int,
+                  feedback: tuple[str, ...] = (), ppo: tuple[str, ...] = ()) -> dict:
+    config = cfg.override(PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed}),
+                          ppo)
     envs = make_vector_env("Pendulum-v1", config.num_envs)
     features = {"observation": int(np.prod(envs.single_observation_space.shape))}
     online = OnlinePreference(
         "Pendulum-v1", features,
-        OnlineFeedbackConfig(total_labels=labels, segment_length=SEGMENT, seed=seed),
+        cfg.override(OnlineFeedbackConfig(total_labels=labels, segment_length=SEGMENT,
+                                          seed=seed), feedback),
         teacher=Teacher(),
     )
     envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
@@ -113,6 +117,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--only", choices=("workbench", "imitation"))
+    parser.add_argument("--feedback", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="workbench: OnlineFeedbackConfig settings "
+                             "(preference.crop=0.7) instead of the defaults")
+    parser.add_argument("--ppo", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="workbench: PPOConfig settings instead of PPO's")
     args = parser.parse_args()
     if args.setup:
         setup()
@@ -122,7 +131,8 @@ def main() -> None:
     if args.only in (None, "workbench"):
         for seed in args.seeds:
             for labels in args.labels:
-                results.append(run_workbench(labels, seed, args.steps, args.eval_episodes))
+                results.append(run_workbench(labels, seed, args.steps, args.eval_episodes,
+                                             tuple(args.feedback), tuple(args.ppo)))
                 print(json.dumps(results[-1]), flush=True)
     if args.only in (None, "imitation"):
         for result in run_imitation(args.labels, args.seeds, args.steps, args.eval_episodes):

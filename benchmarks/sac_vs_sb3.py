@@ -100,7 +100,7 @@ def run_sb3(scene: str, seed: int, steps: int, every: int) -> dict[str, Any]:
 def summarise(paths: list[str]) -> None:
     rows = [json.loads(line) for path in paths for line in open(path) if line.strip()]
     print("| | steps to 80% (per seed) | seconds to 80% | final success | steps/s |")
-    print("|---|---|---|---|---|")
+    print("| --- | --- | --- | ---: | ---: |")
     for framework in ("workbench", "sb3"):
         runs = [r for r in rows if r["framework"] == framework]
         if not runs:

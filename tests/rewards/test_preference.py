@@ -50,6 +50,34 @@ def test_bradley_terry_recovers_a_linear_reward():
     assert np.corrcoef(model.reward(states), truth)[0, 1] > 0.9
 
 
+def test_temporal_crops_are_equal_windows_inside_each_segment():
+    import torch
+
+    from workbench.rewards.preference.fit import _cropped
+
+    lengths = torch.tensor([[50, 50], [30, 44], [8, 8]])
+    mask = (torch.arange(50)[None, None] < lengths[..., None]).float()
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        window = _cropped(mask, 0.6, generator)
+        assert torch.all(window <= mask)  # never outside a segment (nor in its padding)
+        sizes = window.sum(-1)
+        assert torch.all(sizes[:, 0] == sizes[:, 1])  # both sides of a pair: one length
+        shortest = lengths.min(-1).values.float()
+        assert torch.all(sizes[:, 0] >= torch.round(0.6 * shortest))
+        starts = window.argmax(-1)  # each window is one contiguous run
+        assert torch.all(window.sum(-1) == torch.stack([
+            window[q, n, starts[q, n]:starts[q, n] + int(sizes[q, n])].sum()
+            for q in range(3) for n in range(2)]).reshape(3, 2))
+
+
+def test_bradley_terry_with_temporal_crops_still_recovers_the_reward():
+    rng = np.random.default_rng(0)
+    model = fit_preference(toy_queries(300, rng), "Toy", FEATURES,
+                           PreferenceConfig(epochs=60, crop=0.5))
+    assert preference_accuracy(model, toy_queries(200, np.random.default_rng(1))) >= 0.9
+
+
 def test_plackett_luce_learns_from_rankings_of_four():
     rng = np.random.default_rng(3)
     rankings = toy_queries(100, rng, kind="ranking", size=4)

@@ -27,6 +27,10 @@ class PreferenceConfig:
         default=0.05, metadata={
             "help": "pull targets towards 0.5: robustness to wrong labels", "min": 0.0, "lt": 0.5}
     )
+    crop: float = field(default=1.0, metadata={
+        "help": "temporal cropping (SURF, Park et al. 2022): each step compares windows of "
+                "a random share in [crop, 1] of the segments, at random places (1: whole "
+                "segments)", "gt": 0.0, "max": 1.0})
     bootstrap: bool = field(
         default=True, metadata={"help": "each member sees a bootstrap resample of the labels"}
     )

@@ -48,6 +48,22 @@ def _segment_returns(model: PreferenceRewardModel, states, mask) -> torch.Tensor
     return (rewards * mask).sum(-1)
 
 
+def _cropped(mask: torch.Tensor, crop: float, generator: torch.Generator) -> torch.Tensor:
+    """``mask`` (Q, N, T) narrowed to one window per segment: the same length for every
+    segment of a query (a share in [crop, 1] of its shortest), each at its own random start."""
+    lengths = mask.sum(-1)  # (Q, N)
+    shortest = lengths.min(-1).values  # (Q,)
+    share = crop + (1.0 - crop) * torch.rand(shortest.shape, generator=generator,
+                                             device=mask.device)
+    window = torch.clamp(torch.round(share * shortest), min=1.0)  # (Q,)
+    room = lengths - window[:, None]  # (Q, N): how far each window may start
+    start = torch.floor(torch.rand(room.shape, generator=generator, device=mask.device)
+                        * (room + 1.0))
+    t = torch.arange(mask.shape[-1], device=mask.device, dtype=mask.dtype)
+    inside = (t >= start[..., None]) & (t < (start + window[:, None])[..., None])
+    return mask * inside
+
+
 def fit_preference(
     queries: Sequence[LabelledQuery],
     scene: str,
@@ -92,6 +108,7 @@ def fit_preference(
         entry["weights"] = torch.as_tensor(weights, dtype=torch.float32, device=device)
         batches.append(entry)
 
+    generator = torch.Generator(device=device).manual_seed(config.seed)
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
     model.net.train()
@@ -101,7 +118,10 @@ def fit_preference(
             size = len(entry["states"])
             for start in range(0, size, config.batch_size):
                 idx = slice(start, start + config.batch_size)
-                returns = _segment_returns(model, entry["states"][idx], entry["mask"][idx])
+                mask = entry["mask"][idx]
+                if config.crop < 1.0:
+                    mask = _cropped(mask, config.crop, generator)
+                returns = _segment_returns(model, entry["states"][idx], mask)
                 weights = entry["weights"][:, idx]
                 if entry["kind"] == "pair":
                     logits = returns[..., 0] - returns[..., 1]
