@@ -118,10 +118,10 @@ def fit_preference(
             size = len(entry["states"])
             for start in range(0, size, config.batch_size):
                 idx = slice(start, start + config.batch_size)
-                mask = entry["mask"][idx]
+                counted = entry["mask"][idx]  # the steps each segment's return sums
                 if config.crop < 1.0:
-                    mask = _cropped(mask, config.crop, generator)
-                returns = _segment_returns(model, entry["states"][idx], mask)
+                    counted = _cropped(counted, config.crop, generator)
+                returns = _segment_returns(model, entry["states"][idx], counted)
                 weights = entry["weights"][:, idx]
                 if entry["kind"] == "pair":
                     logits = returns[..., 0] - returns[..., 1]
