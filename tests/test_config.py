@@ -37,3 +37,16 @@ def test_a_tuple_of_names_can_be_given_comma_separated():
     changed = cfg.override(ProgressConfig(), ["inputs=hand_to_cube, cube_to_target"])
     assert changed.inputs == ("hand_to_cube", "cube_to_target")
     assert cfg.override(changed, ["inputs="]).inputs == ()
+
+
+def test_values_from_a_form_or_the_cli_are_checked_together_not_one_by_one():
+    # takeovers alone is refused for a PPO run; with algorithm=sac in the same change it is not
+    values = {"takeovers": True, "algorithm": "sac", "sac.total_steps": 1_000}
+    config = cfg.with_values(RunConfig(), values)
+    assert config.takeovers and config.algorithm == "sac" and config.sac.total_steps == 1_000
+    with pytest.raises(cfg.ConfigError, match="takeovers"):
+        cfg.with_values(RunConfig(), {"takeovers": True})
+    with pytest.raises(cfg.ConfigError, match="no field 'nope'"):
+        cfg.with_values(RunConfig(), {"sac.nope": 1})
+    with pytest.raises(cfg.ConfigError, match="not a nested config"):
+        cfg.with_values(RunConfig(), {"scene.x": 1})
