@@ -33,6 +33,14 @@ KEY_NAMES = {
 }
 
 
+def key_name(event: QKeyEvent) -> str | None:
+    """A key event as the keyboard teleop's key name (workbench.teleop.keyboard)."""
+    if event.key() in KEY_NAMES:
+        return KEY_NAMES[event.key()]
+    text = event.text().lower()
+    return text if text and text.isprintable() else None
+
+
 class Viewport(QWidget):
     def __init__(self, session: Session, shadows: bool = False):
         super().__init__()
@@ -227,12 +235,6 @@ class Viewport(QWidget):
         self.update()
 
     # -- keys: teleop while recording --------------------------------------------------------
-    def _key_name(self, event: QKeyEvent) -> str | None:
-        if event.key() in KEY_NAMES:
-            return KEY_NAMES[event.key()]
-        text = event.text().lower()
-        return text if text and text.isprintable() else None
-
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         recording = self.session.recording
         if not recording.active:
@@ -242,12 +244,12 @@ class Viewport(QWidget):
         elif event.key() == Qt.Key.Key_Escape:
             recording.stop(save=False)
         elif (recording.teleop is not None and not event.isAutoRepeat()
-              and (name := self._key_name(event))):
+              and (name := key_name(event))):
             recording.teleop.press(name)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         teleop = self.session.recording.teleop
-        if teleop is not None and not event.isAutoRepeat() and (name := self._key_name(event)):
+        if teleop is not None and not event.isAutoRepeat() and (name := key_name(event)):
             teleop.release(name)
 
     def release(self) -> None:

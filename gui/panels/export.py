@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (
 
 from gui.panels.common import heading, note
 from gui.panels.robot_link import LimitsEditor, LiveView, RobotForm
+from gui.panels.takeover_keys import KeyTakeover
 from workbench.config import ConfigError
 from workbench.export.runner import BundleError, read_bundle
 from workbench.session import Session
@@ -40,6 +41,7 @@ class ExportPanel(QWidget):
         self.bundle: str | None = None
         self.run_path: str | None = None
         self.meta: dict[str, Any] | None = None
+        self.keys = KeyTakeover(session)  # the keyboard, while a run lets a person take over
         outer = QVBoxLayout(self)
         self.stop_button = QPushButton("STOP the robot")
         self.stop_button.setStyleSheet(STOP_STYLE)
@@ -162,10 +164,16 @@ class ExportPanel(QWidget):
         if not self.bundle:
             return
         try:
-            self.session.jobs.run_bundle(self.robot.request(self.bundle))
+            request = self.robot.request(self.bundle)
+            self.session.jobs.run_bundle(request)
         except (ConfigError, ValueError, RuntimeError) as exc:
             self.status.setText(f"not started: {exc}")
             return
+        if request.takeover == "keyboard":
+            try:
+                self.keys.start(tuple((self.meta or {}).get("action", {}).get("labels", ())))
+            except ValueError:  # joint commands: the runner refuses the run in one line
+                pass
         self.live.setRowCount(0)
         self.scroll.ensureWidgetVisible(self.live_group)
         self.status.setText(f"running on {self.robot.driver.currentText()}…")
@@ -207,7 +215,9 @@ class ExportPanel(QWidget):
             self.details.setText("\n".join(
                 f"{joint}: RMS {e['rms']:.2f}, max {e['max']:.2f}, bias {e['bias']:+.2f}"
                 for joint, e in report["joints"].items()))
-        elif name in ("export", "run", "sim-to-real") and event.kind == "error":
+        if name == "run" and event.kind in ("done", "stopped", "error"):
+            self.keys.stop()
+        if name in ("export", "run", "sim-to-real") and event.kind == "error":
             self.status.setText(f"{name} failed: {event.data.get('message')}")
 
 

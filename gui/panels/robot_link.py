@@ -23,6 +23,9 @@ from workbench.operations.run import RunBundle, SetLimits
 
 LIMIT_COLUMNS = ("low", "high", "max_velocity", "max_acceleration")
 CHANGED = QBrush(QColor("#f5b041"))  # a command the safety filter changed
+# Who may take over from the policy while it runs, and the RunBundle device that listens.
+TAKEOVERS = {"nobody": "", "a person with a gamepad": "gamepad",
+             "a person at the keyboard (w/s a/d r/f, space)": "keyboard"}
 
 
 class LimitsEditor(QTableWidget):
@@ -103,7 +106,7 @@ class RobotForm(QWidget):
         }
         self.fields["realtime"].addItems(["at the control rate", "as fast as possible"])
         # on every driver: moving the pad replaces the policy's command (end-effector bundles)
-        self.fields["takeover"].addItems(["nobody", "a person with a gamepad"])
+        self.fields["takeover"].addItems(list(TAKEOVERS))
         self.form.addRow("Robot", self.driver)
         labels = {"address": "Robot at", "realtime": "Pace", "robot_type": "LeRobot type",
                   "port": "Serial port", "robot_id": "Robot id", "key_file": "Key file",
@@ -128,7 +131,7 @@ class RobotForm(QWidget):
         assert isinstance(episodes, QSpinBox) and isinstance(steps, QSpinBox)
         assert isinstance(takeover, QComboBox)
         options: dict[str, Any] = {"bundle": Path(bundle),
-                                   "takeover": "gamepad" if takeover.currentIndex() else ""}
+                                   "takeover": TAKEOVERS[takeover.currentText()]}
         if kind == 0:
             realtime = self.fields["realtime"]
             assert isinstance(realtime, QComboBox)

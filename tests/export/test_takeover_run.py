@@ -12,6 +12,7 @@ import pytest
 from workbench.config import ConfigError
 from workbench.export.runner import run_in_sim
 from workbench.export.takeover import Takeover, gamepad_device
+from workbench.operations.base import Progress
 from workbench.operations.run import RunBundle
 
 
@@ -118,4 +119,53 @@ def test_a_takeover_that_cannot_start_is_one_line(bundle, tmp_path):
     with pytest.raises(ConfigError, match=r"^takeover: gamepad teleop drives end-effector"):
         RunBundle(bundle=joints, takeover="gamepad").perform(None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="takeover"):
-        RunBundle(bundle=bundle, takeover="keyboard")
+        RunBundle(bundle=bundle, takeover="mouse")
+
+    class App(Progress):
+        commands = True
+
+    with pytest.raises(ConfigError, match=r"^takeover: the keyboard steers end-effector"):
+        RunBundle(bundle=joints, takeover="keyboard").perform(App())
+
+
+def test_a_message_device_steers_while_its_messages_are_fresh_and_says_hands_off():
+    import time
+
+    from workbench.export.takeover import message_device
+
+    inbox: dict = {}
+    device = message_device(lambda: inbox.get("takeover"), max_age_s=0.5)
+    assert device() is None  # nothing sent yet
+    inbox["takeover"] = {"action": [0.5, 0.0, -0.5, 1.0], "sent": time.monotonic()}
+    np.testing.assert_allclose(device(), [0.5, 0.0, -0.5, 1.0])
+    inbox["takeover"] = {"action": None, "sent": time.monotonic()}
+    assert device() is None  # handed back
+    inbox["takeover"] = {"action": [1.0, 0, 0, 1], "sent": time.monotonic() - 2.0}
+    assert device() is None  # a front end that went quiet leaves the policy in charge
+
+
+def test_keys_sent_to_a_running_job_take_over_from_its_policy(bundle):
+    """The app's path: the run is a worker process; the person's commands reach it through
+    the job's inbox while it drives the simulation at the control rate."""
+    import time
+
+    from workbench.session.jobs import Job
+
+    job = Job(RunBundle(bundle=bundle, episodes=2, realtime=True, takeover="keyboard")).start()
+    deadline = time.monotonic() + 60
+    while not any(e.kind == "telemetry" for e in job.poll()):  # the loop is running
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.05)
+    for _ in range(10):  # about a second of holding a key
+        job.send("takeover", action=[1.0, 0.0, 0.0, 1.0], sent=time.monotonic())
+        time.sleep(0.1)
+    job.send("takeover", action=None, sent=time.monotonic())
+    job.wait(timeout=60)
+    assert job.state == "done", job.error
+    ticks = job.result["human_ticks"]
+    assert 10 <= ticks <= 60 and job.result["episodes"] == 2  # of 120 ticks
+
+
+def test_keyboard_take_over_needs_a_front_end_that_sends_keys(bundle):
+    with pytest.raises(ConfigError, match="takeover: the keyboard takes over from the app"):
+        RunBundle(bundle=bundle, takeover="keyboard").perform(Progress())

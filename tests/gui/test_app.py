@@ -440,6 +440,38 @@ def test_train_panel_chooses_sac_with_its_budget_and_the_persons_take_overs(wind
     assert train.run_config().ppo.total_steps == 30_000
 
 
+def test_keys_take_over_a_running_bundle_and_hand_back_when_released(window, qtbot,
+                                                                      monkeypatch):
+    from PyQt6.QtWidgets import QLineEdit
+
+    sent: list = []
+    monkeypatch.setattr(window.session.jobs, "take_over", lambda action: sent.append(
+        None if action is None else list(action)))
+    keys = window.panels["Export"].keys
+    keys.start(("dx", "dy", "dz", "gripper"))
+    try:
+        qtbot.keyPress(window, Qt.Key.Key_W)  # anywhere in the window
+        keys._send()  # what the 10 Hz timer does
+        assert sent == [[0.5, 0.0, 0.0, -1.0]]
+        qtbot.keyRelease(window, Qt.Key.Key_W)
+        keys._send()
+        keys._send()
+        assert sent[1:] == [None]  # handed back once, then quiet
+        qtbot.keyPress(window, Qt.Key.Key_Space)  # the gripper: a command at once
+        assert sent[-1] == [0.0, 0.0, 0.0, 1.0]
+        field = QLineEdit(window)  # typing a value is not steering
+        field.show()
+        field.setFocus()
+        qtbot.waitUntil(field.hasFocus)
+        qtbot.keyPress(field, Qt.Key.Key_D)
+        keys._send()
+        assert field.text() == "d" and not keys.teleop.moving
+    finally:
+        keys.stop()
+    qtbot.keyPress(window, Qt.Key.Key_W)  # the run ended: keys are the window's again
+    assert keys.teleop is None
+
+
 def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qtbot):
     session, goal, train = window.session, window.panels["Goal"], window.panels["Train"]
     goal.goal.setText("push the purple cube onto the yellow pad")

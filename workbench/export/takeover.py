@@ -108,6 +108,25 @@ class RecordingSim:
             self.episode_ids.append(self.recorder.save())
 
 
+def message_device(latest: Callable[[], dict[str, Any] | None], max_age_s: float = 0.5
+                   ) -> Device:
+    """A device steered from another process: ``latest()`` is the newest message of a front
+    end (the app's keyboard, ``{"action": [...] or None, "sent": time.monotonic()}``). A
+    message older than ``max_age_s`` counts as hands off, so a front end that goes away
+    leaves the policy in charge."""
+    import time
+
+    def read() -> np.ndarray | None:
+        message = latest()
+        if not message or message.get("action") is None:
+            return None
+        if time.monotonic() - float(message.get("sent", 0.0)) > max_age_s:
+            return None
+        return np.asarray(message["action"], np.float64)
+
+    return read
+
+
 def gamepad_device(labels: tuple[str, ...], require_device: bool = True) -> Device:
     """The first gamepad SDL sees (workbench/teleop/gamepad.py's layout), steering while a
     stick is out of its dead zone or a button was pressed since the last tick. End-effector

@@ -28,6 +28,7 @@ class Progress:
     """
 
     previews: bool = False
+    commands: bool = False  # whether a front end can send the operation messages (the app)
 
     def emit(self, kind: str, **data: Any) -> None:
         """``kind`` is "progress" (with ``done``/``total``, ``epoch``/``epochs`` or
@@ -35,6 +36,11 @@ class Progress:
 
     def should_stop(self) -> bool:
         return False
+
+    def latest(self, kind: str) -> dict[str, Any] | None:
+        """The newest message of ``kind`` the front end sent while the operation runs (a
+        person's take-over command), or None when none came."""
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)

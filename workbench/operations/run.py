@@ -23,7 +23,7 @@ from workbench.export.runner import (
     run_on_ros2,
     save_limits,
 )
-from workbench.export.takeover import Takeover, gamepad_device
+from workbench.export.takeover import Takeover, gamepad_device, message_device
 from workbench.operations.base import Progress, Request, Result
 
 PORT = r"([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"
@@ -73,7 +73,8 @@ class RunBundle(Request):
         "help": "pace a simulated run at the control rate, as on a robot (to watch it live)"})
     takeover: str = field(default="", metadata={
         "help": "a device a person takes over with while the policy runs: moving it replaces "
-                "the policy's command (end-effector bundles)", "choices": ("", "gamepad")})
+                "the policy's command (end-effector bundles); keyboard: the keys pressed in "
+                "the app's Export panel", "choices": ("", "gamepad", "keyboard")})
     record: Path | None = field(default=None, metadata={
         "help": "in simulation: record every episode into this workspace, marking the ticks "
                 "a person took over (what `workbench train --algorithm sac --takeovers` "
@@ -95,7 +96,7 @@ class RunBundle(Request):
 
     def perform(self, progress: Progress) -> Result:
         monitor = Telemetry(progress)
-        takeover = self._takeover()
+        takeover = self._takeover(progress)
         if not self.robot and self.record is not None:
             from workbench.data.workspace import Workspace
 
@@ -121,10 +122,19 @@ class RunBundle(Request):
                             listen=host_port(self.listen) if self.listen else ("", 0),
                             monitor=monitor, takeover=takeover)
 
-    def _takeover(self) -> Takeover | None:
+    def _takeover(self, progress: Progress) -> Takeover | None:
         if not self.takeover:
             return None
         labels = tuple(read_bundle(self.bundle).get("action", {}).get("labels", ()))
+        if self.takeover == "keyboard":
+            if not progress.commands:
+                raise ConfigError("takeover: the keyboard takes over from the app's Export "
+                                  "panel; from a terminal, take over with a gamepad")
+            if not labels or not set(labels) <= {"dx", "dy", "dz", "gripper"}:
+                raise ConfigError(f"takeover: the keyboard steers end-effector bundles (dx, "
+                                  f"dy, dz, gripper); this bundle's actions are {list(labels)}")
+            return Takeover(message_device(lambda: progress.latest("takeover")),
+                            log_path=self.takeover_log)
         try:
             device = gamepad_device(labels)
         except (ValueError, RuntimeError) as exc:  # not an end-effector bundle; no pad

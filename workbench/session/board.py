@@ -5,6 +5,7 @@ process); :meth:`JobBoard.poll` publishes what they report."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,13 @@ class JobBoard:
         if request.takeover and not request.robot and request.record is None:
             request = replace(request, record=self.context.workspace.root)
         return self.submit("run", request)
+
+    def take_over(self, action: Any) -> None:
+        """The person's command for the running bundle (a run with ``takeover="keyboard"``),
+        or None to hand back to the policy; it holds for half a second unless sent again."""
+        if "run" in self.running():
+            self._jobs["run"].send("takeover", sent=time.monotonic(),
+                                   action=None if action is None else [float(a) for a in action])
 
     def sim_to_real(self, dataset: str) -> Job:
         """Replay a real SO-101's LeRobot dataset through the simulated one in the open scene:

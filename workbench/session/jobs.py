@@ -30,9 +30,11 @@ class JobEvent:
 
 class _WorkerProgress(Progress):
     previews = True  # the app shows the training policy live
+    commands = True  # and may send messages (Job.send)
 
-    def __init__(self, events: Any, stop: Any):
-        self.events, self.stop = events, stop
+    def __init__(self, events: Any, stop: Any, inbox: Any):
+        self.events, self.stop, self.inbox = events, stop, inbox
+        self._latest: dict[str, dict[str, Any]] = {}
 
     def emit(self, kind: str, **data: Any) -> None:
         self.events.put(JobEvent(kind, data))
@@ -40,12 +42,21 @@ class _WorkerProgress(Progress):
     def should_stop(self) -> bool:
         return bool(self.stop.is_set())
 
+    def latest(self, kind: str) -> dict[str, Any] | None:
+        while True:  # drain: only the newest message of each kind matters
+            try:
+                sent, data = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            self._latest[sent] = data
+        return self._latest.get(kind)
 
-def _worker(request: Request, events: Any, stop: Any) -> None:
+
+def _worker(request: Request, events: Any, stop: Any, inbox: Any) -> None:
     # Background work yields the CPU to the interactive process (the GUI's viewport) first.
     if hasattr(os, "nice"):
         os.nice(JOB_NICENESS)
-    progress = _WorkerProgress(events, stop)
+    progress = _WorkerProgress(events, stop, inbox)
     try:
         result = execute(request, progress)
         progress.emit("stopped" if stop.is_set() else "done", **(result or {}))
@@ -71,8 +82,9 @@ class Job:
         ctx = mp.get_context("spawn")
         self._events: Any = ctx.Queue()  # (kind, data) from the worker
         self._stop = ctx.Event()
+        self._inbox: Any = ctx.Queue()  # (kind, data) to the worker
         self._process = ctx.Process(
-            target=_worker, args=(request, self._events, self._stop), daemon=True
+            target=_worker, args=(request, self._events, self._stop, self._inbox), daemon=True
         )
 
     def start(self) -> Job:
@@ -111,6 +123,12 @@ class Job:
         if self.paused and self._process.pid is not None:
             os.kill(self._process.pid, signal.SIGCONT)
             self.paused = False
+
+    def send(self, kind: str, **data: Any) -> None:
+        """A message to the running operation, which reads the newest of each kind
+        (``Progress.latest``): a person's take-over command, say."""
+        if self.running:
+            self._inbox.put((kind, data))
 
     def stop(self) -> None:
         """Ask the job to stop at its next check; it still reports what it has."""

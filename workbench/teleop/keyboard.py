@@ -80,6 +80,11 @@ class KeyboardTeleop:
     def release(self, key: str) -> None:
         self._held.discard(key.lower())
 
+    @property
+    def moving(self) -> bool:
+        """Whether a key that moves one of this controller's axes is held."""
+        return any(key in KEYMAP and KEYMAP[key][0] in self.labels for key in self._held)
+
     def release_all(self) -> None:
         self._held.clear()
 
