@@ -169,3 +169,45 @@ def test_keys_sent_to_a_running_job_take_over_from_its_policy(bundle):
 def test_keyboard_take_over_needs_a_front_end_that_sends_keys(bundle):
     with pytest.raises(ConfigError, match="takeover: the keyboard takes over from the app"):
         RunBundle(bundle=bundle, takeover="keyboard").perform(Progress())
+
+
+def test_a_runner_log_becomes_transitions_a_sac_run_learns_from(bundle, tmp_path):
+    """A robot's take-overs reach training through the runner's log: each line is a whole
+    transition (the observation it led to comes from the next tick), scored by a learned
+    reward since a log has no simulator state."""
+    from workbench.data import Workspace
+    from workbench.envs.env import make_env
+    from workbench.rl.run import RunConfig, run_takeovers
+
+    person = np.array([0.9, -0.9, 0.0, 1.0])
+    polls = iter([None] * 10 + [person] * 10 + [None] * 10_000)
+    log = tmp_path / "takeover.jsonl"
+    seen = []
+    run_in_sim(bundle, episodes=2, takeover=Takeover(lambda: next(polls), log_path=log),
+               monitor=lambda observation, action, command: seen.append(observation) and False)
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["tick"] for r in rows] == list(range(11, 25)) and {r["episode"] for r in rows} == {0}
+    for row in rows:  # tick t's next observation is what tick t+1 saw
+        assert row["next_observation"] == pytest.approx(seen[row["tick"]].tolist())
+
+    class Scorer:  # a learned state reward: the first feature
+        cameras = ()
+
+        def check_features(self, features):
+            pass
+
+        def score(self, states):
+            return np.asarray(states, np.float64)[:, 0]
+
+    config = RunConfig(scene="Reach", reward="reference", algorithm="sac", takeovers=True,
+                       takeover_logs=(str(log),))
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        found = run_takeovers(ws, config, make_env("Reach"), Scorer())
+        assert len(found) == 14
+        np.testing.assert_allclose(found.obs[0], seen[10], atol=1e-6)
+        assert found.reward == pytest.approx([r["next_observation"][0] for r in rows], abs=1e-6)
+        with pytest.raises(ConfigError, match="takeover_logs: a robot's log has no simulator"):
+            run_takeovers(ws, config, make_env("Reach"), None)
+        log.write_text(log.read_text() + '{"observation": [1, 2], "next_observation": [3]}\n')
+        with pytest.raises(ConfigError, match=r"line 15: not a take-over log line"):
+            run_takeovers(ws, config, make_env("Reach"), Scorer())

@@ -294,6 +294,8 @@ def run_on_robot(
         driver.stop()  # also after a normal end: the robot holds, it does not coast
         driver.close()
         signal.signal(signal.SIGTERM, previous)
+        if takeover is not None:
+            takeover.close()
 
 
 def run_on_lerobot(
@@ -336,6 +338,8 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
     try:
         first = driver.start()
         for i in range(episodes):
+            if takeover is not None and i:
+                takeover.new_episode()
             observation = first if i == 0 else driver.reset(seed + i)
             safety.reset(np.clip(measured_command(policy.meta, observation.values,
                                                   policy.act_dim), safety.low, safety.high))
@@ -350,6 +354,8 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
     finally:
         driver.stop()
         driver.close()
+        if takeover is not None:
+            takeover.close()
     return {
         "success_rate": float(np.mean(successes)) if successes else 0.0,
         "episodes": len(successes),
@@ -388,6 +394,8 @@ def run_in_sim(
     successes, returns, latencies = [], [], []
     try:
         for i in range(episodes):
+            if takeover is not None and i:
+                takeover.new_episode()
             driver.reset(seed + i)
             safety.reset(np.clip(measured_command(meta, driver.read().values, policy.act_dim),
                                  safety.low, safety.high))
@@ -407,6 +415,8 @@ def run_in_sim(
             latencies.append(report.latency_p50_ms)
     finally:
         driver.close()
+        if takeover is not None:
+            takeover.close()
     return {
         "success_rate": float(np.mean(successes)) if successes else 0.0,
         "episodes": len(successes),

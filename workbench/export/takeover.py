@@ -3,8 +3,9 @@
 The person's device sits beside the policy: while it is moved, its command replaces the
 policy's for that tick (the safety filter still checks it), and hands off for ``release_ticks``
 ticks in a row gives control back. Every tick the person commanded is counted and, with a log
-path, written as one JSON line (tick, observation, the policy's action, the person's), the
-corrective segments HIL-SERL-style training learns from.
+path, written as one JSON line (tick, episode, observation, the policy's action, the person's,
+and the observation it led to), the corrective transitions HIL-SERL-style training learns
+from (``workbench train --algorithm sac --takeovers --takeover-logs LOG``).
 
 Example:
     >>> policy = Takeover(gamepad_device(labels), log_path=Path("takeover.jsonl")).wrap(policy)
@@ -30,9 +31,13 @@ class Takeover:
         self.log_path = log_path
         self._log: Any = None  # opened at the first steered tick, line-buffered
         self.human_ticks = self.ticks = 0
+        self.episode = 0
         self.steering = False  # whether the person commanded the latest tick
         self._idle = release_ticks  # ticks since the person last moved the device
         self._last: np.ndarray | None = None
+        # A steered tick is logged at the next tick, with the observation it led to: each line
+        # is then a whole transition (SAC's --takeover-logs learns from them).
+        self._pending: dict[str, Any] | None = None
 
     def wrap(self, policy: Any) -> TakenOverPolicy:
         return TakenOverPolicy(policy, self)
@@ -40,6 +45,7 @@ class Takeover:
     def choose(self, observation: np.ndarray, action: np.ndarray) -> np.ndarray:
         """The person's command while they steer (or have just let go), else ``action``."""
         self.ticks += 1
+        self._flush(observation)
         person = self.device()
         if person is not None:
             self._idle, self._last = 0, np.asarray(person, np.float64)
@@ -50,13 +56,32 @@ class Takeover:
         if person is None or not self.steering:
             return action
         self.human_ticks += 1
-        if self.log_path is not None:  # opened once: this runs inside the control loop
-            if self._log is None:
-                self._log = self.log_path.open("a", buffering=1)
-            self._log.write(json.dumps({
-                "tick": self.ticks, "observation": np.asarray(observation).tolist(),
-                "policy": np.asarray(action).tolist(), "person": person.tolist()}) + "\n")
+        if self.log_path is not None:
+            self._pending = {"tick": self.ticks, "episode": self.episode,
+                             "observation": np.asarray(observation).tolist(),
+                             "policy": np.asarray(action).tolist(), "person": person.tolist()}
         return person.copy()
+
+    def new_episode(self) -> None:
+        """The runner reset the robot or the scene: a steered last tick led to no next state."""
+        self._flush(None)
+        self.episode += 1
+
+    def close(self) -> None:
+        self._flush(None)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _flush(self, next_observation: np.ndarray | None) -> None:
+        if self._pending is None or self.log_path is None:
+            return
+        if self._log is None:  # opened once: this runs inside the control loop
+            self._log = self.log_path.open("a", buffering=1)
+        self._pending["next_observation"] = (None if next_observation is None
+                                             else np.asarray(next_observation).tolist())
+        self._log.write(json.dumps(self._pending) + "\n")
+        self._pending = None
 
 
 class TakenOverPolicy:

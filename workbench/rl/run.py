@@ -48,7 +48,11 @@ from workbench.rl.ppo import (
 from workbench.rl.ray_rollouts import RolloutWorkerLost
 from workbench.rl.reward_wrapper import LearnedRewardWrapper, SuccessRewardWrapper
 from workbench.rl.sac import OneEnv, SACConfig, train_sac
-from workbench.rl.takeover import Interventions, interventions_from_episodes
+from workbench.rl.takeover import (
+    Interventions,
+    interventions_from_episodes,
+    interventions_from_logs,
+)
 from workbench.teleop.recorder import record_policy_episodes
 
 REWARDS = ("latest", "model", "reference", "sparse", "grounded")
@@ -119,6 +123,9 @@ class RunConfig:
     takeovers: bool = field(default=False, metadata={
         "help": "sac: half of every batch comes from the steps a person took over in the "
                 "scene's recorded episodes (RLPD, HIL-SERL)"})
+    takeover_logs: tuple[str, ...] = field(default=(), metadata={
+        "help": "with takeovers: runner take-over logs (`workbench run --takeover-log`, a "
+                "robot's) whose transitions join them, scored by the run's learned reward"})
     cluster: str = field(default="", metadata={
         "help": "step the training envs on a Ray cluster: 'auto' (the one running here, or a "
                 "new local one), ray://HOST:PORT or HOST:PORT; empty: in this process",
@@ -148,6 +155,8 @@ class RunConfig:
         elif self.takeovers:
             raise ConfigError("takeovers: SAC learns from take-over steps; use "
                               "--algorithm sac")
+        if self.takeover_logs and not self.takeovers:
+            raise ConfigError("takeover_logs: they are read with --takeovers")
         if self.cluster and (self.curriculum or self.online_feedback):
             raise ConfigError("cluster: curriculum and online_feedback reach into each env "
                               "and run in this process only; train without --cluster")
@@ -447,7 +456,18 @@ def run_takeovers(workspace: Workspace, config: RunConfig, env, model) -> Interv
     episodes = (workspace.load_episode(row["id"])
                 for row in workspace.episodes(scene=config.scene)
                 if row["meta"].get("robot", robot) == robot)
-    return interventions_from_episodes(episodes, reward, env.task.episode_steps)
+    found = interventions_from_episodes(episodes, reward, env.task.episode_steps)
+    if config.takeover_logs:
+        if model is None:
+            raise ConfigError("takeover_logs: a robot's log has no simulator state to score "
+                              f"the {config.reward} reward on; train on a learned reward")
+        try:
+            interventions_from_logs(
+                config.takeover_logs, lambda before, after: reward(before, after, None),
+                len(env.observation_space.low), into=found)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"takeover_logs: {exc}") from None
+    return found
 
 
 def each_choice(policy: GaussianPolicy, env, episodes: int) -> dict[str, float]:

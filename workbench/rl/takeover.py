@@ -10,8 +10,10 @@ sampling of RLPD, Ball et al. 2023, which HIL-SERL, Luo et al. 2024, uses for in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,6 +79,45 @@ def interventions_from_episodes(episodes: Iterable[Any], reward: StepReward,
         for t in np.flatnonzero(human[: len(states)]):
             found.add(before[t], episode["action"][t], rewards[t], states[t],
                       t == last and len(states) < episode_steps, empty)
+    return found
+
+
+def interventions_from_logs(paths: Iterable[str | Path], score: Callable[[np.ndarray,
+                            np.ndarray], np.ndarray], obs_dim: int,
+                            into: Interventions | None = None) -> Interventions:
+    """The transitions of runner take-over logs (``workbench run --takeover-log``, one JSON
+    line per tick a person commanded, with the observation it led to), rewarded by
+    ``score(observations, next_observations)``: a robot's log carries no simulator state, so
+    only a reward over observations can score it. Lines without a next observation (the last
+    tick of an episode) are left out; a malformed line is a one-line error naming the file."""
+    found = into if into is not None else Interventions()
+    empty = np.zeros(0, np.float32)
+    for path in paths:
+        rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        with open(path) as log:
+            for number, line in enumerate(log, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    if row.get("next_observation") is None:
+                        continue
+                    before, after = (np.asarray(row[key], np.float32)
+                                     for key in ("observation", "next_observation"))
+                    action = np.asarray(row["person"], np.float32)
+                    if before.shape != (obs_dim,) or after.shape != (obs_dim,) or not (
+                            np.isfinite(before).all() and np.isfinite(after).all()
+                            and np.isfinite(action).all()):
+                        raise ValueError(f"observations are not {obs_dim} finite numbers")
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    raise ValueError(f"{path}, line {number}: not a take-over log line of "
+                                     f"this scene ({exc})") from None
+                rows.append((before, action, after))
+        if rows:
+            before = np.stack([r[0] for r in rows])
+            after = np.stack([r[2] for r in rows])
+            for (obs, action, next_obs), reward in zip(rows, score(before, after), strict=True):
+                found.add(obs, np.clip(action, -1.0, 1.0), reward, next_obs, False, empty)
     return found
 
 
