@@ -72,8 +72,9 @@ class Task(ABC):
     # docs/BENCHMARKS.md, e.g. reference_frame where the target moves between episodes).
     perceptual_options: ClassVar[dict[str, object]] = {}
     # Goal-conditioned scenes (for hindsight relabelling, see workbench.envs.goal): the features
-    # that carry the goal (left out of the goal-free observation), and the success radius
-    # between achieved_goal() and desired_goal(). Empty: the scene is not goal-conditioned.
+    # that carry the goal (left out of the goal-free observation; the first holds
+    # desired_goal() in its first entries), and the success radius between achieved_goal()
+    # and desired_goal(). Empty: the scene is not goal-conditioned.
     goal_features: ClassVar[tuple[str, ...]] = ()
     goal_tolerance: ClassVar[float] = 0.0
     # Goal sentences: the colours a goal role can be given in an episode (a sentence naming

@@ -41,6 +41,41 @@ def test_the_sac_actor_becomes_the_policy_that_is_saved_and_exported():
         SACAgent(5, 3, 2, (8,)).as_policy()
 
 
+def test_a_goal_conditioned_actor_becomes_a_policy_over_the_flat_state():
+    """HER's actor reads (observation without the goal, desired goal); the saved policy reads
+    the scene's flat state, with the same numbers in the same places."""
+    env = make_goal_env("Reach", difficulty=1.0)
+    rng = np.random.default_rng(1)
+    states, goal_obs = [], []
+    for seed in range(40):
+        obs, _ = env.reset(seed=seed)
+        for _ in range(int(rng.integers(0, 5))):
+            obs, *_ = env.step(rng.uniform(-1, 1, 4))
+        states.append(env.base.state_vector())
+        goal_obs.append(obs)
+    torch.manual_seed(0)
+    agent = SACAgent(len(goal_obs[0]["observation"]), 3, 4, (16, 16))
+    agent.obs_rms.update(np.stack([o["observation"] for o in goal_obs]))
+    agent.goal_rms.update(np.stack([o["desired_goal"] for o in goal_obs]))
+    expected = np.stack([agent.act(o["observation"], o["desired_goal"]) for o in goal_obs])
+    policy = agent.as_policy(env.flat_inputs, env.flat_dim)
+    assert policy.obs_dim == len(states[0])
+    np.testing.assert_allclose(policy.act(np.stack(states)), expected, atol=1e-5)
+
+
+def test_a_sac_run_with_hindsight_relabelling_saves_a_flat_policy(tmp_path):
+    config = RunConfig(scene="Reach", reward="sparse", algorithm="sac", eval_episodes=2,
+                       sac=SACConfig(her=True, total_steps=400, batch_size=32,
+                                     learning_starts=100, hidden=(32, 32), log_every=100))
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        result = train_run(ws, config)
+        assert ws.runs()[-1]["status"] == "finished"
+    policy, _ = load_policy(Path(result["path"]) / "policy")
+    assert policy.obs_dim == len(make_env("Reach").reset(seed=0)[0])
+    with pytest.raises(ConfigError, match="sac.her: hindsight relabelling"):
+        RunConfig(scene="Reach", reward="reference", algorithm="sac", sac=SACConfig(her=True))
+
+
 def test_a_sac_run_trains_saves_and_exports_like_a_ppo_run(tmp_path):
     config = RunConfig(scene="Reach", reward="reference", algorithm="sac", sac=TINY,
                        eval_episodes=2, hacking_guard=False)

@@ -28,14 +28,21 @@ class GoalEnv(gym.Wrapper):
         super().__init__(env)
         self.base = env
         keep: list[int] = []
-        start = 0
+        start, starts = 0, {}
         for name, size in env.features.items():
             if name not in task.goal_features:
                 keep.extend(range(start, start + size))
+            starts[name] = start
             start += size
         self._keep = np.array(keep)
         self.tolerance = float(task.goal_tolerance)
         goal_dim = len(task.desired_goal(env.physics))
+        # Where each input of a goal-conditioned policy (observation, then desired goal) sits
+        # in the scene's flat state: what turns such a policy into one over flat states.
+        goal_at = starts[task.goal_features[0]]
+        self.flat_inputs = np.concatenate([self._keep, np.arange(goal_at, goal_at + goal_dim)])
+        self.flat_dim = start
+        self._checked = False
         box = lambda n: gym.spaces.Box(-np.inf, np.inf, (n,), np.float32)  # noqa: E731
         self.observation_space = gym.spaces.Dict({
             "observation": box(len(keep)), "achieved_goal": box(goal_dim),
@@ -56,7 +63,14 @@ class GoalEnv(gym.Wrapper):
 
     def reset(self, **kwargs):
         _, info = self.env.reset(**kwargs)
-        return self._goal_obs(), info
+        obs = self._goal_obs()
+        if not self._checked:  # the task's declaration, against its state once
+            flat = self.base.state_vector()[self.flat_inputs[len(self._keep):]]
+            if not np.allclose(flat, obs["desired_goal"], atol=1e-5):
+                raise ValueError(f"{self.base.scene_name}: the first of goal_features does "
+                                 "not hold desired_goal() in its first entries")
+            self._checked = True
+        return obs, info
 
     def step(self, action):
         _, _, terminated, truncated, info = self.env.step(action)

@@ -23,6 +23,7 @@ from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace, running_here
 from workbench.envs.env import make_env
 from workbench.envs.frames import RenderedFrames
+from workbench.envs.goal import GoalEnv
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
 from workbench.rewards import families
@@ -144,11 +145,16 @@ class RunConfig:
     def check(self) -> None:
         if self.algorithm == "sac":
             for name, on in (("cluster", bool(self.cluster)),
-                             ("online_feedback", self.online_feedback),
-                             ("sac.her", self.sac.her)):
+                             ("online_feedback", self.online_feedback)):
                 if on:
                     raise ConfigError(f"{name}: not with algorithm=sac (a SAC run steps one "
                                       "env here on the run's own reward); train with PPO")
+            if self.sac.her and (self.reward != "sparse" or self.takeovers or self.curriculum
+                                 or self.goal):
+                raise ConfigError("sac.her: hindsight relabelling recomputes the scene's "
+                                  "sparse goal reward on its goal-conditioned view: give "
+                                  "--reward sparse, without takeovers, curriculum or a goal "
+                                  "sentence")
             if self.ppo.total_steps != PPOConfig().total_steps:
                 raise ConfigError("ppo.total_steps (--steps) is PPO's budget; give a SAC "
                                   "run's as --sac.total-steps")
@@ -292,13 +298,14 @@ def train_run(
         return make_vector_env(env_id(config.scene), 1 if sac else config.ppo.num_envs,
                                env_kwargs, wrap=wrap)
 
-    envs = make_envs()
+    her = sac and config.sac.her  # the goal-conditioned view, its own sparse reward
+    envs: Any = GoalEnv(make_env(config.scene, **env_kwargs)) if her else make_envs()
     schedule = (Curriculum(envs, CurriculumConfig(final=config.difficulty))
                 if config.curriculum and config.difficulty > 0 else None)
     learners: tuple[Callback, ...] = ()  # what refits the reward between updates
     if online:
         envs, learners, learner = _online_feedback(workspace, config, envs, eval_env)
-    else:
+    elif not her:
         envs, learners = rewarded(envs)
     if resume_dir is None:
         run_dir = workspace.new_artifact_dir("runs", f"{config.algorithm}-{config.scene}")
@@ -422,16 +429,21 @@ def train_run(
     return {"run_id": run_id, "path": str(run_dir), **metrics}
 
 
-def learn_sac(envs: gym.vector.VectorEnv, config: SACConfig, callbacks: tuple[Callback, ...],
-              demos: Interventions | None = None) -> GaussianPolicy:
-    """SAC on a run's rewarded one-env vector env. The callbacks (the run's log, the monitor,
-    a front end's preview) see the actor as the GaussianPolicy the run saves and exports."""
+def learn_sac(envs: gym.vector.VectorEnv | GoalEnv, config: SACConfig,
+              callbacks: tuple[Callback, ...], demos: Interventions | None = None
+              ) -> GaussianPolicy:
+    """SAC on a run's rewarded one-env vector env, or with hindsight relabelling on a
+    scene's goal-conditioned view. The callbacks (the run's log, the monitor, a front end's
+    preview) see the actor as the GaussianPolicy over flat states that the run saves and
+    exports."""
+    env: gym.Env = envs if isinstance(envs, GoalEnv) else OneEnv(envs)
+    inputs = (envs.flat_inputs, envs.flat_dim) if isinstance(envs, GoalEnv) else (None, 0)
 
     def as_policy(progress: TrainProgress) -> None:
-        progress.policy = progress.policy.as_policy()
+        progress.policy = progress.policy.as_policy(*inputs)
 
-    agent = train_sac(OneEnv(envs), config, callbacks=(as_policy, *callbacks), demos=demos)
-    return agent.as_policy()
+    agent = train_sac(env, config, callbacks=(as_policy, *callbacks), demos=demos)
+    return agent.as_policy(*inputs)
 
 
 def run_takeovers(workspace: Workspace, config: RunConfig, env, model) -> Interventions:

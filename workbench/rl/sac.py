@@ -159,24 +159,37 @@ class SACAgent(nn.Module):
         return torch.as_tensor(x, device=device)
 
     @torch.no_grad()
-    def as_policy(self) -> GaussianPolicy:
+    def as_policy(self, flat_inputs: np.ndarray | None = None, flat_dim: int = 0
+                  ) -> GaussianPolicy:
         """The deterministic actor as a :class:`GaussianPolicy` (tanh of the mean, the same
-        normaliser), which the preview, evaluation and bundle export already run. Flat
-        observations only: a goal-conditioned actor also takes the goal."""
-        if self.goal_rms.mean.shape[0]:
-            raise ValueError("a goal-conditioned SAC actor takes (observation, goal); only "
-                             "an agent trained on flat observations becomes a policy")
+        normaliser), which the preview, evaluation and bundle export already run. A
+        goal-conditioned actor becomes a policy over the scene's flat state: its input ``i``
+        is the state's entry ``flat_inputs[i]`` (``GoalEnv.flat_inputs``), so the first layer
+        reads those columns and the state's other entries get zero weight."""
+        goal_dim = self.goal_rms.mean.shape[0]
         linears = [m for m in self.actor.body if isinstance(m, nn.Linear)]
-        act_dim = linears[-1].out_features // 2
-        policy = GaussianPolicy(linears[0].in_features, act_dim,
+        inputs = linears[0].in_features
+        if goal_dim and flat_inputs is None:
+            raise ValueError("a goal-conditioned SAC actor takes (observation, goal): give "
+                             "where each input sits in the flat state (GoalEnv.flat_inputs)")
+        index = np.arange(inputs) if flat_inputs is None else np.asarray(flat_inputs)
+        width = flat_dim or inputs
+        policy = GaussianPolicy(width, linears[-1].out_features // 2,
                                 tuple(m.out_features for m in linears[:-1]),
                                 activation="relu", squash=True, obs_clip=OBS_CLIP)
         targets = [m for m in policy.actor if isinstance(m, nn.Linear)]
-        for source, target in zip(linears, targets, strict=True):
+        for layer, (source, target) in enumerate(zip(linears, targets, strict=True)):
             rows = target.out_features  # the head's first half is the mean
-            target.weight.copy_(source.weight[:rows])
+            if layer == 0:
+                target.weight.zero_()
+                target.weight[:, index] = source.weight[:rows]
+            else:
+                target.weight.copy_(source.weight[:rows])
             target.bias.copy_(source.bias[:rows])
-        policy.set_obs_stats(self.obs_rms.mean, self.obs_rms.var)
+        mean, var = np.zeros(width), np.ones(width)
+        mean[index] = np.concatenate([self.obs_rms.mean, self.goal_rms.mean])
+        var[index] = np.concatenate([self.obs_rms.var, self.goal_rms.var])
+        policy.set_obs_stats(mean, var)
         return policy.to(self.log_alpha.device).eval()
 
     @torch.no_grad()
