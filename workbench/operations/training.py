@@ -1,4 +1,4 @@
-"""Training a policy with PPO on a learned, given or goal-sentence reward."""
+"""Training a policy (PPO or SAC) on a learned, given or goal-sentence reward."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview 
 @dataclass(frozen=True, kw_only=True)
 @validated
 class Train(WorkspaceRequest):
-    """Train a policy with PPO on a learned reward, the scene's reference reward or a goal
-    sentence, evaluated against the scene's ground truth."""
+    """Train a policy (PPO, or SAC with --algorithm sac) on a learned reward, the scene's
+    reference reward or a goal sentence, evaluated against the scene's ground truth."""
 
     config: RunConfig = field(default_factory=RunConfig, metadata={
         "help": "the run's settings", "flatten": True, "positional": ("scene",),
