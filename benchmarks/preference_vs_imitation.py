@@ -46,13 +46,17 @@ VENV = HERE / ".venv-imitation"
 PPO = PPOConfig(num_envs=8, rollout_steps=128, epochs=10, minibatches=8, lr=1e-3, gamma=0.95,
                 gae_lambda=0.95, hidden=(64, 64), anneal_lr=True, normalize_reward=False,
                 clip_value=False)
-# The label schedule, chosen on seeds 10-14 at 25 labels (mean true return, 5 seeds): 70% of the
+# The label schedule, chosen on seeds 10-14 at 25 labels (mean true return, 5 seeds; each row is
+# `--only workbench --labels 25 --seeds 10 11 12 13 14` with the flags named): 70% of the
 # labels after the first rollout and the rest by 15% of training (-195). Spread to half-way, as
-# before, the reward kept moving while PPO chased it and one seed in five stayed near -1,200 or
-# learnt to hang still (means -240 to -290). Half first and the rest by 25%: -199 (-203 without
-# the PPO change); all at the first rollout: -396; by 10%: -464. No better: temporal crops, 5
-# members, random pairs, recent episodes only, 100-step segments, gamma 0.9, the gSDE PPO of the
-# PPO table.
+# before (`--feedback first_fraction=0.25 spend_by=0.5`), the reward kept moving while PPO
+# chased it and one seed in five stayed near -1,200 or learnt to hang still (means -240 to
+# -290). Half first and the rest by 25% (`first_fraction=0.5 spend_by=0.25`): -199, and -203
+# with `--ppo normalize_reward=true clip_value=true`; all at the first rollout
+# (`first_fraction=1.0`): -396; by 10% (`spend_by=0.1 first_fraction=0.5`): -464. No better,
+# on the schedules tried with: `preference.crop=0.7`, `preference.members=5`,
+# `candidates_per_label=1`, `keep_episodes=40`, `segment_length=100`, `--ppo gamma=0.9`, and
+# the gSDE PPO of the PPO table.
 FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 
 

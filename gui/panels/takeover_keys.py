@@ -25,10 +25,6 @@ class KeyTakeover(QObject):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._send)
 
-    @property
-    def active(self) -> bool:
-        return self.teleop is not None
-
     def start(self, labels: tuple[str, ...]) -> None:
         """Listen to the keys for a run of a bundle whose actions are ``labels``."""
         self.teleop = KeyboardTeleop(labels)

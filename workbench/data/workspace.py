@@ -28,23 +28,28 @@ def running_here() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname()}
 
 
+def _process_here(metrics: dict[str, Any]) -> bool | None:
+    """Whether the process a run recorded (``running_here``) still exists; None when the run
+    is another machine's, or from before runs recorded their process."""
+    if metrics.get("host") != socket.gethostname() or not isinstance(metrics.get("pid"), int):
+        return None
+    try:
+        os.kill(metrics["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def alive_here(metrics: dict[str, Any]) -> bool:
     """A run recorded as running by a process of this machine that still exists."""
-    return (metrics.get("host") == socket.gethostname() and isinstance(metrics.get("pid"), int)
-            and not _dead(metrics))
+    return _process_here(metrics) is True
 
 
 def _dead(metrics: dict[str, Any]) -> bool:
     """A run recorded as running by a process of this machine that no longer exists."""
-    if metrics.get("host") != socket.gethostname() or not isinstance(metrics.get("pid"), int):
-        return False  # another machine's, or from before runs recorded their process
-    try:
-        os.kill(metrics["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        return False
-    return False
+    return _process_here(metrics) is False
 
 
 def _changed_files(folder: Path) -> list[str]:

@@ -374,31 +374,31 @@ def train_run(
         log_event(f"rollout workers on the Ray cluster at {config.cluster}")
     extra: dict[str, Any] = {}
     try:
-        while sac:  # one env, off-policy; the person's take-over steps beside its replay
+        if sac:  # one env, off-policy; the person's take-over steps beside its replay
             if demos is not None:
                 extra["takeover_steps"] = len(demos)
                 log_event(f"{len(demos)} take-over steps from the workspace")
             policy = learn_sac(envs, config.sac, (*guards, log_progress, *callbacks), demos)
-            break
-        while not sac:
-            try:
-                policy = train_ppo(
-                    envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
-                    checkpoint=checkpoint, checkpoint_every=max(config.checkpoint_every, 1),
-                    resume=resume,
-                )
-                break
-            except RolloutWorkerLost as exc:  # a node died: fresh workers, the last checkpoint
-                lost += 1
-                if lost > config.cluster_retries:
-                    raise
-                envs.close()
-                lost_nodes |= exc.nodes  # fresh workers go elsewhere
-                envs, learners = rewarded(make_envs(lost_nodes))
-                guards = guarded(learners)  # a distilled reward's refit follows its new envs
-                resume = checkpoint is not None and checkpoint.exists()
-                log_event(f"{exc}; resuming from "
-                          f"{'the last checkpoint' if resume else 'the start'}")
+        else:  # PPO; a lost rollout worker resumes from the last checkpoint
+            while True:
+                try:
+                    policy = train_ppo(
+                        envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
+                        checkpoint=checkpoint, checkpoint_every=max(config.checkpoint_every, 1),
+                        resume=resume,
+                    )
+                    break
+                except RolloutWorkerLost as exc:  # a node died: fresh workers, the last checkpoint
+                    lost += 1
+                    if lost > config.cluster_retries:
+                        raise
+                    envs.close()
+                    lost_nodes |= exc.nodes  # fresh workers go elsewhere
+                    envs, learners = rewarded(make_envs(lost_nodes))
+                    guards = guarded(learners)  # a distilled reward's refit follows its new envs
+                    resume = checkpoint is not None and checkpoint.exists()
+                    log_event(f"{exc}; resuming from "
+                              f"{'the last checkpoint' if resume else 'the start'}")
         status = "finished" if last["step"] >= budget else "stopped"
     finally:
         log.close()
@@ -452,6 +452,10 @@ def run_takeovers(workspace: Workspace, config: RunConfig, env, model) -> Interv
     if config.goal or (model is not None and model.cameras):
         raise ConfigError("takeovers: the take-over steps are scored on their recorded states; "
                           "not with a goal sentence or a reward over camera frames")
+    def learned(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        return progress_reward(model.score(after), model.score(before), config.transform,
+                               config.sac.gamma)
+
     if config.reward == "sparse":
         def reward(before, after, episode):
             return episode["success"].astype(np.float32)
@@ -462,8 +466,7 @@ def run_takeovers(workspace: Workspace, config: RunConfig, env, model) -> Interv
         model.check_features(env.features)
 
         def reward(before, after, episode):
-            return progress_reward(model.score(after), model.score(before), config.transform,
-                                   config.sac.gamma)
+            return learned(before, after)
     robot = env.robot_name
     episodes = (workspace.load_episode(row["id"])
                 for row in workspace.episodes(scene=config.scene)
@@ -474,9 +477,8 @@ def run_takeovers(workspace: Workspace, config: RunConfig, env, model) -> Interv
             raise ConfigError("takeover_logs: a robot's log has no simulator state to score "
                               f"the {config.reward} reward on; train on a learned reward")
         try:
-            interventions_from_logs(
-                config.takeover_logs, lambda before, after: reward(before, after, None),
-                len(env.observation_space.low), into=found)
+            interventions_from_logs(config.takeover_logs, learned,
+                                    len(env.observation_space.low), into=found)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"takeover_logs: {exc}") from None
     return found
