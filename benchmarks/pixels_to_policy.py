@@ -9,8 +9,15 @@ after the first fit), and PPO (default settings, 8 envs) trains on it, rendering
 ``workbench.rl.distill``) or ``direct`` (every step rendered and scored). Each policy is
 evaluated by true success over 40 seeded episodes. One JSON line per fit and per run.
 
+``--rounds 2`` continues as a user who watches the policy fail would: the learned run's policy
+is exported and run ``--watch`` episodes in simulation, recorded into the workspace
+(``workbench run BUNDLE --record WS``, source "policy"); its failed episodes join the failed
+takes, the perceptual reward is fitted again and a fresh run (same seed and budget) trains on
+it.
+
 Run: python benchmarks/pixels_to_policy.py [--scenes Push DrawerOpen] [--seeds 3]
      [--first-seed 200] [--steps 400000] [--scoring distilled] [--only learned|reference]
+     [--rounds 1] [--watch 10]
 """
 
 from __future__ import annotations
@@ -19,18 +26,21 @@ import argparse
 import json
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 
 import workbench  # noqa: F401
 from workbench.data.workspace import Workspace
+from workbench.export.runner import run_in_sim
+from workbench.export.workflow import export_run
 from workbench.rewards.workflow import fit_perceptual_in_workspace, perceptual_defaults
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig, train_run
 from workbench.teleop.recorder import record_demo_set
 
 
-def distill_summary(run_dir: str) -> dict[str, float]:
+def distill_summary(run_dir: str) -> dict[str, Any]:
     """Share of steps rendered, updates scored directly, last agreement (from the run log)."""
     rows = [json.loads(line) for line in open(f"{run_dir}/metrics.jsonl")]
     rendered = [r["distill/rendered"] for r in rows if "distill/rendered" in r]
@@ -51,35 +61,62 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400_000)
     parser.add_argument("--scoring", choices=("distilled", "direct"), default="distilled")
     parser.add_argument("--only", choices=("learned", "reference"))
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--watch", type=int, default=10)
     args = parser.parse_args()
     for scene in args.scenes:
         with tempfile.TemporaryDirectory() as folder:
             workspace = Workspace.open(folder, create=True)
             start = time.perf_counter()
             record_demo_set(workspace, scene, 1)
-            _, report = fit_perceptual_in_workspace(
-                workspace, scene, perceptual_defaults(scene), held_out_fraction=0.0)
-            print(json.dumps({"scene": scene, "train_demos": report["train_demos"],
-                              "train_negatives": report["train_negatives"],
-                              "fit_seconds": round(time.perf_counter() - start, 1)}),
-                  flush=True)
+            fit(workspace, scene, start)
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for reward in ("latest", "reference"):
                     kind = "learned" if reward == "latest" else "reference"
                     if args.only and args.only != kind:
                         continue
-                    config = RunConfig(
-                        scene=scene, reward=reward, eval_episodes=40, hacking_guard=False,
-                        tensorboard=False, checkpoint_every=0, frame_scoring=args.scoring,
-                        ppo=PPOConfig(total_steps=args.steps, seed=seed))
-                    start = time.perf_counter()
-                    result = train_run(workspace, config)
-                    print(json.dumps({
-                        "scene": scene, "seed": seed, "reward": kind,
-                        "scoring": args.scoring if kind == "learned" else None,
-                        "success_rate": result["success_rate"],
-                        "seconds": round(time.perf_counter() - start, 1),
-                        **distill_summary(result["path"])}), flush=True)
+                    run_dir = train(workspace, scene, reward, seed, args, 1)
+                    for round_ in range(2, (args.rounds if kind == "learned" else 1) + 1):
+                        # watch the last policy fail, refit on its failures, train afresh
+                        watch_and_refit(workspace, scene, run_dir, args.watch,
+                                        f"{folder}/bundle-{seed}-{round_}")
+                        run_dir = train(workspace, scene, reward, seed, args, round_)
+
+
+def fit(workspace: Workspace, scene: str, start: float) -> None:
+    _, report = fit_perceptual_in_workspace(
+        workspace, scene, perceptual_defaults(scene), held_out_fraction=0.0)
+    print(json.dumps({"scene": scene, "train_demos": report["train_demos"],
+                      "train_negatives": report["train_negatives"],
+                      "fit_seconds": round(time.perf_counter() - start, 1)}), flush=True)
+
+
+def watch_and_refit(workspace: Workspace, scene: str, run_dir: str, episodes: int,
+                    bundle: str) -> None:
+    start = time.perf_counter()
+    export_run(run_dir, bundle)
+    watched = run_in_sim(bundle, episodes=episodes, seed=30_000, record=workspace)
+    print(json.dumps({"scene": scene, "watched": watched["episodes"],
+                      "watched_success": watched["success_rate"]}), flush=True)
+    fit(workspace, scene, start)
+
+
+def train(workspace: Workspace, scene: str, reward: str, seed: int, args: argparse.Namespace,
+          round_: int) -> str:
+    """One run; its folder."""
+    kind = "learned" if reward == "latest" else "reference"
+    config = RunConfig(
+        scene=scene, reward=reward, eval_episodes=40, hacking_guard=False, tensorboard=False,
+        checkpoint_every=0, frame_scoring=args.scoring,
+        ppo=PPOConfig(total_steps=args.steps, seed=seed))
+    start = time.perf_counter()
+    result = train_run(workspace, config)
+    print(json.dumps({
+        "scene": scene, "seed": seed, "reward": kind, "round": round_,
+        "scoring": args.scoring if kind == "learned" else None,
+        "success_rate": result["success_rate"], "seconds": round(time.perf_counter() - start, 1),
+        **distill_summary(result["path"])}), flush=True)
+    return result["path"]
 
 
 if __name__ == "__main__":

@@ -96,6 +96,32 @@ def test_a_policy_trained_on_the_so101_exports_and_runs_on_the_so101(workspace, 
     assert 0.0 <= report["success_rate"] <= 1.0
 
 
+def test_a_run_trains_under_the_robots_randomisation_and_refuses_a_robot_without(workspace):
+    """`workbench train Reach --robot so101 --randomize`: the training envs draw the robot's
+    ranges each episode, so the same seed learns other weights than on the nominal robot (and
+    the same ones again, randomized or not: it stays deterministic)."""
+    import torch
+
+    from workbench.config import ConfigError
+    from workbench.rl.policy import load_policy
+    from workbench.rl.ppo import PPOConfig
+    from workbench.rl.run import RunConfig, train_run
+
+    def weights(randomize: bool) -> torch.Tensor:
+        config = RunConfig(scene="Reach", robot="so101", reward="reference", eval_episodes=1,
+                           tensorboard=False, hacking_guard=False, checkpoint_every=0,
+                           randomize=randomize,
+                           ppo=PPOConfig(total_steps=256, num_envs=2, rollout_steps=64))
+        policy, _ = load_policy(f"{train_run(workspace, config)['path']}/policy")
+        return torch.cat([p.detach().flatten() for p in policy.parameters()])
+
+    randomized = weights(True)
+    assert torch.equal(randomized, weights(True))
+    assert not torch.equal(randomized, weights(False))
+    with pytest.raises(ConfigError, match="randomize: the arm6 robot names no ranges.*so101"):
+        train_run(workspace, RunConfig(scene="Reach", reward="reference", randomize=True))
+
+
 @pytest.mark.parametrize("robot", ["so101", "panda"])
 def test_the_robots_own_randomisation_ranges_are_one_word_away(robot):
     env = make_env("Reach", robot=robot, randomization="robot")

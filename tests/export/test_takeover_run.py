@@ -77,6 +77,26 @@ def test_a_simulated_run_records_its_episodes_with_the_persons_ticks(bundle, tmp
         np.testing.assert_allclose(found.action, first["action"][10:24])
 
 
+def test_a_recorded_run_without_a_take_over_gives_the_next_reward_fit_its_failures(
+        bundle, tmp_path):
+    """`workbench run BUNDLE --record WS`: the policy's own episodes (source "policy"); the
+    failed ones join the failed takes a reward is fitted against."""
+    from workbench.data import Workspace
+    from workbench.rewards.workflow import _split_demos
+    from workbench.teleop.recorder import record_demo_set
+
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        record_demo_set(ws, "Reach", 1)  # one demo and its failed takes
+        _, before, _, _ = _split_demos(ws, "Reach", 0.0)
+        result = run_in_sim(bundle, episodes=2, record=ws)
+        recorded = [ws.load_episode(i) for i in result["recorded_episodes"]]
+        assert [e.meta["source"] for e in recorded] == ["policy", "policy"]
+        assert result["episode_success"] == [False, False]  # an untrained policy
+        _, after, _, _ = _split_demos(ws, "Reach", 0.0)
+        assert {r["id"] for r in after} - {r["id"] for r in before} == set(
+            result["recorded_episodes"])
+
+
 def test_a_run_without_a_device_is_the_policys_own(bundle):
     result = run_in_sim(bundle, episodes=1)
     assert result["human_ticks"] == 0

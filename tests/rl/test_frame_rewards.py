@@ -14,7 +14,7 @@ from workbench.envs.frames import RenderedFrames
 from workbench.rewards.perceptual import PerceptualConfig, PerceptualProgressModel
 from workbench.rl.ppo import make_vector_env
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
-from workbench.sim.render import CameraRenderer
+from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
 CAMERAS = ("front", "top")
 
@@ -36,7 +36,7 @@ def test_the_learned_reward_is_the_model_on_frames_of_each_state_across_episode_
         make_vector_env("workbench/Reach-v0", 2,
                         wrap=lambda env: RenderedFrames(env, CAMERAS, size)), model)
     alone = make_env("Reach")
-    renderer = CameraRenderer(alone.physics.model, size, size)
+    renderer = CameraRenderer(alone.physics.model, size, size, MODEL_FRAMES)
 
     def score_alone() -> float:
         frames = np.stack([renderer.rgb(alone.physics.data, c) for c in CAMERAS])
@@ -62,6 +62,30 @@ def test_the_learned_reward_is_the_model_on_frames_of_each_state_across_episode_
     envs.close()
     renderer.close()
     alone.close()
+
+
+def test_training_renders_the_frames_the_recorder_stored(workspace):
+    """A frame reward is fitted on recorded frames and scores frames rendered while a policy
+    trains: the two renderings of a state are the same pixels (MODEL_FRAMES), so the model
+    sees in training what it was fitted on."""
+    from workbench.teleop.recorder import Recorder
+
+    rng = np.random.default_rng(1)
+    actions = rng.uniform(-1, 1, (6, *make_env("Reach").action_space.shape)).astype(np.float32)
+    recorder = Recorder(make_env("Reach"), workspace, "teleop", image_cameras=CAMERAS,
+                        image_size=32)
+    recorder.start(seed=11)
+    for action in actions:
+        recorder.step(action)
+    episode = workspace.load_episode(recorder.save())
+    recorder.close()
+    framed = RenderedFrames(make_env("Reach"), CAMERAS, 32)
+    framed.reset(seed=11)
+    rendered = [framed.step(action)[4]["frames"] for action in actions]
+    framed.close()
+    recorded = np.stack([episode[f"image/{c}"] for c in CAMERAS], axis=1)  # after each step
+    assert recorded.shape == (len(actions), len(CAMERAS), 32, 32, 3)
+    np.testing.assert_array_equal(np.stack(rendered), recorded)
 
 
 def test_a_run_trains_on_a_stored_perceptual_model_and_refuses_another_scene(model, workspace):

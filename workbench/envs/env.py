@@ -33,7 +33,7 @@ from workbench.sim.control import ActuatorRangeController
 from workbench.sim.physics import Physics, PhysicsDivergence
 from workbench.sim.pointcloud import depth_to_points, fuse_point_cloud
 from workbench.sim.randomization import DomainRandomization, Randomizer
-from workbench.sim.render import CameraRenderer
+from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 from workbench.task import Task
 
 OBS_MODES = ("state", "pixels")
@@ -391,7 +391,8 @@ class WorkbenchEnv(gym.Env):
         if self.obs_mode == "state":
             return state
         if self._renderer is None:
-            self._renderer = CameraRenderer(self.physics.model, self.image_size, self.image_size)
+            self._renderer = CameraRenderer(self.physics.model, self.image_size, self.image_size,
+                                            MODEL_FRAMES)
         obs: dict[str, np.ndarray] = {"state": state}
         data = self.physics.data
         clouds = []

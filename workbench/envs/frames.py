@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from workbench.envs.env import WorkbenchEnv
-from workbench.sim.render import CameraRenderer
+from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
 
 class RenderedFrames(gym.Wrapper):
@@ -46,7 +46,7 @@ class RenderedFrames(gym.Wrapper):
     def frames(self) -> np.ndarray:
         physics = self.base.physics
         if self._renderer is None:  # made on first use: a GL context per process
-            self._renderer = CameraRenderer(physics.model, self.size, self.size)
+            self._renderer = CameraRenderer(physics.model, self.size, self.size, MODEL_FRAMES)
         return np.stack([self._renderer.rgb(physics.data, c) for c in self.cameras])
 
     def goal(self) -> str | None:

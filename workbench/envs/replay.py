@@ -85,7 +85,7 @@ def with_frames(episode: Episode, cameras: tuple[str, ...], size: int) -> Episod
     """``episode`` if it has ``image/<camera>`` frames of every camera, else a
     :class:`RenderedEpisode` with the missing ones rendered (``size`` x ``size``) from its states,
     one frame per recorded step, as the Recorder would have stored them."""
-    from workbench.sim.render import CameraRenderer
+    from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
     missing = [c for c in cameras if f"image/{c}" not in episode.keys()]
     if not missing:
@@ -93,7 +93,7 @@ def with_frames(episode: Episode, cameras: tuple[str, ...], size: int) -> Episod
     env = env_for(episode)
     replay = EpisodeReplay(env)
     rendered: dict[str, list[np.ndarray]] = {c: [] for c in missing}
-    with CameraRenderer(env.physics.model, size, size) as renderer:
+    with CameraRenderer(env.physics.model, size, size, MODEL_FRAMES) as renderer:
         for t in range(len(episode)):
             replay.show(episode, t)
             for camera in missing:

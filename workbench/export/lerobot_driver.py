@@ -12,6 +12,7 @@ driver refuses to start.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ def make_lerobot_robot(robot_type: str, port: str, robot_id: str | None = None,
     fields = {f.name for f in dataclasses.fields(config_class)}
     options: dict[str, Any] = {"port": port, "id": robot_id}
     if calibration_dir:
-        options["calibration_dir"] = calibration_dir
+        options["calibration_dir"] = Path(calibration_dir)  # LeRobot calls .mkdir() on it
     if "use_degrees" in fields:
         options["use_degrees"] = True
     return make_robot_from_config(config_class(**options))

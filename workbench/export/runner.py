@@ -359,6 +359,7 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
     return {
         "success_rate": float(np.mean(successes)) if successes else 0.0,
         "episodes": len(successes),
+        "episode_success": [bool(s) for s in successes],  # which seeds failed, to replay
         "latency_p50_ms": float(np.median([r.latency_p50_ms for r in reports])) if reports
         else 0.0,
         "missed_ticks": int(sum(r.missed_ticks for r in reports)),
@@ -420,6 +421,7 @@ def run_in_sim(
     return {
         "success_rate": float(np.mean(successes)) if successes else 0.0,
         "episodes": len(successes),
+        "episode_success": [bool(s) for s in successes],
         "mean_return": float(np.mean(returns)) if returns else 0.0,
         "latency_p50_ms": float(np.median(latencies)) if latencies else 0.0,
         "halted": len(successes) < episodes,

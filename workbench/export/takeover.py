@@ -97,16 +97,19 @@ class TakenOverPolicy:
 
 
 class RecordingSim:
-    """A simulation driver that records every episode it runs into a workspace (source
-    ``takeover``), storing per tick whether the person commanded it: the corrective episodes
-    ``workbench train --algorithm sac --takeovers`` learns from. Everything else is the
-    wrapped :class:`~workbench.export.drivers.SimDriver`'s."""
+    """A simulation driver that records every episode it runs into a workspace, storing per
+    tick whether the person commanded it: the corrective episodes ``workbench train
+    --algorithm sac --takeovers`` learns from (source ``takeover``). Without a take-over the
+    episodes are the policy's own (source ``policy``): its failures are negatives a reward
+    refit learns from, as the failed takes beside a demo are. Everything else is the wrapped
+    :class:`~workbench.export.drivers.SimDriver`'s."""
 
     def __init__(self, driver: Any, workspace: Any, takeover: Takeover | None):
         from workbench.teleop.recorder import Recorder  # the workspace side, off the robot path
 
         self.driver, self.takeover = driver, takeover
-        self.recorder = Recorder(driver.env, workspace, "takeover")
+        self.recorder = Recorder(driver.env, workspace,
+                                 "policy" if takeover is None else "takeover")
         self.episode_ids: list[int] = []
 
     def __getattr__(self, name: str) -> Any:

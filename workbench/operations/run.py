@@ -78,7 +78,8 @@ class RunBundle(Request):
     record: Path | None = field(default=None, metadata={
         "help": "in simulation: record every episode into this workspace, marking the ticks "
                 "a person took over (what `workbench train --algorithm sac --takeovers` "
-                "learns from)"})
+                "learns from); without a take-over the policy's failed episodes are negatives "
+                "for the next reward fit"})
     takeover_log: Path | None = field(default=None, metadata={
         "help": "append each tick the person commanded (observation, policy's and person's "
                 "action) to this JSONL file"})

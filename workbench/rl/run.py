@@ -26,6 +26,7 @@ from workbench.envs.frames import RenderedFrames
 from workbench.envs.goal import GoalEnv
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
+from workbench.registry import ROBOTS
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.dataset import queries_from_workspace
@@ -79,6 +80,11 @@ class RunConfig:
     robot: str = field(default="", metadata={
         "help": "train with another robot of the scene's kind (so101, panda, arm7 on the "
                 "tabletop scenes); empty: the scene's own"})
+    randomize: bool = field(default=False, metadata={
+        "help": "train under the robot's own domain randomization (its gains, damping, "
+                "friction, masses, sensor noise and a tick of latency, as the robot's author "
+                "ranged them), for a policy that tolerates the real robot's differences; "
+                "evaluation stays nominal"})
     transform: str = field(default="progress", metadata={
         "help": "progress or delta", "choices": ("progress", "delta")})
     difficulty: float = field(default=0.0, metadata={
@@ -248,6 +254,12 @@ def train_run(
     eval_env = make_env(config.scene, goal=config.goal or None, **env_kwargs)
     if config.goal:  # the training envs: what the sentence names, each choice drawn
         env_kwargs.update(goal=config.goal, draw_choices=True)
+    if config.randomize:
+        if not eval_env.robot.randomization:
+            ranged = [n for n in ROBOTS.names() if ROBOTS.load(n).randomization]
+            raise ConfigError(f"randomize: the {eval_env.robot_name} robot names no ranges to "
+                              f"randomize; train without it or with --robot {' or '.join(ranged)}")
+        env_kwargs.update(randomization="robot")
     model = None
     if reward_path is not None:
         model = load_reward_model(reward_path, device=config.ppo.device)

@@ -24,6 +24,13 @@ class RenderQuality:
     multisample: bool = True
 
 
+# Frames a learned model or a pixel policy reads, rendered alike wherever they are made (the
+# recorder, replays, pretraining, observations, training): no multisampling, which triples the
+# cost of a 64x64 view under Mesa and moves a fitted perceptual reward's scores little
+# (docs/BENCHMARKS.md, "pixels to policy").
+MODEL_FRAMES = RenderQuality(multisample=False)
+
+
 class CameraRenderer:
     """Render any named camera (or a free ``MjvCamera``) of one model.
 

@@ -18,7 +18,7 @@ import numpy as np
 from workbench.data.episode import EpisodeWriter
 from workbench.data.workspace import Workspace
 from workbench.envs.env import WorkbenchEnv, box
-from workbench.sim.render import CameraRenderer
+from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
 
 class Recorder:
@@ -37,7 +37,8 @@ class Recorder:
         self.goal = goal
         self.image_cameras = image_cameras
         self._renderer = (
-            CameraRenderer(env.physics.model, image_size, image_size) if image_cameras else None
+            CameraRenderer(env.physics.model, image_size, image_size, MODEL_FRAMES)
+            if image_cameras else None
         )
         self.writer: EpisodeWriter | None = None
         self.success = False

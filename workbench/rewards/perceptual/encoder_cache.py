@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from workbench.checksums import sha256
 
-VERSION = 1
+VERSION = 2  # 2: frames rendered without multisampling (MODEL_FRAMES)
 WEIGHTS, MANIFEST = "encoder.safetensors", "manifest.json"
 
 

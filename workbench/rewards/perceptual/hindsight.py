@@ -45,7 +45,7 @@ def hindsight_frames(
     change since the start), and 1.0 where the goal is reached, 0.0 where it is not. Negatives
     a scene clipped back to within 2 tolerances of the achieved goal are dropped (ambiguous).
     """
-    from workbench.sim.render import CameraRenderer
+    from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
     scene = episode.meta["scene"]
     if not can_relabel(scene):
@@ -61,7 +61,7 @@ def hindsight_frames(
     replay = EpisodeReplay(env)
     frames, firsts, reached = [], [], []
     try:
-        with CameraRenderer(physics.model, width, height) as renderer:
+        with CameraRenderer(physics.model, width, height, MODEL_FRAMES) as renderer:
 
             def render(goal: np.ndarray) -> np.ndarray:  # the shown state, the goal moved
                 task.place_goal(physics, goal)

@@ -98,7 +98,7 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
                      seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` frames of scattered states: (N, V, size, size, 3) uint8 and (N, D) states."""
     from workbench.envs import make_env
-    from workbench.sim.render import CameraRenderer
+    from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
     if not can_scatter(scene):
         raise ValueError(f"{scene} cannot scatter its state (Task.scatter), so its encoder "
@@ -108,7 +108,7 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
     rng = np.random.default_rng(seed)
     frames, states = [], []
     try:
-        with CameraRenderer(physics.model, size, size) as renderer:
+        with CameraRenderer(physics.model, size, size, MODEL_FRAMES) as renderer:
             for i in range(count):
                 if i % 32 == 0:
                     report(f"rendering {scene} in random layouts", i, count)
