@@ -1,0 +1,16 @@
+"""What every app test shares."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def quit_questions_answer_yes(monkeypatch):
+    """A modal question nobody answers would hang the whole run: a test that fails with a job
+    still running is closed by pytest-qt's teardown, and the main window then asks whether to
+    stop the job. Answer as a person quitting would (the patch lasts through that teardown)."""
+    from PyQt6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Yes))
