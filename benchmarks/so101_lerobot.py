@@ -50,15 +50,17 @@ print(json.dumps({**report, "distances": ends}))
 """
 
 
-def final_distances(distances: list[float], episodes: int) -> list[float]:
-    """The last observed hand-to-target distance of each episode (episodes are equally long)."""
-    ticks = len(distances) // episodes
+def final_distances(distances: list[float], episodes: int, ticks: int) -> list[float]:
+    """The last observed hand-to-target distance of each finished episode (the scene's
+    episodes are ``ticks`` long)."""
     return [distances[(i + 1) * ticks - 1] for i in range(episodes)]
 
 
-def row(driver: str, report: dict, distances: list[float], seconds: float) -> dict:
-    ends = final_distances(distances, report["episodes"])
-    return {"driver": driver, "success_rate": report["success_rate"],
+def row(driver: str, report: dict, distances: list[float], seconds: float, ticks: int) -> dict:
+    ends = final_distances(distances, report["episodes"], ticks) or [float("nan")]
+    # a watchdog stop (an observation late, as under load) ends the run early: say so
+    return {"driver": driver, "episodes": report["episodes"],
+            "stopped": bool(report.get("stopped")), "success_rate": report["success_rate"],
             "failed_seeds": [SEED + i for i, ok in enumerate(report["episode_success"]) if not ok],
             "final_distance_mm_median": round(1000 * float(np.median(ends)), 2),
             "final_distance_mm_max": round(1000 * max(ends), 2),
@@ -75,8 +77,9 @@ def measure(bundle: str, episodes: int) -> None:
 
     start = time.perf_counter()
     sim = run_in_sim(bundle, episodes=episodes, seed=SEED, monitor=monitor)
+    ticks = len(distances) // episodes  # Reach has no early end: every episode is as long
     print(json.dumps({"bundle": bundle, **row("simulation", sim, distances,
-                                               time.perf_counter() - start)}), flush=True)
+                                               time.perf_counter() - start, ticks)}), flush=True)
     bus, calibration = so101_bus(so101_joints())
     with tempfile.TemporaryDirectory() as folder, bus:
         calibration_dir = Path(folder) / "robots" / "so_follower"
@@ -92,7 +95,7 @@ def measure(bundle: str, episodes: int) -> None:
         report = json.loads(out.stdout.strip().splitlines()[-1])
     print(json.dumps({"bundle": bundle, "bus_packets": bus.packets,
                       **row("lerobot:so101_follower (faked bus)", report, report["distances"],
-                            time.perf_counter() - start)}), flush=True)
+                            time.perf_counter() - start, ticks)}), flush=True)
 
 
 def main() -> None:

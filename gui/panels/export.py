@@ -165,7 +165,7 @@ class ExportPanel(QWidget):
             return
         try:
             request = self.robot.request(self.bundle)
-            self.session.jobs.run_bundle(request)
+            self.session.jobs.run_bundle(request, keep=self.robot.keep())
         except (ConfigError, ValueError, RuntimeError) as exc:
             self.status.setText(f"not started: {exc}")
             return
@@ -233,6 +233,14 @@ def _run_summary(kind: str, result: dict[str, Any]) -> str:
     halted = kind == "stopped" or result.get("halted")
     head = "stopped by you; the robot holds" if halted else "runner finished"
     if "success_rate" in result:
-        return (f"{head}: success {result['success_rate']:.0%} over {result.get('episodes', 0)}"
-                f" episodes")
+        text = (f"{head}: success {result['success_rate']:.0%} over "
+                f"{result.get('episodes', 0)} episodes")
+        kept = result.get("recorded_episodes")
+        failed = result.get("episode_success", []).count(False)
+        if kept and not result.get("human_ticks") and failed:
+            text += (f" · {len(kept)} recorded in the workspace; refit the reward to learn "
+                     f"from the {failed} failed")
+        elif kept:
+            text += f" · {len(kept)} recorded in the workspace"
+        return text
     return f"{head} after {result.get('steps', 0)} steps"

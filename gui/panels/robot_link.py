@@ -8,6 +8,7 @@ from typing import Any
 
 from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -75,7 +76,7 @@ class LimitsEditor(QTableWidget):
 
 
 DRIVERS = {  # what the person picks -> the fields that driver reads
-    "Simulation (the bundle's scene)": ("episodes", "realtime"),
+    "Simulation (the bundle's scene)": ("episodes", "realtime", "keep"),
     "UDP link (HMAC-authenticated)": ("address", "key_file", "listen", "steps"),
     "LeRobot robot": ("robot_type", "port", "robot_id", "episodes"),
     "ROS 2 joint topics": ("namespace", "episodes"),
@@ -103,6 +104,9 @@ class RobotForm(QWidget):
             "steps": QSpinBox(minimum=1, maximum=1_000_000, value=1000),
             "realtime": QComboBox(),
             "takeover": QComboBox(),
+            # watching a policy fail is feedback: its failures teach the next reward fit
+            "keep": QCheckBox("keep the episodes in the workspace: the failed ones teach "
+                              "the next reward fit what not to do", checked=True),
         }
         self.fields["realtime"].addItems(["at the control rate", "as fast as possible"])
         # on every driver: moving the pad replaces the policy's command (end-effector bundles)
@@ -110,7 +114,7 @@ class RobotForm(QWidget):
         self.form.addRow("Robot", self.driver)
         labels = {"address": "Robot at", "realtime": "Pace", "robot_type": "LeRobot type",
                   "port": "Serial port", "robot_id": "Robot id", "key_file": "Key file",
-                  "takeover": "Take over"}
+                  "takeover": "Take over", "keep": "Record"}
         for name, widget in self.fields.items():
             self.form.addRow(labels.get(name, name.capitalize()), widget)
         self.driver.currentTextChanged.connect(self._show_fields)
@@ -119,6 +123,12 @@ class RobotForm(QWidget):
     def _show_fields(self, driver: str) -> None:
         for name, widget in self.fields.items():
             self.form.setRowVisible(widget, name in DRIVERS[driver] or name == "takeover")
+
+    def keep(self) -> bool:
+        """Record a simulated run's episodes into the workspace."""
+        box = self.fields["keep"]
+        assert isinstance(box, QCheckBox)
+        return box.isChecked() and list(DRIVERS).index(self.driver.currentText()) == 0
 
     def text(self, name: str) -> str:
         widget = self.fields[name]

@@ -107,19 +107,27 @@ def test_a_run_trains_under_the_robots_randomisation_and_refuses_a_robot_without
     from workbench.rl.ppo import PPOConfig
     from workbench.rl.run import RunConfig, train_run
 
-    def weights(randomize: bool) -> torch.Tensor:
+    def weights(randomize: bool, only: tuple[str, ...] = ()) -> torch.Tensor:
         config = RunConfig(scene="Reach", robot="so101", reward="reference", eval_episodes=1,
                            tensorboard=False, hacking_guard=False, checkpoint_every=0,
-                           randomize=randomize,
+                           randomize=randomize, randomize_only=only,
                            ppo=PPOConfig(total_steps=256, num_envs=2, rollout_steps=64))
         policy, _ = load_policy(f"{train_run(workspace, config)['path']}/policy")
         return torch.cat([p.detach().flatten() for p in policy.parameters()])
 
-    randomized = weights(True)
+    randomized, nominal = weights(True), weights(False)
     assert torch.equal(randomized, weights(True))
-    assert not torch.equal(randomized, weights(False))
+    assert not torch.equal(randomized, nominal)
+    # one range alone (to find which difference a policy needs): neither of the others
+    latency_only = weights(True, ("action_latency",))
+    assert not torch.equal(latency_only, randomized) and not torch.equal(latency_only, nominal)
     with pytest.raises(ConfigError, match="randomize: the arm6 robot names no ranges.*so101"):
         train_run(workspace, RunConfig(scene="Reach", reward="reference", randomize=True))
+    with pytest.raises(ConfigError, match="randomize_only: light is not one of the robot's "
+                                          "ranges .*action_latency"):
+        weights(True, ("light",))
+    with pytest.raises(ConfigError, match="randomize_only: .*give --randomize too"):
+        RunConfig(scene="Reach", randomize_only=("mass",))
 
 
 @pytest.mark.parametrize("robot", ["so101", "panda"])

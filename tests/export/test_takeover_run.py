@@ -97,6 +97,19 @@ def test_a_recorded_run_without_a_take_over_gives_the_next_reward_fit_its_failur
             result["recorded_episodes"])
 
 
+def test_a_policy_episode_a_person_stops_is_not_kept_as_a_failure(bundle, tmp_path):
+    """Stopped mid-episode, the policy's take has no verdict: it is dropped, not recorded as
+    a failed episode the next reward fit would learn to avoid."""
+    from workbench.data import Workspace
+
+    ticks = iter(range(10**6))
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        result = run_in_sim(bundle, episodes=3, record=ws,
+                            monitor=lambda *_: next(ticks) >= 5)  # Stop at the sixth tick
+        assert result["halted"] and result["episodes"] == 0
+        assert result["recorded_episodes"] == [] and ws.episodes() == []
+
+
 def test_a_run_without_a_device_is_the_policys_own(bundle):
     result = run_in_sim(bundle, episodes=1)
     assert result["human_ticks"] == 0

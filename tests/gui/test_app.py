@@ -325,7 +325,25 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     robot.fields["takeover"].setCurrentIndex(0)
     assert robot.request(export.bundle).takeover == ""
 
+    # A simulated run keeps its episodes in the workspace (on by default): the failed ones
+    # are negatives for the next reward fit; other drivers record nothing.
+    assert robot.keep()
+    robot.driver.setCurrentIndex(2)
+    assert not robot.keep() and not robot.form.isRowVisible(robot.fields["keep"])
+    robot.driver.setCurrentIndex(0)
+    robot.fields["episodes"].setValue(2)
+    robot.fields["realtime"].setCurrentIndex(1)
+    before = len(session.context.episodes())
+    qtbot.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.jobs.poll() or "runner finished" in export.status.text(),
+                    timeout=120_000)
+    assert "2 recorded in the workspace" in export.status.text(), export.status.text()
+    kept = session.context.episodes()[before:]
+    assert [row["source"] for row in kept] == ["policy", "policy"]
+    assert window.panels["Record"].episodes.count() == before + 2  # the list reloaded
+
     # A run at the control rate shows what it sends; Stop halts it mid-episode.
+    robot.fields["realtime"].setCurrentIndex(0)
     export.robot.fields["episodes"].setValue(50)
     qtbot.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.jobs.poll() or export.live.rowCount() > 0, timeout=120_000)

@@ -101,8 +101,8 @@ class RecordingSim:
     tick whether the person commanded it: the corrective episodes ``workbench train
     --algorithm sac --takeovers`` learns from (source ``takeover``). Without a take-over the
     episodes are the policy's own (source ``policy``): its failures are negatives a reward
-    refit learns from, as the failed takes beside a demo are. Everything else is the wrapped
-    :class:`~workbench.export.drivers.SimDriver`'s."""
+    refit learns from, as the failed takes beside a demo are, and an episode cut short is
+    dropped. Everything else is the wrapped :class:`~workbench.export.drivers.SimDriver`'s."""
 
     def __init__(self, driver: Any, workspace: Any, takeover: Takeover | None):
         from workbench.teleop.recorder import Recorder  # the workspace side, off the robot path
@@ -127,6 +127,10 @@ class RecordingSim:
         self.driver.done = terminated or truncated
 
     def close(self) -> None:
+        if self.takeover is None and not self.driver.done:
+            # a policy episode a person stopped has no verdict: as a "failure" it would
+            # teach the next reward fit that states on the way to success are wrong
+            self.recorder.discard()
         self._save()
         self.recorder.close()
         self.driver.close()

@@ -85,6 +85,9 @@ class RunConfig:
                 "friction, masses, sensor noise and a tick of latency, as the robot's author "
                 "ranged them), for a policy that tolerates the real robot's differences; "
                 "evaluation stays nominal"})
+    randomize_only: tuple[str, ...] = field(default=(), metadata={
+        "help": "with --randomize: only these of the robot's ranges (e.g. "
+                "action_latency obs_noise), to find which difference a policy needs"})
     transform: str = field(default="progress", metadata={
         "help": "progress or delta", "choices": ("progress", "delta")})
     difficulty: float = field(default=0.0, metadata={
@@ -167,6 +170,9 @@ class RunConfig:
         elif self.takeovers:
             raise ConfigError("takeovers: SAC learns from take-over steps; use "
                               "--algorithm sac")
+        if self.randomize_only and not self.randomize:
+            raise ConfigError("randomize_only: names some of the ranges --randomize draws; "
+                              "give --randomize too")
         if self.takeover_logs and not self.takeovers:
             raise ConfigError("takeover_logs: they are read with --takeovers")
         if self.cluster and (self.curriculum or self.online_feedback):
@@ -219,6 +225,16 @@ def trainable_families() -> set[str]:
     return families.artifacts_consuming("states", "frames")
 
 
+def robot_ranges(robot: Any, only: tuple[str, ...]) -> dict[str, Any]:
+    """The robot's domain-randomization ranges, or the named ones of them."""
+    ranges = dict(robot.randomization)
+    unknown = [name for name in only if name not in ranges]
+    if unknown:
+        raise ConfigError(f"randomize_only: {', '.join(unknown)} is not one of the robot's "
+                          f"ranges ({', '.join(ranges)})")
+    return {name: ranges[name] for name in only} if only else ranges
+
+
 def train_run(
     workspace: Workspace,
     config: RunConfig = RunConfig(),
@@ -259,7 +275,7 @@ def train_run(
             ranged = [n for n in ROBOTS.names() if ROBOTS.load(n).randomization]
             raise ConfigError(f"randomize: the {eval_env.robot_name} robot names no ranges to "
                               f"randomize; train without it or with --robot {' or '.join(ranged)}")
-        env_kwargs.update(randomization="robot")
+        env_kwargs.update(randomization=robot_ranges(eval_env.robot, config.randomize_only))
     model = None
     if reward_path is not None:
         model = load_reward_model(reward_path, device=config.ppo.device)

@@ -129,12 +129,13 @@ class JobBoard:
         """Export ``run`` (default: the scene's newest finished run) as a bundle."""
         return self.submit("export", ExportBundle(run=run, **self._here))
 
-    def run_bundle(self, request: RunBundle) -> Job:
+    def run_bundle(self, request: RunBundle, keep: bool = False) -> Job:
         """Run a bundle in simulation or on a robot; "telemetry" events carry the observation,
         the policy's action and the filtered command; :meth:`stop` halts the robot. A
         simulated run a person may take over is recorded into the workspace (the takes SAC's
-        ``takeovers`` learns from)."""
-        if request.takeover and not request.robot and request.record is None:
+        ``takeovers`` learns from), and so is one with ``keep`` (the policy's failed episodes
+        are negatives for the next reward fit)."""
+        if (request.takeover or keep) and not request.robot and request.record is None:
             request = replace(request, record=self.context.workspace.root)
         return self.submit("run", request)
 
@@ -199,8 +200,9 @@ class JobBoard:
         for name, job in list(self._jobs.items()):
             for event in job.poll():
                 request = job.request
-                if (event.kind in ("done", "stopped") and isinstance(request, WorkspaceRequest)
-                        and request.changes_episodes):
+                if event.kind in ("done", "stopped") and (
+                        (isinstance(request, WorkspaceRequest) and request.changes_episodes)
+                        or event.data.get("recorded_episodes")):  # a recorded bundle run
                     events.publish(EpisodesChanged())
                 if event.kind == "done" and isinstance(request, Teach):
                     events.publish(LabelsChanged(len(self.context.workspace.preferences())))
