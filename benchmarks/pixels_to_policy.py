@@ -13,11 +13,14 @@ evaluated by true success over 40 seeded episodes. One JSON line per fit and per
 is exported and run ``--watch`` episodes in simulation, recorded into the workspace
 (``workbench run BUNDLE --record WS``, source "policy"); its failed episodes join the failed
 takes, the perceptual reward is fitted again and a fresh run (same seed and budget) trains on
-it.
+it. With ``--takeover-at T`` the user also takes over: in each watched episode the policy has
+not finished by tick ``T``, the scene's scripted demonstrator (standing in for a person at the
+keyboard) drives the rest; such a take is recorded as source "takeover", and one that ends in
+success counts as a demonstration.
 
 Run: python benchmarks/pixels_to_policy.py [--scenes Push DrawerOpen] [--seeds 3]
      [--first-seed 200] [--steps 400000] [--scoring distilled] [--only learned|reference]
-     [--rounds 1] [--watch 10]
+     [--rounds 1] [--watch 10] [--takeover-at 0]
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ import numpy as np
 
 import workbench  # noqa: F401
 from workbench.data.workspace import Workspace
-from workbench.export.runner import run_in_sim
+from workbench.envs.env import make_env
+from workbench.export.runner import OnnxPolicy, run_in_sim
 from workbench.export.workflow import export_run
 from workbench.rewards.workflow import fit_perceptual_in_workspace, perceptual_defaults
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig, train_run
-from workbench.teleop.recorder import record_demo_set
+from workbench.teleop.recorder import Recorder, record_demo_set, scripted_policy
 
 
 def distill_summary(run_dir: str) -> dict[str, Any]:
@@ -63,6 +67,8 @@ def main() -> None:
     parser.add_argument("--only", choices=("learned", "reference"))
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--watch", type=int, default=10)
+    parser.add_argument("--takeover-at", type=int, default=0,
+                        help="watched episodes: a scripted person takes over at this tick")
     args = parser.parse_args()
     for scene in args.scenes:
         with tempfile.TemporaryDirectory() as folder:
@@ -79,7 +85,7 @@ def main() -> None:
                     for round_ in range(2, (args.rounds if kind == "learned" else 1) + 1):
                         # watch the last policy fail, refit on its failures, train afresh
                         watch_and_refit(workspace, scene, run_dir, args.watch,
-                                        f"{folder}/bundle-{seed}-{round_}")
+                                        f"{folder}/bundle-{seed}-{round_}", args.takeover_at)
                         run_dir = train(workspace, scene, reward, seed, args, round_)
 
 
@@ -92,13 +98,46 @@ def fit(workspace: Workspace, scene: str, start: float) -> None:
 
 
 def watch_and_refit(workspace: Workspace, scene: str, run_dir: str, episodes: int,
-                    bundle: str) -> None:
+                    bundle: str, takeover_at: int) -> None:
     start = time.perf_counter()
     export_run(run_dir, bundle)
-    watched = run_in_sim(bundle, episodes=episodes, seed=30_000, record=workspace)
+    if takeover_at:
+        watched = watch_with_a_person(workspace, bundle, episodes, takeover_at)
+    else:
+        watched = run_in_sim(bundle, episodes=episodes, seed=30_000, record=workspace)
     print(json.dumps({"scene": scene, "watched": watched["episodes"],
-                      "watched_success": watched["success_rate"]}), flush=True)
+                      "watched_success": watched["success_rate"],
+                      "taken_over": watched.get("taken_over"),
+                      "finished_by_the_person": watched.get("finished")}), flush=True)
     fit(workspace, scene, start)
+
+
+def watch_with_a_person(workspace: Workspace, bundle: str, episodes: int, at: int
+                        ) -> dict[str, Any]:
+    """The bundle's policy drives each episode; where it has not succeeded by tick ``at``, the
+    scripted demonstrator takes over (each take recorded, its ticks marked as the person's)."""
+    policy = OnnxPolicy(bundle)
+    meta = policy.meta
+    env = make_env(meta["scene"], control_mode=meta["control_mode"])
+    recorder = Recorder(env, workspace, "takeover")
+    successes, taken, finished = [], 0, 0
+    for i in range(episodes):
+        obs, person, done, tick = recorder.start(seed=30_000 + i), None, False, 0
+        while not done:
+            if person is None and tick >= at and not recorder.success:
+                person = scripted_policy(env, seed=i)
+            action = (person(env, obs) if person is not None
+                      else np.clip(policy.act(np.asarray(obs, np.float32)), -1.0, 1.0))
+            obs, _, terminated, truncated, info = recorder.step(action, human=person is not None)
+            done, tick = terminated or truncated, tick + 1
+        successes.append(bool(info["success"]))
+        taken += person is not None
+        finished += person is not None and successes[-1]
+        recorder.save()
+    recorder.close()
+    env.close()
+    return {"episodes": episodes, "success_rate": float(np.mean(successes)),
+            "taken_over": taken, "finished": finished}
 
 
 def train(workspace: Workspace, scene: str, reward: str, seed: int, args: argparse.Namespace,

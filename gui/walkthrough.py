@@ -44,6 +44,8 @@ class Walkthrough:
         self.checks: dict[str, dict] = {}
 
     def wait(self, seconds: float, until=None) -> None:
+        """Let the app run for ``seconds``, or until ``until()``: generous deadlines for jobs,
+        which return as soon as the job ends (a loaded machine fits a reward slower)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not (until and until()):
             self.session.jobs.poll()
@@ -109,18 +111,18 @@ class Walkthrough:
         goal.goal.setText(self.session.browser.episodes()[2]["goal"])
         QTest.mouseClick(goal.save, Qt.MouseButton.LeftButton)
         QTest.mouseClick(goal.score, Qt.MouseButton.LeftButton)
-        self.wait(120, until=lambda: goal.result is not None)
+        self.wait(300, until=lambda: goal.result is not None)
         self.shoot("goal", goal.plot.listDataItems())
 
         reward = self.panel("Reward")
         QTest.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
-        self.wait(180, until=lambda: not self.session.jobs["reward"].running)
+        self.wait(600, until=lambda: not self.session.jobs["reward"].running)
         self.wait(1)
         self.shoot("reward", [reward.learned_curve, reward.truth_curve])
 
         code = self.panel("Code")  # the scene's template reward, checked as written
         QTest.mouseClick(code.check, Qt.MouseButton.LeftButton)
-        self.wait(120, until=lambda: not self.session.jobs["code"].running)
+        self.wait(300, until=lambda: not self.session.jobs["code"].running)
         self.wait(1)
         self.shoot("code", [item for i in range(code.plots.count())
                             for item in code.plots.itemAt(i).widget().listDataItems()])
@@ -138,13 +140,13 @@ class Walkthrough:
 
         export = self.panel("Export")
         QTest.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
-        self.wait(180, until=lambda: export.run_button.isEnabled())
+        self.wait(600, until=lambda: export.run_button.isEnabled())
         parity = "parity passed" in export.status.text()
         QTest.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
         self.wait(60, until=lambda: export.live.rowCount() > 0)
         self.shoot("export")  # mid-run: the live action, command and observation
         self.checks["export"]["ok"] &= parity
-        self.wait(180, until=lambda: "runner finished" in export.status.text())
+        self.wait(600, until=lambda: "runner finished" in export.status.text())
         labels = self.session.feedback.label_count()
         teleop = [e for e in self.session.browser.episodes() if e["source"] == "teleop"]
         self.checks["counts"] = {"teleop_demos": len(teleop), "labels": labels,

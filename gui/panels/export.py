@@ -241,6 +241,8 @@ def _run_summary(kind: str, result: dict[str, Any]) -> str:
             text += (f" · {len(kept)} recorded in the workspace; refit the reward to learn "
                      f"from the {failed} failed")
         elif kept:
-            text += f" · {len(kept)} recorded in the workspace"
+            text += (f" · {len(kept)} recorded in the workspace (a take-over you finished is a "
+                     f"demo for the next reward fit)" if result.get("human_ticks") else
+                     f" · {len(kept)} recorded in the workspace")
         return text
     return f"{head} after {result.get('steps', 0)} steps"

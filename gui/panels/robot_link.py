@@ -104,10 +104,11 @@ class RobotForm(QWidget):
             "steps": QSpinBox(minimum=1, maximum=1_000_000, value=1000),
             "realtime": QComboBox(),
             "takeover": QComboBox(),
-            # watching a policy fail is feedback: its failures teach the next reward fit
-            "keep": QCheckBox("keep the episodes in the workspace: the failed ones teach "
-                              "the next reward fit what not to do", checked=True),
+            "keep": QCheckBox("keep the episodes in the workspace", checked=True),
         }
+        # watching a policy fail is feedback: its failures teach the next reward fit
+        self.fields["keep"].setToolTip("the failed episodes become negatives for the next "
+                                       "reward fit: what the reward should not pay for")
         self.fields["realtime"].addItems(["at the control rate", "as fast as possible"])
         # on every driver: moving the pad replaces the policy's command (end-effector bundles)
         self.fields["takeover"].addItems(list(TAKEOVERS))

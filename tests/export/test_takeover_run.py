@@ -97,6 +97,25 @@ def test_a_recorded_run_without_a_take_over_gives_the_next_reward_fit_its_failur
             result["recorded_episodes"])
 
 
+def test_a_take_over_that_ends_in_success_is_a_demonstration(tmp_path):
+    """A person who finishes what the policy began has shown the task: the reward fits use
+    the take as a demo; a take-over that still fails is neither demo nor negative."""
+    from workbench.data import Workspace
+    from workbench.envs.env import make_env
+    from workbench.rewards.workflow import _split_demos
+    from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
+
+    env = make_env("Reach")
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        finished = record_policy_episodes(env, ws, scripted_policy(env), 1, "takeover")
+        failed = record_policy_episodes(env, ws, random_policy(env), 1, "takeover", seed=5)
+        assert ws.load_episode(finished[0]).meta["success"] and not ws.load_episode(
+            failed[0]).meta["success"]
+        demos, negatives, _, _ = _split_demos(ws, "Reach", 0.0)
+        assert [r["id"] for r in demos] == finished and negatives == []
+    env.close()
+
+
 def test_a_policy_episode_a_person_stops_is_not_kept_as_a_failure(bundle, tmp_path):
     """Stopped mid-episode, the policy's take has no verdict: it is dropped, not recorded as
     a failed episode the next reward fit would learn to avoid."""

@@ -18,7 +18,7 @@ def test_walkthrough_in_a_real_window_shows_rendered_content_on_every_panel(tmp_
     out = subprocess.run(
         ["xvfb-run", "-a", "-s", "-screen 0 1400x860x24", sys.executable, "-m",
          "gui.walkthrough", str(tmp_path / "shots"), "--train-steps", "6144"],
-        capture_output=True, text=True, timeout=900, cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=1800, cwd=ROOT, env=env,
     )
     checks = json.loads((tmp_path / "shots" / "checks.json").read_text())
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-3000:])

@@ -29,6 +29,9 @@ from workbench.rewards.vision_language.fit import fit_vision_language
 from workbench.rewards.vision_language.model import VisionLanguageProgressModel
 
 NEGATIVE_SOURCES = ("random", "policy", "perturbed")
+# A take-over that ends in success is a demonstration: a person finished what the policy began
+# (its frames before the take-over count towards success as a demo's do).
+DEMO_SOURCES = ("teleop", "scripted", "takeover")
 
 
 def fit_progress_in_workspace(
@@ -225,10 +228,11 @@ def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):
-    """Successful demos (teleop or scripted) and failed rollouts, each split into train and
-    held out: every fifth demo (when there are at least 5) and every fifth failure."""
+    """Successful demos (teleop, scripted or a person's take-over) and failed rollouts, each
+    split into train and held out: every fifth demo (when there are at least 5) and every
+    fifth failure."""
     rows = workspace.episodes(scene=scene)
-    demos = [r for r in rows if r["source"] in ("teleop", "scripted") and r["success"]]
+    demos = [r for r in rows if r["source"] in DEMO_SOURCES and r["success"]]
     if not demos:
         raise ValueError(
             f"no successful demonstrations of {scene} in {workspace.root}; record some first "
