@@ -126,10 +126,11 @@ class RobotForm(QWidget):
             self.form.setRowVisible(widget, name in DRIVERS[driver] or name == "takeover")
 
     def keep(self) -> bool:
-        """Record a simulated run's episodes into the workspace."""
+        """Record a simulated run's episodes into the workspace (the row shows for the
+        drivers that can: DRIVERS)."""
         box = self.fields["keep"]
         assert isinstance(box, QCheckBox)
-        return box.isChecked() and list(DRIVERS).index(self.driver.currentText()) == 0
+        return box.isChecked() and self.form.isRowVisible(box)
 
     def text(self, name: str) -> str:
         widget = self.fields[name]
