@@ -75,7 +75,8 @@ def main() -> None:
             workspace = Workspace.open(folder, create=True)
             start = time.perf_counter()
             record_demo_set(workspace, scene, 1)
-            fit(workspace, scene, start)
+            if args.only != "reference":  # the reference reward needs no fitted model
+                fit(workspace, scene, start)
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for reward in ("latest", "reference"):
                     kind = "learned" if reward == "latest" else "reference"

@@ -12,7 +12,15 @@ from typing import ClassVar
 import numpy as np
 
 from robots.tabletop import TabletopArm, place_end_effector
-from scenes.tabletop import CLOSED, COLOURS, OPEN, Phase, PhaseScript, fingers_touch
+from scenes.tabletop import (
+    CLOSED,
+    COLOURS,
+    OPEN,
+    Phase,
+    PhaseScript,
+    fingers_touch,
+    scatter_arm_scene,
+)
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, tolerance
 
@@ -56,6 +64,15 @@ class CabinetTask(Task):
         data.qpos[self._joint_qpos] = rng.uniform(0, 0.1 * self.open_at * (1 + d))
         hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
         place_end_effector(self.arm, physics, hand)
+
+    def scatter(self, physics: Physics, rng: np.random.Generator) -> None:
+        """The part anywhere from shut to a fifth past open, then the hand near its start or
+        the handle (within about a centimetre of it a quarter of the time), the fingers
+        anywhere between closed and wide: frames in which the part's travel, not only the arm,
+        tells states apart."""
+        physics.data.qpos[self._joint_qpos] = rng.uniform(0.0, 1.2) * self.open_at
+        physics.forward()
+        scatter_arm_scene(self.arm, physics, rng, goal=self.grip_point(physics))
 
     # -- named accessors ---------------------------------------------------------------------
     def opening(self, physics: Physics) -> float:

@@ -80,3 +80,16 @@ def test_pretraining_can_be_cancelled_and_leaves_no_entry(tmp_path, monkeypatch)
         _pretrain([], answer=False)
     assert not encoder_cache.cache_root().exists() or not any(
         encoder_cache.cache_root().iterdir())
+
+
+def test_the_key_follows_the_scene_and_its_base_classes_sources(tmp_path, monkeypatch):
+    # DrawerOpen scatters in CabinetTask (scenes/cabinet.py): a change there is another entry.
+    from scenes import cabinet
+
+    before = encoder_cache.entry_key("DrawerOpen", {})
+    real = encoder_cache.sha256
+    monkeypatch.setattr(encoder_cache, "sha256", lambda path: "edited" if str(path) == str(
+        cabinet.__file__) else real(path))
+    after = encoder_cache.entry_key("DrawerOpen", {})
+    assert before != after and "edited" in after["scene_source"]
+    assert "edited" not in encoder_cache.entry_key("Reach", {})["scene_source"]  # not a base

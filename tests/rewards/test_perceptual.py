@@ -111,6 +111,7 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     assert perceptual_defaults("DoorOpen").success_head
     assert perceptual_defaults("PickPlace").mirror and not perceptual_defaults("Push").mirror
     assert perceptual_defaults("Reach").pretrain  # its target moves between episodes
+    assert perceptual_defaults("DrawerOpen").pretrain  # progress reads the drawer's travel
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
     assert perceptual_defaults("Stack").success_head and perceptual_defaults("Push").pretrain
     assert not perceptual_defaults("Push").heights and not perceptual_defaults("Push").mirror

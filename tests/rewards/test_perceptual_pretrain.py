@@ -41,16 +41,16 @@ def test_scatter_puts_the_hand_and_cube_in_new_places_sometimes_together():
     np.testing.assert_array_equal(again[1], states[:5])  # seeded
 
 
-def test_relations_are_lengths_and_heights_of_the_vectors_and_the_gripper():
-    layout = {"gripper": 1, "hand_to_cube": 3, "cube_pos": 3, "cube_to_tray": 3}
-    vectors, gripper = relation_slices(layout)
-    state = torch.tensor([[0.5, 3.0, 0.0, 4.0, 9.0, 9.0, 9.0, 0.0, 0.0, -2.0]])
-    np.testing.assert_allclose(relations(state, vectors, gripper).numpy(),
-                               [[5.0, 4.0, 2.0, 2.0, 0.5]])
-    np.testing.assert_allclose(relations(state, vectors, gripper, heights=False).numpy(),
-                               [[5.0, 2.0, 0.5]])
-    assert relation_names(layout, heights=False) == ["hand_to_cube length",
-                                                     "cube_to_tray length", "gripper"]
+def test_relations_are_lengths_and_heights_of_the_vectors_and_the_one_number_features():
+    layout = {"gripper": 1, "hand_to_cube": 3, "cube_pos": 3, "cube_to_tray": 3, "opening": 1}
+    vectors, scalars = relation_slices(layout)
+    state = torch.tensor([[0.5, 3.0, 0.0, 4.0, 9.0, 9.0, 9.0, 0.0, 0.0, -2.0, 0.7]])
+    np.testing.assert_allclose(relations(state, vectors, scalars).numpy(),
+                               [[5.0, 4.0, 2.0, 2.0, 0.5, 0.7]], rtol=1e-6)
+    np.testing.assert_allclose(relations(state, vectors, scalars, heights=False).numpy(),
+                               [[5.0, 2.0, 0.5, 0.7]], rtol=1e-6)
+    assert relation_names(layout, heights=False) == [
+        "hand_to_cube length", "cube_to_tray length", "gripper", "opening"]
     with pytest.raises(ValueError, match="vectors between things"):
         relation_slices({"joint_pos": 6, "cube_pos": 3})
 
@@ -105,7 +105,20 @@ def test_pretraining_says_what_it_cannot_do(reach_takes):
         fit_perceptual_progress(reach_takes[:1], "Reach", config=PerceptualConfig(
             cameras=NEAR, pretrain=8, reference_frame=True))
     with pytest.raises(ValueError, match="cannot scatter"):
-        scattered_frames("DrawerOpen", CAMERAS, 2, 32, seed=0)
+        scattered_frames("WalkerRun", CAMERAS, 2, 32, seed=0)
+
+
+def test_a_cabinet_scatters_its_part_from_shut_to_past_open_with_the_hand_sometimes_on_it():
+    from workbench.rewards.perceptual.pretrain import state_layout
+
+    frames, states = scattered_frames("DrawerOpen", ("side", "top"), 40, 32, seed=2)
+    layout = state_layout("DrawerOpen")
+    at = {name: sum(list(layout.values())[:i]) for i, name in enumerate(layout)}
+    opening = states[:, at["opening"]]
+    gap = np.linalg.norm(states[:, at["hand_to_handle"] : at["hand_to_handle"] + 3], axis=1)
+    assert opening.min() < 0.3 and opening.max() > 1.0  # shut to past open (1 = open)
+    assert 0.05 < (gap < 0.03).mean() < 0.7  # the hand at the handle in some, not in most
+    assert len({f.tobytes() for f in frames}) == len(frames)
 
 
 def test_push_scatters_at_pushing_height_with_the_cube_sometimes_on_the_pad():

@@ -1,11 +1,12 @@
 """Pretrained scene encoders kept on disk, so the minutes of pretraining are paid once per scene
 and settings, not once per process.
 
-An entry is a folder named by the SHA-256 of what decides the result (the scene, the scene's
-source, the cameras and every pretraining setting, the MuJoCo and torch versions): the
-encoder's tensors in ``encoder.safetensors`` and ``manifest.json`` with the key and the file's
-digest. A changed or unreadable entry is ignored (with a warning) and computed again; entries
-are written to a temporary folder and renamed, so a killed process never leaves half of one.
+An entry is a folder named by the SHA-256 of what decides the result (the scene, the source of
+its class and its bases, the cameras and every pretraining setting, the MuJoCo and torch
+versions): the encoder's tensors in ``encoder.safetensors`` and ``manifest.json`` with the key
+and the file's digest. A changed or unreadable entry is ignored (with a warning) and computed
+again; entries are written to a temporary folder and renamed, so a killed process never leaves
+half of one.
 
 The folder is ``$WORKBENCH_CACHE_DIR/encoders`` (default ``~/.cache/workbench/encoders``);
 deleting it only costs the pretraining again.
@@ -42,9 +43,11 @@ def entry_key(scene: str, settings: dict[str, Any]) -> dict[str, Any]:
     """What decides a pretrained encoder: a change to any of it is another entry."""
     from workbench.registry import SCENES
 
-    source = inspect.getsourcefile(SCENES.load(scene))
-    scene_digest = sha256(source) if source else "unknown"
-    return {"version": VERSION, "scene": scene, "scene_source": scene_digest,
+    # The scene's file and its bases' (DrawerOpen scatters in scenes/cabinet.py's CabinetTask).
+    files = dict.fromkeys(inspect.getsourcefile(c) for c in SCENES.load(scene).__mro__
+                          if c is not object)
+    digest = [sha256(f) if f else "unknown" for f in files]
+    return {"version": VERSION, "scene": scene, "scene_source": digest,
             "mujoco": mujoco.__version__, "torch": torch.__version__.split("+")[0], **settings}
 
 

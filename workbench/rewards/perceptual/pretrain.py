@@ -10,10 +10,11 @@ the frames (a linear probe on its features); no demonstration and no progress la
 
 The progress model then sees the frames only through what the encoder reads, as relations:
 the length (and unsigned height gap) of each vector between two things (``hand_to_cube``,
-``cube_to_tray``) and the gripper's opening. Progress as "the hand closes in on the cube, then
-the cube on the tray" holds in every layout, so one demo carries over (in state space, one
-demo on these relations reaches Spearman 0.97-0.99 on Reach, PickPlace and Stack, on the raw
-vectors -0.23 to 0.60: ``benchmarks/relational_progress.py``). The encoder is frozen while the
+``cube_to_tray``) and the one-number features (the gripper's opening, a drawer's travel).
+Progress as "the hand closes in on the cube, then the cube on the tray" holds in every
+layout, so one demo carries over (in state space, one demo on these relations reaches Spearman
+0.97-0.99 on Reach, PickPlace and Stack, on the raw vectors -0.23 to 0.60:
+``benchmarks/relational_progress.py``). The encoder is frozen while the
 demos are fitted, so one episode cannot unteach it. Measured: docs/BENCHMARKS.md, "Session 7".
 """
 
@@ -55,18 +56,20 @@ def state_layout(scene: str) -> dict[str, int]:
 
 
 def relation_slices(layout: dict[str, int]) -> tuple[list[slice], list[int]]:
-    """Where the vectors between two things sit in the state (``a_to_b``), and the gripper."""
-    vectors, gripper, at = [], [], 0
+    """Where the vectors between two things sit in the state (``a_to_b``), and the one-number
+    features (the gripper's opening, a drawer's or door's): a single number has no layout to
+    change with, so it carries over between layouts as a vector's length does."""
+    vectors, scalars, at = [], [], 0
     for name, size in layout.items():
         if "_to_" in name:
             vectors.append(slice(at, at + size))
-        elif name == "gripper":
-            gripper.append(at)
+        elif size == 1:
+            scalars.append(at)
         at += size
     if not vectors:
         raise ValueError("a pretrained perceptual encoder needs a scene whose observation has "
                          f"vectors between things (names like hand_to_cube); it has {list(layout)}")
-    return vectors, gripper
+    return vectors, scalars
 
 
 def relation_names(layout: dict[str, int], heights: bool = True) -> list[str]:
@@ -77,20 +80,20 @@ def relation_names(layout: dict[str, int], heights: bool = True) -> list[str]:
             names.append(f"{name} length")
             if heights and size == 3:
                 names.append(f"{name} height gap")
-    return names + (["gripper"] if "gripper" in layout else [])
+    return names + [name for name, size in layout.items() if size == 1 and "_to_" not in name]
 
 
-def relations(state: torch.Tensor, vectors: list[slice], gripper: list[int],
+def relations(state: torch.Tensor, vectors: list[slice], scalars: list[int],
               heights: bool = True) -> torch.Tensor:
-    """(N, D) states in metres -> (N, R): each vector's length (and height gap), the
-    gripper."""
+    """(N, D) states in metres -> (N, R): each vector's length (and height gap), then the
+    one-number features (the gripper, an opening)."""
     parts = []
     for where in vectors:
         v = state[:, where]
         parts.append(v.norm(dim=1, keepdim=True))
         if heights and v.shape[1] == 3:  # unsigned: above or below, the gap closes alike
             parts.append(v[:, 2:3].abs())
-    parts.extend(state[:, i : i + 1] for i in gripper)
+    parts.extend(state[:, i : i + 1] for i in scalars)
     return torch.cat(parts, dim=1)
 
 
@@ -127,8 +130,8 @@ def pretrain_encoder(net, scene: str, config: PerceptualConfig
     and set ``net``'s state statistics; cached on disk per scene, cameras and settings
     (:mod:`~workbench.rewards.perceptual.encoder_cache`) and in memory, so only the first fit
     pays for it; progress goes to :func:`workbench.progress.report`, which can cancel. Returns
-    the probe's held-out mean error of each relation, by name (metres; the gripper in its
-    observed units; the last tenth of the frames is held out)."""
+    the probe's held-out mean error of each relation, by name (metres; one-number features in
+    their observed units; the last tenth of the frames is held out)."""
     settings = {name: getattr(config, name) for name in _SETTINGS}
     settings["cameras"] = list(config.cameras)
     settings["network"] = {k: list(v.shape) for k, v in net.state_dict().items()
