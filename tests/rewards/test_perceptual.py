@@ -115,6 +115,7 @@ def test_each_scene_starts_from_its_own_cameras_and_options():
     assert perceptual_defaults("Stack").cameras == ("near_front", "near_top")  # its own option
     assert perceptual_defaults("Stack").success_head and perceptual_defaults("Push").pretrain
     assert not perceptual_defaults("Push").heights and not perceptual_defaults("Push").mirror
+    assert perceptual_defaults("Push").success_head  # the cube on the pad outweighs the reach
     config = replace(families.get("perceptual").default_config("Reach"), pretrain=0,
                      reference_frame=True)
     assert config.reference_frame and config.cameras == ("near_front", "near_side")
