@@ -22,6 +22,7 @@ import json
 import re
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -31,12 +32,8 @@ from workbench.data.workspace import Workspace
 from workbench.envs import make_env
 from workbench.registry import SCENES
 from workbench.rewards.metrics import progress_spearman
-from workbench.rewards.perceptual import PerceptualConfig
-from workbench.rewards.vision_language import (
-    VisionLanguageConfig,
-    counterfactual_goals,
-    fit_vision_language,
-)
+from workbench.rewards.vision_language import counterfactual_goals, fit_vision_language
+from workbench.rewards.workflow import vision_language_defaults
 from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
 
@@ -91,15 +88,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         ws = Workspace.open(folder, create=True)
         env = make_env(args.scene)
+        defaults = vision_language_defaults(args.scene)
         ids = record_policy_episodes(env, ws, scripted_policy(env, 0), 40, "scripted",
-                                     image_cameras=("front", "top"), image_size=64)
+                                     image_cameras=defaults.frames.cameras, image_size=64)
         takes = [ws.load_episode(i) for i in ids]
         held = takes[-20:]
         for count in args.demos:
             demos = takes[:count]
             start = time.perf_counter()
-            model = fit_vision_language(demos, args.scene, config=VisionLanguageConfig(
-                frames=PerceptualConfig(epochs=args.epochs, colour_jitter=0.0)))
+            model = fit_vision_language(demos, args.scene, config=replace(
+                defaults, frames=replace(defaults.frames, epochs=args.epochs)))
             seconds = time.perf_counter() - start
             seen_goals = {d.meta["goal"] for d in demos}
             row = {"scene": args.scene, "demos": count,

@@ -134,6 +134,17 @@ class Task(ABC):
     def features(self) -> dict[str, int]:
         ...
 
+    def seen_features(self) -> dict[str, int]:
+        """The task's state as its cameras show it, whatever a goal sentence says: what an image
+        encoder learns to read (``perceptual.pretrain``). The observation by default; a scene
+        whose observation binds the sentence (PushChoice's ``target_pos`` is the named pad's)
+        names things here by how they look instead, as a frame cannot show which one was named."""
+        return self.features()
+
+    def seen_state(self, physics: Physics) -> dict[str, np.ndarray]:
+        """:meth:`seen_features`' values."""
+        return self.observe(physics)
+
     @abstractmethod
     def evaluate(self, physics: Physics) -> dict[str, Any]:
         """All ground truth of the current state, computed in one pass (the env calls this once

@@ -76,6 +76,21 @@ class PushChoiceTask(PushTask):
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:
         return {**super().observe(physics), "other_pad_pos": self.other_pad_position(physics)}
 
+    def seen_features(self) -> dict[str, int]:
+        # The pads by colour: a frame shows where the green pad is, not which pad was named.
+        return {"cube_pos": 3, "green_pad_pos": 3, "blue_pad_pos": 3, "hand_to_cube": 3,
+                "cube_to_green_pad": 3, "cube_to_blue_pad": 3}
+
+    def seen_state(self, physics: Physics) -> dict[str, np.ndarray]:
+        observed = self.observe(physics)
+        cube = observed["cube_pos"]
+        named, other = observed["target_pos"], observed["other_pad_pos"]
+        pads = {"green": named, "blue": other} if self.pad_colour == "green" else {
+            "green": other, "blue": named}
+        return {"cube_pos": cube, "hand_to_cube": observed["hand_to_cube"],
+                **{f"{c}_pad_pos": p for c, p in pads.items()},
+                **{f"cube_to_{c}_pad": p - cube for c, p in pads.items()}}
+
     def object_colours(self, physics: Physics) -> dict[str, str]:
         return {"cube": self.colour, "pad": self.pad_colour}
 

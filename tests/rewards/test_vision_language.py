@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from tests.rewards.takes import CAMERAS, framed_takes
 from workbench.registry import SCENES
@@ -43,6 +44,89 @@ def test_counterfactual_goals_name_another_colour_or_object():
         assert len(changed) == 1 and changed[0] in push.colours  # one colour word swapped
     drawer = SCENES.load("DrawerOpen").vocabulary
     assert counterfactual_goals("xyz", drawer, 2, rng) == []  # nothing to swap: no negatives
+    # Where the sentence chooses among things present together, only that choice is swapped.
+    swapped = counterfactual_goals("push the red cube onto the green pad", push, 3, rng,
+                                   choices=("green", "blue"))
+    assert swapped == ["push the red cube onto the blue pad"]
+
+
+def test_what_the_goal_does_not_name_is_shuffled_between_frames():
+    from workbench.rewards.vision_language.fit import shuffled, unnamed_relations
+
+    names = ["hand_to_cube length", "cube_to_green_pad length", "cube_to_blue_pad length",
+             "gripper"]
+    mask = unnamed_relations(names, ["push the cube onto the green pad",
+                                     "push the red cube onto the blue pad"], ("green", "blue"))
+    assert mask.tolist() == [[False, False, True, False], [False, True, False, False]]
+    seen = torch.arange(40.0).view(10, 4)
+    rows = mask[torch.tensor([0] * 10)]  # every frame under the green pad's goal
+    out = shuffled(seen, rows, torch.Generator().manual_seed(0))
+    np.testing.assert_array_equal(out[:, [0, 1, 3]], seen[:, [0, 1, 3]])  # named: kept
+    assert sorted(out[:, 2].tolist()) == seen[:, 2].tolist()  # the blue pad's: from other rows
+    assert not torch.equal(out[:, 2], seen[:, 2])
+
+
+def test_a_vision_language_reward_reads_positions_where_the_sentence_chooses_between_things():
+    from workbench.rewards.workflow import vision_language_defaults
+
+    choice, push = vision_language_defaults("PushChoice"), vision_language_defaults("Push")
+    assert choice.frames.pretrain > 0 and choice.frames.success_head
+    assert push.frames.pretrain == 0  # the goal names the only cube's colour: pixels needed
+
+
+def test_pushchoice_shows_its_pads_by_colour_whichever_the_sentence_names():
+    from workbench.envs import make_env
+    from workbench.rewards.perceptual.pretrain import state_layout
+
+    assert "target_pos" not in state_layout("PushChoice")  # a frame cannot show the choice
+    env = make_env("PushChoice")
+    try:
+        for colour, other in (("blue", "green"), ("green", "blue")):
+            env.set_goal(f"push the cube onto the {colour} pad")
+            env.reset(seed=4)
+            seen = dict(zip(env.seen_features(), np.split(
+                env.seen_state_vector(), np.cumsum(list(env.seen_features().values()))[:-1]),
+                strict=True))
+            observed = env.task.observe(env.physics)
+            np.testing.assert_allclose(seen[f"{colour}_pad_pos"], observed["target_pos"])
+            np.testing.assert_allclose(seen[f"{other}_pad_pos"], observed["other_pad_pos"])
+            np.testing.assert_allclose(seen[f"cube_to_{colour}_pad"],
+                                       observed["cube_to_target"], atol=1e-6)
+            rgba = env.physics.model.geom_rgba[env.physics.model.geom("target").id]
+            assert rgba[2] > rgba[1] if colour == "blue" else rgba[1] > rgba[2]  # it looks so
+    finally:
+        env.close()
+
+
+def test_a_pretrained_vision_language_fit_trains_the_goal_heads_only(tmp_path):
+    from workbench.data.workspace import Workspace
+    from workbench.rewards.perceptual import model as perceptual_model
+
+    workspace = Workspace.open(tmp_path / "ws", create=True)
+    takes = framed_takes(workspace, "PushChoice", 2)
+    workspace.close()
+    config = VisionLanguageConfig(frames=PerceptualConfig(
+        cameras=CAMERAS, pretrain=48, pretrain_steps=10, channels=8, epochs=2,
+        colour_jitter=0.0, heights=False, success_head=True))
+    model = fit_vision_language(takes[:1], "PushChoice", takes[1:], config=config)
+    other = fit_vision_language(takes[1:], "PushChoice", config=config)
+    for name, weights in model.net.state_dict().items():  # one pretrained encoder, kept
+        same = torch.equal(weights, other.net.state_dict()[name])
+        assert same == (not name.startswith(("fuse.", "film.", "head."))), name
+    assert model.net.head[-1].out_features == 2  # time and achieved
+    assert "cube_to_green_pad length" in model.metrics["relation_error"]
+
+    progress = model.progress_episode(takes[0])
+    assert progress.shape == (len(takes[0]),) and ((progress >= 0) & (progress <= 1)).all()
+    model.save(tmp_path / "vl")
+
+    def no_scene(*args, **kwargs):
+        raise AssertionError("loading an artifact looked the scene up")
+
+    with pytest.MonkeyPatch.context() as patch:  # the artifact carries its layout
+        patch.setattr(perceptual_model, "state_layout", no_scene)
+        loaded = load_reward_model(tmp_path / "vl", device="cpu")
+    np.testing.assert_array_equal(loaded.progress_episode(takes[0]), progress)
 
 
 def test_the_reward_reads_the_goal_sentence(push_takes, tmp_path):

@@ -121,7 +121,8 @@ def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_
     family = families.get("vision_language")
     config = cfg.with_values(family.default_config("PushChoice"), {
         "frames.cameras": ("top",), "frames.image_size": 32, "frames.channels": 4,
-        "frames.feature_dim": 8, "frames.hidden": 16, "frames.epochs": 2})
+        "frames.feature_dim": 8, "frames.hidden": 16, "frames.epochs": 2,
+        "frames.pretrain": 48, "frames.pretrain_steps": 10})  # the defaults' 2000: minutes
     fit = family.fit_function()
     assert config.frames.colour_jitter == 0.0  # goals name colours: no colour augmentation
     _, report = fit(workspace, "PushChoice", config)

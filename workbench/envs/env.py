@@ -368,6 +368,17 @@ class WorkbenchEnv(gym.Env):
                 "offset": self.controller.offset[index].tolist(),
                 "scale": self.controller.scale[index].tolist()}
 
+    def seen_features(self) -> dict[str, int]:
+        """The robot's features and the task's as its cameras show them (``Task.seen_features``):
+        the labels an image encoder is pretrained on."""
+        return {**self.robot.features(), **self.task.seen_features()}
+
+    def seen_state_vector(self) -> np.ndarray:
+        """:meth:`seen_features`' values, in order, as one float32 vector."""
+        parts = {**self.robot.observe(self.physics), **self.task.seen_state(self.physics)}
+        return np.concatenate([np.asarray(parts[name], np.float32).reshape(size)
+                               for name, size in self.seen_features().items()])
+
     # -- internals ---------------------------------------------------------------------------
     def state_vector(self) -> np.ndarray:
         """The declared features, in order, as one float32 vector (a fresh array)."""

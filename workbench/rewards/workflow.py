@@ -165,12 +165,20 @@ def _fit_on_frames(workspace: Workspace, scene: str, fit: Callable[..., Any], co
 
 
 def vision_language_defaults(scene: str) -> VisionLanguageConfig:
-    """The perceptual family's cameras and mirroring for ``scene``; no pretraining (the goal
-    sentence, not the scene's state, is what the model must read)."""
+    """The perceptual family's cameras and mirroring for ``scene``. Where the sentence chooses
+    among things present together (``Task.goal_choices``: PushChoice's two pads) also its
+    pretrained encoder and success head: the model reads where each thing is and learns which
+    one a colour word means. Elsewhere the sentence names the colour of the only object, which
+    a reading of positions would lose, so the model learns from the pixels."""
+    from workbench.registry import SCENES
+
     frames = perceptual_defaults(scene)
     start = VisionLanguageConfig()
-    return replace(start, frames=replace(start.frames, cameras=frames.cameras,
-                                         mirror=frames.mirror))
+    seen = replace(start.frames, cameras=frames.cameras, mirror=frames.mirror)
+    if SCENES.load(scene).goal_choices:
+        seen = replace(seen, pretrain=frames.pretrain, heights=frames.heights,
+                       success_head=frames.success_head)
+    return replace(start, frames=seen)
 
 
 def fit_preference_in_workspace(

@@ -77,38 +77,30 @@ class ViewEncoder(nn.Module):
         return self.head(self.pool(self.conv(x)))
 
 
-class PerceptualProgressNet(nn.Module):
-    """``layout`` (the scene's state features, with ``config.pretrain``): the encoder also
-    has a linear probe that reads the state, and the heads see only the relations between
-    things in it (:mod:`workbench.rewards.perceptual.pretrain`)."""
+class StateReader(nn.Module):
+    """What a net with a pretrained encoder adds (:mod:`workbench.rewards.perceptual.pretrain`):
+    a linear probe that reads the scene's state (``layout``) from the encoder's features, and
+    the relations between things in it, standardised, which are all its heads then see."""
 
     # Buffers (saved with the weights, not trained), present when the encoder is pretrained.
     state_mean: torch.Tensor
     state_std: torch.Tensor
     relation_mean: torch.Tensor
     relation_std: torch.Tensor
+    encoder: ViewEncoder
 
-    def __init__(self, views: int, config: PerceptualConfig,
-                 layout: dict[str, int] | None = None):
-        super().__init__()
-        self.views = views
-        self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size,
-                                   config.keypoints, config.reference_frame)
-        heads = 2 if config.success_head else 1  # time along the demos (, succeeded)
-        inputs = views * config.feature_dim
-        self.layout = layout
-        if layout is not None:
-            state = sum(layout.values())
-            self.relation_slices = relation_slices(layout)
-            self.probe = nn.Linear(inputs, state)
-            self.register_buffer("state_mean", torch.zeros(state))
-            self.register_buffer("state_std", torch.ones(state))
-            self.heights = config.heights
-            inputs = self.relations_of(torch.zeros(1, state)).shape[1]
-            self.register_buffer("relation_mean", torch.zeros(inputs))
-            self.register_buffer("relation_std", torch.ones(inputs))
-        self.fuse = nn.Sequential(nn.Linear(inputs, config.hidden),
-                                  nn.SiLU(), nn.Linear(config.hidden, heads))
+    def add_reader(self, views: int, config: PerceptualConfig, layout: dict[str, int]) -> int:
+        """Build the probe and buffers; returns how many relations the heads see."""
+        state = sum(layout.values())
+        self.relation_slices = relation_slices(layout)
+        self.probe = nn.Linear(views * config.feature_dim, state)
+        self.register_buffer("state_mean", torch.zeros(state))
+        self.register_buffer("state_std", torch.ones(state))
+        self.heights = config.heights
+        count = self.relations_of(torch.zeros(1, state)).shape[1]
+        self.register_buffer("relation_mean", torch.zeros(count))
+        self.register_buffer("relation_std", torch.ones(count))
+        return count
 
     def relations_of(self, state: torch.Tensor) -> torch.Tensor:
         """(N, D) states -> the relations between things the heads see."""
@@ -119,11 +111,33 @@ class PerceptualProgressNet(nn.Module):
         features = self.encoder(images.flatten(0, 1)).view(images.shape[0], -1)
         return self.probe(features) * self.state_std + self.state_mean
 
+    def seen_relations(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, V, 3, H, W) -> the standardised relations the heads see."""
+        return (self.relations_of(self.read_state(images)) - self.relation_mean) / self.relation_std
+
+
+class PerceptualProgressNet(StateReader):
+    """``layout`` (the scene's state features, with ``config.pretrain``): the encoder also
+    has a linear probe that reads the state, and the heads see only the relations between
+    things in it (:class:`StateReader`)."""
+
+    def __init__(self, views: int, config: PerceptualConfig,
+                 layout: dict[str, int] | None = None):
+        super().__init__()
+        self.views = views
+        self.encoder = ViewEncoder(config.channels, config.feature_dim, config.image_size,
+                                   config.keypoints, config.reference_frame)
+        heads = 2 if config.success_head else 1  # time along the demos (, succeeded)
+        self.layout = layout
+        inputs = (views * config.feature_dim if layout is None
+                  else self.add_reader(views, config, layout))
+        self.fuse = nn.Sequential(nn.Linear(inputs, config.hidden),
+                                  nn.SiLU(), nn.Linear(config.hidden, heads))
+
     def logits(self, images: torch.Tensor, reference: torch.Tensor | None = None
                ) -> torch.Tensor:  # (N, V, 3, H, W), reference alike -> (N, heads)
         if self.layout is not None:
-            seen = self.relations_of(self.read_state(images))
-            return self.fuse((seen - self.relation_mean) / self.relation_std)
+            return self.fuse(self.seen_relations(images))
         n = images.shape[0]
         features = self.encoder(images.flatten(0, 1),
                                 None if reference is None else reference.flatten(0, 1))
@@ -156,9 +170,14 @@ class FrameRewardModel:
 
     net: Any  # the family's torch module (its own class)
 
-    def __init__(self, scene: str, config: Any, device: str = "auto"):
+    def __init__(self, scene: str, config: Any, device: str = "auto",
+                 layout: dict[str, int] | None = None):
         self.scene = scene
         self.config = config
+        # A pretrained encoder reads the scene's state features: the fit looks them up (it
+        # builds the scene anyway); the artifact carries them, so loading builds nothing.
+        self.layout = (dict(layout) if layout is not None
+                       else state_layout(scene) if self.frame_config.pretrain else None)
         self.cameras = tuple(self.frame_config.cameras)
         self.device = pick_device(device)
         self.net = self._build_net().to(self.device)
@@ -183,8 +202,8 @@ class FrameRewardModel:
         return np.stack([episode[f"image/{c}"] for c in self.cameras], axis=1)
 
     def _extra_header(self) -> dict[str, Any]:
-        """What a subclass needs besides scene and config to rebuild its net from the file."""
-        return {}
+        """What the net needs besides scene and config to be rebuilt from the file."""
+        return {"layout": self.layout} if self.layout is not None else {}
 
     def save(self, path: str | Path) -> Path:
         header = {"family": self.family, "scene": self.scene, "config": cfg.to_dict(self.config),
@@ -193,7 +212,8 @@ class FrameRewardModel:
 
     @classmethod
     def _init_extra(cls, header: dict[str, Any]) -> dict[str, Any]:
-        return {}
+        # Artifacts from before the layout was saved look it up (building the scene once).
+        return {"layout": header["layout"]} if header.get("layout") else {}
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto"):
@@ -224,22 +244,10 @@ class PerceptualProgressModel(FrameRewardModel):
 
     def __init__(self, scene: str, config: PerceptualConfig = PerceptualConfig(),
                  device: str = "auto", layout: dict[str, int] | None = None):
-        # A pretrained encoder reads the scene's state features: the fit looks them up (it
-        # builds the scene anyway); the artifact carries them, so loading builds nothing.
-        self.layout = (dict(layout) if layout is not None
-                       else state_layout(scene) if config.pretrain else None)
-        super().__init__(scene, config, device)
+        super().__init__(scene, config, device, layout)
 
     def _build_net(self) -> PerceptualProgressNet:
         return PerceptualProgressNet(len(self.cameras), self.config, self.layout)
-
-    def _extra_header(self) -> dict[str, Any]:
-        return {"layout": self.layout} if self.layout is not None else {}
-
-    @classmethod
-    def _init_extra(cls, header: dict[str, Any]) -> dict[str, Any]:
-        # Artifacts from before the layout was saved look it up (building the scene once).
-        return {"layout": header["layout"]} if header.get("layout") else {}
 
     @torch.no_grad()
     def progress(self, frames: np.ndarray, start: np.ndarray | None = None,

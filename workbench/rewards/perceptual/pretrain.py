@@ -3,10 +3,11 @@
 From one demonstration a CNN learns what that episode looked like, not what progress is: in a
 new layout (the cube on the other side, the target higher) its features mean something else.
 The simulator can show the scene in thousands of layouts for free: ``Task.scatter`` puts the
-hand, the objects and the goal somewhere random after a reset, and the scene's own
-observation (``env.state_vector()``: joint angles, the hand's and objects' positions, the
-vectors between them) labels each rendered frame. The encoder learns to read that state from
-the frames (a linear probe on its features); no demonstration and no progress label is used.
+hand, the objects and the goal somewhere random after a reset, and the scene's state as its
+cameras show it (``env.seen_state_vector()``: joint angles, the hand's and objects'
+positions, the vectors between them) labels each rendered frame. The encoder learns to read
+that state from the frames (a linear probe on its features); no demonstration and no progress
+label is used.
 
 The progress model then sees the frames only through what the encoder reads, as relations:
 the length (and unsigned height gap) of each vector between two things (``hand_to_cube``,
@@ -45,12 +46,13 @@ def can_scatter(scene: str) -> bool:
 
 @functools.cache  # building the env is the cost; a layout never changes
 def state_layout(scene: str) -> dict[str, int]:
-    """The scene's observation features in order (robot's, then task's), name -> size."""
+    """The scene's state as its cameras show it (robot's features, then the task's
+    ``seen_features``), name -> size: what a pretrained encoder reads."""
     from workbench.envs import make_env
 
     env = make_env(scene)
     try:
-        return dict(env.features)
+        return env.seen_features()
     finally:
         env.close()
 
@@ -118,7 +120,7 @@ def scattered_frames(scene: str, cameras: tuple[str, ...], count: int, size: int
                 env.reset(seed=seed * 1_000_003 + i)  # a new layout, colours and goal
                 task.scatter(physics, rng)
                 frames.append(np.stack([renderer.rgb(physics.data, c) for c in cameras]))
-                states.append(env.state_vector())
+                states.append(env.seen_state_vector())
     finally:
         env.close()
     return np.stack(frames), np.stack(states)

@@ -12,7 +12,7 @@ and scored under its own goal and one counterfactual goal.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from workbench.registry import SCENES
 from workbench.rewards.language.encoder import embed
 from workbench.rewards.perceptual.fit import augment
 from workbench.rewards.perceptual.model import to_tensor
+from workbench.rewards.perceptual.pretrain import pretrain_encoder, relation_names
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.progress.fit import progress_targets
 from workbench.rewards.training import fit_minibatches
@@ -32,12 +33,16 @@ from workbench.task import Vocabulary
 
 
 def counterfactual_goals(goal: str, vocabulary: Vocabulary, count: int,
-                         rng: np.random.Generator) -> list[str]:
+                         rng: np.random.Generator,
+                         choices: Collection[str] = ()) -> list[str]:
     """Up to ``count`` sentences that differ from ``goal`` in one named colour (or, with no
-    colour in it, one named object): goals the demo of ``goal`` does not achieve."""
+    colour in it, one named object): goals the demo of ``goal`` does not achieve. ``choices``:
+    where the sentence chooses among things present together (PushChoice's pads), only their
+    colours are swapped, for one another: what the goal chooses is what the model must read."""
     words = re.findall(r"[a-z]+", goal.lower())
-    named = [w for w in words if w in vocabulary.colours]
-    pool = [c for c in vocabulary.colours if c not in named]
+    colours = tuple(choices) or vocabulary.colours
+    named = [w for w in words if w in colours]
+    pool = [c for c in colours if c not in named]
     if not named:
         synonyms = {s: obj for obj, names in vocabulary.objects.items() for s in (obj, *names)}
         named = [w for w in words if w in synonyms]
@@ -51,6 +56,26 @@ def counterfactual_goals(goal: str, vocabulary: Vocabulary, count: int,
         if len(variants) == count:
             break
     return sorted(variants)
+
+
+def unnamed_relations(names: Sequence[str], goals: Sequence[str],
+                      choices: Collection[str]) -> torch.Tensor:
+    """(goals, relations) bool: the relations that name a chosen thing's colour which the goal
+    does not name (``cube_to_blue_pad length`` under "push the cube onto the green pad")."""
+    def colours(text: str) -> set[str]:
+        return set(re.findall(r"[a-z]+", text.lower())) & set(choices)
+
+    return torch.tensor([[bool(colours(name) - colours(goal)) for name in names]
+                         for goal in goals], dtype=torch.bool)
+
+
+def shuffled(seen: torch.Tensor, mask: torch.Tensor, generator: torch.Generator
+             ) -> torch.Tensor:
+    """``seen`` (N, R) with the masked entries taken from other rows of the batch."""
+    if len(seen) < 2:
+        return seen
+    order = torch.randperm(len(seen), generator=generator).to(seen.device)
+    return torch.where(mask, seen[order], seen)
 
 
 def fit_vision_language(
@@ -67,7 +92,17 @@ def fit_vision_language(
     torch.manual_seed(frames_config.seed)
     rng = np.random.default_rng(frames_config.seed)
     model = VisionLanguageProgressModel(scene, config, device=frames_config.device)
-    vocabulary = SCENES.load(scene).vocabulary
+    trained = list(model.net.parameters())
+    if frames_config.pretrain:  # the encoder learns where things are, then stays as it is
+        model.metrics.update(pretrain_encoder(model.net, scene, frames_config))
+        model.net.encoder.requires_grad_(False)
+        model.net.probe.requires_grad_(False)
+        trained = [*model.net.fuse.parameters(), *model.net.film.parameters(),
+                   *model.net.head.parameters()]
+    success_head = frames_config.success_head
+    task = SCENES.load(scene)
+    vocabulary = task.vocabulary
+    choices = [c for role in task.goal_choices for c in task.goal_colours.get(role, ())]
     labels = ProgressConfig(bins=frames_config.bins,
                             hold_after_success=frames_config.hold_after_success)
 
@@ -78,11 +113,11 @@ def fit_vision_language(
             goals.append(text)
         return goals.index(text)
 
-    frames, targets, weights, own, mismatched = [], [], [], [], []
+    frames, targets, weights, own, mismatched, succeeded = [], [], [], [], [], []
     for demo in demos:
         goal = model.goal_of(demo)
         others = [goal_index(g) for g in
-                  counterfactual_goals(goal, vocabulary, config.counterfactuals, rng)]
+                  counterfactual_goals(goal, vocabulary, config.counterfactuals, rng, choices)]
         clip = model.frames_of(demo)
         frames.append(clip)
         targets.append(progress_targets(demo, labels))
@@ -90,13 +125,29 @@ def fit_vision_language(
         own.append(np.full(len(clip), goal_index(goal)))
         mismatched.append(rng.choice(others, size=len(clip)) if others
                           else np.full(len(clip), -1))
+        succeeded.append(np.maximum.accumulate(np.asarray(
+            demo.get("success", np.zeros(len(demo))), bool)).astype(np.float32))
     for episode in negatives:
-        tail = model.frames_of(episode)[int(len(episode) * (1.0 - frames_config.negative_tail)):]
-        frames.append(tail)
-        targets.append(np.zeros(len(tail), np.float32))
-        weights.append(np.full(len(tail), frames_config.negative_weight, np.float32))
-        own.append(np.full(len(tail), goal_index(model.goal_of(episode))))
-        mismatched.append(np.full(len(tail), -1))
+        # The time head learns 0 on a failed take's last part; a success head takes all of it
+        # as "not achieved". (Unlike the perceptual family's, the time head keeps its
+        # negatives: it sees where things are, and without them it extrapolates to states no
+        # demo showed, the hand far from the cube, as progress.)
+        kept = model.frames_of(episode)[0 if success_head else
+                                        int(len(episode) * (1.0 - frames_config.negative_tail)):]
+        tail = int(len(episode) * frames_config.negative_tail)
+        frames.append(kept)
+        targets.append(np.zeros(len(kept), np.float32))
+        weights.append(np.where(np.arange(len(kept)) >= len(kept) - tail,
+                                frames_config.negative_weight, 0.0).astype(np.float32))
+        goal = model.goal_of(episode)
+        own.append(np.full(len(kept), goal_index(goal)))
+        # Where the sentence chooses, a failed take achieved no other choice either: each goal
+        # then learns from every failure, not only from those recorded under it.
+        others = [goal_index(g) for g in counterfactual_goals(
+            goal, vocabulary, config.counterfactuals, rng, choices)] if choices else []
+        mismatched.append(rng.choice(others, size=len(kept)) if others
+                          else np.full(len(kept), -1))
+        succeeded.append(np.zeros(len(kept), np.float32))
 
     device = model.device
     x = to_tensor(np.concatenate(frames), frames_config.image_size, torch.device("cpu"))
@@ -104,28 +155,52 @@ def fit_vision_language(
     w = torch.as_tensor(np.concatenate(weights))
     own_goal = torch.as_tensor(np.concatenate(own))
     other_goal = torch.as_tensor(np.concatenate(mismatched))
+    y_success = torch.as_tensor(np.concatenate(succeeded))
+    # Balance the success head's classes (a demo has a few achieved frames, many not yet).
+    positives = float(y_success.sum())
+    w_success = torch.where(y_success > 0, (len(y_success) - positives) / max(positives, 1.0),
+                            1.0)
     vectors = torch.as_tensor(embed(goals), device=device)
-    optimiser = torch.optim.AdamW(model.net.parameters(), lr=frames_config.lr,
+    optimiser = torch.optim.AdamW(trained, lr=frames_config.lr,
                                   weight_decay=frames_config.weight_decay)
     generator = torch.Generator().manual_seed(frames_config.seed)
+
+    def weighted(logits, target, weight) -> tuple[torch.Tensor, torch.Tensor]:
+        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight
+        return loss.sum(), weight.sum()
+
+    # Where the model reads relations and the sentence chooses, each goal's nuisances: the
+    # relations of a chosen thing it does not name (under "the green pad", the blue pad's).
+    nuisance = (unnamed_relations(relation_names(model.layout, frames_config.heights), goals,
+                                  choices).to(device)
+                if model.layout is not None and choices else None)
 
     def batch_loss(idx: torch.Tensor) -> torch.Tensor:
         batch = augment(x[idx], frames_config.shift, frames_config.colour_jitter, generator,
                         frames_config.mirror).to(device)
-        features = model.net.frame_features(batch)
-        logits = model.net.goal_logits(features, vectors[own_goal[idx].to(device)])
-        loss = (F.binary_cross_entropy_with_logits(
-            logits, y[idx].to(device), reduction="none") * w[idx].to(device)).sum()
-        norm = w[idx].sum()
         has_other = other_goal[idx] >= 0
-        if has_other.any():  # the same frames under a mismatched goal: progress 0
-            rows = has_other.nonzero().squeeze(-1)
-            wrong = model.net.goal_logits(features[rows.to(device)],
-                                          vectors[other_goal[idx][rows].to(device)])
-            loss = loss + config.mismatch_weight * F.binary_cross_entropy_with_logits(
-                wrong, torch.zeros_like(wrong), reduction="sum")
-            norm = norm + config.mismatch_weight * len(rows)
-        return loss / norm.to(device)
+        rows = has_other.nonzero().squeeze(-1).to(device)
+        mine, others = own_goal[idx].to(device), other_goal[idx][has_other].to(device)
+        if nuisance is None:
+            features = model.net.frame_features(batch)
+            wrong_features = features[rows]
+        else:  # each row's nuisances from another frame: progress must not depend on them
+            seen = model.net.seen_relations(batch)
+            features = model.net.fuse(shuffled(seen, nuisance[mine], generator))
+            wrong_features = model.net.fuse(shuffled(seen[rows], nuisance[others], generator))
+        logits = model.net.goal_logits(features, vectors[mine])
+        # The same frames under a mismatched goal: progress 0 on every head.
+        wrong = model.net.goal_logits(wrong_features, vectors[others])
+        mismatch = torch.full((len(rows),), config.mismatch_weight, device=device)
+        total = torch.zeros((), device=device)
+        for head, (target, weight) in enumerate(
+                [(y, w), (y_success, w_success)][: logits.shape[1]]):
+            loss, norm = weighted(logits[:, head], target[idx].to(device),
+                                  weight[idx].to(device))
+            wrong_loss, wrong_norm = weighted(wrong[:, head], torch.zeros_like(mismatch),
+                                              mismatch)
+            total = total + (loss + wrong_loss) / (norm + wrong_norm).clamp(min=1e-6)
+        return total
 
     fit_minibatches(model.net, optimiser, len(x), frames_config.epochs,
                     frames_config.batch_size, generator, batch_loss, on_epoch)

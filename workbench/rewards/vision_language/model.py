@@ -6,6 +6,10 @@ sentence embedding (all-MiniLM-L6-v2, offline) modulates the fused features by F
 per-feature scale and shift), so one network scores the same frames differently for different
 goals. Only the frame encoder and the fusion are trained: with a handful of demos, a trainable
 text encoder would memorise their sentences.
+
+Where the sentence chooses among things present together (PushChoice's two pads), the encoder
+can be pretrained (``frames.pretrain``) to read where each thing is; the model then sees the
+relations between them, and the demos only have to teach which relation a colour word means.
 """
 
 from __future__ import annotations
@@ -16,39 +20,55 @@ from torch import nn
 
 from workbench.rewards.language.encoder import embed, score_by_goal
 from workbench.rewards.perceptual.config import PerceptualConfig
-from workbench.rewards.perceptual.model import FrameRewardModel, ViewEncoder, to_tensor
+from workbench.rewards.perceptual.model import (
+    FrameRewardModel,
+    StateReader,
+    ViewEncoder,
+    to_tensor,
+)
 from workbench.rewards.vision_language.config import VisionLanguageConfig
 from workbench.sentences import check_sentence
 
 EMBEDDING_DIM = 384
 
 
-class VisionLanguageNet(nn.Module):
-    def __init__(self, views: int, config: VisionLanguageConfig):
+class VisionLanguageNet(StateReader):
+    """``layout`` (with ``frames.pretrain``): the views are read as the relations between
+    things in the scene (:class:`StateReader`), and the goal picks which of them matter."""
+
+    def __init__(self, views: int, config: VisionLanguageConfig,
+                 layout: dict[str, int] | None = None):
         super().__init__()
         frames = config.frames
         self.encoder = ViewEncoder(frames.channels, frames.feature_dim, frames.image_size,
                                    frames.keypoints)
-        self.fuse = nn.Linear(views * frames.feature_dim, frames.hidden)
+        self.layout = layout
+        inputs = (views * frames.feature_dim if layout is None
+                  else self.add_reader(views, frames, layout))
+        self.fuse = nn.Linear(inputs, frames.hidden)
         self.film = nn.Linear(EMBEDDING_DIM, 2 * frames.hidden)
         nn.init.zeros_(self.film.weight)  # start as the unconditioned perceptual model
         nn.init.zeros_(self.film.bias)
+        heads = 2 if frames.success_head else 1  # time along the demos (, succeeded)
         self.head = nn.Sequential(nn.SiLU(), nn.Linear(frames.hidden, frames.hidden), nn.SiLU(),
-                                  nn.Linear(frames.hidden, 1))
+                                  nn.Linear(frames.hidden, heads))
 
     def frame_features(self, images: torch.Tensor) -> torch.Tensor:
         """images (N, V, 3, H, W) in [0, 1] -> (N, hidden) fused view features."""
+        if self.layout is not None:
+            return self.fuse(self.seen_relations(images))
         n = images.shape[0]
         return self.fuse(self.encoder(images.flatten(0, 1)).view(n, -1))
 
     def goal_logits(self, features: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
-        """Progress logits of fused features under goals (N, 384): the frames are encoded once
-        and scored under as many goals as needed (fitting scores each under two)."""
+        """(N, heads) logits of fused features under goals (N, 384): the frames are encoded
+        once and scored under as many goals as needed (fitting scores each under two)."""
         scale, shift = self.film(goals).chunk(2, dim=-1)
-        return self.head(features * (1 + scale) + shift).squeeze(-1)
+        return self.head(features * (1 + scale) + shift)
 
-    def logits(self, images: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
-        return self.goal_logits(self.frame_features(images), goals)
+    def progress(self, images: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        """Progress in [0, 1]: the time head, averaged with the success head if there is one."""
+        return torch.sigmoid(self.goal_logits(self.frame_features(images), goals)).mean(-1)
 
 
 class VisionLanguageProgressModel(FrameRewardModel):
@@ -63,15 +83,15 @@ class VisionLanguageProgressModel(FrameRewardModel):
     config_class = VisionLanguageConfig
 
     def __init__(self, scene: str, config: VisionLanguageConfig = VisionLanguageConfig(),
-                 device: str = "auto"):
-        super().__init__(scene, config, device)
+                 device: str = "auto", layout: dict[str, int] | None = None):
+        super().__init__(scene, config, device, layout)
 
     @property
     def frame_config(self) -> PerceptualConfig:
         return self.config.frames
 
     def _build_net(self) -> VisionLanguageNet:
-        return VisionLanguageNet(len(self.cameras), self.config)
+        return VisionLanguageNet(len(self.cameras), self.config, self.layout)
 
     @staticmethod
     def goal_of(episode) -> str:
@@ -95,7 +115,7 @@ class VisionLanguageProgressModel(FrameRewardModel):
         out = []
         for i in range(0, len(frames), batch):
             images = to_tensor(frames[i : i + batch], self.config.frames.image_size, self.device)
-            out.append(torch.sigmoid(self.net.logits(images, vector.expand(len(images), -1))))
+            out.append(self.net.progress(images, vector.expand(len(images), -1)))
         return torch.cat(out).cpu().numpy() if out else np.zeros(0, np.float32)
 
     def progress_episode(self, episode, goal: str | None = None) -> np.ndarray:
