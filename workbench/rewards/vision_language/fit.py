@@ -5,8 +5,9 @@ Positives: each demo's frames under its own goal, labelled with the progress fam
 temporally clipped success, hence partial progress). Negatives: (1) the same frames under
 counterfactual goals, the demo's sentence with another colour or object of the scene's
 vocabulary named, labelled 0: this is what makes the model read the sentence; (2) the last
-frames of failed rollouts under their own goal, labelled 0. Each frame is encoded once per step
-and scored under its own goal and one counterfactual goal.
+frames of failed rollouts under their own goal (and, where the sentence chooses between things,
+under the other choices too), labelled 0. Each frame is encoded once per step and scored under
+its own goal and one counterfactual goal.
 """
 
 from __future__ import annotations
