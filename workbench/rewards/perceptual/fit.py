@@ -45,6 +45,13 @@ def augment(x: torch.Tensor, shift: int, jitter: float, generator: torch.Generat
     return x
 
 
+def balanced_weights(labels: torch.Tensor) -> torch.Tensor:
+    """Per-frame weights that balance a success head's two classes (a demo has a few
+    succeeded frames, many not yet)."""
+    positives = float(labels.sum())
+    return torch.where(labels > 0, (len(labels) - positives) / max(positives, 1.0), 1.0)
+
+
 def fit_perceptual_progress(
     demos: Sequence[Episode],
     scene: str,
@@ -108,10 +115,7 @@ def fit_perceptual_progress(
     y = torch.as_tensor(np.concatenate(targets))
     w = torch.as_tensor(np.concatenate(weights))
     y_success = torch.as_tensor(np.concatenate(succeeded))
-    # Balance the success head's classes (a demo has a few succeeded frames, many not yet).
-    positives = float(y_success.sum())
-    w_success = torch.where(y_success > 0, (len(y_success) - positives) / max(positives, 1.0),
-                            1.0)
+    w_success = balanced_weights(y_success)
     device = model.device
     optimiser = torch.optim.AdamW(trained, lr=config.lr,
                                   weight_decay=config.weight_decay)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from workbench.data.episode import Episode
 from workbench.registry import SCENES
 from workbench.rewards.language.encoder import embed
-from workbench.rewards.perceptual.fit import augment
+from workbench.rewards.perceptual.fit import augment, balanced_weights
 from workbench.rewards.perceptual.model import to_tensor
 from workbench.rewards.perceptual.pretrain import pretrain_encoder, relation_names
 from workbench.rewards.progress.config import ProgressConfig
@@ -114,18 +114,21 @@ def fit_vision_language(
             goals.append(text)
         return goals.index(text)
 
+    def mismatched_goals(goal: str, count: int) -> np.ndarray:
+        """Per frame, the index of a counterfactual goal it is scored 0 under (-1: none)."""
+        others = [goal_index(g) for g in counterfactual_goals(
+            goal, vocabulary, config.counterfactuals, rng, choices)]
+        return rng.choice(others, size=count) if others else np.full(count, -1)
+
     frames, targets, weights, own, mismatched, succeeded = [], [], [], [], [], []
     for demo in demos:
         goal = model.goal_of(demo)
-        others = [goal_index(g) for g in
-                  counterfactual_goals(goal, vocabulary, config.counterfactuals, rng, choices)]
         clip = model.frames_of(demo)
+        mismatched.append(mismatched_goals(goal, len(clip)))  # indexes its goals first
         frames.append(clip)
         targets.append(progress_targets(demo, labels))
         weights.append(np.ones(len(clip), np.float32))
         own.append(np.full(len(clip), goal_index(goal)))
-        mismatched.append(rng.choice(others, size=len(clip)) if others
-                          else np.full(len(clip), -1))
         succeeded.append(np.maximum.accumulate(np.asarray(
             demo.get("success", np.zeros(len(demo))), bool)).astype(np.float32))
     for episode in negatives:
@@ -144,9 +147,7 @@ def fit_vision_language(
         own.append(np.full(len(kept), goal_index(goal)))
         # Where the sentence chooses, a failed take achieved no other choice either: each goal
         # then learns from every failure, not only from those recorded under it.
-        others = [goal_index(g) for g in counterfactual_goals(
-            goal, vocabulary, config.counterfactuals, rng, choices)] if choices else []
-        mismatched.append(rng.choice(others, size=len(kept)) if others
+        mismatched.append(mismatched_goals(goal, len(kept)) if choices
                           else np.full(len(kept), -1))
         succeeded.append(np.zeros(len(kept), np.float32))
 
@@ -157,10 +158,7 @@ def fit_vision_language(
     own_goal = torch.as_tensor(np.concatenate(own))
     other_goal = torch.as_tensor(np.concatenate(mismatched))
     y_success = torch.as_tensor(np.concatenate(succeeded))
-    # Balance the success head's classes (a demo has a few achieved frames, many not yet).
-    positives = float(y_success.sum())
-    w_success = torch.where(y_success > 0, (len(y_success) - positives) / max(positives, 1.0),
-                            1.0)
+    w_success = balanced_weights(y_success)
     vectors = torch.as_tensor(embed(goals), device=device)
     optimiser = torch.optim.AdamW(trained, lr=frames_config.lr,
                                   weight_decay=frames_config.weight_decay)
