@@ -11,10 +11,12 @@ not the ones any setting was tuned on (nothing was tuned for this benchmark).
 fresh workspace the "user" records ``--demos`` scripted demos (each with its goal text, the pad
 drawn per take) and the failed takes beside them, a vision-language progress model is fitted on
 their frames under the scene's defaults, and the same run trains on it, each episode's frames
-scored towards that episode's sentence (distilled, as on any frame reward).
+scored towards that episode's sentence: ``--scoring distilled`` (the default, as on any frame
+reward; the line says how many updates the frame reward scored directly because the state
+student disagreed) or ``direct`` (every step rendered and scored).
 
 Run: python benchmarks/language_to_policy.py [--steps 400000] [--seeds 3] [--first-seed 100]
-     [--reward grounded|vision-language] [--demos 5]
+     [--reward grounded|vision-language] [--demos 5] [--scoring distilled|direct]
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import argparse
 import json
 import tempfile
 import time
+
+from pixels_to_policy import distill_summary
 
 import workbench  # noqa: F401
 from workbench.data.workspace import Workspace
@@ -40,6 +44,7 @@ def main() -> None:
     parser.add_argument("--goal", default="push the cube onto the blue pad")
     parser.add_argument("--reward", choices=("grounded", "vision-language"), default="grounded")
     parser.add_argument("--demos", type=int, default=5)
+    parser.add_argument("--scoring", choices=("distilled", "direct"), default="distilled")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         workspace = Workspace.open(folder, create=True)
@@ -62,14 +67,16 @@ def main() -> None:
                 "reward": reward}
             config = RunConfig(scene="PushChoice", goal=args.goal, **model,
                                eval_episodes=40, hacking_guard=False, tensorboard=False,
-                               checkpoint_every=0,
+                               checkpoint_every=0, frame_scoring=args.scoring,
                                ppo=PPOConfig(total_steps=args.steps, seed=seed))
             start = time.perf_counter()
             result = train_run(workspace, config)
             print(json.dumps({
                 "seed": seed, "goal": args.goal, "reward": args.reward,
+                "scoring": args.scoring if reward != "grounded" else None,
                 "success_named": result["success_rate"], **result["goal_success"],
                 "seconds": round(time.perf_counter() - start, 1),
+                **distill_summary(result["path"]),
             }), flush=True)
 
 

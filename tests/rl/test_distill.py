@@ -9,7 +9,13 @@ import torch
 
 from workbench.envs.frames import RenderedFrames
 from workbench.rewards.perceptual import PerceptualConfig, PerceptualProgressModel
-from workbench.rl.distill import DistillConfig, DistilledFrameReward
+from workbench.rl.distill import (
+    GOAL_CODE,
+    DistillConfig,
+    DistilledFrameReward,
+    StateStudent,
+    sentence_code,
+)
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
 from workbench.rl.reward_wrapper import reached
 
@@ -124,6 +130,54 @@ def test_a_stopped_distilled_run_resumes_to_the_uninterrupted_result(teacher, tm
     for a, b in zip(envs.student.net.parameters(), uninterrupted.student.net.parameters(),
                     strict=True):
         assert torch.equal(a, b)
+
+
+class BluePaysMore:
+    """A goal-conditioned teacher: the frames' score, 1 higher towards the blue pad. PushChoice
+    observes the named pad's position, not its colour, so only the sentence tells them apart."""
+
+    goal_conditioned = True
+
+    def __init__(self, model):
+        self.model, self.cameras = model, model.cameras
+
+    def score(self, frames, goals=None):
+        blue = [goal is not None and "blue" in goal for goal in
+                (goals if goals is not None else [None] * len(frames))]
+        return self.model.score(frames) + np.asarray(blue, float)
+
+
+def test_the_student_of_a_goal_conditioned_teacher_reads_each_episode_s_sentence(teacher):
+    envs = make_vector_env(
+        "workbench/PushChoice-v0", 4,
+        {"goal": "push the cube onto the green pad", "draw_choices": True},
+        wrap=lambda env: RenderedFrames(env, CAMERAS, SIZE))
+    envs = DistilledFrameReward(envs, BluePaysMore(teacher), config=DistillConfig(
+        render_fraction=0.25, min_agreement=-1.0, fit_steps=300))
+    rng = np.random.default_rng(2)
+    envs.reset(seed=2)
+    for _ in range(3):
+        roll(envs, 64, rng)
+        envs.refit()
+    assert not envs.direct
+    codes = {sentence_code(f"push the cube onto the {c} pad").tobytes(): c
+             for c in ("green", "blue")}
+    named = [codes[row.tobytes()] for row in envs._labels[:, -GOAL_CODE:]]
+    assert {"green", "blue"} <= set(named)  # the envs drew both pads and said which
+    states = envs._labels[:, :-GOAL_CODE]
+    under = {c: envs._inputs(states, np.array([f"push the cube onto the {c} pad"] * len(states),
+                                              dtype=object)) for c in ("green", "blue")}
+    gap = envs.student.score(under["blue"]) - envs.student.score(under["green"])
+    assert gap.mean() > 0.5  # the same states, 1 higher under the sentence naming blue
+    _, transitions = roll(envs, 32, rng)  # the student scores every step with its sentence
+    assert all(np.isfinite(reward).all() for reward, _ in transitions)
+    envs.close()
+
+
+def test_a_student_saved_with_other_inputs_is_refused_in_words():
+    saved = StateStudent(obs_dim=5, hidden=8, seed=0).get_state()
+    with pytest.raises(ValueError, match=f"reads 5 inputs, this version's {5 + GOAL_CODE}"):
+        StateStudent(obs_dim=5 + GOAL_CODE, hidden=8, seed=0).set_state(saved)
 
 
 def test_only_rewards_over_frames_are_distilled():

@@ -7,12 +7,13 @@ arrive in ``info["final_info"]["frames"]`` and the new episode's first frames in
 ``info["frames"]``, so the learned-reward wrapper scores exactly the states a state reward
 would.
 
-Where the env has a goal sentence, ``info["goal"]`` beside the frames is this episode's
-sentence (:meth:`WorkbenchEnv.episode_goal`: the choice the scene drew named), which a
-goal-conditioned frame reward scores them towards.
+Where the env has a goal sentence, ``info["goal"]`` is this episode's sentence
+(:meth:`WorkbenchEnv.episode_goal`: the choice the scene drew named), which a goal-conditioned
+frame reward scores the frames towards.
 
 ``render_next`` (set per sub-env through ``VectorEnv.set_attr``) skips rendering where a
-reward renders only some states (:mod:`workbench.rl.distill`); those steps carry no frames.
+reward renders only some states (:mod:`workbench.rl.distill`); those steps carry no frames, but
+still their sentence (the distilled student scores them towards it).
 """
 
 from __future__ import annotations
@@ -53,10 +54,10 @@ class RenderedFrames(gym.Wrapper):
         return self.base.episode_goal()
 
     def _views(self, info: dict[str, Any]) -> dict[str, Any]:
-        if not self.render_next:
-            return info
         goal = self.goal()
-        return {**info, "frames": self.frames(), **({"goal": goal} if goal else {})}
+        if goal:
+            info = {**info, "goal": goal}
+        return {**info, "frames": self.frames()} if self.render_next else info
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)

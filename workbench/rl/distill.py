@@ -11,13 +11,21 @@ updates); below ``min_agreement`` the next update renders and scores every step 
 teacher (direct), and distillation resumes once the refitted student agrees again. The first
 updates are direct: a student needs labels.
 
+A goal-conditioned teacher scores each episode towards its own sentence, which the observation
+need not tell apart (PushChoice observes the named pad's position, not its colour, and a
+teacher may score "green" and "blue" a little differently for the same layout): the student
+then also reads a code of the sentence, a fixed random +-1 vector per sentence (seeded by its
+text, so a resumed run and a new one agree; the run's few sentences need only be told apart).
+
 Everything here (the student's weights, its labels, the generator that picks what to render,
 the mode) is state of the vector wrapper, so exact checkpoints carry it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import gymnasium as gym
@@ -54,6 +62,25 @@ class DistillConfig:
         "help": "gradient steps per refit (after each update)", "min": 1})
     hidden: int = field(default=128, metadata={"help": "student MLP width", "min": 1})
     seed: int = field(default=0, metadata={"help": "student init and sampling", "min": 0})
+
+
+GOAL_CODE = 16  # length of a sentence's code in a goal-conditioned student's input
+
+
+@cache
+def sentence_code(sentence: str) -> np.ndarray:
+    """A fixed random +-1 vector for ``sentence`` (two sentences' codes are near-orthogonal)."""
+    seed = int.from_bytes(hashlib.sha256(sentence.encode()).digest()[:8], "little")
+    return np.random.default_rng(seed).choice([-1.0, 1.0], GOAL_CODE)
+
+
+def goal_codes(goals: np.ndarray | None, rows: int) -> np.ndarray:
+    """(rows, GOAL_CODE): each row's sentence code, zeros where a row has none."""
+    codes = np.zeros((rows, GOAL_CODE))
+    for i, goal in enumerate([] if goals is None else goals):
+        if goal:
+            codes[i] = sentence_code(str(goal))
+    return codes
 
 
 class StateStudent:
@@ -103,6 +130,11 @@ class StateStudent:
                 "target": (self.target_mean, self.target_std)}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        inputs = self.net[0].in_features
+        if len(state["mean"]) != inputs:  # saved before the student read the sentence
+            raise ValueError(f"the checkpoint's state student reads {len(state['mean'])} "
+                             f"inputs, this version's {inputs}: train the run again rather "
+                             "than resuming it")
         self.net.load_state_dict(state["weights"])
         self.mean, self.std, self.fitted = state["mean"], state["std"], bool(state["fitted"])
         self.target_mean, self.target_std = (float(v) for v in state["target"])
@@ -122,16 +154,18 @@ class DistilledFrameReward(LearnedRewardWrapper):
                             "env itself (Sync or Async)")
         self.vector = env
         self.config = config
-        self.student = StateStudent(int(np.prod(box(env.single_observation_space).shape)),
-                                    config.hidden, config.seed)
+        self.goal_aware = bool(getattr(model, "goal_conditioned", False))
+        self.student = StateStudent(
+            int(np.prod(box(env.single_observation_space).shape))
+            + (GOAL_CODE if self.goal_aware else 0), config.hidden, config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.direct = True
         self.agreement = float("nan")
         self._compared: list[tuple[np.ndarray, np.ndarray]] = []  # (student, teacher) recent
         self._labels = np.zeros((0, self.student.mean.size))
         self._targets = np.zeros(0)
-        self._pending: list[tuple[Any, ...]] = []  # (states, frames, goals) to score
-        self._fresh: list[tuple[np.ndarray, np.ndarray]] = []  # (states, teacher scores)
+        self._pending: list[tuple[Any, ...]] = []  # (inputs, frames, goals) to score
+        self._fresh: list[tuple[np.ndarray, np.ndarray]] = []  # (inputs, teacher scores)
         self._steps = self._rendered = 0
         super().__init__(env, model, transform, gamma)
 
@@ -139,7 +173,14 @@ class DistilledFrameReward(LearnedRewardWrapper):
                goals: np.ndarray | None = None) -> np.ndarray:
         if self.direct:
             return super()._score(states, frames, goals)
-        return self.student.score(states)
+        return self.student.score(self._inputs(states, goals))
+
+    def _inputs(self, states: np.ndarray, goals: np.ndarray | None) -> np.ndarray:
+        """The student's input: the observation, and the sentence's code where the teacher
+        is goal-conditioned."""
+        if not self.goal_aware:
+            return states
+        return np.concatenate([states, goal_codes(goals, len(states))], axis=1)
 
     def step(self, actions: np.ndarray):
         n = self.num_envs
@@ -151,20 +192,21 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self._rendered += int(render.sum())
         if render.any():
             states, frames, goals = self._reached  # what the base step scored
+            goals = None if goals is None else goals[render]
+            inputs = self._inputs(states[render], goals)
             if self.direct:  # scored already: the teacher's scores are the labels
-                self._fresh.append((states[render], info["learned_score"][render]))
+                self._fresh.append((inputs, info["learned_score"][render]))
             else:  # scored in one batch at the next refit
-                self._pending.append((states[render], frames[render],
-                                      None if goals is None else goals[render]))
+                self._pending.append((inputs, frames[render], goals))
         return obs, reward, terminated, truncated, info
 
     def refit(self) -> dict[str, float]:
         """Score what was rendered, measure agreement on it, refit, choose the next mode."""
         if self._pending:
-            pending_states, frames, goals = zip(*self._pending, strict=True)
+            inputs, frames, goals = zip(*self._pending, strict=True)
             scores = score_frames(self.model, np.concatenate(frames),
                                   None if goals[0] is None else np.concatenate(goals))
-            self._fresh.append((np.concatenate(pending_states), scores))
+            self._fresh.append((np.concatenate(inputs), scores))
         record = {"distill/rendered": self._rendered / max(self._steps, 1)}
         self._pending, self._steps, self._rendered = [], 0, 0
         if not self._fresh:

@@ -145,13 +145,14 @@ def reached(obs: np.ndarray, info: dict[str, Any]):
     done = info.get("_final_obs")
     if done is not None and done.any():
         next_states[done] = np.stack(info["final_obs"][done])
+        final = info["final_info"]
         if next_frames is not None:  # the frames of the step that ended each episode
-            final = info["final_info"]
             rendered = done & final.get("_frames", np.zeros_like(done))
             if rendered.any():
                 next_frames[rendered] = final["frames"][rendered]
-                if next_goals is not None and "goal" in final:
-                    next_goals[rendered] = final["goal"][rendered]
+        if next_goals is not None and "goal" in final:  # the ended episodes' sentences
+            ended = done & final.get("_goal", np.zeros_like(done))
+            next_goals[ended] = final["goal"][ended]
     return next_states, next_frames, next_goals, done
 
 
