@@ -37,7 +37,11 @@ from workbench.envs.replay import with_frames
 from workbench.export.runner import run_in_sim
 from workbench.export.workflow import export_run
 from workbench.registry import SCENES
-from workbench.rewards.perceptual.pretrain import scattered_frames, state_layout
+from workbench.rewards.perceptual.pretrain import (
+    relation_slices,
+    scattered_frames,
+    state_layout,
+)
 from workbench.rewards.workflow import (
     fit_perceptual_in_workspace,
     fit_vision_language_in_workspace,
@@ -46,6 +50,7 @@ from workbench.rewards.workflow import (
 )
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig, train_run
+from workbench.sentences import rebind
 from workbench.teleop.recorder import record_demo_set
 
 SCATTER_SEED = 7_919  # not a seed any fit or pretraining draws its frames from
@@ -78,13 +83,12 @@ def policy_episodes(ws: Workspace, folder: str, args: argparse.Namespace) -> Non
 
 
 def seen_distances(scene: str, states: np.ndarray) -> dict[str, np.ndarray]:
-    """Lengths of the ``a_to_b`` vectors of the scene's seen state, by name."""
-    out, at = {}, 0
-    for name, size in state_layout(scene).items():
-        if "_to_" in name:
-            out[name] = np.linalg.norm(states[:, at : at + size], axis=1)
-        at += size
-    return out
+    """Lengths of the vectors between two things (``a_to_b``) in the seen state, by name."""
+    layout = state_layout(scene)
+    vectors, _ = relation_slices(layout)
+    names = [name for name in layout if "_to_" in name]  # relation_slices' order
+    return {name: np.linalg.norm(states[:, where], axis=1)
+            for name, where in zip(names, vectors, strict=True)}
 
 
 def scattered_scores(ws: Workspace, args: argparse.Namespace) -> None:
@@ -101,7 +105,7 @@ def scattered_scores(ws: Workspace, args: argparse.Namespace) -> None:
     hand_away = next(d for n, d in distances.items() if n.startswith("hand_to_")) > 0.10
     for role in task.goal_choices:
         for colour in task.goal_colours[role]:
-            sentence = f"push the cube onto the {colour} {role}"
+            sentence = rebind(task.goal_examples[0], task, {role: colour})
             score = model.progress(frames, sentence)
             to_named = next(d for n, d in distances.items() if n.endswith(f"to_{colour}_{role}"))
             far = to_named > args.far
