@@ -10,6 +10,9 @@ def test_dotted_overrides_reach_nested_fields_and_keep_the_original():
     changed = cfg.override(base, ["ppo.lr=1e-3", "scene=Walk", "ppo.hidden=(32, 32)"])
     assert changed.ppo.lr == 1e-3 and changed.scene == "Walk" and changed.ppo.hidden == (32, 32)
     assert base.ppo.lr == PPOConfig().lr  # configs are not mutated
+    # One number for a tuple of sizes is a one-element tuple, as 64,64 is two.
+    assert cfg.override(base, ["ppo.hidden=32"]).ppo.hidden == (32,)
+    assert cfg.override(base, ["ppo.hidden=64,64"]).ppo.hidden == (64, 64)
 
 
 def test_unknown_field_lists_the_known_ones():

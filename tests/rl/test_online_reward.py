@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tests.margins import TORCH_THREADS, at_least, seed
+from workbench.rewards.preference.config import PreferenceConfig
 from workbench.rewards.preference.fit import LabelledQuery
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
@@ -112,6 +113,35 @@ def test_a_stopped_online_run_resumes_with_its_labels_to_the_uninterrupted_resul
         envs = LearnedRewardWrapper(envs, None, on_step=online.observe)
         train_ppo(envs, config, callbacks=(stop_in_five, online.callback(envs)),
                   checkpoint=tmp_path / "run.ckpt", resume=True)
+
+
+def test_labels_due_at_once_are_asked_a_few_at_a_time_each_batch_by_the_latest_refit(
+        monkeypatch):
+    import workbench.rl.online_reward as online_reward
+
+    fitted_on: list[int] = []  # labels each refit saw
+    real_fit = online_reward.fit_preference
+
+    def counting_fit(queries, *args, **kwargs):
+        fitted_on.append(len(queries))
+        return real_fit(queries, *args, **kwargs)
+
+    monkeypatch.setattr(online_reward, "fit_preference", counting_fit)
+    online = OnlinePreference("Pendulum-v1", FEATURES, OnlineFeedbackConfig(
+        total_labels=9, first_fraction=1.0, labels_per_fit=3, segment_length=10,
+        preference=PreferenceConfig(epochs=5, device="cpu")))
+    rng = np.random.default_rng(0)
+    for step in range(200):  # 4 envs, episodes of 50 steps
+        states = rng.normal(size=(4, 3)).astype(np.float32)
+        online.observe(states, -np.abs(states[:, 0]), np.full(4, step % 50 == 49))
+    seen = []
+    original_select = online.select_pairs
+    monkeypatch.setattr(online, "select_pairs",
+                        lambda count: seen.append(online.model) or original_select(count))
+    record = online.feedback_round(1000, 10_000)
+    assert record["feedback/labels"] == 9.0 and len(online.queries) == 9
+    assert fitted_on == [3, 6, 9]  # a refit after each batch of three
+    assert seen[0] is None and seen[1] is not None and seen[2] is not seen[1]
 
 
 def test_labels_from_outside_join_the_refit_without_a_teacher():

@@ -6,7 +6,10 @@ wrapper's ``on_step`` hook. As a training callback it runs feedback rounds: it s
 segment pairs from those episodes, asks about the ones the current ensemble disagrees on most,
 refits the ensemble on every label so far, and installs it in the wrapper, so the next rollout
 is scored by the new reward. Labels are spent on a schedule: a first batch after the first
-rollout, then evenly until ``spend_by`` of the training budget.
+rollout, then evenly until ``spend_by`` of the training budget. With ``labels_per_fit`` the
+labels due in a round are asked a few at a time with a refit between, so that only the very
+first batch is random (on Pendulum at 12-25 labels this decides whether the reward pays for
+height or for stillness; docs/BENCHMARKS.md).
 
 Labels a person gives meanwhile (the Rank panel writes them to the workspace) join each refit
 through ``extra_queries``. PPO is on-policy, so nothing stored needs relabelling: the rollout
@@ -55,6 +58,10 @@ class OnlineFeedbackConfig:
         "help": "updates between feedback rounds", "min": 1})
     segment_length: int = field(default=25, metadata={
         "help": "steps per compared segment", "min": 1, "max": 100_000})
+    labels_per_fit: int = field(default=0, metadata={
+        "help": "labels asked between refits within a round, each batch chosen by the "
+                "ensemble fitted on the ones before (0: all due at once; 3 suits budgets of "
+                "tens of labels)", "min": 0})
     candidates_per_label: int = field(
         default=10, metadata={
             "help": "random pairs scored for disagreement per label asked",
@@ -179,25 +186,42 @@ class OnlinePreference:
 
     # -- feedback rounds ---------------------------------------------------------------------
     def feedback_round(self, step: int, total_steps: int) -> dict[str, float]:
-        """Ask the labels now due, take in new outside labels, refit if anything came in."""
-        new = self.ask(max(self.labels_due(step, total_steps) - len(self.queries), 0))
+        """Ask the labels now due, take in new outside labels, refit if anything came in.
+
+        The labels due are asked ``labels_per_fit`` at a time with a refit between, so each
+        batch goes where the ensemble fitted on the ones before it disagrees (active learning
+        one batch at a time; the first batch of a run, with no model yet, is random)."""
         outside = list(self.extra_queries()) if self.extra_queries is not None else []
         changed = len(outside) != self._extra_count  # labels added (or some deleted)
         fresh_outside = outside[self._extra_count :]
         self._extra_count = len(outside)
+        before = self.model
+        due = max(self.labels_due(step, total_steps) - len(self.queries), 0)
+        new: list[LabelledQuery] = []
+        while due > 0:
+            asked = self.ask(min(due, self.config.labels_per_fit or due))
+            if not asked:
+                break
+            new += asked
+            due -= len(asked)
+            self.queries += asked
+            if due > 0:
+                self._refit(outside)
         incoming = new + fresh_outside
         if not incoming and not changed:
             return {}
         record: dict[str, float] = {}
         strict = [q for q in incoming if q.answer in ("left", "right")]
-        if self.model is not None and strict:
-            # How often the current reward already agreed: falls as the reward converges.
-            record["feedback/agreement_before_refit"] = preference_accuracy(self.model, strict)
-        self.queries += new
-        self.model = fit_preference([*self.queries, *outside], self.scene, self.features,
-                                    self.config.preference)
+        if before is not None and strict:
+            # How often the last round's reward already agreed: falls as the reward converges.
+            record["feedback/agreement_before_refit"] = preference_accuracy(before, strict)
+        self._refit(outside)
         record["feedback/labels"] = float(len(self.queries) + len(outside))
         return record
+
+    def _refit(self, outside: list[LabelledQuery]) -> None:
+        self.model = fit_preference([*self.queries, *outside], self.scene, self.features,
+                                    self.config.preference)
 
     def callback(
         self, wrapper: LearnedRewardWrapper,
