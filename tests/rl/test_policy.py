@@ -81,3 +81,17 @@ def test_an_unknown_activation_is_refused_in_one_line():
         PPOConfig(activation="sigmoid")
     with pytest.raises(ValueError, match="activation must be one of tanh, relu"):
         GaussianPolicy(3, 1, activation="sigmoid")
+
+
+def test_without_orthogonal_init_the_layers_keep_torchs_default_initialisation():
+    torch.manual_seed(0)
+    orthogonal = GaussianPolicy(5, 2, (16, 16), activation="relu")
+    torch.manual_seed(0)
+    default = GaussianPolicy(5, 2, (16, 16), activation="relu", orthogonal_init=False)
+    first = orthogonal.actor[0].weight
+    # Orthogonal columns (gain sqrt 2): W^T W = 2 I. torch's default: uniform within 1/sqrt(fan_in),
+    # with non-zero biases.
+    torch.testing.assert_close(first.T @ first, 2 * torch.eye(5), atol=1e-5, rtol=0)
+    assert float(default.actor[0].weight.abs().max()) <= 1 / np.sqrt(5)
+    assert float(default.actor[0].bias.abs().max()) > 0
+    assert float(orthogonal.actor[0].bias.abs().max()) == 0

@@ -27,18 +27,22 @@ _NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float,
-         activation: str) -> nn.Sequential:
+         activation: str, orthogonal: bool = True) -> nn.Sequential:
+    """``orthogonal=False`` keeps torch's default (uniform) initialisation, as SB3's
+    ``ortho_init=False``."""
     layers: list[nn.Module] = []
     last = inputs
     for width in hidden:
         linear = nn.Linear(last, width)
-        nn.init.orthogonal_(linear.weight, np.sqrt(2))
-        nn.init.zeros_(linear.bias)
+        if orthogonal:
+            nn.init.orthogonal_(linear.weight, np.sqrt(2))
+            nn.init.zeros_(linear.bias)
         layers += [linear, ACTIVATIONS[activation]()]
         last = width
     head = nn.Linear(last, outputs)
-    nn.init.orthogonal_(head.weight, out_gain)
-    nn.init.zeros_(head.bias)
+    if orthogonal:
+        nn.init.orthogonal_(head.weight, out_gain)
+        nn.init.zeros_(head.bias)
     return nn.Sequential(*layers, head)
 
 
@@ -57,7 +61,7 @@ class GaussianPolicy(nn.Module):
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
                  log_std_init: float = -0.5, sde: bool = False, activation: str = "tanh",
-                 squash: bool = False, obs_clip: float = 10.0):
+                 squash: bool = False, obs_clip: float = 10.0, orthogonal_init: bool = True):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
@@ -67,8 +71,8 @@ class GaussianPolicy(nn.Module):
         self.squash, self.obs_clip = bool(squash), float(obs_clip)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_var", torch.ones(obs_dim))
-        self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01, activation)
-        self.critic = _mlp(obs_dim, self.hidden, 1, 1.0, activation)
+        self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01, activation, orthogonal_init)
+        self.critic = _mlp(obs_dim, self.hidden, 1, 1.0, activation, orthogonal_init)
         # The hidden layers, held as a plain tuple so that they are not registered twice.
         self._actor_trunk = tuple(self.actor)[:-1]
         shape = (self.hidden[-1], act_dim) if sde else (act_dim,)

@@ -61,6 +61,9 @@ class PPOConfig:
         "help": "MLP sizes", "min": 1, "max": 65_536})
     activation: str = field(default="tanh", metadata={
         "help": "hidden layers' activation", "choices": ("tanh", "relu")})
+    orthogonal_init: bool = field(default=True, metadata={
+        "help": "orthogonal initial weights (cleanrl, SB3's default); off: torch's uniform "
+                "default, as RL Zoo's HalfCheetah and other MuJoCo settings"})
     log_std_init: float = field(default=-0.5, metadata={
         "help": "initial log std of actions", "min": -20.0, "max": 2.0})
     sde: bool = field(default=False, metadata={
@@ -146,7 +149,8 @@ def train_ppo(
     actions = box(envs.single_action_space)
     act_dim, low, high = int(np.prod(actions.shape)), actions.low, actions.high
     policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init,
-                                      sde=config.sde, activation=config.activation)
+                                      sde=config.sde, activation=config.activation,
+                                      orthogonal_init=config.orthogonal_init)
     policy.to(device)
     # fused: one kernel for all parameters instead of a Python loop over them (on a CPU the
     # optimiser step of these small networks cost as much as their backward pass).
