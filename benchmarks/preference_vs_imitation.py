@@ -73,7 +73,11 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # stay a coin toss per seed. At 25 labels on 25-34: -303 against -590 with the old fit;
 # `labels_per_fit=3` alone -447, one layer of 16 -335. No better at 12 labels on 10-19:
 # weight decay 0.01 (-716), 50 epochs alone (-724), 5 members (-632), segments of 100
-# (-762), SURF's pseudo-labels on 500 unlabelled pairs (-840; tried, not kept).
+# (-762), SURF's pseudo-labels on 500 unlabelled pairs (-840; tried, not kept). On 25-34 at
+# 12 labels, beside -727: RUNE's exploration bonus (the members' spread, weight 0.5) -752,
+# labels by 30% of training -454, 30 candidates per label -424, all at the first rollout
+# -789, segments of 25 -597, one label per refit -721: two to five seeds in ten fail in
+# each, so none is distinguishable from the noise and the settings stay.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
