@@ -98,7 +98,9 @@ def test_a_checkpoint_that_does_not_fit_the_run_is_one_clear_error(tmp_path):
         train_ppo(make_vector_env("workbench/Push-v0", 2), config, checkpoint=path, resume=True)
     state = load_checkpoint(path)
     for key, wrong in [("policy", {"not": torch.zeros(1)}), ("rng", {"state": 1}),
-                       ("envs", {"kinds": []}), ("obs_rms", None)]:
+                       ("envs", {"kinds": []}), ("obs_rms", None),
+                       # an integer numpy cannot hold (OverflowError, not a ValueError)
+                       ("rng", {**state["rng"], "has_uint32": 2**70})]:
         # a valid file, checksum and all, holding something that is not this run's
         save_checkpoint(path, {**state, key: wrong})
         with pytest.raises(CheckpointError):

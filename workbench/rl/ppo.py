@@ -217,7 +217,8 @@ def train_ppo(
             torch.set_rng_state(saved["torch_rng"])
         except CheckpointError:
             raise
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, OverflowError, RuntimeError,
+                AttributeError) as exc:
             raise CheckpointError(f"{checkpoint} does not fit this run ({type(exc).__name__}: "
                                   f"{exc}); start a new run") from None
     start = time.perf_counter()
