@@ -65,10 +65,11 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # asked at once), at 12 labels (a quarter of imitation's 50) five of the ten seeds 10-19 ended
 # between -590 and -1,580 (mean -794): fitted on the random policy's first 9 labels, the
 # reward paid for stillness more than for height (Spearman with the true reward on a grid of
-# states 0.40 over 50 seeds, 0.07 on a failed run) and the policy learnt to hold the pole 24
-# degrees up. Asking the labels due 3 at a time, each batch where the ensemble fitted on the
-# ones before disagrees (`labels_per_fit=3`), with one hidden layer of 32 fitted for 50 epochs
-# (`preference.hidden=32 preference.epochs=50`), raise that Spearman to 0.69 and the 12-label
+# states 0.39 over 50 seeds, benchmarks/preference_first_labels.py; 0.07 on one failed run, a
+# one-off check) and the policy learnt to hold the pole 24 degrees up. Asking the labels due
+# 3 at a time, each batch where the ensemble fitted on the ones before disagrees
+# (`labels_per_fit=3`), with one hidden layer of 32 fitted for 50 epochs
+# (`preference.hidden=32 preference.epochs=50`), raise that Spearman to 0.70 and the 12-label
 # mean to -170 on seeds 10-19, but only to -727 on 25-34 (four of ten near -1,570): 12 labels
 # stay a coin toss per seed. At 25 labels on 25-34: -303 against -590 with the old fit;
 # `labels_per_fit=3` alone -447, one layer of 16 -335. No better at 12 labels on 10-19:

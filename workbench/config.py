@@ -124,7 +124,8 @@ def _parse(text: str, current: Any) -> Any:
         value = float(value)
     if isinstance(current, tuple) and isinstance(value, list):
         value = tuple(value)
-    if isinstance(current, tuple) and isinstance(value, int | float):  # hidden=64: one layer
+    if (isinstance(current, tuple) and isinstance(value, int | float)
+            and not isinstance(value, bool)):  # hidden=64: one layer
         value = (value,)
     if isinstance(current, tuple) and isinstance(value, str):  # a,b,c for a tuple of names
         value = tuple(part.strip() for part in value.split(",") if part.strip())

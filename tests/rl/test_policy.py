@@ -88,10 +88,11 @@ def test_without_orthogonal_init_the_layers_keep_torchs_default_initialisation()
     orthogonal = GaussianPolicy(5, 2, (16, 16), activation="relu")
     torch.manual_seed(0)
     default = GaussianPolicy(5, 2, (16, 16), activation="relu", orthogonal_init=False)
-    first = orthogonal.actor[0].weight
+    first = orthogonal.actor[0].weight.detach()
     # Orthogonal columns (gain sqrt 2): W^T W = 2 I. torch's default: uniform within 1/sqrt(fan_in),
     # with non-zero biases.
     torch.testing.assert_close(first.T @ first, 2 * torch.eye(5), atol=1e-5, rtol=0)
-    assert float(default.actor[0].weight.abs().max()) <= 1 / np.sqrt(5)
-    assert float(default.actor[0].bias.abs().max()) > 0
-    assert float(orthogonal.actor[0].bias.abs().max()) == 0
+    layer, orthogonal_layer = default.actor[0], orthogonal.actor[0]
+    assert float(layer.weight.detach().abs().max()) <= 1 / np.sqrt(5)
+    assert float(layer.bias.detach().abs().max()) > 0
+    assert float(orthogonal_layer.bias.detach().abs().max()) == 0
