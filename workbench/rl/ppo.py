@@ -53,7 +53,9 @@ class PPOConfig:
     gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda", "min": 0.0, "max": 1.0})
     clip: float = field(default=0.2, metadata={"help": "surrogate clip range", "gt": 0.0})
     ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus", "min": 0.0})
-    vf_coef: float = field(default=0.5, metadata={"help": "value loss weight", "min": 0.0})
+    vf_coef: float = field(default=0.5, metadata={
+        "help": "weight of half the value's squared error (cleanrl's loss; SB3 weighs the "
+                "whole error: twice SB3's vf_coef is the same update)", "min": 0.0})
     clip_value: bool = field(default=True, metadata={
         "help": "clip each value update to the surrogate clip range (cleanrl; SB3 does not)"})
     max_grad_norm: float = field(default=0.5, metadata={"help": "gradient clip", "gt": 0.0})
