@@ -7,6 +7,15 @@ failed takes (``--demos // 2`` random, ``--demos`` perturbed):
   defaults, PPO on it (default settings, ``--steps``, ``--seed``), the policy exported and run
   5 episodes recorded; every recorded episode is scored by the model, one JSON line each with
   its source, true progress (max, final) and learned progress (max, final, quartiles).
+* A goal-conditioned policy's episodes (scenes whose sentence chooses, ``Task.goal_choices``,
+  e.g. PushChoice, without ``--scattered``): a vision-language model fitted under the scene's
+  defaults, PPO on it towards ``--goal`` (distilled scoring, as ``language_to_policy.py``), then
+  ``--episodes`` episodes of the policy with each choice named in turn (seeds 30,000+). One JSON
+  line per episode: how it ended (``success``; ``other``: the cube on the other pad; ``short``:
+  moved towards the named pad and stopped short; ``wrong_way``: moved but not closer to it;
+  ``untouched``), the cube's distances to both pads, and the model's score of its last frames
+  (and its highest) under the named and the other sentence; then one summary line per choice.
+  ``--workspace DIR`` keeps the workspace, and a later call on it reuses its model and policy.
 * Scattered states (``--scattered N``, for scenes whose sentence chooses between things,
   ``Task.goal_choices``, e.g. PushChoice): a vision-language model fitted under the scene's
   defaults (as ``language_to_policy.py --reward vision-language`` does), then N states the
@@ -19,6 +28,8 @@ failed takes (``--demos // 2`` random, ``--demos`` perturbed):
 
 Run: python benchmarks/frame_reward_diagnosis.py [--scene DrawerOpen] [--seed 201]
      [--steps 400000]
+     python benchmarks/frame_reward_diagnosis.py --scene PushChoice --demos 5 --steps 800000
+     --seed 106 --goal "push the cube onto the green pad" [--workspace DIR]
      python benchmarks/frame_reward_diagnosis.py --scene PushChoice --demos 5 --scattered 300
 """
 
@@ -33,10 +44,12 @@ from scipy.stats import spearmanr
 
 import workbench  # noqa: F401
 from workbench.data.workspace import Workspace
-from workbench.envs.replay import with_frames
+from workbench.envs.env import make_env
+from workbench.envs.replay import EpisodeReplay, env_for, with_frames
 from workbench.export.runner import run_in_sim
 from workbench.export.workflow import export_run
 from workbench.registry import SCENES
+from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.perceptual.pretrain import (
     relation_slices,
     scattered_frames,
@@ -48,12 +61,17 @@ from workbench.rewards.workflow import (
     perceptual_defaults,
     vision_language_defaults,
 )
+from workbench.rl.policy import load_policy
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig, train_run
 from workbench.sentences import rebind
-from workbench.teleop.recorder import record_demo_set
+from workbench.teleop.recorder import record_demo_set, record_policy_episodes
 
 SCATTER_SEED = 7_919  # not a seed any fit or pretraining draws its frames from
+WATCH_SEED = 30_000  # the diagnosed episodes' layouts: not the run's evaluation seeds
+ON_PAD = 0.04  # the pad's radius: a cube this near the other pad went to the wrong one
+MOVED = 0.02  # a cube that moved less than this was not pushed
+ENDINGS = ("success", "other", "short", "wrong_way", "untouched")
 
 
 def policy_episodes(ws: Workspace, folder: str, args: argparse.Namespace) -> None:
@@ -80,6 +98,93 @@ def policy_episodes(ws: Workspace, folder: str, args: argparse.Namespace) -> Non
             "learned_quartiles": [round(float(q), 2)
                                   for q in np.quantile(learned, [0.25, 0.5, 0.75])]}),
             flush=True)
+
+
+def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
+    """Train a goal-conditioned policy on a vision-language reward (or reuse the workspace's),
+    run it with each choice named, and say how each episode ended and what the model paid."""
+    task = SCENES.load(args.scene)
+    runs = [r for r in ws.runs(scene=args.scene) if r["status"] == "finished"]
+    if runs:
+        run_path, reward_path = runs[-1]["path"], runs[-1]["metrics"]["reward"]
+    else:
+        _, stored = fit_vision_language_in_workspace(
+            ws, args.scene, vision_language_defaults(args.scene), held_out_fraction=0.0)
+        reward_path = stored["path"]
+        result = train_run(ws, RunConfig(
+            scene=args.scene, goal=args.goal, reward="model", reward_model=reward_path,
+            eval_episodes=40, hacking_guard=False, tensorboard=False, checkpoint_every=0,
+            ppo=PPOConfig(total_steps=args.steps, seed=args.seed)))
+        run_path = result["path"]
+        print(json.dumps({"seed": args.seed, "goal": args.goal,
+                          "success_named": result["success_rate"], **result["goal_success"]}),
+              flush=True)
+    model = load_reward_model(reward_path)
+    policy, _ = load_policy(f"{run_path}/policy")
+    env = make_env(args.scene, goal=args.goal)
+    for role in task.goal_choices:
+        for colour in task.goal_colours[role]:
+            env.set_goal(rebind(args.goal, task, {role: colour}))
+            ids = record_policy_episodes(env, ws, lambda _env, obs: policy.act(obs),
+                                         args.episodes, "policy", seed=WATCH_SEED)
+            rows = [episode_ending(ws, i, model, task, role, colour) for i in ids]
+            for row in rows:
+                print(json.dumps(row), flush=True)
+            summary: dict = {"named": f"{role}={colour}", "episodes": len(rows)}
+            for kind in ENDINGS:  # how many ended so, and what the model paid them
+                these = [r for r in rows if r["ended"] == kind]
+                summary[kind] = len(these)
+                if these:
+                    summary[f"{kind}_scores"] = [
+                        round(float(np.mean([r[k] for r in these])), 3)
+                        for k in ("named_final", "other_final")]
+            print(json.dumps(summary), flush=True)
+    env.close()
+
+
+def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colour: str
+                   ) -> dict:
+    """How one recorded episode ended, and the model's scores of it under both sentences."""
+    episode = ws.load_episode(episode_id)
+    env = env_for(episode)
+    replay = EpisodeReplay(env)
+    seen = []
+    for t in range(len(episode)):
+        replay.show(episode, t)
+        seen.append(env.task.seen_state(env.physics))
+    env.close()
+    other = next(c for c in task.goal_colours[role] if c != colour)
+    cube = np.array([s["cube_pos"][:2] for s in seen])
+    to_named = np.linalg.norm([s[f"cube_to_{colour}_{role}"][:2] for s in seen], axis=1)
+    to_other = np.linalg.norm([s[f"cube_to_{other}_{role}"][:2] for s in seen], axis=1)
+    moved = float(np.linalg.norm(cube[-1] - cube[0]))
+    success = bool(episode.meta["success"])
+    if success:
+        ended = "success"
+    elif to_other[-1] < ON_PAD:
+        ended = "other"
+    elif moved < MOVED:
+        ended = "untouched"
+    elif to_named[-1] < to_named[0] - 0.01:
+        ended = "short"
+    else:
+        ended = "wrong_way"
+    frames = with_frames(episode, tuple(model.cameras), model.frame_config.image_size)
+    frames = model.frames_of(frames)
+    goal = rebind(episode.meta["goal"], task, {role: colour})
+    named_score = model.progress(frames, goal)
+    other_score = model.progress(frames, rebind(goal, task, {role: other}))
+    return {
+        "episode": episode_id, "named": f"{role}={colour}", "ended": ended,
+        "cube_to_named": [round(float(to_named[0]), 3), round(float(to_named[-1]), 3)],
+        "cube_to_other": [round(float(to_other[0]), 3), round(float(to_other[-1]), 3)],
+        "cube_moved": round(moved, 3),
+        "hand_to_cube_min": round(float(min(np.linalg.norm(s["hand_to_cube"]) for s in seen)), 3),
+        "named_final": round(float(named_score[-5:].mean()), 3),
+        "named_max": round(float(named_score.max()), 3),
+        "other_final": round(float(other_score[-5:].mean()), 3),
+        "other_max": round(float(other_score.max()), 3),
+    }
 
 
 def seen_distances(scene: str, states: np.ndarray) -> dict[str, np.ndarray]:
@@ -129,12 +234,21 @@ def main() -> None:
                         help="score this many scattered states instead of training")
     parser.add_argument("--far", type=float, default=0.06,
                         help="metres from the named thing that count as not done")
+    parser.add_argument("--goal", default="push the cube onto the green pad",
+                        help="the run's sentence, for scenes whose sentence chooses")
+    parser.add_argument("--episodes", type=int, default=20,
+                        help="policy episodes diagnosed per choice named")
+    parser.add_argument("--workspace", help="keep the workspace here (reused if it has a run)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.workspace or scratch
         ws = Workspace.open(folder, create=True)
-        record_demo_set(ws, args.scene, args.demos)
+        if not ws.episodes(scene=args.scene):
+            record_demo_set(ws, args.scene, args.demos)
         if args.scattered:
             scattered_scores(ws, args)
+        elif SCENES.load(args.scene).goal_choices:
+            choice_policy_episodes(ws, args)
         else:
             policy_episodes(ws, folder, args)
         ws.close()

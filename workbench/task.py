@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -92,7 +92,7 @@ class Task(ABC):
         self.requested_colours: dict[str, str] = {}
 
     @classmethod
-    def check_colours(cls, colours: dict[str, str | None]) -> dict[str, str]:
+    def check_colours(cls, colours: Mapping[str, str | None]) -> dict[str, str]:
         """The named colours (None: not named), or a ValueError saying what the scene has."""
         wanted = {role: c for role, c in colours.items() if c is not None}
         for role, colour in wanted.items():
@@ -103,7 +103,7 @@ class Task(ABC):
                     f"{', '.join(options) or 'no colour a sentence chooses'}")
         return wanted
 
-    def request_colours(self, colours: dict[str, str | None]) -> None:
+    def request_colours(self, colours: Mapping[str, str | None]) -> None:
         """Make the next episodes show the named colours (None: the scene draws at random)."""
         self.requested_colours = self.check_colours(colours)
 

@@ -2,7 +2,9 @@
 
 An episode stores simulator snapshots, but its variations (object colours, sizes, masses,
 randomisation) come from the reset seed, so the env is reset with the episode's seed and
-difficulty first and the snapshot restored after (see ``WorkbenchEnv.snapshot``).
+difficulty first and the snapshot restored after (see ``WorkbenchEnv.snapshot``). Colours a
+sentence chose at recording time (``env.set_goal``) are not the seed's draw: the reset asks for
+the colours the episode was recorded with.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import numpy as np
 
 from workbench.data.episode import Episode
 from workbench.envs.env import WorkbenchEnv, make_env
+from workbench.sentences import ground
+from workbench.task import Task
 
 
 def env_for(episode: Episode) -> WorkbenchEnv:
@@ -20,6 +24,19 @@ def env_for(episode: Episode) -> WorkbenchEnv:
     if meta.get("robot"):
         kwargs["robot"] = meta["robot"]
     return make_env(episode.meta["scene"], **kwargs)
+
+
+def recorded_colours(episode: Episode, task: Task) -> dict[str, str]:
+    """The goal-role colours the episode showed: stored with it since they were recorded,
+    else those its goal text names (the recorder words the goal from the episode's colours)."""
+    stored = episode.meta["meta"].get("colours")
+    try:
+        if isinstance(stored, dict):
+            return task.check_colours(stored)
+        goal = episode.meta.get("goal")
+        return task.check_colours(ground(goal, task).colours) if goal else {}
+    except (ValueError, TypeError):  # a sentence the scene cannot show: the seed's draw
+        return {}
 
 
 class EpisodeReplay:
@@ -40,8 +57,14 @@ class EpisodeReplay:
         difficulty = episode.meta["meta"].get("difficulty", self.env.task.difficulty)
         key = (episode.id, seed, difficulty)
         if self._prepared != key:
-            self.env.task.difficulty = difficulty
-            self.env.reset(seed=seed)
+            task = self.env.task
+            task.difficulty = difficulty
+            requested = dict(task.requested_colours)  # the env's own request, kept
+            task.request_colours(recorded_colours(episode, task))
+            try:
+                self.env.reset(seed=seed)
+            finally:
+                task.request_colours(requested)
             self._prepared = key
 
     def show(self, episode: Episode, t: int) -> int:

@@ -68,6 +68,7 @@ class Recorder:
                 "robot": self.env.robot_name,
                 "image_cameras": list(self.image_cameras),
                 "randomization": self.env.randomization_record(),
+                "colours": self.env.task.object_colours(self.env.physics),  # what replays show
                 **(meta or {}),
             },
         )

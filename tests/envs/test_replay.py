@@ -1,0 +1,51 @@
+"""Replaying a recorded episode shows what was recorded, including colours a sentence chose."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.data.episode import Episode
+from workbench.data.workspace import Workspace
+from workbench.envs.env import make_env
+from workbench.envs.replay import with_frames
+from workbench.teleop.recorder import record_policy_episodes, scripted_policy
+
+SEEDS = range(500, 504)  # the seed's own draw names the green pad for some of these
+
+
+class WithoutFrames(Episode):
+    """The episode as a take recorded without cameras: frames must be rendered from states."""
+
+    def keys(self) -> list[str]:
+        return [k for k in super().keys() if not k.startswith("image/")]
+
+
+def drawn_pads(seeds) -> list[str]:
+    env = make_env("PushChoice")
+    drawn = []
+    for seed in seeds:
+        env.reset(seed=seed)
+        drawn.append(env.task.pad_colour)
+    env.close()
+    return drawn
+
+
+def test_a_take_recorded_under_a_sentence_replays_in_its_own_colours(tmp_path):
+    assert "green" in drawn_pads(SEEDS)  # else the request changed nothing to replay
+    workspace = Workspace.open(tmp_path / "ws", create=True)
+    env = make_env("PushChoice", goal="push the cube onto the blue pad")
+    ids = record_policy_episodes(env, workspace, scripted_policy(env), len(SEEDS), "scripted",
+                                 seed=SEEDS[0], image_cameras=("front",), image_size=48)
+    env.close()
+    for episode_id in ids:
+        episode = workspace.load_episode(episode_id)
+        assert episode.meta["meta"]["colours"]["pad"] == "blue"
+        recorded = episode["image/front"]
+        # Stored colours, and an episode from before they were stored (its goal text only).
+        old_meta = {**episode.meta, "meta": {k: v for k, v in episode.meta["meta"].items()
+                                             if k != "colours"}}
+        for meta in (episode.meta, old_meta):
+            rendered = with_frames(WithoutFrames(episode.id, episode.folder, meta),
+                                   ("front",), 48)["image/front"]
+            np.testing.assert_array_equal(rendered, recorded)
+    workspace.close()
