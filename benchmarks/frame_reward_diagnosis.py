@@ -14,7 +14,9 @@ failed takes (``--demos // 2`` random, ``--demos`` perturbed):
   line per episode: how it ended (``success``; ``other``: the cube on the other pad; ``short``:
   moved towards the named pad and stopped short; ``wrong_way``: moved but not closer to it;
   ``untouched``), the cube's distances to both pads, and the model's score of its last frames
-  (and its highest) under the named and the other sentence; then one summary line per choice.
+  (and its highest) under the named and the other sentence, and, where the model reads the
+  state through a probe, the relations to the named thing it reads from the last frame beside
+  the true ones; then one summary line per choice.
   ``--workspace DIR`` keeps the workspace, and a later call on it reuses its model and policy.
 * Scattered states (``--scattered N``, for scenes whose sentence chooses between things,
   ``Task.goal_choices``, e.g. PushChoice): a vision-language model fitted under the scene's
@@ -37,9 +39,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 
 import workbench  # noqa: F401
@@ -50,7 +54,9 @@ from workbench.export.runner import run_in_sim
 from workbench.export.workflow import export_run
 from workbench.registry import SCENES
 from workbench.rewards.artifact import load_reward_model
+from workbench.rewards.perceptual.model import to_tensor
 from workbench.rewards.perceptual.pretrain import (
+    relation_names,
     relation_slices,
     scattered_frames,
     state_layout,
@@ -104,7 +110,7 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
     """Train a goal-conditioned policy on a vision-language reward (or reuse the workspace's),
     run it with each choice named, and say how each episode ended and what the model paid."""
     task = SCENES.load(args.scene)
-    runs = [r for r in ws.runs(scene=args.scene) if r["status"] == "finished"]
+    runs = [r for r in ws.runs(scene=args.scene) if os.path.exists(f"{r['path']}/policy")]
     if runs:
         run_path, reward_path = runs[-1]["path"], runs[-1]["metrics"]["reward"]
     else:
@@ -151,7 +157,9 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
     seen = []
     for t in range(len(episode)):
         replay.show(episode, t)
-        seen.append(env.task.seen_state(env.physics))
+        state = env.task.seen_state(env.physics)  # some entries are views of the simulator's
+        seen.append({k: np.array(v) for k, v in state.items()})
+    last_state = env.seen_state_vector().copy()
     env.close()
     other = next(c for c in task.goal_colours[role] if c != colour)
     cube = np.array([s["cube_pos"][:2] for s in seen])
@@ -174,8 +182,19 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
     goal = rebind(episode.meta["goal"], task, {role: colour})
     named_score = model.progress(frames, goal)
     other_score = model.progress(frames, rebind(goal, task, {role: other}))
+    # The relations the model's probe reads from the last frame against the true ones.
+    net, read = model.net, {}
+    if getattr(net, "layout", None) is not None:
+        with torch.no_grad():
+            shown = to_tensor(frames[-1:], model.frame_config.image_size, model.device)
+            true = net.relations_of(torch.as_tensor(last_state[None], dtype=torch.float32,
+                                                    device=model.device))[0]
+            seen_now = net.relations_of(net.read_state(shown))[0]
+        read = {f"{name} (true, read)": [round(float(a), 3), round(float(b), 3)]
+                for name, a, b in zip(relation_names(net.layout, net.heights), true, seen_now,
+                                      strict=True) if colour in name}
     return {
-        "episode": episode_id, "named": f"{role}={colour}", "ended": ended,
+        "episode": episode_id, "named": f"{role}={colour}", "ended": ended, **read,
         "cube_to_named": [round(float(to_named[0]), 3), round(float(to_named[-1]), 3)],
         "cube_to_other": [round(float(to_other[0]), 3), round(float(to_other[-1]), 3)],
         "cube_moved": round(moved, 3),

@@ -154,6 +154,23 @@ def test_hindsight_frames_show_the_goal_reached_wherever_the_demo_went(reach_epi
     env.close()
 
 
+def test_hindsight_goals_fall_inside_the_success_radius_or_beyond_the_near_miss_band():
+    from workbench.rewards.perceptual.hindsight import moved_goal
+
+    rng, achieved, tolerance = np.random.default_rng(0), np.array([0.4, 0.1]), 0.03
+
+    def distances(missed: bool, **bands) -> np.ndarray:
+        return np.array([np.linalg.norm(moved_goal(achieved, missed, tolerance, rng, **bands)
+                                         - achieved) for _ in range(200)])
+
+    assert (distances(False) == 0).all()  # the default: onto the achieved goal
+    assert distances(True).min() >= 3 * tolerance and distances(True).max() <= 0.15
+    inside = distances(False, within=0.8)
+    assert inside.max() <= 0.8 * tolerance and inside.min() < 0.2 * tolerance
+    rim = distances(True, near=1.2)
+    assert rim.min() >= 1.2 * tolerance and (rim < 2 * tolerance).any()  # just missed too
+
+
 def test_hindsight_needs_a_success_head_and_a_scene_that_can_move_its_goal(
         push_episodes, tmp_path):
     from workbench.data.workspace import Workspace

@@ -4,6 +4,7 @@ goal texts and counterfactual goals; artifact round trip; clear errors."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -71,7 +72,8 @@ def test_a_vision_language_reward_reads_positions_where_the_sentence_chooses_bet
 
     choice, push = vision_language_defaults("PushChoice"), vision_language_defaults("Push")
     assert choice.frames.pretrain > 0 and choice.frames.success_head
-    assert push.frames.pretrain == 0  # the goal names the only cube's colour: pixels needed
+    assert choice.frames.hindsight > 0  # the success radius shown wherever a take went
+    assert push.frames.pretrain == 0 and push.frames.hindsight == 0  # pixels needed
 
 
 def test_pushchoice_shows_its_pads_by_colour_whichever_the_sentence_names():
@@ -107,7 +109,7 @@ def test_a_pretrained_vision_language_fit_trains_the_goal_heads_only(tmp_path):
     workspace.close()
     config = VisionLanguageConfig(frames=PerceptualConfig(
         cameras=CAMERAS, pretrain=48, pretrain_steps=10, channels=8, epochs=2,
-        colour_jitter=0.0, heights=False, success_head=True))
+        colour_jitter=0.0, heights=False, success_head=True, hindsight=4))
     model = fit_vision_language(takes[:1], "PushChoice", takes[1:], config=config)
     other = fit_vision_language(takes[1:], "PushChoice", config=config)
     for name, weights in model.net.state_dict().items():  # one pretrained encoder, kept
@@ -115,6 +117,10 @@ def test_a_pretrained_vision_language_fit_trains_the_goal_heads_only(tmp_path):
         assert same == (not name.startswith(("fuse.", "film.", "head."))), name
     assert model.net.head[-1].out_features == 2  # time and achieved
     assert "cube_to_green_pad length" in model.metrics["relation_error"]
+
+    with pytest.raises(ValueError, match="success_head=True"):
+        fit_vision_language(takes[:1], "PushChoice", config=replace(
+            config, frames=replace(config.frames, success_head=False)))
 
     progress = model.progress_episode(takes[0])
     assert progress.shape == (len(takes[0]),) and ((progress >= 0) & (progress <= 1)).all()

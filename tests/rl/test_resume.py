@@ -110,6 +110,16 @@ def test_a_stopped_workspace_run_resumes_from_its_folder(workspace):
     assert run["status"] == "finished" and str(run["path"]) == folder
 
 
+def test_a_budget_of_part_of_a_batch_still_ends_finished_not_resumable(workspace):
+    from workbench.rl.run import RunConfig, resumable_runs, train_run
+
+    config = RunConfig(scene="Reach", reward="reference", eval_episodes=1, checkpoint_every=1,
+                       ppo=PPOConfig(total_steps=2 * 512 + 100, num_envs=4, rollout_steps=128))
+    train_run(workspace, config)  # PPO runs whole updates: 1,024 steps of the 1,124 asked
+    (run,) = workspace.runs("Reach")
+    assert run["status"] == "finished" and not resumable_runs(workspace, "Reach")
+
+
 def test_a_resumed_run_trains_on_the_reward_it_started_with_not_a_newer_one(workspace):
     from workbench.envs import make_env
     from workbench.rewards.progress import ProgressConfig

@@ -13,6 +13,7 @@ from workbench.rewards.language.clip import ClipConfig, ClipGoalModel, fit_clip
 from workbench.rewards.metrics import reward_report
 from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.fit import fit_perceptual_progress
+from workbench.rewards.perceptual.hindsight import can_relabel
 from workbench.rewards.perceptual.model import PerceptualProgressModel
 from workbench.rewards.preference.config import PreferenceConfig
 from workbench.rewards.preference.dataset import queries_from_workspace
@@ -32,6 +33,7 @@ NEGATIVE_SOURCES = ("random", "policy", "perturbed")
 # A take-over that ends in success is a demonstration: a person finished what the policy began
 # (its frames before the take-over count towards success as a demo's do).
 DEMO_SOURCES = ("teleop", "scripted", "takeover")
+HINDSIGHT_FRAMES = 40  # per take, for a vision-language model where the sentence chooses
 
 
 def fit_progress_in_workspace(
@@ -168,8 +170,10 @@ def vision_language_defaults(scene: str) -> VisionLanguageConfig:
     """The perceptual family's cameras and mirroring for ``scene``. Where the sentence chooses
     among things present together (``Task.goal_choices``: PushChoice's two pads) also its
     pretrained encoder and success head: the model reads where each thing is and learns which
-    one a colour word means. Elsewhere the sentence names the colour of the only object, which
-    a reading of positions would lose, so the model learns from the pixels."""
+    one a colour word means; and, where the scene can move its goal, hindsight frames (the
+    success head's examples of the goal reached or just missed wherever a take went).
+    Elsewhere the sentence names the colour of the only object, which a reading of positions
+    would lose, so the model learns from the pixels."""
     from workbench.registry import SCENES
 
     frames = perceptual_defaults(scene)
@@ -177,7 +181,8 @@ def vision_language_defaults(scene: str) -> VisionLanguageConfig:
     seen = replace(start.frames, cameras=frames.cameras, mirror=frames.mirror)
     if SCENES.load(scene).goal_choices:
         seen = replace(seen, pretrain=frames.pretrain, heights=frames.heights,
-                       success_head=frames.success_head)
+                       success_head=frames.success_head,
+                       hindsight=HINDSIGHT_FRAMES if can_relabel(scene) else 0)
     return replace(start, frames=seen)
 
 

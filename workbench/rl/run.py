@@ -352,12 +352,13 @@ def train_run(
     else:
         run_id = workspace.add_run(f"{config.algorithm}-{config.scene}", config.scene, run_dir,
                                    "running", alive)
-    last = {"step": 0}
+    # PPO plans whole updates: a budget that is not a multiple of its batch ends a little short.
+    last = {"step": 0, "planned": budget}
     log = (run_dir / "metrics.jsonl").open("a")
     board = tensorboard_writer(run_dir / "tb") if config.tensorboard else None
 
     def log_progress(progress: TrainProgress) -> None:
-        last["step"] = progress.step
+        last["step"], last["planned"] = progress.step, progress.total_steps
         record = {
             "step": progress.step,
             "charts/learned_return": progress.learned_return,
@@ -427,7 +428,7 @@ def train_run(
                     resume = checkpoint is not None and checkpoint.exists()
                     log_event(f"{exc}; resuming from "
                               f"{'the last checkpoint' if resume else 'the start'}")
-        status = "finished" if last["step"] >= budget else "stopped"
+        status = "finished" if last["step"] >= last["planned"] else "stopped"
     finally:
         log.close()
         if board is not None:

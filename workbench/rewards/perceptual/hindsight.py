@@ -30,20 +30,35 @@ def can_relabel(scene: str) -> bool:
     return bool(task.goal_tolerance) and task.place_goal is not Task.place_goal
 
 
+def moved_goal(achieved: np.ndarray, missed: bool, tolerance: float, rng: np.random.Generator,
+               farthest: float = 0.15, near: float = 3.0, within: float = 0.0) -> np.ndarray:
+    """A goal ``near`` tolerances to ``farthest`` metres from ``achieved`` (``missed``), else
+    up to ``within`` tolerances from it, in a random direction."""
+    if not (missed or within):
+        return achieved.copy()  # (drawing nothing keeps older fits' random streams)
+    direction = rng.normal(size=achieved.shape)
+    reach = (rng.uniform(near * tolerance, farthest) if missed
+             else rng.uniform(0.0, within * tolerance))
+    return achieved + direction / np.linalg.norm(direction) * reach
+
+
 def hindsight_frames(
     episode: Episode,
     cameras: tuple[str, ...],
     count: int,
     rng: np.random.Generator,
     farthest: float = 0.15,
+    near: float = 3.0,
+    within: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``count`` frames of ``episode``'s recorded states re-rendered with the goal moved, half
-    onto the achieved goal and half 3 tolerances to ``farthest`` metres from it.
+    onto the achieved goal (up to ``within`` tolerances from it) and half ``near`` tolerances
+    to ``farthest`` metres from it (near misses teach where success ends: ``near`` just over 1).
 
     Returns ``(frames, firsts, reached)``: (N, V, H, W, 3) uint8 frames at the size the episode
     was recorded at, each one's first frame with the goal moved alike (for models that see the
     change since the start), and 1.0 where the goal is reached, 0.0 where it is not. Negatives
-    a scene clipped back to within 2 tolerances of the achieved goal are dropped (ambiguous).
+    a scene clipped back to within ``2 near / 3`` tolerances of the achieved goal are dropped.
     """
     from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
@@ -71,14 +86,10 @@ def hindsight_frames(
             for i, t in enumerate(rng.integers(0, len(episode), size=count)):
                 replay.show(episode, int(t))
                 achieved = task.achieved_goal(physics)
-                goal = achieved.copy()
-                if i % 2:  # not reached: a random direction, 3 tolerances to `farthest` away
-                    direction = rng.normal(size=achieved.shape)
-                    goal = achieved + direction / np.linalg.norm(direction) * rng.uniform(
-                        3 * tolerance, farthest)
+                goal = moved_goal(achieved, bool(i % 2), tolerance, rng, farthest, near, within)
                 task.place_goal(physics, goal)  # the scene may clip it
                 distance = float(np.linalg.norm(task.desired_goal(physics) - achieved))
-                if i % 2 and distance < 2 * tolerance:
+                if i % 2 and distance < 2 * near / 3 * tolerance:
                     continue
                 frames.append(render(goal))
                 replay.show(episode, 0)

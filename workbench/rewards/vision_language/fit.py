@@ -6,8 +6,10 @@ temporally clipped success, hence partial progress). Negatives: (1) the same fra
 counterfactual goals, the demo's sentence with another colour or object of the scene's
 vocabulary named, labelled 0: this is what makes the model read the sentence; (2) the last
 frames of failed rollouts under their own goal (and, where the sentence chooses between things,
-under the other choices too), labelled 0. Each frame is encoded once per step and scored under
-its own goal and one counterfactual goal.
+under the other choices too), labelled 0. With ``hindsight``, the success head also sees each
+take's states re-rendered with its goal moved onto or just off what the take moved
+(:mod:`workbench.rewards.perceptual.hindsight`). Each frame is encoded once per step and scored
+under its own goal and one counterfactual goal.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from workbench.data.episode import Episode
 from workbench.registry import SCENES
 from workbench.rewards.language.encoder import embed
 from workbench.rewards.perceptual.fit import augment, balanced_weights
+from workbench.rewards.perceptual.hindsight import hindsight_frames
 from workbench.rewards.perceptual.model import to_tensor
 from workbench.rewards.perceptual.pretrain import pretrain_encoder, relation_names
 from workbench.rewards.progress.config import ProgressConfig
@@ -31,6 +34,10 @@ from workbench.rewards.training import fit_minibatches
 from workbench.rewards.vision_language.config import VisionLanguageConfig
 from workbench.rewards.vision_language.model import VisionLanguageProgressModel
 from workbench.task import Vocabulary
+
+# Hindsight goals (multiples of the scene's success radius): reached ones anywhere inside it,
+# missed ones from just outside it, where a policy would otherwise stop.
+WITHIN, NEAR_MISS = 0.8, 1.2
 
 
 def counterfactual_goals(goal: str, vocabulary: Vocabulary, count: int,
@@ -150,6 +157,23 @@ def fit_vision_language(
         mismatched.append(mismatched_goals(goal, len(kept)) if choices
                           else np.full(len(kept), -1))
         succeeded.append(np.zeros(len(kept), np.float32))
+    if frames_config.hindsight:
+        if not success_head:
+            raise ValueError("hindsight frames train the success head: set success_head=True "
+                             "with hindsight > 0")
+        # Each take's states with its named goal moved onto the cube, or just off the success
+        # radius: success wherever the cube went and whatever the hand does, and where it ends
+        # (a policy on a reward blind to that stops its cube on the pad's rim).
+        for episode in (*demos, *negatives):
+            shown, _, reached = hindsight_frames(episode, model.cameras, frames_config.hindsight,
+                                                 rng, near=NEAR_MISS, within=WITHIN)
+            goal = model.goal_of(episode)
+            frames.append(shown)
+            targets.append(np.zeros(len(shown), np.float32))
+            weights.append(np.zeros(len(shown), np.float32))  # not for the time head
+            own.append(np.full(len(shown), goal_index(goal)))
+            mismatched.append(mismatched_goals(goal, len(shown)))
+            succeeded.append(reached)
 
     device = model.device
     x = to_tensor(np.concatenate(frames), frames_config.image_size, torch.device("cpu"))
