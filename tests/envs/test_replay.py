@@ -49,3 +49,20 @@ def test_a_take_recorded_under_a_sentence_replays_in_its_own_colours(tmp_path):
                                    ("front",), 48)["image/front"]
             np.testing.assert_array_equal(rendered, recorded)
     workspace.close()
+
+
+def test_only_colours_the_scene_draws_are_asked_for_again(tmp_path):
+    from workbench.envs.replay import recorded_colours
+    from workbench.registry import SCENES
+
+    def episode(meta: dict, goal: str | None = None) -> Episode:
+        return Episode(1, tmp_path, {"goal": goal, "meta": meta})
+
+    choice, reach = SCENES.load("PushChoice"), SCENES.load("Reach")
+    stored = {"cube": "red", "pad": "blue", "lid": "blue", "marker": "yellow"}
+    assert recorded_colours(episode({"colours": stored}), choice) == {"cube": "red",
+                                                                       "pad": "blue"}
+    assert recorded_colours(episode({"colours": {"marker": "yellow"}}), reach) == {}
+    assert recorded_colours(episode({}, "push the purple cube onto the green pad"),
+                            choice) == {"cube": "purple", "pad": "green"}
+    assert recorded_colours(episode({}, None), choice) == {}

@@ -27,16 +27,17 @@ def env_for(episode: Episode) -> WorkbenchEnv:
 
 
 def recorded_colours(episode: Episode, task: Task) -> dict[str, str]:
-    """The goal-role colours the episode showed: stored with it since they were recorded,
-    else those its goal text names (the recorder words the goal from the episode's colours)."""
-    stored = episode.meta["meta"].get("colours")
-    try:
-        if isinstance(stored, dict):
-            return task.check_colours(stored)
+    """The colours the episode showed where the scene draws them: stored with it since they
+    were recorded, else those its goal text names (the recorder words the goal from them)."""
+    shown = episode.meta["meta"].get("colours")
+    if not isinstance(shown, dict):
         goal = episode.meta.get("goal")
-        return task.check_colours(ground(goal, task).colours) if goal else {}
-    except (ValueError, TypeError):  # a sentence the scene cannot show: the seed's draw
-        return {}
+        try:
+            shown = ground(goal, task).colours if isinstance(goal, str) and goal else {}
+        except ValueError:  # a sentence the scene cannot read: the seed's draw
+            shown = {}
+    return {role: colour for role, colour in shown.items()
+            if colour in task.goal_colours.get(role, ())}
 
 
 class EpisodeReplay:
