@@ -25,8 +25,8 @@ failed takes (``--demos // 2`` random, ``--demos`` perturbed):
   each choice in turn. One JSON line per choice: how often a state scores over 0.5 while the
   moved thing is more than ``--far`` from the named one (a reward a policy could collect
   without doing the task), the mean score of the states with the hand more than 10 cm from
-  the thing it moves, and the Spearman correlation of the score with closeness to the named
-  one.
+  the thing it moves, the Spearman correlation of the score with closeness to the named one,
+  and (a model with a probe) the probe's error reading that distance where it is under 3.5 cm.
 
 Run: python benchmarks/frame_reward_diagnosis.py [--scene DrawerOpen] [--seed 201]
      [--steps 400000]
@@ -78,6 +78,7 @@ WATCH_SEED = 30_000  # the diagnosed episodes' layouts: not the run's evaluation
 ON_PAD = 0.04  # the pad's radius: a cube this near the other pad went to the wrong one
 MOVED = 0.02  # a cube that moved less than this was not pushed
 ENDINGS = ("success", "other", "short", "wrong_way", "untouched")
+NEAR_GOAL = 0.035  # metres, height included: on the named thing or just off its success radius
 
 
 def policy_episodes(ws: Workspace, folder: str, args: argparse.Namespace) -> None:
@@ -182,17 +183,11 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
     goal = rebind(episode.meta["goal"], task, {role: colour})
     named_score = model.progress(frames, goal)
     other_score = model.progress(frames, rebind(goal, task, {role: other}))
-    # The relations the model's probe reads from the last frame against the true ones.
-    net, read = model.net, {}
-    if getattr(net, "layout", None) is not None:
-        with torch.no_grad():
-            shown = to_tensor(frames[-1:], model.frame_config.image_size, model.device)
-            true = net.relations_of(torch.as_tensor(last_state[None], dtype=torch.float32,
-                                                    device=model.device))[0]
-            seen_now = net.relations_of(net.read_state(shown))[0]
+    read = {}  # the relations the model's probe reads from the last frame, and the true ones
+    if (probed := probe_readings(model, frames[-1:], last_state[None])) is not None:
+        names, true, seen_now = probed
         read = {f"{name} (true, read)": [round(float(a), 3), round(float(b), 3)]
-                for name, a, b in zip(relation_names(net.layout, net.heights), true, seen_now,
-                                      strict=True) if colour in name}
+                for name, a, b in zip(names, true[0], seen_now[0], strict=True) if colour in name}
     return {
         "episode": episode_id, "named": f"{role}={colour}", "ended": ended, **read,
         "cube_to_named": [round(float(to_named[0]), 3), round(float(to_named[-1]), 3)],
@@ -204,6 +199,21 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
         "other_final": round(float(other_score[-5:].mean()), 3),
         "other_max": round(float(other_score.max()), 3),
     }
+
+
+def probe_readings(model, frames: np.ndarray, states: np.ndarray
+                   ) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """(relation names, true, read): the relations between things in the seen ``states`` and
+    those the model's probe reads from ``frames``; None for a model without a probe."""
+    net = model.net
+    if getattr(net, "layout", None) is None:
+        return None
+    with torch.no_grad():
+        true = net.relations_of(torch.as_tensor(states, dtype=torch.float32, device=model.device))
+        read = torch.cat([net.relations_of(net.read_state(to_tensor(
+            frames[i : i + 128], model.frame_config.image_size, model.device)))
+            for i in range(0, len(frames), 128)])
+    return relation_names(net.layout, net.heights), true.cpu().numpy(), read.cpu().numpy()
 
 
 def seen_distances(scene: str, states: np.ndarray) -> dict[str, np.ndarray]:
@@ -227,13 +237,24 @@ def scattered_scores(ws: Workspace, args: argparse.Namespace) -> None:
                                       model.frame_config.image_size, SCATTER_SEED)
     distances = seen_distances(args.scene, states)
     hand_away = next(d for n, d in distances.items() if n.startswith("hand_to_")) > 0.10
+    probed = probe_readings(model, frames, states)
     for role in task.goal_choices:
         for colour in task.goal_colours[role]:
             sentence = rebind(task.goal_examples[0], task, {role: colour})
             score = model.progress(frames, sentence)
             to_named = next(d for n, d in distances.items() if n.endswith(f"to_{colour}_{role}"))
             far = to_named > args.far
-            print(json.dumps({
+            near = {}  # how the probe reads that distance where the goal is nearly reached
+            if probed is not None:
+                names, true, read = probed
+                j = next(i for i, n in enumerate(names)
+                         if n.endswith(f"to_{colour}_{role} length"))
+                close = true[:, j] < NEAR_GOAL
+                error = read[close, j] - true[close, j]
+                near = {"probe_near_goal": {"states": int(close.sum()),
+                                            "signed_error": round(float(error.mean()), 4),
+                                            "abs_error": round(float(np.abs(error).mean()), 4)}}
+            print(json.dumps({**near,
                 "sentence": sentence, "states": len(frames),
                 "high_while_far": round(float(np.mean((score > 0.5) & far)), 4),
                 "far_states": int(far.sum()),
