@@ -31,7 +31,7 @@ failed takes (``--demos // 2`` random, ``--demos`` perturbed):
 Run: python benchmarks/frame_reward_diagnosis.py [--scene DrawerOpen] [--seed 201]
      [--steps 400000]
      python benchmarks/frame_reward_diagnosis.py --scene PushChoice --demos 5 --steps 800000
-     --seed 106 --goal "push the cube onto the green pad" [--workspace DIR]
+     --seed 106 --goal "push the cube onto the green pad" [--workspace DIR] [--hindsight 0]
      python benchmarks/frame_reward_diagnosis.py --scene PushChoice --demos 5 --scattered 300
 """
 
@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import tempfile
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -61,6 +62,7 @@ from workbench.rewards.perceptual.pretrain import (
     scattered_frames,
     state_layout,
 )
+from workbench.rewards.vision_language import VisionLanguageConfig
 from workbench.rewards.workflow import (
     fit_perceptual_in_workspace,
     fit_vision_language_in_workspace,
@@ -107,6 +109,14 @@ def policy_episodes(ws: Workspace, folder: str, args: argparse.Namespace) -> Non
             flush=True)
 
 
+def vision_language_config(args: argparse.Namespace) -> VisionLanguageConfig:
+    """The scene's defaults, with ``--hindsight`` frames per take where it is given."""
+    config = vision_language_defaults(args.scene)
+    if args.hindsight is None:
+        return config
+    return replace(config, frames=replace(config.frames, hindsight=args.hindsight))
+
+
 def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
     """Train a goal-conditioned policy on a vision-language reward (or reuse the workspace's),
     run it with each choice named, and say how each episode ended and what the model paid."""
@@ -116,7 +126,7 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
         run_path, reward_path = runs[-1]["path"], runs[-1]["metrics"]["reward"]
     else:
         _, stored = fit_vision_language_in_workspace(
-            ws, args.scene, vision_language_defaults(args.scene), held_out_fraction=0.0)
+            ws, args.scene, vision_language_config(args), held_out_fraction=0.0)
         reward_path = stored["path"]
         result = train_run(ws, RunConfig(
             scene=args.scene, goal=args.goal, reward="model", reward_model=reward_path,
@@ -145,6 +155,11 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
                     summary[f"{kind}_scores"] = [
                         round(float(np.mean([r[k] for r in these])), 3)
                         for k in ("named_final", "other_final")]
+                    read = [v for r in these for k, v in r.items()
+                            if k.endswith(f"to_{colour}_{role} length (true, read)")]
+                    if read:  # how far off the probe reads the distance to the named one
+                        summary[f"{kind}_probe_error"] = round(float(np.mean(
+                            [b - a for a, b in read])), 4)
             print(json.dumps(summary), flush=True)
     env.close()
 
@@ -232,7 +247,7 @@ def scattered_scores(ws: Workspace, args: argparse.Namespace) -> None:
         raise SystemExit(f"--scattered: {args.scene} has no goal choices (Task.goal_choices); "
                          "use a scene whose sentence chooses, e.g. PushChoice")
     model, _ = fit_vision_language_in_workspace(
-        ws, args.scene, vision_language_defaults(args.scene), held_out_fraction=0.0)
+        ws, args.scene, vision_language_config(args), held_out_fraction=0.0)
     frames, states = scattered_frames(args.scene, tuple(model.cameras), args.scattered,
                                       model.frame_config.image_size, SCATTER_SEED)
     distances = seen_distances(args.scene, states)
@@ -279,6 +294,8 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20,
                         help="policy episodes diagnosed per choice named")
     parser.add_argument("--workspace", help="keep the workspace here (reused if it has a run)")
+    parser.add_argument("--hindsight", type=int, help="hindsight frames per take of the "
+                        "vision-language fit (default: the scene's; 0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.workspace or scratch

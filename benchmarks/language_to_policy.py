@@ -17,6 +17,7 @@ student disagreed) or ``direct`` (every step rendered and scored).
 
 Run: python benchmarks/language_to_policy.py [--steps 400000] [--seeds 3] [--first-seed 100]
      [--reward grounded|vision-language] [--demos 5] [--scoring distilled|direct]
+     [--hindsight N]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 
 from pixels_to_policy import distill_summary
 
@@ -45,6 +47,8 @@ def main() -> None:
     parser.add_argument("--reward", choices=("grounded", "vision-language"), default="grounded")
     parser.add_argument("--demos", type=int, default=5)
     parser.add_argument("--scoring", choices=("distilled", "direct"), default="distilled")
+    parser.add_argument("--hindsight", type=int, help="hindsight frames per take of the "
+                        "vision-language fit (default: the scene's; 0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         workspace = Workspace.open(folder, create=True)
@@ -52,9 +56,11 @@ def main() -> None:
         if args.reward == "vision-language":
             start = time.perf_counter()
             record_demo_set(workspace, "PushChoice", args.demos)
-            _, stored = fit_vision_language_in_workspace(
-                workspace, "PushChoice", vision_language_defaults("PushChoice"),
-                held_out_fraction=0.0)
+            config = vision_language_defaults("PushChoice")
+            if args.hindsight is not None:
+                config = replace(config, frames=replace(config.frames, hindsight=args.hindsight))
+            _, stored = fit_vision_language_in_workspace(workspace, "PushChoice", config,
+                                                         held_out_fraction=0.0)
             reward = stored["path"]
             demos = [row for row in workspace.episodes(scene="PushChoice")
                      if row["source"] == "scripted"]

@@ -182,7 +182,8 @@ def vision_language_defaults(scene: str) -> VisionLanguageConfig:
     if SCENES.load(scene).goal_choices:
         seen = replace(seen, pretrain=frames.pretrain, heights=frames.heights,
                        success_head=frames.success_head,
-                       hindsight=HINDSIGHT_FRAMES if can_relabel(scene) else 0)
+                       hindsight=HINDSIGHT_FRAMES if can_relabel(scene) and frames.success_head
+                       else 0)
     return replace(start, frames=seen)
 
 
