@@ -136,7 +136,10 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
         print(json.dumps({"seed": args.seed, "goal": args.goal,
                           "success_named": result["success_rate"], **result["goal_success"]}),
               flush=True)
-    model = load_reward_model(reward_path)
+    # The reward as the run last read it, where the run refitted its probe (the endings' probe
+    # readings are then that probe's, the one the policy was trained against).
+    as_read = f"{run_path}/reward"
+    model = load_reward_model(as_read if os.path.exists(as_read) else reward_path)
     policy, _ = load_policy(f"{run_path}/policy")
     env = make_env(args.scene, goal=args.goal)
     for role in task.goal_choices:

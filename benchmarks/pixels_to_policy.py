@@ -45,16 +45,21 @@ from workbench.teleop.recorder import Recorder, record_demo_set, scripted_policy
 
 
 def distill_summary(run_dir: str) -> dict[str, Any]:
-    """Share of steps rendered, updates scored directly, last agreement (from the run log)."""
+    """Share of steps rendered, updates scored directly, last agreement, a refitted probe's
+    error (from the run log)."""
     rows = [json.loads(line) for line in open(f"{run_dir}/metrics.jsonl")]
     rendered = [r["distill/rendered"] for r in rows if "distill/rendered" in r]
     direct = [r["distill/direct"] for r in rows if "distill/direct" in r]
     agreement = [r["distill/agreement"] for r in rows if "distill/agreement" in r]
+    probe = [r["distill/probe_error"] for r in rows if "distill/probe_error" in r]
     if not rendered:
         return {}
+    # A refitted probe: its error on each update's new states, over the first and last ten.
+    refit = ({"probe_error_first": round(float(np.mean(probe[:10])), 4),
+              "probe_error_last": round(float(np.mean(probe[-10:])), 4)} if probe else {})
     return {"rendered_share": round(float(np.mean(rendered)), 3),
             "direct_updates": int(sum(direct)), "updates": len(direct),
-            "last_agreement": round(agreement[-1], 3) if agreement else None}
+            "last_agreement": round(agreement[-1], 3) if agreement else None, **refit}
 
 
 def main() -> None:

@@ -3,6 +3,8 @@ what scores each step, when it falls back to the frame reward, and exact resume.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -104,13 +106,17 @@ def test_when_the_student_disagrees_the_next_update_scores_frames_until_it_agree
     envs.close()
 
 
-def test_a_stopped_distilled_run_resumes_to_the_uninterrupted_result(teacher, tmp_path):
+@pytest.mark.parametrize("probe", ["off", "on"])
+def test_a_stopped_distilled_run_resumes_to_the_uninterrupted_result(probe, request, tmp_path):
     torch.set_num_threads(1)
     config = PPOConfig(num_envs=4, rollout_steps=32, total_steps=7 * 128, seed=2)
-    distill = DistillConfig(render_fraction=0.25, min_agreement=-1.0, fit_steps=20)
+    distill = DistillConfig(render_fraction=0.25, min_agreement=-1.0, fit_steps=20,
+                            refit_probe=probe, probe_anchors=16)
+    # Each run refits its own copy of the probe, as each run loads its own model.
+    teacher = request.getfixturevalue("reader" if probe == "on" else "teacher")
 
     def run(callbacks=(), checkpoint=None, resume=False):
-        envs = distilled(teacher, distill)
+        envs = distilled(copy.deepcopy(teacher), distill)
         policy = train_ppo(envs, config, callbacks=(envs.callback(), *callbacks),
                            checkpoint=checkpoint, checkpoint_every=100, resume=resume)
         envs.close()
@@ -130,6 +136,9 @@ def test_a_stopped_distilled_run_resumes_to_the_uninterrupted_result(teacher, tm
     for a, b in zip(envs.student.net.parameters(), uninterrupted.student.net.parameters(),
                     strict=True):
         assert torch.equal(a, b)
+    if probe == "on":  # the refitted probe, and what it was refitted on, carried over
+        assert torch.equal(envs.model.net.probe.weight, uninterrupted.model.net.probe.weight)
+        np.testing.assert_array_equal(envs._label_features, uninterrupted._label_features)
 
 
 class BluePaysMore:
@@ -180,6 +189,11 @@ def test_a_student_saved_with_other_inputs_is_refused_in_words():
         StateStudent(obs_dim=5 + GOAL_CODE, hidden=8, seed=0).set_state(saved)
 
 
+def test_refitting_a_probe_the_reward_does_not_have_is_refused_in_words(teacher):
+    with pytest.raises(ValueError, match=r"^distill.refit_probe: 'on' needs .* pretrained probe"):
+        distilled(teacher, DistillConfig(refit_probe="on"), num_envs=1)
+
+
 def test_only_rewards_over_frames_are_distilled():
     class OverStates:
         def score(self, states):
@@ -187,3 +201,46 @@ def test_only_rewards_over_frames_are_distilled():
 
     with pytest.raises(ValueError, match="camera frames"):
         DistilledFrameReward(make_vector_env("workbench/Reach-v0", 1), OverStates())
+
+
+@pytest.fixture(scope="module")
+def reader():
+    """A teacher that reads Reach's state through a (briefly) pretrained probe."""
+    torch.manual_seed(0)
+    return PerceptualProgressModel("Reach", PerceptualConfig(
+        cameras=CAMERAS, image_size=SIZE, channels=4, feature_dim=8, hidden=16, pretrain=48,
+        pretrain_steps=10), device="cpu")
+
+
+def test_rendered_steps_carry_the_state_their_frames_show():
+    framed = RenderedFrames(make_vector_env("workbench/Reach-v0", 1).envs[0].unwrapped,
+                            CAMERAS, SIZE)
+    _, info = framed.reset(seed=0)
+    np.testing.assert_array_equal(info["seen_state"], framed.base.seen_state_vector())
+    framed.render_next = False
+    _, _, _, _, info = framed.step(framed.action_space.sample())
+    assert "frames" not in info and "seen_state" not in info
+    framed.close()
+
+
+def test_the_probe_is_refitted_on_rendered_states_and_the_labels_scored_again(reader):
+    envs = distilled(reader, DistillConfig(render_fraction=0.5, min_agreement=-1.0,
+                                           refit_probe="on", probe_anchors=32))
+    with torch.no_grad():
+        reader.net.probe.weight.zero_()  # a probe that reads every frame as the mean layout
+    rng = np.random.default_rng(3)
+    envs.reset(seed=3)
+    roll(envs, 48, rng)
+    first = envs.refit()
+    roll(envs, 48, rng)
+    second = envs.refit()
+    # Refitted on the states rendered in the first update, the probe reads the next update's
+    # (new to it) far better than it read the first's.
+    assert second["distill/probe_error"] < 0.5 * first["distill/probe_error"]
+    # Every label is the refitted teacher's score: encoded once, scored as frames would be.
+    assert len(envs._label_features) == len(envs._targets)
+    frames = np.stack(envs.vector.call("frames"))
+    np.testing.assert_allclose(reader.score_encoded(reader.encode(frames)),
+                               reader.score(frames), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(envs._targets, reader.score_encoded(envs._label_features))
+    envs.close()

@@ -8,8 +8,10 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from workbench.envs import make_env
+from workbench.rewards.artifact import load_reward_model
 from workbench.rl.ppo import PPOConfig
 
 BLUE, GREEN = "push the cube onto the blue pad", "push the cube onto the green pad"
@@ -135,6 +137,12 @@ def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_
     result = train_run(workspace, RunConfig(**{**run.__dict__, "goal": BLUE}))
     assert result["reward"] == report["path"] and set(result["goal_success"]) == {
         "pad=green", "pad=blue"}
+    # Distilled, the run refitted the pretrained probe on what it rendered, and keeps the
+    # reward as it last read it: the same model but for the probe.
+    fitted = load_reward_model(workspace.absolute(report["path"])).net.state_dict()
+    as_read = load_reward_model(workspace.absolute(result["reward_as_read"])).net.state_dict()
+    for name, weights in fitted.items():
+        assert torch.equal(weights, as_read[name]) == (not name.startswith("probe.")), name
 
 
 def test_each_episode_names_the_choice_it_drew_in_the_run_sentence():

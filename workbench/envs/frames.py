@@ -11,6 +11,10 @@ Where the env has a goal sentence, ``info["goal"]`` is this episode's sentence
 (:meth:`WorkbenchEnv.episode_goal`: the choice the scene drew named), which a goal-conditioned
 frame reward scores the frames towards.
 
+Each rendered step also carries ``info["seen_state"]``, the state the frames show
+(:meth:`WorkbenchEnv.seen_state_vector`), which labels them for a reward that reads the state
+from frames.
+
 ``render_next`` (set per sub-env through ``VectorEnv.set_attr``) skips rendering where a
 reward renders only some states (:mod:`workbench.rl.distill`); those steps carry no frames, but
 still their sentence (the distilled student scores them towards it).
@@ -57,7 +61,11 @@ class RenderedFrames(gym.Wrapper):
         goal = self.goal()
         if goal:
             info = {**info, "goal": goal}
-        return {**info, "frames": self.frames()} if self.render_next else info
+        if not self.render_next:
+            return info
+        # The state the frames show, as the simulator knows it: a run may refit what its
+        # reward reads from frames on these (workbench.rewards.perceptual.reader).
+        return {**info, "frames": self.frames(), "seen_state": self.base.seen_state_vector()}
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)

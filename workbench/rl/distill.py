@@ -17,6 +17,12 @@ teacher may score "green" and "blue" a little differently for the same layout): 
 then also reads a code of the sentence, a fixed random +-1 vector per sentence (seeded by its
 text, so a resumed run and a new one agree; the run's few sentences need only be told apart).
 
+Where the teacher reads the scene's state from frames through a pretrained probe
+(``refit_probe``), the probe is refitted after each update on the rendered states, which the
+simulator labels (:mod:`workbench.rewards.perceptual.reader`), and the student's labels are
+scored again by the refitted teacher: the run keeps the encoder features of what it rendered,
+not the frames.
+
 Everything here (the student's weights, its labels, the generator that picks what to render,
 the mode) is state of the vector wrapper, so exact checkpoints carry it.
 """
@@ -34,13 +40,15 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from workbench.config import validated
+from workbench.config import ConfigError, validated
 from workbench.envs.env import box
+from workbench.rewards.perceptual.reader import ProbeRefit
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.reward_wrapper import (
     LearnedRewardWrapper,
     goal_array,
     goal_list,
+    reached_rows,
     score_frames,
 )
 
@@ -62,6 +70,16 @@ class DistillConfig:
         "help": "gradient steps per refit (after each update)", "min": 1})
     hidden: int = field(default=128, metadata={"help": "student MLP width", "min": 1})
     seed: int = field(default=0, metadata={"help": "student init and sampling", "min": 0})
+    refit_probe: str = field(default="auto", metadata={
+        "help": "refit the frame reward's state probe (a pretrained encoder's read-out) after "
+                "each update on the rendered states, labelled by the simulator, so the policy "
+                "cannot exploit where it misreads; 'auto': for goal-conditioned rewards",
+        "choices": ("auto", "on", "off")})
+    probe_frames: int = field(default=20_000, metadata={
+        "help": "most recent rendered frames the probe is refitted on", "min": 16})
+    probe_anchors: int = field(default=800, metadata={
+        "help": "scattered layouts rendered at the start, which the refitted probe keeps "
+                "reading", "min": 16})
 
 
 GOAL_CODE = 16  # length of a sentence's code in a goal-conditioned student's input
@@ -164,7 +182,20 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self._compared: list[tuple[np.ndarray, np.ndarray]] = []  # (student, teacher) recent
         self._labels = np.zeros((0, self.student.mean.size))
         self._targets = np.zeros(0)
-        self._pending: list[tuple[Any, ...]] = []  # (inputs, frames, goals) to score
+        self._pending: list[tuple[Any, ...]] = []  # (inputs, frames, goals, seen) to score
+        reads_state = bool(getattr(model, "reads_state", False))
+        if config.refit_probe == "on" and not reads_state:
+            raise ConfigError("distill.refit_probe: 'on' needs a frame reward that reads the "
+                              "state through a pretrained probe (fitted with pretrain > 0); "
+                              "this one does not: use 'auto' or 'off'")
+        refit = config.refit_probe == "on" or (config.refit_probe == "auto" and self.goal_aware
+                                               and reads_state)
+        self.probe = (ProbeRefit.for_model(model, config.probe_anchors, config.probe_frames)
+                      if refit else None)
+        # With a probe: each label's encoder features and sentence, to score it again.
+        self._encoded: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self._label_features = np.zeros((0, 0), np.float32)
+        self._label_goals: np.ndarray | None = None
         self._fresh: list[tuple[np.ndarray, np.ndarray]] = []  # (inputs, teacher scores)
         self._steps = self._rendered = 0
         super().__init__(env, model, transform, gamma)
@@ -194,20 +225,21 @@ class DistilledFrameReward(LearnedRewardWrapper):
             states, frames, goals = self._reached  # what the base step scored
             goals = None if goals is None else goals[render]
             inputs = self._inputs(states[render], goals)
-            if self.direct:  # scored already: the teacher's scores are the labels
+            if self.probe is not None:  # encoded at the refit, and labels the probe
+                seen = reached_rows(info, "seen_state", info.get("_final_obs"))
+                assert seen is not None, "RenderedFrames adds the seen state to each frame"
+                self._pending.append((inputs, frames[render], goals, seen[render]))
+            elif self.direct:  # scored already: the teacher's scores are the labels
                 self._fresh.append((inputs, info["learned_score"][render]))
             else:  # scored in one batch at the next refit
-                self._pending.append((inputs, frames[render], goals))
+                self._pending.append((inputs, frames[render], goals, None))
         return obs, reward, terminated, truncated, info
 
     def refit(self) -> dict[str, float]:
         """Score what was rendered, measure agreement on it, refit, choose the next mode."""
-        if self._pending:
-            inputs, frames, goals = zip(*self._pending, strict=True)
-            scores = score_frames(self.model, np.concatenate(frames),
-                                  None if goals[0] is None else np.concatenate(goals))
-            self._fresh.append((np.concatenate(inputs), scores))
         record = {"distill/rendered": self._rendered / max(self._steps, 1)}
+        if self._pending:
+            record.update(self._score_pending())
         self._pending, self._steps, self._rendered = [], 0, 0
         if not self._fresh:
             return record
@@ -224,15 +256,50 @@ class DistilledFrameReward(LearnedRewardWrapper):
         keep = self.config.labels
         self._labels = np.concatenate([self._labels, states])[-keep:]
         self._targets = np.concatenate([self._targets, scores])[-keep:]
+        if self.probe is not None:
+            self._rescore_labels()
         record["distill/student_mse"] = self.student.fit(self._labels, self._targets,
                                                          self.config.fit_steps, self.rng)
         direct = not self.agreement >= self.config.min_agreement  # nan (unmeasured): direct
         switched, self.direct = direct != self.direct, direct
-        if switched or not direct:  # a new scorer, or the student refitted
+        if switched or not direct or self.probe is not None:  # a new or refitted scorer
             self._rescore_current()
         record["distill/direct"] = float(self.direct)
         record["distill/labels"] = float(len(self._targets))
         return record
+
+    def _score_pending(self) -> dict[str, float]:
+        """The teacher's scores of the rendered states, in one batch (after refitting the
+        probe on them, where the run refits it): fresh labels."""
+        inputs, frames, goals, seen = zip(*self._pending, strict=True)
+        batch = np.concatenate(frames)
+        named = None if goals[0] is None else np.concatenate(goals)
+        if self.probe is None:
+            self._fresh.append((np.concatenate(inputs), score_frames(self.model, batch, named)))
+            return {}
+        features = self.model.encode(batch)
+        self.probe.add(features, np.concatenate(seen))
+        record = self.probe.refit()
+        named = named if self.goal_aware else None
+        self._fresh.append((np.concatenate(inputs), self.model.score_encoded(features, named)))
+        self._encoded.append((features, named))
+        return record
+
+    def _rescore_labels(self) -> None:
+        """Keep the new labels' encoder features (and sentences) and score every label again
+        with the refitted teacher."""
+        keep = self.config.labels
+        features = [f for f, _ in self._encoded]
+        if len(self._label_features):
+            features.insert(0, self._label_features)
+        self._label_features = np.concatenate(features)[-keep:]
+        if self.goal_aware:
+            goals = [g for _, g in self._encoded if g is not None]
+            if self._label_goals is not None:
+                goals.insert(0, self._label_goals)
+            self._label_goals = np.concatenate(goals)[-keep:]
+        self._encoded = []
+        self._targets = self.model.score_encoded(self._label_features, self._label_goals)
 
     def _rescore_current(self) -> None:
         """The potential of the states the envs are in, from the scorer now in charge."""
@@ -251,9 +318,12 @@ class DistilledFrameReward(LearnedRewardWrapper):
         return {**super().get_state(), "student": self.student.get_state(),
                 "rng": self.rng.bit_generator.state, "direct": self.direct,
                 "agreement": self.agreement, "labels": self._labels, "targets": self._targets,
-                "pending": [(s, f, goal_list(g)) for s, f, g in self._pending],
+                "pending": [(s, f, goal_list(g), seen) for s, f, g, seen in self._pending],
                 "fresh": self._fresh, "compared": self._compared,
-                "counts": (self._steps, self._rendered)}
+                "counts": (self._steps, self._rendered),
+                "probe": None if self.probe is None else self.probe.get_state(),
+                "label_features": self._label_features,
+                "label_goals": goal_list(self._label_goals)}
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
@@ -261,10 +331,16 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self.rng.bit_generator.state = state["rng"]
         self.direct, self.agreement = bool(state["direct"]), float(state["agreement"])
         self._labels, self._targets = state["labels"], state["targets"]
-        self._pending = [(s, f, goal_array(g)) for s, f, g in state["pending"]]
+        # (Checkpoints from before the probe refit kept no seen states.)
+        self._pending = [(s, f, goal_array(g), *(seen or [None]))
+                         for s, f, g, *seen in state["pending"]]
         self._fresh = [tuple(f) for f in state["fresh"]]
         self._compared = [tuple(c) for c in state["compared"]]
         self._steps, self._rendered = (int(c) for c in state["counts"])
+        if self.probe is not None:
+            self.probe.set_state(state["probe"])
+        self._label_features = state.get("label_features", np.zeros((0, 0), np.float32))
+        self._label_goals = goal_array(state.get("label_goals"))
 
 
 class DistillCallback:

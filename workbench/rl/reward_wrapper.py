@@ -47,7 +47,7 @@ class LearnedRewardWrapper(gym.vector.VectorWrapper):
         self.transform = transform
         self.gamma = gamma
         self.on_step = on_step
-        self.model = None
+        self.model: Any = None
         self._phi: np.ndarray | None = None
         self._obs: np.ndarray | None = None
         self._frames: np.ndarray | None = None
@@ -139,21 +139,26 @@ def reached(obs: np.ndarray, info: dict[str, Any]):
     step, before any automatic reset, and which envs ended: a SAME_STEP vector env hands the
     ended episodes' last observations and frames over in ``final_obs`` / ``final_info``."""
     next_states = np.array(obs, copy=True)
-    frames, goals = info.get("frames"), info.get("goal")
-    next_frames = None if frames is None else np.array(frames, copy=True)
-    next_goals = None if goals is None else np.array(goals, copy=True)
     done = info.get("_final_obs")
     if done is not None and done.any():
         next_states[done] = np.stack(info["final_obs"][done])
+    return (next_states, reached_rows(info, "frames", done), reached_rows(info, "goal", done),
+            done)
+
+
+def reached_rows(info: dict[str, Any], key: str, done: np.ndarray | None) -> np.ndarray | None:
+    """``info[key]`` of the step each env reached (frames, sentences, seen states): an ended
+    episode's from ``final_info``, where its last step had one."""
+    value = info.get(key)
+    if value is None:
+        return None
+    rows = np.array(value, copy=True)
+    if done is not None and done.any():
         final = info["final_info"]
-        if next_frames is not None:  # the frames of the step that ended each episode
-            rendered = done & final.get("_frames", np.zeros_like(done))
-            if rendered.any():
-                next_frames[rendered] = final["frames"][rendered]
-        if next_goals is not None and "goal" in final:  # the ended episodes' sentences
-            ended = done & final.get("_goal", np.zeros_like(done))
-            next_goals[ended] = final["goal"][ended]
-    return next_states, next_frames, next_goals, done
+        ended = done & final.get(f"_{key}", np.zeros_like(done))
+        if ended.any():
+            rows[ended] = final[key][ended]
+    return rows
 
 
 class SuccessRewardWrapper(gym.vector.VectorWrapper):

@@ -106,14 +106,27 @@ class StateReader(nn.Module):
         """(N, D) states -> the relations between things the heads see."""
         return relations(state, *self.relation_slices, heights=self.heights)
 
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, V, 3, H, W) -> (N, V * feature_dim): every view's encoder features, side by side
+        (what the probe reads; a run refitting the probe keeps them)."""
+        return self.encoder(images.flatten(0, 1)).view(images.shape[0], -1)
+
+    def state_from(self, features: torch.Tensor) -> torch.Tensor:
+        """Encoded views -> the scene's state as the probe reads it, in its own units."""
+        return self.probe(features) * self.state_std + self.state_mean
+
     def read_state(self, images: torch.Tensor) -> torch.Tensor:
         """(N, V, 3, H, W) -> the scene's state as the probe reads it, in its own units."""
-        features = self.encoder(images.flatten(0, 1)).view(images.shape[0], -1)
-        return self.probe(features) * self.state_std + self.state_mean
+        return self.state_from(self.encode(images))
+
+    def relations_from(self, features: torch.Tensor) -> torch.Tensor:
+        """Encoded views -> the standardised relations the heads see."""
+        return ((self.relations_of(self.state_from(features)) - self.relation_mean)
+                / self.relation_std)
 
     def seen_relations(self, images: torch.Tensor) -> torch.Tensor:
         """(N, V, 3, H, W) -> the standardised relations the heads see."""
-        return (self.relations_of(self.read_state(images)) - self.relation_mean) / self.relation_std
+        return self.relations_from(self.encode(images))
 
 
 class PerceptualProgressNet(StateReader):
@@ -147,6 +160,10 @@ class PerceptualProgressNet(StateReader):
                  ) -> torch.Tensor:
         """Progress in [0, 1]: the time head, averaged with the success head if there is one."""
         return torch.sigmoid(self.logits(images, reference)).mean(-1)
+
+    def progress_from(self, features: torch.Tensor) -> torch.Tensor:
+        """Progress from encoded views (:meth:`StateReader.encode`; a pretrained encoder)."""
+        return torch.sigmoid(self.fuse(self.relations_from(features))).mean(-1)
 
 
 def to_tensor(frames: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
@@ -189,6 +206,22 @@ class FrameRewardModel:
 
     def _build_net(self) -> nn.Module:
         raise NotImplementedError
+
+    @property
+    def reads_state(self) -> bool:
+        """Whether the frames are read through a pretrained encoder's state probe, which a
+        training run may refit on the states its policy visits (:mod:`workbench.rl.distill`)."""
+        return self.layout is not None
+
+    @torch.no_grad()
+    def encode(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
+        """(N, V, H, W, 3) uint8 -> (N, V * feature_dim) float32 encoder features (a model
+        that :attr:`reads_state`): what :meth:`score_encoded` scores and the probe reads."""
+        self.net.eval()
+        size = self.frame_config.image_size
+        out = [self.net.encode(to_tensor(frames[i : i + batch], size, self.device)).cpu()
+               for i in range(0, len(frames), batch)]
+        return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
     def frames_of(self, episode) -> np.ndarray:
         """An episode's frames of this model's cameras: (T, V, H, W, 3) uint8."""
@@ -273,3 +306,11 @@ class PerceptualProgressModel(FrameRewardModel):
 
     def score(self, frames: np.ndarray) -> np.ndarray:
         return self.progress(frames)
+
+    @torch.no_grad()
+    def score_encoded(self, features: np.ndarray, goals: np.ndarray | None = None
+                      ) -> np.ndarray:
+        """:meth:`score` of frames already :meth:`encode`d (``goals`` unused: one goal)."""
+        self.net.eval()
+        x = torch.as_tensor(features, device=self.device)
+        return self.net.progress_from(x).double().cpu().numpy()

@@ -14,6 +14,8 @@ relations between them, and the demos only have to teach which relation a colour
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -70,6 +72,11 @@ class VisionLanguageNet(StateReader):
         """Progress in [0, 1]: the time head, averaged with the success head if there is one."""
         return torch.sigmoid(self.goal_logits(self.frame_features(images), goals)).mean(-1)
 
+    def progress_from(self, features: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        """Progress from encoded views (:meth:`StateReader.encode`; a pretrained encoder)."""
+        return torch.sigmoid(self.goal_logits(self.fuse(self.relations_from(features)),
+                                              goals)).mean(-1)
+
 
 class VisionLanguageProgressModel(FrameRewardModel):
     """Progress towards a goal sentence from the configured cameras' frames.
@@ -118,6 +125,14 @@ class VisionLanguageProgressModel(FrameRewardModel):
             out.append(self.net.progress(images, vector.expand(len(images), -1)))
         return torch.cat(out).cpu().numpy() if out else np.zeros(0, np.float32)
 
+    @torch.no_grad()
+    def progress_encoded(self, features: np.ndarray, goal_vector: np.ndarray) -> np.ndarray:
+        """Progress towards an embedded goal of frames already :meth:`encode`d."""
+        self.net.eval()
+        x = torch.as_tensor(features, device=self.device)
+        vector = torch.as_tensor(goal_vector, device=self.device).expand(len(x), -1)
+        return self.net.progress_from(x, vector).double().cpu().numpy()
+
     def progress_episode(self, episode, goal: str | None = None) -> np.ndarray:
         """Progress of every frame towards ``goal`` (default: the episode's own goal text)."""
         return self.progress(self.frames_of(episode), goal or self.goal_of(episode))
@@ -140,13 +155,27 @@ class GoalProgress:
         self.model, self.goal = model, goal
         self.family, self.scene, self.cameras = model.family, model.scene, model.cameras
         self.frame_config, self.metrics = model.frame_config, model.metrics
+        self.net, self.reads_state, self.encode = model.net, model.reads_state, model.encode
         self._vectors = {goal: embed([goal])}
 
     def score(self, frames: np.ndarray, goals: np.ndarray | None = None) -> np.ndarray:
-        return score_by_goal(self._score_towards, frames, goals, self.goal)
+        return score_by_goal(
+            lambda rows, goal: self.model.progress_towards(rows, self._vector(goal)),
+            frames, goals, self.goal)
 
-    def _score_towards(self, frames: np.ndarray, goal: str) -> np.ndarray:
+    def score_encoded(self, features: np.ndarray, goals: np.ndarray | None = None
+                      ) -> np.ndarray:
+        """:meth:`score` of frames already :meth:`encode`d."""
+        return score_by_goal(
+            lambda rows, goal: self.model.progress_encoded(rows, self._vector(goal)),
+            features, goals, self.goal)
+
+    def save(self, path: str | Path) -> Path:
+        """The model bound to the goal (the goal is the run's, kept with the run)."""
+        return self.model.save(path)
+
+    def _vector(self, goal: str) -> np.ndarray:
         if goal not in self._vectors:  # a run's sentences are few: each embedded once
             self._vectors[goal] = embed([check_sentence(goal)])
-        return self.model.progress_towards(frames, self._vectors[goal])
+        return self._vectors[goal]
 
