@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from workbench.envs import make_env
 from workbench.envs.frames import RenderedFrames
 from workbench.rewards.perceptual import PerceptualConfig, PerceptualProgressModel
 from workbench.rl.distill import (
@@ -212,10 +213,12 @@ def reader():
         pretrain_steps=10), device="cpu")
 
 
-def test_rendered_steps_carry_the_state_their_frames_show():
-    framed = RenderedFrames(make_vector_env("workbench/Reach-v0", 1).envs[0].unwrapped,
-                            CAMERAS, SIZE)
+def test_rendered_steps_carry_the_state_their_frames_show_when_asked():
+    framed = RenderedFrames(make_env("Reach"), CAMERAS, SIZE)
     _, info = framed.reset(seed=0)
+    assert "frames" in info and "seen_state" not in info  # only a probe's refit needs it
+    framed.label_states = True
+    _, _, _, _, info = framed.step(framed.action_space.sample())
     np.testing.assert_array_equal(info["seen_state"], framed.base.seen_state_vector())
     framed.render_next = False
     _, _, _, _, info = framed.step(framed.action_space.sample())

@@ -11,9 +11,9 @@ Where the env has a goal sentence, ``info["goal"]`` is this episode's sentence
 (:meth:`WorkbenchEnv.episode_goal`: the choice the scene drew named), which a goal-conditioned
 frame reward scores the frames towards.
 
-Each rendered step also carries ``info["seen_state"]``, the state the frames show
-(:meth:`WorkbenchEnv.seen_state_vector`), which labels them for a reward that reads the state
-from frames.
+With ``label_states`` (set through ``VectorEnv.set_attr`` by a run that refits what its reward
+reads from frames), each rendered step also carries ``info["seen_state"]``, the state the
+frames show (:meth:`WorkbenchEnv.seen_state_vector`).
 
 ``render_next`` (set per sub-env through ``VectorEnv.set_attr``) skips rendering where a
 reward renders only some states (:mod:`workbench.rl.distill`); those steps carry no frames, but
@@ -47,6 +47,7 @@ class RenderedFrames(gym.Wrapper):
         self.size = int(size)
         self._renderer: CameraRenderer | None = None
         self.render_next = True
+        self.label_states = False
 
     def frames(self) -> np.ndarray:
         physics = self.base.physics
@@ -63,9 +64,10 @@ class RenderedFrames(gym.Wrapper):
             info = {**info, "goal": goal}
         if not self.render_next:
             return info
-        # The state the frames show, as the simulator knows it: a run may refit what its
-        # reward reads from frames on these (workbench.rewards.perceptual.reader).
-        return {**info, "frames": self.frames(), "seen_state": self.base.seen_state_vector()}
+        info = {**info, "frames": self.frames()}
+        # The state the frames show, as the simulator knows it: the labels of a run that
+        # refits what its reward reads from frames (workbench.rewards.perceptual.reader).
+        return {**info, "seen_state": self.base.seen_state_vector()} if self.label_states else info
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)

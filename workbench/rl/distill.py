@@ -192,6 +192,8 @@ class DistilledFrameReward(LearnedRewardWrapper):
                                                and reads_state)
         self.probe = (ProbeRefit.for_model(model, config.probe_anchors, config.probe_frames)
                       if refit else None)
+        if self.probe is not None:  # the envs say what state each rendered frame shows
+            env.set_attr("label_states", True)
         # With a probe: each label's encoder features and sentence, to score it again.
         self._encoded: list[tuple[np.ndarray, np.ndarray | None]] = []
         self._label_features = np.zeros((0, 0), np.float32)
