@@ -64,12 +64,43 @@ def test_workspace_takes_without_frames_are_rendered_for_the_perceptual_family(t
         (row,) = ws.models("Push")
         assert row["family"] == "perceptual_progress" and "spearman_progress" in row["metrics"]
         assert row["metrics"]["cameras"] == ["front", "top"]
+        # Where it was fitted: the CPU here, where auto precision is float32.
+        assert (row["metrics"]["device"], row["metrics"]["precision"]) == ("cpu", "float32")
         model = load_reward_model(row["path"], device="cpu")
         episode = ws.load_episode(ws.episodes("Push")[0]["id"])
         framed = with_frames(episode, model.cameras, 32)
         assert framed["image/front"].shape == (len(episode), 32, 32, 3)
         assert "image/front" not in episode.keys()  # the recorded take is unchanged
         np.testing.assert_allclose(reward_along(model, episode), model.progress_episode(framed))
+
+
+def test_bfloat16_runs_only_the_convolutions_in_it_and_scores_as_float32_does(push_episodes):
+    """Mixed precision where it is safe (CUDA's default; asked for here on the CPU): the
+    convolutions compute in bfloat16, the layers after them and the output stay float32, the
+    scores stay close to float32's, and fitting takes the same path."""
+    import torch
+
+    config = PerceptualConfig(cameras=CAMERAS, epochs=2, image_size=32, precision="bfloat16")
+    model = fit_perceptual_progress([push_episodes[0]], "Push", config=config)
+    assert model.precision == torch.bfloat16
+    seen: dict[str, torch.dtype] = {}
+
+    def dtype_of(name):
+        def hook(module, args, out):
+            seen[name] = out.dtype
+        return hook
+
+    model.net.encoder.conv.register_forward_hook(dtype_of("conv"))
+    model.net.encoder.head.register_forward_hook(dtype_of("head"))
+    mixed = model.progress_episode(push_episodes[1])
+    assert seen == {"conv": torch.bfloat16, "head": torch.float32}
+    assert mixed.dtype == np.float32
+    model.net.encoder.precision = None  # the same weights in float32
+    full = model.progress_episode(push_episodes[1])
+    assert np.abs(mixed - full).max() < 0.05 and np.abs(mixed - full).max() > 0
+
+    auto = PerceptualProgressModel("Push", replace(config, precision="auto"), device="cpu")
+    assert auto.precision is None and auto.net.encoder.precision is None
 
 
 @pytest.fixture(scope="module")

@@ -85,16 +85,3 @@ def load_reward_model(path: str | Path, device: str = "auto") -> Any:
     except ValueError as exc:
         raise ArtifactError(f"{path}: {exc}") from None
     return family.model_class.load(path, device=device)
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """CUDA when present and asked for (``auto``), the CPU otherwise."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    chosen = torch.device(device)
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device}: no CUDA device is available here; use auto or cpu")
-    if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
-        raise ValueError(f"device={device}: this machine has {torch.cuda.device_count()} CUDA "
-                         "device(s)")
-    return chosen

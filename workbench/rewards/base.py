@@ -14,10 +14,10 @@ from workbench import config as cfg
 from workbench.rewards.artifact import (
     ArtifactError,
     load_weights,
-    pick_device,
     read_header,
     save_artifact,
 )
+from workbench.rewards.device import pick_device
 
 
 def _hidden_columns(features: dict[str, int], inputs: tuple[str, ...]) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 from workbench.data.workspace import Workspace
 from workbench.envs.replay import with_frames
 from workbench.rewards.code.model import CodeConfig, CodeRewardModel, fit_code
+from workbench.rewards.device import compute_report
 from workbench.rewards.language.clip import ClipConfig, ClipGoalModel, fit_clip
 from workbench.rewards.metrics import reward_report
 from workbench.rewards.perceptual.config import PerceptualConfig
@@ -264,7 +265,9 @@ def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):
 def store_model(
     workspace: Workspace, model: Any, scene: str, report: dict[str, Any]
 ) -> dict[str, Any]:
-    """Save the artifact with its report under models/ and index it; the report plus its id."""
+    """Save the artifact with its report (and where it was fitted) under models/ and index it;
+    the report plus its id."""
+    report = {**report, **compute_report(model)}
     model.metrics = report
     name = f"{model.family}-{scene}"
     path = workspace.new_artifact_dir("models", name)

@@ -23,7 +23,7 @@ import torch
 from workbench import config as cfg
 from workbench.config import DEVICE, validated
 from workbench.envs.env import box
-from workbench.rewards.artifact import pick_device
+from workbench.rewards.device import pick_device
 from workbench.rl.checkpoint import (
     CheckpointError,
     env_state,

@@ -172,4 +172,6 @@ def report_text(model: dict[str, Any]) -> str:
                if name.endswith("length")] if isinstance(errors, dict) else []
     if lengths:  # a pretrained encoder: how well it reads where things are
         parts.append(f"encoder reads distances to within {max(lengths) * 100:.1f} cm")
+    if "device" in metrics:
+        parts.append(f"fitted on {metrics['device']} ({metrics['precision']})")
     return " · ".join(parts)

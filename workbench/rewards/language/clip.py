@@ -32,9 +32,9 @@ from workbench.rewards.artifact import (
     ARTIFACT_VERSION,
     CONFIG,
     ArtifactError,
-    pick_device,
     read_header,
 )
+from workbench.rewards.device import pick_device
 from workbench.rewards.language.encoder import score_by_goal
 from workbench.rewards.metrics import reward_report
 from workbench.sentences import check_sentence

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.config import DEVICE, validated
+from workbench.rewards.device import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,7 @@ class PerceptualConfig:
         "help": "seed of initialisation and batching", "min": 0, "max": 2**63 - 1})
     device: str = field(default="auto", metadata={
         "help": "auto (CUDA if present), cpu, cuda", **DEVICE})
+    precision: str = field(default="auto", metadata={
+        "help": "what the frame encoder's convolutions compute in: auto (bfloat16 on a CUDA "
+                "device that has it, float32 elsewhere), float32, bfloat16 (autocast; weights, "
+                "heads and losses stay float32)", "choices": PRECISIONS})

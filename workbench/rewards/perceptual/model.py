@@ -19,10 +19,10 @@ from workbench import config as cfg
 from workbench.rewards.artifact import (
     ArtifactError,
     load_weights,
-    pick_device,
     read_header,
     save_artifact,
 )
+from workbench.rewards.device import autocast, pick_device, pick_precision
 from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.pretrain import relation_slices, relations, state_layout
 
@@ -50,7 +50,11 @@ class SpatialSoftmax(nn.Module):
 
 class ViewEncoder(nn.Module):
     """``reference=True``: each view is seen beside its change since a reference frame (the
-    episode's first), six channels instead of three."""
+    episode's first), six channels instead of three. ``precision``: the dtype the convolutions
+    autocast to (None: float32), set by the model for its device; the layers after them stay
+    float32 (:mod:`workbench.rewards.device`)."""
+
+    precision: torch.dtype | None = None
 
     def __init__(self, channels: int, feature_dim: int, image_size: int,
                  keypoints: bool = False, reference: bool = False):
@@ -74,7 +78,9 @@ class ViewEncoder(nn.Module):
         x = images - 0.5
         if reference is not None:
             x = torch.cat([x, images - reference], dim=1)
-        return self.head(self.pool(self.conv(x)))
+        with autocast(x.device.type, self.precision):
+            maps = self.conv(x)
+        return self.head(self.pool(maps.float()))
 
 
 class StateReader(nn.Module):
@@ -197,7 +203,9 @@ class FrameRewardModel:
                        else state_layout(scene) if self.frame_config.pretrain else None)
         self.cameras = tuple(self.frame_config.cameras)
         self.device = pick_device(device)
+        self.precision = pick_precision(self.frame_config.precision, self.device)
         self.net = self._build_net().to(self.device)
+        self.net.encoder.precision = self.precision
         self.metrics: dict[str, Any] = {}
 
     @property

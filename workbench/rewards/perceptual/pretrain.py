@@ -138,6 +138,8 @@ def pretrain_encoder(net, scene: str, config: PerceptualConfig
     settings["cameras"] = list(config.cameras)
     settings["network"] = {k: list(v.shape) for k, v in net.state_dict().items()
                            if k.split(".")[0] in ("encoder", "probe")}
+    if net.encoder.precision is not None:  # float32 encoders keep their cache entries
+        settings["precision"] = str(net.encoder.precision)
     key = encoder_cache.entry_key(scene, settings)
     memo = json.dumps([key, str(next(net.parameters()).device)], sort_keys=True)
     if memo not in _CACHE:
