@@ -79,20 +79,22 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # labels by 30% of training -454, 30 candidates per label -424, all at the first rollout
 # -789, segments of 25 -597, one label per refit -721: two to five seeds in ten fail in
 # each, so none is distinguishable from the noise and the settings stay.
-# Tried 2026-12-04 on the Intel machine at 12 labels (the settings above on seeds 25-34: mean
-# -451, seeds 30 and 31 at -1,580; their reward's Spearman on the state grid ends at 0.55-0.64
-# against 0.71-0.80 where the policy learns, and their policy's true return falls from -1,250
-# to -1,550 while PPO trains on it): PEBBLE's unsupervised start (4k steps of PPO on a k-NN
-# state-entropy reward before the first labels, so that they compare more varied segments;
-# a prototype outside the repo) -784 on 25-29 against -164; `--ppo gamma=0.99` -1,128 on 25-34;
-# `--ppo ent_coef=0.01` -526 on 25-34 and -496 on 10-19 (two seeds at -1,500, two at -400 to
-# -500); a linear reward (`preference.hidden=()`) -1,330 on 10-19 and 25-34, its grid
-# Spearman negative on every seed; the ensemble's spread as a penalty (`model.pessimism` 1.0
-# after each refit) -768 on 25-34 and -275 on 10-19. Why 12 labels fail: the failing
-# policies spin (seed 31: mean |angular velocity| 7.3 over the second half of an evaluation
-# episode, mean cos 0.08). In the random policy's segments, where most labels come from,
-# height and speed rise together with the swing's energy, so the labels credit energy; only
-# segments that pass the top slowly tell them apart, and spinning scores about as badly as
+# Tried 2026-12-04 on the Intel machine at 12 labels (the settings above: seeds 10-19 -156,
+# every seed at -245 or better; seeds 25-34 -451, seeds 30 and 31 at -1,580; their reward's
+# Spearman on the state grid ends at 0.55-0.64 against 0.71-0.80 where the policy learns, and
+# their policy's true return falls from -1,250 to -1,550 while PPO trains on it): PEBBLE's
+# unsupervised start (4k steps of PPO on a k-NN state-entropy reward before the first labels, so
+# that they compare more varied segments; a prototype outside the repo) -784 on 25-29 against
+# -164; `--ppo gamma=0.99` -1,128 on 25-34; `--ppo ent_coef=0.01` -526 on 25-34 and -496 on
+# 10-19 (two seeds at -1,500, two at -400 to -500); a linear reward (`preference.hidden=()`)
+# -1,330 on 10-19 and 25-34, its grid Spearman negative on every seed; the ensemble's spread as
+# a penalty (`model.pessimism` 1.0 after each refit) -768 on 25-34 and -275 on 10-19; the last 3
+# labels by 40% of training (`--feedback spend_by=0.4`, to catch a policy that starts spinning)
+# -406 on 25-34 and -493 on 10-19 (seven of twenty between -600 and -1,410). Why 12 labels fail:
+# the failing policies spin (seed 31: mean |angular velocity| 7.3 over the second half of an
+# evaluation episode, mean cos 0.08). In the random policy's segments, where most labels come
+# from, height and speed rise together with the swing's energy, so the labels credit energy;
+# only segments that pass the top slowly tell them apart, and spinning scores about as badly as
 # hanging (-9.7 against -9.9 a step), so a spinning policy's own segments do not correct it.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
