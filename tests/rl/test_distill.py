@@ -204,13 +204,18 @@ def test_only_rewards_over_frames_are_distilled():
         DistilledFrameReward(make_vector_env("workbench/Reach-v0", 1), OverStates())
 
 
-@pytest.fixture(scope="module")
-def reader():
-    """A teacher that reads Reach's state through a (briefly) pretrained probe."""
+def probe_reader(precision: str = "float32") -> PerceptualProgressModel:
+    """A teacher that reads Reach's state through a (briefly) pretrained probe, its
+    convolutions in float32 or in bfloat16 (what CUDA runs by default)."""
     torch.manual_seed(0)
     return PerceptualProgressModel("Reach", PerceptualConfig(
         cameras=CAMERAS, image_size=SIZE, channels=4, feature_dim=8, hidden=16, pretrain=48,
-        pretrain_steps=10), device="cpu")
+        pretrain_steps=10, precision=precision), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return probe_reader()
 
 
 def test_rendered_steps_carry_the_state_their_frames_show_when_asked():
@@ -226,7 +231,9 @@ def test_rendered_steps_carry_the_state_their_frames_show_when_asked():
     framed.close()
 
 
-def test_the_probe_is_refitted_on_rendered_states_and_the_labels_scored_again(reader):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_the_probe_is_refitted_on_rendered_states_and_the_labels_scored_again(precision):
+    reader = probe_reader(precision)
     envs = distilled(reader, DistillConfig(render_fraction=0.5, min_agreement=-1.0,
                                            refit_probe="on", probe_anchors=32))
     with torch.no_grad():
