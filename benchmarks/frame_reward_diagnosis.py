@@ -185,6 +185,7 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
     to_named = np.linalg.norm([s[f"cube_to_{colour}_{role}"][:2] for s in seen], axis=1)
     to_other = np.linalg.norm([s[f"cube_to_{other}_{role}"][:2] for s in seen], axis=1)
     moved = float(np.linalg.norm(cube[-1] - cube[0]))
+    hand_to_cube = np.linalg.norm([s["hand_to_cube"] for s in seen], axis=1)
     success = bool(episode.meta["success"])
     if success:
         ended = "success"
@@ -211,7 +212,10 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
         "cube_to_named": [round(float(to_named[0]), 3), round(float(to_named[-1]), 3)],
         "cube_to_other": [round(float(to_other[0]), 3), round(float(to_other[-1]), 3)],
         "cube_moved": round(moved, 3),
-        "hand_to_cube_min": round(float(min(np.linalg.norm(s["hand_to_cube"]) for s in seen)), 3),
+        # Where the hand went: its distance to the cube first, at the closest and last.
+        "hand_to_cube (first, min, last)": [round(float(d), 3) for d in (
+            hand_to_cube[0], hand_to_cube.min(), hand_to_cube[-1])],
+        "named_first": round(float(named_score[0]), 3),
         "named_final": round(float(named_score[-5:].mean()), 3),
         "named_max": round(float(named_score.max()), 3),
         "other_final": round(float(other_score[-5:].mean()), 3),
