@@ -121,6 +121,7 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
     """Train a goal-conditioned policy on a vision-language reward (or reuse the workspace's),
     run it with each choice named, and say how each episode ended and what the model paid."""
     task = SCENES.load(args.scene)
+    hand_paths(ws, args.scene)  # before the policy's episodes join the workspace
     runs = [r for r in ws.runs(scene=args.scene) if os.path.exists(f"{r['path']}/policy")]
     if runs:
         run_path, reward_path = runs[-1]["path"], runs[-1]["metrics"]["reward"]
@@ -167,10 +168,9 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
     env.close()
 
 
-def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colour: str
-                   ) -> dict:
-    """How one recorded episode ended, and the model's scores of it under both sentences."""
-    episode = ws.load_episode(episode_id)
+def seen_states(episode) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
+    """The scene's seen state (by name) at each step of a recorded episode, and the last one
+    as the probe's vector."""
     env = env_for(episode)
     replay = EpisodeReplay(env)
     seen = []
@@ -180,6 +180,28 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
         seen.append({k: np.array(v) for k, v in state.items()})
     last_state = env.seen_state_vector().copy()
     env.close()
+    return seen, last_state
+
+
+def hand_paths(ws: Workspace, scene: str) -> None:
+    """Where the hand went in each recorded demo and failed take: its distance to the cube
+    first, at the closest and last (what the reward's heads saw of an approach)."""
+    for row in ws.episodes(scene=scene):
+        if row["source"] == "policy":  # a diagnosis's own episodes, kept in a reused workspace
+            continue
+        episode = ws.load_episode(row["id"])
+        distance = np.linalg.norm([s["hand_to_cube"] for s in seen_states(episode)[0]], axis=1)
+        print(json.dumps({"take": row["id"], "source": row["source"],
+                          "success": bool(row["success"]),
+                          "hand_to_cube (first, min, last)": [round(float(d), 3) for d in (
+                              distance[0], distance.min(), distance[-1])]}), flush=True)
+
+
+def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colour: str
+                   ) -> dict:
+    """How one recorded episode ended, and the model's scores of it under both sentences."""
+    episode = ws.load_episode(episode_id)
+    seen, last_state = seen_states(episode)
     other = next(c for c in task.goal_colours[role] if c != colour)
     cube = np.array([s["cube_pos"][:2] for s in seen])
     to_named = np.linalg.norm([s[f"cube_to_{colour}_{role}"][:2] for s in seen], axis=1)
