@@ -121,7 +121,6 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
     """Train a goal-conditioned policy on a vision-language reward (or reuse the workspace's),
     run it with each choice named, and say how each episode ended and what the model paid."""
     task = SCENES.load(args.scene)
-    hand_paths(ws, args.scene)  # before the policy's episodes join the workspace
     runs = [r for r in ws.runs(scene=args.scene) if os.path.exists(f"{r['path']}/policy")]
     if runs:
         run_path, reward_path = runs[-1]["path"], runs[-1]["metrics"]["reward"]
@@ -148,7 +147,8 @@ def choice_policy_episodes(ws: Workspace, args: argparse.Namespace) -> None:
             env.set_goal(rebind(args.goal, task, {role: colour}))
             ids = record_policy_episodes(env, ws, lambda _env, obs: policy.act(obs),
                                          args.episodes, "policy", seed=WATCH_SEED)
-            rows = [episode_ending(ws, i, model, task, role, colour) for i in ids]
+            rows = [{"layout": WATCH_SEED + k, **episode_ending(ws, i, model, task, role, colour)}
+                    for k, i in enumerate(ids)]  # the same layouts with each choice named
             for row in rows:
                 print(json.dumps(row), flush=True)
             summary: dict = {"named": f"{role}={colour}", "episodes": len(rows)}
@@ -181,20 +181,6 @@ def seen_states(episode) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
     last_state = env.seen_state_vector().copy()
     env.close()
     return seen, last_state
-
-
-def hand_paths(ws: Workspace, scene: str) -> None:
-    """Where the hand went in each recorded demo and failed take: its distance to the cube
-    first, at the closest and last (what the reward's heads saw of an approach)."""
-    for row in ws.episodes(scene=scene):
-        if row["source"] == "policy":  # a diagnosis's own episodes, kept in a reused workspace
-            continue
-        episode = ws.load_episode(row["id"])
-        distance = np.linalg.norm([s["hand_to_cube"] for s in seen_states(episode)[0]], axis=1)
-        print(json.dumps({"take": row["id"], "source": row["source"],
-                          "success": bool(row["success"]),
-                          "hand_to_cube (first, min, last)": [round(float(d), 3) for d in (
-                              distance[0], distance.min(), distance[-1])]}), flush=True)
 
 
 def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colour: str
@@ -234,8 +220,9 @@ def episode_ending(ws: Workspace, episode_id: int, model, task, role: str, colou
         "cube_to_named": [round(float(to_named[0]), 3), round(float(to_named[-1]), 3)],
         "cube_to_other": [round(float(to_other[0]), 3), round(float(to_other[-1]), 3)],
         "cube_moved": round(moved, 3),
-        # Where the hand went: its distance to the cube first, at the closest and last.
-        "hand_to_cube (first, min, last)": [round(float(d), 3) for d in (
+        # Where the hand went: its distance to the cube after the first step (a take's states
+        # are those each step reached), at the closest and at the end.
+        "hand_to_cube (step 1, min, last)": [round(float(d), 3) for d in (
             hand_to_cube[0], hand_to_cube.min(), hand_to_cube[-1])],
         "named_first": round(float(named_score[0]), 3),
         "named_final": round(float(named_score[-5:].mean()), 3),
