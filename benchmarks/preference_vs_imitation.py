@@ -92,12 +92,15 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # labels by 40% of training (`--feedback spend_by=0.4`, to catch a policy that starts spinning)
 # -406 on 25-34 and -493 on 10-19 (seven of twenty between -600 and -1,410). 50 candidates per
 # label (`candidates_per_label=50`): -494 on 25-34 and -283 on 10-19 (three of twenty at -1,080
-# to -1,580, on other seeds than the settings above). Why 12 labels fail: the failing policies
-# spin (seed 31: mean |angular velocity| 7.3 over the second half of an evaluation episode, mean
-# cos 0.08). In the random policy's segments, where most labels come from, height and speed rise
-# together with the swing's energy, so the labels credit energy; only segments that pass the top
-# slowly tell them apart, and spinning scores about as badly as hanging (-9.7 against -9.9 a
-# step), so a spinning policy's own segments do not correct it.
+# to -1,580, on other seeds than the settings above). Each pair after the first model drawn as a
+# segment of one of the policy's 40 newest episodes against any kept one (a prototype, to
+# compare what the policy does now): -492 on 25-34 and -208 on 10-19 with the last labels by
+# 40%, -832 and -232 with them by 15%. Why 12 labels fail: the failing policies spin (seed 31:
+# mean |angular velocity| 7.3 over the second half of an evaluation episode, mean cos 0.08). In
+# the random policy's segments, where most labels come from, height and speed rise together with
+# the swing's energy, so the labels credit energy; only segments that pass the top slowly tell
+# them apart, and spinning scores about as badly as hanging (-9.7 against -9.9 a step), so a
+# spinning policy's own segments do not correct it.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
