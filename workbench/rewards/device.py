@@ -34,8 +34,8 @@ def pick_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The dtype a frame encoder's convolutions autocast to on ``device``; None: float32.
 
     ``auto`` is bfloat16 on a CUDA device with bfloat16 support (Ampere and later) and float32
-    elsewhere: on a CPU bfloat16 pays only where the CPU has matrix units for it (AMX; about
-    2x on the Intel machine in docs/BENCHMARKS.md), and the tests' margins were measured in
+    elsewhere: on a CPU it is measured faster only where the CPU has matrix units for it (AMX;
+    1.5-2x on the Intel machine in docs/BENCHMARKS.md), and the tests' margins were measured in
     float32. ``bfloat16`` asks for it anywhere autocast supports it (the CPU too)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision}: use one of {', '.join(PRECISIONS)}")
