@@ -1,15 +1,15 @@
 """A frame reward's fit and scoring in float32 against bfloat16 autocast (``--precision``).
 
-Records ``--demos`` scripted Push demos with 64x64 frames of two views into a temporary
-workspace, then for each precision on ``--device``: fits a perceptual progress reward on them
-(no pretraining, ``--epochs`` passes after a one-pass warm-up; gradient steps per second;
-Spearman with true progress on 3 held-out demos) and scores batches of 256
-frames (frames per second); the fits start from the same seed, and the last row is how far
+Records ``--demos`` scripted Push demos (and 3 more, held out) with 64x64 frames of two views
+into a temporary workspace, then for each precision on ``--device``: fits a perceptual progress
+reward on the demos (no pretraining, ``--epochs`` passes after a one-pass warm-up: gradient
+steps per second; Spearman with true progress on the held-out demos) and scores batches of 256
+frames (frames per second). The fits start from the same seed; the last row is how far
 bfloat16's scores stray from float32's for the same weights (the float32 fit, scored both
-ways). On a CUDA device ``auto`` is bfloat16; on the CPU float32 (see
-``workbench.rewards.device``).
+ways). On a CUDA device ``auto`` is bfloat16, on the CPU float32 (``workbench.rewards.device``).
 
 Run: python benchmarks/reward_precision.py [--device auto] [--demos 5] [--epochs 20]
+     [--order float32 bfloat16]
 """
 
 from __future__ import annotations
