@@ -234,6 +234,7 @@ def test_rendered_steps_carry_the_state_their_frames_show_when_asked():
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_the_probe_is_refitted_on_rendered_states_and_the_labels_scored_again(precision):
     reader = probe_reader(precision)
+    assert reader.net.encoder.precision == (torch.bfloat16 if precision == "bfloat16" else None)
     envs = distilled(reader, DistillConfig(render_fraction=0.5, min_agreement=-1.0,
                                            refit_probe="on", probe_anchors=32))
     with torch.no_grad():

@@ -303,16 +303,17 @@ def train_run(
     if model is not None and model.cameras:
         cameras, size = model.cameras, model.frame_config.image_size
         wrap = lambda env: RenderedFrames(env, cameras, size)  # noqa: E731
-    refits_probe = [False]  # whether the distilled reward refits its probe (kept at the end)
+    refits_probe = False  # whether the distilled reward refits its probe (kept at the end)
 
     def rewarded(envs: gym.vector.VectorEnv) -> tuple[gym.vector.VectorEnv, tuple[Callback, ...]]:
         """The training envs with the run's reward, and what refits it between updates."""
+        nonlocal refits_probe
         if config.reward == "sparse":
             return SuccessRewardWrapper(envs), ()
         if model is not None and model.cameras and config.frame_scoring == "distilled":
             distilled = DistilledFrameReward(envs, model, config.transform, gamma,
                                              config.distill)
-            refits_probe[0] = distilled.probe is not None
+            refits_probe = distilled.probe is not None
             return distilled, (distilled.callback(),)
         if model is not None:
             return LearnedRewardWrapper(envs, model, config.transform, gamma,
@@ -452,7 +453,7 @@ def train_run(
     contract = eval_env.contract()
     policy.save(run_dir / "policy", {"contract": contract, "reward": reward_path})
     metrics = {**evaluation, "reward": reward_path or config.reward, **guard, **extra}
-    if refits_probe[0] and model is not None:  # the reward as the run last read it (its probe)
+    if refits_probe and model is not None:  # the reward as the run last read it (its probe)
         metrics["reward_as_read"] = workspace.relative(model.save(run_dir / "reward"))
     if lost:
         metrics["rollout_workers_lost"] = lost

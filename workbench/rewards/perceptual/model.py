@@ -203,10 +203,14 @@ class FrameRewardModel:
                        else state_layout(scene) if self.frame_config.pretrain else None)
         self.cameras = tuple(self.frame_config.cameras)
         self.device = pick_device(device)
-        self.precision = pick_precision(self.frame_config.precision, self.device)
         self.net = self._build_net().to(self.device)
-        self.net.encoder.precision = self.precision
+        self.net.encoder.precision = pick_precision(self.frame_config.precision, self.device)
         self.metrics: dict[str, Any] = {}
+
+    @property
+    def precision(self) -> torch.dtype | None:
+        """What the encoder's convolutions autocast to (None: float32); the encoder holds it."""
+        return self.net.encoder.precision
 
     @property
     def frame_config(self) -> PerceptualConfig:
