@@ -55,10 +55,16 @@ WORKBENCH = {
     # without). The learning rate decays to 0 and minibatches are 64 samples, as the zoo's: at
     # a constant rate the final return swung between -150 and -500 from one evaluation to the
     # next. The value weight is SB3's default 0.5 in SB3's terms (the workbench's value loss
-    # is half the squared error: see HalfCheetah's below).
+    # is half the squared error: see HalfCheetah's below). The discount rises from the zoo's
+    # 0.9 to 0.98 over the run: 0.9 learns fastest from a random policy but settles near -132,
+    # where a longer horizon finds swing-ups worth -100 to -105 on some starts (0.98 throughout:
+    # -200 at 38-48k steps instead of 13-18k). Tuning seeds 100-105 and 300-302, against SB3's
+    # runs on them: at or above SB3's mean at 383 of 470 evaluation times, 94 of 314 without;
+    # to 0.99: 356 of 480 (one seed fell to -210 for good at 70% of training). On 100-105 only:
+    # 0.99 reached half-way, 255 of 324; a horizon 1 / (1 - gamma) rising linearly, 234 of 319.
     "Pendulum-v1": PPOConfig(num_envs=16, rollout_steps=64, epochs=10, minibatches=16, lr=1e-3,
-                             gamma=0.9, gae_lambda=0.95, hidden=(64, 64), anneal_lr=True,
-                             sde=True, sde_sample_freq=4, log_std_init=0.0,
+                             gamma=0.9, gamma_final=0.98, gae_lambda=0.95, hidden=(64, 64),
+                             anneal_lr=True, sde=True, sde_sample_freq=4, log_std_init=0.0,
                              normalize_obs=False, normalize_reward=False, clip_value=False,
                              vf_coef=2 * 0.5),
     # HalfCheetah: the zoo's settings, update for update (256x256 ReLU networks, log std -2,

@@ -10,6 +10,7 @@ person sees.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any
 
@@ -113,6 +114,22 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
                       float(meta.get("max", meta.get("lt", 1e9))))
         spin.setValue(value)
         return spin, spin.value
+    number = _optional_number(hint)
+    if number is not None:  # empty for None ("gamma throughout")
+        line = QLineEdit("" if value is None else str(value))
+        line.setPlaceholderText("none")
+
+        def read_optional() -> Any:
+            text = line.text().strip()
+            if not text or text.lower() == "none":
+                return None
+            try:
+                return number(text)
+            except ValueError:
+                raise ConfigError(f"{line.objectName()} must be a {number.__name__} or empty, "
+                                  f"got {text!r}") from None
+
+        return line, read_optional
     if typing.get_origin(hint) is tuple:  # names or numbers, comma-separated
         item = typing.get_args(hint)[0]
         line = QLineEdit(", ".join(str(v) for v in value))
@@ -129,3 +146,11 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
         return line, read_tuple
     line = QLineEdit(str(value))
     return line, line.text
+
+
+def _optional_number(hint: Any) -> type | None:
+    """``int`` or ``float`` for a field typed ``int | None`` or ``float | None``, else None."""
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return None
+    options = [a for a in typing.get_args(hint) if a is not type(None)]
+    return options[0] if len(options) == 1 and options[0] in (int, float) else None

@@ -584,6 +584,12 @@ def test_settings_forms_show_every_config_exactly(qtbot, scene):
         assert form.config() == config
     form = ConfigForm(RunConfig(scene=scene))
     qtbot.addWidget(form)
+    form.widget("ppo.gamma_final").setText("0.98")  # an optional number: empty is None
+    assert form.config().ppo.gamma_final == 0.98
+    form.widget("ppo.gamma_final").setText("soon")
+    with pytest.raises(ConfigError, match="ppo.gamma_final must be a float or empty"):
+        form.config()
+    form.widget("ppo.gamma_final").setText("")
     form.widget("ppo.lr").setValue(0.0)  # nested fields are reachable by their dotted names
     with pytest.raises(ConfigError, match="ppo.lr must be in"):
         form.config()

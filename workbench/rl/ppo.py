@@ -50,6 +50,10 @@ class PPOConfig:
     lr: float = field(default=3e-4, metadata={
         "help": "Adam learning rate (annealed)", "gt": 0.0, "max": 1.0})
     gamma: float = field(default=0.99, metadata={"help": "discount", "gt": 0.0, "max": 1.0})
+    gamma_final: float | None = field(default=None, metadata={
+        "help": "discount at the last update, reached linearly from gamma (a horizon that "
+                "grows as the policy improves; potential shaping keeps gamma); none: gamma "
+                "throughout", "gt": 0.0, "max": 1.0})
     gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda", "min": 0.0, "max": 1.0})
     clip: float = field(default=0.2, metadata={"help": "surrogate clip range", "gt": 0.0})
     ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus", "min": 0.0})
@@ -102,6 +106,17 @@ class TrainProgress:
 
 
 Callback = Callable[[TrainProgress], bool | None]
+
+
+def discount(config: PPOConfig, progress: float) -> float:
+    """The discount at ``progress`` (0 at the first update, 1 at the last): ``gamma``, or with
+    ``gamma_final`` a linear rise from one to the other. A short horizon learns fast from a
+    random policy, a long one refines a policy that already works (Pendulum-v1: the zoo's 0.9
+    settles near -132; 0.98 finds -105 on some seeds but needs 2-3 times the steps to -200;
+    rising from one to the other does both, benchmarks/ppo_vs_sb3.py)."""
+    if config.gamma_final is None:
+        return config.gamma
+    return config.gamma + (config.gamma_final - config.gamma) * progress
 
 
 def make_wrapped(env_id: str, env_kwargs: dict[str, Any] | None,
@@ -234,6 +249,7 @@ def train_ppo(
     for update in range(first_update, updates + 1):
         if config.anneal_lr:
             optimiser.param_groups[0]["lr"] = config.lr * (1.0 - (update - 1) / updates)
+        gamma = discount(config, (update - 1) / max(updates - 1, 1))
         policy.set_obs_stats(obs_rms.mean, obs_rms.var)
         for t in range(t_max):
             obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
@@ -249,7 +265,7 @@ def train_ppo(
             done = np.logical_or(terminated, truncated)
             ep_learned += reward
             ep_reference += np.asarray(info.get("env_reward", reward), np.float64)
-            running_return = running_return * config.gamma + reward
+            running_return = running_return * gamma + reward
             ret_rms.update(running_return)
             scale = np.sqrt(ret_rms.var + 1e-8) if config.normalize_reward else 1.0
             scaled = reward / scale
@@ -257,7 +273,7 @@ def train_ppo(
             cut = np.logical_and(truncated, np.logical_not(terminated))
             if cut.any():
                 final = np.stack(info["final_obs"][cut]).astype(np.float32)
-                scaled[cut] += config.gamma * values(final)
+                scaled[cut] += gamma * values(final)
             buf_rew[t], buf_done[t] = scaled, done
             if done.any():
                 final_info = info.get("final_info", {})
@@ -276,8 +292,8 @@ def train_ppo(
         for t in reversed(range(t_max)):
             nv = next_value if t == t_max - 1 else buf_val[t + 1]
             nonterminal = 1.0 - buf_done[t]
-            delta = buf_rew[t] + config.gamma * nv * nonterminal - buf_val[t]
-            last = delta + config.gamma * config.gae_lambda * nonterminal * last
+            delta = buf_rew[t] + gamma * nv * nonterminal - buf_val[t]
+            last = delta + gamma * config.gae_lambda * nonterminal * last
             advantages[t] = last
         returns = advantages + buf_val
 
