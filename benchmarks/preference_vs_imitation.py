@@ -100,7 +100,11 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # the random policy's segments, where most labels come from, height and speed rise together with
 # the swing's energy, so the labels credit energy; only segments that pass the top slowly tell
 # them apart, and spinning scores about as badly as hanging (-9.7 against -9.9 a step), so a
-# spinning policy's own segments do not correct it.
+# spinning policy's own segments do not correct it. Tried 2026-12-04 (Intel, 12 labels): the
+# PPO table's rising discount (`--ppo gamma=0.9 gamma_final=0.98`) -544 on 25-29 (28 and 29 at
+# -984 and -1,306, against -164); tanh instead of SiLU in the reward net (a prototype: bounded
+# extrapolation to speeds the labels never saw) -300 on 25-34 (seed 26 at -1,536) and -245 on
+# 10-19 (11 and 12 at -402 and -832): three failures in twenty against two.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
