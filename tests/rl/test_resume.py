@@ -17,7 +17,8 @@ from workbench.data import Workspace
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
-CONFIG = PPOConfig(total_steps=6 * 512, num_envs=4, rollout_steps=128, seed=3)
+# A rising discount: the updates after a resume must use their own, not the first update's.
+CONFIG = PPOConfig(total_steps=6 * 512, num_envs=4, rollout_steps=128, gamma_final=0.999, seed=3)
 
 WORKER = """
 import sys, time
