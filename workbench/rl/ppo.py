@@ -2,7 +2,8 @@
 
 Follows cleanrl's ``ppo_continuous_action``: vectorised envs, GAE, clipped surrogate, advantage
 normalisation, observation normalisation (statistics frozen within an update), return-based
-reward scaling, bootstrapping of time-limit truncations, linear learning-rate annealing.
+reward scaling, bootstrapping of time-limit truncations, linear learning-rate annealing; and,
+beyond cleanrl, gSDE exploration and a discount that may rise over the run (``gamma_final``).
 Callbacks receive a typed :class:`TrainProgress` and may return False to stop.
 """
 
