@@ -115,7 +115,7 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
         spin.setValue(value)
         return spin, spin.value
     number = _optional_number(hint)
-    if number is not None:  # empty for None ("gamma throughout")
+    if number is not None:  # an optional number: empty is None
         line = QLineEdit("" if value is None else str(value))
         line.setPlaceholderText("none")
 
