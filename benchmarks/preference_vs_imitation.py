@@ -104,7 +104,10 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # PPO table's rising discount (`--ppo gamma=0.9 gamma_final=0.98`) -544 on 25-29 (28 and 29 at
 # -984 and -1,306, against -164); tanh instead of SiLU in the reward net (a prototype: bounded
 # extrapolation to speeds the labels never saw) -300 on 25-34 (seed 26 at -1,536) and -245 on
-# 10-19 (11 and 12 at -402 and -832): three failures in twenty against two.
+# 10-19 (11 and 12 at -402 and -832): three failures in twenty against two. Holding 3 of the
+# 12 labels back until the ensemble disagrees more on the newest episodes than on the labelled
+# segments (a prototype): the ratio reaches 1.3-1.4 on seed 31 as its policy spins, but also
+# 1.1-1.2 on seed 25, whose policy succeeds with 12 labels by 15% and fails (-1,028) with 9.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
