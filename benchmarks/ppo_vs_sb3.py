@@ -265,15 +265,18 @@ def summarise_files(paths: list[str], svg: str | None) -> None:
         print(f"| {steps:,} | {w:,.0f} | {b:,.0f} |")
     print(f"\nworkbench's mean at or above SB3's at {len(compared) - len(below)} of "
           f"{len(compared)} evaluation times where both have one")
-    spans: list[list[float]] = []  # [first, last] time of each stretch spent below
+    # Each stretch spent below: its first and last time, and its widest gap (workbench, SB3).
+    spans: list[list] = []
     for (t, w, b), previous in zip(compared, [None, *compared[:-1]], strict=True):
         if w < b:
             if previous is not None and previous[1] < previous[2]:
                 spans[-1][1] = t
+                spans[-1][2] = min(spans[-1][2], (w, b), key=lambda gap: gap[0] - gap[1])
             else:
-                spans.append([t, t])
+                spans.append([t, t, (w, b)])
     if spans:
-        print("below from " + ", ".join(f"{a:.1f} s to {b:.1f} s" for a, b in spans))
+        print("below from " + ", ".join(f"{a:.1f} s to {b:.1f} s (at worst {w:,.0f} against "
+                                        f"{s:,.0f})" for a, b, (w, s) in spans))
     print("\n| framework | threshold | steps to it (per seed) | seconds to it (per seed) | "
           "final return (per seed) | steps/s (over seeds) |\n"
           "| --- | ---: | --- | --- | --- | ---: |")

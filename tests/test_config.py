@@ -25,6 +25,16 @@ def test_type_mismatch_is_reported():
         cfg.override(PPOConfig(), ["num_envs=many"])
 
 
+def test_an_optional_field_is_set_and_set_back_to_none():
+    rising = cfg.override(RunConfig(), ["ppo.gamma_final=0.98"])
+    assert rising.ppo.gamma_final == 0.98
+    assert cfg.override(rising, ["ppo.gamma_final=none"]).ppo.gamma_final is None
+    with pytest.raises(cfg.ConfigError, match="gamma expects float"):  # not optional
+        cfg.override(PPOConfig(), ["gamma=none"])
+    assert cfg.optional_type(float | None) == (float, True)
+    assert cfg.optional_type(int | str) == (int | str, False)
+
+
 def test_round_trip_through_a_dict():
     config = cfg.override(RunConfig(), ["ppo.total_steps=123"])
     assert cfg.from_dict(RunConfig, cfg.to_dict(config)) == config

@@ -48,14 +48,21 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def optional_type(hint: Any) -> tuple[Any, bool]:
+    """``X | None`` -> (X, True); any other hint -> (hint, False). How the CLI, the app's
+    forms and the checks here read a field that may be left unset."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(options) == 1 and len(typing.get_args(hint)) == 2:
+            return options[0], True
+    return hint, False
+
+
 def _problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | None:
     """Why ``value`` does not fit the field's type and bounds, or None."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # X | None
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None and len(options) < len(typing.get_args(hint)):
-            return None
-        if len(options) == 1:
-            hint = options[0]
+    hint, optional = optional_type(hint)
+    if optional and value is None:
+        return None
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return None if isinstance(value, hint) else f"must be a {hint.__name__}"
     if typing.get_origin(hint) is tuple:
@@ -155,6 +162,9 @@ def _set(config: Any, path: list[str], text: str, original: str) -> Any:
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"{original!r}: {head!r} is not a nested config")
         value = _set(current, path[1:], text, original)
+    elif text.lower() == "none" and optional_type(
+            _hints(type(config))[head])[1]:  # type: ignore[arg-type]  # a class is hashable
+        value = None  # an optional field set back to unset
     else:
         value = _parse(text, current)
         expected = type(current)

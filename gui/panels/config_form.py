@@ -10,7 +10,6 @@ person sees.
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from typing import Any
 
@@ -114,8 +113,8 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
                       float(meta.get("max", meta.get("lt", 1e9))))
         spin.setValue(value)
         return spin, spin.value
-    number = _optional_number(hint)
-    if number is not None:  # an optional number: empty is None
+    number, optional = cfg.optional_type(hint)
+    if optional and number in (int, float):  # an optional number: empty is None
         line = QLineEdit("" if value is None else str(value))
         line.setPlaceholderText("none")
 
@@ -147,10 +146,3 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
     line = QLineEdit(str(value))
     return line, line.text
 
-
-def _optional_number(hint: Any) -> type | None:
-    """``int`` or ``float`` for a field typed ``int | None`` or ``float | None``, else None."""
-    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
-        return None
-    options = [a for a in typing.get_args(hint) if a is not type(None)]
-    return options[0] if len(options) == 1 and options[0] in (int, float) else None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
-import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -184,7 +183,7 @@ def _flag(meta: typing.Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _add(parser: argparse.ArgumentParser, leaf: Leaf) -> None:
-    hint, optional = _unwrap(leaf.hint)
+    hint, optional = cfg.optional_type(leaf.hint)
     many = typing.get_origin(hint) is tuple
     item = typing.get_args(hint)[0] if many else hint
     nested = SEP in leaf.dest
@@ -204,15 +203,6 @@ def _add(parser: argparse.ArgumentParser, leaf: Leaf) -> None:
         kwargs["nargs"] = "*"
     kwargs["default"] = argparse.SUPPRESS if nested else leaf.default
     parser.add_argument(leaf.option, *leaf.aliases, dest=leaf.dest, **kwargs)
-
-
-def _unwrap(hint: Any) -> tuple[Any, bool]:
-    """``X | None`` -> (X, True)."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return hint, False
 
 
 def _converter(kind: Any, meta: typing.Mapping[str, Any], optional: bool) -> Any:
