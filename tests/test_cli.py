@@ -64,9 +64,34 @@ def test_record_train_reward_and_workspace_info(tmp_path, capsys):
     assert "staged_progress-Push" in models[-1]
 
 
+@pytest.mark.parametrize("command", [
+    ["record", "Juggle", "--scripted", "1"], ["train-reward", "Juggle"], ["teach", "Juggle"],
+    ["goal", "Juggle", "juggle three balls"], ["score-goal", "Juggle", "juggle"],
+    ["train", "Juggle", "--reward", "reference"], ["write-reward", "Juggle"],
+    ["train", "dmc-cheetah-run", "--reward", "reference"]])
+def test_every_command_refuses_an_unknown_scene_before_touching_the_workspace(
+        command, tmp_path, capsys):
+    ws = tmp_path / "ws"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--workspace", str(ws)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "argument SCENE: must be one of 'CheetahRun'" in err and f"got '{command[1]}'" in err
+    assert not ws.exists()  # no goal saved for it, no workspace made
+
+
+def test_scenes_says_which_the_commands_take(capsys):
+    assert main(["scenes"]) == 0
+    own, _, suite = capsys.readouterr().out.partition("dm_control suite tasks")
+    assert "Push " in own and "dmc-" not in own
+    assert "gymnasium envs only" in suite and "dmc-cheetah-run" in suite
+    assert main(["scenes", "--json"]) == 0
+    scenes = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
+    assert scenes["Push"]["commands"] and not scenes["dmc-cheetah-run"]["commands"]
+
+
 def test_errors_are_one_clear_line_and_exit_2(tmp_path, capsys):
-    assert main(["record", "Juggle", "--scripted", "1", "--workspace", str(tmp_path)]) == 2
-    assert "unknown scene 'Juggle'" in capsys.readouterr().err
     assert main(["train-reward", "Push", "--workspace", str(tmp_path / "new")]) == 2
     assert "record some first" in capsys.readouterr().err
     assert main(["train", "Push", "--workspace", str(tmp_path / "new"), "--steps", "10"]) == 2

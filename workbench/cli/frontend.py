@@ -93,13 +93,19 @@ def scenes(args: argparse.Namespace) -> int:
         for path in render_gallery(args.gallery):
             print(path)
         return 0
-    infos = [scene_info(name) for name in SCENES.names()] + dm_control_adapter.scene_infos()
+    own = [{**scene_info(name), "commands": True} for name in SCENES.names()]
+    # The suite's tasks are gymnasium envs only: no ground truth, demonstrator or vocabulary
+    # for the workbench's commands to use.
+    suite = [{**info, "commands": False} for info in dm_control_adapter.scene_infos()]
     if args.json:
-        print_json(infos)
+        print_json(own + suite)
         return 0
-    rows = [(i["name"], i["id"], ", ".join(i["tags"]), i["description"]) for i in infos]
+    rows = [(i["name"], i["id"], ", ".join(i["tags"]), i["description"]) for i in own + suite]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    for name, eid, tags, description in rows:
+    for number, (name, eid, tags, description) in enumerate(rows):
+        if number == len(own):
+            print(f"\ndm_control suite tasks, gymnasium envs only (gym.make(ID) after `import "
+                  f"workbench`); the commands take the {len(own)} scenes above:")
         print(f"{name:<{widths[0]}}  {eid:<{widths[1]}}  {tags:<{widths[2]}}  {description}")
     return 0
 

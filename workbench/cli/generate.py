@@ -189,7 +189,7 @@ def _add(parser: argparse.ArgumentParser, leaf: Leaf) -> None:
     nested = SEP in leaf.dest
     name = leaf.dest.rpartition(SEP)[2].rpartition(".")[2]
     kwargs: dict[str, Any] = {"help": _help(leaf), "metavar": name.upper()}
-    if "choices" in leaf.meta:
+    if "choices" in leaf.meta and not leaf.positional:  # a positional keeps its name (SCENE)
         kwargs["metavar"] = "{" + ",".join(str(c) for c in cfg.choices(leaf.meta) if c) + "}"
     if item is bool and not many:
         kwargs["action"] = argparse.BooleanOptionalAction

@@ -16,6 +16,7 @@ from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.operations.base import Progress, Result, WorkspaceRequest
+from workbench.registry import SCENES
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.code.author import AuthorConfig, Candidate, describe, search
 from workbench.rewards.code.model import CodeConfig
@@ -33,7 +34,8 @@ class WriteReward(WorkspaceRequest):
     the recorded demos, takes and labels and stored as a version, the best few train PPO
     briefly, and their results go back to the model for the next round."""
 
-    scene: str = field(metadata={"help": "scene to write a reward for", "positional": True})
+    scene: str = field(metadata={"help": "scene to write a reward for", "positional": True,
+                                 "choices": SCENES.names})
     goal: str = field(default="", metadata={
         "help": "what the reward should ask for (default: the scene's own task)"})
     author: AuthorConfig = field(default_factory=AuthorConfig, metadata={

@@ -11,6 +11,7 @@ from workbench.data.formats import lerobot, robomimic
 from workbench.data.formats.common import WITHOUT_FRAMES, frames_choice, load_episodes
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
+from workbench.registry import SCENES
 
 FORMAT = {"help": "lerobot or robomimic (default: robomimic for .hdf5/.h5 paths, LeRobot "
                   "otherwise)", "choices": ("", "lerobot", "robomimic")}
@@ -61,7 +62,8 @@ class ImportDataset(WorkspaceRequest):
                                  "positional": True})
     format: str = field(default="", metadata=FORMAT)
     scene: str | None = field(default=None, metadata={
-        "help": "the scene of every episode (needed for datasets without the sidecar)"})
+        "help": "the scene of every episode (needed for datasets without the sidecar)",
+        "choices": SCENES.names})
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         fmt = _format(self.path, self.format)

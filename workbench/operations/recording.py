@@ -10,6 +10,7 @@ from workbench.config import validated
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env, scene_info
 from workbench.operations.base import Progress, Result, WorkspaceRequest
+from workbench.registry import SCENES
 from workbench.teleop.recorder import (
     demo_set_size,
     random_policy,
@@ -29,7 +30,8 @@ class Record(WorkspaceRequest):
 
     changes_episodes = True
 
-    scene: str = field(metadata={"help": "scene to record", "positional": True})
+    scene: str = field(metadata={"help": "scene to record", "positional": True,
+                                 "choices": SCENES.names})
     scripted: int = field(default=0, metadata={
         "help": "scripted demonstrations", "min": 0, "max": MAX_TAKES})
     failures: bool = field(default=False, metadata={

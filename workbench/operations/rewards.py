@@ -15,6 +15,7 @@ from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.progress import Cancelled, reporting
+from workbench.registry import SCENES
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards
@@ -27,7 +28,7 @@ class FitReward(WorkspaceRequest):
     """Fit a reward model of one family from the workspace's demos, takes, rankings and goals."""
 
     scene: str = field(metadata={"help": "scene whose recordings to learn from",
-                                 "positional": True})
+                                 "positional": True, "choices": SCENES.names})
     family: str = field(default="progress", metadata={
         "help": "; ".join(f"{f.name}: {f.title.partition(' — ')[2] or f.title}"
                           for f in families.all_families() if f.fit),
@@ -69,7 +70,8 @@ class FitReward(WorkspaceRequest):
 class Teach(WorkspaceRequest):
     """Let a synthetic teacher (B-Pref) answer ranking queries from the scene's true reward."""
 
-    scene: str = field(metadata={"help": "scene whose clips to rank", "positional": True})
+    scene: str = field(metadata={"help": "scene whose clips to rank", "positional": True,
+                                 "choices": SCENES.names})
     teacher: str = field(default="oracle", metadata={
         "help": "B-Pref teacher: oracle, or one with its kind of human error",
         "choices": tuple(TEACHERS)})
@@ -102,7 +104,8 @@ class SaveGoal(WorkspaceRequest):
     """Save a goal sentence for the scene (what the vision-language and CLIP rewards and
     goal-conditioned training read), with an optional baseline sentence."""
 
-    scene: str = field(metadata={"help": "the scene the goal is for", "positional": True})
+    scene: str = field(metadata={"help": "the scene the goal is for", "positional": True,
+                                 "choices": SCENES.names})
     goal: str = field(metadata={"help": "goal sentence, e.g. 'push the red cube onto the pad'",
                                 "positional": True})
     baseline: str = field(default="", metadata={
@@ -122,7 +125,8 @@ class ScoreGoal(WorkspaceRequest):
     """The reward a goal sentence gives each recorded episode, before any training: the
     sentence grounded in the scene's words gates the scene's reward terms."""
 
-    scene: str = field(metadata={"help": "scene whose episodes to score", "positional": True})
+    scene: str = field(metadata={"help": "scene whose episodes to score", "positional": True,
+                                 "choices": SCENES.names})
     goal: str = field(metadata={"help": "goal sentence, e.g. 'push the red cube onto the pad'",
                                 "positional": True})
     max_episodes: int = field(default=12, metadata={

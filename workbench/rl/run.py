@@ -26,7 +26,7 @@ from workbench.envs.frames import RenderedFrames
 from workbench.envs.goal import GoalEnv
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
-from workbench.registry import ROBOTS
+from workbench.registry import ROBOTS, SCENES
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.dataset import queries_from_workspace
@@ -64,7 +64,8 @@ ALGORITHMS = ("ppo", "sac")
 @dataclass(frozen=True)
 @validated
 class RunConfig:
-    scene: str = field(default="Push", metadata={"help": "scene to train on"})
+    scene: str = field(default="Push", metadata={"help": "scene to train on",
+                                                 "choices": SCENES.names})
     reward: str = field(default="latest", metadata={
         "help": "what the policy is rewarded by: 'latest' (the scene's newest learned model), "
                 "'model' (the one in reward_model), 'reference' (the scene's dense reward), "
