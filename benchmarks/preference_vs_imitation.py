@@ -95,27 +95,29 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # to -1,580, on other seeds than the settings above). Each pair after the first model drawn as a
 # segment of one of the policy's 40 newest episodes against any kept one (a prototype, to
 # compare what the policy does now): -492 on 25-34 and -208 on 10-19 with the last labels by
-# 40%, -832 and -232 with them by 15%. The failing policies spin (seed 31: mean |angular
-# velocity| 7.3 over the second half of an evaluation episode, mean cos 0.08), and spinning
-# scores about as badly as hanging (-9.7 against -9.9 a step), so a spinning policy's own
-# segments do not correct it (why the reward leads there: the last lines below). Tried 2026-12-04 (Intel, 12 labels): the
-# PPO table's rising discount (`--ppo gamma=0.9 gamma_final=0.98`) -544 on 25-29 (28 and 29 at
-# -984 and -1,306, against -164); tanh instead of SiLU in the reward net (a prototype: bounded
-# extrapolation to speeds the labels never saw) -300 on 25-34 (seed 26 at -1,536) and -245 on
-# 10-19 (11 and 12 at -402 and -832): three failures in twenty against two. Holding 3 of the
-# 12 labels back until the ensemble disagrees more on the newest episodes than on the labelled
-# segments (a prototype): the ratio reaches 1.3-1.4 on seed 31 as its policy spins, but also
-# 1.1-1.2 on seed 25, whose policy succeeds with 12 labels by 15% and fails (-1,028) with 9.
-# One pair of every 3 after the first model made of the segment the model scores highest among
-# 10 from the 40 newest episodes against a random one (what the policy may be exploiting, where
-# the members agree and disagreement skips it; a prototype): -973 on 25-29 and -956 on 10-14,
-# six failures in ten. Label smoothing 0.2 (`--feedback preference.label_smoothing=0.2`, not
-# 0.05): -562 on 25-34 against -451. On 40 seeds (50-89, Intel) 12 labels fail on 9 (mean -335)
-# and 25 labels on 1 (-166). The failing rewards checked (seeds 58, 77, 86) do not pay for speed
-# (at most 0.1 of their range between speed 0 and 8): their maximum is tilted 45-90 degrees to
-# one side of the top, which the first policy's segments, swinging to both sides alike, leave
-# undetermined; the spinning comes from PPO chasing a maximum it cannot hold. All 12 labels for
-# every member (`preference.bootstrap=false`): 4 of the 9 failing and 5 passing seeds failed.
+# 40%, -832 and -232 with them by 15%. The failing policies spin (seed 31: mean |angular velocity|
+# 7.3 over the second half of an evaluation episode, mean cos 0.08), and spinning scores about as
+# badly as hanging (-9.7 against -9.9 a step), so a spinning policy's own segments do not correct it
+# (why the reward leads there: the last lines below). Tried 2026-12-04 (Intel, 12 labels): the PPO
+# table's rising discount (`--ppo gamma=0.9 gamma_final=0.98`) -544 on 25-29 (28 and 29 at -984 and
+# -1,306, against -164); tanh instead of SiLU in the reward net (a prototype: bounded extrapolation
+# to speeds the labels never saw) -300 on 25-34 (seed 26 at -1,536) and -245 on 10-19 (11 and 12 at
+# -402 and -832): three failures in twenty against two. Holding 3 of the 12 labels back until the
+# ensemble disagrees more on the newest episodes than on the labelled segments (a prototype): the
+# ratio reaches 1.3-1.4 on seed 31 as its policy spins, but also 1.1-1.2 on seed 25, whose policy
+# succeeds with 12 labels by 15% and fails (-1,028) with 9. One pair of every 3 after the first
+# model made of the segment the model scores highest among 10 from the 40 newest episodes against a
+# random one (what the policy may be exploiting, where the members agree and disagreement skips it;
+# a prototype): -973 on 25-29 and -956 on 10-14, six failures in ten. Label smoothing 0.2
+# (`--feedback preference.label_smoothing=0.2`, not 0.05): -562 on 25-34 against -451. On 40 seeds
+# (50-89, Intel) 12 labels fail on 9 (mean -335) and 25 labels on 1 (-166). The failing rewards
+# checked (seeds 58, 77, 86) do not pay for speed (at most 0.1 of their range between speed 0 and
+# 8): their maximum is tilted 45-90 degrees to one side of the top, which the first policy's
+# segments, swinging to both sides alike, leave undetermined; the spinning comes from PPO chasing a
+# maximum it cannot hold. All 12 labels for every member (`preference.bootstrap=false`): 4 of the 9
+# failing and 5 passing seeds failed. A weight decay that tells at 50 AdamW steps
+# (`preference.weight_decay=3`, not 1e-4, to prefer the smallest reward that fits the
+# labels): 7 of the 40 failed (mean -350).
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))

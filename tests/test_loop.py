@@ -77,6 +77,8 @@ def test_policy_trained_on_the_learned_reward_beats_random(loop):
     assert run["status"] == "finished" and run["metrics"]["success_rate"] == result["success_rate"]
     log = [json.loads(line) for line in open(f"{result['path']}/metrics.jsonl")]
     assert {"charts/learned_return", "charts/success_rate"} <= set(log[-1])
+    # The reward-hacking guard checked the policy's mean action on its own episodes.
+    assert any("monitor/eval_success" in line for line in log)
 
 
 def test_onnx_export_matches_torch_and_runs_without_torch(loop, tmp_path):

@@ -116,11 +116,15 @@ class TrainPanel(QWidget):
             layout.addWidget(widget)
         self.plot = pg.PlotWidget(title="learned return, true success, curriculum difficulty")
         self.plot.setLabel("bottom", "environment steps")
-        self.plot.addLegend(offset=(5, 5))
+        self.plot.addLegend(offset=(5, 5), colCount=2)  # four curves: keep the plot visible
         self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2),
                                             name="learned return / max")
         self.success_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2),
-                                            name="true success rate")
+                                            name="true success, training episodes")
+        # The guard's checks: the mean action (what an export runs) on episodes of its own.
+        self.evaluated_curve = self.plot.plot(
+            pen=pg.mkPen("#1e8449", width=2), symbol="o", symbolSize=6,
+            symbolBrush="#1e8449", name="true success, mean action")
         self.difficulty_curve = self.plot.plot(
             pen=pg.mkPen("#8e44ad", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
             name="difficulty")
@@ -141,6 +145,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.sweep_toggle)
         layout.addWidget(self.sweep)
         self.history: list[tuple[int, float, float, float | None]] = []
+        self.evaluations: list[tuple[int, float]] = []  # (step, the guard's evaluated success)
         self.labels_used: int | None = None
         self.start.clicked.connect(self._start)
         self.pause.toggled.connect(self._pause)
@@ -194,6 +199,8 @@ class TrainPanel(QWidget):
             self.session.events.problem(str(exc))
             return
         self.history.clear()
+        self.evaluations.clear()
+        self.evaluated_curve.setData([], [])
         self.labels_used = None
         self.alarm.setText("")
         self._sync(True)
@@ -250,6 +257,9 @@ class TrainPanel(QWidget):
         steps = [h[0] for h in self.history]
         self.learned_curve.setData(steps, [h[1] for h in self.history])
         self.success_curve.setData(steps, [h[2] for h in self.history])
+        if "monitor/eval_success" in extras:
+            self.evaluations.append((data["step"], extras["monitor/eval_success"]))
+            self.evaluated_curve.setData(*zip(*self.evaluations, strict=True))
         stages = [(h[0], h[3]) for h in self.history if h[3] is not None]
         if stages:
             self.difficulty_curve.setData(*zip(*stages, strict=True))
@@ -261,8 +271,10 @@ class TrainPanel(QWidget):
             self.labels_used = int(extras["feedback/labels"])
         if self.labels_used is not None:
             stage += f" · reward refitted on {self.labels_used} labels"
+        evaluated = (f" (mean action {self.evaluations[-1][1]:.0%})" if self.evaluations
+                     else "")
         self.status.setText(f"{data['step']} steps · {data['fps']:.0f} steps/s · "
-                            f"success {data['success_rate']:.0%}{stage}")
+                            f"success {data['success_rate']:.0%}{evaluated}{stage}")
         if extras.get("monitor/alarm"):
             self.alarm.setText("⚠ reward hacking suspected: the learned return rises while true "
                                "success falls; stopping and rolling back to the best policy")

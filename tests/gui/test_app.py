@@ -437,6 +437,12 @@ def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window
     train._show_progress({"step": 3072, "total_steps": 8192, "fps": 900.0,
                           "learned_return": 3.5, "success_rate": 0.25, "extras": {}})
     assert "reward refitted on 14 labels" in train.status.text()
+    assert len(train.evaluated_curve.getData()[0] or ()) == 0  # no guard check yet
+    train._show_progress({"step": 4096, "total_steps": 8192, "fps": 900.0,
+                          "learned_return": 3.6, "success_rate": 0.0,
+                          "extras": {"monitor/eval_success": 0.6}})
+    assert list(train.evaluated_curve.getData()[1]) == [0.6]
+    assert "success 0% (mean action 60%)" in train.status.text()
     train.reward.setCurrentIndex(train.reward.findText("reference", Qt.MatchFlag.MatchStartsWith))
     config = train.run_config()
     assert not config.online_feedback and config.reward == "reference"

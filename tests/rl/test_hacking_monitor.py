@@ -74,7 +74,7 @@ def test_on_real_pushes_past_the_pad_the_alarm_follows_the_best_update_and_roll_
 
 def test_in_ppo_training_the_monitor_sees_every_update_and_keeps_the_best_parameters():
     """Where PPO on the exploitable reward peaks depends on the seed and the processor
-    (benchmarks/hacking_monitor.py measures it); what the monitor keeps of it does not."""
+    (benchmarks/hacking_guard.py measures it); what the monitor keeps of it does not."""
     env = make_env("Push")
     monitor = RewardHackingMonitor(stop_on_alarm=False, warmup_updates=1, arm_at=0.0)
     snapshots: dict[int, dict] = {}
@@ -112,3 +112,33 @@ def test_monitor_stops_training_on_the_alarm_and_stays_quiet_when_truth_follows(
     for u, (proxy, success) in enumerate([(1, 0.5), (2, 0.6), (1, 0.1), (0.5, 0.0)], 1):
         assert quiet(progress(u, proxy, success)) is True  # truth fell with the proxy: not hacking
     assert quiet.alarm is None
+
+
+def test_given_an_evaluation_the_monitor_watches_it_not_the_exploring_policy():
+    """The exploring policy's success may fall while its mean action improves (PPO on Push's
+    learned progress: near 0 for 50 updates, then 60% deterministic success): that is no
+    alarm. A fall of the evaluated success while the proxy rises is."""
+    policy = GaussianPolicy(3, 2)
+
+    def run(evaluations, training_success):
+        asked: list[int] = []  # the updates at which the monitor evaluated
+
+        def evaluate(_policy) -> float:
+            asked.append(update)
+            return evaluations[len(asked) - 1]
+
+        monitor = RewardHackingMonitor(evaluate=evaluate, eval_every=2, warmup_updates=1,
+                                       smoothing=0.0)
+        for update in range(1, 2 * len(evaluations) + 1):  # the proxy rises throughout
+            progress = TrainProgress(update * 100, 10_000, update, 1.0, update, float(update),
+                                     training_success(update), 0.0, {}, policy)
+            if monitor(progress) is False:
+                break
+        return monitor, asked
+
+    quiet, asked = run([0.5, 0.6, 0.7, 0.8], lambda update: 1.0 / update)  # training falls
+    assert quiet.alarm is None and asked == [2, 4, 6, 8]
+    assert [h["success"] for h in quiet.history] == [0.5, 0.6, 0.7, 0.8]
+    hacked, asked = run([0.5, 0.8, 0.3, 0.2, 0.2], lambda update: 0.9)  # training holds
+    assert hacked.alarm is not None and hacked.alarm.best_success == 0.8
+    assert hacked.best_step == 400 and asked == [2, 4, 6, 8]  # two checks below the best: stop

@@ -3,16 +3,21 @@ success while a policy trains, raise an alarm when they part ways, stop, and rol
 best policy by true success.
 
 Every scene carries ground truth, so the monitor can use what a real deployment never has: the
-true success rate of the recent training episodes. The alarm rule: the proxy return has kept
-rising (its recent mean at or above ``proxy_rise`` times the mean at the best checkpoint) while
-true success has fallen ``drop`` below its best, for ``patience`` updates in a row. Disagreement
-of a reward ensemble and the variance of the learned reward under the current policy are logged
-beside it when available.
+true success rate. Given ``evaluate``, it is the success of the policy's mean action (the one a
+bundle runs) on fixed evaluation episodes every ``eval_every`` updates; without it, of the
+recent training episodes. The exploring policy is a poor witness: on Push its training success
+sat near 0 for 50 updates while its mean action went on to succeed in 60% of episodes, so
+watching it stopped good runs (docs/BENCHMARKS.md). The alarm rule: the proxy return has kept
+rising (``proxy_gain`` above its value at the best checkpoint) while true success has fallen
+``drop`` below its best, for ``patience`` checks in a row. Disagreement of a reward ensemble and
+the variance of the learned reward under the current policy are logged beside it when
+available.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,6 +55,9 @@ class RewardHackingMonitor:
     patience: int = 2
     warmup_updates: int = 5
     stop_on_alarm: bool = True
+    # The policy's true success on fixed episodes (None: the training episodes' success).
+    evaluate: Callable[[Any], float] | None = None
+    eval_every: int = 4  # updates between evaluations
     best_success: float = -1.0
     best_step: int = 0
     best_proxy: float = 0.0
@@ -60,7 +68,14 @@ class RewardHackingMonitor:
     _smoothed: float | None = None
 
     def __call__(self, progress: TrainProgress) -> bool:
-        rate = progress.success_rate
+        if self.evaluate is None:
+            rate = progress.success_rate
+        elif (progress.update > self.warmup_updates and progress.policy is not None
+              and progress.update % self.eval_every == 0):
+            rate = float(self.evaluate(progress.policy))
+            progress.extras["monitor/eval_success"] = rate
+        else:
+            return True  # no evaluation at this update
         self._smoothed = rate if self._smoothed is None else (
             self.smoothing * self._smoothed + (1 - self.smoothing) * rate)
         success = self._smoothed

@@ -1,0 +1,107 @@
+"""The reward-hacking guard on Push: what it costs where nothing is hacked, and what it catches.
+
+Three rewards, as `workbench train` uses them (`train_run`, potential-based progress):
+``learned``, the progress reward `workbench loop` fits (10 scripted demos, 10 random and 10
+perturbed takes, all features); ``relative``, the same fitted on the two relative vectors only
+(``--inputs hand_to_cube cube_to_target``, as benchmarks/push_from_demos.py), where on some
+seeds the exploring policy's success sinks for tens of updates while its mean action improves; and
+``exploit``, reward code that pays for reaching the cube and for the cube's distance along +x,
+so pushing past the pad pays more than stopping on it. Each trains with the
+guard off, with the guard watching the training episodes' success (before 2026-12-04), and with
+the guard watching the mean action on its own evaluation episodes (now). Reported per run: the
+true success of the policy the run keeps (rolled back after an alarm) over 40 evaluation
+episodes, the alarm's step, the wall-clock.
+
+Run: python benchmarks/hacking_guard.py [--seeds 10 11 12 13 14] [--steps 80000]
+     (two processes on two cores: split the seeds between them)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import tempfile
+import time
+from unittest import mock
+
+import torch
+
+import workbench  # noqa: F401
+from workbench.data.workspace import Workspace
+from workbench.envs.env import make_env
+from workbench.rewards.code.model import CodeConfig
+from workbench.rewards.progress.config import ProgressConfig
+from workbench.rewards.workflow import fit_code_in_workspace, fit_progress_in_workspace
+from workbench.rl import run as run_module
+from workbench.rl.monitor import RewardHackingMonitor
+from workbench.rl.ppo import PPOConfig
+from workbench.rl.run import RunConfig, train_run
+from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
+
+EXPLOIT = '''import numpy as np
+
+def reward(f):
+    reach = -np.linalg.norm(f["hand_to_cube"], axis=1)
+    forward = np.clip((f["cube_pos"][:, 0] - 0.40) * 10, -1.0, None)
+    return reach + forward, {"reach": reach, "forward": forward}
+'''
+GUARDS = ("off", "training", "evaluations")
+
+
+def record_loop_takes(workspace: Workspace, scene: str) -> None:
+    """What `workbench loop` records: scripted demos, random and perturbed takes."""
+    env = make_env(scene)
+    record_policy_episodes(env, workspace, scripted_policy(env, 0), 10, "scripted", seed=0)
+    record_policy_episodes(env, workspace, random_policy(env, 500), 10, "random", seed=500)
+    record_policy_episodes(env, workspace, scripted_policy(env, 900, perturbed=True), 10,
+                           "perturbed", seed=900)
+    env.close()
+
+
+def train(workspace: Workspace, model_path: str, guard: str, seed: int, steps: int) -> dict:
+    config = RunConfig(scene="Push", reward="model", reward_model=model_path,
+                       hacking_guard=guard != "off", eval_episodes=40, tensorboard=False,
+                       checkpoint_every=0, ppo=PPOConfig(total_steps=steps, seed=seed))
+    # "training": the monitor as it was, on the training episodes' success.
+    watching = (mock.patch.object(run_module, "_guard_on_evaluations",
+                                  lambda env, ppo: RewardHackingMonitor())
+                if guard == "training" else contextlib.nullcontext())
+    start = time.perf_counter()
+    with watching:
+        result = train_run(workspace, config)
+    return {"success": result["success_rate"], "alarm": "hacking_alarm" in result,
+            "rolled_back_to": result.get("rolled_back_to_step"),
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[10, 11, 12, 13, 14])
+    parser.add_argument("--steps", type=int, default=80_000)
+    parser.add_argument("--rewards", nargs="+", choices=("learned", "relative", "exploit"),
+                        default=["learned", "relative", "exploit"])
+    parser.add_argument("--guards", nargs="+", choices=GUARDS, default=list(GUARDS))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = Workspace.open(folder, create=True)
+        record_loop_takes(workspace, "Push")
+        models = {
+            "learned": fit_progress_in_workspace(workspace, "Push", ProgressConfig())[1],
+            "relative": fit_progress_in_workspace(workspace, "Push", ProgressConfig(
+                inputs=("hand_to_cube", "cube_to_target")))[1],
+            "exploit": fit_code_in_workspace(workspace, "Push", CodeConfig(source=EXPLOIT))[1],
+        }
+        for reward in args.rewards:
+            path = str(workspace.root / models[reward]["path"])
+            for seed in args.seeds:
+                for guard in args.guards:
+                    row = {"reward": reward, "seed": seed, "guard": guard,
+                           **train(workspace, path, guard, seed, args.steps)}
+                    print(json.dumps(row), flush=True)
+        workspace.close()
+
+
+if __name__ == "__main__":
+    main()
