@@ -1,16 +1,17 @@
 """The reward-hacking guard on Push: what it costs where nothing is hacked, and what it catches.
 
 Three rewards, as `workbench train` uses them (`train_run`, potential-based progress):
-``learned``, the progress reward `workbench loop` fits (10 scripted demos, 10 random and 10
-perturbed takes, all features); ``relative``, the same fitted on the two relative vectors only
-(``--inputs hand_to_cube cube_to_target``, as benchmarks/push_from_demos.py), where on some
-seeds the exploring policy's success sinks for tens of updates while its mean action improves; and
-``exploit``, reward code that pays for reaching the cube and for the cube's distance along +x,
-so pushing past the pad pays more than stopping on it. Each trains with the
-guard off, with the guard watching the training episodes' success (before 2026-12-04), and with
-the guard watching the mean action on its own evaluation episodes (now). Reported per run: the
-true success of the policy the run keeps (rolled back after an alarm) over 40 evaluation
-episodes, the alarm's step, the wall-clock.
+``learned``, a progress reward fitted on `workbench loop`'s takes (10 scripted demos, 10 random
+and 10 perturbed takes) with every feature (the loop's before 2026-12-04); ``relative``, the
+same fitted on the two relative vectors only (Push's default since, as in
+benchmarks/push_from_demos.py), where on some seeds the exploring policy's success sinks for
+tens of updates while its mean action improves; and ``exploit``, reward code that pays for
+reaching the cube and for the cube's distance along +x, so pushing past the pad pays more than
+stopping on it. Each trains with the guard off, with the guard watching the training episodes'
+success (before 2026-12-04), and with the guard watching the mean action on its own evaluation
+episodes (now). Reported per run: the true success of the policy the run keeps (rolled back
+after an alarm) over 40 evaluation episodes, whether it raised an alarm and the step it rolled
+back to, the wall-clock.
 
 Run: python benchmarks/hacking_guard.py [--seeds 10 11 12 13 14] [--steps 80000]
      (two processes on two cores: split the seeds between them)

@@ -99,6 +99,27 @@ def toy_family():
     families.unregister("toy")
 
 
+def test_a_scene_names_what_its_progress_reward_starts_from(monkeypatch, tmp_path):
+    """Push's progress reward reads the two relative vectors unless told otherwise (every
+    feature taught it "the cube moved forward"); a scene that names nothing gets the family's
+    defaults, and a request's own inputs win."""
+    from workbench.operations.rewards import FitReward
+
+    progress = families.get("progress")
+    assert progress.default_config("Push").inputs == ("hand_to_cube", "cube_to_target")
+    assert progress.default_config("PushChoice").inputs == ("hand_to_cube", "cube_to_target")
+    assert progress.default_config("Reach") == progress.config_class()
+    assert FitReward.nested_defaults({"scene": "Push"})["config"].inputs == (
+        "hand_to_cube", "cube_to_target")
+    from workbench.cli import main as cli_main
+
+    seen: list[FitReward] = []
+    monkeypatch.setattr(cli_main, "execute", lambda request, progress: seen.append(request) or {})
+    for argv in (["train-reward", "Push"], ["train-reward", "Push", "--inputs"]):
+        assert main([*argv, "--workspace", str(tmp_path)]) == 0
+    assert [r.config.inputs for r in seen] == [("hand_to_cube", "cube_to_target"), ()]
+
+
 def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, tmp_path,
                                                                     qtbot, capsys):
     from workbench.cli.generate import leaves

@@ -131,7 +131,7 @@ def _nested_base(cls: type[Request], f: dataclasses.Field[Any], known: dict[str,
     if hook is not None:
         try:
             defaults = hook(known)
-        except ValueError:  # a bad option the full parse names in its own words
+        except (ValueError, LookupError):  # a bad family or scene: the full parse names it
             defaults = {}
         if f.name in defaults:
             return defaults[f.name]

@@ -140,7 +140,8 @@ _WORKFLOW = "workbench.rewards.workflow"
 register(RewardFamily(
     "progress", "progress — from your demonstrations", "states",
     "workbench.rewards.progress.model:ProgressRewardModel",
-    fit=f"{_WORKFLOW}:fit_progress_in_workspace"))
+    fit=f"{_WORKFLOW}:fit_progress_in_workspace",
+    scene_defaults=f"{_WORKFLOW}:progress_defaults"))
 register(RewardFamily(
     "staged", "staged progress — the scene's stages in your demonstrations", "states",
     "workbench.rewards.staged.model:StagedProgressModel",

@@ -221,6 +221,13 @@ def fit_preference_in_workspace(
     return model, store_model(workspace, model, scene, report)
 
 
+def progress_defaults(scene: str) -> ProgressConfig:
+    """What a progress reward of ``scene`` starts from: the scene's ``progress_options``."""
+    from workbench.registry import SCENES
+
+    return replace(ProgressConfig(), **SCENES.load(scene).progress_options)
+
+
 def perceptual_defaults(scene: str) -> PerceptualConfig:
     """What a perceptual reward of ``scene`` starts from: its first two fixed cameras (a
     cabinet's "front" looks at its back), mirror flips where layouts come in mirror images, and
