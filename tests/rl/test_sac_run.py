@@ -5,6 +5,7 @@ person's take-over steps from the workspace half of every batch."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,27 @@ def test_a_sweep_over_sac_is_refused_before_anything_starts(grid, base):
 
     with pytest.raises(ConfigError, match="algorithm: a sweep trains PPO"):
         grid_assignments(grid, base)
+
+
+def test_a_sac_run_on_a_learned_reward_guards_it_by_the_mean_action(tmp_path, monkeypatch):
+    """The hacking guard of a SAC run checks the actor's mean action on its own evaluation
+    episodes, as a PPO run's does (one episode here, so a check falls within 800 steps)."""
+    from workbench.rewards.code.model import CodeConfig
+    from workbench.rewards.workflow import fit_code_in_workspace
+    from workbench.rl import run as run_module
+    from workbench.teleop.recorder import record_policy_episodes, scripted_policy
+
+    monkeypatch.setattr(run_module, "GUARD_EPISODES", 1)
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        env = make_env("Reach")
+        record_policy_episodes(env, ws, scripted_policy(env, 0), 2, "scripted", seed=0)
+        code = ("import numpy as np\n\ndef reward(f):\n"
+                "    return -np.linalg.norm(f['hand_to_target'], axis=1)\n")
+        _, report = fit_code_in_workspace(ws, "Reach", CodeConfig(source=code))
+        config = RunConfig(scene="Reach", reward="model", reward_model=report["path"],
+                           algorithm="sac", sac=replace(TINY, total_steps=800), eval_episodes=2)
+        result = train_run(ws, config)
+    log = [json.loads(line) for line in open(Path(result["path"]) / "metrics.jsonl")]
+    checked = [r["step"] for r in log if "monitor/eval_success" in r]
+    assert checked == [600]  # after the 5 warm-up logs, every 6th (60 steps x 10 / 100)
+    assert 0.0 <= result["success_rate"] <= 1.0

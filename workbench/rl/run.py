@@ -382,11 +382,10 @@ def train_run(
         if on_snapshot is not None and progress.policy is not None:
             on_snapshot(progress.policy, progress)
 
-    # The guard of a SAC run watches its training episodes: its agent acts on (obs, goal), not
-    # on the evaluation env's state as a PPO policy does.
     monitor = None
-    if config.hacking_guard and reward_path:
-        monitor = RewardHackingMonitor() if sac else _guard_on_evaluations(eval_env, config.ppo)
+    if config.hacking_guard and reward_path:  # callbacks come every update (PPO), log (SAC)
+        monitor = _guard_on_evaluations(eval_env, config.sac.log_every if sac else
+                                        config.ppo.num_envs * config.ppo.rollout_steps)
 
     def guarded(learners: tuple[Callback, ...]) -> tuple[Callback, ...]:
         """The curriculum, the feedback rounds (or the student's refit), reward code's terms
@@ -490,11 +489,11 @@ GUARD_EPISODES = 10  # evaluation episodes per check of the reward-hacking guard
 GUARD_SEED = 20_000  # its episodes' seeds: apart from the final evaluation's (10,000 on)
 
 
-def _guard_on_evaluations(eval_env, ppo: PPOConfig) -> RewardHackingMonitor:
+def _guard_on_evaluations(eval_env, steps_per_callback: int) -> RewardHackingMonitor:
     """The guard watching the policy's mean action on fixed episodes, checked every so many
-    updates that those episodes cost at most a tenth of the training steps."""
-    batch = ppo.num_envs * ppo.rollout_steps
-    every = max(1, -(-GUARD_EPISODES * eval_env.task.episode_steps * 10 // batch))
+    training callbacks that those episodes cost at most a tenth of the training steps."""
+    episode_steps = GUARD_EPISODES * eval_env.task.episode_steps
+    every = max(1, -(-episode_steps * 10 // steps_per_callback))
     return RewardHackingMonitor(
         evaluate=lambda policy: evaluate_policy(policy, eval_env, GUARD_EPISODES,
                                                 GUARD_SEED)["success_rate"],
