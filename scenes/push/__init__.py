@@ -45,8 +45,9 @@ class PushTask(Task):
     perceptual_options = {"pretrain": 2000, "heights": False, "success_head": True}
     # Progress from where the hand is relative to the cube and the cube relative to the pad:
     # with every feature, demos that all push along +x teach "the cube moved forward", which
-    # pays as well past the pad (0% success; with these two, 86% from 5 demos, and the loop's
-    # takes 0.43 against 0.25 at 80k steps; docs/BENCHMARKS.md "Push from 5 demonstrations").
+    # pays as well past the pad (0% success; with these two, 86% from 5 demos, and on the
+    # loop's takes 0.43 against 0.25 at 80k steps; docs/BENCHMARKS.md, "Push from 5
+    # demonstrations" and "the reward-hacking guard on Push").
     progress_options = {"inputs": ("hand_to_cube", "cube_to_target")}
     vocabulary = Vocabulary(
         objects={"cube": ("cube", "block", "box")},
