@@ -1,8 +1,8 @@
 """The reward-hacking guard on Push: what it costs where nothing is hacked, and what it catches.
 
 Three rewards, as `workbench train` uses them (`train_run`, potential-based progress):
-``learned``, a progress reward fitted on `workbench loop`'s takes (10 scripted demos, 10 random
-and 10 perturbed takes) with every feature (the loop's before 2026-12-04); ``relative``, the
+``learned``, a progress reward fitted on takes like `workbench loop`'s (10 scripted demos, 10
+random and 10 perturbed takes) with every feature (the loop's before 2026-12-04); ``relative``, the
 same fitted on the two relative vectors only (Push's default since, as in
 benchmarks/push_from_demos.py), where on some seeds the exploring policy's success sinks for
 tens of updates while its mean action improves; and ``exploit``, reward code that pays for
@@ -51,7 +51,9 @@ GUARDS = ("off", "training", "evaluations")
 
 
 def record_loop_takes(workspace: Workspace, scene: str) -> None:
-    """What `workbench loop` records: scripted demos, random and perturbed takes."""
+    """Takes of the kinds and numbers `workbench loop` records (scripted demos, random and
+    perturbed takes), drawn directly from their policies: not the loop's very episodes, which
+    its `Record` requests seed from the workspace."""
     env = make_env(scene)
     record_policy_episodes(env, workspace, scripted_policy(env, 0), 10, "scripted", seed=0)
     record_policy_episodes(env, workspace, random_policy(env, 500), 10, "random", seed=500)

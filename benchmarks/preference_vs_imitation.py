@@ -97,27 +97,27 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # compare what the policy does now): -492 on 25-34 and -208 on 10-19 with the last labels by
 # 40%, -832 and -232 with them by 15%. The failing policies spin (seed 31: mean |angular velocity|
 # 7.3 over the second half of an evaluation episode, mean cos 0.08), and spinning scores about as
-# badly as hanging (-9.7 against -9.9 a step), so a spinning policy's own segments do not correct it
-# (why the reward leads there: the last lines below). Tried 2026-12-04 (Intel, 12 labels): the PPO
-# table's rising discount (`--ppo gamma=0.9 gamma_final=0.98`) -544 on 25-29 (28 and 29 at -984 and
-# -1,306, against -164); tanh instead of SiLU in the reward net (a prototype: bounded extrapolation
-# to speeds the labels never saw) -300 on 25-34 (seed 26 at -1,536) and -245 on 10-19 (11 and 12 at
-# -402 and -832): three failures in twenty against two. Holding 3 of the 12 labels back until the
-# ensemble disagrees more on the newest episodes than on the labelled segments (a prototype): the
-# ratio reaches 1.3-1.4 on seed 31 as its policy spins, but also 1.1-1.2 on seed 25, whose policy
-# succeeds with 12 labels by 15% and fails (-1,028) with 9. One pair of every 3 after the first
-# model made of the segment the model scores highest among 10 from the 40 newest episodes against a
-# random one (what the policy may be exploiting, where the members agree and disagreement skips it;
-# a prototype): -973 on 25-29 and -956 on 10-14, six failures in ten. Label smoothing 0.2
-# (`--feedback preference.label_smoothing=0.2`, not 0.05): -562 on 25-34 against -451. On 40 seeds
-# (50-89, Intel) 12 labels fail on 9 (mean -335) and 25 labels on 1 (-166). The failing rewards
-# checked (seeds 58, 77, 86) do not pay for speed (at most 0.1 of their range between speed 0 and
-# 8): their maximum is tilted 45-90 degrees to one side of the top, which the first policy's
-# segments, swinging to both sides alike, leave undetermined; the spinning comes from PPO chasing a
-# maximum it cannot hold. All 12 labels for every member (`preference.bootstrap=false`): 4 of the 9
-# failing and 5 passing seeds failed. A weight decay that tells at 50 AdamW steps
-# (`preference.weight_decay=3`, not 1e-4, to prefer the smallest reward that fits the
-# labels): 7 of the 40 failed (mean -350).
+# badly as hanging (-9.7 against -9.9 a step), so a spinning policy's own segments do not correct
+# it (why the reward leads there: the last lines below). Tried 2026-12-04 (Intel, 12 labels): the
+# PPO table's rising discount (`--ppo gamma=0.9 gamma_final=0.98`) -544 on 25-29 (28 and 29 at
+# -984 and -1,306, against -164); tanh instead of SiLU in the reward net (a prototype: bounded
+# extrapolation to speeds the labels never saw) -300 on 25-34 (seed 26 at -1,536) and -245 on
+# 10-19 (11 and 12 at -402 and -832): three failures in twenty against two. Holding 3 of the 12
+# labels back until the ensemble disagrees more on the newest episodes than on the labelled
+# segments (a prototype): the ratio reaches 1.3-1.4 on seed 31 as its policy spins, but also
+# 1.1-1.2 on seed 25, whose policy succeeds with 12 labels by 15% and fails (-1,028) with 9. One
+# pair of every 3 after the first model made of the segment the model scores highest among 10 from
+# the 40 newest episodes against a random one (what the policy may be exploiting, where the
+# members agree and disagreement skips it; a prototype): -973 on 25-29 and -956 on 10-14, six
+# failures in ten. Label smoothing 0.2 (`--feedback preference.label_smoothing=0.2`, not 0.05):
+# -562 on 25-34 against -451. On 40 seeds (50-89, Intel) 12 labels fail on 9 (mean -335) and 25
+# labels on 1 (-166). The failing rewards checked (`--reward-grid`, seeds 58, 77, 86) do not pay
+# for speed (at most 0.21 of a 2.5-2.8 range between 0 and 8 rad/s): they peak 46-66 degrees to
+# one side of the top, which the first policy's segments, swinging to both sides alike, leave
+# undetermined; the spinning comes from PPO chasing a maximum it cannot hold. All 12 labels for
+# every member (`preference.bootstrap=false`): 4 of the 9 failing and 5 passing seeds failed. A
+# weight decay that tells at 50 AdamW steps (`preference.weight_decay=3`, not 1e-4, to prefer the
+# smallest reward that fits the labels): 7 of the 40 failed (mean -350).
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
@@ -132,7 +132,8 @@ def setup() -> None:
 
 
 def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int,
-                  feedback: tuple[str, ...] = (), ppo: tuple[str, ...] = ()) -> dict:
+                  feedback: tuple[str, ...] = (), ppo: tuple[str, ...] = (),
+                  reward_grid: bool = False) -> dict:
     config = cfg.override(PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed}),
                           ppo)
     envs = make_vector_env("Pendulum-v1", config.num_envs)
@@ -147,9 +148,29 @@ def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int,
     policy = train_ppo(envs, config, callbacks=(online.callback(envs),))
     seconds = time.perf_counter() - start
     envs.close()
-    return {"framework": "workbench", "labels": labels, "seed": seed,
-            "true_return": evaluate(policy, eval_episodes), "seconds": round(seconds, 1),
-            "labels_used": len(online.queries)}
+    result = {"framework": "workbench", "labels": labels, "seed": seed,
+              "true_return": evaluate(policy, eval_episodes), "seconds": round(seconds, 1),
+              "labels_used": len(online.queries)}
+    if reward_grid and online.model is not None:
+        result["reward_grid"] = grid_of(online.model)
+    return result
+
+
+def grid_of(model) -> dict:
+    """The final learned reward over the pole's angle (0: upright) and speed, each speed
+    averaged over both directions, and the angle where it peaks at rest: a reward that pays
+    for height peaks at 0."""
+    angles = np.radians(np.arange(-180, 181, 45))
+    speeds = np.array([0.0, 2.0, 4.0, 8.0])
+    scores = [[float(np.mean([model.score(np.array([[np.cos(a), np.sin(a), sign * w]],
+                                                   np.float32))[0] for sign in (1, -1)]))
+               for w in speeds] for a in angles]
+    fine = np.radians(np.arange(-180, 180, 1.0))
+    at_rest = model.score(np.stack([np.cos(fine), np.sin(fine), np.zeros_like(fine)],
+                                    1).astype(np.float32))
+    return {"angles_deg": np.degrees(angles).round().tolist(), "speeds": speeds.tolist(),
+            "score": np.round(scores, 2).tolist(),
+            "peak_deg": float(np.degrees(fine[int(np.argmax(at_rest))]).round())}
 
 
 def evaluate(policy, episodes: int) -> float:
@@ -199,6 +220,8 @@ def main() -> None:
                              "(preference.crop=0.7) instead of the defaults")
     parser.add_argument("--ppo", nargs="*", default=[], metavar="KEY=VALUE",
                         help="workbench: PPOConfig settings instead of PPO's")
+    parser.add_argument("--reward-grid", action="store_true",
+                        help="workbench: print the final reward over angle and speed")
     args = parser.parse_args()
     if args.setup:
         setup()
@@ -209,7 +232,8 @@ def main() -> None:
         for seed in args.seeds:
             for labels in args.labels:
                 results.append(run_workbench(labels, seed, args.steps, args.eval_episodes,
-                                             tuple(args.feedback), tuple(args.ppo)))
+                                             tuple(args.feedback), tuple(args.ppo),
+                                             args.reward_grid))
                 print(json.dumps(results[-1]), flush=True)
     if args.only in (None, "imitation"):
         for result in run_imitation(args.labels, args.seeds, args.steps, args.eval_episodes):

@@ -145,4 +145,3 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
         return line, read_tuple
     line = QLineEdit(str(value))
     return line, line.text
-

@@ -116,8 +116,8 @@ def test_monitor_stops_training_on_the_alarm_and_stays_quiet_when_truth_follows(
 
 def test_given_an_evaluation_the_monitor_watches_it_not_the_exploring_policy():
     """The exploring policy's success may fall while its mean action improves (PPO on Push's
-    learned progress: near 0 for 50 updates, then 60% deterministic success): that is no
-    alarm. A fall of the evaluated success while the proxy rises is."""
+    learned progress, benchmarks/hacking_guard.py): that is no alarm. A fall of the evaluated
+    success while the proxy rises is."""
     policy = GaussianPolicy(3, 2)
 
     def run(evaluations, training_success):

@@ -100,13 +100,20 @@ def scenes(args: argparse.Namespace) -> int:
     if args.json:
         print_json(own + suite)
         return 0
-    rows = [(i["name"], i["id"], ", ".join(i["tags"]), i["description"]) for i in own + suite]
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    for number, (name, eid, tags, description) in enumerate(rows):
-        if number == len(own):
-            print(f"\ndm_control suite tasks, gymnasium envs only (gym.make(ID) after `import "
-                  f"workbench`); the commands take the {len(own)} scenes above:")
-        print(f"{name:<{widths[0]}}  {eid:<{widths[1]}}  {tags:<{widths[2]}}  {description}")
+    widths = [max(len(i[key]) for i in own + suite) for key in ("name", "id")]
+
+    def show(infos: list[dict[str, Any]]) -> None:
+        tags = [", ".join(i["tags"]) for i in infos]
+        width = max(map(len, tags), default=0)
+        for info, tag in zip(infos, tags, strict=True):
+            print(f"{info['name']:<{widths[0]}}  {info['id']:<{widths[1]}}  {tag:<{width}}  "
+                  f"{info['description']}")
+
+    show(own)
+    if suite:
+        print(f"\ndm_control suite tasks, gymnasium envs only (gym.make(ID) after `import "
+              f"workbench`); the commands take the {len(own)} scenes above:")
+        show(suite)
     return 0
 
 

@@ -16,7 +16,7 @@ from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.registry import SCENES
+from workbench.registry import SCENE
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.code.author import AuthorConfig, Candidate, describe, search
 from workbench.rewards.code.model import CodeConfig
@@ -35,7 +35,7 @@ class WriteReward(WorkspaceRequest):
     briefly, and their results go back to the model for the next round."""
 
     scene: str = field(metadata={"help": "scene to write a reward for", "positional": True,
-                                 "choices": SCENES.names})
+                                 **SCENE})
     goal: str = field(default="", metadata={
         "help": "what the reward should ask for (default: the scene's own task)"})
     author: AuthorConfig = field(default_factory=AuthorConfig, metadata={

@@ -11,7 +11,7 @@ from workbench.data.formats import lerobot, robomimic
 from workbench.data.formats.common import WITHOUT_FRAMES, frames_choice, load_episodes
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.registry import SCENES
+from workbench.registry import SCENE
 
 FORMAT = {"help": "lerobot or robomimic (default: robomimic for .hdf5/.h5 paths, LeRobot "
                   "otherwise)", "choices": ("", "lerobot", "robomimic")}
@@ -63,7 +63,7 @@ class ImportDataset(WorkspaceRequest):
     format: str = field(default="", metadata=FORMAT)
     scene: str | None = field(default=None, metadata={
         "help": "the scene of every episode (needed for datasets without the sidecar)",
-        "choices": SCENES.names})
+        **SCENE})
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         fmt = _format(self.path, self.format)

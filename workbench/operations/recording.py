@@ -10,7 +10,7 @@ from workbench.config import validated
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env, scene_info
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.registry import SCENES
+from workbench.registry import SCENE
 from workbench.teleop.recorder import (
     demo_set_size,
     random_policy,
@@ -31,7 +31,7 @@ class Record(WorkspaceRequest):
     changes_episodes = True
 
     scene: str = field(metadata={"help": "scene to record", "positional": True,
-                                 "choices": SCENES.names})
+                                 **SCENE})
     scripted: int = field(default=0, metadata={
         "help": "scripted demonstrations", "min": 0, "max": MAX_TAKES})
     failures: bool = field(default=False, metadata={
@@ -58,7 +58,7 @@ class Record(WorkspaceRequest):
         if not (self.scripted or self.perturbed or self.random):
             raise ValueError("nothing to record: give --scripted, --perturbed or --random "
                              "(drive it yourself with `workbench teleop` or the app)")
-        info = scene_info(self.scene)  # an unknown scene is named with the known ones
+        info = scene_info(self.scene)  # the field's check has made sure the scene exists
         unknown = [c for c in self.cameras if c not in info["cameras"]]
         if unknown:
             raise ValueError(f"cameras must be among {', '.join(info['cameras'])} for "

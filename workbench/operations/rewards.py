@@ -15,7 +15,7 @@ from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.progress import Cancelled, reporting
-from workbench.registry import SCENES
+from workbench.registry import SCENE
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards
@@ -28,7 +28,7 @@ class FitReward(WorkspaceRequest):
     """Fit a reward model of one family from the workspace's demos, takes, rankings and goals."""
 
     scene: str = field(metadata={"help": "scene whose recordings to learn from",
-                                 "positional": True, "choices": SCENES.names})
+                                 "positional": True, **SCENE})
     family: str = field(default="progress", metadata={
         "help": "; ".join(f"{f.name}: {f.title.partition(' — ')[2] or f.title}"
                           for f in families.all_families() if f.fit),
@@ -71,7 +71,7 @@ class Teach(WorkspaceRequest):
     """Let a synthetic teacher (B-Pref) answer ranking queries from the scene's true reward."""
 
     scene: str = field(metadata={"help": "scene whose clips to rank", "positional": True,
-                                 "choices": SCENES.names})
+                                 **SCENE})
     teacher: str = field(default="oracle", metadata={
         "help": "B-Pref teacher: oracle, or one with its kind of human error",
         "choices": tuple(TEACHERS)})
@@ -105,7 +105,7 @@ class SaveGoal(WorkspaceRequest):
     goal-conditioned training read), with an optional baseline sentence."""
 
     scene: str = field(metadata={"help": "the scene the goal is for", "positional": True,
-                                 "choices": SCENES.names})
+                                 **SCENE})
     goal: str = field(metadata={"help": "goal sentence, e.g. 'push the red cube onto the pad'",
                                 "positional": True})
     baseline: str = field(default="", metadata={
@@ -126,7 +126,7 @@ class ScoreGoal(WorkspaceRequest):
     sentence grounded in the scene's words gates the scene's reward terms."""
 
     scene: str = field(metadata={"help": "scene whose episodes to score", "positional": True,
-                                 "choices": SCENES.names})
+                                 **SCENE})
     goal: str = field(metadata={"help": "goal sentence, e.g. 'push the red cube onto the pad'",
                                 "positional": True})
     max_episodes: int = field(default=12, metadata={

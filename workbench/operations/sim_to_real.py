@@ -9,7 +9,7 @@ from pathlib import Path
 from workbench.config import validated
 from workbench.export.sim_to_real import replay_dataset
 from workbench.operations.base import Progress, Request, Result
-from workbench.registry import ROBOTS, SCENES
+from workbench.registry import ROBOTS, SCENE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,7 +23,7 @@ class SimToReal(Request):
     robot: str = field(default="so101", metadata={
         "help": "the simulated robot that stands for the real one", "choices": ROBOTS.names})
     scene: str = field(default="Reach", metadata={
-        "help": "the scene the robot stands in", "choices": SCENES.names})
+        "help": "the scene the robot stands in", **SCENE})
     episodes: int | None = field(default=None, metadata={
         "help": "replay the first N episodes (default: all)", "min": 1})
 

@@ -5,9 +5,9 @@ best policy by true success.
 Every scene carries ground truth, so the monitor can use what a real deployment never has: the
 true success rate. Given ``evaluate``, it is the success of the policy's mean action (the one a
 bundle runs) on fixed evaluation episodes every ``eval_every`` updates; without it, of the
-recent training episodes. The exploring policy is a poor witness: on Push its training success
-sat near 0 for 50 updates while its mean action went on to succeed in 60% of episodes, so
-watching it stopped good runs (docs/BENCHMARKS.md). The alarm rule: the proxy return has kept
+recent training episodes. The exploring policy is a poor witness: on Push its success can fall
+for tens of updates while its mean action improves, so watching it stopped good runs
+(docs/BENCHMARKS.md, "the reward-hacking guard on Push"). The alarm rule: the proxy return has kept
 rising (``proxy_gain`` above its value at the best checkpoint) while true success has fallen
 ``drop`` below its best, for ``patience`` checks in a row. Disagreement of a reward ensemble and
 the variance of the learned reward under the current policy are logged beside it when

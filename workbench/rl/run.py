@@ -26,7 +26,7 @@ from workbench.envs.frames import RenderedFrames
 from workbench.envs.goal import GoalEnv
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
-from workbench.registry import ROBOTS, SCENES
+from workbench.registry import ROBOTS, SCENE
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.dataset import queries_from_workspace
@@ -65,7 +65,7 @@ ALGORITHMS = ("ppo", "sac")
 @validated
 class RunConfig:
     scene: str = field(default="Push", metadata={"help": "scene to train on",
-                                                 "choices": SCENES.names})
+                                                 **SCENE})
     reward: str = field(default="latest", metadata={
         "help": "what the policy is rewarded by: 'latest' (the scene's newest learned model), "
                 "'model' (the one in reward_model), 'reference' (the scene's dense reward), "
@@ -492,8 +492,8 @@ GUARD_SEED = 20_000  # its episodes' seeds: apart from the final evaluation's (1
 def _guard_on_evaluations(eval_env, steps_per_callback: int) -> RewardHackingMonitor:
     """The guard watching the policy's mean action on fixed episodes, checked every so many
     training callbacks that those episodes cost at most a tenth of the training steps."""
-    episode_steps = GUARD_EPISODES * eval_env.task.episode_steps
-    every = max(1, -(-episode_steps * 10 // steps_per_callback))
+    guard_steps = GUARD_EPISODES * eval_env.task.episode_steps  # at most, per check
+    every = max(1, -(-guard_steps * 10 // steps_per_callback))
     return RewardHackingMonitor(
         evaluate=lambda policy: evaluate_policy(policy, eval_env, GUARD_EPISODES,
                                                 GUARD_SEED)["success_rate"],
