@@ -1,5 +1,5 @@
-"""Push from 5 demonstrations: PPO on the progress reward learned from them, against PPO on the
-scene's reference dense reward, same budget and seeds.
+"""A scene (Push unless told) from 5 demonstrations: PPO on the progress reward learned from
+them, against PPO on the scene's reference dense reward, same budget and seeds.
 
 The demos are the scene's scripted demonstrator (5 successful takes) plus the failed takes a
 user records beside them (2 random, 5 perturbed: pushed past the pad or the wrong way), all at
@@ -7,7 +7,8 @@ the chosen difficulty. The progress model is fitted on all of them (nothing held
 trains on ``progress`` (phi(s')) for ``--steps`` environment steps, and both policies are
 evaluated by true success over 40 seeded episodes.
 
-Run: python benchmarks/push_from_demos.py [--demos 5] [--steps 400000] [--seeds 3]
+Run: python benchmarks/push_from_demos.py [--scene Push] [--demos 5] [--steps 400000]
+         [--seeds 3] [--first-seed 0] [--inputs A,B] [--progress FIELD=VALUE ...]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import tempfile
 import time
 
 import workbench  # noqa: F401
+from workbench import config as cfg
 from workbench.data.workspace import Workspace
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.workflow import fit_progress_in_workspace
@@ -32,21 +34,25 @@ def main() -> None:
     parser.add_argument("--demos", type=int, default=5)
     parser.add_argument("--steps", type=int, default=400_000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--difficulty", type=float, default=0.0)
     parser.add_argument("--transform", default="progress")
     parser.add_argument("--inputs", default="hand_to_cube,cube_to_target",
                         help="features the progress reward sees (empty: all)")
+    parser.add_argument("--progress", nargs="*", default=(), metavar="FIELD=VALUE",
+                        help="other ProgressConfig fields, e.g. success_head=true support=2")
     parser.add_argument("--only", choices=("learned", "reference"))
     args = parser.parse_args()
     inputs = tuple(name for name in args.inputs.split(",") if name)
     with tempfile.TemporaryDirectory() as folder:
         workspace = Workspace.open(folder, create=True)
         record_demo_set(workspace, args.scene, args.demos, difficulty=args.difficulty)
-        model, report = fit_progress_in_workspace(
-            workspace, args.scene, ProgressConfig(inputs=inputs), held_out_fraction=0.0)
+        progress = cfg.override(ProgressConfig(inputs=inputs), args.progress)
+        model, report = fit_progress_in_workspace(workspace, args.scene, progress,
+                                                  held_out_fraction=0.0)
         print(json.dumps({"model": report["model_id"], "train_demos": report["train_demos"],
                           "train_negatives": report["train_negatives"]}), flush=True)
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for reward in ("latest", "reference"):
                 if args.only and args.only != ("learned" if reward == "latest" else reward):
                     continue

@@ -101,14 +101,15 @@ def toy_family():
 
 def test_a_scene_names_what_its_progress_reward_starts_from(monkeypatch, tmp_path):
     """Push's progress reward reads the two relative vectors unless told otherwise (every
-    feature taught it "the cube moved forward"); a scene that names nothing gets the family's
-    defaults, and a request's own inputs win."""
+    feature taught it "the cube moved forward"), Reach's is a kernel regression; a scene that
+    names nothing gets the family's defaults, and a request's own inputs win."""
     from workbench.operations.rewards import FitReward
 
     progress = families.get("progress")
     assert progress.default_config("Push").inputs == ("hand_to_cube", "cube_to_target")
     assert progress.default_config("PushChoice").inputs == ("hand_to_cube", "cube_to_target")
-    assert progress.default_config("Reach") == progress.config_class()
+    assert progress.default_config("Reach").kernel == 0.15  # kernel regression on Reach
+    assert progress.default_config("DrawerOpen") == progress.config_class()
     assert FitReward.nested_defaults({"scene": "Push"})["config"].inputs == (
         "hand_to_cube", "cube_to_target")
     from workbench.cli import main as cli_main

@@ -119,3 +119,50 @@ def test_a_reward_restricted_to_named_inputs_ignores_the_rest(push_dataset, tmp_
     with pytest.raises(ValueError, match="not observation features.*choose from"):
         ProgressRewardModel(sum(features.values()), features, "Push",
                             ProgressConfig(inputs=("cube_colour",)))
+
+
+
+def test_a_kernel_reward_is_the_demos_targets_near_them_and_zero_far_away(push_dataset, tmp_path):
+    ws, ids = push_dataset
+    load = ws.load_episode
+    features = load(ids["demos"][0]).meta["meta"]["features"]
+    demos = [load(i) for i in ids["demos"]]
+    negatives = [load(i) for i in ids["random"] + ids["perturbed"]]
+    config = ProgressConfig(inputs=("hand_to_cube", "cube_to_target"), kernel=0.15)
+    model = fit_progress(demos, "Push", features, negatives, config)
+    # On a demo it follows the demo's own targets (neighbouring states of other takes blur it
+    # a little), and it rises along the demo as they do.
+    demo = next(d for d in demos if d.meta["success"])
+    on_demo = model.progress(demo["state"])
+    targets = progress_targets(demo, config)
+    assert np.abs(on_demo - targets).mean() < 0.15
+    assert np.corrcoef(on_demo, targets)[0, 1] > 0.9
+    # Half a metre from every fitted state (the hand away from the cube) it pays nothing: no
+    # extrapolation for a policy to climb.
+    columns = _columns(features, "hand_to_cube")
+    far = demo["state"].copy()
+    far[:, columns] += 0.5
+    assert model.progress(far).max() < 1e-3
+    # Features it may not see change nothing.
+    hidden = demo["state"].copy()
+    hidden[:, _columns(features, "cube_pos")] += 0.3
+    np.testing.assert_array_equal(model.progress(hidden), on_demo)
+    # The states travel with the artifact (safetensors, sized by config.json), and a
+    # config.json that sizes them wrongly is refused.
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_reward_model(tmp_path / "m").progress(demo["state"]),
+                                  on_demo)
+    header = json.loads((tmp_path / "m" / "config.json").read_text())
+    header["kernel_frames"] = 0
+    (tmp_path / "m" / "config.json").write_text(json.dumps(header))
+    with pytest.raises(ArtifactError, match="kernel_frames 0 is not a count"):
+        load_reward_model(tmp_path / "m")
+
+
+def _columns(features: dict[str, int], name: str) -> slice:
+    start = 0
+    for feature, size in features.items():
+        if feature == name:
+            return slice(start, start + size)
+        start += size
+    raise KeyError(name)

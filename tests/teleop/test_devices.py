@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -157,12 +158,20 @@ def test_control_clock_counts_dropped_ticks_on_a_simulated_clock():
 
 
 def test_live_recording_holds_the_rate(workspace):
+    """One frame per tick, never faster than the control rate, and a dropped tick is one whose
+    time really passed. How many a loaded machine drops is measured, not asserted
+    (docs/BENCHMARKS.md, "dropped control ticks": none in 3,000 on an idle one); a test worker
+    beside another on 2 cores once lost 7 of 25 to one stall."""
     env = make_env("Reach")
     recorder = Recorder(env, workspace, "keyboard")
+    start = time.perf_counter()
     stats = record_live(recorder, lambda: np.array([0.2, 0.0, 0.0, -1.0]), seconds=1.0, seed=1)
+    elapsed = time.perf_counter() - start
     episode_id = recorder.save()
-    assert stats.dropped == 0 and stats.ticks == 25
-    assert len(workspace.load_episode(episode_id)) == 25
+    assert stats.ticks == 25 and len(workspace.load_episode(episode_id)) == 25
+    period = env.unwrapped.control_dt
+    scheduled = (stats.ticks - 1 + stats.dropped) * period
+    assert elapsed >= scheduled - 1e-3
 
 
 def test_trim_keeps_the_original_and_replays_exactly(workspace):

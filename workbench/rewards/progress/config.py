@@ -42,6 +42,14 @@ class ProgressConfig:
         default=True,
         metadata={"help": "label frames after a demo's first success as progress 1"},
     )
+    kernel: float = field(
+        default=0.0,
+        metadata={"help": "0: an MLP fits the targets; > 0: progress is the targets of the "
+                  "fitted states near the state, weighted by a gaussian of this width (in "
+                  "standard deviations of the inputs), and 0 away from all of them: precise "
+                  "near the goal and nothing to exploit where the demos never went",
+                  "min": 0.0, "max": 100.0},
+    )
     seed: int = field(default=0, metadata={
         "help": "seed of initialisation and batching", "min": 0, "max": 2**63 - 1})
     device: str = field(default="auto", metadata={

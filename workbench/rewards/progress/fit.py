@@ -5,7 +5,8 @@ Targets are normalised time along each successful demo, ``(t + 1) / (s + 1)`` up
 rollouts are negatives with target 0 and weight ``negative_weight``: only the last
 ``negative_tail`` of each, since a failed take often starts like a good one and shows its
 failure at the end (pushed past the pad, pushed the wrong way). The loss is binary
-cross-entropy against these soft targets.
+cross-entropy against these soft targets. With ``kernel`` the labelled states themselves are
+the model (kernel regression, see KernelProgressNet), and nothing is trained.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def fit_progress(
     xt = torch.as_tensor(x, device=device)
     yt = torch.as_tensor(y, device=device)
     wt = torch.as_tensor(w, device=device)
+    if config.kernel > 0:  # nothing to train: the states and targets are the model
+        model.net.remember(xt, yt, wt)
+        return model
     optimiser = torch.optim.AdamW(
         model.net.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
