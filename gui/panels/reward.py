@@ -62,7 +62,9 @@ class RewardPanel(QWidget):
         self.settings_toggle.setToolTip("the fit's settings (the scene's defaults to start)")
         self.settings_box = QScrollArea()
         self.settings_box.setWidgetResizable(True)
-        self.settings_box.setMaximumHeight(260)
+        # Short enough that the reward plot below keeps its height in an 830-pixel window
+        # (at 260 it shrank to a line); the settings scroll.
+        self.settings_box.setMaximumHeight(150)
         self.settings_toggle.toggled.connect(self.settings_box.setVisible)
         self.settings: ConfigForm | None = None
         self.fit_button = QPushButton("Fit reward")
@@ -88,6 +90,7 @@ class RewardPanel(QWidget):
         for widget in (self.fit_button, self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
         self._family_changed()
+        self.plot.setMinimumHeight(110)
         layout.addWidget(self.plot, 1)
         layout.addWidget(heading("What the reward likes most (top) and least (bottom)"))
         layout.addWidget(note("Segments of the recorded episodes with the highest and lowest "
