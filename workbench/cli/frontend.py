@@ -76,10 +76,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--difficulty", type=float, default=0.0, help="from 0 to 1")
 
     p = sub.add_parser("loop", help="the whole loop headless: demos, reward, PPO, export, run")
-    p.add_argument("scene", nargs="?", default="Push")
+    p.add_argument("scene", nargs="?", default="Push",
+                   help="a scene with a scripted demonstrator (default: Push; Reach trains "
+                   "in about 30 s)")
     _workspace(p)
-    p.add_argument("--demos", type=count(1, 100_000), default=10)
-    p.add_argument("--steps", type=count(1), default=80_000)
+    p.add_argument("--demos", type=count(1, 100_000), default=10,
+                   help="scripted demos, and as many random and perturbed takes (default: 10)")
+    p.add_argument("--steps", type=count(1), default=80_000,
+                   help="PPO environment steps (default: 80000)")
 
     p = sub.add_parser("gui", help="open the desktop app")
     _workspace(p)
