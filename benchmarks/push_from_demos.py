@@ -9,6 +9,7 @@ evaluated by true success over 40 seeded episodes.
 
 Run: python benchmarks/push_from_demos.py [--scene Push] [--demos 5] [--steps 400000]
          [--seeds 3] [--first-seed 0] [--inputs A,B] [--progress FIELD=VALUE ...]
+         [--profile FEATURE]   (--seeds 0: fit and profile only)
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import argparse
 import json
 import tempfile
 import time
+from itertools import takewhile
+
+import numpy as np
 
 import workbench  # noqa: F401
 from workbench import config as cfg
@@ -40,7 +44,11 @@ def main() -> None:
     parser.add_argument("--inputs", default="hand_to_cube,cube_to_target",
                         help="features the progress reward sees (empty: all)")
     parser.add_argument("--progress", nargs="*", default=(), metavar="FIELD=VALUE",
-                        help="other ProgressConfig fields, e.g. success_head=true support=2")
+                        help="other ProgressConfig fields, e.g. kernel=0.15")
+    parser.add_argument("--profile", metavar="FEATURE",
+                        help="also print the fitted progress with a 3-vector FEATURE (e.g. "
+                        "hand_to_target) at 0-10 cm along each axis, averaged over the axes, "
+                        "the other features at the takes' mean")
     parser.add_argument("--only", choices=("learned", "reference"))
     args = parser.parse_args()
     inputs = tuple(name for name in args.inputs.split(",") if name)
@@ -52,6 +60,8 @@ def main() -> None:
                                                   held_out_fraction=0.0)
         print(json.dumps({"model": report["model_id"], "train_demos": report["train_demos"],
                           "train_negatives": report["train_negatives"]}), flush=True)
+        if args.profile:
+            print(json.dumps(profile(workspace, model, args.scene, args.profile)), flush=True)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             for reward in ("latest", "reference"):
                 if args.only and args.only != ("learned" if reward == "latest" else reward):
@@ -69,6 +79,22 @@ def main() -> None:
                     "success_rate": result["success_rate"],
                     "seconds": round(time.perf_counter() - start, 1),
                 }), flush=True)
+
+
+def profile(workspace: Workspace, model, scene: str, feature: str) -> dict:
+    """Progress against the length of one 3-vector feature (how steep it is near the goal)."""
+    states = np.concatenate([workspace.load_episode(row["id"])["state"]
+                             for row in workspace.episodes(scene=scene)])
+    start = sum(size for name, size in takewhile(lambda f: f[0] != feature,
+                                                 model.features.items()))
+    lengths = np.array([0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.06, 0.1])
+    progress = np.zeros(len(lengths))
+    for axis in np.eye(3):
+        probe = np.repeat(states.mean(axis=0, keepdims=True), len(lengths), axis=0)
+        probe[:, start:start + 3] = lengths[:, None] * axis
+        progress += model.progress(probe.astype(np.float32)) / 3
+    return {"profile": feature, "length_m": lengths.tolist(),
+            "progress": np.round(progress, 3).tolist()}
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ class ReachTask(Task):
     # Progress from where the hand is relative to the target, by kernel regression over the
     # demos' states: an MLP from 5 demos paid 0.97 at the 2 cm success radius against 0.997 on
     # target, and PPO on it held the hand 2-5 cm off (0-17% success); the kernel reward's
-    # 0.94 / 0.72 at 2 / 3 cm trains to 100% (docs/BENCHMARKS.md, "Reach from 5 demonstrations").
+    # 0.94 / 0.55 at 2 / 3 cm trains to 100% (docs/BENCHMARKS.md, "Reach from 5 demonstrations").
     progress_options = {"inputs": ("hand_to_target",), "kernel": 0.15}
     vocabulary = Vocabulary(
         objects={"marker": ("marker", "ball", "target", "sphere")},

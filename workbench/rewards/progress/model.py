@@ -73,13 +73,16 @@ class KernelProgressNet(nn.Module):
         if len(states) > KERNEL_FRAMES:
             keep = torch.linspace(0, len(states) - 1, KERNEL_FRAMES).round().long()
             states, targets, weights = states[keep], targets[keep], weights[keep]
-        self.states = (states - self.mean) / self.std
+        self.states = self.normalise(states)
         self.targets, self.weights = targets, weights
 
+    def normalise(self, states: torch.Tensor) -> torch.Tensor:
+        return (states - self.mean) / self.std
+
     def forward(self, states: torch.Tensor) -> torch.Tensor:
-        z = (states - self.mean) / self.std
         out = []
-        for chunk in z.split(_CHUNK):  # bounds memory at _CHUNK x KERNEL_FRAMES
+        # In chunks: memory bounded at _CHUNK x KERNEL_FRAMES distances.
+        for chunk in self.normalise(states).split(_CHUNK):
             k = torch.exp(-0.5 * (torch.cdist(chunk, self.states) / self.width) ** 2)
             k = k * self.weights
             out.append((k @ self.targets) / (k.sum(dim=1) + self.PRIOR))
