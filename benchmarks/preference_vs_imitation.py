@@ -110,16 +110,17 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # the 40 newest episodes against a random one (what the policy may be exploiting, where the
 # members agree and disagreement skips it; a prototype): -973 on 25-29 and -956 on 10-14, six
 # failures in ten. Label smoothing 0.2 (`--feedback preference.label_smoothing=0.2`, not 0.05):
-# -562 on 25-34 against -451. On 40 seeds (50-89, Intel) 12 labels fail on 9 (mean -335) and 25
-# labels on 1 (-166). The failing rewards checked (`--reward-grid --retrain`, seeds 58, 77, 86)
-# peak 46-66 degrees to one side of the top and pay for turning one way (at -8 rad/s above rest
-# at every angle), and a fresh PPO on each frozen final reward fails again: the reward is wrong,
-# not the path to it (BENCHMARKS). The output layer initialised to zero (a flat start, so the
-# initialisation adds no tilt or speed term; a prototype): 16 of 80 failed (seeds 50-129)
-# against 21 of 80. All 12 labels for every member (`preference.bootstrap=false`): 4 of the 9
-# failing and 5 passing seeds failed. A weight decay that tells at 50 AdamW steps
-# (`preference.weight_decay=3`, not 1e-4, to prefer the smallest reward that fits the labels): 7
-# of the 40 failed (mean -350).
+# -562 on 25-34 against -451.
+# On 40 seeds (50-89, Intel) 12 labels fail on 9 (mean -335) and 25 labels on 1 (-166). The failing
+# rewards checked (`--reward-grid --retrain`, seeds 58, 77, 86) peak 46-66 degrees to one side of
+# the top and pay for turning one way (at -8 rad/s above rest at every angle), and a fresh PPO on
+# each frozen final reward fails again: the reward is wrong, not the path to it (BENCHMARKS). The
+# output layer initialised to zero (a flat start, so the initialisation adds no tilt or speed term;
+# a prototype): 16 of 80 failed (seeds 50-129) against 21 of 80. Ten members
+# (`preference.members=10`): 11 of 40 (50-89). All 12 labels for every member
+# (`preference.bootstrap=false`): 4 of the 9 failing and 5 passing seeds failed. A weight decay
+# that tells at 50 AdamW steps (`preference.weight_decay=3`, not 1e-4, to prefer the smallest
+# reward that fits the labels): 7 of the 40 failed (mean -350).
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
