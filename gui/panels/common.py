@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import QLabel
@@ -24,4 +26,18 @@ def note(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     label.setStyleSheet("color: #666")
+    return label
+
+
+# How each curve's line looks in a key, by its pen's style.
+KEY_LINES = {"solid": "━━", "dash": "╍╍", "dot": "┈┈", "marker": "━●━"}
+
+
+def curve_key(*curves: tuple[str, str, str]) -> QLabel:
+    """A plot's key as a line of text under it, from (colour, line style, name) per curve: a
+    legend drawn over a panel's short plot hides the curves it names. Entries wrap whole."""
+    entries = [f"<span style='color:{colour}'>{KEY_LINES[style]}</span>&nbsp;"
+               f"{html.escape(name).replace(' ', '&nbsp;')}" for colour, style, name in curves]
+    label = QLabel(" &nbsp; ".join(entries))
+    label.setWordWrap(True)
     return label

@@ -15,9 +15,11 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.panels.common import heading, note
+from gui.panels.common import curve_key, heading, note
 from workbench.session import Session
 from workbench.session.events import GoalsChanged, JobUpdate, SceneChanged
+
+SUCCESS, FAILURE = "#27ae60", "#c0392b"  # the curves of episodes that did and did not succeed
 
 
 class GoalPanel(QWidget):
@@ -58,8 +60,9 @@ class GoalPanel(QWidget):
         self.plot = pg.PlotWidget(title="goal reward along recorded episodes")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "grounded reward")
-        self.plot.addLegend(offset=(5, 5))
         layout.addWidget(self.plot, 1)
+        layout.addWidget(curve_key((SUCCESS, "solid", "reached success"),
+                                   (FAILURE, "solid", "did not")))
         self.save.clicked.connect(self._save)
         self.score.clicked.connect(self._score)
         self.train.clicked.connect(self._train)
@@ -111,15 +114,12 @@ class GoalPanel(QWidget):
     def show_result(self, result: dict) -> None:
         self.result = result
         self.plot.clear()
-        self.plot.addLegend(offset=(5, 5))
-        legend = {True: "reached success", False: "did not"}
         rewarded = 0
         for curve in result["curves"]:
             reward = np.asarray(curve["reward"])
             rewarded += bool(reward.max() > 0)
-            pen = pg.mkPen("#27ae60" if curve["success"] else "#c0392b", width=1.5)
-            self.plot.plot(np.arange(len(reward)), reward, pen=pen,
-                           name=legend.pop(curve["success"], None))
+            pen = pg.mkPen(SUCCESS if curve["success"] else FAILURE, width=1.5)
+            self.plot.plot(np.arange(len(reward)), reward, pen=pen)
         self.status.setText(
             f"“{result['goal']}” → {result['grounding']}: {rewarded} of "
             f"{len(result['curves'])} episodes match the named objects and earn reward")

@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.panels.common import heading, note, pixmap_from_rgb
+from gui.panels.common import curve_key, heading, note, pixmap_from_rgb
 from gui.panels.config_form import ConfigForm
 from workbench.config import ConfigError
 from workbench.session import Session
@@ -74,10 +74,9 @@ class RewardPanel(QWidget):
         self.report.setWordWrap(True)
         self.plot = pg.PlotWidget(title="learned reward along the latest successful episode")
         self.plot.setLabel("bottom", "step")
-        self.plot.addLegend()
         self.plot.setYRange(0, 1.05)
-        self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2), name="learned")
-        self.truth_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2), name="ground truth")
+        self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2))
+        self.truth_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2))
         self.disagreement_curve = self.plot.plot(
             pen=pg.mkPen("#e67e22", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
             name="ensemble disagreement")
@@ -92,6 +91,8 @@ class RewardPanel(QWidget):
         self._family_changed()
         self.plot.setMinimumHeight(110)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(curve_key(("#2980b9", "solid", "learned"),
+                                   ("#27ae60", "solid", "ground truth")))
         layout.addWidget(heading("What the reward likes most (top) and least (bottom)"))
         layout.addWidget(note("Segments of the recorded episodes with the highest and lowest "
                               "mean learned reward; click one to replay it. A reward that likes "

@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
+from gui.panels.common import curve_key
 from workbench.session import Session
 from workbench.session.events import TimelineChanged
 
@@ -48,12 +49,12 @@ class Timeline(QWidget):
         self.plot.setMinimumHeight(120)
         self.plot.setMaximumHeight(190)
         self.plot.setLabel("bottom", "frame")
-        self.plot.addLegend(offset=(5, 5))
-        self.curves = {key: self.plot.plot(pen=pg.mkPen(colour, width=2), name=name)
-                       for key, name, colour in CURVES}
+        self.curves = {key: self.plot.plot(pen=pg.mkPen(colour, width=2))
+                       for key, _, colour in CURVES}
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b"))
         self.plot.addItem(self.cursor)
         layout.addWidget(self.plot)
+        layout.addWidget(curve_key(*((colour, "solid", name) for _, name, colour in CURVES)))
 
         self.slider.valueChanged.connect(self._seek)
         self.play.toggled.connect(lambda on: session.browser.play(on))

@@ -22,7 +22,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.panels.common import heading, note
+from gui.panels.common import curve_key, heading, note
 from gui.panels.config_form import ConfigForm
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
@@ -112,30 +112,34 @@ class TrainPanel(QWidget):
         self.alarm = QLabel("")
         self.alarm.setWordWrap(True)
         self.alarm.setStyleSheet(ALARM_STYLE)
+        self.alarm.hide()  # an empty line between the status and the plot otherwise
         for widget in (self.bar, self.status, self.alarm):
             layout.addWidget(widget)
         self.plot = pg.PlotWidget(title="learned return, true success, curriculum difficulty")
         self.plot.setLabel("bottom", "environment steps")
-        self.plot.addLegend(offset=(5, 5), colCount=2)  # four curves: keep the plot visible
-        self.learned_curve = self.plot.plot(pen=pg.mkPen("#2980b9", width=2),
-                                            name="learned return / max")
-        self.success_curve = self.plot.plot(pen=pg.mkPen("#27ae60", width=2),
-                                            name="true success, training episodes")
+        # (colour, line in the key, name) of each curve
+        learned, success, evaluated, difficulty, past = (
+            ("#2980b9", "solid", "learned return / max"),
+            ("#27ae60", "solid", "true success, training episodes"),
+            ("#1e8449", "marker", "true success, mean action"),
+            ("#8e44ad", "dash", "difficulty"),
+            ("#7f8c8d", "dot", "selected past run: true success"))
+        self.learned_curve = self.plot.plot(pen=pg.mkPen(learned[0], width=2))
+        self.success_curve = self.plot.plot(pen=pg.mkPen(success[0], width=2))
         # The guard's checks: the mean action (what an export runs) on episodes of its own.
         self.evaluated_curve = self.plot.plot(
-            pen=pg.mkPen("#1e8449", width=2), symbol="o", symbolSize=6,
-            symbolBrush="#1e8449", name="true success, mean action")
+            pen=pg.mkPen(evaluated[0], width=2), symbol="o", symbolSize=6,
+            symbolBrush=evaluated[0])
         self.difficulty_curve = self.plot.plot(
-            pen=pg.mkPen("#8e44ad", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
-            name="difficulty")
-        layout.addWidget(self.plot, 1)
+            pen=pg.mkPen(difficulty[0], width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
         self.past_curve = self.plot.plot(
-            pen=pg.mkPen("#7f8c8d", width=1, style=pg.QtCore.Qt.PenStyle.DotLine),
-            name="selected past run: true success")
+            pen=pg.mkPen(past[0], width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
+        layout.addWidget(self.plot, 2)  # the curves get twice the room of the runs table
+        layout.addWidget(curve_key(learned, success, evaluated, difficulty, past))
         layout.addWidget(note("Past runs of this scene (select one to see its success curve):"))
         self.runs = RunHistory()
         self.runs.itemSelectionChanged.connect(self._show_past_run)
-        layout.addWidget(self.runs)
+        layout.addWidget(self.runs, 1)
         self.sweep_toggle = QToolButton()
         self.sweep_toggle.setText("Sweep on Ray…")
         self.sweep_toggle.setCheckable(True)
@@ -202,9 +206,13 @@ class TrainPanel(QWidget):
         self.evaluations.clear()
         self.evaluated_curve.setData([], [])
         self.labels_used = None
-        self.alarm.setText("")
+        self._set_alarm("")
         self._sync(True)
         self.status.setText("starting worker…")
+
+    def _set_alarm(self, text: str) -> None:
+        self.alarm.setText(text)
+        self.alarm.setVisible(bool(text))
 
     def _pause(self, on: bool) -> None:
         if on:
@@ -245,7 +253,7 @@ class TrainPanel(QWidget):
             text = (f"{event.kind}: evaluation success {data.get('success_rate', 0):.0%} "
                     f"(run {data.get('run_id')})")
             if data.get("hacking_alarm"):
-                self.alarm.setText(f"⚠ {data['hacking_alarm']}; rolled back to step "
+                self._set_alarm(f"⚠ {data['hacking_alarm']}; rolled back to step "
                                    f"{data['rolled_back_to_step']}.")
             self.status.setText(text)
 
@@ -276,5 +284,5 @@ class TrainPanel(QWidget):
         self.status.setText(f"{data['step']} steps · {data['fps']:.0f} steps/s · "
                             f"success {data['success_rate']:.0%}{evaluated}{stage}")
         if extras.get("monitor/alarm"):
-            self.alarm.setText("⚠ reward hacking suspected: the learned return rises while true "
+            self._set_alarm("⚠ reward hacking suspected: the learned return rises while true "
                                "success falls; stopping and rolling back to the best policy")

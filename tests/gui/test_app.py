@@ -213,6 +213,24 @@ def test_goal_panel_plots_the_goal_reward_of_recorded_episodes(window, qtbot):
     assert len(curves) == 3 and "episodes match the named objects" in goal.status.text()
 
 
+def test_plot_keys_sit_under_the_plots_and_name_every_curve(window):
+    """A legend drawn inside a panel's short plot covered the curves it named: every plot's key
+    is a label of its own, with one entry per curve the plot draws."""
+    import pyqtgraph as pg
+    from PyQt6.QtWidgets import QLabel
+
+    plots = window.findChildren(pg.PlotWidget)
+    assert len(plots) >= 4
+    for plot in plots:
+        assert plot.getPlotItem().legend is None, plot.getPlotItem().titleLabel.text
+    train = window.panels["Train"]
+    layout = train.layout()
+    key = layout.itemAt(layout.indexOf(train.plot) + 1).widget()
+    assert isinstance(key, QLabel)
+    assert key.text().count("<span") == len(train.plot.listDataItems()) == 5
+    assert "true success, mean action".replace(" ", "&nbsp;") in key.text()
+
+
 def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qtbot):
     viewport, session = window.viewport, window.session
     physics = session.live.physics
