@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -30,7 +31,8 @@ from workbench.session.feedback import Segment  # the clips the feedback model h
 ANSWERS = (("left", "Left is better", "1"), ("right", "Right is better", "2"),
            ("equal", "Equal", "3"), ("skip", "Skip", "4"))
 CLIP_FRAMES = 12  # frames shown per clip, spread over the segment
-PAIR_SIZE = (240, 180)
+PAIR_SIZE = (240, 180)  # the smallest a pair's clips are shown at; wider panels show them larger
+PAIR_MAX_WIDTH = 480
 GROUP_SIZE = (144, 108)
 PLAY_MS = 125
 
@@ -43,6 +45,7 @@ class RankPanel(QWidget):
         self.group: list[Segment] = []
         self.clips: list[list] = []  # per shown segment: its frames as pixmaps
         self.frame_index = 0
+        self.pair_size = PAIR_SIZE
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Judge: which clip makes more progress?"))
         mode_row = QHBoxLayout()
@@ -68,6 +71,10 @@ class RankPanel(QWidget):
         layout.addWidget(self.count)
         layout.addLayout(self._teacher_row())
 
+        # Clips are rendered again at the new size once the panel stops being resized.
+        self.rerender = QTimer(self)
+        self.rerender.setSingleShot(True)
+        self.rerender.timeout.connect(self._rerender_if_resized)
         self.player = QTimer(self)
         self.player.timeout.connect(self._advance_clips)
         self.player.start(PLAY_MS)
@@ -111,6 +118,8 @@ class RankPanel(QWidget):
         self.views = [QLabel(), QLabel()]
         for side, view in enumerate(self.views):
             view.setMinimumSize(*PAIR_SIZE)
+            # Each view takes half the page's width; its height follows the clip's.
+            view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             grid.addWidget(view, 0, side)
         layout.addLayout(grid)
         row = QHBoxLayout()
@@ -171,11 +180,27 @@ class RankPanel(QWidget):
             self.mode.blockSignals(False)
         self.stack.setCurrentIndex(0)
         self.pair, self.group = tuple(pair), []
-        self.clips = [self._frames(s, PAIR_SIZE) for s in self.pair]
+        self.pair_size = self._pair_size()
+        self.clips = [self._frames(s, self.pair_size) for s in self.pair]
         self.frame_index = 0
         self._advance_clips()
         self.captions.setText("   vs   ".join(
             f"episode {s.episode_id} [{s.start}:{s.end}]" for s in self.pair))
+
+    def _pair_size(self) -> tuple[int, int]:
+        """The largest 4:3 clip each view of a pair has room for now."""
+        width = min(max(min(view.width() for view in self.views), PAIR_SIZE[0]), PAIR_MAX_WIDTH)
+        width -= width % 4
+        return width, width * 3 // 4
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.pair is not None:
+            self.rerender.start(200)
+
+    def _rerender_if_resized(self) -> None:
+        if self.pair is not None and self._pair_size() != self.pair_size:
+            self.show_pair(self.pair)
 
     def show_group(self, group: list[Segment]) -> None:
         self.stack.setCurrentIndex(1)

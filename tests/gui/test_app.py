@@ -134,6 +134,20 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
     assert "goal sentence is empty" in window.status.text()
 
 
+def test_rank_panel_shows_a_pairs_clips_larger_when_the_panel_is_widened(window, qtbot):
+    window.session.recording.record_scripted(2, with_failures=False)
+    window.tabs.setCurrentWidget(window.panels["Rank"])
+    rank = window.panels["Rank"]
+    rank.next_query()
+    narrow = rank.views[0].pixmap().width()
+    window.resize(window.width() + 600, window.height())  # the panel's half of it widens
+    qtbot.waitUntil(lambda: rank.views[0].pixmap().width() > narrow, timeout=10_000)
+    pixmap = rank.views[0].pixmap()
+    assert pixmap.width() <= 480 and pixmap.width() * 3 == pixmap.height() * 4
+    assert rank.views[1].pixmap().size() == pixmap.size()  # both clips at one size
+    assert pixmap.width() <= rank.views[0].width()  # it fits its half of the page
+
+
 def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, qtbot):
     session = window.session
     session.recording.record_scripted(2)
