@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.operations.rewards import FitReward
+from workbench.operations.base import Progress
+from workbench.operations.rewards import FitReward, ScoreGoal
 from workbench.rewards.progress import ProgressConfig
 from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import RunConfig
@@ -169,6 +170,28 @@ def test_goal_job_scores_recorded_episodes_by_the_named_colours(tmp_path):
         assert (max(curve["reward"]) > 0) == named, (curve["episode"], colours)
         outcomes.add(named)
     assert outcomes == {True, False}  # both kinds of episode were there to tell apart
+    session.close()
+
+
+def test_goal_scoring_finds_older_episodes_with_the_named_objects(tmp_path):
+    """The newest episodes may hold none of the colours a goal names; those that do are the
+    ones whose reward tells something, so they are scored first, the newest others after."""
+    session = Session(tmp_path / "ws", scene="Push")
+    session.recording.record_scripted(8, with_failures=False)
+    rows = session.browser.episodes()
+    cube = {}
+    for row in rows:
+        session.live.env.reset(seed=row["seed"])
+        cube[row["id"]] = session.live.env.task.object_colours(session.live.physics)
+    newest = [row["id"] for row in rows[-2:]]
+    older = next(row for row in rows[:-2] if cube[row["id"]] not in [cube[i] for i in newest])
+    named = [i for i, colours in cube.items() if colours == cube[older["id"]]]
+    result = ScoreGoal(scene="Push", goal=older["goal"], max_episodes=2).perform(
+        Progress(), session.workspace)
+    scored = [curve["episode"] for curve in result["curves"]]
+    expected = sorted(named)[-2:] if len(named) >= 2 else sorted([*named, newest[-1]])
+    assert scored == expected, (scored, cube)
+    assert all((max(c["reward"]) > 0) == (c["episode"] in named) for c in result["curves"])
     session.close()
 
 

@@ -44,18 +44,23 @@ def nearest_goals(sentence: str, goals: list[str], k: int = 5) -> list[tuple[str
     return [(goals[i], float(similarity[i])) for i in order]
 
 
+def has_named_objects(env, seed: int, grounding: Grounding) -> bool:
+    """Whether the episode recorded from ``seed`` holds the objects the sentence names (an
+    episode's colours and sizes come from its seed)."""
+    env.reset(seed=seed)
+    return grounding.satisfied_by(env.task.object_colours(env.physics))
+
+
 def grounded_rewards(env, episode, grounding: Grounding) -> np.ndarray:
     """Per-step grounded reward of a recorded episode, replayed in ``env`` from its states.
 
     The scene's reference reward at each recorded state, or 0 where the episode's objects are
     not the ones the sentence named.
     """
-    env.reset(seed=episode.meta["seed"])  # the episode's colours and sizes come from its seed
-    task = env.task
-    matches = grounding.satisfied_by(task.object_colours(env.physics))
     rewards = np.zeros(len(episode), np.float32)
-    if not matches:
+    if not has_named_objects(env, episode.meta["seed"], grounding):
         return rewards
+    task = env.task
     for t, state in enumerate(episode["sim_state"]):
         env.restore(state)
         env.physics.forward()
