@@ -5,6 +5,8 @@ on the Record panel's timeline."""
 
 from __future__ import annotations
 
+import math
+
 from PyQt6.QtCore import QSize, Qt, QTimer
 from PyQt6.QtGui import QIcon, QKeySequence
 from PyQt6.QtWidgets import (
@@ -33,7 +35,9 @@ ANSWERS = (("left", "Left is better", "1"), ("right", "Right is better", "2"),
 CLIP_FRAMES = 12  # frames shown per clip, spread over the segment
 PAIR_SIZE = (240, 180)  # the smallest a pair's clips are shown at; wider panels show them larger
 PAIR_MAX_WIDTH = 480
-GROUP_SIZE = (144, 108)
+GROUP_SIZE = (144, 108)  # the smallest the clips of a ranking are shown at
+GROUP_MAX_WIDTH = 320
+CAPTION_HEIGHT = 20  # a ranked clip's caption line under it
 PLAY_MS = 125
 
 
@@ -45,7 +49,7 @@ class RankPanel(QWidget):
         self.group: list[Segment] = []
         self.clips: list[list] = []  # per shown segment: its frames as pixmaps
         self.frame_index = 0
-        self.pair_size = PAIR_SIZE
+        self.clip_size = PAIR_SIZE  # the size the shown clips were rendered at
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Judge: which clip makes more progress?"))
         mode_row = QHBoxLayout()
@@ -140,7 +144,7 @@ class RankPanel(QWidget):
         layout.addWidget(note("Drag the clips into order, best first (top left), then submit."))
         self.ranking = QListWidget()
         self.ranking.setViewMode(QListWidget.ViewMode.IconMode)
-        self.ranking.setIconSize(QSize(*GROUP_SIZE))
+        self.ranking.setIconSize(QSize(*GROUP_SIZE))  # until a ranking is shown
         self.ranking.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.ranking.setMovement(QListWidget.Movement.Snap)
         self.ranking.setFlow(QListWidget.Flow.LeftToRight)
@@ -180,8 +184,8 @@ class RankPanel(QWidget):
             self.mode.blockSignals(False)
         self.stack.setCurrentIndex(0)
         self.pair, self.group = tuple(pair), []
-        self.pair_size = self._pair_size()
-        self.clips = [self._frames(s, self.pair_size) for s in self.pair]
+        self.clip_size = self._pair_size()
+        self.clips = [self._frames(s, self.clip_size) for s in self.pair]
         self.frame_index = 0
         self._advance_clips()
         self.captions.setText("   vs   ".join(
@@ -193,19 +197,35 @@ class RankPanel(QWidget):
         width -= width % 4
         return width, width * 3 // 4
 
+    def _group_size(self, count: int) -> tuple[int, int]:
+        """The largest 4:3 clip that lets ``count`` clips fill the ranking list in a near-square
+        grid (2 columns for 3-4 clips, 3 for 5-6), captions included."""
+        columns = math.ceil(math.sqrt(count))
+        rows = math.ceil(count / columns)
+        room = self.ranking.viewport().size()
+        spacing = 2 * self.ranking.spacing() + 12  # the item's margins and frame
+        width = (room.width() - columns * spacing) // columns
+        height = (room.height() - rows * (spacing + CAPTION_HEIGHT)) // rows
+        width = min(width, height * 4 // 3, GROUP_MAX_WIDTH)
+        width = max(width, GROUP_SIZE[0])
+        width -= width % 4
+        return width, width * 3 // 4
+
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
-        if self.pair is not None:
+        if self.pair is not None or self.group:
             self.rerender.start(200)
 
     def _rerender_if_resized(self) -> None:
-        if self.pair is not None and self._pair_size() != self.pair_size:
+        if self.pair is not None and self._pair_size() != self.clip_size:
             self.show_pair(self.pair)
+        elif self.group and self._group_size(len(self.group)) != self.clip_size:
+            self._render_group_clips()
 
     def show_group(self, group: list[Segment]) -> None:
         self.stack.setCurrentIndex(1)
         self.group, self.pair = list(group), None
-        self.clips = [self._frames(s, GROUP_SIZE) for s in self.group]
+        self._render_group_clips()
         self.ranking.clear()
         for index, segment in enumerate(self.group):
             item = QListWidgetItem(f"episode {segment.episode_id} [{segment.start}:{segment.end}]")
@@ -214,6 +234,13 @@ class RankPanel(QWidget):
         self.frame_index = 0
         self._advance_clips()
         self.captions.setText(f"{len(group)} clips: drag the best to the front")
+
+    def _render_group_clips(self) -> None:
+        """The ranking's clips at the size the list has room for; the order the person has
+        dragged them into stays (each item keeps its clip's index)."""
+        self.clip_size = self._group_size(len(self.group))
+        self.ranking.setIconSize(QSize(*self.clip_size))
+        self.clips = [self._frames(s, self.clip_size) for s in self.group]
 
     def _advance_clips(self) -> None:
         """Show the next frame of every clip at once (clips of different lengths loop)."""

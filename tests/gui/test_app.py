@@ -134,8 +134,8 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
     assert "goal sentence is empty" in window.status.text()
 
 
-def test_rank_panel_shows_a_pairs_clips_larger_when_the_panel_is_widened(window, qtbot):
-    window.session.recording.record_scripted(2, with_failures=False)
+def test_rank_panel_sizes_its_clips_to_the_room_it_has(window, qtbot):
+    window.session.recording.record_scripted(3)
     window.tabs.setCurrentWidget(window.panels["Rank"])
     rank = window.panels["Rank"]
     rank.next_query()
@@ -146,6 +146,16 @@ def test_rank_panel_shows_a_pairs_clips_larger_when_the_panel_is_widened(window,
     assert pixmap.width() <= 480 and pixmap.width() * 3 == pixmap.height() * 4
     assert rank.views[1].pixmap().size() == pixmap.size()  # both clips at one size
     assert pixmap.width() <= rank.views[0].width()  # it fits its half of the page
+    rank.mode.setCurrentIndex(rank.mode.findData(4))  # four clips fill the list, two by two
+    width = rank.clip_size[0]
+    assert rank.ranking.iconSize().width() == width and 2 * width < rank.ranking.width()
+    moved = rank.ranking.takeItem(3)  # the person drags the last clip to the front
+    rank.ranking.insertItem(0, moved)
+    order = rank.current_order()
+    window.resize(window.width() - 400, window.height())
+    qtbot.waitUntil(lambda: rank.clip_size[0] < width, timeout=10_000)
+    assert rank.current_order() == order  # resizing keeps the order dragged so far
+    assert rank.ranking.iconSize().width() == rank.clip_size[0]
 
 
 def test_record_panel_browses_replays_trims_deletes_undoes_and_branches(window, qtbot):
