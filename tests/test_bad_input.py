@@ -56,6 +56,8 @@ BAD_ARGUMENTS = [
     (["view", "Push", "--size", "640by480", "--out", "x.png"], "--size"),
     (["record", "Push", "--scripted", "0"], "--scripted"),
     (["record", "Push", "--random", "-3"], "--random"),
+    (["record", "QuadrupedWalk", "--scripted", "2"], "--scripted"),  # no demonstrator there
+    (["record", "CheetahRun", "--perturbed", "2"], "--perturbed"),
     (["record", "Push", "--scripted", "1", "--difficulty", "nan"], "--difficulty"),
     (["record", "Push", "--scripted", "1", "--difficulty", "1.5"], "--difficulty"),
     (["record", "Push", "--scripted", "1", "--seed", "-2"], "--seed"),

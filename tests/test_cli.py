@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import cv2
+import numpy as np
 import pytest
 
 from workbench.cli.main import main
+from workbench.envs.env import make_env
+from workbench.registry import SCENES
 
 
 def _last_json(capsys) -> dict:
@@ -23,6 +26,14 @@ def test_scenes_json_lists_names_ids_and_tags(capsys):
     assert scenes["Push"]["id"] == "workbench/Push-v0"
     assert "manipulation" in scenes["Push"]["tags"]
     assert "locomotion" in scenes["Walk"]["tags"]
+    # Whether a scene has a scripted demonstrator is read from its class, without a model:
+    # it must agree with what the built scene's task hands out.
+    for name in SCENES.names():
+        env = make_env(name)
+        has_one = env.task.scripted_policy(np.random.default_rng(0)) is not None
+        env.close()
+        assert scenes[name]["demonstrator"] == has_one, name
+    assert scenes["Push"]["demonstrator"] and not scenes["Walk"]["demonstrator"]
 
 
 def test_view_writes_a_rendered_png(tmp_path, capsys):

@@ -78,11 +78,9 @@ class RecordPanel(QWidget):
         self.scripted_count = QSpinBox()
         self.scripted_count.setRange(1, 100)
         self.scripted_count.setValue(5)
-        self.scripted = QPushButton("Record scripted demos + failures")
-        self.scripted.setToolTip(
-            "the scene's built-in demonstrator for a quick start, plus random and perturbed "
-            "(failed) takes: a reward learned from successes alone is easy to exploit"
-        )
+        self.scripted = QPushButton()  # its text and tooltip follow the scene
+        self._label_takes_button()
+        session.events.subscribe(SceneChanged, lambda e: self._label_takes_button())
         self.cancel_scripted = QPushButton("Cancel")
         self.cancel_scripted.setEnabled(False)
         self.scripted_bar = QProgressBar()
@@ -124,6 +122,20 @@ class RecordPanel(QWidget):
         self._sync(False)
         self.refresh()
 
+    def _label_takes_button(self) -> None:
+        """Scripted demos where the scene has a demonstrator, random takes where not."""
+        if self.session.scene_info["demonstrator"]:
+            self.scripted.setText("Record scripted demos + failures")
+            self.scripted.setToolTip(
+                "the scene's built-in demonstrator for a quick start, plus random and "
+                "perturbed (failed) takes: a reward learned from successes alone is easy to "
+                "exploit")
+        else:
+            self.scripted.setText("Record random takes")
+            self.scripted.setToolTip(
+                f"{self.session.scene} has no scripted demonstrator: random-action takes give "
+                "clips to rank (Rank panel) and a goal's reward episodes to score")
+
     def _show_controls(self) -> None:
         if self.device.currentText() == "leader arm":
             self.controls.setText("The leader arm drives the simulated SO-101 joint to joint "
@@ -150,7 +162,10 @@ class RecordPanel(QWidget):
         """In a worker: the window stays responsive, the bar shows progress, Cancel keeps the
         takes saved so far."""
         try:
-            self.session.jobs.record_demos(self.scripted_count.value())
+            if self.session.scene_info["demonstrator"]:
+                self.session.jobs.record_demos(self.scripted_count.value())
+            else:
+                self.session.jobs.record_random(self.scripted_count.value())
         except (RuntimeError, ValueError) as exc:
             self.session.events.problem(str(exc))
             return

@@ -64,6 +64,7 @@ class Timeline(QWidget):
         self.trim.clicked.connect(self._trim)
         self.branch.clicked.connect(self._branch)
         session.events.subscribe(TimelineChanged, lambda e: self._on_timeline(e.t, e.length))
+        self._plot_curves()
         self._on_timeline(0, 0)
 
     def show_episode(self, episode_id: int) -> None:
@@ -81,6 +82,11 @@ class Timeline(QWidget):
             data = curves.get(key)
             curve.setData(np.arange(len(data)) if data is not None else [],
                           data if data is not None else [])
+        self.cursor.setVisible(episode is not None)
+        if episode is None:  # an empty plot, not autorange's -0.5..0.5 around the cursor
+            self.plot.setXRange(0, 1)
+        else:
+            self.plot.enableAutoRange(axis="x")
 
     def _on_timeline(self, t: int, length: int) -> None:
         episode = self.session.browser.episode

@@ -64,6 +64,24 @@ def test_scene_picker_switches_scene(window, qtbot):
     assert window.viewport.render_frame().std() > 5
 
 
+def test_a_scene_without_a_demonstrator_records_random_takes_to_rank(window, qtbot):
+    """Locomotion scenes have no scripted demonstrator: the Record panel's button offers
+    random takes there (it failed with the demonstrator's error) and back on Push, demos."""
+    record = window.panels["Record"]
+    assert "scripted demos" in record.scripted.text()
+    window.session.set_scene("CheetahRun")
+    assert record.scripted.text() == "Record random takes"
+    record.scripted_count.setValue(2)
+    qtbot.mouseClick(record.scripted, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (window.session.jobs.poll() or True) and record.scripted.isEnabled()
+                    and len(window.session.browser.episodes()) == 2, timeout=120_000)
+    rows = window.session.browser.episodes()
+    assert {row["source"] for row in rows} == {"random"} and record.episodes.count() == 2
+    assert "⚠" not in window.status.text()
+    window.session.set_scene("Push")
+    assert "scripted demos" in record.scripted.text()
+
+
 def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     panel = window.panels["Record"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)

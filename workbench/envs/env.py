@@ -459,7 +459,8 @@ def make_env(scene: str, **kwargs: Any) -> WorkbenchEnv:
 
 
 def scene_info(scene: str) -> dict[str, Any]:
-    """Name, gymnasium id, tags and description of a scene, without building its model."""
+    """Name, gymnasium id, tags, description, cameras and whether it has a scripted
+    demonstrator (``record --scripted``, the loop), without building its model."""
     from workbench.envs.registration import env_id
 
     task_cls = SCENES.load(scene)
@@ -470,4 +471,5 @@ def scene_info(scene: str) -> dict[str, Any]:
         "robot": task_cls.robot,
         "description": task_cls.description,
         "cameras": list(task_cls.cameras),
+        "demonstrator": task_cls.scripted_policy is not Task.scripted_policy,
     }

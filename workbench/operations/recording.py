@@ -10,7 +10,7 @@ from workbench.config import validated
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env, scene_info
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.registry import SCENE
+from workbench.registry import SCENE, SCENES
 from workbench.teleop.recorder import (
     demo_set_size,
     random_policy,
@@ -59,6 +59,11 @@ class Record(WorkspaceRequest):
             raise ValueError("nothing to record: give --scripted, --perturbed or --random "
                              "(drive it yourself with `workbench teleop` or the app)")
         info = scene_info(self.scene)  # the field's check has made sure the scene exists
+        if (self.scripted or self.perturbed) and not info["demonstrator"]:
+            able = [name for name in SCENES.names() if scene_info(name)["demonstrator"]]
+            raise ValueError(f"--{'scripted' if self.scripted else 'perturbed'}: {self.scene} "
+                             f"has no scripted demonstrator (scenes with one: "
+                             f"{', '.join(able)}); record --random takes and rank them")
         unknown = [c for c in self.cameras if c not in info["cameras"]]
         if unknown:
             raise ValueError(f"cameras must be among {', '.join(info['cameras'])} for "

@@ -64,6 +64,10 @@ class JobBoard:
         return self.submit("record", Record(scripted=episodes, failures=with_failures,
                                             **self._here))
 
+    def record_random(self, episodes: int) -> Job:
+        """Random-action takes: clips to rank in a scene with no scripted demonstrator."""
+        return self.submit("record", Record(random=episodes, **self._here))
+
     def fit_reward(self, family: str = "progress", config: Any = None) -> Job:
         """Fit a reward of ``family`` with ``config`` (the family's config class; default: its
         defaults for the scene)."""

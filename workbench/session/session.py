@@ -105,6 +105,11 @@ class Session:
     def scene_infos(self) -> list[dict[str, Any]]:
         return [scene_info(name) for name in self.scene_names()]
 
+    @property
+    def scene_info(self) -> dict[str, Any]:
+        """The live scene's (``workbench.envs.env.scene_info``)."""
+        return scene_info(self.scene)
+
     def set_scene(self, name: str) -> None:
         """Make ``name`` the live scene; a take in progress is discarded, a replay left."""
         self.recording.stop(save=False)

@@ -36,8 +36,8 @@ def controls_help(labels: tuple[str, ...], pointer: bool = False) -> str:
     the gripper target can also be dragged in the viewport (teleop.pointer)."""
     if not labels or any(label not in _AXIS_KEYS for label in labels):
         return ("the keyboard drives arms in end-effector modes; this scene's actions are "
-                f"{len(labels)} joint commands, so teach it with scripted demos, rankings of "
-                "clips or a goal sentence")
+                f"{len(labels)} joint commands, so teach it with rankings of clips, a goal "
+                "sentence or reward code")
     keys = [_AXIS_KEYS[label] for label in _AXIS_KEYS if label in labels]
     text = "  ".join([*keys, "[ ]: speed", "shift: fast"])
     if pointer:
