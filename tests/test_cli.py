@@ -105,6 +105,11 @@ def test_scenes_says_which_the_commands_take(capsys):
 def test_errors_are_one_clear_line_and_exit_2(tmp_path, capsys):
     assert main(["train-reward", "Push", "--workspace", str(tmp_path / "new")]) == 2
     assert "record some first" in capsys.readouterr().err
+    # Where no scripted demonstrator exists the way there is another: ranked clips.
+    assert main(["train-reward", "CheetahRun", "--workspace", str(tmp_path / "new")]) == 2
+    err = capsys.readouterr().err
+    assert "no scripted demonstrator" in err and "--family preference" in err
+    assert "--scripted" not in err and len(err.strip().splitlines()) == 1
     assert main(["train", "Push", "--workspace", str(tmp_path / "new"), "--steps", "10"]) == 2
     assert "fit one first" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.data.workspace import Workspace
+from workbench.envs.env import scene_info
 from workbench.envs.replay import with_frames
 from workbench.rewards.code.model import CodeConfig, CodeRewardModel, fit_code
 from workbench.rewards.device import compute_report
@@ -256,10 +257,13 @@ def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):
     rows = workspace.episodes(scene=scene)
     demos = [r for r in rows if r["source"] in DEMO_SOURCES and r["success"]]
     if not demos:
-        raise ValueError(
-            f"no successful demonstrations of {scene} in {workspace.root}; record some first "
-            f"(`workbench record {scene} --scripted 10` or the Record panel)"
-        )
+        where = f"no successful demonstrations of {scene} in {workspace.root}"
+        if scene_info(scene)["demonstrator"]:
+            raise ValueError(f"{where}; record some first (`workbench record {scene} "
+                             "--scripted 10` or the Record panel)")
+        raise ValueError(f"{where}, and the scene has no scripted demonstrator: rank clips "
+                         f"(`workbench teach {scene}` or the Rank panel) and fit --family "
+                         "preference, or give a goal or reward code")
     negatives = [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]]
     step = int(round(1 / held_out_fraction)) if held_out_fraction > 0 else 0
     held = [r for i, r in enumerate(demos) if step and len(demos) >= 5 and i % step == step - 1]
