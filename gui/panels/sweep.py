@@ -60,6 +60,7 @@ class SweepBox(QGroupBox):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table)
         self.plot = pg.PlotWidget(title="sweep: true success of each trial")
+        self.plot.setMinimumHeight(160)
         self.plot.setMaximumHeight(180)
         layout.addWidget(self.plot)
         self.start.clicked.connect(self._start)

@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -44,7 +45,17 @@ class TrainPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
-        layout = QVBoxLayout(self)
+        # The panel scrolls: with its settings and the sweep open it is taller than a window,
+        # and squeezing the plots to a few pixels showed nothing.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
         layout.addWidget(heading("Train a policy on the learned reward"))
         layout.addWidget(note("The viewport shows the newest policy snapshot while it trains."))
         form = QFormLayout()
@@ -90,6 +101,7 @@ class TrainPanel(QWidget):
         self.more_toggle.setCheckable(True)
         self.more = QScrollArea()
         self.more.setWidgetResizable(True)
+        self.more.setMinimumHeight(200)  # open, the panel scrolls rather than squeeze it
         self.more.setMaximumHeight(260)
         self.more.setWidget(ConfigForm(RunConfig(), OWN_FIELDS))
         self.more.setVisible(False)
@@ -117,6 +129,10 @@ class TrainPanel(QWidget):
             layout.addWidget(widget)
         self.plot = pg.PlotWidget(title="learned return, true success, curriculum difficulty")
         self.plot.setLabel("bottom", "environment steps")
+        # Grow into the room there is, never below 180 px: a preferred height of its own
+        # would make the scroll area (its wrapped labels ask height-for-width) scroll always.
+        self.plot.setMinimumHeight(180)
+        self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         # (colour, line in the key, name) of each curve
         learned, success, evaluated, difficulty, past = (
             ("#2980b9", "solid", "learned return / max"),
@@ -138,6 +154,8 @@ class TrainPanel(QWidget):
         layout.addWidget(curve_key(learned, success, evaluated, difficulty, past))
         layout.addWidget(note("Past runs of this scene (select one to see its success curve):"))
         self.runs = RunHistory()
+        self.runs.setMinimumHeight(90)
+        self.runs.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.runs.itemSelectionChanged.connect(self._show_past_run)
         layout.addWidget(self.runs, 1)
         self.sweep_toggle = QToolButton()

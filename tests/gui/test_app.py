@@ -152,6 +152,21 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
     assert "goal sentence is empty" in window.status.text()
 
 
+def test_train_panel_scrolls_instead_of_squeezing_its_plot(window, qtbot):
+    """With its settings and the sweep open the Train panel is taller than the window: it
+    scrolls, the window keeps its size and the plot keeps its height (it was squeezed to
+    about 50 pixels and the window grew past the screen)."""
+    train = window.panels["Train"]
+    window.tabs.setCurrentWidget(train)
+    height = window.height()
+    train.more_toggle.click()
+    train.sweep_toggle.click()
+    qtbot.wait(100)  # the layout settles
+    assert window.height() == height
+    assert train.plot.height() >= 180 and train.more.height() >= 200
+    assert train.sweep.plot.height() >= 160
+
+
 def test_rank_panel_sizes_its_clips_to_the_room_it_has(window, qtbot):
     window.session.recording.record_scripted(3)
     window.tabs.setCurrentWidget(window.panels["Rank"])
@@ -266,7 +281,7 @@ def test_plot_keys_sit_under_the_plots_and_name_every_curve(window):
     for plot in plots:
         assert plot.getPlotItem().legend is None, plot.getPlotItem().titleLabel.text
     train = window.panels["Train"]
-    layout = train.layout()
+    layout = train.plot.parentWidget().layout()
     key = layout.itemAt(layout.indexOf(train.plot) + 1).widget()
     assert isinstance(key, QLabel)
     assert key.text().count("<span") == len(train.plot.listDataItems()) == 5
