@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from workbench.operations.base import Progress
+from workbench.operations.recording import Record
 from workbench.operations.rewards import FitReward, ScoreGoal
 from workbench.rewards.progress import ProgressConfig
 from workbench.rl.ppo import PPOConfig
@@ -192,7 +193,16 @@ def test_goal_scoring_finds_older_episodes_with_the_named_objects(tmp_path):
     expected = sorted(named)[-2:] if len(named) >= 2 else sorted([*named, newest[-1]])
     assert scored == expected, (scored, cube)
     assert all((max(c["reward"]) > 0) == (c["episode"] in named) for c in result["curves"])
+    assert result["grounding"].startswith("cube = ")  # the colour it bound
     session.close()
+
+
+def test_goal_scoring_in_a_scene_without_colours_names_the_roles_alone(tmp_path):
+    Record(scene="CheetahRun", random=1, workspace=tmp_path / "ws").perform(Progress())
+    result = ScoreGoal(scene="CheetahRun", goal="make the cheetah run fast",
+                       workspace=tmp_path / "ws").perform(Progress())
+    assert result["grounding"] == "cheetah"  # not "cheetah = any colour"
+    assert len(result["curves"]) == 1 and max(result["curves"][0]["reward"]) > 0
 
 
 def test_the_app_opens_where_the_person_left_off_and_shows_that_scenes_controls(tmp_path):

@@ -157,8 +157,11 @@ class ScoreGoal(WorkspaceRequest):
                 progress.emit("progress", done=i + 1, total=len(rows))
         finally:
             env.close()
-        binding = ", ".join(f"{role} = {colour or 'any colour'}"
-                            for role, colour in grounding.colours.items())
+        if env.task.vocabulary.colours:
+            binding = ", ".join(f"{role} = {colour or 'any colour'}"
+                                for role, colour in grounding.colours.items())
+        else:  # a scene without colours (the locomotion ones): the roles alone
+            binding = ", ".join(grounding.colours)
         return {"goal": goal, "grounding": binding or "no colours named", "curves": curves}
 
     def _episodes_to_score(self, env, rows: list[dict], grounding) -> list[dict]:
