@@ -193,9 +193,8 @@ class RankPanel(QWidget):
 
     def _pair_size(self) -> tuple[int, int]:
         """The largest 4:3 clip each view of a pair has room for now."""
-        width = min(max(min(view.width() for view in self.views), PAIR_SIZE[0]), PAIR_MAX_WIDTH)
-        width -= width % 4
-        return width, width * 3 // 4
+        return _four_by_three(min(view.width() for view in self.views), PAIR_SIZE[0],
+                              PAIR_MAX_WIDTH)
 
     def _group_size(self, count: int) -> tuple[int, int]:
         """The largest 4:3 clip that lets ``count`` clips fill the ranking list in a near-square
@@ -206,10 +205,7 @@ class RankPanel(QWidget):
         spacing = 2 * self.ranking.spacing() + 12  # the item's margins and frame
         width = (room.width() - columns * spacing) // columns
         height = (room.height() - rows * (spacing + CAPTION_HEIGHT)) // rows
-        width = min(width, height * 4 // 3, GROUP_MAX_WIDTH)
-        width = max(width, GROUP_SIZE[0])
-        width -= width % 4
-        return width, width * 3 // 4
+        return _four_by_three(min(width, height * 4 // 3), GROUP_SIZE[0], GROUP_MAX_WIDTH)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -285,3 +281,10 @@ class RankPanel(QWidget):
             labels = self.session.feedback.label_count()
             self.count.setText(f"{labels} labels given · queue: random pairs (fit a preference "
                                "reward to ask smarter questions)")
+
+
+def _four_by_three(width: int, smallest: int, largest: int) -> tuple[int, int]:
+    """A 4:3 clip size about ``width`` wide, within the bounds (a multiple of 4 wide)."""
+    width = min(max(width, smallest), largest)
+    width -= width % 4
+    return width, width * 3 // 4

@@ -162,10 +162,7 @@ class RecordPanel(QWidget):
         """In a worker: the window stays responsive, the bar shows progress, Cancel keeps the
         takes saved so far."""
         try:
-            if self.session.scene_info["demonstrator"]:
-                self.session.jobs.record_demos(self.scripted_count.value())
-            else:
-                self.session.jobs.record_random(self.scripted_count.value())
+            self.session.jobs.record_demos(self.scripted_count.value())
         except (RuntimeError, ValueError) as exc:
             self.session.events.problem(str(exc))
             return

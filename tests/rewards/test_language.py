@@ -13,6 +13,7 @@ from workbench.registry import SCENES
 from workbench.rewards.language.encoder import embed
 from workbench.rewards.language.grounding import (
     grounded_rewards,
+    has_named_objects,
     nearest_goals,
     rank_scenes,
 )
@@ -72,6 +73,29 @@ def test_grounded_reward_prefers_episodes_that_achieve_the_named_goal(workspace)
                 correct += scores[pos] > scores[neg]
                 total += 1
     assert total > 50 and correct / total >= 0.95
+
+
+def test_named_objects_are_read_from_the_colours_an_episode_stored():
+    """A goal may have chosen an episode's colours, so its seed alone need not draw them again:
+    the colours stored at recording decide (no reset), the seed's draw only without them."""
+    env = make_env("Push")
+    grounding = ground("push the red cube onto the green pad", env.task)
+    stored = {"seed": 0, "meta": {"colours": {"cube": "red", "pad": "green"}}}
+    assert has_named_objects(None, stored, grounding)  # no env needed: nothing is reset
+    assert not has_named_objects(None, {"seed": 0, "meta": {"colours": {"cube": "blue"}}},
+                                 grounding)
+
+    def cube_of(seed: int) -> str:
+        env.reset(seed=seed)
+        return env.task.object_colours(env.physics)["cube"]
+
+    cube = cube_of(3)
+    other = next(s for s in range(4, 100) if cube_of(s) != cube)
+    env.reset(seed=other)  # the env shows another colour: the check must draw seed 3's again
+    named = ground(f"push the {cube} cube onto the green pad", env.task)
+    assert has_named_objects(env, {"seed": 3, "meta": {}}, named)
+    assert not has_named_objects(env, {"seed": other, "meta": {}}, named)
+    env.close()
 
 
 def test_sentence_embeddings_find_the_scene_and_the_matching_demo_goals():

@@ -171,8 +171,8 @@ class ScoreGoal(WorkspaceRequest):
         named: list[dict] = []
         others: list[dict] = []
         for row in reversed(rows[-GOAL_SCAN:]):
-            env.task.difficulty = row["meta"].get("difficulty", 0.0)
-            (named if has_named_objects(env, row["seed"], grounding) else others).append(row)
+            env.task.difficulty = row["meta"].get("difficulty", 0.0)  # for an unstored draw
+            (named if has_named_objects(env, row, grounding) else others).append(row)
             if len(named) == self.max_episodes:
                 break
         chosen = named + others[: self.max_episodes - len(named)]

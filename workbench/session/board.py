@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from workbench.envs.env import scene_info
 from workbench.operations import Request, WorkspaceRequest
 from workbench.operations.authoring import WriteReward
 from workbench.operations.bundle import ExportBundle
@@ -59,14 +60,13 @@ class JobBoard:
 
     # -- the operations ----------------------------------------------------------------------
     def record_demos(self, episodes: int, with_failures: bool = True) -> Job:
-        """Scripted demos and failed takes: progress, cancellable; the episodes saved before a
-        cancel stay."""
+        """Scripted demos and failed takes, or random takes (clips to rank) in a scene with no
+        scripted demonstrator: progress, cancellable; the episodes saved before a cancel
+        stay."""
+        if not scene_info(self.context.scene)["demonstrator"]:
+            return self.submit("record", Record(random=episodes, **self._here))
         return self.submit("record", Record(scripted=episodes, failures=with_failures,
                                             **self._here))
-
-    def record_random(self, episodes: int) -> Job:
-        """Random-action takes: clips to rank in a scene with no scripted demonstrator."""
-        return self.submit("record", Record(random=episodes, **self._here))
 
     def fit_reward(self, family: str = "progress", config: Any = None) -> Job:
         """Fit a reward of ``family`` with ``config`` (the family's config class; default: its

@@ -44,11 +44,15 @@ def nearest_goals(sentence: str, goals: list[str], k: int = 5) -> list[tuple[str
     return [(goals[i], float(similarity[i])) for i in order]
 
 
-def has_named_objects(env, seed: int, grounding: Grounding) -> bool:
-    """Whether the episode recorded from ``seed`` holds the objects the sentence names (an
-    episode's colours and sizes come from its seed)."""
-    env.reset(seed=seed)
-    return grounding.satisfied_by(env.task.object_colours(env.physics))
+def has_named_objects(env, row: dict, grounding: Grounding) -> bool:
+    """Whether a recorded episode (its workspace row, or ``Episode.meta``) holds the objects
+    the sentence names: by the colours stored with it since they were recorded (right where a
+    goal chose them, and no reset), else by those a reset from its seed draws."""
+    colours = row["meta"].get("colours")
+    if not isinstance(colours, dict):
+        env.reset(seed=row["seed"])
+        colours = env.task.object_colours(env.physics)
+    return grounding.satisfied_by(colours)
 
 
 def grounded_rewards(env, episode, grounding: Grounding) -> np.ndarray:
@@ -58,8 +62,9 @@ def grounded_rewards(env, episode, grounding: Grounding) -> np.ndarray:
     not the ones the sentence named.
     """
     rewards = np.zeros(len(episode), np.float32)
-    if not has_named_objects(env, episode.meta["seed"], grounding):
+    if not has_named_objects(env, episode.meta, grounding):
         return rewards
+    env.reset(seed=episode.meta["seed"])  # the episode's sizes come from its seed
     task = env.task
     for t, state in enumerate(episode["sim_state"]):
         env.restore(state)
