@@ -26,7 +26,8 @@ from gui.panels import (
 )
 from gui.settings import Settings
 from gui.viewport import Viewport
-from gui.workspace_menu import WorkspaceMenu
+from gui.workspace_menu import WorkspaceMenu, offer_rebuild
+from workbench.data.workspace import DamagedIndex
 from workbench.session import Session
 from workbench.session.events import Branched, Notice, Problem, SceneChanged
 
@@ -201,7 +202,12 @@ class MainWindow(QMainWindow):
 
     def open_workspace(self, folder: str) -> None:
         try:
-            self.session.open_workspace(folder)
+            try:
+                self.session.open_workspace(folder)
+            except DamagedIndex as damage:
+                if not offer_rebuild(self, damage, folder):
+                    return
+                self.session.open_workspace(folder)
         except Exception as exc:  # the current workspace stays open; say why in the window
             self.show_error(f"cannot open {folder}: {exc}")
             return

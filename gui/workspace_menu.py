@@ -4,14 +4,29 @@ and datasets in and out (LeRobot folders, robomimic files)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
+from workbench.data.workspace import DamagedIndex
+from workbench.operations.base import Progress
+from workbench.operations.workspace import RecoverWorkspace
 from workbench.session import Session
 from workbench.session.events import JobUpdate
 
 DATASET_FILTER = "robomimic file (*.hdf5 *.h5);;LeRobot dataset folder (*)"
+
+
+def offer_rebuild(parent: QWidget | None, damage: DamagedIndex, folder: str | Path) -> bool:
+    """Ask whether to rebuild a workspace whose database is damaged, and do it (the damaged
+    file is kept beside it); True when the workspace opens again."""
+    answer = QMessageBox.question(parent, "Damaged workspace",
+                                  f"{damage}.\n\nRebuild the index now?")
+    if answer != QMessageBox.StandardButton.Yes:
+        return False
+    RecoverWorkspace(workspace=Path(folder)).perform(Progress())
+    return True
 
 
 class WorkspaceMenu:
@@ -48,9 +63,11 @@ class WorkspaceMenu:
             self.session.events.notice("every file of the workspace is as it was saved")
 
     def recover(self) -> None:
-        recovered = self.session.recover_workspace()
-        self.session.events.notice(f"recovered {len(recovered)} episodes" if recovered
-                                   else "nothing to recover")
+        report = self.session.recover_workspace()
+        episodes, folders = len(report["recovered"]), len(report["indexed_folders"])
+        self.session.events.notice(
+            f"recovered {episodes} episodes, indexed {folders} model and run folders"
+            if episodes or folders else "nothing to recover")
 
     def import_lerobot(self) -> None:
         path = QFileDialog.getExistingDirectory(self.window, "Import a LeRobot dataset folder")

@@ -39,6 +39,11 @@ BAD_ARGUMENTS = [
     (["train", "Push", "--eval-episodes", "-1"], "--eval-episodes"),
     (["train", "Push", "--nonsense", "1"], "--nonsense"),
     (["train", "Push", "--ppo.lr"], "--ppo.lr"),
+    # No cluster there: refused in seconds (Ray alone retries a head's address for minutes).
+    (["train", "Push", "--reward", "reference", "--cluster", "127.0.0.1:9"],
+     "nothing answers at 127.0.0.1:9"),
+    (["train", "Push", "--reward", "reference", "--cluster", "ray://127.0.0.1:9"],
+     "nothing answers at ray://"),
     (["train-reward", "Push", "--epochs", "-1"], "--epochs"),
     (["train-reward", "Push", "--epochs", "0"], "--epochs"),
     (["train-reward", "Push", "--hidden", "0"], "--hidden"),

@@ -115,7 +115,10 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train-reward", "Push", "--epochz", "3", "--workspace", str(tmp_path / "new")])
     assert exit_info.value.code == 2
-    assert "unrecognized arguments: --epochz" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # Named by the subcommand it was given to, with the option meant.
+    assert err.startswith("workbench train-reward: error: unrecognized arguments: --epochz")
+    assert "did you mean --epochs?" in err and "`workbench train-reward --help`" in err
 
 
 def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from workbench.cli.main import main
 from workbench.data import Workspace, WorkspaceError
 from workbench.data.episode import _file_name
 
@@ -46,23 +49,85 @@ def test_a_foreign_non_empty_folder_is_refused_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.tex"]
 
 
-def test_a_corrupt_database_is_reported_and_episode_files_survive(tmp_path):
-    root = tmp_path / "ws"
+def _workspace_with_everything(root):
+    """Two episodes, a label between them, a model folder and a finished run folder."""
     with Workspace.open(root, create=True) as ws:
-        episode_id = write_episode(ws)
+        a, b = write_episode(ws), write_episode(ws)
+        ws.add_preference([(a, 0, 3), (b, 1, 4)], "left")
+        for kind, config in (("models", {"family": "progress", "scene": "Push"}),
+                             ("runs", {"scene": "Push", "reward": "model"})):
+            folder = ws.new_artifact_dir(kind, "progress-Push" if kind == "models" else "ppo-Push")
+            (folder / "config.json").write_text(json.dumps(config))
+            if kind == "models":
+                ws.add_model("progress-Push", "progress", "Push", folder, {"spearman": 0.9})
+            else:
+                (folder / "policy").mkdir()
+                ws.add_run("ppo-Push", "Push", folder, "finished", {"success_rate": 1.0})
+    return a, b
+
+
+def test_a_wholly_corrupt_database_is_rebuilt_from_the_folders(tmp_path, capsys):
+    root = tmp_path / "ws"
+    a, b = _workspace_with_everything(root)
     for suffix in ("", "-wal", "-shm"):
         path = root / f"workbench.sqlite{suffix}"
         if path.exists():
             path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(WorkspaceError, match="damaged.*untouched"):
+    with pytest.raises(WorkspaceError, match="damaged.*untouched.*workspace recover"):
         Workspace.open(root)
-    assert (root / "episodes" / f"{episode_id:06d}" / _file_name("state")).exists()
-    # Move the damaged database aside, reopen, recover: the episode is back.
-    for path in root.glob("workbench.sqlite*"):
-        path.rename(path.with_suffix(path.suffix + ".damaged"))
+    assert (root / "episodes" / f"{a:06d}" / _file_name("state")).exists()
+    assert main(["workspace", "recover", "-w", str(root)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(report["recovered"]) == [a, b]
+    assert Path(report["moved_aside"]).read_bytes().startswith(b"this is not")  # kept
     with Workspace.open(root) as ws:
-        assert ws.recover() == [episode_id]
-        assert len(ws.load_episode(episode_id)) == 5
+        assert [len(ws.load_episode(i)) for i in (a, b)] == [5, 5]
+        assert ws.episodes()[0]["goal"] == "push the cube"
+        (model,) = ws.models()
+        (run,) = ws.runs()
+        assert (model["name"], model["family"], run["name"], run["status"]) == (
+            "progress-Push", "progress", "ppo-Push", "finished")
+        assert ws.check() == []
+
+
+def test_labels_survive_where_only_part_of_the_database_is_damaged(tmp_path, capsys):
+    root = tmp_path / "ws"
+    a, b = _workspace_with_everything(root)
+    database = root / "workbench.sqlite"
+    with sqlite3.connect(database) as db:  # closing checkpoints the journal into the file
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        (root_page,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name='episodes'").fetchone()
+    db.close()
+    with database.open("r+b") as f:  # the episodes table's first page, overwritten
+        f.seek((root_page - 1) * page_size)
+        f.write(b"\xff" * page_size)
+    with pytest.raises(WorkspaceError, match="damaged"):
+        Workspace.open(root)
+    assert main(["workspace", "recover", "-w", str(root)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["salvaged_rows"] == {"goals": 1, "preferences": 1, "models": 1, "runs": 1}
+    assert report["indexed_folders"] == []  # the salvaged rows already name both folders
+    with Workspace.open(root) as ws:
+        (label,) = ws.preferences()
+        assert (label.answer, [s[0] for s in label.segments]) == ("left", [a, b])
+        assert ws.models()[0]["metrics"] == {"spearman": 0.9}
+        assert ws.runs()[0]["metrics"] == {"success_rate": 1.0}
+        assert ws.check() == []
+
+
+def test_recover_indexes_model_and_run_folders_the_index_lost(tmp_path, capsys):
+    root = tmp_path / "ws"
+    _workspace_with_everything(root)
+    with sqlite3.connect(root / "workbench.sqlite") as db:
+        db.execute("DELETE FROM runs")
+    db.close()
+    with Workspace.open(root) as ws:
+        assert any("is not in the index" in p for p in ws.check())
+    assert main(["workspace", "recover", "-w", str(root)]) == 0
+    assert json.loads(capsys.readouterr().out)["indexed_folders"][0].startswith("runs/ppo-Push-")
+    with Workspace.open(root) as ws:
+        assert [r["status"] for r in ws.runs()] == ["finished"] and ws.check() == []
 
 
 def test_frames_written_before_a_crash_are_kept(tmp_path):

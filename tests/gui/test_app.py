@@ -499,6 +499,33 @@ def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, 
     assert panel.episodes.count() == 1
 
 
+def test_a_damaged_workspace_is_rebuilt_when_the_person_agrees(window, tmp_path, monkeypatch):
+    from PyQt6.QtWidgets import QMessageBox
+
+    from gui.app import open_session
+
+    session, panel = window.session, window.panels["Record"]
+    damaged = tmp_path / "damaged"
+    window.open_workspace(str(damaged))
+    session.recording.record_scripted(1, with_failures=False)
+    window.open_workspace(str(tmp_path / "other"))  # the damaged one closed first
+    (damaged / "workbench.sqlite").write_bytes(b"not a database" * 300)
+    asked = []
+    for answer in (QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes):
+        monkeypatch.setattr(QMessageBox, "question",
+                            lambda *args, a=answer: asked.append(args[2]) or a)
+        window.open_workspace(str(damaged))
+    assert len(asked) == 2 and "damaged" in asked[0] and "Rebuild" in asked[0]
+    assert session.workspace.root == damaged.resolve()  # declined once, then rebuilt
+    assert panel.episodes.count() == 1
+    assert len(list(damaged.glob("workbench.sqlite.damaged-*"))) == 1  # kept, not deleted
+    # At start-up too: the app asks instead of a traceback, and opens nothing when declined.
+    window.open_workspace(str(tmp_path / "other"))
+    (damaged / "workbench.sqlite").write_bytes(b"not a database" * 300)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.No)
+    assert open_session(damaged) is None
+
+
 def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window):
     from gui.panels.train import ONLINE
 

@@ -9,10 +9,12 @@ Only the chosen operation's request is imported: listing the commands imports no
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import tempfile
 import traceback
+import typing
 from pathlib import Path
 
 from workbench.cli import frontend
@@ -50,6 +52,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                    unknown: list[str]) -> typing.NoReturn:
+    """Unknown arguments, reported by the (sub)command they were given to, with the nearest
+    option it has: `workbench record: ... --episodes 3; did you mean --seed?`."""
+    for name in (args.command, getattr(args, "action", None)):
+        commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if name and commands:
+            parser = commands[0].choices[name]
+    options = [o for action in parser._actions for o in action.option_strings if len(o) > 2]
+    flag = next((u.partition("=")[0] for u in unknown if u.startswith("--")), "")
+    nearest = difflib.get_close_matches(flag, options, n=1, cutoff=0.6)
+    parser.error(f"unrecognized arguments: {' '.join(unknown)}"
+                 + (f"; did you mean {nearest[0]}?" if nearest else ""))
+
+
 def _description(operation: Operation) -> str:
     doc = operation.request_class.__doc__ or operation.summary
     return " ".join(doc.split())
@@ -57,7 +74,10 @@ def _description(operation: Operation) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(parser, args, unknown)
     command = args.command or ("loop" if args.headless else "gui")
     if args.command is None:
         args = build_parser([command]).parse_args([command])

@@ -126,6 +126,10 @@ class WorkspaceError(RuntimeError):
     """The folder is not a usable workspace; the message says why and what to do."""
 
 
+class DamagedIndex(WorkspaceError):
+    """The workspace's database does not read; `workspace recover` rebuilds it."""
+
+
 @dataclass(frozen=True)
 class Preference:
     id: int
@@ -191,10 +195,12 @@ class Workspace:
             connection.executescript(_TABLES)
             connection.execute("SELECT count(*) FROM episodes").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(
-                f"the workspace database {db_path} is damaged ({exc}). Episode files under "
-                f"{root / 'episodes'} are untouched; move the damaged database aside and reopen "
-                "the workspace, then run `workbench workspace recover` to re-index them"
+            connection.close()
+            raise DamagedIndex(
+                f"the workspace database {db_path} is damaged ({exc}); the episodes, models "
+                "and runs beside it are untouched. `workbench workspace recover` moves the "
+                "database aside (kept), keeps what rows of it still read and indexes the "
+                "folders again"
             ) from exc
         return cls(root, connection)
 
@@ -415,6 +421,11 @@ class Workspace:
             for row in rows:
                 if not Path(row["path"]).exists():
                     problems.append(f"{kind} {row['id']}: its folder {row['path']} is missing")
+            named = {Path(row["path"]).resolve() for row in rows}
+            for folder in sorted((self.root / f"{kind}s").iterdir()):
+                if (folder / "config.json").is_file() and folder.resolve() not in named:
+                    problems.append(f"{kind} folder {kind}s/{folder.name} is not in the index; "
+                                    "`workbench workspace recover` indexes it")
         return problems
 
     # -- goals -------------------------------------------------------------------------------
@@ -495,11 +506,12 @@ class Workspace:
                 path = base / f"{name}-{stamp}-{suffix}"
 
     def add_model(self, name: str, family: str, scene: str, path: Path,
-                  metrics: dict[str, Any]) -> int:
+                  metrics: dict[str, Any], created: float | None = None) -> int:
         return self._commit(
             "INSERT INTO models (name, family, scene, path, metrics, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (name, family, scene, self.relative(path), json.dumps(metrics), time.time()),
+            (name, family, scene, self.relative(path), json.dumps(metrics),
+             created or time.time()),
         )
 
     def relative(self, path: str | Path) -> str:
@@ -527,12 +539,26 @@ class Workspace:
                 for r in rows]
 
     def add_run(self, name: str, scene: str, path: Path, status: str,
-                metrics: dict[str, Any]) -> int:
+                metrics: dict[str, Any], created: float | None = None) -> int:
         return self._commit(
             "INSERT INTO runs (name, scene, path, status, metrics, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (name, scene, self.relative(path), status, json.dumps(metrics), time.time()),
+            (name, scene, self.relative(path), status, json.dumps(metrics),
+             created or time.time()),
         )
+
+    def insert_rows(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> int:
+        """Copy rows, ids included, from another workbench database (a damaged one being
+        rebuilt); columns this schema lacks are dropped, rows whose id exists are skipped."""
+        mine = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+        keep = [i for i, c in enumerate(columns) if c in mine]
+        names = ", ".join(columns[i] for i in keep)
+        marks = ", ".join("?" * len(keep))
+        with self._db:
+            before = self._db.total_changes
+            self._db.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})",
+                                 [tuple(row[i] for i in keep) for row in rows])
+            return self._db.total_changes - before
 
     def update_run(self, run_id: int, status: str, metrics: dict[str, Any]) -> None:
         self._commit(

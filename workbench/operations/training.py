@@ -10,6 +10,7 @@ from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
+from workbench.rl.ray_rollouts import check_reachable
 from workbench.rl.run import RunConfig, train_run
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
@@ -27,6 +28,9 @@ class Train(WorkspaceRequest):
     resume: Path | None = field(default=None, metadata={
         "help": "continue this stopped or killed run folder exactly from its checkpoint, with "
                 "the config it was started with (the other settings are ignored)"})
+
+    def check(self) -> None:
+        check_reachable(self.config.cluster)
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         if self.resume is not None and not (Path(self.resume) / "config.json").is_file():
@@ -65,6 +69,9 @@ class Sweep(WorkspaceRequest):
         "help": "PPO updates before ASHA may stop a trial", "min": 1})
     reduction: int = field(default=2, metadata={
         "help": "ASHA keeps the best 1/REDUCTION of the trials at each rung", "min": 2})
+
+    def check(self) -> None:
+        check_reachable(self.config.cluster)
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         from workbench.rl.sweep import grid_assignments, run_sweep

@@ -4,9 +4,11 @@ behind, and deleting episodes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from workbench.config import validated
-from workbench.data.workspace import Workspace
+from workbench.data.rebuild import index_folders, rebuild_index
+from workbench.data.workspace import DamagedIndex, Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 
 
@@ -43,14 +45,23 @@ class CheckWorkspace(WorkspaceRequest):
 @dataclass(frozen=True, kw_only=True)
 @validated
 class RecoverWorkspace(WorkspaceRequest):
-    """Index what a crash or a lost database left behind (takes still recording, folders the
-    database no longer knows; runs killed while running are marked failed)."""
+    """Index what a crash or a lost database left behind (takes still recording, episode,
+    model and run folders the database no longer knows; runs killed while running are marked
+    failed). A damaged database is moved aside, kept, and rebuilt from what of it still reads
+    and from the folders."""
 
     changes_episodes = True
     creates_workspace = False
 
+    def perform(self, progress: Progress, workspace: Workspace | None = None) -> Result:
+        try:
+            return super().perform(progress, workspace)
+        except DamagedIndex as damage:
+            progress.emit("message", text=f"{damage.__cause__}: rebuilding the index")
+            return rebuild_index(Path(self.workspace).expanduser().resolve())
+
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
-        return {"recovered": ws.recover()}
+        return {"recovered": ws.recover(), "indexed_folders": index_folders(ws)}
 
 
 @dataclass(frozen=True, kw_only=True)

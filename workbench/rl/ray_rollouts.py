@@ -18,6 +18,8 @@ Ray is optional: importing this module does not import it.
 
 from __future__ import annotations
 
+import socket
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -48,8 +50,33 @@ def connect(address: str) -> Any:
             except ConnectionError:
                 ray.init(log_to_driver=False)
         else:
-            ray.init(address=address, log_to_driver=False)
+            check_reachable(address)
+            with warnings.catch_warnings():  # Ray's own warning repeats the error below
+                warnings.simplefilter("ignore", UserWarning)
+                try:
+                    ray.init(address=address, log_to_driver=False)
+                except ConnectionError as error:
+                    raise RuntimeError(
+                        f"cluster: no Ray cluster answered at {address} ({error}); start one "
+                        "with `ray start --head` there, or use --cluster auto") from None
     return ray
+
+
+def check_reachable(address: str) -> None:
+    """Refuse in seconds an ``address`` where nothing listens ("auto" and "" pass): Ray itself
+    retries a head's address for minutes before it gives up. Needs no Ray."""
+    if address in ("", "auto"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"cluster: {address!r} is not an address; give auto, host:port or "
+                           "ray://host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise ValueError(f"cluster: nothing answers at {address} ({error.strerror or error}); "
+                           "start a head there with `ray start --head`, or use --cluster auto"
+                           ) from None
 
 
 def _worker_class(ray: Any) -> Any:

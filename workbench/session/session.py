@@ -92,10 +92,10 @@ class Session:
         return list(self.context.perform(CheckWorkspace(workspace=self.workspace.root))
                     ["problems"])
 
-    def recover_workspace(self) -> list[int]:
-        """Index the takes and folders a crash left behind; the ids recovered."""
-        return list(self.context.perform(RecoverWorkspace(workspace=self.workspace.root))
-                    ["recovered"])
+    def recover_workspace(self) -> dict[str, Any]:
+        """Index the takes and folders a crash left behind: the episode ids recovered, and
+        the model and run folders indexed."""
+        return self.context.perform(RecoverWorkspace(workspace=self.workspace.root))
 
     # -- scenes ------------------------------------------------------------------------------
     @staticmethod
