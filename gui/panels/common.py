@@ -36,8 +36,13 @@ KEY_LINES = {"solid": "━━", "dash": "╍╍", "dot": "┈┈", "marker": "�
 def curve_key(*curves: tuple[str, str, str]) -> QLabel:
     """A plot's key as a line of text under it, from (colour, line style, name) per curve: a
     legend drawn over a panel's short plot hides the curves it names. Entries wrap whole."""
-    entries = [f"<span style='color:{colour}'>{KEY_LINES[style]}</span>&nbsp;"
-               f"{html.escape(name).replace(' ', '&nbsp;')}" for colour, style, name in curves]
-    label = QLabel(" &nbsp; ".join(entries))
+    label = QLabel(key_text(*curves))
     label.setWordWrap(True)
     return label
+
+
+def key_text(*curves: tuple[str, str, str]) -> str:
+    """The key's rich text (to show another set of curves in the same label)."""
+    return " &nbsp; ".join(f"<span style='color:{colour}'>{KEY_LINES[style]}</span>&nbsp;"
+                           f"{html.escape(name).replace(' ', '&nbsp;')}"
+                           for colour, style, name in curves)

@@ -23,7 +23,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.panels.common import curve_key, heading, note
+from gui.panels.common import curve_key, heading, key_text, note
 from gui.panels.config_form import ConfigForm
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
@@ -127,19 +127,21 @@ class TrainPanel(QWidget):
         self.alarm.hide()  # an empty line between the status and the plot otherwise
         for widget in (self.bar, self.status, self.alarm):
             layout.addWidget(widget)
-        self.plot = pg.PlotWidget(title="learned return, true success, curriculum difficulty")
+        self.plot = pg.PlotWidget(title="learned return and true success")
         self.plot.setLabel("bottom", "environment steps")
         # Grow into the room there is, never below 180 px: a preferred height of its own
         # would make the scroll area (its wrapped labels ask height-for-width) scroll always.
         self.plot.setMinimumHeight(180)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-        # (colour, line in the key, name) of each curve
-        learned, success, evaluated, difficulty, past = (
-            ("#2980b9", "solid", "learned return / max"),
-            ("#27ae60", "solid", "true success, training episodes"),
-            ("#1e8449", "marker", "true success, mean action"),
-            ("#8e44ad", "dash", "difficulty"),
-            ("#7f8c8d", "dot", "selected past run: true success"))
+        # (colour, line in the key, name) of each curve; the key names the last three only
+        # while they are drawn (a run with a curriculum, the guard's checks, a past run chosen)
+        self.curves = dict(
+            learned=("#2980b9", "solid", "learned return / max"),
+            success=("#27ae60", "solid", "true success, training episodes"),
+            evaluated=("#1e8449", "marker", "true success, mean action"),
+            difficulty=("#8e44ad", "dash", "curriculum difficulty"),
+            past=("#7f8c8d", "dot", "selected past run: true success"))
+        learned, success, evaluated, difficulty, past = self.curves.values()
         self.learned_curve = self.plot.plot(pen=pg.mkPen(learned[0], width=2))
         self.success_curve = self.plot.plot(pen=pg.mkPen(success[0], width=2))
         # The guard's checks: the mean action (what an export runs) on episodes of its own.
@@ -151,7 +153,8 @@ class TrainPanel(QWidget):
         self.past_curve = self.plot.plot(
             pen=pg.mkPen(past[0], width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
         layout.addWidget(self.plot, 2)  # the curves get twice the room of the runs table
-        layout.addWidget(curve_key(learned, success, evaluated, difficulty, past))
+        self.key = curve_key(learned, success)
+        layout.addWidget(self.key)
         layout.addWidget(note("Past runs of this scene (select one to see its success curve):"))
         self.runs = RunHistory()
         self.runs.setMinimumHeight(90)
@@ -195,6 +198,18 @@ class TrainPanel(QWidget):
         rows = {index.row() for index in self.runs.selectedIndexes()}
         if rows:
             self.past_curve.setData(*learning_curve(self.runs.runs[min(rows)]["path"]))
+        else:
+            self.past_curve.setData([], [])
+        self._show_key()
+
+    def _show_key(self) -> None:
+        """Name the curves drawn now (learned return and success always)."""
+        drawn = {"learned", "success"} | {
+            name for name, curve in (("evaluated", self.evaluated_curve),
+                                     ("difficulty", self.difficulty_curve),
+                                     ("past", self.past_curve)) if curve.xData is not None
+            and len(curve.xData)}
+        self.key.setText(key_text(*(spec for name, spec in self.curves.items() if name in drawn)))
 
     def run_config(self) -> RunConfig:
         """The run the widgets describe (ConfigError naming the field when one is refused)."""
@@ -223,6 +238,8 @@ class TrainPanel(QWidget):
         self.history.clear()
         self.evaluations.clear()
         self.evaluated_curve.setData([], [])
+        self.difficulty_curve.setData([], [])  # a run without a curriculum draws none
+        self._show_key()
         self.labels_used = None
         self._set_alarm("")
         self._sync(True)
@@ -289,6 +306,7 @@ class TrainPanel(QWidget):
         stages = [(h[0], h[3]) for h in self.history if h[3] is not None]
         if stages:
             self.difficulty_curve.setData(*zip(*stages, strict=True))
+        self._show_key()
         self.bar.setMaximum(data["total_steps"])
         self.bar.setValue(data["step"])
         stage = (f" · difficulty {extras['curriculum/difficulty']:.2f}"

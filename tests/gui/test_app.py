@@ -283,9 +283,18 @@ def test_plot_keys_sit_under_the_plots_and_name_every_curve(window):
     train = window.panels["Train"]
     layout = train.plot.parentWidget().layout()
     key = layout.itemAt(layout.indexOf(train.plot) + 1).widget()
-    assert isinstance(key, QLabel)
-    assert key.text().count("<span") == len(train.plot.listDataItems()) == 5
-    assert "true success, mean action".replace(" ", "&nbsp;") in key.text()
+    assert isinstance(key, QLabel) and len(train.plot.listDataItems()) == 5
+
+    def named() -> list[str]:
+        return [name for _, _, name in train.curves.values()
+                if name.replace(" ", "&nbsp;") in key.text()]
+
+    # Before a run: the two curves every run draws; the others join the key as they are drawn.
+    assert named() == ["learned return / max", "true success, training episodes"]
+    extras = {"curriculum/difficulty": 0.25, "monitor/eval_success": 0.5}
+    train._show_progress({"step": 512, "total_steps": 1024, "fps": 100.0, "learned_return": 1.0,
+                          "success_rate": 0.5, "extras": extras})
+    assert key.text().count("<span") == 4 and "curriculum difficulty" in named()
 
 
 def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qtbot):
