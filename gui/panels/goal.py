@@ -20,6 +20,7 @@ from workbench.session import Session
 from workbench.session.events import GoalsChanged, JobUpdate, SceneChanged
 
 SUCCESS, FAILURE = "#27ae60", "#c0392b"  # the curves of episodes that did and did not succeed
+OTHER = "#7f8c8d"  # episodes of other objects than the goal names: the reward pays them nothing
 
 
 class GoalPanel(QWidget):
@@ -62,7 +63,8 @@ class GoalPanel(QWidget):
         self.plot.setLabel("left", "grounded reward")
         layout.addWidget(self.plot, 1)
         layout.addWidget(curve_key((SUCCESS, "solid", "reached success"),
-                                   (FAILURE, "solid", "did not")))
+                                   (FAILURE, "solid", "did not"),
+                                   (OTHER, "dash", "other objects than the goal names (0)")))
         self.save.clicked.connect(self._save)
         self.score.clicked.connect(self._score)
         self.train.clicked.connect(self._train)
@@ -117,8 +119,10 @@ class GoalPanel(QWidget):
         rewarded = 0
         for curve in result["curves"]:
             reward = np.asarray(curve["reward"])
-            rewarded += bool(reward.max() > 0)
-            pen = pg.mkPen(SUCCESS if curve["success"] else FAILURE, width=1.5)
+            named = bool(reward.max() > 0)
+            rewarded += named
+            pen = (pg.mkPen(SUCCESS if curve["success"] else FAILURE, width=1.5) if named else
+                   pg.mkPen(OTHER, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
             self.plot.plot(np.arange(len(reward)), reward, pen=pen)
         self.status.setText(
             f"“{result['goal']}” → {result['grounding']}: {rewarded} of "

@@ -268,6 +268,10 @@ def test_goal_panel_plots_the_goal_reward_of_recorded_episodes(window, qtbot):
     qtbot.waitUntil(lambda: session.jobs.poll() or goal.result is not None, timeout=120_000)
     curves = [item for item in goal.plot.listDataItems() if len(item.getData()[0])]
     assert len(curves) == 3 and "episodes match the named objects" in goal.status.text()
+    from gui.panels.goal import OTHER  # episodes of other objects: grey, not "did not"
+    for item in curves:
+        paid = item.getData()[1].max() > 0
+        assert (item.opts["pen"].color().name() == OTHER) != paid
 
 
 def test_plot_keys_sit_under_the_plots_and_name_every_curve(window):
