@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from workbench.cli.main import main
 from workbench.data.formats.lerobot import export_lerobot, import_lerobot
-from workbench.data.workspace import DATABASE, Workspace
+from workbench.data.workspace import DATABASE, Workspace, WorkspaceError
 from workbench.rewards.progress import ProgressConfig
 from workbench.rewards.workflow import fit_progress_in_workspace
 
@@ -94,14 +95,22 @@ def test_a_lost_index_is_rebuilt_with_every_episodes_metadata(tmp_path):
     with Workspace.open(root, create=True) as ws:
         env = make_env("Push")
         record_policy_episodes(env, ws, scripted_policy(env, 0), 2, "scripted", seed=5)
-        record_policy_episodes(env, ws, random_policy(env, 1), 1, "random", seed=9)
+        record_policy_episodes(env, ws, random_policy(env, 1), 2, "random", seed=9)
         env.close()
+        kept = ws.add_preference([(1, 0, 10), (3, 0, 10)], "left")
+        ws.add_preference([(2, 0, 10), (4, 0, 10)], "right")
+        ws.delete_episode(4)  # its label goes with it, from the journal too
         before = _metadata(ws)
     (root / DATABASE).unlink()
+    # Refused rather than opened empty: a new take would be numbered over episode 1.
+    with pytest.raises(WorkspaceError, match="missing.*workspace recover"):
+        Workspace.open(root)
+    assert main(["workspace", "recover", "-w", str(root)]) == 0
     with Workspace.open(root) as ws:
-        assert ws.episodes() == []
-        assert ws.recover() == [1, 2, 3]
+        assert [e["id"] for e in ws.episodes()] == [1, 2, 3]
         assert _metadata(ws) == before
+        (label,) = ws.preferences()
+        assert (label.id, label.answer, [s[0] for s in label.segments]) == (kept, "left", [1, 3])
 
 
 def test_a_moved_workspace_trains_on_its_own_models_and_exports(tmp_path):

@@ -80,9 +80,11 @@ def test_a_wholly_corrupt_database_is_rebuilt_from_the_folders(tmp_path, capsys)
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["recovered"]) == [a, b]
     assert Path(report["moved_aside"]).read_bytes().startswith(b"this is not")  # kept
+    assert report["labels_from_journal"] == 1  # the one copy of the label outside the database
     with Workspace.open(root) as ws:
         assert [len(ws.load_episode(i)) for i in (a, b)] == [5, 5]
         assert ws.episodes()[0]["goal"] == "push the cube"
+        assert [(p.answer, p.segments[0][0]) for p in ws.preferences()] == [("left", a)]
         (model,) = ws.models()
         (run,) = ws.runs()
         assert (model["name"], model["family"], run["name"], run["status"]) == (
@@ -107,6 +109,7 @@ def test_labels_survive_where_only_part_of_the_database_is_damaged(tmp_path, cap
     assert main(["workspace", "recover", "-w", str(root)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["salvaged_rows"] == {"goals": 1, "preferences": 1, "models": 1, "runs": 1}
+    assert report["labels_from_journal"] == 0  # the database's own copy read
     assert report["indexed_folders"] == []  # the salvaged rows already name both folders
     with Workspace.open(root) as ws:
         (label,) = ws.preferences()
@@ -197,3 +200,23 @@ def test_the_database_is_plain_sqlite(tmp_path):
     rows = sqlite3.connect(tmp_path / "ws" / "workbench.sqlite").execute(
         "SELECT scene, source, status FROM episodes").fetchall()
     assert rows == [("Push", "teleop", "saved")]
+
+
+def test_journalled_labels_that_do_not_read_as_labels_are_left_out(tmp_path, capsys):
+    root = tmp_path / "ws"
+    with Workspace.open(root, create=True) as ws:
+        a, b = write_episode(ws), write_episode(ws)
+        ws.add_preference([(a, 0, 3), (b, 0, 3)], "left")
+    good = {"id": 9, "kind": "pair", "segments": json.dumps([[a, 0, 2], [b, 0, 2]]),
+            "answer": "right", "rating": None, "teacher": "user", "created": 5.0}
+    hostile = [{**good, "id": 7, "x); DROP TABLE episodes; --": 1, "segments": "[[1]]"},
+               {**good, "id": "junk"}, {**good, "id": 8, "kind": "exec"},
+               {**good, "id": 10, "segments": json.dumps([[99, 0, 2], [a, 0, 2]])}]
+    journal = root / "labels.jsonl"
+    journal.write_text(journal.read_text() + "".join(json.dumps(r) + "\n" for r in hostile)
+                       + "[1, 2]\nnot json\n" + json.dumps(good) + "\n")
+    assert main(["workspace", "recover", "-w", str(root)]) == 0
+    assert json.loads(capsys.readouterr().out)["labels_from_journal"] == 1
+    with Workspace.open(root) as ws:  # the good row back; no episode gone, nothing else added
+        assert [(p.id, p.answer) for p in ws.preferences()] == [(1, "left"), (9, "right")]
+        assert len(ws.episodes()) == 2 and ws.check() == []

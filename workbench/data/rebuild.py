@@ -27,20 +27,23 @@ SALVAGED = ("goals", "preferences", "models", "runs")
 
 
 def rebuild_index(root: Path) -> dict[str, Any]:
-    """Move the damaged database at ``root`` aside, start a fresh index, copy what rows of the
-    old one still read and index every folder. Returns what was kept and where the old file is."""
-    damaged = root / DATABASE
+    """Move the damaged (or find the missing) database at ``root`` aside, start a fresh index,
+    copy what rows of the old one still read, and index every folder and journalled label.
+    Returns what was kept and where the old file is."""
     aside = root / f"{DATABASE}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
-    damaged.rename(aside)
-    for suffix in ("-wal", "-shm"):  # the journal belongs with the file it journals
-        companion = root / f"{DATABASE}{suffix}"
-        if companion.exists():
-            companion.rename(Path(f"{aside}{suffix}"))
-    with Workspace.open(root) as ws:
-        salvaged = _salvage(ws, aside)
+    # SQLite's own journal goes with the file it journals (or, that file lost, out of the
+    # way of the new one, which would otherwise replay it).
+    for suffix in ("", "-wal", "-shm"):
+        if (root / f"{DATABASE}{suffix}").exists():
+            (root / f"{DATABASE}{suffix}").rename(Path(f"{aside}{suffix}"))
+    salvage = aside.exists()
+    with Workspace.open(root, rebuilding=True) as ws:
+        salvaged = _salvage(ws, aside) if salvage else {}
         recovered = ws.recover()
+        journalled = labels_from_journal(ws)
         folders = index_folders(ws)
-    return {"moved_aside": str(aside), "salvaged_rows": salvaged, "recovered": recovered,
+    return {"moved_aside": str(aside) if salvage else None, "salvaged_rows": salvaged,
+            "recovered": recovered, "labels_from_journal": journalled,
             "indexed_folders": folders}
 
 
@@ -63,6 +66,37 @@ def _salvage(ws: Workspace, old: Path) -> dict[str, int]:
             counts[table] = ws.insert_rows(table, columns, rows)
     source.close()
     return counts
+
+
+def labels_from_journal(ws: Workspace) -> int:
+    """Labels the index lost, from their journal: those whose episodes are all indexed (a label
+    leaves the journal with its episode, so none of these was deleted). Rows that do not read
+    as labels are left out."""
+    episodes = {e["id"] for e in ws.episodes(include_incomplete=True)}
+    rows = [row for row in map(_label_row, ws.journalled_labels())
+            if row is not None and {s[0] for s in json.loads(row[2])} <= episodes]
+    added = ws.insert_rows("preferences", list(LABEL_COLUMNS), rows)
+    ws.write_label_journal()
+    return added
+
+
+LABEL_COLUMNS = ("id", "kind", "segments", "answer", "rating", "teacher", "created")
+
+
+def _label_row(label: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A journalled label as the index's row, or None where it does not read as one."""
+    try:
+        segments = json.loads(label["segments"])
+        ok = (type(label["id"]) is int and label["kind"] in ("pair", "ranking", "rating")
+              and isinstance(label["answer"], str) and isinstance(label["teacher"], str)
+              and isinstance(label["created"], int | float) and segments
+              and all(len(s) == 3 and all(type(v) is int for v in s) for s in segments))
+    except (KeyError, TypeError, ValueError):
+        return None
+    rating = label.get("rating")
+    if not ok or not (rating is None or isinstance(rating, int | float)):
+        return None
+    return tuple(label.get(c) for c in LABEL_COLUMNS)
 
 
 def index_folders(ws: Workspace) -> list[str]:

@@ -21,6 +21,9 @@ from workbench.checksums import mismatched, sha256
 from workbench.data.episode import SCHEMA, Episode, EpisodeWriter
 
 MANIFEST = "episode.json"  # an episode's own copy of its index row
+# The labels' own copy, one JSON row a line: no folder repeats them, so a database lost whole
+# would take them with it. Appended per label; rewritten when labels go with their episode.
+LABEL_JOURNAL = "labels.jsonl"
 
 
 def running_here() -> dict[str, Any]:
@@ -155,10 +158,14 @@ class Workspace:
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, create: bool = False) -> Workspace:
+    def open(cls, path: str | Path, create: bool = False, rebuilding: bool = False) -> Workspace:
+        """``rebuilding``: start a new index where the old one is gone (``data.rebuild``);
+        otherwise a workspace whose database is missing is refused, so that nothing new is
+        numbered over what it indexed before `workspace recover` restores it."""
         root = Path(path).expanduser().resolve()
         marker = root / MARKER
-        if not marker.exists():
+        new = not marker.exists()
+        if new:
             if root.exists() and not root.is_dir():
                 raise WorkspaceError(f"{root} is a file, not a workspace folder")
             if root.exists() and any(root.iterdir()):
@@ -187,6 +194,11 @@ class Workspace:
         for sub in ("episodes", "models", "runs"):
             (root / sub).mkdir(exist_ok=True)
         db_path = root / DATABASE
+        if not (new or rebuilding or db_path.exists()):
+            raise DamagedIndex(
+                f"the workspace database {db_path} is missing; the episodes, models and runs "
+                "beside it are untouched. `workbench workspace recover` indexes them again "
+                f"and restores the labels from {LABEL_JOURNAL}")
         try:
             connection = sqlite3.connect(db_path, timeout=10, check_same_thread=False)
             connection.row_factory = sqlite3.Row
@@ -202,7 +214,10 @@ class Workspace:
                 "database aside (kept), keeps what rows of it still read and indexes the "
                 "folders again"
             ) from exc
-        return cls(root, connection)
+        workspace = cls(root, connection)
+        if not (root / LABEL_JOURNAL).exists():  # written before the journal existed
+            workspace.write_label_journal()
+        return workspace
 
     def close(self) -> None:
         self._db.close()
@@ -324,6 +339,8 @@ class Workspace:
             self._db.executemany("DELETE FROM preferences WHERE id=?",
                                  [(r["id"],) for r in labels])
             self._db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
+        if labels:
+            self.write_label_journal()
         return trash
 
     def restore_episode(self, trash: str | Path) -> int:
@@ -338,6 +355,8 @@ class Workspace:
                     marks = ", ".join("?" * len(record))
                     self._db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})",
                                      tuple(record.values()))
+        if rows["preferences"]:
+            self.write_label_journal()
         (trash / "rows.json").unlink()
         shutil.move(str(trash), str(self._episode_folder(episode["id"])))
         return int(episode["id"])
@@ -413,6 +432,11 @@ class Workspace:
             if folder.name.isdigit() and int(folder.name) not in known:
                 problems.append(f"episode folder {folder.name} is not in the index; "
                                 "`workbench workspace recover` indexes it")
+        indexed = {p.id for p in self.preferences()}
+        lost = [r for r in self.journalled_labels() if r.get("id") not in indexed]
+        if lost:
+            problems.append(f"{len(lost)} labels in {LABEL_JOURNAL} are not in the index; "
+                            "`workbench workspace recover` restores those whose episodes exist")
         for run in self.runs():
             if run["status"] == "running" and _dead(run["metrics"]):
                 problems.append(f"run {run['id']}: 'running', but its process is gone; "
@@ -474,12 +498,37 @@ class Workspace:
                     f"segment ({episode_id}, {start}, {end}) is outside episode {episode_id} "
                     f"(0..{episode.meta['num_steps']})"
                 )
-        return self._commit(
+        label_id = self._commit(
             "INSERT INTO preferences (kind, segments, answer, rating, teacher, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (kind, json.dumps([list(s) for s in segments]), str(answer), rating, teacher,
              time.time()),
         )
+        row = self._db.execute("SELECT * FROM preferences WHERE id=?", (label_id,)).fetchone()
+        with (self.root / LABEL_JOURNAL).open("a") as journal:
+            journal.write(json.dumps(dict(row)) + "\n")
+        return label_id
+
+    def write_label_journal(self) -> None:
+        """Rewrite the labels' copy from the index (atomically: a crash keeps the old one)."""
+        rows = self._db.execute("SELECT * FROM preferences ORDER BY id").fetchall()
+        partial = self.root / f"{LABEL_JOURNAL}.partial"
+        partial.write_text("".join(json.dumps(dict(r)) + "\n" for r in rows))
+        os.replace(partial, self.root / LABEL_JOURNAL)
+
+    def journalled_labels(self) -> list[dict[str, Any]]:
+        """The labels' copy, rows as the index holds them (a torn last line is skipped)."""
+        try:
+            lines = (self.root / LABEL_JOURNAL).read_text().splitlines()
+        except OSError:
+            return []
+        rows = []
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue
+        return [r for r in rows if isinstance(r, dict)]
 
     def preferences(self) -> list[Preference]:
         out = []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.config import validated
-from workbench.data.rebuild import index_folders, rebuild_index
+from workbench.data.rebuild import index_folders, labels_from_journal, rebuild_index
 from workbench.data.workspace import DamagedIndex, Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 
@@ -57,11 +57,12 @@ class RecoverWorkspace(WorkspaceRequest):
         try:
             return super().perform(progress, workspace)
         except DamagedIndex as damage:
-            progress.emit("message", text=f"{damage.__cause__}: rebuilding the index")
+            progress.emit("message", text=f"rebuilding the index ({damage.__cause__ or 'none'})")
             return rebuild_index(Path(self.workspace).expanduser().resolve())
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
-        return {"recovered": ws.recover(), "indexed_folders": index_folders(ws)}
+        return {"recovered": ws.recover(), "labels_from_journal": labels_from_journal(ws),
+                "indexed_folders": index_folders(ws)}
 
 
 @dataclass(frozen=True, kw_only=True)
