@@ -58,6 +58,8 @@ BAD_ARGUMENTS = [
     (["run", "bundle", "--robot", "127.0.0.1:9"], "shared key"),
     (["run", "bundle", "--robot", "127.0.0.1:9", "--listen", "0.0.0.0:0"], "--listen"),
     (["view", "Push", "--size", "0x0", "--out", "x.png"], "--size"),
+    (["view", "Nope"], "scene"),  # before it looks for a screen
+    (["view", "Push", "--camera", "nosuch", "--out", "x.png"], "--camera"),
     (["view", "Push", "--size", "640by480", "--out", "x.png"], "--size"),
     (["record", "Push", "--scripted", "0"], "--scripted"),
     (["record", "Push", "--random", "-3"], "--random"),

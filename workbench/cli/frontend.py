@@ -51,6 +51,14 @@ def image_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def scene_name(text: str) -> str:
+    """A registered scene (checked before a window or a renderer is started)."""
+    if text not in SCENES.names():
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(SCENES.names())} (`workbench scenes`), got {text!r}")
+    return text
+
+
 def _workspace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workspace", "-w", type=Path, default=DEFAULT_WORKSPACE,
                         help=f"workspace folder (default {DEFAULT_WORKSPACE})")
@@ -62,14 +70,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--gallery", type=Path, metavar="DIR", help="render a PNG of every scene")
 
     p = sub.add_parser("view", help="show a scene (a window, or a PNG with --out)")
-    p.add_argument("scene")
+    p.add_argument("scene", type=scene_name)
     p.add_argument("--camera", default=None, help="named camera (default: the scene's first)")
     p.add_argument("--out", type=Path, help="write a PNG instead of opening a window")
     p.add_argument("--size", type=image_size, default=(640, 480), help="WIDTHxHEIGHT of the PNG")
     p.add_argument("--seed", type=count(0), default=0)
 
     p = sub.add_parser("teleop", help="drive a scene from the terminal's keyboard and save takes")
-    p.add_argument("scene")
+    p.add_argument("scene", type=scene_name)
     _workspace(p)
     p.add_argument("--goal", help="goal text of the takes (default: the scene's own)")
     p.add_argument("--seed", type=count(0), default=0)
@@ -87,7 +95,7 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("gui", help="open the desktop app")
     _workspace(p)
-    p.add_argument("--scene", default=None)
+    p.add_argument("--scene", type=scene_name, default=None)
 
 
 def scenes(args: argparse.Namespace) -> int:
@@ -126,7 +134,13 @@ def view(args: argparse.Namespace) -> int:
         return _open_gui(scene=args.scene)
     from workbench.envs.gallery import render_scene_png  # OpenCV writes the PNG
 
-    render_scene_png(args.scene, args.out, args.size, args.camera, args.seed)
+    if args.out.exists() and args.out.is_dir() or any(p.is_file() for p in args.out.parents):
+        raise ValueError(f"--out {args.out}: not a PNG path in a folder (a file stands in its "
+                         "way, or it is a folder)")
+    try:
+        render_scene_png(args.scene, args.out, args.size, args.camera, args.seed)
+    except KeyError as missing:  # the renderer's "no camera 'x'; cameras: [...]"
+        raise ValueError(f"--camera: {missing.args[0]}") from None
     print(args.out)
     return 0
 
