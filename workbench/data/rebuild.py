@@ -2,11 +2,11 @@
 
 The SQLite index is the one part of a workspace a crash or a bad disk can leave unreadable;
 the episodes, models and runs are folders that describe themselves (an episode's manifest, a
-model's or run's ``config.json``). :func:`rebuild_index` moves a damaged database aside (it is
-kept, never deleted), starts a fresh one, copies over every row the damaged file still yields
-(labels and goals exist only there) and indexes the folders again; :func:`index_folders` adds
-model and run folders the index does not know, which is also what `workspace recover` does to a
-healthy workspace.
+model's or run's ``config.json``) and the labels have their journal (``labels.jsonl``).
+:func:`rebuild_index` moves a damaged database aside (it is kept, never deleted), starts a fresh
+one, copies over every row the damaged file still yields (the only copy of goals, and of a
+model's or run's metrics) and indexes the folders and the journal again; :func:`index_folders`
+and :func:`labels_from_journal` are also what `workspace recover` does to a healthy workspace.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _salvage(ws: Workspace, old: Path) -> dict[str, int]:
     """Every row of :data:`SALVAGED` that the damaged file still reads, with its id."""
     counts: dict[str, int] = {}
     try:
-        source = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
+        source = sqlite3.connect(f"{old.as_uri()}?mode=ro", uri=True)
     except sqlite3.Error:
         return counts
     with source:
