@@ -120,7 +120,9 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # (`preference.members=10`): 11 of 40 (50-89). All 12 labels for every member
 # (`preference.bootstrap=false`): 4 of the 9 failing and 5 passing seeds failed. A weight decay
 # that tells at 50 AdamW steps (`preference.weight_decay=3`, not 1e-4, to prefer the smallest
-# reward that fits the labels): 7 of the 40 failed (mean -350).
+# reward that fits the labels): 7 of the 40 failed (mean -350). The reward's inputs clamped to
+# the range of the labelled states (a prototype: flat beyond the speeds the labels saw, so a
+# speed term cannot grow to 8 rad/s): 9 of the 40 failed (mean -319), the same count.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
