@@ -123,6 +123,14 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # reward that fits the labels): 7 of the 40 failed (mean -350). The reward's inputs clamped to
 # the range of the labelled states (a prototype: flat beyond the speeds the labels saw, so a
 # speed term cannot grow to 8 rad/s): 9 of the 40 failed (mean -319), the same count.
+# Where the speed term comes from (a probe outside the repo, seeds 50-89 again): the policy of
+# the first rounds often spins the pole (segments turning 8-14 rad in 50 steps), and such a
+# segment passes the top, so the teacher prefers it to one hanging; where every spinning segment
+# among the 12 labels turned the same way (16 seeds) 6 runs failed, where both ways appeared (24)
+# 3 did: the labels then cannot tell "high" from "turning this way".
+# The first labels one update earlier, before the policy spins as often
+# (`--feedback feedback_every=2`: rounds every 2 updates, the first at 2,048 steps): 8 of the 40
+# failed (mean -354).
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
