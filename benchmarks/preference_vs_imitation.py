@@ -131,6 +131,12 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # The first labels one update earlier, before the policy spins as often
 # (`--feedback feedback_every=2`: rounds every 2 updates, the first at 2,048 steps): 8 of the 40
 # failed (mean -354).
+# Batch diversity (Biyik & Sadigh 2018; a prototype): each pick among the candidates weighted by
+# its disagreement times how far its segments' mean states lie from those labelled or picked
+# before, the first batch picking pairs far apart, so that the labels cover more kinds of
+# behaviour: 4 of 40 failed on 50-89 (-252) and 9 of 40 on 90-129 (-400), 13 of 80 against
+# 21, and 2 of 40 at 25 labels (-181, against 1); but on seeds used for nothing, 200-219, 5 of
+# 20 failed (-457), and 1 of 5 on 20-24 (seed 21 at -674), as often as without: not kept.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
