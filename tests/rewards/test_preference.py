@@ -164,8 +164,14 @@ def taught(tmp_path_factory):
     ws.close()
 
 
-def test_preferences_from_an_oracle_on_push_generalise(taught):
-    model, report = fit_preference_in_workspace(taught, "Push", PreferenceConfig())
+@pytest.fixture(scope="module")
+def fitted(taught):
+    """The preference model of the 250 oracle labels (a fixture: each test may run alone)."""
+    return fit_preference_in_workspace(taught, "Push", PreferenceConfig())
+
+
+def test_preferences_from_an_oracle_on_push_generalise(taught, fitted):
+    model, report = fitted
     assert report["train_labels"] + report["held_out_labels"] == 250
     assert report["preference_accuracy"] >= 0.75
     loaded = load_reward_model(report["path"])
@@ -174,9 +180,8 @@ def test_preferences_from_an_oracle_on_push_generalise(taught):
     assert loaded.config.members == 3
 
 
-def test_active_teaching_stores_labels_like_a_person(taught):
-    models = [m for m in taught.models("Push") if m["family"] == "preference"]
-    model = load_reward_model(models[-1]["path"])
+def test_active_teaching_stores_labels_like_a_person(taught, fitted):
+    model = load_reward_model(fitted[1]["path"])
     before = len(taught.preferences())
     ids = teach(taught, "Push", TEACHERS["mistake"], 10, np.random.default_rng(1), model=model)
     prefs = taught.preferences()
