@@ -55,8 +55,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace,
                     unknown: list[str]) -> typing.NoReturn:
     """Unknown arguments, reported by the (sub)command they were given to, with the nearest
-    option it has: `workbench record: ... --episodes 3; did you mean --seed?`."""
-    for name in (args.command, getattr(args, "action", None)):
+    option it has: `workbench train-reward: ... --epochz 3; did you mean --epochs?`."""
+    for name in (args.command, getattr(args, "action", None)):  # argparse keeps subparsers
+        # only in its (private) actions list; walk down to the one the arguments chose
         commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         if name and commands:
             parser = commands[0].choices[name]
