@@ -38,6 +38,8 @@ from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
 HERE = Path(__file__).resolve().parent
 SEGMENT = 50  # steps per compared segment (imitation's fragments: 100)
+DT = 0.05  # Pendulum-v1's step, seconds: a segment's net turn is its angular speeds times this
+SPINNING = 8.0  # a segment that turns more than this (radians, over a turn) spins the pole
 VENV = HERE / ".venv-imitation"
 # The workbench PPO's Pendulum setting (benchmarks/ppo_vs_sb3.py), 64x64 networks, tuned here for
 # the return at the end of the budget rather than the time to -200: a longer horizon (gamma
@@ -123,7 +125,7 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # reward that fits the labels): 7 of the 40 failed (mean -350). The reward's inputs clamped to
 # the range of the labelled states (a prototype: flat beyond the speeds the labels saw, so a
 # speed term cannot grow to 8 rad/s): 9 of the 40 failed (mean -319), the same count.
-# Where the speed term comes from (a probe outside the repo, seeds 50-89 again): the policy of
+# Where the speed term comes from (`--label-turns`, seeds 50-89 again): the policy of
 # the first rounds often spins the pole (segments turning 8-14 rad in 50 steps), and such a
 # segment passes the top, so the teacher prefers it to one hanging; where every spinning segment
 # among the 12 labels turned the same way (16 seeds) 6 runs failed, where both ways appeared (24)
@@ -131,12 +133,13 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # The first labels one update earlier, before the policy spins as often
 # (`--feedback feedback_every=2`: rounds every 2 updates, the first at 2,048 steps): 8 of the 40
 # failed (mean -354).
-# Batch diversity (Biyik & Sadigh 2018; a prototype): each pick among the candidates weighted by
-# its disagreement times how far its segments' mean states lie from those labelled or picked
-# before, the first batch picking pairs far apart, so that the labels cover more kinds of
-# behaviour: 4 of 40 failed on 50-89 (-252) and 9 of 40 on 90-129 (-400), 13 of 80 against
-# 21, and 2 of 40 at 25 labels (-181, against 1); but on seeds used for nothing, 200-219, 5 of
-# 20 failed (-457), and 1 of 5 on 20-24 (seed 21 at -674), as often as without: not kept.
+# Batch diversity (Biyik & Sadigh 2018; a prototype, its patch not kept): each pick among the
+# candidates weighted by its disagreement times how far its segments' mean states lie from
+# those labelled or picked before, the first batch picking pairs far apart, so that the labels
+# cover more kinds of behaviour: 4 of 40 failed on 50-89 (-252) and 9 of 40 on 90-129 (-400),
+# 13 of 80 against 21, and 2 of 40 at 25 labels (-181, against 1); but on seeds used for
+# nothing, 200-219, 5 of 20 failed (-457), and 1 of 5 on 20-24 (seed 21 at -674), as often as
+# without: not kept.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
@@ -152,7 +155,8 @@ def setup() -> None:
 
 def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int,
                   feedback: tuple[str, ...] = (), ppo: tuple[str, ...] = (),
-                  reward_grid: bool = False, retrain: bool = False) -> dict:
+                  reward_grid: bool = False, retrain: bool = False,
+                  label_turns: bool = False) -> dict:
     config = cfg.override(PPOConfig(**{**PPO.__dict__, "total_steps": steps, "seed": seed}),
                           ppo)
     envs = make_vector_env("Pendulum-v1", config.num_envs)
@@ -170,6 +174,9 @@ def run_workbench(labels: int, seed: int, steps: int, eval_episodes: int,
     result = {"framework": "workbench", "labels": labels, "seed": seed,
               "true_return": evaluate(policy, eval_episodes), "seconds": round(seconds, 1),
               "labels_used": len(online.queries)}
+    if label_turns:  # how far each labelled segment spun the pole: a sign, a direction
+        turns = [float(s[:, 2].sum()) * DT for q in online.queries for s in q.segments]
+        result["spinning_labels"] = [round(t, 1) for t in turns if abs(t) > SPINNING]
     if reward_grid and online.model is not None:
         result["reward_grid"] = grid_of(online.model)
     if retrain and online.model is not None:
@@ -257,6 +264,8 @@ def main() -> None:
                         help="workbench: PPOConfig settings instead of PPO's")
     parser.add_argument("--reward-grid", action="store_true",
                         help="workbench: print the final reward over angle and speed")
+    parser.add_argument("--label-turns", action="store_true",
+                        help="workbench: list the net turn of each labelled segment that spins")
     parser.add_argument("--retrain", action="store_true",
                         help="workbench: also train a fresh PPO on the final reward, frozen")
     args = parser.parse_args()
@@ -270,7 +279,8 @@ def main() -> None:
             for labels in args.labels:
                 results.append(run_workbench(labels, seed, args.steps, args.eval_episodes,
                                              tuple(args.feedback), tuple(args.ppo),
-                                             args.reward_grid, args.retrain))
+                                             args.reward_grid, args.retrain,
+                                             args.label_turns))
                 print(json.dumps(results[-1]), flush=True)
     if args.only in (None, "imitation"):
         for result in run_imitation(args.labels, args.seeds, args.steps, args.eval_episodes):

@@ -184,3 +184,13 @@ def test_values_within_the_bounds_are_accepted(data):
         value = data.draw(st.floats(low, high, exclude_min="gt" in meta, exclude_max="lt" in meta,
                                     allow_nan=False))
     assert _value(_parse(cls, known, leaf.option, repr(value)), leaf) == value
+
+
+def test_a_resumed_run_is_refused_where_its_own_cluster_does_not_answer(tmp_path, capsys):
+    # The run goes on with the settings it was started with, so its cluster is the one probed.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"scene": "Push", "cluster": "127.0.0.1:9"}')
+    assert main(["train", "Push", "--resume", str(run), "-w", str(tmp_path / "ws")]) == 2
+    assert "nothing answers at 127.0.0.1:9" in capsys.readouterr().err
+    assert not (tmp_path / "ws").exists()

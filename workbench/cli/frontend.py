@@ -134,7 +134,7 @@ def view(args: argparse.Namespace) -> int:
         return _open_gui(scene=args.scene)
     from workbench.envs.gallery import render_scene_png  # OpenCV writes the PNG
 
-    if args.out.exists() and args.out.is_dir() or any(p.is_file() for p in args.out.parents):
+    if args.out.is_dir() or any(p.is_file() for p in args.out.parents):
         raise ValueError(f"--out {args.out}: not a PNG path in a folder (a file stands in its "
                          "way, or it is a folder)")
     try:

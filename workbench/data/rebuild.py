@@ -102,12 +102,11 @@ def _label_row(label: dict[str, Any]) -> tuple[Any, ...] | None:
 def index_folders(ws: Workspace) -> list[str]:
     """Index model and run folders that no row names (after a lost database, or rows deleted
     by hand); each from its ``config.json``. Folders without one are not artifacts: left out."""
-    known = {Path(row["path"]).resolve() for row in [*ws.models(), *ws.runs()]}
     indexed = []
     for kind in ("models", "runs"):
-        for folder in sorted((ws.root / kind).iterdir()):
+        for folder in ws.unindexed_folders(kind):
             config = _config_of(folder)
-            if folder.resolve() in known or config is None or not config.get("scene"):
+            if config is None or not config.get("scene"):
                 continue
             match = STAMPED.match(folder.name)
             name = match["name"] if match else folder.name

@@ -228,7 +228,7 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _commit(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+    def _commit(self, sql: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> int:
         with self._db:
             cursor = self._db.execute(sql, args)
         return int(cursor.lastrowid or 0)
@@ -445,12 +445,17 @@ class Workspace:
             for row in rows:
                 if not Path(row["path"]).exists():
                     problems.append(f"{kind} {row['id']}: its folder {row['path']} is missing")
-            named = {Path(row["path"]).resolve() for row in rows}
-            for folder in sorted((self.root / f"{kind}s").iterdir()):
-                if (folder / "config.json").is_file() and folder.resolve() not in named:
-                    problems.append(f"{kind} folder {kind}s/{folder.name} is not in the index; "
-                                    "`workbench workspace recover` indexes it")
+            for folder in self.unindexed_folders(f"{kind}s"):
+                problems.append(f"{kind} folder {kind}s/{folder.name} is not in the index; "
+                                "`workbench workspace recover` indexes it")
         return problems
+
+    def unindexed_folders(self, kind: str) -> list[Path]:
+        """Folders under ``models/`` or ``runs/`` with a ``config.json`` that no row names."""
+        rows = self.models() if kind == "models" else self.runs()
+        named = {Path(row["path"]).resolve() for row in rows}
+        return [folder for folder in sorted((self.root / kind).iterdir())
+                if (folder / "config.json").is_file() and folder.resolve() not in named]
 
     # -- goals -------------------------------------------------------------------------------
     def add_goal(self, text: str, scene: str | None = None, baseline: str | None = None) -> int:
@@ -498,15 +503,14 @@ class Workspace:
                     f"segment ({episode_id}, {start}, {end}) is outside episode {episode_id} "
                     f"(0..{episode.meta['num_steps']})"
                 )
+        row: dict[str, Any] = {
+            "kind": kind, "segments": json.dumps([list(s) for s in segments]),
+            "answer": str(answer), "rating": rating, "teacher": teacher, "created": time.time()}
         label_id = self._commit(
             "INSERT INTO preferences (kind, segments, answer, rating, teacher, created) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (kind, json.dumps([list(s) for s in segments]), str(answer), rating, teacher,
-             time.time()),
-        )
-        row = self._db.execute("SELECT * FROM preferences WHERE id=?", (label_id,)).fetchone()
+            "VALUES (:kind, :segments, :answer, :rating, :teacher, :created)", row)
         with (self.root / LABEL_JOURNAL).open("a") as journal:
-            journal.write(json.dumps(dict(row)) + "\n")
+            journal.write(json.dumps({"id": label_id, **row}) + "\n")
         return label_id
 
     def write_label_journal(self) -> None:

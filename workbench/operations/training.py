@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,7 +31,13 @@ class Train(WorkspaceRequest):
                 "the config it was started with (the other settings are ignored)"})
 
     def check(self) -> None:
-        check_reachable(self.config.cluster)
+        cluster = self.config.cluster
+        if self.resume is not None:  # a resumed run goes on where it was started
+            try:
+                cluster = json.loads((Path(self.resume) / "config.json").read_text())["cluster"]
+            except (OSError, ValueError, KeyError, TypeError):
+                cluster = ""  # not a run folder: perform_in says so
+        check_reachable(cluster)
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         if self.resume is not None and not (Path(self.resume) / "config.json").is_file():

@@ -57,7 +57,7 @@ class RecoverWorkspace(WorkspaceRequest):
         try:
             return super().perform(progress, workspace)
         except DamagedIndex as damage:
-            progress.emit("message", text=f"rebuilding the index ({damage.__cause__ or 'none'})")
+            progress.emit("message", text=f"rebuilding the index: {str(damage).split(';')[0]}")
             return rebuild_index(Path(self.workspace).expanduser().resolve())
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:

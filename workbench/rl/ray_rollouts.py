@@ -50,7 +50,6 @@ def connect(address: str) -> Any:
             except ConnectionError:
                 ray.init(log_to_driver=False)
         else:
-            check_reachable(address)
             with warnings.catch_warnings():  # Ray's own warning repeats the error below
                 warnings.simplefilter("ignore", UserWarning)
                 try:
@@ -64,7 +63,8 @@ def connect(address: str) -> Any:
 
 def check_reachable(address: str) -> None:
     """Refuse in seconds an ``address`` where nothing listens ("auto" and "" pass): Ray itself
-    retries a head's address for minutes before it gives up. Needs no Ray."""
+    retries a head's address for minutes before it gives up. Needs no Ray; the requests that
+    use a cluster (train, sweep) call it before they write anything."""
     if address in ("", "auto"):
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
