@@ -28,7 +28,7 @@ from workbench.rl.run import RunConfig
 from workbench.session import Session
 from workbench.session.events import JobUpdate
 
-COLUMNS = ("settings", "mean success", "std", "finished", "stopped early")
+COLUMNS = ("settings", "mean success", "std", "finished", "stopped early", "failed")
 
 
 class SweepBox(QGroupBox):
@@ -86,17 +86,20 @@ class SweepBox(QGroupBox):
             self.status.setText(f"{event.data.get('done')} of {event.data.get('total')} "
                                 "trials done")
         elif event.kind in ("done", "stopped") and "report" in event.data:
-            self.show_results(Path(event.data["report"]).with_name("results.json"))
-            self.status.setText(f"report: {event.data['report']}")
+            failed = self.show_results(Path(event.data["report"]).with_name("results.json"))
+            note = f" ({failed} trials failed: their errors are in the report)" if failed else ""
+            self.status.setText(f"report: {event.data['report']}{note}")
         elif event.kind == "error":
             self.status.setText(f"sweep failed: {event.data.get('message')}")
 
-    def show_results(self, path: Path) -> None:
+    def show_results(self, path: Path) -> int:
+        """Fill the table and the plot; the number of trials that failed."""
         results = json.loads(path.read_text())
         self.table.setRowCount(len(results["ranking"]))
         for r, row in enumerate(results["ranking"]):
-            cells = (row["settings"], f"{row['mean_success']:.2f}", f"{row['std']:.2f}",
-                     str(row["finished"]), str(row["stopped_early"]))
+            cells = (row["settings"], *(("-" if row[key] is None else f"{row[key]:.2f}")
+                                        for key in ("mean_success", "std")),
+                     str(row["finished"]), str(row["stopped_early"]), str(row["failed"]))
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.plot.clear()
@@ -105,3 +108,4 @@ class SweepBox(QGroupBox):
                 steps, rates = zip(*trial["curve"], strict=True)
                 self.plot.plot(list(steps), list(rates), pen=pg.intColor(k, len(results[
                     "trials"])))
+        return sum(row["failed"] for row in results["ranking"])

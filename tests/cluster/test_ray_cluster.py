@@ -136,6 +136,27 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     assert len(runs) == len(finished) + len(stopped)
 
 
+def test_trials_that_fail_in_their_workers_are_reported_not_ranked(cluster, tmp_path):
+    """A reward folder that exists but holds no model passes the sweep's check and fails in
+    every trial of its setting: the sweep still ends, ranks what ran, and names the error."""
+    address, _, env = cluster
+    workspace, broken = tmp_path / "ws", tmp_path / "not-a-model"
+    broken.mkdir()
+    command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
+               address, "--grid", f"reward=reference,{broken}", "--seeds", "1", "--steps",
+               "256", "--ppo.num-envs", "2", "--ppo.rollout-steps", "128", "--eval-episodes",
+               "1", "--no-tensorboard", "-w", str(workspace)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    good, bad = json.loads(out.stdout)["ranking"]
+    assert (good["settings"], good["failed"], good["finished"]) == ("reward=reference", 0, 1)
+    assert (bad["settings"], bad["failed"], bad["mean_success"]) == (f"reward={broken}", 1,
+                                                                     None)
+    assert f"1 of 2 trials failed; first: reward={broken} seed 1000: " in out.stderr
+    report = (Path(json.loads(out.stdout)["report"])).read_text()
+    assert f"- `reward={broken}` seed 1000: " in report and "Traceback" not in report
+
+
 def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):
     address, worker, env = cluster
     workspace = tmp_path / "ws"

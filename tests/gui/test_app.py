@@ -167,6 +167,25 @@ def test_train_panel_scrolls_instead_of_squeezing_its_plot(window, qtbot):
     assert train.sweep.plot.height() >= 160
 
 
+def test_the_sweep_table_shows_failed_trials_apart_from_scores(window, tmp_path):
+    """A sweep whose trials failed (written by workbench.rl.sweep) shows their count and no
+    score for a setting that has none; the status points at the report's errors."""
+    from workbench.rl.sweep import rank, write_report
+    from workbench.session.jobs import JobEvent
+
+    trials = [{"assignments": [a], "seed": 1000, "finished": not e, "score": 0.5,
+               "run": None, "curve": [(512, 0.5)], "error": e}
+              for a, e in (("reward=reference", None), ("reward=sparse", "TypeError: boom"))]
+    write_report(tmp_path, RunConfig(scene="Reach"), rank(trials), trials)
+    sweep = window.panels["Train"].sweep
+    sweep._on_job("sweep", JobEvent("done", {"report": str(tmp_path / "report.md")}))
+    cells = [[sweep.table.item(r, c).text() for c in range(sweep.table.columnCount())]
+             for r in range(sweep.table.rowCount())]
+    assert cells == [["reward=reference", "0.50", "0.00", "1", "0", "0"],
+                     ["reward=sparse", "-", "-", "0", "0", "1"]]
+    assert "1 trials failed" in sweep.status.text()
+
+
 def test_rank_panel_sizes_its_clips_to_the_room_it_has(window, qtbot):
     window.session.recording.record_scripted(3)
     window.tabs.setCurrentWidget(window.panels["Rank"])

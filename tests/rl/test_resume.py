@@ -92,10 +92,13 @@ def test_resuming_with_another_config_is_refused(tmp_path):
                   checkpoint=checkpoint, resume=True)
 
 
-def test_a_stopped_workspace_run_resumes_from_its_folder(workspace):
+# Every reward that needs no fitted model (the fitted ones: the test after next and
+# tests/rl/test_frame_rewards.py): each layer it wraps the envs in must checkpoint.
+@pytest.mark.parametrize("reward", ["reference", "sparse"])
+def test_a_stopped_workspace_run_resumes_from_its_folder(workspace, reward):
     from workbench.rl.run import RunConfig, train_run
 
-    config = RunConfig(scene="Reach", reward="reference", eval_episodes=2, checkpoint_every=1,
+    config = RunConfig(scene="Reach", reward=reward, eval_episodes=2, checkpoint_every=1,
                        ppo=PPOConfig(total_steps=4 * 512, num_envs=4, rollout_steps=128))
     first = train_run(workspace, config, callbacks=(lambda p: p.update < 2,))
     folder = first["path"]

@@ -1,5 +1,6 @@
-"""After a sweep, the runs ASHA stopped (Tune ends their worker process, so their rows still
-say "running") are marked stopped; rows from before the sweep and live runs are left alone."""
+"""A sweep's bookkeeping without a cluster: the runs ASHA stopped (Tune ends their worker
+process, so their rows still say "running") are marked stopped, rows from before the sweep and
+live runs are left alone; failed trials are counted apart and named in one line each."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ import subprocess
 import sys
 
 from workbench.data.workspace import Workspace
-from workbench.rl.sweep import mark_early_stopped
+from workbench.rl.run import RunConfig
+from workbench.rl.sweep import (
+    error_line,
+    grid_assignments,
+    mark_early_stopped,
+    rank,
+    trial_config,
+    write_report,
+)
 
 
 def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
@@ -33,3 +42,56 @@ def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
     assert rows[stopped]["metrics"]["pid"] == dead["pid"]  # the row keeps what it had
     assert rows[older]["status"] == rows[live]["status"] == "running"
     assert rows[done]["status"] == "finished"
+
+
+def _trial(settings, seed, score, error=None):
+    return {"assignments": [settings], "seed": seed, "finished": error is None, "score": score,
+            "run": None if error else f"runs/{settings}-{seed}", "curve": [(512, score)],
+            "error": error}
+
+
+def test_a_failed_trial_is_counted_apart_not_scored_as_zero(tmp_path):
+    trials = [_trial("reward=sparse", 1000, 0.0, "TypeError: boom"),
+              _trial("reward=sparse", 1001, 0.0, "TypeError: boom"),
+              _trial("reward=reference", 1000, 0.2), _trial("reward=reference", 1001, 0.3),
+              _trial("ppo.lr=1e-4", 1000, 0.4, "ValueError: diverged"),
+              _trial("ppo.lr=1e-4", 1001, 0.1)]
+    ranking = rank(trials)
+    assert [row["settings"] for row in ranking] == ["reward=reference", "ppo.lr=1e-4",
+                                                    "reward=sparse"]
+    assert ranking[1]["mean_success"] == 0.1 and ranking[1]["failed"] == 1  # not (0.4 + 0.1) / 2
+    assert ranking[2]["mean_success"] is None and ranking[2]["failed"] == 2
+    write_report(tmp_path, RunConfig(scene="Reach"), ranking, trials)
+    report = (tmp_path / "report.md").read_text()
+    assert "| 3 | `reward=sparse` | - | - | 2 | 0 | 0 | 2 |" in report
+    assert "- `ppo.lr=1e-4` seed 1000: ValueError: diverged" in report
+
+
+def test_a_trial_error_is_the_original_exception_in_one_line():
+    from ray.exceptions import RayTaskError
+
+    remote = RayTaskError("train", "Traceback (most recent call last):\n  File \"run.py\"\n"
+                          "\x1b[36mTypeError: no state\x1b[39m", TypeError("no state"))
+    assert error_line(remote) == "TypeError: no state"
+    assert error_line(remote.as_instanceof_cause()) == "TypeError: no state"
+    assert error_line(RuntimeError("first\n\x1b[31mlast line\x1b[0m")) == "RuntimeError: last line"
+    assert error_line(RuntimeError()) == "RuntimeError"
+
+
+def test_a_sweep_whose_reward_is_missing_is_refused_before_any_trial(tmp_path, capsys):
+    from workbench.cli.main import main
+
+    workspace = tmp_path / "ws"  # no reward model: every trial would fail the same way
+    code = main(["sweep", "Reach", "--grid", "ppo.lr=1e-4,3e-4", "--workspace", str(workspace)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("workbench sweep: error: no reward model")
+    assert not (workspace / "sweeps").exists()
+
+
+def test_a_grid_compares_reward_models_by_folder_beside_named_rewards():
+    base = RunConfig(scene="Reach", reward="model", reward_model="models/a")
+    points = grid_assignments(["reward=reference,models/b,model", "ppo.lr=1e-4"], base)
+    configs = [trial_config(base, point) for point in points]
+    assert [(c.reward, c.reward_model, c.ppo.lr) for c in configs] == [
+        ("reference", "", 1e-4), ("model", "models/b", 1e-4), ("model", "models/a", 1e-4)]

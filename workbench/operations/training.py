@@ -6,13 +6,13 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from workbench.config import validated
+from workbench.config import ConfigError, validated
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.ray_rollouts import check_reachable
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import RunConfig, resolve_reward, train_run
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
 
@@ -68,8 +68,8 @@ class Sweep(WorkspaceRequest):
         "help": "the settings every trial starts from", "flatten": True,
         "positional": ("scene",), "aliases": {"ppo.total_steps": "--steps"}})
     grid: tuple[str, ...] = field(default=(), metadata={
-        "help": "KEY=V1,V2,... per swept setting (ppo.lr=1e-4,3e-4 reward=reference,sparse); "
-                "every combination is trained"})
+        "help": "KEY=V1,V2,... per swept setting (ppo.lr=1e-4,3e-4 reward=reference,sparse; "
+                "reward= also takes reward model folders); every combination is trained"})
     seeds: int = field(default=2, metadata={"help": "seeds per combination", "min": 1,
                                             "max": 100})
     grace: int = field(default=2, metadata={
@@ -81,11 +81,25 @@ class Sweep(WorkspaceRequest):
         check_reachable(self.config.cluster)
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
-        from workbench.rl.sweep import grid_assignments, run_sweep
+        from workbench.rl.sweep import grid_assignments, run_sweep, trial_config
 
-        grid_assignments(self.grid, self.config)  # a bad grid is refused before any folder
+        # A bad grid, or a reward one of its settings cannot find, is refused before any folder
+        # is made and any trial starts.
+        newest = None
+        for assignments in grid_assignments(self.grid, self.config):
+            config = trial_config(self.config, assignments)
+            model = None if config.online_feedback else resolve_reward(ws, config)
+            if model is not None and not Path(model).is_dir():
+                raise ConfigError(f"reward: {model} is not a reward model folder (a relative "
+                                  f"folder is read from the workspace, {ws.root})")
+            if config.reward == "latest" and "reward" not in {a.split("=")[0].strip()
+                                                             for a in assignments}:
+                newest = model
         address = self.config.cluster or "auto"  # where the trials run
         base = replace(self.config, cluster="")  # each trial steps its envs in its worker
+        if newest is not None:
+            # Every trial trains on the model that is newest now, not on one fitted meanwhile.
+            base = replace(base, reward="model", reward_model=newest)
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
         progress.emit("message", text=f"sweeping into {out}")
         return run_sweep(ws.root, base, self.grid, self.seeds, out, address, self.grace,

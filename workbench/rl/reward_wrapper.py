@@ -172,3 +172,11 @@ class SuccessRewardWrapper(gym.vector.VectorWrapper):
         info = dict(info)
         info["env_reward"] = env_reward
         return obs, success, terminated, truncated, info
+
+    # Nothing is carried between steps, but an exact checkpoint refuses any layer that does not
+    # say so (see workbench.rl.checkpoint).
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        pass

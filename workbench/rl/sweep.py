@@ -6,7 +6,8 @@ row into the workspace as a run started by hand would; it reports the true succe
 recent episodes after every PPO update, which is what ASHA compares (Li et al., 2020: trials
 below the top 1/``reduction`` at a rung stop there). A finished trial's score is the success of
 its final policy on the evaluation episodes; a stopped one's is the last rate it reported.
-Settings are ranked by their mean score over the seeds.
+Settings are ranked by their mean score over the seeds whose trials did not fail; a failed
+trial is counted and its error listed, never scored as a zero.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -25,7 +28,7 @@ import numpy as np
 from workbench import config as cfg
 from workbench.config import ConfigError
 from workbench.data.workspace import Workspace, alive_here
-from workbench.rl.run import RunConfig
+from workbench.rl.run import REWARDS, RunConfig
 
 
 def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ...]]:
@@ -45,10 +48,27 @@ def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ..
     combinations = [tuple(c) for c in itertools.product(*axes)]
     for assignments in combinations:
         # refuses an unknown key or a bad value, naming it
-        if cfg.override(base, assignments).algorithm != "ppo":
+        if trial_config(base, assignments).algorithm != "ppo":
             raise ConfigError("algorithm: a sweep trains PPO (ASHA's rungs are PPO updates, "
                               "its seeds PPO's); train SAC runs one by one")
     return combinations
+
+
+def trial_config(base: RunConfig, assignments: Sequence[str]) -> RunConfig:
+    """``base`` with a grid point's assignments. ``reward=`` takes a reward's name or a reward
+    model's folder (``reward=models/a,models/b`` compares two models; a relative folder is
+    read from the workspace, as ``--reward-model``), and a name clears the base's model."""
+    rest = []
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        if key.strip() != "reward":
+            rest.append(assignment)
+        elif value.strip() in REWARDS:
+            keep = base.reward_model if value.strip() == "model" else ""
+            base = replace(base, reward=value.strip(), reward_model=keep)
+        else:
+            base = replace(base, reward="model", reward_model=value.strip())
+    return cfg.override(base, rest)
 
 
 def _trial(params: dict[str, Any]) -> None:
@@ -57,7 +77,7 @@ def _trial(params: dict[str, Any]) -> None:
 
     from workbench.rl.run import train_run
 
-    config = cfg.override(RunConfig.saved(params["base"]), params["assignments"])
+    config = trial_config(RunConfig.saved(params["base"]), params["assignments"])
     config = replace(config, ppo=replace(config.ppo, seed=int(params["seed"])))
 
     def report(progress: Any) -> None:
@@ -119,8 +139,16 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
         run_config=tune.RunConfig(name="tune", storage_path=str(out.resolve()), stop=Stop(),
                                   callbacks=[Finished()], verbose=0),
     )
-    with contextlib.redirect_stdout(sys.stderr):  # Tune's tables: stdout is the result's
-        results = tuner.fit()
+    # Tune's tables go to stderr (stdout is the result's), and its TensorBoard logger's note
+    # on every trial (it drops the assignments, a tuple, from the hyperparameters) is muted.
+    tbx = logging.getLogger("ray.tune.logger.tensorboardx")
+    level = tbx.level
+    tbx.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            results = tuner.fit()
+    finally:
+        tbx.setLevel(level)
     mark_early_stopped(workspace, before)
     trials = []
     for index in range(len(results)):
@@ -130,19 +158,36 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
         history = result.metrics_dataframe  # one row per report; the last may be the final
         if history is not None and "final" in history:
             history = history[history["final"] != 1.0]
-        curve = ([] if history is None else
-                 [(int(s), float(r)) for s, r in zip(history["step"], history["success_rate"],
-                                                     strict=True)])
+        curve = []  # a trial that failed before its first report has none
+        if history is not None and {"step", "success_rate"} <= set(history.columns):
+            curve = [(int(s), float(r)) for s, r in zip(history["step"],
+                                                        history["success_rate"], strict=True)]
         metrics = result.metrics or {}
         trials.append({"assignments": list(result.config["assignments"]),
                        "seed": result.config["seed"],
                        "finished": metrics.get("final") == 1.0,
                        "score": float(metrics.get("success_rate", 0.0)),
                        "run": metrics.get("run"), "curve": curve,
-                       "error": str(result.error) if result.error else None})
+                       "error": error_line(result.error) if result.error else None})
     ranking = rank(trials)
     write_report(out, base, ranking, trials)
+    failed = [t for t in trials if t["error"]]
+    if failed and progress is not None:  # the whole tracebacks stay in Tune's trial folders
+        progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
+                      f"{' '.join(failed[0]['assignments'])} seed {failed[0]['seed']}: "
+                      f"{failed[0]['error']} (all in {out / 'report.md'})")
     return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials)}
+
+
+def error_line(error: BaseException) -> str:
+    """What went wrong in a trial, in one line: Ray wraps the trial's exception in its own,
+    whose text is the whole remote traceback (with terminal colours)."""
+    cause = getattr(error, "cause", None)  # ray.exceptions.RayTaskError keeps the original
+    if isinstance(cause, BaseException):
+        error = cause
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    message = re.sub(r"\x1b\[[0-9;]*m", "", lines[-1]) if lines else ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def mark_early_stopped(workspace: Path, before: int) -> list[int]:
@@ -167,14 +212,22 @@ def rank(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault(tuple(trial["assignments"]), []).append(trial)
     rows = []
     for assignments, group in groups.items():
-        scores = [t["score"] for t in group]
+        # A failed trial has no score: it is counted apart, not averaged in as a zero.
+        scores = [t["score"] for t in group if not t["error"]]
         rows.append({"settings": " ".join(assignments) or "(base)",
-                     "mean_success": float(np.mean(scores)), "std": float(np.std(scores)),
+                     "mean_success": float(np.mean(scores)) if scores else None,
+                     "std": float(np.std(scores)) if scores else None,
                      "seeds": len(group), "finished": sum(t["finished"] for t in group),
                      "stopped_early": sum(not t["finished"] and not t["error"] for t in group),
                      "failed": sum(bool(t["error"]) for t in group),
                      "runs": [t["run"] for t in group if t["run"]]})
-    return sorted(rows, key=lambda r: (-r["mean_success"], r["settings"]))
+    # Settings whose every trial failed go last.
+    return sorted(rows, key=lambda r: (r["mean_success"] is None, -(r["mean_success"] or 0.0),
+                                       r["settings"]))
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
@@ -182,13 +235,20 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
     lines = [f"# Sweep on {base.scene}", "",
              f"{base.ppo.total_steps} steps a trial; ASHA on the true success rate; score: "
              "the final policy's evaluation success (a trial stopped early: its last rate).",
-             "", "| rank | settings | mean success | std | seeds | finished | stopped early |",
-             "|---|---|---|---|---|---|---|"]
+             "", "| rank | settings | mean success | std | seeds | finished | stopped early "
+             "| failed |", "|---|---|---|---|---|---|---|---|"]
     for i, row in enumerate(ranking, start=1):
-        lines.append(f"| {i} | `{row['settings']}` | {row['mean_success']:.2f} | "
-                     f"{row['std']:.2f} | {row['seeds']} | {row['finished']} | "
-                     f"{row['stopped_early']} |")
+        lines.append(f"| {i} | `{row['settings']}` | {_score(row['mean_success'])} | "
+                     f"{_score(row['std'])} | {row['seeds']} | {row['finished']} | "
+                     f"{row['stopped_early']} | {row['failed']} |")
     lines += ["", "![learning curves](curves.svg)", ""]
+    failed = [t for t in trials if t["error"]]
+    if failed:
+        lines += ["## Failed trials", "", "(whole tracebacks: `error.txt` in each trial's "
+                  "folder under `tune/`)", ""]
+        lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['error']}"
+                  for t in failed]
+        lines.append("")
     (out / "report.md").write_text("\n".join(lines))
     (out / "results.json").write_text(json.dumps({"ranking": ranking, "trials": trials},
                                                  indent=1))
