@@ -95,6 +95,40 @@ def test_a_run_on_the_cluster_learns_exactly_what_it_learns_here(cluster, tmp_pa
         assert value.equal(runs["cluster"][key]), key
 
 
+def test_a_frame_reward_distilled_on_the_cluster_learns_what_it_learns_here(cluster, tmp_path):
+    """The distilled frame reward reaches into the sub-envs (which steps render, the frames
+    they are in): through the actors as through the local vector env, step for step."""
+    import torch
+
+    from workbench.rewards.perceptual import PerceptualConfig, PerceptualProgressModel
+    from workbench.rl.policy import load_policy
+
+    address, _, env = cluster
+    torch.manual_seed(0)  # untrained: a fixed function of the frames is reward enough here
+    model = PerceptualProgressModel("Reach", PerceptualConfig(
+        cameras=("front",), image_size=24, channels=4, feature_dim=8, hidden=16, pretrain=0),
+        device="cpu")
+    folder = model.save(tmp_path / "frame-reward")
+    runs, shares = {}, {}
+    for name, where in (("here", ""), ("cluster", address)):
+        # From the third update on, the student scores and a share of the steps render.
+        training = _train(where, tmp_path / name, env, 4 * 256, "--rollout-actors", "2",
+                          "--checkpoint-every", "0", "--reward", "model", "--reward-model",
+                          str(folder), "--distill.min-agreement", "-1")
+        _, err = training.communicate(timeout=300)
+        assert training.returncode == 0, err[-3000:]
+        [policy] = (tmp_path / name).glob("runs/*/policy")
+        runs[name] = load_policy(policy)[0].state_dict()
+        [log] = (tmp_path / name).glob("runs/*/metrics.jsonl")
+        rendered = [json.loads(line)["distill/rendered"] for line in log.open()
+                    if "distill/rendered" in line]
+        assert rendered[0] == 1.0 and 0 < rendered[-1] < 1, rendered
+        shares[name] = rendered
+    assert shares["here"] == shares["cluster"]
+    for key, value in runs["here"].items():
+        assert value.equal(runs["cluster"][key]), key
+
+
 def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_path):
     """Tiny budgets: what is checked is the sweep's bookkeeping, not what the runs learn."""
     address, _, env = cluster

@@ -66,3 +66,23 @@ def test_only_colours_the_scene_draws_are_asked_for_again(tmp_path):
     assert recorded_colours(episode({}, "push the purple cube onto the green pad"),
                             choice) == {"cube": "purple", "pad": "green"}
     assert recorded_colours(episode({}, None), choice) == {}
+
+
+def test_cameras_a_take_lacks_are_rendered_at_the_size_of_those_it_recorded(tmp_path):
+    """A take recorded with the front camera at 48 pixels, asked for front and top by a model
+    of another size: top is rendered at 48 too, so the two stack (a model resizes both)."""
+    from workbench.rewards.perceptual.config import PerceptualConfig
+    from workbench.rewards.perceptual.model import PerceptualProgressModel
+
+    workspace = Workspace.open(tmp_path / "ws", create=True)
+    env = make_env("Push")
+    (episode_id,) = record_policy_episodes(env, workspace, scripted_policy(env), 1, "scripted",
+                                           seed=0, image_cameras=("front",), image_size=48)
+    env.close()
+    episode = with_frames(workspace.load_episode(episode_id), ("front", "top"), 32)
+    assert episode["image/top"].shape == episode["image/front"].shape == (len(episode), 48, 48, 3)
+    model = PerceptualProgressModel("Push", PerceptualConfig(cameras=("front", "top"),
+                                                             image_size=32, pretrain=0),
+                                    device="cpu")
+    assert model.frames_of(episode).shape == (len(episode), 2, 48, 48, 3)
+    workspace.close()

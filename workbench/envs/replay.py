@@ -107,17 +107,21 @@ class RenderedEpisode(Episode):
 
 def with_frames(episode: Episode, cameras: tuple[str, ...], size: int) -> Episode:
     """``episode`` if it has ``image/<camera>`` frames of every camera, else a
-    :class:`RenderedEpisode` with the missing ones rendered (``size`` x ``size``) from its states,
-    one frame per recorded step, as the Recorder would have stored them."""
+    :class:`RenderedEpisode` with the missing ones rendered from its states, one frame per
+    recorded step, as the Recorder would have stored them: at the size of the asked cameras it
+    recorded (so that all stack into one array; a model resizes them to its own), else
+    ``size`` x ``size``."""
     from workbench.sim.render import MODEL_FRAMES, CameraRenderer
 
     missing = [c for c in cameras if f"image/{c}" not in episode.keys()]
     if not missing:
         return episode
+    recorded = [c for c in cameras if c not in missing]
+    height, width = episode[f"image/{recorded[0]}"].shape[1:3] if recorded else (size, size)
     env = env_for(episode)
     replay = EpisodeReplay(env)
     rendered: dict[str, list[np.ndarray]] = {c: [] for c in missing}
-    with CameraRenderer(env.physics.model, size, size, MODEL_FRAMES) as renderer:
+    with CameraRenderer(env.physics.model, width, height, MODEL_FRAMES) as renderer:
         for t in range(len(episode)):
             replay.show(episode, t)
             for camera in missing:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -158,6 +158,16 @@ class StateStudent:
         self.target_mean, self.target_std = (float(v) for v in state["target"])
 
 
+@runtime_checkable
+class ReachesSubEnvs(Protocol):
+    """A vector env that sets and calls into each of its sub-envs (SyncVectorEnv,
+    AsyncVectorEnv, workbench.rl.ray_rollouts.RayVectorEnv)."""
+
+    def set_attr(self, name: str, values: Any) -> None: ...
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
+
+
 class DistilledFrameReward(LearnedRewardWrapper):
     """A frame reward (``model.cameras``) over envs wrapped in ``RenderedFrames``, scored by a
     state student where it agrees with the model. Install :meth:`callback` in the PPO run:
@@ -167,10 +177,10 @@ class DistilledFrameReward(LearnedRewardWrapper):
                  gamma: float = 0.99, config: DistillConfig = DistillConfig()):
         if not getattr(model, "cameras", ()):
             raise ValueError("distillation is for rewards over camera frames")
-        if not isinstance(env, gym.vector.SyncVectorEnv | gym.vector.AsyncVectorEnv):
+        if isinstance(env, gym.vector.VectorWrapper) or not isinstance(env, ReachesSubEnvs):
             raise TypeError("distillation tells each sub-env when to render: wrap the vector "
-                            "env itself (Sync or Async)")
-        self.vector = env
+                            "env itself (Sync, Async, or RayVectorEnv)")
+        self.vector: ReachesSubEnvs = env
         self.config = config
         self.goal_aware = bool(getattr(model, "goal_conditioned", False))
         self.student = StateStudent(
@@ -193,7 +203,7 @@ class DistilledFrameReward(LearnedRewardWrapper):
         self.probe = (ProbeRefit.for_model(model, config.probe_anchors, config.probe_frames)
                       if refit else None)
         if self.probe is not None:  # the envs say what state each rendered frame shows
-            env.set_attr("label_states", True)
+            self.vector.set_attr("label_states", True)
         # With a probe: each label's encoder features and sentence, to score it again.
         self._encoded: list[tuple[np.ndarray, np.ndarray | None]] = []
         self._label_features = np.zeros((0, 0), np.float32)

@@ -94,6 +94,13 @@ def _worker_class(ray: Any) -> Any:
         def step(self, actions: np.ndarray) -> tuple[Any, ...]:
             return self.envs.step(actions)
 
+        def set_attr(self, name: str, values: list[Any]) -> None:
+            self.envs.set_attr(name, values)
+
+        def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+                 ) -> tuple[Any, ...]:
+            return tuple(self.envs.call(name, *args, **kwargs))
+
         def get_state(self) -> dict[str, Any]:
             from workbench.rl.checkpoint import env_state
 
@@ -165,6 +172,7 @@ class RayVectorEnv(gym.vector.VectorEnv):
                                    strict=True)]
         self._nodes: list[str] = []
         self._nodes = [str(n) for n in self._gather([w.node.remote() for w in self.workers])]
+        self._pending: list[Any] = []  # set_attr calls not yet waited for
 
     def placement(self) -> list[dict[str, Any]]:
         """Where each worker runs: its node and whether that is the head."""
@@ -198,11 +206,32 @@ class RayVectorEnv(gym.vector.VectorEnv):
     def step(self, actions: np.ndarray) -> tuple[Any, ...]:
         refs = [w.step.remote(actions[lo:hi]) for w, lo, hi
                 in zip(self.workers, self.bounds[:-1], self.bounds[1:], strict=True)]
-        parts = self._gather(refs)
+        pending, self._pending = self._pending, []
+        parts = self._gather(refs + pending)[:len(refs)]
         obs, rewards, terminated, truncated = (np.concatenate([p[k] for p in parts])
                                                for k in range(4))
         return obs, rewards, terminated, truncated, merge_infos([p[4] for p in parts],
                                                                 self.sizes)
+
+    def set_attr(self, name: str, values: Any) -> None:
+        """Set an attribute of every sub-env, as SyncVectorEnv's: one value for all, or a list
+        of one per env. Not waited for: an actor runs its caller's calls in order, so the next
+        step sees it, and that step's wait reports a failure (no extra round trip a step,
+        which the distilled frame reward's per-step render flags would cost)."""
+        if not isinstance(values, list | tuple):
+            values = [values] * self.num_envs
+        if len(values) != self.num_envs:
+            raise ValueError(f"set_attr {name!r}: {len(values)} values for {self.num_envs} envs")
+        self._pending += [w.set_attr.remote(name, list(values[lo:hi])) for w, lo, hi
+                          in zip(self.workers, self.bounds[:-1], self.bounds[1:], strict=True)]
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """Each sub-env's method ``name`` called (or attribute read), in env order, as
+        SyncVectorEnv's."""
+        pending, self._pending = self._pending, []
+        parts = self._gather([w.call.remote(name, args, kwargs) for w in self.workers]
+                             + pending)[:len(self.workers)]
+        return tuple(result for part in parts for result in part)
 
     # exact checkpoints (workbench.rl.checkpoint): each actor's SyncVectorEnv state
     def get_state(self) -> list[dict[str, Any]]:
