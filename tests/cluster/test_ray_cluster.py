@@ -191,6 +191,24 @@ def test_trials_that_fail_in_their_workers_are_reported_not_ranked(cluster, tmp_
     assert f"- `reward={broken}` seed 1000: " in report and "Traceback" not in report
 
 
+def test_a_sweep_asks_every_node_whether_it_sees_the_workspace(cluster, tmp_path):
+    """Each node answers for itself (a task pinned to it): where none has the folder, the
+    refusal names both nodes; where all have it, nothing is said."""
+    address, _, env = cluster
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "workspace.json").write_text("{}")
+    probe = ("import sys; from pathlib import Path; "
+             "from workbench.rl.ray_rollouts import check_workspace_visible, connect; "
+             "ray = connect(sys.argv[1]); check_workspace_visible(ray, Path(sys.argv[2])); "
+             "print('visible')")
+    for folder, answer in ((tmp_path / "ws", "visible"), (tmp_path / "elsewhere", "not there")):
+        out = subprocess.run([sys.executable, "-c", probe, address, str(folder)], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert answer in out.stdout + out.stderr, out.stderr[-2000:]
+    [message] = [line for line in out.stderr.splitlines() if "not there" in line]
+    assert message.count("(node ") == 2, message
+
+
 def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):
     address, worker, env = cluster
     workspace = tmp_path / "ws"

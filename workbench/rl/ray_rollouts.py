@@ -21,6 +21,7 @@ from __future__ import annotations
 import socket
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -77,6 +78,34 @@ def check_reachable(address: str) -> None:
         raise ValueError(f"cluster: nothing answers at {address} ({error.strerror or error}); "
                            "start a head there with `ray start --head`, or use --cluster auto"
                            ) from None
+
+
+def check_workspace_visible(ray: Any, workspace: Path, timeout: float = 60.0) -> None:
+    """Refuse, naming them, the nodes that cannot see ``workspace`` at the same path: a
+    sweep's trials write their runs into it from whichever node Tune puts them on (the
+    rollout actors of a run need nothing of it: the learner keeps the workspace)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    @ray.remote(num_cpus=0)
+    def sees(path: str) -> bool:
+        return (Path(path) / "workspace.json").is_file()
+
+    nodes = [node for node in ray.nodes() if node.get("Alive")
+             and node.get("Resources", {}).get("CPU", 0) > 0]
+    refs = [sees.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+        node["NodeID"], soft=False)).remote(str(workspace.resolve())) for node in nodes]
+    try:
+        seen = ray.get(refs, timeout=timeout)
+    except ray.exceptions.GetTimeoutError:
+        raise RuntimeError(f"cluster: a node did not answer within {timeout:g} s whether it "
+                           f"sees the workspace {workspace}") from None
+    blind = [f"{node.get('NodeManagerAddress', '?')} (node {node['NodeID'][:8]})"
+             for node, ok in zip(nodes, seen, strict=True) if not ok]
+    if blind:
+        raise RuntimeError(
+            f"cluster: the workspace {workspace.resolve()} is not there on the nodes at "
+            f"{', '.join(blind)}; a sweep writes each trial into it, so keep it on a file "
+            "system every node mounts at the same path (or sweep with --cluster auto)")
 
 
 def _worker_class(ray: Any) -> Any:
