@@ -69,6 +69,11 @@ class RewardPanel(QWidget):
         self.settings: ConfigForm | None = None
         self.fit_button = QPushButton("Fit reward")
         self.stop_button = QPushButton("Cancel")
+        self.cluster = QLineEdit()
+        self.cluster.setPlaceholderText("fit here; or on a Ray cluster: auto, host:port, "
+                                        "ray://host:port")
+        self.cluster.setToolTip("a task on the cluster (a GPU node when it has one); the "
+                                "workspace must be on a file system every node mounts")
         self.bar = QProgressBar()
         self.report = QLabel("no reward model yet")
         self.report.setWordWrap(True)
@@ -86,7 +91,11 @@ class RewardPanel(QWidget):
         layout.addWidget(self.settings_toggle)
         layout.addWidget(self.settings_box)
         self.settings_box.setVisible(False)
-        for widget in (self.fit_button, self.stop_button, self.bar, self.report):
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.fit_button)
+        buttons.addWidget(self.cluster, 1)
+        layout.addLayout(buttons)
+        for widget in (self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
         self._family_changed()
         self.plot.setMinimumHeight(110)
@@ -138,8 +147,8 @@ class RewardPanel(QWidget):
                     raise ConfigError(f"{family.name}: choose the folder of the checkpoint on "
                                       "this computer first (nothing is downloaded)")
                 config = replace(config, **{family.local_folder: self.folder.text().strip()})
-            self.session.jobs.fit_reward(family.name, config)
-        except (ConfigError, RuntimeError) as exc:
+            self.session.jobs.fit_reward(family.name, config, self.cluster.text().strip())
+        except (ConfigError, ValueError, RuntimeError) as exc:
             self.session.events.problem(str(exc))
 
     def _on_job(self, name: str, event) -> None:
@@ -159,6 +168,8 @@ class RewardPanel(QWidget):
             self.refresh()
             if event.data.get("cancelled"):
                 self.report.setText(f"fitting cancelled: {event.data['cancelled']}")
+        elif event.kind == "message":  # where it runs (a cluster)
+            self.report.setText(event.data.get("text", ""))
         elif event.kind == "error":
             self.report.setText(f"fitting failed: {event.data.get('message')}")
 

@@ -191,6 +191,53 @@ def test_trials_that_fail_in_their_workers_are_reported_not_ranked(cluster, tmp_
     assert f"- `reward={broken}` seed 1000: " in report and "Traceback" not in report
 
 
+def test_a_reward_fit_runs_as_a_task_on_the_cluster_into_the_workspace(cluster, tmp_path):
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    fit = [sys.executable, "-m", "workbench.cli.main", "train-reward", "Reach", "--cluster",
+           address, "--epochs", "3", "-w", str(workspace)]
+    # Refused in the task (no demos yet): the task's own error, in one line.
+    out = subprocess.run(fit, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-3000:]
+    assert out.stderr.strip().splitlines()[-1].startswith("workbench train-reward: error: ")
+    record = [sys.executable, "-m", "workbench.cli.main", "record", "Reach", "--scripted", "3",
+              "-w", str(workspace)]
+    subprocess.run(record, env=env, capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(fit, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert f"running on the cluster at {address}" in out.stderr
+    with Workspace.open(workspace) as ws:
+        [model] = ws.models("Reach")
+    assert str(model["path"]) == result["path"] and model["family"] == "progress"
+    assert (Path(result["path"]) / "config.json").is_file()
+    # The task's epochs reach the caller's progress (the CLI's bar, the app's); an MLP fit
+    # (Reach's default is a kernel fit, which has no epochs).
+    script = """
+import json, sys
+from dataclasses import replace
+from pathlib import Path
+from workbench.operations.base import Progress
+from workbench.operations.rewards import FitReward
+from workbench.rewards.workflow import progress_defaults
+
+class Seen(Progress):
+    epochs = []
+    def emit(self, kind, **data):
+        if "epoch" in data:
+            self.epochs.append(data["epoch"])
+
+request = FitReward(scene="Reach", cluster=sys.argv[1], workspace=Path(sys.argv[2]),
+                    config=replace(progress_defaults("Reach"), epochs=3, kernel=0.0))
+request.perform(Seen())
+print(json.dumps(Seen.epochs))
+"""
+    out = subprocess.run([sys.executable, "-c", script, address, str(workspace)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, 2, 3]
+
+
 def test_a_sweep_asks_every_node_whether_it_sees_the_workspace(cluster, tmp_path):
     """Each node answers for itself (a task pinned to it): where none has the folder, the
     refusal names both nodes; where all have it, nothing is said."""

@@ -678,6 +678,22 @@ def test_reward_panel_fits_a_clip_reward_from_a_local_checkpoint_folder(window, 
     assert not reward.folder.isVisibleTo(reward)
 
 
+def test_reward_panel_fits_on_the_cluster_it_names(window, qtbot, monkeypatch):
+    """The address goes with the request; one where nothing answers is refused in seconds
+    (a fit on a live cluster: tests/cluster/test_ray_cluster.py)."""
+    session, reward = window.session, window.panels["Reward"]
+    errors, submitted = [], []
+    session.events.subscribe(Problem, lambda e: errors.append(e.message))
+    reward.cluster.setText(" 127.0.0.1:1 ")
+    qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    assert errors and errors[-1].startswith("cluster: nothing answers at 127.0.0.1:1")
+    assert "reward" not in session.jobs
+    monkeypatch.setattr(session.jobs, "submit", lambda name, request: submitted.append(request))
+    reward.cluster.setText("auto")
+    qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    assert [request.cluster for request in submitted] == ["auto"]
+
+
 def test_reward_panel_fits_a_vision_language_model_with_the_settings_it_shows(window, qtbot):
     """The family's settings come from its config class, start at the scene's defaults and
     reach the worker as a config object (here: a short fit on small frames)."""

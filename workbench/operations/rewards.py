@@ -3,7 +3,7 @@ score recorded episodes with a goal sentence."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from workbench.registry import SCENE
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards, has_named_objects
+from workbench.rl.ray_rollouts import check_reachable
 from workbench.sentences import check_sentence, ground
 
 
@@ -36,6 +37,13 @@ class FitReward(WorkspaceRequest):
     # Its class is the family's config class; its default, the family's defaults for the scene.
     config: Any = field(default=None, metadata={"help": "the family's settings",
                                                 "flatten": True})
+    cluster: str = field(default="", metadata={
+        "help": "fit as a task on a Ray cluster (auto, HOST:PORT, ray://HOST:PORT; a GPU node "
+                "when the cluster has one), its model written into the workspace, which every "
+                "node must see at the same path; empty: here"})
+
+    def check(self) -> None:
+        check_reachable(self.cluster)
 
     @classmethod
     def nested_defaults(cls, known: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +56,14 @@ class FitReward(WorkspaceRequest):
         if not isinstance(settings, entry.config_class):
             raise TypeError(f"a {self.family} reward is fitted with a "
                             f"{entry.config_class.__name__}, got a {type(settings).__name__}")
+        if self.cluster:
+            from workbench.operations.cluster import perform_on_cluster
+
+            device = str(getattr(settings, "device", "cpu"))
+            here = replace(self, config=settings, cluster="", workspace=ws.root.resolve())
+            return {"family": self.family, **perform_on_cluster(
+                here, self.cluster, progress, wants_gpu=device in ("auto", "cuda")
+                or device.startswith("cuda:"))}
 
         def on_epoch(epoch: int, loss: float) -> bool:  # families that train count passes
             progress.emit("progress", epoch=epoch + 1, epochs=settings.epochs, loss=loss)

@@ -27,6 +27,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from workbench.config import ConfigError
+
 
 class RolloutWorkerLost(RuntimeError):
     """A rollout worker (or its node) died mid-run; ``nodes``: where the lost ones ran."""
@@ -70,20 +72,22 @@ def check_reachable(address: str) -> None:
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"cluster: {address!r} is not an address; give auto, host:port or "
+        raise ConfigError(f"cluster: {address!r} is not an address; give auto, host:port or "
                            "ray://host:port")
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as error:
-        raise ValueError(f"cluster: nothing answers at {address} ({error.strerror or error}); "
+        raise ConfigError(f"cluster: nothing answers at {address} ({error.strerror or error}); "
                            "start a head there with `ray start --head`, or use --cluster auto"
                            ) from None
 
 
-def check_workspace_visible(ray: Any, workspace: Path, timeout: float = 60.0) -> None:
+def check_workspace_visible(ray: Any, workspace: Path, why: str = "a sweep writes each trial "
+                            "into it", timeout: float = 60.0) -> None:
     """Refuse, naming them, the nodes that cannot see ``workspace`` at the same path: a
-    sweep's trials write their runs into it from whichever node Tune puts them on (the
-    rollout actors of a run need nothing of it: the learner keeps the workspace)."""
+    sweep's trials and a remote request's task write into it from whichever node Ray puts
+    them on (the rollout actors of a run need nothing of it: the learner keeps the
+    workspace)."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     @ray.remote(num_cpus=0)
@@ -104,8 +108,8 @@ def check_workspace_visible(ray: Any, workspace: Path, timeout: float = 60.0) ->
     if blind:
         raise RuntimeError(
             f"cluster: the workspace {workspace.resolve()} is not there on the nodes at "
-            f"{', '.join(blind)}; a sweep writes each trial into it, so keep it on a file "
-            "system every node mounts at the same path (or sweep with --cluster auto)")
+            f"{', '.join(blind)}; {why}, so keep it on a file system every node mounts at "
+            "the same path (or use --cluster auto)")
 
 
 def _worker_class(ray: Any) -> Any:
