@@ -129,6 +129,42 @@ def test_a_frame_reward_distilled_on_the_cluster_learns_what_it_learns_here(clus
         assert value.equal(runs["cluster"][key]), key
 
 
+def test_an_app_run_on_the_cluster_pauses_and_resumes_like_a_local_one(cluster, tmp_path,
+                                                                       monkeypatch):
+    """The app's Pause freezes the learner (SIGSTOP); the actors wait for their next step and
+    the run goes on to its budget when resumed."""
+    from workbench.rl.ppo import PPOConfig
+    from workbench.rl.run import RunConfig
+    from workbench.session import Session
+
+    address, _, env = cluster
+    for name in ("RAY_USAGE_STATS_ENABLED", "RAY_AUTH_MODE"):  # the job's worker joins it
+        monkeypatch.setenv(name, env[name])
+    session = Session(tmp_path / "ws", scene="Reach")
+    job = session.jobs.train(RunConfig(
+        scene="Reach", reward="reference", eval_episodes=2, cluster=address, rollout_actors=2,
+        tensorboard=False, ppo=PPOConfig(total_steps=TOTAL_STEPS, num_envs=2,
+                                         rollout_steps=128)))
+    seen: list = []
+    while not [e for e in seen if e.kind == "progress"]:
+        seen += job.poll()
+        assert job.running, [(e.kind, e.data) for e in seen]
+        time.sleep(0.1)
+    session.jobs.pause("train")
+    time.sleep(0.5)
+    seen += job.poll()  # what was in flight when it froze
+    time.sleep(3.0)
+    assert job.paused and job.poll() == []
+    session.jobs.resume("train")
+    events = job.wait(timeout=300)
+    steps = [e.data["step"] for e in seen + events if e.kind == "progress"]
+    assert job.state == "done" and steps[-1] == TOTAL_STEPS, events[-1].data
+    with Workspace.open(tmp_path / "ws") as ws:
+        [run] = ws.runs("Reach")
+    assert run["status"] == "finished"
+    session.close()
+
+
 def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_path):
     """Tiny budgets: what is checked is the sweep's bookkeeping, not what the runs learn."""
     address, _, env = cluster

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,10 +60,21 @@ def _worker(request: Request, events: Any, stop: Any, inbox: Any) -> None:
     progress = _WorkerProgress(events, stop, inbox)
     try:
         result = execute(request, progress)
+        _leave_cluster()
         progress.emit("stopped" if stop.is_set() else "done", **(result or {}))
     except BaseException as exc:  # report every failure to the parent, then exit
+        _leave_cluster()
         progress.emit("error", message=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc())
+
+
+def _leave_cluster() -> None:
+    """Disconnect from Ray (a cluster run or fit) before the job reports its end: else Ray
+    disconnects at the process's exit, where the app, closing, may end it mid-way (Ray then
+    prints its SIGTERM handler's traceback)."""
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
 
 
 class Job:
