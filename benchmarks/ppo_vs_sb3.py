@@ -17,6 +17,7 @@ each threshold (``--svg`` plots every curve).
 Run: python benchmarks/ppo_vs_sb3.py --env Pendulum-v1 [--seeds 3] > pendulum.jsonl
      python benchmarks/ppo_vs_sb3.py --env HalfCheetah-v5 --steps 300000 > cheetah.jsonl
      python benchmarks/ppo_vs_sb3.py --summarise cheetah.jsonl [--svg cheetah.svg]
+     python benchmarks/ppo_vs_sb3.py --seeds 9 --cluster auto > runs.jsonl  # Ray Tune trials
 """
 
 from __future__ import annotations
@@ -315,6 +316,9 @@ def main() -> None:
     parser.add_argument("--summarise", nargs="+", metavar="RESULTS",
                         help="print the tables of earlier runs' output files instead of running")
     parser.add_argument("--svg", help="with --summarise: also plot every run's curve here")
+    parser.add_argument("--cluster", help="run each seed and side as a Ray Tune trial of one "
+                        "CPU there (auto: a local Ray); wall-clock figures stay comparable "
+                        "only where each trial has its CPU to itself")
     args = parser.parse_args()
     if args.summarise:
         summarise_files(args.summarise, args.svg)
@@ -326,14 +330,27 @@ def main() -> None:
     importlib.import_module("stable_baselines3")
 
     budget = args.steps or BUDGET[args.env]
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for name, run in (("workbench", run_workbench), ("sb3", run_sb3)):
-            if args.only in (None, name):
-                extra = (tuple(args.set),) if name == "workbench" else ()
-                result = run(args.env, seed, budget, args.eval_every, args.eval_episodes,
-                             *extra)
-                print(json.dumps({"env": args.env, "threshold": THRESHOLD[args.env],
-                                  "budget": budget, **result}), flush=True)
+    runs = [{"env": args.env, "seed": seed, "side": side, "budget": budget,
+             "every": args.eval_every, "episodes": args.eval_episodes, "set": args.set}
+            for seed in range(args.first_seed, args.first_seed + args.seeds)
+            for side in ("workbench", "sb3") if args.only in (None, side)]
+    if args.cluster:
+        from workbench.rl.sweep import map_trials
+
+        results = map_trials(one_run, runs, args.cluster, name="ppo_vs_sb3")
+    else:
+        results = map(one_run, runs)
+    for result in results:
+        print(json.dumps(result), flush=True)
+
+
+def one_run(run: dict) -> dict:
+    """One seed of one side, as a line of the results file."""
+    side = run_workbench if run["side"] == "workbench" else run_sb3
+    extra = (tuple(run["set"]),) if run["side"] == "workbench" else ()
+    result = side(run["env"], run["seed"], run["budget"], run["every"], run["episodes"], *extra)
+    return {"env": run["env"], "threshold": THRESHOLD[run["env"]], "budget": run["budget"],
+            **result}
 
 
 if __name__ == "__main__":

@@ -249,6 +249,13 @@ def summary(results: list[dict], threshold: float = -200.0) -> dict:
     return out
 
 
+def one_run(run: dict) -> dict:
+    """One seed at one label budget of the workbench's side."""
+    return run_workbench(run["labels"], run["seed"], run["steps"], run["episodes"],
+                         tuple(run["feedback"]), tuple(run["ppo"]), run["grid"],
+                         run["retrain"], run["turns"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setup", action="store_true", help="make imitation's venv and exit")
@@ -268,6 +275,9 @@ def main() -> None:
                         help="workbench: list the net turn of each labelled segment that spins")
     parser.add_argument("--retrain", action="store_true",
                         help="workbench: also train a fresh PPO on the final reward, frozen")
+    parser.add_argument("--cluster", help="workbench: run each seed and label budget as a Ray "
+                        "Tune trial of one CPU there (auto: a local Ray); imitation's side runs "
+                        "here, in its own venv")
     args = parser.parse_args()
     if args.setup:
         setup()
@@ -275,13 +285,19 @@ def main() -> None:
     torch.set_num_threads(1)
     results = []
     if args.only in (None, "workbench"):
-        for seed in args.seeds:
-            for labels in args.labels:
-                results.append(run_workbench(labels, seed, args.steps, args.eval_episodes,
-                                             tuple(args.feedback), tuple(args.ppo),
-                                             args.reward_grid, args.retrain,
-                                             args.label_turns))
-                print(json.dumps(results[-1]), flush=True)
+        runs = [{"labels": labels, "seed": seed, "steps": args.steps,
+                 "episodes": args.eval_episodes, "feedback": args.feedback, "ppo": args.ppo,
+                 "grid": args.reward_grid, "retrain": args.retrain, "turns": args.label_turns}
+                for seed in args.seeds for labels in args.labels]
+        if args.cluster:
+            from workbench.rl.sweep import map_trials
+
+            done = map_trials(one_run, runs, args.cluster, name="preference_vs_imitation")
+        else:
+            done = map(one_run, runs)
+        for result in done:
+            results.append(result)
+            print(json.dumps(result), flush=True)
     if args.only in (None, "imitation"):
         for result in run_imitation(args.labels, args.seeds, args.steps, args.eval_episodes):
             results.append(result)

@@ -274,6 +274,34 @@ print(json.dumps(Seen.epochs))
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, 2, 3]
 
 
+def test_benchmark_seeds_run_as_tune_trials_and_come_back_in_order(cluster):
+    """What benchmarks/ppo_vs_sb3.py and preference_vs_imitation.py run their seeds through
+    with --cluster; a trial that fails is named."""
+    address, _, env = cluster
+    script = """
+import json, sys
+from workbench.rl.sweep import map_trials
+
+def run(config):
+    if config["seed"] == 13:
+        raise ValueError("unlucky")
+    return {"seed": config["seed"], "square": config["seed"] ** 2}
+
+print(json.dumps(map_trials(run, [{"seed": s} for s in (3, 1, 2)], sys.argv[1])))
+try:
+    map_trials(run, [{"seed": 1}, {"seed": 13}], sys.argv[1])
+except RuntimeError as error:
+    print(error)
+"""
+    out = subprocess.run([sys.executable, "-c", script, address], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    first, second = out.stdout.strip().splitlines()[-2:]
+    assert json.loads(first) == [{"seed": 3, "square": 9}, {"seed": 1, "square": 1},
+                                 {"seed": 2, "square": 4}]
+    assert second == "trial {'seed': 13} failed: ValueError: unlucky"
+
+
 def test_a_sweep_asks_every_node_whether_it_sees_the_workspace(cluster, tmp_path):
     """Each node answers for itself (a task pinned to it): where none has the folder, the
     refusal names both nodes; where all have it, nothing is said."""

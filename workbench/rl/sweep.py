@@ -296,3 +296,43 @@ def curves_svg(curves: dict[str, list[tuple[float, float]]], width: int = 720,
                              f'font-size="11">{label}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def map_trials(run: Any, configs: Sequence[dict[str, Any]], cluster: str = "auto",
+               cpus: float = 1.0, name: str = "trials") -> list[dict[str, Any]]:
+    """``[run(config) for config in configs]``, each call a Ray Tune trial of ``cpus`` CPUs, as
+    many at once as the cluster holds: what the multi-seed benchmarks (PPO against SB3,
+    preference against imitation) run their seeds through. ``run`` returns a JSON-able dict;
+    results come back in the order of ``configs``. A failed trial raises, naming its config."""
+    import tempfile
+
+    from ray import tune
+
+    from workbench.rl.ray_rollouts import connect
+
+    connect(cluster)
+
+    def trial(params: dict[str, Any]) -> None:
+        import torch
+
+        torch.set_num_threads(max(1, int(cpus)))  # as many threads as the trial has CPUs
+        config = {k: v for k, v in params["config"].items() if k != "index"}
+        tune.report({"result": json.dumps(run(config))})
+
+    indexed = [{"index": i, **config} for i, config in enumerate(configs)]
+    tuner = tune.Tuner(
+        tune.with_resources(trial, {"cpu": cpus}),
+        param_space={"config": tune.grid_search(indexed)},
+        run_config=tune.RunConfig(name=name, storage_path=tempfile.mkdtemp(prefix="tune-"),
+                                  verbose=0))
+    with contextlib.redirect_stdout(sys.stderr):  # the callers print their results on stdout
+        results = tuner.fit()
+    found: dict[int, dict[str, Any]] = {}
+    for index in range(len(results)):
+        result = results[index]
+        config = dict((result.config or {})["config"])
+        number = config.pop("index")
+        if result.error:
+            raise RuntimeError(f"trial {config} failed: {error_line(result.error)}")
+        found[number] = json.loads((result.metrics or {})["result"])
+    return [found[i] for i in range(len(configs))]
