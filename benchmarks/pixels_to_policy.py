@@ -20,7 +20,7 @@ success counts as a demonstration.
 
 Run: python benchmarks/pixels_to_policy.py [--scenes Push DrawerOpen] [--seeds 3]
      [--first-seed 200] [--steps 400000] [--scoring distilled] [--only learned|reference]
-     [--rounds 1] [--watch 10] [--takeover-at 0]
+     [--rounds 1] [--watch 10] [--takeover-at 0] [--cluster auto]
 """
 
 from __future__ import annotations
@@ -74,7 +74,12 @@ def main() -> None:
     parser.add_argument("--watch", type=int, default=10)
     parser.add_argument("--takeover-at", type=int, default=0,
                         help="watched episodes: a scripted person takes over at this tick")
+    parser.add_argument("--cluster", help="train each seed's runs as Ray Tune trials of one "
+                        "CPU there (auto: a local Ray); rounds of 1 only")
     args = parser.parse_args()
+    if args.cluster and args.rounds > 1:
+        parser.error("--cluster: a later round refits on the policy of the one before, so "
+                     "rounds run here; give --rounds 1")
     for scene in args.scenes:
         with tempfile.TemporaryDirectory() as folder:
             workspace = Workspace.open(folder, create=True)
@@ -82,6 +87,17 @@ def main() -> None:
             record_demo_set(workspace, scene, 1)
             if args.only != "reference":  # the reference reward needs no fitted model
                 fit(workspace, scene, start)
+            if args.cluster:
+                from workbench.rl.sweep import map_trials
+
+                runs = [{"workspace": folder, "scene": scene, "reward": reward, "seed": seed,
+                         "steps": args.steps, "scoring": args.scoring}
+                        for seed in range(args.first_seed, args.first_seed + args.seeds)
+                        for reward, kind in (("latest", "learned"), ("reference", "reference"))
+                        if args.only in (None, kind)]
+                for record in map_trials(one_train, runs, args.cluster, name="pixels_to_policy"):
+                    print(json.dumps(record), flush=True)
+                continue
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for reward in ("latest", "reference"):
                     kind = "learned" if reward == "latest" else "reference"
@@ -148,20 +164,35 @@ def watch_with_a_person(workspace: Workspace, bundle: str, episodes: int, at: in
 
 def train(workspace: Workspace, scene: str, reward: str, seed: int, args: argparse.Namespace,
           round_: int) -> str:
-    """One run; its folder."""
+    """One run, its line printed; its folder."""
+    record = train_record(workspace, scene, reward, seed, args.steps, args.scoring, round_)
+    path = record.pop("path")
+    print(json.dumps(record), flush=True)
+    return path
+
+
+def train_record(workspace: Workspace, scene: str, reward: str, seed: int, steps: int,
+                 scoring: str, round_: int) -> dict[str, Any]:
     kind = "learned" if reward == "latest" else "reference"
     config = RunConfig(
         scene=scene, reward=reward, eval_episodes=40, hacking_guard=False, tensorboard=False,
-        checkpoint_every=0, frame_scoring=args.scoring,
-        ppo=PPOConfig(total_steps=args.steps, seed=seed))
+        checkpoint_every=0, frame_scoring=scoring, ppo=PPOConfig(total_steps=steps, seed=seed))
     start = time.perf_counter()
     result = train_run(workspace, config)
-    print(json.dumps({
-        "scene": scene, "seed": seed, "reward": kind, "round": round_,
-        "scoring": args.scoring if kind == "learned" else None,
-        "success_rate": result["success_rate"], "seconds": round(time.perf_counter() - start, 1),
-        **distill_summary(result["path"])}), flush=True)
-    return result["path"]
+    return {"scene": scene, "seed": seed, "reward": kind, "round": round_,
+            "scoring": scoring if kind == "learned" else None,
+            "success_rate": result["success_rate"],
+            "seconds": round(time.perf_counter() - start, 1),
+            **distill_summary(result["path"]), "path": result["path"]}
+
+
+def one_train(run: dict[str, Any]) -> dict[str, Any]:
+    """One seed's first-round run as a Ray Tune trial, in the scene's workspace."""
+    with Workspace.open(run["workspace"]) as workspace:
+        record = train_record(workspace, run["scene"], run["reward"], run["seed"],
+                              run["steps"], run["scoring"], 1)
+    record.pop("path")
+    return record
 
 
 if __name__ == "__main__":
