@@ -11,7 +11,7 @@ from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
-from workbench.rl.ray_rollouts import check_reachable
+from workbench.rl.ray_rollouts import check_reachable, check_workspace_visible, connect
 from workbench.rl.run import RunConfig, resolve_reward, train_run
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
@@ -100,6 +100,7 @@ class Sweep(WorkspaceRequest):
         if newest is not None:
             # Every trial trains on the model that is newest now, not on one fitted meanwhile.
             base = replace(base, reward="model", reward_model=newest)
+        check_workspace_visible(connect(address), ws.root)  # before the sweep's folder is made
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
         progress.emit("message", text=f"sweeping into {out}")
         return run_sweep(ws.root, base, self.grid, self.seeds, out, address, self.grace,
