@@ -57,9 +57,14 @@ class SweepBox(QGroupBox):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setMaximumHeight(150)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # The settings take the room; the counts, only their own width (at the default width
+        # each, six columns left the settings a few pixels in a 560-pixel panel).
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table)
         self.plot = pg.PlotWidget(title="sweep: true success of each trial")
+        self.plot.setYRange(0, 1.05)  # a success rate, also when every trial stays at 0
         self.plot.setMinimumHeight(160)
         self.plot.setMaximumHeight(180)
         layout.addWidget(self.plot)

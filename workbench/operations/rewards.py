@@ -62,8 +62,8 @@ class FitReward(WorkspaceRequest):
             device = str(getattr(settings, "device", "cpu"))
             here = replace(self, config=settings, cluster="", workspace=ws.root.resolve())
             return {"family": self.family, **perform_on_cluster(
-                here, self.cluster, progress, wants_gpu=device in ("auto", "cuda")
-                or device.startswith("cuda:"))}
+                here, self.cluster, progress, wants_gpu=device == "auto"
+                or device.startswith("cuda"))}
 
         def on_epoch(epoch: int, loss: float) -> bool:  # families that train count passes
             progress.emit("progress", epoch=epoch + 1, epochs=settings.epochs, loss=loss)

@@ -92,8 +92,7 @@ class Sweep(WorkspaceRequest):
             if model is not None and not Path(model).is_dir():
                 raise ConfigError(f"reward: {model} is not a reward model folder (a relative "
                                   f"folder is read from the workspace, {ws.root})")
-            if config.reward == "latest" and "reward" not in {a.split("=")[0].strip()
-                                                             for a in assignments}:
+            if config.reward == "latest":
                 newest = model
         address = self.config.cluster or "auto"  # where the trials run
         base = replace(self.config, cluster="")  # each trial steps its envs in its worker

@@ -67,7 +67,7 @@ def connect(address: str) -> Any:
 def check_reachable(address: str) -> None:
     """Refuse in seconds an ``address`` where nothing listens ("auto" and "" pass): Ray itself
     retries a head's address for minutes before it gives up. Needs no Ray; the requests that
-    use a cluster (train, sweep) call it before they write anything."""
+    use a cluster (train, sweep, train-reward) call it before they write anything."""
     if address in ("", "auto"):
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
@@ -239,8 +239,7 @@ class RayVectorEnv(gym.vector.VectorEnv):
     def step(self, actions: np.ndarray) -> tuple[Any, ...]:
         refs = [w.step.remote(actions[lo:hi]) for w, lo, hi
                 in zip(self.workers, self.bounds[:-1], self.bounds[1:], strict=True)]
-        pending, self._pending = self._pending, []
-        parts = self._gather(refs + pending)[:len(refs)]
+        parts = self._gather_after_pending(refs)
         obs, rewards, terminated, truncated = (np.concatenate([p[k] for p in parts])
                                                for k in range(4))
         return obs, rewards, terminated, truncated, merge_infos([p[4] for p in parts],
@@ -261,10 +260,15 @@ class RayVectorEnv(gym.vector.VectorEnv):
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """Each sub-env's method ``name`` called (or attribute read), in env order, as
         SyncVectorEnv's."""
-        pending, self._pending = self._pending, []
-        parts = self._gather([w.call.remote(name, args, kwargs) for w in self.workers]
-                             + pending)[:len(self.workers)]
+        parts = self._gather_after_pending([w.call.remote(name, args, kwargs)
+                                            for w in self.workers])
         return tuple(result for part in parts for result in part)
+
+    def _gather_after_pending(self, refs: list[Any]) -> list[Any]:
+        """``refs``' results, also waiting for the set_attr calls sent before them (so that a
+        failed one is reported here)."""
+        pending, self._pending = self._pending, []
+        return self._gather(refs + pending)[:len(refs)]
 
     # exact checkpoints (workbench.rl.checkpoint): each actor's SyncVectorEnv state
     def get_state(self) -> list[dict[str, Any]]:

@@ -98,12 +98,12 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    from workbench.rl.ray_rollouts import check_workspace_visible, connect
+    from workbench.rl.ray_rollouts import connect
 
     combinations = grid_assignments(grid, base)
     if seeds < 1:
         raise ConfigError(f"seeds must be at least 1, got {seeds}")
-    check_workspace_visible(connect(cluster), Path(workspace))
+    connect(cluster)  # every node must see the workspace: the caller checked, before `out`
     updates = max(1, base.ppo.total_steps // (base.ppo.num_envs * base.ppo.rollout_steps))
     space = {"assignments": tune.grid_search(combinations),
              "seed": tune.grid_search([1000 + i for i in range(seeds)]),

@@ -60,12 +60,12 @@ def _worker(request: Request, events: Any, stop: Any, inbox: Any) -> None:
     progress = _WorkerProgress(events, stop, inbox)
     try:
         result = execute(request, progress)
-        _leave_cluster()
-        progress.emit("stopped" if stop.is_set() else "done", **(result or {}))
+        end, data = ("stopped" if stop.is_set() else "done"), (result or {})
     except BaseException as exc:  # report every failure to the parent, then exit
-        _leave_cluster()
-        progress.emit("error", message=f"{type(exc).__name__}: {exc}",
-                      traceback=traceback.format_exc())
+        end, data = "error", {"message": f"{type(exc).__name__}: {exc}",
+                              "traceback": traceback.format_exc()}
+    _leave_cluster()
+    progress.emit(end, **data)
 
 
 def _leave_cluster() -> None:
