@@ -73,7 +73,8 @@ class RewardPanel(QWidget):
         self.cluster.setPlaceholderText("fit here; or on a Ray cluster: auto, host:port, "
                                         "ray://host:port")
         self.cluster.setToolTip("a task on the cluster (a GPU node when it has one); the "
-                                "workspace must be on a file system every node mounts")
+                                "scene's recordings travel with it where a node does not "
+                                "see the workspace")
         self.bar = QProgressBar()
         self.report = QLabel("no reward model yet")
         self.report.setWordWrap(True)

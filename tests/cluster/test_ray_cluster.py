@@ -274,6 +274,65 @@ print(json.dumps(Seen.epochs))
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, 2, 3]
 
 
+def test_a_reward_fit_takes_the_recordings_to_nodes_that_do_not_see_the_workspace(
+        cluster, tmp_path):
+    """Where a node lacks the workspace's folder (here the nodes' answer is replaced, as both
+    nodes of this cluster share one disk), the scene's recordings and labels travel with the
+    task and the model comes back: indexed in a folder of its own here, scoring every recorded
+    episode exactly as the same fit run here."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    for command in (["record", "Reach", "--scripted", "3"],
+                    ["teach", "Reach", "--labels", "8", "--length", "10"]):
+        subprocess.run([sys.executable, "-m", "workbench.cli.main", *command, "-w",
+                        str(workspace)], env=env, capture_output=True, text=True, timeout=300,
+                       check=True)
+    script = """
+import json, sys
+from pathlib import Path
+import numpy as np
+import workbench.operations.cluster as cluster
+from workbench.data.workspace import Workspace
+from workbench.operations.base import Progress
+from workbench.operations.rewards import FitReward
+from workbench.rewards.artifact import load_reward_model
+
+class Said(Progress):
+    lines = []
+    def emit(self, kind, **data):
+        if kind == "message":
+            self.lines.append(data["text"])
+
+cluster.nodes_without = lambda ray, path: ["10.0.0.9 (node 0badc0de)"]
+workspace = Path(sys.argv[2])
+out = {"said": Said.lines}
+for family in ("progress", "preference"):
+    fit = FitReward(scene="Reach", family=family, cluster=sys.argv[1], workspace=workspace)
+    shipped = fit.perform(Said())
+    here = FitReward(scene="Reach", family=family, workspace=workspace).perform(Progress())
+    with Workspace.open(workspace) as ws:
+        indexed = {m["id"]: m["path"] for m in ws.models("Reach")}
+        episodes = [ws.load_episode(e["id"]) for e in ws.episodes("Reach")]
+    a, b = (load_reward_model(r["path"], device="cpu") for r in (shipped, here))
+    out[family] = {"result": shipped, "indexed": indexed[shipped["model_id"]],
+                   "same": all(np.array_equal(a.progress_episode(e), b.progress_episode(e))
+                               for e in episodes)}
+print(json.dumps(out))
+"""
+    out = subprocess.run([sys.executable, "-c", script, address, str(workspace)], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(seen["said"]) == 2 and all("travel with the task" in s for s in seen["said"])
+    for family in ("progress", "preference"):
+        result = seen[family]["result"]
+        path = Path(result["path"])
+        assert path.parent == workspace.resolve() / "models" and path.name.startswith(family)
+        assert seen[family]["indexed"] == result["path"] and (path / "config.json").is_file()
+        assert seen[family]["same"], family
+        assert "workbench-task-" not in json.dumps(result)  # no path of the node's scratch copy
+
+
 def test_benchmark_seeds_run_as_tune_trials_and_come_back_in_order(cluster):
     """What benchmarks/ppo_vs_sb3.py and preference_vs_imitation.py run their seeds through
     with --cluster; a trial that fails is named."""

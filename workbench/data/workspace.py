@@ -7,6 +7,7 @@ models and training runs; bulky arrays live in files beside it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -218,6 +219,12 @@ class Workspace:
         if not (root / LABEL_JOURNAL).exists():  # written before the journal existed
             workspace.write_label_journal()
         return workspace
+
+    def copy_index(self, target: Path) -> None:
+        """A consistent copy of the index at ``target`` (SQLite's backup: a commit in
+        progress is either in it whole or not at all)."""
+        with contextlib.closing(sqlite3.connect(target)) as copy:
+            self._db.backup(copy)
 
     def close(self) -> None:
         self._db.close()

@@ -1,18 +1,25 @@
 """A workspace request performed as one task on a Ray cluster (a reward fit on the lab's GPU
 node while the laptop keeps the app), its progress forwarded to the front end here.
 
-The task opens the workspace by its path, as a sweep's trials do, so every node must see it
-there (a shared file system; asked of each node first); what it makes is written into the
-workspace as if it had run here. Ray carries the request and its result between processes;
-nothing is read back from a file but the workspace itself.
+Where every node sees the workspace at its path (a shared file system; each node is asked),
+the task opens it there and writes what it makes into it, as if it had run here. Where some
+node does not, the scene's recordings travel with the task (an archive in Ray's object store)
+into a scratch workspace on the node, and the models the task makes come back the same way,
+indexed here under new names. Either way Ray carries the request, the archives and the result
+between processes; nothing is unpickled from a file.
 """
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from workbench.data.transfer import pack_folder, pack_recordings, unpack
+from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.rl.ray_rollouts import check_workspace_visible, connect
+from workbench.rl.ray_rollouts import connect, nodes_without
 
 
 class _Forwarded(Progress):
@@ -29,21 +36,46 @@ def _perform(request: WorkspaceRequest, events: Any) -> Result:
     return request.perform(_Forwarded(events))
 
 
-def perform_on_cluster(request: WorkspaceRequest, address: str, progress: Progress,
-                       wants_gpu: bool = False) -> Result:
-    """Run ``request`` (its workspace an absolute path) as a task on the cluster at
-    ``address``, on a GPU node where ``wants_gpu`` and the cluster has one. Stopping cancels
-    the task (nothing is stored then); a failure in it is raised here as its own exception."""
+def _perform_shipped(request: WorkspaceRequest, recordings: bytes, events: Any
+                     ) -> tuple[Result, list[dict[str, Any]], str]:
+    """On a node without the workspace: perform in a scratch copy of the recordings; the
+    result, each model made (its index row and its folder packed) and the scratch root."""
+    with tempfile.TemporaryDirectory(prefix="workbench-task-") as scratch:
+        root = Path(scratch).resolve()
+        unpack(recordings, root)
+        with Workspace.open(root) as ws:
+            before = {model["id"] for model in ws.models()}
+        result = replace(request, workspace=root).perform(_Forwarded(events))
+        with Workspace.open(root) as ws:
+            made = [{**model, "archive": pack_folder(Path(model["path"]))}
+                    for model in ws.models() if model["id"] not in before]
+    return result, made, str(root)
+
+
+def perform_on_cluster(request: WorkspaceRequest, ws: Workspace, scene: str, address: str,
+                       progress: Progress, wants_gpu: bool = False) -> Result:
+    """Run ``request`` (on the open workspace ``ws``, reading the recordings of ``scene``) as
+    a task on the cluster at ``address``, on a GPU node where ``wants_gpu`` and the cluster
+    has one. Stopping cancels the task (nothing is stored then); a failure in it is raised
+    here as its own exception."""
     ray = connect(address)
     from ray.util.queue import Queue
 
-    check_workspace_visible(ray, request.workspace, "the task writes what it makes into it")
+    request = replace(request, workspace=ws.root.resolve())
+    shipped = bool(nodes_without(ray, ws.root))
     gpus = 1 if wants_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     events = Queue(actor_options={"num_cpus": 0})
-    task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_perform).remote(request,
-                                                                                events)
-    progress.emit("message", text=f"running on the cluster at {address}"
-                  + (" (a GPU node)" if gpus else ""))
+    options = {"num_cpus": 1, "num_gpus": gpus, "max_retries": 0}
+    where = " (a GPU node)" if gpus else ""
+    if shipped:
+        recordings = pack_recordings(ws, scene)
+        task = ray.remote(**options)(_perform_shipped).remote(request, ray.put(recordings),
+                                                              events)
+        where += (f"; not every node sees the workspace, so {scene}'s recordings "
+                  f"({len(recordings) / 1e6:.1f} MB) travel with the task")
+    else:
+        task = ray.remote(**options)(_perform).remote(request, events)
+    progress.emit("message", text=f"running on the cluster at {address}{where}")
     try:
         while not ray.wait([task], timeout=0.25)[0]:
             _forward(events, progress)
@@ -52,11 +84,28 @@ def perform_on_cluster(request: WorkspaceRequest, address: str, progress: Progre
                 return {"cancelled": f"stopped; the task on the cluster at {address} was ended"}
         _forward(events, progress)
         try:
-            return dict(ray.get(task))
+            outcome = ray.get(task)
         except ray.exceptions.RayTaskError as error:  # the task's own exception, one line
             raise error.cause if isinstance(error.cause, Exception) else error from None
     finally:
         events.shutdown()
+    return _bring_back(ws, *outcome) if shipped else dict(outcome)
+
+
+def _bring_back(ws: Workspace, result: Result, made: list[dict[str, Any]], remote_root: str
+                ) -> Result:
+    """Index each model the task made in ``ws`` (a new folder here) and point the result's
+    paths and ids at the copies."""
+    result = dict(result)
+    for model in made:
+        path = ws.new_artifact_dir("models", model["name"])
+        unpack(model["archive"], path)
+        model_id = ws.add_model(model["name"], model["family"], model["scene"], path,
+                                model["metrics"], model["created"])
+        if result.get("path") == model["path"]:
+            result.update(path=str(path), model_id=model_id)
+    return {key: value.replace(remote_root, str(ws.root)) if isinstance(value, str) else value
+            for key, value in result.items()}
 
 
 def _forward(events: Any, progress: Progress) -> None:

@@ -39,8 +39,9 @@ class FitReward(WorkspaceRequest):
                                                 "flatten": True})
     cluster: str = field(default="", metadata={
         "help": "fit as a task on a Ray cluster (auto, HOST:PORT, ray://HOST:PORT; a GPU node "
-                "when the cluster has one), its model written into the workspace, which every "
-                "node must see at the same path; empty: here"})
+                "when the cluster has one), its model stored in the workspace; the scene's "
+                "recordings travel with the task where a node does not see the workspace; "
+                "empty: here"})
 
     def check(self) -> None:
         check_reachable(self.cluster)
@@ -60,10 +61,10 @@ class FitReward(WorkspaceRequest):
             from workbench.operations.cluster import perform_on_cluster
 
             device = str(getattr(settings, "device", "cpu"))
-            here = replace(self, config=settings, cluster="", workspace=ws.root.resolve())
+            here = replace(self, config=settings, cluster="")
             return {"family": self.family, **perform_on_cluster(
-                here, self.cluster, progress, wants_gpu=device == "auto"
-                or device.startswith("cuda"))}
+                here, ws, self.scene, self.cluster, progress,
+                wants_gpu=device == "auto" or device.startswith("cuda"))}
 
         def on_epoch(epoch: int, loss: float) -> bool:  # families that train count passes
             progress.emit("progress", epoch=epoch + 1, epochs=settings.epochs, loss=loss)

@@ -85,9 +85,19 @@ def check_reachable(address: str) -> None:
 def check_workspace_visible(ray: Any, workspace: Path, why: str = "a sweep writes each trial "
                             "into it", timeout: float = 60.0) -> None:
     """Refuse, naming them, the nodes that cannot see ``workspace`` at the same path: a
-    sweep's trials and a remote request's task write into it from whichever node Ray puts
-    them on (the rollout actors of a run need nothing of it: the learner keeps the
-    workspace)."""
+    sweep's trials write into it from whichever node Ray puts them on (the rollout actors of
+    a run need nothing of it: the learner keeps the workspace)."""
+    blind = nodes_without(ray, workspace, timeout)
+    if blind:
+        raise RuntimeError(
+            f"cluster: the workspace {workspace.resolve()} is not there on the nodes at "
+            f"{', '.join(blind)}; {why}, so keep it on a file system every node mounts at "
+            "the same path (or use --cluster auto)")
+
+
+def nodes_without(ray: Any, workspace: Path, timeout: float = 60.0) -> list[str]:
+    """The nodes (address and id) that do not see ``workspace`` at its path here; each
+    answers for itself, in a task pinned to it."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     @ray.remote(num_cpus=0)
@@ -103,13 +113,8 @@ def check_workspace_visible(ray: Any, workspace: Path, why: str = "a sweep write
     except ray.exceptions.GetTimeoutError:
         raise RuntimeError(f"cluster: a node did not answer within {timeout:g} s whether it "
                            f"sees the workspace {workspace}") from None
-    blind = [f"{node.get('NodeManagerAddress', '?')} (node {node['NodeID'][:8]})"
-             for node, ok in zip(nodes, seen, strict=True) if not ok]
-    if blind:
-        raise RuntimeError(
-            f"cluster: the workspace {workspace.resolve()} is not there on the nodes at "
-            f"{', '.join(blind)}; {why}, so keep it on a file system every node mounts at "
-            "the same path (or use --cluster auto)")
+    return [f"{node.get('NodeManagerAddress', '?')} (node {node['NodeID'][:8]})"
+            for node, ok in zip(nodes, seen, strict=True) if not ok]
 
 
 def _worker_class(ray: Any) -> Any:
