@@ -121,6 +121,21 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path, capsys):
     assert "did you mean --epochs?" in err and "`workbench train-reward --help`" in err
 
 
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--family", "code"], "error: --source-file: give the file of your reward code"),
+    (["--family", "clip"], "error: --weights: give the folder of a CLIP checkpoint"),
+    (["--cluster", "not an address"], "error: --cluster: 'not an address' is not an address"),
+])
+def test_a_setting_named_in_an_error_is_the_option_typed(argv, says, tmp_path, capsys):
+    """The core and the app name a setting by its field (source_file); the command line names
+    the option the person typed (--source-file)."""
+    assert main(["record", "Push", "--scripted", "1", "--workspace", str(tmp_path / "ws")]) == 0
+    capsys.readouterr()
+    assert main(["train-reward", "Push", *argv, "--workspace", str(tmp_path / "ws")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and len(err.splitlines()) == 1, err
+
+
 def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -52,16 +53,36 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                    unknown: list[str]) -> typing.NoReturn:
-    """Unknown arguments, reported by the (sub)command they were given to, with the nearest
-    option it has: `workbench train-reward: ... --epochz 3; did you mean --epochs?`."""
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace
+            ) -> argparse.ArgumentParser:
+    """The (sub)command's parser the arguments chose."""
     for name in (args.command, getattr(args, "action", None)):  # argparse keeps subparsers
         # only in its (private) actions list; walk down to the one the arguments chose
         commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         if name and commands:
             parser = commands[0].choices[name]
-    options = [o for action in parser._actions for o in action.option_strings if len(o) > 2]
+    return parser
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for action in parser._actions for o in action.option_strings if len(o) > 2]
+
+
+def _as_typed(message: str, options: list[str]) -> str:
+    """A message that opens with a setting's name, as the core and the app call it
+    ("source_file: give the file ..."), names the option typed here instead
+    ("--source-file: give the file ...")."""
+    found = re.match(r"([a-z][a-z0-9_.]*)(:| must| is )", message)
+    option = "--" + found.group(1).replace("_", "-") if found else ""
+    return option + message[len(found.group(1)):] if found and option in options else message
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                    unknown: list[str]) -> typing.NoReturn:
+    """Unknown arguments, reported by the (sub)command they were given to, with the nearest
+    option it has: `workbench train-reward: ... --epochz 3; did you mean --epochs?`."""
+    parser = _chosen(parser, args)
+    options = _options(parser)
     flag = next((u.partition("=")[0] for u in unknown if u.startswith("--")), "")
     nearest = difflib.get_close_matches(flag, options, n=1, cutoff=0.6)
     parser.error(f"unrecognized arguments: {' '.join(unknown)}"
@@ -102,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"workbench {name}: terminated; the robot was sent a stop", file=sys.stderr)
         return 143
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
-        print(f"workbench {name}: error: {_one_line(exc)}", file=sys.stderr)
+        message = _as_typed(_one_line(exc), _options(_chosen(parser, args)))
+        print(f"workbench {name}: error: {message}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug of ours: one line for the user, the traceback in a file
         log = _save_traceback(name)
