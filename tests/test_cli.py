@@ -136,6 +136,21 @@ def test_a_setting_named_in_an_error_is_the_option_typed(argv, says, tmp_path, c
     assert says in err and len(err.splitlines()) == 1, err
 
 
+def test_standard_output_carries_the_result_alone(tmp_path, capsys, monkeypatch):
+    """What a library prints while an operation runs (Ray's notice that it retries a task)
+    goes to standard error: `workbench ... | jq` reads the result's JSON only."""
+    import workbench.cli.main as cli
+
+    def noisy(request, progress):
+        print("(raylet) Task _perform failed. There are 3 retries remaining")
+        return {"scene": request.scene}
+
+    monkeypatch.setattr(cli, "execute", noisy)
+    assert main(["train-reward", "Push", "--workspace", str(tmp_path / "ws")]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"scene": "Push"} and "retries remaining" in err
+
+
 def test_gui_without_a_screen_says_what_to_do(monkeypatch, capsys):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)

@@ -418,3 +418,85 @@ def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):
         [run] = ws.runs("Reach")
     assert run["status"] == "finished" and run["metrics"]["rollout_workers_lost"] == 1
     assert (Path(run["path"]) / "policy").exists()
+
+
+def test_a_reward_fit_whose_node_dies_starts_again_on_another(cluster, tmp_path):
+    """Ray runs the fit again when its node dies (a task is retried on a lost node, never on
+    its own error). The head's one CPU is held until then, so that the first try lands on a
+    worker node this test starts and kills."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    subprocess.run([sys.executable, "-m", "workbench.cli.main", "record", "Reach", "--scripted",
+                    "3", "-w", str(workspace)], env=env, capture_output=True, timeout=300,
+                   check=True)
+    before = _alive_nodes(address, env)
+    node = subprocess.Popen([RAY, "start", f"--address={address}", "--block", "--num-cpus=1",
+                             "--disable-usage-stats"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    script = """
+import json, sys, threading
+from dataclasses import replace
+from pathlib import Path
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from workbench.operations.base import Progress
+from workbench.operations.rewards import FitReward
+from workbench.rewards.workflow import progress_defaults
+from workbench.rl.ray_rollouts import connect
+
+ray = connect(sys.argv[1])
+head = next(n["NodeID"] for n in ray.nodes()
+            if n["Alive"] and "node:__internal_head__" in n["Resources"])
+
+@ray.remote(num_cpus=1)
+class Hold:
+    def ready(self):
+        return True
+
+hold = Hold.options(scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=False)).remote()
+ray.get(hold.ready.remote())
+threading.Thread(target=lambda: (sys.stdin.readline(), ray.kill(hold)), daemon=True).start()
+
+class Said(Progress):
+    def emit(self, kind, **data):
+        print(json.dumps([kind, data]), flush=True)
+
+config = replace(progress_defaults("Reach"), epochs=3000, kernel=0.0)
+result = FitReward(scene="Reach", cluster=sys.argv[1], workspace=Path(sys.argv[2]),
+                   config=config).perform(Said())
+print(json.dumps(["result", result]), flush=True)
+"""
+    fit = None
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and _alive_nodes(address, env) <= before:
+            time.sleep(1.0)
+        fit = subprocess.Popen([sys.executable, "-c", script, address, str(workspace)], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        seen = []
+        for line in fit.stdout:  # its node dies some epochs in
+            if not line.startswith("["):  # Ray's own notice of the retry
+                continue
+            seen.append(json.loads(line))
+            if seen[-1][1].get("epoch", 0) >= 20:
+                break
+        os.killpg(node.pid, signal.SIGKILL)
+        fit.stdin.write("the node is gone\n")
+        fit.stdin.flush()
+        out, err = fit.communicate(timeout=400)
+    finally:
+        if node.poll() is None:
+            os.killpg(node.pid, signal.SIGKILL)
+        if fit is not None and fit.poll() is None:
+            fit.kill()
+    assert fit.returncode == 0, err[-3000:]
+    seen += [json.loads(line) for line in out.splitlines() if line.startswith("[")]
+    said = [data["text"] for kind, data in seen if kind == "message"]
+    assert any("was lost; Ray started it again on node" in text for text in said), said
+    epochs = [data["epoch"] for kind, data in seen if "epoch" in data]
+    restart = next(i for i in range(1, len(epochs)) if epochs[i] < epochs[i - 1])
+    assert epochs[restart] == 1 and epochs[-1] == 3000  # from the start, to the end
+    result = seen[-1][1]
+    with Workspace.open(workspace) as ws:
+        [model] = ws.models("Reach")
+    assert model["path"] == result["path"] and (Path(result["path"]) / "config.json").is_file()

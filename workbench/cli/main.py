@@ -9,6 +9,7 @@ Only the chosen operation's request is imported: listing the commands imports no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import re
@@ -109,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         if operation is None:
             return frontend.COMMANDS[command](args)
         request = request_from(operation.request_class, _without_commands(args))
-        with TerminalProgress(name) as progress:
+        # Standard output carries the result's JSON alone: what a library prints meanwhile
+        # (Ray's notice that a task is retried) goes to standard error with the progress.
+        with TerminalProgress(name) as progress, contextlib.redirect_stdout(sys.stderr):
             result = execute(request, progress)
         frontend.print_json(result)
         return 1 if result.get("ok") is False else 0

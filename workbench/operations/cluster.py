@@ -32,7 +32,19 @@ class _Forwarded(Progress):
         self.events.put((kind, data))
 
 
+# Ray runs a task again where its node or worker process died (never on its own exception):
+# a fit stores nothing until its end, so starting it over elsewhere is safe.
+NODE_LOSSES = 3
+
+
+def _started(events: Any) -> None:
+    import ray
+
+    events.put(("started", {"node": ray.get_runtime_context().get_node_id()}))
+
+
 def _perform(request: WorkspaceRequest, events: Any) -> Result:
+    _started(events)
     return request.perform(_Forwarded(events))
 
 
@@ -40,6 +52,7 @@ def _perform_shipped(request: WorkspaceRequest, recordings: bytes, events: Any
                      ) -> tuple[Result, list[dict[str, Any]], str]:
     """On a node without the workspace: perform in a scratch copy of the recordings; the
     result, each model made (its index row and its folder packed) and the scratch root."""
+    _started(events)
     with tempfile.TemporaryDirectory(prefix="workbench-task-") as scratch:
         root = Path(scratch).resolve()
         unpack(recordings, root)
@@ -60,12 +73,15 @@ def perform_on_cluster(request: WorkspaceRequest, ws: Workspace, scene: str, add
     here as its own exception."""
     ray = connect(address)
     from ray.util.queue import Queue
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     request = replace(request, workspace=ws.root.resolve())
     shipped = bool(nodes_without(ray, ws.root))
     gpus = 1 if wants_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
-    events = Queue(actor_options={"num_cpus": 0})
-    options = {"num_cpus": 1, "num_gpus": gpus, "max_retries": 0}
+    # The queue lives on this node, so that losing a worker node does not lose it with it.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+    options = {"num_cpus": 1, "num_gpus": gpus, "max_retries": NODE_LOSSES}
     where = " (a GPU node)" if gpus else ""
     if shipped:
         recordings = pack_recordings(ws, scene)
@@ -76,13 +92,14 @@ def perform_on_cluster(request: WorkspaceRequest, ws: Workspace, scene: str, add
     else:
         task = ray.remote(**options)(_perform).remote(request, events)
     progress.emit("message", text=f"running on the cluster at {address}{where}")
+    nodes: list[str] = []  # where the task started, in order
     try:
         while not ray.wait([task], timeout=0.25)[0]:
-            _forward(events, progress)
+            _forward(events, progress, nodes)
             if progress.should_stop():
                 ray.cancel(task, force=True)
                 return {"cancelled": f"stopped; the task on the cluster at {address} was ended"}
-        _forward(events, progress)
+        _forward(events, progress, nodes)
         try:
             outcome = ray.get(task)
         except ray.exceptions.RayTaskError as error:  # the task's own exception, one line
@@ -108,7 +125,14 @@ def _bring_back(ws: Workspace, result: Result, made: list[dict[str, Any]], remot
             for key, value in result.items()}
 
 
-def _forward(events: Any, progress: Progress) -> None:
+def _forward(events: Any, progress: Progress, nodes: list[str]) -> None:
+    """Pass the task's events on; say so where it started again on another node."""
     while not events.empty():
         kind, data = events.get_nowait()
-        progress.emit(kind, **data)
+        if kind != "started":
+            progress.emit(kind, **data)
+            continue
+        if nodes:
+            progress.emit("message", text=f"the node running the task ({nodes[-1][:8]}) was "
+                          f"lost; Ray started it again on node {data['node'][:8]}")
+        nodes.append(data["node"])
