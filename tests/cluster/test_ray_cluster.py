@@ -5,6 +5,7 @@ its checkpoint and completed, its policy and metrics in the workspace."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -62,6 +63,77 @@ def _alive_nodes(address: str, env: dict) -> int:
     out = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True,
                          text=True, timeout=60)
     return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else 0
+
+
+def _node_ids(address: str, env: dict) -> str:
+    """The alive nodes' ids, comma-separated."""
+    probe = ("import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); "
+             "print(','.join(n['NodeID'] for n in ray.nodes() if n['Alive']))")
+    out = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True,
+                         text=True, timeout=60, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@contextlib.contextmanager
+def _a_node_to_lose(address: str, env: dict):
+    """(a node of one CPU joined for one test, the ids of the nodes there before it); the
+    node is killed at the end, whatever happened."""
+    others = _node_ids(address, env)
+    node = subprocess.Popen([RAY, "start", f"--address={address}", "--block", "--num-cpus=1",
+                             "--disable-usage-stats"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and _alive_nodes(address, env) <= others.count(",") + 1:
+            time.sleep(1.0)
+        yield node, others
+    finally:
+        if node.poll() is None:
+            os.killpg(node.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _driver(script: str, *args: str, env: dict):
+    """A script run with the given arguments, stdin, stdout and stderr piped; killed at the
+    end where it still runs."""
+    process = subprocess.Popen([sys.executable, "-c", script, *args], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _lose(node: subprocess.Popen, driver: subprocess.Popen) -> tuple[str, str]:
+    """Kill the node, tell the driver (it lets go of the other nodes' CPUs), wait for it."""
+    os.killpg(node.pid, signal.SIGKILL)
+    driver.stdin.write("the node is gone\n")
+    driver.stdin.flush()
+    return driver.communicate(timeout=400)
+
+
+# Holds one CPU on each node named in sys.argv[3] (the nodes there were before a test started
+# its own), so that a task lands on that test's node; let go once a line comes on stdin.
+HOLD_THE_OTHER_NODES = """
+import sys, threading
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from workbench.rl.ray_rollouts import connect
+
+ray = connect(sys.argv[1])
+
+@ray.remote(num_cpus=1)
+class Hold:
+    def ready(self):
+        return True
+
+holds = [Hold.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
+         .remote() for node in sys.argv[3].split(",")]
+ray.get([hold.ready.remote() for hold in holds])
+threading.Thread(target=lambda: (sys.stdin.readline(), [ray.kill(h) for h in holds]),
+                 daemon=True).start()
+"""
 
 
 def _train(address: str, workspace: Path, env: dict, steps: int, *extra: str
@@ -422,39 +494,20 @@ def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):
 
 def test_a_reward_fit_whose_node_dies_starts_again_on_another(cluster, tmp_path):
     """Ray runs the fit again when its node dies (a task is retried on a lost node, never on
-    its own error). The head's one CPU is held until then, so that the first try lands on a
-    worker node this test starts and kills."""
+    its own error). The other nodes' CPUs are held until then, so that the first try lands on
+    a node this test starts and kills."""
     address, _, env = cluster
     workspace = tmp_path / "ws"
     subprocess.run([sys.executable, "-m", "workbench.cli.main", "record", "Reach", "--scripted",
                     "3", "-w", str(workspace)], env=env, capture_output=True, timeout=300,
                    check=True)
-    before = _alive_nodes(address, env)
-    node = subprocess.Popen([RAY, "start", f"--address={address}", "--block", "--num-cpus=1",
-                             "--disable-usage-stats"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    script = """
-import json, sys, threading
+    script = HOLD_THE_OTHER_NODES + """
+import json
 from dataclasses import replace
 from pathlib import Path
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from workbench.operations.base import Progress
 from workbench.operations.rewards import FitReward
 from workbench.rewards.workflow import progress_defaults
-from workbench.rl.ray_rollouts import connect
-
-ray = connect(sys.argv[1])
-head = next(n["NodeID"] for n in ray.nodes()
-            if n["Alive"] and "node:__internal_head__" in n["Resources"])
-
-@ray.remote(num_cpus=1)
-class Hold:
-    def ready(self):
-        return True
-
-hold = Hold.options(scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=False)).remote()
-ray.get(hold.ready.remote())
-threading.Thread(target=lambda: (sys.stdin.readline(), ray.kill(hold)), daemon=True).start()
 
 class Said(Progress):
     def emit(self, kind, **data):
@@ -465,30 +518,16 @@ result = FitReward(scene="Reach", cluster=sys.argv[1], workspace=Path(sys.argv[2
                    config=config).perform(Said())
 print(json.dumps(["result", result]), flush=True)
 """
-    fit = None
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and _alive_nodes(address, env) <= before:
-            time.sleep(1.0)
-        fit = subprocess.Popen([sys.executable, "-c", script, address, str(workspace)], env=env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-        seen = []
-        for line in fit.stdout:  # its node dies some epochs in
+    seen = []
+    with _a_node_to_lose(address, env) as (node, others), _driver(
+            script, address, str(workspace), others, env=env) as fit:
+        for line in fit.stdout:  # its node dies at its first epoch (of seconds' worth)
             if not line.startswith("["):  # Ray's own notice of the retry
                 continue
             seen.append(json.loads(line))
-            if seen[-1][1].get("epoch", 0) >= 20:
+            if "epoch" in seen[-1][1]:
                 break
-        os.killpg(node.pid, signal.SIGKILL)
-        fit.stdin.write("the node is gone\n")
-        fit.stdin.flush()
-        out, err = fit.communicate(timeout=400)
-    finally:
-        if node.poll() is None:
-            os.killpg(node.pid, signal.SIGKILL)
-        if fit is not None and fit.poll() is None:
-            fit.kill()
+        out, err = _lose(node, fit)
     assert fit.returncode == 0, err[-3000:]
     seen += [json.loads(line) for line in out.splitlines() if line.startswith("[")]
     said = [data["text"] for kind, data in seen if kind == "message"]
@@ -500,3 +539,47 @@ print(json.dumps(["result", result]), flush=True)
     with Workspace.open(workspace) as ws:
         [model] = ws.models("Reach")
     assert model["path"] == result["path"] and (Path(result["path"]) / "config.json").is_file()
+
+
+def test_a_sweep_trial_whose_node_dies_resumes_its_run_from_the_checkpoint(cluster, tmp_path):
+    """Tune starts the trial again on another node (the other nodes' CPUs held until the node
+    this test starts is killed); the trial goes on with its own run from that run's last
+    checkpoint: one run, finished, and the sweep counts no failure."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    script = HOLD_THE_OTHER_NODES + """
+import json
+from pathlib import Path
+from workbench import config as cfg
+from workbench.operations.base import Progress
+from workbench.operations.training import Sweep
+from workbench.rl.run import RunConfig
+
+config = cfg.override(RunConfig(scene="Reach", reward="reference", cluster=sys.argv[1]), [
+    "ppo.num_envs=2", "ppo.rollout_steps=128", f"ppo.total_steps={sys.argv[4]}",
+    "checkpoint_every=1", "eval_episodes=1", "tensorboard=false", "hacking_guard=false"])
+result = Sweep(config=config, seeds=1, workspace=Path(sys.argv[2])).perform(Progress())
+print(json.dumps(result["ranking"]))
+"""
+    steps = 16 * 256  # any budget the kill lands in, two updates in
+    with _a_node_to_lose(address, env) as (node, others), _driver(
+            script, address, str(workspace), others, str(steps), env=env) as sweep:
+        deadline, logged = time.monotonic() + 240, 0
+        while time.monotonic() < deadline and sweep.poll() is None:
+            logs = list(workspace.glob("runs/*/metrics.jsonl"))
+            logged = sum('"charts/success_rate"' in line for line in logs[0].read_text(
+                ).splitlines()) if logs else 0
+            if logged >= 2:  # two updates in, each checkpointed: its node dies
+                break
+            time.sleep(0.2)
+        assert logged >= 2, sweep.stderr.read() if sweep.poll() is not None else ""
+        out, err = _lose(node, sweep)
+    assert sweep.returncode == 0, err[-3000:]
+    [row] = json.loads(out.strip().splitlines()[-1])
+    assert (row["failed"], row["finished"]) == (0, 1), row
+    with Workspace.open(workspace) as ws:
+        [run] = ws.runs("Reach")  # the same run went on: no second one started from scratch
+    assert run["status"] == "finished" and (Path(run["path"]) / "policy").exists()
+    logged = [json.loads(line)["step"] for line in (Path(run["path"]) / "metrics.jsonl")
+              .read_text().splitlines() if "charts/success_rate" in line]
+    assert logged[0] == 256 and logged[-1] == steps and logged.count(256) == 1

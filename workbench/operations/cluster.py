@@ -79,7 +79,7 @@ def perform_on_cluster(request: WorkspaceRequest, ws: Workspace, scene: str, add
     shipped = bool(nodes_without(ray, ws.root))
     gpus = 1 if wants_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     # The queue lives on this node, so that losing a worker node does not lose it with it.
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
     options = {"num_cpus": 1, "num_gpus": gpus, "max_retries": NODE_LOSSES}
     where = " (a GPU node)" if gpus else ""
@@ -126,9 +126,10 @@ def _bring_back(ws: Workspace, result: Result, made: list[dict[str, Any]], remot
 
 
 def _forward(events: Any, progress: Progress, nodes: list[str]) -> None:
-    """Pass the task's events on; say so where it started again on another node."""
-    while not events.empty():
-        kind, data = events.get_nowait()
+    """Pass the task's events on (what has queued, in one call to the queue's actor: one a
+    call falls behind a fit's epochs); say so where it started again on another node."""
+    waiting = events.qsize()
+    for kind, data in events.get_nowait_batch(waiting) if waiting else ():
         if kind != "started":
             progress.emit(kind, **data)
             continue

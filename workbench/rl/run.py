@@ -242,11 +242,14 @@ def train_run(
     callbacks: tuple[Callback, ...] = (),
     on_snapshot: Callable[[GaussianPolicy, TrainProgress], None] | None = None,
     resume_dir: str | Path | None = None,
+    on_run_dir: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate against ground truth, save the policy, record the run.
 
     The run folder keeps an exact checkpoint (``checkpoint.safetensors``); ``resume_dir``
     continues a killed or stopped run from it, with the config it was started with.
+    ``on_run_dir`` hears the run's folder as soon as it is made (a sweep's trial keeps it, to
+    resume there if its node is lost).
     """
     if resume_dir is not None:
         resume_dir = Path(resume_dir)
@@ -349,6 +352,8 @@ def train_run(
         (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(pinned), indent=1))
     else:
         run_dir = resume_dir
+    if on_run_dir is not None:
+        on_run_dir(run_dir)
     earlier = [r for r in workspace.runs() if Path(r["path"]) == run_dir.resolve()]
     alive = running_here()  # lets recovery tell a killed run from a live one
     if earlier:  # a resumed run keeps its row

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -71,21 +72,46 @@ def trial_config(base: RunConfig, assignments: Sequence[str]) -> RunConfig:
     return cfg.override(base, rest)
 
 
+# Tune starts a trial again where its node or worker died; the trial then resumes its run
+# from the run's last checkpoint (its folder noted in the sweep's `trials/`). A trial's own
+# error is reported as its result instead, so that it is not retried.
+NODE_LOSSES = 3
+
+
 def _trial(params: dict[str, Any]) -> None:
-    """One training run of the sweep, in a Ray Tune worker."""
+    """One training run of the sweep, in a Ray Tune worker; a trial started again after its
+    node was lost goes on from its run's last checkpoint."""
     from ray import tune
 
+    from workbench.rl.checkpoint import run_checkpoint
     from workbench.rl.run import train_run
 
-    config = trial_config(RunConfig.saved(params["base"]), params["assignments"])
-    config = replace(config, ppo=replace(config.ppo, seed=int(params["seed"])))
+    note = Path(params["out"]) / "trials" / f"{tune.get_context().get_trial_id()}.json"
+    note.parent.mkdir(exist_ok=True)
+    earlier = Path(json.loads(note.read_text())["run"]) if note.is_file() else None
+
+    def keep(run_dir: Path) -> None:
+        note.write_text(json.dumps({"run": str(run_dir)}))
 
     def report(progress: Any) -> None:
         tune.report({"success_rate": progress.success_rate, "step": progress.step,
                      "learned_return": progress.learned_return})
 
-    with Workspace.open(params["workspace"]) as ws:
-        result = train_run(ws, config, callbacks=(report,))
+    try:
+        config = trial_config(RunConfig.saved(params["base"]), params["assignments"])
+        config = replace(config, ppo=replace(config.ppo, seed=int(params["seed"])))
+        resume = earlier if earlier is not None and run_checkpoint(earlier).exists() else None
+        with Workspace.open(params["workspace"]) as ws:
+            if earlier is not None and resume is None:  # lost before its first checkpoint
+                for run in ws.runs():
+                    if Path(run["path"]) == earlier.resolve():
+                        ws.update_run(run["id"], "stopped", {"stopped_by": "its node was lost"})
+            result = train_run(ws, config, callbacks=(report,), resume_dir=resume,
+                               on_run_dir=keep)
+    except Exception as error:  # noqa: BLE001 - any error of the run's, kept for the report
+        note.with_suffix(".txt").write_text(traceback.format_exc())
+        tune.report({"success_rate": 0.0, "final": 1.0, "error": error_line(error)})
+        return
     tune.report({"success_rate": result["success_rate"], "step": config.ppo.total_steps,
                  "final": 1.0, "run": result["path"]})
 
@@ -107,7 +133,8 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
     updates = max(1, base.ppo.total_steps // (base.ppo.num_envs * base.ppo.rollout_steps))
     space = {"assignments": tune.grid_search(combinations),
              "seed": tune.grid_search([1000 + i for i in range(seeds)]),
-             "base": cfg.to_dict(base), "workspace": str(Path(workspace).resolve())}
+             "base": cfg.to_dict(base), "workspace": str(Path(workspace).resolve()),
+             "out": str(out.resolve())}
 
     class Stop(tune.Stopper):  # the person pressed Stop: end every trial
         def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
@@ -137,7 +164,8 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
             scheduler=ASHAScheduler(time_attr="training_iteration", max_t=updates + 1,
                                     grace_period=grace, reduction_factor=reduction)),
         run_config=tune.RunConfig(name="tune", storage_path=str(out.resolve()), stop=Stop(),
-                                  callbacks=[Finished()], verbose=0),
+                                  callbacks=[Finished()], verbose=0,
+                                  failure_config=tune.FailureConfig(max_failures=NODE_LOSSES)),
     )
     # Tune's tables go to stderr (stdout is the result's), and its TensorBoard logger's note
     # on every trial (it drops the assignments, a tuple, from the hyperparameters) is muted.
@@ -158,17 +186,19 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
         history = result.metrics_dataframe  # one row per report; the last may be the final
         if history is not None and "final" in history:
             history = history[history["final"] != 1.0]
-        curve = []  # a trial that failed before its first report has none
+        by_step = {}  # a trial that failed before its first report has none; one resumed
+        # after a lost node reports again the steps since its last checkpoint: the newest
         if history is not None and {"step", "success_rate"} <= set(history.columns):
-            curve = [(int(s), float(r)) for s, r in zip(history["step"],
-                                                        history["success_rate"], strict=True)]
+            by_step = {int(s): float(r) for s, r in zip(history["step"],
+                                                        history["success_rate"], strict=True)}
         metrics = result.metrics or {}
+        error = metrics.get("error") or (error_line(result.error) if result.error else None)
         trials.append({"assignments": list(result.config["assignments"]),
                        "seed": result.config["seed"],
-                       "finished": metrics.get("final") == 1.0,
+                       "finished": metrics.get("final") == 1.0 and not error,
                        "score": float(metrics.get("success_rate", 0.0)),
-                       "run": metrics.get("run"), "curve": curve,
-                       "error": error_line(result.error) if result.error else None})
+                       "run": metrics.get("run"), "curve": sorted(by_step.items()),
+                       "error": error})
     ranking = rank(trials)
     write_report(out, base, ranking, trials)
     failed = [t for t in trials if t["error"]]
@@ -244,8 +274,9 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
     lines += ["", "![learning curves](curves.svg)", ""]
     failed = [t for t in trials if t["error"]]
     if failed:
-        lines += ["## Failed trials", "", "(whole tracebacks: `error.txt` in each trial's "
-                  "folder under `tune/`)", ""]
+        lines += ["## Failed trials", "", "(whole tracebacks: `trials/`, one file a trial; "
+                  "a trial whose worker was lost: `error.txt` in its folder under `tune/`)",
+                  ""]
         lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['error']}"
                   for t in failed]
         lines.append("")
