@@ -55,13 +55,11 @@ def _perform_shipped(request: WorkspaceRequest, recordings: bytes, events: Any
     _started(events)
     with tempfile.TemporaryDirectory(prefix="workbench-task-") as scratch:
         root = Path(scratch).resolve()
-        unpack(recordings, root)
-        with Workspace.open(root) as ws:
-            before = {model["id"] for model in ws.models()}
+        unpack(recordings, root)  # indexes no model: every one there after is the task's
         result = replace(request, workspace=root).perform(_Forwarded(events))
         with Workspace.open(root) as ws:
             made = [{**model, "archive": pack_folder(Path(model["path"]))}
-                    for model in ws.models() if model["id"] not in before]
+                    for model in ws.models()]
     return result, made, str(root)
 
 
