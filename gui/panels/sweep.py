@@ -87,7 +87,9 @@ class SweepBox(QGroupBox):
     def _on_job(self, name: str, event: Any) -> None:
         if name != "sweep":
             return
-        if event.kind == "progress":
+        if event.kind == "message":  # where the trials run, how the recordings travel
+            self.status.setText(event.data.get("text", ""))
+        elif event.kind == "progress":
             self.status.setText(f"{event.data.get('done')} of {event.data.get('total')} "
                                 "trials done")
         elif event.kind in ("done", "stopped") and "report" in event.data:

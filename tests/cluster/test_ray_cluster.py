@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -283,25 +285,81 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     assert len(runs) == len(finished) + len(stopped)
 
 
+# What the drivers below start with: the nodes' answer replaced, so that none sees the
+# workspace (both nodes of this cluster share one disk), and the progress messages kept.
+NO_NODE_SEES_IT = """
+import json, sys
+from pathlib import Path
+import workbench.operations.cluster as cluster
+import workbench.operations.training as training
+from workbench.operations.base import Progress
+
+class Said(Progress):
+    lines = []
+    def emit(self, kind, **data):
+        if kind == "message":
+            self.lines.append(data["text"])
+
+cluster.nodes_without = training.nodes_without = lambda ray, path: ["10.0.0.9 (node 0b)"]
+"""
+
+SHIPPED_SWEEP = NO_NODE_SEES_IT + """
+from workbench import config as cfg
+from workbench.operations.training import Sweep
+from workbench.rl.run import RunConfig
+
+def sweep(workspace, grid, *settings):
+    config = cfg.override(RunConfig(scene="Reach", cluster=sys.argv[1]), [
+        "ppo.num_envs=2", "ppo.rollout_steps=128", "eval_episodes=1", "tensorboard=false",
+        "hacking_guard=false", *settings])
+    result = Sweep(config=config, grid=grid, seeds=1, workspace=Path(workspace)).perform(Said())
+    return {"result": result, "said": Said.lines}
+"""
+
+
+def _scratch_copies() -> set[Path]:
+    """The trials' scratch workspaces on this machine (the cluster's nodes share its /tmp)."""
+    return set(Path(tempfile.gettempdir()).glob("workbench-trial-*"))
+
+
 def test_trials_that_fail_in_their_workers_are_reported_not_ranked(cluster, tmp_path):
     """A reward folder that exists but holds no model passes the sweep's check and fails in
-    every trial of its setting: the sweep still ends, ranks what ran, and names the error."""
+    every trial of its setting: the sweep still ends, ranks what ran, and names the error.
+    Here the trials run where the workspace is not: the reward folder, from outside the
+    workspace, travels with them, the good trial's run comes back into the workspace and the
+    failed one's traceback into the sweep's folder."""
     address, _, env = cluster
     workspace, broken = tmp_path / "ws", tmp_path / "not-a-model"
     broken.mkdir()
-    command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
-               address, "--grid", f"reward=reference,{broken}", "--seeds", "1", "--steps",
-               "256", "--ppo.num-envs", "2", "--ppo.rollout-steps", "128", "--eval-episodes",
-               "1", "--no-tensorboard", "-w", str(workspace)]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    before = _scratch_copies()
+    script = SHIPPED_SWEEP + """
+print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
+                       "ppo.total_steps=256")))
+"""
+    out = subprocess.run([sys.executable, "-c", script, address, str(workspace), str(broken)],
+                         env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    good, bad = json.loads(out.stdout)["ranking"]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    good, bad = seen["result"]["ranking"]
     assert (good["settings"], good["failed"], good["finished"]) == ("reward=reference", 0, 1)
     assert (bad["settings"], bad["failed"], bad["mean_success"]) == (f"reward={broken}", 1,
                                                                      None)
-    assert f"1 of 2 trials failed; first: reward={broken} seed 1000: " in out.stderr
-    report = (Path(json.loads(out.stdout)["report"])).read_text()
+    assert any("travel with each trial" in line for line in seen["said"]), seen["said"]
+    assert any(line.startswith(f"1 of 2 trials failed; first: reward={broken} seed 1000: ")
+               for line in seen["said"]), seen["said"]
+    folder = Path(seen["result"]["report"]).parent
+    report = (folder / "report.md").read_text()
     assert f"- `reward={broken}` seed 1000: " in report and "Traceback" not in report
+    assert f"{broken} is not a reward artifact" in report  # as named here, not on the node
+    [traceback] = list((folder / "trials").glob("*.txt"))
+    assert "Traceback" in traceback.read_text()
+    with Workspace.open(workspace) as ws:
+        [run] = ws.runs("Reach")
+    assert good["runs"] == [run["path"]] and run["status"] == "finished"
+    assert Path(run["path"]).parent == workspace.resolve() / "runs"
+    assert (Path(run["path"]) / "policy").exists()
+    assert "workbench-trial-" not in (folder / "results.json").read_text() + json.dumps(run)
+    assert _scratch_copies() == before  # each trial's scratch copy is gone with it
 
 
 def test_a_reward_fit_runs_as_a_task_on_the_cluster_into_the_workspace(cluster, tmp_path):
@@ -364,23 +422,12 @@ def test_a_reward_fit_takes_the_recordings_to_nodes_that_do_not_see_the_workspac
         subprocess.run([sys.executable, "-m", "workbench.cli.main", *command, "-w",
                         str(workspace)], env=env, capture_output=True, text=True, timeout=300,
                        check=True)
-    script = """
-import json, sys
-from pathlib import Path
+    script = NO_NODE_SEES_IT + """
 import numpy as np
-import workbench.operations.cluster as cluster
 from workbench.data.workspace import Workspace
-from workbench.operations.base import Progress
 from workbench.operations.rewards import FitReward
 from workbench.rewards.artifact import load_reward_model
 
-class Said(Progress):
-    lines = []
-    def emit(self, kind, **data):
-        if kind == "message":
-            self.lines.append(data["text"])
-
-cluster.nodes_without = lambda ray, path: ["10.0.0.9 (node 0badc0de)"]
 workspace = Path(sys.argv[2])
 out = {"said": Said.lines}
 for family in ("progress", "preference"):
@@ -438,22 +485,23 @@ except RuntimeError as error:
     assert second == "trial {'seed': 13} failed: ValueError: unlucky"
 
 
-def test_a_sweep_asks_every_node_whether_it_sees_the_workspace(cluster, tmp_path):
-    """Each node answers for itself (a task pinned to it): where none has the folder, the
-    refusal names both nodes; where all have it, nothing is said."""
+def test_every_node_is_asked_whether_it_sees_the_workspace(cluster, tmp_path):
+    """Each node answers for itself (a task pinned to it): where none has the folder, both
+    nodes are named; where all have it, none is."""
     address, _, env = cluster
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "workspace.json").write_text("{}")
-    probe = ("import sys; from pathlib import Path; "
-             "from workbench.rl.ray_rollouts import check_workspace_visible, connect; "
-             "ray = connect(sys.argv[1]); check_workspace_visible(ray, Path(sys.argv[2])); "
-             "print('visible')")
-    for folder, answer in ((tmp_path / "ws", "visible"), (tmp_path / "elsewhere", "not there")):
-        out = subprocess.run([sys.executable, "-c", probe, address, str(folder)], env=env,
-                             capture_output=True, text=True, timeout=120)
-        assert answer in out.stdout + out.stderr, out.stderr[-2000:]
-    [message] = [line for line in out.stderr.splitlines() if "not there" in line]
-    assert message.count("(node ") == 2, message
+    probe = ("import json, sys; from pathlib import Path; "
+             "from workbench.rl.ray_rollouts import connect, nodes_without; "
+             "print(json.dumps(nodes_without(connect(sys.argv[1]), Path(sys.argv[2]))))")
+    blind = {}
+    for folder in ("ws", "elsewhere"):
+        out = subprocess.run([sys.executable, "-c", probe, address, str(tmp_path / folder)],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        blind[folder] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert blind["ws"] == []
+    assert len(blind["elsewhere"]) == 2 and all("(node " in n for n in blind["elsewhere"])
 
 
 def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):
@@ -546,45 +594,64 @@ print(json.dumps(["result", result]), flush=True)
     assert model["path"] == result["path"] and (Path(result["path"]) / "config.json").is_file()
 
 
-def test_a_sweep_trial_whose_node_dies_resumes_its_run_from_the_checkpoint(cluster, tmp_path):
+@pytest.mark.parametrize("where", ["in place", "shipped"])
+def test_a_sweep_trial_whose_node_dies_resumes_its_run_from_the_checkpoint(cluster, tmp_path,
+                                                                           where):
     """Tune starts the trial again on another node (the other nodes' CPUs held until the node
     this test starts is killed); the trial goes on with its own run from that run's last
-    checkpoint: one run, finished, and the sweep counts no failure."""
+    checkpoint: one run, finished, and the sweep counts no failure. In place, every node sees
+    the workspace; shipped, none does: the trial trains on a reward model from outside the
+    workspace that travels with it, its restart resumes from the copy of the run it sent
+    back, and the run comes back into the workspace naming that model."""
     address, _, env = cluster
-    workspace = tmp_path / "ws"
-    script = HOLD_THE_OTHER_NODES + """
-import json
-from pathlib import Path
-from workbench import config as cfg
-from workbench.operations.base import Progress
-from workbench.operations.training import Sweep
-from workbench.rl.run import RunConfig
-
-config = cfg.override(RunConfig(scene="Reach", reward="reference", cluster=sys.argv[1]), [
-    "ppo.num_envs=2", "ppo.rollout_steps=128", f"ppo.total_steps={sys.argv[4]}",
-    "checkpoint_every=1", "eval_episodes=1", "tensorboard=false", "hacking_guard=false"])
-result = Sweep(config=config, seeds=1, workspace=Path(sys.argv[2])).perform(Progress())
-print(json.dumps(result["ranking"]))
-"""
+    workspace, demos = tmp_path / "ws", tmp_path / "demos"
     steps = 16 * 256  # any budget the kill lands in, two updates in
+    settings = ["ppo.total_steps=" + str(steps), "checkpoint_every=1"]
+    if where == "shipped":
+        for command in (["record", "Reach", "--scripted", "3"], ["train-reward", "Reach"]):
+            made = subprocess.run([sys.executable, "-m", "workbench.cli.main", *command, "-w",
+                                   str(demos)], env=env, capture_output=True, text=True,
+                                  timeout=300, check=True)
+        model = json.loads(made.stdout)["path"]
+        grid = (f"reward={model}",)
+        script = HOLD_THE_OTHER_NODES + SHIPPED_SWEEP
+        before = _scratch_copies()  # a node killed by an earlier test left its copy behind
+        logs = lambda: [log for copy in _scratch_copies() - before  # noqa: E731
+                        for log in copy.glob("runs/*/metrics.jsonl")]
+    else:
+        grid = ("reward=reference",)
+        script = HOLD_THE_OTHER_NODES + SHIPPED_SWEEP.replace(
+            "cluster.nodes_without = training.nodes_without = ", "every_node_sees_it = ")
+        logs = lambda: list(workspace.glob("runs/*/metrics.jsonl"))  # noqa: E731
+    script += f"""
+print(json.dumps(sweep(sys.argv[2], {grid!r}, *{settings!r})["result"]["ranking"]))
+"""
     with _a_node_to_lose(address, env) as (node, others), _driver(
-            script, address, str(workspace), others, str(steps), env=env) as sweep:
+            script, address, str(workspace), others, env=env) as sweep:
         deadline, logged = time.monotonic() + 240, 0
         while time.monotonic() < deadline and sweep.poll() is None:
-            logs = list(workspace.glob("runs/*/metrics.jsonl"))
-            logged = sum('"charts/success_rate"' in line for line in logs[0].read_text(
-                ).splitlines()) if logs else 0
+            found = logs()
+            logged = sum('"charts/success_rate"' in line for line in found[0].read_text(
+                ).splitlines()) if found else 0
             if logged >= 2:  # two updates in, each checkpointed: its node dies
                 break
             time.sleep(0.2)
         assert logged >= 2, sweep.stderr.read() if sweep.poll() is not None else ""
+        lost_at = time.time()
         out, err = _lose(node, sweep)
     assert sweep.returncode == 0, err[-3000:]
     [row] = json.loads(out.strip().splitlines()[-1])
     assert (row["failed"], row["finished"]) == (0, 1), row
     with Workspace.open(workspace) as ws:
-        [run] = ws.runs("Reach")  # the same run went on: no second one started from scratch
+        [run] = ws.runs("Reach")
     assert run["status"] == "finished" and (Path(run["path"]) / "policy").exists()
+    assert row["runs"] == [run["path"]]
+    assert run["created"] < lost_at  # the same run went on, not a second one from scratch
     logged = [json.loads(line)["step"] for line in (Path(run["path"]) / "metrics.jsonl")
               .read_text().splitlines() if "charts/success_rate" in line]
     assert logged[0] == 256 and logged[-1] == steps and logged.count(256) == 1
+    if where == "shipped":
+        saved = json.loads((Path(run["path"]) / "config.json").read_text())
+        assert saved["reward_model"] == model
+        for copy in _scratch_copies() - before:  # the killed node's, which it could not clear
+            shutil.rmtree(copy, ignore_errors=True)

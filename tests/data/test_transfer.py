@@ -21,7 +21,10 @@ def test_a_scenes_recordings_and_labels_open_as_a_workspace_elsewhere(tmp_path):
         other.set_initial(state=np.zeros(2, np.float32))
         other.add_frame(state=np.ones(2, np.float32))
         other_id = other.save(success=False)
-        archive = pack_recordings(ws, "Push")
+        (tmp_path / "their-model").mkdir()
+        (tmp_path / "their-model" / "config.json").write_text('{"family": "progress"}')
+        # A reward model a sweep's trials name, from outside the workspace, under its new name.
+        archive = pack_recordings(ws, "Push", {"outside/0-their-model": tmp_path / "their-model"})
         write_episode(ws)  # after packing: not in the copy
     unpack(archive, tmp_path / "node")
     with Workspace.open(tmp_path / "node") as copy:
@@ -32,6 +35,8 @@ def test_a_scenes_recordings_and_labels_open_as_a_workspace_elsewhere(tmp_path):
     folders = sorted(p.name for p in (tmp_path / "node" / "episodes").iterdir())
     assert folders == [f"{a:06d}", f"{b:06d}"] and f"{other_id:06d}" not in folders
     assert not any((tmp_path / "node" / "models").iterdir())
+    assert (tmp_path / "node" / "outside" / "0-their-model" / "config.json").read_text() == (
+        '{"family": "progress"}')
 
 
 def test_a_folder_comes_back_whole(tmp_path):

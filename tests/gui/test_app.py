@@ -178,6 +178,9 @@ def test_the_sweep_table_shows_failed_trials_apart_from_scores(window, tmp_path)
               for a, e in (("reward=reference", None), ("reward=sparse", "TypeError: boom"))]
     write_report(tmp_path, RunConfig(scene="Reach"), rank(trials), trials)
     sweep = window.panels["Train"].sweep
+    said = "not every node sees the workspace, so Reach's recordings (0.1 MB) travel with"
+    sweep._on_job("sweep", JobEvent("message", {"text": said}))
+    assert sweep.status.text() == said
     sweep._on_job("sweep", JobEvent("done", {"report": str(tmp_path / "report.md")}))
     cells = [[sweep.table.item(r, c).text() for c in range(sweep.table.columnCount())]
              for r in range(sweep.table.rowCount())]

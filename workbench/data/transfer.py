@@ -14,14 +14,17 @@ import io
 import sqlite3
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from workbench.data.workspace import DATABASE, LABEL_JOURNAL, MARKER, Workspace
 
 
-def pack_recordings(ws: Workspace, scene: str) -> bytes:
+def pack_recordings(ws: Workspace, scene: str, folders: Mapping[str, Path] | None = None
+                    ) -> bytes:
     """The marker, the index (without its models and runs), the label journal and every
-    episode folder of ``scene``."""
+    episode folder of ``scene``; and ``folders`` (the reward models a sweep's trials train
+    on), each under the name it maps from."""
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as scratch, tarfile.open(fileobj=buffer, mode="w") as tar:
         index = Path(scratch) / DATABASE
@@ -37,6 +40,8 @@ def pack_recordings(ws: Workspace, scene: str) -> bytes:
         for row in ws.episodes(scene=scene):
             folder = ws.load_episode(row["id"]).folder
             tar.add(folder, arcname=str(folder.relative_to(ws.root)))
+        for name, folder in (folders or {}).items():
+            tar.add(folder, arcname=name)
     return buffer.getvalue()
 
 

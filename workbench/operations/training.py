@@ -7,11 +7,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.config import ConfigError, validated
+from workbench.data.transfer import pack_recordings
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
-from workbench.rl.ray_rollouts import check_reachable, check_workspace_visible, connect
+from workbench.rl.ray_rollouts import check_reachable, connect, nodes_without
 from workbench.rl.run import RunConfig, resolve_reward, train_run
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
@@ -99,8 +100,34 @@ class Sweep(WorkspaceRequest):
         if newest is not None:
             # Every trial trains on the model that is newest now, not on one fitted meanwhile.
             base = replace(base, reward="model", reward_model=newest)
-        check_workspace_visible(connect(address), ws.root)  # before the sweep's folder is made
+        shipped = None  # asked before the sweep's folder is made
+        if nodes_without(connect(address), ws.root):
+            shipped = self._shipment(ws, base)
+            progress.emit("message", text=(
+                f"not every node sees the workspace, so {base.scene}'s recordings "
+                f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
+                "back into the workspace when the sweep ends"))
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
         progress.emit("message", text=f"sweeping into {out}")
         return run_sweep(ws.root, base, self.grid, self.seeds, out, address, self.grace,
-                         self.reduction, progress)
+                         self.reduction, progress, shipped)
+
+    def _shipment(self, ws: Workspace, base: RunConfig) -> tuple[bytes, dict[str, str]]:
+        """The scene's recordings and every reward model a trial names, packed for nodes
+        that do not see the workspace; each model's name as the trials give it -> its name
+        in the archive (its own path in the workspace, or under outside/)."""
+        from workbench.rl.sweep import grid_assignments, trial_config
+
+        folders: dict[str, Path] = {}
+        models: dict[str, str] = {}
+        for assignments in grid_assignments(self.grid, base):
+            config = trial_config(base, assignments)
+            if config.reward != "model" or config.online_feedback:
+                continue
+            folder = Path(ws.absolute(config.reward_model)).resolve()
+            name = ws.relative(folder)
+            if Path(name).is_absolute():  # a model folder outside the workspace
+                name = next((n for n, f in folders.items() if f == folder),
+                            f"outside/{len(folders)}-{folder.name}")
+            folders[name], models[config.reward_model] = folder, name
+        return pack_recordings(ws, base.scene, folders), models

@@ -82,19 +82,6 @@ def check_reachable(address: str) -> None:
                            ) from None
 
 
-def check_workspace_visible(ray: Any, workspace: Path, why: str = "a sweep writes each trial "
-                            "into it", timeout: float = 60.0) -> None:
-    """Refuse, naming them, the nodes that cannot see ``workspace`` at the same path: a
-    sweep's trials write into it from whichever node Ray puts them on (the rollout actors of
-    a run need nothing of it: the learner keeps the workspace)."""
-    blind = nodes_without(ray, workspace, timeout)
-    if blind:
-        raise RuntimeError(
-            f"cluster: the workspace {workspace.resolve()} is not there on the nodes at "
-            f"{', '.join(blind)}; {why}, so keep it on a file system every node mounts at "
-            "the same path (or use --cluster auto)")
-
-
 def nodes_without(ray: Any, workspace: Path, timeout: float = 60.0) -> list[str]:
     """The nodes (address and id) that do not see ``workspace`` at its path here; each
     answers for itself, in a task pinned to it."""

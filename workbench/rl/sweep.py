@@ -19,6 +19,7 @@ import logging
 import re
 import sys
 import traceback
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -73,8 +74,8 @@ def trial_config(base: RunConfig, assignments: Sequence[str]) -> RunConfig:
 
 
 # Tune starts a trial again where its node or worker died; the trial then resumes its run
-# from the run's last checkpoint (its folder noted in the sweep's `trials/`). A trial's own
-# error is reported as its result instead, so that it is not retried.
+# from the run's last checkpoint (see trial_places). A trial's own error is reported as its
+# result instead, so that it is not retried.
 NODE_LOSSES = 3
 
 
@@ -85,56 +86,71 @@ def _trial(params: dict[str, Any]) -> None:
 
     from workbench.rl.checkpoint import run_checkpoint
     from workbench.rl.run import train_run
+    from workbench.rl.trial_places import InPlace, Shipped
 
-    note = Path(params["out"]) / "trials" / f"{tune.get_context().get_trial_id()}.json"
-    note.parent.mkdir(exist_ok=True)
-    earlier = Path(json.loads(note.read_text())["run"]) if note.is_file() else None
-
-    def keep(run_dir: Path) -> None:
-        note.write_text(json.dumps({"run": str(run_dir)}))
-
-    def report(progress: Any) -> None:
-        tune.report({"success_rate": progress.success_rate, "step": progress.step,
-                     "learned_return": progress.learned_return})
-
+    trial_id = tune.get_context().get_trial_id()
+    place = (Shipped if params.get("shipments") else InPlace)(params, trial_id)
     try:
         config = trial_config(RunConfig.saved(params["base"]), params["assignments"])
-        config = replace(config, ppo=replace(config.ppo, seed=int(params["seed"])))
+        config = place.local(replace(config, ppo=replace(config.ppo, seed=int(params["seed"]))))
+        earlier = place.earlier()
         resume = earlier if earlier is not None and run_checkpoint(earlier).exists() else None
-        with Workspace.open(params["workspace"]) as ws:
+        with Workspace.open(place.root) as ws:
             if earlier is not None and resume is None:  # lost before its first checkpoint
                 for run in ws.runs():
                     if Path(run["path"]) == earlier.resolve():
                         ws.update_run(run["id"], "stopped", {"stopped_by": "its node was lost"})
+
+            def report(progress: Any) -> None:
+                place.reported(ws)
+                tune.report({"success_rate": progress.success_rate, "step": progress.step,
+                             "learned_return": progress.learned_return})
+
             result = train_run(ws, config, callbacks=(report,), resume_dir=resume,
-                               on_run_dir=keep)
+                               on_run_dir=place.began)
+            place.reported(ws)
     except Exception as error:  # noqa: BLE001 - any error of the run's, kept for the report
-        note.with_suffix(".txt").write_text(traceback.format_exc())
-        tune.report({"success_rate": 0.0, "final": 1.0, "error": error_line(error)})
+        place.failed(place.as_here(traceback.format_exc()))
+        tune.report({"success_rate": 0.0, "final": 1.0,
+                     "error": place.as_here(error_line(error))})
         return
+    finally:
+        place.close()
     tune.report({"success_rate": result["success_rate"], "step": config.ppo.total_steps,
                  "final": 1.0, "run": result["path"]})
 
 
 def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
               out: Path, cluster: str = "auto", grace: int = 2, reduction: int = 2,
-              progress: Any = None) -> dict[str, Any]:
+              progress: Any = None, shipped: tuple[bytes, dict[str, str]] | None = None
+              ) -> dict[str, Any]:
     """Train every grid point with ``seeds`` seeds (1000, 1001, ...) on Ray Tune; write
-    ``out/report.md``, ``out/curves.svg`` and ``out/results.json``; return the ranking."""
+    ``out/report.md``, ``out/curves.svg`` and ``out/results.json``; return the ranking.
+    ``shipped``, for a cluster whose nodes do not all see the workspace: the recordings each
+    trial unpacks on its node (``pack_recordings``) and the reward model folders the trials
+    name, mapped to their names in that archive."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
     from workbench.rl.ray_rollouts import connect
+    from workbench.rl.trial_places import bring_back, start_shipments
 
     combinations = grid_assignments(grid, base)
     if seeds < 1:
         raise ConfigError(f"seeds must be at least 1, got {seeds}")
-    connect(cluster)  # every node must see the workspace: the caller checked, before `out`
+    ray = connect(cluster)
     updates = max(1, base.ppo.total_steps // (base.ppo.num_envs * base.ppo.rollout_steps))
-    space = {"assignments": tune.grid_search(combinations),
-             "seed": tune.grid_search([1000 + i for i in range(seeds)]),
-             "base": cfg.to_dict(base), "workspace": str(Path(workspace).resolve()),
-             "out": str(out.resolve())}
+    space: dict[str, Any] = {"assignments": tune.grid_search(combinations),
+                             "seed": tune.grid_search([1000 + i for i in range(seeds)]),
+                             "base": cfg.to_dict(base),
+                             "workspace": str(Path(workspace).resolve()),
+                             "out": str(out.resolve())}
+    shipments, models = None, dict[str, str]()
+    if shipped is not None:
+        recordings, models = shipped
+        space["models"] = sorted(models.items())  # pairs: Tune reads a dict's keys as a space
+        space["shipments"] = f"workbench-sweep-{out.name}-{uuid.uuid4().hex[:8]}"
+        shipments = start_shipments(ray, recordings, space["shipments"])
 
     class Stop(tune.Stopper):  # the person pressed Stop: end every trial
         def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
@@ -177,7 +193,14 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
             results = tuner.fit()
     finally:
         tbx.setLevel(level)
-    mark_early_stopped(workspace, before)
+    ids = [str((results[i].metrics or {}).get("trial_id")) for i in range(len(results))]
+    if shipments is not None:
+        lost = {ids[i] for i in range(len(results)) if results[i].error}
+        runs_here = bring_back(ray, shipments, Path(workspace), out, lost, models)
+        ray.kill(shipments)
+    else:
+        mark_early_stopped(workspace, before)
+        runs_here = {}
     trials = []
     for index in range(len(results)):
         result = results[index]
@@ -197,7 +220,8 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
                        "seed": result.config["seed"],
                        "finished": metrics.get("final") == 1.0 and not error,
                        "score": float(metrics.get("success_rate", 0.0)),
-                       "run": metrics.get("run"), "curve": sorted(by_step.items()),
+                       "run": runs_here.get(ids[index], metrics.get("run"))
+                       if metrics.get("run") else None, "curve": sorted(by_step.items()),
                        "error": error})
     ranking = rank(trials)
     write_report(out, base, ranking, trials)

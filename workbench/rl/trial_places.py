@@ -1,0 +1,192 @@
+"""Where a sweep's trial keeps its run: in the workspace itself, where every node of the
+cluster sees it at its path (a shared file system), or in a scratch copy on the trial's node,
+its run folder sent back to the sweep's own process after every PPO update (a lab's cluster
+without a shared disk).
+
+Either way a trial started again after its node was lost finds its run (the folder noted in
+the sweep's ``trials/``, or the newest copy sent back) and resumes it from the run's last
+checkpoint. Shipped runs come back into the workspace when the sweep ends, each in a folder
+of its own, as it stood at its trial's last report: finished, or stopped where ASHA or a lost
+node stopped it. Ray carries every archive between processes; nothing is unpickled from a
+file.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from workbench.data.transfer import pack_folder, unpack
+from workbench.data.workspace import Workspace
+from workbench.rl.run import RunConfig
+
+
+class InPlace:
+    """Every node sees the workspace: the trial writes its run there, as a run started by
+    hand would, and notes the run's folder in the sweep's ``trials/``."""
+
+    def __init__(self, params: dict[str, Any], trial_id: str):
+        self.root = Path(params["workspace"])
+        self.note = Path(params["out"]) / "trials" / f"{trial_id}.json"
+
+    def earlier(self) -> Path | None:
+        """The run an earlier start of this trial began, if its node was lost."""
+        self.note.parent.mkdir(exist_ok=True)
+        return Path(json.loads(self.note.read_text())["run"]) if self.note.is_file() else None
+
+    def local(self, config: RunConfig) -> RunConfig:
+        return config
+
+    def began(self, run_dir: Path) -> None:
+        self.note.write_text(json.dumps({"run": str(run_dir)}))
+
+    def reported(self, ws: Workspace) -> None:
+        """The run's folder is already where it belongs."""
+
+    def as_here(self, text: str) -> str:
+        """A message naming this trial's folders, as the sweep's caller knows them."""
+        return text
+
+    def failed(self, text: str) -> None:
+        self.note.with_suffix(".txt").write_text(text)
+
+    def close(self) -> None:
+        pass
+
+
+class Shipped:
+    """Some node does not see the workspace: the trial unpacks the recordings (and the reward
+    models it may train on) into a scratch workspace on its node and sends its run folder
+    back after every update."""
+
+    def __init__(self, params: dict[str, Any], trial_id: str):
+        import ray
+
+        self.ray: Any = ray
+        self.trial_id = trial_id
+        self.shipments = ray.get_actor(params["shipments"])
+        self.models = dict(params["models"])  # as the trials name it -> name in the archive
+        self.workspace = params["workspace"]
+        self.scratch = tempfile.TemporaryDirectory(prefix="workbench-trial-")
+        self.root = Path(self.scratch.name).resolve()
+        unpack(self.ray.get(self.shipments.recordings.remote()), self.root)
+        self.run_dir: Path | None = None
+
+    def earlier(self) -> Path | None:
+        """The newest copy of the run an earlier start of this trial sent back, unpacked
+        here and indexed as stopped (so that resuming it keeps its row)."""
+        newest = self.ray.get(self.shipments.newest.remote(self.trial_id))
+        if newest is None:
+            return None
+        row, archive = newest
+        run_dir = self.root / row["folder"]
+        unpack(archive, run_dir)
+        with Workspace.open(self.root) as ws:
+            ws.add_run(row["name"], row["scene"], run_dir, "stopped", row["metrics"],
+                       row["created"])
+        return run_dir
+
+    def local(self, config: RunConfig) -> RunConfig:
+        """The config with its reward model's folder as unpacked here."""
+        if config.reward != "model":
+            return config
+        return replace(config, reward_model=self.models.get(config.reward_model,
+                                                            config.reward_model))
+
+    def began(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def reported(self, ws: Workspace) -> None:
+        """Send the run's folder and row back (before Tune hears of the update: ASHA may end
+        this process as soon as it has)."""
+        assert self.run_dir is not None, "a run reports after its folder is made"
+        [row] = [r for r in ws.runs() if Path(r["path"]) == self.run_dir.resolve()]
+        row = {key: row[key] for key in ("name", "scene", "status", "metrics", "created")}
+        row.update(folder=ws.relative(self.run_dir), root=str(self.root))
+        self.ray.get(self.shipments.keep.remote(self.trial_id, row, pack_folder(self.run_dir)))
+
+    def as_here(self, text: str) -> str:
+        """A message naming this trial's folders, as the sweep's caller knows them: a reward
+        model by the name the sweep gave it, the rest under the workspace."""
+        for named, name in self.models.items():
+            text = text.replace(str(self.root / name), str(Path(self.workspace) / named))
+        return text.replace(str(self.root), self.workspace)
+
+    def failed(self, text: str) -> None:
+        self.ray.get(self.shipments.failed.remote(self.trial_id, text))
+
+    def close(self) -> None:
+        self.scratch.cleanup()
+
+
+class Shipments:
+    """The sweep's end of shipped trials (a Ray actor on the sweep's node): the recordings
+    every trial starts from, the newest copy of each trial's run, and the tracebacks of the
+    trials that failed."""
+
+    def __init__(self, recordings: bytes):
+        self._recordings = recordings
+        self.runs: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self.tracebacks: dict[str, str] = {}
+
+    def recordings(self) -> bytes:
+        return self._recordings
+
+    def keep(self, trial_id: str, row: dict[str, Any], archive: bytes) -> None:
+        self.runs[trial_id] = (row, archive)
+
+    def newest(self, trial_id: str) -> tuple[dict[str, Any], bytes] | None:
+        return self.runs.get(trial_id)
+
+    def failed(self, trial_id: str, text: str) -> None:
+        self.tracebacks[trial_id] = text
+
+    def everything(self) -> tuple[dict[str, tuple[dict[str, Any], bytes]], dict[str, str]]:
+        return self.runs, self.tracebacks
+
+
+def start_shipments(ray: Any, recordings: bytes, name: str) -> Any:
+    """The :class:`Shipments` actor, named for the trials to find, pinned to this node: the
+    runs it holds are lost with it, so it must not be on a node the sweep may lose."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    return ray.remote(num_cpus=0, max_restarts=0)(Shipments).options(
+        name=name, scheduling_strategy=here).remote(recordings)
+
+
+def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[str],
+               models: dict[str, str]) -> dict[str, str]:
+    """Index each shipped trial's newest run in ``workspace`` (a new folder each; a run still
+    "running" at its last report is stopped: by ASHA, or, for the trials in ``lost``, by a
+    node lost once too often) and write the failed trials' tracebacks into ``out/trials``.
+    ``models`` maps the reward models as the trials named them to their names in the
+    archive. Returns each trial's run folder here."""
+    runs, tracebacks = ray.get(shipments.everything.remote())
+    # A model from outside the workspace travelled under outside/: its run names it as here.
+    outside = {name: named for named, name in models.items() if name.startswith("outside/")}
+    here: dict[str, str] = {}
+    with Workspace.open(workspace) as ws:
+        for trial_id, (row, archive) in runs.items():
+            path = ws.new_artifact_dir("runs", row["name"])
+            unpack(archive, path)
+            saved = json.loads((path / "config.json").read_text())
+            if saved.get("reward_model") in outside:
+                saved["reward_model"] = outside[saved["reward_model"]]
+                (path / "config.json").write_text(json.dumps(saved, indent=1))
+            status, metrics = row["status"], dict(row["metrics"])
+            if status == "running":
+                metrics = {k: v for k, v in metrics.items() if k not in ("pid", "host")}
+                stopped_by = "its node was lost" if trial_id in lost else "ASHA early stopping"
+                status, metrics = "stopped", {**metrics, "stopped_by": stopped_by}
+            metrics = json.loads(json.dumps(metrics).replace(row["root"], str(ws.root)))
+            ws.add_run(row["name"], row["scene"], path, status, metrics, row["created"])
+            here[trial_id] = str(path)
+    if tracebacks:
+        (out / "trials").mkdir(exist_ok=True)
+        for trial_id, text in tracebacks.items():
+            (out / "trials" / f"{trial_id}.txt").write_text(text)
+    return here
