@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from workbench.data.episode import Episode
 from workbench.rewards.families import RewardModel
@@ -36,7 +35,7 @@ def progress_spearman(model: Any, episodes: Sequence[Episode]) -> float:
         truth = episode["progress"][:end]
         if np.ptp(truth) < 1e-9 or np.ptp(learned) < 1e-12:
             continue  # rank correlation is undefined on a constant series
-        scores.append(spearmanr(learned, truth).statistic)
+        scores.append(spearmanr(learned, truth))
     if not scores:
         raise ValueError("no held-out episode has varying ground-truth progress")
     return float(np.mean(scores))
@@ -88,3 +87,12 @@ def epic_to_reference(score, episodes: Sequence[Episode]) -> float:
     s, s_next, coverage = episodes_transitions(episodes, coverage_size=48)
     return epic_distance(lambda a, b: np.asarray(score(b), np.float64),
                          lambda a, b: recorded[tree.query(b)[1]], s, s_next, coverage)
+
+
+def spearmanr(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (scipy's). Imported here, not at the top: scipy.stats
+    takes a second to import, which every process of the workbench (each CLI call, each Ray
+    worker) would pay whether or not it scores anything."""
+    from scipy.stats import spearmanr as scipy_spearmanr
+
+    return float(scipy_spearmanr(a, b).statistic)

@@ -37,11 +37,11 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 from torch import nn
 
 from workbench.config import ConfigError, validated
 from workbench.envs.env import box
+from workbench.rewards.metrics import spearmanr
 from workbench.rewards.perceptual.reader import ProbeRefit
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.reward_wrapper import (
@@ -263,7 +263,7 @@ class DistilledFrameReward(LearnedRewardWrapper):
                 -self.config.agreement_updates:]
             student, teacher = (np.concatenate(x) for x in zip(*self._compared, strict=True))
             if len(teacher) > 2 and np.ptp(teacher) > 0 and np.ptp(student) > 0:
-                self.agreement = float(spearmanr(student, teacher).statistic)
+                self.agreement = spearmanr(student, teacher)
                 record["distill/agreement"] = self.agreement
         keep = self.config.labels
         self._labels = np.concatenate([self._labels, states])[-keep:]
