@@ -2,12 +2,13 @@
 stopping on true success, a ranked table and the learning curves.
 
 Each trial is one training run (``train_run``) in its own Ray worker, writing its run folder and
-row into the workspace as a run started by hand would; it reports the true success rate of its
-recent episodes after every PPO update, which is what ASHA compares (Li et al., 2020: trials
-below the top 1/``reduction`` at a rung stop there). A finished trial's score is the success of
-its final policy on the evaluation episodes; a stopped one's is the last rate it reported.
-Settings are ranked by their mean score over the seeds whose trials did not fail; a failed
-trial is counted and its error listed, never scored as a zero.
+row into the workspace as a run started by hand would (or into a copy on its node, where the
+node does not see the workspace, whence the run comes back: ``trial_places``). It reports the
+true success rate of its recent episodes after every PPO update, which is what ASHA compares
+(Li et al., 2020: trials below the top 1/``reduction`` at a rung stop there). A finished
+trial's score is the success of its final policy on the evaluation episodes; a stopped one's is
+the last rate it reported. Settings are ranked by their mean score over the seeds whose trials
+did not fail; a failed trial is counted and its error listed, never scored as a zero.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def _trial(params: dict[str, Any]) -> None:
     trial_id = tune.get_context().get_trial_id()
     place = (Shipped if params.get("shipments") else InPlace)(params, trial_id)
     try:
+        place.open()  # a failure here is the trial's own too: reported, not retried
         config = trial_config(RunConfig.saved(params["base"]), params["assignments"])
         config = place.local(replace(config, ppo=replace(config.ppo, seed=int(params["seed"]))))
         earlier = place.earlier()
@@ -194,12 +196,13 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
     finally:
         tbx.setLevel(level)
     ids = [str((results[i].metrics or {}).get("trial_id")) for i in range(len(results))]
+    stopped_by = "stopped by hand" if Stop().stop_all() else "ASHA early stopping"
     if shipments is not None:
         lost = {ids[i] for i in range(len(results)) if results[i].error}
-        runs_here = bring_back(ray, shipments, Path(workspace), out, lost, models)
+        runs_here = bring_back(ray, shipments, Path(workspace), out, lost, models, stopped_by)
         ray.kill(shipments)
     else:
-        mark_early_stopped(workspace, before)
+        mark_early_stopped(workspace, before, stopped_by)
         runs_here = {}
     trials = []
     for index in range(len(results)):
@@ -244,17 +247,19 @@ def error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def mark_early_stopped(workspace: Path, before: int) -> list[int]:
-    """Runs of this sweep that ASHA stopped: Tune ends their worker process, so their rows
-    still say "running". Mark them "stopped" (they keep their checkpoints, so they resume
-    like any stopped run), leaving any live run of this machine alone."""
+def mark_early_stopped(workspace: Path, before: int, stopped_by: str = "ASHA early stopping"
+                       ) -> list[int]:
+    """Runs of this sweep that ASHA (or the person's Stop) stopped: Tune ends their worker
+    process, so their rows still say "running". Mark them "stopped" (they keep their
+    checkpoints, so they resume like any stopped run), leaving any live run of this machine
+    alone."""
     stopped = []
     with Workspace.open(workspace) as ws:
         for run in ws.runs():
             if run["id"] > before and run["status"] == "running" and not alive_here(
                     run["metrics"]):
                 ws.update_run(run["id"], "stopped", {**run["metrics"],
-                                                     "stopped_by": "ASHA early stopping"})
+                                                     "stopped_by": stopped_by})
                 stopped.append(run["id"])
     return stopped
 

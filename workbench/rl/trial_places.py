@@ -32,6 +32,9 @@ class InPlace:
         self.root = Path(params["workspace"])
         self.note = Path(params["out"]) / "trials" / f"{trial_id}.json"
 
+    def open(self) -> None:
+        """The workspace is there already."""
+
     def earlier(self) -> Path | None:
         """The run an earlier start of this trial began, if its node was lost."""
         self.note.parent.mkdir(exist_ok=True)
@@ -72,8 +75,11 @@ class Shipped:
         self.workspace = params["workspace"]
         self.scratch = tempfile.TemporaryDirectory(prefix="workbench-trial-")
         self.root = Path(self.scratch.name).resolve()
-        unpack(self.ray.get(self.shipments.recordings.remote()), self.root)
         self.run_dir: Path | None = None
+
+    def open(self) -> None:
+        """Unpack the recordings and reward models into the scratch workspace."""
+        unpack(self.ray.get(self.shipments.recordings.remote()), self.root)
 
     def earlier(self) -> Path | None:
         """The newest copy of the run an earlier start of this trial sent back, unpacked
@@ -159,12 +165,12 @@ def start_shipments(ray: Any, recordings: bytes, name: str) -> Any:
 
 
 def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[str],
-               models: dict[str, str]) -> dict[str, str]:
+               models: dict[str, str], stopped_by: str) -> dict[str, str]:
     """Index each shipped trial's newest run in ``workspace`` (a new folder each; a run still
-    "running" at its last report is stopped: by ASHA, or, for the trials in ``lost``, by a
-    node lost once too often) and write the failed trials' tracebacks into ``out/trials``.
-    ``models`` maps the reward models as the trials named them to their names in the
-    archive. Returns each trial's run folder here."""
+    "running" at its last report is stopped: by ``stopped_by``, ASHA or the person, or, for
+    the trials in ``lost``, by a node lost once too often) and write the failed trials'
+    tracebacks into ``out/trials``. ``models`` maps the reward models as the trials named
+    them to their names in the archive. Returns each trial's run folder here."""
     runs, tracebacks = ray.get(shipments.everything.remote())
     # A model from outside the workspace travelled under outside/: its run names it as here.
     outside = {name: named for named, name in models.items() if name.startswith("outside/")}
@@ -180,8 +186,8 @@ def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[s
             status, metrics = row["status"], dict(row["metrics"])
             if status == "running":
                 metrics = {k: v for k, v in metrics.items() if k not in ("pid", "host")}
-                stopped_by = "its node was lost" if trial_id in lost else "ASHA early stopping"
-                status, metrics = "stopped", {**metrics, "stopped_by": stopped_by}
+                status, metrics = "stopped", {**metrics, "stopped_by": "its node was lost"
+                                              if trial_id in lost else stopped_by}
             metrics = json.loads(json.dumps(metrics).replace(row["root"], str(ws.root)))
             ws.add_run(row["name"], row["scene"], path, status, metrics, row["created"])
             here[trial_id] = str(path)
