@@ -342,6 +342,14 @@ def test_trials_that_fail_in_their_workers_are_reported_not_ranked(cluster, tmp_
     broken.mkdir()
     before = _scratch_copies()
     script = SHIPPED_SWEEP + """
+import os
+from workbench.config import ConfigError
+os.environ["RAY_ADDRESS"] = sys.argv[1]  # no cluster given: the sweep's trials run there
+online = cfg.override(RunConfig(scene="Reach", reward="reference"), ["online_feedback=true"])
+try:  # the reward an online trial learns would stay on its node: refused before it starts
+    Sweep(config=online, seeds=1, workspace=Path(sys.argv[2])).perform(Said())
+except ConfigError as error:
+    print(error)
 print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
                        "ppo.total_steps=256")))
 """
@@ -349,6 +357,7 @@ print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     seen = _printed(out.stdout)
+    assert out.stdout.count("online_feedback: a sweep whose nodes do not all see") == 1
     good, bad = seen["result"]["ranking"]
     assert (good["settings"], good["failed"], good["finished"]) == ("reward=reference", 0, 1)
     assert (bad["settings"], bad["failed"], bad["mean_success"]) == (f"reward={broken}", 1,
@@ -661,6 +670,6 @@ print(json.dumps(sweep(sys.argv[2], {grid!r}, *{settings!r})["result"]["ranking"
     assert logged[0] == 256 and logged[-1] == steps and logged.count(256) == 1
     if where == "shipped":
         saved = json.loads((Path(run["path"]) / "config.json").read_text())
-        assert saved["reward_model"] == model
+        assert saved["reward_model"] == model and run["metrics"]["reward"] == model
         for copy in _scratch_copies() - before:  # the killed node's, which it could not clear
             shutil.rmtree(copy, ignore_errors=True)

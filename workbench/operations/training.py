@@ -87,7 +87,8 @@ class Sweep(WorkspaceRequest):
         # A bad grid, or a reward one of its settings cannot find, is refused before any folder
         # is made and any trial starts.
         newest = None
-        for assignments in grid_assignments(self.grid, self.config):
+        combinations = grid_assignments(self.grid, self.config)
+        for assignments in combinations:
             config = trial_config(self.config, assignments)
             model = None if config.online_feedback else resolve_reward(ws, config)
             if model is not None and not Path(model).is_dir():
@@ -102,7 +103,7 @@ class Sweep(WorkspaceRequest):
             base = replace(base, reward="model", reward_model=newest)
         shipped = None  # asked before the sweep's folder is made
         if nodes_without(connect(address), ws.root):
-            shipped = self._shipment(ws, base)
+            shipped = _shipment(ws, [trial_config(base, a) for a in combinations])
             progress.emit("message", text=(
                 f"not every node sees the workspace, so {base.scene}'s recordings "
                 f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
@@ -112,22 +113,25 @@ class Sweep(WorkspaceRequest):
         return run_sweep(ws.root, base, self.grid, self.seeds, out, address, self.grace,
                          self.reduction, progress, shipped)
 
-    def _shipment(self, ws: Workspace, base: RunConfig) -> tuple[bytes, dict[str, str]]:
-        """The scene's recordings and every reward model a trial names, packed for nodes
-        that do not see the workspace; each model's name as the trials give it -> its name
-        in the archive (its own path in the workspace, or under outside/)."""
-        from workbench.rl.sweep import grid_assignments, trial_config
 
-        folders: dict[str, Path] = {}
-        models: dict[str, str] = {}
-        for assignments in grid_assignments(self.grid, base):
-            config = trial_config(base, assignments)
-            if config.reward != "model" or config.online_feedback:
-                continue
-            folder = Path(ws.absolute(config.reward_model)).resolve()
-            name = ws.relative(folder)
-            if Path(name).is_absolute():  # a model folder outside the workspace
-                name = next((n for n, f in folders.items() if f == folder),
-                            f"outside/{len(folders)}-{folder.name}")
-            folders[name], models[config.reward_model] = folder, name
-        return pack_recordings(ws, base.scene, folders), models
+
+def _shipment(ws: Workspace, configs: list[RunConfig]) -> tuple[bytes, dict[str, str]]:
+    """The scene's recordings and every reward model the sweep's trial ``configs`` name,
+    packed for nodes that do not see the workspace; each model's name as the trials give it ->
+    its name in the archive (its own path in the workspace, or under outside/)."""
+    folders: dict[str, Path] = {}
+    models: dict[str, str] = {}
+    for config in configs:
+        if config.online_feedback:  # the reward it learns would stay on the node
+            raise ConfigError("online_feedback: a sweep whose nodes do not all see the "
+                              "workspace keeps no reward its trials learn; sweep it on a "
+                              "shared file system, or with --cluster auto")
+        if config.reward != "model":
+            continue
+        folder = Path(ws.absolute(config.reward_model)).resolve()
+        name = ws.relative(folder)
+        if Path(name).is_absolute():  # a model folder outside the workspace
+            name = next((n for n, f in folders.items() if f == folder),
+                        f"outside/{len(folders)}-{folder.name}")
+        folders[name], models[config.reward_model] = folder, name
+    return pack_recordings(ws, configs[0].scene, folders), models

@@ -110,9 +110,11 @@ class Shipped:
         this process as soon as it has)."""
         assert self.run_dir is not None, "a run reports after its folder is made"
         [row] = [r for r in ws.runs() if Path(r["path"]) == self.run_dir.resolve()]
-        row = {key: row[key] for key in ("name", "scene", "status", "metrics", "created")}
-        row.update(folder=ws.relative(self.run_dir), root=str(self.root))
-        self.ray.get(self.shipments.keep.remote(self.trial_id, row, pack_folder(self.run_dir)))
+        sent = {key: row[key] for key in ("name", "scene", "status", "created")}
+        # Its metrics name folders as here (the reward it trained on), not in the scratch copy.
+        sent.update(folder=ws.relative(self.run_dir),
+                    metrics=json.loads(self.as_here(json.dumps(row["metrics"]))))
+        self.ray.get(self.shipments.keep.remote(self.trial_id, sent, pack_folder(self.run_dir)))
 
     def as_here(self, text: str) -> str:
         """A message naming this trial's folders, as the sweep's caller knows them: a reward
@@ -177,18 +179,24 @@ def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[s
     here: dict[str, str] = {}
     with Workspace.open(workspace) as ws:
         for trial_id, (row, archive) in runs.items():
-            path = ws.new_artifact_dir("runs", row["name"])
+            path = ws.root / row["folder"]  # its own name, unless a run here has it
+            try:
+                path.mkdir(parents=True)
+            except FileExistsError:
+                path = ws.new_artifact_dir("runs", row["name"])
             unpack(archive, path)
             saved = json.loads((path / "config.json").read_text())
             if saved.get("reward_model") in outside:
                 saved["reward_model"] = outside[saved["reward_model"]]
                 (path / "config.json").write_text(json.dumps(saved, indent=1))
-            status, metrics = row["status"], dict(row["metrics"])
+            # What the metrics say of the run's own folder (the reward as it read it).
+            metrics = json.loads(json.dumps(row["metrics"]).replace(row["folder"],
+                                                                    ws.relative(path)))
+            status = row["status"]
             if status == "running":
                 metrics = {k: v for k, v in metrics.items() if k not in ("pid", "host")}
                 status, metrics = "stopped", {**metrics, "stopped_by": "its node was lost"
                                               if trial_id in lost else stopped_by}
-            metrics = json.loads(json.dumps(metrics).replace(row["root"], str(ws.root)))
             ws.add_run(row["name"], row["scene"], path, status, metrics, row["created"])
             here[trial_id] = str(path)
     if tracebacks:
