@@ -53,7 +53,7 @@ def main() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     workspace = Path(tempfile.mkdtemp(prefix="sweep-shipping-")) / "ws"
     Record(scene=args.scene, scripted=args.demos, workspace=workspace).perform(Progress())
-    config = cfg.override(RunConfig(scene=args.scene, reward="reference", cluster="auto"), [
+    config = cfg.override(RunConfig(scene=args.scene, reward="reference"), [
         f"ppo.total_steps={args.steps}", "hacking_guard=false"])
     seconds: dict[str, list[float]] = {"in place": [], "shipped": []}
     for _ in range(args.repeats):  # alternated, so that a slow spell hits both

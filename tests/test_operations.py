@@ -103,6 +103,27 @@ def test_the_whole_loop_runs_from_the_command_line_as_its_stages_print(tmp_path,
         _parse(shlex.split(line)[1:])
 
 
+def test_a_sweep_takes_the_cluster_its_trials_run_on_apart_from_the_run_settings():
+    """--cluster says where a sweep's trials run; each trial steps its envs in its own worker,
+    so a trial may use what a run stepping its envs on a cluster may not (a curriculum, online
+    feedback: they were refused as one run's settings), and the rollout-actor options are not
+    offered."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as head:  # something answers the address
+        address = f"127.0.0.1:{head.getsockname()[1]}"
+        operation, request = _parse(["sweep", "Push", "--cluster", address, "--curriculum",
+                                     "--online-feedback"])
+        assert (request.cluster, request.config.cluster) == (address, "")
+        assert request.config.curriculum and request.config.online_feedback
+        assert _parse(shlex.split(command_line(operation.name, request))[1:])[1] == request
+    options = {leaf.option for leaf in generate.leaves(operation.request_class, {})}
+    assert "--cluster" in options
+    assert not options & {"--rollout-actors", "--cluster-retries"}
+    train = {leaf.option for leaf in generate.leaves(named("train").request_class, {})}
+    assert {"--cluster", "--rollout-actors", "--cluster-retries"} <= train
+
+
 def test_every_field_of_every_request_is_an_option(tmp_path):
     for operation in OPERATIONS:
         cls = operation.request_class

@@ -32,11 +32,12 @@ COLUMNS = ("settings", "mean success", "std", "finished", "stopped early", "fail
 
 
 class SweepBox(QGroupBox):
-    """``run_config`` gives the settings every trial starts from (the Train panel's)."""
+    """``sweep_base`` gives the settings every trial starts from (the Train panel's) and the
+    cluster the trials run on."""
 
-    def __init__(self, session: Session, run_config: Callable[[], RunConfig]):
+    def __init__(self, session: Session, sweep_base: Callable[[], tuple[RunConfig, str]]):
         super().__init__("Sweep on Ray (optional: pip install 'robot-reward-workbench[ray]')")
-        self.session, self.run_config = session, run_config
+        self.session, self.sweep_base = session, sweep_base
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.grid = QLineEdit(placeholderText="ppo.lr=1e-4,3e-4 ppo.ent_coef=0,0.01")
@@ -73,7 +74,8 @@ class SweepBox(QGroupBox):
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
 
     def request(self) -> Sweep:
-        return Sweep(config=self.run_config(), grid=tuple(self.grid.text().split()),
+        config, cluster = self.sweep_base()
+        return Sweep(config=config, cluster=cluster, grid=tuple(self.grid.text().split()),
                      seeds=self.seeds.value(), workspace=self.session.context.workspace.root)
 
     def _start(self) -> None:

@@ -4,6 +4,8 @@ the hacking alarm; the newest policy acting in the viewport."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyqtgraph as pg
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -164,7 +166,7 @@ class TrainPanel(QWidget):
         self.sweep_toggle = QToolButton()
         self.sweep_toggle.setText("Sweep on Ray…")
         self.sweep_toggle.setCheckable(True)
-        self.sweep = SweepBox(session, self.run_config)
+        self.sweep = SweepBox(session, self.sweep_base)
         self.sweep.setVisible(False)
         self.sweep_toggle.toggled.connect(self.sweep.setVisible)
         layout.addWidget(self.sweep_toggle)
@@ -211,8 +213,9 @@ class TrainPanel(QWidget):
             and len(curve.xData)}
         self.key.setText(key_text(*(spec for name, spec in self.curves.items() if name in drawn)))
 
-    def run_config(self) -> RunConfig:
-        """The run the widgets describe (ConfigError naming the field when one is refused)."""
+    def run_config(self, **own: Any) -> RunConfig:
+        """The run the widgets describe, with ``own`` values put in (ConfigError naming the
+        field when one is refused)."""
         reward, model = self.reward.currentData()
         online = reward == ONLINE
         algorithm = ALGORITHMS[self.algorithm.currentText()]
@@ -221,7 +224,14 @@ class TrainPanel(QWidget):
             "reward": "latest" if online else reward, "reward_model": model,
             "goal": self.goal.text().strip(), "transform": self.transform.currentText(),
             "difficulty": self.difficulty.value(), "curriculum": self.curriculum.isChecked(),
-            f"{algorithm}.total_steps": self.steps.value()})
+            f"{algorithm}.total_steps": self.steps.value(), **own})
+
+    def sweep_base(self) -> tuple[RunConfig, str]:
+        """The run every sweep trial starts from, and the cluster "More settings" names: where
+        the trials run (each steps its envs in its own worker, so not on a cluster of its
+        own)."""
+        cluster = self.more.widget().readers["cluster"]().strip()
+        return self.run_config(cluster=""), cluster or "auto"
 
     def _start(self) -> None:
         self._launch(lambda: self.session.jobs.train(self.run_config()))

@@ -318,10 +318,11 @@ from workbench.operations.training import Sweep
 from workbench.rl.run import RunConfig
 
 def sweep(workspace, grid, *settings):
-    config = cfg.override(RunConfig(scene="Reach", cluster=sys.argv[1]), [
+    config = cfg.override(RunConfig(scene="Reach"), [
         "ppo.num_envs=2", "ppo.rollout_steps=128", "eval_episodes=1", "tensorboard=false",
         "hacking_guard=false", *settings])
-    result = Sweep(config=config, grid=grid, seeds=1, workspace=Path(workspace)).perform(Said())
+    result = Sweep(config=config, cluster=sys.argv[1], grid=grid, seeds=1,
+                   workspace=Path(workspace)).perform(Said())
     return {"result": result, "said": Said.lines}
 """
 
@@ -671,5 +672,9 @@ print(json.dumps(sweep(sys.argv[2], {grid!r}, *{settings!r})["result"]["ranking"
     if where == "shipped":
         saved = json.loads((Path(run["path"]) / "config.json").read_text())
         assert saved["reward_model"] == model and run["metrics"]["reward"] == model
-        for copy in _scratch_copies() - before:  # the killed node's, which it could not clear
+        policy = json.loads((Path(run["path"]) / "policy" / "policy.json").read_text())
+        assert policy["reward"] == model  # what a bundle exported from it records
+        # The killed node's copy: cleared by a trial started after its worker had exited, a
+        # race here, where the restarted trial starts at once on the same machine.
+        for copy in _scratch_copies() - before:
             shutil.rmtree(copy, ignore_errors=True)

@@ -167,6 +167,19 @@ def test_train_panel_scrolls_instead_of_squeezing_its_plot(window, qtbot):
     assert train.sweep.plot.height() >= 160
 
 
+def test_a_sweep_runs_where_more_settings_name_the_cluster(window):
+    """The trials run on the cluster "More settings" names and each steps its own envs, so a
+    curriculum (refused for one run on a cluster) is a trial setting like any other."""
+    train = window.panels["Train"]
+    train.more.widget().widget("cluster").setText("auto")
+    train.curriculum.setChecked(True)
+    with pytest.raises(ConfigError, match="^cluster: curriculum"):
+        train.run_config()  # one run stepping its envs on the cluster
+    request = train.sweep.request()
+    assert (request.cluster, request.config.cluster) == ("auto", "")
+    assert request.config.curriculum and request.config.scene == window.session.scene
+
+
 def test_the_sweep_table_shows_failed_trials_apart_from_scores(window, tmp_path):
     """A sweep whose trials failed (written by workbench.rl.sweep) shows their count and no
     score for a setting that has none; the status points at the report's errors."""

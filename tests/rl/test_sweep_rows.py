@@ -4,12 +4,16 @@ live runs are left alone; failed trials are counted apart and named in one line 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 
-from workbench.data.workspace import Workspace
+import pytest
+
+from workbench.config import ConfigError
+from workbench.data.workspace import Workspace, running_here
 from workbench.rl.run import RunConfig
 from workbench.rl.sweep import (
     error_line,
@@ -19,6 +23,7 @@ from workbench.rl.sweep import (
     trial_config,
     write_report,
 )
+from workbench.rl.trial_places import OWNER, SCRATCH, clear_abandoned
 
 
 def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
@@ -87,6 +92,31 @@ def test_a_sweep_whose_reward_is_missing_is_refused_before_any_trial(tmp_path, c
     assert code == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("workbench sweep: error: no reward model")
     assert not (workspace / "sweeps").exists()
+
+
+def test_a_scratch_copy_left_by_a_killed_trial_is_cleared_by_the_next_one_there(tmp_path):
+    """A shipped trial whose node was killed could not remove its scratch workspace; the next
+    shipped trial started on that machine does. A live trial's copy, one whose owner is not
+    written yet, another machine's (a shared temp folder) and other folders stay."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    here = socket.gethostname()
+    owners = {"dead": {"host": here, "pid": int(gone.stdout)}, "live": running_here(),
+              "elsewhere": {"host": f"not-{here}", "pid": int(gone.stdout)}, "making": None}
+    for name, owner in owners.items():
+        (tmp_path / f"{SCRATCH}{name}" / "episodes").mkdir(parents=True)
+        if owner is not None:
+            (tmp_path / f"{SCRATCH}{name}" / OWNER).write_text(json.dumps(owner))
+    (tmp_path / "someone-elses").mkdir()
+    assert clear_abandoned(tmp_path) == [tmp_path / f"{SCRATCH}dead"]
+    assert {p.name for p in tmp_path.iterdir()} == {
+        *(f"{SCRATCH}{name}" for name in ("elsewhere", "live", "making")), "someone-elses"}
+
+
+@pytest.mark.parametrize("key", ["cluster", "rollout-actors", "cluster_retries"])
+def test_a_grid_refuses_the_settings_a_trial_does_not_use(key):
+    with pytest.raises(ConfigError, match=f"^grid: {key.replace('-', '_')} is not swept"):
+        grid_assignments([f"{key}=1,2"], RunConfig(scene="Reach"))
 
 
 def test_a_grid_compares_reward_models_by_folder_beside_named_rewards():

@@ -3,11 +3,12 @@
 Every field of the request is one argument: ``metadata["positional"]`` makes it positional,
 ``"flag"`` gives it a short flag, its help and bounds (:mod:`workbench.config`) become the help
 text and the one-line error. A nested config becomes dotted options (``--ppo.lr``);
-``"flatten"`` drops its prefix, ``"positional"`` names which of its fields are positional and
-``"aliases"`` adds short spellings (``--steps`` for ``--ppo.total-steps``). A request whose
-nested config depends on other options (a reward family's settings, a scene's defaults) says
-so with ``nested_defaults(known)``: the command line is read twice, once for those options and
-once with the nested options they imply.
+``"flatten"`` drops its prefix, ``"positional"`` names which of its fields are positional,
+``"aliases"`` adds short spellings (``--steps`` for ``--ppo.total-steps``) and ``"omit"`` leaves
+out fields the request does not use (a sweep's trials take no ``--cluster`` of their own). A
+request whose nested config depends on other options (a reward family's settings, a scene's
+defaults) says so with ``nested_defaults(known)``: the command line is read twice, once for
+those options and once with the nested options they imply.
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ def leaves(cls: type[Request], known: dict[str, Any]) -> list[Leaf]:
         positional = f.metadata.get("positional", ())
         aliases = f.metadata.get("aliases", {})
         for path, hint, meta, default in _nested_fields(base):
+            if path in f.metadata.get("omit", ()):
+                continue
             found.append(Leaf(f"{f.name}{SEP}{path}", _option(prefix + path), hint, meta,
                                default, path in positional,
                                (aliases[path],) if path in aliases else ()))

@@ -51,7 +51,7 @@ def alive_here(metrics: dict[str, Any]) -> bool:
     return _process_here(metrics) is True
 
 
-def _dead(metrics: dict[str, Any]) -> bool:
+def dead_here(metrics: dict[str, Any]) -> bool:
     """A run recorded as running by a process of this machine that no longer exists."""
     return _process_here(metrics) is False
 
@@ -388,7 +388,7 @@ class Workspace:
                 self._reindex(int(folder.name), folder)
                 recovered.append(int(folder.name))
         for run in self.runs():  # killed runs (before their first checkpoint too) are failed
-            if run["status"] == "running" and _dead(run["metrics"]):
+            if run["status"] == "running" and dead_here(run["metrics"]):
                 self.update_run(run["id"], "failed", {"killed": True})
         return recovered
 
@@ -445,7 +445,7 @@ class Workspace:
             problems.append(f"{len(lost)} labels in {LABEL_JOURNAL} are not in the index; "
                             "`workbench workspace recover` restores those whose episodes exist")
         for run in self.runs():
-            if run["status"] == "running" and _dead(run["metrics"]):
+            if run["status"] == "running" and dead_here(run["metrics"]):
                 problems.append(f"run {run['id']}: 'running', but its process is gone; "
                                 "`workbench workspace recover` marks it failed")
         for kind, rows in (("model", self.models()), ("run", self.runs())):

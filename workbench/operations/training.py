@@ -14,6 +14,7 @@ from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.ray_rollouts import check_reachable, connect, nodes_without
 from workbench.rl.run import RunConfig, resolve_reward, train_run
+from workbench.rl.sweep import NOT_SWEPT
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
 
@@ -67,7 +68,13 @@ class Sweep(WorkspaceRequest):
 
     config: RunConfig = field(default_factory=RunConfig, metadata={
         "help": "the settings every trial starts from", "flatten": True,
-        "positional": ("scene",), "aliases": {"ppo.total_steps": "--steps"}})
+        "positional": ("scene",), "aliases": {"ppo.total_steps": "--steps"},
+        "omit": NOT_SWEPT})
+    cluster: str = field(default="auto", metadata={
+        "help": "the Ray cluster the trials run on: 'auto' (RAY_ADDRESS, else the one running "
+                "here, else a new local one), ray://HOST:PORT or HOST:PORT",
+        "pattern": r"auto|(ray://)?[^\s:]+:\d{1,5}",
+        "pattern_help": "auto, ray://HOST:PORT or HOST:PORT"})
     grid: tuple[str, ...] = field(default=(), metadata={
         "help": "KEY=V1,V2,... per swept setting (ppo.lr=1e-4,3e-4 reward=reference,sparse; "
                 "reward= also takes reward model folders); every combination is trained"})
@@ -79,7 +86,7 @@ class Sweep(WorkspaceRequest):
         "help": "ASHA keeps the best 1/REDUCTION of the trials at each rung", "min": 2})
 
     def check(self) -> None:
-        check_reachable(self.config.cluster)
+        check_reachable(self.cluster)
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         from workbench.rl.sweep import grid_assignments, run_sweep, trial_config
@@ -96,7 +103,7 @@ class Sweep(WorkspaceRequest):
                                   f"folder is read from the workspace, {ws.root})")
             if config.reward == "latest":
                 newest = model
-        address = self.config.cluster or "auto"  # where the trials run
+        address = self.cluster  # where the trials run
         base = replace(self.config, cluster="")  # each trial steps its envs in its worker
         if newest is not None:
             # Every trial trains on the model that is newest now, not on one fitted meanwhile.

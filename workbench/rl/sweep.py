@@ -33,6 +33,10 @@ from workbench.config import ConfigError
 from workbench.data.workspace import Workspace, alive_here
 from workbench.rl.run import REWARDS, RunConfig
 
+# RunConfig's fields a trial does not use: each trial steps its envs in its own worker, and
+# the sweep's --cluster says where the trials run.
+NOT_SWEPT = ("cluster", "rollout_actors", "cluster_retries")
+
 
 def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ...]]:
     """``["ppo.lr=1e-4,3e-4", "reward=reference,sparse"]`` -> every combination as override
@@ -47,6 +51,9 @@ def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ..
                               "(ppo.lr=1e-4,3e-4)")
         if key == "ppo.seed":
             raise ConfigError("grid: seeds come from --seeds, not from the grid")
+        if key in NOT_SWEPT:
+            raise ConfigError(f"grid: {key} is not swept (each trial steps its envs in its "
+                              "own worker); --cluster says where the trials run")
         axes.append([f"{key}={choice}" for choice in choices])
     combinations = [tuple(c) for c in itertools.product(*axes)]
     for assignments in combinations:

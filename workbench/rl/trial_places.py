@@ -14,14 +14,18 @@ file.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from workbench.data.transfer import pack_folder, unpack
-from workbench.data.workspace import Workspace
+from workbench.data.workspace import Workspace, dead_here, running_here
 from workbench.rl.run import RunConfig
+
+SCRATCH = "workbench-trial-"  # a shipped trial's scratch workspace, in the node's temp folder
+OWNER = ".trial-owner.json"  # in it: the process that made it (running_here)
 
 
 class InPlace:
@@ -73,8 +77,10 @@ class Shipped:
         self.shipments = ray.get_actor(params["shipments"])
         self.models = dict(params["models"])  # as the trials name it -> name in the archive
         self.workspace = params["workspace"]
-        self.scratch = tempfile.TemporaryDirectory(prefix="workbench-trial-")
+        clear_abandoned(Path(tempfile.gettempdir()))
+        self.scratch = tempfile.TemporaryDirectory(prefix=SCRATCH)
         self.root = Path(self.scratch.name).resolve()
+        (self.root / OWNER).write_text(json.dumps(running_here()))
         self.run_dir: Path | None = None
 
     def open(self) -> None:
@@ -128,6 +134,33 @@ class Shipped:
 
     def close(self) -> None:
         self.scratch.cleanup()
+
+
+def _name_reward_as_here(header: Path, metrics: dict[str, Any]) -> None:
+    """A finished run's policy names the reward it was trained on (what an exported bundle
+    records) by its path on the trial's node; the run's metrics name it as here."""
+    if not header.is_file():
+        return  # stopped before its policy was saved
+    saved = json.loads(header.read_text())
+    if saved.get("reward") and metrics.get("reward"):
+        saved["reward"] = metrics["reward"]
+        header.write_text(json.dumps(saved, indent=1))
+
+
+def clear_abandoned(temp: Path) -> list[Path]:
+    """Remove the scratch workspaces in ``temp`` whose trial's process died without removing
+    its own (its node was killed); the ones removed. A copy another machine's process made
+    (a temp folder shared between machines) or one still being made is left alone."""
+    removed = []
+    for copy in temp.glob(SCRATCH + "*"):
+        try:
+            owner = json.loads((copy / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(owner, dict) and dead_here(owner):
+            shutil.rmtree(copy, ignore_errors=True)
+            removed.append(copy)
+    return removed
 
 
 class Shipments:
@@ -192,6 +225,7 @@ def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[s
             # What the metrics say of the run's own folder (the reward as it read it).
             metrics = json.loads(json.dumps(row["metrics"]).replace(row["folder"],
                                                                     ws.relative(path)))
+            _name_reward_as_here(path / "policy" / "policy.json", metrics)
             status = row["status"]
             if status == "running":
                 metrics = {k: v for k, v in metrics.items() if k not in ("pid", "host")}
