@@ -45,6 +45,9 @@ class SweepBox(QGroupBox):
                              "combination trains with each seed")
         self.seeds = QSpinBox(minimum=1, maximum=100, value=2)
         self.start = QPushButton("Sweep")
+        self.start.setToolTip("the trials run on the Ray cluster that More settings name "
+                              "(empty: RAY_ADDRESS, else a local Ray instance), each "
+                              "stepping its own envs")
         self.stop = QPushButton("Stop sweep")
         for widget, label in ((self.grid, "grid"), (self.seeds, "seeds")):
             row.addWidget(QLabel(label))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -364,6 +365,8 @@ print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
     assert (bad["settings"], bad["failed"], bad["mean_success"]) == (f"reward={broken}", 1,
                                                                      None)
     assert any("travel with each trial" in line for line in seen["said"]), seen["said"]
+    assert any(re.match(r"sweeping 2 trials into .* on the cluster at .* \(\d+ nodes, \d+ CPUs\)$",
+                        line) for line in seen["said"]), seen["said"]
     assert any(line.startswith(f"1 of 2 trials failed; first: reward={broken} seed 1000: ")
                for line in seen["said"]), seen["said"]
     folder = Path(seen["result"]["report"]).parent
@@ -396,7 +399,8 @@ def test_a_reward_fit_runs_as_a_task_on_the_cluster_into_the_workspace(cluster, 
     out = subprocess.run(fit, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
-    assert f"running on the cluster at {address}" in out.stderr
+    assert re.search(rf"running on the cluster at {re.escape(address)} \(\d+ nodes, \d+ CPUs\)",
+                     out.stderr), out.stderr[-3000:]
     with Workspace.open(workspace) as ws:
         [model] = ws.models("Reach")
     assert str(model["path"]) == result["path"] and model["family"] == "progress"

@@ -19,7 +19,7 @@ from typing import Any
 from workbench.data.transfer import pack_folder, pack_recordings, unpack
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.rl.ray_rollouts import connect, nodes_without
+from workbench.rl.ray_rollouts import connect, described, nodes_without
 
 
 class _Forwarded(Progress):
@@ -89,7 +89,7 @@ def perform_on_cluster(request: WorkspaceRequest, ws: Workspace, scene: str, add
                   f"({len(recordings) / 1e6:.1f} MB) travel with the task")
     else:
         task = ray.remote(**options)(_perform).remote(request, events)
-    progress.emit("message", text=f"running on the cluster at {address}{where}")
+    progress.emit("message", text=f"running on {described(ray, address)}{where}")
     nodes: list[str] = []  # where the task started, in order
     try:
         while not ray.wait([task], timeout=0.25)[0]:

@@ -12,7 +12,7 @@ from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
-from workbench.rl.ray_rollouts import check_reachable, connect, nodes_without
+from workbench.rl.ray_rollouts import check_reachable, connect, described, nodes_without
 from workbench.rl.run import RunConfig, resolve_reward, train_run
 from workbench.rl.sweep import NOT_SWEPT
 
@@ -108,15 +108,16 @@ class Sweep(WorkspaceRequest):
         if newest is not None:
             # Every trial trains on the model that is newest now, not on one fitted meanwhile.
             base = replace(base, reward="model", reward_model=newest)
-        shipped = None  # asked before the sweep's folder is made
-        if nodes_without(connect(address), ws.root):
+        ray, shipped = connect(address), None  # asked before the sweep's folder is made
+        if nodes_without(ray, ws.root):
             shipped = _shipment(ws, [trial_config(base, a) for a in combinations])
             progress.emit("message", text=(
                 f"not every node sees the workspace, so {base.scene}'s recordings "
                 f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
                 "back into the workspace when the sweep ends"))
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
-        progress.emit("message", text=f"sweeping into {out}")
+        progress.emit("message", text=f"sweeping {len(combinations) * self.seeds} trials "
+                      f"into {out} on {described(ray, address)}")
         return run_sweep(ws.root, base, self.grid, self.seeds, out, address, self.grace,
                          self.reduction, progress, shipped)
 

@@ -18,6 +18,7 @@ Ray is optional: importing this module does not import it.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import warnings
 from collections.abc import Callable
@@ -80,6 +81,20 @@ def check_reachable(address: str) -> None:
         raise ConfigError(f"cluster: nothing answers at {address} ({error.strerror or error}); "
                            "start a head there with `ray start --head`, or use --cluster auto"
                            ) from None
+
+
+def described(ray: Any, address: str) -> str:
+    """"the cluster at 10.0.0.2:6379 (2 nodes, 8 CPUs, 1 GPU)": where a job's tasks run, for
+    the message that says so ("auto" named by the head it found or started)."""
+    if address == "auto":
+        with contextlib.suppress(Exception):  # a client connection may not say
+            address = ray.get_runtime_context().gcs_address
+    alive = sum(1 for node in ray.nodes() if node.get("Alive"))
+    resources = ray.cluster_resources()
+    parts = [f"{alive} node{'s' * (alive != 1)}", f"{resources.get('CPU', 0):g} CPUs"]
+    if resources.get("GPU"):
+        parts.append(f"{resources['GPU']:g} GPU")
+    return f"the cluster at {address} ({', '.join(parts)})"
 
 
 def nodes_without(ray: Any, workspace: Path, timeout: float = 60.0) -> list[str]:
