@@ -140,6 +140,14 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # 13 of 80 against 21, and 2 of 40 at 25 labels (-181, against 1); but on seeds used for
 # nothing, 200-219, 5 of 20 failed (-457), and 1 of 5 on 20-24 (seed 21 at -674), as often as
 # without: not kept.
+# PPO before the first labels (2026-12-05, AMD, `--labels 12 --seeds 50 ... 89`, two runs at a
+# time): a Pendulum episode lasts 200 steps, so the round after the first update finds none to
+# compare and the first labels come after the fourth, PPO having taken three updates on the zero
+# reward (normalised advantages of the value net's noise: a drifting policy). No gradient step
+# while the reward is undefined, and the first labels as soon as two episodes have ended (after
+# the second update; a prototype, patch not kept): 11 of 40 failed (mean -413) against 8 of 40
+# (-360) with the settings above on the same machine, and no seed failed in both: at 12 labels
+# a run fails by chance, about one in four or five, not by seed.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
