@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from workbench.config import ConfigError
+from workbench.data.transfer import OWNER, clear_abandoned
 from workbench.data.workspace import Workspace, running_here
 from workbench.rl.run import RunConfig
 from workbench.rl.sweep import (
@@ -23,7 +24,6 @@ from workbench.rl.sweep import (
     trial_config,
     write_report,
 )
-from workbench.rl.trial_places import OWNER, SCRATCH, clear_abandoned
 
 
 def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
@@ -94,23 +94,27 @@ def test_a_sweep_whose_reward_is_missing_is_refused_before_any_trial(tmp_path, c
     assert not (workspace / "sweeps").exists()
 
 
-def test_a_scratch_copy_left_by_a_killed_trial_is_cleared_by_the_next_one_there(tmp_path):
-    """A shipped trial whose node was killed could not remove its scratch workspace; the next
-    shipped trial started on that machine does. A live trial's copy, one whose owner is not
-    written yet, another machine's (a shared temp folder) and other folders stay."""
+def test_a_scratch_copy_left_by_a_killed_job_is_cleared_by_the_next_one_there(tmp_path):
+    """A shipped sweep trial or reward fit whose node was killed could not remove its scratch
+    workspace; the next one started on that machine does. A live job's copy, one whose owner
+    is not written yet, another machine's (a shared temp folder) and other folders stay."""
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     here = socket.gethostname()
-    owners = {"dead": {"host": here, "pid": int(gone.stdout)}, "live": running_here(),
-              "elsewhere": {"host": f"not-{here}", "pid": int(gone.stdout)}, "making": None}
+    owners = {"trial-dead": {"host": here, "pid": int(gone.stdout)},
+              "task-dead": {"host": here, "pid": int(gone.stdout)}, "trial-live": running_here(),
+              "trial-elsewhere": {"host": f"not-{here}", "pid": int(gone.stdout)},
+              "trial-making": None}
     for name, owner in owners.items():
-        (tmp_path / f"{SCRATCH}{name}" / "episodes").mkdir(parents=True)
+        (tmp_path / f"workbench-{name}" / "episodes").mkdir(parents=True)
         if owner is not None:
-            (tmp_path / f"{SCRATCH}{name}" / OWNER).write_text(json.dumps(owner))
+            (tmp_path / f"workbench-{name}" / OWNER).write_text(json.dumps(owner))
     (tmp_path / "someone-elses").mkdir()
-    assert clear_abandoned(tmp_path) == [tmp_path / f"{SCRATCH}dead"]
+    assert sorted(clear_abandoned(tmp_path)) == [tmp_path / "workbench-task-dead",
+                                                 tmp_path / "workbench-trial-dead"]
     assert {p.name for p in tmp_path.iterdir()} == {
-        *(f"{SCRATCH}{name}" for name in ("elsewhere", "live", "making")), "someone-elses"}
+        *(f"workbench-trial-{name}" for name in ("elsewhere", "live", "making")),
+        "someone-elses"}
 
 
 @pytest.mark.parametrize("key", ["cluster", "rollout-actors", "cluster_retries"])

@@ -11,13 +11,50 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import shutil
 import sqlite3
 import tarfile
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from workbench.data.workspace import DATABASE, LABEL_JOURNAL, MARKER, Workspace
+from workbench.data.workspace import (
+    DATABASE,
+    LABEL_JOURNAL,
+    MARKER,
+    Workspace,
+    dead_here,
+    running_here,
+)
+
+OWNER = ".scratch-owner.json"  # in a scratch copy: the process that made it (running_here)
+
+
+def scratch_copy(kind: str) -> tempfile.TemporaryDirectory[str]:
+    """An empty temporary folder for a node's copy of the workspace (``kind``: a sweep's
+    "trial", a reward fit's "task"), naming the process that made it. The copies that a
+    process which died left behind (its node was killed mid-job) are removed first."""
+    clear_abandoned(Path(tempfile.gettempdir()))
+    scratch = tempfile.TemporaryDirectory(prefix=f"workbench-{kind}-")
+    (Path(scratch.name) / OWNER).write_text(json.dumps(running_here()))
+    return scratch
+
+
+def clear_abandoned(temp: Path) -> list[Path]:
+    """Remove the scratch copies in ``temp`` whose process died without removing its own; the
+    ones removed. A copy another machine's process made (a temp folder shared between
+    machines) or one still being made is left alone."""
+    removed = []
+    for copy in temp.glob("workbench-*"):
+        try:
+            owner = json.loads((copy / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(owner, dict) and dead_here(owner):
+            shutil.rmtree(copy, ignore_errors=True)
+            removed.append(copy)
+    return removed
 
 
 def pack_recordings(ws: Workspace, scene: str, folders: Mapping[str, Path] | None = None

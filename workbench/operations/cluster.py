@@ -11,12 +11,11 @@ between processes; nothing is unpickled from a file.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from workbench.data.transfer import pack_folder, pack_recordings, unpack
+from workbench.data.transfer import pack_folder, pack_recordings, scratch_copy, unpack
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.ray_rollouts import connect, described, nodes_without
@@ -53,7 +52,7 @@ def _perform_shipped(request: WorkspaceRequest, recordings: bytes, events: Any
     """On a node without the workspace: perform in a scratch copy of the recordings; the
     result, each model made (its index row and its folder packed) and the scratch root."""
     _started(events)
-    with tempfile.TemporaryDirectory(prefix="workbench-task-") as scratch:
+    with scratch_copy("task") as scratch:
         root = Path(scratch).resolve()
         unpack(recordings, root)  # indexes no model: every one there after is the task's
         result = replace(request, workspace=root).perform(_Forwarded(events))

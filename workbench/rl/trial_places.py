@@ -14,18 +14,13 @@ file.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from workbench.data.transfer import pack_folder, unpack
-from workbench.data.workspace import Workspace, dead_here, running_here
+from workbench.data.transfer import pack_folder, scratch_copy, unpack
+from workbench.data.workspace import Workspace
 from workbench.rl.run import RunConfig
-
-SCRATCH = "workbench-trial-"  # a shipped trial's scratch workspace, in the node's temp folder
-OWNER = ".trial-owner.json"  # in it: the process that made it (running_here)
 
 
 class InPlace:
@@ -77,10 +72,8 @@ class Shipped:
         self.shipments = ray.get_actor(params["shipments"])
         self.models = dict(params["models"])  # as the trials name it -> name in the archive
         self.workspace = params["workspace"]
-        clear_abandoned(Path(tempfile.gettempdir()))
-        self.scratch = tempfile.TemporaryDirectory(prefix=SCRATCH)
+        self.scratch = scratch_copy("trial")
         self.root = Path(self.scratch.name).resolve()
-        (self.root / OWNER).write_text(json.dumps(running_here()))
         self.run_dir: Path | None = None
 
     def open(self) -> None:
@@ -145,22 +138,6 @@ def _name_reward_as_here(header: Path, metrics: dict[str, Any]) -> None:
     if saved.get("reward") and metrics.get("reward"):
         saved["reward"] = metrics["reward"]
         header.write_text(json.dumps(saved, indent=1))
-
-
-def clear_abandoned(temp: Path) -> list[Path]:
-    """Remove the scratch workspaces in ``temp`` whose trial's process died without removing
-    its own (its node was killed); the ones removed. A copy another machine's process made
-    (a temp folder shared between machines) or one still being made is left alone."""
-    removed = []
-    for copy in temp.glob(SCRATCH + "*"):
-        try:
-            owner = json.loads((copy / OWNER).read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(owner, dict) and dead_here(owner):
-            shutil.rmtree(copy, ignore_errors=True)
-            removed.append(copy)
-    return removed
 
 
 class Shipments:
