@@ -40,6 +40,20 @@ def test_round_trip_through_a_dict():
     assert cfg.from_dict(RunConfig, cfg.to_dict(config)) == config
 
 
+def test_the_differences_from_a_reference_are_the_assignments_that_make_the_config():
+    reference = RunConfig(scene="Push")
+    config = cfg.override(reference, [
+        "reward=reference", "curriculum=true", "goal=push it, then stop", "ppo.lr=0.001",
+        "ppo.hidden=32,32", "ppo.gamma_final=0.98", "online.preference.members=5",
+        "online.preference.inputs=hand_to_cube,cube_to_target"])
+    changed = cfg.differences(config, reference)
+    assert "curriculum=true" in changed and "online.preference.members=5" in changed
+    assert cfg.override(reference, changed) == config
+    assert cfg.differences(config, config) == []
+    unset = cfg.differences(reference, config)  # back to the defaults, None included
+    assert "ppo.gamma_final=none" in unset and cfg.override(config, unset) == reference
+
+
 def test_help_text_comes_from_field_metadata():
     assert "learning rate" in cfg.help_for(PPOConfig, "lr")
 

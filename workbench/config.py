@@ -180,6 +180,22 @@ def _set(config: Any, path: list[str], text: str, original: str) -> Any:
         raise ConfigError(f"{original!r}: {exc}") from None
 
 
+def differences(config: Any, reference: Any, prefix: str = "") -> list[str]:
+    """The ``a.b=value`` assignments by which ``config`` differs from ``reference`` (nested
+    configs by dotted name), in :func:`override`'s syntax and field order: what a report says
+    a run changed from the defaults."""
+    found = []
+    for f in dataclasses.fields(config):
+        value, before = getattr(config, f.name), getattr(reference, f.name)
+        if dataclasses.is_dataclass(value) and dataclasses.is_dataclass(before):
+            found += differences(value, before, f"{prefix}{f.name}.")
+        elif value != before:
+            text = (str(value).lower() if isinstance(value, bool) or value is None
+                    else value if isinstance(value, str) else repr(value))
+            found.append(f"{prefix}{f.name}={text}")
+    return found
+
+
 def with_values(config: T, values: typing.Mapping[str, Any]) -> T:
     """A copy of ``config`` with typed values at dotted paths (``{"ppo.lr": 1e-3}``), checked
     as on construction: what the generated CLI and the app's forms hand over."""

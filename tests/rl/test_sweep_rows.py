@@ -66,8 +66,11 @@ def test_a_failed_trial_is_counted_apart_not_scored_as_zero(tmp_path):
                                                     "reward=sparse"]
     assert ranking[1]["mean_success"] == 0.1 and ranking[1]["failed"] == 1  # not (0.4 + 0.1) / 2
     assert ranking[2]["mean_success"] is None and ranking[2]["failed"] == 2
-    write_report(tmp_path, RunConfig(scene="Reach"), ranking, trials)
+    base = RunConfig(scene="Reach", reward="reference", curriculum=True)
+    write_report(tmp_path, base, ranking, trials)
     report = (tmp_path / "report.md").read_text()
+    assert ("Every trial starts from the run defaults with `reward=reference` "
+            "`curriculum=true`, and its grid point and seed change them.") in report
     assert "| 3 | `reward=sparse` | - | - | 2 | 0 | 0 | 2 |" in report
     assert "- `ppo.lr=1e-4` seed 1000: ValueError: diverged" in report
 

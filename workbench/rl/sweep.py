@@ -298,9 +298,13 @@ def _score(value: float | None) -> str:
 
 def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
                  trials: list[dict[str, Any]]) -> None:
+    changed = cfg.differences(base, RunConfig(scene=base.scene))
     lines = [f"# Sweep on {base.scene}", "",
              f"{base.ppo.total_steps} steps a trial; ASHA on the true success rate; score: "
              "the final policy's evaluation success (a trial stopped early: its last rate).",
+             "", "Every trial starts from the run defaults"
+             + (" with " + " ".join(f"`{a}`" for a in changed) if changed else "")
+             + ", and its grid point and seed change them.",
              "", "| rank | settings | mean success | std | seeds | finished | stopped early "
              "| failed |", "|---|---|---|---|---|---|---|---|"]
     for i, row in enumerate(ranking, start=1):
