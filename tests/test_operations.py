@@ -13,7 +13,9 @@ from gui.settings import Settings
 from workbench.cli import generate
 from workbench.cli import main as cli_main
 from workbench.cli.generate import Parser, command_line
+from workbench.config import ConfigError
 from workbench.operations import OPERATIONS, named
+from workbench.rl.run import RunConfig
 from workbench.session import Session
 from workbench.session.context import Context
 
@@ -117,6 +119,8 @@ def test_a_sweep_takes_the_cluster_its_trials_run_on_apart_from_the_run_settings
         assert (request.cluster, request.config.cluster) == (address, "")
         assert request.config.curriculum and request.config.online_feedback
         assert _parse(shlex.split(command_line(operation.name, request))[1:])[1] == request
+    with pytest.raises(ConfigError, match="^cluster: a sweep's trials each step"):
+        type(request)(config=RunConfig(scene="Push", cluster="auto"))  # the run's, in code
     options = {leaf.option for leaf in generate.leaves(operation.request_class, {})}
     assert "--cluster" in options
     assert not options & {"--rollout-actors", "--cluster-retries"}

@@ -86,6 +86,10 @@ class Sweep(WorkspaceRequest):
         "help": "ASHA keeps the best 1/REDUCTION of the trials at each rung", "min": 2})
 
     def check(self) -> None:
+        if self.config.cluster:  # a library caller's: the CLI and the app do not offer it
+            raise ConfigError("cluster: a sweep's trials each step their envs in their own "
+                              "worker; give the cluster they run on as the sweep's cluster, "
+                              "not the run's")
         check_reachable(self.cluster)
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
@@ -103,8 +107,7 @@ class Sweep(WorkspaceRequest):
                                   f"folder is read from the workspace, {ws.root})")
             if config.reward == "latest":
                 newest = model
-        address = self.cluster  # where the trials run
-        base = replace(self.config, cluster="")  # each trial steps its envs in its worker
+        address, base = self.cluster, self.config  # where the trials run, from what
         if newest is not None:
             # Every trial trains on the model that is newest now, not on one fitted meanwhile.
             base = replace(base, reward="model", reward_model=newest)
