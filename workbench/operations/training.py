@@ -121,7 +121,7 @@ class Sweep(WorkspaceRequest):
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
         progress.emit("message", text=f"sweeping {len(combinations) * self.seeds} trials "
                       f"into {out} on {described(ray, address)}")
-        return run_sweep(ws.root, base, self.grid, self.seeds, out, address, self.grace,
+        return run_sweep(ws.root, base, combinations, self.seeds, out, address, self.grace,
                          self.reduction, progress, shipped)
 
 

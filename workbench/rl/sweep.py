@@ -129,12 +129,13 @@ def _trial(params: dict[str, Any]) -> None:
                  "final": 1.0, "run": result["path"]})
 
 
-def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
-              out: Path, cluster: str = "auto", grace: int = 2, reduction: int = 2,
+def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str, ...]],
+              seeds: int, out: Path, cluster: str = "auto", grace: int = 2, reduction: int = 2,
               progress: Any = None, shipped: tuple[bytes, dict[str, str]] | None = None
               ) -> dict[str, Any]:
-    """Train every grid point with ``seeds`` seeds (1000, 1001, ...) on Ray Tune; write
-    ``out/report.md``, ``out/curves.svg`` and ``out/results.json``; return the ranking.
+    """Train every grid point (``combinations``, checked by :func:`grid_assignments`) with
+    ``seeds`` seeds (1000, 1001, ...) on Ray Tune; write ``out/report.md``, ``out/curves.svg``
+    and ``out/results.json``; return the ranking.
     ``shipped``, for a cluster whose nodes do not all see the workspace: the recordings each
     trial unpacks on its node (``pack_recordings``) and the reward model folders the trials
     name, mapped to their names in that archive."""
@@ -144,12 +145,11 @@ def run_sweep(workspace: Path, base: RunConfig, grid: Sequence[str], seeds: int,
     from workbench.rl.ray_rollouts import connect
     from workbench.rl.trial_places import bring_back, start_shipments
 
-    combinations = grid_assignments(grid, base)
     if seeds < 1:
         raise ConfigError(f"seeds must be at least 1, got {seeds}")
     ray = connect(cluster)
     updates = max(1, base.ppo.total_steps // (base.ppo.num_envs * base.ppo.rollout_steps))
-    space: dict[str, Any] = {"assignments": tune.grid_search(combinations),
+    space: dict[str, Any] = {"assignments": tune.grid_search(list(combinations)),
                              "seed": tune.grid_search([1000 + i for i in range(seeds)]),
                              "base": cfg.to_dict(base),
                              "workspace": str(Path(workspace).resolve()),

@@ -129,15 +129,21 @@ class Shipped:
         self.scratch.cleanup()
 
 
-def _name_reward_as_here(header: Path, metrics: dict[str, Any]) -> None:
-    """A finished run's policy names the reward it was trained on (what an exported bundle
-    records) by its path on the trial's node; the run's metrics name it as here."""
-    if not header.is_file():
-        return  # stopped before its policy was saved
-    saved = json.loads(header.read_text())
-    if saved.get("reward") and metrics.get("reward"):
-        saved["reward"] = metrics["reward"]
-        header.write_text(json.dumps(saved, indent=1))
+def _name_reward_as_here(run: Path, outside: dict[str, str], metrics: dict[str, Any]) -> None:
+    """Name the reward a shipped run trained on as here in its files, as its ``metrics``
+    already do: its config names a model from outside the workspace by its name in the
+    archive (``outside`` maps it back), its policy (what an exported bundle records) by the
+    model's path on the trial's node."""
+    config = json.loads((run / "config.json").read_text())
+    if config.get("reward_model") in outside:
+        config["reward_model"] = outside[config["reward_model"]]
+        (run / "config.json").write_text(json.dumps(config, indent=1))
+    header = run / "policy" / "policy.json"  # absent where the run stopped before its end
+    if header.is_file() and metrics.get("reward"):
+        policy = json.loads(header.read_text())
+        if policy.get("reward"):
+            policy["reward"] = metrics["reward"]
+            header.write_text(json.dumps(policy, indent=1))
 
 
 class Shipments:
@@ -195,14 +201,10 @@ def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[s
             except FileExistsError:
                 path = ws.new_artifact_dir("runs", row["name"])
             unpack(archive, path)
-            saved = json.loads((path / "config.json").read_text())
-            if saved.get("reward_model") in outside:
-                saved["reward_model"] = outside[saved["reward_model"]]
-                (path / "config.json").write_text(json.dumps(saved, indent=1))
             # What the metrics say of the run's own folder (the reward as it read it).
             metrics = json.loads(json.dumps(row["metrics"]).replace(row["folder"],
                                                                     ws.relative(path)))
-            _name_reward_as_here(path / "policy" / "policy.json", metrics)
+            _name_reward_as_here(path, outside, metrics)
             status = row["status"]
             if status == "running":
                 metrics = {k: v for k, v in metrics.items() if k not in ("pid", "host")}
