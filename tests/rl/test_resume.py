@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,6 +113,27 @@ def test_a_stopped_workspace_run_resumes_from_its_folder(workspace, reward):
     with Workspace.open(workspace.root) as reopened:
         (run,) = reopened.runs("Reach")
     assert run["status"] == "finished" and str(run["path"]) == folder
+
+
+def test_after_update_hears_each_update_once_the_run_has_stored_it(workspace):
+    """What a sweep trial sends elsewhere from ``after_update`` is resumable: the update's log
+    line and, where it writes one, its checkpoint are on disk by then."""
+    from workbench.rl.checkpoint import load_checkpoint, run_checkpoint
+    from workbench.rl.run import RunConfig, train_run
+
+    config = RunConfig(scene="Reach", reward="reference", eval_episodes=1, checkpoint_every=2,
+                       ppo=PPOConfig(total_steps=5 * 512, num_envs=4, rollout_steps=128))
+    heard = []
+
+    def stored(progress):
+        [run] = workspace.runs("Reach")
+        saved = run_checkpoint(run["path"])
+        logged = (Path(run["path"]) / "metrics.jsonl").read_text().splitlines()
+        heard.append((progress.update, len(logged),
+                      load_checkpoint(saved)["update"] if saved.exists() else None))
+
+    train_run(workspace, config, after_update=stored)
+    assert heard == [(1, 1, None), (2, 2, 2), (3, 3, 2), (4, 4, 4), (5, 5, 4)]
 
 
 def test_a_budget_of_part_of_a_batch_still_ends_finished_not_resumable(workspace):

@@ -148,12 +148,14 @@ def train_ppo(
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 1,
     resume: bool = False,
+    after_update: Callback | None = None,
 ) -> GaussianPolicy:
     """Train on ``envs`` (SAME_STEP autoreset) and return the policy.
 
     With ``checkpoint``, the whole run state is saved there every ``checkpoint_every`` updates;
     ``resume=True`` continues from that file exactly where it stopped (see
-    :mod:`workbench.rl.checkpoint`).
+    :mod:`workbench.rl.checkpoint`). ``after_update`` hears each update last, once its
+    checkpoint is written: what it sends elsewhere (a sweep trial's run folder) can be resumed.
 
     Example:
         >>> envs = make_vector_env("workbench/Push-v0", 8)
@@ -367,6 +369,8 @@ def train_ppo(
                 "callbacks": [callback.get_state() if hasattr(callback, "get_state") else None
                               for callback in callbacks],
             })
+        if after_update is not None:
+            after_update(progress)
         if any(stops):
             break
     policy.set_obs_stats(obs_rms.mean, obs_rms.var)

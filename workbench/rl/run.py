@@ -243,13 +243,15 @@ def train_run(
     on_snapshot: Callable[[GaussianPolicy, TrainProgress], None] | None = None,
     resume_dir: str | Path | None = None,
     on_run_dir: Callable[[Path], None] | None = None,
+    after_update: Callback | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate against ground truth, save the policy, record the run.
 
     The run folder keeps an exact checkpoint (``checkpoint.safetensors``); ``resume_dir``
     continues a killed or stopped run from it, with the config it was started with.
     ``on_run_dir`` hears the run's folder as soon as it is made (a sweep's trial keeps it, to
-    resume there if its node is lost).
+    resume there if its node is lost). ``after_update`` hears each update after the run has
+    stored it, its log line and (PPO) its checkpoint: what it sends elsewhere can be resumed.
     """
     if resume_dir is not None:
         resume_dir = Path(resume_dir)
@@ -420,14 +422,16 @@ def train_run(
             if demos is not None:
                 extra["takeover_steps"] = len(demos)
                 log_event(f"{len(demos)} take-over steps from the workspace")
-            policy = learn_sac(envs, config.sac, (*guards, log_progress, *callbacks), demos)
+            policy = learn_sac(envs, config.sac, (*guards, log_progress, *callbacks,
+                                                  *([after_update] if after_update else [])),
+                               demos)
         else:  # PPO; a lost rollout worker resumes from the last checkpoint
             while True:
                 try:
                     policy = train_ppo(
                         envs, config.ppo, callbacks=(*guards, log_progress, *callbacks),
                         checkpoint=checkpoint, checkpoint_every=max(config.checkpoint_every, 1),
-                        resume=resume,
+                        resume=resume, after_update=after_update,
                     )
                     break
                 except RolloutWorkerLost as exc:  # a node died: fresh workers, the last checkpoint

@@ -110,12 +110,12 @@ def _trial(params: dict[str, Any]) -> None:
                     if Path(run["path"]) == earlier.resolve():
                         ws.update_run(run["id"], "stopped", {"stopped_by": "its node was lost"})
 
-            def report(progress: Any) -> None:
+            def report(progress: Any) -> None:  # after the update's checkpoint is written
                 place.reported(ws)
                 tune.report({"success_rate": progress.success_rate, "step": progress.step,
                              "learned_return": progress.learned_return})
 
-            result = train_run(ws, config, callbacks=(report,), resume_dir=resume,
+            result = train_run(ws, config, after_update=report, resume_dir=resume,
                                on_run_dir=place.began)
             place.reported(ws)
     except Exception as error:  # noqa: BLE001 - any error of the run's, kept for the report
