@@ -28,7 +28,8 @@ from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.workflow import fit_preference_in_workspace
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
 

@@ -71,7 +71,8 @@ from workbench.rewards.workflow import (
 )
 from workbench.rl.policy import load_policy
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.sentences import rebind
 from workbench.teleop.recorder import record_demo_set, record_policy_episodes
 

@@ -37,7 +37,8 @@ from workbench.rewards.workflow import fit_code_in_workspace, fit_progress_in_wo
 from workbench.rl import run as run_module
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
 EXPLOIT = '''import numpy as np

@@ -34,7 +34,8 @@ import workbench  # noqa: F401
 from workbench.data.workspace import Workspace
 from workbench.rewards.workflow import fit_vision_language_in_workspace, vision_language_defaults
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.teleop.recorder import record_demo_set
 
 

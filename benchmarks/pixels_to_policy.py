@@ -40,7 +40,8 @@ from workbench.export.runner import OnnxPolicy, run_in_sim
 from workbench.export.workflow import export_run
 from workbench.rewards.workflow import fit_perceptual_in_workspace, perceptual_defaults
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.teleop.recorder import Recorder, record_demo_set, scripted_policy
 
 

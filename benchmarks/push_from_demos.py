@@ -28,7 +28,8 @@ from workbench.data.workspace import Workspace
 from workbench.rewards.progress.config import ProgressConfig
 from workbench.rewards.workflow import fit_progress_in_workspace
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.teleop.recorder import record_demo_set
 
 

@@ -56,7 +56,7 @@ def ppo(seeds: list[int], steps: int) -> list[dict]:
     from workbench.operations.rewards import FitReward
     from workbench.operations.training import Train
     from workbench.rewards.code.model import CodeConfig
-    from workbench.rl.run import RunConfig
+    from workbench.rl.run_config import RunConfig
 
     rows = []
     for seed in seeds:

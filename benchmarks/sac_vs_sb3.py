@@ -29,7 +29,8 @@ from workbench.data import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.registration import env_id
 from workbench.rl.ppo import evaluate_policy
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.rl.sac import SACConfig
 
 TARGET = 0.8

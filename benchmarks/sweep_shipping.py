@@ -27,7 +27,7 @@ from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress
 from workbench.operations.recording import Record
 from workbench.operations.training import Sweep
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 
 
 def sweep_seconds(workspace: Path, config: RunConfig, seeds: int, shipped: bool) -> float:

@@ -27,7 +27,7 @@ from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import Settings  # noqa: E402
 from workbench.rewards.progress import ProgressConfig  # noqa: E402
 from workbench.rl.ppo import PPOConfig  # noqa: E402
-from workbench.rl.run import RunConfig  # noqa: E402
+from workbench.rl.run_config import RunConfig  # noqa: E402
 from workbench.session import Session  # noqa: E402
 
 

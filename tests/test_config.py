@@ -2,7 +2,7 @@ import pytest
 
 from workbench import config as cfg
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 
 
 def test_dotted_overrides_reach_nested_fields_and_keep_the_original():

@@ -21,7 +21,8 @@ from workbench.rewards.progress import ProgressConfig
 from workbench.rewards.workflow import fit_progress_in_workspace
 from workbench.rl.policy import load_policy
 from workbench.rl.ppo import evaluate_policy
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
 EVAL_EPISODES = 30

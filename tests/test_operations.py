@@ -15,7 +15,7 @@ from workbench.cli import main as cli_main
 from workbench.cli.generate import Parser, command_line
 from workbench.config import ConfigError
 from workbench.operations import OPERATIONS, named
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.context import Context
 

@@ -29,7 +29,7 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import heading, note
 from gui.panels.config_form import ConfigForm
 from gui.settings import Settings
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.events import JobUpdate, SceneChanged
 

@@ -24,7 +24,7 @@ from PyQt6.QtWidgets import (
 
 from workbench.config import ConfigError
 from workbench.operations.training import Sweep
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.events import JobUpdate
 

@@ -30,7 +30,7 @@ from gui.panels.config_form import ConfigForm
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
 from workbench.config import ConfigError
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.events import JobUpdate, SceneChanged
 

@@ -223,7 +223,7 @@ def test_an_app_run_on_the_cluster_pauses_and_resumes_like_a_local_one(cluster, 
     """The app's Pause freezes the learner (SIGSTOP); the actors wait for their next step and
     the run goes on to its budget when resumed."""
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig
+    from workbench.rl.run_config import RunConfig
     from workbench.session import Session
 
     address, _, env = cluster
@@ -316,7 +316,7 @@ cluster.nodes_without = training.nodes_without = lambda ray, path: ["10.0.0.9 (n
 SHIPPED_SWEEP = NO_NODE_SEES_IT + """
 from workbench import config as cfg
 from workbench.operations.training import Sweep
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 
 def sweep(workspace, grid, *settings):
     config = cfg.override(RunConfig(scene="Reach"), [

@@ -117,7 +117,8 @@ def test_a_moved_workspace_trains_on_its_own_models_and_exports(tmp_path):
     from workbench.envs import make_env
     from workbench.export.workflow import export_run
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, latest_run, train_run
+    from workbench.rl.run import latest_run, train_run
+    from workbench.rl.run_config import RunConfig
     from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
     config = RunConfig(scene="Push", eval_episodes=1, tensorboard=False, checkpoint_every=1,
@@ -182,7 +183,8 @@ def test_a_run_killed_before_its_first_checkpoint_is_failed_after_recovery(tmp_p
 import os, signal, sys
 from workbench.data.workspace import Workspace
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run_config import RunConfig
+from workbench.rl.run import train_run
 with Workspace.open(sys.argv[1], create=True) as ws:
     train_run(ws, RunConfig(scene="Reach", reward="reference", checkpoint_every=0,
                             ppo=PPOConfig(num_envs=2, rollout_steps=32, total_steps=10_000)),

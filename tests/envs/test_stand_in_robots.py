@@ -83,7 +83,8 @@ def test_a_policy_trained_on_the_so101_exports_and_runs_on_the_so101(workspace, 
     from workbench.export.runner import run_in_sim
     from workbench.export.workflow import export_run
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     config = RunConfig(scene="Reach", robot="so101", reward="reference", eval_episodes=2,
                        tensorboard=False, hacking_guard=False,
@@ -105,7 +106,8 @@ def test_a_run_trains_under_the_robots_randomisation_and_refuses_a_robot_without
     from workbench.config import ConfigError
     from workbench.rl.policy import load_policy
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     def weights(randomize: bool, only: tuple[str, ...] = ()) -> torch.Tensor:
         config = RunConfig(scene="Reach", robot="so101", reward="reference", eval_episodes=1,

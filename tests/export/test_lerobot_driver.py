@@ -41,7 +41,8 @@ def bundles(tmp_path_factory):
     from workbench.data.workspace import Workspace
     from workbench.export.workflow import export_run
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     require_lerobot()
     root = tmp_path_factory.mktemp("lerobot")

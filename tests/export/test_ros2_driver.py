@@ -28,7 +28,8 @@ def bundle(tmp_path_factory):
     from workbench.data.workspace import Workspace
     from workbench.export.workflow import export_run
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     root = tmp_path_factory.mktemp("ros2")
     config = RunConfig(scene="Reach", robot="so101", reward="reference", eval_episodes=1,

@@ -13,7 +13,7 @@ from PyQt6.QtGui import QMouseEvent
 from gui.main_window import MainWindow
 from gui.settings import Settings
 from workbench.config import ConfigError
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.events import Problem
 
@@ -747,7 +747,7 @@ def test_settings_forms_show_every_config_exactly(qtbot, scene):
     from gui.panels.config_form import ConfigForm
     from workbench.config import ConfigError
     from workbench.rewards import families
-    from workbench.rl.run import RunConfig
+    from workbench.rl.run_config import RunConfig
 
     configs = [f.default_config(scene) for f in families.all_families() if f.fit is not None]
     for config in [*configs, RunConfig(scene=scene)]:

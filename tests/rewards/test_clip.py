@@ -128,7 +128,8 @@ def test_the_clip_family_is_measured_in_a_workspace_stored_and_trains_a_policy(w
     from workbench.rewards import families
     from workbench.rewards.artifact import ArtifactError, load_reward_model
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
     from workbench.teleop.recorder import record_demo_set
 
     weights = saved_tiny_clip(tmp_path / "clip")

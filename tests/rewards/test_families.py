@@ -126,7 +126,8 @@ def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, 
     from workbench.cli.generate import leaves
     from workbench.operations.rewards import FitReward
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     options = {leaf.option: leaf for leaf in leaves(FitReward, {"family": "toy"})}
     assert "toy" in options["--family"].meta["choices"]() and "--scale" in options

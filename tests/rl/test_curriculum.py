@@ -56,7 +56,8 @@ def test_a_run_with_curriculum_logs_its_stage_to_jsonl_and_tensorboard(tmp_path)
 
     from workbench import config as cfg
     from workbench.data.workspace import Workspace
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     config = cfg.override(RunConfig(scene="Reach"), [
         "reward=reference", "curriculum=true", "difficulty=1.0", "ppo.total_steps=2048",

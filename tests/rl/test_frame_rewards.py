@@ -91,7 +91,8 @@ def test_training_renders_the_frames_the_recorder_stored(workspace):
 def test_a_run_trains_on_a_stored_perceptual_model_and_refuses_another_scene(model, workspace):
     from workbench.rewards.workflow import store_model
     from workbench.rl.ppo import PPOConfig
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     stored = store_model(workspace, model, "Reach", {"train_demos": 0})
     config = RunConfig(scene="Reach", reward="model", reward_model=stored["path"],

@@ -83,7 +83,8 @@ def test_the_scripted_demonstrator_reaches_either_pad():
 def test_a_run_with_a_goal_trains_on_the_grounded_reward_and_keeps_the_goal(workspace, tmp_path):
     from workbench.export.runner import run_in_sim
     from workbench.export.workflow import export_run
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     config = RunConfig(scene="PushChoice", goal=BLUE, eval_episodes=2, tensorboard=False,
                        ppo=PPOConfig(total_steps=512, num_envs=2, rollout_steps=128))
@@ -112,7 +113,8 @@ def test_a_vision_language_model_fitted_in_the_workspace_trains_a_policy_toward_
         workspace):
     from workbench import config as cfg
     from workbench.rewards import families
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
     from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
     assert "vision_language" in families.fittable()  # so the CLI and the Reward panel list it

@@ -174,7 +174,8 @@ def test_needs_a_teacher_or_a_label_source():
 
 def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(workspace):
     from workbench.envs import make_env
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
     from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
     env = make_env("Push")
@@ -204,7 +205,8 @@ def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(work
 
 
 def test_an_unknown_online_teacher_is_named(workspace):
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     with pytest.raises(ValueError, match="unknown teacher 'oracel'.*oracle"):
         train_run(workspace, RunConfig(scene="Push", online_feedback=True,

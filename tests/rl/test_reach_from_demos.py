@@ -12,7 +12,8 @@ from workbench import config as cfg
 from workbench.data import Workspace
 from workbench.rewards.families import get as family
 from workbench.rewards.workflow import fit_progress_in_workspace
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 from workbench.teleop.recorder import record_demo_set
 
 EVAL_EPISODES = 30

@@ -97,7 +97,8 @@ def test_resuming_with_another_config_is_refused(tmp_path):
 # tests/rl/test_frame_rewards.py): each layer it wraps the envs in must checkpoint.
 @pytest.mark.parametrize("reward", ["reference", "sparse"])
 def test_a_stopped_workspace_run_resumes_from_its_folder(workspace, reward):
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     config = RunConfig(scene="Reach", reward=reward, eval_episodes=2, checkpoint_every=1,
                        ppo=PPOConfig(total_steps=4 * 512, num_envs=4, rollout_steps=128))
@@ -119,7 +120,8 @@ def test_after_update_hears_each_update_once_the_run_has_stored_it(workspace):
     """What a sweep trial sends elsewhere from ``after_update`` is resumable: the update's log
     line and, where it writes one, its checkpoint are on disk by then."""
     from workbench.rl.checkpoint import load_checkpoint, run_checkpoint
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
 
     config = RunConfig(scene="Reach", reward="reference", eval_episodes=1, checkpoint_every=2,
                        ppo=PPOConfig(total_steps=5 * 512, num_envs=4, rollout_steps=128))
@@ -137,7 +139,8 @@ def test_after_update_hears_each_update_once_the_run_has_stored_it(workspace):
 
 
 def test_a_budget_of_part_of_a_batch_still_ends_finished_not_resumable(workspace):
-    from workbench.rl.run import RunConfig, resumable_runs, train_run
+    from workbench.rl.run import resumable_runs, train_run
+    from workbench.rl.run_config import RunConfig
 
     config = RunConfig(scene="Reach", reward="reference", eval_episodes=1, checkpoint_every=1,
                        ppo=PPOConfig(total_steps=2 * 512 + 100, num_envs=4, rollout_steps=128))
@@ -150,7 +153,8 @@ def test_a_resumed_run_trains_on_the_reward_it_started_with_not_a_newer_one(work
     from workbench.envs import make_env
     from workbench.rewards.progress import ProgressConfig
     from workbench.rewards.workflow import fit_progress_in_workspace
-    from workbench.rl.run import RunConfig, train_run
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
     from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
     env = make_env("Push")

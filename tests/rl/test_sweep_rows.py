@@ -15,7 +15,7 @@ import pytest
 from workbench.config import ConfigError
 from workbench.data.transfer import OWNER, clear_abandoned
 from workbench.data.workspace import Workspace, running_here
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep import (
     error_line,
     grid_assignments,

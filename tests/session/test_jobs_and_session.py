@@ -10,7 +10,7 @@ from workbench.operations.recording import Record
 from workbench.operations.rewards import FitReward, ScoreGoal
 from workbench.rewards.progress import ProgressConfig
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 from workbench.session import Job, Session
 from workbench.session.events import EpisodesChanged
 

@@ -160,7 +160,7 @@ def loop(args: argparse.Namespace) -> int:
     from workbench.operations.rewards import FitReward
     from workbench.operations.run import RunBundle
     from workbench.operations.training import Train
-    from workbench.rl.run import RunConfig
+    from workbench.rl.run_config import RunConfig
 
     ws = {"workspace": args.workspace}
     scene = args.scene

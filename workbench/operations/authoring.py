@@ -24,7 +24,8 @@ from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import preference_accuracy
 from workbench.rewards.workflow import fit_code_in_workspace, store_model
 from workbench.rl.ppo import PPOConfig
-from workbench.rl.run import RunConfig, train_run
+from workbench.rl.run import train_run
+from workbench.rl.run_config import RunConfig
 
 
 @dataclass(frozen=True, kw_only=True)

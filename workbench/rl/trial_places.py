@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench.data.transfer import pack_folder, scratch_copy, unpack
 from workbench.data.workspace import Workspace
-from workbench.rl.run import RunConfig
+from workbench.rl.run_config import RunConfig
 
 
 class InPlace:

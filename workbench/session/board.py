@@ -22,7 +22,8 @@ from workbench.operations.sim_to_real import SimToReal
 from workbench.operations.training import Train
 from workbench.rewards.code.author import AuthorConfig
 from workbench.rewards.code.model import CodeConfig
-from workbench.rl.run import RunConfig, resumable_runs
+from workbench.rl.run import resumable_runs
+from workbench.rl.run_config import RunConfig
 from workbench.sentences import ground
 from workbench.session.context import Context
 from workbench.session.events import EpisodesChanged, JobUpdate, LabelsChanged
