@@ -54,8 +54,8 @@ def test_a_simulated_run_records_its_episodes_with_the_persons_ticks(bundle, tmp
     learns from, each step marked as the person's or the policy's."""
     from workbench.data import Workspace
     from workbench.envs.env import make_env
-    from workbench.rl.run import run_takeovers
     from workbench.rl.run_config import RunConfig
+    from workbench.rl.run_inputs import run_takeovers
 
     labels = json.loads((bundle / "bundle.json").read_text())["action"]["labels"]
     person = np.array([0.9, -0.9, 0.0, 1.0])[: len(labels)]
@@ -230,8 +230,8 @@ def test_a_runner_log_becomes_transitions_a_sac_run_learns_from(bundle, tmp_path
     reward since a log has no simulator state."""
     from workbench.data import Workspace
     from workbench.envs.env import make_env
-    from workbench.rl.run import run_takeovers
     from workbench.rl.run_config import RunConfig
+    from workbench.rl.run_inputs import run_takeovers
 
     person = np.array([0.9, -0.9, 0.0, 1.0])
     polls = iter([None] * 10 + [person] * 10 + [None] * 10_000)

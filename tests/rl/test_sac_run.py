@@ -19,8 +19,9 @@ from workbench.envs.goal import make_goal_env
 from workbench.export.runner import run_in_sim
 from workbench.export.workflow import export_run
 from workbench.rl.policy import NumpyActor, load_policy
-from workbench.rl.run import run_takeovers, train_run
+from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
+from workbench.rl.run_inputs import run_takeovers
 from workbench.rl.sac import SACAgent, SACConfig
 from workbench.rl.takeover import run_with_takeover, scripted_takeover
 

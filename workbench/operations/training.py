@@ -13,8 +13,9 @@ from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.ray_rollouts import check_reachable, connect, described, nodes_without
-from workbench.rl.run import resolve_reward, train_run
+from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
+from workbench.rl.run_inputs import resolve_reward
 from workbench.rl.sweep import NOT_SWEPT
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
