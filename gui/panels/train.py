@@ -47,8 +47,47 @@ class TrainPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
-        # The panel scrolls: with its settings and the sweep open it is taller than a window,
-        # and squeezing the plots to a few pixels showed nothing.
+        layout = self._scrolling()
+        layout.addWidget(heading("Train a policy on the learned reward"))
+        layout.addWidget(note("The viewport shows the newest policy snapshot while it trains."))
+        layout.addLayout(self._settings())
+        self.more_toggle, self.more = self._more_settings()
+        layout.addWidget(self.more_toggle)
+        layout.addWidget(self.more)
+        layout.addLayout(self._buttons())
+        for widget in self._status_lines():
+            layout.addWidget(widget)
+        layout.addWidget(self._plot(), 2)  # the curves get twice the room of the runs table
+        layout.addWidget(self.key)
+        layout.addWidget(note("Past runs of this scene (select one to see its success curve):"))
+        self.runs = RunHistory()
+        self.runs.setMinimumHeight(90)
+        self.runs.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.runs.itemSelectionChanged.connect(self._show_past_run)
+        layout.addWidget(self.runs, 1)
+        self.sweep_toggle = QToolButton()
+        self.sweep_toggle.setText("Sweep on Ray…")
+        self.sweep_toggle.setCheckable(True)
+        self.sweep = SweepBox(session, self.sweep_base)
+        self.sweep.setVisible(False)
+        self.sweep_toggle.toggled.connect(self.sweep.setVisible)
+        layout.addWidget(self.sweep_toggle)
+        layout.addWidget(self.sweep)
+        self.history: list[tuple[int, float, float, float | None]] = []
+        self.evaluations: list[tuple[int, float]] = []  # (step, the guard's evaluated success)
+        self.labels_used: int | None = None
+        self.start.clicked.connect(self._start)
+        self.pause.toggled.connect(self._pause)
+        self.stop.clicked.connect(lambda: session.jobs.stop("train"))
+        self.resume_run.clicked.connect(self._continue)
+        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
+        session.events.subscribe(SceneChanged, lambda e: (self._sync(False), self.refresh()))
+        self._sync(False)
+        self.refresh()
+
+    def _scrolling(self) -> QVBoxLayout:
+        """The panel's body, in a scroll area: with its settings and the sweep open it is
+        taller than a window, and squeezing the plots to a few pixels showed nothing."""
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         body = QWidget()
@@ -58,8 +97,10 @@ class TrainPanel(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(body)
         outer.addWidget(scroll)
-        layout.addWidget(heading("Train a policy on the learned reward"))
-        layout.addWidget(note("The viewport shows the newest policy snapshot while it trains."))
+        return layout
+
+    def _settings(self) -> QFormLayout:
+        """The settings a person changes most (OWN_FIELDS), each with its own widget."""
         form = QFormLayout()
         self.steps = QSpinBox()
         self.steps.setRange(2_048, 5_000_000)
@@ -97,19 +138,24 @@ class TrainPanel(QWidget):
                               ("shaping", self.transform), ("difficulty", self.difficulty),
                               ("curriculum", self.curriculum)):
             form.addRow(label, widget)
-        layout.addLayout(form)
-        self.more_toggle = QToolButton()
-        self.more_toggle.setText("More settings")
-        self.more_toggle.setCheckable(True)
-        self.more = QScrollArea()
-        self.more.setWidgetResizable(True)
-        self.more.setMinimumHeight(200)  # open, the panel scrolls rather than squeeze it
-        self.more.setMaximumHeight(260)
-        self.more.setWidget(ConfigForm(RunConfig(), OWN_FIELDS))
-        self.more.setVisible(False)
-        self.more_toggle.toggled.connect(self.more.setVisible)
-        layout.addWidget(self.more_toggle)
-        layout.addWidget(self.more)
+        return form
+
+    def _more_settings(self) -> tuple[QToolButton, QScrollArea]:
+        """Every other RunConfig field, generated from its metadata, folded away."""
+        toggle = QToolButton()
+        toggle.setText("More settings")
+        toggle.setCheckable(True)
+        more = QScrollArea()
+        more.setWidgetResizable(True)
+        more.setMinimumHeight(200)  # open, the panel scrolls rather than squeeze it
+        more.setMaximumHeight(260)
+        more.setWidget(ConfigForm(RunConfig(), OWN_FIELDS))
+        more.setVisible(False)
+        toggle.toggled.connect(more.setVisible)
+        return toggle, more
+
+    def _buttons(self) -> QHBoxLayout:
+        """Start, pause, stop, and continue the newest stopped run."""
         row = QHBoxLayout()
         self.start = QPushButton("Start training")
         self.pause = QPushButton("Pause")
@@ -119,7 +165,10 @@ class TrainPanel(QWidget):
         self.resume_run.setToolTip("continue the newest stopped run exactly from its checkpoint")
         for button in (self.start, self.pause, self.stop, self.resume_run):
             row.addWidget(button)
-        layout.addLayout(row)
+        return row
+
+    def _status_lines(self) -> tuple[QWidget, ...]:
+        """The progress bar, the job's status and the hacking alarm (hidden until it rings)."""
         self.bar = QProgressBar()
         self.status = QLabel("idle")
         self.status.setWordWrap(True)
@@ -127,8 +176,11 @@ class TrainPanel(QWidget):
         self.alarm.setWordWrap(True)
         self.alarm.setStyleSheet(ALARM_STYLE)
         self.alarm.hide()  # an empty line between the status and the plot otherwise
-        for widget in (self.bar, self.status, self.alarm):
-            layout.addWidget(widget)
+        return self.bar, self.status, self.alarm
+
+    def _plot(self) -> pg.PlotWidget:
+        """Learned return against true success (and the curriculum's difficulty, the guard's
+        checks, a past run's success), with its key in ``self.key``."""
         self.plot = pg.PlotWidget(title="learned return and true success")
         self.plot.setLabel("bottom", "environment steps")
         # Grow into the room there is, never below 180 px: a preferred height of its own
@@ -154,34 +206,8 @@ class TrainPanel(QWidget):
             pen=pg.mkPen(difficulty[0], width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
         self.past_curve = self.plot.plot(
             pen=pg.mkPen(past[0], width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
-        layout.addWidget(self.plot, 2)  # the curves get twice the room of the runs table
         self.key = curve_key(learned, success)
-        layout.addWidget(self.key)
-        layout.addWidget(note("Past runs of this scene (select one to see its success curve):"))
-        self.runs = RunHistory()
-        self.runs.setMinimumHeight(90)
-        self.runs.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-        self.runs.itemSelectionChanged.connect(self._show_past_run)
-        layout.addWidget(self.runs, 1)
-        self.sweep_toggle = QToolButton()
-        self.sweep_toggle.setText("Sweep on Ray…")
-        self.sweep_toggle.setCheckable(True)
-        self.sweep = SweepBox(session, self.sweep_base)
-        self.sweep.setVisible(False)
-        self.sweep_toggle.toggled.connect(self.sweep.setVisible)
-        layout.addWidget(self.sweep_toggle)
-        layout.addWidget(self.sweep)
-        self.history: list[tuple[int, float, float, float | None]] = []
-        self.evaluations: list[tuple[int, float]] = []  # (step, the guard's evaluated success)
-        self.labels_used: int | None = None
-        self.start.clicked.connect(self._start)
-        self.pause.toggled.connect(self._pause)
-        self.stop.clicked.connect(lambda: session.jobs.stop("train"))
-        self.resume_run.clicked.connect(self._continue)
-        session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
-        session.events.subscribe(SceneChanged, lambda e: (self._sync(False), self.refresh()))
-        self._sync(False)
-        self.refresh()
+        return self.plot
 
     def refresh(self) -> None:
         """The stored models and past runs of the scene, as the workspace has them now."""

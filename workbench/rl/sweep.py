@@ -211,6 +211,20 @@ def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str
     else:
         mark_early_stopped(workspace, before, stopped_by)
         runs_here = {}
+    trials = _trial_rows(results, ids, runs_here)
+    ranking = rank(trials)
+    write_report(out, base, ranking, trials)
+    failed = [t for t in trials if t["error"]]
+    if failed and progress is not None:  # the whole tracebacks stay in Tune's trial folders
+        progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
+                      f"{' '.join(failed[0]['assignments'])} seed {failed[0]['seed']}: "
+                      f"{failed[0]['error']} (all in {out / 'report.md'})")
+    return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials)}
+
+
+def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str]) -> list[dict[str, Any]]:
+    """Each trial Tune ran: its grid point and seed, whether it finished, its score (its last
+    success rate), its run in the workspace, its curve and its error."""
     trials = []
     for index in range(len(results)):
         result = results[index]
@@ -233,14 +247,7 @@ def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str
                        "run": runs_here.get(ids[index], metrics.get("run"))
                        if metrics.get("run") else None, "curve": sorted(by_step.items()),
                        "error": error})
-    ranking = rank(trials)
-    write_report(out, base, ranking, trials)
-    failed = [t for t in trials if t["error"]]
-    if failed and progress is not None:  # the whole tracebacks stay in Tune's trial folders
-        progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
-                      f"{' '.join(failed[0]['assignments'])} seed {failed[0]['seed']}: "
-                      f"{failed[0]['error']} (all in {out / 'report.md'})")
-    return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials)}
+    return trials
 
 
 def error_line(error: BaseException) -> str:
