@@ -30,6 +30,7 @@ from gui.panels.config_form import ConfigForm
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
 from workbench.config import ConfigError
+from workbench.rl.run_config import ALGORITHMS as RUN_ALGORITHMS
 from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.events import JobUpdate, SceneChanged
@@ -40,7 +41,7 @@ ONLINE = "learn from rankings while training"
 OWN_FIELDS = ("scene", "algorithm", "reward", "reward_model", "goal", "transform",
               "difficulty", "curriculum", "online_feedback", "ppo.total_steps",
               "sac.total_steps")
-ALGORITHMS = {"PPO": "ppo", "SAC": "sac"}
+ALGORITHMS = {name.upper(): name for name in RUN_ALGORITHMS}  # shown as PPO, SAC
 
 
 class TrainPanel(QWidget):
