@@ -195,18 +195,7 @@ def export_lerobot(
         episode_rows.append(meta_row)
         index += length
 
-    table = {}
-    for key in VECTOR_KEYS:
-        dtype = pa.float64() if "sim_state" in key else pa.float32()
-        table[key] = pa.array([np.asarray(v).tolist() for v in columns[key]],
-                              type=pa.list_(dtype))
-    for key in SCALAR_KEYS:
-        table[key] = pa.array(columns[key], type=pa.bool_() if key == "next.success"
-                              else pa.float32())
-    for key, dtype in (("next.done", pa.bool_()), ("timestamp", pa.float32()),
-                       ("frame_index", pa.int64()), ("episode_index", pa.int64()),
-                       ("index", pa.int64()), ("task_index", pa.int64())):
-        table[key] = pa.array(columns[key], type=dtype)
+    table = _frames_table(columns)
     data_path = out / DATA_PATH.format(chunk_index=0, file_index=0)
     data_path.parent.mkdir(parents=True)
     pq.write_table(pa.table(table), data_path)
@@ -217,19 +206,7 @@ def export_lerobot(
         path = out / VIDEO_PATH.format(video_key=_video_key(camera), chunk_index=0, file_index=0)
         _write_video(path, np.concatenate(videos[camera]), fps, crf)
 
-    features = {key: _feature(np.asarray(columns[key]),
-                              "float64" if "sim_state" in key else "float32")
-                for key in VECTOR_KEYS}
-    features.update({key: {"dtype": "bool" if key == "next.success" else "float32",
-                           "shape": [1], "names": None} for key in SCALAR_KEYS})
-    for camera in cameras:
-        h, w, c = videos[camera][0].shape[1:]
-        features[_video_key(camera)] = {
-            "dtype": "video", "shape": [h, w, c], "names": ["height", "width", "channels"],
-            "info": {"video.fps": fps, "video.codec": "h264", "video.pix_fmt": "yuv444p"},
-        }
-    for key in ("timestamp", "frame_index", "episode_index", "index", "task_index", "next.done"):
-        features[key] = {"dtype": str(table[key].type), "shape": [1], "names": None}
+    features = _features(columns, table, {c: videos[c][0].shape[1:] for c in cameras}, fps)
     info = {
         "codebase_version": "v3.0",
         "robot_type": episodes[0].meta["meta"].get("robot", episodes[0].meta["scene"]),
@@ -250,6 +227,42 @@ def export_lerobot(
     (out / "meta/stats.json").write_text(json.dumps(stats))
     write_sidecar(out / "meta/workbench.json", build_sidecar(workspace, episodes))
     return out
+
+
+def _frames_table(columns: dict[str, list[Any]]) -> dict[str, pa.Array]:
+    """The data parquet's columns, typed as LeRobot reads them (simulator states in float64,
+    the rest of the vectors in float32)."""
+    table = {}
+    for key in VECTOR_KEYS:
+        dtype = pa.float64() if "sim_state" in key else pa.float32()
+        table[key] = pa.array([np.asarray(v).tolist() for v in columns[key]],
+                              type=pa.list_(dtype))
+    for key in SCALAR_KEYS:
+        table[key] = pa.array(columns[key], type=pa.bool_() if key == "next.success"
+                              else pa.float32())
+    for key, dtype in (("next.done", pa.bool_()), ("timestamp", pa.float32()),
+                       ("frame_index", pa.int64()), ("episode_index", pa.int64()),
+                       ("index", pa.int64()), ("task_index", pa.int64())):
+        table[key] = pa.array(columns[key], type=dtype)
+    return table
+
+
+def _features(columns: dict[str, list[Any]], table: dict[str, pa.Array],
+              video_shapes: dict[str, tuple[int, ...]], fps: int) -> dict[str, Any]:
+    """``info.json``'s features: each column's dtype and shape, and each camera's video."""
+    features = {key: _feature(np.asarray(columns[key]),
+                              "float64" if "sim_state" in key else "float32")
+                for key in VECTOR_KEYS}
+    features.update({key: {"dtype": "bool" if key == "next.success" else "float32",
+                           "shape": [1], "names": None} for key in SCALAR_KEYS})
+    for camera, (h, w, c) in video_shapes.items():
+        features[_video_key(camera)] = {
+            "dtype": "video", "shape": [h, w, c], "names": ["height", "width", "channels"],
+            "info": {"video.fps": fps, "video.codec": "h264", "video.pix_fmt": "yuv444p"},
+        }
+    for key in ("timestamp", "frame_index", "episode_index", "index", "task_index", "next.done"):
+        features[key] = {"dtype": str(table[key].type), "shape": [1], "names": None}
+    return features
 
 
 def import_lerobot(workspace: Workspace, folder: str | Path, scene: str | None = None
