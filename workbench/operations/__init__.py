@@ -41,7 +41,7 @@ OPERATIONS = (
     Operation("goal", "rewards:SaveGoal", "save a goal sentence for a scene"),
     Operation("score-goal", "rewards:ScoreGoal",
               "the reward a goal sentence gives the recorded episodes"),
-    Operation("train", "training:Train", "train a policy with PPO on a reward"),
+    Operation("train", "training:Train", "train a policy (PPO or SAC) on a reward"),
     Operation("sweep", "training:Sweep",
               "train a grid of settings x seeds on Ray Tune, ASHA on true success, ranked"),
     Operation("export", "bundle:ExportBundle", "export a trained policy as an ONNX bundle"),
