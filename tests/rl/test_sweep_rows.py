@@ -13,8 +13,9 @@ import sys
 import pytest
 
 from workbench.config import ConfigError
+from workbench.data.processes import running_here
 from workbench.data.transfer import OWNER, clear_abandoned
-from workbench.data.workspace import Workspace, running_here
+from workbench.data.workspace import Workspace
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep import (
     error_line,

@@ -19,14 +19,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from workbench.data.workspace import (
-    DATABASE,
-    LABEL_JOURNAL,
-    MARKER,
-    Workspace,
-    dead_here,
-    running_here,
-)
+from workbench.data.processes import dead_here, running_here
+from workbench.data.workspace import DATABASE, LABEL_JOURNAL, MARKER, Workspace
 
 OWNER = ".scratch-owner.json"  # in a scratch copy: the process that made it (running_here)
 

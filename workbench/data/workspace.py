@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -20,40 +19,12 @@ from typing import Any, cast
 
 from workbench.checksums import mismatched, sha256
 from workbench.data.episode import SCHEMA, Episode, EpisodeWriter
+from workbench.data.processes import dead_here
 
 MANIFEST = "episode.json"  # an episode's own copy of its index row
 # The labels' own copy, one JSON row a line: no folder repeats them, so a database lost whole
 # would take them with it. Appended per label; rewritten when labels go with their episode.
 LABEL_JOURNAL = "labels.jsonl"
-
-
-def running_here() -> dict[str, Any]:
-    """What a run row records while it runs: the process, so recovery can tell it died."""
-    return {"pid": os.getpid(), "host": socket.gethostname()}
-
-
-def _process_here(metrics: dict[str, Any]) -> bool | None:
-    """Whether the process a run recorded (``running_here``) still exists; None when the run
-    is another machine's, or from before runs recorded their process."""
-    if metrics.get("host") != socket.gethostname() or not isinstance(metrics.get("pid"), int):
-        return None
-    try:
-        os.kill(metrics["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
-def alive_here(metrics: dict[str, Any]) -> bool:
-    """A run recorded as running by a process of this machine that still exists."""
-    return _process_here(metrics) is True
-
-
-def dead_here(metrics: dict[str, Any]) -> bool:
-    """A run recorded as running by a process of this machine that no longer exists."""
-    return _process_here(metrics) is False
 
 
 def _changed_files(folder: Path) -> list[str]:

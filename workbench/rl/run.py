@@ -17,7 +17,8 @@ import torch
 
 from workbench import config as cfg
 from workbench.config import ConfigError
-from workbench.data.workspace import Workspace, running_here
+from workbench.data.processes import running_here
+from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.goal import GoalEnv
 from workbench.feedback.teachers import TEACHERS

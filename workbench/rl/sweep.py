@@ -30,7 +30,8 @@ import numpy as np
 
 from workbench import config as cfg
 from workbench.config import ConfigError
-from workbench.data.workspace import Workspace, alive_here
+from workbench.data.processes import alive_here
+from workbench.data.workspace import Workspace
 from workbench.rl.run_config import REWARDS, RunConfig
 
 # RunConfig's fields a trial does not use: each trial steps its envs in its own worker, and
