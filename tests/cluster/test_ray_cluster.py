@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from workbench.data.workspace import Workspace
+from workbench.rl.run import INTERRUPTED
 
 RAY = str(Path(sys.executable).with_name("ray"))
 TOTAL_STEPS = 8 * 256  # 8 updates of 2 envs x 128 steps
@@ -293,6 +294,58 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     assert len(stopped) == sum(row["stopped_early"] for row in ranking)
     assert all(run["metrics"]["stopped_by"] == "ASHA early stopping" for run in stopped)
     assert len(runs) == len(finished) + len(stopped)
+
+
+STOPPED_BY_HAND = """
+import json, sys
+from pathlib import Path
+from workbench import config as cfg
+from workbench.operations.base import Progress
+from workbench.operations.training import Sweep
+from workbench.rl.run_config import RunConfig
+
+class StopAfterTwoUpdates(Progress):  # the person presses Stop once a run has logged two
+    def should_stop(self):
+        return any(sum('"charts/success_rate"' in line for line in log.read_text().splitlines())
+                   >= 2 for log in Path(sys.argv[2]).glob("runs/*/metrics.jsonl"))
+
+config = cfg.override(RunConfig(scene="Reach", reward="reference"), [
+    "ppo.num_envs=2", "ppo.rollout_steps=128", "ppo.total_steps=4096", "eval_episodes=1",
+    "tensorboard=false", "hacking_guard=false", "checkpoint_every=1"])
+print(json.dumps(Sweep(config=config, cluster=sys.argv[1], grid=("ppo.lr=1e-4,3e-4",), seeds=1,
+                       workspace=Path(sys.argv[2])).perform(StopAfterTwoUpdates())))
+"""
+
+
+def test_a_sweep_stopped_by_hand_says_how_to_continue_each_run(cluster, tmp_path):
+    """Stop ends every trial; the report names each run that kept a checkpoint with the
+    command that continues it, and that command finishes the run."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    with _driver(STOPPED_BY_HAND, address, str(workspace), env=env) as sweep:
+        out, err = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, err[-3000:]
+    report = Path(_printed(out)["report"]).read_text()
+    with Workspace.open(workspace) as ws:
+        stopped = [run for run in ws.runs("Reach") if run["status"] == "stopped"]
+    # Tune ends a stopped trial with SystemExit in its worker, which may write its row after
+    # the sweep has labelled the others: then it says only that it was interrupted.
+    assert stopped and all(run["metrics"]["stopped_by"] in ("stopped by hand", INTERRUPTED)
+                           for run in stopped), [run["metrics"] for run in stopped]
+    section = report.split("## Runs stopped early\n")[1]
+    assert f"`workbench train Reach --resume RUN --workspace {workspace}`" in section
+    listed = [line.rsplit(": ", 1)[1] for line in section.splitlines() if line.startswith("- ")]
+    assert sorted(listed) == sorted(run["path"] for run in stopped)
+    resumed = subprocess.run([sys.executable, "-m", "workbench.cli.main", "train", "Reach",
+                              "--resume", listed[0], "--workspace", str(workspace)], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    with Workspace.open(workspace) as ws:
+        [run] = [run for run in ws.runs("Reach") if run["path"] == listed[0]]
+    assert run["status"] == "finished"
+    steps = [json.loads(line)["step"] for line in (Path(listed[0]) / "metrics.jsonl")
+             .read_text().splitlines() if "charts/success_rate" in line]
+    assert steps[-1] == 4096 and steps.count(256) == 1  # went on, not again from the start
 
 
 # What the drivers below start with: the nodes' answer replaced, so that none sees the

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from workbench.config import ConfigError
 from workbench.data.processes import running_here
 from workbench.data.transfer import OWNER, clear_abandoned
 from workbench.data.workspace import Workspace
+from workbench.rl.run import INTERRUPTED
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep import (
     error_line,
@@ -40,7 +42,12 @@ def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
                             {"host": "another-node", "pid": 1})
         live = ws.add_run("ppo-Reach", "Reach", tmp_path / "d", "running", alive)
         done = ws.add_run("ppo-Reach", "Reach", tmp_path / "e", "finished", dead)
-    assert mark_early_stopped(tmp_path / "ws", before) == [stopped, remote]
+        # Tune ended it with SystemExit in its report, in a worker that lives on.
+        interrupted = ws.add_run("ppo-Reach", "Reach", tmp_path / "f", "stopped",
+                                 {"stopped_by": INTERRUPTED})
+        by_hand = ws.add_run("ppo-Reach", "Reach", tmp_path / "g", "stopped",
+                             {"stopped_by": "the Stop button"})
+    assert mark_early_stopped(tmp_path / "ws", before) == [stopped, remote, interrupted]
     with Workspace.open(tmp_path / "ws") as ws:
         rows = {run["id"]: run for run in ws.runs()}
     assert rows[stopped]["status"] == rows[remote]["status"] == "stopped"
@@ -48,12 +55,30 @@ def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
     assert rows[stopped]["metrics"]["pid"] == dead["pid"]  # the row keeps what it had
     assert rows[older]["status"] == rows[live]["status"] == "running"
     assert rows[done]["status"] == "finished"
+    assert rows[interrupted]["metrics"]["stopped_by"] == "ASHA early stopping"
+    assert rows[by_hand]["metrics"]["stopped_by"] == "the Stop button"
 
 
-def _trial(settings, seed, score, error=None):
-    return {"assignments": [settings], "seed": seed, "finished": error is None, "score": score,
-            "run": None if error else f"runs/{settings}-{seed}", "curve": [(512, score)],
-            "error": error}
+def _trial(settings, seed, score, error=None, stopped_run=None):
+    finished = error is None and stopped_run is None
+    return {"assignments": [settings], "seed": seed, "finished": finished, "score": score,
+            "run": f"runs/{settings}-{seed}" if finished else None, "curve": [(512, score)],
+            "error": error, "stopped_run": stopped_run}
+
+
+def test_the_report_says_how_to_continue_each_run_stopped_early(tmp_path):
+    trials = [_trial("ppo.lr=1e-4", 1000, 0.4), _trial("ppo.lr=1e-4", 1001, 0.1,
+                                                         stopped_run="/ws/runs/ppo-Reach-2"),
+              _trial("ppo.lr=3e-4", 1000, 0.0, "TypeError: boom")]
+    write_report(tmp_path, RunConfig(scene="Reach"), rank(trials), trials, Path("/ws"))
+    report = (tmp_path / "report.md").read_text()
+    section = report.split("## Runs stopped early\n")[1]
+    assert "`workbench train Reach --resume RUN --workspace /ws`" in section
+    assert [line for line in section.splitlines() if line.startswith("- ")] == [
+        "- `ppo.lr=1e-4` seed 1001: /ws/runs/ppo-Reach-2"]
+    trials[1] = _trial("ppo.lr=1e-4", 1001, 0.1)
+    write_report(tmp_path, RunConfig(scene="Reach"), rank(trials), trials, Path("/ws"))
+    assert "## Runs stopped early" not in (tmp_path / "report.md").read_text()
 
 
 def test_a_failed_trial_is_counted_apart_not_scored_as_zero(tmp_path):

@@ -41,6 +41,10 @@ from workbench.rl.run_inputs import (
 from workbench.rl.sac import OneEnv, SACConfig, train_sac
 from workbench.rl.takeover import Interventions
 
+# What a run's row says when its process was told to stop mid-update (Ctrl-C, or a sweep's
+# trial that ASHA or the person stopped: Tune ends it with SystemExit in its report).
+INTERRUPTED = "its process was interrupted"
+
 
 def train_run(
     workspace: Workspace,
@@ -137,11 +141,16 @@ def train_run(
                     log.event(f"{exc}; resuming from "
                               f"{'the last checkpoint' if resume else 'the start'}", envs)
         status = "finished" if log.step >= log.planned else "stopped"
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or Ray Tune ending a trial it stopped
+        status = "interrupted"
+        raise
     finally:
         log.close()
         envs.close()
         if status == "failed":
             workspace.update_run(run_id, "failed", {})
+        elif status == "interrupted":  # it keeps its checkpoint: resumable, not broken
+            workspace.update_run(run_id, "stopped", {"stopped_by": INTERRUPTED})
 
     if monitor is not None and monitor.alarm is not None and monitor.roll_back(policy):
         extra.update(hacking_alarm=str(monitor.alarm), rolled_back_to_step=monitor.best_step)

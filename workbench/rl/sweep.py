@@ -32,6 +32,8 @@ from workbench import config as cfg
 from workbench.config import ConfigError
 from workbench.data.processes import alive_here
 from workbench.data.workspace import Workspace
+from workbench.rl.checkpoint import run_checkpoint
+from workbench.rl.run import INTERRUPTED
 from workbench.rl.run_config import REWARDS, RunConfig
 
 # RunConfig's fields a trial does not use: each trial steps its envs in its own worker, and
@@ -93,7 +95,6 @@ def _trial(params: dict[str, Any]) -> None:
     node was lost goes on from its run's last checkpoint."""
     from ray import tune
 
-    from workbench.rl.checkpoint import run_checkpoint
     from workbench.rl.run import train_run
     from workbench.rl.trial_places import InPlace, Shipped
 
@@ -212,9 +213,9 @@ def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str
     else:
         mark_early_stopped(workspace, before, stopped_by)
         runs_here = {}
-    trials = _trial_rows(results, ids, runs_here)
+    trials = _trial_rows(results, ids, runs_here, out)
     ranking = rank(trials)
-    write_report(out, base, ranking, trials)
+    write_report(out, base, ranking, trials, Path(workspace))
     failed = [t for t in trials if t["error"]]
     if failed and progress is not None:  # the whole tracebacks stay in Tune's trial folders
         progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
@@ -223,9 +224,11 @@ def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str
     return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials)}
 
 
-def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str]) -> list[dict[str, Any]]:
+def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Path
+                ) -> list[dict[str, Any]]:
     """Each trial Tune ran: its grid point and seed, whether it finished, its score (its last
-    success rate), its run in the workspace, its curve and its error."""
+    success rate), its run in the workspace (finished, or stopped early with its checkpoint),
+    its curve and its error."""
     trials = []
     for index in range(len(results)):
         result = results[index]
@@ -241,13 +244,19 @@ def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str]) -> list
                                                         history["success_rate"], strict=True)}
         metrics = result.metrics or {}
         error = metrics.get("error") or (error_line(result.error) if result.error else None)
+        finished = metrics.get("final") == 1.0 and not error
+        # A run stopped early: shipped ones were brought back, in-place ones noted their folder.
+        note = out / "trials" / f"{ids[index]}.json"
+        stopped = runs_here.get(ids[index]) or (
+            json.loads(note.read_text())["run"] if note.is_file() else None)
         trials.append({"assignments": list(result.config["assignments"]),
-                       "seed": result.config["seed"],
-                       "finished": metrics.get("final") == 1.0 and not error,
+                       "seed": result.config["seed"], "finished": finished,
                        "score": float(metrics.get("success_rate", 0.0)),
                        "run": runs_here.get(ids[index], metrics.get("run"))
                        if metrics.get("run") else None, "curve": sorted(by_step.items()),
-                       "error": error})
+                       "error": error,
+                       "stopped_run": stopped if not finished and not error and stopped
+                       and run_checkpoint(stopped).exists() else None})
     return trials
 
 
@@ -264,15 +273,18 @@ def error_line(error: BaseException) -> str:
 
 def mark_early_stopped(workspace: Path, before: int, stopped_by: str = "ASHA early stopping"
                        ) -> list[int]:
-    """Runs of this sweep that ASHA (or the person's Stop) stopped: Tune ends their worker
-    process, so their rows still say "running". Mark them "stopped" (they keep their
+    """Runs of this sweep that ASHA (or the person's Stop) stopped: Tune ends each with
+    SystemExit in its report (its row says it was interrupted) or ends its worker process (its
+    row still says "running"). Mark them stopped by ``stopped_by`` (they keep their
     checkpoints, so they resume like any stopped run), leaving any live run of this machine
     alone."""
     stopped = []
     with Workspace.open(workspace) as ws:
         for run in ws.runs():
-            if run["id"] > before and run["status"] == "running" and not alive_here(
-                    run["metrics"]):
+            interrupted = (run["status"] == "stopped"
+                           and run["metrics"].get("stopped_by") == INTERRUPTED)
+            if run["id"] > before and (interrupted or run["status"] == "running"
+                                       and not alive_here(run["metrics"])):
                 ws.update_run(run["id"], "stopped", {**run["metrics"],
                                                      "stopped_by": stopped_by})
                 stopped.append(run["id"])
@@ -305,7 +317,7 @@ def _score(value: float | None) -> str:
 
 
 def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
-                 trials: list[dict[str, Any]]) -> None:
+                 trials: list[dict[str, Any]], workspace: Path | None = None) -> None:
     changed = cfg.differences(base, RunConfig(scene=base.scene))
     lines = [f"# Sweep on {base.scene}", "",
              f"{base.ppo.total_steps} steps a trial; ASHA on the true success rate; score: "
@@ -327,6 +339,16 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
                   ""]
         lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['error']}"
                   for t in failed]
+        lines.append("")
+    stopped = [t for t in trials if t.get("stopped_run")]
+    if stopped:
+        where = f" --workspace {workspace}" if workspace is not None else ""
+        lines += ["## Runs stopped early", "",
+                  "Stopped by ASHA or by hand, each keeps its checkpoint: continue one with "
+                  f"`workbench train {base.scene} --resume RUN{where}` (the newest: the Train "
+                  "panel's Continue stopped run).", ""]
+        lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['stopped_run']}"
+                  for t in stopped]
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
     (out / "results.json").write_text(json.dumps({"ranking": ranking, "trials": trials},
