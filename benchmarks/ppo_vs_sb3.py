@@ -292,7 +292,7 @@ def summarise_files(paths: list[str], svg: str | None) -> None:
                   f"{min(r['steps_per_s'] for r in runs):,.0f}-"
                   f"{max(r['steps_per_s'] for r in runs):,.0f} |")
     if svg:
-        from workbench.rl.sweep import curves_svg
+        from workbench.rl.sweep_report import curves_svg
 
         curves = {f"{name} seed {r['seed']}": [(wall, ret) for _, wall, ret in r["curve"]]
                   for name, runs in by.items() for r in runs}

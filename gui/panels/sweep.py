@@ -28,7 +28,8 @@ from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.events import JobUpdate
 
-COLUMNS = ("settings", "mean success", "std", "finished", "stopped early", "failed")
+COLUMNS = ("settings", "mean success", "std", "finished", "stopped early", "failed",
+           "not started")
 
 
 class SweepBox(QGroupBox):
@@ -49,12 +50,20 @@ class SweepBox(QGroupBox):
                               "(empty: RAY_ADDRESS, else a local Ray instance), each "
                               "stepping its own envs")
         self.stop = QPushButton("Stop sweep")
+        self.go_on = QPushButton("Continue sweep")
+        self.go_on.setToolTip("go on with the trials of the sweep shown below that were "
+                              "stopped by hand or had not started, each run from its last "
+                              "checkpoint, ASHA from the scores its rungs had")
+        self.go_on.setEnabled(False)
+        self.shown: Path | None = None  # the sweep folder whose results are shown
         for widget, label in ((self.grid, "grid"), (self.seeds, "seeds")):
             row.addWidget(QLabel(label))
             row.addWidget(widget, 1 if widget is self.grid else 0)
-        row.addWidget(self.start)
-        row.addWidget(self.stop)
         layout.addLayout(row)
+        buttons = QHBoxLayout()  # a row of their own: the grid takes the width above
+        for button in (self.start, self.stop, self.go_on):
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -74,20 +83,53 @@ class SweepBox(QGroupBox):
         layout.addWidget(self.plot)
         self.start.clicked.connect(self._start)
         self.stop.clicked.connect(lambda: session.jobs.stop("sweep"))
+        self.go_on.clicked.connect(self._go_on)
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
+        self.show_newest()
+
+    def show_newest(self) -> None:
+        """The workspace's newest sweep, so that one stopped before the app was closed can go
+        on."""
+        found = sorted(Path(self.session.context.workspace.root).glob("sweeps/*/results.json"),
+                       key=lambda p: p.stat().st_mtime)
+        if found:
+            try:
+                self.show_results(found[-1])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                self.status.setText(f"{found[-1]} could not be read: {exc}")
+                return
+            self.status.setText(f"newest sweep: {found[-1].with_name('report.md')}")
 
     def request(self) -> Sweep:
         config, cluster = self.sweep_base()
         return Sweep(config=config, cluster=cluster, grid=tuple(self.grid.text().split()),
                      seeds=self.seeds.value(), workspace=self.session.context.workspace.root)
 
+    def continuing(self) -> Sweep:
+        """The request that goes on with the sweep shown."""
+        assert self.shown is not None, "Continue sweep is enabled once a sweep is shown"
+        _, cluster = self.sweep_base()
+        return Sweep(config=RunConfig(scene=self.scene_of_shown()), cluster=cluster,
+                     resume=self.shown, workspace=self.session.context.workspace.root)
+
+    def scene_of_shown(self) -> str:
+        assert self.shown is not None
+        return str(json.loads((self.shown / "sweep.json").read_text())["base"]["scene"])
+
     def _start(self) -> None:
+        self._submit(self.request, "sweeping…")
+
+    def _go_on(self) -> None:
+        self._submit(self.continuing, "going on with the sweep…")
+
+    def _submit(self, request: Callable[[], Sweep], said: str) -> None:
         try:
-            self.session.jobs.submit("sweep", self.request())
-        except (ConfigError, ValueError, RuntimeError) as exc:
+            self.session.jobs.submit("sweep", request())
+        except (ConfigError, ValueError, RuntimeError, OSError) as exc:
             self.status.setText(f"not started: {exc}")
             return
-        self.status.setText("sweeping…")
+        self.go_on.setEnabled(False)
+        self.status.setText(said)
 
     def _on_job(self, name: str, event: Any) -> None:
         if name != "sweep":
@@ -107,11 +149,15 @@ class SweepBox(QGroupBox):
     def show_results(self, path: Path) -> int:
         """Fill the table and the plot; the number of trials that failed."""
         results = json.loads(path.read_text())
+        self.shown = path.parent
+        self.go_on.setEnabled(bool(results.get("going_on")) and
+                              (path.parent / "sweep.json").is_file())
         self.table.setRowCount(len(results["ranking"]))
         for r, row in enumerate(results["ranking"]):
             cells = (row["settings"], *(("-" if row[key] is None else f"{row[key]:.2f}")
                                         for key in ("mean_success", "std")),
-                     str(row["finished"]), str(row["stopped_early"]), str(row["failed"]))
+                     *(str(row.get(key, 0)) for key in ("finished", "stopped_early", "failed",
+                                                         "not_started")))
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.plot.clear()

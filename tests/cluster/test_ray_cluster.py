@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from workbench.data.workspace import Workspace
-from workbench.rl.run import INTERRUPTED
+from workbench.rl.sweep_state import BY_HAND, state
 
 RAY = str(Path(sys.executable).with_name("ray"))
 TOTAL_STEPS = 8 * 256  # 8 updates of 2 envs x 128 steps
@@ -296,58 +296,6 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     assert len(runs) == len(finished) + len(stopped)
 
 
-STOPPED_BY_HAND = """
-import json, sys
-from pathlib import Path
-from workbench import config as cfg
-from workbench.operations.base import Progress
-from workbench.operations.training import Sweep
-from workbench.rl.run_config import RunConfig
-
-class StopAfterTwoUpdates(Progress):  # the person presses Stop once a run has logged two
-    def should_stop(self):
-        return any(sum('"charts/success_rate"' in line for line in log.read_text().splitlines())
-                   >= 2 for log in Path(sys.argv[2]).glob("runs/*/metrics.jsonl"))
-
-config = cfg.override(RunConfig(scene="Reach", reward="reference"), [
-    "ppo.num_envs=2", "ppo.rollout_steps=128", "ppo.total_steps=4096", "eval_episodes=1",
-    "tensorboard=false", "hacking_guard=false", "checkpoint_every=1"])
-print(json.dumps(Sweep(config=config, cluster=sys.argv[1], grid=("ppo.lr=1e-4,3e-4",), seeds=1,
-                       workspace=Path(sys.argv[2])).perform(StopAfterTwoUpdates())))
-"""
-
-
-def test_a_sweep_stopped_by_hand_says_how_to_continue_each_run(cluster, tmp_path):
-    """Stop ends every trial; the report names each run that kept a checkpoint with the
-    command that continues it, and that command finishes the run."""
-    address, _, env = cluster
-    workspace = tmp_path / "ws"
-    with _driver(STOPPED_BY_HAND, address, str(workspace), env=env) as sweep:
-        out, err = sweep.communicate(timeout=600)
-    assert sweep.returncode == 0, err[-3000:]
-    report = Path(_printed(out)["report"]).read_text()
-    with Workspace.open(workspace) as ws:
-        stopped = [run for run in ws.runs("Reach") if run["status"] == "stopped"]
-    # Tune ends a stopped trial with SystemExit in its worker, which may write its row after
-    # the sweep has labelled the others: then it says only that it was interrupted.
-    assert stopped and all(run["metrics"]["stopped_by"] in ("stopped by hand", INTERRUPTED)
-                           for run in stopped), [run["metrics"] for run in stopped]
-    section = report.split("## Runs stopped early\n")[1]
-    assert f"`workbench train Reach --resume RUN --workspace {workspace}`" in section
-    listed = [line.rsplit(": ", 1)[1] for line in section.splitlines() if line.startswith("- ")]
-    assert sorted(listed) == sorted(run["path"] for run in stopped)
-    resumed = subprocess.run([sys.executable, "-m", "workbench.cli.main", "train", "Reach",
-                              "--resume", listed[0], "--workspace", str(workspace)], env=env,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    with Workspace.open(workspace) as ws:
-        [run] = [run for run in ws.runs("Reach") if run["path"] == listed[0]]
-    assert run["status"] == "finished"
-    steps = [json.loads(line)["step"] for line in (Path(listed[0]) / "metrics.jsonl")
-             .read_text().splitlines() if "charts/success_rate" in line]
-    assert steps[-1] == 4096 and steps.count(256) == 1  # went on, not again from the start
-
-
 # What the drivers below start with: the nodes' answer replaced, so that none sees the
 # workspace (both nodes of this cluster share one disk), and the progress messages kept.
 NO_NODE_SEES_IT = """
@@ -379,6 +327,91 @@ def sweep(workspace, grid, *settings):
                    workspace=Path(workspace)).perform(Said())
     return {"result": result, "said": Said.lines}
 """
+
+
+STOPPED_BY_HAND = NO_NODE_SEES_IT + """
+import tempfile
+from workbench import config as cfg
+from workbench.operations.training import Sweep
+from workbench.rl.run_config import RunConfig
+
+copies = Path(tempfile.gettempdir())
+before = set(copies.glob("workbench-trial-*"))  # shipped trials log in copies made from now
+
+def updates_logged(log):
+    try:
+        return sum('"charts/success_rate"' in line for line in log.read_text().splitlines())
+    except OSError:  # a copy being cleared
+        return 0
+
+class StopOnceTwoRunsLoggedTwoUpdates(Said):  # the person presses Stop
+    def should_stop(self):
+        logs = [*Path(sys.argv[2]).glob("runs/*/metrics.jsonl"),
+                *(log for copy in set(copies.glob("workbench-trial-*")) - before
+                  for log in copy.glob("runs/*/metrics.jsonl"))]
+        return sum(updates_logged(log) >= 2 for log in logs) >= 2
+
+if len(sys.argv) > 3:  # go on with the sweep in that folder
+    print(json.dumps(Sweep(config=RunConfig(scene="Reach"), cluster=sys.argv[1],
+                           resume=Path(sys.argv[3]), workspace=Path(sys.argv[2])).perform(Said())))
+else:  # 8 updates a trial, none stopped by ASHA (its grace is past the budget)
+    config = cfg.override(RunConfig(scene="Reach", reward="reference"), [
+        "ppo.num_envs=2", "ppo.rollout_steps=128", "ppo.total_steps=2048", "eval_episodes=1",
+        "tensorboard=false", "hacking_guard=false", "checkpoint_every=1"])
+    print(json.dumps(Sweep(config=config, cluster=sys.argv[1], grid=("ppo.lr=1e-4,2e-4,3e-4",),
+                           seeds=1, grace=9, workspace=Path(sys.argv[2])).perform(
+                               StopOnceTwoRunsLoggedTwoUpdates())))
+"""
+
+
+@pytest.mark.parametrize("where", ["in place", "shipped"])
+def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp_path, where):
+    """Stop ends every trial; the two running keep their runs (stopped by hand, resumable),
+    the third had not started (two CPUs). Going on with the sweep finishes all three, the
+    two stopped in their own folders from their checkpoints. In place, every node sees the
+    workspace; shipped, none does: the stopped runs travel to the trials that go on and
+    come back into their folders."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    script = STOPPED_BY_HAND if where == "shipped" else STOPPED_BY_HAND.replace(
+        "cluster.nodes_without = training.nodes_without = ", "every_node_sees_it = ")
+    with _driver(script, address, str(workspace), env=env) as sweep:
+        out, err = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, err[-3000:]
+    first = _printed(out)
+    folder = Path(first["report"]).parent
+    trials = json.loads((folder / "results.json").read_text())["trials"]
+    assert sorted(state(t) for t in trials) == ["not started", BY_HAND, BY_HAND]
+    assert first["going_on"] == 3
+    with Workspace.open(workspace) as ws:
+        stopped = {run["path"]: run for run in ws.runs("Reach")}
+    assert [(run["status"], run["metrics"]["stopped_by"]) for run in stopped.values()] == [
+        ("stopped", BY_HAND)] * 2
+    assert sorted(t["stopped_run"] for t in trials if t["stopped_run"]) == sorted(stopped)
+    report = (folder / "report.md").read_text()
+    assert f"`workbench sweep Reach --resume {folder} --workspace {workspace}`" in report
+
+    with _driver(script, address, str(workspace), str(folder), env=env) as sweep:
+        out, err = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, err[-3000:]
+    result = _printed(out)
+    assert (result["trials"], result["going_on"]) == (3, 0)
+    assert [row["finished"] for row in result["ranking"]] == [1, 1, 1]
+    with Workspace.open(workspace) as ws:
+        runs = {run["path"]: run for run in ws.runs("Reach")}
+    assert len(runs) == 3 and all(run["status"] == "finished" for run in runs.values())
+    assert set(stopped) < set(runs)
+    for path in stopped:  # went on from its checkpoint, not again from the start
+        steps = [json.loads(line)["step"] for line in (Path(path) / "metrics.jsonl")
+                 .read_text().splitlines() if "charts/success_rate" in line]
+        assert steps[0] == 256 and steps[-1] == 2048 and steps.count(256) == 1
+        assert runs[path]["created"] == stopped[path]["created"]
+    trials = json.loads((folder / "results.json").read_text())["trials"]
+    # Each curve is one sweep's: the earlier reports then the later ones (the report Tune's
+    # stop interrupted was not heard, though the run logged that update).
+    for trial in trials:
+        updates = [u for u, _ in trial["by_update"]]
+        assert updates == sorted(set(updates)) and updates[-1] == 8 and len(updates) >= 7
 
 
 def _scratch_copies() -> set[Path]:
@@ -501,6 +534,7 @@ def test_a_reward_fit_takes_the_recordings_to_nodes_that_do_not_see_the_workspac
     script = NO_NODE_SEES_IT + """
 import numpy as np
 from workbench.data.workspace import Workspace
+from workbench.rl.sweep_state import BY_HAND, state
 from workbench.operations.rewards import FitReward
 from workbench.rewards.artifact import load_reward_model
 

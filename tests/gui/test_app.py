@@ -183,7 +183,7 @@ def test_a_sweep_runs_where_more_settings_name_the_cluster(window):
 def test_the_sweep_table_shows_failed_trials_apart_from_scores(window, tmp_path):
     """A sweep whose trials failed (written by workbench.rl.sweep) shows their count and no
     score for a setting that has none; the status points at the report's errors."""
-    from workbench.rl.sweep import rank, write_report
+    from workbench.rl.sweep_report import rank, write_report
     from workbench.session.jobs import JobEvent
 
     trials = [{"assignments": [a], "seed": 1000, "finished": not e, "score": 0.5,
@@ -197,9 +197,40 @@ def test_the_sweep_table_shows_failed_trials_apart_from_scores(window, tmp_path)
     sweep._on_job("sweep", JobEvent("done", {"report": str(tmp_path / "report.md")}))
     cells = [[sweep.table.item(r, c).text() for c in range(sweep.table.columnCount())]
              for r in range(sweep.table.rowCount())]
-    assert cells == [["reward=reference", "0.50", "0.00", "1", "0", "0"],
-                     ["reward=sparse", "-", "-", "0", "0", "1"]]
+    assert cells == [["reward=reference", "0.50", "0.00", "1", "0", "0", "0"],
+                     ["reward=sparse", "-", "-", "0", "0", "1", "0"]]
     assert "1 trials failed" in sweep.status.text()
+    assert not sweep.go_on.isEnabled()  # nothing was stopped by hand
+
+
+def test_a_sweep_stopped_by_hand_goes_on_from_the_sweep_box(window, monkeypatch):
+    """The newest sweep of the workspace is shown when the app opens; where trials were
+    stopped by hand or had not started, Continue sweep asks for the same sweep to go on."""
+    from workbench.rl.sweep_report import rank, write_report
+    from workbench.rl.sweep_state import BY_HAND, SweepPlan, merged
+
+    plan = SweepPlan(RunConfig(scene="Reach"), (("ppo.lr=1e-4",),), (1000, 1001), 2, 2)
+    stopped = {"assignments": ["ppo.lr=1e-4"], "seed": 1000, "started": True,
+               "finished": False, "score": 0.25, "run": None, "curve": [(512, 0.25)],
+               "by_update": [(1, 0.25)], "error": None, "stopped_run": None,
+               "stopped_by": BY_HAND}
+    trials = merged(plan, [], [stopped])
+    out = window.session.context.workspace.root / "sweeps" / "sweep-Reach"
+    out.mkdir(parents=True)
+    plan.save(out)
+    write_report(out, plan.base, rank(trials), trials)
+    sweep = window.panels["Train"].sweep
+    sweep.show_newest()  # as the box does when it is made
+    assert sweep.go_on.isEnabled() and sweep.status.text().startswith("newest sweep: ")
+    assert [sweep.table.item(0, c).text() for c in range(sweep.table.columnCount())] == [
+        "ppo.lr=1e-4", "0.25", "0.00", "0", "1", "0", "1"]
+    asked = []
+    monkeypatch.setattr(window.session.jobs, "submit", lambda name, req: asked.append(req))
+    sweep.go_on.click()
+    [request] = asked
+    assert (request.resume, request.config.scene, request.grid) == (out, "Reach", ())
+    request.check()  # the settings are the sweep's own: nothing of the panel's is added
+    assert not sweep.go_on.isEnabled()
 
 
 def test_rank_panel_sizes_its_clips_to_the_room_it_has(window, qtbot):

@@ -1,6 +1,7 @@
-"""A sweep's bookkeeping without a cluster: the runs ASHA stopped (Tune ends their worker
-process, so their rows still say "running") are marked stopped, rows from before the sweep and
-live runs are left alone; failed trials are counted apart and named in one line each."""
+"""A sweep's bookkeeping without a cluster: the runs ASHA or the person stopped (Tune ends
+their worker process, so their rows still say "running", or its worker marks them interrupted)
+are marked stopped by whoever stopped them, rows from before the sweep and live runs are left
+alone; failed trials are counted apart and named in one line each."""
 
 from __future__ import annotations
 
@@ -19,14 +20,9 @@ from workbench.data.transfer import OWNER, clear_abandoned
 from workbench.data.workspace import Workspace
 from workbench.rl.run import INTERRUPTED
 from workbench.rl.run_config import RunConfig
-from workbench.rl.sweep import (
-    error_line,
-    grid_assignments,
-    mark_early_stopped,
-    rank,
-    trial_config,
-    write_report,
-)
+from workbench.rl.sweep import error_line, grid_assignments, label_stopped, trial_config
+from workbench.rl.sweep_report import rank, write_report
+from workbench.rl.sweep_state import BY_HAND
 
 
 def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
@@ -47,7 +43,7 @@ def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
                                  {"stopped_by": INTERRUPTED})
         by_hand = ws.add_run("ppo-Reach", "Reach", tmp_path / "g", "stopped",
                              {"stopped_by": "the Stop button"})
-    assert mark_early_stopped(tmp_path / "ws", before) == [stopped, remote, interrupted]
+    assert label_stopped(tmp_path / "ws", before, {}) == [stopped, remote, interrupted]
     with Workspace.open(tmp_path / "ws") as ws:
         rows = {run["id"]: run for run in ws.runs()}
     assert rows[stopped]["status"] == rows[remote]["status"] == "stopped"
@@ -59,11 +55,47 @@ def test_rows_left_running_by_a_sweep_are_marked_stopped(tmp_path):
     assert rows[by_hand]["metrics"]["stopped_by"] == "the Stop button"
 
 
-def _trial(settings, seed, score, error=None, stopped_run=None):
+WRITES_ITS_ROW_LATE = """
+import sys, time
+from workbench.data.processes import running_here
+from workbench.data.workspace import Workspace
+from workbench.rl.run import INTERRUPTED
+with Workspace.open(sys.argv[1]) as ws:
+    run = ws.add_run("ppo-Reach", "Reach", sys.argv[2], "running", running_here())
+print(run, flush=True)
+time.sleep(1.0)  # Tune's SystemExit reaches the run a moment after the sweep has ended
+with Workspace.open(sys.argv[1]) as ws:
+    ws.update_run(run, "stopped", {"stopped_by": INTERRUPTED})
+"""
+
+
+def test_each_run_is_labelled_by_whoever_stopped_its_trial_once_its_worker_has_written(
+        tmp_path):
+    """A run that went on from an earlier fit of the sweep is older than the sweep's first
+    new row and is labelled all the same; a worker still writing its row is waited for."""
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        went_on = ws.add_run("ppo-Reach", "Reach", tmp_path / "a", "stopped",
+                             {"stopped_by": INTERRUPTED})
+        before = ws.add_run("ppo-Reach", "Reach", tmp_path / "b", "stopped",
+                            {"stopped_by": INTERRUPTED})  # not this sweep's: left alone
+    worker = subprocess.Popen([sys.executable, "-c", WRITES_ITS_ROW_LATE, str(tmp_path / "ws"),
+                               str(tmp_path / "c")], stdout=subprocess.PIPE, text=True)
+    late = int(worker.stdout.readline())
+    labels = {str(tmp_path / "a"): BY_HAND, str(tmp_path / "c"): BY_HAND}
+    assert label_stopped(tmp_path / "ws", before, labels) == [went_on, late]
+    worker.wait(timeout=30)
+    with Workspace.open(tmp_path / "ws") as ws:
+        rows = {run["id"]: run for run in ws.runs()}
+    assert rows[went_on]["metrics"]["stopped_by"] == rows[late]["metrics"]["stopped_by"] == BY_HAND
+    assert rows[before]["metrics"]["stopped_by"] == INTERRUPTED
+
+
+def _trial(settings, seed, score, error=None, stopped_run=None, stopped_by=BY_HAND):
     finished = error is None and stopped_run is None
     return {"assignments": [settings], "seed": seed, "finished": finished, "score": score,
             "run": f"runs/{settings}-{seed}" if finished else None, "curve": [(512, score)],
-            "error": error, "stopped_run": stopped_run}
+            "by_update": [(1, score)], "error": error, "stopped_run": stopped_run,
+            "stopped_by": None if finished or error else stopped_by}
 
 
 def test_the_report_says_how_to_continue_each_run_stopped_early(tmp_path):
@@ -75,10 +107,15 @@ def test_the_report_says_how_to_continue_each_run_stopped_early(tmp_path):
     section = report.split("## Runs stopped early\n")[1]
     assert "`workbench train Reach --resume RUN --workspace /ws`" in section
     assert [line for line in section.splitlines() if line.startswith("- ")] == [
-        "- `ppo.lr=1e-4` seed 1001: /ws/runs/ppo-Reach-2"]
+        "- `ppo.lr=1e-4` seed 1001 (stopped by hand): /ws/runs/ppo-Reach-2"]
+    going_on = report.split("## Going on with this sweep\n")[1].split("##")[0]
+    assert (f"1 of 3 trials were stopped by hand or had not started: `workbench sweep Reach "
+            f"--resume {tmp_path} --workspace /ws` goes on with them") in going_on
+    assert json.loads((tmp_path / "results.json").read_text())["going_on"] == 1
     trials[1] = _trial("ppo.lr=1e-4", 1001, 0.1)
     write_report(tmp_path, RunConfig(scene="Reach"), rank(trials), trials, Path("/ws"))
-    assert "## Runs stopped early" not in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "## Runs stopped early" not in report and "## Going on" not in report
 
 
 def test_a_failed_trial_is_counted_apart_not_scored_as_zero(tmp_path):
@@ -97,7 +134,7 @@ def test_a_failed_trial_is_counted_apart_not_scored_as_zero(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert ("Every trial starts from the run defaults with `reward=reference` "
             "`curriculum=true`, and its grid point and seed change them.") in report
-    assert "| 3 | `reward=sparse` | - | - | 2 | 0 | 0 | 2 |" in report
+    assert "| 3 | `reward=sparse` | - | - | 2 | 0 | 0 | 2 | 0 |" in report
     assert "- `ppo.lr=1e-4` seed 1000: ValueError: diverged" in report
 
 

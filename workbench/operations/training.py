@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from workbench import config as cfg
 from workbench.config import ConfigError, validated
 from workbench.data.transfer import pack_recordings
 from workbench.data.workspace import Workspace
@@ -17,6 +18,7 @@ from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
 from workbench.rl.run_inputs import resolve_reward
 from workbench.rl.sweep import NOT_SWEPT
+from workbench.rl.sweep_state import SweepPlan
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
 
@@ -86,8 +88,20 @@ class Sweep(WorkspaceRequest):
         "help": "PPO updates before ASHA may stop a trial", "min": 1})
     reduction: int = field(default=2, metadata={
         "help": "ASHA keeps the best 1/REDUCTION of the trials at each rung", "min": 2})
+    resume: Path | None = field(default=None, metadata={
+        "help": "go on with this sweep folder's trials stopped by hand and those not started "
+                "(its grid, seeds and settings are its own; give only the scene, the cluster "
+                "and the workspace)"})
 
     def check(self) -> None:
+        if self.resume is not None:
+            given = [f"--{name}" for name, default in (("grid", ()), ("seeds", 2), ("grace", 2),
+                                                       ("reduction", 2))
+                     if getattr(self, name) != default]
+            given += cfg.differences(self.config, RunConfig(scene=self.config.scene))
+            if given:
+                raise ConfigError(f"resume: a sweep goes on with its own grid, seeds and "
+                                  f"settings; leave out {' '.join(given)}")
         if self.config.cluster:  # a library caller's: the CLI and the app do not offer it
             raise ConfigError("cluster: a sweep's trials each step their envs in their own "
                               "worker; give the cluster they run on as the sweep's cluster, "
@@ -97,6 +111,8 @@ class Sweep(WorkspaceRequest):
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         from workbench.rl.sweep import grid_assignments, run_sweep, trial_config
 
+        if self.resume is not None:
+            return self._go_on(ws, progress, Path(ws.absolute(str(self.resume))))
         # A bad grid, or a reward one of its settings cannot find, is refused before any folder
         # is made and any trial starts.
         newest = None
@@ -113,18 +129,43 @@ class Sweep(WorkspaceRequest):
         if newest is not None:
             # Every trial trains on the model that is newest now, not on one fitted meanwhile.
             base = replace(base, reward="model", reward_model=newest)
-        ray, shipped = connect(address), None  # asked before the sweep's folder is made
-        if nodes_without(ray, ws.root):
-            shipped = _shipment(ws, [trial_config(base, a) for a in combinations])
-            progress.emit("message", text=(
-                f"not every node sees the workspace, so {base.scene}'s recordings "
-                f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
-                "back into the workspace when the sweep ends"))
+        plan = SweepPlan(base, tuple(combinations), tuple(1000 + i for i in range(self.seeds)),
+                         self.grace, self.reduction)
+        shipped = self._shipped(ws, plan, progress)  # asked before the sweep's folder is made
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
-        progress.emit("message", text=f"sweeping {len(combinations) * self.seeds} trials "
-                      f"into {out} on {described(ray, address)}")
-        return run_sweep(ws.root, base, combinations, self.seeds, out, address, self.grace,
-                         self.reduction, progress, shipped)
+        progress.emit("message", text=f"sweeping {len(plan.trials())} trials into {out} on "
+                      f"{described(connect(address), address)}")
+        return run_sweep(ws.root, plan, out, address, progress, shipped)
+
+    def _go_on(self, ws: Workspace, progress: Progress, out: Path) -> Result:
+        """The trials of the sweep in ``out`` that were stopped by hand or not started."""
+        from workbench.rl.sweep import run_sweep
+        from workbench.rl.sweep_state import earlier_trials, goes_on
+
+        plan = SweepPlan.load(out)
+        if plan.base.scene != self.config.scene:
+            raise ConfigError(f"resume: {out} is a sweep on {plan.base.scene}, not on "
+                              f"{self.config.scene}")
+        earlier = earlier_trials(out)
+        shipped = self._shipped(ws, plan, progress)
+        progress.emit("message", text=f"going on with {sum(map(goes_on, earlier))} of "
+                      f"{len(earlier)} trials in {out} on "
+                      f"{described(connect(self.cluster), self.cluster)}")
+        return run_sweep(ws.root, plan, out, self.cluster, progress, shipped, earlier)
+
+    def _shipped(self, ws: Workspace, plan: SweepPlan, progress: Progress
+                 ) -> tuple[bytes, dict[str, str]] | None:
+        """What travels with each trial where not every node sees the workspace."""
+        from workbench.rl.sweep import trial_config
+
+        if not nodes_without(connect(self.cluster), ws.root):
+            return None
+        shipped = _shipment(ws, [trial_config(plan.base, a) for a in plan.combinations])
+        progress.emit("message", text=(
+            f"not every node sees the workspace, so {plan.base.scene}'s recordings "
+            f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
+            "back into the workspace when the sweep ends"))
+        return shipped
 
 
 

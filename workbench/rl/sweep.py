@@ -8,7 +8,9 @@ true success rate of its recent episodes after every PPO update, which is what A
 (Li et al., 2020: trials below the top 1/``reduction`` at a rung stop there). A finished
 trial's score is the success of its final policy on the evaluation episodes; a stopped one's is
 the last rate it reported. Settings are ranked by their mean score over the seeds whose trials
-did not fail; a failed trial is counted and its error listed, never scored as a zero.
+did not fail; a failed trial is counted and its error listed, never scored as a zero. A sweep
+stopped by hand goes on later with the trials it stopped and those it had not started
+(``sweep_state``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ import json
 import logging
 import re
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from workbench import config as cfg
 from workbench.config import ConfigError
@@ -35,6 +36,8 @@ from workbench.data.workspace import Workspace
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run import INTERRUPTED
 from workbench.rl.run_config import REWARDS, RunConfig
+from workbench.rl.sweep_report import rank, write_report
+from workbench.rl.sweep_state import BY_ASHA, BY_HAND, SweepPlan, goes_on, merged, trial_key
 
 # RunConfig's fields a trial does not use: each trial steps its envs in its own worker, and
 # the sweep's --cluster says where the trials run.
@@ -92,7 +95,8 @@ NODE_LOSSES = 3
 
 def _trial(params: dict[str, Any]) -> None:
     """One training run of the sweep, in a Ray Tune worker; a trial started again after its
-    node was lost goes on from its run's last checkpoint."""
+    node was lost, or going on after the sweep was stopped, goes on from its run's last
+    checkpoint."""
     from ray import tune
 
     from workbench.rl.run import train_run
@@ -100,10 +104,11 @@ def _trial(params: dict[str, Any]) -> None:
 
     trial_id = tune.get_context().get_trial_id()
     place = (Shipped if params.get("shipments") else InPlace)(params, trial_id)
+    trial = params["trial"]
     try:
         place.open()  # a failure here is the trial's own too: reported, not retried
-        config = trial_config(RunConfig.saved(params["base"]), params["assignments"])
-        config = place.local(replace(config, ppo=replace(config.ppo, seed=int(params["seed"]))))
+        config = trial_config(RunConfig.saved(params["base"]), trial["assignments"])
+        config = place.local(replace(config, ppo=replace(config.ppo, seed=int(trial["seed"]))))
         earlier = place.earlier()
         resume = earlier if earlier is not None and run_checkpoint(earlier).exists() else None
         with Workspace.open(place.root) as ws:
@@ -115,6 +120,7 @@ def _trial(params: dict[str, Any]) -> None:
             def report(progress: Any) -> None:  # after the update's checkpoint is written
                 place.reported(ws)
                 tune.report({"success_rate": progress.success_rate, "step": progress.step,
+                             "update": progress.update,
                              "learned_return": progress.learned_return})
 
             result = train_run(ws, config, after_update=report, resume_dir=resume,
@@ -131,29 +137,31 @@ def _trial(params: dict[str, Any]) -> None:
                  "final": 1.0, "run": result["path"]})
 
 
-def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str, ...]],
-              seeds: int, out: Path, cluster: str = "auto", grace: int = 2, reduction: int = 2,
-              progress: Any = None, shipped: tuple[bytes, dict[str, str]] | None = None
-              ) -> dict[str, Any]:
-    """Train every grid point (``combinations``, checked by :func:`grid_assignments`) with
-    ``seeds`` seeds (1000, 1001, ...) on Ray Tune; write ``out/report.md``, ``out/curves.svg``
-    and ``out/results.json``; return the ranking.
+def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto",
+              progress: Any = None, shipped: tuple[bytes, dict[str, str]] | None = None,
+              earlier: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Train every trial of ``plan`` (its grid points, checked by :func:`grid_assignments`,
+    by its seeds) on Ray Tune; write ``out/report.md``, ``out/curves.svg`` and
+    ``out/results.json``; return the ranking. ``earlier``: the trials of this sweep's last
+    fit (:func:`~workbench.rl.sweep_state.earlier_trials`), to go on with those it stopped
+    by hand or had not started.
     ``shipped``, for a cluster whose nodes do not all see the workspace: the recordings each
     trial unpacks on its node (``pack_recordings``) and the reward model folders the trials
     name, mapped to their names in that archive."""
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
 
     from workbench.rl.ray_rollouts import connect
-    from workbench.rl.trial_places import bring_back, start_shipments
+    from workbench.rl.sweep_asha import SweepASHA
+    from workbench.rl.trial_places import bring_back, packed_runs, start_shipments
 
-    if seeds < 1:
-        raise ConfigError(f"seeds must be at least 1, got {seeds}")
     ray = connect(cluster)
-    updates = max(1, base.ppo.total_steps // (base.ppo.num_envs * base.ppo.rollout_steps))
-    space: dict[str, Any] = {"assignments": tune.grid_search(list(combinations)),
-                             "seed": tune.grid_search([1000 + i for i in range(seeds)]),
-                             "base": cfg.to_dict(base),
+    before_now = {trial_key(t): t for t in earlier}
+    todo = [{**t, "run": before_now[trial_key(t)].get("stopped_run")
+             if trial_key(t) in before_now else None}
+            for t in plan.trials()
+            if trial_key(t) not in before_now or goes_on(before_now[trial_key(t)])]
+    going_on = {trial_key(t): t["run"] for t in todo if t["run"]}
+    space: dict[str, Any] = {"trial": tune.grid_search(todo), "base": cfg.to_dict(plan.base),
                              "workspace": str(Path(workspace).resolve()),
                              "out": str(out.resolve())}
     shipments, models = None, dict[str, str]()
@@ -161,41 +169,47 @@ def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str
         recordings, models = shipped
         space["models"] = sorted(models.items())  # pairs: Tune reads a dict's keys as a space
         space["shipments"] = f"workbench-sweep-{out.name}-{uuid.uuid4().hex[:8]}"
-        shipments = start_shipments(ray, recordings, space["shipments"])
+        shipments = start_shipments(ray, recordings, space["shipments"],
+                                    packed_runs(Path(workspace), going_on))
+
+    pressed: list[bool] = []  # whether the person pressed Stop, once and for all
 
     class Stop(tune.Stopper):  # the person pressed Stop: end every trial
         def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
             return self.stop_all()
 
         def stop_all(self) -> bool:
-            return progress is not None and progress.should_stop()
+            if not pressed and progress is not None and progress.should_stop():
+                pressed.append(True)
+            return bool(pressed)
 
     class Finished(tune.Callback):
-        done = 0
+        done = len(plan.trials()) - len(todo)
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any,
                               **info: Any) -> None:
             self.done += 1
             if progress is not None:
                 progress.emit("progress", stage="sweep", done=self.done,
-                              total=len(combinations) * seeds)
+                              total=len(plan.trials()))
 
     out.mkdir(parents=True, exist_ok=True)
+    plan.save(out)
     with Workspace.open(workspace) as ws:
         before = max((run["id"] for run in ws.runs()), default=0)
+    asha = SweepASHA(plan, earlier)
+    fits = sum(1 for _ in out.glob("tune*")) if earlier else 0  # each continuation its own
     tuner = tune.Tuner(
         tune.with_resources(_trial, {"cpu": 1}),
         param_space=space,
-        tune_config=tune.TuneConfig(
-            metric="success_rate", mode="max",
-            scheduler=ASHAScheduler(time_attr="training_iteration", max_t=updates + 1,
-                                    grace_period=grace, reduction_factor=reduction)),
-        run_config=tune.RunConfig(name="tune", storage_path=str(out.resolve()), stop=Stop(),
+        tune_config=tune.TuneConfig(scheduler=asha),
+        run_config=tune.RunConfig(name=f"tune-{fits + 1}" if fits else "tune",
+                                  storage_path=str(out.resolve()), stop=Stop(),
                                   callbacks=[Finished()], verbose=0,
                                   failure_config=tune.FailureConfig(max_failures=NODE_LOSSES)),
     )
     # Tune's tables go to stderr (stdout is the result's), and its TensorBoard logger's note
-    # on every trial (it drops the assignments, a tuple, from the hyperparameters) is muted.
+    # on every trial (it drops the assignments, a list, from the hyperparameters) is muted.
     tbx = logging.getLogger("ray.tune.logger.tensorboardx")
     level = tbx.level
     tbx.setLevel(logging.WARNING)
@@ -205,43 +219,57 @@ def run_sweep(workspace: Path, base: RunConfig, combinations: Sequence[tuple[str
     finally:
         tbx.setLevel(level)
     ids = [str((results[i].metrics or {}).get("trial_id")) for i in range(len(results))]
-    stopped_by = "stopped by hand" if Stop().stop_all() else "ASHA early stopping"
+    by_hand = bool(pressed)
+    labels = {}  # who stopped each trial that stopped before its end
+    for i in range(len(results)):
+        metrics = results[i].metrics or {}
+        if results[i].config is not None and not results[i].error and metrics.get(
+                "final") != 1.0:
+            labels[ids[i]] = BY_HAND if by_hand and ids[i] not in asha.stopped else BY_ASHA
     if shipments is not None:
-        lost = {ids[i] for i in range(len(results)) if results[i].error}
-        runs_here = bring_back(ray, shipments, Path(workspace), out, lost, models, stopped_by)
+        lost = {ids[i]: "its node was lost" for i in range(len(results)) if results[i].error}
+        runs_here = bring_back(ray, shipments, Path(workspace), out, {**labels, **lost},
+                               models, set(going_on.values()))
         ray.kill(shipments)
     else:
-        mark_early_stopped(workspace, before, stopped_by)
+        runs = {}  # each trial's run, as its worker noted it
+        for trial_id in labels:
+            note = out / "trials" / f"{trial_id}.json"
+            if note.is_file():
+                runs[json.loads(note.read_text())["run"]] = labels[trial_id]
+        label_stopped(workspace, before, runs, BY_HAND if by_hand else BY_ASHA)
         runs_here = {}
-    trials = _trial_rows(results, ids, runs_here, out)
+    trials = merged(plan, list(earlier), _trial_rows(results, ids, runs_here, out, labels))
     ranking = rank(trials)
-    write_report(out, base, ranking, trials, Path(workspace))
+    write_report(out, plan.base, ranking, trials, Path(workspace))
     failed = [t for t in trials if t["error"]]
     if failed and progress is not None:  # the whole tracebacks stay in Tune's trial folders
         progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
                       f"{' '.join(failed[0]['assignments'])} seed {failed[0]['seed']}: "
                       f"{failed[0]['error']} (all in {out / 'report.md'})")
-    return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials)}
+    return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials),
+            "going_on": sum(goes_on(t) for t in trials)}
 
 
-def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Path
-                ) -> list[dict[str, Any]]:
-    """Each trial Tune ran: its grid point and seed, whether it finished, its score (its last
-    success rate), its run in the workspace (finished, or stopped early with its checkpoint),
-    its curve and its error."""
+def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Path,
+                labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Each trial Tune ran: its grid point and seed, whether it finished (else who stopped
+    it), its score (its last success rate), its run in the workspace (finished, or stopped
+    early with its checkpoint), its curve (by step, and by update for ASHA) and its error."""
     trials = []
     for index in range(len(results)):
         result = results[index]
-        if result.config is None:
+        if result.config is None:  # not started when the sweep was stopped
             continue
         history = result.metrics_dataframe  # one row per report; the last may be the final
         if history is not None and "final" in history:
             history = history[history["final"] != 1.0]
-        by_step = {}  # a trial that failed before its first report has none; one resumed
-        # after a lost node reports again the steps since its last checkpoint: the newest
-        if history is not None and {"step", "success_rate"} <= set(history.columns):
-            by_step = {int(s): float(r) for s, r in zip(history["step"],
-                                                        history["success_rate"], strict=True)}
+        by_step, by_update = {}, {}  # a trial that failed before its first report has none;
+        # one resumed after a lost node reports again the steps since its last checkpoint
+        if history is not None and {"step", "update", "success_rate"} <= set(history.columns):
+            for step, update, rate in zip(history["step"], history["update"],
+                                          history["success_rate"], strict=True):
+                by_step[int(step)], by_update[int(update)] = float(rate), float(rate)
         metrics = result.metrics or {}
         error = metrics.get("error") or (error_line(result.error) if result.error else None)
         finished = metrics.get("final") == 1.0 and not error
@@ -249,12 +277,15 @@ def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Pa
         note = out / "trials" / f"{ids[index]}.json"
         stopped = runs_here.get(ids[index]) or (
             json.loads(note.read_text())["run"] if note.is_file() else None)
-        trials.append({"assignments": list(result.config["assignments"]),
-                       "seed": result.config["seed"], "finished": finished,
+        trial = result.config["trial"]
+        trials.append({"assignments": list(trial["assignments"]), "seed": trial["seed"],
+                       "started": True, "finished": finished,
                        "score": float(metrics.get("success_rate", 0.0)),
                        "run": runs_here.get(ids[index], metrics.get("run"))
                        if metrics.get("run") else None, "curve": sorted(by_step.items()),
-                       "error": error,
+                       "by_update": sorted(by_update.items()), "error": error,
+                       "stopped_by": labels.get(ids[index]) if not finished and not error
+                       else None,
                        "stopped_run": stopped if not finished and not error and stopped
                        and run_checkpoint(stopped).exists() else None})
     return trials
@@ -271,132 +302,37 @@ def error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def mark_early_stopped(workspace: Path, before: int, stopped_by: str = "ASHA early stopping"
-                       ) -> list[int]:
-    """Runs of this sweep that ASHA (or the person's Stop) stopped: Tune ends each with
-    SystemExit in its report (its row says it was interrupted) or ends its worker process (its
-    row still says "running"). Mark them stopped by ``stopped_by`` (they keep their
-    checkpoints, so they resume like any stopped run), leaving any live run of this machine
-    alone."""
+def label_stopped(workspace: Path, before: int, labels: dict[str, str],
+                  default: str = BY_ASHA, settle: float = 10.0) -> list[int]:
+    """Runs of this sweep stopped before their end: Tune ends each with SystemExit in its
+    report (its worker then marks the row stopped, "interrupted") or ends its worker process
+    (the row still says "running"). Mark each stopped by whoever stopped it: ``labels`` by
+    run folder (a run that went on from an earlier fit is older than the sweep), ``default``
+    for the other runs made after row ``before``. A labelled run whose worker still lives is
+    waited for, up to ``settle`` seconds, so that the label is the last word on its row; a
+    live run of this machine is left alone. They keep their checkpoints: they resume like
+    any stopped run."""
+    named = {str(Path(path).resolve()): label for path, label in labels.items()}
+    deadline = time.monotonic() + settle
+    while True:
+        with Workspace.open(workspace) as ws:
+            rows = [run for run in ws.runs()
+                    if run["id"] > before or str(Path(run["path"]).resolve()) in named]
+        writing = [run for run in rows if str(Path(run["path"]).resolve()) in named
+                   and run["status"] == "running" and alive_here(run["metrics"])]
+        if not writing or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     stopped = []
     with Workspace.open(workspace) as ws:
-        for run in ws.runs():
+        for run in rows:
             interrupted = (run["status"] == "stopped"
                            and run["metrics"].get("stopped_by") == INTERRUPTED)
-            if run["id"] > before and (interrupted or run["status"] == "running"
-                                       and not alive_here(run["metrics"])):
-                ws.update_run(run["id"], "stopped", {**run["metrics"],
-                                                     "stopped_by": stopped_by})
+            if interrupted or run["status"] == "running" and not alive_here(run["metrics"]):
+                label = named.get(str(Path(run["path"]).resolve()), default)
+                ws.update_run(run["id"], "stopped", {**run["metrics"], "stopped_by": label})
                 stopped.append(run["id"])
     return stopped
-
-
-def rank(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Settings by mean score over their seeds, best first."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for trial in trials:
-        groups.setdefault(tuple(trial["assignments"]), []).append(trial)
-    rows = []
-    for assignments, group in groups.items():
-        # A failed trial has no score: it is counted apart, not averaged in as a zero.
-        scores = [t["score"] for t in group if not t["error"]]
-        rows.append({"settings": " ".join(assignments) or "(base)",
-                     "mean_success": float(np.mean(scores)) if scores else None,
-                     "std": float(np.std(scores)) if scores else None,
-                     "seeds": len(group), "finished": sum(t["finished"] for t in group),
-                     "stopped_early": sum(not t["finished"] and not t["error"] for t in group),
-                     "failed": sum(bool(t["error"]) for t in group),
-                     "runs": [t["run"] for t in group if t["run"]]})
-    # Settings whose every trial failed go last.
-    return sorted(rows, key=lambda r: (r["mean_success"] is None, -(r["mean_success"] or 0.0),
-                                       r["settings"]))
-
-
-def _score(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
-                 trials: list[dict[str, Any]], workspace: Path | None = None) -> None:
-    changed = cfg.differences(base, RunConfig(scene=base.scene))
-    lines = [f"# Sweep on {base.scene}", "",
-             f"{base.ppo.total_steps} steps a trial; ASHA on the true success rate; score: "
-             "the final policy's evaluation success (a trial stopped early: its last rate).",
-             "", "Every trial starts from the run defaults"
-             + (" with " + " ".join(f"`{a}`" for a in changed) if changed else "")
-             + ", and its grid point and seed change them.",
-             "", "| rank | settings | mean success | std | seeds | finished | stopped early "
-             "| failed |", "|---|---|---|---|---|---|---|---|"]
-    for i, row in enumerate(ranking, start=1):
-        lines.append(f"| {i} | `{row['settings']}` | {_score(row['mean_success'])} | "
-                     f"{_score(row['std'])} | {row['seeds']} | {row['finished']} | "
-                     f"{row['stopped_early']} | {row['failed']} |")
-    lines += ["", "![learning curves](curves.svg)", ""]
-    failed = [t for t in trials if t["error"]]
-    if failed:
-        lines += ["## Failed trials", "", "(whole tracebacks: `trials/`, one file a trial; "
-                  "a trial whose worker was lost: `error.txt` in its folder under `tune/`)",
-                  ""]
-        lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['error']}"
-                  for t in failed]
-        lines.append("")
-    stopped = [t for t in trials if t.get("stopped_run")]
-    if stopped:
-        where = f" --workspace {workspace}" if workspace is not None else ""
-        lines += ["## Runs stopped early", "",
-                  "Stopped by ASHA or by hand, each keeps its checkpoint: continue one with "
-                  f"`workbench train {base.scene} --resume RUN{where}` (the newest: the Train "
-                  "panel's Continue stopped run).", ""]
-        lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['stopped_run']}"
-                  for t in stopped]
-        lines.append("")
-    (out / "report.md").write_text("\n".join(lines))
-    (out / "results.json").write_text(json.dumps({"ranking": ranking, "trials": trials},
-                                                 indent=1))
-    curves = {f"{' '.join(t['assignments'])} seed {t['seed']}": t["curve"] for t in trials}
-    (out / "curves.svg").write_text(curves_svg(curves))
-
-
-def curves_svg(curves: dict[str, list[tuple[float, float]]], width: int = 720,
-               height: int = 360, x_label: str = "steps", y_label: str = "true success",
-               y_range: tuple[float, float] | None = (0.0, 1.0)) -> str:
-    """One polyline a curve (success against steps by default), as a standalone SVG;
-    ``y_range=None`` fits the axis to the curves."""
-    pad = 40
-    steps = [s for curve in curves.values() for s, _ in curve] or [1]
-    right = max(steps) or 1
-    values = [v for curve in curves.values() for _, v in curve] or [0.0, 1.0]
-    bottom, top = y_range or (min(values), max(values))
-    span = (top - bottom) or 1.0
-
-    def x(step: float) -> float:
-        return pad + (width - 2 * pad) * step / right
-
-    def y(value: float) -> float:
-        return height - pad - (height - 2 * pad) * (value - bottom) / span
-
-    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf")
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
-             f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{pad}" y1="{y(bottom)}" x2="{width - pad}" y2="{y(bottom)}" '
-             'stroke="black"/>',
-             f'<line x1="{pad}" y1="{y(bottom)}" x2="{pad}" y2="{y(top)}" stroke="black"/>',
-             f'<text x="{width / 2}" y="{height - 8}" text-anchor="middle">{x_label} (to '
-             f'{right:g})</text>',
-             f'<text x="12" y="{height / 2}" transform="rotate(-90 12 {height / 2})" '
-             f'text-anchor="middle">{y_label} ({bottom:g} to {top:g})</text>']
-    for k, (label, curve) in enumerate(curves.items()):
-        if curve:
-            points = " ".join(f"{x(s):.1f},{y(r):.1f}" for s, r in curve)
-            colour = colours[k % len(colours)]
-            parts.append(f'<polyline fill="none" stroke="{colour}" points="{points}">'
-                         f'<title>{label}</title></polyline>')
-            if len(curves) <= len(colours):  # a legend, while each curve has its own colour
-                parts.append(f'<text x="{pad + 8}" y="{pad + 14 * k}" fill="{colour}" '
-                             f'font-size="11">{label}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
 
 
 def map_trials(run: Any, configs: Sequence[dict[str, Any]], cluster: str = "auto",

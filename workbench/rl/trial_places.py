@@ -14,6 +14,7 @@ file.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 from workbench.data.transfer import pack_folder, scratch_copy, unpack
 from workbench.data.workspace import Workspace
 from workbench.rl.run_config import RunConfig
+from workbench.rl.sweep_state import trial_key
 
 
 class InPlace:
@@ -30,14 +32,18 @@ class InPlace:
     def __init__(self, params: dict[str, Any], trial_id: str):
         self.root = Path(params["workspace"])
         self.note = Path(params["out"]) / "trials" / f"{trial_id}.json"
+        self.going_on = params["trial"].get("run")  # stopped by hand in the sweep's last fit
 
     def open(self) -> None:
         """The workspace is there already."""
 
     def earlier(self) -> Path | None:
-        """The run an earlier start of this trial began, if its node was lost."""
+        """The run an earlier start of this trial began: if its node was lost, or the sweep
+        was stopped and goes on."""
         self.note.parent.mkdir(exist_ok=True)
-        return Path(json.loads(self.note.read_text())["run"]) if self.note.is_file() else None
+        if self.note.is_file():
+            return Path(json.loads(self.note.read_text())["run"])
+        return Path(self.going_on) if self.going_on else None
 
     def local(self, config: RunConfig) -> RunConfig:
         return config
@@ -68,7 +74,7 @@ class Shipped:
         import ray
 
         self.ray: Any = ray
-        self.trial_id = trial_id
+        self.trial_id, self.key = trial_id, trial_key(params["trial"])
         self.shipments = ray.get_actor(params["shipments"])
         self.models = dict(params["models"])  # as the trials name it -> name in the archive
         self.workspace = params["workspace"]
@@ -81,14 +87,19 @@ class Shipped:
         unpack(self.ray.get(self.shipments.recordings.remote()), self.root)
 
     def earlier(self) -> Path | None:
-        """The newest copy of the run an earlier start of this trial sent back, unpacked
-        here and indexed as stopped (so that resuming it keeps its row)."""
-        newest = self.ray.get(self.shipments.newest.remote(self.trial_id))
+        """The newest copy of the run an earlier start of this trial sent back (or, going on
+        after the sweep was stopped, the run it stopped), unpacked here and indexed as stopped
+        (so that resuming it keeps its row)."""
+        newest = self.ray.get(self.shipments.newest.remote(self.trial_id, self.key))
         if newest is None:
             return None
         row, archive = newest
         run_dir = self.root / row["folder"]
         unpack(archive, run_dir)
+        config = json.loads((run_dir / "config.json").read_text())
+        if config.get("reward_model") in self.models:  # a run brought back names it as there
+            config["reward_model"] = self.models[config["reward_model"]]
+            (run_dir / "config.json").write_text(json.dumps(config, indent=1))
         with Workspace.open(self.root) as ws:
             ws.add_run(row["name"], row["scene"], run_dir, "stopped", row["metrics"],
                        row["created"])
@@ -148,11 +159,12 @@ def _name_reward_as_here(run: Path, outside: dict[str, str], metrics: dict[str, 
 
 class Shipments:
     """The sweep's end of shipped trials (a Ray actor on the sweep's node): the recordings
-    every trial starts from, the newest copy of each trial's run, and the tracebacks of the
-    trials that failed."""
+    every trial starts from, the runs that trials going on after a stop resume, the newest
+    copy of each trial's run, and the tracebacks of the trials that failed."""
 
-    def __init__(self, recordings: bytes):
+    def __init__(self, recordings: bytes, going_on: dict[str, tuple[dict[str, Any], bytes]]):
         self._recordings = recordings
+        self.going_on = going_on  # by trial_key: trial ids are new in each fit
         self.runs: dict[str, tuple[dict[str, Any], bytes]] = {}
         self.tracebacks: dict[str, str] = {}
 
@@ -162,8 +174,8 @@ class Shipments:
     def keep(self, trial_id: str, row: dict[str, Any], archive: bytes) -> None:
         self.runs[trial_id] = (row, archive)
 
-    def newest(self, trial_id: str) -> tuple[dict[str, Any], bytes] | None:
-        return self.runs.get(trial_id)
+    def newest(self, trial_id: str, key: str) -> tuple[dict[str, Any], bytes] | None:
+        return self.runs.get(trial_id) or self.going_on.get(key)
 
     def failed(self, trial_id: str, text: str) -> None:
         self.tracebacks[trial_id] = text
@@ -172,35 +184,55 @@ class Shipments:
         return self.runs, self.tracebacks
 
 
-def start_shipments(ray: Any, recordings: bytes, name: str) -> Any:
+def start_shipments(ray: Any, recordings: bytes, name: str,
+                    going_on: dict[str, tuple[dict[str, Any], bytes]]) -> Any:
     """The :class:`Shipments` actor, named for the trials to find, pinned to this node: the
     runs it holds are lost with it, so it must not be on a node the sweep may lose."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     return ray.remote(num_cpus=0, max_restarts=0)(Shipments).options(
-        name=name, scheduling_strategy=here).remote(recordings)
+        name=name, scheduling_strategy=here).remote(recordings, going_on)
 
 
-def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[str],
-               models: dict[str, str], stopped_by: str) -> dict[str, str]:
-    """Index each shipped trial's newest run in ``workspace`` (a new folder each; a run still
-    "running" at its last report is stopped: by ``stopped_by``, ASHA or the person, or, for
-    the trials in ``lost``, by a node lost once too often) and write the failed trials'
-    tracebacks into ``out/trials``. ``models`` maps the reward models as the trials named
-    them to their names in the archive. Returns each trial's run folder here."""
+def packed_runs(workspace: Path, runs: dict[str, str]) -> dict[str, tuple[dict[str, Any], bytes]]:
+    """The runs that trials going on after a stop resume (trial_key -> run folder), each as
+    a trial sends its own back: its row and its packed folder."""
+    packed = {}
+    with Workspace.open(workspace) as ws:
+        rows = {Path(r["path"]).resolve(): r for r in ws.runs()}
+        for key, path in runs.items():
+            row = rows[Path(path).resolve()]
+            sent = {k: row[k] for k in ("name", "scene", "status", "created", "metrics")}
+            packed[key] = ({**sent, "folder": ws.relative(path)}, pack_folder(Path(path)))
+    return packed
+
+
+def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, labels: dict[str, str],
+               models: dict[str, str], going_on: set[str]) -> dict[str, str]:
+    """Index each shipped trial's newest run in ``workspace`` (a new folder each, except a run
+    that went on from an earlier fit (``going_on``, its folder here), which takes the place
+    of the run it continued; a run still "running" at its last report is stopped, by whoever
+    ``labels`` says stopped its trial) and write the failed trials' tracebacks into
+    ``out/trials``. ``models`` maps the reward models as the trials named them to their names
+    in the archive. Returns each trial's run folder here."""
     runs, tracebacks = ray.get(shipments.everything.remote())
     # A model from outside the workspace travelled under outside/: its run names it as here.
     outside = {name: named for named, name in models.items() if name.startswith("outside/")}
+    continued = {str(Path(path).resolve()) for path in going_on}
     here: dict[str, str] = {}
     with Workspace.open(workspace) as ws:
+        rows = {str(Path(r["path"]).resolve()): r for r in ws.runs()}
         for trial_id, (row, archive) in runs.items():
             path = ws.root / row["folder"]  # its own name, unless a run here has it
-            try:
-                path.mkdir(parents=True)
-            except FileExistsError:
-                path = ws.new_artifact_dir("runs", row["name"])
-            unpack(archive, path)
+            if str(path.resolve()) in continued:
+                _replace_folder(path, archive)
+            else:
+                try:
+                    path.mkdir(parents=True)
+                except FileExistsError:
+                    path = ws.new_artifact_dir("runs", row["name"])
+                unpack(archive, path)
             # What the metrics say of the run's own folder (the reward as it read it).
             metrics = json.loads(json.dumps(row["metrics"]).replace(row["folder"],
                                                                     ws.relative(path)))
@@ -208,12 +240,26 @@ def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, lost: set[s
             status = row["status"]
             if status == "running":
                 metrics = {k: v for k, v in metrics.items() if k not in ("pid", "host")}
-                status, metrics = "stopped", {**metrics, "stopped_by": "its node was lost"
-                                              if trial_id in lost else stopped_by}
-            ws.add_run(row["name"], row["scene"], path, status, metrics, row["created"])
+                status, metrics = "stopped", {**metrics, "stopped_by": labels.get(
+                    trial_id, "its node was lost")}
+            if str(path.resolve()) in continued:
+                ws.update_run(rows[str(path.resolve())]["id"], status, metrics)
+            else:
+                ws.add_run(row["name"], row["scene"], path, status, metrics, row["created"])
             here[trial_id] = str(path)
     if tracebacks:
         (out / "trials").mkdir(exist_ok=True)
         for trial_id, text in tracebacks.items():
             (out / "trials" / f"{trial_id}.txt").write_text(text)
     return here
+
+
+def _replace_folder(path: Path, archive: bytes) -> None:
+    """``path``'s files replaced by the archive's, the old ones kept until the new are out."""
+    fresh = path.with_name(f".{path.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    unpack(archive, fresh)
+    old = path.with_name(f".{path.name}.old")
+    path.rename(old)
+    fresh.rename(path)
+    shutil.rmtree(old)

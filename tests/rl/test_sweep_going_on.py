@@ -1,0 +1,136 @@
+"""A sweep that goes on after it was stopped, without a cluster: its plan read back, which
+trials go on, their curves joined, ASHA's rungs rebuilt from the earlier curves, and the
+command refused in one line where there is nothing to go on with."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from workbench import config as cfg
+from workbench.config import ConfigError
+from workbench.rl.run_config import RunConfig
+from workbench.rl.sweep_asha import SweepASHA  # Ray's: the test command installs the extra
+from workbench.rl.sweep_report import rank, write_report
+from workbench.rl.sweep_state import BY_ASHA, BY_HAND, SweepPlan, earlier_trials, merged
+
+# Eight PPO updates a trial; rungs at updates 1, 2, 4 and 8.
+PLAN = SweepPlan(cfg.override(RunConfig(scene="Reach"), [
+    "ppo.num_envs=2", "ppo.rollout_steps=128", "ppo.total_steps=2048"]),
+    (("ppo.lr=1e-4",), ("ppo.lr=3e-4",)), (1000, 1001), grace=1, reduction=2)
+
+
+def _trial(lr, seed, by_update, state, run=None):
+    return {"assignments": [f"ppo.lr={lr}"], "seed": seed, "started": True,
+            "finished": state == "finished", "score": by_update[-1][1], "run": None,
+            "curve": [(256 * u, r) for u, r in by_update], "by_update": by_update,
+            "error": None, "stopped_run": run,
+            "stopped_by": state if state in (BY_ASHA, BY_HAND) else None}
+
+
+FINISHED = _trial("1e-4", 1000, [(1, .5), (2, .6), (4, .7), (8, .9)], "finished")
+BY_ASHA_AT_2 = _trial("1e-4", 1001, [(1, .1), (2, .1)], BY_ASHA)
+HAND = _trial("3e-4", 1000, [(1, .4), (2, .5), (3, .5)], BY_HAND, run="/ws/runs/ppo-Reach-3")
+EARLIER = merged(PLAN, [], [FINISHED, BY_ASHA_AT_2, HAND])  # 3e-4 seed 1001: not started
+
+
+def test_the_plan_reads_back_as_it_was_saved(tmp_path):
+    PLAN.save(tmp_path)
+    assert SweepPlan.load(tmp_path) == PLAN
+    assert PLAN.updates == 8
+    with pytest.raises(ConfigError, match=r"^resume: \S+ is not a sweep folder"):
+        SweepPlan.load(tmp_path / "elsewhere")
+
+
+def test_the_trials_not_started_are_listed_in_the_plan_s_order_and_counted_apart(tmp_path):
+    assert [(t["assignments"], t["seed"]) for t in EARLIER] == [
+        (["ppo.lr=1e-4"], 1000), (["ppo.lr=1e-4"], 1001), (["ppo.lr=3e-4"], 1000),
+        (["ppo.lr=3e-4"], 1001)]
+    assert EARLIER[3]["started"] is False and EARLIER[3]["score"] is None
+    ranking = {row["settings"]: row for row in rank(EARLIER)}
+    # The trial that never ran has no score: the mean is the stopped one's, not halved.
+    assert ranking["ppo.lr=3e-4"]["mean_success"] == .5
+    assert (ranking["ppo.lr=3e-4"]["stopped_early"], ranking["ppo.lr=3e-4"]["not_started"]) == (
+        1, 1)
+    write_report(tmp_path, PLAN.base, rank(EARLIER), EARLIER)
+    assert earlier_trials(tmp_path) == json.loads(json.dumps(EARLIER))
+
+
+def test_a_continued_trial_s_curve_goes_on_from_the_earlier_one():
+    went_on = _trial("3e-4", 1000, [(3, .6), (4, .8), (8, 1.0)], "finished")  # from update 2
+    trials = merged(PLAN, EARLIER, [went_on])
+    assert trials[2]["by_update"] == [(1, .4), (2, .5), (3, .6), (4, .8), (8, 1.0)]
+    assert trials[2]["curve"][-1] == (2048, 1.0) and trials[2]["finished"]
+    assert trials[:2] == EARLIER[:2] and trials[3] == EARLIER[3]  # the others as they were
+
+
+def test_nothing_to_go_on_with_is_refused_in_one_line(tmp_path):
+    done = merged(PLAN, [], [FINISHED, BY_ASHA_AT_2, *(
+        _trial("3e-4", seed, [(1, .2)], "finished") for seed in (1000, 1001))])
+    write_report(tmp_path, PLAN.base, rank(done), done)
+    with pytest.raises(ConfigError, match=r"^resume: every trial of \S+ ended \(finished, "):
+        earlier_trials(tmp_path)
+
+
+def _added(asha, lr, seed, trial_id):
+    trial = SimpleNamespace(trial_id=trial_id,
+                            config={"trial": {"assignments": [f"ppo.lr={lr}"], "seed": seed}})
+    asha.on_trial_add(None, trial)
+    return trial
+
+
+def _judged(asha, trial, update, rate):
+    return asha.on_trial_result(None, trial, {"update": update, "success_rate": rate})
+
+
+def test_asha_goes_on_from_the_rungs_the_earlier_trials_reached():
+    asha = SweepASHA(PLAN, EARLIER)
+    # The trial stopped by hand passed rung 2 with 0.5: not judged there again, even at 0.0
+    # (a fresh ASHA would compare 0.0 with rung 2's median of 0.6 and 0.1 and stop it).
+    went_on = _added(asha, "3e-4", 1000, "new-1")
+    assert _judged(asha, went_on, 3, 0.0) == "CONTINUE"
+    # At rung 4 it meets the finished trial's 0.7 there.
+    assert _judged(asha, went_on, 4, 0.2) == "STOP" and asha.stopped == {"new-1": 4}
+    # The trial that had not started meets rung 1's and rung 2's earlier scores.
+    fresh = _added(asha, "3e-4", 1001, "new-2")
+    assert _judged(asha, fresh, 1, 0.45) == "CONTINUE"  # the median of 0.5, 0.1, 0.4: 0.4
+    assert _judged(asha, fresh, 2, 0.45) == "STOP"  # of 0.6, 0.1, 0.5: 0.5
+
+
+def test_without_earlier_trials_it_is_tune_s_asha_on_updates():
+    asha = SweepASHA(PLAN)
+    first, second = _added(asha, "1e-4", 1000, "a"), _added(asha, "1e-4", 1001, "b")
+    assert _judged(asha, first, 1, 0.3) == "CONTINUE"
+    assert _judged(asha, second, 1, 0.1) == "STOP" and asha.stopped == {"b": 1}
+    # A grace beyond the budget (Tune would refuse it) stops no trial early.
+    patient = SweepASHA(SweepPlan(PLAN.base, PLAN.combinations, PLAN.seeds, 50, 2))
+    first, second = _added(patient, "1e-4", 1000, "a"), _added(patient, "1e-4", 1001, "b")
+    assert [_judged(patient, t, u, r) for u in range(1, 9) for t, r in ((first, .9),
+                                                                        (second, .0))] == [
+        "CONTINUE"] * 16
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--grid", "ppo.lr=1e-4,3e-4"], "leave out --grid"),
+    (["--seeds", "3", "--ppo.lr", "0.001"], "leave out --seeds ppo.lr=0.001"),
+])
+def test_a_continued_sweep_refuses_settings_of_its_own(tmp_path, capsys, args, said):
+    from workbench.cli.main import main
+
+    code = main(["sweep", "Reach", "--resume", str(tmp_path), *args, "-w", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and said in err.strip().splitlines()[-1]
+
+
+def test_continuing_a_folder_that_is_no_sweep_or_another_scene_s_is_refused(tmp_path, capsys):
+    from workbench.cli.main import main
+
+    code = main(["sweep", "Reach", "--resume", str(tmp_path / "no-sweep"), "-w",
+                 str(tmp_path)])
+    assert code == 2 and "is not a sweep folder" in capsys.readouterr().err
+    PLAN.save(tmp_path)
+    code = main(["sweep", "Push", "--resume", str(tmp_path), "-w", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and err.endswith(f"resume: {tmp_path} is a sweep on Reach, not on Push")

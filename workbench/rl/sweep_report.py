@@ -1,0 +1,136 @@
+"""A sweep's results: its settings ranked by mean score over their seeds, the report a person
+reads (``report.md``), the results the app and a continued sweep read (``results.json``) and
+every trial's learning curve (``curves.svg``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench import config as cfg
+from workbench.rl.run_config import RunConfig
+from workbench.rl.sweep_state import goes_on, state, trial_key
+
+
+def rank(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Settings by mean score over their seeds, best first."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for trial in trials:
+        groups.setdefault(tuple(trial["assignments"]), []).append(trial)
+    rows = []
+    for assignments, group in groups.items():
+        states = [state(t) for t in group]
+        # A failed trial has no score, nor one that never started: they are counted apart,
+        # not averaged in as zeros.
+        scores = [t["score"] for t, s in zip(group, states, strict=True)
+                  if s not in ("failed", "not started")]
+        rows.append({"settings": " ".join(assignments) or "(base)",
+                     "mean_success": float(np.mean(scores)) if scores else None,
+                     "std": float(np.std(scores)) if scores else None,
+                     "seeds": len(group), "finished": states.count("finished"),
+                     "stopped_early": len(scores) - states.count("finished"),
+                     "failed": states.count("failed"),
+                     "not_started": states.count("not started"),
+                     "runs": [t["run"] for t in group if t["run"]]})
+    # Settings whose every trial failed (or none started) go last.
+    return sorted(rows, key=lambda r: (r["mean_success"] is None, -(r["mean_success"] or 0.0),
+                                       r["settings"]))
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
+                 trials: list[dict[str, Any]], workspace: Path | None = None) -> None:
+    changed = cfg.differences(base, RunConfig(scene=base.scene))
+    lines = [f"# Sweep on {base.scene}", "",
+             f"{base.ppo.total_steps} steps a trial; ASHA on the true success rate; score: "
+             "the final policy's evaluation success (a trial stopped early: its last rate).",
+             "", "Every trial starts from the run defaults"
+             + (" with " + " ".join(f"`{a}`" for a in changed) if changed else "")
+             + ", and its grid point and seed change them.",
+             "", "| rank | settings | mean success | std | seeds | finished | stopped early "
+             "| failed | not started |", "|---|---|---|---|---|---|---|---|---|"]
+    for i, row in enumerate(ranking, start=1):
+        lines.append(f"| {i} | `{row['settings']}` | {_score(row['mean_success'])} | "
+                     f"{_score(row['std'])} | {row['seeds']} | {row['finished']} | "
+                     f"{row['stopped_early']} | {row['failed']} | {row['not_started']} |")
+    lines += ["", "![learning curves](curves.svg)", ""]
+    failed = [t for t in trials if t["error"]]
+    if failed:
+        lines += ["## Failed trials", "", "(whole tracebacks: `trials/`, one file a trial; "
+                  "a trial whose worker was lost: `error.txt` in its folder under `tune/`)",
+                  ""]
+        lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['error']}"
+                  for t in failed]
+        lines.append("")
+    where = f" --workspace {workspace}" if workspace is not None else ""
+    later = [t for t in trials if goes_on(t)]
+    if later:
+        lines += ["## Going on with this sweep", "",
+                  f"{len(later)} of {len(trials)} trials were stopped by hand or had not "
+                  f"started: `workbench sweep {base.scene} --resume {out}{where}` goes on with "
+                  "them, each run from its last checkpoint, ASHA from the scores its rungs "
+                  "had (the Sweep box's Continue sweep).", ""]
+    stopped = [t for t in trials if t.get("stopped_run")]
+    if stopped:
+        lines += ["## Runs stopped early", "",
+                  "Stopped by ASHA or by hand, each keeps its checkpoint: continue one alone "
+                  f"with `workbench train {base.scene} --resume RUN{where}` (the newest: the "
+                  "Train panel's Continue stopped run).", ""]
+        lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']} ({state(t)}): "
+                  f"{t['stopped_run']}" for t in stopped]
+        lines.append("")
+    (out / "report.md").write_text("\n".join(lines))
+    (out / "results.json").write_text(json.dumps(
+        {"ranking": ranking, "trials": trials, "going_on": len(later)}, indent=1))
+    curves = {trial_key(t): t["curve"] for t in trials}
+    (out / "curves.svg").write_text(curves_svg(curves))
+
+
+def curves_svg(curves: dict[str, list[tuple[float, float]]], width: int = 720,
+               height: int = 360, x_label: str = "steps", y_label: str = "true success",
+               y_range: tuple[float, float] | None = (0.0, 1.0)) -> str:
+    """One polyline a curve (success against steps by default), as a standalone SVG;
+    ``y_range=None`` fits the axis to the curves."""
+    pad = 40
+    steps = [s for curve in curves.values() for s, _ in curve] or [1]
+    right = max(steps) or 1
+    values = [v for curve in curves.values() for _, v in curve] or [0.0, 1.0]
+    bottom, top = y_range or (min(values), max(values))
+    span = (top - bottom) or 1.0
+
+    def x(step: float) -> float:
+        return pad + (width - 2 * pad) * step / right
+
+    def y(value: float) -> float:
+        return height - pad - (height - 2 * pad) * (value - bottom) / span
+
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<line x1="{pad}" y1="{y(bottom)}" x2="{width - pad}" y2="{y(bottom)}" '
+             'stroke="black"/>',
+             f'<line x1="{pad}" y1="{y(bottom)}" x2="{pad}" y2="{y(top)}" stroke="black"/>',
+             f'<text x="{width / 2}" y="{height - 8}" text-anchor="middle">{x_label} (to '
+             f'{right:g})</text>',
+             f'<text x="12" y="{height / 2}" transform="rotate(-90 12 {height / 2})" '
+             f'text-anchor="middle">{y_label} ({bottom:g} to {top:g})</text>']
+    for k, (label, curve) in enumerate(curves.items()):
+        if curve:
+            points = " ".join(f"{x(s):.1f},{y(r):.1f}" for s, r in curve)
+            colour = colours[k % len(colours)]
+            parts.append(f'<polyline fill="none" stroke="{colour}" points="{points}">'
+                         f'<title>{label}</title></polyline>')
+            if len(curves) <= len(colours):  # a legend, while each curve has its own colour
+                parts.append(f'<text x="{pad + 8}" y="{pad + 14 * k}" fill="{colour}" '
+                             f'font-size="11">{label}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+

@@ -1,0 +1,123 @@
+"""What a sweep keeps so that it can go on after it was stopped: its plan (``sweep.json``: the
+settings every trial starts from, the grid, the seeds and ASHA's parameters), each trial's
+state in ``results.json``, and ASHA's rungs, rebuilt from the trials' curves.
+
+A sweep stopped by hand goes on (``workbench sweep SCENE --resume FOLDER``) with the trials
+the person stopped, each from its run's last checkpoint, and the ones that had not started;
+those that finished, failed or were stopped by ASHA stay as they are. ASHA judges the trials
+that go on against every score recorded at its rungs before, as it would have had the sweep
+not been stopped. Tune's own restore is not used: it unpickles the experiment's state from
+the sweep's folder, and no file is unpickled on load here; everything above is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench import config as cfg
+from workbench.config import ConfigError
+from workbench.rl.run_config import RunConfig
+
+BY_ASHA = "ASHA early stopping"
+BY_HAND = "stopped by hand"
+
+
+def trial_key(trial: dict[str, Any]) -> str:
+    """A trial's grid point and seed, as the report and the curves name it."""
+    return f"{' '.join(trial['assignments'])} seed {trial['seed']}"
+
+
+def state(trial: dict[str, Any]) -> str:
+    """finished, failed, not started, or who stopped it."""
+    if trial.get("error"):
+        return "failed"
+    if trial.get("finished"):
+        return "finished"
+    if not trial.get("started", True):
+        return "not started"
+    return str(trial.get("stopped_by") or "stopped early")
+
+
+def goes_on(trial: dict[str, Any]) -> bool:
+    """A trial a continued sweep runs: stopped by hand, or not started."""
+    return state(trial) in (BY_HAND, "not started")
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """Every trial a sweep was asked for, and how ASHA judges them."""
+
+    base: RunConfig
+    combinations: tuple[tuple[str, ...], ...]
+    seeds: tuple[int, ...]
+    grace: int
+    reduction: int
+
+    @property
+    def updates(self) -> int:
+        ppo = self.base.ppo
+        return max(1, ppo.total_steps // (ppo.num_envs * ppo.rollout_steps))
+
+    def trials(self) -> list[dict[str, Any]]:
+        return [{"assignments": list(a), "seed": s} for a in self.combinations
+                for s in self.seeds]
+
+    def save(self, out: Path) -> None:
+        (out / "sweep.json").write_text(json.dumps({
+            "base": cfg.to_dict(self.base), "combinations": [list(a) for a in self.combinations],
+            "seeds": list(self.seeds), "grace": self.grace, "reduction": self.reduction},
+            indent=1))
+
+    @classmethod
+    def load(cls, out: Path) -> SweepPlan:
+        try:
+            data = json.loads((out / "sweep.json").read_text())
+            return cls(RunConfig.saved(data["base"]),
+                       tuple(tuple(str(a) for a in c) for c in data["combinations"]),
+                       tuple(int(s) for s in data["seeds"]), int(data["grace"]),
+                       int(data["reduction"]))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConfigError(f"resume: {out} is not a sweep folder (its sweep.json: "
+                              f"{error})") from None
+
+
+def earlier_trials(out: Path) -> list[dict[str, Any]]:
+    """The trials a sweep's last fit left (``results.json``); refused in one line when there
+    is nothing to go on with."""
+    try:
+        trials = json.loads((out / "results.json").read_text())["trials"]
+    except (OSError, ValueError, KeyError) as error:
+        raise ConfigError(f"resume: {out} has no results to go on from ({error}); a sweep "
+                          "writes them when it ends or is stopped") from None
+    if not any(goes_on(t) for t in trials):
+        raise ConfigError(f"resume: every trial of {out} ended (finished, failed or stopped "
+                          "by ASHA); nothing to go on with")
+    return list(trials)
+
+
+def merged(plan: SweepPlan, earlier: list[dict[str, Any]], now: list[dict[str, Any]]
+           ) -> list[dict[str, Any]]:
+    """Every trial of the plan, in its order: as this fit left it (its curve after the
+    earlier one where it went on), else as an earlier fit left it, else not started."""
+    before = {trial_key(t): t for t in earlier}
+    after = {trial_key(t): t for t in now}
+    trials = []
+    for planned in plan.trials():
+        key = trial_key(planned)
+        old, new = before.get(key), after.get(key)
+        if new is not None and old is not None and old.get("started", True):
+            new = {**new, "curve": _joined(old["curve"], new["curve"]),
+                   "by_update": _joined(old["by_update"], new["by_update"])}
+        trials.append(new or old or {**planned, "started": False, "finished": False,
+                                     "score": None, "run": None, "curve": [],
+                                     "by_update": [], "error": None, "stopped_run": None,
+                                     "stopped_by": None})
+    return trials
+
+
+def _joined(first: list[Any], then: list[Any]) -> list[Any]:
+    """Points by step (or update): a point logged again after a resume is the newer one."""
+    return sorted({int(x): float(y) for x, y in [*first, *then]}.items())
