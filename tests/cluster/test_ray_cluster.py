@@ -329,14 +329,19 @@ def sweep(workspace, grid, *settings):
 """
 
 
+# 8 updates a trial, none stopped by ASHA (its grace is past the budget); two CPUs, three trials.
+STOPPABLE_SWEEP = ["--reward", "reference", "--grid", "ppo.lr=1e-4,2e-4,3e-4", "--seeds", "1",
+                   "--grace", "9", "--steps", "2048", "--ppo.num-envs", "2",
+                   "--ppo.rollout-steps", "128", "--eval-episodes", "1", "--no-tensorboard",
+                   "--no-hacking-guard", "--checkpoint-every", "1"]
+
 STOPPED_BY_HAND = NO_NODE_SEES_IT + """
 import tempfile
-from workbench import config as cfg
+from workbench.cli.generate import Parser, add_arguments, request_from
 from workbench.operations.training import Sweep
-from workbench.rl.run_config import RunConfig
 
 copies = Path(tempfile.gettempdir())
-before = set(copies.glob("workbench-trial-*"))  # shipped trials log in copies made from now
+before = set(copies.glob("workbench-trial-*"))  # the trials' copies are made from now
 
 def updates_logged(log):
     try:
@@ -344,72 +349,96 @@ def updates_logged(log):
     except OSError:  # a copy being cleared
         return 0
 
-class StopOnceTwoRunsLoggedTwoUpdates(Said):  # the person presses Stop
+class StopOnceARunLoggedTwoUpdates(Said):  # the person presses Stop
     def should_stop(self):
-        logs = [*Path(sys.argv[2]).glob("runs/*/metrics.jsonl"),
-                *(log for copy in set(copies.glob("workbench-trial-*")) - before
-                  for log in copy.glob("runs/*/metrics.jsonl"))]
-        return sum(updates_logged(log) >= 2 for log in logs) >= 2
+        logs = (log for copy in set(copies.glob("workbench-trial-*")) - before
+                for log in copy.glob("runs/*/metrics.jsonl"))
+        return any(updates_logged(log) >= 2 for log in logs)
 
-if len(sys.argv) > 3:  # go on with the sweep in that folder
-    print(json.dumps(Sweep(config=RunConfig(scene="Reach"), cluster=sys.argv[1],
-                           resume=Path(sys.argv[3]), workspace=Path(sys.argv[2])).perform(Said())))
-else:  # 8 updates a trial, none stopped by ASHA (its grace is past the budget)
-    config = cfg.override(RunConfig(scene="Reach", reward="reference"), [
-        "ppo.num_envs=2", "ppo.rollout_steps=128", "ppo.total_steps=2048", "eval_episodes=1",
-        "tensorboard=false", "hacking_guard=false", "checkpoint_every=1"])
-    print(json.dumps(Sweep(config=config, cluster=sys.argv[1], grid=("ppo.lr=1e-4,2e-4,3e-4",),
-                           seeds=1, grace=9, workspace=Path(sys.argv[2])).perform(
-                               StopOnceTwoRunsLoggedTwoUpdates())))
+args = ["Reach", "--cluster", sys.argv[1], "-w", sys.argv[2], *sys.argv[3:]]
+parser = Parser(prog="workbench sweep")
+add_arguments(parser, Sweep, args)
+sweep = request_from(Sweep, parser.parse_args(args))
+print(json.dumps(sweep.perform(Said() if sweep.resume else StopOnceARunLoggedTwoUpdates())))
 """
+
+
+def _updates_logged(logs: list[Path]) -> int:
+    return max((sum('"charts/success_rate"' in line for line in log.read_text().splitlines())
+                for log in logs), default=0)
 
 
 @pytest.mark.parametrize("where", ["in place", "shipped"])
 def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp_path, where):
-    """Stop ends every trial; the two running keep their runs (stopped by hand, resumable),
-    the third had not started (two CPUs). Going on with the sweep finishes all three, the
-    two stopped in their own folders from their checkpoints. In place, every node sees the
-    workspace; shipped, none does: the stopped runs travel to the trials that go on and
-    come back into their folders."""
+    """Stopped two updates into a run, every trial ends: those running keep their runs
+    (stopped by hand, resumable), the others had not started (two CPUs, three trials).
+    Going on with the sweep finishes all three, each run stopped with a checkpoint in its own
+    folder from that checkpoint. In place, every node sees the workspace and the person
+    presses Ctrl-C in `workbench sweep`; shipped, none does (the Stop of the app): the
+    stopped runs travel to the trials that go on and come back into their folders."""
     address, _, env = cluster
     workspace = tmp_path / "ws"
-    script = STOPPED_BY_HAND if where == "shipped" else STOPPED_BY_HAND.replace(
-        "cluster.nodes_without = training.nodes_without = ", "every_node_sees_it = ")
-    with _driver(script, address, str(workspace), env=env) as sweep:
-        out, err = sweep.communicate(timeout=600)
+    if where == "in place":
+        command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
+                   address, "-w", str(workspace)]
+        sweep = subprocess.Popen([*command, *STOPPABLE_SWEEP], env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 300
+            while _updates_logged(list(workspace.glob("runs/*/metrics.jsonl"))) < 2:
+                assert time.monotonic() < deadline and sweep.poll() is None
+                time.sleep(0.2)
+            sweep.send_signal(signal.SIGINT)
+            out, err = sweep.communicate(timeout=300)
+        finally:
+            sweep.kill()
+        go_on = lambda folder: subprocess.run(  # noqa: E731
+            [*command, "--resume", str(folder)], env=env, capture_output=True, text=True,
+            timeout=600)
+        assert "stopping every trial, each keeping its run" in err
+        printed = json.loads  # the command prints its result alone, indented
+    else:
+        with _driver(STOPPED_BY_HAND, address, str(workspace), *STOPPABLE_SWEEP,
+                     env=env) as sweep:
+            out, err = sweep.communicate(timeout=600)
+        go_on = lambda folder: subprocess.run(  # noqa: E731
+            [sys.executable, "-c", STOPPED_BY_HAND, address, str(workspace), "--resume",
+             str(folder)], env=env, capture_output=True, text=True, timeout=600)
+        printed = _printed
     assert sweep.returncode == 0, err[-3000:]
-    first = _printed(out)
+    first = printed(out)
     folder = Path(first["report"]).parent
     trials = json.loads((folder / "results.json").read_text())["trials"]
-    assert sorted(state(t) for t in trials) == ["not started", BY_HAND, BY_HAND]
-    assert first["going_on"] == 3
+    states = [state(t) for t in trials]
+    # The first run to log two updates is stopped before any can finish its eight.
+    assert set(states) == {BY_HAND, "not started"} and first["going_on"] == 3, states
+    stopped = sorted(t["stopped_run"] for t in trials if t["stopped_run"])
+    assert stopped, trials  # the run that logged two updates kept its checkpoint
     with Workspace.open(workspace) as ws:
-        stopped = {run["path"]: run for run in ws.runs("Reach")}
-    assert [(run["status"], run["metrics"]["stopped_by"]) for run in stopped.values()] == [
-        ("stopped", BY_HAND)] * 2
-    assert sorted(t["stopped_run"] for t in trials if t["stopped_run"]) == sorted(stopped)
+        rows = {run["path"]: run for run in ws.runs("Reach")}
+    assert all((rows[path]["status"], rows[path]["metrics"]["stopped_by"]) == (
+        "stopped", BY_HAND) for path in stopped)
     report = (folder / "report.md").read_text()
     assert f"`workbench sweep Reach --resume {folder} --workspace {workspace}`" in report
 
-    with _driver(script, address, str(workspace), str(folder), env=env) as sweep:
-        out, err = sweep.communicate(timeout=600)
-    assert sweep.returncode == 0, err[-3000:]
-    result = _printed(out)
+    went_on = go_on(folder)
+    assert went_on.returncode == 0, went_on.stderr[-3000:]
+    result = printed(went_on.stdout)
     assert (result["trials"], result["going_on"]) == (3, 0)
     assert [row["finished"] for row in result["ranking"]] == [1, 1, 1]
+    finished = sorted(run for row in result["ranking"] for run in row["runs"])
     with Workspace.open(workspace) as ws:
         runs = {run["path"]: run for run in ws.runs("Reach")}
-    assert len(runs) == 3 and all(run["status"] == "finished" for run in runs.values())
-    assert set(stopped) < set(runs)
+    assert all(runs[path]["status"] == "finished" for path in finished)
+    assert set(stopped) <= set(finished)
     for path in stopped:  # went on from its checkpoint, not again from the start
         steps = [json.loads(line)["step"] for line in (Path(path) / "metrics.jsonl")
                  .read_text().splitlines() if "charts/success_rate" in line]
         assert steps[0] == 256 and steps[-1] == 2048 and steps.count(256) == 1
-        assert runs[path]["created"] == stopped[path]["created"]
-    trials = json.loads((folder / "results.json").read_text())["trials"]
+        assert runs[path]["created"] == rows[path]["created"]
     # Each curve is one sweep's: the earlier reports then the later ones (the report Tune's
     # stop interrupted was not heard, though the run logged that update).
-    for trial in trials:
+    for trial in json.loads((folder / "results.json").read_text())["trials"]:
         updates = [u for u, _ in trial["by_update"]]
         assert updates == sorted(set(updates)) and updates[-1] == 8 and len(updates) >= 7
 

@@ -19,12 +19,15 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -214,7 +217,7 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
     level = tbx.level
     tbx.setLevel(logging.WARNING)
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), _ctrl_c_stops(pressed, progress):
             results = tuner.fit()
     finally:
         tbx.setLevel(level)
@@ -247,8 +250,43 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
         progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
                       f"{' '.join(failed[0]['assignments'])} seed {failed[0]['seed']}: "
                       f"{failed[0]['error']} (all in {out / 'report.md'})")
+    later = sum(goes_on(t) for t in trials)
+    if later and progress is not None:
+        progress.emit("message", text=f"{later} of {len(trials)} trials were stopped by hand or "
+                      f"had not started: `workbench sweep {plan.base.scene} --resume {out}` "
+                      "goes on with them")
     return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials),
-            "going_on": sum(goes_on(t) for t in trials)}
+            "going_on": later}
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(pressed: list[bool], progress: Any) -> Iterator[None]:
+    """Ctrl-C stops the sweep as the app's Stop does: every trial ends keeping its run, and
+    the report says how to go on; a second Ctrl-C interrupts at once. Tune's own handler
+    would end the trials alike but leave no sign that the person asked, and its message
+    points at ``Tuner.restore``, which unpickles."""
+    if threading.current_thread() is not threading.main_thread():  # the app's worker: Stop
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        pressed.append(True)
+        signal.signal(signal.SIGINT, previous)
+        if progress is not None:
+            progress.emit("message", text="stopping every trial, each keeping its run "
+                          "(Ctrl-C again interrupts at once)")
+
+    previous = signal.signal(signal.SIGINT, stop)
+    tune_handler = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if tune_handler is None:
+            os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER")
+        else:
+            os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = tune_handler
 
 
 def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Path,
