@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -114,6 +115,32 @@ def test_a_stopped_workspace_run_resumes_from_its_folder(workspace, reward):
     with Workspace.open(workspace.root) as reopened:
         (run,) = reopened.runs("Reach")
     assert run["status"] == "finished" and str(run["path"]) == folder
+
+
+def test_a_run_another_live_process_trains_is_not_resumed_beside_it(workspace, capsys):
+    """Two processes writing one run folder would mix their checkpoints: a run whose row says
+    a live process of this machine trains it is refused in one line; once that process has
+    died (killed: its row still says running), the run resumes."""
+    from workbench.cli.main import main
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
+
+    config = RunConfig(scene="Reach", reward="reference", eval_episodes=1, checkpoint_every=1,
+                       ppo=PPOConfig(total_steps=2 * 512, num_envs=4, rollout_steps=128))
+    folder = train_run(workspace, config, callbacks=(lambda p: p.update < 1,))["path"]
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    with Workspace.open(workspace.root) as ws:
+        [run] = ws.runs("Reach")
+        ws.update_run(run["id"], "running", {"pid": trainer.pid, "host": socket.gethostname()})
+    workspace.close()
+    resume = ["train", "Reach", "--workspace", str(workspace.root), "--resume", folder]
+    assert main(resume) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.endswith(f"--resume {folder}: it is still running (process {trainer.pid}); "
+                         "stop it first")
+    trainer.kill()
+    trainer.wait()
+    assert main(resume) == 0
 
 
 def test_after_update_hears_each_update_once_the_run_has_stored_it(workspace):

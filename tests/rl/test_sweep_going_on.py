@@ -5,16 +5,28 @@ command refused in one line where there is nothing to go on with."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 
 from workbench import config as cfg
 from workbench.config import ConfigError
+from workbench.data.processes import running_here
+from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_asha import SweepASHA  # Ray's: the test command installs the extra
 from workbench.rl.sweep_report import rank, write_report
-from workbench.rl.sweep_state import BY_ASHA, BY_HAND, SweepPlan, earlier_trials, merged
+from workbench.rl.sweep_state import (
+    BY_ASHA,
+    BY_HAND,
+    LOST,
+    SweepPlan,
+    earlier_trials,
+    merged,
+    state,
+)
 
 # Eight PPO updates a trial; rungs at updates 1, 2, 4 and 8.
 PLAN = SweepPlan(cfg.override(RunConfig(scene="Reach"), [
@@ -55,7 +67,7 @@ def test_the_trials_not_started_are_listed_in_the_plan_s_order_and_counted_apart
     assert (ranking["ppo.lr=3e-4"]["stopped_early"], ranking["ppo.lr=3e-4"]["not_started"]) == (
         1, 1)
     write_report(tmp_path, PLAN.base, rank(EARLIER), EARLIER)
-    assert earlier_trials(tmp_path) == json.loads(json.dumps(EARLIER))
+    assert earlier_trials(tmp_path, []) == json.loads(json.dumps(EARLIER))
 
 
 def test_a_continued_trial_s_curve_goes_on_from_the_earlier_one():
@@ -71,7 +83,42 @@ def test_nothing_to_go_on_with_is_refused_in_one_line(tmp_path):
         _trial("3e-4", seed, [(1, .2)], "finished") for seed in (1000, 1001))])
     write_report(tmp_path, PLAN.base, rank(done), done)
     with pytest.raises(ConfigError, match=r"^resume: every trial of \S+ ended \(finished, "):
-        earlier_trials(tmp_path)
+        earlier_trials(tmp_path, [])
+
+
+def test_a_sweep_still_running_is_not_continued_beside_itself(tmp_path):
+    pending = merged(PLAN, [], [])
+    write_report(tmp_path, PLAN.base, rank(pending), pending, running=running_here())
+    assert "Running (process " in (tmp_path / "report.md").read_text()
+    with pytest.raises(ConfigError, match=r"^resume: the sweep in \S+ is still running \("):
+        earlier_trials(tmp_path, [])
+
+
+def test_a_sweep_whose_process_was_lost_goes_on_from_the_runs_its_trials_noted(tmp_path):
+    """Killed before it wrote its results, the sweep's results still list every trial as
+    not started: a trial whose worker noted a run is finished where the run finished, goes
+    on from the run's checkpoint where it has one, and starts again where it has none."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pending = merged(PLAN, [], [])
+    write_report(tmp_path, PLAN.base, rank(pending), pending,
+                 running={**running_here(), "pid": int(gone.stdout)})
+    runs = []
+    for k, (trial, status) in enumerate(zip(PLAN.trials()[:3], ("finished", "running",
+                                                                "running"), strict=True)):
+        folder = tmp_path / "runs" / f"ppo-Reach-{k}"
+        folder.mkdir(parents=True)
+        (tmp_path / "trials").mkdir(exist_ok=True)
+        (tmp_path / "trials" / f"trial-{k}.json").write_text(json.dumps(
+            {"run": str(folder), "trial": trial}))
+        runs.append({"path": str(folder), "status": status, "metrics": {"success_rate": .75}})
+    run_checkpoint(runs[1]["path"]).write_bytes(b"")  # the second kept a checkpoint
+    trials = earlier_trials(tmp_path, runs)
+    assert [state(t) for t in trials] == ["finished", LOST, "not started", "not started"]
+    assert (trials[0]["score"], trials[0]["run"]) == (.75, runs[0]["path"])
+    assert trials[1]["stopped_run"] == runs[1]["path"]
+    ranking = rank(trials)  # a lost trial has no score to average
+    assert [(r["mean_success"], r["stopped_early"]) for r in ranking] == [(.75, 1), (None, 0)]
 
 
 def _added(asha, lr, seed, trial_id):

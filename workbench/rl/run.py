@@ -17,7 +17,7 @@ import torch
 
 from workbench import config as cfg
 from workbench.config import ConfigError
-from workbench.data.processes import running_here
+from workbench.data.processes import alive_here, running_here
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.goal import GoalEnv
@@ -203,6 +203,10 @@ def _open_run(workspace: Workspace, config: RunConfig, reward_path: str | None,
     else:
         run_dir = resume_dir
     earlier = [r for r in workspace.runs() if Path(r["path"]) == run_dir.resolve()]
+    if earlier and earlier[-1]["status"] == "running" and alive_here(earlier[-1]["metrics"]):
+        # Two processes writing one run would mix their checkpoints and logs.
+        raise ValueError(f"--resume {run_dir}: it is still running (process "
+                         f"{earlier[-1]['metrics']['pid']}); stop it first")
     alive = running_here()  # lets recovery tell a killed run from a live one
     if earlier:  # a resumed run keeps its row
         workspace.update_run(earlier[-1]["id"], "running", alive)

@@ -34,7 +34,7 @@ from typing import Any
 
 from workbench import config as cfg
 from workbench.config import ConfigError
-from workbench.data.processes import alive_here
+from workbench.data.processes import alive_here, running_here
 from workbench.data.workspace import Workspace
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run import INTERRUPTED
@@ -198,6 +198,11 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
 
     out.mkdir(parents=True, exist_ok=True)
     plan.save(out)
+    # Until it ends, its results say the trials are to run and which process runs them, so
+    # that a sweep whose process is lost can go on (its runs noted in trials/) and one that
+    # runs is not continued beside itself.
+    pending = merged(plan, list(earlier), [])
+    write_report(out, plan.base, rank(pending), pending, Path(workspace), running_here())
     with Workspace.open(workspace) as ws:
         before = max((run["id"] for run in ws.runs()), default=0)
     asha = SweepASHA(plan, earlier)

@@ -23,15 +23,16 @@ def rank(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for assignments, group in groups.items():
         states = [state(t) for t in group]
-        # A failed trial has no score, nor one that never started: they are counted apart,
-        # not averaged in as zeros.
+        # A failed trial has no score, nor one that never started (or whose sweep was lost
+        # before it reported): they are counted apart, not averaged in as zeros.
         scores = [t["score"] for t, s in zip(group, states, strict=True)
-                  if s not in ("failed", "not started")]
+                  if s not in ("failed", "not started") and t["score"] is not None]
+        ended = ("finished", "failed", "not started")
         rows.append({"settings": " ".join(assignments) or "(base)",
                      "mean_success": float(np.mean(scores)) if scores else None,
                      "std": float(np.std(scores)) if scores else None,
                      "seeds": len(group), "finished": states.count("finished"),
-                     "stopped_early": len(scores) - states.count("finished"),
+                     "stopped_early": sum(s not in ended for s in states),
                      "failed": states.count("failed"),
                      "not_started": states.count("not started"),
                      "runs": [t["run"] for t in group if t["run"]]})
@@ -45,9 +46,17 @@ def _score(value: float | None) -> str:
 
 
 def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
-                 trials: list[dict[str, Any]], workspace: Path | None = None) -> None:
+                 trials: list[dict[str, Any]], workspace: Path | None = None,
+                 running: dict[str, Any] | None = None) -> None:
+    """``running``: the sweep's process (``running_here``), while its trials run: what the
+    report says until the sweep rewrites it at its end, and how a sweep whose process was
+    lost is told from one that still runs."""
     changed = cfg.differences(base, RunConfig(scene=base.scene))
-    lines = [f"# Sweep on {base.scene}", "",
+    lines = [f"# Sweep on {base.scene}", ""]
+    if running is not None:
+        lines += [f"Running (process {running['pid']} on {running['host']}): this report is "
+                  "rewritten when the sweep ends.", ""]
+    lines += [
              f"{base.ppo.total_steps} steps a trial; ASHA on the true success rate; score: "
              "the final policy's evaluation success (a trial stopped early: its last rate).",
              "", "Every trial starts from the run defaults"
@@ -70,7 +79,7 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
         lines.append("")
     where = f" --workspace {workspace}" if workspace is not None else ""
     later = [t for t in trials if goes_on(t)]
-    if later:
+    if later and running is None:
         lines += ["## Going on with this sweep", "",
                   f"{len(later)} of {len(trials)} trials were stopped by hand or had not "
                   f"started: `workbench sweep {base.scene} --resume {out}{where}` goes on with "
@@ -87,7 +96,8 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
     (out / "results.json").write_text(json.dumps(
-        {"ranking": ranking, "trials": trials, "going_on": len(later)}, indent=1))
+        {"ranking": ranking, "trials": trials, "going_on": len(later), "running": running},
+        indent=1))
     curves = {trial_key(t): t["curve"] for t in trials}
     (out / "curves.svg").write_text(curves_svg(curves))
 

@@ -19,10 +19,13 @@ from typing import Any
 
 from workbench import config as cfg
 from workbench.config import ConfigError
+from workbench.data.processes import alive_here
+from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run_config import RunConfig
 
 BY_ASHA = "ASHA early stopping"
 BY_HAND = "stopped by hand"
+LOST = "its sweep's process was lost"  # killed, or its machine: the trial's run stayed behind
 
 
 def trial_key(trial: dict[str, Any]) -> str:
@@ -42,8 +45,8 @@ def state(trial: dict[str, Any]) -> str:
 
 
 def goes_on(trial: dict[str, Any]) -> bool:
-    """A trial a continued sweep runs: stopped by hand, or not started."""
-    return state(trial) in (BY_HAND, "not started")
+    """A trial a continued sweep runs: stopped by hand or with its sweep, or not started."""
+    return state(trial) in (BY_HAND, LOST, "not started")
 
 
 @dataclass(frozen=True)
@@ -84,18 +87,53 @@ class SweepPlan:
                               f"{error})") from None
 
 
-def earlier_trials(out: Path) -> list[dict[str, Any]]:
-    """The trials a sweep's last fit left (``results.json``); refused in one line when there
-    is nothing to go on with."""
+def earlier_trials(out: Path, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trials a sweep's last fit left (``results.json``), and where its process was lost
+    (killed, or its machine) before it wrote them, each trial's run as its worker noted it in
+    ``trials/`` (``runs``: the workspace's rows). Refused in one line while that process
+    still runs, or when there is nothing to go on with."""
     try:
-        trials = json.loads((out / "results.json").read_text())["trials"]
+        results = json.loads((out / "results.json").read_text())
+        trials = list(results["trials"])
     except (OSError, ValueError, KeyError) as error:
         raise ConfigError(f"resume: {out} has no results to go on from ({error}); a sweep "
-                          "writes them when it ends or is stopped") from None
+                          "writes them when it starts and when it ends") from None
+    running = results.get("running")
+    if running is not None and alive_here(running):
+        raise ConfigError(f"resume: the sweep in {out} is still running (process "
+                          f"{running['pid']}); stop it first (Ctrl-C, or Stop sweep)")
+    if running is not None:
+        trials = _recovered(trials, out, runs)
     if not any(goes_on(t) for t in trials):
         raise ConfigError(f"resume: every trial of {out} ended (finished, failed or stopped "
                           "by ASHA); nothing to go on with")
-    return list(trials)
+    return trials
+
+
+def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any]]
+               ) -> list[dict[str, Any]]:
+    """The trials of a fit whose process was lost: its results list them as they were when
+    it started; a trial whose worker noted a run since is finished where the run finished,
+    and goes on from the run's checkpoint where it has one (else it starts again)."""
+    rows = {str(Path(r["path"]).resolve()): r for r in runs}
+    noted: dict[str, str] = {}  # trial_key -> its newest run
+    for note in sorted((out / "trials").glob("*.json"), key=lambda p: p.stat().st_mtime):
+        seen = json.loads(note.read_text())
+        if "trial" in seen:
+            noted[trial_key(seen["trial"])] = seen["run"]
+    recovered = []
+    for trial in trials:
+        run = noted.get(trial_key(trial))
+        row = rows.get(str(Path(run).resolve())) if run is not None else None
+        if state(trial) == "not started" and run is not None and row is not None:
+            if row["status"] == "finished":
+                trial = {**trial, "started": True, "finished": True, "run": row["path"],
+                         "score": float(row["metrics"].get("success_rate", 0.0))}
+            elif run_checkpoint(run).exists():
+                trial = {**trial, "started": True, "stopped_by": LOST, "stopped_run": run,
+                         "score": None}
+        recovered.append(trial)
+    return recovered
 
 
 def merged(plan: SweepPlan, earlier: list[dict[str, Any]], now: list[dict[str, Any]]

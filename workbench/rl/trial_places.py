@@ -32,7 +32,8 @@ class InPlace:
     def __init__(self, params: dict[str, Any], trial_id: str):
         self.root = Path(params["workspace"])
         self.note = Path(params["out"]) / "trials" / f"{trial_id}.json"
-        self.going_on = params["trial"].get("run")  # stopped by hand in the sweep's last fit
+        self.trial = {k: params["trial"][k] for k in ("assignments", "seed")}
+        self.going_on = params["trial"].get("run")  # stopped in the sweep's last fit
 
     def open(self) -> None:
         """The workspace is there already."""
@@ -49,7 +50,8 @@ class InPlace:
         return config
 
     def began(self, run_dir: Path) -> None:
-        self.note.write_text(json.dumps({"run": str(run_dir)}))
+        """Note the run, and the trial it is (for a sweep whose process is lost)."""
+        self.note.write_text(json.dumps({"run": str(run_dir), "trial": self.trial}))
 
     def reported(self, ws: Workspace) -> None:
         """The run's folder is already where it belongs."""
