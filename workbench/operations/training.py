@@ -91,9 +91,9 @@ class Sweep(WorkspaceRequest):
     reduction: int = field(default=2, metadata={
         "help": "ASHA keeps the best 1/REDUCTION of the trials at each rung", "min": 2})
     resume: Path | None = field(default=None, metadata={
-        "help": "go on with this sweep folder's trials stopped by hand and those not started "
-                "(its grid, seeds and settings are its own; give only the scene, the cluster "
-                "and the workspace)"})
+        "help": "go on with this sweep folder's trials stopped by hand (or by the loss of the "
+                "sweep's process) and those not started (its grid, seeds and settings are its "
+                "own; give only the scene, the cluster and the workspace)"})
 
     def check(self) -> None:
         if self.resume is not None:
@@ -140,7 +140,8 @@ class Sweep(WorkspaceRequest):
         return run_sweep(ws.root, plan, out, address, progress, shipped)
 
     def _go_on(self, ws: Workspace, progress: Progress, out: Path) -> Result:
-        """The trials of the sweep in ``out`` that were stopped by hand or not started."""
+        """The trials of the sweep in ``out`` that were stopped by hand or with the sweep's
+        process, or had not started."""
         from workbench.rl.sweep import run_sweep
         from workbench.rl.sweep_state import earlier_trials, goes_on
 
@@ -170,7 +171,6 @@ class Sweep(WorkspaceRequest):
             f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
             "back into the workspace when the sweep ends"))
         return shipped
-
 
 
 def _wait_for_their_workers(ws: Workspace, runs: list[str], patience: float = 30.0) -> None:

@@ -158,12 +158,13 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
     from workbench.rl.trial_places import bring_back, packed_runs, start_shipments
 
     ray = connect(cluster)
-    before_now = {trial_key(t): t for t in earlier}
-    todo = [{**t, "run": before_now[trial_key(t)].get("stopped_run")
-             if trial_key(t) in before_now else None}
-            for t in plan.trials()
-            if trial_key(t) not in before_now or goes_on(before_now[trial_key(t)])]
-    going_on = {trial_key(t): t["run"] for t in todo if t["run"]}
+    last_fit = {trial_key(t): t for t in earlier}
+    todo = []  # every trial of a new sweep; of one that goes on, those stopped or not started
+    for trial in plan.trials():
+        last = last_fit.get(trial_key(trial))
+        if last is None or goes_on(last):
+            todo.append({**trial, "run": last.get("stopped_run") if last else None})
+    going_on = {trial_key(t): t["run"] for t in todo if t["run"]}  # the runs they resume
     space: dict[str, Any] = {"trial": tune.grid_search(todo), "base": cfg.to_dict(plan.base),
                              "workspace": str(Path(workspace).resolve()),
                              "out": str(out.resolve())}
