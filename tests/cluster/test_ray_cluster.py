@@ -534,6 +534,26 @@ print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
     assert "workbench-trial-" not in (folder / "results.json").read_text() + json.dumps(run)
     assert _scratch_copies() == before  # each trial's scratch copy is gone with it
 
+    # The cause mended (a reward model where the folder was empty), the failed trial runs
+    # again; the one that finished stays as it was.
+    for command in (["record", "Reach", "--scripted", "3"], ["train-reward", "Reach"]):
+        made = subprocess.run([sys.executable, "-m", "workbench.cli.main", *command, "-w",
+                               str(tmp_path / "demos")], env=env, capture_output=True,
+                              text=True, timeout=300, check=True)
+    shutil.copytree(json.loads(made.stdout)["path"], broken, dirs_exist_ok=True)
+    retry = SHIPPED_SWEEP + """
+print(json.dumps(Sweep(config=RunConfig(scene="Reach"), cluster=sys.argv[1], resume=Path(
+    sys.argv[3]), retry_failed=True, workspace=Path(sys.argv[2])).perform(Said())))
+"""
+    out = subprocess.run([sys.executable, "-c", retry, address, str(workspace), str(folder)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    ranking = {row["settings"]: row for row in _printed(out.stdout)["ranking"]}
+    assert ranking["reward=reference"]["runs"] == good["runs"]  # not trained again
+    assert [(row["finished"], row["failed"]) for row in ranking.values()] == [(1, 0)] * 2
+    with Workspace.open(workspace) as ws:
+        assert sorted(r["status"] for r in ws.runs("Reach")) == ["finished", "finished"]
+
 
 def test_a_reward_fit_runs_as_a_task_on_the_cluster_into_the_workspace(cluster, tmp_path):
     address, _, env = cluster

@@ -76,14 +76,25 @@ def test_a_continued_trial_s_curve_goes_on_from_the_earlier_one():
     assert trials[2]["by_update"] == [(1, .4), (2, .5), (3, .6), (4, .8), (8, 1.0)]
     assert trials[2]["curve"][-1] == (2048, 1.0) and trials[2]["finished"]
     assert trials[:2] == EARLIER[:2] and trials[3] == EARLIER[3]  # the others as they were
+    # Stopped before its first checkpoint, a trial starts again: its curve is the new run's.
+    unsaved = [*EARLIER[:2], {**HAND, "stopped_run": None}, EARLIER[3]]
+    again = _trial("3e-4", 1000, [(1, .1), (2, .2)], BY_HAND)
+    assert merged(PLAN, unsaved, [again])[2]["by_update"] == [(1, .1), (2, .2)]
 
 
 def test_nothing_to_go_on_with_is_refused_in_one_line(tmp_path):
     done = merged(PLAN, [], [FINISHED, BY_ASHA_AT_2, *(
         _trial("3e-4", seed, [(1, .2)], "finished") for seed in (1000, 1001))])
+    done[2] = {**done[2], "finished": False, "error": "ConfigError: no reward model"}
     write_report(tmp_path, PLAN.base, rank(done), done)
-    with pytest.raises(ConfigError, match=r"^resume: every trial of \S+ ended \(finished, "):
+    with pytest.raises(ConfigError, match=r"^resume: every trial of \S+ ended \(finished, .*"
+                                          r"\(--retry-failed runs failed ones again\)$"):
         earlier_trials(tmp_path, [])
+    # Once its cause is mended, the failed trial starts again; the others stay as they were.
+    again = earlier_trials(tmp_path, [], retry_failed=True)
+    assert [state(t) for t in again] == ["finished", BY_ASHA, "not started", "finished"]
+    assert (again[2]["error"], again[2]["assignments"], again[2]["seed"]) == (
+        None, ["ppo.lr=3e-4"], 1000)
 
 
 def test_a_sweep_still_running_is_not_continued_beside_itself(tmp_path):
@@ -146,6 +157,12 @@ def test_asha_goes_on_from_the_rungs_the_earlier_trials_reached():
     assert _judged(asha, fresh, 2, 0.45) == "STOP"  # of 0.6, 0.1, 0.5: 0.5
 
 
+def test_a_trial_that_starts_its_run_again_is_judged_again():
+    asha = SweepASHA(PLAN, [*EARLIER[:2], {**HAND, "stopped_run": None}, EARLIER[3]])
+    again = _added(asha, "3e-4", 1000, "new-1")
+    assert _judged(asha, again, 1, 0.0) == "STOP"  # rung 1's 0.5 and 0.1: its own 0.4 is gone
+
+
 def test_without_earlier_trials_it_is_tune_s_asha_on_updates():
     asha = SweepASHA(PLAN)
     first, second = _added(asha, "1e-4", 1000, "a"), _added(asha, "1e-4", 1001, "b")
@@ -169,6 +186,15 @@ def test_a_continued_sweep_refuses_settings_of_its_own(tmp_path, capsys, args, s
     code = main(["sweep", "Reach", "--resume", str(tmp_path), *args, "-w", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and said in err.strip().splitlines()[-1]
+
+
+def test_retrying_failed_trials_needs_the_sweep_they_failed_in(tmp_path, capsys):
+    from workbench.cli.main import main
+
+    assert main(["sweep", "Reach", "--retry-failed", "-w", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "error: --retry-failed: only with --resume SWEEP_FOLDER (the sweep whose failed trials run "
+        "again)")
 
 
 def test_continuing_a_folder_that_is_no_sweep_or_another_scene_s_is_refused(tmp_path, capsys):

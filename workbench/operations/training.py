@@ -94,8 +94,14 @@ class Sweep(WorkspaceRequest):
         "help": "go on with this sweep folder's trials stopped by hand (or by the loss of the "
                 "sweep's process) and those not started (its grid, seeds and settings are its "
                 "own; give only the scene, the cluster and the workspace)"})
+    retry_failed: bool = field(default=False, metadata={
+        "help": "with --resume: run the trials that failed again, from the start (once their "
+                "cause is mended: a reward model made, a folder restored)"})
 
     def check(self) -> None:
+        if self.retry_failed and self.resume is None:
+            raise ConfigError("retry_failed: only with --resume SWEEP_FOLDER (the sweep whose "
+                              "failed trials run again)")
         if self.resume is not None:
             given = [f"--{name}" for name, default in (("grid", ()), ("seeds", 2), ("grace", 2),
                                                        ("reduction", 2))
@@ -149,7 +155,7 @@ class Sweep(WorkspaceRequest):
         if plan.base.scene != self.config.scene:
             raise ConfigError(f"resume: {out} is a sweep on {plan.base.scene}, not on "
                               f"{self.config.scene}")
-        earlier = earlier_trials(out, ws.runs())
+        earlier = earlier_trials(out, ws.runs(), self.retry_failed)
         _wait_for_their_workers(ws, [t["stopped_run"] for t in earlier if t.get("stopped_run")
                                      and goes_on(t)])
         shipped = self._shipped(ws, plan, progress)

@@ -26,7 +26,9 @@ class SweepASHA(AsyncHyperBandScheduler):
                          max_t=plan.updates + 1, grace_period=min(plan.grace, plan.updates + 1),
                          reduction_factor=plan.reduction)
         self.stopped: dict[str, int] = {}  # Tune's trial id -> the update ASHA stopped it at
-        self._going_on = {trial_key(t): t["by_update"] for t in earlier if goes_on(t)}
+        # A trial that resumes its run carries its scores; one that starts again, none.
+        self._going_on = {trial_key(t): t["by_update"] for t in earlier
+                          if goes_on(t) and t.get("stopped_run")}
         for trial in earlier:
             if not goes_on(trial):
                 self._replay(f"earlier: {trial_key(trial)}", trial["by_update"])

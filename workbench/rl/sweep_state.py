@@ -87,11 +87,13 @@ class SweepPlan:
                               f"{error})") from None
 
 
-def earlier_trials(out: Path, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def earlier_trials(out: Path, runs: list[dict[str, Any]], retry_failed: bool = False
+                   ) -> list[dict[str, Any]]:
     """The trials a sweep's last fit left (``results.json``), and where its process was lost
     (killed, or its machine) before it wrote them, each trial's run as its worker noted it in
-    ``trials/`` (``runs``: the workspace's rows). Refused in one line while that process
-    still runs, or when there is nothing to go on with."""
+    ``trials/`` (``runs``: the workspace's rows); with ``retry_failed``, a trial that failed
+    is to start again. Refused in one line while that process still runs, or when there is
+    nothing to go on with."""
     try:
         results = json.loads((out / "results.json").read_text())
         trials = list(results["trials"])
@@ -104,10 +106,19 @@ def earlier_trials(out: Path, runs: list[dict[str, Any]]) -> list[dict[str, Any]
                           f"{running['pid']}); stop it first (Ctrl-C, or Stop sweep)")
     if running is not None:
         trials = _recovered(trials, out, runs)
+    if retry_failed:  # its run (row "failed") stays as it ended; a new one starts
+        trials = [_not_started(t) if state(t) == "failed" else t for t in trials]
     if not any(goes_on(t) for t in trials):
         raise ConfigError(f"resume: every trial of {out} ended (finished, failed or stopped "
-                          "by ASHA); nothing to go on with")
+                          "by ASHA); nothing to go on with"
+                          + ("" if retry_failed else " (--retry-failed runs failed ones again)"))
     return trials
+
+
+def _not_started(trial: dict[str, Any]) -> dict[str, Any]:
+    return {**trial, "started": False, "finished": False, "score": None, "run": None,
+            "curve": [], "by_update": [], "error": None, "stopped_run": None,
+            "stopped_by": None}
 
 
 def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any]]
@@ -139,20 +150,17 @@ def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any
 def merged(plan: SweepPlan, earlier: list[dict[str, Any]], now: list[dict[str, Any]]
            ) -> list[dict[str, Any]]:
     """Every trial of the plan, in its order: as this fit left it (its curve after the
-    earlier one where it went on), else as an earlier fit left it, else not started."""
+    earlier one where it resumed a run), else as an earlier fit left it, else not started."""
     before = {trial_key(t): t for t in earlier}
     after = {trial_key(t): t for t in now}
     trials = []
     for planned in plan.trials():
         key = trial_key(planned)
         old, new = before.get(key), after.get(key)
-        if new is not None and old is not None and old.get("started", True):
+        if new is not None and old is not None and old.get("stopped_run"):  # it resumed
             new = {**new, "curve": _joined(old["curve"], new["curve"]),
                    "by_update": _joined(old["by_update"], new["by_update"])}
-        trials.append(new or old or {**planned, "started": False, "finished": False,
-                                     "score": None, "run": None, "curve": [],
-                                     "by_update": [], "error": None, "stopped_run": None,
-                                     "stopped_by": None})
+        trials.append(new or old or _not_started(planned))
     return trials
 
 
