@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
-from workbench.data.processes import alive_here
 from workbench.data.transfer import pack_recordings
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
@@ -183,17 +181,12 @@ def _wait_for_their_workers(ws: Workspace, runs: list[str], patience: float = 30
     """A sweep's process lost, Ray ends its trials' workers a moment later: the runs that go
     on are resumed once no live process of this machine trains them (refused in one line
     after ``patience`` seconds)."""
-    folders = {str(Path(run).resolve()) for run in runs}
-    deadline = time.monotonic() + patience
-    while True:
-        busy = [r for r in ws.runs() if str(Path(r["path"]).resolve()) in folders
-                and r["status"] == "running" and alive_here(r["metrics"])]
-        if not busy:
-            return
-        if time.monotonic() > deadline:
-            raise ConfigError(f"resume: {busy[0]['path']} is still trained by process "
-                              f"{busy[0]['metrics']['pid']}; stop it first")
-        time.sleep(0.5)
+    from workbench.rl.sweep import live_writers
+
+    busy = live_writers(ws, runs, patience)
+    if busy:
+        raise ConfigError(f"resume: {busy[0]['path']} is still trained by process "
+                          f"{busy[0]['metrics']['pid']}; stop it first")
 
 
 def _shipment(ws: Workspace, configs: list[RunConfig]) -> tuple[bytes, dict[str, str]]:

@@ -41,6 +41,7 @@ from workbench.rl.run import INTERRUPTED
 from workbench.rl.run_config import REWARDS, RunConfig
 from workbench.rl.sweep_report import rank, write_report
 from workbench.rl.sweep_state import BY_ASHA, BY_HAND, SweepPlan, goes_on, merged, trial_key
+from workbench.rl.trial_places import noted_run
 
 # RunConfig's fields a trial does not use: each trial steps its envs in its own worker, and
 # the sweep's --cluster says where the trials run.
@@ -242,10 +243,10 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
         ray.kill(shipments)
     else:
         runs = {}  # each trial's run, as its worker noted it
-        for trial_id in labels:
-            note = out / "trials" / f"{trial_id}.json"
-            if note.is_file():
-                runs[json.loads(note.read_text())["run"]] = labels[trial_id]
+        for trial_id, label in labels.items():
+            noted = noted_run(out, trial_id)
+            if noted is not None:
+                runs[noted] = label
         label_stopped(workspace, before, runs, BY_HAND if by_hand else BY_ASHA)
         runs_here = {}
     trials = merged(plan, list(earlier), _trial_rows(results, ids, runs_here, out, labels))
@@ -318,9 +319,7 @@ def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Pa
         error = metrics.get("error") or (error_line(result.error) if result.error else None)
         finished = metrics.get("final") == 1.0 and not error
         # A run stopped early: shipped ones were brought back, in-place ones noted their folder.
-        note = out / "trials" / f"{ids[index]}.json"
-        stopped = runs_here.get(ids[index]) or (
-            json.loads(note.read_text())["run"] if note.is_file() else None)
+        stopped = runs_here.get(ids[index]) or noted_run(out, ids[index])
         trial = result.config["trial"]
         trials.append({"assignments": list(trial["assignments"]), "seed": trial["seed"],
                        "started": True, "finished": finished,
@@ -346,6 +345,20 @@ def error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
+def live_writers(ws: Workspace, runs: list[str], patience: float) -> list[dict[str, Any]]:
+    """Wait, up to ``patience`` seconds, until no live process of this machine trains any of
+    ``runs`` (a stopped or orphaned trial's worker ends a moment after Tune or Ray tells it
+    to); the rows still being written then."""
+    folders = {str(Path(run).resolve()) for run in runs}
+    deadline = time.monotonic() + patience
+    while True:
+        busy = [r for r in ws.runs() if str(Path(r["path"]).resolve()) in folders
+                and r["status"] == "running" and alive_here(r["metrics"])]
+        if not busy or time.monotonic() > deadline:
+            return busy
+        time.sleep(0.2)
+
+
 def label_stopped(workspace: Path, before: int, labels: dict[str, str],
                   default: str = BY_ASHA, settle: float = 10.0) -> list[int]:
     """Runs of this sweep stopped before their end: Tune ends each with SystemExit in its
@@ -357,18 +370,11 @@ def label_stopped(workspace: Path, before: int, labels: dict[str, str],
     live run of this machine is left alone. They keep their checkpoints: they resume like
     any stopped run."""
     named = {str(Path(path).resolve()): label for path, label in labels.items()}
-    deadline = time.monotonic() + settle
-    while True:
-        with Workspace.open(workspace) as ws:
-            rows = [run for run in ws.runs()
-                    if run["id"] > before or str(Path(run["path"]).resolve()) in named]
-        writing = [run for run in rows if str(Path(run["path"]).resolve()) in named
-                   and run["status"] == "running" and alive_here(run["metrics"])]
-        if not writing or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    stopped = []
     with Workspace.open(workspace) as ws:
+        live_writers(ws, list(named), settle)
+        rows = [run for run in ws.runs()
+                if run["id"] > before or str(Path(run["path"]).resolve()) in named]
+        stopped = []
         for run in rows:
             interrupted = (run["status"] == "stopped"
                            and run["metrics"].get("stopped_by") == INTERRUPTED)

@@ -25,6 +25,12 @@ from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_state import trial_key
 
 
+def noted_run(out: Path, trial_id: str) -> str | None:
+    """The run folder an in-place trial of the sweep in ``out`` noted when it began."""
+    note = out / "trials" / f"{trial_id}.json"
+    return str(json.loads(note.read_text())["run"]) if note.is_file() else None
+
+
 class InPlace:
     """Every node sees the workspace: the trial writes its run there, as a run started by
     hand would, and notes the run's folder in the sweep's ``trials/``."""
@@ -42,8 +48,9 @@ class InPlace:
         """The run an earlier start of this trial began: if its node was lost, or the sweep
         was stopped and goes on."""
         self.note.parent.mkdir(exist_ok=True)
-        if self.note.is_file():
-            return Path(json.loads(self.note.read_text())["run"])
+        noted = noted_run(self.note.parent.parent, self.note.stem)
+        if noted is not None:
+            return Path(noted)
         return Path(self.going_on) if self.going_on else None
 
     def local(self, config: RunConfig) -> RunConfig:
