@@ -55,13 +55,18 @@ class SweepBox(QGroupBox):
                               "stopped by hand or had not started, each run from its last "
                               "checkpoint, ASHA from the scores its rungs had")
         self.go_on.setEnabled(False)
+        self.retry = QPushButton("Retry failed trials")
+        self.retry.setToolTip("once what made them fail is mended: start the failed trials "
+                              "of the sweep shown below again from the start, and go on with "
+                              "any stopped by hand or not started")
+        self.retry.setEnabled(False)
         self.shown: Path | None = None  # the sweep folder whose results are shown
         for widget, label in ((self.grid, "grid"), (self.seeds, "seeds")):
             row.addWidget(QLabel(label))
             row.addWidget(widget, 1 if widget is self.grid else 0)
         layout.addLayout(row)
         buttons = QHBoxLayout()  # a row of their own: the grid takes the width above
-        for button in (self.start, self.stop, self.go_on):
+        for button in (self.start, self.stop, self.go_on, self.retry):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         self.status = QLabel("")
@@ -83,7 +88,10 @@ class SweepBox(QGroupBox):
         layout.addWidget(self.plot)
         self.start.clicked.connect(self._start)
         self.stop.clicked.connect(lambda: session.jobs.stop("sweep"))
-        self.go_on.clicked.connect(self._go_on)
+        self.go_on.clicked.connect(lambda: self._submit(self.continuing,
+                                                        "going on with the sweep…"))
+        self.retry.clicked.connect(lambda: self._submit(lambda: self.continuing(
+            retry_failed=True), "running the failed trials again…"))
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         self.show_newest()
 
@@ -105,12 +113,14 @@ class SweepBox(QGroupBox):
         return Sweep(config=config, cluster=cluster, grid=tuple(self.grid.text().split()),
                      seeds=self.seeds.value(), workspace=self.session.context.workspace.root)
 
-    def continuing(self) -> Sweep:
-        """The request that goes on with the sweep shown."""
+    def continuing(self, retry_failed: bool = False) -> Sweep:
+        """The request that goes on with the sweep shown (``retry_failed``: its failed
+        trials too, from the start)."""
         assert self.shown is not None, "Continue sweep is enabled once a sweep is shown"
         _, cluster = self.sweep_base()
         return Sweep(config=RunConfig(scene=self.scene_of_shown()), cluster=cluster,
-                     resume=self.shown, workspace=self.session.context.workspace.root)
+                     resume=self.shown, retry_failed=retry_failed,
+                     workspace=self.session.context.workspace.root)
 
     def scene_of_shown(self) -> str:
         assert self.shown is not None
@@ -119,9 +129,6 @@ class SweepBox(QGroupBox):
     def _start(self) -> None:
         self._submit(self.request, "sweeping…")
 
-    def _go_on(self) -> None:
-        self._submit(self.continuing, "going on with the sweep…")
-
     def _submit(self, request: Callable[[], Sweep], said: str) -> None:
         try:
             self.session.jobs.submit("sweep", request())
@@ -129,6 +136,7 @@ class SweepBox(QGroupBox):
             self.status.setText(f"not started: {exc}")
             return
         self.go_on.setEnabled(False)
+        self.retry.setEnabled(False)
         self.status.setText(said)
 
     def _on_job(self, name: str, event: Any) -> None:
@@ -150,8 +158,9 @@ class SweepBox(QGroupBox):
         """Fill the table and the plot; the number of trials that failed."""
         results = json.loads(path.read_text())
         self.shown = path.parent
-        self.go_on.setEnabled(bool(results.get("going_on")) and
-                              (path.parent / "sweep.json").is_file())
+        planned = (path.parent / "sweep.json").is_file()  # a sweep that can go on
+        self.go_on.setEnabled(bool(results.get("going_on")) and planned)
+        self.retry.setEnabled(planned and any(row["failed"] for row in results["ranking"]))
         self.table.setRowCount(len(results["ranking"]))
         for r, row in enumerate(results["ranking"]):
             cells = (row["settings"], *(("-" if row[key] is None else f"{row[key]:.2f}")

@@ -364,14 +364,14 @@ print(json.dumps(sweep.perform(Said() if sweep.resume else StopOnceARunLoggedTwo
 
 
 @contextlib.contextmanager
-def _two_updates_into_a_sweep(command: list[str], workspace: Path, env: dict):
-    """`workbench sweep` of STOPPABLE_SWEEP, once one of its runs has logged two updates;
-    killed at the end where it still runs."""
-    sweep = subprocess.Popen([*command, *STOPPABLE_SWEEP], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _two_updates_into_a_sweep(command: list[str], logs, env: dict):
+    """`command` (a sweep of STOPPABLE_SWEEP), once one of the runs in ``logs()`` (their
+    metrics files) has logged two updates; killed at the end where it still runs."""
+    sweep = subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 300
-        while _updates_logged(list(workspace.glob("runs/*/metrics.jsonl"))) < 2:
+        while _updates_logged(logs()) < 2:
             assert time.monotonic() < deadline and sweep.poll() is None
             time.sleep(0.2)
         yield sweep
@@ -380,8 +380,12 @@ def _two_updates_into_a_sweep(command: list[str], workspace: Path, env: dict):
 
 
 def _updates_logged(logs: list[Path]) -> int:
-    return max((sum('"charts/success_rate"' in line for line in log.read_text().splitlines())
-                for log in logs), default=0)
+    logged = 0
+    for log in logs:
+        with contextlib.suppress(OSError):  # a scratch copy being cleared
+            logged = max(logged, sum('"charts/success_rate"' in line
+                                     for line in log.read_text().splitlines()))
+    return logged
 
 
 @pytest.mark.parametrize("where", ["in place", "shipped"])
@@ -397,7 +401,8 @@ def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp
     if where == "in place":
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
                    address, "-w", str(workspace)]
-        with _two_updates_into_a_sweep(command, workspace, env) as sweep:
+        with _two_updates_into_a_sweep([*command, *STOPPABLE_SWEEP], lambda: list(
+                workspace.glob("runs/*/metrics.jsonl")), env) as sweep:
             sweep.send_signal(signal.SIGINT)
             out, err = sweep.communicate(timeout=300)
         go_on = lambda folder: subprocess.run(  # noqa: E731
@@ -449,34 +454,56 @@ def _all_finish(went_on, printed, stopped: list[str], rows: dict, folder: Path) 
                  .read_text().splitlines() if "charts/success_rate" in line]
         assert steps[0] == 256 and steps[-1] == 2048 and steps.count(256) == 1
         assert runs[path]["created"] == rows[path]["created"]
-    # Each curve is one sweep's: the earlier reports then the later ones (the report Tune's
-    # stop interrupted was not heard, though the run logged that update).
+    # Each curve is one sweep's: the earlier updates then the later ones, every one of them
+    # (the update whose report Tune's stop interrupted is read from the run's own log).
     for trial in json.loads((folder / "results.json").read_text())["trials"]:
-        updates = [u for u, _ in trial["by_update"]]
-        assert updates == sorted(set(updates)) and updates[-1] == 8
+        assert [u for u, _ in trial["by_update"]] == list(range(1, 9)), trial
 
 
+@pytest.mark.parametrize("where", ["in place", "shipped"])
 def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(cluster,
-                                                                               tmp_path):
-    """`workbench sweep` killed outright (its machine lost, kill -9): its results still say
-    it runs, with every trial to run; going on finds the runs its trials noted and resumes
-    each from its checkpoint once Ray has ended their workers."""
+                                                                               tmp_path, where):
+    """The sweep's process killed outright (its machine lost, kill -9): its results still
+    say it runs, with every trial to run; going on finds the runs its trials left and
+    resumes each from its checkpoint once Ray has ended their workers. In place, the runs
+    its trials noted in the workspace; shipped, the copies its trials sent back, kept on the
+    sweep's disk and brought into the workspace first."""
     address, _, env = cluster
     workspace = tmp_path / "ws"
-    command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
-               address, "-w", str(workspace)]
-    with _two_updates_into_a_sweep(command, workspace, env) as sweep:
+    if where == "in place":
+        command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
+                   address, "-w", str(workspace)]
+        logs = lambda: list(workspace.glob("runs/*/metrics.jsonl"))  # noqa: E731
+        go_on, printed = [*command, "--resume"], json.loads
+    else:
+        script = STOPPED_BY_HAND.replace("StopOnceARunLoggedTwoUpdates()", "Said()")
+        command = [sys.executable, "-c", script, address, str(workspace)]
+        before = _scratch_copies()
+        logs = lambda: [log for copy in _scratch_copies() - before  # noqa: E731
+                        for log in copy.glob("runs/*/metrics.jsonl")]
+        go_on, printed = [*command, "--resume"], _printed
+    with _two_updates_into_a_sweep([*command, *STOPPABLE_SWEEP], logs, env) as sweep:
         sweep.kill()
         sweep.communicate(timeout=60)
     [folder] = list((workspace / "sweeps").iterdir())
     assert json.loads((folder / "results.json").read_text())["running"]["pid"] == sweep.pid
-    with Workspace.open(workspace) as ws:
-        rows = {run["path"]: run for run in ws.runs("Reach")}
-    stopped = [path for path in rows if (Path(path) / "checkpoint.safetensors").exists()]
-    assert stopped  # the run that logged two updates
-    went_on = subprocess.run([*command, "--resume", str(folder)], env=env, capture_output=True,
+    if where == "in place":
+        with Workspace.open(workspace) as ws:
+            rows = {run["path"]: run for run in ws.runs("Reach")}
+        stopped = [path for path in rows if (Path(path) / "checkpoint.safetensors").exists()]
+    else:  # nothing in the workspace yet: the runs are in the sweep's shipped/
+        with Workspace.open(workspace) as ws:
+            assert ws.runs() == []
+        sent = [json.loads(p.read_text())["row"]["created"]
+                for p in (folder / "shipped").glob("*.json") if p.name != "sweep.json"]
+    went_on = subprocess.run([*go_on, str(folder)], env=env, capture_output=True,
                              text=True, timeout=600)
-    _all_finish(went_on, json.loads, stopped, rows, folder)
+    if where == "shipped":  # each brought back as it was sent, then resumed
+        with Workspace.open(workspace) as ws:
+            rows = {run["path"]: run for run in ws.runs("Reach") if run["created"] in sent}
+        stopped = list(rows)
+    assert stopped  # the run that logged two updates
+    _all_finish(went_on, printed, stopped, rows, folder)
 
 
 def _scratch_copies() -> set[Path]:

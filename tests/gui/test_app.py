@@ -201,27 +201,60 @@ def test_the_sweep_table_shows_failed_trials_apart_from_scores(window, tmp_path)
                      ["reward=sparse", "-", "-", "0", "0", "1", "0"]]
     assert "1 trials failed" in sweep.status.text()
     assert not sweep.go_on.isEnabled()  # nothing was stopped by hand
+    assert not sweep.retry.isEnabled()  # a sweep without its plan cannot go on
+
+
+def _a_sweep_in_the_workspace(window, plan, trials):
+    """The folder of a sweep of ``plan`` that left ``trials``, as workbench.rl.sweep writes
+    it."""
+    from workbench.rl.sweep_report import rank, write_report
+    from workbench.rl.sweep_state import merged
+
+    trials = merged(plan, [], trials)
+    out = window.session.context.workspace.root / "sweeps" / "sweep-Reach"
+    out.mkdir(parents=True)
+    plan.save(out)
+    write_report(out, plan.base, rank(trials), trials)
+    return out
+
+
+def test_a_sweep_s_failed_trials_run_again_from_the_sweep_box(window, monkeypatch):
+    """Once their cause is mended, Retry failed trials asks for the sweep to go on with its
+    failed trials started again."""
+    from workbench.rl.sweep_state import SweepPlan
+
+    plan = SweepPlan(RunConfig(scene="Reach"), (("reward=sparse",),), (1000,), 2, 2)
+    failed = {"assignments": ["reward=sparse"], "seed": 1000, "started": True,
+              "finished": False, "score": 0.0, "run": None, "curve": [], "by_update": [],
+              "error": "ConfigError: no reward model", "stopped_run": None, "stopped_by": None}
+    out = _a_sweep_in_the_workspace(window, plan, [failed])
+    sweep = window.panels["Train"].sweep
+    sweep.show_newest()
+    assert sweep.retry.isEnabled() and not sweep.go_on.isEnabled()
+    asked = []
+    monkeypatch.setattr(window.session.jobs, "submit", lambda name, req: asked.append(req))
+    sweep.retry.click()
+    [request] = asked
+    assert (request.resume, request.retry_failed) == (out, True)
+    request.check()
+    assert not sweep.retry.isEnabled() and sweep.status.text().startswith("running the failed")
 
 
 def test_a_sweep_stopped_by_hand_goes_on_from_the_sweep_box(window, monkeypatch):
     """The newest sweep of the workspace is shown when the app opens; where trials were
     stopped by hand or had not started, Continue sweep asks for the same sweep to go on."""
-    from workbench.rl.sweep_report import rank, write_report
-    from workbench.rl.sweep_state import BY_HAND, SweepPlan, merged
+    from workbench.rl.sweep_state import BY_HAND, SweepPlan
 
     plan = SweepPlan(RunConfig(scene="Reach"), (("ppo.lr=1e-4",),), (1000, 1001), 2, 2)
     stopped = {"assignments": ["ppo.lr=1e-4"], "seed": 1000, "started": True,
                "finished": False, "score": 0.25, "run": None, "curve": [(512, 0.25)],
                "by_update": [(1, 0.25)], "error": None, "stopped_run": None,
                "stopped_by": BY_HAND}
-    trials = merged(plan, [], [stopped])
-    out = window.session.context.workspace.root / "sweeps" / "sweep-Reach"
-    out.mkdir(parents=True)
-    plan.save(out)
-    write_report(out, plan.base, rank(trials), trials)
+    out = _a_sweep_in_the_workspace(window, plan, [stopped])
     sweep = window.panels["Train"].sweep
     sweep.show_newest()  # as the box does when it is made
     assert sweep.go_on.isEnabled() and sweep.status.text().startswith("newest sweep: ")
+    assert not sweep.retry.isEnabled()  # none failed
     assert [sweep.table.item(0, c).text() for c in range(sweep.table.columnCount())] == [
         "ppo.lr=1e-4", "0.25", "0.00", "0", "1", "0", "1"]
     asked = []
@@ -229,6 +262,7 @@ def test_a_sweep_stopped_by_hand_goes_on_from_the_sweep_box(window, monkeypatch)
     sweep.go_on.click()
     [request] = asked
     assert (request.resume, request.config.scene, request.grid) == (out, "Reach", ())
+    assert not request.retry_failed
     request.check()  # the settings are the sweep's own: nothing of the panel's is added
     assert not sweep.go_on.isEnabled()
 

@@ -147,12 +147,18 @@ class Sweep(WorkspaceRequest):
         """The trials of the sweep in ``out`` that were stopped by hand or with the sweep's
         process, or had not started."""
         from workbench.rl.sweep import run_sweep
-        from workbench.rl.sweep_state import earlier_trials, goes_on
+        from workbench.rl.sweep_shipments import bring_back_left
+        from workbench.rl.sweep_state import earlier_trials, goes_on, process_lost
 
         plan = SweepPlan.load(out)
         if plan.base.scene != self.config.scene:
             raise ConfigError(f"resume: {out} is a sweep on {plan.base.scene}, not on "
                               f"{self.config.scene}")
+        if process_lost(out):  # its shipped trials' runs are on this disk, not yet indexed
+            brought = bring_back_left(ws.root, out)
+            if brought:
+                progress.emit("message", text=f"{len(brought)} runs the lost sweep's trials "
+                              "sent back are in the workspace now")
         earlier = earlier_trials(out, ws.runs(), self.retry_failed)
         _wait_for_their_workers(ws, [t["stopped_run"] for t in earlier if t.get("stopped_run")
                                      and goes_on(t)])

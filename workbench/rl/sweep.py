@@ -156,7 +156,7 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
 
     from workbench.rl.ray_rollouts import connect
     from workbench.rl.sweep_asha import SweepASHA
-    from workbench.rl.trial_places import bring_back, packed_runs, start_shipments
+    from workbench.rl.sweep_shipments import bring_back, start_shipments
 
     ray = connect(cluster)
     last_fit = {trial_key(t): t for t in earlier}
@@ -174,8 +174,8 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
         recordings, models = shipped
         space["models"] = sorted(models.items())  # pairs: Tune reads a dict's keys as a space
         space["shipments"] = f"workbench-sweep-{out.name}-{uuid.uuid4().hex[:8]}"
-        shipments = start_shipments(ray, recordings, space["shipments"],
-                                    packed_runs(Path(workspace), going_on))
+        shipments = start_shipments(ray, recordings, space["shipments"], Path(workspace), out,
+                                    models, going_on)
 
     pressed: list[bool] = []  # whether the person pressed Stop, once and for all
 
@@ -238,9 +238,8 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
             labels[ids[i]] = BY_HAND if by_hand and ids[i] not in asha.stopped else BY_ASHA
     if shipments is not None:
         lost = {ids[i]: "its node was lost" for i in range(len(results)) if results[i].error}
-        runs_here = bring_back(ray, shipments, Path(workspace), out, {**labels, **lost},
-                               models, set(going_on.values()))
-        ray.kill(shipments)
+        ray.kill(shipments)  # every copy it kept is on this node's disk
+        runs_here = bring_back(Path(workspace), out, {**labels, **lost}, "its node was lost")
     else:
         runs = {}  # each trial's run, as its worker noted it
         for trial_id, label in labels.items():
@@ -264,6 +263,22 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
                       "goes on with them")
     return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials),
             "going_on": later}
+
+
+def _logged_by_run(run: str | None, batch: int, by_step: dict[int, float],
+                   by_update: dict[int, float]) -> None:
+    """Add to a trial's curve what its run logged and Tune did not hear: the update whose
+    report Tune's stop interrupted (``batch``: steps per update)."""
+    log = Path(run) / "metrics.jsonl" if run is not None else None
+    if log is None or not log.is_file():
+        return
+    for line in log.read_text().splitlines():
+        with contextlib.suppress(ValueError):  # a line cut short where the run was killed
+            record = json.loads(line)
+            if "charts/success_rate" in record:
+                step, rate = int(record["step"]), float(record["charts/success_rate"])
+                by_step.setdefault(step, rate)
+                by_update.setdefault(step // batch, rate)
 
 
 @contextlib.contextmanager
@@ -321,9 +336,13 @@ def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Pa
         # A run stopped early: shipped ones were brought back, in-place ones noted their folder.
         stopped = runs_here.get(ids[index]) or noted_run(out, ids[index])
         trial = result.config["trial"]
+        ppo = trial_config(RunConfig.saved(result.config["base"]), trial["assignments"]).ppo
+        _logged_by_run(stopped, ppo.num_envs * ppo.rollout_steps, by_step, by_update)
+        score = metrics.get("success_rate", 0.0)
+        if not finished and not error and by_step:  # its last rate, heard or not
+            score = by_step[max(by_step)]
         trials.append({"assignments": list(trial["assignments"]), "seed": trial["seed"],
-                       "started": True, "finished": finished,
-                       "score": float(metrics.get("success_rate", 0.0)),
+                       "started": True, "finished": finished, "score": float(score),
                        "run": runs_here.get(ids[index], metrics.get("run"))
                        if metrics.get("run") else None, "curve": sorted(by_step.items()),
                        "by_update": sorted(by_update.items()), "error": error,

@@ -115,6 +115,16 @@ def earlier_trials(out: Path, runs: list[dict[str, Any]], retry_failed: bool = F
     return trials
 
 
+def process_lost(out: Path) -> bool:
+    """Whether the sweep in ``out`` lost its process: its results still name the process
+    that runs it, and no such process runs here."""
+    try:
+        running = json.loads((out / "results.json").read_text()).get("running")
+    except (OSError, ValueError):
+        return False
+    return running is not None and not alive_here(running)
+
+
 def _not_started(trial: dict[str, Any]) -> dict[str, Any]:
     return {**trial, "started": False, "finished": False, "score": None, "run": None,
             "curve": [], "by_update": [], "error": None, "stopped_run": None,
@@ -124,8 +134,10 @@ def _not_started(trial: dict[str, Any]) -> dict[str, Any]:
 def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any]]
                ) -> list[dict[str, Any]]:
     """The trials of a fit whose process was lost: its results list them as they were when
-    it started; a trial whose worker noted a run since is finished where the run finished,
-    and goes on from the run's checkpoint where it has one (else it starts again)."""
+    it started; a trial it was to run whose worker noted a run since (or whose shipped run
+    was brought back, :func:`~workbench.rl.sweep_shipments.bring_back_left`) is finished
+    where the run finished, and goes on from the run's checkpoint where it has one (else as
+    it was: from the run it stopped in an earlier fit, or from the start)."""
     rows = {str(Path(r["path"]).resolve()): r for r in runs}
     noted: dict[str, str] = {}  # trial_key -> its newest run
     for note in sorted((out / "trials").glob("*.json"), key=lambda p: p.stat().st_mtime):
@@ -136,11 +148,11 @@ def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any
     for trial in trials:
         run = noted.get(trial_key(trial))
         row = rows.get(str(Path(run).resolve())) if run is not None else None
-        if state(trial) == "not started" and run is not None and row is not None:
+        if goes_on(trial) and run is not None and row is not None:
             if row["status"] == "finished":
                 trial = {**trial, "started": True, "finished": True, "run": row["path"],
                          "score": float(row["metrics"].get("success_rate", 0.0))}
-            elif run_checkpoint(run).exists():
+            elif row["status"] != "failed" and run_checkpoint(run).exists():
                 trial = {**trial, "started": True, "stopped_by": LOST, "stopped_run": run,
                          "score": None}
         recovered.append(trial)

@@ -1,0 +1,196 @@
+"""The sweep's end of shipped trials (a cluster whose nodes do not all see the workspace): the
+recordings every trial starts from, and each trial's run as it sends it back after every
+update, kept on the sweep's own disk in ``shipped/`` of the sweep's folder.
+
+A copy on disk, not in the sweep's memory, so that a sweep whose own process is lost (killed,
+its machine gone) still has every shipped run as its trial last sent it: going on, the sweep
+brings them into the workspace first and resumes each from its checkpoint, as it does a run
+written in place. Each copy is a plain tar of the run's folder beside a JSON of its row and
+trial, written whole before it replaces the one before; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from workbench.data.transfer import pack_folder, unpack
+from workbench.data.workspace import Workspace
+from workbench.rl.sweep_state import LOST, trial_key
+
+SHIPPED = "shipped"  # in the sweep's folder: the runs shipped trials sent back
+WHAT_TRAVELS = "sweep.json"  # in SHIPPED: the reward models' names, the runs going on
+
+
+class Shipments:
+    """A Ray actor on the sweep's node: the recordings, the runs that trials going on after a
+    stop resume, and every trial's newest run, which it writes to ``folder``."""
+
+    def __init__(self, recordings: bytes, going_on: dict[str, tuple[dict[str, Any], bytes]],
+                 folder: str):
+        self._recordings = recordings
+        self.going_on = going_on  # by trial_key: trial ids are new in each fit
+        self.folder = Path(folder)
+
+    def recordings(self) -> bytes:
+        return self._recordings
+
+    def keep(self, trial_id: str, trial: dict[str, Any], row: dict[str, Any],
+             archive: bytes) -> None:
+        """The trial's run as it stands now: the archive first, then the row that names it,
+        each whole before it replaces the last (a sweep lost mid-write keeps the one before)."""
+        _write(self.folder / f"{trial_id}.tar", archive)
+        _write(self.folder / f"{trial_id}.json",
+               json.dumps({"trial": trial, "row": row}).encode())
+
+    def newest(self, trial_id: str, key: str) -> tuple[dict[str, Any], bytes] | None:
+        """What a trial started again resumes: its own newest copy, else the run it goes on
+        with from the sweep's last fit."""
+        note = self.folder / f"{trial_id}.json"
+        if note.is_file():
+            return json.loads(note.read_text())["row"], note.with_suffix(".tar").read_bytes()
+        return self.going_on.get(key)
+
+    def failed(self, trial_id: str, text: str) -> None:
+        """A trial's own traceback, beside an in-place trial's (``trials/``)."""
+        trials = self.folder.parent / "trials"
+        trials.mkdir(exist_ok=True)
+        (trials / f"{trial_id}.txt").write_text(text)
+
+
+def start_shipments(ray: Any, recordings: bytes, name: str, workspace: Path, out: Path,
+                    models: dict[str, str], going_on: dict[str, str]) -> Any:
+    """The :class:`Shipments` actor, named for the trials to find, pinned to this node (the
+    runs it keeps are on this node's disk, in ``out``); ``models``: the reward models as the
+    trials name them -> their names in the recordings' archive; ``going_on``: trial_key ->
+    the run folder a trial goes on with."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    folder = out / SHIPPED
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / WHAT_TRAVELS).write_text(json.dumps({"models": models, "going_on": going_on}))
+    packed = packed_runs(workspace, going_on)
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    return ray.remote(num_cpus=0, max_restarts=0)(Shipments).options(
+        name=name, scheduling_strategy=here).remote(recordings, packed, str(folder))
+
+
+def packed_runs(workspace: Path, runs: dict[str, str]) -> dict[str, tuple[dict[str, Any], bytes]]:
+    """The runs that trials going on after a stop resume (trial_key -> run folder), each as
+    a trial sends its own back: its row and its packed folder."""
+    packed = {}
+    with Workspace.open(workspace) as ws:
+        rows = {Path(r["path"]).resolve(): r for r in ws.runs()}
+        for key, path in runs.items():
+            row = rows[Path(path).resolve()]
+            sent = {k: row[k] for k in ("name", "scene", "status", "created", "metrics")}
+            packed[key] = ({**sent, "folder": ws.relative(path)}, pack_folder(Path(path)))
+    return packed
+
+
+def bring_back(workspace: Path, out: Path, labels: dict[str, str], unlabelled: str
+               ) -> dict[str, str]:
+    """Index each shipped trial's newest run in ``workspace`` (a new folder each, except a
+    trial's run that went on from an earlier fit, which takes the place of the run it
+    continued), note it
+    in ``out/trials`` as an in-place trial notes its run, and clear ``out/shipped``. A run
+    still "running" at its last report is stopped, by whoever ``labels`` says stopped its
+    trial (by trial id), else by ``unlabelled``. Returns each trial's run folder here. Called
+    when the sweep ends, and when a sweep whose process was lost goes on."""
+    folder = out / SHIPPED
+    if not (folder / WHAT_TRAVELS).is_file():
+        return {}
+    travelled = json.loads((folder / WHAT_TRAVELS).read_text())
+    # A model from outside the workspace travelled under outside/: its run names it as here.
+    outside = {name: named for named, name in travelled["models"].items()
+               if name.startswith("outside/")}
+    continued = {key: Path(path).resolve() for key, path in travelled["going_on"].items()}
+    here: dict[str, str] = {}
+    with Workspace.open(workspace) as ws:
+        rows = {str(Path(r["path"]).resolve()): r for r in ws.runs()}
+        for trial_id, kept in _kept(folder).items():
+            row, archive = kept["row"], (folder / f"{trial_id}.tar").read_bytes()
+            path = ws.root / row["folder"]  # its own name, unless a run here has it
+            went_on = continued.get(trial_key(kept["trial"])) == path.resolve()
+            if went_on:
+                _replace_folder(path, archive)
+            else:
+                try:
+                    path.mkdir(parents=True)
+                except FileExistsError:
+                    path = ws.new_artifact_dir("runs", row["name"])
+                unpack(archive, path)
+            # What the metrics say of the run's own folder (the reward as it read it).
+            metrics = json.loads(json.dumps(row["metrics"]).replace(row["folder"],
+                                                                    ws.relative(path)))
+            _name_reward_as_here(path, outside, metrics)
+            status = row["status"]
+            if status == "running":
+                metrics = {k: v for k, v in metrics.items() if k not in ("pid", "host")}
+                status, metrics = "stopped", {**metrics, "stopped_by": labels.get(
+                    trial_id, unlabelled)}
+            if went_on:
+                ws.update_run(rows[str(path.resolve())]["id"], status, metrics)
+            else:
+                ws.add_run(row["name"], row["scene"], path, status, metrics, row["created"])
+            here[trial_id] = str(path)
+            (out / "trials").mkdir(exist_ok=True)
+            (out / "trials" / f"{trial_id}.json").write_text(
+                json.dumps({"run": str(path), "trial": kept["trial"]}))
+    shutil.rmtree(folder)
+    return here
+
+
+def bring_back_left(workspace: Path, out: Path) -> dict[str, str]:
+    """The runs a lost sweep's shipped trials last sent, brought into the workspace, stopped
+    with the sweep's process (:func:`bring_back`)."""
+    return bring_back(workspace, out, {}, LOST)
+
+
+def _kept(folder: Path) -> dict[str, dict[str, Any]]:
+    """Each trial's newest copy (trial id -> its row and trial); of a trial that ran under
+    several ids (Tune's ids are new in each fit), the newest."""
+    newest: dict[str, tuple[str, dict[str, Any]]] = {}
+    notes = sorted((p for p in folder.glob("*.json") if p.name != WHAT_TRAVELS),
+                   key=lambda p: p.stat().st_mtime)
+    for note in notes:
+        kept = json.loads(note.read_text())
+        newest[trial_key(kept["trial"])] = (note.stem, kept)
+    return dict(newest.values())
+
+
+def _write(path: Path, data: bytes) -> None:
+    fresh = path.with_name(f".{path.name}.new")
+    fresh.write_bytes(data)
+    os.replace(fresh, path)
+
+
+def _name_reward_as_here(run: Path, outside: dict[str, str], metrics: dict[str, Any]) -> None:
+    """Name the reward a shipped run trained on as here in its files, as its ``metrics``
+    already do: its config names a model from outside the workspace by its name in the
+    archive (``outside`` maps it back), its policy (what an exported bundle records) by the
+    model's path on the trial's node."""
+    config = json.loads((run / "config.json").read_text())
+    if config.get("reward_model") in outside:
+        config["reward_model"] = outside[config["reward_model"]]
+        (run / "config.json").write_text(json.dumps(config, indent=1))
+    header = run / "policy" / "policy.json"  # absent where the run stopped before its end
+    if header.is_file() and metrics.get("reward"):
+        policy = json.loads(header.read_text())
+        if policy.get("reward"):
+            policy["reward"] = metrics["reward"]
+            header.write_text(json.dumps(policy, indent=1))
+
+
+def _replace_folder(path: Path, archive: bytes) -> None:
+    """``path``'s files replaced by the archive's, the old ones kept until the new are out."""
+    fresh = path.with_name(f".{path.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    unpack(archive, fresh)
+    old = path.with_name(f".{path.name}.old")
+    path.rename(old)
+    fresh.rename(path)
+    shutil.rmtree(old)
