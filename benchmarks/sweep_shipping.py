@@ -1,7 +1,8 @@
 """What a sweep pays where its trials' nodes do not see the workspace (workbench/rl/
 trial_places.py, sweep_shipments.py): the same sweep run in place (every node sees the
 workspace) and shipped (the recordings travel with each trial, each trial's run folder comes
-back after every update and is written to the sweep's disk), on a local Ray instance. Shipped is forced by telling the sweep that no node sees the workspace.
+back after every update and is written to the sweep's disk), on a local Ray instance.
+Shipped is forced by telling the sweep that no node sees the workspace.
 
 Reported per mode: the sweep's wall-clock time; and the size of the recordings' archive, of a
 run's folder at its end (what is sent back after each update) and the time to pack it.

@@ -185,7 +185,7 @@ def test_settings_sac_cannot_follow_are_refused_in_one_line(fields, named):
     (["algorithm=ppo,sac"], RunConfig(scene="Reach")),
 ])
 def test_a_sweep_over_sac_is_refused_before_anything_starts(grid, base):
-    from workbench.rl.sweep import grid_assignments
+    from workbench.rl.sweep_grid import grid_assignments
 
     with pytest.raises(ConfigError, match="algorithm: a sweep trains PPO"):
         grid_assignments(grid, base)

@@ -212,14 +212,14 @@ def test_continuing_a_folder_that_is_no_sweep_or_another_scene_s_is_refused(tmp_
 def test_a_trial_s_curve_takes_the_updates_its_run_logged_that_tune_did_not_hear(tmp_path):
     """Tune's stop can interrupt the report of an update the run has logged: the curve reads
     it from the run's log, keeps what Tune heard, and skips a line cut short by a kill."""
-    from workbench.rl.sweep import _logged_by_run
+    from workbench.rl.sweep_rows import logged_by_run
 
     (tmp_path / "metrics.jsonl").write_text("".join(
         json.dumps({"step": 256 * u, "charts/success_rate": u / 10}) + "\n"
         for u in (1, 2, 3)) + json.dumps({"step": 768, "event": "a note"}) + '\n{"step": 10')
     by_step, by_update = {256: .1, 512: .2}, {1: .1, 2: .2}
-    _logged_by_run(str(tmp_path), 256, by_step, by_update)
+    logged_by_run(str(tmp_path), 256, by_step, by_update)
     assert by_step == {256: .1, 512: .2, 768: .3} and by_update == {1: .1, 2: .2, 3: .3}
-    _logged_by_run(None, 256, by_step, by_update)  # a trial that noted no run
-    _logged_by_run(str(tmp_path / "gone"), 256, by_step, by_update)
+    logged_by_run(None, 256, by_step, by_update)  # a trial that noted no run
+    logged_by_run(str(tmp_path / "gone"), 256, by_step, by_update)
     assert len(by_step) == 3

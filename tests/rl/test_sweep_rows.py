@@ -20,8 +20,9 @@ from workbench.data.transfer import OWNER, clear_abandoned
 from workbench.data.workspace import Workspace
 from workbench.rl.run import INTERRUPTED
 from workbench.rl.run_config import RunConfig
-from workbench.rl.sweep import error_line, grid_assignments, label_stopped, trial_config
+from workbench.rl.sweep_grid import grid_assignments, trial_config
 from workbench.rl.sweep_report import rank, write_report
+from workbench.rl.sweep_rows import error_line, label_stopped
 from workbench.rl.sweep_state import BY_HAND
 
 

@@ -17,7 +17,7 @@ from workbench.rl.ray_rollouts import check_reachable, connect, described, nodes
 from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
 from workbench.rl.run_inputs import resolve_reward
-from workbench.rl.sweep import NOT_SWEPT
+from workbench.rl.sweep_grid import NOT_SWEPT
 from workbench.rl.sweep_state import SweepPlan
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
@@ -115,7 +115,8 @@ class Sweep(WorkspaceRequest):
         check_reachable(self.cluster)
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
-        from workbench.rl.sweep import grid_assignments, run_sweep, trial_config
+        from workbench.rl.sweep import run_sweep
+        from workbench.rl.sweep_grid import grid_assignments, trial_config
 
         if self.resume is not None:
             return self._go_on(ws, progress, Path(ws.absolute(str(self.resume))))
@@ -171,7 +172,7 @@ class Sweep(WorkspaceRequest):
     def _shipped(self, ws: Workspace, plan: SweepPlan, progress: Progress
                  ) -> tuple[bytes, dict[str, str]] | None:
         """What travels with each trial where not every node sees the workspace."""
-        from workbench.rl.sweep import trial_config
+        from workbench.rl.sweep_grid import trial_config
 
         if not nodes_without(connect(self.cluster), ws.root):
             return None
@@ -187,7 +188,7 @@ def _wait_for_their_workers(ws: Workspace, runs: list[str], patience: float = 30
     """A sweep's process lost, Ray ends its trials' workers a moment later: the runs that go
     on are resumed once no live process of this machine trains them (refused in one line
     after ``patience`` seconds)."""
-    from workbench.rl.sweep import live_writers
+    from workbench.rl.sweep_rows import live_writers
 
     busy = live_writers(ws, runs, patience)
     if busy:

@@ -11,20 +11,21 @@ the last rate it reported. Settings are ranked by their mean score over the seed
 did not fail; a failed trial is counted and its error listed, never scored as a zero. A sweep
 stopped by hand goes on later with the trials it stopped and those it had not started
 (``sweep_state``).
+
+The rest of a sweep, each in its own module: the grid (``sweep_grid``), ASHA that can go on
+(``sweep_asha``), the trials' rows and the runs' labels when a fit ends (``sweep_rows``), the
+shipped trials' runs (``sweep_shipments``) and the report (``sweep_report``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
-import time
 import traceback
 import uuid
 from collections.abc import Iterator, Sequence
@@ -33,63 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from workbench import config as cfg
-from workbench.config import ConfigError
-from workbench.data.processes import alive_here, running_here
+from workbench.data.processes import running_here
 from workbench.data.workspace import Workspace
 from workbench.rl.checkpoint import run_checkpoint
-from workbench.rl.run import INTERRUPTED
-from workbench.rl.run_config import REWARDS, RunConfig
+from workbench.rl.run_config import RunConfig
+from workbench.rl.sweep_grid import trial_config
 from workbench.rl.sweep_report import rank, write_report
+from workbench.rl.sweep_rows import error_line, label_stopped, trial_rows
 from workbench.rl.sweep_state import BY_ASHA, BY_HAND, SweepPlan, goes_on, merged, trial_key
 from workbench.rl.trial_places import noted_run
-
-# RunConfig's fields a trial does not use: each trial steps its envs in its own worker, and
-# the sweep's --cluster says where the trials run.
-NOT_SWEPT = ("cluster", "rollout_actors", "cluster_retries")
-
-
-def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ...]]:
-    """``["ppo.lr=1e-4,3e-4", "reward=reference,sparse"]`` -> every combination as override
-    assignments, each checked against ``base`` before anything starts."""
-    axes = []
-    for item in grid:
-        key, sep, values = item.partition("=")
-        key = key.strip().replace("-", "_")  # as on the command line: ppo.ent-coef
-        choices = [v.strip() for v in values.split(",") if v.strip()]
-        if not sep or not key or not choices:
-            raise ConfigError(f"grid: {item!r} must be KEY=VALUE1,VALUE2,... "
-                              "(ppo.lr=1e-4,3e-4)")
-        if key == "ppo.seed":
-            raise ConfigError("grid: seeds come from --seeds, not from the grid")
-        if key in NOT_SWEPT:
-            raise ConfigError(f"grid: {key} is not swept (each trial steps its envs in its "
-                              "own worker); --cluster says where the trials run")
-        axes.append([f"{key}={choice}" for choice in choices])
-    combinations = [tuple(c) for c in itertools.product(*axes)]
-    for assignments in combinations:
-        # refuses an unknown key or a bad value, naming it
-        if trial_config(base, assignments).algorithm != "ppo":
-            raise ConfigError("algorithm: a sweep trains PPO (ASHA's rungs are PPO updates, "
-                              "its seeds PPO's); train SAC runs one by one")
-    return combinations
-
-
-def trial_config(base: RunConfig, assignments: Sequence[str]) -> RunConfig:
-    """``base`` with a grid point's assignments. ``reward=`` takes a reward's name or a reward
-    model's folder (``reward=models/a,models/b`` compares two models; a relative folder is
-    read from the workspace, as ``--reward-model``), and a name clears the base's model."""
-    rest = []
-    for assignment in assignments:
-        key, _, value = assignment.partition("=")
-        if key.strip() != "reward":
-            rest.append(assignment)
-        elif value.strip() in REWARDS:
-            keep = base.reward_model if value.strip() == "model" else ""
-            base = replace(base, reward=value.strip(), reward_model=keep)
-        else:
-            base = replace(base, reward="model", reward_model=value.strip())
-    return cfg.override(base, rest)
-
 
 # Tune starts a trial again where its node or worker died; the trial then resumes its run
 # from the run's last checkpoint (see trial_places). A trial's own error is reported as its
@@ -248,7 +201,7 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
                 runs[noted] = label
         label_stopped(workspace, before, runs, BY_HAND if by_hand else BY_ASHA)
         runs_here = {}
-    trials = merged(plan, list(earlier), _trial_rows(results, ids, runs_here, out, labels))
+    trials = merged(plan, list(earlier), trial_rows(results, ids, runs_here, out, labels))
     ranking = rank(trials)
     write_report(out, plan.base, ranking, trials, Path(workspace))
     failed = [t for t in trials if t["error"]]
@@ -263,22 +216,6 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
                       "goes on with them")
     return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials),
             "going_on": later}
-
-
-def _logged_by_run(run: str | None, batch: int, by_step: dict[int, float],
-                   by_update: dict[int, float]) -> None:
-    """Add to a trial's curve what its run logged and Tune did not hear: the update whose
-    report Tune's stop interrupted (``batch``: steps per update)."""
-    log = Path(run) / "metrics.jsonl" if run is not None else None
-    if log is None or not log.is_file():
-        return
-    for line in log.read_text().splitlines():
-        with contextlib.suppress(ValueError):  # a line cut short where the run was killed
-            record = json.loads(line)
-            if "charts/success_rate" in record:
-                step, rate = int(record["step"]), float(record["charts/success_rate"])
-                by_step.setdefault(step, rate)
-                by_update.setdefault(step // batch, rate)
 
 
 @contextlib.contextmanager
@@ -309,99 +246,6 @@ def _ctrl_c_stops(pressed: list[bool], progress: Any) -> Iterator[None]:
             os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER")
         else:
             os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = tune_handler
-
-
-def _trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Path,
-                labels: dict[str, str]) -> list[dict[str, Any]]:
-    """Each trial Tune ran: its grid point and seed, whether it finished (else who stopped
-    it), its score (its last success rate), its run in the workspace (finished, or stopped
-    early with its checkpoint), its curve (by step, and by update for ASHA) and its error."""
-    trials = []
-    for index in range(len(results)):
-        result = results[index]
-        if result.config is None:  # not started when the sweep was stopped
-            continue
-        history = result.metrics_dataframe  # one row per report; the last may be the final
-        if history is not None and "final" in history:
-            history = history[history["final"] != 1.0]
-        by_step, by_update = {}, {}  # a trial that failed before its first report has none;
-        # one resumed after a lost node reports again the steps since its last checkpoint
-        if history is not None and {"step", "update", "success_rate"} <= set(history.columns):
-            for step, update, rate in zip(history["step"], history["update"],
-                                          history["success_rate"], strict=True):
-                by_step[int(step)], by_update[int(update)] = float(rate), float(rate)
-        metrics = result.metrics or {}
-        error = metrics.get("error") or (error_line(result.error) if result.error else None)
-        finished = metrics.get("final") == 1.0 and not error
-        # A run stopped early: shipped ones were brought back, in-place ones noted their folder.
-        stopped = runs_here.get(ids[index]) or noted_run(out, ids[index])
-        trial = result.config["trial"]
-        ppo = trial_config(RunConfig.saved(result.config["base"]), trial["assignments"]).ppo
-        _logged_by_run(stopped, ppo.num_envs * ppo.rollout_steps, by_step, by_update)
-        score = metrics.get("success_rate", 0.0)
-        if not finished and not error and by_step:  # its last rate, heard or not
-            score = by_step[max(by_step)]
-        trials.append({"assignments": list(trial["assignments"]), "seed": trial["seed"],
-                       "started": True, "finished": finished, "score": float(score),
-                       "run": runs_here.get(ids[index], metrics.get("run"))
-                       if metrics.get("run") else None, "curve": sorted(by_step.items()),
-                       "by_update": sorted(by_update.items()), "error": error,
-                       "stopped_by": labels.get(ids[index]) if not finished and not error
-                       else None,
-                       "stopped_run": stopped if not finished and not error and stopped
-                       and run_checkpoint(stopped).exists() else None})
-    return trials
-
-
-def error_line(error: BaseException) -> str:
-    """What went wrong in a trial, in one line: Ray wraps the trial's exception in its own,
-    whose text is the whole remote traceback (with terminal colours)."""
-    cause = getattr(error, "cause", None)  # ray.exceptions.RayTaskError keeps the original
-    if isinstance(cause, BaseException):
-        error = cause
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    message = re.sub(r"\x1b\[[0-9;]*m", "", lines[-1]) if lines else ""
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
-
-
-def live_writers(ws: Workspace, runs: list[str], patience: float) -> list[dict[str, Any]]:
-    """Wait, up to ``patience`` seconds, until no live process of this machine trains any of
-    ``runs`` (a stopped or orphaned trial's worker ends a moment after Tune or Ray tells it
-    to); the rows still being written then."""
-    folders = {str(Path(run).resolve()) for run in runs}
-    deadline = time.monotonic() + patience
-    while True:
-        busy = [r for r in ws.runs() if str(Path(r["path"]).resolve()) in folders
-                and r["status"] == "running" and alive_here(r["metrics"])]
-        if not busy or time.monotonic() > deadline:
-            return busy
-        time.sleep(0.2)
-
-
-def label_stopped(workspace: Path, before: int, labels: dict[str, str],
-                  default: str = BY_ASHA, settle: float = 10.0) -> list[int]:
-    """Runs of this sweep stopped before their end: Tune ends each with SystemExit in its
-    report (its worker then marks the row stopped, "interrupted") or ends its worker process
-    (the row still says "running"). Mark each stopped by whoever stopped it: ``labels`` by
-    run folder (a run that went on from an earlier fit is older than the sweep), ``default``
-    for the other runs made after row ``before``. A labelled run whose worker still lives is
-    waited for, up to ``settle`` seconds, so that the label is the last word on its row; a
-    live run of this machine is left alone. They keep their checkpoints: they resume like
-    any stopped run."""
-    named = {str(Path(path).resolve()): label for path, label in labels.items()}
-    with Workspace.open(workspace) as ws:
-        live_writers(ws, list(named), settle)
-        rows = [run for run in ws.runs()
-                if run["id"] > before or str(Path(run["path"]).resolve()) in named]
-        stopped = []
-        for run in rows:
-            interrupted = (run["status"] == "stopped"
-                           and run["metrics"].get("stopped_by") == INTERRUPTED)
-            if interrupted or run["status"] == "running" and not alive_here(run["metrics"]):
-                label = named.get(str(Path(run["path"]).resolve()), default)
-                ws.update_run(run["id"], "stopped", {**run["metrics"], "stopped_by": label})
-                stopped.append(run["id"])
-    return stopped
 
 
 def map_trials(run: Any, configs: Sequence[dict[str, Any]], cluster: str = "auto",
