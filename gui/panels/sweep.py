@@ -151,7 +151,8 @@ class SweepBox(QGroupBox):
             failed = self.show_results(Path(event.data["report"]).with_name("results.json"))
             note = f" ({failed} trials failed: their errors are in the report)" if failed else ""
             self.status.setText(f"report: {event.data['report']}{note}")
-        elif event.kind == "error":
+        elif event.kind == "error":  # it let go of its results: what it left can go on
+            self.show_newest()
             self.status.setText(f"sweep failed: {event.data.get('message')}")
 
     def show_results(self, path: Path) -> int:

@@ -506,6 +506,66 @@ def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(c
     _all_finish(went_on, printed, stopped, rows, folder)
 
 
+# A sweep that ends on an error after its fit (a bug in its bookkeeping), in a process that
+# lives on, as the app's does; then the same process goes on with it. sys.argv: the cluster,
+# the workspace, the sweep's settings.
+ERROR_AFTER_THE_FIT = """
+import json, sys
+from pathlib import Path
+from workbench.cli.generate import Parser, add_arguments, request_from
+from workbench.data.workspace import Workspace
+from workbench.operations.base import Progress
+from workbench.operations.training import Sweep
+import workbench.rl.sweep as sweeping
+
+workspace = Path(sys.argv[2])
+
+class StopOnceARunLoggedTwoUpdates(Progress):
+    def should_stop(self):
+        return any(log.read_text().count('"charts/success_rate"') >= 2
+                   for log in workspace.glob("runs/*/metrics.jsonl"))
+
+def sweep(*args):
+    parser = Parser(prog="workbench sweep")
+    given = ["Reach", "--cluster", sys.argv[1], "-w", str(workspace), *args]
+    add_arguments(parser, Sweep, given)
+    return request_from(Sweep, parser.parse_args(given))
+
+def broken(*args, **kwargs):
+    raise RuntimeError("a bug after the fit")
+
+rows, sweeping.trial_rows = sweeping.trial_rows, broken
+try:
+    sweep(*sys.argv[3:]).perform(StopOnceARunLoggedTwoUpdates())
+except RuntimeError as error:
+    print(f"the sweep failed: {error}", file=sys.stderr)
+sweeping.trial_rows = rows
+with Workspace.open(workspace) as ws:
+    print(json.dumps({run["path"]: run for run in ws.runs("Reach")}))
+[folder] = (workspace / "sweeps").iterdir()
+print(json.dumps(sweep("--resume", str(folder)).perform(Progress())))
+"""
+
+
+def test_a_sweep_that_failed_in_a_process_that_lives_on_goes_on_from_it(cluster, tmp_path):
+    """A sweep that ends on an error lets go of its results: the process that ran it (the
+    app's, which lives on) goes on with it at once, not refused as "still running", and the
+    runs its trials left resume from their checkpoints."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    went_on = subprocess.run([sys.executable, "-c", ERROR_AFTER_THE_FIT, address,
+                              str(workspace), *STOPPABLE_SWEEP], env=env, capture_output=True,
+                             text=True, timeout=900)
+    assert "the sweep failed: a bug after the fit" in went_on.stderr, went_on.stderr[-3000:]
+    [rows] = [json.loads(line) for line in went_on.stdout.splitlines()
+              if line.startswith('{"') and '"ranking"' not in line]
+    stopped = [path for path in rows if (Path(path) / "checkpoint.safetensors").exists()
+               and rows[path]["status"] != "finished"]
+    assert stopped  # the run that logged two updates
+    [folder] = list((workspace / "sweeps").iterdir())
+    _all_finish(went_on, _printed, stopped, rows, folder)
+
+
 def _scratch_copies() -> set[Path]:
     """The trials' scratch workspaces on this machine (the cluster's nodes share its /tmp)."""
     return set(Path(tempfile.gettempdir()).glob("workbench-trial-*"))

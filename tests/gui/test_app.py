@@ -244,6 +244,7 @@ def test_a_sweep_stopped_by_hand_goes_on_from_the_sweep_box(window, monkeypatch)
     """The newest sweep of the workspace is shown when the app opens; where trials were
     stopped by hand or had not started, Continue sweep asks for the same sweep to go on."""
     from workbench.rl.sweep_state import BY_HAND, SweepPlan
+    from workbench.session.jobs import JobEvent
 
     plan = SweepPlan(RunConfig(scene="Reach"), (("ppo.lr=1e-4",),), (1000, 1001), 2, 2)
     stopped = {"assignments": ["ppo.lr=1e-4"], "seed": 1000, "started": True,
@@ -265,6 +266,10 @@ def test_a_sweep_stopped_by_hand_goes_on_from_the_sweep_box(window, monkeypatch)
     assert not request.retry_failed
     request.check()  # the settings are the sweep's own: nothing of the panel's is added
     assert not sweep.go_on.isEnabled()
+    # The sweep that went on ends on an error (its cluster gone): it can go on again.
+    sweep._on_job("sweep", JobEvent("error", {"message": "RuntimeError: cluster gone"}))
+    assert sweep.go_on.isEnabled() and sweep.shown == out
+    assert sweep.status.text() == "sweep failed: RuntimeError: cluster gone"
 
 
 def test_rank_panel_sizes_its_clips_to_the_room_it_has(window, qtbot):

@@ -24,7 +24,9 @@ from workbench.rl.sweep_state import (
     LOST,
     SweepPlan,
     earlier_trials,
+    let_go,
     merged,
+    process_lost,
     state,
 )
 
@@ -103,6 +105,11 @@ def test_a_sweep_still_running_is_not_continued_beside_itself(tmp_path):
     assert "Running (process " in (tmp_path / "report.md").read_text()
     with pytest.raises(ConfigError, match=r"^resume: the sweep in \S+ is still running \("):
         earlier_trials(tmp_path, [])
+    assert not process_lost(tmp_path)
+    # Ended on an error in a process that lives on (the app's): it goes on as if it was lost.
+    let_go(tmp_path)
+    assert process_lost(tmp_path)
+    assert [state(t) for t in earlier_trials(tmp_path, [])] == ["not started"] * 4
 
 
 def test_a_sweep_whose_process_was_lost_goes_on_from_the_runs_its_trials_noted(tmp_path):

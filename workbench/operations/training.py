@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
 from workbench.rl.run_inputs import resolve_reward
 from workbench.rl.sweep_grid import NOT_SWEPT
-from workbench.rl.sweep_state import SweepPlan
+from workbench.rl.sweep_state import SweepPlan, let_go
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
 
@@ -142,7 +144,8 @@ class Sweep(WorkspaceRequest):
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
         progress.emit("message", text=f"sweeping {len(plan.trials())} trials into {out} on "
                       f"{described(connect(address), address)}")
-        return run_sweep(ws.root, plan, out, address, progress, shipped)
+        with _lets_go_on_error(out):
+            return run_sweep(ws.root, plan, out, address, progress, shipped)
 
     def _go_on(self, ws: Workspace, progress: Progress, out: Path) -> Result:
         """The trials of the sweep in ``out`` that were stopped by hand or with the sweep's
@@ -167,7 +170,8 @@ class Sweep(WorkspaceRequest):
         progress.emit("message", text=f"going on with {sum(map(goes_on, earlier))} of "
                       f"{len(earlier)} trials in {out} on "
                       f"{described(connect(self.cluster), self.cluster)}")
-        return run_sweep(ws.root, plan, out, self.cluster, progress, shipped, earlier)
+        with _lets_go_on_error(out):
+            return run_sweep(ws.root, plan, out, self.cluster, progress, shipped, earlier)
 
     def _shipped(self, ws: Workspace, plan: SweepPlan, progress: Progress
                  ) -> tuple[bytes, dict[str, str]] | None:
@@ -182,6 +186,18 @@ class Sweep(WorkspaceRequest):
             f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
             "back into the workspace when the sweep ends"))
         return shipped
+
+
+@contextlib.contextmanager
+def _lets_go_on_error(out: Path) -> Iterator[None]:
+    """A sweep that ends on an error (its cluster gone, a bug) lets go of its results, so that
+    it can go on from what its trials left without this process ending first (the app's)."""
+    try:
+        yield
+    except BaseException:
+        if (out / "results.json").is_file():
+            let_go(out)
+        raise
 
 
 def _wait_for_their_workers(ws: Workspace, runs: list[str], patience: float = 30.0) -> None:

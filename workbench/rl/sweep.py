@@ -179,6 +179,10 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
     try:
         with contextlib.redirect_stdout(sys.stderr), _ctrl_c_stops(pressed, progress):
             results = tuner.fit()
+    except BaseException:  # the copies it kept stay on this disk, for the sweep to go on
+        if shipments is not None:
+            ray.kill(shipments)
+        raise
     finally:
         tbx.setLevel(level)
     ids = [str((results[i].metrics or {}).get("trial_id")) for i in range(len(results))]

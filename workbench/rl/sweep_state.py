@@ -101,7 +101,7 @@ def earlier_trials(out: Path, runs: list[dict[str, Any]], retry_failed: bool = F
         raise ConfigError(f"resume: {out} has no results to go on from ({error}); a sweep "
                           "writes them when it starts and when it ends") from None
     running = results.get("running")
-    if running is not None and alive_here(running):
+    if _still_runs(running):
         raise ConfigError(f"resume: the sweep in {out} is still running (process "
                           f"{running['pid']}); stop it first (Ctrl-C, or Stop sweep)")
     if running is not None:
@@ -117,12 +117,27 @@ def earlier_trials(out: Path, runs: list[dict[str, Any]], retry_failed: bool = F
 
 def process_lost(out: Path) -> bool:
     """Whether the sweep in ``out`` lost its process: its results still name the process
-    that runs it, and no such process runs here."""
+    that ran it, and that process no longer runs it (it is dead, or let go of it)."""
     try:
         running = json.loads((out / "results.json").read_text()).get("running")
     except (OSError, ValueError):
         return False
-    return running is not None and not alive_here(running)
+    return running is not None and not _still_runs(running)
+
+
+def let_go(out: Path) -> None:
+    """Say in the sweep's results that this process no longer runs it: it ended on an error
+    before it wrote them (in the app, whose process lives on), so that it goes on as a sweep
+    whose process was lost."""
+    path = out / "results.json"
+    results = json.loads(path.read_text())
+    if results.get("running") is not None:
+        results["running"]["ended"] = True
+        path.write_text(json.dumps(results, indent=1))
+
+
+def _still_runs(running: dict[str, Any] | None) -> bool:
+    return running is not None and not running.get("ended") and alive_here(running)
 
 
 def _not_started(trial: dict[str, Any]) -> dict[str, Any]:
