@@ -17,14 +17,13 @@ from workbench.data.processes import running_here
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_asha import SweepASHA  # Ray's: the test command installs the extra
-from workbench.rl.sweep_report import rank, write_report
+from workbench.rl.sweep_report import let_go, rank, write_report
 from workbench.rl.sweep_state import (
     BY_ASHA,
     BY_HAND,
     LOST,
     SweepPlan,
     earlier_trials,
-    let_go,
     merged,
     process_lost,
     state,
@@ -107,8 +106,12 @@ def test_a_sweep_still_running_is_not_continued_beside_itself(tmp_path):
         earlier_trials(tmp_path, [])
     assert not process_lost(tmp_path)
     # Ended on an error in a process that lives on (the app's): it goes on as if it was lost.
-    let_go(tmp_path)
+    PLAN.save(tmp_path)
+    let_go(tmp_path, tmp_path / "ws")
     assert process_lost(tmp_path)
+    assert (tmp_path / "report.md").read_text().splitlines()[2].endswith(
+        f"`workbench sweep Reach --resume {tmp_path} --workspace {tmp_path / 'ws'}` goes on "
+        "with its trials from the runs they left.")
     assert [state(t) for t in earlier_trials(tmp_path, [])] == ["not started"] * 4
 
 

@@ -20,7 +20,8 @@ from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
 from workbench.rl.run_inputs import resolve_reward
 from workbench.rl.sweep_grid import NOT_SWEPT
-from workbench.rl.sweep_state import SweepPlan, let_go
+from workbench.rl.sweep_report import let_go
+from workbench.rl.sweep_state import SweepPlan
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
 
@@ -144,7 +145,7 @@ class Sweep(WorkspaceRequest):
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
         progress.emit("message", text=f"sweeping {len(plan.trials())} trials into {out} on "
                       f"{described(connect(address), address)}")
-        with _lets_go_on_error(out):
+        with _lets_go_on_error(out, ws.root):
             return run_sweep(ws.root, plan, out, address, progress, shipped)
 
     def _go_on(self, ws: Workspace, progress: Progress, out: Path) -> Result:
@@ -170,7 +171,7 @@ class Sweep(WorkspaceRequest):
         progress.emit("message", text=f"going on with {sum(map(goes_on, earlier))} of "
                       f"{len(earlier)} trials in {out} on "
                       f"{described(connect(self.cluster), self.cluster)}")
-        with _lets_go_on_error(out):
+        with _lets_go_on_error(out, ws.root):
             return run_sweep(ws.root, plan, out, self.cluster, progress, shipped, earlier)
 
     def _shipped(self, ws: Workspace, plan: SweepPlan, progress: Progress
@@ -189,14 +190,14 @@ class Sweep(WorkspaceRequest):
 
 
 @contextlib.contextmanager
-def _lets_go_on_error(out: Path) -> Iterator[None]:
+def _lets_go_on_error(out: Path, workspace: Path) -> Iterator[None]:
     """A sweep that ends on an error (its cluster gone, a bug) lets go of its results, so that
     it can go on from what its trials left without this process ending first (the app's)."""
     try:
         yield
     except BaseException:
         if (out / "results.json").is_file():
-            let_go(out)
+            let_go(out, workspace)
         raise
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from workbench import config as cfg
 from workbench.rl.run_config import RunConfig
-from workbench.rl.sweep_state import goes_on, state, trial_key
+from workbench.rl.sweep_state import SweepPlan, goes_on, state, trial_key
 
 
 def rank(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -53,7 +53,12 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
     lost is told from one that still runs."""
     changed = cfg.differences(base, RunConfig(scene=base.scene))
     lines = [f"# Sweep on {base.scene}", ""]
-    if running is not None:
+    where = f" --workspace {workspace}" if workspace is not None else ""
+    if running is not None and running.get("ended"):
+        lines += [f"Ended on an error (process {running['pid']} on {running['host']}) before "
+                  f"this report was rewritten: `workbench sweep {base.scene} --resume {out}"
+                  f"{where}` goes on with its trials from the runs they left.", ""]
+    elif running is not None:
         lines += [f"Running (process {running['pid']} on {running['host']}): this report is "
                   "rewritten when the sweep ends.", ""]
     lines += [
@@ -77,7 +82,6 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
         lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']}: {t['error']}"
                   for t in failed]
         lines.append("")
-    where = f" --workspace {workspace}" if workspace is not None else ""
     later = [t for t in trials if goes_on(t)]
     if later and running is None:
         lines += ["## Going on with this sweep", "",
@@ -100,6 +104,16 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
         indent=1))
     curves = {trial_key(t): t["curve"] for t in trials}
     (out / "curves.svg").write_text(curves_svg(curves))
+
+
+def let_go(out: Path, workspace: Path) -> None:
+    """Say in the sweep's results and report that this process no longer runs it: it ended
+    on an error before it rewrote them (in the app, whose process lives on), so that it goes
+    on as a sweep whose process was lost."""
+    results = json.loads((out / "results.json").read_text())
+    if results.get("running") is not None:
+        write_report(out, SweepPlan.load(out).base, results["ranking"], results["trials"],
+                     workspace, {**results["running"], "ended": True})
 
 
 def curves_svg(curves: dict[str, list[tuple[float, float]]], width: int = 720,

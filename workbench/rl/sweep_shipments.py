@@ -140,6 +140,8 @@ def bring_back(workspace: Path, out: Path, labels: dict[str, str], unlabelled: s
             (out / "trials").mkdir(exist_ok=True)
             (out / "trials" / f"{trial_id}.json").write_text(
                 json.dumps({"run": str(path), "trial": kept["trial"]}))
+            for copy in folder.glob(f"{trial_id}.*"):  # indexed: not brought back twice
+                copy.unlink()
     shutil.rmtree(folder)
     return here
 

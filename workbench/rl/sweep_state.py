@@ -125,17 +125,6 @@ def process_lost(out: Path) -> bool:
     return running is not None and not _still_runs(running)
 
 
-def let_go(out: Path) -> None:
-    """Say in the sweep's results that this process no longer runs it: it ended on an error
-    before it wrote them (in the app, whose process lives on), so that it goes on as a sweep
-    whose process was lost."""
-    path = out / "results.json"
-    results = json.loads(path.read_text())
-    if results.get("running") is not None:
-        results["running"]["ended"] = True
-        path.write_text(json.dumps(results, indent=1))
-
-
 def _still_runs(running: dict[str, Any] | None) -> bool:
     return running is not None and not running.get("ended") and alive_here(running)
 
