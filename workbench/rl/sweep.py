@@ -179,7 +179,7 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
     try:
         with contextlib.redirect_stdout(sys.stderr), _ctrl_c_stops(pressed, progress):
             results = tuner.fit()
-    except BaseException:  # the copies it kept stay on this disk, for the sweep to go on
+    except BaseException:  # the copies it mirrored stay on this disk, for going on
         if shipments is not None:
             ray.kill(shipments)
         raise
@@ -195,8 +195,7 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
             labels[ids[i]] = BY_HAND if by_hand and ids[i] not in asha.stopped else BY_ASHA
     if shipments is not None:
         lost = {ids[i]: "its node was lost" for i in range(len(results)) if results[i].error}
-        ray.kill(shipments)  # every copy it kept is on this node's disk
-        runs_here = bring_back(Path(workspace), out, {**labels, **lost}, "its node was lost")
+        runs_here = bring_back(ray, shipments, Path(workspace), out, {**labels, **lost})
     else:
         runs = {}  # each trial's run, as its worker noted it
         for trial_id, label in labels.items():

@@ -1,12 +1,15 @@
 """The sweep's end of shipped trials (a cluster whose nodes do not all see the workspace): the
 recordings every trial starts from, and each trial's run as it sends it back after every
-update, kept on the sweep's own disk in ``shipped/`` of the sweep's folder.
+update.
 
-A copy on disk, not in the sweep's memory, so that a sweep whose own process is lost (killed,
-its machine gone) still has every shipped run as its trial last sent it: going on, the sweep
-brings them into the workspace first and resumes each from its checkpoint, as it does a run
-written in place. Each copy is a plain tar of the run's folder beside a JSON of its row and
-trial, written whole before it replaces the one before; nothing is unpickled.
+A Ray actor on the sweep's node holds them, and the sweep takes them into the workspace when
+it ends. Where that node is the sweep process's own machine (not a Ray Client's remote
+driver), the actor also writes each copy to ``shipped/`` in the sweep's folder, so that a
+sweep whose process is lost (killed, or ended on an error) still has every shipped run as
+its trial last sent it: going on, the sweep brings them into the workspace first and resumes
+each from its checkpoint, as it does a run written in place. Each copy is a plain tar of the
+run's folder beside a JSON of its row and trial, written whole before it replaces the one
+before; nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -24,58 +27,73 @@ from workbench.rl.sweep_state import LOST, trial_key
 SHIPPED = "shipped"  # in the sweep's folder: the runs shipped trials sent back
 WHAT_TRAVELS = "sweep.json"  # in SHIPPED: the reward models' names, the runs going on
 
+# A trial's newest copy: its grid point and seed, its run's row, its run folder packed.
+Kept = tuple[dict[str, Any], dict[str, Any], bytes]
+
 
 class Shipments:
     """A Ray actor on the sweep's node: the recordings, the runs that trials going on after a
-    stop resume, and every trial's newest run, which it writes to ``folder``."""
+    stop resume (by trial key: trial ids are new in each fit), every trial's newest run and
+    the tracebacks of the trials that failed; ``travelled``: the reward models' names and the
+    runs going on, as :func:`start_shipments` was given them; ``mirror``: the folder each
+    copy is also written to, or None."""
 
     def __init__(self, recordings: bytes, going_on: dict[str, tuple[dict[str, Any], bytes]],
-                 folder: str):
-        self._recordings = recordings
-        self.going_on = going_on  # by trial_key: trial ids are new in each fit
-        self.folder = Path(folder)
+                 travelled: dict[str, Any], mirror: str | None):
+        self._recordings, self.going_on, self.travelled = recordings, going_on, travelled
+        self.mirror = Path(mirror) if mirror is not None else None
+        self.runs: dict[str, Kept] = {}
+        self.tracebacks: dict[str, str] = {}
 
     def recordings(self) -> bytes:
         return self._recordings
 
     def keep(self, trial_id: str, trial: dict[str, Any], row: dict[str, Any],
              archive: bytes) -> None:
-        """The trial's run as it stands now: the archive first, then the row that names it,
-        each whole before it replaces the last (a sweep lost mid-write keeps the one before)."""
-        _write(self.folder / f"{trial_id}.tar", archive)
-        _write(self.folder / f"{trial_id}.json",
-               json.dumps({"trial": trial, "row": row}).encode())
+        """The trial's run as it stands now; on the mirror, the archive first, then the row
+        that names it, each whole before it replaces the last (a sweep lost mid-write keeps
+        the copy before)."""
+        self.runs[trial_id] = (trial, row, archive)
+        if self.mirror is not None:
+            _write(self.mirror / f"{trial_id}.tar", archive)
+            _write(self.mirror / f"{trial_id}.json",
+                   json.dumps({"trial": trial, "row": row}).encode())
 
     def newest(self, trial_id: str, key: str) -> tuple[dict[str, Any], bytes] | None:
         """What a trial started again resumes: its own newest copy, else the run it goes on
         with from the sweep's last fit."""
-        note = self.folder / f"{trial_id}.json"
-        if note.is_file():
-            return json.loads(note.read_text())["row"], note.with_suffix(".tar").read_bytes()
+        if trial_id in self.runs:
+            _, row, archive = self.runs[trial_id]
+            return row, archive
         return self.going_on.get(key)
 
     def failed(self, trial_id: str, text: str) -> None:
-        """A trial's own traceback, beside an in-place trial's (``trials/``)."""
-        trials = self.folder.parent / "trials"
-        trials.mkdir(exist_ok=True)
-        (trials / f"{trial_id}.txt").write_text(text)
+        self.tracebacks[trial_id] = text
+
+    def everything(self) -> tuple[dict[str, Kept], dict[str, str], dict[str, Any]]:
+        return self.runs, self.tracebacks, self.travelled
 
 
 def start_shipments(ray: Any, recordings: bytes, name: str, workspace: Path, out: Path,
                     models: dict[str, str], going_on: dict[str, str]) -> Any:
-    """The :class:`Shipments` actor, named for the trials to find, pinned to this node (the
-    runs it keeps are on this node's disk, in ``out``); ``models``: the reward models as the
-    trials name them -> their names in the recordings' archive; ``going_on``: trial_key ->
-    the run folder a trial goes on with."""
+    """The :class:`Shipments` actor, named for the trials to find, pinned to this node: the
+    runs it holds are lost with it, so it must not be on a node the sweep may lose.
+    ``models``: the reward models as the trials name them -> their names in the recordings'
+    archive; ``going_on``: trial_key -> the run folder a trial goes on with."""
+    from ray.util import client
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    folder = out / SHIPPED
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / WHAT_TRAVELS).write_text(json.dumps({"models": models, "going_on": going_on}))
+    travelled = {"models": models, "going_on": going_on}
+    mirror = None
+    if not client.ray.is_connected():  # the actor's node is this machine: it sees ``out``
+        mirror = out / SHIPPED
+        mirror.mkdir(parents=True, exist_ok=True)
+        (mirror / WHAT_TRAVELS).write_text(json.dumps(travelled))
     packed = packed_runs(workspace, going_on)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     return ray.remote(num_cpus=0, max_restarts=0)(Shipments).options(
-        name=name, scheduling_strategy=here).remote(recordings, packed, str(folder))
+        name=name, scheduling_strategy=here).remote(
+            recordings, packed, travelled, str(mirror) if mirror is not None else None)
 
 
 def packed_runs(workspace: Path, runs: dict[str, str]) -> dict[str, tuple[dict[str, Any], bytes]]:
@@ -91,19 +109,47 @@ def packed_runs(workspace: Path, runs: dict[str, str]) -> dict[str, tuple[dict[s
     return packed
 
 
-def bring_back(workspace: Path, out: Path, labels: dict[str, str], unlabelled: str
+def bring_back(ray: Any, shipments: Any, workspace: Path, out: Path, labels: dict[str, str]
                ) -> dict[str, str]:
-    """Index each shipped trial's newest run in ``workspace`` (a new folder each, except a
-    trial's run that went on from an earlier fit, which takes the place of the run it
-    continued), note it
-    in ``out/trials`` as an in-place trial notes its run, and clear ``out/shipped``. A run
-    still "running" at its last report is stopped, by whoever ``labels`` says stopped its
-    trial (by trial id), else by ``unlabelled``. Returns each trial's run folder here. Called
-    when the sweep ends, and when a sweep whose process was lost goes on."""
+    """When the sweep ends: every shipped trial's newest run into ``workspace``
+    (:func:`_index`; a run still "running" at its last report stopped by whoever ``labels``
+    says stopped its trial, by trial id, else by the loss of its node), the failed trials'
+    tracebacks into ``out/trials``, and the actor ended. Returns each trial's run folder."""
+    runs, tracebacks, travelled = ray.get(shipments.everything.remote())
+    ray.kill(shipments)
+    if tracebacks:
+        (out / "trials").mkdir(exist_ok=True)
+        for trial_id, text in tracebacks.items():
+            (out / "trials" / f"{trial_id}.txt").write_text(text)
+    return _index(workspace, out, runs, travelled, labels, "its node was lost")
+
+
+def bring_back_left(workspace: Path, out: Path) -> dict[str, str]:
+    """Going on with a sweep whose process was lost: the runs its shipped trials last sent,
+    as the actor wrote them to ``out/shipped``, into ``workspace``, stopped with the sweep's
+    process (:func:`_index`)."""
     folder = out / SHIPPED
     if not (folder / WHAT_TRAVELS).is_file():
         return {}
+    newest: dict[str, tuple[str, Kept]] = {}  # by trial key: of a trial that ran under
+    # several ids (Tune's ids are new in each fit), the newest
+    notes = sorted((p for p in folder.glob("*.json") if p.name != WHAT_TRAVELS),
+                   key=lambda p: p.stat().st_mtime)
+    for note in notes:
+        kept = json.loads(note.read_text())
+        newest[trial_key(kept["trial"])] = (note.stem, (
+            kept["trial"], kept["row"], note.with_suffix(".tar").read_bytes()))
     travelled = json.loads((folder / WHAT_TRAVELS).read_text())
+    return _index(workspace, out, dict(newest.values()), travelled, {}, LOST)
+
+
+def _index(workspace: Path, out: Path, runs: dict[str, Kept], travelled: dict[str, Any],
+           labels: dict[str, str], unlabelled: str) -> dict[str, str]:
+    """Index each trial's run in ``workspace`` (a new folder each, except a trial's run that
+    went on from an earlier fit, which takes the place of the run it continued), note it in
+    ``out/trials`` as an in-place trial notes its run, and clear ``out/shipped``. A run still
+    "running" at its last report is stopped, by ``labels[trial_id]``, else by
+    ``unlabelled``."""
     # A model from outside the workspace travelled under outside/: its run names it as here.
     outside = {name: named for named, name in travelled["models"].items()
                if name.startswith("outside/")}
@@ -111,10 +157,9 @@ def bring_back(workspace: Path, out: Path, labels: dict[str, str], unlabelled: s
     here: dict[str, str] = {}
     with Workspace.open(workspace) as ws:
         rows = {str(Path(r["path"]).resolve()): r for r in ws.runs()}
-        for trial_id, kept in _kept(folder).items():
-            row, archive = kept["row"], (folder / f"{trial_id}.tar").read_bytes()
+        for trial_id, (trial, row, archive) in runs.items():
             path = ws.root / row["folder"]  # its own name, unless a run here has it
-            went_on = continued.get(trial_key(kept["trial"])) == path.resolve()
+            went_on = continued.get(trial_key(trial)) == path.resolve()
             if went_on:
                 _replace_folder(path, archive)
             else:
@@ -139,29 +184,11 @@ def bring_back(workspace: Path, out: Path, labels: dict[str, str], unlabelled: s
             here[trial_id] = str(path)
             (out / "trials").mkdir(exist_ok=True)
             (out / "trials" / f"{trial_id}.json").write_text(
-                json.dumps({"run": str(path), "trial": kept["trial"]}))
-            for copy in folder.glob(f"{trial_id}.*"):  # indexed: not brought back twice
+                json.dumps({"run": str(path), "trial": trial}))
+            for copy in (out / SHIPPED).glob(f"{trial_id}.*"):  # not brought back twice
                 copy.unlink()
-    shutil.rmtree(folder)
+    shutil.rmtree(out / SHIPPED, ignore_errors=True)
     return here
-
-
-def bring_back_left(workspace: Path, out: Path) -> dict[str, str]:
-    """The runs a lost sweep's shipped trials last sent, brought into the workspace, stopped
-    with the sweep's process (:func:`bring_back`)."""
-    return bring_back(workspace, out, {}, LOST)
-
-
-def _kept(folder: Path) -> dict[str, dict[str, Any]]:
-    """Each trial's newest copy (trial id -> its row and trial); of a trial that ran under
-    several ids (Tune's ids are new in each fit), the newest."""
-    newest: dict[str, tuple[str, dict[str, Any]]] = {}
-    notes = sorted((p for p in folder.glob("*.json") if p.name != WHAT_TRAVELS),
-                   key=lambda p: p.stat().st_mtime)
-    for note in notes:
-        kept = json.loads(note.read_text())
-        newest[trial_key(kept["trial"])] = (note.stem, kept)
-    return dict(newest.values())
 
 
 def _write(path: Path, data: bytes) -> None:
