@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,7 +18,6 @@ from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
 from workbench.rl.run_inputs import resolve_reward
 from workbench.rl.sweep_grid import NOT_SWEPT
-from workbench.rl.sweep_report import let_go
 from workbench.rl.sweep_state import SweepPlan
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
@@ -145,8 +142,7 @@ class Sweep(WorkspaceRequest):
         out = ws.new_artifact_dir("sweeps", f"sweep-{base.scene}")
         progress.emit("message", text=f"sweeping {len(plan.trials())} trials into {out} on "
                       f"{described(connect(address), address)}")
-        with _lets_go_on_error(out, ws.root):
-            return run_sweep(ws.root, plan, out, address, progress, shipped)
+        return run_sweep(ws.root, plan, out, address, progress, shipped)
 
     def _go_on(self, ws: Workspace, progress: Progress, out: Path) -> Result:
         """The trials of the sweep in ``out`` that were stopped by hand or with the sweep's
@@ -171,8 +167,7 @@ class Sweep(WorkspaceRequest):
         progress.emit("message", text=f"going on with {sum(map(goes_on, earlier))} of "
                       f"{len(earlier)} trials in {out} on "
                       f"{described(connect(self.cluster), self.cluster)}")
-        with _lets_go_on_error(out, ws.root):
-            return run_sweep(ws.root, plan, out, self.cluster, progress, shipped, earlier)
+        return run_sweep(ws.root, plan, out, self.cluster, progress, shipped, earlier)
 
     def _shipped(self, ws: Workspace, plan: SweepPlan, progress: Progress
                  ) -> tuple[bytes, dict[str, str]] | None:
@@ -187,18 +182,6 @@ class Sweep(WorkspaceRequest):
             f"({len(shipped[0]) / 1e6:.1f} MB) travel with each trial, and each run comes "
             "back into the workspace when the sweep ends"))
         return shipped
-
-
-@contextlib.contextmanager
-def _lets_go_on_error(out: Path, workspace: Path) -> Iterator[None]:
-    """A sweep that ends on an error (its cluster gone, a bug) lets go of its results, so that
-    it can go on from what its trials left without this process ending first (the app's)."""
-    try:
-        yield
-    except BaseException:
-        if (out / "results.json").is_file():
-            let_go(out, workspace)
-        raise
 
 
 def _wait_for_their_workers(ws: Workspace, runs: list[str], patience: float = 30.0) -> None:

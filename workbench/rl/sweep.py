@@ -39,7 +39,7 @@ from workbench.data.workspace import Workspace
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_grid import trial_config
-from workbench.rl.sweep_report import rank, write_report
+from workbench.rl.sweep_report import let_go, rank, write_report
 from workbench.rl.sweep_rows import error_line, label_stopped, trial_rows
 from workbench.rl.sweep_state import BY_ASHA, BY_HAND, SweepPlan, goes_on, merged, trial_key
 from workbench.rl.trial_places import noted_run
@@ -158,67 +158,80 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
     # runs is not continued beside itself.
     pending = merged(plan, list(earlier), [])
     write_report(out, plan.base, rank(pending), pending, Path(workspace), running_here())
-    with Workspace.open(workspace) as ws:
-        before = max((run["id"] for run in ws.runs()), default=0)
-    asha = SweepASHA(plan, earlier)
-    fits = sum(1 for _ in out.glob("tune*")) if earlier else 0  # each continuation its own
-    tuner = tune.Tuner(
-        tune.with_resources(_trial, {"cpu": 1}),
-        param_space=space,
-        tune_config=tune.TuneConfig(scheduler=asha),
-        run_config=tune.RunConfig(name=f"tune-{fits + 1}" if fits else "tune",
-                                  storage_path=str(out.resolve()), stop=Stop(),
-                                  callbacks=[Finished()], verbose=0,
-                                  failure_config=tune.FailureConfig(max_failures=NODE_LOSSES)),
-    )
-    # Tune's tables go to stderr (stdout is the result's), and its TensorBoard logger's note
-    # on every trial (it drops the assignments, a list, from the hyperparameters) is muted.
-    tbx = logging.getLogger("ray.tune.logger.tensorboardx")
-    level = tbx.level
-    tbx.setLevel(logging.WARNING)
-    try:
-        with contextlib.redirect_stdout(sys.stderr), _ctrl_c_stops(pressed, progress):
-            results = tuner.fit()
-    except BaseException:  # the copies it mirrored stay on this disk, for going on
+    with _lets_go_on_error(out, Path(workspace), ray, shipments):
+        with Workspace.open(workspace) as ws:
+            before = max((run["id"] for run in ws.runs()), default=0)
+        asha = SweepASHA(plan, earlier)
+        fits = sum(1 for _ in out.glob("tune*")) if earlier else 0  # each continuation its own
+        tuner = tune.Tuner(
+            tune.with_resources(_trial, {"cpu": 1}),
+            param_space=space,
+            tune_config=tune.TuneConfig(scheduler=asha),
+            run_config=tune.RunConfig(name=f"tune-{fits + 1}" if fits else "tune",
+                                      storage_path=str(out.resolve()), stop=Stop(),
+                                      callbacks=[Finished()], verbose=0,
+                                      failure_config=tune.FailureConfig(max_failures=NODE_LOSSES)),
+        )
+        # Tune's tables go to stderr (stdout is the result's), and its TensorBoard logger's note
+        # on every trial (it drops the assignments, a list, from the hyperparameters) is muted.
+        tbx = logging.getLogger("ray.tune.logger.tensorboardx")
+        level = tbx.level
+        tbx.setLevel(logging.WARNING)
+        try:
+            with contextlib.redirect_stdout(sys.stderr), _ctrl_c_stops(pressed, progress):
+                results = tuner.fit()
+        finally:
+            tbx.setLevel(level)
+        ids = [str((results[i].metrics or {}).get("trial_id")) for i in range(len(results))]
+        by_hand = bool(pressed)
+        labels = {}  # who stopped each trial that stopped before its end
+        for i in range(len(results)):
+            metrics = results[i].metrics or {}
+            if results[i].config is not None and not results[i].error and metrics.get(
+                    "final") != 1.0:
+                labels[ids[i]] = BY_HAND if by_hand and ids[i] not in asha.stopped else BY_ASHA
         if shipments is not None:
-            ray.kill(shipments)
+            lost = {ids[i]: "its node was lost" for i in range(len(results)) if results[i].error}
+            runs_here = bring_back(ray, shipments, Path(workspace), out, {**labels, **lost})
+        else:
+            runs = {}  # each trial's run, as its worker noted it
+            for trial_id, label in labels.items():
+                noted = noted_run(out, trial_id)
+                if noted is not None:
+                    runs[noted] = label
+            label_stopped(workspace, before, runs, BY_HAND if by_hand else BY_ASHA)
+            runs_here = {}
+        trials = merged(plan, list(earlier), trial_rows(results, ids, runs_here, out, labels))
+        ranking = rank(trials)
+        write_report(out, plan.base, ranking, trials, Path(workspace))
+        failed = [t for t in trials if t["error"]]
+        if failed and progress is not None:  # the whole tracebacks stay in Tune's trial folders
+            progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
+                          f"{' '.join(failed[0]['assignments'])} seed {failed[0]['seed']}: "
+                          f"{failed[0]['error']} (all in {out / 'report.md'})")
+        later = sum(goes_on(t) for t in trials)
+        if later and progress is not None:
+            progress.emit("message", text=f"{later} of {len(trials)} trials were stopped by "
+                          f"hand or had not started: `workbench sweep {plan.base.scene} --resume "
+                          f"{out}` goes on with them")
+        return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials),
+                "going_on": later}
+
+
+@contextlib.contextmanager
+def _lets_go_on_error(out: Path, workspace: Path, ray: Any, shipments: Any) -> Iterator[None]:
+    """A sweep that ends on an error (its cluster gone, a bug) before it rewrote its results
+    lets go of them, so that it goes on from what its trials left without this process
+    ending first (the app's lives on); its shipments actor is ended (the copies it mirrored
+    stay on this disk)."""
+    try:
+        yield
+    except BaseException:
+        if shipments is not None:
+            with contextlib.suppress(Exception):  # ended already, or its cluster is gone
+                ray.kill(shipments)
+        let_go(out, workspace)
         raise
-    finally:
-        tbx.setLevel(level)
-    ids = [str((results[i].metrics or {}).get("trial_id")) for i in range(len(results))]
-    by_hand = bool(pressed)
-    labels = {}  # who stopped each trial that stopped before its end
-    for i in range(len(results)):
-        metrics = results[i].metrics or {}
-        if results[i].config is not None and not results[i].error and metrics.get(
-                "final") != 1.0:
-            labels[ids[i]] = BY_HAND if by_hand and ids[i] not in asha.stopped else BY_ASHA
-    if shipments is not None:
-        lost = {ids[i]: "its node was lost" for i in range(len(results)) if results[i].error}
-        runs_here = bring_back(ray, shipments, Path(workspace), out, {**labels, **lost})
-    else:
-        runs = {}  # each trial's run, as its worker noted it
-        for trial_id, label in labels.items():
-            noted = noted_run(out, trial_id)
-            if noted is not None:
-                runs[noted] = label
-        label_stopped(workspace, before, runs, BY_HAND if by_hand else BY_ASHA)
-        runs_here = {}
-    trials = merged(plan, list(earlier), trial_rows(results, ids, runs_here, out, labels))
-    ranking = rank(trials)
-    write_report(out, plan.base, ranking, trials, Path(workspace))
-    failed = [t for t in trials if t["error"]]
-    if failed and progress is not None:  # the whole tracebacks stay in Tune's trial folders
-        progress.emit("message", text=f"{len(failed)} of {len(trials)} trials failed; first: "
-                      f"{' '.join(failed[0]['assignments'])} seed {failed[0]['seed']}: "
-                      f"{failed[0]['error']} (all in {out / 'report.md'})")
-    later = sum(goes_on(t) for t in trials)
-    if later and progress is not None:
-        progress.emit("message", text=f"{later} of {len(trials)} trials were stopped by hand or "
-                      f"had not started: `workbench sweep {plan.base.scene} --resume {out}` "
-                      "goes on with them")
-    return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials),
-            "going_on": later}
 
 
 @contextlib.contextmanager

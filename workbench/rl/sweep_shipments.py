@@ -22,7 +22,7 @@ from typing import Any
 
 from workbench.data.transfer import pack_folder, unpack
 from workbench.data.workspace import Workspace
-from workbench.rl.sweep_state import LOST, trial_key
+from workbench.rl.sweep_state import LOST, newest_by_trial, trial_key
 
 SHIPPED = "shipped"  # in the sweep's folder: the runs shipped trials sent back
 WHAT_TRAVELS = "sweep.json"  # in SHIPPED: the reward models' names, the runs going on
@@ -131,16 +131,10 @@ def bring_back_left(workspace: Path, out: Path) -> dict[str, str]:
     folder = out / SHIPPED
     if not (folder / WHAT_TRAVELS).is_file():
         return {}
-    newest: dict[str, tuple[str, Kept]] = {}  # by trial key: of a trial that ran under
-    # several ids (Tune's ids are new in each fit), the newest
-    notes = sorted((p for p in folder.glob("*.json") if p.name != WHAT_TRAVELS),
-                   key=lambda p: p.stat().st_mtime)
-    for note in notes:
-        kept = json.loads(note.read_text())
-        newest[trial_key(kept["trial"])] = (note.stem, (
-            kept["trial"], kept["row"], note.with_suffix(".tar").read_bytes()))
+    runs = {note.stem: (kept["trial"], kept["row"], note.with_suffix(".tar").read_bytes())
+            for note, kept in newest_by_trial(folder).values()}
     travelled = json.loads((folder / WHAT_TRAVELS).read_text())
-    return _index(workspace, out, dict(newest.values()), travelled, {}, LOST)
+    return _index(workspace, out, runs, travelled, {}, LOST)
 
 
 def _index(workspace: Path, out: Path, runs: dict[str, Kept], travelled: dict[str, Any],

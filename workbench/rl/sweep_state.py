@@ -143,11 +143,7 @@ def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any
     where the run finished, and goes on from the run's checkpoint where it has one (else as
     it was: from the run it stopped in an earlier fit, or from the start)."""
     rows = {str(Path(r["path"]).resolve()): r for r in runs}
-    noted: dict[str, str] = {}  # trial_key -> its newest run
-    for note in sorted((out / "trials").glob("*.json"), key=lambda p: p.stat().st_mtime):
-        seen = json.loads(note.read_text())
-        if "trial" in seen:
-            noted[trial_key(seen["trial"])] = seen["run"]
+    noted = {key: seen["run"] for key, (_, seen) in newest_by_trial(out / "trials").items()}
     recovered = []
     for trial in trials:
         run = noted.get(trial_key(trial))
@@ -161,6 +157,17 @@ def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any
                          "score": None}
         recovered.append(trial)
     return recovered
+
+
+def newest_by_trial(folder: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """The JSON notes in ``folder`` that name a trial (``"trial"``: its grid point and
+    seed), the newest of each trial by its key: a trial runs under a new Tune id in each fit."""
+    newest = {}
+    for note in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        seen = json.loads(note.read_text())
+        if isinstance(seen, dict) and "trial" in seen:
+            newest[trial_key(seen["trial"])] = (note, seen)
+    return newest
 
 
 def merged(plan: SweepPlan, earlier: list[dict[str, Any]], now: list[dict[str, Any]]
