@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from workbench.data.workspace import Workspace
+from workbench.rewards.artifact import load_reward_model
 from workbench.rl.sweep_state import BY_HAND, state
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -583,13 +584,7 @@ def test_trials_that_fail_in_their_workers_are_reported_not_ranked(cluster, tmp_
     before = _scratch_copies()
     script = SHIPPED_SWEEP + """
 import os
-from workbench.config import ConfigError
 os.environ["RAY_ADDRESS"] = sys.argv[1]  # no cluster given: the sweep's trials run there
-online = cfg.override(RunConfig(scene="Reach", reward="reference"), ["online_feedback=true"])
-try:  # the reward an online trial learns would stay on its node: refused before it starts
-    Sweep(config=online, seeds=1, workspace=Path(sys.argv[2])).perform(Said())
-except ConfigError as error:
-    print(error)
 print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
                        "ppo.total_steps=256")))
 """
@@ -597,7 +592,6 @@ print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     seen = _printed(out.stdout)
-    assert out.stdout.count("online_feedback: a sweep whose nodes do not all see") == 1
     good, bad = seen["result"]["ranking"]
     assert (good["settings"], good["failed"], good["finished"]) == ("reward=reference", 0, 1)
     assert (bad["settings"], bad["failed"], bad["mean_success"]) == (f"reward={broken}", 1,
@@ -640,6 +634,43 @@ print(json.dumps(Sweep(config=RunConfig(scene="Reach"), cluster=sys.argv[1], res
     assert [(row["finished"], row["failed"]) for row in ranking.values()] == [(1, 0)] * 2
     with Workspace.open(workspace) as ws:
         assert sorted(r["status"] for r in ws.runs("Reach")) == ["finished", "finished"]
+
+
+def test_a_shipped_online_feedback_trial_brings_back_the_reward_it_learned(cluster, tmp_path):
+    """A trial learning its reward from a synthetic teacher where the workspace is not: the
+    reward model comes back with its run, indexed in a folder of its own, and the run and its
+    policy name it there. With people as the teacher it is refused before any trial starts:
+    no person would see the trial's clips, nor the trial the labels given meanwhile."""
+    address, _, env = cluster
+    workspace = tmp_path / "ws"
+    script = SHIPPED_SWEEP + """
+from workbench.config import ConfigError
+online = ["online_feedback=true", "online.total_labels=4", "ppo.total_steps=512"]
+try:
+    sweep(sys.argv[2], (), *online)
+except ConfigError as error:
+    print(error)
+print(json.dumps(sweep(sys.argv[2], (), *online, "online_teacher=oracle", "online_clips=0")))
+"""
+    out = subprocess.run([sys.executable, "-c", script, address, str(workspace)], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("online_feedback: the trials of a sweep whose nodes do not all "
+                            "see the workspace") == 1
+    assert len(list((workspace / "sweeps").iterdir())) == 1  # the refused one made none
+    [row] = _printed(out.stdout)["result"]["ranking"]
+    assert (row["finished"], row["failed"]) == (1, 0)
+    with Workspace.open(workspace) as ws:
+        [run], [model] = ws.runs("Reach"), ws.models("Reach")
+    assert row["runs"] == [run["path"]] and run["status"] == "finished"
+    assert Path(model["path"]).parent == workspace.resolve() / "models"
+    assert model["family"] == "preference" and model["metrics"]["online_labels"] >= 4
+    assert run["metrics"]["reward"] == model["path"]
+    policy = json.loads((Path(run["path"]) / "policy" / "policy.json").read_text())
+    assert policy["reward"] == model["path"]
+    assert not (Path(run["path"]) / ".made").exists()
+    learned = load_reward_model(model["path"], device="cpu")
+    assert learned.family == "preference"
 
 
 def test_a_reward_fit_runs_as_a_task_on_the_cluster_into_the_workspace(cluster, tmp_path):

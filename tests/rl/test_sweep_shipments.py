@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.rl.test_sweep_going_on import PLAN
 from workbench.data.processes import running_here
-from workbench.data.transfer import pack_folder
+from workbench.data.transfer import MADE, pack_folder
 from workbench.data.workspace import Workspace
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.sweep_report import rank, write_report
@@ -134,3 +134,33 @@ def test_a_sweep_that_ended_or_still_runs_did_not_lose_its_process(tmp_path):
     assert not process_lost(tmp_path)  # this process runs it
     write_report(tmp_path, PLAN.base, rank(pending), pending)
     assert not process_lost(tmp_path) and not process_lost(tmp_path / "no sweep")
+
+
+def test_a_reward_a_shipped_run_learned_comes_back_indexed_beside_it(tmp_path):
+    """An online-feedback trial's run packs the reward model it stored on its node beside
+    its folder (``MADE``): brought back, the model has a folder of its own under models/,
+    indexed, and the run's metrics and policy name it there, not the node's path."""
+    root, out, shipments = _sweep(tmp_path)
+    node = tmp_path / "node"
+    row, _ = _run_on_a_node(node, 8)
+    run, learned = node / "runs" / "ppo-Reach-1", node / "models" / "preference-Reach-1"
+    learned.mkdir(parents=True)
+    (learned / "model.json").write_text('{"family": "preference"}')
+    (run / "policy").mkdir()
+    (run / "policy" / "policy.json").write_text(json.dumps({"reward": str(learned)}))
+    there = str(root / "models" / "preference-Reach-1")  # as the trial names it (as_here)
+    made = {"name": "preference-Reach", "family": "preference", "scene": "Reach",
+            "metrics": {"online_labels": 12}, "created": 120.0, "path": there}
+    row = {**row, "status": "finished", "metrics": {"reward": there}, "made": [made]}
+    shipments.keep("t-1", FIRST, row, pack_folder(run, {f"{MADE}/0": learned}))
+    [path] = bring_back_left(root, out).values()
+    with Workspace.open(root) as ws:
+        [model], [run_row] = ws.models(), ws.runs()
+    assert (model["family"], model["metrics"], model["created"]) == ("preference",
+                                                                     {"online_labels": 12}, 120.0)
+    assert json.loads((Path(model["path"]) / "model.json").read_text()) == {
+        "family": "preference"}
+    assert run_row["metrics"]["reward"] == model["path"] != there
+    assert json.loads((Path(path) / "policy" / "policy.json").read_text())["reward"] == (
+        model["path"])
+    assert not (Path(path) / MADE).exists()

@@ -18,11 +18,15 @@ import tarfile
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from workbench.data.processes import dead_here, running_here
 from workbench.data.workspace import DATABASE, LABEL_JOURNAL, MARKER, Workspace
 
 OWNER = ".scratch-owner.json"  # in a scratch copy: the process that made it (running_here)
+# In a run packed on another node: the reward models the run made there (online feedback's),
+# each under its index in the run's list of them.
+MADE = ".made"
 
 
 def scratch_copy(kind: str) -> tempfile.TemporaryDirectory[str]:
@@ -76,12 +80,29 @@ def pack_recordings(ws: Workspace, scene: str, folders: Mapping[str, Path] | Non
     return buffer.getvalue()
 
 
-def pack_folder(folder: Path) -> bytes:
-    """One folder (a fitted model) with everything under it."""
+def pack_folder(folder: Path, beside: Mapping[str, Path] | None = None) -> bytes:
+    """One folder (a fitted model, a run) with everything under it; and the folders
+    ``beside`` it, each under the name it maps from (a run's :data:`MADE` models)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(folder, arcname=".")
+        for name, other in (beside or {}).items():
+            tar.add(other, arcname=name)
     return buffer.getvalue()
+
+
+def index_made(ws: Workspace, made: Mapping[str, Any], files: bytes | Path) -> tuple[Path, int]:
+    """A model made on another node (``made``: its index row there) in a folder of its own
+    in ``ws``, indexed; ``files``: its folder packed, or a folder of this disk that moves
+    there. Its folder and its id here."""
+    path = ws.new_artifact_dir("models", str(made["name"]))
+    if isinstance(files, bytes):
+        unpack(files, path)
+    else:
+        path.rmdir()
+        shutil.move(files, path)
+    return path, ws.add_model(made["name"], made["family"], made["scene"], path,
+                              made["metrics"], made["created"])
 
 
 def unpack(archive: bytes, into: Path) -> None:

@@ -15,7 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from workbench.data.transfer import pack_folder, pack_recordings, scratch_copy, unpack
+from workbench.data.transfer import (
+    index_made,
+    pack_folder,
+    pack_recordings,
+    scratch_copy,
+    unpack,
+)
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.rl.ray_rollouts import connect, described, nodes_without
@@ -112,10 +118,7 @@ def _bring_back(ws: Workspace, result: Result, made: list[dict[str, Any]], remot
     paths and ids at the copies."""
     result = dict(result)
     for model in made:
-        path = ws.new_artifact_dir("models", model["name"])
-        unpack(model["archive"], path)
-        model_id = ws.add_model(model["name"], model["family"], model["scene"], path,
-                                model["metrics"], model["created"])
+        path, model_id = index_made(ws, model, model["archive"])
         if result.get("path") == model["path"]:
             result.update(path=str(path), model_id=model_id)
     return {key: value.replace(remote_root, str(ws.root)) if isinstance(value, str) else value

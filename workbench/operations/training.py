@@ -203,10 +203,14 @@ def _shipment(ws: Workspace, configs: list[RunConfig]) -> tuple[bytes, dict[str,
     folders: dict[str, Path] = {}
     models: dict[str, str] = {}
     for config in configs:
-        if config.online_feedback:  # the reward it learns would stay on the node
-            raise ConfigError("online_feedback: a sweep whose nodes do not all see the "
-                              "workspace keeps no reward its trials learn; sweep it on a "
-                              "shared file system, or with --cluster auto")
+        # The reward a trial learns comes back with its run; its clips and a person's
+        # labels would need the workspace while it trains.
+        if config.online_feedback and (not config.online_teacher or config.online_clips):
+            raise ConfigError("online_feedback: the trials of a sweep whose nodes do not all "
+                              "see the workspace show no clip to a person and read no label "
+                              "given meanwhile; give a synthetic teacher and no clips "
+                              "(--online-teacher oracle --online-clips 0), or sweep where "
+                              "every node sees the workspace")
         if config.reward != "model":
             continue
         folder = Path(ws.absolute(config.reward_model)).resolve()

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from workbench.data.transfer import pack_folder, unpack
+from workbench.data.transfer import MADE, index_made, pack_folder, unpack
 from workbench.data.workspace import Workspace
 from workbench.rl.sweep_state import LOST, newest_by_trial, trial_key
 
@@ -165,6 +165,11 @@ def _index(workspace: Path, out: Path, runs: dict[str, Kept], travelled: dict[st
             # What the metrics say of the run's own folder (the reward as it read it).
             metrics = json.loads(json.dumps(row["metrics"]).replace(row["folder"],
                                                                     ws.relative(path)))
+            for i, made in enumerate(row.get("made", [])):  # the reward it learned
+                model, _ = index_made(ws, made, path / MADE / str(i))
+                if metrics.get("reward") == made["path"]:
+                    metrics["reward"] = str(model)
+            shutil.rmtree(path / MADE, ignore_errors=True)
             _name_reward_as_here(path, outside, metrics)
             status = row["status"]
             if status == "running":

@@ -11,11 +11,12 @@ checkpoint. Ray carries every archive between processes; nothing is unpickled fr
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from workbench.data.transfer import pack_folder, scratch_copy, unpack
+from workbench.data.transfer import MADE, pack_folder, scratch_copy, unpack
 from workbench.data.workspace import Workspace
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_state import trial_key
@@ -102,6 +103,7 @@ class Shipped:
         row, archive = newest
         run_dir = self.root / row["folder"]
         unpack(archive, run_dir)
+        shutil.rmtree(run_dir / MADE, ignore_errors=True)  # learned by a run that had ended
         config = json.loads((run_dir / "config.json").read_text())
         if config.get("reward_model") in self.models:  # a run brought back names it as there
             config["reward_model"] = self.models[config["reward_model"]]
@@ -123,15 +125,20 @@ class Shipped:
 
     def reported(self, ws: Workspace) -> None:
         """Send the run's folder and row back (before Tune hears of the update: ASHA may end
-        this process as soon as it has)."""
+        this process as soon as it has), with the reward model it learned once it has ended
+        (online feedback)."""
         assert self.run_dir is not None, "a run reports after its folder is made"
         [row] = [r for r in ws.runs() if Path(r["path"]) == self.run_dir.resolve()]
         sent = {key: row[key] for key in ("name", "scene", "status", "created")}
         # Its metrics name folders as here (the reward it trained on), not in the scratch copy.
         sent.update(folder=ws.relative(self.run_dir),
                     metrics=json.loads(self.as_here(json.dumps(row["metrics"]))))
-        self.ray.get(self.shipments.keep.remote(self.trial_id, self.trial, sent,
-                                                pack_folder(self.run_dir)))
+        made = ws.models()  # the scratch copy indexes no model but those its run made
+        sent["made"] = [{**{k: m[k] for k in ("name", "family", "scene", "metrics", "created")},
+                         "path": self.as_here(m["path"])} for m in made]
+        archive = pack_folder(self.run_dir, {f"{MADE}/{i}": Path(m["path"])
+                                             for i, m in enumerate(made)})
+        self.ray.get(self.shipments.keep.remote(self.trial_id, self.trial, sent, archive))
 
     def as_here(self, text: str) -> str:
         """A message naming this trial's folders, as the sweep's caller knows them: a reward
