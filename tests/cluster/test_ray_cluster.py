@@ -37,16 +37,21 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+CLIENT_PORT: list[int] = []  # the head's Ray Client server, once the cluster runs
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    """(address, the worker node's `ray start --block` process)."""
-    port = _free_port()
+    """(address, the worker node's `ray start --block` process, the environment)."""
+    port, client_port = _free_port(), _free_port()
     address = f"127.0.0.1:{port}"
     # A throwaway cluster of this machine's own processes: no token to hand around.
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
     common = ["--num-cpus=1", "--disable-usage-stats"]
     subprocess.run([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
-                    *common], check=True, env=env, capture_output=True, timeout=120)
+                    f"--ray-client-server-port={client_port}", *common], check=True, env=env,
+                   capture_output=True, timeout=120)
+    CLIENT_PORT[:] = [client_port]
     worker = subprocess.Popen([RAY, "start", f"--address={address}", "--block", *common], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
@@ -354,7 +359,12 @@ class StopOnceARunLoggedTwoUpdates(Said):  # the person presses Stop
     def should_stop(self):
         logs = (log for copy in set(copies.glob("workbench-trial-*")) - before
                 for log in copy.glob("runs/*/metrics.jsonl"))
-        return any(updates_logged(log) >= 2 for log in logs)
+        if any(updates_logged(log) >= 2 for log in logs):
+            # The copies on the sweep's disk when Stop is pressed (a Ray Client's own mirror).
+            mirrored = sorted(p.name for p in Path(sys.argv[2]).glob("sweeps/*/shipped/*"))
+            print(json.dumps({"mirrored": mirrored}), file=sys.__stdout__, flush=True)
+            return True
+        return False
 
 args = ["Reach", "--cluster", sys.argv[1], "-w", sys.argv[2], *sys.argv[3:]]
 parser = Parser(prog="workbench sweep")
@@ -389,15 +399,19 @@ def _updates_logged(logs: list[Path]) -> int:
     return logged
 
 
-@pytest.mark.parametrize("where", ["in place", "shipped"])
+@pytest.mark.parametrize("where", ["in place", "shipped", "shipped through Ray Client"])
 def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp_path, where):
     """Stopped two updates into a run, every trial ends: those running keep their runs
     (stopped by hand, resumable), the others had not started (two CPUs, three trials).
     Going on with the sweep finishes all three, each run stopped with a checkpoint in its own
     folder from that checkpoint. In place, every node sees the workspace and the person
     presses Ctrl-C in `workbench sweep`; shipped, none does (the Stop of the app): the
-    stopped runs travel to the trials that go on and come back into their folders."""
+    stopped runs travel to the trials that go on and come back into their folders. Through
+    Ray Client, Tune's loop runs on the head: the Stop reaches it there, and the sweep's
+    process mirrors the trials' copies on its own disk while they train."""
     address, _, env = cluster
+    if where == "shipped through Ray Client":
+        address = f"ray://127.0.0.1:{CLIENT_PORT[0]}"
     workspace = tmp_path / "ws"
     if where == "in place":
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
@@ -422,6 +436,10 @@ def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp
     assert sweep.returncode == 0, err[-3000:]
     first = printed(out)
     folder = Path(first["report"]).parent
+    if where != "in place":  # the trial that logged two updates had sent its copies back
+        [mirrored] = [json.loads(line)["mirrored"] for line in out.splitlines()
+                      if line.startswith('{"mirrored"')]
+        assert "sweep.json" in mirrored and any(name.endswith(".tar") for name in mirrored)
     trials = json.loads((folder / "results.json").read_text())["trials"]
     states = [state(t) for t in trials]
     # The first run to log two updates is stopped before any can finish its eight.

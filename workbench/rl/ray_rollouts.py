@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -54,14 +55,22 @@ def connect(address: str) -> Any:
             except ConnectionError:
                 ray.init(log_to_driver=False)
         else:
-            with warnings.catch_warnings():  # Ray's own warning repeats the error below
-                warnings.simplefilter("ignore", UserWarning)
-                try:
-                    ray.init(address=address, log_to_driver=False)
-                except ConnectionError as error:
-                    raise RuntimeError(
-                        f"cluster: no Ray cluster answered at {address} ({error}); start one "
-                        "with `ray start --head` there, or use --cluster auto") from None
+            # A Ray Client's server process for this client can fail to start on the head
+            # now and then ("Starting Ray client server failed"): asked once more.
+            attempts = 2 if address.startswith("ray://") else 1
+            for attempt in range(attempts):
+                with warnings.catch_warnings():  # Ray's own warning repeats the error below
+                    warnings.simplefilter("ignore", UserWarning)
+                    try:
+                        ray.init(address=address, log_to_driver=False)
+                        break
+                    except ConnectionError as error:
+                        if attempt + 1 < attempts:
+                            time.sleep(2.0)
+                            continue
+                        raise RuntimeError(
+                            f"cluster: no Ray cluster answered at {address} ({error}); start "
+                            "one with `ray start --head` there, or use --cluster auto") from None
     return ray
 
 

@@ -14,7 +14,8 @@ stopped by hand goes on later with the trials it stopped and those it had not st
 
 The rest of a sweep, each in its own module: the grid (``sweep_grid``), ASHA that can go on
 (``sweep_asha``), the trials' rows and the runs' labels when a fit ends (``sweep_rows``), the
-shipped trials' runs (``sweep_shipments``) and the report (``sweep_report``).
+shipped trials' runs (``sweep_shipments``), the desk where a Ray Client sweep's process
+meets Tune's loop on the head (``sweep_desk``) and the report (``sweep_report``).
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
 
     from workbench.rl.ray_rollouts import connect
     from workbench.rl.sweep_asha import SweepASHA
-    from workbench.rl.sweep_shipments import bring_back, start_shipments
+    from workbench.rl.sweep_desk import DeskCounts, DeskStop, fit_beside, open_desk
+    from workbench.rl.sweep_shipments import bring_back, mirrored_here, start_shipments
 
     ray = connect(cluster)
     last_fit = {trial_key(t): t for t in earlier}
@@ -132,24 +134,30 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
 
     pressed: list[bool] = []  # whether the person pressed Stop, once and for all
 
+    def stop_asked() -> bool:
+        if not pressed and progress is not None and progress.should_stop():
+            pressed.append(True)
+        return bool(pressed)
+
+    def trials_done(count: int) -> None:  # of this fit's; the earlier fits' count as done
+        if progress is not None:
+            progress.emit("progress", stage="sweep", done=len(plan.trials()) - len(todo) + count,
+                          total=len(plan.trials()))
+
     class Stop(tune.Stopper):  # the person pressed Stop: end every trial
         def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
             return self.stop_all()
 
         def stop_all(self) -> bool:
-            if not pressed and progress is not None and progress.should_stop():
-                pressed.append(True)
-            return bool(pressed)
+            return stop_asked()
 
     class Finished(tune.Callback):
-        done = len(plan.trials()) - len(todo)
+        done = 0
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any,
                               **info: Any) -> None:
             self.done += 1
-            if progress is not None:
-                progress.emit("progress", stage="sweep", done=self.done,
-                              total=len(plan.trials()))
+            trials_done(self.done)
 
     out.mkdir(parents=True, exist_ok=True)
     plan.save(out)
@@ -158,19 +166,26 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
     # runs is not continued beside itself.
     pending = merged(plan, list(earlier), [])
     write_report(out, plan.base, rank(pending), pending, Path(workspace), running_here())
-    with _lets_go_on_error(out, Path(workspace), ray, shipments):
+    # Driven through Ray Client, Tune's loop runs on the head: its stopper, callback and
+    # scheduler meet this process at a desk there, and its own files stay on the head (this
+    # sweep's folder is not a path there).
+    desk = open_desk()
+    with _lets_go_on_error(out, Path(workspace), ray, (shipments, desk)):
         with Workspace.open(workspace) as ws:
             before = max((run["id"] for run in ws.runs()), default=0)
-        asha = SweepASHA(plan, earlier)
+        asha = SweepASHA(plan, earlier, desk)
         fits = sum(1 for _ in out.glob("tune*")) if earlier else 0  # each continuation its own
+        where: dict[str, Any] = ({"name": f"tune-{fits + 1}" if fits else "tune",
+                                  "storage_path": str(out.resolve())} if desk is None else
+                                 {"name": f"workbench-{out.name}-{uuid.uuid4().hex[:8]}"})
         tuner = tune.Tuner(
             tune.with_resources(_trial, {"cpu": 1}),
             param_space=space,
             tune_config=tune.TuneConfig(scheduler=asha),
-            run_config=tune.RunConfig(name=f"tune-{fits + 1}" if fits else "tune",
-                                      storage_path=str(out.resolve()), stop=Stop(),
-                                      callbacks=[Finished()], verbose=0,
-                                      failure_config=tune.FailureConfig(max_failures=NODE_LOSSES)),
+            run_config=tune.RunConfig(
+                **where, stop=Stop() if desk is None else DeskStop(desk),
+                callbacks=[Finished() if desk is None else DeskCounts(desk)], verbose=0,
+                failure_config=tune.FailureConfig(max_failures=NODE_LOSSES)),
         )
         # Tune's tables go to stderr (stdout is the result's), and its TensorBoard logger's note
         # on every trial (it drops the assignments, a list, from the hyperparameters) is muted.
@@ -179,9 +194,17 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
         tbx.setLevel(logging.WARNING)
         try:
             with contextlib.redirect_stdout(sys.stderr), _ctrl_c_stops(pressed, progress):
-                results = tuner.fit()
+                if desk is None:
+                    results = tuner.fit()
+                else:
+                    mirror = (mirrored_here(ray, shipments, out) if shipments is not None
+                              else lambda: None)
+                    results = fit_beside(tuner, desk, stop_asked, trials_done, mirror)
         finally:
             tbx.setLevel(level)
+        stopped_by_asha = asha.stopped if desk is None else ray.get(desk.news.remote())[1]
+        if desk is not None:
+            ray.kill(desk)
         ids = [str((results[i].metrics or {}).get("trial_id")) for i in range(len(results))]
         by_hand = bool(pressed)
         labels = {}  # who stopped each trial that stopped before its end
@@ -189,7 +212,8 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
             metrics = results[i].metrics or {}
             if results[i].config is not None and not results[i].error and metrics.get(
                     "final") != 1.0:
-                labels[ids[i]] = BY_HAND if by_hand and ids[i] not in asha.stopped else BY_ASHA
+                labels[ids[i]] = (BY_HAND if by_hand and ids[i] not in stopped_by_asha
+                                  else BY_ASHA)
         if shipments is not None:
             lost = {ids[i]: "its node was lost" for i in range(len(results)) if results[i].error}
             runs_here = bring_back(ray, shipments, Path(workspace), out, {**labels, **lost})
@@ -219,17 +243,19 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
 
 
 @contextlib.contextmanager
-def _lets_go_on_error(out: Path, workspace: Path, ray: Any, shipments: Any) -> Iterator[None]:
+def _lets_go_on_error(out: Path, workspace: Path, ray: Any, actors: Sequence[Any]
+                      ) -> Iterator[None]:
     """A sweep that ends on an error (its cluster gone, a bug) before it rewrote its results
     lets go of them, so that it goes on from what its trials left without this process
-    ending first (the app's lives on); its shipments actor is ended (the copies it mirrored
-    stay on this disk)."""
+    ending first (the app's lives on); its ``actors`` (shipments, desk) are ended (the
+    copies mirrored stay on this disk)."""
     try:
         yield
     except BaseException:
-        if shipments is not None:
+        for actor in actors:
             with contextlib.suppress(Exception):  # ended already, or its cluster is gone
-                ray.kill(shipments)
+                if actor is not None:
+                    ray.kill(actor)
         let_go(out, workspace)
         raise
 

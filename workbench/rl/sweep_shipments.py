@@ -3,9 +3,10 @@ recordings every trial starts from, and each trial's run as it sends it back aft
 update.
 
 A Ray actor on the sweep's node holds them, and the sweep takes them into the workspace when
-it ends. Where that node is the sweep process's own machine (not a Ray Client's remote
-driver), the actor also writes each copy to ``shipped/`` in the sweep's folder, so that a
-sweep whose process is lost (killed, or ended on an error) still has every shipped run as
+it ends. Each copy is also written to ``shipped/`` in the sweep's folder: by the actor
+where its node is the sweep process's own machine, by the sweep's process as copies arrive
+where a Ray Client drives the cluster (the actor is then on the head). So a sweep whose
+process is lost (killed, or ended on an error) still has every shipped run as
 its trial last sent it: going on, the sweep brings them into the workspace first and resumes
 each from its checkpoint, as it does a run written in place. Each copy is a plain tar of the
 run's folder beside a JSON of its row and trial, written whole before it replaces the one
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +46,25 @@ class Shipments:
         self.mirror = Path(mirror) if mirror is not None else None
         self.runs: dict[str, Kept] = {}
         self.tracebacks: dict[str, str] = {}
+        self.sent = 0  # copies kept so far; each trial's newest copy is the sent-th
+        self._numbers: dict[str, int] = {}
 
     def recordings(self) -> bytes:
         return self._recordings
 
     def keep(self, trial_id: str, trial: dict[str, Any], row: dict[str, Any],
              archive: bytes) -> None:
-        """The trial's run as it stands now; on the mirror, the archive first, then the row
-        that names it, each whole before it replaces the last (a sweep lost mid-write keeps
-        the copy before)."""
+        """The trial's run as it stands now, also on the mirror (``mirror_copy``)."""
         self.runs[trial_id] = (trial, row, archive)
+        self.sent += 1
+        self._numbers[trial_id] = self.sent
         if self.mirror is not None:
-            _write(self.mirror / f"{trial_id}.tar", archive)
-            _write(self.mirror / f"{trial_id}.json",
-                   json.dumps({"trial": trial, "row": row}).encode())
+            mirror_copy(self.mirror, trial_id, self.runs[trial_id])
+
+    def since(self, seen: int) -> tuple[int, dict[str, Kept]]:
+        """The copies sent; each trial's newest that came after the ``seen``-th (what a Ray
+        Client sweep's process mirrors on its own disk)."""
+        return self.sent, {t: self.runs[t] for t, n in self._numbers.items() if n > seen}
 
     def newest(self, trial_id: str, key: str) -> tuple[dict[str, Any], bytes] | None:
         """What a trial started again resumes: its own newest copy, else the run it goes on
@@ -84,16 +91,38 @@ def start_shipments(ray: Any, recordings: bytes, name: str, workspace: Path, out
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     travelled = {"models": models, "going_on": going_on}
-    mirror = None
-    if not client.ray.is_connected():  # the actor's node is this machine: it sees ``out``
-        mirror = out / SHIPPED
-        mirror.mkdir(parents=True, exist_ok=True)
-        (mirror / WHAT_TRAVELS).write_text(json.dumps(travelled))
+    (out / SHIPPED).mkdir(parents=True, exist_ok=True)
+    (out / SHIPPED / WHAT_TRAVELS).write_text(json.dumps(travelled))
+    # The actor's node is this machine, which sees ``out``, unless a Ray Client drives the
+    # cluster: its process then mirrors the copies itself (``mirrored_here``).
+    mirror = None if client.ray.is_connected() else str(out / SHIPPED)
     packed = packed_runs(workspace, going_on)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     return ray.remote(num_cpus=0, max_restarts=0)(Shipments).options(
-        name=name, scheduling_strategy=here).remote(
-            recordings, packed, travelled, str(mirror) if mirror is not None else None)
+        name=name, scheduling_strategy=here).remote(recordings, packed, travelled, mirror)
+
+
+def mirrored_here(ray: Any, shipments: Any, out: Path) -> Callable[[], None]:
+    """For a Ray Client sweep, whose actor cannot write to this disk: a call that writes the
+    copies sent since the last call to ``out/shipped``, as the actor writes its own."""
+    seen = 0
+
+    def pull() -> None:
+        nonlocal seen
+        seen, fresh = ray.get(shipments.since.remote(seen))
+        for trial_id, kept in fresh.items():
+            mirror_copy(out / SHIPPED, trial_id, kept)
+
+    return pull
+
+
+def mirror_copy(folder: Path, trial_id: str, kept: Kept) -> None:
+    """A trial's copy in the sweep's ``shipped/``: the archive first, then the row that names
+    it, each whole before it replaces the last (a sweep lost mid-write keeps the copy
+    before)."""
+    trial, row, archive = kept
+    _write(folder / f"{trial_id}.tar", archive)
+    _write(folder / f"{trial_id}.json", json.dumps({"trial": trial, "row": row}).encode())
 
 
 def packed_runs(workspace: Path, runs: dict[str, str]) -> dict[str, tuple[dict[str, Any], bytes]]:
