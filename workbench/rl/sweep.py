@@ -299,10 +299,13 @@ def map_trials(run: Any, configs: Sequence[dict[str, Any]], cluster: str = "auto
     import tempfile
 
     from ray import tune
+    from ray.util import client
 
     from workbench.rl.ray_rollouts import connect
 
     connect(cluster)
+    # Through Ray Client, Tune's loop and its files are on the head: its default folder there.
+    files = None if client.ray.is_connected() else tempfile.mkdtemp(prefix="tune-")
 
     def trial(params: dict[str, Any]) -> None:
         import torch
@@ -315,8 +318,7 @@ def map_trials(run: Any, configs: Sequence[dict[str, Any]], cluster: str = "auto
     tuner = tune.Tuner(
         tune.with_resources(trial, {"cpu": cpus}),
         param_space={"config": tune.grid_search(indexed)},
-        run_config=tune.RunConfig(name=name, storage_path=tempfile.mkdtemp(prefix="tune-"),
-                                  verbose=0))
+        run_config=tune.RunConfig(name=name, storage_path=files, verbose=0))
     with contextlib.redirect_stdout(sys.stderr):  # the callers print their results on stdout
         results = tuner.fit()
     found: dict[int, dict[str, Any]] = {}
