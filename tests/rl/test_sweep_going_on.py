@@ -16,6 +16,7 @@ from workbench.config import ConfigError
 from workbench.data.processes import running_here
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run_config import RunConfig
+from workbench.rl.sweep import _lets_go_on_error
 from workbench.rl.sweep_asha import SweepASHA  # Ray's: the test command installs the extra
 from workbench.rl.sweep_report import let_go, rank, write_report
 from workbench.rl.sweep_state import (
@@ -113,6 +114,35 @@ def test_a_sweep_still_running_is_not_continued_beside_itself(tmp_path):
         f"`workbench sweep Reach --resume {tmp_path} --workspace {tmp_path / 'ws'}` goes on "
         "with its trials from the runs they left.")
     assert [state(t) for t in earlier_trials(tmp_path, [])] == ["not started"] * 4
+
+
+def test_a_sweep_that_loses_its_cluster_says_so_in_one_line_and_lets_go(tmp_path):
+    """Its head gone or its Ray Client's link broken (Ray raises ConnectionError): the sweep
+    ends its actors, lets go of its results and names the command that goes on; any other
+    error passes as it was, after the same letting go."""
+    killed: list[str] = []
+    ray = SimpleNamespace(kill=killed.append)
+    PLAN.save(tmp_path)
+
+    def running_sweep_that_raises(error: BaseException) -> BaseException:
+        pending = merged(PLAN, [], [])
+        write_report(tmp_path, PLAN.base, rank(pending), pending, running=running_here())
+        with pytest.raises(Exception) as raised:
+            with _lets_go_on_error(tmp_path, tmp_path / "ws", ray, ("shipments", None)):
+                raise error
+        assert process_lost(tmp_path)  # let go of: it goes on as a sweep whose process died
+        return raised.value
+
+    lost = running_sweep_that_raises(ConnectionError(
+        "Failed during this or a previous request.\nFailed to reconnect within the "
+        "reconnection grace period (30s)"))
+    assert isinstance(lost, RuntimeError) and str(lost) == (
+        "cluster: the sweep lost its Ray cluster (ConnectionError: Failed to reconnect within "
+        f"the reconnection grace period (30s)); `workbench sweep Reach --resume {tmp_path} "
+        f"--workspace {tmp_path / 'ws'}` goes on with its trials from the runs they left")
+    bug = KeyError("a bug")
+    assert running_sweep_that_raises(bug) is bug
+    assert killed == ["shipments", "shipments"]
 
 
 def test_a_sweep_whose_process_was_lost_goes_on_from_the_runs_its_trials_noted(tmp_path):

@@ -248,15 +248,22 @@ def _lets_go_on_error(out: Path, workspace: Path, ray: Any, actors: Sequence[Any
     """A sweep that ends on an error (its cluster gone, a bug) before it rewrote its results
     lets go of them, so that it goes on from what its trials left without this process
     ending first (the app's lives on); its ``actors`` (shipments, desk) are ended (the
-    copies mirrored stay on this disk)."""
+    copies mirrored stay on this disk). A lost cluster (Ray's ConnectionError: its head
+    gone, a Ray Client's link broken) is said in one line with the command that goes on."""
     try:
         yield
-    except BaseException:
+    except BaseException as error:
         for actor in actors:
             with contextlib.suppress(Exception):  # ended already, or its cluster is gone
                 if actor is not None:
                     ray.kill(actor)
         let_go(out, workspace)
+        if isinstance(error, ConnectionError):
+            scene = SweepPlan.load(out).base.scene
+            raise RuntimeError(
+                f"cluster: the sweep lost its Ray cluster ({error_line(error)}); `workbench "
+                f"sweep {scene} --resume {out} --workspace {workspace}` goes on with its "
+                "trials from the runs they left") from None
         raise
 
 
