@@ -73,12 +73,16 @@ class DeskCounts(tune.Callback):
 
 
 def open_desk() -> Any:
-    """A :class:`Desk` where the sweep drives its cluster through Ray Client, else None."""
+    """A :class:`Desk` where the sweep drives its cluster through Ray Client, else None;
+    pinned to the head, beside Tune's loop, not on a node the sweep may lose."""
     from ray.util import client
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     if not client.ray.is_connected():
         return None
-    return ray.remote(num_cpus=0, max_restarts=0)(Desk).remote()
+    head = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    return ray.remote(num_cpus=0, max_restarts=0)(Desk).options(
+        scheduling_strategy=head).remote()
 
 
 def fit_beside(tuner: Any, desk: Any, stop_asked: Callable[[], bool],
