@@ -1,10 +1,15 @@
-"""PPO's discount schedule: a horizon that grows from ``gamma`` to ``gamma_final``."""
+"""PPO's schedules: a horizon that grows from ``gamma`` to ``gamma_final``, and a critic fitted
+alone for the first ``value_warmup`` updates."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+import torch
 
 from workbench.config import ConfigError
+from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import PPOConfig, discount, make_vector_env, train_ppo
 
 
@@ -34,3 +39,24 @@ def test_training_discounts_each_update_by_the_schedule():
     assert len(constant) == len(rising) == 2
     assert constant[0] == rising[0]
     assert constant[1]["losses/value"] != rising[1]["losses/value"]
+
+
+def test_a_value_warmup_leaves_the_policy_as_initialised_while_the_critic_learns():
+    """For ``value_warmup`` updates only the critic moves; the update after it moves the actor
+    too (its mean and its gSDE noise scale)."""
+    config = PPOConfig(num_envs=2, rollout_steps=32, minibatches=2, epochs=2, total_steps=3 * 64,
+                       sde=True, value_warmup=2, seed=5)
+    policy = GaussianPolicy(3, 1, config.hidden, config.log_std_init, sde=True)
+    weights = lambda: {k: v.clone() for k, v in policy.state_dict().items()  # noqa: E731
+                       if k.startswith(("actor", "critic", "log_std"))}
+    after = [weights()]  # as initialised, then after each update
+    envs = make_vector_env("Pendulum-v1", config.num_envs)
+    train_ppo(envs, config, policy=policy, callbacks=(lambda progress: after.append(weights()),))
+    envs.close()
+    moved = [{k for k in before if not torch.equal(before[k], now[k])}
+             for before, now in itertools.pairwise(after)]
+    actor = {k for k in after[0] if not k.startswith("critic")}
+    critic = set(after[0]) - actor
+    assert len(moved) == 3 and "log_std" in actor and critic
+    assert moved[0] == moved[1] == critic  # the warm-up: the critic alone
+    assert moved[2] == actor | critic  # then the policy learns too

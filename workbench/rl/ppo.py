@@ -82,6 +82,10 @@ class PPOConfig:
                 "a unit range, whose variance shrinks as a policy converges)"})
     normalize_reward: bool = field(default=True, metadata={"help": "scale by return std"})
     anneal_lr: bool = field(default=True, metadata={"help": "linear decay of lr to 0"})
+    value_warmup: int = field(default=0, metadata={
+        "help": "first updates that fit only the value: the policy acts as initialised until "
+                "the advantages it learns from rest on a fitted critic (OpenRLHF's "
+                "freezing_actor_steps)", "min": 0})
     seed: int = field(default=0, metadata={
         "help": "seed of envs, torch and numpy", "min": 0, "max": 2**63 - 1})
     device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto", **DEVICE})
@@ -326,7 +330,9 @@ def train_ppo(
                     v_loss = torch.max(v_loss, (v_clipped - b_ret[idx]) ** 2)
                 v_loss = 0.5 * v_loss.mean()
                 entropy = gaussian_entropy(std).mean()
-                loss = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
+                loss = config.vf_coef * v_loss
+                if update > config.value_warmup:
+                    loss = loss + pg_loss - config.ent_coef * entropy
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm, foreach=True)
