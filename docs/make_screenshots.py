@@ -50,18 +50,19 @@ def main(out_dir: str) -> None:
     window.resize(1400, 830)
     window.show()
     wait(app, 2)
+    window.tabs.setCurrentWidget(window.panels["Record"])  # the app reopens on the last tab
     session.recording.record_scripted(10)
     window.panels["Record"].refresh()
     wait(app, 1)
     grab(app, out / "record.png")
 
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.panels["Reward"])
     session.jobs.fit_reward()
     wait(app, 120, until=lambda: not session.jobs["reward"].running)
     wait(app, 1)
     grab(app, out / "reward.png")
 
-    window.tabs.setCurrentIndex(4)
+    window.tabs.setCurrentWidget(window.panels["Train"])
     window.panels["Train"].steps.setValue(60_000)
     window.panels["Train"]._start()
     wait(app, 240, until=lambda: len(window.panels["Train"].history) >= 30)
