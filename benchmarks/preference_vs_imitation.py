@@ -152,6 +152,9 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # patch not kept): each member the sum of its trained net and a fixed random net of the same
 # shape scaled by 0.3, so that the members keep disagreeing away from the labelled states and
 # the labels chosen by disagreement go there: 9 of 40 failed (mean -402) against 8 (-360).
+# Random subspaces (each member blind to one of the three inputs, a different one each, so that
+# a term in one input, the speed or which side, reaches the mean from two members of three; a
+# prototype, patch not kept; the same seeds and machine): 10 of 40 failed (mean -405).
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
