@@ -47,8 +47,10 @@ def test_a_value_warmup_leaves_the_policy_as_initialised_while_the_critic_learns
     config = PPOConfig(num_envs=2, rollout_steps=32, minibatches=2, epochs=2, total_steps=3 * 64,
                        sde=True, value_warmup=2, seed=5)
     policy = GaussianPolicy(3, 1, config.hidden, config.log_std_init, sde=True)
-    weights = lambda: {k: v.clone() for k, v in policy.state_dict().items()  # noqa: E731
-                       if k.startswith(("actor", "critic", "log_std"))}
+    def weights() -> dict[str, torch.Tensor]:
+        return {k: v.clone() for k, v in policy.state_dict().items()
+                if k.startswith(("actor", "critic", "log_std"))}
+
     after = [weights()]  # as initialised, then after each update
     envs = make_vector_env("Pendulum-v1", config.num_envs)
     train_ppo(envs, config, policy=policy, callbacks=(lambda progress: after.append(weights()),))

@@ -128,7 +128,8 @@ def test_a_sweep_that_loses_its_cluster_says_so_in_one_line_and_lets_go(tmp_path
         pending = merged(PLAN, [], [])
         write_report(tmp_path, PLAN.base, rank(pending), pending, running=running_here())
         with pytest.raises(Exception) as raised:
-            with _lets_go_on_error(tmp_path, tmp_path / "ws", ray, ("shipments", None)):
+            with _lets_go_on_error(tmp_path, tmp_path / "ws", PLAN.base.scene, ray,
+                                   ("shipments", None)):
                 raise error
         assert process_lost(tmp_path)  # let go of: it goes on as a sweep whose process died
         return raised.value

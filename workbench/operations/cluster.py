@@ -24,7 +24,7 @@ from workbench.data.transfer import (
 )
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.rl.ray_rollouts import connect, described, nodes_without
+from workbench.rl.ray_rollouts import connect, described, nodes_without, on_this_node
 
 
 class _Forwarded(Progress):
@@ -76,14 +76,12 @@ def perform_on_cluster(request: WorkspaceRequest, ws: Workspace, scene: str, add
     here as its own exception."""
     ray = connect(address)
     from ray.util.queue import Queue
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     request = replace(request, workspace=ws.root.resolve())
     shipped = bool(nodes_without(ray, ws.root))
     gpus = 1 if wants_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     # The queue lives on this node, so that losing a worker node does not lose it with it.
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+    events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": on_this_node(ray)})
     options = {"num_cpus": 1, "num_gpus": gpus, "max_retries": NODE_LOSSES}
     where = " (a GPU node)" if gpus else ""
     if shipped:

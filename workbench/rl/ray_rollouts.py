@@ -106,6 +106,14 @@ def described(ray: Any, address: str) -> str:
     return f"the cluster at {address} ({', '.join(parts)})"
 
 
+def on_this_node(ray: Any) -> Any:
+    """A scheduling strategy that pins an actor to the node of the process asking (under Ray
+    Client, the head): what the sweep or job keeps there is not lost with a worker node."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+
+
 def nodes_without(ray: Any, workspace: Path, timeout: float = 60.0) -> list[str]:
     """The nodes (address and id) that do not see ``workspace`` at its path here; each
     answers for itself, in a task pinned to it."""

@@ -40,7 +40,7 @@ from workbench.data.workspace import Workspace
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_grid import trial_config
-from workbench.rl.sweep_report import let_go, rank, write_report
+from workbench.rl.sweep_report import going_on_command, let_go, rank, write_report
 from workbench.rl.sweep_rows import error_line, label_stopped, trial_rows
 from workbench.rl.sweep_state import BY_ASHA, BY_HAND, SweepPlan, goes_on, merged, trial_key
 from workbench.rl.trial_places import noted_run
@@ -170,7 +170,7 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
     # scheduler meet this process at a desk there, and its own files stay on the head (this
     # sweep's folder is not a path there).
     desk = open_desk()
-    with _lets_go_on_error(out, Path(workspace), ray, (shipments, desk)):
+    with _lets_go_on_error(out, Path(workspace), plan.base.scene, ray, (shipments, desk)):
         with Workspace.open(workspace) as ws:
             before = max((run["id"] for run in ws.runs()), default=0)
         asha = SweepASHA(plan, earlier, desk)
@@ -236,15 +236,16 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
         later = sum(goes_on(t) for t in trials)
         if later and progress is not None:
             progress.emit("message", text=f"{later} of {len(trials)} trials were stopped by "
-                          f"hand or had not started: `workbench sweep {plan.base.scene} --resume "
-                          f"{out}` goes on with them")
+                          "hand or had not started: "
+                          f"`{going_on_command(plan.base.scene, out, Path(workspace))}` goes on "
+                          "with them")
         return {"report": str(out / "report.md"), "ranking": ranking, "trials": len(trials),
                 "going_on": later}
 
 
 @contextlib.contextmanager
-def _lets_go_on_error(out: Path, workspace: Path, ray: Any, actors: Sequence[Any]
-                      ) -> Iterator[None]:
+def _lets_go_on_error(out: Path, workspace: Path, scene: str, ray: Any,
+                      actors: Sequence[Any]) -> Iterator[None]:
     """A sweep that ends on an error (its cluster gone, a bug) before it rewrote its results
     lets go of them, so that it goes on from what its trials left without this process
     ending first (the app's lives on); its ``actors`` (shipments, desk) are ended (the
@@ -259,11 +260,10 @@ def _lets_go_on_error(out: Path, workspace: Path, ray: Any, actors: Sequence[Any
                     ray.kill(actor)
         let_go(out, workspace)
         if isinstance(error, ConnectionError):
-            scene = SweepPlan.load(out).base.scene
             raise RuntimeError(
-                f"cluster: the sweep lost its Ray cluster ({error_line(error)}); `workbench "
-                f"sweep {scene} --resume {out} --workspace {workspace}` goes on with its "
-                "trials from the runs they left") from None
+                f"cluster: the sweep lost its Ray cluster ({error_line(error)}); "
+                f"`{going_on_command(scene, out, workspace)}` goes on with its trials from "
+                "the runs they left") from None
         raise
 
 

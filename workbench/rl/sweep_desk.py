@@ -20,6 +20,8 @@ from typing import Any
 import ray
 from ray import tune
 
+from workbench.rl.ray_rollouts import on_this_node
+
 POLL = 0.25  # seconds between the sweep process's looks at the desk
 
 
@@ -76,13 +78,11 @@ def open_desk() -> Any:
     """A :class:`Desk` where the sweep drives its cluster through Ray Client, else None;
     pinned to the head, beside Tune's loop, not on a node the sweep may lose."""
     from ray.util import client
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     if not client.ray.is_connected():
         return None
-    head = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     return ray.remote(num_cpus=0, max_restarts=0)(Desk).options(
-        scheduling_strategy=head).remote()
+        scheduling_strategy=on_this_node(ray)).remote()
 
 
 def fit_beside(tuner: Any, desk: Any, stop_asked: Callable[[], bool],

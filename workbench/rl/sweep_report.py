@@ -45,6 +45,12 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def going_on_command(scene: str, out: Path, workspace: Path | None) -> str:
+    """The command that goes on with a sweep's trials from the runs they left."""
+    where = f" --workspace {workspace}" if workspace is not None else ""
+    return f"workbench sweep {scene} --resume {out}{where}"
+
+
 def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
                  trials: list[dict[str, Any]], workspace: Path | None = None,
                  running: dict[str, Any] | None = None) -> None:
@@ -56,8 +62,8 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
     where = f" --workspace {workspace}" if workspace is not None else ""
     if running is not None and running.get("ended"):
         lines += [f"Ended on an error (process {running['pid']} on {running['host']}) before "
-                  f"this report was rewritten: `workbench sweep {base.scene} --resume {out}"
-                  f"{where}` goes on with its trials from the runs they left.", ""]
+                  f"this report was rewritten: `{going_on_command(base.scene, out, workspace)}` "
+                  "goes on with its trials from the runs they left.", ""]
     elif running is not None:
         lines += [f"Running (process {running['pid']} on {running['host']}): this report is "
                   "rewritten when the sweep ends.", ""]
@@ -86,7 +92,7 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
     if later and running is None:
         lines += ["## Going on with this sweep", "",
                   f"{len(later)} of {len(trials)} trials were stopped by hand or had not "
-                  f"started: `workbench sweep {base.scene} --resume {out}{where}` goes on with "
+                  f"started: `{going_on_command(base.scene, out, workspace)}` goes on with "
                   "them, each run from its last checkpoint, ASHA from the scores its rungs "
                   "had (the Sweep box's Continue sweep).", ""]
     stopped = [t for t in trials if t.get("stopped_run")]

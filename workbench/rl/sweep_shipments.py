@@ -88,7 +88,8 @@ def start_shipments(ray: Any, recordings: bytes, name: str, workspace: Path, out
     ``models``: the reward models as the trials name them -> their names in the recordings'
     archive; ``going_on``: trial_key -> the run folder a trial goes on with."""
     from ray.util import client
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from workbench.rl.ray_rollouts import on_this_node
 
     travelled = {"models": models, "going_on": going_on}
     (out / SHIPPED).mkdir(parents=True, exist_ok=True)
@@ -97,9 +98,9 @@ def start_shipments(ray: Any, recordings: bytes, name: str, workspace: Path, out
     # cluster: its process then mirrors the copies itself (``mirrored_here``).
     mirror = None if client.ray.is_connected() else str(out / SHIPPED)
     packed = packed_runs(workspace, going_on)
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     return ray.remote(num_cpus=0, max_restarts=0)(Shipments).options(
-        name=name, scheduling_strategy=here).remote(recordings, packed, travelled, mirror)
+        name=name, scheduling_strategy=on_this_node(ray)).remote(
+            recordings, packed, travelled, mirror)
 
 
 def mirrored_here(ray: Any, shipments: Any, out: Path) -> Callable[[], None]:
