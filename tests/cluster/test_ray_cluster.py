@@ -22,6 +22,7 @@ import pytest
 
 from workbench.data.workspace import Workspace
 from workbench.rewards.artifact import load_reward_model
+from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.sweep_state import BY_HAND, state
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -269,8 +270,7 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
                address, "--grid", "ppo.lr=1e-4,3e-4", "ppo.ent-coef=0,0.01",
                "reward=reference,sparse", "--seeds", "2", "--grace", "1", "--steps", "256",
                "--ppo.num-envs", "2", "--ppo.rollout-steps", "128", "--eval-episodes", "1",
-               "--no-tensorboard", "--no-hacking-guard", "--checkpoint-every", "0", "-w",
-               str(workspace)]
+               "--no-tensorboard", "--no-hacking-guard", "-w", str(workspace)]
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
@@ -295,10 +295,15 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     finished = [run for row in ranking for run in row["runs"]]
     assert len(finished) == sum(row["finished"] for row in ranking)
     assert all(runs[path]["status"] == "finished" for path in finished)
-    # The trials ASHA stopped leave stopped (resumable) runs, none left "running".
+    # The trials ASHA stopped leave stopped runs, none left "running", each resumable from
+    # the update it stopped at though the run defaults checkpoint every 5 (ASHA's rung: 1).
     stopped = [run for run in runs.values() if run["status"] == "stopped"]
     assert len(stopped) == sum(row["stopped_early"] for row in ranking)
     assert all(run["metrics"]["stopped_by"] == "ASHA early stopping" for run in stopped)
+    assert all(run_checkpoint(Path(run["path"])).exists() for run in stopped)
+    trials = json.loads((folder / "results.json").read_text())["trials"]
+    assert sorted(t["stopped_run"] for t in trials if t["stopped_run"]) == sorted(
+        run["path"] for run in stopped)
     assert len(runs) == len(finished) + len(stopped)
 
 
@@ -336,10 +341,12 @@ def sweep(workspace, grid, *settings):
 
 
 # 8 updates a trial, none stopped by ASHA (its grace is past the budget); two CPUs, three trials.
+# The runs' checkpoint_every is the default 5; a sweep's trial checkpoints every update all the
+# same, so one stopped after 2 goes on from there.
 STOPPABLE_SWEEP = ["--reward", "reference", "--grid", "ppo.lr=1e-4,2e-4,3e-4", "--seeds", "1",
                    "--grace", "9", "--steps", "2048", "--ppo.num-envs", "2",
                    "--ppo.rollout-steps", "128", "--eval-episodes", "1", "--no-tensorboard",
-                   "--no-hacking-guard", "--checkpoint-every", "1"]
+                   "--no-hacking-guard"]
 
 STOPPED_BY_HAND = NO_NODE_SEES_IT + """
 import tempfile
@@ -479,15 +486,19 @@ def _all_finish(went_on, printed, stopped: list[str], rows: dict, folder: Path) 
         assert [u for u, _ in trial["by_update"]] == list(range(1, 9)), trial
 
 
-@pytest.mark.parametrize("where", ["in place", "shipped"])
+@pytest.mark.parametrize("where", ["in place", "shipped", "shipped through Ray Client"])
 def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(cluster,
                                                                                tmp_path, where):
     """The sweep's process killed outright (its machine lost, kill -9): its results still
     say it runs, with every trial to run; going on finds the runs its trials left and
     resumes each from its checkpoint once Ray has ended their workers. In place, the runs
     its trials noted in the workspace; shipped, the copies its trials sent back, kept on the
-    sweep's disk and brought into the workspace first."""
+    sweep's disk and brought into the workspace first. Through Ray Client, Tune's loop and
+    the trials live on in the head's session after the process dies: the copies are those
+    the process had mirrored on its own disk."""
     address, _, env = cluster
+    if where == "shipped through Ray Client":
+        address = f"ray://127.0.0.1:{CLIENT_PORT[0]}"
     workspace = tmp_path / "ws"
     if where == "in place":
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
@@ -517,7 +528,7 @@ def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(c
                 for p in (folder / "shipped").glob("*.json") if p.name != "sweep.json"]
     went_on = subprocess.run([*go_on, str(folder)], env=env, capture_output=True,
                              text=True, timeout=600)
-    if where == "shipped":  # each brought back as it was sent, then resumed
+    if where != "in place":  # each brought back as it was sent, then resumed
         with Workspace.open(workspace) as ws:
             rows = {run["path"]: run for run in ws.runs("Reach") if run["created"] in sent}
         stopped = list(rows)
@@ -758,6 +769,7 @@ from workbench.data.workspace import Workspace
 from workbench.rl.sweep_state import BY_HAND, state
 from workbench.operations.rewards import FitReward
 from workbench.rewards.artifact import load_reward_model
+from workbench.rl.checkpoint import run_checkpoint
 
 workspace = Path(sys.argv[2])
 out = {"said": Said.lines}

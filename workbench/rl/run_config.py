@@ -62,7 +62,9 @@ class RunConfig:
                   "back to the best policy by true success"},
     )
     checkpoint_every: int = field(
-        default=5, metadata={"help": "updates between exact checkpoints (0: none)", "min": 0})
+        default=5, metadata={"help": "updates between exact checkpoints (0: none; a sweep's "
+                             "trials write one every update, ASHA stopping them at any)",
+                             "min": 0})
     curriculum: bool = field(
         default=False,
         metadata={"help": "start at difficulty 0 and raise it towards `difficulty` as the "

@@ -66,7 +66,12 @@ def _trial(params: dict[str, Any]) -> None:
     try:
         place.open()  # a failure here is the trial's own too: reported, not retried
         config = trial_config(RunConfig.saved(params["base"]), trial["assignments"])
-        config = place.local(replace(config, ppo=replace(config.ppo, seed=int(trial["seed"]))))
+        # ASHA's rungs (2, 4, 8, ... updates by default) and a Stop end a trial after any
+        # update, and Tune may end its worker before the next: a checkpoint after every update
+        # (unless none was asked for) keeps each stopped run resumable from where it stopped.
+        config = replace(config, checkpoint_every=min(config.checkpoint_every, 1),
+                         ppo=replace(config.ppo, seed=int(trial["seed"])))
+        config = place.local(config)
         earlier = place.earlier()
         resume = earlier if earlier is not None and run_checkpoint(earlier).exists() else None
         with Workspace.open(place.root) as ws:
