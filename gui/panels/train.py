@@ -279,6 +279,7 @@ class TrainPanel(QWidget):
         self._show_key()
         self.labels_used = None
         self._set_alarm("")
+        self.bar.setFormat("%p%")
         self._sync(True)
         self.status.setText("starting worker…")
 
@@ -327,6 +328,11 @@ class TrainPanel(QWidget):
             if data.get("hacking_alarm"):
                 self._set_alarm(f"⚠ {data['hacking_alarm']}; rolled back to step "
                                    f"{data['rolled_back_to_step']}.")
+            # A bar left part way reads as a stalled run unless it says who ended it.
+            if data.get("hacking_alarm"):
+                self.bar.setFormat("stopped by the hacking guard at %p% of its steps")
+            elif event.kind == "stopped":
+                self.bar.setFormat("stopped at %p% of its steps")
             self.status.setText(text)
 
     def _show_progress(self, data: dict) -> None:

@@ -167,6 +167,27 @@ def test_train_panel_scrolls_instead_of_squeezing_its_plot(window, qtbot):
     assert train.sweep.plot.height() >= 160
 
 
+def test_a_run_ended_before_its_budget_says_who_ended_it_on_its_bar(window):
+    """The hacking guard's stop (or the person's) leaves the bar part way: it says so, and
+    the next run's bar is a plain percentage again."""
+    from workbench.session.jobs import JobEvent
+
+    train = window.panels["Train"]
+    step = {"step": 30_000, "total_steps": 60_000, "learned_return": 63.0, "fps": 900.0,
+            "success_rate": 0.1}
+    train._on_job("train", JobEvent("progress", step))
+    assert train.bar.text() == "50%"
+    train._on_job("train", JobEvent("done", {
+        "success_rate": 0.1, "run_id": 1, "rolled_back_to_step": 8192,
+        "hacking_alarm": "reward hacking suspected at step 24576"}))
+    assert train.bar.text() == "stopped by the hacking guard at 50% of its steps"
+    assert not train.alarm.isHidden() and "rolled back to step 8192" in train.alarm.text()
+    train._launch(lambda: None)  # a new run (its job started elsewhere)
+    assert train.bar.text() == "50%" and train.alarm.isHidden()
+    train._on_job("train", JobEvent("stopped", {"success_rate": 0.1, "run_id": 2}))
+    assert train.bar.text() == "stopped at 50% of its steps"
+
+
 def test_a_sweep_runs_where_more_settings_name_the_cluster(window):
     """The trials run on the cluster "More settings" names and each steps its own envs, so a
     curriculum (refused for one run on a cluster) is a trial setting like any other."""
