@@ -122,6 +122,7 @@ class RewardPanel(QWidget):
         layout.addLayout(grid)
         self.fit_button.clicked.connect(self._fit)
         self.stop_button.clicked.connect(lambda: session.jobs.stop("reward"))
+        self._sync(False)
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         session.events.subscribe(SceneChanged, lambda e: (self._family_changed(), self.refresh()))
         self.refresh()
@@ -152,9 +153,16 @@ class RewardPanel(QWidget):
         except (ConfigError, ValueError, RuntimeError) as exc:
             self.session.events.problem(str(exc))
 
+    def _sync(self, running: bool) -> None:
+        """Fit while no fit runs, Cancel while one does."""
+        self.fit_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+
     def _on_job(self, name: str, event) -> None:
         if name != "reward":
             return
+        if event.kind in ("started", "done", "stopped", "error"):
+            self._sync(event.kind == "started")
         if event.kind == "progress" and "stage" in event.data:  # rendering, pretraining
             self.bar.setMaximum(event.data["total"])
             self.bar.setValue(event.data["done"])

@@ -133,10 +133,13 @@ def test_rank_and_goal_panels_store_feedback(window, qtbot):
         qtbot.mouseClick(rank.buttons["right"], Qt.MouseButton.LeftButton)
     reward = window.panels["Reward"]
     reward.family.setCurrentIndex(reward.family.findData("preference"))
+    assert reward.fit_button.isEnabled() and not reward.stop_button.isEnabled()  # idle
     qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    assert reward.stop_button.isEnabled() and not reward.fit_button.isEnabled()  # fitting
     qtbot.waitUntil(lambda: (window.session.jobs.poll() or True)
                     and "preference model" in reward.report.text(), timeout=180_000)
     assert "from 13 labels (3 members)" in reward.report.text()  # 15 labels, 2 held out
+    assert reward.fit_button.isEnabled() and not reward.stop_button.isEnabled()
     assert all(button.isEnabled() for row in reward.extremes for button in row)
     qtbot.mouseClick(rank.buttons["left"], Qt.MouseButton.LeftButton)
     assert "1 since the last fit" in rank.count.text()
