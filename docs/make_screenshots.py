@@ -65,7 +65,10 @@ def main(out_dir: str) -> None:
     window.tabs.setCurrentWidget(window.panels["Train"])
     window.panels["Train"].steps.setValue(60_000)
     window.panels["Train"]._start()
-    wait(app, 240, until=lambda: len(window.panels["Train"].history) >= 30)
+    # Mid-training, as the README says: before the guard may stop a run that hacks its reward.
+    wait(app, 240, until=lambda: len(window.panels["Train"].history) >= 12)
+    if not session.jobs["train"].running:
+        raise SystemExit("the run ended before the screenshot; run the script again")
     grab(app, out / "training.png")
     session.jobs.stop("train")
     wait(app, 30, until=lambda: not session.jobs["train"].running)
