@@ -10,9 +10,12 @@ threads and jobs do not see each other's.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 # (stage, done, total) -> False to cancel
 Reporter = Callable[[str, int, int], bool | None]
@@ -37,3 +40,26 @@ def report(stage: str, done: int, total: int) -> None:
     reporter = _REPORTER.get()
     if reporter is not None and reporter(stage, done, total) is False:
         raise Cancelled(f"cancelled while {stage} ({done} of {total})")
+
+
+@contextmanager
+def ctrl_c_asks_to_stop(pressed: list[bool], said: Callable[[], None]) -> Iterator[None]:
+    """A command line's Ctrl-C as the app's Stop: the first appends True to ``pressed`` (the
+    job stops where it keeps what it has: a training run after its update, with its
+    checkpoint) and calls ``said`` to tell the person; a second interrupts at once. Off the
+    main thread, where Python cannot take a signal, it changes nothing (the app's Stop asks
+    through ``Progress.should_stop`` instead)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        pressed.append(True)
+        signal.signal(signal.SIGINT, previous)
+        said()
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -196,3 +196,38 @@ def test_a_resumed_run_trains_on_the_reward_it_started_with_not_a_newer_one(work
     assert newer["path"] != first["path"]
     resumed = train_run(workspace, resume_dir=stopped["path"])
     assert stopped["reward"] == resumed["reward"] == first["path"]
+
+
+def test_ctrl_c_in_workbench_train_stops_after_its_update_keeping_a_checkpoint(tmp_path):
+    """The first Ctrl-C in `workbench train` is the app's Stop: the run ends after the update
+    it is in, with that update's checkpoint though the run checkpoints every 5 (the default),
+    and is stopped, not interrupted; the command prints its result and exits 0."""
+    import json
+
+    from workbench.rl.checkpoint import load_checkpoint, run_checkpoint
+
+    workspace = tmp_path / "ws"
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli.main", "train", "Reach", "--reward", "reference",
+         "--steps", "200000", "--ppo.num-envs", "4", "--ppo.rollout-steps", "256",
+         "--eval-episodes", "1", "--no-tensorboard", "--no-hacking-guard", "-w",
+         str(workspace)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 180
+        while not any('"charts/success_rate"' in log.read_text()
+                      for log in workspace.glob("runs/*/metrics.jsonl")):
+            assert trainer.poll() is None and time.time() < deadline, trainer.stderr.read()
+            time.sleep(0.05)
+        trainer.send_signal(signal.SIGINT)
+        out, err = trainer.communicate(timeout=180)
+    finally:
+        trainer.kill()
+    assert trainer.returncode == 0, err[-2000:]
+    assert "stopping after this update, keeping a checkpoint" in err
+    with Workspace.open(workspace) as ws:
+        [run] = ws.runs("Reach")
+    assert run["status"] == "stopped" and json.loads(out)["path"] == run["path"]
+    logged = [json.loads(line)["step"] for line in (Path(run["path"]) / "metrics.jsonl")
+              .read_text().splitlines() if "charts/success_rate" in line]
+    saved = load_checkpoint(run_checkpoint(Path(run["path"])))
+    assert (saved["update"], saved["step"]) == (len(logged), logged[-1]), logged

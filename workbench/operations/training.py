@@ -11,6 +11,7 @@ from workbench.config import ConfigError, validated
 from workbench.data.transfer import pack_recordings
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
+from workbench.progress import ctrl_c_asks_to_stop
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.ray_rollouts import check_reachable, connect, described, nodes_without
@@ -49,18 +50,29 @@ class Train(WorkspaceRequest):
         if self.resume is not None and not (Path(self.resume) / "config.json").is_file():
             raise ValueError(f"--resume {self.resume}: not a run folder (no config.json)")
 
+        pressed: list[bool] = []  # Ctrl-C in `workbench train`: the app's Stop
+
         def on_progress(p: TrainProgress) -> bool:
             progress.emit("progress", step=p.step, total_steps=p.total_steps, fps=p.fps,
                           learned_return=p.learned_return, success_rate=p.success_rate,
                           reference_return=p.reference_return, extras=dict(p.extras))
-            return not progress.should_stop()
+            return not (pressed or progress.should_stop())
 
         def on_snapshot(policy: GaussianPolicy, p: TrainProgress) -> None:
             if progress.previews and p.update % PREVIEW_EVERY == 0:
                 progress.emit("snapshot", step=p.step, policy=policy.actor_snapshot())
 
-        return train_run(ws, self.config, callbacks=(on_progress,), on_snapshot=on_snapshot,
-                         resume_dir=self.resume)
+        def said() -> None:
+            keeps = self.resume is not None or (self.config.algorithm == "ppo"
+                                                and self.config.checkpoint_every > 0)
+            kept = (", keeping a checkpoint to go on from with --resume" if keeps else
+                    " (this run keeps no checkpoint to go on from)")
+            progress.emit("message", text=f"stopping after this update{kept}; Ctrl-C again "
+                          "interrupts at once")
+
+        with ctrl_c_asks_to_stop(pressed, said):
+            return train_run(ws, self.config, callbacks=(on_progress,),
+                             on_snapshot=on_snapshot, resume_dir=self.resume)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,9 +24,7 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import traceback
 import uuid
 from collections.abc import Iterator, Sequence
@@ -37,6 +35,7 @@ from typing import Any
 from workbench import config as cfg
 from workbench.data.processes import running_here
 from workbench.data.workspace import Workspace
+from workbench.progress import ctrl_c_asks_to_stop
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_grid import trial_config
@@ -278,24 +277,18 @@ def _ctrl_c_stops(pressed: list[bool], progress: Any) -> Iterator[None]:
     the report says how to go on; a second Ctrl-C interrupts at once. Tune's own handler
     would end the trials alike but leave no sign that the person asked, and its message
     points at ``Tuner.restore``, which unpickles."""
-    if threading.current_thread() is not threading.main_thread():  # the app's worker: Stop
-        yield
-        return
 
-    def stop(signum: int, frame: Any) -> None:
-        pressed.append(True)
-        signal.signal(signal.SIGINT, previous)
+    def said() -> None:
         if progress is not None:
             progress.emit("message", text="stopping every trial, each keeping its run "
                           "(Ctrl-C again interrupts at once)")
 
-    previous = signal.signal(signal.SIGINT, stop)
     tune_handler = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     try:
-        yield
+        with ctrl_c_asks_to_stop(pressed, said):
+            yield
     finally:
-        signal.signal(signal.SIGINT, previous)
         if tune_handler is None:
             os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER")
         else:
