@@ -155,6 +155,10 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # Random subspaces (each member blind to one of the three inputs, a different one each, so that
 # a term in one input, the speed or which side, reaches the mean from two members of three; a
 # prototype, patch not kept; the same seeds and machine): 10 of 40 failed (mean -405).
+# Pairs from one episode (2026-12-05, AMD, seeds 50-89; a prototype, patch not kept): half the
+# candidate pairs two segments of the same episode, which share its spin and its side, as
+# RLHF compares two answers to one prompt, so that the label tells what differs (the height):
+# 11 of 40 failed (mean -491) against 8 (-360).
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
