@@ -381,6 +381,13 @@ print(json.dumps(sweep.perform(Said() if sweep.resume else StopOnceARunLoggedTwo
 """
 
 
+def _through(where: str, address: str) -> str:
+    """The head's Ray Client server where the test drives the sweep through Ray Client."""
+    if where == "shipped through Ray Client":
+        return f"ray://127.0.0.1:{CLIENT_PORT[0]}"
+    return address
+
+
 @contextlib.contextmanager
 def _two_updates_into_a_sweep(command: list[str], logs, env: dict):
     """`command` (a sweep of STOPPABLE_SWEEP), once one of the runs in ``logs()`` (their
@@ -417,8 +424,7 @@ def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp
     Ray Client, Tune's loop runs on the head: the Stop reaches it there, and the sweep's
     process mirrors the trials' copies on its own disk while they train."""
     address, _, env = cluster
-    if where == "shipped through Ray Client":
-        address = f"ray://127.0.0.1:{CLIENT_PORT[0]}"
+    address = _through(where, address)
     workspace = tmp_path / "ws"
     if where == "in place":
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
@@ -497,8 +503,7 @@ def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(c
     the trials live on in the head's session after the process dies: the copies are those
     the process had mirrored on its own disk."""
     address, _, env = cluster
-    if where == "shipped through Ray Client":
-        address = f"ray://127.0.0.1:{CLIENT_PORT[0]}"
+    address = _through(where, address)
     workspace = tmp_path / "ws"
     if where == "in place":
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",

@@ -63,9 +63,8 @@ class Train(WorkspaceRequest):
                 progress.emit("snapshot", step=p.step, policy=policy.actor_snapshot())
 
         def said() -> None:
-            keeps = self.resume is not None or (self.config.algorithm == "ppo"
-                                                and self.config.checkpoint_every > 0)
-            kept = (", keeping a checkpoint to go on from with --resume" if keeps else
+            kept = (", keeping a checkpoint to go on from with --resume"
+                    if self.resume is not None or self.config.checkpoints else
                     " (this run keeps no checkpoint to go on from)")
             progress.emit("message", text=f"stopping after this update{kept}; Ctrl-C again "
                           "interrupts at once")

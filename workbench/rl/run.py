@@ -107,7 +107,7 @@ def train_run(
         return tuple(g for g in (schedule, *learners, monitor) if g is not None)
 
     status = "failed"
-    checkpoint = run_checkpoint(run_dir) if config.checkpoint_every and not sac else None
+    checkpoint = run_checkpoint(run_dir) if config.checkpoints else None
     resume, lost, lost_nodes = resume_dir is not None, 0, frozenset[str]()
     if config.cluster:
         log.event(f"rollout workers on the Ray cluster at {config.cluster}", envs)

@@ -149,6 +149,11 @@ class RunConfig:
             raise ConfigError(f"reward_model is read only with reward='model', not "
                               f"reward={self.reward!r}")
 
+    @property
+    def checkpoints(self) -> bool:
+        """Whether the run writes exact checkpoints to go on from (SAC keeps its policy only)."""
+        return self.checkpoint_every > 0 and self.algorithm != "sac"
+
     @classmethod
     def on_model(cls, path: str | Path, **fields: Any) -> RunConfig:
         """A run rewarded by the stored model at ``path``."""
