@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -207,17 +208,10 @@ def test_ctrl_c_in_workbench_train_stops_after_its_update_keeping_a_checkpoint(t
     from workbench.rl.checkpoint import load_checkpoint, run_checkpoint
 
     workspace = tmp_path / "ws"
-    trainer = subprocess.Popen(
-        [sys.executable, "-m", "workbench.cli.main", "train", "Reach", "--reward", "reference",
-         "--steps", "200000", "--ppo.num-envs", "4", "--ppo.rollout-steps", "256",
-         "--eval-episodes", "1", "--no-tensorboard", "--no-hacking-guard", "-w",
-         str(workspace)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    trainer = _training_in_a_process(workspace, 200_000, 256, lambda: any(
+        '"charts/success_rate"' in log.read_text()
+        for log in workspace.glob("runs/*/metrics.jsonl")))
     try:
-        deadline = time.time() + 180
-        while not any('"charts/success_rate"' in log.read_text()
-                      for log in workspace.glob("runs/*/metrics.jsonl")):
-            assert trainer.poll() is None and time.time() < deadline, trainer.stderr.read()
-            time.sleep(0.05)
         trainer.send_signal(signal.SIGINT)
         out, err = trainer.communicate(timeout=180)
     finally:
@@ -231,3 +225,64 @@ def test_ctrl_c_in_workbench_train_stops_after_its_update_keeping_a_checkpoint(t
               .read_text().splitlines() if "charts/success_rate" in line]
     saved = load_checkpoint(run_checkpoint(Path(run["path"])))
     assert (saved["update"], saved["step"]) == (len(logged), logged[-1]), logged
+
+
+def test_a_run_killed_before_its_first_update_starts_over_in_its_own_folder(tmp_path, capsys):
+    """`--resume` on a run killed while it collected its first rollout (no update stored, no
+    checkpoint) trains it from the start in its folder and row, rather than refusing it or
+    leaving an empty run beside a new one. A run that logged updates but kept no checkpoint
+    (--checkpoint-every 0) is refused in one line, its log left as it was."""
+    import json
+
+    from workbench.cli.main import main
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
+
+    workspace = tmp_path / "ws"
+    trainer = _training_in_a_process(  # config.json is written as collection starts
+        workspace, 16_384, 2048, lambda: any(workspace.glob("runs/*/config.json")))
+    try:
+        trainer.kill()  # kill -9, before the first of 8,192 steps' update
+        trainer.communicate(timeout=60)
+    finally:
+        trainer.kill()
+    [folder] = [path.parent for path in workspace.glob("runs/*/config.json")]
+    log = folder / "metrics.jsonl"
+    assert not log.exists() or '"charts/success_rate"' not in log.read_text()
+    assert main(["train", "Reach", "-w", str(workspace), "--resume", str(folder)]) == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[0]["event"] == "it had stored no update when it ended: starting it over"
+    assert [line["step"] for line in lines[1:]] == [8192, 16384]
+    with Workspace.open(workspace) as ws:
+        [run] = ws.runs("Reach")
+        assert (run["status"], Path(run["path"])) == ("finished", folder.resolve())
+        no_checkpoint = RunConfig(scene="Reach", reward="reference", eval_episodes=1,
+                                  checkpoint_every=0, tensorboard=False,
+                                  ppo=PPOConfig(total_steps=2 * 512, num_envs=4,
+                                                rollout_steps=128))
+        kept = Path(train_run(ws, no_checkpoint, callbacks=(lambda p: p.update < 1,))["path"])
+    logged = (kept / "metrics.jsonl").read_text()
+    capsys.readouterr()
+    assert main(["train", "Reach", "-w", str(workspace), "--resume", str(kept)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"workbench train: error: --resume {kept}: it kept no checkpoint to continue from "
+        "(--checkpoint-every 0), and starting it over would lose the 1 update it logged; "
+        "start a new run")
+    assert (kept / "metrics.jsonl").read_text() == logged
+
+
+def _training_in_a_process(workspace: Path, steps: int, rollout_steps: int,
+                           until: Callable[[], bool]) -> subprocess.Popen:
+    """`workbench train Reach` (4 envs) in a process of its own, once ``until()`` holds."""
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli.main", "train", "Reach", "--reward", "reference",
+         "--steps", str(steps), "--ppo.num-envs", "4", "--ppo.rollout-steps",
+         str(rollout_steps), "--eval-episodes", "1", "--no-tensorboard", "--no-hacking-guard",
+         "-w", str(workspace)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 180
+    while not until():
+        if trainer.poll() is not None or time.time() > deadline:
+            trainer.kill()
+            raise AssertionError(trainer.communicate()[1][-3000:])
+        time.sleep(0.01)
+    return trainer

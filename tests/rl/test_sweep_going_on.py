@@ -149,15 +149,17 @@ def test_a_sweep_that_loses_its_cluster_says_so_in_one_line_and_lets_go(tmp_path
 def test_a_sweep_whose_process_was_lost_goes_on_from_the_runs_its_trials_noted(tmp_path):
     """Killed before it wrote its results, the sweep's results still list every trial as
     not started: a trial whose worker noted a run is finished where the run finished, goes
-    on from the run's checkpoint where it has one, and starts again where it has none."""
+    on from the run's checkpoint where it has one, goes on in the run's folder where the run
+    had stored no update (starting it over there, not in a new run beside an empty one), and
+    starts again where it logged updates but kept no checkpoint (--checkpoint-every 0)."""
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     pending = merged(PLAN, [], [])
     write_report(tmp_path, PLAN.base, rank(pending), pending,
                  running={**running_here(), "pid": int(gone.stdout)})
     runs = []
-    for k, (trial, status) in enumerate(zip(PLAN.trials()[:3], ("finished", "running",
-                                                                "running"), strict=True)):
+    for k, (trial, status) in enumerate(zip(PLAN.trials(), ("finished", "running", "running",
+                                                            "running"), strict=True)):
         folder = tmp_path / "runs" / f"ppo-Reach-{k}"
         folder.mkdir(parents=True)
         (tmp_path / "trials").mkdir(exist_ok=True)
@@ -165,12 +167,17 @@ def test_a_sweep_whose_process_was_lost_goes_on_from_the_runs_its_trials_noted(t
             {"run": str(folder), "trial": trial}))
         runs.append({"path": str(folder), "status": status, "metrics": {"success_rate": .75}})
     run_checkpoint(runs[1]["path"]).write_bytes(b"")  # the second kept a checkpoint
+    (tmp_path / "runs" / "ppo-Reach-2" / "metrics.jsonl").write_text(  # the third, no checkpoint
+        '{"step": 0, "event": "rollout workers on the Ray cluster"}\n'
+        '{"step": 256, "charts/success_rate": 0.0}\n')
+    (tmp_path / "runs" / "ppo-Reach-3" / "metrics.jsonl").write_text(  # the fourth, no update
+        '{"step": 0, "event": "rollout workers on the Ray cluster"}\n')
     trials = earlier_trials(tmp_path, runs)
-    assert [state(t) for t in trials] == ["finished", LOST, "not started", "not started"]
+    assert [state(t) for t in trials] == ["finished", LOST, "not started", LOST]
     assert (trials[0]["score"], trials[0]["run"]) == (.75, runs[0]["path"])
-    assert trials[1]["stopped_run"] == runs[1]["path"]
+    assert [t["stopped_run"] for t in trials] == [None, runs[1]["path"], None, runs[3]["path"]]
     ranking = rank(trials)  # a lost trial has no score to average
-    assert [(r["mean_success"], r["stopped_early"]) for r in ranking] == [(.75, 1), (None, 0)]
+    assert [(r["mean_success"], r["stopped_early"]) for r in ranking] == [(.75, 1), (None, 1)]
 
 
 def _added(asha, lr, seed, trial_id):

@@ -174,6 +174,23 @@ def run_checkpoint(run_dir: str | Path) -> Path:
     return run_dir / CHECKPOINT
 
 
+def stored_updates(run_dir: str | Path) -> int:
+    """How many updates (PPO) or log intervals (SAC) a run folder's ``metrics.jsonl`` holds;
+    its event lines (a lost node, take-over steps) are not counted."""
+    log = Path(run_dir) / "metrics.jsonl"
+    if not log.is_file():
+        return 0
+    return sum(1 for line in log.read_text().splitlines()
+               if line.strip() and '"event"' not in line)
+
+
+def can_go_on(run_dir: str | Path) -> bool:
+    """Whether a resume can go on with a run folder: from its checkpoint, or from the start
+    where it stored no update before it ended (starting it over loses nothing, and it keeps
+    its folder and its row rather than leaving an empty one behind)."""
+    return run_checkpoint(run_dir).exists() or stored_updates(run_dir) == 0
+
+
 # -- environments -----------------------------------------------------------------------------
 def _layers(env: Any) -> list[Any]:
     layers = [env]

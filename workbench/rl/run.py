@@ -23,7 +23,7 @@ from workbench.envs.env import make_env
 from workbench.envs.goal import GoalEnv
 from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.workflow import store_model
-from workbench.rl.checkpoint import CHECKPOINT, run_checkpoint
+from workbench.rl.checkpoint import CHECKPOINT, can_go_on, run_checkpoint, stored_updates
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.policy import GaussianPolicy
@@ -58,7 +58,8 @@ def train_run(
     """Train, evaluate against ground truth, save the policy, record the run.
 
     The run folder keeps an exact checkpoint (``checkpoint.safetensors``); ``resume_dir``
-    continues a killed or stopped run from it, with the config it was started with.
+    continues a killed or stopped run from it, with the config it was started with (one that
+    ended before it stored an update starts over in its folder, keeping its row).
     ``on_run_dir`` hears the run's folder as soon as it is made (a sweep's trial keeps it, to
     resume there if its node is lost). ``after_update`` hears each update after the run has
     stored it, its log line and (PPO) its checkpoint: what it sends elsewhere can be resumed.
@@ -108,7 +109,10 @@ def train_run(
 
     status = "failed"
     checkpoint = run_checkpoint(run_dir) if config.checkpoints else None
-    resume, lost, lost_nodes = resume_dir is not None, 0, frozenset[str]()
+    resume = resume_dir is not None and checkpoint is not None and checkpoint.exists()
+    lost, lost_nodes = 0, frozenset[str]()
+    if resume_dir is not None and not resume:
+        log.event("it had stored no update when it ended: starting it over", envs)
     if config.cluster:
         log.event(f"rollout workers on the Ray cluster at {config.cluster}", envs)
     extra: dict[str, Any] = {}
@@ -176,9 +180,13 @@ def _checked(config: RunConfig, resume_dir: Path | None) -> RunConfig:
     cannot train."""
     if resume_dir is not None:
         config = RunConfig.saved(json.loads((resume_dir / "config.json").read_text()))
-        if config.algorithm == "sac":
-            raise ValueError(f"{resume_dir} is a SAC run, which keeps no exact checkpoint to "
-                             "continue from; start a new run")
+        if not can_go_on(resume_dir):  # a run that stored no update starts over in its folder
+            why = ("a SAC run keeps no checkpoint to continue from" if config.algorithm == "sac"
+                   else "it kept no checkpoint to continue from (--checkpoint-every 0)")
+            logged = stored_updates(resume_dir)
+            raise ValueError(f"--resume {resume_dir}: {why}, and starting it over would lose "
+                             f"the {logged} update{'s' * (logged != 1)} it logged; start a new "
+                             "run")
     if config.online_teacher and config.online_teacher not in TEACHERS:
         raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
                          f"{', '.join(TEACHERS)} or leave it empty")

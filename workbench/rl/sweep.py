@@ -36,7 +36,7 @@ from workbench import config as cfg
 from workbench.data.processes import running_here
 from workbench.data.workspace import Workspace
 from workbench.progress import ctrl_c_asks_to_stop
-from workbench.rl.checkpoint import run_checkpoint
+from workbench.rl.checkpoint import can_go_on
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_grid import trial_config
 from workbench.rl.sweep_report import going_on_command, let_go, rank, write_report
@@ -72,9 +72,10 @@ def _trial(params: dict[str, Any]) -> None:
                          ppo=replace(config.ppo, seed=int(trial["seed"])))
         config = place.local(config)
         earlier = place.earlier()
-        resume = earlier if earlier is not None and run_checkpoint(earlier).exists() else None
+        # From its checkpoint, or from the start in its own folder if it stored no update.
+        resume = earlier if earlier is not None and can_go_on(earlier) else None
         with Workspace.open(place.root) as ws:
-            if earlier is not None and resume is None:  # lost before its first checkpoint
+            if earlier is not None and resume is None:  # lost with updates but no checkpoint
                 for run in ws.runs():
                     if Path(run["path"]) == earlier.resolve():
                         ws.update_run(run["id"], "stopped", {"stopped_by": "its node was lost"})

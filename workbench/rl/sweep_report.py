@@ -98,9 +98,10 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
     stopped = [t for t in trials if t.get("stopped_run")]
     if stopped:
         lines += ["## Runs stopped early", "",
-                  "Stopped by ASHA or by hand, each keeps its checkpoint: continue one alone "
-                  f"with `workbench train {base.scene} --resume RUN{where}` (the newest: the "
-                  "Train panel's Continue stopped run).", ""]
+                  "Stopped by ASHA or by hand, each keeps its checkpoint (or, stopped before "
+                  "its first update, starts over in its folder): continue one alone with "
+                  f"`workbench train {base.scene} --resume RUN{where}` (the newest with a "
+                  "checkpoint: the Train panel's Continue stopped run).", ""]
         lines += [f"- `{' '.join(t['assignments'])}` seed {t['seed']} ({state(t)}): "
                   f"{t['stopped_run']}" for t in stopped]
         lines.append("")

@@ -14,7 +14,7 @@ from typing import Any
 
 from workbench.data.processes import alive_here
 from workbench.data.workspace import Workspace
-from workbench.rl.checkpoint import run_checkpoint
+from workbench.rl.checkpoint import can_go_on
 from workbench.rl.run import INTERRUPTED
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_grid import trial_config
@@ -26,7 +26,8 @@ def trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Pat
                labels: dict[str, str]) -> list[dict[str, Any]]:
     """Each trial Tune ran: its grid point and seed, whether it finished (else who stopped
     it), its score (its last success rate), its run in the workspace (finished, or stopped
-    early with its checkpoint), its curve (by step, and by update for ASHA) and its error."""
+    early with its checkpoint or before its first update), its curve (by step, and by update
+    for ASHA) and its error."""
     trials = []
     for index in range(len(results)):
         result = results[index]
@@ -60,7 +61,7 @@ def trial_rows(results: Any, ids: list[str], runs_here: dict[str, str], out: Pat
                        "stopped_by": labels.get(ids[index]) if not finished and not error
                        else None,
                        "stopped_run": stopped if not finished and not error and stopped
-                       and run_checkpoint(stopped).exists() else None})
+                       and can_go_on(stopped) else None})
     return trials
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from workbench import config as cfg
 from workbench.config import ConfigError
 from workbench.data.processes import alive_here
-from workbench.rl.checkpoint import run_checkpoint
+from workbench.rl.checkpoint import can_go_on
 from workbench.rl.run_config import RunConfig
 
 BY_ASHA = "ASHA early stopping"
@@ -140,8 +140,9 @@ def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any
     """The trials of a fit whose process was lost: its results list them as they were when
     it started; a trial it was to run whose worker noted a run since (or whose shipped run
     was brought back, :func:`~workbench.rl.sweep_shipments.bring_back_left`) is finished
-    where the run finished, and goes on from the run's checkpoint where it has one (else as
-    it was: from the run it stopped in an earlier fit, or from the start)."""
+    where the run finished, and goes on from the run's checkpoint where it has one, or in its
+    folder from the start where it stored no update (else as it was: from the run it stopped
+    in an earlier fit, or from the start)."""
     rows = {str(Path(r["path"]).resolve()): r for r in runs}
     noted = {key: seen["run"] for key, (_, seen) in newest_by_trial(out / "trials").items()}
     recovered = []
@@ -152,7 +153,7 @@ def _recovered(trials: list[dict[str, Any]], out: Path, runs: list[dict[str, Any
             if row["status"] == "finished":
                 trial = {**trial, "started": True, "finished": True, "run": row["path"],
                          "score": float(row["metrics"].get("success_rate", 0.0))}
-            elif row["status"] != "failed" and run_checkpoint(run).exists():
+            elif row["status"] != "failed" and can_go_on(run):
                 trial = {**trial, "started": True, "stopped_by": LOST, "stopped_run": run,
                          "score": None}
         recovered.append(trial)
