@@ -38,6 +38,7 @@ BAD_ARGUMENTS = [
     (["train", "Push", "--transform", "log"], "--transform"),
     (["train", "Push", "--eval-episodes", "-1"], "--eval-episodes"),
     (["train", "Push", "--nonsense", "1"], "--nonsense"),
+    (["train", "Push", "--reward", "model", "--reward-model", "gone"], "--reward-model"),
     (["train", "Push", "--ppo.lr"], "--ppo.lr"),
     # No cluster there: refused in seconds (Ray alone retries a head's address for minutes).
     (["train", "Push", "--reward", "reference", "--cluster", "127.0.0.1:9"],

@@ -42,6 +42,18 @@ def test_opening_a_missing_workspace_without_create_explains(tmp_path):
         Workspace.open(tmp_path / "nowhere")
 
 
+def test_a_workspace_that_cannot_be_made_there_says_so_in_one_line(tmp_path, capsys):
+    from workbench.cli.main import main
+
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with pytest.raises(WorkspaceError, match="^cannot make a workspace at .*notes.txt/ws"):
+        Workspace.open(tmp_path / "notes.txt" / "ws", create=True)
+    assert main(["record", "Reach", "--scripted", "1", "-w",
+                 str(tmp_path / "notes.txt" / "ws")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        "workbench record: error: cannot make a workspace at")
+
+
 def test_a_foreign_non_empty_folder_is_refused_untouched(tmp_path):
     (tmp_path / "thesis.tex").write_text("precious")
     with pytest.raises(WorkspaceError, match="not a workbench workspace"):

@@ -150,14 +150,22 @@ def test_a_trial_error_is_the_original_exception_in_one_line():
     assert error_line(RuntimeError()) == "RuntimeError"
 
 
-def test_a_sweep_whose_reward_is_missing_is_refused_before_any_trial(tmp_path, capsys):
+@pytest.mark.parametrize(("args", "said"), [
+    (["--grid", "ppo.lr=1e-4,3e-4"], "no reward model for Reach"),  # none fitted: "latest"
+    (["--reward", "model", "--reward-model", "gone"], "--reward-model: {ws}/gone is not"),
+    (["--grid", "reward=reference,gone"], "--grid: reward=gone: {ws}/gone is not"),
+    (["--grid", "ppo.lr=1e-4,fast"], "--grid: 'ppo.lr=fast': lr expects float")])
+def test_a_sweep_whose_reward_or_grid_is_wrong_is_refused_before_any_trial(tmp_path, capsys,
+                                                                            args, said):
+    """In one line naming the option at fault: every trial would fail the same way."""
     from workbench.cli.main import main
 
-    workspace = tmp_path / "ws"  # no reward model: every trial would fail the same way
-    code = main(["sweep", "Reach", "--grid", "ppo.lr=1e-4,3e-4", "--workspace", str(workspace)])
+    workspace = tmp_path / "ws"
+    code = main(["sweep", "Reach", *args, "--workspace", str(workspace)])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("workbench sweep: error: no reward model")
+    assert err.strip().splitlines()[-1].startswith(
+        "workbench sweep: error: " + said.format(ws=workspace))
     assert not (workspace / "sweeps").exists()
 
 

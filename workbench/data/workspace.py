@@ -150,8 +150,12 @@ class Workspace:
                     f"no workspace at {root}; create one with create=True "
                     "(CLI: any command with --workspace creates it)"
                 )
-            root.mkdir(parents=True, exist_ok=True)
-            marker.write_text(json.dumps({"format": FORMAT, "version": VERSION}, indent=1))
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                marker.write_text(json.dumps({"format": FORMAT, "version": VERSION}, indent=1))
+            except OSError as exc:
+                raise WorkspaceError(f"cannot make a workspace at {root} ({exc.strerror}); "
+                                     "choose a folder you may write to") from None
         try:
             info = json.loads(marker.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -17,7 +17,7 @@ from workbench.rl.ppo import TrainProgress
 from workbench.rl.ray_rollouts import check_reachable, connect, described, nodes_without
 from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
-from workbench.rl.run_inputs import resolve_reward
+from workbench.rl.run_inputs import resolve_reward, reward_model_folder
 from workbench.rl.sweep_grid import NOT_SWEPT
 from workbench.rl.sweep_state import SweepPlan
 
@@ -39,6 +39,8 @@ class Train(WorkspaceRequest):
 
     def check(self) -> None:
         cluster = self.config.cluster
+        if self.resume is None and self.config.reward == "model":
+            reward_model_folder(Path(self.workspace).expanduser().resolve(), self.config)
         if self.resume is not None:  # a resumed run goes on where it was started
             try:
                 cluster = json.loads((Path(self.resume) / "config.json").read_text())["cluster"]
@@ -137,10 +139,14 @@ class Sweep(WorkspaceRequest):
         combinations = grid_assignments(self.grid, self.config)
         for assignments in combinations:
             config = trial_config(self.config, assignments)
-            model = None if config.online_feedback else resolve_reward(ws, config)
-            if model is not None and not Path(model).is_dir():
-                raise ConfigError(f"reward: {model} is not a reward model folder (a relative "
-                                  f"folder is read from the workspace, {ws.root})")
+            swept = [a for a in assignments if a.split("=")[0].strip() == "reward"]
+            try:
+                model = None if config.online_feedback else resolve_reward(ws, config)
+            except ConfigError as error:  # a model folder the grid names: the grid's error
+                raise (ConfigError(f"grid: {swept[0]}: {str(error).partition(': ')[2]}")
+                       if swept else error) from None
+            if model is not None and not Path(model).is_dir():  # "latest", its folder gone
+                raise ConfigError(f"reward: {model} is not a reward model folder")
             if config.reward == "latest":
                 newest = model
         address, base = self.cluster, self.config  # where the trials run, from what

@@ -5,6 +5,7 @@ trains) and the steps a person took over. ``workbench.rl.run`` puts them togethe
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -41,7 +42,7 @@ def resolve_reward(workspace: Workspace, config: RunConfig) -> str | None:
     if reward in ("reference", "sparse", "grounded"):
         return None
     if reward == "model":
-        return workspace.absolute(config.reward_model)  # a stored relative path is its own
+        return str(reward_model_folder(workspace.root, config))
     if reward == "latest":
         trainable = trainable_families()
         models = [m for m in workspace.models(scene=scene) if m["family"] in trainable]
@@ -52,6 +53,16 @@ def resolve_reward(workspace: Workspace, config: RunConfig) -> str | None:
             )
         return models[-1]["path"]
     raise ConfigError(f"reward must be one of {', '.join(REWARDS)}, got {reward!r}")
+
+
+def reward_model_folder(root: Path, config: RunConfig) -> Path:
+    """The folder ``reward_model`` names (a relative one is read from the workspace at
+    ``root``, as a stored path is), refused in one line where there is none."""
+    folder = root / config.reward_model  # an absolute reward_model stays as it is
+    if not folder.is_dir():
+        raise ConfigError(f"reward_model: {folder} is not a reward model folder (a relative "
+                          f"folder is read from the workspace, {root})")
+    return folder
 
 
 def trainable_families() -> set[str]:

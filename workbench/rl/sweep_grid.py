@@ -36,8 +36,11 @@ def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ..
         axes.append([f"{key}={choice}" for choice in choices])
     combinations = [tuple(c) for c in itertools.product(*axes)]
     for assignments in combinations:
-        # refuses an unknown key or a bad value, naming it
-        if trial_config(base, assignments).algorithm != "ppo":
+        try:  # refuses an unknown key or a bad value, naming it
+            algorithm = trial_config(base, assignments).algorithm
+        except ConfigError as error:
+            raise ConfigError(f"grid: {error}") from None
+        if algorithm != "ppo":
             raise ConfigError("algorithm: a sweep trains PPO (ASHA's rungs are PPO updates, "
                               "its seeds PPO's); train SAC runs one by one")
     return combinations
