@@ -31,12 +31,22 @@ def check_sentence(sentence: str) -> str:
     return sentence
 
 
+# Colour words in any scene's sentences: one the scene's vocabulary lacks names a colour the
+# scene cannot show ("the purple cube" where cubes are red, blue or yellow), not a word to skip.
+COLOUR_WORDS = frozenset({"red", "green", "blue", "yellow", "orange", "purple", "violet", "pink",
+                          "black", "white", "grey", "gray", "brown", "cyan", "magenta"})
+# Relation words that say where, not what: alone they name nothing of a scene ("push the cube
+# to the pad" says nothing of Reach), where a scene's verbs do ("run forward", "open it").
+PREPOSITIONS = frozenset({"to", "towards", "toward", "onto", "into", "in", "inside", "on",
+                          "above", "out", "of", "top"})
+
+
 @dataclass(frozen=True)
 class Grounding:
     sentence: str
     scene: str
     colours: dict[str, str | None] = field(default_factory=dict)  # role -> named colour
-    unknown_words: tuple[str, ...] = ()  # colour-like words the vocabulary does not know
+    unknown_words: tuple[str, ...] = ()  # colour words the scene's vocabulary does not know
 
     def satisfied_by(self, actual: dict[str, str]) -> bool:
         """Do an episode's object colours match every colour the sentence named?"""
@@ -75,7 +85,31 @@ def ground(sentence: str, task: type[Task] | Task) -> Grounding:
         named = [w for w in part if w in vocabulary.colours]
         if named:
             colours[role] = named[-1]  # "the big red cube": the colour nearest the noun
-    return Grounding(sentence, task.name, colours)
+    unknown = tuple(dict.fromkeys(w for w in words if w in COLOUR_WORDS
+                                  and w not in vocabulary.colours))
+    return Grounding(sentence, task.name, colours, unknown)
+
+
+def checked_ground(sentence: str, task: type[Task] | Task, shown: bool = False) -> Grounding:
+    """:func:`ground`, refused in one line (ValueError) where the sentence cannot be meant for
+    this scene: it names none of its objects or places ("make coffee" in Reach) or a colour
+    the scene has nothing of. ``shown``: its episodes are to show what it names (a run
+    trained toward it), so also a colour the scene does not let a sentence choose ("no blue
+    marker"); recorded episodes are scored by the colours they happened to draw."""
+    grounding = ground(sentence, task)
+    vocabulary = task.vocabulary
+    nouns = {word for synonyms in (*vocabulary.objects.values(), *vocabulary.places.values())
+             for phrase in synonyms for word in phrase.split()}
+    verbs = {word for phrase in vocabulary.relations for word in phrase.split()} - PREPOSITIONS
+    if nouns and not (nouns | verbs) & set(_words(sentence)):
+        raise ValueError(f"{sentence!r} names nothing in {task.name}: say it with its words "
+                         f"({', '.join(sorted(nouns | verbs))})")
+    if grounding.unknown_words:
+        raise ValueError(f"{task.name} has nothing {grounding.unknown_words[0]}: its colours "
+                         f"are {', '.join(vocabulary.colours) or 'none a sentence names'}")
+    if shown:
+        task.check_colours(grounding.colours)
+    return grounding
 
 
 def rebind(sentence: str, task: type[Task] | Task, colours: dict[str, str]) -> str:

@@ -17,7 +17,7 @@ from workbench.rewards.language.grounding import (
     nearest_goals,
     rank_scenes,
 )
-from workbench.sentences import ground
+from workbench.sentences import checked_ground, ground
 from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
 # Held-out phrasings: none is the template the scenes' own goal texts use.
@@ -35,6 +35,50 @@ STACK_PHRASES = ("put the {a} block on top of the {b} one", "place the {a} cube 
 ])
 def test_sentences_bind_colours_to_the_scenes_roles(sentence, task, expected):
     assert ground(sentence, task).colours == expected
+
+
+@pytest.mark.parametrize("scene, sentence, said", [
+    ("Reach", "push the purple cube onto the pad", "names nothing in Reach: say it with its "
+     "words (ball, marker, sphere, target)"),  # another scene's sentence
+    ("Reach", "make coffee", "names nothing in Reach"),
+    ("Push", "push the pink cube onto the pad", "Push has nothing pink: its colours are"),
+])
+def test_a_goal_the_scene_cannot_show_is_refused_before_it_trains_or_scores(
+        scene, sentence, said, tmp_path, capsys):
+    """Not a reward for whatever part of it the scene happens to know: `workbench train
+    --goal`, `goal` and `score-goal` refuse it in one line, before the workspace is made."""
+    from workbench.cli.main import main
+
+    for command in (["train", scene, "--goal", sentence], ["goal", scene, sentence],
+                    ["score-goal", scene, sentence]):
+        assert main([*command, "--workspace", str(tmp_path / "ws")]) == 2
+        assert said in capsys.readouterr().err.strip().splitlines()[-1], command
+    assert not (tmp_path / "ws").exists()
+
+
+@pytest.mark.parametrize("scene, sentence", [
+    ("CheetahRun", "run forward fast"),  # a scene's verb, the body understood
+    ("DoorOpen", "open it"),
+    ("PushChoice", "push the cube onto the blue pad"),
+    ("Stack", "put the red block on top of the blue one"),  # scored by the colours drawn
+])
+def test_a_goal_in_the_scene_s_words_is_grounded(scene, sentence):
+    assert checked_ground(sentence, SCENES.load(scene)).sentence == sentence
+
+
+def test_a_goal_to_train_toward_names_only_colours_the_scene_lets_a_sentence_choose(
+        tmp_path, capsys):
+    """Recorded episodes are scored by whatever colours they drew; a run trains toward what
+    its episodes show, so a colour the scene draws by itself is refused there."""
+    from workbench.cli.main import main
+
+    sentence = "put the red block on top of the blue one"
+    with pytest.raises(ValueError, match="Stack has no red cube: its cube can be no colour"):
+        checked_ground(sentence, StackTask, shown=True)
+    assert main(["train", "Push", "--goal", "push the cube onto the blue pad", "--workspace",
+                 str(tmp_path / "ws")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "workbench train: error: --goal: Push has no blue pad: its pad can be green")
 
 
 def test_an_empty_goal_says_what_is_missing():

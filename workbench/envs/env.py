@@ -27,7 +27,7 @@ import numpy as np
 
 from workbench.registry import ROBOTS, SCENES
 from workbench.robot import Robot
-from workbench.sentences import ground, rebind
+from workbench.sentences import checked_ground, rebind
 from workbench.sim.compose import compile_spec, compose
 from workbench.sim.control import ActuatorRangeController
 from workbench.sim.physics import Physics, PhysicsDivergence
@@ -168,7 +168,7 @@ class WorkbenchEnv(gym.Env):
             self.goal = None
             self.task.request_colours({})
             return
-        colours = ground(sentence, self.task).colours
+        colours = checked_ground(sentence, self.task).colours  # request_colours checks them
         if not choices:
             colours = {r: c for r, c in colours.items() if r not in self.task.goal_choices}
         self.task.request_colours(colours)

@@ -15,12 +15,12 @@ from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.progress import Cancelled, reporting
-from workbench.registry import SCENE
+from workbench.registry import SCENE, SCENES
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards, has_named_objects
 from workbench.rl.ray_rollouts import check_reachable
-from workbench.sentences import check_sentence, ground
+from workbench.sentences import check_sentence, checked_ground
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +129,7 @@ class SaveGoal(WorkspaceRequest):
         "help": "what the scene looks like before (CLIP's goal-baseline projection)"})
 
     def check(self) -> None:
-        check_sentence(self.goal)
+        checked_ground(self.goal, SCENES.load(self.scene))
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         goal_id = ws.add_goal(self.goal, self.scene, self.baseline.strip() or None)
@@ -153,13 +153,16 @@ class ScoreGoal(WorkspaceRequest):
         "help": "episodes to score: the newest with the objects the goal names, then the "
                 "newest others", "min": 1, "max": 100_000})
 
+    def check(self) -> None:
+        checked_ground(self.goal, SCENES.load(self.scene))
+
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         goal = check_sentence(self.goal)
         rows = ws.episodes(scene=self.scene)
         if not rows:
             raise ValueError(f"no recorded episodes of {self.scene} to score; record some first")
         env = env_for(ws.load_episode(rows[0]["id"]))
-        grounding = ground(goal, env.task)
+        grounding = checked_ground(goal, env.task)
         curves = []
         try:
             rows = self._episodes_to_score(env, rows, grounding)

@@ -12,6 +12,7 @@ from workbench.data.transfer import pack_recordings
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.progress import ctrl_c_asks_to_stop
+from workbench.registry import SCENES
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.ray_rollouts import check_reachable, connect, described, nodes_without
@@ -20,6 +21,7 @@ from workbench.rl.run_config import RunConfig
 from workbench.rl.run_inputs import resolve_reward, reward_model_folder
 from workbench.rl.sweep_grid import NOT_SWEPT
 from workbench.rl.sweep_state import SweepPlan
+from workbench.sentences import checked_ground
 
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
 
@@ -39,6 +41,12 @@ class Train(WorkspaceRequest):
 
     def check(self) -> None:
         cluster = self.config.cluster
+        if self.resume is None and self.config.goal:  # a sentence the scene cannot show
+            try:
+                checked_ground(self.config.goal, SCENES.load(self.config.scene),
+                               shown=True)
+            except ValueError as error:
+                raise ConfigError(f"goal: {error}") from None
         if self.resume is None and self.config.reward == "model":
             reward_model_folder(Path(self.workspace).expanduser().resolve(), self.config)
         if self.resume is not None:  # a resumed run goes on where it was started

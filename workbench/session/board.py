@@ -24,7 +24,7 @@ from workbench.rewards.code.author import AuthorConfig
 from workbench.rewards.code.model import CodeConfig
 from workbench.rl.run import resumable_runs
 from workbench.rl.run_config import RunConfig
-from workbench.sentences import ground
+from workbench.sentences import checked_ground
 from workbench.session.context import Context
 from workbench.session.events import EpisodesChanged, JobUpdate, LabelsChanged
 from workbench.session.jobs import Job, JobEvent
@@ -104,8 +104,7 @@ class JobBoard:
     def train_toward(self, goal: str) -> Job:
         """Train on a goal sentence, refused before a worker starts when the scene cannot show
         what it names ("no blue cube")."""
-        task = self.live.env.task
-        task.check_colours(ground(goal, task).colours)
+        checked_ground(goal, self.live.env.task, shown=True)
         return self.train(RunConfig(scene=self.context.scene, goal=goal))
 
     def past_runs(self) -> list[dict[str, Any]]:
