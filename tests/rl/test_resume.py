@@ -271,6 +271,25 @@ def test_a_run_killed_before_its_first_update_starts_over_in_its_own_folder(tmp_
     assert (kept / "metrics.jsonl").read_text() == logged
 
 
+def test_resuming_a_folder_that_is_no_run_of_the_workspace_is_refused_untouched(tmp_path,
+                                                                                capsys):
+    """A reward model's folder has a config.json too, which would read as a run's defaults:
+    only a folder the workspace lists as a run is resumed, and the other is left as it was."""
+    import json
+
+    from workbench.cli.main import main
+
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        model = ws.new_artifact_dir("models", "progress-Reach")
+        (model / "config.json").write_text(json.dumps({"family": "progress", "scene": "Reach"}))
+    assert main(["train", "Reach", "-w", str(tmp_path / "ws"), "--resume", str(model)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"workbench train: error: --resume {model}: not a run of the workspace "
+        f"{tmp_path / 'ws'} (its runs are in {tmp_path / 'ws' / 'runs'}; `workbench workspace "
+        "recover` indexes the run folders its index lost)")
+    assert [p.name for p in model.iterdir()] == ["config.json"]
+
+
 def _training_in_a_process(workspace: Path, steps: int, rollout_steps: int,
                            until: Callable[[], bool]) -> subprocess.Popen:
     """`workbench train Reach` (4 envs) in a process of its own, once ``until()`` holds."""

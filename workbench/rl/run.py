@@ -65,7 +65,7 @@ def train_run(
     stored it, its log line and (PPO) its checkpoint: what it sends elsewhere can be resumed.
     """
     resume_dir = Path(resume_dir) if resume_dir is not None else None
-    config = _checked(config, resume_dir)
+    config = _checked(config, resume_dir, workspace)
     torch.set_num_threads(config.torch_threads)
     sac = config.algorithm == "sac"
     gamma, budget = ((config.sac.gamma, config.sac.total_steps) if sac
@@ -175,10 +175,17 @@ def train_run(
     return {"run_id": run_id, "path": str(run_dir), **metrics}
 
 
-def _checked(config: RunConfig, resume_dir: Path | None) -> RunConfig:
+def _checked(config: RunConfig, resume_dir: Path | None, workspace: Workspace) -> RunConfig:
     """The config the run trains with (a resumed run's own), refused in one line where it
     cannot train."""
     if resume_dir is not None:
+        # Its row says it is a run: another folder's config.json (a reward model's) would
+        # read as a run's defaults, and its folder would fill with a run.
+        if not any(Path(r["path"]) == resume_dir.resolve() for r in workspace.runs()):
+            raise ValueError(f"--resume {resume_dir}: not a run of the workspace "
+                             f"{workspace.root} (its runs are in {workspace.root / 'runs'}; "
+                             "`workbench workspace recover` indexes the run folders its "
+                             "index lost)")
         config = RunConfig.saved(json.loads((resume_dir / "config.json").read_text()))
         if not can_go_on(resume_dir):  # a run that stored no update starts over in its folder
             why = ("a SAC run keeps no checkpoint to continue from" if config.algorithm == "sac"
