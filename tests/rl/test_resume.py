@@ -239,8 +239,14 @@ def test_a_run_killed_before_its_first_update_starts_over_in_its_own_folder(tmp_
     from workbench.rl.run_config import RunConfig
 
     workspace = tmp_path / "ws"
-    trainer = _training_in_a_process(  # config.json is written as collection starts
-        workspace, 16_384, 2048, lambda: any(workspace.glob("runs/*/config.json")))
+
+    def begun() -> bool:  # its folder and row are made as collection starts
+        if not any(workspace.glob("runs/*/config.json")):
+            return False
+        with Workspace.open(workspace) as ws:
+            return bool(ws.runs())
+
+    trainer = _training_in_a_process(workspace, 16_384, 2048, begun)
     try:
         trainer.kill()  # kill -9, before the first of 8,192 steps' update
         trainer.communicate(timeout=60)
