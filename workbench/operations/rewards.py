@@ -20,7 +20,7 @@ from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards, has_named_objects
 from workbench.rl.ray_rollouts import check_reachable
-from workbench.sentences import check_sentence, checked_ground
+from workbench.sentences import check_sentence, checked_ground, ground
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,7 +162,7 @@ class ScoreGoal(WorkspaceRequest):
         if not rows:
             raise ValueError(f"no recorded episodes of {self.scene} to score; record some first")
         env = env_for(ws.load_episode(rows[0]["id"]))
-        grounding = checked_ground(goal, env.task)
+        grounding = ground(goal, env.task)  # checked by check()
         curves = []
         try:
             rows = self._episodes_to_score(env, rows, grounding)

@@ -148,11 +148,9 @@ class Sweep(WorkspaceRequest):
         for assignments in combinations:
             config = trial_config(self.config, assignments)
             swept = [a for a in assignments if a.split("=")[0].strip() == "reward"]
-            try:
-                model = None if config.online_feedback else resolve_reward(ws, config)
-            except ConfigError as error:  # a model folder the grid names: the grid's error
-                raise (ConfigError(f"grid: {swept[0]}: {str(error).partition(': ')[2]}")
-                       if swept else error) from None
+            if swept and config.reward == "model":  # a model folder the grid names
+                reward_model_folder(ws.root, config, named=f"grid: {swept[0]}")
+            model = None if config.online_feedback else resolve_reward(ws, config)
             if model is not None and not Path(model).is_dir():  # "latest", its folder gone
                 raise ConfigError(f"reward: {model} is not a reward model folder")
             if config.reward == "latest":

@@ -55,12 +55,13 @@ def resolve_reward(workspace: Workspace, config: RunConfig) -> str | None:
     raise ConfigError(f"reward must be one of {', '.join(REWARDS)}, got {reward!r}")
 
 
-def reward_model_folder(root: Path, config: RunConfig) -> Path:
+def reward_model_folder(root: Path, config: RunConfig, named: str = "reward_model") -> Path:
     """The folder ``reward_model`` names (a relative one is read from the workspace at
-    ``root``, as a stored path is), refused in one line where there is none."""
+    ``root``, as a stored path is), refused in one line naming the setting that gave it
+    (``named``) where there is none."""
     folder = root / config.reward_model  # an absolute reward_model stays as it is
     if not folder.is_dir():
-        raise ConfigError(f"reward_model: {folder} is not a reward model folder (a relative "
+        raise ConfigError(f"{named}: {folder} is not a reward model folder (a relative "
                           f"folder is read from the workspace, {root})")
     return folder
 
