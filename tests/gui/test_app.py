@@ -745,6 +745,9 @@ def test_train_on_this_goal_starts_a_run_that_the_train_panel_follows(window, qt
     goal.goal.setText("push the purple cube onto the yellow pad")
     qtbot.mouseClick(goal.train, Qt.MouseButton.LeftButton)  # Push has only a green pad
     assert "train" not in session.jobs
+    goal.goal.setText("make coffee")  # a sentence of no scene's: refused, not the scene's reward
+    qtbot.mouseClick(goal.train, Qt.MouseButton.LeftButton)
+    assert "train" not in session.jobs and "names nothing in Push" in window.status.text()
     goal.goal.setText("push the purple cube onto the green pad")
     qtbot.mouseClick(goal.train, Qt.MouseButton.LeftButton)
     assert "training toward" in goal.status.text()
