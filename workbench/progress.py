@@ -42,24 +42,34 @@ def report(stage: str, done: int, total: int) -> None:
         raise Cancelled(f"cancelled while {stage} ({done} of {total})")
 
 
+# What a command line's job takes as the app's Stop: Ctrl-C, and the SIGTERM that a scheduler
+# pre-empting it (SLURM), `kill` or a container being stopped sends before it kills.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def ctrl_c_asks_to_stop(pressed: list[bool], said: Callable[[], None]) -> Iterator[None]:
-    """A command line's Ctrl-C as the app's Stop: the first appends True to ``pressed`` (the
-    job stops where it keeps what it has: a training run after its update, with its
-    checkpoint) and calls ``said`` to tell the person; a second interrupts at once. Off the
-    main thread, where Python cannot take a signal, it changes nothing (the app's Stop asks
-    through ``Progress.should_stop`` instead)."""
+def interrupt_asks_to_stop(pressed: list[bool], said: Callable[[], None]) -> Iterator[None]:
+    """A command line's Ctrl-C or SIGTERM as the app's Stop: the first appends True to
+    ``pressed`` (the job stops where it keeps what it has: a training run after its update,
+    with its checkpoint) and calls ``said`` to tell the person; a second interrupts at once
+    (Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process). Off the main thread, where
+    Python cannot take a signal, it changes nothing (the app's Stop asks through
+    ``Progress.should_stop`` instead)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    def restore() -> None:
+        for number, handler in previous.items():  # None: set outside Python, the default
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
     def stop(signum: int, frame: Any) -> None:
         pressed.append(True)
-        signal.signal(signal.SIGINT, previous)
+        restore()
         said()
 
-    previous = signal.signal(signal.SIGINT, stop)
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        restore()

@@ -199,10 +199,14 @@ def test_a_resumed_run_trains_on_the_reward_it_started_with_not_a_newer_one(work
     assert stopped["reward"] == resumed["reward"] == first["path"]
 
 
-def test_ctrl_c_in_workbench_train_stops_after_its_update_keeping_a_checkpoint(tmp_path):
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM],
+                         ids=["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_in_workbench_train_stops_after_its_update_keeping_a_checkpoint(tmp_path,
+                                                                              signal_number):
     """The first Ctrl-C in `workbench train` is the app's Stop: the run ends after the update
     it is in, with that update's checkpoint though the run checkpoints every 5 (the default),
-    and is stopped, not interrupted; the command prints its result and exits 0."""
+    and is stopped, not interrupted; the command prints its result and exits 0. So does the
+    SIGTERM a scheduler pre-empting the job (SLURM), `kill` or a stopping container sends."""
     import json
 
     from workbench.rl.checkpoint import load_checkpoint, run_checkpoint
@@ -212,7 +216,7 @@ def test_ctrl_c_in_workbench_train_stops_after_its_update_keeping_a_checkpoint(t
         '"charts/success_rate"' in log.read_text()
         for log in workspace.glob("runs/*/metrics.jsonl")))
     try:
-        trainer.send_signal(signal.SIGINT)
+        trainer.send_signal(signal_number)
         out, err = trainer.communicate(timeout=180)
     finally:
         trainer.kill()

@@ -11,7 +11,7 @@ from workbench.config import ConfigError, validated
 from workbench.data.transfer import pack_recordings
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.progress import ctrl_c_asks_to_stop
+from workbench.progress import interrupt_asks_to_stop
 from workbench.registry import SCENES
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import TrainProgress
@@ -79,7 +79,7 @@ class Train(WorkspaceRequest):
             progress.emit("message", text=f"stopping after this update{kept}; Ctrl-C again "
                           "interrupts at once")
 
-        with ctrl_c_asks_to_stop(pressed, said):
+        with interrupt_asks_to_stop(pressed, said):
             return train_run(ws, self.config, callbacks=(on_progress,),
                              on_snapshot=on_snapshot, resume_dir=self.resume)
 

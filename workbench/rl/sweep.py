@@ -35,7 +35,7 @@ from typing import Any
 from workbench import config as cfg
 from workbench.data.processes import running_here
 from workbench.data.workspace import Workspace
-from workbench.progress import ctrl_c_asks_to_stop
+from workbench.progress import interrupt_asks_to_stop
 from workbench.rl.checkpoint import can_go_on
 from workbench.rl.run_config import RunConfig
 from workbench.rl.sweep_grid import trial_config
@@ -198,7 +198,7 @@ def run_sweep(workspace: Path, plan: SweepPlan, out: Path, cluster: str = "auto"
         level = tbx.level
         tbx.setLevel(logging.WARNING)
         try:
-            with contextlib.redirect_stdout(sys.stderr), _ctrl_c_stops(pressed, progress):
+            with contextlib.redirect_stdout(sys.stderr), _interrupt_stops(pressed, progress):
                 if desk is None:
                     results = tuner.fit()
                 else:
@@ -273,7 +273,7 @@ def _lets_go_on_error(out: Path, workspace: Path, scene: str, ray: Any,
 
 
 @contextlib.contextmanager
-def _ctrl_c_stops(pressed: list[bool], progress: Any) -> Iterator[None]:
+def _interrupt_stops(pressed: list[bool], progress: Any) -> Iterator[None]:
     """Ctrl-C stops the sweep as the app's Stop does: every trial ends keeping its run, and
     the report says how to go on; a second Ctrl-C interrupts at once. Tune's own handler
     would end the trials alike but leave no sign that the person asked, and its message
@@ -287,7 +287,7 @@ def _ctrl_c_stops(pressed: list[bool], progress: Any) -> Iterator[None]:
     tune_handler = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     try:
-        with ctrl_c_asks_to_stop(pressed, said):
+        with interrupt_asks_to_stop(pressed, said):
             yield
     finally:
         if tune_handler is None:
