@@ -39,6 +39,7 @@ BAD_ARGUMENTS = [
     (["train", "Push", "--eval-episodes", "-1"], "--eval-episodes"),
     (["train", "Push", "--nonsense", "1"], "--nonsense"),
     (["train", "Push", "--reward", "model", "--reward-model", "gone"], "--reward-model"),
+    (["train", "Push", "--online-teacher", "oracle"], "--online-feedback"),  # else ignored
     (["train", "Push", "--ppo.lr"], "--ppo.lr"),
     # No cluster there: refused in seconds (Ray alone retries a head's address for minutes).
     (["train", "Push", "--reward", "reference", "--cluster", "127.0.0.1:9"],

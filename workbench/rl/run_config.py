@@ -135,6 +135,9 @@ class RunConfig:
         if self.randomize_only and not self.randomize:
             raise ConfigError("randomize_only: names some of the ranges --randomize draws; "
                               "give --randomize too")
+        if self.online_teacher and not self.online_feedback:
+            raise ConfigError("online_teacher: it answers the queries of --online-feedback; "
+                              "give --online-feedback too")
         if self.takeover_logs and not self.takeovers:
             raise ConfigError("takeover_logs: they are read with --takeovers")
         if self.cluster and (self.curriculum or self.online_feedback):
