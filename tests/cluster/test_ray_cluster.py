@@ -413,25 +413,27 @@ def _updates_logged(logs: list[Path]) -> int:
     return logged
 
 
-@pytest.mark.parametrize("where", ["in place", "shipped", "shipped through Ray Client"])
+@pytest.mark.parametrize("where", ["in place", "in place, SIGTERM", "shipped",
+                                   "shipped through Ray Client"])
 def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp_path, where):
     """Stopped two updates into a run, every trial ends: those running keep their runs
     (stopped by hand, resumable), the others had not started (two CPUs, three trials).
     Going on with the sweep finishes all three, each run stopped with a checkpoint in its own
     folder from that checkpoint. In place, every node sees the workspace and the person
-    presses Ctrl-C in `workbench sweep`; shipped, none does (the Stop of the app): the
+    presses Ctrl-C in `workbench sweep` (or a scheduler pre-empting it sends SIGTERM);
+    shipped, none does (the Stop of the app): the
     stopped runs travel to the trials that go on and come back into their folders. Through
     Ray Client, Tune's loop runs on the head: the Stop reaches it there, and the sweep's
     process mirrors the trials' copies on its own disk while they train."""
     address, _, env = cluster
     address = _through(where, address)
     workspace = tmp_path / "ws"
-    if where == "in place":
+    if where.startswith("in place"):
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
                    address, "-w", str(workspace)]
         with _two_updates_into_a_sweep([*command, *STOPPABLE_SWEEP], lambda: list(
                 workspace.glob("runs/*/metrics.jsonl")), env) as sweep:
-            sweep.send_signal(signal.SIGINT)
+            sweep.send_signal(signal.SIGTERM if "SIGTERM" in where else signal.SIGINT)
             out, err = sweep.communicate(timeout=300)
         go_on = lambda folder: subprocess.run(  # noqa: E731
             [*command, "--resume", str(folder)], env=env, capture_output=True, text=True,
@@ -449,7 +451,7 @@ def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp
     assert sweep.returncode == 0, err[-3000:]
     first = printed(out)
     folder = Path(first["report"]).parent
-    if where != "in place":  # the trial that logged two updates had sent its copies back
+    if where.startswith("shipped"):  # the trial that logged two updates had sent its copies
         [mirrored] = [json.loads(line)["mirrored"] for line in out.splitlines()
                       if line.startswith('{"mirrored"')]
         assert "sweep.json" in mirrored and any(name.endswith(".tar") for name in mirrored)
