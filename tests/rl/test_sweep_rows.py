@@ -198,6 +198,15 @@ def test_a_grid_refuses_the_settings_a_trial_does_not_use(key):
         grid_assignments([f"{key}=1,2"], RunConfig(scene="Reach"))
 
 
+@pytest.mark.parametrize(("grid", "said"), [
+    (["ppo.lr=1e-4,3e-4", "ppo.lr=5e-4"], "grid: ppo.lr is given twice"),
+    (["ppo.ent-coef=0", "ppo.ent_coef=0.01"], "grid: ppo.ent_coef is given twice"),
+    (["ppo.lr=1e-4,1e-4"], "grid: 'ppo.lr=1e-4,1e-4' lists 1e-4 more than once")])
+def test_a_grid_refuses_points_that_would_train_alike(grid, said):
+    with pytest.raises(ConfigError, match=f"^{said}"):
+        grid_assignments(grid, RunConfig(scene="Reach"))
+
+
 def test_a_grid_compares_reward_models_by_folder_beside_named_rewards():
     base = RunConfig(scene="Reach", reward="model", reward_model="models/a")
     points = grid_assignments(["reward=reference,models/b,model", "ppo.lr=1e-4"], base)

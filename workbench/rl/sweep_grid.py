@@ -20,7 +20,7 @@ NOT_SWEPT = ("cluster", "rollout_actors", "cluster_retries")
 def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ...]]:
     """``["ppo.lr=1e-4,3e-4", "reward=reference,sparse"]`` -> every combination as override
     assignments, each checked against ``base`` before anything starts."""
-    axes = []
+    axes, keys = [], set()
     for item in grid:
         key, sep, values = item.partition("=")
         key = key.strip().replace("-", "_")  # as on the command line: ppo.ent-coef
@@ -33,6 +33,15 @@ def grid_assignments(grid: Sequence[str], base: RunConfig) -> list[tuple[str, ..
         if key in NOT_SWEPT:
             raise ConfigError(f"grid: {key} is not swept (each trial steps its envs in its "
                               "own worker); --cluster says where the trials run")
+        # Twice, the later value would win in every trial: grid points that differ only in
+        # name, trained alike and ranked apart.
+        if key in keys:
+            raise ConfigError(f"grid: {key} is given twice; list its values once "
+                              f"({key}=V1,V2,...)")
+        repeated = sorted({c for c in choices if choices.count(c) > 1})
+        if repeated:
+            raise ConfigError(f"grid: {item!r} lists {', '.join(repeated)} more than once")
+        keys.add(key)
         axes.append([f"{key}={choice}" for choice in choices])
     combinations = [tuple(c) for c in itertools.product(*axes)]
     for assignments in combinations:
