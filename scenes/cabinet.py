@@ -56,7 +56,7 @@ class CabinetTask(Task):
 
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
         model, data, d = physics.model, physics.data, self.difficulty
-        self.colour = str(rng.choice(FRONT_COLOURS))
+        self.colour = self.draw_colour(self.goal_roles[0], rng)
         model.geom_rgba[self._front, :3] = COLOURS[self.colour]
         shift = rng.uniform(-1, 1, size=2) * (np.array([0.02, 0.04]) + d * np.array([0.03, 0.1]))
         model.body_pos[self._cabinet] = self._cabinet_home + (*shift, 0.0)

@@ -32,6 +32,7 @@ class DoorOpenTask(CabinetTask):
     )
     stage_names = ("reached", "grasped", "opening", "open")
     goal_roles = ("door",)
+    goal_colours = {"door": FRONT_COLOURS}
     # The change since the first frame and a success head: one demo 0.96 / 0.925 (Spearman /
     # success above failure; plain 0.94 / 0.89); docs/BENCHMARKS.md, sessions 5 and 7.
     perceptual_options = {"reference_frame": True, "success_head": True}

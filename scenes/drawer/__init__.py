@@ -27,6 +27,7 @@ class DrawerOpenTask(CabinetTask):
     )
     stage_names = ("reached", "grasped", "opening", "open")
     goal_roles = ("drawer",)
+    goal_colours = {"drawer": FRONT_COLOURS}
     # An encoder pretrained on scattered states, so progress reads the drawer's travel, and a
     # success head, so an open drawer pays more than a hand at the handle: the plain model,
     # from one demo, learnt the arm's pose at the handle and scored a policy holding the shut

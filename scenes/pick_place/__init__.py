@@ -50,6 +50,7 @@ class PickPlaceTask(Task):
     )
     stage_names = ("reached", "grasped", "lifted", "over_tray", "placed")
     goal_roles = ("cube", "tray")
+    goal_colours = {"cube": CUBE_COLOURS, "tray": ("green",)}
     mirrored_layouts = True
     # Cameras framed on the objects, an encoder pretrained to read where things are (progress
     # from the distances between them) and a success head that keeps failed takes off the
@@ -70,7 +71,7 @@ class PickPlaceTask(Task):
 
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
         d = self.difficulty
-        self.cube.vary(physics, rng, d, str(rng.choice(CUBE_COLOURS)))
+        self.cube.vary(physics, rng, d, self.draw_colour("cube", rng))
         physics.recompute_constants()
         arm = self.arm
         if d < 0.5:

@@ -54,6 +54,7 @@ class ReachTask(Task):
     )
     stage_names = ("near", "reached")
     goal_roles = ("marker",)
+    goal_colours = {"marker": tuple(COLOURS)}  # a sentence may choose the marker's colour
     reference_weights = {"reach": 1.0}
     goal_features = ("target_pos", "hand_to_target")
     goal_tolerance = SUCCESS_RADIUS
@@ -87,7 +88,7 @@ class ReachTask(Task):
             target = np.clip(target, self._low, self._high)
             if self.arm.reaches(target):
                 break
-        self.colour = str(rng.choice(list(COLOURS)))
+        self.colour = self.draw_colour("marker", rng)
         physics.model.geom_rgba[self._target_geom, :3] = COLOURS[self.colour]
         physics.data.mocap_pos[self._target] = target
         self.start_distance = float(np.linalg.norm(target - hand))

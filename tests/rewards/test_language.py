@@ -81,6 +81,23 @@ def test_a_goal_to_train_toward_names_only_colours_the_scene_lets_a_sentence_cho
         "workbench train: error: --goal: Push has no blue pad: its pad can be green")
 
 
+@pytest.mark.parametrize("scene, sentence, role, colour", [
+    ("Reach", "move the gripper to the blue marker", "marker", "blue"),
+    ("PickPlace", "put the yellow cube in the green tray", "cube", "yellow"),
+    ("DrawerOpen", "open the red drawer", "drawer", "red"),
+    ("DoorOpen", "open the purple cabinet door", "door", "purple")])
+def test_a_run_s_sentence_chooses_the_colour_its_episodes_show(scene, sentence, role, colour):
+    """The scene's own goal texts name the colour it drew; trained toward, each episode
+    shows the named one (drawn either way, so the rest of the episode is the seed's)."""
+    env = make_env(scene, goal=sentence)
+    shown = set()
+    for seed in range(6):
+        env.reset(seed=seed)
+        shown.add(env.task.object_colours(env.physics)[role])
+    env.close()
+    assert shown == {colour}
+
+
 def test_an_empty_goal_says_what_is_missing():
     with pytest.raises(ValueError, match="empty"):
         ground("  ", StackTask)
