@@ -9,6 +9,7 @@ of the arm; difficulty 1 anywhere on the reachable table, with varied sizes, mas
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -47,6 +48,7 @@ class StackTask(Task):
     )
     stage_names = ("reached", "grasped", "lifted", "aligned", "stacked")
     goal_roles = ("cube", "base")
+    goal_colours = {"cube": CUBE_COLOURS, "base": CUBE_COLOURS}
     mirrored_layouts = True
     # Cameras framed on the objects, an encoder pretrained to read where things are (progress
     # from the distances between them) and a success head that keeps failed takes off the
@@ -64,11 +66,23 @@ class StackTask(Task):
         self.base = FreeObject(physics, "base", half=0.025)
         self.start_distance = 0.2
 
+    @classmethod
+    def check_colours(cls, colours: Mapping[str, str | None]) -> dict[str, str]:
+        wanted = super().check_colours(colours)
+        if "cube" in wanted and wanted.get("base") == wanted["cube"]:
+            raise ValueError(f"{cls.name}'s two cubes always differ in colour: name two")
+        return wanted
+
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
         d = self.difficulty
-        top, bottom = rng.choice(CUBE_COLOURS, size=2, replace=False)
-        self.cube.vary(physics, rng, d, str(top))
-        self.base.vary(physics, rng, d, str(bottom))
+        drawn = [str(c) for c in rng.choice(CUBE_COLOURS, size=2, replace=False)]
+        top, bottom = (self.requested_colours.get(role, colour)
+                       for role, colour in zip(("cube", "base"), drawn, strict=True))
+        if top == bottom:  # one named as the other drew it: the other takes the named one's
+            top, bottom = (drawn[1], bottom) if "base" in self.requested_colours else (
+                top, drawn[0])
+        self.cube.vary(physics, rng, d, top)
+        self.base.vary(physics, rng, d, bottom)
         physics.recompute_constants()
         if d < 0.5:
             cube = np.array([0.42, -0.09]) + rng.uniform(-0.03, 0.03, size=2)

@@ -58,14 +58,15 @@ def test_only_colours_the_scene_draws_are_asked_for_again(tmp_path):
     def episode(meta: dict, goal: str | None = None) -> Episode:
         return Episode(1, tmp_path, {"goal": goal, "meta": meta})
 
-    choice, reach, stack = (SCENES.load(name) for name in ("PushChoice", "Reach", "Stack"))
+    choice, reach, push = (SCENES.load(name) for name in ("PushChoice", "Reach", "Push"))
     stored = {"cube": "red", "pad": "blue", "lid": "blue", "marker": "yellow"}
     assert recorded_colours(episode({"colours": stored}), choice) == {"cube": "red",
                                                                        "pad": "blue"}
     assert recorded_colours(episode({"colours": {"marker": "yellow"}}), reach) == {
         "marker": "yellow"}
-    # Stack draws its two cubes' colours together, none of them a sentence's to choose.
-    assert recorded_colours(episode({"colours": {"cube": "red", "base": "blue"}}), stack) == {}
+    # Push's pad is always green: a stored colour it cannot take is not asked for again.
+    assert recorded_colours(episode({"colours": {"cube": "red", "pad": "blue"}}), push) == {
+        "cube": "red"}
     assert recorded_colours(episode({}, "push the purple cube onto the green pad"),
                             choice) == {"cube": "purple", "pad": "green"}
     assert recorded_colours(episode({}, None), choice) == {}
