@@ -69,20 +69,24 @@ def cluster():
 
 
 def _alive_nodes(address: str, env: dict) -> int:
+    """How many nodes are alive (marked as _node_ids marks its line)."""
     probe = ("import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); "
-             "print(sum(n['Alive'] for n in ray.nodes()))")
+             "print('alive:', sum(n['Alive'] for n in ray.nodes()))")
     out = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True,
                          text=True, timeout=60)
-    return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else 0
+    alive = [line for line in out.stdout.splitlines() if line.startswith("alive:")]
+    return int(alive[0].removeprefix("alive:")) if out.returncode == 0 and alive else 0
 
 
 def _node_ids(address: str, env: dict) -> str:
-    """The alive nodes' ids, comma-separated."""
+    """The alive nodes' ids, comma-separated. Marked, since Ray may print a line of its own
+    after them on a busy machine ("raylet has lagging heartbeats")."""
     probe = ("import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); "
-             "print(','.join(n['NodeID'] for n in ray.nodes() if n['Alive']))")
+             "print('nodes:' + ','.join(n['NodeID'] for n in ray.nodes() if n['Alive']))")
     out = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True,
                          text=True, timeout=60, check=True)
-    return out.stdout.strip().splitlines()[-1]
+    [ids] = [line for line in out.stdout.splitlines() if line.startswith("nodes:")]
+    return ids.removeprefix("nodes:")
 
 
 @contextlib.contextmanager
