@@ -75,14 +75,17 @@ class StackTask(Task):
 
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
         d = self.difficulty
-        drawn = [str(c) for c in rng.choice(CUBE_COLOURS, size=2, replace=False)]
-        top, bottom = (self.requested_colours.get(role, colour)
-                       for role, colour in zip(("cube", "base"), drawn, strict=True))
-        if top == bottom:  # one named as the other drew it: the other takes the named one's
-            top, bottom = (drawn[1], bottom) if "base" in self.requested_colours else (
-                top, drawn[0])
-        self.cube.vary(physics, rng, d, top)
-        self.base.vary(physics, rng, d, bottom)
+        # Drawn either way, so the rest of the seed's episode is the same. A cube named in the
+        # colour the other drew passes the other its own draw: the two still differ.
+        drawn = dict(zip(("cube", "base"), map(str, rng.choice(CUBE_COLOURS, size=2,
+                                                               replace=False)), strict=True))
+        shown = {**drawn, **self.requested_colours}
+        if shown["cube"] == shown["base"]:
+            named, other = ("cube", "base") if "cube" in self.requested_colours else (
+                "base", "cube")
+            shown[other] = drawn[named]
+        self.cube.vary(physics, rng, d, shown["cube"])
+        self.base.vary(physics, rng, d, shown["base"])
         physics.recompute_constants()
         if d < 0.5:
             cube = np.array([0.42, -0.09]) + rng.uniform(-0.03, 0.03, size=2)
