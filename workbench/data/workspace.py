@@ -600,6 +600,12 @@ class Workspace:
             "UPDATE runs SET status=?, metrics=? WHERE id=?", (status, json.dumps(metrics), run_id)
         )
 
+    def run_at(self, folder: str | Path) -> dict[str, Any] | None:
+        """The run row whose folder is ``folder`` (the newest, should two name it), or None."""
+        folder = Path(folder).resolve()
+        rows = [row for row in self.runs() if Path(row["path"]) == folder]
+        return rows[-1] if rows else None
+
     def runs(self, scene: str | None = None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM runs", cast(tuple[Any, ...], ())
         if scene:

@@ -181,7 +181,7 @@ def _checked(config: RunConfig, resume_dir: Path | None, workspace: Workspace) -
     if resume_dir is not None:
         # Its row says it is a run: another folder's config.json (a reward model's) would
         # read as a run's defaults, and its folder would fill with a run.
-        if not any(Path(r["path"]) == resume_dir.resolve() for r in workspace.runs()):
+        if workspace.run_at(resume_dir) is None:
             raise ValueError(f"--resume {resume_dir}: not a run of the workspace "
                              f"{workspace.root} (its runs are in {workspace.root / 'runs'}; "
                              "`workbench workspace recover` indexes the run folders its "
@@ -217,15 +217,15 @@ def _open_run(workspace: Workspace, config: RunConfig, reward_path: str | None,
         (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(pinned), indent=1))
     else:
         run_dir = resume_dir
-    earlier = [r for r in workspace.runs() if Path(r["path"]) == run_dir.resolve()]
-    if earlier and earlier[-1]["status"] == "running" and alive_here(earlier[-1]["metrics"]):
+    earlier = workspace.run_at(run_dir)
+    if earlier and earlier["status"] == "running" and alive_here(earlier["metrics"]):
         # Two processes writing one run would mix their checkpoints and logs.
         raise ValueError(f"--resume {run_dir}: it is still running (process "
-                         f"{earlier[-1]['metrics']['pid']}); stop it first")
+                         f"{earlier['metrics']['pid']}); stop it first")
     alive = running_here()  # lets recovery tell a killed run from a live one
     if earlier:  # a resumed run keeps its row
-        workspace.update_run(earlier[-1]["id"], "running", alive)
-        return run_dir, earlier[-1]["id"]
+        workspace.update_run(earlier["id"], "running", alive)
+        return run_dir, earlier["id"]
     return run_dir, workspace.add_run(f"{config.algorithm}-{config.scene}", config.scene,
                                       run_dir, "running", alive)
 

@@ -75,10 +75,9 @@ def _trial(params: dict[str, Any]) -> None:
         # From its checkpoint, or from the start in its own folder if it stored no update.
         resume = earlier if earlier is not None and can_go_on(earlier) else None
         with Workspace.open(place.root) as ws:
-            if earlier is not None and resume is None:  # lost with updates but no checkpoint
-                for run in ws.runs():
-                    if Path(run["path"]) == earlier.resolve():
-                        ws.update_run(run["id"], "stopped", {"stopped_by": "its node was lost"})
+            lost = ws.run_at(earlier) if earlier is not None and resume is None else None
+            if lost is not None:  # lost with updates but no checkpoint: a new run starts
+                ws.update_run(lost["id"], "stopped", {"stopped_by": "its node was lost"})
 
             def report(progress: Any) -> None:  # after the update's checkpoint is written
                 place.reported(ws)

@@ -128,7 +128,8 @@ class Shipped:
         this process as soon as it has), with the reward model it learned once it has ended
         (online feedback)."""
         assert self.run_dir is not None, "a run reports after its folder is made"
-        [row] = [r for r in ws.runs() if Path(r["path"]) == self.run_dir.resolve()]
+        row = ws.run_at(self.run_dir)
+        assert row is not None, "a run reports after its row is made"
         sent = {key: row[key] for key in ("name", "scene", "status", "created")}
         # Its metrics name folders as here (the reward it trained on), not in the scratch copy.
         sent.update(folder=ws.relative(self.run_dir),
