@@ -370,9 +370,11 @@ class StopOnceARunLoggedTwoUpdates(Said):  # the person presses Stop
     def should_stop(self):
         logs = (log for copy in set(copies.glob("workbench-trial-*")) - before
                 for log in copy.glob("runs/*/metrics.jsonl"))
-        if any(updates_logged(log) >= 2 for log in logs):
-            # The copies on the sweep's disk when Stop is pressed (a Ray Client's own mirror).
-            mirrored = sorted(p.name for p in Path(sys.argv[2]).glob("sweeps/*/shipped/*"))
+        # The copies on the sweep's disk when Stop is pressed (a Ray Client's own mirror, made
+        # every poll of its loop: Stop waits for one, as the test asserts it there).
+        mirrored = sorted(p.name for p in Path(sys.argv[2]).glob("sweeps/*/shipped/*"))
+        if any(updates_logged(log) >= 2 for log in logs) and any(
+                name.endswith(".tar") for name in mirrored):
             print(json.dumps({"mirrored": mirrored}), file=sys.__stdout__, flush=True)
             return True
         return False
