@@ -67,6 +67,13 @@ WORKBENCH = {
     # follow a fitted value, not the noise of a fresh one (tuning seeds 100-105, AMD: at or
     # above SB3 at 266 of 304 times against 244 of 297 without, and 273 of 314 in an earlier
     # batch without: within the spread; held-out seeds 299 of 319 against 267 of 306).
+    # Tried on the Intel machine (2026-12-06, tuning seeds 100-105 and 300-305, each beside
+    # SB3's runs on them; SB3's steps to -200: 21.7k and 23.3k), not kept: 8 warm-up updates,
+    # so that the first policy update comes after SB3's: 175 of 213 and 203 of 226 times (4:
+    # 85 of 209, one seed settling at -211, and 218 of 227), but 21.3k and 24.1k steps to -200
+    # (4: 18.8k and 19.5k), and still below SB3 at moments on the plateau. With them, ending
+    # an update's epochs at `target_kl` 0.05: 198 of 229 and 187 of 218, 22.9k and 24.1k
+    # steps; at 0.02: 99 of 220 and 207 of 216, 35.5k and 32.3k steps.
     "Pendulum-v1": PPOConfig(num_envs=16, rollout_steps=64, epochs=10, minibatches=16, lr=1e-3,
                              gamma=0.9, gamma_final=0.98, gae_lambda=0.95, hidden=(64, 64),
                              anneal_lr=True, sde=True, sde_sample_freq=4, log_std_init=0.0,

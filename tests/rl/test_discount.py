@@ -1,5 +1,5 @@
-"""PPO's schedules: a horizon that grows from ``gamma`` to ``gamma_final``, and a critic fitted
-alone for the first ``value_warmup`` updates."""
+"""PPO's schedules and limits: a horizon that grows from ``gamma`` to ``gamma_final``, a critic
+fitted alone for the first ``value_warmup`` updates, and updates that end at ``target_kl``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from workbench.config import ConfigError
+from workbench.rl.checkpoint import load_checkpoint
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import PPOConfig, discount, make_vector_env, train_ppo
 
@@ -62,3 +63,28 @@ def test_a_value_warmup_leaves_the_policy_as_initialised_while_the_critic_learns
     assert len(moved) == 3 and "log_std" in actor and critic
     assert moved[0] == moved[1] == critic  # the warm-up: the critic alone
     assert moved[2] == actor | critic  # then the policy learns too
+
+
+def test_an_update_ends_its_epochs_once_the_policy_moves_past_target_kl(tmp_path):
+    """Adam's step count tells how many minibatch steps each run took: every one without a
+    target, fewer with one the first step already passes; the logged KL is the estimate."""
+
+    def run(target_kl: float | None) -> tuple[int, list[float]]:
+        config = PPOConfig(num_envs=2, rollout_steps=32, minibatches=4, epochs=5,
+                           total_steps=2 * 64, lr=1e-2, target_kl=target_kl, seed=1)
+        kls: list[float] = []
+        envs = make_vector_env("Pendulum-v1", config.num_envs)
+        path = tmp_path / f"{target_kl}.pt"
+        train_ppo(envs, config, checkpoint=path,
+                  callbacks=(lambda progress: kls.append(progress.losses["losses/approx_kl"]),))
+        envs.close()
+        optimiser = load_checkpoint(path)["optimiser"]
+        return int(optimiser["state"][0]["step"]), kls
+
+    every, kls = run(None)
+    assert every == 2 * 5 * 4  # updates x epochs x minibatches
+    assert len(kls) == 2 and all(kl >= 0.0 for kl in kls) and max(kls) > 1e-6
+    stopped, _ = run(1e-9)  # the first minibatch (the rollout's own policy) always steps
+    assert 2 <= stopped < every
+    with pytest.raises(ConfigError, match="target_kl"):
+        PPOConfig(target_kl=0.0)

@@ -57,6 +57,10 @@ class PPOConfig:
                 "throughout", "gt": 0.0, "max": 1.0})
     gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda", "min": 0.0, "max": 1.0})
     clip: float = field(default=0.2, metadata={"help": "surrogate clip range", "gt": 0.0})
+    target_kl: float | None = field(default=None, metadata={
+        "help": "end an update's epochs before a minibatch step once the policy has moved more "
+                "than 1.5 times this (approximate KL from the rollout's policy, as SB3's "
+                "target_kl); none: every epoch", "gt": 0.0})
     ent_coef: float = field(default=0.0, metadata={"help": "entropy bonus", "min": 0.0})
     vf_coef: float = field(default=0.5, metadata={
         "help": "weight of half the value's squared error (cleanrl's loss; SB3 weighs the "
@@ -310,14 +314,19 @@ def train_ppo(
         b_adv = torch.as_tensor(advantages.reshape(batch), device=device)
         b_ret = torch.as_tensor(returns.reshape(batch), device=device)
         b_val = torch.as_tensor(buf_val.reshape(batch), device=device)
-        clip_fracs = []
+        clip_fracs, kls = [], []
         for _ in range(config.epochs):
             order = torch.as_tensor(rng.permutation(batch), device=device)
             for start_i in range(0, batch, minibatch):
                 idx = order[start_i : start_i + minibatch]
                 mean, std = policy.mean_std(b_obs[idx])
                 logp = gaussian_log_prob(b_act[idx], mean, std)
-                ratio = (logp - b_logp[idx]).exp()
+                log_ratio = logp - b_logp[idx]
+                ratio = log_ratio.exp()
+                # Schulman's low-variance estimator of KL(rollout policy || this one).
+                kls.append(float(((ratio - 1.0) - log_ratio).mean().detach()))
+                if config.target_kl is not None and kls[-1] > 1.5 * config.target_kl:
+                    break
                 adv = b_adv[idx]
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
                 pg_loss = torch.max(
@@ -338,6 +347,9 @@ def train_ppo(
                 torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm, foreach=True)
                 optimiser.step()
                 clip_fracs.append(float(((ratio - 1.0).abs() > config.clip).float().mean()))
+            else:
+                continue
+            break  # the policy moved past target_kl: no further epoch
         if config.normalize_obs:
             obs_rms.update(buf_obs.reshape(batch, obs_dim))
 
@@ -356,6 +368,7 @@ def train_ppo(
                 "losses/value": float(v_loss.detach()),
                 "losses/entropy": float(entropy.detach()),
                 "losses/clip_fraction": float(np.mean(clip_fracs)),
+                "losses/approx_kl": float(np.mean(kls)),
             },
             policy=policy,
         )
