@@ -177,6 +177,26 @@ def test_a_budget_of_part_of_a_batch_still_ends_finished_not_resumable(workspace
     assert run["status"] == "finished" and not resumable_runs(workspace, "Reach")
 
 
+def test_a_run_killed_after_its_last_checkpoint_resumes_to_finished(workspace):
+    """Killed once its last update's checkpoint is written but before its row says it ended
+    (the row still says running): going on trains nothing more, and the run is finished,
+    not "stopped" (a sweep trial whose node died then counted as stopped early)."""
+    from workbench.rl.run import resumable_runs, train_run
+    from workbench.rl.run_config import RunConfig
+
+    config = RunConfig(scene="Reach", reward="reference", eval_episodes=1, checkpoint_every=1,
+                       ppo=PPOConfig(total_steps=2 * 512 + 100, num_envs=4, rollout_steps=128))
+    folder = train_run(workspace, config)["path"]
+    (run,) = workspace.runs("Reach")
+    workspace.update_run(run["id"], "running", {})  # as a kill leaves it
+    logged = (Path(folder) / "metrics.jsonl").read_text()
+    resumed = train_run(workspace, resume_dir=folder)
+    (run,) = workspace.runs("Reach")
+    assert run["status"] == "finished" and not resumable_runs(workspace, "Reach")
+    assert (Path(folder) / "metrics.jsonl").read_text() == logged  # no update trained again
+    assert resumed["path"] == folder
+
+
 def test_a_resumed_run_trains_on_the_reward_it_started_with_not_a_newer_one(workspace):
     from workbench.envs import make_env
     from workbench.rewards.progress import ProgressConfig

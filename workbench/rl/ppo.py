@@ -128,6 +128,13 @@ def discount(config: PPOConfig, progress: float) -> float:
     return config.gamma + (config.gamma_final - config.gamma) * progress
 
 
+def planned_steps(config: PPOConfig) -> int:
+    """The environment steps a run of ``config`` takes: whole updates, at least one (a budget
+    that is not a multiple of the batch ends a little short)."""
+    batch = config.num_envs * config.rollout_steps
+    return max(1, config.total_steps // batch) * batch
+
+
 def make_wrapped(env_id: str, env_kwargs: dict[str, Any] | None,
                  wrap: Callable[[gym.Env], gym.Env] | None) -> gym.Env:
     """One env (a module-level function: it pickles, for worker processes and Ray actors)."""
@@ -189,7 +196,7 @@ def train_ppo(
     n, t_max = config.num_envs, config.rollout_steps
     batch = n * t_max
     minibatch = batch // config.minibatches
-    updates = max(1, config.total_steps // batch)
+    updates = planned_steps(config) // batch
 
     buf_obs = np.zeros((t_max, n, obs_dim), np.float32)
     buf_act = np.zeros((t_max, n, act_dim), np.float32)

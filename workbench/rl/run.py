@@ -27,7 +27,7 @@ from workbench.rl.checkpoint import CHECKPOINT, can_go_on, run_checkpoint, store
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.policy import GaussianPolicy
-from workbench.rl.ppo import Callback, TrainProgress, evaluate_policy, train_ppo
+from workbench.rl.ppo import Callback, TrainProgress, evaluate_policy, planned_steps, train_ppo
 from workbench.rl.ray_rollouts import RolloutWorkerLost
 from workbench.rl.run_config import RunConfig
 from workbench.rl.run_inputs import (
@@ -69,7 +69,7 @@ def train_run(
     torch.set_num_threads(config.torch_threads)
     sac = config.algorithm == "sac"
     gamma, budget = ((config.sac.gamma, config.sac.total_steps) if sac
-                     else (config.ppo.gamma, config.ppo.total_steps))
+                     else (config.ppo.gamma, planned_steps(config.ppo)))
     reward_path = None if config.online_feedback else resolve_reward(workspace, config)
     env_kwargs, eval_env = run_envs(config)
     model = run_reward_model(reward_path, config) if reward_path is not None else None
@@ -230,21 +230,34 @@ def _open_run(workspace: Workspace, config: RunConfig, reward_path: str | None,
                                       run_dir, "running", alive)
 
 
+def _last_step(log: Path) -> int:
+    """The step of a run log's last whole line (0 for a new run)."""
+    if not log.is_file():
+        return 0
+    for line in reversed(log.read_text().splitlines()):
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError, TypeError):  # a line cut short by a kill
+            continue
+    return 0
+
+
 class _RunLog:
     """The run's ``metrics.jsonl`` (and TensorBoard): a line per update (PPO) or log interval
     (SAC), as a training callback, and a line per event (a lost node, take-over steps)."""
 
     def __init__(self, run_dir: Path, budget: int, tensorboard: bool,
                  on_snapshot: Callable[[GaussianPolicy, TrainProgress], None] | None):
-        # PPO plans whole updates: a budget that is not a multiple of its batch ends a little
-        # short, so the run is finished once it reaches the steps its learner planned.
-        self.step, self.planned = 0, budget
-        self.file = (run_dir / "metrics.jsonl").open("a")
+        path = run_dir / "metrics.jsonl"
+        # A resumed run starts where its log ends: one killed after its last checkpoint but
+        # before its row said so has no update left to log, and is finished all the same.
+        self.step, self.planned = _last_step(path), budget
+        self.file = path.open("a")
         self.board = tensorboard_writer(run_dir / "tb") if tensorboard else None
         self.on_snapshot = on_snapshot
 
     def __call__(self, progress: TrainProgress) -> None:
-        self.step, self.planned = progress.step, progress.total_steps
+        self.step = progress.step
         record = {
             "step": progress.step,
             "charts/learned_return": progress.learned_return,
