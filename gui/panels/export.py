@@ -244,5 +244,7 @@ def _run_summary(kind: str, result: dict[str, Any]) -> str:
             text += (f" · {len(kept)} recorded in the workspace (a take-over you finished is a "
                      f"demo for the next reward fit)" if result.get("human_ticks") else
                      f" · {len(kept)} recorded in the workspace")
+        if result.get("video"):
+            text += f" · filmed into {result['video']}"
         return text
     return f"{head} after {result.get('steps', 0)} steps"

@@ -76,7 +76,7 @@ class LimitsEditor(QTableWidget):
 
 
 DRIVERS = {  # what the person picks -> the fields that driver reads
-    "Simulation (the bundle's scene)": ("episodes", "realtime", "keep"),
+    "Simulation (the bundle's scene)": ("episodes", "realtime", "keep", "video"),
     "UDP link (HMAC-authenticated)": ("address", "key_file", "listen", "steps"),
     "LeRobot robot": ("robot_type", "port", "robot_id", "episodes"),
     "ROS 2 joint topics": ("namespace", "episodes"),
@@ -105,6 +105,8 @@ class RobotForm(QWidget):
             "realtime": QComboBox(),
             "takeover": QComboBox(),
             "keep": QCheckBox("keep the episodes in the workspace", checked=True),
+            "video": QLineEdit(placeholderText="film the episodes into this new .mp4 "
+                                               "(empty: no film)"),
         }
         # watching a policy fail is feedback: its failures teach the next reward fit
         self.fields["keep"].setToolTip("the failed episodes become negatives for the next "
@@ -115,7 +117,7 @@ class RobotForm(QWidget):
         self.form.addRow("Robot", self.driver)
         labels = {"address": "Robot at", "realtime": "Pace", "robot_type": "LeRobot type",
                   "port": "Serial port", "robot_id": "Robot id", "key_file": "Key file",
-                  "takeover": "Take over", "keep": "Record"}
+                  "takeover": "Take over", "keep": "Record", "video": "Film"}
         for name, widget in self.fields.items():
             self.form.addRow(labels.get(name, name.capitalize()), widget)
         self.driver.currentTextChanged.connect(self._show_fields)
@@ -147,7 +149,8 @@ class RobotForm(QWidget):
         if kind == 0:
             realtime = self.fields["realtime"]
             assert isinstance(realtime, QComboBox)
-            options.update(episodes=episodes.value(), realtime=realtime.currentIndex() == 0)
+            options.update(episodes=episodes.value(), realtime=realtime.currentIndex() == 0,
+                           video=Path(self.text("video")) if self.text("video") else None)
         elif kind == 1:
             options.update(robot=self.text("address"), steps=steps.value(),
                            listen=self.text("listen"),

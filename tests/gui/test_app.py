@@ -13,6 +13,7 @@ from PyQt6.QtGui import QMouseEvent
 from gui.main_window import MainWindow
 from gui.settings import Settings
 from workbench.config import ConfigError
+from workbench.data.formats.video import read_video
 from workbench.rl.run_config import RunConfig
 from workbench.session import Session
 from workbench.session.events import Problem
@@ -465,7 +466,7 @@ def test_ctrl_right_drag_pulls_an_object_and_point_cloud_view_renders(window, qt
     window.cloud_action.setChecked(False)
 
 
-def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
+def test_reward_train_and_export_panels_run_real_jobs(window, qtbot, tmp_path):
     session = window.session
     session.recording.record_scripted(5)
     reward = window.panels["Reward"]
@@ -550,11 +551,16 @@ def test_reward_train_and_export_panels_run_real_jobs(window, qtbot):
     robot.driver.setCurrentIndex(0)
     robot.fields["episodes"].setValue(2)
     robot.fields["realtime"].setCurrentIndex(1)
+    robot.fields["video"].setText(str(tmp_path / "policy.mp4"))  # and filmed
     before = len(session.context.episodes())
     qtbot.mouseClick(export.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.jobs.poll() or "runner finished" in export.status.text(),
                     timeout=120_000)
     assert "2 recorded in the workspace" in export.status.text(), export.status.text()
+    assert f"filmed into {tmp_path / 'policy.mp4'}" in export.status.text()
+    steps = session.live.env.task.episode_steps  # the bundle's scene, Push
+    assert len(read_video(tmp_path / "policy.mp4")) == 2 * (steps + 1)
+    robot.fields["video"].setText("")
     kept = session.context.episodes()[before:]
     assert [row["source"] for row in kept] == ["policy", "policy"]
     assert window.panels["Record"].episodes.count() == before + 2  # the list reloaded

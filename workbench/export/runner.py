@@ -27,6 +27,7 @@ import onnxruntime as ort
 
 from workbench.checksums import mismatched
 from workbench.export.drivers import RobotDriver, SimDriver
+from workbench.export.filming import FilmingSim
 from workbench.export.safety import SafetyFilter, SafetyLimits
 from workbench.export.takeover import RecordingSim, Takeover
 
@@ -374,23 +375,33 @@ def run_twin(policy: OnnxPolicy, driver: Any, episodes: int, seed: int,
 def run_in_sim(
     bundle_dir: str | Path, episodes: int = 10, seed: int = 10_000, difficulty: float | None = None,
     monitor: Monitor | None = None, realtime: bool = False, takeover: Takeover | None = None,
-    record: Any = None,
+    record: Any = None, video: str | Path | None = None, camera: str = "",
 ) -> dict[str, Any]:
     """Drive the bundle's scene in simulation through the safety filter; report success.
     ``realtime`` paces it at the control rate, as a robot would run (to watch it live).
     ``record`` (a Workspace): every episode is recorded there, with the ticks a person took
-    over marked (see :class:`~workbench.export.takeover.RecordingSim`)."""
+    over marked (see :class:`~workbench.export.takeover.RecordingSim`). ``video``: every
+    episode filmed into that MP4 from ``camera`` (default: the scene's own view; see
+    :class:`~workbench.export.filming.FilmingSim`)."""
     policy = with_takeover(OnnxPolicy(bundle_dir), takeover)
     meta = policy.meta
-    driver: SimDriver | RecordingSim = SimDriver(
+    driver: SimDriver | RecordingSim | FilmingSim = SimDriver(
         meta["scene"],
         meta["control_mode"],
         meta.get("difficulty", 0.0) if difficulty is None else difficulty,
         goal=meta.get("goal") if isinstance(meta.get("goal"), str) else None,
         robot=meta.get("robot") if isinstance(meta.get("robot"), str) else None,
     )
+    recording = None
     if record is not None:
-        driver = RecordingSim(driver, record, takeover)
+        driver = recording = RecordingSim(driver, record, takeover)
+    film = None
+    if video is not None:
+        try:
+            driver = film = FilmingSim(driver, video, camera)
+        except BaseException:
+            driver.close()
+            raise
     safety = SafetyFilter(default_limits(meta), 1.0 / driver.control_rate_hz)
     successes, returns, latencies = [], [], []
     try:
@@ -427,6 +438,7 @@ def run_in_sim(
         "halted": len(successes) < episodes,
         "interventions": safety.counts(),
         "human_ticks": takeover.human_ticks if takeover else 0,
-        **({"recorded_episodes": driver.episode_ids} if isinstance(driver, RecordingSim)
+        **({"recorded_episodes": recording.episode_ids} if recording is not None else {}),
+        **({"video": str(video), "video_frames": film.video.frames} if film is not None
            else {}),
     }

@@ -83,6 +83,11 @@ class RunBundle(Request):
     takeover_log: Path | None = field(default=None, metadata={
         "help": "append each tick the person commanded (observation, policy's and person's "
                 "action) to this JSONL file"})
+    video: Path | None = field(default=None, metadata={
+        "help": "in simulation: film the episodes, one after another, into this new MP4 "
+                "(H.264, 640x480, at the control rate)"})
+    camera: str = field(default="", metadata={
+        "help": "with --video: the scene camera to film from (default: the scene's own view)"})
 
     def check(self) -> None:
         lerobot = self.robot.startswith("lerobot:")
@@ -94,6 +99,17 @@ class RunBundle(Request):
         if self.record is not None and self.robot:
             raise ConfigError("record: episodes are recorded in simulation only (a robot's "
                               "take-overs go to --takeover-log)")
+        if self.video is None:
+            if self.camera:
+                raise ConfigError("camera: a camera is read only with --video")
+        elif self.robot:
+            raise ConfigError("video: films are made of runs in simulation (the scene's "
+                              "cameras are not on the robot)")
+        elif self.video.suffix.lower() != ".mp4":
+            raise ConfigError(f"video: give a path ending in .mp4, not {self.video}")
+        elif self.video.exists():
+            raise ConfigError(f"video: {self.video} exists; give a new path (a film made "
+                              "before is not overwritten)")
 
     def perform(self, progress: Progress) -> Result:
         monitor = Telemetry(progress)
@@ -105,11 +121,11 @@ class RunBundle(Request):
                 return {"bundle": str(self.bundle), "workspace": str(workspace.root),
                         **run_in_sim(self.bundle, episodes=self.episodes, monitor=monitor,
                                      realtime=self.realtime, takeover=takeover,
-                                     record=workspace)}
+                                     record=workspace, video=self.video, camera=self.camera)}
         if not self.robot:
             return {"bundle": str(self.bundle), **run_in_sim(
                 self.bundle, episodes=self.episodes, monitor=monitor, realtime=self.realtime,
-                takeover=takeover)}
+                takeover=takeover, video=self.video, camera=self.camera)}
         if self.robot.startswith("lerobot:"):
             return run_on_lerobot(self.bundle, self.robot.removeprefix("lerobot:"), self.port,
                                   episodes=self.episodes, robot_id=self.robot_id or None,

@@ -43,6 +43,7 @@ from workbench.data.formats.staging import (
     sidecar_episode,
     store,
 )
+from workbench.data.formats.video import VideoWriter, read_video
 from workbench.data.workspace import Workspace
 
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
@@ -58,22 +59,10 @@ def _video_key(camera: str) -> str:
 
 
 def _write_video(path: Path, frames: np.ndarray, fps: int, crf: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv444p"  # no chroma subsampling: small images keep their colours
-        stream.options = {"crf": str(crf), "preset": "medium"}
+    # no chroma subsampling: small images keep their colours
+    with VideoWriter(path, fps, pix_fmt="yuv444p", crf=crf) as video:
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-
-
-def _read_video(path: Path) -> np.ndarray:
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+            video.add(frame)
 
 
 def _tasks_table(tasks: dict[str, int]) -> pa.Table:
@@ -307,7 +296,7 @@ def _read_lerobot(folder: Path, info_path: Path, sidecar: dict[str, Any] | None,
     video_keys = [k for k, v in info["features"].items() if v["dtype"] == "video"]
     decoded = {}
     for key in video_keys:
-        decoded[key] = _read_video(folder / info["video_path"].format(
+        decoded[key] = read_video(folder / info["video_path"].format(
             video_key=key, chunk_index=0, file_index=0))
     staged = []
     episode_index = np.asarray(data["episode_index"])
