@@ -8,35 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
+from tests.films import changed, film_frames
 from workbench.config import ConfigError
 from workbench.data import Workspace
 from workbench.envs.env import make_env
 from workbench.export.runner import run_in_sim
 from workbench.operations.run import RunBundle
 from workbench.sim.render import CameraRenderer
-
-
-def frames_of(path) -> tuple[list[np.ndarray], float]:
-    capture = cv2.VideoCapture(str(path))
-    assert capture.isOpened()
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames, fps
-
-
-def changed(frame: np.ndarray, render: np.ndarray) -> float:
-    """The share of pixels where a channel differs by more than a codec's loss."""
-    return float((np.abs(frame.astype(np.float32) - render).max(axis=2) > 40).mean())
 
 
 def test_a_film_shows_every_tick_of_every_episode_at_the_control_rate(bundle, tmp_path):
@@ -46,7 +27,7 @@ def test_a_film_shows_every_tick_of_every_episode_at_the_control_rate(bundle, tm
     with Workspace.open(tmp_path / "ws", create=True) as ws:
         result = run_in_sim(bundle, episodes=2, record=ws, video=film)
         episodes = [ws.load_episode(i) for i in result["recorded_episodes"]]
-    frames, fps = frames_of(film)
+    frames, fps = film_frames(film)
 
     env = make_env("Reach")
     steps = env.task.episode_steps
@@ -78,7 +59,7 @@ def test_a_named_camera_films_from_there(bundle, tmp_path):
     assert len(cameras) >= 2
     run_in_sim(bundle, episodes=1, video=tmp_path / "a.mp4", camera=cameras[0])
     run_in_sim(bundle, episodes=1, video=tmp_path / "b.mp4", camera=cameras[1])
-    (a, _), (b, _) = frames_of(tmp_path / "a.mp4"), frames_of(tmp_path / "b.mp4")
+    (a, _), (b, _) = film_frames(tmp_path / "a.mp4"), film_frames(tmp_path / "b.mp4")
     assert len(a) == len(b) and np.abs(a[0].astype(np.float32) - b[0]).mean() > 10.0
 
 
@@ -116,4 +97,4 @@ def test_the_command_line_reports_the_film(bundle, tmp_path):
         [sys.executable, "-m", "workbench.cli.main", "run", str(bundle), "--episodes", "1",
          "--video", str(film)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["video_frames"] == len(frames_of(film)[0])
+    assert json.loads(done.stdout)["video_frames"] == len(film_frames(film)[0])

@@ -395,10 +395,10 @@ def run_in_sim(
     recording = None
     if record is not None:
         driver = recording = RecordingSim(driver, record, takeover)
-    film = None
+    filming = None
     if video is not None:
         try:
-            driver = film = FilmingSim(driver, video, camera)
+            driver = filming = FilmingSim(driver, video, camera)
         except BaseException:
             driver.close()
             raise
@@ -439,6 +439,6 @@ def run_in_sim(
         "interventions": safety.counts(),
         "human_ticks": takeover.human_ticks if takeover else 0,
         **({"recorded_episodes": recording.episode_ids} if recording is not None else {}),
-        **({"video": str(video), "video_frames": film.video.frames} if film is not None
+        **({"video": str(video), "video_frames": filming.film.frames} if filming is not None
            else {}),
     }

@@ -25,6 +25,7 @@ from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.workflow import store_model
 from workbench.rl.checkpoint import CHECKPOINT, can_go_on, run_checkpoint, stored_updates
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
+from workbench.rl.films import Filming
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import Callback, TrainProgress, evaluate_policy, planned_steps, train_ppo
@@ -95,6 +96,8 @@ def train_run(
     if on_run_dir is not None:
         on_run_dir(run_dir)
     log = _RunLog(run_dir, budget, config.tensorboard, on_snapshot)
+    # after the log: a film costs the run its rendering, never its logged update
+    filming = (Filming(eval_env, run_dir, config.film_every),) if config.film_every else ()
     monitor = None
     if config.hacking_guard and reward_path:  # callbacks come every update (PPO), log (SAC)
         monitor = _guard_on_evaluations(eval_env, config.sac.log_every if sac else
@@ -122,13 +125,14 @@ def train_run(
                 extra["takeover_steps"] = len(demos)
                 log.event(f"{len(demos)} take-over steps from the workspace", envs)
             last = (after_update,) if after_update is not None else ()
-            policy = learn_sac(envs, config.sac, (*guarded(learners), log, *callbacks, *last),
-                               demos)
+            policy = learn_sac(envs, config.sac,
+                               (*guarded(learners), log, *filming, *callbacks, *last), demos)
         else:  # PPO; a lost rollout worker resumes from the last checkpoint
             while True:
                 try:
                     policy = train_ppo(
-                        envs, config.ppo, callbacks=(*guarded(learners), log, *callbacks),
+                        envs, config.ppo, callbacks=(*guarded(learners), log, *filming,
+                                                     *callbacks),
                         checkpoint=checkpoint, checkpoint_every=max(config.checkpoint_every, 1),
                         resume=resume, after_update=after_update,
                     )
@@ -169,6 +173,8 @@ def train_run(
     if schedule is not None:
         extra["final_difficulty"] = schedule.difficulty
     metrics = _evaluated(policy, eval_env, config, run_dir, reward_path)
+    if filming:  # the policy the run saves (the guard's roll-back included)
+        metrics["films"] = workspace.relative(filming[0].film(policy, "final").parent)
     metrics.update(extra)
     workspace.update_run(run_id, status, metrics)
     eval_env.close()

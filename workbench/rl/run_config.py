@@ -71,6 +71,10 @@ class RunConfig:
                   "policy succeeds (competence-based; see workbench.rl.curriculum)"})
     tensorboard: bool = field(
         default=True, metadata={"help": "also write TensorBoard event files to <run>/tb"})
+    film_every: int = field(default=0, metadata={
+        "help": "film one evaluation episode of the policy every this many updates (SAC: log "
+                "intervals), and the final policy's, into <run>/films as MP4 (0: none)",
+        "min": 0})
     online_feedback: bool = field(
         default=False,
         metadata={"help": "learn a preference reward while training (ignores `reward`): the "

@@ -1,0 +1,85 @@
+"""Films of a scene: one of its cameras rendered after every reset and step into an MP4, at the
+control rate, so that the film plays at the speed the robot moves. A bundle's simulated run
+(:mod:`workbench.export.filming`) and a training run's films of its policy
+(:mod:`workbench.rl.films`) are both made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.envs.env import WorkbenchEnv
+
+SIZE = (640, 480)  # width, height: even (H.264's 4:2:0), the viewport's size
+
+
+class Film:
+    """An MP4 of one camera of ``env`` (default: the scene's own view, the one its
+    observations and the app's viewport use); ``shoot()`` adds the current state's frame.
+
+    Example:
+        >>> with Film(env, "policy.mp4") as film:
+        ...     env.reset(seed=0); film.shoot()
+    """
+
+    def __init__(self, env: WorkbenchEnv, path: str | Path, camera: str = "",
+                 size: tuple[int, int] = SIZE):
+        from workbench.data.formats.video import VideoWriter  # PyAV, only when filming
+        from workbench.sim.render import CameraRenderer
+
+        self.env = env
+        self.renderer = CameraRenderer(env.physics.model, *size)
+        cameras = self.renderer.camera_names()
+        if camera and camera not in cameras:
+            self.renderer.close()
+            raise ValueError(f"camera: {env.task.name} has the cameras {cameras}, not "
+                             f"{camera!r}")
+        self.camera: str | int = camera or next(iter(env.cameras or cameras), -1)
+        try:
+            self.video = VideoWriter(path, fps=1.0 / env.control_dt)
+        except BaseException:
+            self.renderer.close()
+            raise
+
+    @property
+    def frames(self) -> int:
+        return self.video.frames
+
+    def shoot(self) -> None:
+        self.video.add(np.ascontiguousarray(self.renderer.rgb(self.env.physics.data,
+                                                              self.camera)))
+
+    def close(self) -> None:
+        try:
+            self.video.close()
+        finally:
+            self.renderer.close()
+
+    def __enter__(self) -> Film:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def film_episode(env: WorkbenchEnv, act: Callable[[np.ndarray], np.ndarray], path: Path,
+                 seed: int, camera: str = "") -> dict[str, Any]:
+    """One episode of ``act`` from ``seed``, filmed into ``path``; written beside it first and
+    renamed when whole, so a run killed while filming leaves no half film under that name."""
+    part = path.with_name(path.stem + ".part" + path.suffix)
+    total, info = 0.0, dict[str, Any]()
+    with Film(env, part, camera) as film:
+        obs, _ = env.reset(seed=seed)
+        film.shoot()
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(act(obs))
+            film.shoot()
+            total += float(reward)
+            done = terminated or truncated
+    part.replace(path)
+    return {"path": str(path), "return": total, "success": bool(info.get("success", False))}
