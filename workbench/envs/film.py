@@ -40,7 +40,9 @@ class Film:
                              f"{camera!r}")
         self.camera: str | int = camera or next(iter(env.cameras or cameras), -1)
         try:
-            self.video = VideoWriter(path, fps=1.0 / env.control_dt)
+            # x264's "veryfast": half of "medium"'s 4 ms a 640x480 frame, beside 18 ms of
+            # rendering, in files no larger on these flat-shaded scenes
+            self.video = VideoWriter(path, fps=1.0 / env.control_dt, preset="veryfast")
         except BaseException:
             self.renderer.close()
             raise
