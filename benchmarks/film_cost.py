@@ -25,7 +25,7 @@ import numpy as np
 
 import workbench  # noqa: F401 - registers the scenes
 from workbench.envs.env import make_env
-from workbench.envs.film import SIZE, Film
+from workbench.envs.film import SIZE, Film, shoot_episode
 
 
 def zero_policy(env):
@@ -54,13 +54,7 @@ def workbench_film(scene: str, episodes: int, folder: Path) -> dict[str, float]:
     start = time.perf_counter()
     with Film(env, path) as film:
         for episode in range(episodes):
-            obs, _ = env.reset(seed=episode)
-            film.shoot()
-            done = False
-            while not done:
-                obs, _, terminated, truncated, _ = env.step(act(obs))
-                film.shoot()
-                done = terminated or truncated
+            shoot_episode(env, act, film, episode)
     seconds = time.perf_counter() - start
     rate = 1.0 / env.control_dt
     env.close()

@@ -68,20 +68,27 @@ class Film:
         self.close()
 
 
+def shoot_episode(env: WorkbenchEnv, act: Callable[[np.ndarray], np.ndarray], film: Film,
+                  seed: int) -> dict[str, Any]:
+    """One episode of ``act`` from ``seed`` into an open ``film``: its return and success."""
+    total, info = 0.0, dict[str, Any]()
+    obs, _ = env.reset(seed=seed)
+    film.shoot()
+    done = False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(act(obs))
+        film.shoot()
+        total += float(reward)
+        done = terminated or truncated
+    return {"return": total, "success": bool(info.get("success", False))}
+
+
 def film_episode(env: WorkbenchEnv, act: Callable[[np.ndarray], np.ndarray], path: Path,
                  seed: int, camera: str = "") -> dict[str, Any]:
     """One episode of ``act`` from ``seed``, filmed into ``path``; written beside it first and
     renamed when whole, so a run killed while filming leaves no half film under that name."""
     part = path.with_name(path.stem + ".part" + path.suffix)
-    total, info = 0.0, dict[str, Any]()
     with Film(env, part, camera) as film:
-        obs, _ = env.reset(seed=seed)
-        film.shoot()
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(act(obs))
-            film.shoot()
-            total += float(reward)
-            done = terminated or truncated
+        shot = shoot_episode(env, act, film, seed)
     part.replace(path)
-    return {"path": str(path), "return": total, "success": bool(info.get("success", False))}
+    return {"path": str(path), **shot}
