@@ -73,6 +73,9 @@ BAD_ARGUMENTS = [
     (["teach", "Push", "--labels", "0"], "--labels"),
     (["teach", "Push", "--length", "-2"], "--length"),
     (["loop", "Push", "--demos", "0"], "--demos"),
+    (["loop", "Push", "--video", "film.avi"], "--video"),  # before anything is recorded
+    (["run", "bundle", "--video", "film.gif"], "--video"),
+    (["run", "bundle", "--camera", "top"], "--camera"),
     (["record", "Nope", "--scripted", "1"], "Nope"),
 ]
 

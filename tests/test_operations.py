@@ -14,6 +14,7 @@ from workbench.cli import generate
 from workbench.cli import main as cli_main
 from workbench.cli.generate import Parser, command_line
 from workbench.config import ConfigError
+from workbench.data.formats.video import read_video
 from workbench.operations import OPERATIONS, named
 from workbench.rl.run_config import RunConfig
 from workbench.session import Session
@@ -95,12 +96,14 @@ def test_a_request_left_at_its_family_defaults_prints_as_its_command():
 def test_the_whole_loop_runs_from_the_command_line_as_its_stages_print(tmp_path, capsys):
     """`workbench loop` (what `--headless` runs): each stage through its operation, shown as
     the command that does it alone, down to the bundle run in simulation."""
+    film = tmp_path / "loop.mp4"  # a headless person's way to see the policy
     assert cli_main.main(["loop", "Push", "--demos", "2", "--steps", "1024", "--workspace",
-                          str(tmp_path / "ws")]) == 0
+                          str(tmp_path / "ws"), "--video", str(film)]) == 0
     shown = [line[2:] for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
     assert [shlex.split(line)[1] for line in shown] == [
         "record", "record", "record", "train-reward", "train", "export", "run"]
     assert "--ppo.total-steps 1024" in shown[4]
+    assert f"--video {film}" in shown[6] and len(read_video(film)) > 10
     for line in shown[:-1]:  # each parses back into its operation's request
         _parse(shlex.split(line)[1:])
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,8 @@ def add_commands(sub: Any) -> None:
                    help="scripted demos, and as many random and perturbed takes (default: 10)")
     p.add_argument("--steps", type=count(1), default=80_000,
                    help="PPO environment steps (default: 80000)")
+    p.add_argument("--video", type=Path, default=None,
+                   help="film the trained policy's episodes into this new MP4")
 
     p = sub.add_parser("gui", help="open the desktop app")
     _workspace(p)
@@ -164,6 +167,8 @@ def loop(args: argparse.Namespace) -> int:
 
     ws = {"workspace": args.workspace}
     scene = args.scene
+    # Built (and so checked: a film is never written over) before anything runs.
+    last = RunBundle(bundle=Path("bundle"), episodes=10, video=args.video)
     for request in (
         Record(scene=scene, scripted=args.demos, **ws),
         Record(scene=scene, random=args.demos, seed=500, **ws),
@@ -174,7 +179,7 @@ def loop(args: argparse.Namespace) -> int:
     ):
         perform(request)
     bundle = perform(ExportBundle(scene=scene, **ws))["bundle"]
-    perform(RunBundle(bundle=Path(bundle), episodes=10))
+    perform(replace(last, bundle=Path(bundle)))
     return 0
 
 
