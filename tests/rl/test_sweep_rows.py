@@ -213,3 +213,23 @@ def test_a_grid_compares_reward_models_by_folder_beside_named_rewards():
     configs = [trial_config(base, point) for point in points]
     assert [(c.reward, c.reward_model, c.ppo.lr) for c in configs] == [
         ("reference", "", 1e-4), ("model", "models/b", 1e-4), ("model", "models/a", 1e-4)]
+
+
+def test_the_report_links_each_filmed_trials_final_film_best_settings_first(tmp_path):
+    out, runs = tmp_path / "sweeps" / "sweep-Reach-1", tmp_path / "runs"
+    trials = [_trial("ppo.lr=1e-4", 1000, 0.2), _trial("ppo.lr=3e-4", 1000, 0.6),
+              _trial("ppo.lr=3e-4", 1001, 0.4)]
+    for trial in trials:
+        trial["run"] = str(runs / f"{trial['assignments'][0]}-{trial['seed']}")
+    for trial in trials[:2]:  # the third trial's run filmed nothing
+        (Path(trial["run"]) / "films").mkdir(parents=True)
+        (Path(trial["run"]) / "films" / "final.mp4").write_bytes(b"a film")
+    out.mkdir(parents=True)
+    write_report(out, RunConfig(scene="Reach"), rank(trials), trials)
+    section = (out / "report.md").read_text().split("## Films\n")[1].split("##")[0]
+    assert [line for line in section.splitlines() if line.startswith("- ")] == [
+        "- 1. `ppo.lr=3e-4`: [ppo.lr=3e-4-1000](../../runs/ppo.lr=3e-4-1000/films/final.mp4)",
+        "- 2. `ppo.lr=1e-4`: [ppo.lr=1e-4-1000](../../runs/ppo.lr=1e-4-1000/films/final.mp4)"]
+    trials = [_trial("ppo.lr=1e-4", 1000, 0.2)]  # no films: no section
+    write_report(out, RunConfig(scene="Reach"), rank(trials), trials)
+    assert "## Films" not in (out / "report.md").read_text()

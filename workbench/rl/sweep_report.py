@@ -5,6 +5,7 @@ every trial's learning curve (``curves.svg``)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,14 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
                   f"started: `{going_on_command(base.scene, out, workspace)}` goes on with "
                   "them, each run from its last checkpoint, ASHA from the scores its rungs "
                   "had (the Sweep box's Continue sweep).", ""]
+    filmed = [(i, row, Path(run) / "films" / "final.mp4") for i, row in enumerate(ranking, 1)
+              for run in row["runs"] if (Path(run) / "films" / "final.mp4").is_file()]
+    if filmed:
+        lines += ["## Films", "", "The final policy of each trial that filmed it "
+                  "(`film_every`), best settings first:", ""]
+        lines += [f"- {i}. `{row['settings']}`: [{film.parent.parent.name}]"
+                  f"({os.path.relpath(film, out)})" for i, row, film in filmed]
+        lines.append("")
     stopped = [t for t in trials if t.get("stopped_run")]
     if stopped:
         lines += ["## Runs stopped early", "",
