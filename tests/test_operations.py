@@ -46,6 +46,7 @@ CLI = {
     "workspace check": ["workspace", "check"],
     "workspace recover": ["workspace", "recover"],
     "episode delete": ["episode", "delete", "3", "4"],
+    "episode film": ["episode", "film", "3", "4", "--out", "takes.mp4", "--camera", "top"],
 }
 
 
@@ -175,6 +176,8 @@ def window(qtbot, tmp_path, monkeypatch):
                         lambda *a: (str(tmp_path / "out.hdf5"), ""))
     monkeypatch.setattr("gui.workspace_menu.QFileDialog.getExistingDirectory",
                         lambda *a: str(tmp_path / "lerobot"))
+    monkeypatch.setattr("gui.panels.record.QFileDialog.getSaveFileName",
+                        lambda *a: (str(tmp_path / "take.mp4"), ""))
     session = Session(tmp_path / "ws", scene="Push")
     session.recording.record_scripted(1, with_failures=False)
     win = MainWindow(session, Settings())
@@ -188,6 +191,15 @@ def _delete_first_episode(window):
     record = window.panels["Record"]
     record.episodes.setCurrentRow(0)
     record.delete.click()
+
+
+def _film_first_episode(window):
+    record = window.panels["Record"]
+    if not record.episodes.count():  # "episode delete" took the fixture's take
+        window.session.recording.record_scripted(1, with_failures=False)
+        record.refresh()
+    record.episodes.setCurrentRow(0)
+    record.film.click()
 
 
 def _sweep(window):
@@ -256,6 +268,7 @@ APP = {
     "workspace check": lambda w: w.workspace_menu.actions["Check files"].trigger(),
     "workspace recover": lambda w: w.workspace_menu.actions["Recover after a crash"].trigger(),
     "episode delete": _delete_first_episode,
+    "episode film": _film_first_episode,
 }
 
 

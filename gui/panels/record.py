@@ -7,6 +7,7 @@ from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtGui import QIcon, QKeySequence
 from PyQt6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -103,8 +104,11 @@ class RecordPanel(QWidget):
                                "brings it back with its labels")
         self.undo = QPushButton("Undo delete")
         self.undo.setEnabled(False)
+        self.film = QPushButton("Film selected episode…")
+        self.film.setToolTip("an MP4 of the take from its stored states, at the control rate")
         edit_row.addWidget(self.delete)
         edit_row.addWidget(self.undo)
+        edit_row.addWidget(self.film)
         layout.addLayout(edit_row)
 
         self.start.clicked.connect(self._start)
@@ -115,6 +119,7 @@ class RecordPanel(QWidget):
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         self.delete.clicked.connect(self._delete)
         self.undo.clicked.connect(self.undo_delete)
+        self.film.clicked.connect(self._film)
         self.episodes.itemClicked.connect(self._open)
         session.events.subscribe(RecordingChanged, lambda e: self._sync(e.active))
         session.events.subscribe(EpisodesChanged, lambda e: self.refresh())
@@ -172,6 +177,8 @@ class RecordPanel(QWidget):
         self.scripted_bar.setVisible(True)
 
     def _on_job(self, name: str, event) -> None:
+        if name == "film" and event.kind == "done":
+            self.session.events.notice(f"filmed into {event.data['film']}")
         if name != "record":
             return
         if event.kind == "progress":
@@ -198,6 +205,19 @@ class RecordPanel(QWidget):
         self.undo.setEnabled(True)
         self.session.events.notice(f"deleted episode {episode_id} and its labels "
                                           "(Ctrl+Z to undo)")
+
+    def _film(self) -> None:
+        item = self.episodes.currentItem()
+        if item is None:
+            return
+        episode_id = item.data(Qt.ItemDataRole.UserRole)
+        path, _ = QFileDialog.getSaveFileName(self, f"Film episode {episode_id}",
+                                              f"episode-{episode_id}.mp4", "MP4 film (*.mp4)")
+        if path:
+            try:
+                self.session.jobs.film_episodes([episode_id], path)
+            except (ValueError, RuntimeError) as exc:  # a film that exists; one at a time
+                self.session.events.problem(str(exc))
 
     def undo_delete(self) -> None:
         if not self.session.browser.can_undo:

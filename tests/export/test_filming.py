@@ -98,3 +98,62 @@ def test_the_command_line_reports_the_film(bundle, tmp_path):
          "--video", str(film)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["video_frames"] == len(film_frames(film)[0])
+
+
+def test_recorded_episodes_are_filmed_from_their_stored_states(tmp_path):
+    """`workbench episode film`: every stored state of each take, one after another, as the
+    Record panel's timeline shows it."""
+    from workbench.envs.replay import EpisodeReplay, env_for
+    from workbench.operations.base import Progress
+    from workbench.operations.workspace import FilmEpisodes
+    from workbench.teleop.recorder import record_demo_set
+
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        record_demo_set(ws, "Reach", 1)  # a demo and its failed takes
+        ids = [row["id"] for row in ws.episodes(scene="Reach")][:2]
+        episodes = [ws.load_episode(i) for i in ids]
+    film = tmp_path / "takes.mp4"
+    result = FilmEpisodes(ids=tuple(ids), out=film, workspace=tmp_path / "ws").perform(
+        Progress())
+    frames, _ = film_frames(film)
+    lengths = [len(e["sim_state"]) for e in episodes]
+    assert len(frames) == result["frames"] == sum(lengths) and result["film"] == str(film)
+    env = env_for(episodes[0])
+    replay = EpisodeReplay(env)
+    with CameraRenderer(env.physics.model, 640, 480) as renderer:
+        for number, episode in enumerate(episodes):
+            for t in (0, lengths[number] - 1):
+                replay.show(episode, t)
+                seen = renderer.rgb(env.physics.data, env.cameras[0]).astype(np.float32)
+                assert changed(frames[sum(lengths[:number]) + t], seen) < 3e-4
+    env.close()
+    # the first take's start is not its end: the film moves with the take
+    assert changed(frames[0], frames[lengths[0] - 1].astype(np.float32)) > 6e-4
+
+
+def test_what_cannot_be_filmed_from_a_workspace_is_refused_in_one_line(tmp_path):
+    from workbench.data.edit import import_video
+    from workbench.operations.base import Progress
+    from workbench.operations.workspace import FilmEpisodes
+    from workbench.teleop.recorder import record_demo_set
+
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        record_demo_set(ws, "Reach", 1)
+        record_demo_set(ws, "Push", 1)
+        reach = ws.episodes(scene="Reach")[0]["id"]
+        push = ws.episodes(scene="Push")[0]["id"]
+    first = tmp_path / "first.mp4"
+    FilmEpisodes(ids=(reach,), out=first, workspace=tmp_path / "ws").perform(Progress())
+    with Workspace.open(tmp_path / "ws") as ws:  # a person's video of the task: no states
+        video = import_video(ws, first, "Reach", "move the gripper to the red marker")
+    for ids, message in [((reach, push), "ids: film the episodes of one scene and robot"),
+                         ((video,), f"ids: episode {video} has no simulator states"),
+                         ((99,), "no episode 99")]:
+        with pytest.raises((ValueError, RuntimeError), match=message):  # one-line errors
+            FilmEpisodes(ids=ids, out=tmp_path / "new.mp4",
+                         workspace=tmp_path / "ws").perform(Progress())
+        assert not (tmp_path / "new.mp4").exists()
+    with pytest.raises(ConfigError, match="out: .*first.mp4 exists"):
+        FilmEpisodes(ids=(reach,), out=first, workspace=tmp_path / "ws")
+    with pytest.raises(ConfigError, match="out: give the MP4 to write"):
+        FilmEpisodes(ids=(reach,), workspace=tmp_path / "ws")

@@ -12,9 +12,20 @@ from typing import Any
 
 import numpy as np
 
+from workbench.config import ConfigError
 from workbench.envs.env import WorkbenchEnv
 
 SIZE = (640, 480)  # width, height: even (H.264's 4:2:0), the viewport's size
+
+
+def check_new_film(path: Path, option: str) -> None:
+    """Refuse, naming ``option``, a film path that is not a new ``.mp4``: a film made before is
+    never written over."""
+    if path.suffix.lower() != ".mp4":
+        raise ConfigError(f"{option}: give a path ending in .mp4, not {path}")
+    if path.exists():
+        raise ConfigError(f"{option}: {path} exists; give a new path (a film made before is "
+                          "not overwritten)")
 
 
 class Film:

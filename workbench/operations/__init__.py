@@ -61,6 +61,8 @@ OPERATIONS = (
               "index what a crash or a lost database left behind"),
     Operation("episode delete", "workspace:DeleteEpisodes",
               "delete episodes and the labels on them"),
+    Operation("episode film", "workspace:FilmEpisodes",
+              "film recorded episodes from their stored states into an MP4"),
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from workbench.config import ConfigError, validated
+from workbench.envs.film import check_new_film
 from workbench.export.link import load_key
 from workbench.export.runner import (
     BundleError,
@@ -105,11 +106,8 @@ class RunBundle(Request):
         elif self.robot:
             raise ConfigError("video: films are made of runs in simulation (the scene's "
                               "cameras are not on the robot)")
-        elif self.video.suffix.lower() != ".mp4":
-            raise ConfigError(f"video: give a path ending in .mp4, not {self.video}")
-        elif self.video.exists():
-            raise ConfigError(f"video: {self.video} exists; give a new path (a film made "
-                              "before is not overwritten)")
+        else:
+            check_new_film(self.video, "video")
 
     def perform(self, progress: Progress) -> Result:
         monitor = Telemetry(progress)

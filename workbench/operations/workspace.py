@@ -1,14 +1,16 @@
 """Looking after a workspace: what it holds, whether its files are intact, what a crash left
-behind, and deleting episodes."""
+behind; deleting episodes, and filming them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.config import validated
+from workbench.config import ConfigError, validated
 from workbench.data.rebuild import index_folders, labels_from_journal, rebuild_index
 from workbench.data.workspace import DamagedIndex, Workspace
+from workbench.envs.film import Film, check_new_film
+from workbench.envs.replay import EpisodeReplay, env_for
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 
 
@@ -90,3 +92,54 @@ class DeleteEpisodes(WorkspaceRequest):
         trash = [str(ws.trash_episode(episode_id)) for episode_id in self.ids]
         return {"deleted": list(self.ids), "trash": trash}
 
+
+
+@dataclass(frozen=True, kw_only=True)
+@validated
+class FilmEpisodes(WorkspaceRequest):
+    """Film recorded episodes, one after another, from their stored simulator states (what was
+    recorded, not simulated again), as the Record panel's timeline shows them."""
+
+    ids: tuple[int, ...] = field(metadata={"help": "episode ids, of one scene", "positional": True,
+                                           "min": 1})
+    out: Path | None = field(default=None, metadata={"help": "the new MP4 to write"})
+    camera: str = field(default="", metadata={
+        "help": "the scene camera to film from (default: the scene's own view)"})
+
+    creates_workspace = False
+
+    def check(self) -> None:
+        if not self.ids:
+            raise ConfigError("ids: name at least one episode id")
+        if self.out is None:
+            raise ConfigError("out: give the MP4 to write (--out FILM.mp4)")
+        check_new_film(self.out, "out")
+
+    def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        episodes = [ws.load_episode(episode_id) for episode_id in self.ids]
+        kinds = {(e.meta["scene"], e.meta["meta"].get("robot") or "") for e in episodes}
+        if len(kinds) > 1:
+            raise ConfigError("ids: film the episodes of one scene and robot at a time, not "
+                              + ", ".join(sorted(f"{s} ({r or 'its own robot'})"
+                                                 for s, r in kinds)))
+        for episode in episodes:
+            if "sim_state" not in episode.keys() or not len(episode["sim_state"]):
+                raise ConfigError(f"ids: episode {episode.id} has no simulator states (an "
+                                  "imported video): nothing to film")
+        assert self.out is not None  # check() refused it
+        out = self.out
+        env = env_for(episodes[0])
+        replay = EpisodeReplay(env)
+        try:
+            with Film(env, out, self.camera) as film:
+                for number, episode in enumerate(episodes, start=1):
+                    for t in range(len(episode["sim_state"])):
+                        replay.show(episode, t)
+                        film.shoot()
+                    progress.emit("progress", done=number, total=len(episodes))
+        except BaseException:
+            out.unlink(missing_ok=True)  # no half film
+            raise
+        finally:
+            env.close()
+        return {"film": str(out), "episodes": list(self.ids), "frames": film.frames}

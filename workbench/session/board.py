@@ -20,6 +20,7 @@ from workbench.operations.rewards import FitReward, ScoreGoal, Teach
 from workbench.operations.run import RunBundle, SetLimits
 from workbench.operations.sim_to_real import SimToReal
 from workbench.operations.training import Train
+from workbench.operations.workspace import FilmEpisodes
 from workbench.rewards.code.author import AuthorConfig
 from workbench.rewards.code.model import CodeConfig
 from workbench.rl.run import resumable_runs
@@ -176,6 +177,11 @@ class JobBoard:
         return self.submit("dataset", ExportDataset(
             path=Path(path), workspace=self.context.workspace.root,
             scene=self.context.scene if scene_only else None))
+
+    def film_episodes(self, ids: list[int], path: str) -> Job:
+        """Film recorded episodes from their stored states into a new MP4."""
+        return self.submit("film", FilmEpisodes(ids=tuple(ids), out=Path(path),
+                                                workspace=self.context.workspace.root))
 
     def import_dataset(self, path: str) -> Job:
         return self.submit("dataset", ImportDataset(path=Path(path),
