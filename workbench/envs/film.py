@@ -99,7 +99,11 @@ def film_episode(env: WorkbenchEnv, act: Callable[[np.ndarray], np.ndarray], pat
     """One episode of ``act`` from ``seed``, filmed into ``path``; written beside it first and
     renamed when whole, so a run killed while filming leaves no half film under that name."""
     part = path.with_name(path.stem + ".part" + path.suffix)
-    with Film(env, part, camera) as film:
-        shot = shoot_episode(env, act, film, seed)
+    try:
+        with Film(env, part, camera) as film:
+            shot = shoot_episode(env, act, film, seed)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     part.replace(path)
     return {"path": str(path), **shot}

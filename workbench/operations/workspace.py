@@ -93,7 +93,6 @@ class DeleteEpisodes(WorkspaceRequest):
         return {"deleted": list(self.ids), "trash": trash}
 
 
-
 @dataclass(frozen=True, kw_only=True)
 @validated
 class FilmEpisodes(WorkspaceRequest):

@@ -14,17 +14,19 @@ from workbench.envs.film import film_episode
 from workbench.rl.ppo import TrainProgress
 
 FILM_SEED = 30_000  # the filmed episode's start: apart from the evaluation's and the guard's
+FINAL = "final"  # the saved policy's film: films/final.mp4
 
 
-def films_folder(run_dir: Path) -> Path:
-    return run_dir / "films"
+def film_of(run_dir: Path, name: str) -> Path:
+    """Where a run keeps the film called ``name``."""
+    return run_dir / "films" / f"{name}.mp4"
 
 
 class Filming:
     """A training callback; films on ``env`` (the run's evaluation env, off the rollouts)."""
 
     def __init__(self, env: Any, run_dir: Path, every: int):
-        self.env, self.folder, self.every = env, films_folder(run_dir), every
+        self.env, self.run_dir, self.every = env, run_dir, every
 
     def __call__(self, progress: TrainProgress) -> None:
         if progress.policy is not None and progress.update % self.every == 0:
@@ -32,6 +34,6 @@ class Filming:
 
     def film(self, policy: Any, name: str) -> Path:
         """One episode of ``policy`` (its deterministic action) into ``films/<name>.mp4``."""
-        path = self.folder / f"{name}.mp4"
+        path = film_of(self.run_dir, name)
         film_episode(self.env, policy.act, path, FILM_SEED)
         return path

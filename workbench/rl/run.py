@@ -25,7 +25,7 @@ from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.workflow import store_model
 from workbench.rl.checkpoint import CHECKPOINT, can_go_on, run_checkpoint, stored_updates
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
-from workbench.rl.films import Filming
+from workbench.rl.films import FINAL, Filming
 from workbench.rl.monitor import RewardHackingMonitor
 from workbench.rl.policy import GaussianPolicy
 from workbench.rl.ppo import Callback, TrainProgress, evaluate_policy, planned_steps, train_ppo
@@ -174,7 +174,7 @@ def train_run(
         extra["final_difficulty"] = schedule.difficulty
     metrics = _evaluated(policy, eval_env, config, run_dir, reward_path)
     if filming:  # the policy the run saves (the guard's roll-back included)
-        metrics["films"] = workspace.relative(filming[0].film(policy, "final").parent)
+        metrics["films"] = workspace.relative(filming[0].film(policy, FINAL).parent)
     metrics.update(extra)
     workspace.update_run(run_id, status, metrics)
     eval_env.close()
