@@ -1,8 +1,9 @@
 """What a film costs: the workbench's ``Film`` (render one camera, encode H.264 through PyAV frame
 by frame) against gymnasium's ``RecordVideo`` wrapper (render through ``env.render()``, keep the
 episode's frames, encode through moviepy's ffmpeg process at its end), on the same scene,
-episodes, camera and size, each as it films a run of episodes: the workbench into one file (as
-``workbench run BUNDLE --video``), gymnasium into one file per episode.
+episodes, camera (the scene's first, which ``env.render()`` shows) and size, each as it films a
+run of episodes: the workbench into one file (as ``workbench run BUNDLE --video``), gymnasium
+into one file per episode. The last column films as a run does, through the app's view.
 
 Reported per scene: frames per second of a filmed episode (stepping, rendering and encoding;
 the stepping alone is given too), the file size per second of film, and the frames each holds
@@ -52,7 +53,7 @@ def workbench_film(scene: str, episodes: int, folder: Path) -> dict[str, float]:
     env = make_env(scene)
     act, path = zero_policy(env), folder / "workbench.mp4"
     start = time.perf_counter()
-    with Film(env, path) as film:
+    with Film(env, path, camera=env.cameras[0]) as film:  # the camera env.render() films
         for episode in range(episodes):
             shoot_episode(env, act, film, episode)
     seconds = time.perf_counter() - start

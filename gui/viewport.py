@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import QSizePolicy, QWidget
 from workbench.session import Session
 from workbench.session.events import Frame, SceneChanged
 from workbench.sim.cloud_view import coloured_cloud, splat
-from workbench.sim.render import CameraRenderer, RenderQuality
+from workbench.sim.render import CameraRenderer, RenderQuality, viewer_camera
 from workbench.teleop.pointer import CameraPose
 
 RENDER_SIZE = (640, 480)
@@ -65,17 +65,7 @@ class Viewport(QWidget):
     def rebuild(self) -> None:
         model = self.session.live.physics.model
         self.rebuild_renderer()
-        camera = self.free_camera
-        mujoco.mjv_defaultFreeCamera(model, camera)
-        view = self.session.live.env.task.viewer
-        if "lookat" in view:
-            camera.lookat[:] = view["lookat"]
-        if "track" in view:
-            camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
-            camera.trackbodyid = model.body(view["track"]).id
-        camera.distance = view.get("distance", camera.distance)
-        camera.azimuth = view.get("azimuth", 150)
-        camera.elevation = view.get("elevation", -25)
+        self.free_camera = viewer_camera(model, self.session.live.env.task.viewer)
         self.camera_name = None
         self.update()
 

@@ -29,8 +29,9 @@ def check_new_film(path: Path, option: str) -> None:
 
 
 class Film:
-    """An MP4 of one camera of ``env`` (default: the scene's own view, the one its
-    observations and the app's viewport use); ``shoot()`` adds the current state's frame.
+    """An MP4 of ``env`` through one of its scene cameras, or by default through the free
+    camera the app's viewport opens on (``Task.viewer``: a three-quarter view of the table, or
+    following a walker); ``shoot()`` adds the current state's frame.
 
     Example:
         >>> with Film(env, "policy.mp4") as film:
@@ -40,7 +41,7 @@ class Film:
     def __init__(self, env: WorkbenchEnv, path: str | Path, camera: str = "",
                  size: tuple[int, int] = SIZE):
         from workbench.data.formats.video import VideoWriter  # PyAV, only when filming
-        from workbench.sim.render import CameraRenderer
+        from workbench.sim.render import CameraRenderer, viewer_camera
 
         self.env = env
         self.renderer = CameraRenderer(env.physics.model, *size)
@@ -49,7 +50,7 @@ class Film:
             self.renderer.close()
             raise ValueError(f"camera: {env.task.name} has the cameras {cameras}, not "
                              f"{camera!r}")
-        self.camera: str | int = camera or next(iter(env.cameras or cameras), -1)
+        self.camera = camera or viewer_camera(env.physics.model, env.task.viewer)
         try:
             # x264's "veryfast": half of "medium"'s 4 ms a 640x480 frame, beside 18 ms of
             # rendering, in files no larger on these flat-shaded scenes

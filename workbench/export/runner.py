@@ -381,7 +381,7 @@ def run_in_sim(
     ``realtime`` paces it at the control rate, as a robot would run (to watch it live).
     ``record`` (a Workspace): every episode is recorded there, with the ticks a person took
     over marked (see :class:`~workbench.export.takeover.RecordingSim`). ``video``: every
-    episode filmed into that MP4 from ``camera`` (default: the scene's own view; see
+    episode filmed into that MP4 from ``camera`` (default: the app's view of the scene; see
     :class:`~workbench.export.filming.FilmingSim`)."""
     policy = with_takeover(OnnxPolicy(bundle_dir), takeover)
     meta = policy.meta

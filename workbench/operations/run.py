@@ -88,7 +88,7 @@ class RunBundle(Request):
         "help": "in simulation: film the episodes, one after another, into this new MP4 "
                 "(H.264, 640x480, at the control rate)"})
     camera: str = field(default="", metadata={
-        "help": "with --video: the scene camera to film from (default: the scene's own view)"})
+        "help": "with --video: a scene camera to film from (default: the view the app opens on)"})
 
     def check(self) -> None:
         lerobot = self.robot.startswith("lerobot:")

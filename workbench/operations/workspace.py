@@ -103,7 +103,7 @@ class FilmEpisodes(WorkspaceRequest):
                                            "min": 1})
     out: Path | None = field(default=None, metadata={"help": "the new MP4 to write"})
     camera: str = field(default="", metadata={
-        "help": "the scene camera to film from (default: the scene's own view)"})
+        "help": "a scene camera to film from (default: the view the app opens on)"})
 
     creates_workspace = False
 

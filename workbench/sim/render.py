@@ -6,7 +6,9 @@ than rendering, so :class:`CameraRenderer` keeps one per image size and switches
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -29,6 +31,23 @@ class RenderQuality:
 # cost of a 64x64 view under Mesa and moves a fitted perceptual reward's scores little
 # (docs/BENCHMARKS.md, "pixels to policy").
 MODEL_FRAMES = RenderQuality(multisample=False)
+
+
+def viewer_camera(model: mujoco.MjModel, viewer: Mapping[str, Any]) -> mujoco.MjvCamera:
+    """The free camera a scene is first seen through (``Task.viewer``: lookat, distance,
+    azimuth, elevation, or a body to ``track``): the app's viewport opens on it, and films
+    are shot through it unless they name a scene camera."""
+    camera = mujoco.MjvCamera()
+    mujoco.mjv_defaultFreeCamera(model, camera)
+    if "lookat" in viewer:
+        camera.lookat[:] = viewer["lookat"]
+    if "track" in viewer:
+        camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+        camera.trackbodyid = model.body(viewer["track"]).id
+    camera.distance = viewer.get("distance", camera.distance)
+    camera.azimuth = viewer.get("azimuth", 150)
+    camera.elevation = viewer.get("elevation", -25)
+    return camera
 
 
 class CameraRenderer:
