@@ -325,6 +325,8 @@ class TrainPanel(QWidget):
                 return
             text = (f"{event.kind}: evaluation success {data.get('success_rate', 0):.0%} "
                     f"(run {data.get('run_id')})")
+            if data.get("films"):  # film_every: the policy as it learned, to watch again
+                text += f" · films in {data['films']}"
             if data.get("hacking_alarm"):
                 self._set_alarm(f"⚠ {data['hacking_alarm']}; rolled back to step "
                                    f"{data['rolled_back_to_step']}.")

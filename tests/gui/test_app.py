@@ -190,6 +190,10 @@ def test_a_run_ended_before_its_budget_says_who_ended_it_on_its_bar(window):
     assert train.bar.text() == "50%" and train.alarm.isHidden()
     train._on_job("train", JobEvent("stopped", {"success_rate": 0.1, "run_id": 2}))
     assert train.bar.text() == "stopped at 50% of its steps"
+    assert "films" not in train.status.text()
+    train._on_job("train", JobEvent("done", {"success_rate": 0.9, "run_id": 3,
+                                             "films": "runs/ppo-Push-3/films"}))
+    assert train.status.text().endswith(" · films in runs/ppo-Push-3/films")
 
 
 def test_a_sweep_runs_where_more_settings_name_the_cluster(window):
