@@ -6,10 +6,11 @@ run of episodes: the workbench into one file (as ``workbench run BUNDLE --video`
 into one file per episode. The last column films as a run does, through the app's view.
 
 Reported per scene: frames per second of a filmed episode (stepping, rendering and encoding;
-the stepping alone is given too), the file size per second of film, and the frames each holds
-in memory before encoding (RecordVideo an episode's, until it ends; Film one). Then what
-``--film-every`` adds to a training run: the seconds one film takes against the seconds of
-the updates between two films.
+the stepping alone is given too; under the table, a frame's milliseconds of stepping and
+rendering against those of encoding with two x264 presets), the file size per second of film,
+and the frames each holds in memory before encoding (RecordVideo an episode's, until it ends;
+Film one). Then what ``--film-every`` adds to a training run: the seconds one film takes
+against the seconds of the updates between two films.
 
 Run: pip install moviepy   (gymnasium's RecordVideo needs it)
      python benchmarks/film_cost.py [--scenes Push CheetahRun] [--episodes 3]
@@ -89,6 +90,36 @@ def gymnasium_record_video(scene: str, episodes: int, folder: Path) -> dict[str,
             "held_mb": longest / 2**20}  # an episode's frames, until it ends
 
 
+def frame_costs(scene: str, frames: int = 100) -> str:
+    """Where a frame's time goes: milliseconds to step and render one 640x480 frame of the
+    scene's first camera, and to encode it with x264's "medium" (its default, and moviepy's)
+    and "veryfast" (Film's), with the file each makes."""
+    from workbench.data.formats.video import VideoWriter
+    from workbench.sim.render import CameraRenderer
+
+    env = make_env(scene)
+    obs, _ = env.reset(seed=0)
+    act, shots = zero_policy(env), []
+    with CameraRenderer(env.physics.model, *SIZE) as renderer:
+        start = time.perf_counter()
+        for _ in range(frames):
+            obs, *_ = env.step(act(obs))
+            shots.append(renderer.rgb(env.physics.data, env.cameras[0]))
+        rendering = (time.perf_counter() - start) / frames * 1000
+    env.close()
+    encoding = []
+    for preset in ("medium", "veryfast"):
+        with tempfile.TemporaryDirectory() as folder:
+            path, start = Path(folder) / "film.mp4", time.perf_counter()
+            with VideoWriter(path, 25, preset=preset) as video:
+                for shot in shots:
+                    video.add(shot)
+            encoding.append(f"{(time.perf_counter() - start) / frames * 1000:.1f} ms "
+                            f"({preset}, {path.stat().st_size / 1024:.0f} KB)")
+    return (f"{scene}: step and render {rendering:.1f} ms a frame; encode "
+            + " against ".join(encoding) + f" for {frames} frames")
+
+
 def film_every_share(scene: str, every: int) -> tuple[float, float]:
     """(seconds of one film of the scene's episode, seconds of ``every`` PPO updates of the
     workbench's default run there), on the reference reward."""
@@ -131,6 +162,9 @@ def main() -> None:
               f"{ours['kb_per_s']:.0f} / {theirs['kb_per_s']:.0f} | "
               f"{ours['held_mb']:.1f} / {theirs['held_mb']:.0f} | "
               f"{filming:.1f} / {training:.1f} |", flush=True)
+    print()
+    for scene in args.scenes:
+        print(frame_costs(scene), flush=True)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,13 @@ def discount(config: PPOConfig, progress: float) -> float:
     return config.gamma + (config.gamma_final - config.gamma) * progress
 
 
+def approx_kl(ratio: torch.Tensor, log_ratio: torch.Tensor) -> float:
+    """Schulman's low-variance estimate of KL(rollout policy || this one) from the
+    probability ratios of the rollout's actions (cleanrl's and SB3's ``approx_kl``)."""
+    with torch.no_grad():
+        return float(((ratio - 1.0) - log_ratio).mean())
+
+
 def planned_steps(config: PPOConfig) -> int:
     """The environment steps a run of ``config`` takes: whole updates, at least one (a budget
     that is not a multiple of the batch ends a little short)."""
@@ -321,7 +328,7 @@ def train_ppo(
         b_adv = torch.as_tensor(advantages.reshape(batch), device=device)
         b_ret = torch.as_tensor(returns.reshape(batch), device=device)
         b_val = torch.as_tensor(buf_val.reshape(batch), device=device)
-        clip_fracs, kls = [], []
+        clip_fracs = []  # tensors, read once per update: a read per minibatch costs time
         for _ in range(config.epochs):
             order = torch.as_tensor(rng.permutation(batch), device=device)
             for start_i in range(0, batch, minibatch):
@@ -330,9 +337,8 @@ def train_ppo(
                 logp = gaussian_log_prob(b_act[idx], mean, std)
                 log_ratio = logp - b_logp[idx]
                 ratio = log_ratio.exp()
-                # Schulman's low-variance estimator of KL(rollout policy || this one).
-                kls.append(float(((ratio - 1.0) - log_ratio).mean().detach()))
-                if config.target_kl is not None and kls[-1] > 1.5 * config.target_kl:
+                if config.target_kl is not None and approx_kl(ratio, log_ratio) > 1.5 * (
+                        config.target_kl):
                     break
                 adv = b_adv[idx]
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -353,7 +359,7 @@ def train_ppo(
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm, foreach=True)
                 optimiser.step()
-                clip_fracs.append(float(((ratio - 1.0).abs() > config.clip).float().mean()))
+                clip_fracs.append(((ratio.detach() - 1.0).abs() > config.clip).float().mean())
             else:
                 continue
             break  # the policy moved past target_kl: no further epoch
@@ -374,8 +380,9 @@ def train_ppo(
                 "losses/policy": float(pg_loss.detach()),
                 "losses/value": float(v_loss.detach()),
                 "losses/entropy": float(entropy.detach()),
-                "losses/clip_fraction": float(np.mean(clip_fracs)),
-                "losses/approx_kl": float(np.mean(kls)),
+                "losses/clip_fraction": float(torch.stack(clip_fracs).mean()),
+                # as cleanrl logs it: the last minibatch's, about how far the update moved
+                "losses/approx_kl": approx_kl(ratio, log_ratio),
             },
             policy=policy,
         )

@@ -97,8 +97,8 @@ def write_report(out: Path, base: RunConfig, ranking: list[dict[str, Any]],
                   f"started: `{going_on_command(base.scene, out, workspace)}` goes on with "
                   "them, each run from its last checkpoint, ASHA from the scores its rungs "
                   "had (the Sweep box's Continue sweep).", ""]
-    filmed = [(i, row, film_of(Path(run), FINAL)) for i, row in enumerate(ranking, 1)
-              for run in row["runs"] if film_of(Path(run), FINAL).is_file()]
+    filmed = [(i, row, film) for i, row in enumerate(ranking, 1) for run in row["runs"]
+              if (film := film_of(Path(run), FINAL)).is_file()]
     if filmed:
         lines += ["## Films", "", "The final policy of each trial that filmed it "
                   "(`film_every`), best settings first:", ""]
