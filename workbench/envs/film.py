@@ -52,8 +52,8 @@ class Film:
                              f"{camera!r}")
         self.camera = camera or viewer_camera(env.physics.model, env.task.viewer)
         try:
-            # x264's "veryfast": half of "medium"'s 4 ms a 640x480 frame, beside 18 ms of
-            # rendering, in files no larger on these flat-shaded scenes
+            # x264's "veryfast": 1.6-1.9 ms a 640x480 frame against "medium"'s 2.3-3.3, in
+            # smaller files on these flat-shaded scenes (benchmarks/film_cost.py)
             self.video = VideoWriter(path, fps=1.0 / env.control_dt, preset="veryfast")
         except BaseException:
             self.renderer.close()
