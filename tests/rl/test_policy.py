@@ -96,3 +96,19 @@ def test_without_orthogonal_init_the_layers_keep_torchs_default_initialisation()
     assert float(layer.weight.detach().abs().max()) <= 1 / np.sqrt(5)
     assert float(layer.bias.detach().abs().max()) > 0
     assert float(orthogonal_layer.bias.detach().abs().max()) == 0
+
+
+def test_a_zero_head_gain_starts_every_seed_at_action_zero_and_training_moves_it():
+    """``policy_head_gain=0``: the first policy acts 0 on every observation, whatever the seed
+    (with SB3's 0.01 each seed starts a little off 0), and the head still learns."""
+    obs = torch.randn(64, 3) * 3
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        zero = GaussianPolicy(3, 1, sde=True, head_gain=0.0)
+        assert torch.equal(zero.mean_std(obs)[0], torch.zeros(64, 1))
+        torch.manual_seed(seed)
+        assert float(GaussianPolicy(3, 1, sde=True).mean_std(obs)[0].abs().max()) > 0
+    config = PPOConfig(num_envs=2, rollout_steps=32, minibatches=2, epochs=2, total_steps=64,
+                       sde=True, policy_head_gain=0.0, seed=2)
+    trained = train_ppo(make_vector_env("Pendulum-v1", 2), config)
+    assert float(trained.mean_std(obs)[0].abs().max()) > 0

@@ -61,7 +61,8 @@ class GaussianPolicy(nn.Module):
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
                  log_std_init: float = -0.5, sde: bool = False, activation: str = "tanh",
-                 squash: bool = False, obs_clip: float = 10.0, orthogonal_init: bool = True):
+                 squash: bool = False, obs_clip: float = 10.0, orthogonal_init: bool = True,
+                 head_gain: float = 0.01):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
@@ -71,7 +72,7 @@ class GaussianPolicy(nn.Module):
         self.squash, self.obs_clip = bool(squash), float(obs_clip)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_var", torch.ones(obs_dim))
-        self.actor = _mlp(obs_dim, self.hidden, act_dim, 0.01, activation, orthogonal_init)
+        self.actor = _mlp(obs_dim, self.hidden, act_dim, head_gain, activation, orthogonal_init)
         self.critic = _mlp(obs_dim, self.hidden, 1, 1.0, activation, orthogonal_init)
         # The hidden layers, held as a plain tuple so that they are not registered twice.
         self._actor_trunk = tuple(self.actor)[:-1]

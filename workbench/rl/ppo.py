@@ -75,6 +75,10 @@ class PPOConfig:
     orthogonal_init: bool = field(default=True, metadata={
         "help": "orthogonal initial weights (cleanrl, SB3's default); off: torch's uniform "
                 "default, as RL Zoo's HalfCheetah and other MuJoCo settings"})
+    policy_head_gain: float = field(default=0.01, metadata={
+        "help": "gain of the policy's orthogonal output layer: 0.01 (cleanrl, SB3) makes the "
+                "first actions near 0; 0 makes them exactly 0, the same first policy on "
+                "every seed", "min": 0.0, "max": 10.0})
     log_std_init: float = field(default=-0.5, metadata={
         "help": "initial log std of actions", "min": -20.0, "max": 2.0})
     sde: bool = field(default=False, metadata={
@@ -192,7 +196,8 @@ def train_ppo(
     act_dim, low, high = int(np.prod(actions.shape)), actions.low, actions.high
     policy = policy or GaussianPolicy(obs_dim, act_dim, config.hidden, config.log_std_init,
                                       sde=config.sde, activation=config.activation,
-                                      orthogonal_init=config.orthogonal_init)
+                                      orthogonal_init=config.orthogonal_init,
+                                      head_gain=config.policy_head_gain)
     policy.to(device)
     # fused: one kernel for all parameters instead of a Python loop over them (on a CPU the
     # optimiser step of these small networks cost as much as their backward pass).
