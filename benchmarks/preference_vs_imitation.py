@@ -159,6 +159,9 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # candidate pairs two segments of the same episode, which share its spin and its side, as
 # RLHF compares two answers to one prompt, so that the label tells what differs (the height):
 # 11 of 40 failed (mean -491) against 8 (-360).
+# gSDE exploration, as the PPO table's Pendulum setting (2026-12-06, Intel, `--ppo sde=true
+# sde_sample_freq=4 log_std_init=0.0`, seeds 50-66 and 70-86, stopped there): 18 of 34 failed
+# (mean -509) against 9 of 40 (why was not looked into).
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
