@@ -165,7 +165,8 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # table's Pendulum plateau, the other way round here (the same machine and day, `--ppo
 # rollout_steps=256 minibatches=16`, an update every 2,048 steps): 16 of 40 failed on 50-89
 # (mean -515); smaller updates (`rollout_steps=64 minibatches=8`, every 512 steps): 6 of 40 on
-# 50-89 (-323) and 9 of 40 on 90-129 (-426), 15 of 80 against 21: within the noise, not kept.
+# 50-89 (-323) and 9 of 40 on 90-129 (-426), 15 of 80 against 21; every 256 steps
+# (`rollout_steps=32 minibatches=4`): 6 of 40 on 50-89 (-298): within the noise, not kept.
 FEEDBACK = OnlineFeedbackConfig(
     segment_length=SEGMENT, first_fraction=FIRST_FRACTION, spend_by=SPEND_BY, labels_per_fit=3,
     preference=PreferenceConfig(hidden=(32,), epochs=50, device="cpu"))
