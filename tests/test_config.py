@@ -77,3 +77,10 @@ def test_values_from_a_form_or_the_cli_are_checked_together_not_one_by_one():
         cfg.with_values(RunConfig(), {"sac.nope": 1})
     with pytest.raises(cfg.ConfigError, match="not a nested config"):
         cfg.with_values(RunConfig(), {"scene.x": 1})
+
+
+def test_a_head_gain_without_orthogonal_initialisation_is_refused_in_one_line():
+    """torch's default initialisation has no gain to set: the option would be ignored."""
+    with pytest.raises(cfg.ConfigError, match="policy_head_gain scales an orthogonal output"):
+        PPOConfig(orthogonal_init=False, policy_head_gain=0.0)
+    assert PPOConfig(policy_head_gain=0.0).policy_head_gain == 0.0

@@ -35,6 +35,8 @@ from workbench.rl.checkpoint import (
 from workbench.rl.normalize import RunningMeanStd
 from workbench.rl.policy import GaussianPolicy, gaussian_entropy, gaussian_log_prob
 
+HEAD_GAIN = 0.01  # the policy's output layer, as cleanrl and SB3: first actions near 0
+
 
 @dataclass(frozen=True)
 @validated
@@ -75,7 +77,7 @@ class PPOConfig:
     orthogonal_init: bool = field(default=True, metadata={
         "help": "orthogonal initial weights (cleanrl, SB3's default); off: torch's uniform "
                 "default, as RL Zoo's HalfCheetah and other MuJoCo settings"})
-    policy_head_gain: float = field(default=0.01, metadata={
+    policy_head_gain: float = field(default=HEAD_GAIN, metadata={
         "help": "gain of the policy's orthogonal output layer: 0.01 (cleanrl, SB3) makes the "
                 "first actions near 0; 0 makes them exactly 0, the same first policy on "
                 "every seed", "min": 0.0, "max": 10.0})
@@ -97,6 +99,11 @@ class PPOConfig:
     seed: int = field(default=0, metadata={
         "help": "seed of envs, torch and numpy", "min": 0, "max": 2**63 - 1})
     device: str = field(default="cpu", metadata={"help": "cpu, cuda or auto", **DEVICE})
+
+    def check(self) -> None:
+        if not self.orthogonal_init and self.policy_head_gain != HEAD_GAIN:
+            raise cfg.ConfigError("policy_head_gain scales an orthogonal output layer; with "
+                                  "orthogonal_init off the layers keep torch's default")
 
 
 @dataclass
