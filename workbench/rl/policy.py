@@ -26,6 +26,9 @@ _NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
 
+HEAD_GAIN = 0.01  # the actor's output layer, as cleanrl and SB3: first actions near 0
+
+
 def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, out_gain: float,
          activation: str, orthogonal: bool = True) -> nn.Sequential:
     """``orthogonal=False`` keeps torch's default (uniform) initialisation, as SB3's
@@ -62,7 +65,7 @@ class GaussianPolicy(nn.Module):
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
                  log_std_init: float = -0.5, sde: bool = False, activation: str = "tanh",
                  squash: bool = False, obs_clip: float = 10.0, orthogonal_init: bool = True,
-                 head_gain: float = 0.01):
+                 head_gain: float = HEAD_GAIN):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, "

@@ -33,9 +33,7 @@ from workbench.rl.checkpoint import (
     save_checkpoint,
 )
 from workbench.rl.normalize import RunningMeanStd
-from workbench.rl.policy import GaussianPolicy, gaussian_entropy, gaussian_log_prob
-
-HEAD_GAIN = 0.01  # the policy's output layer, as cleanrl and SB3: first actions near 0
+from workbench.rl.policy import HEAD_GAIN, GaussianPolicy, gaussian_entropy, gaussian_log_prob
 
 
 @dataclass(frozen=True)
