@@ -167,7 +167,7 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # (mean -515); smaller updates (`rollout_steps=64 minibatches=8`, every 512 steps): 6 of 40 on
 # 50-89 (-323) and 9 of 40 on 90-129 (-426), 15 of 80 against 21; every 256 steps
 # (`rollout_steps=32 minibatches=4`): 6 of 40 on 50-89 (-298): within the noise, not kept.
-# The policy's initial exploration noise (the same machine and day, seeds 50-89): half of it
+# The policy's initial exploration noise (the same machine and day, seeds 50-89): 0.6 times it
 # (`--ppo log_std_init=-1.0`, not -0.5) 20 of 40 failed (mean -598); 1.6 times it
 # (`log_std_init=0.0`) 8 of 40 (-342).
 FEEDBACK = OnlineFeedbackConfig(
