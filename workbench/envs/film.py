@@ -33,6 +33,10 @@ class Film:
     camera the app's viewport opens on (``Task.viewer``: a three-quarter view of the table, or
     following a walker); ``shoot()`` adds the current state's frame.
 
+    The film is written beside ``path`` (``NAME.part.mp4``) and takes its name on ``close()``,
+    so a process killed while filming leaves no half film under that name; ``discard()`` (or an
+    error inside ``with``) removes what was shot.
+
     Example:
         >>> with Film(env, "policy.mp4") as film:
         ...     env.reset(seed=0); film.shoot()
@@ -43,7 +47,9 @@ class Film:
         from workbench.data.formats.video import VideoWriter  # PyAV, only when filming
         from workbench.sim.render import CameraRenderer, viewer_camera
 
-        self.env = env
+        self.env, self.path = env, Path(path)
+        self._part = self.path.with_name(self.path.stem + ".part" + self.path.suffix)
+        self._ended = False
         self.renderer = CameraRenderer(env.physics.model, *size)
         cameras = self.renderer.camera_names()
         if camera and camera not in cameras:
@@ -54,7 +60,7 @@ class Film:
         try:
             # x264's "veryfast": 1.6-1.9 ms a 640x480 frame against "medium"'s 2.3-3.3, in
             # smaller files on these flat-shaded scenes (benchmarks/film_cost.py)
-            self.video = VideoWriter(path, fps=1.0 / env.control_dt, preset="veryfast")
+            self.video = VideoWriter(self._part, fps=1.0 / env.control_dt, preset="veryfast")
         except BaseException:
             self.renderer.close()
             raise
@@ -68,6 +74,27 @@ class Film:
                                                               self.camera)))
 
     def close(self) -> None:
+        """Finish the film and give it its name (one that fails to finish is removed)."""
+        if self._ended:
+            return
+        try:
+            self._end()
+        except BaseException:
+            self._part.unlink(missing_ok=True)
+            raise
+        self._part.replace(self.path)
+
+    def discard(self) -> None:
+        """End without a film: what was shot is removed."""
+        if self._ended:
+            return
+        try:
+            self._end()
+        finally:
+            self._part.unlink(missing_ok=True)
+
+    def _end(self) -> None:
+        self._ended = True
         try:
             self.video.close()
         finally:
@@ -76,8 +103,11 @@ class Film:
     def __enter__(self) -> Film:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: Any) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.discard()
 
 
 def shoot_episode(env: WorkbenchEnv, act: Callable[[np.ndarray], np.ndarray], film: Film,
@@ -97,14 +127,7 @@ def shoot_episode(env: WorkbenchEnv, act: Callable[[np.ndarray], np.ndarray], fi
 
 def film_episode(env: WorkbenchEnv, act: Callable[[np.ndarray], np.ndarray], path: Path,
                  seed: int, camera: str = "") -> dict[str, Any]:
-    """One episode of ``act`` from ``seed``, filmed into ``path``; written beside it first and
-    renamed when whole, so a run killed while filming leaves no half film under that name."""
-    part = path.with_name(path.stem + ".part" + path.suffix)
-    try:
-        with Film(env, part, camera) as film:
-            shot = shoot_episode(env, act, film, seed)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    part.replace(path)
+    """One episode of ``act`` from ``seed``, filmed into ``path``."""
+    with Film(env, path, camera) as film:
+        shot = shoot_episode(env, act, film, seed)
     return {"path": str(path), **shot}

@@ -2,7 +2,8 @@
 
 :class:`FilmingSim` wraps a simulation driver (the plain one, or one that also records into a
 workspace) and films one scene camera after every reset and every command, into one MP4 for
-the whole run: the episodes follow each other in the order they ran (:class:`Film`).
+the whole run: the episodes follow each other in the order they ran (:class:`Film`). The film
+takes its name when the run closes its driver, also after a halt or Ctrl-C.
 """
 
 from __future__ import annotations

@@ -130,15 +130,12 @@ class FilmEpisodes(WorkspaceRequest):
         env = env_for(episodes[0])
         replay = EpisodeReplay(env)
         try:
-            with Film(env, out, self.camera) as film:
+            with Film(env, out, self.camera) as film:  # a failure leaves no half film
                 for number, episode in enumerate(episodes, start=1):
                     for t in range(len(episode["sim_state"])):
                         replay.show(episode, t)
                         film.shoot()
                     progress.emit("progress", done=number, total=len(episodes))
-        except BaseException:
-            out.unlink(missing_ok=True)  # no half film
-            raise
         finally:
             env.close()
         return {"film": str(out), "episodes": list(self.ids), "frames": film.frames}
