@@ -252,6 +252,14 @@ def first_reaching(curve: list, threshold: float) -> tuple[int | None, float | N
     return next(((steps, wall) for steps, wall, ret in curve if ret >= threshold), (None, None))
 
 
+def relapses(curve: list, threshold: float) -> tuple[int, int]:
+    """How many evaluations after the first to reach ``threshold`` fell back below it, and how
+    many there were (the first included): drops of one update on a plateau."""
+    returns = [ret for _, _, ret in curve]
+    first = next((i for i, ret in enumerate(returns) if ret >= threshold), len(returns))
+    return sum(ret < threshold for ret in returns[first:]), len(returns) - first
+
+
 def summarise_files(paths: list[str], svg: str | None) -> None:
     """The markdown tables of results lines (this script's output, any number of files): the
     mean return over seeds of each framework at a ladder of training-time budgets, whether the
@@ -313,6 +321,12 @@ def summarise_files(paths: list[str], svg: str | None) -> None:
                   f"{finals} | "
                   f"{min(r['steps_per_s'] for r in runs):,.0f}-"
                   f"{max(r['steps_per_s'] for r in runs):,.0f} |")
+    threshold = THRESHOLDS[env][0]
+    for name, runs in by.items():
+        fell = [relapses(r["curve"], threshold) for r in runs]
+        print(f"\n{name}: {sum(n for n, _ in fell)} of {sum(m for _, m in fell)} evaluations "
+              f"after a seed first reached {threshold:g} fell back below it; mean return at "
+              f"the first evaluation {np.mean([r['curve'][0][2] for r in runs]):,.0f}")
     if svg:
         from workbench.rl.sweep_report import curves_svg
 
