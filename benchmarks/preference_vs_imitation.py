@@ -39,6 +39,7 @@ from workbench.rl.reward_wrapper import LearnedRewardWrapper
 HERE = Path(__file__).resolve().parent
 SEGMENT = 50  # steps per compared segment (imitation's fragments: 100)
 DT = 0.05  # Pendulum-v1's step, seconds: a segment's net turn is its angular speeds times this
+FAILED = -400.0  # a run ending below this counts as failed in BENCHMARKS' counts
 SPINNING = 8.0  # a segment that turns more than this (radians, over a turn) spins the pole
 VENV = HERE / ".venv-imitation"
 # The workbench PPO's Pendulum setting (benchmarks/ppo_vs_sb3.py), 64x64 networks, tuned here for
@@ -268,6 +269,8 @@ def run_imitation(labels: list[int], seeds: list[int], steps: int, eval_episodes
 
 
 def summary(results: list[dict], threshold: float = -200.0) -> dict:
+    """Per framework and label budget: the mean true return, and how many runs failed (ended
+    below ``FAILED``: a policy that hangs, spins or holds the pole part way up)."""
     table: dict[str, dict[int, list[float]]] = {}
     for r in results:
         table.setdefault(r["framework"], {}).setdefault(r["labels"], []).append(r["true_return"])
@@ -275,7 +278,9 @@ def summary(results: list[dict], threshold: float = -200.0) -> dict:
     for framework, by_labels in table.items():
         means = {labels: float(np.mean(v)) for labels, v in sorted(by_labels.items())}
         reached = [labels for labels, mean in means.items() if mean >= threshold]
-        out[framework] = {"mean_return": means, "labels_to_threshold": min(reached, default=None)}
+        out[framework] = {"mean_return": means, "labels_to_threshold": min(reached, default=None),
+                          "failed_runs": {labels: f"{sum(r < FAILED for r in v)} of {len(v)}"
+                                          for labels, v in sorted(by_labels.items())}}
     return out
 
 
