@@ -93,7 +93,7 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
         box = QCheckBox()
         box.setChecked(value)
         return box, box.isChecked
-    if "choices" in meta:
+    if "choices" in meta and typing.get_origin(hint) is not tuple:  # a tuple's entries: text
         combo = QComboBox()
         for choice in cfg.choices(meta):
             combo.addItem(str(choice), choice)

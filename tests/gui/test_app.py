@@ -872,6 +872,13 @@ def test_settings_forms_show_every_config_exactly(qtbot, scene):
     form.widget("ppo.lr").setValue(0.0)  # nested fields are reachable by their dotted names
     with pytest.raises(ConfigError, match="ppo.lr must be in"):
         form.config()
+    preference = ConfigForm(families.get("preference").default_config(scene))
+    qtbot.addWidget(preference)
+    preference.widget("mirror").setText("1, -1, -1")  # a tuple whose entries have choices
+    assert preference.config().mirror == (1.0, -1.0, -1.0)
+    preference.widget("mirror").setText("1, 2")
+    with pytest.raises(ConfigError, match="mirror entries must be one of -1.0, 1.0"):
+        preference.config()
 
 
 def test_code_panel_checks_reward_code_plots_its_terms_and_points_at_errors(window, qtbot):

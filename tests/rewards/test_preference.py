@@ -97,6 +97,39 @@ def test_ties_and_skips_are_handled():
         fit_preference(skips, "Toy", FEATURES)
 
 
+def test_a_declared_mirror_keeps_a_chance_correlation_out_of_the_reward(tmp_path):
+    # The task pays for x0 alone and is symmetric under (x0, x1, x2) -> (x0, -x1, -x2); in
+    # every labelled segment x1 equals x0, so the labels alone cannot tell the two apart (as
+    # Pendulum's first labels cannot tell height from spinning one way).
+    rng = np.random.default_rng(11)
+    queries = []
+    for _ in range(60):
+        segments = []
+        for _ in range(2):
+            x0 = rng.normal(size=10) + rng.normal()
+            segments.append(np.stack([x0, x0, rng.normal(size=10)], 1).astype(np.float32))
+        answer = "left" if segments[0][:, 0].sum() > segments[1][:, 0].sum() else "right"
+        queries.append(LabelledQuery(tuple(segments), answer))
+    x0 = rng.normal(size=400)
+    unseen = np.stack([x0, -x0, rng.normal(size=400)], 1).astype(np.float32)  # x1 against x0
+    mirror = np.array([1.0, -1.0, -1.0], np.float32)
+    plain = fit_preference(queries, "Toy", FEATURES, PreferenceConfig(epochs=60))
+    mirrored = fit_preference(queries, "Toy", FEATURES,
+                              PreferenceConfig(epochs=60, mirror=(1, -1, -1)))
+    # Unmirrored, the fit leans on x1 too (how much, and which way, is the initialisation's
+    # luck), so a state and its mirror image earn different rewards.
+    gap = np.abs(plain.reward(unseen) - plain.reward(unseen * mirror))
+    assert gap.mean() > 0.3 * plain.reward(unseen).std()
+    assert np.corrcoef(mirrored.reward(unseen), x0)[0, 1] > 0.9
+    np.testing.assert_allclose(mirrored.reward(unseen), mirrored.reward(unseen * mirror),
+                               atol=1e-5)
+    mirrored.save(tmp_path / "mirrored")  # the symmetry is part of the saved reward
+    loaded = load_reward_model(tmp_path / "mirrored")
+    np.testing.assert_allclose(loaded.reward(unseen), mirrored.reward(unseen), atol=1e-6)
+    with pytest.raises(ValueError, match="mirror has 2 signs, but the observations have 3"):
+        fit_preference(queries, "Toy", FEATURES, PreferenceConfig(mirror=(1, -1)))
+
+
 def test_ensemble_members_disagree_more_off_the_labelled_data():
     rng = np.random.default_rng(6)
     model = fit_preference(toy_queries(200, rng), "Toy", FEATURES, PreferenceConfig(members=5))

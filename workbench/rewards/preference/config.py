@@ -18,6 +18,10 @@ class PreferenceConfig:
         default=(),
         metadata={"help": "named observation features the reward sees (empty: all); e.g. "
                   "hand_to_cube,cube_to_target makes it indifferent to where things stand"})
+    mirror: tuple[float, ...] = field(default=(), metadata={
+        "help": "a mirror symmetry the task has: one sign per input, -1 where the mirror image "
+                "negates it (Pendulum's cos,sin,speed: 1,-1,-1); the reward then pays a state "
+                "and its mirror image the same (empty: no symmetry)", "choices": (-1.0, 1.0)})
     epochs: int = field(default=200, metadata={
         "help": "passes over the labels", "min": 1, "max": 1_000_000})
     lr: float = field(default=3e-3, metadata={"help": "Adam learning rate", "gt": 0.0, "max": 1.0})

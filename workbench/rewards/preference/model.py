@@ -13,20 +13,27 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.config import ConfigError
 from workbench.rewards.base import StateRewardModel
 from workbench.rewards.preference.config import PreferenceConfig
 
 
 class EnsembleMLP(nn.Module):
-    """K independent MLPs ``R^d -> R`` with stacked weights."""
+    """K independent MLPs ``R^d -> R`` with stacked weights; with ``mirror`` (one sign per
+    input) each member is the mean of its MLP at a state and at its mirror image, so a state and
+    its mirror image earn the same by construction."""
 
     mean: torch.Tensor  # a buffer: saved with the weights, not trained
     std: torch.Tensor
+    mirror: torch.Tensor | None  # a buffer, not saved: the config declares it
 
-    def __init__(self, members: int, input_dim: int, hidden: tuple[int, ...]):
+    def __init__(self, members: int, input_dim: int, hidden: tuple[int, ...],
+                 mirror: tuple[float, ...] = ()):
         super().__init__()
         self.register_buffer("mean", torch.zeros(input_dim))
         self.register_buffer("std", torch.ones(input_dim))
+        self.register_buffer("mirror", torch.tensor(mirror, dtype=torch.float32)
+                             if mirror else None, persistent=False)
         sizes = [input_dim, *hidden, 1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -39,6 +46,12 @@ class EnsembleMLP(nn.Module):
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
         """(N, d) -> (K, N) rewards, one row per member."""
+        if self.mirror is None:
+            return self._members(states)
+        mirrored = states * self.mirror
+        return 0.5 * (self._members(states) + self._members(mirrored))
+
+    def _members(self, states: torch.Tensor) -> torch.Tensor:
         x = ((states - self.mean) / self.std).unsqueeze(0).expand(len(self.weights[0]), -1, -1)
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = torch.baddbmm(b, x, w)
@@ -70,7 +83,12 @@ class PreferenceRewardModel(StateRewardModel):
         self.pessimism = 0.0
 
     def _build_net(self) -> EnsembleMLP:
-        return EnsembleMLP(self.config.members, self.input_dim, self.config.hidden)
+        mirror = self.config.mirror
+        if mirror and len(mirror) != self.input_dim:
+            raise ConfigError(f"mirror has {len(mirror)} signs, but the observations have "
+                              f"{self.input_dim} inputs: give one sign (1 or -1) per input")
+        return EnsembleMLP(self.config.members, self.input_dim, self.config.hidden,
+                           self.config.mirror)
 
     @torch.no_grad()
     def member_rewards(self, states: np.ndarray) -> np.ndarray:
