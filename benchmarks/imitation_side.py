@@ -27,7 +27,10 @@ STATE_MIRROR, ACTION_MIRROR = (1.0, -1.0, -1.0), (-1.0,)
 
 
 def mirrored_net(observation_space, action_space, **kwargs):
-    """A BasicRewardNet whose reward is the same for a transition and its mirror image."""
+    """A BasicRewardNet whose reward is the same for a transition and its mirror image. Its
+    running input normalisation is updated with both, so its shift is symmetric; the
+    workbench's is fitted on the labelled states alone (a small difference, if any in
+    imitation's favour)."""
     from imitation.rewards.reward_nets import BasicRewardNet
 
     class MirroredRewardNet(BasicRewardNet):
