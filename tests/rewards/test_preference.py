@@ -19,6 +19,7 @@ from workbench.rewards.preference import LabelledQuery, PreferenceConfig, fit_pr
 from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import preference_accuracy
 from workbench.rewards.workflow import fit_preference_in_workspace
+from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
 from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
 
@@ -126,8 +127,11 @@ def test_a_declared_mirror_keeps_a_chance_correlation_out_of_the_reward(tmp_path
     mirrored.save(tmp_path / "mirrored")  # the symmetry is part of the saved reward
     loaded = load_reward_model(tmp_path / "mirrored")
     np.testing.assert_allclose(loaded.reward(unseen), mirrored.reward(unseen), atol=1e-6)
+    too_few = PreferenceConfig(mirror=(1, -1))
     with pytest.raises(ValueError, match="mirror has 2 signs, but the observations have 3"):
-        fit_preference(queries, "Toy", FEATURES, PreferenceConfig(mirror=(1, -1)))
+        fit_preference(queries, "Toy", FEATURES, too_few)
+    with pytest.raises(ValueError, match="mirror has 2 signs"):  # before training, not after
+        OnlinePreference("Toy", FEATURES, OnlineFeedbackConfig(preference=too_few))
 
 
 def test_ensemble_members_disagree_more_off_the_labelled_data():

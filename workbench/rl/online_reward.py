@@ -37,7 +37,7 @@ from workbench.feedback.active import pair_disagreement
 from workbench.feedback.teachers import Teacher
 from workbench.rewards.preference.config import PreferenceConfig
 from workbench.rewards.preference.fit import LabelledQuery, fit_preference, preference_accuracy
-from workbench.rewards.preference.model import PreferenceRewardModel
+from workbench.rewards.preference.model import PreferenceRewardModel, check_mirror
 from workbench.rl.ppo import TrainProgress
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
 
@@ -97,6 +97,7 @@ class OnlinePreference:
     ):
         if teacher is None and extra_queries is None:
             raise ValueError("online reward learning needs a teacher or a source of labels")
+        check_mirror(config.preference.mirror, sum(features.values()))  # before training
         self.scene, self.features, self.config = scene, features, config
         self.teacher, self.extra_queries = teacher, extra_queries
         self.rng = np.random.default_rng(config.seed)

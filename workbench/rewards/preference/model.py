@@ -18,6 +18,13 @@ from workbench.rewards.base import StateRewardModel
 from workbench.rewards.preference.config import PreferenceConfig
 
 
+def check_mirror(mirror: tuple[float, ...], input_dim: int) -> None:
+    """Refuse a mirror (one sign per input) that does not fit ``input_dim`` inputs."""
+    if mirror and len(mirror) != input_dim:
+        raise ConfigError(f"mirror has {len(mirror)} signs, but the observations have "
+                          f"{input_dim} inputs: give one sign (1 or -1) per input")
+
+
 class EnsembleMLP(nn.Module):
     """K independent MLPs ``R^d -> R`` with stacked weights; with ``mirror`` (one sign per
     input) each member is the mean of its MLP at a state and at its mirror image, so a state and
@@ -83,10 +90,7 @@ class PreferenceRewardModel(StateRewardModel):
         self.pessimism = 0.0
 
     def _build_net(self) -> EnsembleMLP:
-        mirror = self.config.mirror
-        if mirror and len(mirror) != self.input_dim:
-            raise ConfigError(f"mirror has {len(mirror)} signs, but the observations have "
-                              f"{self.input_dim} inputs: give one sign (1 or -1) per input")
+        check_mirror(self.config.mirror, self.input_dim)
         return EnsembleMLP(self.config.members, self.input_dim, self.config.hidden,
                            self.config.mirror)
 
