@@ -3,7 +3,9 @@ over two 84x84 views, against the rate the simulator produces those frames.
 
 In the same process: (1) the env renders two 84x84 views per step (the pixels observation
 mode), (2) the perceptual model scores batches of such frames, (3) the state progress model
-scores batches of states, as an MLP and as kernel regression over 510 or 8,192 fitted states.
+scores batches of states, as an MLP and as kernel regression over 510 or 8,192 fitted states,
+(4) a preference ensemble (3 members of 64x64) scores them, plain and with a mirror symmetry
+(``preference.mirror``: two passes), in batches of 4,096 and of 8 (one step of 8 envs).
 The reward never bottlenecks training when (2) and (3) are faster than (1).
 
 Run: python benchmarks/reward_throughput.py [--scene Push] [--batch 256] [--threads 2]
@@ -21,6 +23,7 @@ import torch
 import workbench  # noqa: F401
 from workbench.envs import make_env
 from workbench.rewards.perceptual import PerceptualConfig, PerceptualProgressModel
+from workbench.rewards.preference import PreferenceConfig, PreferenceRewardModel
 from workbench.rewards.progress import ProgressConfig, ProgressRewardModel
 
 
@@ -79,6 +82,14 @@ def main() -> None:
         kernel.net.remember(fitted[:kept], torch.rand(kept), torch.ones(kept))
         seconds = timed(lambda k=kernel: k.progress(states), 5)
         results[f"kernel_progress_{kept}_fitted_states_per_s"] = round(len(states) / seconds)
+    # A preference ensemble, plain and told a mirror (every sign -1: the cost does not depend
+    # on which), scored as the reward wrapper scores it.
+    for name, mirror in (("preference", ()), ("preference_mirror", (-1.0,) * env.state_dim)):
+        ensemble = PreferenceRewardModel(env.state_dim, env.features, args.scene,
+                                         PreferenceConfig(mirror=mirror), "cpu")
+        for rows, repeats in ((4096, 20), (8, 2000)):
+            seconds = timed(lambda e=ensemble, r=rows: e.score(states[:r]), repeats)
+            results[f"{name}_{rows}_states_per_s"] = round(rows / seconds)
     env.close()
     print(json.dumps(results))
 
