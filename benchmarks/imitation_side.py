@@ -6,9 +6,10 @@ Python. Settings are imitation's own Pendulum example from its documentation (PP
 32x32 policy, fragments of 100 steps, hyperbolic query schedule), with an oracle teacher
 (temperature 0: the fragment with the higher true return, 0.5 on ties).
 
-With ``--mirror`` the reward net is told Pendulum's mirror symmetry, as the workbench's is by
-``preference.mirror``: it scores each transition as the mean of its MLP at the transition and at
-its mirror image (the angle's sine, the speed and the torque negated).
+With ``--mirror 1,-1,-1`` (the observation's signs, from the main script) the reward net is told
+Pendulum's mirror symmetry, as the workbench's is by ``preference.mirror``: it scores each
+transition as the mean of its MLP at the transition and at its mirror image (the angle's sine,
+the speed and the torque negated).
 
 Prints one JSON line per (labels, seed): the true return of the trained agent.
 """
@@ -22,11 +23,10 @@ import time
 import numpy as np
 import torch
 
-# A Pendulum transition's mirror image: (cos, sin, speed) times these signs, and the torque's.
-STATE_MIRROR, ACTION_MIRROR = (1.0, -1.0, -1.0), (-1.0,)
+ACTION_MIRROR = (-1.0,)  # Pendulum's torque in the mirror image
 
 
-def mirrored_net(observation_space, action_space, **kwargs):
+def mirrored_net(state_mirror: tuple[float, ...], observation_space, action_space, **kwargs):
     """A BasicRewardNet whose reward is the same for a transition and its mirror image. Its
     running input normalisation is updated with both, so its shift is symmetric; the
     workbench's is fitted on the labelled states alone (a small difference, if any in
@@ -36,7 +36,7 @@ def mirrored_net(observation_space, action_space, **kwargs):
     class MirroredRewardNet(BasicRewardNet):
         def forward(self, state, action, next_state, done):
             state_sign, action_sign = (torch.tensor(m, dtype=state.dtype, device=state.device)
-                                       for m in (STATE_MIRROR, ACTION_MIRROR))
+                                       for m in (state_mirror, ACTION_MIRROR))
             return 0.5 * (super().forward(state, action, next_state, done)
                           + super().forward(state * state_sign, action * action_sign,
                                             next_state * state_sign, done))
@@ -44,7 +44,8 @@ def mirrored_net(observation_space, action_space, **kwargs):
     return MirroredRewardNet(observation_space, action_space, **kwargs)
 
 
-def run(labels: int, seed: int, steps: int, eval_episodes: int, mirror: bool = False) -> dict:
+def run(labels: int, seed: int, steps: int, eval_episodes: int,
+        mirror: tuple[float, ...] = ()) -> dict:
     from imitation.algorithms import preference_comparisons as pc
     from imitation.policies.base import FeedForward32Policy, NormalizeFeaturesExtractor
     from imitation.rewards.reward_nets import BasicRewardNet
@@ -55,8 +56,9 @@ def run(labels: int, seed: int, steps: int, eval_episodes: int, mirror: bool = F
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     venv = make_vec_env("Pendulum-v1", rng=rng)
-    reward_net = (mirrored_net if mirror else BasicRewardNet)(
-        venv.observation_space, venv.action_space, normalize_input_layer=RunningNorm)
+    spaces = venv.observation_space, venv.action_space
+    reward_net = (mirrored_net(mirror, *spaces, normalize_input_layer=RunningNorm) if mirror
+                  else BasicRewardNet(*spaces, normalize_input_layer=RunningNorm))
     fragmenter = pc.RandomFragmenter(warning_threshold=0, rng=rng)
     gatherer = pc.SyntheticGatherer(temperature=0, rng=rng)
     trainer = pc.BasicRewardTrainer(preference_model=pc.PreferenceModel(reward_net),
@@ -130,8 +132,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--eval-episodes", type=int, default=20)
-    parser.add_argument("--mirror", action="store_true",
-                        help="the reward net keeps Pendulum's mirror symmetry")
+    parser.add_argument("--mirror", type=lambda text: tuple(map(float, text.split(","))),
+                        default=(), help="the observation's signs in Pendulum's mirror image "
+                        "(1,-1,-1): the reward net keeps that symmetry")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for seed in args.seeds:

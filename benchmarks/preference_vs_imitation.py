@@ -269,7 +269,7 @@ def run_imitation(labels: list[int], seeds: list[int], steps: int, eval_episodes
         raise SystemExit(f"{VENV} is missing: run this script with --setup first")
     command = [str(python), str(HERE / "imitation_side.py"), "--labels", *map(str, labels),
                "--seeds", *map(str, seeds), "--steps", str(steps),
-               "--eval-episodes", str(eval_episodes), *(["--mirror"] if mirror else [])]
+               "--eval-episodes", str(eval_episodes), *(["--mirror", MIRROR] if mirror else [])]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         assert process.stdout is not None
         for line in process.stdout:
