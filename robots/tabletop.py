@@ -30,6 +30,7 @@ from workbench.sim.control import (
     EndEffectorDeltaController,
     solve_ik,
 )
+from workbench.sim.mirror import LATERAL, hinge_mirror_signs
 from workbench.sim.physics import Physics
 
 TABLE_CENTRE = np.array([0.42, 0.0])  # where the scenes centre their layouts (world xy)
@@ -102,6 +103,8 @@ class TabletopArm(Robot):
         self.finger_geoms = tuple(model.geom(self.name(g)).id for g in self.finger_geom_names)
         self._jac = np.zeros((3, model.nv))
         self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
+        self._joint_mirror = hinge_mirror_signs(model, [self.name(j) for j in self.joints],
+                                                self.name("grip_site"))
         gripper_dof = model.jnt_dofadr[model.joint(self.name(self.gripper_joints[0])).id]
         self._hardware_dofs = np.array([*self._dofs, gripper_dof])
         # The hardware offset of each arm joint and the gripper (whose zero is the model's).
@@ -175,6 +178,12 @@ class TabletopArm(Robot):
             "ee_pos": data.site_xpos[self._site],
             "ee_vel": jac @ data.qvel,
         }
+
+    def mirror(self) -> dict[str, tuple[float, ...]] | None:
+        if self._joint_mirror is None:  # e.g. the SO-101: its servos sit 18 mm to one side
+            return None
+        return {"joint_pos": self._joint_mirror, "joint_vel": self._joint_mirror,
+                "gripper": (1.0,), "ee_pos": LATERAL, "ee_vel": LATERAL}
 
     def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
         if control_mode != "joint_position":

@@ -89,6 +89,12 @@ class Robot(ABC):
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
         """Joint order, units and command type for ``control_mode`` on hardware."""
 
+    def mirror(self) -> dict[str, tuple[float, ...]] | None:
+        """How each feature changes when the robot is mirrored through the vertical plane of its
+        base (y -> -y), one sign per number, where the robot is symmetric about it; None where
+        it is not (the default). See :mod:`workbench.sim.mirror`."""
+        return None
+
     def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
         """For absolute position commands: the observation feature that measures what
         ``actions`` command (in order), so a runner on hardware starts from where the robot is.

@@ -137,6 +137,12 @@ class Task(ABC):
     def features(self) -> dict[str, int]:
         ...
 
+    def mirror(self) -> dict[str, tuple[float, ...]] | None:
+        """How each task feature changes when the scene is mirrored left to right (y -> -y,
+        through the robot's base), where the scene is symmetric: a layout's mirror image is as
+        likely and its truth the same. None: no such symmetry (the default)."""
+        return None
+
     def seen_features(self) -> dict[str, int]:
         """The task's state as its cameras show it, whatever a goal sentence says: what an image
         encoder learns to read (``perceptual.pretrain``). The observation by default; a scene

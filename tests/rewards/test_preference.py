@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+from workbench.config import ConfigError
 from workbench.data import Workspace
 from workbench.data.segments import SegmentCache
 from workbench.envs import make_env
@@ -215,6 +216,20 @@ def test_preferences_from_an_oracle_on_push_generalise(taught, fitted):
     states = taught.load_episode(1)["state"]
     np.testing.assert_array_equal(loaded.score(states), model.score(states))
     assert loaded.config.members == 3
+
+
+def test_the_scenes_mirror_comes_from_the_recorded_robot_and_stays_with_the_reward(taught):
+    model, report = fit_preference_in_workspace(
+        taught, "Push", PreferenceConfig(epochs=20, scene_mirror=True))
+    signs = make_env("Push").mirror()  # arm6: yaw, roll and tilt flip (angle, speed), and
+    assert model.config.mirror == signs and signs.count(-1.0) == 2 * 3 + 6  # 6 points' y
+    states = taught.load_episode(1)["state"]
+    np.testing.assert_allclose(model.reward(states), model.reward(states * signs), atol=1e-5)
+    loaded = load_reward_model(report["path"])
+    np.testing.assert_allclose(loaded.reward(states * signs), model.reward(states), atol=1e-5)
+    with pytest.raises(ConfigError, match="mirror and scene_mirror disagree"):
+        fit_preference_in_workspace(taught, "Push", PreferenceConfig(
+            scene_mirror=True, mirror=(1.0,) * len(signs)))
 
 
 def test_active_teaching_stores_labels_like_a_person(taught, fitted):

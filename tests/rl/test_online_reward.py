@@ -174,6 +174,7 @@ def test_needs_a_teacher_or_a_label_source():
 
 def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(workspace):
     from workbench.envs import make_env
+    from workbench.rewards import load_reward_model
     from workbench.rl.run import train_run
     from workbench.rl.run_config import RunConfig
     from workbench.teleop.recorder import record_policy_episodes, scripted_policy
@@ -187,7 +188,9 @@ def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(work
     config = RunConfig(
         scene="Push", online_feedback=True, online_teacher="oracle", online_clips=1,
         checkpoint_every=0, tensorboard=False, eval_episodes=2,
-        online=OnlineFeedbackConfig(total_labels=12, segment_length=20, feedback_every=2),
+        online=OnlineFeedbackConfig(total_labels=12, segment_length=20, feedback_every=2,
+                                    preference=PreferenceConfig(epochs=100, device="cpu",
+                                                                scene_mirror=True)),
         ppo=PPOConfig(num_envs=4, rollout_steps=64, total_steps=4 * 64 * 4),
     )
     result = train_run(workspace, config)
@@ -197,11 +200,23 @@ def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(work
     model = workspace.models(scene="Push")[-1]
     assert model["family"] == "preference" and result["reward"] == model["path"]
     assert model["metrics"]["online_labels"] == 12  # the teacher's; plus the person's one
+    assert load_reward_model(model["path"]).config.mirror == make_env("Push").mirror()
     log = (Path(result["path"]) / "metrics.jsonl").read_text().splitlines()
     rounds = [json.loads(line) for line in log if "feedback/labels" in line]
     # After the first 64 steps no 80-step episode has ended: only the person's label is there.
     assert rounds[0]["feedback/labels"] == 1
     assert rounds[-1]["feedback/labels"] == 13
+
+
+def test_a_scene_mirror_the_robot_lacks_is_refused_before_training(workspace):
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
+
+    online = OnlineFeedbackConfig(preference=PreferenceConfig(scene_mirror=True))
+    with pytest.raises(ValueError, match="scene_mirror: Reach with so101 declares no mirror"):
+        train_run(workspace, RunConfig(scene="Reach", robot="so101", online_feedback=True,
+                                       online_teacher="oracle", online=online))
+    assert not workspace.runs()
 
 
 def test_an_unknown_online_teacher_is_named(workspace):

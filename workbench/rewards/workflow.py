@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.data.workspace import Workspace
-from workbench.envs.env import scene_info
+from workbench.envs.env import make_env, scene_info
 from workbench.envs.replay import with_frames
 from workbench.rewards.code.model import CodeConfig, CodeRewardModel, fit_code
 from workbench.rewards.device import compute_report
@@ -17,7 +17,7 @@ from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.fit import fit_perceptual_progress
 from workbench.rewards.perceptual.hindsight import can_relabel
 from workbench.rewards.perceptual.model import PerceptualProgressModel
-from workbench.rewards.preference.config import PreferenceConfig
+from workbench.rewards.preference.config import PreferenceConfig, with_scene_mirror
 from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import fit_preference, preference_accuracy
 from workbench.rewards.preference.model import PreferenceRewardModel
@@ -213,8 +213,12 @@ def fit_preference_in_workspace(
     held_idx = set(strict[step - 1 :: step]) if step and len(strict) >= 10 else set()
     train = [q for i, q in enumerate(queries) if i not in held_idx]
     held = [queries[i] for i in sorted(held_idx)]
-    features = workspace.episodes(scene=scene)[0]["meta"].get("features")
-    model = fit_preference(train, scene, features, config, on_epoch)
+    meta = workspace.episodes(scene=scene)[0]["meta"]
+    if config.scene_mirror:  # the episodes' robot says which mirror the scene has
+        robot = meta.get("robot")
+        with make_env(scene, robot=robot) as env:
+            config = with_scene_mirror(config, env.mirror(), f"{scene} with {robot}")
+    model = fit_preference(train, scene, meta.get("features"), config, on_epoch)
     report: dict[str, Any] = {"train_labels": len(train), "members": config.members}
     if held:
         report["held_out_labels"] = len(held)

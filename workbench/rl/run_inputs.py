@@ -5,6 +5,7 @@ trains) and the steps a person took over. ``workbench.rl.run`` puts them togethe
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,14 @@ import numpy as np
 from workbench.config import ConfigError
 from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace
-from workbench.envs.env import make_env
+from workbench.envs.env import declared_mirror, make_env
 from workbench.envs.frames import RenderedFrames
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
 from workbench.registry import ROBOTS
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
+from workbench.rewards.preference.config import with_scene_mirror
 from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.transforms import progress_reward
 from workbench.rl.distill import DistilledFrameReward
@@ -216,7 +218,10 @@ def online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
         scene_ids.update(row["id"] for row in workspace.episodes(scene=config.scene))
         return queries_from_workspace(workspace, scene_ids=scene_ids, cache=cache)
 
-    learner = OnlinePreference(config.scene, eval_env.features, config.online, teacher,
+    preference = with_scene_mirror(config.online.preference, declared_mirror(eval_env),
+                                   config.scene + (f" with {config.robot}" if config.robot else ""))
+    learner = OnlinePreference(config.scene, eval_env.features,
+                               replace(config.online, preference=preference), teacher,
                                workspace_labels)
     envs = LearnedRewardWrapper(envs, None, "progress", config.ppo.gamma,
                                 features=eval_env.features, on_step=learner.observe)

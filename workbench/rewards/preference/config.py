@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from workbench.config import DEVICE, validated
+from workbench.config import DEVICE, ConfigError, validated
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class PreferenceConfig:
         "help": "a mirror symmetry the task has: one sign per input, -1 where the mirror image "
                 "negates it (Pendulum's cos,sin,speed: 1,-1,-1); the reward then pays a state "
                 "and its mirror image the same (empty: no symmetry)", "choices": (-1.0, 1.0)})
+    scene_mirror: bool = field(default=False, metadata={
+        "help": "take mirror from the scene and its robot, where they declare one (tabletop "
+                "scenes laid out alike to either side of a symmetric arm: left and right swap "
+                "through the arm's base)"})
     epochs: int = field(default=200, metadata={
         "help": "passes over the labels", "min": 1, "max": 1_000_000})
     lr: float = field(default=3e-3, metadata={"help": "Adam learning rate", "gt": 0.0, "max": 1.0})
@@ -42,3 +46,18 @@ class PreferenceConfig:
         "help": "seed of initialisation and batching", "min": 0, "max": 2**63 - 1})
     device: str = field(default="auto", metadata={
         "help": "auto (CUDA if present), cpu, cuda", **DEVICE})
+
+
+def with_scene_mirror(config: PreferenceConfig, declared: tuple[float, ...] | None,
+                      where: str) -> PreferenceConfig:
+    """``config`` with ``scene_mirror`` resolved into ``mirror``: the signs ``where`` (a scene
+    and robot) declares; refused where it declares none, or where ``mirror`` says otherwise."""
+    if not config.scene_mirror:
+        return config
+    if declared is None:
+        raise ConfigError(f"scene_mirror: {where} declares no mirror symmetry; give mirror's "
+                          "signs instead, or leave it off")
+    if config.mirror and tuple(config.mirror) != declared:
+        raise ConfigError(f"mirror and scene_mirror disagree ({where} declares "
+                          f"{','.join(f'{s:g}' for s in declared)}): give one of them")
+    return replace(config, mirror=declared)
