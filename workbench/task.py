@@ -74,6 +74,9 @@ class Task(ABC):
     # ProgressConfig fields this scene's state progress reward starts from (e.g. the features
     # that say how far the task is, so the reward cannot pay for where things merely stand).
     progress_options: ClassVar[dict[str, object]] = {}
+    # PreferenceConfig fields its preference reward starts from (the features rankings of its
+    # clips are about, as for progress).
+    preference_options: ClassVar[dict[str, object]] = {}
     # Goal-conditioned scenes (for hindsight relabelling, see workbench.envs.goal): the features
     # that carry the goal (left out of the goal-free observation; the first holds
     # desired_goal() in its first entries), and the success radius between achieved_goal()

@@ -101,7 +101,8 @@ def toy_family():
 
 def test_a_scene_names_what_its_progress_reward_starts_from(monkeypatch, tmp_path):
     """Push's progress reward reads the two relative vectors unless told otherwise (every
-    feature taught it "the cube moved forward"), Reach's is a kernel regression; a scene that
+    feature taught it "the cube moved forward"), Reach's is a kernel regression (its
+    preference reward reads the hand-to-target vector); a scene that
     names nothing gets the family's defaults, and a request's own inputs win."""
     from workbench.operations.rewards import FitReward
 
@@ -110,6 +111,9 @@ def test_a_scene_names_what_its_progress_reward_starts_from(monkeypatch, tmp_pat
     assert progress.default_config("PushChoice").inputs == ("hand_to_cube", "cube_to_target")
     assert progress.default_config("Reach").kernel == 0.15  # kernel regression on Reach
     assert progress.default_config("DrawerOpen") == progress.config_class()
+    preference = families.get("preference")  # rankings of Reach's clips: the same vector
+    assert preference.default_config("Reach").inputs == ("hand_to_target",)
+    assert preference.default_config("Push") == preference.config_class()
     assert FitReward.nested_defaults({"scene": "Push"})["config"].inputs == (
         "hand_to_cube", "cube_to_target")
     from workbench.cli import main as cli_main

@@ -154,7 +154,8 @@ register(RewardFamily(
 register(RewardFamily(
     "preference", "preference — from your rankings", "states",
     "workbench.rewards.preference.model:PreferenceRewardModel",
-    fit=f"{_WORKFLOW}:fit_preference_in_workspace"))
+    fit=f"{_WORKFLOW}:fit_preference_in_workspace",
+    scene_defaults=f"{_WORKFLOW}:preference_defaults"))
 register(RewardFamily(
     "vision_language", "vision-language progress — frames and the goal sentence", "frames+goal",
     "workbench.rewards.vision_language.model:VisionLanguageProgressModel",

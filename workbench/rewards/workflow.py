@@ -233,6 +233,13 @@ def progress_defaults(scene: str) -> ProgressConfig:
     return replace(ProgressConfig(), **SCENES.load(scene).progress_options)
 
 
+def preference_defaults(scene: str) -> PreferenceConfig:
+    """What a preference reward of ``scene`` starts from: the scene's ``preference_options``."""
+    from workbench.registry import SCENES
+
+    return replace(PreferenceConfig(), **SCENES.load(scene).preference_options)
+
+
 def perceptual_defaults(scene: str) -> PerceptualConfig:
     """What a perceptual reward of ``scene`` starts from: its first two fixed cameras (a
     cabinet's "front" looks at its back), mirror flips where layouts come in mirror images, and
