@@ -118,7 +118,7 @@ class SweepBox(QGroupBox):
         trials too, from the start)."""
         assert self.shown is not None, "Continue sweep is enabled once a sweep is shown"
         _, cluster = self.sweep_base()
-        return Sweep(config=RunConfig(scene=self.scene_of_shown()), cluster=cluster,
+        return Sweep(config=RunConfig.for_scene(self.scene_of_shown()), cluster=cluster,
                      resume=self.shown, retry_failed=retry_failed,
                      workspace=self.session.context.workspace.root)
 

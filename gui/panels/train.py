@@ -82,7 +82,13 @@ class TrainPanel(QWidget):
         self.stop.clicked.connect(lambda: session.jobs.stop("train"))
         self.resume_run.clicked.connect(self._continue)
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
-        session.events.subscribe(SceneChanged, lambda e: (self._sync(False), self.refresh()))
+        session.events.subscribe(SceneChanged, lambda e: self._scene_changed())
+        self._sync(False)
+        self.refresh()
+
+    def _scene_changed(self) -> None:
+        # The settings start from the new scene's (what its online reward reads).
+        self.more.setWidget(ConfigForm(RunConfig.for_scene(self.session.scene), OWN_FIELDS))
         self._sync(False)
         self.refresh()
 
@@ -150,7 +156,7 @@ class TrainPanel(QWidget):
         more.setWidgetResizable(True)
         more.setMinimumHeight(200)  # open, the panel scrolls rather than squeeze it
         more.setMaximumHeight(260)
-        more.setWidget(ConfigForm(RunConfig(), OWN_FIELDS))
+        more.setWidget(ConfigForm(RunConfig.for_scene(self.session.scene), OWN_FIELDS))
         more.setVisible(False)
         toggle.toggled.connect(more.setVisible)
         return toggle, more

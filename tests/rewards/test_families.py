@@ -124,6 +124,16 @@ def test_a_scene_names_what_its_progress_reward_starts_from(monkeypatch, tmp_pat
         assert main([*argv, "--workspace", str(tmp_path)]) == 0
     assert [r.config.inputs for r in seen] == [("hand_to_cube", "cube_to_target"), ()]
 
+    # A run that learns its reward online starts from the same scene defaults (the CLI, a
+    # sweep); the command line still wins, and a scene naming none keeps the family's.
+    seen.clear()
+    for argv in (["train", "Reach", "--online-feedback"], ["sweep", "Reach", "--grid", "seed=1"],
+                 ["train", "Reach", "--online.preference.inputs"], ["train", "Push"]):
+        assert main([*argv, "--workspace", str(tmp_path)]) == 0
+    assert [r.config.online.preference.inputs for r in seen] == [
+        ("hand_to_target",), ("hand_to_target",), (), ()]
+    assert seen[0].config.online.preference.epochs == 100  # the online fit's own defaults
+
 
 def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, tmp_path,
                                                                     qtbot, capsys):

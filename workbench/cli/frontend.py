@@ -174,7 +174,7 @@ def loop(args: argparse.Namespace) -> int:
         Record(scene=scene, random=args.demos, seed=500, **ws),
         Record(scene=scene, perturbed=args.demos, seed=900, **ws),
         FitReward(scene=scene, **ws),
-        Train(config=cfg.with_values(RunConfig(scene=scene), {"ppo.total_steps": args.steps}),
+        Train(config=cfg.with_values(RunConfig.for_scene(scene), {"ppo.total_steps": args.steps}),
               **ws),
     ):
         perform(request)

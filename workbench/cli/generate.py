@@ -56,7 +56,11 @@ def request_from(cls: type[Request], namespace: argparse.Namespace) -> Request:
     """The request the parsed arguments describe (checked as any request is)."""
     values = {name: tuple(v) if isinstance(v, list) else v  # nargs give lists
               for name, v in vars(namespace).items()}
-    known = {name: value for name, value in values.items() if SEP not in name}
+    # What nested_defaults reads: the plain options and the positional ones inside a flattened
+    # config (Train's scene), by their own names, as the first read (``_known``) gives them.
+    positional = {leaf.dest for leaf in leaves(cls, {}) if leaf.positional}
+    known = {name.rpartition(SEP)[2]: value for name, value in values.items()
+             if SEP not in name or name in positional}
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name in values:

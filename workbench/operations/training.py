@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
@@ -38,6 +39,11 @@ class Train(WorkspaceRequest):
     resume: Path | None = field(default=None, metadata={
         "help": "continue this stopped or killed run folder exactly from its checkpoint, with "
                 "the config it was started with (the other settings are ignored)"})
+
+    @classmethod
+    def nested_defaults(cls, known: dict[str, Any]) -> dict[str, Any]:
+        """The run starts from its scene's defaults (``RunConfig.for_scene``)."""
+        return {"config": RunConfig.for_scene(known["scene"])} if known.get("scene") else {}
 
     def check(self) -> None:
         cluster = self.config.cluster
@@ -117,6 +123,11 @@ class Sweep(WorkspaceRequest):
         "help": "with --resume: run the trials that failed again, from the start (once their "
                 "cause is mended: a reward model made, a folder restored)"})
 
+    @classmethod
+    def nested_defaults(cls, known: dict[str, Any]) -> dict[str, Any]:
+        """The trials start from their scene's defaults (``RunConfig.for_scene``)."""
+        return {"config": RunConfig.for_scene(known["scene"])} if known.get("scene") else {}
+
     def check(self) -> None:
         if self.retry_failed and self.resume is None:
             raise ConfigError("retry_failed: only with --resume SWEEP_FOLDER (the sweep whose "
@@ -125,7 +136,7 @@ class Sweep(WorkspaceRequest):
             given = [f"--{name}" for name, default in (("grid", ()), ("seeds", 2), ("grace", 2),
                                                        ("reduction", 2))
                      if getattr(self, name) != default]
-            given += cfg.differences(self.config, RunConfig(scene=self.config.scene))
+            given += cfg.differences(self.config, RunConfig.for_scene(self.config.scene))
             if given:
                 raise ConfigError(f"resume: a sweep goes on with its own grid, seeds and "
                                   f"settings; leave out {' '.join(given)}")

@@ -4,7 +4,7 @@ the CLI's and the panel's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,18 @@ class RunConfig:
     def checkpoints(self) -> bool:
         """Whether the run writes exact checkpoints to go on from (SAC keeps its policy only)."""
         return self.checkpoint_every > 0 and self.algorithm != "sac"
+
+    @classmethod
+    def for_scene(cls, scene: str, **fields: Any) -> RunConfig:
+        """What a run of ``scene`` starts from (the CLI, the app, a sweep): the defaults, with
+        the scene's ``preference_options`` in the reward it learns online (Reach's hand-to-
+        target vector: from 100 labels, 64% success over 10 seeds against 0.5% on every
+        feature)."""
+        from workbench.registry import SCENES
+
+        online = OnlineFeedbackConfig()
+        preference = replace(online.preference, **SCENES.load(scene).preference_options)
+        return cls(scene=scene, online=replace(online, preference=preference), **fields)
 
     @classmethod
     def on_model(cls, path: str | Path, **fields: Any) -> RunConfig:

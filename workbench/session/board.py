@@ -95,7 +95,7 @@ class JobBoard:
     def train(self, config: RunConfig | None = None, resume_dir: str | None = None) -> Job:
         """Train with ``config`` (default: the defaults), or continue the stopped run in
         ``resume_dir``."""
-        config = config or RunConfig(scene=self.context.scene)
+        config = config or RunConfig.for_scene(self.context.scene)
         if config.scene != self.context.scene:
             raise ValueError(f"this run is for {config.scene}, the open scene is "
                              f"{self.context.scene}")
@@ -106,7 +106,7 @@ class JobBoard:
         """Train on a goal sentence, refused before a worker starts when the scene cannot show
         what it names ("no blue cube")."""
         checked_ground(goal, self.live.env.task, shown=True)
-        return self.train(RunConfig(scene=self.context.scene, goal=goal))
+        return self.train(RunConfig.for_scene(self.context.scene, goal=goal))
 
     def past_runs(self) -> list[dict[str, Any]]:
         """The scene's training runs, oldest first, with their status and final metrics."""
