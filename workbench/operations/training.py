@@ -136,7 +136,9 @@ class Sweep(WorkspaceRequest):
             given = [f"--{name}" for name, default in (("grid", ()), ("seeds", 2), ("grace", 2),
                                                        ("reduction", 2))
                      if getattr(self, name) != default]
-            given += cfg.differences(self.config, RunConfig.for_scene(self.config.scene))
+            scene = self.config.scene  # the CLI's and the app's defaults, or a library's
+            if self.config not in (RunConfig.for_scene(scene), RunConfig(scene=scene)):
+                given += cfg.differences(self.config, RunConfig.for_scene(scene))
             if given:
                 raise ConfigError(f"resume: a sweep goes on with its own grid, seeds and "
                                   f"settings; leave out {' '.join(given)}")
