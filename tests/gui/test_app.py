@@ -83,6 +83,18 @@ def test_a_scene_without_a_demonstrator_records_random_takes_to_rank(window, qtb
     assert "scripted demos" in record.scripted.text()
 
 
+def test_the_train_panels_settings_start_from_the_shown_scenes(window):
+    """A Reach run learns its online reward from the hand-to-target vector (the scene's
+    preference defaults); back on Push, from every feature."""
+    train = window.panels["Train"]
+    assert train.run_config().online.preference.inputs == ()
+    window.session.set_scene("Reach")
+    assert train.run_config().online.preference.inputs == ("hand_to_target",)
+    assert train.more.widget().widget("online.preference.inputs").text() == "hand_to_target"
+    window.session.set_scene("Push")
+    assert train.run_config().online == RunConfig.for_scene("Push").online
+
+
 def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     panel = window.panels["Record"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
