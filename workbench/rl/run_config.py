@@ -165,7 +165,7 @@ class RunConfig:
     def for_scene(cls, scene: str, **fields: Any) -> RunConfig:
         """What a run of ``scene`` starts from (the CLI, the app, a sweep): the defaults, with
         the scene's ``preference_options`` in the reward it learns online (Reach's hand-to-
-        target vector: from 100 labels, 64% success over 10 seeds against 0.5% on every
+        target vector: from 100 labels, 63% success over 10 seeds against 0.5% on every
         feature)."""
         from workbench.registry import SCENES
 
