@@ -17,6 +17,7 @@ Control modes:
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import mujoco
@@ -103,8 +104,8 @@ class TabletopArm(Robot):
         self.finger_geoms = tuple(model.geom(self.name(g)).id for g in self.finger_geom_names)
         self._jac = np.zeros((3, model.nv))
         self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
-        self._joint_mirror = hinge_mirror_signs(model, [self.name(j) for j in self.joints],
-                                                self.name("grip_site"))
+        self._model = model  # the joints' mirror signs are read off it when first asked
+        self.__dict__.pop("_joint_mirror", None)
         gripper_dof = model.jnt_dofadr[model.joint(self.name(self.gripper_joints[0])).id]
         self._hardware_dofs = np.array([*self._dofs, gripper_dof])
         # The hardware offset of each arm joint and the gripper (whose zero is the model's).
@@ -179,11 +180,17 @@ class TabletopArm(Robot):
             "ee_vel": jac @ data.qvel,
         }
 
+    @functools.cached_property
+    def _joint_mirror(self) -> tuple[float, ...] | None:
+        return hinge_mirror_signs(self._model, [self.name(j) for j in self.joints],
+                                  self.name("grip_site"))
+
     def mirror(self) -> dict[str, tuple[float, ...]] | None:
-        if self._joint_mirror is None:  # e.g. the SO-101: its servos sit 18 mm to one side
+        signs = self._joint_mirror
+        if signs is None:  # e.g. the SO-101: its servos sit 18 mm to one side
             return None
-        return {"joint_pos": self._joint_mirror, "joint_vel": self._joint_mirror,
-                "gripper": (1.0,), "ee_pos": LATERAL, "ee_vel": LATERAL}
+        return {"joint_pos": signs, "joint_vel": signs, "gripper": (1.0,), "ee_pos": LATERAL,
+                "ee_vel": LATERAL}
 
     def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
         if control_mode != "joint_position":
