@@ -52,6 +52,9 @@ def test_mirroring_the_simulation_changes_the_observation_by_the_declared_signs(
     for _ in range(6):  # moving: the velocities are mirrored too
         env.step(rng.uniform(-1, 1, env.action_space.shape))
     before = env.state_vector()
+    # The arm is mirrored by its declared joint signs, so joint_pos and joint_vel agree by
+    # construction; what checks those signs is ee_pos and ee_vel, which MuJoCo computes from
+    # the joints (a wrong sign puts the hand elsewhere), and the task's features.
     mirror_simulation(env)
     after = env.state_vector()
     assert np.abs(before * (signs < 0)).max() > 0.01  # the check is not about zeros

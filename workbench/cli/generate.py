@@ -58,7 +58,8 @@ def request_from(cls: type[Request], namespace: argparse.Namespace) -> Request:
               for name, v in vars(namespace).items()}
     # What nested_defaults reads: the plain options and the positional ones inside a flattened
     # config (Train's scene), by their own names, as the first read (``_known``) gives them.
-    positional = {leaf.dest for leaf in leaves(cls, {}) if leaf.positional}
+    positional = {f"{f.name}{SEP}{path}" for f in dataclasses.fields(cls)
+                  if f.metadata.get("flatten") for path in f.metadata.get("positional", ())}
     known = {name.rpartition(SEP)[2]: value for name, value in values.items()
              if SEP not in name or name in positional}
     kwargs: dict[str, Any] = {}

@@ -136,9 +136,12 @@ class Sweep(WorkspaceRequest):
             given = [f"--{name}" for name, default in (("grid", ()), ("seeds", 2), ("grace", 2),
                                                        ("reduction", 2))
                      if getattr(self, name) != default]
-            scene = self.config.scene  # the CLI's and the app's defaults, or a library's
-            if self.config not in (RunConfig.for_scene(scene), RunConfig(scene=scene)):
-                given += cfg.differences(self.config, RunConfig.for_scene(scene))
+            # Given: what differs from the scene's defaults (the CLI's and the app's) and from
+            # the plain ones (a library caller's RunConfig(scene=...)).
+            scene = self.config.scene
+            plain = set(cfg.differences(self.config, RunConfig(scene=scene)))
+            given += [d for d in cfg.differences(self.config, RunConfig.for_scene(scene))
+                      if d in plain]
             if given:
                 raise ConfigError(f"resume: a sweep goes on with its own grid, seeds and "
                                   f"settings; leave out {' '.join(given)}")

@@ -17,7 +17,11 @@ from workbench.rewards.perceptual.config import PerceptualConfig
 from workbench.rewards.perceptual.fit import fit_perceptual_progress
 from workbench.rewards.perceptual.hindsight import can_relabel
 from workbench.rewards.perceptual.model import PerceptualProgressModel
-from workbench.rewards.preference.config import PreferenceConfig, with_scene_mirror
+from workbench.rewards.preference.config import (
+    PreferenceConfig,
+    with_scene_mirror,
+    with_scene_options,
+)
 from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import fit_preference, preference_accuracy
 from workbench.rewards.preference.model import PreferenceRewardModel
@@ -215,9 +219,8 @@ def fit_preference_in_workspace(
     held = [queries[i] for i in sorted(held_idx)]
     meta = workspace.episodes(scene=scene)[0]["meta"]
     if config.scene_mirror:  # the episodes' robot says which mirror the scene has
-        robot = meta.get("robot")
-        with make_env(scene, robot=robot) as env:
-            config = with_scene_mirror(config, env.mirror(), f"{scene} with {robot}")
+        with make_env(scene, robot=meta.get("robot")) as env:
+            config = with_scene_mirror(config, env.mirror(), f"{scene} with {env.robot_name}")
     model = fit_preference(train, scene, meta.get("features"), config, on_epoch)
     report: dict[str, Any] = {"train_labels": len(train), "members": config.members}
     if held:
@@ -235,9 +238,7 @@ def progress_defaults(scene: str) -> ProgressConfig:
 
 def preference_defaults(scene: str) -> PreferenceConfig:
     """What a preference reward of ``scene`` starts from: the scene's ``preference_options``."""
-    from workbench.registry import SCENES
-
-    return replace(PreferenceConfig(), **SCENES.load(scene).preference_options)
+    return with_scene_options(PreferenceConfig(), scene)
 
 
 def perceptual_defaults(scene: str) -> PerceptualConfig:

@@ -11,6 +11,7 @@ from typing import Any
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
 from workbench.registry import SCENE
+from workbench.rewards.preference.config import with_scene_options
 from workbench.rl.distill import DistillConfig
 from workbench.rl.online_reward import OnlineFeedbackConfig
 from workbench.rl.ppo import PPOConfig
@@ -167,10 +168,8 @@ class RunConfig:
         the scene's ``preference_options`` in the reward it learns online (Reach's hand-to-
         target vector: from 100 labels, 63% success over 10 seeds against 0.5% on every
         feature)."""
-        from workbench.registry import SCENES
-
         online = OnlineFeedbackConfig()
-        preference = replace(online.preference, **SCENES.load(scene).preference_options)
+        preference = with_scene_options(online.preference, scene)
         return cls(scene=scene, online=replace(online, preference=preference), **fields)
 
     @classmethod

@@ -48,6 +48,14 @@ class PreferenceConfig:
         "help": "auto (CUDA if present), cpu, cuda", **DEVICE})
 
 
+def with_scene_options(config: PreferenceConfig, scene: str) -> PreferenceConfig:
+    """``config`` with the fields ``scene`` names in its ``preference_options`` put in (what a
+    preference reward of the scene starts from, fitted or learnt while training)."""
+    from workbench.registry import SCENES
+
+    return replace(config, **SCENES.load(scene).preference_options)
+
+
 def with_scene_mirror(config: PreferenceConfig, declared: tuple[float, ...] | None,
                       where: str) -> PreferenceConfig:
     """``config`` with ``scene_mirror`` resolved into ``mirror``: the signs ``where`` (a scene
