@@ -6,7 +6,7 @@ import html
 
 import numpy as np
 from PyQt6.QtGui import QImage, QPixmap
-from PyQt6.QtWidgets import QLabel
+from PyQt6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 
 def pixmap_from_rgb(frame: np.ndarray) -> QPixmap:
@@ -46,3 +46,18 @@ def key_text(*curves: tuple[str, str, str]) -> str:
     return " &nbsp; ".join(f"<span style='color:{colour}'>{KEY_LINES[style]}</span>&nbsp;"
                            f"{html.escape(name).replace(' ', '&nbsp;')}"
                            for colour, style, name in curves)
+
+
+def scrolling(panel: QWidget) -> QVBoxLayout:
+    """``panel``'s body, in a scroll area: with its settings open a panel is taller than a
+    window, and squeezing its plots to a few pixels showed nothing."""
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    body = QWidget()
+    layout = QVBoxLayout(body)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(body)
+    outer.addWidget(scroll)
+    return layout

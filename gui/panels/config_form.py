@@ -4,7 +4,8 @@ Each field's ``metadata`` (see :mod:`workbench.config`) gives the widget its too
 its range (``min``/``max``) and its choices, so a panel never lists a family's settings by hand
 and a field added to a config appears in the app. :meth:`ConfigForm.config` builds the config
 object directly; the dataclass checks it where it is built and its one-line message is what the
-person sees.
+person sees. :func:`rebased` carries what a person changed into a form of new defaults (another
+scene's), so choosing a scene does not throw their settings away.
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ INT_LIMIT = 2_000_000_000  # QSpinBox holds a C int
 
 class ConfigForm(QWidget):
     """Widgets for ``config``'s fields (nested configs as groups), except the dotted names in
-    ``hidden`` (fields another widget of the panel owns)."""
+    ``hidden`` (fields another widget of the panel owns). ``defaults`` (``config`` unless given)
+    is what :meth:`edits` compares with: the values the form would show had nobody touched it."""
 
-    def __init__(self, config: Any, hidden: tuple[str, ...] = (), prefix: str = ""):
+    def __init__(self, config: Any, hidden: tuple[str, ...] = (), prefix: str = "",
+                 defaults: Any = None):
         super().__init__()
         self.base = config
+        self.defaults = config if defaults is None else defaults
         self.prefix = prefix
         self.readers: dict[str, Any] = {}  # field name -> () -> value (or a nested form)
         layout = QFormLayout(self)
@@ -50,7 +54,8 @@ class ConfigForm(QWidget):
             if dataclasses.is_dataclass(value):
                 group = QGroupBox(field.name.replace("_", " "))
                 group.setToolTip(field.metadata.get("help", ""))
-                nested = ConfigForm(value, hidden, prefix=f"{name}.")
+                nested = ConfigForm(value, hidden, prefix=f"{name}.",
+                                    defaults=getattr(self.defaults, field.name))
                 QFormLayout(group).addRow(nested)
                 layout.addRow(group)
                 self.readers[field.name] = nested
@@ -66,6 +71,22 @@ class ConfigForm(QWidget):
         found = self.findChild(QWidget, name)
         if found is None:
             raise KeyError(name)
+        return found
+
+    def edits(self) -> dict[str, Any]:
+        """The shown values that differ from the defaults, by dotted name (relative to this
+        form); a field whose text does not read as its type is left out."""
+        found: dict[str, Any] = {}
+        for name, read in self.readers.items():
+            if isinstance(read, ConfigForm):
+                found.update({f"{name}.{key}": value for key, value in read.edits().items()})
+                continue
+            try:
+                value = read()
+            except ConfigError:
+                continue
+            if value != getattr(self.defaults, name):
+                found[name] = value
         return found
 
     def config(self, own: dict[str, Any] | None = None) -> Any:
@@ -85,6 +106,27 @@ class ConfigForm(QWidget):
             return dataclasses.replace(self.base, **values)
         except ConfigError as exc:
             raise ConfigError(f"{self.prefix}{exc}") from None
+
+
+def rebased(form: ConfigForm | None, defaults: Any, hidden: tuple[str, ...] = ()) -> ConfigForm:
+    """A form of new ``defaults`` (another scene's) showing the person's edits of ``form``
+    wherever the new defaults agree with the old: a value the new scene sets itself (Reach's
+    preference inputs) wins over an edit made for the old one."""
+    kept: dict[str, Any] = {}
+    if form is not None and type(form.defaults) is type(defaults):
+        kept = {path: value for path, value in form.edits().items()
+                if _at(defaults, path) == _at(form.defaults, path)}
+    try:
+        shown = cfg.with_values(defaults, kept)
+    except ConfigError:  # edits that only held together with the old defaults
+        shown = defaults
+    return ConfigForm(shown, hidden, defaults=defaults)
+
+
+def _at(config: Any, path: str) -> Any:
+    for name in path.split("."):
+        config = getattr(config, name)
+    return config
 
 
 def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):

@@ -16,12 +16,11 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
-from gui.panels.common import curve_key, heading, note, pixmap_from_rgb
-from gui.panels.config_form import ConfigForm
+from gui.panels.common import curve_key, heading, note, pixmap_from_rgb, scrolling
+from gui.panels.config_form import ConfigForm, rebased
 from workbench.config import ConfigError
 from workbench.session import Session
 from workbench.session.events import JobUpdate, SceneChanged
@@ -34,7 +33,7 @@ class RewardPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
-        layout = QVBoxLayout(self)
+        layout = scrolling(self)
         layout.addWidget(heading("Learn a reward from what you showed and judged"))
         layout.addWidget(note("Fitted in the background; measured on held-out demos or labels "
                               "against the scene's ground truth."))
@@ -62,11 +61,13 @@ class RewardPanel(QWidget):
         self.settings_toggle.setToolTip("the fit's settings (the scene's defaults to start)")
         self.settings_box = QScrollArea()
         self.settings_box.setWidgetResizable(True)
-        # Short enough that the reward plot below keeps its height in an 830-pixel window
-        # (at 260 it shrank to a line); the settings scroll.
-        self.settings_box.setMaximumHeight(150)
+        # Open, the panel scrolls rather than squeeze the plot below (at 150 pixels, in an
+        # 830-pixel window, three settings showed).
+        self.settings_box.setMinimumHeight(200)
+        self.settings_box.setMaximumHeight(300)
         self.settings_toggle.toggled.connect(self.settings_box.setVisible)
         self.settings: ConfigForm | None = None
+        self.forms: dict[str, ConfigForm] = {}  # each family's form, kept while another shows
         self.fit_button = QPushButton("Fit reward")
         self.stop_button = QPushButton("Cancel")
         self.cluster = QLineEdit()
@@ -99,7 +100,7 @@ class RewardPanel(QWidget):
         for widget in (self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
         self._family_changed()
-        self.plot.setMinimumHeight(110)
+        self.plot.setMinimumHeight(180)
         layout.addWidget(self.plot, 1)
         layout.addWidget(curve_key(("#2980b9", "solid", "learned"),
                                    ("#27ae60", "solid", "ground truth")))
@@ -132,7 +133,11 @@ class RewardPanel(QWidget):
         for widget in (self.folder, self.browse, self.folder_note):
             widget.setVisible(family.local_folder is not None)
         hidden = (family.local_folder,) if family.local_folder else ()
-        self.settings = ConfigForm(self.session.rewards.default_config(family.name), hidden)
+        # A family shown before keeps the person's edits, rebased on the scene's defaults now.
+        self.settings = rebased(self.forms.get(family.name),
+                                self.session.rewards.default_config(family.name), hidden)
+        self.forms[family.name] = self.settings
+        self.settings_box.takeWidget()  # kept in forms: setWidget would delete the shown one
         self.settings_box.setWidget(self.settings)
 
     def _choose_folder(self) -> None:

@@ -21,12 +21,11 @@ from PyQt6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
-from gui.panels.common import curve_key, heading, key_text, note
-from gui.panels.config_form import ConfigForm
+from gui.panels.common import curve_key, heading, key_text, note, scrolling
+from gui.panels.config_form import ConfigForm, rebased
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
 from workbench.config import ConfigError
@@ -48,7 +47,7 @@ class TrainPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
-        layout = self._scrolling()
+        layout = scrolling(self)
         layout.addWidget(heading("Train a policy on the learned reward"))
         layout.addWidget(note("The viewport shows the newest policy snapshot while it trains."))
         layout.addLayout(self._settings())
@@ -87,24 +86,12 @@ class TrainPanel(QWidget):
         self.refresh()
 
     def _scene_changed(self) -> None:
-        # The settings start from the new scene's (what its online reward reads).
-        self.more.setWidget(ConfigForm(RunConfig.for_scene(self.session.scene), OWN_FIELDS))
+        # The settings start from the new scene's (what its online reward reads), keeping
+        # what the person changed where the new scene does not set it.
+        self.more.setWidget(rebased(self.more.widget(), RunConfig.for_scene(self.session.scene),
+                                    OWN_FIELDS))
         self._sync(False)
         self.refresh()
-
-    def _scrolling(self) -> QVBoxLayout:
-        """The panel's body, in a scroll area: with its settings and the sweep open it is
-        taller than a window, and squeezing the plots to a few pixels showed nothing."""
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        outer.addWidget(scroll)
-        return layout
 
     def _settings(self) -> QFormLayout:
         """The settings a person changes most (OWN_FIELDS), each with its own widget."""

@@ -95,6 +95,31 @@ def test_the_train_panels_settings_start_from_the_shown_scenes(window):
     assert train.run_config().online == RunConfig.for_scene("Push").online
 
 
+def test_a_scene_change_keeps_the_settings_the_person_changed(window):
+    """Edits survive choosing another scene, except where the new scene sets the value itself
+    (Reach's preference inputs); a reward family shown again keeps its edits too."""
+    train = window.panels["Train"]
+    train.more.widget().widget("eval_episodes").setValue(7)
+    train.more.widget().widget("online.preference.inputs").setText("cube_to_pad")
+    window.session.set_scene("Reach")
+    config = train.run_config()
+    assert config.scene == "Reach" and config.eval_episodes == 7
+    assert config.online.preference.inputs == ("hand_to_target",)  # Reach's own
+    window.session.set_scene("Push")
+    assert train.run_config().eval_episodes == 7
+    assert train.run_config().online.preference.inputs == ()  # the Push edit went with Push
+
+    reward = window.panels["Reward"]
+    reward.family.setCurrentIndex(reward.family.findData("preference"))
+    reward.settings.widget("members").setValue(5)
+    reward.family.setCurrentIndex(reward.family.findData("progress"))
+    reward.family.setCurrentIndex(reward.family.findData("preference"))
+    window.session.set_scene("Reach")
+    fitted = reward.settings.config()
+    assert fitted.members == 5 and fitted.inputs == ("hand_to_target",)
+    assert reward.settings_box.widget() is reward.settings
+
+
 def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     panel = window.panels["Record"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
