@@ -1,9 +1,11 @@
-"""A preference reward with and without the scene's declared mirror symmetry, on a tabletop scene.
+"""A preference reward with and without the scene's declared mirror symmetry.
 
-One pool of episodes (scripted, perturbed and random) is recorded once; for each label budget
-and seed, an oracle teacher answers that many pairs of 20-step segments (the same answers for
-both fits), and two ensembles are fitted: plain, and with ``scene_mirror`` (the arm's yaw, roll
-and tilt joints and every y coordinate flip under the mirror through the arm's base). Each is
+One pool of episodes (scripted, perturbed and random; random alone in a scene without a scripted
+demonstrator, such as the locomotion scenes) is recorded once; for each label budget and seed,
+an oracle teacher answers that many pairs of 20-step segments (the same answers for both fits),
+and two ensembles are fitted: plain, and with ``scene_mirror`` (on a tabletop scene the arm's
+yaw, roll and tilt joints and every y coordinate flip under the mirror through the arm's base;
+on a legged one, left and right legs swap). Each is
 scored on 400 oracle-answered pairs from a separate pool (held-out preference accuracy), and with
 ``--steps``, PPO trains on it and the policy's true success is measured over 40 episodes.
 
@@ -35,7 +37,7 @@ import torch
 
 import workbench  # noqa: F401
 from workbench.data.workspace import Workspace
-from workbench.envs import make_env
+from workbench.envs import make_env, scene_info
 from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS
 from workbench.rewards import families
@@ -55,6 +57,11 @@ VARIANTS = {"plain": False, "scene mirror": True}
 def record_pool(folder: Path, scene: str, first_seed: int, per_kind: int) -> Workspace:
     ws = Workspace.open(folder, create=True)
     env = make_env(scene)
+    if not scene_info(scene)["demonstrator"]:  # random takes, as the app records there
+        record_policy_episodes(env, ws, random_policy(env, first_seed), 3 * per_kind, "random",
+                               seed=first_seed)
+        env.close()
+        return ws
     record_policy_episodes(env, ws, scripted_policy(env, first_seed), per_kind, "scripted",
                            seed=first_seed)
     record_policy_episodes(env, ws, scripted_policy(env, first_seed + 100, True), per_kind,

@@ -18,6 +18,7 @@ import numpy as np
 
 from workbench.robot import HardwareMapping, Robot
 from workbench.sim.control import ActuatorRangeController, Controller
+from workbench.sim.mirror import Mirror
 from workbench.sim.physics import Physics
 
 
@@ -92,6 +93,7 @@ class SuiteLeggedRobot(Robot):
             self._root_qpos = None
             self._vx_dof = rootx.dofadr[0]
         self._home = physics.data.qpos.copy()
+        self._model = model  # the joints' mirror is read off it when first asked
         self._velocity = np.zeros(6)
 
     def reset(self, physics: Physics, rng: np.random.Generator) -> None:
@@ -156,6 +158,16 @@ class SuiteLeggedRobot(Robot):
             "orientation": xmat[[0, 3, 6, 2, 5, 8]],
             "velocity": self._velocity,
         }
+
+    def mirror(self) -> dict[str, Mirror] | None:
+        """Left and right legs swap (read off the model); the torso's axes and velocities in
+        its own frame turn as a reflection turns them (an angular velocity is axial)."""
+        joints = self.hinges_mirror(self._model, self.joint_names)
+        if joints is None:
+            return None
+        return {"joint_pos": joints, "joint_vel": joints, "height": Mirror((1.0,)),
+                "orientation": Mirror((1.0, -1.0, 1.0) * 2),  # its x and z axes: points
+                "velocity": Mirror((-1.0, 1.0, -1.0, 1.0, -1.0, 1.0))}
 
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
         return HardwareMapping(

@@ -17,7 +17,6 @@ Control modes:
 
 from __future__ import annotations
 
-import functools
 from typing import ClassVar
 
 import mujoco
@@ -31,7 +30,7 @@ from workbench.sim.control import (
     EndEffectorDeltaController,
     solve_ik,
 )
-from workbench.sim.mirror import LATERAL, hinge_mirror_signs
+from workbench.sim.mirror import POINT, Mirror
 from workbench.sim.physics import Physics
 
 TABLE_CENTRE = np.array([0.42, 0.0])  # where the scenes centre their layouts (world xy)
@@ -104,8 +103,7 @@ class TabletopArm(Robot):
         self.finger_geoms = tuple(model.geom(self.name(g)).id for g in self.finger_geom_names)
         self._jac = np.zeros((3, model.nv))
         self._placer = EndEffectorDeltaController(model, self.ee_config(planar=False))
-        self._model = model  # the joints' mirror signs are read off it when first asked
-        self.__dict__.pop("_joint_mirror", None)
+        self._model = model  # the joints' mirror is read off it when first asked
         gripper_dof = model.jnt_dofadr[model.joint(self.name(self.gripper_joints[0])).id]
         self._hardware_dofs = np.array([*self._dofs, gripper_dof])
         # The hardware offset of each arm joint and the gripper (whose zero is the model's).
@@ -180,17 +178,12 @@ class TabletopArm(Robot):
             "ee_vel": jac @ data.qvel,
         }
 
-    @functools.cached_property
-    def _joint_mirror(self) -> tuple[float, ...] | None:
-        return hinge_mirror_signs(self._model, [self.name(j) for j in self.joints],
-                                  self.name("grip_site"))
-
-    def mirror(self) -> dict[str, tuple[float, ...]] | None:
-        signs = self._joint_mirror
-        if signs is None:  # e.g. the SO-101: its servos sit 18 mm to one side
+    def mirror(self) -> dict[str, Mirror] | None:
+        joints = self.hinges_mirror(self._model, self.joints, ("grip_site",))
+        if joints is None:  # e.g. the SO-101: its servos sit 18 mm to one side
             return None
-        return {"joint_pos": signs, "joint_vel": signs, "gripper": (1.0,), "ee_pos": LATERAL,
-                "ee_vel": LATERAL}
+        return {"joint_pos": joints, "joint_vel": joints, "gripper": Mirror((1.0,)),
+                "ee_pos": POINT, "ee_vel": POINT}
 
     def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
         if control_mode != "joint_position":

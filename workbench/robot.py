@@ -15,6 +15,7 @@ import mujoco
 import numpy as np
 
 from workbench.sim.control import Controller
+from workbench.sim.mirror import Mirror, hinge_mirror
 from workbench.sim.physics import Physics
 
 
@@ -89,11 +90,23 @@ class Robot(ABC):
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
         """Joint order, units and command type for ``control_mode`` on hardware."""
 
-    def mirror(self) -> dict[str, tuple[float, ...]] | None:
+    def mirror(self) -> dict[str, Mirror] | None:
         """How each feature changes when the robot is mirrored through the vertical plane of its
-        base (y -> -y), one sign per number, where the robot is symmetric about it; None where
-        it is not (the default). See :mod:`workbench.sim.mirror`."""
+        base (y -> -y), where the robot is symmetric about it (left and right legs swap); None
+        where it is not (the default). See :mod:`workbench.sim.mirror`."""
         return None
+
+    def hinges_mirror(self, model: mujoco.MjModel, joints: tuple[str, ...],
+                      sites: tuple[str, ...] = ()) -> Mirror | None:
+        """:func:`~workbench.sim.mirror.hinge_mirror` of ``joints`` and ``sites`` (local names)
+        in ``model``, read the first time that model is asked about: a mirror is wanted once
+        per fit or run, so binding an env pays nothing for it."""
+        read = getattr(self, "_mirror_read", None)
+        if read is None or read[0] is not model:
+            read = (model, hinge_mirror(model, [self.name(j) for j in joints],
+                                        [self.name(s) for s in sites]))
+            self._mirror_read = read
+        return read[1]
 
     def measured_command(self, control_mode: str) -> tuple[str, tuple[int, ...]] | None:
         """For absolute position commands: the observation feature that measures what

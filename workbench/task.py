@@ -18,6 +18,7 @@ import mujoco
 import numpy as np
 
 from workbench.robot import Robot
+from workbench.sim.mirror import Mirror
 from workbench.sim.physics import Physics
 
 
@@ -140,7 +141,7 @@ class Task(ABC):
     def features(self) -> dict[str, int]:
         ...
 
-    def mirror(self) -> dict[str, tuple[float, ...]] | None:
+    def mirror(self) -> dict[str, Mirror] | None:
         """How each task feature changes when the scene is mirrored left to right (y -> -y,
         through the robot's base), where the scene is symmetric: a layout's mirror image is as
         likely and its truth the same. None: no such symmetry (the default)."""

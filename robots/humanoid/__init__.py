@@ -9,6 +9,7 @@ normalised to [-1, 1] by each motor's gear.
 import numpy as np
 
 from robots.suite import SuiteLeggedRobot
+from workbench.sim.mirror import Mirror
 from workbench.sim.physics import Physics
 
 
@@ -28,3 +29,7 @@ class Humanoid(SuiteLeggedRobot):
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:
         return {**super().observe(physics), "head_height": physics.data.xpos[self._head, 2:3]}
+
+    def mirror(self) -> dict[str, Mirror] | None:
+        body = super().mirror()
+        return None if body is None else {**body, "head_height": Mirror((1.0,))}

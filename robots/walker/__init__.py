@@ -11,6 +11,7 @@ import numpy as np
 from workbench.assets import asset
 from workbench.robot import HardwareMapping, Robot
 from workbench.sim.control import ActuatorRangeController, Controller
+from workbench.sim.mirror import Mirror, joined
 from workbench.sim.physics import Physics
 
 LEG_JOINTS = ("right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle")
@@ -36,6 +37,7 @@ class PlanarWalker(Robot):
         # Flat indices of each body's xx and xz rotation entries in data.xmat (nbody x 9).
         self._orientation_index = (bodies[:, None] * 9 + np.array([0, 2])).ravel()
         self._velocity_dofs = np.concatenate([self._root_dof, self._dofs])
+        self._model = model  # the legs' mirror is read off it when first asked
 
     def reset(self, physics: Physics, rng: np.random.Generator) -> None:
         data = physics.data
@@ -73,6 +75,20 @@ class PlanarWalker(Robot):
             "orientations": data.xmat.ravel()[self._orientation_index],
             "height": data.xpos[self._torso, 2:3],
             "velocity": data.qvel[self._velocity_dofs],
+        }
+
+    def mirror(self) -> dict[str, Mirror] | None:
+        """Left and right legs swap (the walker moves in its plane, so nothing turns sign):
+        each leg joint's angle and speed, and each limb's orientation, read from its twin."""
+        legs = self.hinges_mirror(self._model, LEG_JOINTS)
+        if legs is None:
+            return None
+        limbs = Mirror((1.0,) * 12, tuple(2 * leg + i for leg in legs.order for i in (0, 1)))
+        return {
+            "orientations": joined({"torso": 2, "limbs": 12},
+                                   {"torso": Mirror((1.0, 1.0)), "limbs": limbs}),
+            "height": Mirror((1.0,)),
+            "velocity": joined({"root": 3, "legs": 6}, {"root": Mirror((1.0,) * 3), "legs": legs}),
         }
 
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:

@@ -15,6 +15,7 @@ import mujoco
 import numpy as np
 
 from workbench.assets import asset
+from workbench.sim.mirror import Mirror
 from workbench.sim.physics import Physics
 from workbench.task import Task, Vocabulary, tolerance
 
@@ -62,6 +63,10 @@ class LocomotionTask(Task):
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:
         return {"target_speed": np.array([self.target_speed])}
+
+    def mirror(self) -> dict[str, Mirror]:
+        # The floor is flat and the goal straight ahead: a robot's mirror image does as well.
+        return {"target_speed": Mirror((1.0,))}
 
     def travelled(self, physics: Physics) -> float:
         return self.body.torso_x(physics) - self.start_x

@@ -23,7 +23,7 @@ from scenes.tabletop import (
     spread_apart,
 )
 from workbench.assets import asset
-from workbench.sim.mirror import lateral_mirror
+from workbench.sim.mirror import Mirror, lateral_mirror
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary
 
@@ -104,7 +104,7 @@ class PickPlaceTask(Task):
     def features(self) -> dict[str, int]:
         return {"cube_pos": 3, "tray_pos": 3, "hand_to_cube": 3, "cube_to_tray": 3}
 
-    def mirror(self) -> dict[str, tuple[float, ...]]:
+    def mirror(self) -> dict[str, Mirror]:
         return lateral_mirror(self.features())  # symmetric layouts; every feature a point
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from robots.tabletop import TabletopArm, place_end_effector
 from workbench.assets import asset
-from workbench.sim.mirror import lateral_mirror
+from workbench.sim.mirror import Mirror, lateral_mirror
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
 
@@ -170,7 +170,7 @@ class PushTask(Task):
     def features(self) -> dict[str, int]:
         return {"cube_pos": 3, "target_pos": 3, "hand_to_cube": 3, "cube_to_target": 3}
 
-    def mirror(self) -> dict[str, tuple[float, ...]]:
+    def mirror(self) -> dict[str, Mirror]:
         return lateral_mirror(self.features())  # symmetric layouts; every feature a point
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:

@@ -13,7 +13,7 @@ import numpy as np
 from robots.tabletop import TabletopArm
 from scenes.tabletop import scatter_arm_scene
 from workbench.assets import asset
-from workbench.sim.mirror import lateral_mirror
+from workbench.sim.mirror import Mirror, lateral_mirror
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary, tolerance
 
@@ -113,7 +113,7 @@ class ReachTask(Task):
     def features(self) -> dict[str, int]:
         return {"target_pos": 3, "hand_to_target": 3}
 
-    def mirror(self) -> dict[str, tuple[float, ...]]:
+    def mirror(self) -> dict[str, Mirror]:
         return lateral_mirror(self.features())  # symmetric layouts; every feature a point
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:

@@ -24,7 +24,7 @@ from scenes.tabletop import (
     spread_apart,
 )
 from workbench.assets import asset
-from workbench.sim.mirror import lateral_mirror
+from workbench.sim.mirror import Mirror, lateral_mirror
 from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary
 
@@ -112,7 +112,7 @@ class StackTask(Task):
     def features(self) -> dict[str, int]:
         return {"cube_pos": 3, "base_pos": 3, "hand_to_cube": 3, "cube_to_base": 3}
 
-    def mirror(self) -> dict[str, tuple[float, ...]]:
+    def mirror(self) -> dict[str, Mirror]:
         return lateral_mirror(self.features())  # symmetric layouts; every feature a point
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:

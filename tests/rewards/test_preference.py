@@ -17,10 +17,12 @@ from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS, Teacher
 from workbench.rewards import load_reward_model
 from workbench.rewards.preference import LabelledQuery, PreferenceConfig, fit_preference
+from workbench.rewards.preference.config import with_scene_mirror
 from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import preference_accuracy
 from workbench.rewards.workflow import fit_preference_in_workspace
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
+from workbench.sim.mirror import Mirror
 from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
 
@@ -99,19 +101,27 @@ def test_ties_and_skips_are_handled():
         fit_preference(skips, "Toy", FEATURES)
 
 
+def labelled_pairs(segment, truth, count: int = 60) -> list[LabelledQuery]:
+    """``count`` pairs of ``segment()``'s, the one with the higher ``truth`` preferred."""
+    queries = []
+    for _ in range(count):
+        pair = (segment().astype(np.float32), segment().astype(np.float32))
+        queries.append(LabelledQuery(pair, "left" if truth(pair[0]) > truth(pair[1])
+                                     else "right"))
+    return queries
+
+
 def test_a_declared_mirror_keeps_a_chance_correlation_out_of_the_reward(tmp_path):
     # The task pays for x0 alone and is symmetric under (x0, x1, x2) -> (x0, -x1, -x2); in
     # every labelled segment x1 equals x0, so the labels alone cannot tell the two apart (as
     # Pendulum's first labels cannot tell height from spinning one way).
     rng = np.random.default_rng(11)
-    queries = []
-    for _ in range(60):
-        segments = []
-        for _ in range(2):
-            x0 = rng.normal(size=10) + rng.normal()
-            segments.append(np.stack([x0, x0, rng.normal(size=10)], 1).astype(np.float32))
-        answer = "left" if segments[0][:, 0].sum() > segments[1][:, 0].sum() else "right"
-        queries.append(LabelledQuery(tuple(segments), answer))
+
+    def confounded() -> np.ndarray:
+        x0 = rng.normal(size=10) + rng.normal()
+        return np.stack([x0, x0, rng.normal(size=10)], 1)
+
+    queries = labelled_pairs(confounded, lambda segment: segment[:, 0].sum())
     x0 = rng.normal(size=400)
     unseen = np.stack([x0, -x0, rng.normal(size=400)], 1).astype(np.float32)  # x1 against x0
     mirror = np.array([1.0, -1.0, -1.0], np.float32)
@@ -133,6 +143,41 @@ def test_a_declared_mirror_keeps_a_chance_correlation_out_of_the_reward(tmp_path
         fit_preference(queries, "Toy", FEATURES, too_few)
     with pytest.raises(ValueError, match="mirror has 2 signs"):  # before training, not after
         OnlinePreference("Toy", FEATURES, OnlineFeedbackConfig(preference=too_few))
+
+
+def test_a_mirror_that_swaps_inputs_pays_both_legs_alike(tmp_path):
+    # Two legs' lifts (x0, x1) and a lean (x2) that flips: the task pays the legs' sum, and
+    # the labels show the left leg (x0) always lifted higher, so alone they would pay x0 more.
+    rng = np.random.default_rng(12)
+
+    def left_higher() -> np.ndarray:
+        right = rng.normal(size=10) + rng.normal()
+        return np.stack([right + 1.0, right, rng.normal(size=10)], 1)
+
+    queries = labelled_pairs(left_higher, lambda segment: segment[:, :2].sum())
+    swap = Mirror((1.0, 1.0, -1.0), (1, 0, 2))
+    config = PreferenceConfig(epochs=60, mirror=swap.signs, mirror_order=swap.order)
+    model = fit_preference(queries, "Toy", FEATURES, config)
+    unseen = rng.normal(size=(400, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.reward(unseen), model.reward(swap.apply(unseen)),
+                               atol=1e-5)
+    assert not np.allclose(model.reward(unseen), model.reward(unseen * swap.signs), atol=1e-2)
+    model.save(tmp_path / "swapped")
+    loaded = load_reward_model(tmp_path / "swapped")
+    np.testing.assert_allclose(loaded.reward(swap.apply(unseen)), model.reward(unseen),
+                               atol=1e-5)
+    for wrong, message in (({"mirror_order": (1, 0, 2)}, "mirror_order needs mirror"),
+                           ({"mirror": (1, 1, 1), "mirror_order": (1, 1, 2)},
+                            "mirror_order must name each input 0..2 once")):
+        with pytest.raises(ValueError, match=message):
+            fit_preference(queries, "Toy", FEATURES, PreferenceConfig(**wrong))
+    # A legged scene declares its swap; the config keeps plain numbers (saved as JSON).
+    walk = with_scene_mirror(PreferenceConfig(scene_mirror=True), make_env("Walk").mirror(),
+                             "Walk with walker")
+    assert walk.mirror == (1.0,) * 25 and walk.mirror_order[2:6] == (8, 9, 10, 11)
+    with pytest.raises(ValueError, match=r"mirror and scene_mirror disagree .* in the order"):
+        with_scene_mirror(PreferenceConfig(scene_mirror=True, mirror=(1.0,) * 25),
+                          make_env("Walk").mirror(), "Walk with walker")
 
 
 def test_ensemble_members_disagree_more_off_the_labelled_data():
@@ -221,8 +266,10 @@ def test_preferences_from_an_oracle_on_push_generalise(taught, fitted):
 def test_the_scenes_mirror_comes_from_the_recorded_robot_and_stays_with_the_reward(taught):
     model, report = fit_preference_in_workspace(
         taught, "Push", PreferenceConfig(epochs=20, scene_mirror=True))
-    signs = make_env("Push").mirror()  # arm6: yaw, roll and tilt flip (angle, speed), and
+    mirror = make_env("Push").mirror()  # arm6: yaw, roll and tilt flip (angle, speed), and
+    signs = mirror.signs
     assert model.config.mirror == signs and signs.count(-1.0) == 2 * 3 + 6  # 6 points' y
+    assert model.config.mirror_order == ()  # an arm on the plane: every joint its own twin
     states = taught.load_episode(1)["state"]
     np.testing.assert_allclose(model.reward(states), model.reward(states * signs), atol=1e-5)
     loaded = load_reward_model(report["path"])

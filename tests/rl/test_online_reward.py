@@ -200,7 +200,7 @@ def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(work
     model = workspace.models(scene="Push")[-1]
     assert model["family"] == "preference" and result["reward"] == model["path"]
     assert model["metrics"]["online_labels"] == 12  # the teacher's; plus the person's one
-    assert load_reward_model(model["path"]).config.mirror == make_env("Push").mirror()
+    assert load_reward_model(model["path"]).config.mirror == make_env("Push").mirror().signs
     log = (Path(result["path"]) / "metrics.jsonl").read_text().splitlines()
     rounds = [json.loads(line) for line in log if "feedback/labels" in line]
     # After the first 64 steps no 80-step episode has ended: only the person's label is there.

@@ -30,7 +30,7 @@ from workbench.robot import Robot
 from workbench.sentences import checked_ground, rebind
 from workbench.sim.compose import compile_spec, compose
 from workbench.sim.control import ActuatorRangeController
-from workbench.sim.mirror import joined_signs
+from workbench.sim.mirror import Mirror, joined
 from workbench.sim.physics import Physics, PhysicsDivergence
 from workbench.sim.pointcloud import depth_to_points, fuse_point_cloud
 from workbench.sim.randomization import DomainRandomization, Randomizer
@@ -194,14 +194,14 @@ class WorkbenchEnv(gym.Env):
         """Names and sizes of the entries of the state vector, in order."""
         return dict(self._features)
 
-    def mirror(self) -> tuple[float, ...] | None:
-        """The state vector's left-right mirror symmetry, one sign per entry, where both the
-        robot and the scene declare one (:meth:`Robot.mirror`, :meth:`Task.mirror`); None
-        where either does not. A reward told it pays a state and its mirror image the same."""
+    def mirror(self) -> Mirror | None:
+        """The state vector's left-right mirror symmetry, where both the robot and the scene
+        declare one (:meth:`Robot.mirror`, :meth:`Task.mirror`); None where either does not.
+        A reward told it pays a state and its mirror image the same."""
         robot, task = self.robot.mirror(), self.task.mirror()
         if robot is None or task is None:
             return None
-        return joined_signs(self._features, {**robot, **task})
+        return joined(self._features, {**robot, **task})
 
     def snapshot(self) -> np.ndarray:
         """Everything needed to continue exactly from here: simulator state, controller state
@@ -463,7 +463,7 @@ class WorkbenchEnv(gym.Env):
         return info
 
 
-def declared_mirror(env: Any) -> tuple[float, ...] | None:
+def declared_mirror(env: Any) -> Mirror | None:
     """:meth:`WorkbenchEnv.mirror` of a possibly wrapped env; None for other environments."""
     inner = getattr(env, "unwrapped", env)
     return inner.mirror() if isinstance(inner, WorkbenchEnv) else None

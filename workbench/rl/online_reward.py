@@ -97,7 +97,7 @@ class OnlinePreference:
     ):
         if teacher is None and extra_queries is None:
             raise ValueError("online reward learning needs a teacher or a source of labels")
-        check_mirror(config.preference.mirror, sum(features.values()))  # before training
+        check_mirror(config.preference, sum(features.values()))  # before training
         self.scene, self.features, self.config = scene, features, config
         self.teacher, self.extra_queries = teacher, extra_queries
         self.rng = np.random.default_rng(config.seed)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from workbench.config import DEVICE, ConfigError, validated
+from workbench.sim.mirror import Mirror
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,14 @@ class PreferenceConfig:
         "help": "a mirror symmetry the task has: one sign per input, -1 where the mirror image "
                 "negates it (Pendulum's cos,sin,speed: 1,-1,-1); the reward then pays a state "
                 "and its mirror image the same (empty: no symmetry)", "choices": (-1.0, 1.0)})
+    mirror_order: tuple[int, ...] = field(default=(), metadata={
+        "help": "with mirror: which input each input's mirror image reads, counting from 0 "
+                "(a left hip's angle from the right hip's; empty: each input its own)",
+        "min": 0})
     scene_mirror: bool = field(default=False, metadata={
         "help": "take mirror from the scene and its robot, where they declare one (tabletop "
-                "scenes laid out alike to either side of a symmetric arm: left and right swap "
-                "through the arm's base)"})
+                "scenes laid out alike to either side of a symmetric arm; legged robots, whose "
+                "left and right legs swap)"})
     epochs: int = field(default=200, metadata={
         "help": "passes over the labels", "min": 1, "max": 1_000_000})
     lr: float = field(default=3e-3, metadata={"help": "Adam learning rate", "gt": 0.0, "max": 1.0})
@@ -56,16 +61,20 @@ def with_scene_options(config: PreferenceConfig, scene: str) -> PreferenceConfig
     return replace(config, **SCENES.load(scene).preference_options)
 
 
-def with_scene_mirror(config: PreferenceConfig, declared: tuple[float, ...] | None,
+def with_scene_mirror(config: PreferenceConfig, declared: Mirror | None,
                       where: str) -> PreferenceConfig:
-    """``config`` with ``scene_mirror`` resolved into ``mirror``: the signs ``where`` (a scene
-    and robot) declares; refused where it declares none, or where ``mirror`` says otherwise."""
+    """``config`` with ``scene_mirror`` resolved into ``mirror`` and ``mirror_order``: what
+    ``where`` (a scene and robot) declares; refused where it declares none, or where
+    ``mirror`` says otherwise."""
     if not config.scene_mirror:
         return config
     if declared is None:
         raise ConfigError(f"scene_mirror: {where} declares no mirror symmetry; give mirror's "
                           "signs instead, or leave it off")
-    if config.mirror and tuple(config.mirror) != declared:
+    given = Mirror(config.mirror, config.mirror_order) if config.mirror else declared
+    if given != declared:
+        order = f" in the order {','.join(map(str, declared.order))}" if declared.order else ""
         raise ConfigError(f"mirror and scene_mirror disagree ({where} declares "
-                          f"{','.join(f'{s:g}' for s in declared)}): give one of them")
-    return replace(config, mirror=declared)
+                          f"{','.join(f'{s:g}' for s in declared.signs)}{order}): give one "
+                          "of them")
+    return replace(config, mirror=declared.signs, mirror_order=declared.order)

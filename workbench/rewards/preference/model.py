@@ -16,31 +16,42 @@ from torch import nn
 from workbench.config import ConfigError
 from workbench.rewards.base import StateRewardModel
 from workbench.rewards.preference.config import PreferenceConfig
+from workbench.sim.mirror import Mirror
 
 
-def check_mirror(mirror: tuple[float, ...], input_dim: int) -> None:
-    """Refuse a mirror (one sign per input) that does not fit ``input_dim`` inputs."""
+def check_mirror(config: PreferenceConfig, input_dim: int) -> None:
+    """Refuse a mirror (one sign per input, and an arrangement of them) that does not fit
+    ``input_dim`` inputs."""
+    mirror, order = config.mirror, config.mirror_order
+    if order and not mirror:
+        raise ConfigError("mirror_order needs mirror: give one sign (1 or -1) per input too")
     if mirror and len(mirror) != input_dim:
         raise ConfigError(f"mirror has {len(mirror)} signs, but the observations have "
                           f"{input_dim} inputs: give one sign (1 or -1) per input")
+    if order and sorted(order) != list(range(input_dim)):
+        raise ConfigError(f"mirror_order must name each input 0..{input_dim - 1} once, got "
+                          f"{len(order)} entries ({','.join(map(str, order[:8]))}...)")
 
 
 class EnsembleMLP(nn.Module):
-    """K independent MLPs ``R^d -> R`` with stacked weights; with ``mirror`` (one sign per
-    input) each member is the mean of its MLP at a state and at its mirror image, so a state and
-    its mirror image earn the same by construction."""
+    """K independent MLPs ``R^d -> R`` with stacked weights; with ``mirror`` each member is the
+    mean of its MLP at a state and at its mirror image, so a state and its mirror image earn the
+    same by construction."""
 
     mean: torch.Tensor  # a buffer: saved with the weights, not trained
     std: torch.Tensor
-    mirror: torch.Tensor | None  # a buffer, not saved: the config declares it
+    mirror: torch.Tensor | None  # buffers, not saved: the config declares them
+    mirror_order: torch.Tensor | None
 
     def __init__(self, members: int, input_dim: int, hidden: tuple[int, ...],
-                 mirror: tuple[float, ...] = ()):
+                 mirror: Mirror | None = None):
         super().__init__()
         self.register_buffer("mean", torch.zeros(input_dim))
         self.register_buffer("std", torch.ones(input_dim))
-        self.register_buffer("mirror", torch.tensor(mirror, dtype=torch.float32)
-                             if mirror else None, persistent=False)
+        self.register_buffer("mirror", torch.tensor(mirror.signs, dtype=torch.float32)
+                             if mirror is not None else None, persistent=False)
+        self.register_buffer("mirror_order", torch.tensor(mirror.order, dtype=torch.long)
+                             if mirror is not None and mirror.order else None, persistent=False)
         sizes = [input_dim, *hidden, 1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -55,7 +66,8 @@ class EnsembleMLP(nn.Module):
         """(N, d) -> (K, N) rewards, one row per member."""
         if self.mirror is None:
             return self._members(states)
-        mirrored = states * self.mirror
+        reordered = states if self.mirror_order is None else states[:, self.mirror_order]
+        mirrored = reordered * self.mirror
         return 0.5 * (self._members(states) + self._members(mirrored))
 
     def _members(self, states: torch.Tensor) -> torch.Tensor:
@@ -90,9 +102,10 @@ class PreferenceRewardModel(StateRewardModel):
         self.pessimism = 0.0
 
     def _build_net(self) -> EnsembleMLP:
-        check_mirror(self.config.mirror, self.input_dim)
-        return EnsembleMLP(self.config.members, self.input_dim, self.config.hidden,
-                           self.config.mirror)
+        check_mirror(self.config, self.input_dim)
+        mirror = (Mirror(self.config.mirror, self.config.mirror_order) if self.config.mirror
+                  else None)
+        return EnsembleMLP(self.config.members, self.input_dim, self.config.hidden, mirror)
 
     @torch.no_grad()
     def member_rewards(self, states: np.ndarray) -> np.ndarray:
