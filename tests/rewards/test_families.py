@@ -114,6 +114,7 @@ def test_a_scene_names_what_its_progress_reward_starts_from(monkeypatch, tmp_pat
     preference = families.get("preference")  # rankings of Reach's clips: the same vector
     assert preference.default_config("Reach").inputs == ("hand_to_target",)
     assert preference.default_config("Push") == preference.config_class()
+    assert preference.default_config("QuadrupedWalk").scene_mirror  # its legs swap
     assert FitReward.nested_defaults({"scene": "Push"})["config"].inputs == (
         "hand_to_cube", "cube_to_target")
     from workbench.cli import main as cli_main
@@ -133,6 +134,11 @@ def test_a_scene_names_what_its_progress_reward_starts_from(monkeypatch, tmp_pat
     assert [r.config.online.preference.inputs for r in seen] == [
         ("hand_to_target",), ("hand_to_target",), (), ()]
     assert seen[0].config.online.preference.epochs == 100  # the online fit's own defaults
+    seen.clear()
+    for argv in (["train", "QuadrupedRun"], ["train", "QuadrupedRun",
+                                             "--no-online.preference.scene-mirror"]):
+        assert main([*argv, "--workspace", str(tmp_path)]) == 0
+    assert [r.config.online.preference.scene_mirror for r in seen] == [True, False]
 
 
 def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, tmp_path,
