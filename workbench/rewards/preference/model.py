@@ -29,8 +29,9 @@ def check_mirror(config: PreferenceConfig, input_dim: int) -> None:
         raise ConfigError(f"mirror has {len(mirror)} signs, but the observations have "
                           f"{input_dim} inputs: give one sign (1 or -1) per input")
     if order and sorted(order) != list(range(input_dim)):
+        shown = ",".join(map(str, order[:8])) + (",..." if len(order) > 8 else "")
         raise ConfigError(f"mirror_order must name each input 0..{input_dim - 1} once, got "
-                          f"{len(order)} entries ({','.join(map(str, order[:8]))}...)")
+                          f"{len(order)} entries ({shown})")
 
 
 class EnsembleMLP(nn.Module):
