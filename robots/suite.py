@@ -159,10 +159,13 @@ class SuiteLeggedRobot(Robot):
             "velocity": self._velocity,
         }
 
+    def mirror_joints(self) -> tuple[str, ...]:
+        return self.joint_names
+
     def mirror(self) -> dict[str, Mirror] | None:
         """Left and right legs swap (read off the model); the torso's axes and velocities in
         its own frame turn as a reflection turns them (an angular velocity is axial)."""
-        joints = self.hinges_mirror(self._model, self.joint_names)
+        joints = self.joints_mirror(self._model)
         if joints is None:
             return None
         return {"joint_pos": joints, "joint_vel": joints, "height": Mirror((1.0,)),

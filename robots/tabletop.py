@@ -45,6 +45,7 @@ class TabletopArm(Robot):
     gripper_joints: ClassVar[tuple[str, ...]]  # set kinematically by set_fingers
     gripper_range: ClassVar[tuple[float, float]]  # gripper joint position closed, wide open
     gripper_units: ClassVar[str] = "m of finger travel"
+    mirror_sites = ("grip_site",)  # a wrist's roll moves no body's origin, but the grip site
     finger_geom_names: ClassVar[tuple[str, str]]  # a grasp is both of these touching an object
     control_modes = ("ee_delta", "ee_delta_planar", "joint_position")
     default_control_mode = "ee_delta"
@@ -178,8 +179,11 @@ class TabletopArm(Robot):
             "ee_vel": jac @ data.qvel,
         }
 
+    def mirror_joints(self) -> tuple[str, ...]:
+        return self.joints
+
     def mirror(self) -> dict[str, Mirror] | None:
-        joints = self.hinges_mirror(self._model, self.joints, ("grip_site",))
+        joints = self.joints_mirror(self._model)
         if joints is None:  # e.g. the SO-101: its servos sit 18 mm to one side
             return None
         return {"joint_pos": joints, "joint_vel": joints, "gripper": Mirror((1.0,)),

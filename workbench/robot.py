@@ -57,6 +57,8 @@ class Robot(ABC):
     # Domain randomisation ranges for sim-to-real with this robot (DomainRandomization fields),
     # what ``randomization="robot"`` turns on: how far its model may be from the real one.
     randomization: ClassVar[dict[str, float]] = {}
+    # Sites a mirror image must carry to their image too (a grip site): see joints_mirror.
+    mirror_sites: ClassVar[tuple[str, ...]] = ()
 
     def spec(self) -> mujoco.MjSpec:
         from workbench.sim.compose import load_spec
@@ -96,15 +98,19 @@ class Robot(ABC):
         where it is not (the default). See :mod:`workbench.sim.mirror`."""
         return None
 
-    def hinges_mirror(self, model: mujoco.MjModel, joints: tuple[str, ...],
-                      sites: tuple[str, ...] = ()) -> Mirror | None:
-        """:func:`~workbench.sim.mirror.hinge_mirror` of ``joints`` and ``sites`` (local names)
-        in ``model``, read the first time that model is asked about: a mirror is wanted once
-        per fit or run, so binding an env pays nothing for it."""
+    def mirror_joints(self) -> tuple[str, ...]:
+        """The hinges (local names) whose twins :meth:`joints_mirror` reads off the model: a
+        robot that declares a mirror names them; none by default."""
+        return ()
+
+    def joints_mirror(self, model: mujoco.MjModel) -> Mirror | None:
+        """:func:`~workbench.sim.mirror.hinge_mirror` of :meth:`mirror_joints` (and
+        :attr:`mirror_sites`) in ``model``, read the first time that model is asked about: a
+        mirror is wanted once per fit or run, so binding an env pays nothing for it."""
         read = getattr(self, "_mirror_read", None)
         if read is None or read[0] is not model:
-            read = (model, hinge_mirror(model, [self.name(j) for j in joints],
-                                        [self.name(s) for s in sites]))
+            read = (model, hinge_mirror(model, [self.name(j) for j in self.mirror_joints()],
+                                        [self.name(s) for s in self.mirror_sites]))
             self._mirror_read = read
         return read[1]
 

@@ -77,10 +77,13 @@ class PlanarWalker(Robot):
             "velocity": data.qvel[self._velocity_dofs],
         }
 
+    def mirror_joints(self) -> tuple[str, ...]:
+        return LEG_JOINTS
+
     def mirror(self) -> dict[str, Mirror] | None:
         """Left and right legs swap (the walker moves in its plane, so nothing turns sign):
         each leg joint's angle and speed, and each limb's orientation, read from its twin."""
-        legs = self.hinges_mirror(self._model, LEG_JOINTS)
+        legs = self.joints_mirror(self._model)
         if legs is None:
             return None
         limbs = Mirror((1.0,) * 12, tuple(2 * leg + i for leg in legs.order for i in (0, 1)))

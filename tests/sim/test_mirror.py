@@ -18,12 +18,9 @@ ANGULAR_IMAGE = (-1.0, 1.0, -1.0)  # an angular velocity's: it is axial
 def robot_joints(env) -> tuple[list[int], Mirror]:
     """The robot's mirrored hinges (model joint ids, in the order of their mirror) and it."""
     robot, model = env.robot, env.physics.model
-    names = getattr(robot, "joints", None) or getattr(robot, "joint_names", None)
-    if names is None:  # the planar walker names its legs in its module
-        from robots.walker import LEG_JOINTS as names
-    mirror = robot.hinges_mirror(model, tuple(names))
+    mirror = robot.joints_mirror(model)
     assert mirror is not None
-    return [model.joint(robot.name(n)).id for n in names], mirror
+    return [model.joint(robot.name(n)).id for n in robot.mirror_joints()], mirror
 
 
 def mirror_simulation(env) -> None:
@@ -113,8 +110,7 @@ def test_a_chain_off_the_plane_or_a_scene_without_symmetry_declares_no_mirror():
     walker = make_env("Walk")
     model = walker.physics.model
     model.body_pos[model.body("robot/left_leg").id, 2] -= 0.05
-    assert walker.robot.hinges_mirror(model, ("right_hip", "right_knee", "right_ankle",
-                                              "left_hip", "left_knee", "left_ankle")) is None
+    assert walker.robot.joints_mirror(model) is None
     for env in (so101, drawer, walker):
         env.close()
 
