@@ -71,8 +71,8 @@ def with_scene_mirror(config: PreferenceConfig, declared: Mirror | None,
     if declared is None:
         raise ConfigError(f"scene_mirror: {where} declares no mirror symmetry; give mirror's "
                           "signs instead, or leave it off")
-    given = Mirror(config.mirror, config.mirror_order) if config.mirror else declared
-    if given != declared:
+    given = (tuple(config.mirror), tuple(config.mirror_order))
+    if any(given) and given != (declared.signs, declared.order):
         order = f" in the order {','.join(map(str, declared.order))}" if declared.order else ""
         raise ConfigError(f"mirror and scene_mirror disagree ({where} declares "
                           f"{','.join(f'{s:g}' for s in declared.signs)}{order}): give one "
