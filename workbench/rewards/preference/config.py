@@ -73,8 +73,8 @@ def with_scene_mirror(config: PreferenceConfig, declared: Mirror | None,
                           "signs instead, or leave it off")
     given = (tuple(config.mirror), tuple(config.mirror_order))
     if any(given) and given != (declared.signs, declared.order):
-        order = f" in the order {','.join(map(str, declared.order))}" if declared.order else ""
-        raise ConfigError(f"mirror and scene_mirror disagree ({where} declares "
-                          f"{','.join(f'{s:g}' for s in declared.signs)}{order}): give one "
-                          "of them")
+        swapped = ", entries swapped" if declared.order else ""
+        raise ConfigError(f"mirror and scene_mirror disagree ({where} declares its own: "
+                          f"{len(declared)} signs{swapped}; scene_mirror alone uses it): "
+                          "give one of them")
     return replace(config, mirror=declared.signs, mirror_order=declared.order)
