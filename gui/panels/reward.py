@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QToolButton,
     QWidget,
 )
@@ -61,7 +62,7 @@ class RewardPanel(QWidget):
         self.settings_toggle.setToolTip("the fit's settings (the scene's defaults to start)")
         self.settings_box = QScrollArea()
         self.settings_box.setWidgetResizable(True)
-        # Open, the panel scrolls rather than squeeze the plot below (at 150 pixels, in an
+        # Open, the panel scrolls rather than squeeze the rest (at 150 pixels, in an
         # 830-pixel window, three settings showed).
         self.settings_box.setMinimumHeight(200)
         self.settings_box.setMaximumHeight(300)
@@ -100,7 +101,10 @@ class RewardPanel(QWidget):
         for widget in (self.stop_button, self.bar, self.report):
             layout.addWidget(widget)
         self._family_changed()
-        self.plot.setMinimumHeight(180)
+        # The plot takes what the panel has left (its own size hint would push the segments
+        # below out of sight); with the settings open the panel scrolls instead.
+        self.plot.setMinimumHeight(110)
+        self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         layout.addWidget(self.plot, 1)
         layout.addWidget(curve_key(("#2980b9", "solid", "learned"),
                                    ("#27ae60", "solid", "ground truth")))
