@@ -22,6 +22,7 @@ from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import preference_accuracy
 from workbench.rewards.workflow import fit_preference_in_workspace
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
+from workbench.session.reward_models import report_text
 from workbench.sim.mirror import Mirror
 from workbench.teleop.recorder import random_policy, record_policy_episodes, scripted_policy
 
@@ -272,6 +273,9 @@ def test_the_scenes_mirror_comes_from_the_recorded_robot_and_stays_with_the_rewa
     signs = mirror.signs
     assert model.config.mirror == signs and signs.count(-1.0) == 2 * 3 + 6  # 6 points' y
     assert model.config.mirror_order == ()  # an arm on the plane: every joint its own twin
+    stored = taught.models(scene="Push")[-1]
+    assert stored["metrics"]["mirror"] == "the scene's"  # the report says what it was told
+    assert "told a mirror symmetry (the scene's)" in report_text(stored)
     states = taught.load_episode(1)["state"]
     np.testing.assert_allclose(model.reward(states), model.reward(states * signs), atol=1e-5)
     loaded = load_reward_model(report["path"])

@@ -15,6 +15,7 @@ from workbench.rewards.preference.fit import LabelledQuery
 from workbench.rl.online_reward import OnlineFeedbackConfig, OnlinePreference
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
 from workbench.rl.reward_wrapper import LearnedRewardWrapper
+from workbench.session.reward_models import report_text
 
 FEATURES = {"observation": 3}
 
@@ -201,6 +202,9 @@ def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(work
     assert model["family"] == "preference" and result["reward"] == model["path"]
     assert model["metrics"]["online_labels"] == 12  # the teacher's; plus the person's one
     assert load_reward_model(model["path"]).config.mirror == make_env("Push").mirror().signs
+    assert report_text(model).startswith(
+        f"preference model #{model['id']} from 12 labels asked while training · told a "
+        "mirror symmetry (the scene's)")
     log = (Path(result["path"]) / "metrics.jsonl").read_text().splitlines()
     rounds = [json.loads(line) for line in log if "feedback/labels" in line]
     # After the first 64 steps no 80-step episode has ended: only the person's label is there.

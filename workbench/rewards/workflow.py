@@ -19,6 +19,7 @@ from workbench.rewards.perceptual.hindsight import can_relabel
 from workbench.rewards.perceptual.model import PerceptualProgressModel
 from workbench.rewards.preference.config import (
     PreferenceConfig,
+    mirror_note,
     with_scene_mirror,
     with_scene_options,
 )
@@ -222,7 +223,8 @@ def fit_preference_in_workspace(
         with make_env(scene, robot=meta.get("robot")) as env:
             config = with_scene_mirror(config, env.mirror(), f"{scene} with {env.robot_name}")
     model = fit_preference(train, scene, meta.get("features"), config, on_epoch)
-    report: dict[str, Any] = {"train_labels": len(train), "members": config.members}
+    report: dict[str, Any] = {"train_labels": len(train), "members": config.members,
+                              **mirror_note(config)}
     if held:
         report["held_out_labels"] = len(held)
         report["preference_accuracy"] = preference_accuracy(model, held)

@@ -22,6 +22,7 @@ from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.goal import GoalEnv
 from workbench.feedback.teachers import TEACHERS
+from workbench.rewards.preference.config import mirror_note
 from workbench.rewards.workflow import store_model
 from workbench.rl.checkpoint import CHECKPOINT, can_go_on, run_checkpoint, stored_updates
 from workbench.rl.curriculum import Curriculum, CurriculumConfig
@@ -165,7 +166,8 @@ def train_run(
         status = "finished"  # stopped on purpose: nothing to continue
     if learner is not None and learner.model is not None:  # the reward learned on the way
         reward_path = store_model(workspace, learner.model, config.scene,
-                                  {"online_labels": len(learner.queries)})["path"]
+                                  {"online_labels": len(learner.queries),
+                                   **mirror_note(learner.model.config)})["path"]
     if training.refits_probe and model is not None:  # the reward as the run last read it
         extra["reward_as_read"] = workspace.relative(model.save(run_dir / "reward"))
     if lost:

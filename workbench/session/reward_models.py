@@ -152,8 +152,14 @@ def report_text(model: dict[str, Any]) -> str:
     """A stored model's report against ground truth, in one line."""
     metrics = model["metrics"]
     if model["family"] == "preference":
-        parts = [f"preference model #{model['id']} from {metrics.get('train_labels')} labels"
-                 f" ({metrics.get('members')} members)"]
+        if "online_labels" in metrics:  # learnt while a policy trained
+            parts = [f"preference model #{model['id']} from {metrics['online_labels']} labels "
+                     "asked while training"]
+        else:
+            parts = [f"preference model #{model['id']} from {metrics.get('train_labels')} "
+                     f"labels ({metrics.get('members')} members)"]
+        if "mirror" in metrics:
+            parts.append(f"told a mirror symmetry ({metrics['mirror']})")
     else:
         kind = model["family"].replace("_", " ")
         views = f" ({', '.join(metrics['cameras'])} views)" if metrics.get("cameras") else ""

@@ -61,6 +61,14 @@ def with_scene_options(config: PreferenceConfig, scene: str) -> PreferenceConfig
     return replace(config, **SCENES.load(scene).preference_options)
 
 
+def mirror_note(config: PreferenceConfig) -> dict[str, str]:
+    """What a stored reward's report says of the mirror it was told (nothing where none)."""
+    if not config.mirror:
+        return {}
+    source = "the scene's" if config.scene_mirror else "given"
+    return {"mirror": source + (", entries swapped" if config.mirror_order else "")}
+
+
 def with_scene_mirror(config: PreferenceConfig, declared: Mirror | None,
                       where: str) -> PreferenceConfig:
     """``config`` with ``scene_mirror`` resolved into ``mirror`` and ``mirror_order``: what
