@@ -5,7 +5,8 @@ In the same process: (1) the env renders two 84x84 views per step (the pixels ob
 mode), (2) the perceptual model scores batches of such frames, (3) the state progress model
 scores batches of states, as an MLP and as kernel regression over 510 or 8,192 fitted states,
 (4) a preference ensemble (3 members of 64x64) scores them, plain and with a mirror symmetry
-(``preference.mirror``: two passes), in batches of 4,096 and of 8 (one step of 8 envs).
+(``preference.mirror``: two passes; with ``mirror_order``, a gather too), in batches of 4,096
+and of 8 (one step of 8 envs).
 The reward never bottlenecks training when (2) and (3) are faster than (1).
 
 Run: python benchmarks/reward_throughput.py [--scene Push] [--batch 256] [--threads 2]
@@ -82,11 +83,16 @@ def main() -> None:
         kernel.net.remember(fitted[:kept], torch.rand(kept), torch.ones(kept))
         seconds = timed(lambda k=kernel: k.progress(states), 5)
         results[f"kernel_progress_{kept}_fitted_states_per_s"] = round(len(states) / seconds)
-    # A preference ensemble, plain and told a mirror (every sign -1: the cost does not depend
-    # on which), scored as the reward wrapper scores it.
-    for name, mirror in (("preference", ()), ("preference_mirror", (-1.0,) * env.state_dim)):
+    # A preference ensemble, plain, told a mirror (every sign -1: the cost does not depend on
+    # which), and told one that also swaps entries (as a legged robot's legs: every entry read
+    # from another), scored as the reward wrapper scores it.
+    swapped = tuple(np.roll(np.arange(env.state_dim), 1).tolist())
+    for name, mirror, order in (("preference", (), ()),
+                                ("preference_mirror", (-1.0,) * env.state_dim, ()),
+                                ("preference_mirror_swapped", (-1.0,) * env.state_dim, swapped)):
         ensemble = PreferenceRewardModel(env.state_dim, env.features, args.scene,
-                                         PreferenceConfig(mirror=mirror), "cpu")
+                                         PreferenceConfig(mirror=mirror, mirror_order=order),
+                                         "cpu")
         for rows, repeats in ((4096, 20), (8, 2000)):
             seconds = timed(lambda e=ensemble, r=rows: e.score(states[:r]), repeats)
             results[f"{name}_{rows}_states_per_s"] = round(rows / seconds)

@@ -27,6 +27,12 @@ from workbench.sentences import checked_ground
 PREVIEW_EVERY = 2  # updates between the policy snapshots a front end's preview shows
 
 
+def scene_defaults(known: dict[str, Any]) -> dict[str, Any]:
+    """What a run or a sweep's trials start from: their scene's defaults
+    (``RunConfig.for_scene``), once the command line has named the scene."""
+    return {"config": RunConfig.for_scene(known["scene"])} if known.get("scene") else {}
+
+
 @dataclass(frozen=True, kw_only=True)
 @validated
 class Train(WorkspaceRequest):
@@ -40,10 +46,7 @@ class Train(WorkspaceRequest):
         "help": "continue this stopped or killed run folder exactly from its checkpoint, with "
                 "the config it was started with (the other settings are ignored)"})
 
-    @classmethod
-    def nested_defaults(cls, known: dict[str, Any]) -> dict[str, Any]:
-        """The run starts from its scene's defaults (``RunConfig.for_scene``)."""
-        return {"config": RunConfig.for_scene(known["scene"])} if known.get("scene") else {}
+    nested_defaults = staticmethod(scene_defaults)  # the CLI's second read: the scene's
 
     def check(self) -> None:
         cluster = self.config.cluster
@@ -123,10 +126,7 @@ class Sweep(WorkspaceRequest):
         "help": "with --resume: run the trials that failed again, from the start (once their "
                 "cause is mended: a reward model made, a folder restored)"})
 
-    @classmethod
-    def nested_defaults(cls, known: dict[str, Any]) -> dict[str, Any]:
-        """The trials start from their scene's defaults (``RunConfig.for_scene``)."""
-        return {"config": RunConfig.for_scene(known["scene"])} if known.get("scene") else {}
+    nested_defaults = staticmethod(scene_defaults)  # the CLI's second read: the scene's
 
     def check(self) -> None:
         if self.retry_failed and self.resume is None:

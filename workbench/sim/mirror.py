@@ -79,9 +79,10 @@ def hinge_mirror(model: mujoco.MjModel, joints: Sequence[str], sites: Sequence[s
             return None
         order.append(int(np.flatnonzero(alike | opposite)[0]))
         signs.append(-1.0 if alike.any() else 1.0)  # a rotation's image turns the other way
-    if sorted(order) != list(range(len(ids))):
+    identity = list(range(len(ids)))
+    if sorted(order) != identity:  # two joints claim the same twin
         return None
-    mirror = Mirror(tuple(signs), tuple(order) if order != sorted(order) else ())
+    mirror = Mirror(tuple(signs), () if order == identity else tuple(order))
     # What the check compares: each jointed body's origin and the centres of its primitive
     # shapes (capsules, boxes: a body's axes are no mirror image of its twin's, and a mesh's
     # centre sits where its details put it), and the sites named.
@@ -131,7 +132,7 @@ def joined(features: Mapping[str, int], parts: Mapping[str, Mirror]) -> Mirror:
         start, part = len(order), parts[name]
         order += [start + i for i in (part.order or range(size))]
         signs += [float(s) for s in part.signs]
-    return Mirror(tuple(signs), tuple(order) if order != sorted(order) else ())
+    return Mirror(tuple(signs), () if order == list(range(len(order))) else tuple(order))
 
 
 def lateral_mirror(features: Mapping[str, int]) -> dict[str, Mirror]:
