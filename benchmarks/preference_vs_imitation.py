@@ -175,6 +175,16 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # The policy's initial exploration noise (the same machine and day, seeds 50-89): 0.6 times it
 # (`--ppo log_std_init=-1.0`, not -0.5) 20 of 40 failed (mean -598); 1.6 times it
 # (`log_std_init=0.0`) 8 of 40 (-342).
+# Shorter segments (2026-12-06, Intel, 12 labels; `--feedback segment_length=5`): a spinning
+# segment of 50 steps turns a whole revolution, so its mean height is middling whatever its
+# direction, while one of 5 steps is an arc near the top or near the bottom. Fewer runs fail:
+# 8 of 80 on 50-129 (10 steps: 12 of 80) against 21, and on seeds used for nothing, 400-439, 6
+# of 40 (mean -249) against 9 (-385) with these settings on the same seeds. But more runs end
+# at -180 to -260 (the reward from 5-step comparisons holds the pole less well), so blocks of
+# five seeds reaching -200 are 3 of 8 either way (400-439), and on 20-24 seed 22 failed at 12
+# labels (mean -413, against -147 with 50 steps on this machine), seed 20 ended at -257 with 25
+# labels, and told the mirror 3 labels failed on three of the five (-737; 6 labels: -140). Not
+# kept: it trades failures for mediocre runs, and costs the mirror its quarter.
 # What the labels cannot tell, a person can: Pendulum is mirror-symmetric (the pole at +a turning
 # at +w is as good as at -a turning at -w), and `preference.mirror=1,-1,-1` (`--mirror` here, for
 # both sides) makes the reward pay a state and its mirror image the same, so neither a tilt nor a

@@ -469,6 +469,14 @@ def declared_mirror(env: Any) -> Mirror | None:
     return inner.mirror() if isinstance(inner, WorkbenchEnv) else None
 
 
+def env_label(env: Any) -> str:
+    """What a message calls a possibly wrapped env: "Reach with so101", or a gymnasium id."""
+    inner = getattr(env, "unwrapped", env)
+    if isinstance(inner, WorkbenchEnv):
+        return f"{inner.scene_name} with {inner.robot_name}"
+    return getattr(getattr(inner, "spec", None), "id", None) or type(inner).__name__
+
+
 def make_env(scene: str, **kwargs: Any) -> WorkbenchEnv:
     """Construct a scene's env directly (no gymnasium wrappers), e.g. for recording."""
     return WorkbenchEnv(scene, **kwargs)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.data.workspace import Workspace
-from workbench.envs.env import make_env, scene_info
+from workbench.envs.env import env_label, make_env, scene_info
 from workbench.envs.replay import with_frames
 from workbench.rewards.code.model import CodeConfig, CodeRewardModel, fit_code
 from workbench.rewards.device import compute_report
@@ -221,7 +221,7 @@ def fit_preference_in_workspace(
     meta = workspace.episodes(scene=scene)[0]["meta"]
     if config.scene_mirror:  # the episodes' robot says which mirror the scene has
         with make_env(scene, robot=meta.get("robot")) as env:
-            config = with_scene_mirror(config, env.mirror(), f"{scene} with {env.robot_name}")
+            config = with_scene_mirror(config, env.mirror(), env_label(env))
     model = fit_preference(train, scene, meta.get("features"), config, on_epoch)
     report: dict[str, Any] = {"train_labels": len(train), "members": config.members,
                               **mirror_note(config)}

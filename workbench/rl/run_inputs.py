@@ -15,7 +15,7 @@ import numpy as np
 from workbench.config import ConfigError
 from workbench.data.segments import SegmentCache
 from workbench.data.workspace import Workspace
-from workbench.envs.env import declared_mirror, make_env
+from workbench.envs.env import declared_mirror, env_label, make_env
 from workbench.envs.frames import RenderedFrames
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
@@ -219,7 +219,7 @@ def online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
         return queries_from_workspace(workspace, scene_ids=scene_ids, cache=cache)
 
     preference = with_scene_mirror(config.online.preference, declared_mirror(eval_env),
-                                   config.scene + (f" with {config.robot}" if config.robot else ""))
+                                   env_label(eval_env))
     learner = OnlinePreference(config.scene, eval_env.features,
                                replace(config.online, preference=preference), teacher,
                                workspace_labels)
