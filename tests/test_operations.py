@@ -83,6 +83,22 @@ def test_a_request_reads_back_from_the_command_it_prints(name):
     assert _parse(again)[1] == request
 
 
+def test_a_list_option_takes_commas_as_its_help_writes_them_but_a_grid_keeps_its_own():
+    """The help, the app's forms and KEY=VALUE overrides write lists with commas
+    (`mirror` 1,-1,-1); the command line reads them so too, and spaces as before."""
+    _, fit = _parse(["train-reward", "Push", "--family", "preference", "--inputs",
+                     "hand_to_cube,cube_to_target", "--hidden", "32,", "16", "--mirror",
+                     "1,-1", "1"])
+    assert fit.config.inputs == ("hand_to_cube", "cube_to_target")
+    assert (fit.config.hidden, fit.config.mirror) == ((32, 16), (1.0, -1.0, 1.0))
+    with pytest.raises(SystemExit):  # each part checked: one sign is 2
+        _parse(["train-reward", "Push", "--family", "preference", "--mirror", "1,2"])
+    _, sweep = _parse(["sweep", "Push", "--grid", "ppo.lr=1e-4,3e-4", "seed=1,2"])
+    assert sweep.grid == ("ppo.lr=1e-4,3e-4", "seed=1,2")  # a grid's values, not items
+    _, delete = _parse(["episode", "delete", "3,4", "5"])
+    assert delete.ids == (3, 4, 5)
+
+
 def test_a_request_left_at_its_family_defaults_prints_as_its_command():
     from workbench.operations.rewards import FitReward
     from workbench.rewards import families

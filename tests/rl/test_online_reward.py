@@ -223,6 +223,18 @@ def test_a_scene_mirror_the_robot_lacks_is_refused_before_training(workspace):
     assert not workspace.runs()
 
 
+def test_an_input_the_scene_lacks_is_refused_before_training_even_with_no_labels_yet(workspace):
+    """Without a teacher the first fit may never come (a person ranks in the app, or not at
+    all), so a misspelt input is refused at the start, not at the first labels."""
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
+
+    online = OnlineFeedbackConfig(preference=PreferenceConfig(inputs=("cube_to_taget",)))
+    with pytest.raises(ValueError, match=r"inputs \['cube_to_taget'\] are not observation"):
+        train_run(workspace, RunConfig(scene="Push", online_feedback=True, online=online))
+    assert not workspace.runs()
+
+
 def test_an_unknown_online_teacher_is_named(workspace):
     from workbench.rl.run import train_run
     from workbench.rl.run_config import RunConfig

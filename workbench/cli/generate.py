@@ -6,6 +6,9 @@ text and the one-line error. A nested config becomes dotted options (``--ppo.lr`
 ``"flatten"`` drops its prefix, ``"positional"`` names which of its fields are positional,
 ``"aliases"`` adds short spellings (``--steps`` for ``--ppo.total-steps``) and ``"omit"`` leaves
 out fields the request does not use (a sweep's trials take no ``--cluster`` of their own). A
+list takes its items apart on spaces and on commas (``--mirror 1,-1,-1``, as the help, the app's
+forms and ``KEY=VALUE`` overrides write it), except where ``"item_commas"`` says an item holds
+commas of its own (a sweep's ``--grid ppo.lr=1e-4,3e-4``). A
 request whose nested config depends on other options (a reward family's settings, a scene's
 defaults) says so with ``nested_defaults(known)``: the command line is read twice, once for
 those options and once with the nested options they imply.
@@ -204,6 +207,8 @@ def _add(parser: argparse.ArgumentParser, leaf: Leaf) -> None:
         del kwargs["metavar"]
     else:
         kwargs["type"] = _converter(item, leaf.meta, optional)
+    if many and not leaf.meta.get("item_commas"):
+        kwargs["type"], kwargs["action"] = _comma_items(kwargs["type"]), _Items
     if leaf.positional:
         parser.add_argument(leaf.dest, nargs="+" if many else None, **kwargs)
         return
@@ -227,6 +232,23 @@ def _converter(kind: Any, meta: typing.Mapping[str, Any], optional: bool) -> Any
 
     convert.__name__ = getattr(kind, "__name__", "value")
     return convert
+
+
+def _comma_items(convert: Any) -> Any:
+    """``convert`` applied to each comma-separated part of one word (a list per word)."""
+    def items(text: str) -> list[Any]:
+        return [convert(part.strip()) for part in text.split(",") if part.strip()]
+
+    items.__name__ = convert.__name__
+    return items
+
+
+class _Items(argparse.Action):
+    """The items of a list option's words, one list (``1,-1 -1`` gives 1, -1, -1)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, [item for word in values for item in word])
 
 
 def _help(leaf: Leaf) -> str:

@@ -111,7 +111,8 @@ class Sweep(WorkspaceRequest):
         "pattern_help": "auto, ray://HOST:PORT or HOST:PORT"})
     grid: tuple[str, ...] = field(default=(), metadata={
         "help": "KEY=V1,V2,... per swept setting (ppo.lr=1e-4,3e-4 reward=reference,sparse; "
-                "reward= also takes reward model folders); every combination is trained"})
+                "reward= also takes reward model folders); every combination is trained",
+        "item_commas": True})
     seeds: int = field(default=2, metadata={"help": "seeds per combination", "min": 1,
                                             "max": 100})
     grace: int = field(default=2, metadata={

@@ -20,12 +20,17 @@ from workbench.rewards.artifact import (
 from workbench.rewards.device import pick_device
 
 
-def _hidden_columns(features: dict[str, int], inputs: tuple[str, ...]) -> np.ndarray:
-    """Indices of the state columns outside the named ``inputs`` (none when inputs is empty)."""
+def check_inputs(features: dict[str, int], inputs: tuple[str, ...]) -> None:
+    """Refuse ``inputs`` that name no observation feature of ``features``."""
     unknown = [name for name in inputs if name not in features]
     if unknown:
         raise ValueError(f"inputs {unknown} are not observation features of this scene; "
                          f"choose from {', '.join(features)}")
+
+
+def _hidden_columns(features: dict[str, int], inputs: tuple[str, ...]) -> np.ndarray:
+    """Indices of the state columns outside the named ``inputs`` (none when inputs is empty)."""
+    check_inputs(features, inputs)
     hidden: list[int] = []
     start = 0
     for name, size in features.items():

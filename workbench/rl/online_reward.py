@@ -35,6 +35,7 @@ import numpy as np
 from workbench.config import validated
 from workbench.feedback.active import pair_disagreement
 from workbench.feedback.teachers import Teacher
+from workbench.rewards.base import check_inputs
 from workbench.rewards.preference.config import PreferenceConfig
 from workbench.rewards.preference.fit import LabelledQuery, fit_preference, preference_accuracy
 from workbench.rewards.preference.model import PreferenceRewardModel, check_mirror
@@ -97,7 +98,8 @@ class OnlinePreference:
     ):
         if teacher is None and extra_queries is None:
             raise ValueError("online reward learning needs a teacher or a source of labels")
-        check_mirror(config.preference, sum(features.values()))  # before training
+        check_inputs(features, config.preference.inputs)  # before training, not at its
+        check_mirror(config.preference, sum(features.values()))  # first labels
         self.scene, self.features, self.config = scene, features, config
         self.teacher, self.extra_queries = teacher, extra_queries
         self.rng = np.random.default_rng(config.seed)

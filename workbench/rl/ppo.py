@@ -40,7 +40,8 @@ from workbench.rl.policy import HEAD_GAIN, GaussianPolicy, gaussian_entropy, gau
 @validated
 class PPOConfig:
     total_steps: int = field(default=200_000, metadata={
-        "help": "environment steps in all", "min": 1, "max": 10**12})
+        "help": "environment steps in all, rounded down to whole updates (num_envs x "
+                "rollout_steps; at least one)", "min": 1, "max": 10**12})
     num_envs: int = field(default=8, metadata={
         "help": "parallel environments", "min": 1, "max": 4096})
     rollout_steps: int = field(default=128, metadata={
