@@ -64,6 +64,16 @@ def test_a_robot_of_another_kind_is_refused_in_one_line():
     with pytest.raises(ValueError,
                        match="robot must be the scene's own 'walker' for Walk, got 'so101'"):
         make_env("Walk", robot="so101")
+    # A run's settings are refused as they are made, before a reward or a cluster is looked
+    # for (a wrong robot in a sweep's grid would fail every trial on the cluster).
+    from workbench.config import ConfigError
+    from workbench.rl.run_config import RunConfig
+
+    with pytest.raises(ConfigError, match="robot must be a tabletop arm for Push, got 'walker'"):
+        RunConfig(scene="Push", robot="walker", reward="model")
+    with pytest.raises(ConfigError, match="unknown robot 'arm9'; known robots: arm6, arm7"):
+        RunConfig(scene="Push", robot="arm9")
+    assert RunConfig(scene="Push", robot="arm7").robot == "arm7"
 
 
 def test_a_small_arm_lays_the_table_out_within_its_reach():

@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from workbench.registry import ROBOTS, SCENES
+from workbench.registry import ROBOTS, SCENES, scene_robot
 from workbench.robot import Robot
 from workbench.sentences import checked_ground, rebind
 from workbench.sim.compose import compile_spec, compose
@@ -73,14 +73,9 @@ class WorkbenchEnv(gym.Env):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         self.scene_name = scene
+        self.robot_name = scene_robot(scene, robot)
         self.task: Task = SCENES.load(scene)(difficulty=difficulty)
-        # Another robot of the same kind (e.g. arm7 for arm6) can stand in for the scene's own.
-        self.robot_name = robot or self.task.robot
         self.robot: Robot = ROBOTS.load(self.robot_name)()
-        kind = ROBOTS.load(self.task.robot).kind
-        if self.robot_name != self.task.robot and (not kind or self.robot.kind != kind):
-            needed = f"a {kind}" if kind else f"the scene's own {self.task.robot!r}"
-            raise ValueError(f"robot must be {needed} for {scene}, got {self.robot_name!r}")
         self.control_mode = control_mode or self.task.default_control_mode or (
             self.robot.default_control_mode
         )

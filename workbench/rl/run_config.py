@@ -10,7 +10,7 @@ from typing import Any
 
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
-from workbench.registry import SCENE
+from workbench.registry import SCENE, UnknownEntryError, scene_robot
 from workbench.rewards.preference.config import with_scene_options
 from workbench.rl.distill import DistillConfig
 from workbench.rl.online_reward import OnlineFeedbackConfig
@@ -119,6 +119,11 @@ class RunConfig:
     sac: SACConfig = field(default_factory=lambda: SACConfig(her=False))
 
     def check(self) -> None:
+        if self.robot:  # by the registries, before a reward or a cluster is looked for
+            try:
+                scene_robot(self.scene, self.robot)
+            except (ValueError, UnknownEntryError) as error:
+                raise ConfigError(str(error)) from None
         if self.algorithm == "sac":
             for name, on in (("cluster", bool(self.cluster)),
                              ("online_feedback", self.online_feedback)):
