@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -108,6 +109,19 @@ def test_a_request_left_at_its_family_defaults_prints_as_its_command():
     assert line == "workbench train-reward Push --family staged"
     assert _parse(shlex.split(line)[1:])[1].config == families.get("staged").default_config(
         "Push")
+
+
+def test_a_run_printed_as_its_command_leaves_out_what_its_scene_sets_itself():
+    """Reach's runs start from its preference inputs (``RunConfig.for_scene``): `workbench
+    loop` printed them as if the person had typed them, on a run with no online feedback."""
+    from workbench.operations.training import Train
+
+    request = Train(workspace=Path("ws"), config=RunConfig.for_scene("Reach", reward="reference"))
+    line = command_line("train", request)
+    assert line == "workbench train Reach --workspace ws --reward reference"
+    assert _parse(shlex.split(line)[1:])[1] == request
+    plain = Train(workspace=Path("ws"), config=RunConfig(scene="Reach", reward="reference"))
+    assert _parse(shlex.split(command_line("train", plain))[1:])[1] == plain  # told: all
 
 
 def test_the_whole_loop_runs_from_the_command_line_as_its_stages_print(tmp_path, capsys):

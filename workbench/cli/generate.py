@@ -172,7 +172,15 @@ def _known(cls: type[Request], argv: list[str]) -> dict[str, Any]:
 
 
 def _fields_of(request: Request) -> dict[str, Any]:
-    return {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
+    """What ``nested_defaults`` reads of a made request: its fields, and the positional ones
+    inside a flattened config (Train's scene) by their own names, as the first read gives them,
+    so a printed command leaves out what the scene sets itself."""
+    known = {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
+    for f in dataclasses.fields(request):
+        if f.metadata.get("flatten") and known[f.name] is not None:
+            known |= {path: getattr(known[f.name], path) for path in f.metadata.get("positional",
+                                                                                  ())}
+    return known
 
 
 def _value_at(request: Request, leaf: Leaf) -> Any:
