@@ -53,7 +53,7 @@ def test_limits_are_checked_and_saved_and_refused_ones_change_nothing(bundle):
     for bad, says in [({"low": (0.5,), "high": (0.2,)}, "below"),
                       ({"max_velocity": (float("nan"),)}, "finite"),
                       ({"high": (2.0,)}, "action range"),
-                      ({"low": (-1.0, -1.0)}, "values")]:
+                      ({"low": (-1.0, -1.0)}, r"low: give one value per action \(\d+\), or one")]:
         with pytest.raises(ValueError, match=says):
             SetLimits(bundle=bundle, **bad).perform(Watching())
         assert (bundle / "bundle.json").read_bytes() == before

@@ -205,9 +205,13 @@ class SetLimits(Request):
                  ("low", "high", "max_velocity", "max_acceleration") if getattr(self, name)}
         if self.watchdog_timeout is not None:
             given["watchdog_timeout"] = self.watchdog_timeout
+        dims = len(current["low"])
         for name, values in given.items():
             if isinstance(values, list) and len(values) == 1:  # one value for every dimension
-                given[name] = values * len(current["low"])
+                given[name] = values * dims
+            elif isinstance(values, list) and len(values) != dims:
+                raise ConfigError(f"{name}: give one value per action ({dims}), or one for "
+                                  f"all; got {len(values)}")
         try:
             limits = save_limits(self.bundle, {**current, **given})
         except BundleError as exc:
