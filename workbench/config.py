@@ -87,7 +87,9 @@ def _problem(value: Any, hint: Any, meta: typing.Mapping[str, Any]) -> str | Non
 
 def _out_of_bounds(value: Any, meta: typing.Mapping[str, Any]) -> str | None:
     if "choices" in meta and value not in choices(meta):
-        return "must be one of " + ", ".join(repr(c) for c in choices(meta))
+        allowed = choices(meta)
+        empty = " (or empty)" if "" in allowed else ""
+        return "must be one of " + ", ".join(repr(c) for c in allowed if c != "") + empty
     if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
         return f"must be {meta.get('pattern_help', 'of the form ' + meta['pattern'])}"
     low, high = meta.get("min"), meta.get("max")

@@ -84,3 +84,16 @@ def scene_robot(scene: str, robot: str | None = None) -> str:
         needed = f"a {kind}" if kind else f"the scene's own {own!r}"
         raise ValueError(f"robot must be {needed} for {scene}, got {robot!r}")
     return robot
+
+
+def stand_ins(scene: str) -> tuple[str, ...]:
+    """The robots that can run ``scene``: its own first, then the others of its kind."""
+    own = SCENES.load(scene).robot
+    kind = ROBOTS.load(own).kind
+    return (own, *(name for name in ROBOTS.names()
+                   if kind and name != own and ROBOTS.load(name).kind == kind))
+
+
+def robot_choices() -> tuple[str, ...]:
+    """What a robot field takes: a registered robot, or "" for the scene's own."""
+    return ("", *ROBOTS.names())

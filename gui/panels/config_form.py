@@ -116,10 +116,12 @@ def rebased(form: ConfigForm | None, defaults: Any, hidden: tuple[str, ...] = ()
     if form is not None and type(form.defaults) is type(defaults):
         kept = {path: value for path, value in form.edits().items()
                 if _at(defaults, path) == _at(form.defaults, path)}
-    try:
-        shown = cfg.with_values(defaults, kept)
-    except ConfigError:  # edits that only held together with the old defaults
-        shown = defaults
+    shown = defaults
+    for path, value in kept.items():
+        try:
+            shown = cfg.with_values(shown, {path: value})
+        except ConfigError:  # an edit that only held with the old scene (its robot)
+            continue
     return ConfigForm(shown, hidden, defaults=defaults)
 
 

@@ -29,6 +29,7 @@ from gui.panels.config_form import ConfigForm, rebased
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
 from workbench.config import ConfigError
+from workbench.registry import stand_ins
 from workbench.rl.run_config import ALGORITHMS as RUN_ALGORITHMS
 from workbench.rl.run_config import RunConfig
 from workbench.session import Session
@@ -88,8 +89,7 @@ class TrainPanel(QWidget):
     def _scene_changed(self) -> None:
         # The settings start from the new scene's (what its online reward reads), keeping
         # what the person changed where the new scene does not set it.
-        self.more.setWidget(rebased(self.more.widget(), RunConfig.for_scene(self.session.scene),
-                                    OWN_FIELDS))
+        self.more.setWidget(self._more_form(self.more.widget()))
         self._sync(False)
         self.refresh()
 
@@ -143,10 +143,24 @@ class TrainPanel(QWidget):
         more.setWidgetResizable(True)
         more.setMinimumHeight(200)  # open, the panel scrolls rather than squeeze it
         more.setMaximumHeight(260)
-        more.setWidget(ConfigForm(RunConfig.for_scene(self.session.scene), OWN_FIELDS))
+        more.setWidget(self._more_form(None))
         more.setVisible(False)
         toggle.toggled.connect(more.setVisible)
         return toggle, more
+
+    def _more_form(self, old: ConfigForm | None) -> ConfigForm:
+        """The scene's settings with the person's edits of ``old`` kept where they still hold;
+        its robot list offers the robots that can run the scene, not every one registered."""
+        form = rebased(old, RunConfig.for_scene(self.session.scene), OWN_FIELDS)
+        robots = form.widget("robot")
+        chosen = robots.currentData()
+        robots.clear()
+        own, *others = stand_ins(self.session.scene)
+        robots.addItem(f"{own} (the scene's own)", "")
+        for name in others:
+            robots.addItem(name, name)
+        robots.setCurrentIndex(max(robots.findData(chosen), 0))
+        return form
 
     def _buttons(self) -> QHBoxLayout:
         """Start, pause, stop, and continue the newest stopped run."""

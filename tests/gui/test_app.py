@@ -120,6 +120,24 @@ def test_a_scene_change_keeps_the_settings_the_person_changed(window):
     assert reward.settings_box.widget() is reward.settings
 
 
+def test_the_robot_list_offers_the_robots_that_can_run_the_scene(window):
+    """Push's list: its own arm first, then the other tabletop arms; a robot chosen for Push
+    goes where the new scene cannot take it (the cheetah's), and the other edits stay."""
+    train = window.panels["Train"]
+    robots = train.more.widget().widget("robot")
+    offered = [robots.itemData(i) for i in range(robots.count())]
+    assert offered == ["", "arm7", "panda", "so101"]
+    assert robots.itemText(0) == "arm6 (the scene's own)"
+    robots.setCurrentIndex(robots.findData("panda"))
+    train.more.widget().widget("eval_episodes").setValue(7)
+    window.session.set_scene("Reach")  # a tabletop scene too: the Panda stays
+    assert (train.run_config().robot, train.run_config().eval_episodes) == ("panda", 7)
+    window.session.set_scene("CheetahRun")
+    robots = train.more.widget().widget("robot")
+    assert [robots.itemText(i) for i in range(robots.count())] == ["cheetah (the scene's own)"]
+    assert (train.run_config().robot, train.run_config().eval_episodes) == ("", 7)
+
+
 def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     panel = window.panels["Record"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)

@@ -10,7 +10,7 @@ from typing import Any
 
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
-from workbench.registry import SCENE, UnknownEntryError, scene_robot
+from workbench.registry import SCENE, UnknownEntryError, robot_choices, scene_robot
 from workbench.rewards.preference.config import with_scene_options
 from workbench.rl.distill import DistillConfig
 from workbench.rl.online_reward import OnlineFeedbackConfig
@@ -40,7 +40,7 @@ class RunConfig:
                 "the policy learns each, and the policy is evaluated on the sentence's"})
     robot: str = field(default="", metadata={
         "help": "train with another robot of the scene's kind (so101, panda, arm7 on the "
-                "tabletop scenes); empty: the scene's own"})
+                "tabletop scenes); empty: the scene's own", "choices": robot_choices})
     randomize: bool = field(default=False, metadata={
         "help": "train under the robot's own domain randomization (its gains, damping, "
                 "friction, masses, sensor noise and a tick of latency, as the robot's author "
