@@ -140,7 +140,7 @@ def _widget(value: Any, hint: Any, meta: typing.Mapping[str, Any]):
     if "choices" in meta and typing.get_origin(hint) is not tuple:  # a tuple's entries: text
         combo = QComboBox()
         for choice in cfg.choices(meta):
-            combo.addItem(str(choice), choice)
+            combo.addItem("(none)" if choice == "" else str(choice), choice)
         combo.setCurrentIndex(max(combo.findData(value), 0))
         return combo, combo.currentData
     if hint is int:

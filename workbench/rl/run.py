@@ -21,7 +21,6 @@ from workbench.data.processes import alive_here, running_here
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env
 from workbench.envs.goal import GoalEnv
-from workbench.feedback.teachers import TEACHERS
 from workbench.rewards.preference.config import mirror_note
 from workbench.rewards.workflow import store_model
 from workbench.rl.checkpoint import CHECKPOINT, can_go_on, run_checkpoint, stored_updates
@@ -202,9 +201,6 @@ def _checked(config: RunConfig, resume_dir: Path | None, workspace: Workspace) -
             raise ValueError(f"--resume {resume_dir}: {why}, and starting it over would lose "
                              f"the {logged} update{'s' * (logged != 1)} it logged; start a new "
                              "run")
-    if config.online_teacher and config.online_teacher not in TEACHERS:
-        raise ValueError(f"unknown teacher {config.online_teacher!r}; choose one of "
-                         f"{', '.join(TEACHERS)} or leave it empty")
     if config.goal and config.reward == "latest":  # a sentence alone: its grounded reward
         config = replace(config, reward="grounded")
     if config.reward == "grounded" and not config.goal:

@@ -10,6 +10,7 @@ from typing import Any
 
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
+from workbench.feedback.teachers import TEACHERS
 from workbench.registry import SCENE, UnknownEntryError, robot_choices, scene_robot
 from workbench.rewards.preference.config import with_scene_options
 from workbench.rl.distill import DistillConfig
@@ -83,8 +84,8 @@ class RunConfig:
                   "the reward refits on the scene's labels as they arrive"})
     online_teacher: str = field(
         default="",
-        metadata={"help": "a synthetic teacher (oracle, stoc, myopic, mistake, skip, equal) "
-                  "that also answers queries on the policy's segments; empty: people only"})
+        metadata={"help": "a synthetic teacher (B-Pref's) that also answers queries on the "
+                  "policy's segments; empty: people only", "choices": ("", *TEACHERS)})
     online_clips: int = field(
         default=2, metadata={
             "help": "policy episodes recorded per feedback round", "min": 0, "max": 1000})
