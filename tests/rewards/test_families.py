@@ -182,3 +182,25 @@ def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, 
         assert offered == families.fittable() and "toy" in offered
     finally:
         session.close()
+
+
+def test_a_state_reward_is_refused_over_two_robots_takes_until_one_robots_are_left(tmp_path,
+                                                                                    capsys):
+    """The SO-101's takes beside arm6's in one scene: their observations differ, so a state
+    reward (demonstrations or rankings) names the robots in one line instead of numpy's
+    stacking error; with the other robot's takes deleted it fits."""
+    ws = str(tmp_path / "ws")
+    for robot in ("so101", ""):
+        assert main(["record", "Push", "--scripted", "2", "--random", "2", "--workspace", ws,
+                     *(["--robot", robot] if robot else [])]) == 0
+    assert main(["teach", "Push", "--labels", "6", "--workspace", ws]) == 0
+    capsys.readouterr()
+    for family in ("progress", "preference"):
+        assert main(["train-reward", "Push", "--family", family, "--workspace", ws]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith("workbench train-reward: error: Push's episodes here come "
+                                "from robots whose observations differ (so101: ")
+        assert "arm6: " in error and "\n" not in error
+    assert main(["episode", "delete", "1", "2", "3", "4", "--workspace", ws]) == 0  # so101's
+    assert main(["train-reward", "Push", "--family", "progress", "--epochs", "2",
+                 "--workspace", ws]) == 0

@@ -186,6 +186,11 @@ def test_a_run_learns_its_reward_online_from_workspace_labels_and_a_teacher(work
                  for i, perturbed in enumerate((False, True)))
     env.close()
     workspace.add_preference([(good, 40, 60), (bad, 40, 60)], "left")  # a person's label
+    # A label on the SO-101's takes: other observations, so this arm6 run leaves it out.
+    so101 = make_env("Push", robot="so101")
+    takes = record_policy_episodes(so101, workspace, scripted_policy(so101, 0), 2, "scripted")
+    so101.close()
+    workspace.add_preference([(takes[0], 40, 60), (takes[1], 40, 60)], "right")
     config = RunConfig(
         scene="Push", online_feedback=True, online_teacher="oracle", online_clips=1,
         checkpoint_every=0, tensorboard=False, eval_episodes=2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -81,6 +82,7 @@ def fit_code_in_workspace(
     of the scene (it learns nothing, so nothing is held out)."""
     config = config or CodeConfig()
     demos, negatives, _, _ = _split_demos(workspace, scene, 0.0)
+    _one_robot(demos + negatives, scene)
     features = _declared_features(demos)
     load = workspace.load_episode
     demo_episodes = [load(r["id"]) for r in demos]
@@ -93,6 +95,7 @@ def fit_code_in_workspace(
 
 def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch):
     train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
+    _one_robot(train + train_neg + held + held_neg, scene)  # frames would stack; states not
     features = _declared_features(train)
     load = workspace.load_episode
     model = fit([load(r["id"]) for r in train], scene, features,
@@ -203,7 +206,8 @@ def fit_preference_in_workspace(
 ) -> tuple[PreferenceRewardModel, dict[str, Any]]:
     """Fit on the workspace's pair and ranking labels of ``scene``; every fifth strict pair label
     is held out (when there are at least 10) to report preference accuracy."""
-    scene_ids = {r["id"] for r in workspace.episodes(scene=scene)}
+    rows = {r["id"]: r for r in workspace.episodes(scene=scene)}
+    scene_ids = set(rows)
     prefs = [p for p in workspace.preferences() if all(s[0] in scene_ids for s in p.segments)]
     if not prefs:
         raise ValueError(
@@ -218,7 +222,8 @@ def fit_preference_in_workspace(
     held_idx = set(strict[step - 1 :: step]) if step and len(strict) >= 10 else set()
     train = [q for i, q in enumerate(queries) if i not in held_idx]
     held = [queries[i] for i in sorted(held_idx)]
-    meta = workspace.episodes(scene=scene)[0]["meta"]
+    meta = _one_robot([rows[i] for i in sorted({s[0] for p in prefs for s in p.segments})],
+                      scene)
     if config.scene_mirror:  # the episodes' robot says which mirror the scene has
         with make_env(scene, robot=meta.get("robot")) as env:
             config = with_scene_mirror(config, env.mirror(), env_label(env))
@@ -254,6 +259,23 @@ def perceptual_defaults(scene: str) -> PerceptualConfig:
     options = {**({"cameras": cameras} if cameras else {}), "mirror": task.mirrored_layouts,
                **task.perceptual_options}
     return replace(PerceptualConfig(), **options)
+
+
+def _one_robot(rows: list[dict[str, Any]], scene: str) -> dict[str, Any]:
+    """The metadata of ``rows``, refused where they come from robots whose observations differ
+    (a state reward reads one layout; arm7's takes beside arm6's do not stack)."""
+    layouts: dict[str, list[str]] = {}
+    for row in rows:
+        layouts.setdefault(json.dumps(row["meta"].get("features")), []).append(
+            row["meta"].get("robot") or "?")
+    if len(layouts) > 1:
+        counts = "; ".join(f"{', '.join(sorted(set(robots)))}: {len(robots)}"
+                           for robots in layouts.values())
+        raise ValueError(f"{scene}'s episodes here come from robots whose observations differ "
+                         f"({counts} episodes); a state reward reads one robot's: record each "
+                         "robot in a workspace of its own (--workspace), or delete the other "
+                         "robot's (`workbench episode delete`)")
+    return rows[0]["meta"]
 
 
 def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:

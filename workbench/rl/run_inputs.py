@@ -211,12 +211,12 @@ def online_feedback(workspace: Workspace, config: RunConfig, envs, eval_env):
     learner then refits on every label of the scene's episodes, plus its synthetic teacher's.
     """
     teacher = TEACHERS[config.online_teacher] if config.online_teacher else None
-    scene_ids = {row["id"] for row in workspace.episodes(scene=config.scene)}
     cache = SegmentCache(workspace)  # each episode is read once over the whole run
 
-    def workspace_labels():
-        scene_ids.update(row["id"] for row in workspace.episodes(scene=config.scene))
-        return queries_from_workspace(workspace, scene_ids=scene_ids, cache=cache)
+    def workspace_labels():  # of the episodes this run's robot could have recorded
+        ids = {row["id"] for row in workspace.episodes(scene=config.scene)
+               if row["meta"].get("features") == eval_env.features}
+        return queries_from_workspace(workspace, scene_ids=ids, cache=cache)
 
     preference = with_scene_mirror(config.online.preference, declared_mirror(eval_env),
                                    env_label(eval_env))
