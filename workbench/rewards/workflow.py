@@ -222,12 +222,12 @@ def fit_preference_in_workspace(
     held_idx = set(strict[step - 1 :: step]) if step and len(strict) >= 10 else set()
     train = [q for i, q in enumerate(queries) if i not in held_idx]
     held = [queries[i] for i in sorted(held_idx)]
-    meta = _one_robot([rows[i] for i in sorted({s[0] for p in prefs for s in p.segments})],
-                      scene)
+    labelled = [rows[i] for i in sorted({s[0] for p in prefs for s in p.segments})]
+    meta = _one_robot(labelled, scene)
     if config.scene_mirror:  # the episodes' robot says which mirror the scene has
         with make_env(scene, robot=meta.get("robot")) as env:
             config = with_scene_mirror(config, env.mirror(), env_label(env))
-    model = fit_preference(train, scene, meta.get("features"), config, on_epoch)
+    model = fit_preference(train, scene, _declared_features(labelled), config, on_epoch)
     report: dict[str, Any] = {"train_labels": len(train), "members": config.members,
                               **mirror_note(config)}
     if held:
