@@ -201,6 +201,9 @@ def test_a_state_reward_is_refused_over_two_robots_takes_until_one_robots_are_le
         assert error.startswith("workbench train-reward: error: Push's episodes here come "
                                 "from robots whose observations differ (so101: ")
         assert "arm6: " in error and "\n" not in error
+    out = str(tmp_path / "push.hdf5")  # a dataset too: one robot's, said the same way
+    assert main(["dataset", "export", out, "--scene", "Push", "--workspace", ws]) == 2
+    assert "observations differ (so101: " in capsys.readouterr().err
     assert main(["episode", "delete", "1", "2", "3", "4", "--workspace", ws]) == 0  # so101's
     assert main(["train-reward", "Push", "--family", "progress", "--epochs", "2",
                  "--workspace", ws]) == 0

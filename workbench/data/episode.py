@@ -166,3 +166,22 @@ class EpisodeWriter:
         # An exception keeps what was written (status stays "recording", recoverable).
         if not self.closed:
             self._close_files()
+
+
+def one_robot(rows: list[dict[str, Any]], scene: str, why: str) -> dict[str, Any]:
+    """The metadata of episode ``rows``, refused where they come from robots whose
+    observations differ (arm7's takes beside arm6's do not stack); ``why`` says who needs one
+    layout ("a state reward reads one robot's")."""
+    layouts: dict[str, list[str]] = {}
+    for row in rows:
+        layouts.setdefault(json.dumps(row["meta"].get("features")), []).append(
+            row["meta"].get("robot") or "?")
+    if len(layouts) > 1:
+        counts = "; ".join(f"{', '.join(sorted(set(robots)))}: {len(robots)}"
+                           for robots in layouts.values())
+        raise ValueError(f"{scene}'s episodes here come from robots whose observations differ "
+                         f"({counts} episodes); {why}: record each robot in a workspace of its "
+                         "own (--workspace), or delete the other robot's (`workbench episode "
+                         "delete`)")
+    meta: dict[str, Any] = rows[0]["meta"]
+    return meta

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from workbench.data.episode import one_robot
 from workbench.data.workspace import Workspace
 from workbench.envs.env import env_label, make_env, scene_info
 from workbench.envs.replay import with_frames
@@ -41,6 +41,7 @@ NEGATIVE_SOURCES = ("random", "policy", "perturbed")
 # A take-over that ends in success is a demonstration: a person finished what the policy began
 # (its frames before the take-over count towards success as a demo's do).
 DEMO_SOURCES = ("teleop", "scripted", "takeover")
+STATES = "a state reward reads one robot's"  # why takes of two robots are refused
 HINDSIGHT_FRAMES = 40  # per take, for a vision-language model where the sentence chooses
 
 
@@ -82,7 +83,7 @@ def fit_code_in_workspace(
     of the scene (it learns nothing, so nothing is held out)."""
     config = config or CodeConfig()
     demos, negatives, _, _ = _split_demos(workspace, scene, 0.0)
-    _one_robot(demos + negatives, scene)
+    one_robot(demos + negatives, scene, STATES)
     features = _declared_features(demos)
     load = workspace.load_episode
     demo_episodes = [load(r["id"]) for r in demos]
@@ -95,7 +96,7 @@ def fit_code_in_workspace(
 
 def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch):
     train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
-    _one_robot(train + train_neg + held + held_neg, scene)  # frames would stack; states not
+    one_robot(train + train_neg + held + held_neg, scene, STATES)  # frames would stack
     features = _declared_features(train)
     load = workspace.load_episode
     model = fit([load(r["id"]) for r in train], scene, features,
@@ -223,7 +224,7 @@ def fit_preference_in_workspace(
     train = [q for i, q in enumerate(queries) if i not in held_idx]
     held = [queries[i] for i in sorted(held_idx)]
     labelled = [rows[i] for i in sorted({s[0] for p in prefs for s in p.segments})]
-    meta = _one_robot(labelled, scene)
+    meta = one_robot(labelled, scene, STATES)
     if config.scene_mirror:  # the episodes' robot says which mirror the scene has
         with make_env(scene, robot=meta.get("robot")) as env:
             config = with_scene_mirror(config, env.mirror(), env_label(env))
@@ -259,23 +260,6 @@ def perceptual_defaults(scene: str) -> PerceptualConfig:
     options = {**({"cameras": cameras} if cameras else {}), "mirror": task.mirrored_layouts,
                **task.perceptual_options}
     return replace(PerceptualConfig(), **options)
-
-
-def _one_robot(rows: list[dict[str, Any]], scene: str) -> dict[str, Any]:
-    """The metadata of ``rows``, refused where they come from robots whose observations differ
-    (a state reward reads one layout; arm7's takes beside arm6's do not stack)."""
-    layouts: dict[str, list[str]] = {}
-    for row in rows:
-        layouts.setdefault(json.dumps(row["meta"].get("features")), []).append(
-            row["meta"].get("robot") or "?")
-    if len(layouts) > 1:
-        counts = "; ".join(f"{', '.join(sorted(set(robots)))}: {len(robots)}"
-                           for robots in layouts.values())
-        raise ValueError(f"{scene}'s episodes here come from robots whose observations differ "
-                         f"({counts} episodes); a state reward reads one robot's: record each "
-                         "robot in a workspace of its own (--workspace), or delete the other "
-                         "robot's (`workbench episode delete`)")
-    return rows[0]["meta"]
 
 
 def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.data.episode import Episode
+from workbench.data.episode import Episode, one_robot
 from workbench.data.workspace import Workspace
 
 
@@ -15,6 +15,8 @@ def load_episodes(workspace: Workspace, episode_ids: list[int] | None,
     ids = episode_ids if episode_ids is not None else [r["id"] for r in rows]
     if not ids:
         raise ValueError(f"no saved episodes{' of ' + scene if scene else ''} to export")
+    if scene and episode_ids is None:
+        one_robot(rows, scene, "a dataset holds one robot's")
     episodes = [workspace.load_episode(i) for i in ids]
     shapes = {(e["state"].shape[1:], e["action"].shape[1:]) for e in episodes}
     if len(shapes) > 1:
