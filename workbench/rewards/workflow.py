@@ -96,7 +96,7 @@ def fit_code_in_workspace(
 
 def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch):
     train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
-    one_robot(train + train_neg + held + held_neg, scene, STATES)  # frames would stack
+    one_robot(train + train_neg + held + held_neg, scene, STATES)  # frame rewards take both
     features = _declared_features(train)
     load = workspace.load_episode
     model = fit([load(r["id"]) for r in train], scene, features,
