@@ -4,6 +4,7 @@ exists, and a family registered in a test reaches the CLI, the Reward panel and 
 from __future__ import annotations
 
 import ast
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,26 +185,31 @@ def test_a_registered_family_reaches_the_cli_the_panel_and_training(toy_family, 
         session.close()
 
 
-def test_a_state_reward_is_refused_over_two_robots_takes_until_one_robots_are_left(tmp_path,
-                                                                                    capsys):
+def test_a_state_reward_over_two_robots_takes_is_fitted_on_the_one_named(tmp_path, capsys):
     """The SO-101's takes beside arm6's in one scene: their observations differ, so a state
     reward (demonstrations or rankings) names the robots in one line instead of numpy's
-    stacking error; with the other robot's takes deleted it fits."""
+    stacking error, and `--robot` fits on one robot's takes (and labels)."""
+    from workbench.rewards import load_reward_model
+
     ws = str(tmp_path / "ws")
     for robot in ("so101", ""):
         assert main(["record", "Push", "--scripted", "2", "--random", "2", "--workspace", ws,
                      *(["--robot", robot] if robot else [])]) == 0
-    assert main(["teach", "Push", "--labels", "6", "--workspace", ws]) == 0
+    assert main(["teach", "Push", "--labels", "12", "--workspace", ws]) == 0
     capsys.readouterr()
     for family in ("progress", "preference"):
         assert main(["train-reward", "Push", "--family", family, "--workspace", ws]) == 2
         error = capsys.readouterr().err.strip()
         assert error.startswith("workbench train-reward: error: Push's episodes here come "
                                 "from robots whose observations differ (so101: ")
-        assert "arm6: " in error and "\n" not in error
+        assert error.endswith("name one (arm6 or so101) with --robot") and "\n" not in error
     out = str(tmp_path / "push.hdf5")  # a dataset too: one robot's, said the same way
     assert main(["dataset", "export", out, "--scene", "Push", "--workspace", ws]) == 2
     assert "observations differ (so101: " in capsys.readouterr().err
-    assert main(["episode", "delete", "1", "2", "3", "4", "--workspace", ws]) == 0  # so101's
-    assert main(["train-reward", "Push", "--family", "progress", "--epochs", "2",
-                 "--workspace", ws]) == 0
+    for family, robot in (("progress", "so101"), ("preference", "arm6")):
+        assert main(["train-reward", "Push", "--family", family, "--robot", robot,
+                     "--epochs", "2", "--workspace", ws]) == 0
+        model = load_reward_model(json.loads(capsys.readouterr().out)["path"])
+        assert model.features["joint_pos"] == (5 if robot == "so101" else 6)
+    assert main(["train-reward", "Push", "--robot", "walker", "--workspace", ws]) == 2
+    assert "robot must be a tabletop arm for Push, got 'walker'" in capsys.readouterr().err

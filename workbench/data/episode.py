@@ -171,7 +171,7 @@ class EpisodeWriter:
 def one_robot(rows: list[dict[str, Any]], scene: str, why: str) -> dict[str, Any]:
     """The metadata of episode ``rows``, refused where they come from robots whose
     observations differ (arm7's takes beside arm6's do not stack); ``why`` says who needs one
-    layout ("a state reward reads one robot's")."""
+    layout and what to do, ``{robots}`` in it naming the robots found ("arm6 or so101")."""
     layouts: dict[str, list[str]] = {}
     for row in rows:
         layouts.setdefault(json.dumps(row["meta"].get("features")), []).append(
@@ -179,9 +179,8 @@ def one_robot(rows: list[dict[str, Any]], scene: str, why: str) -> dict[str, Any
     if len(layouts) > 1:
         counts = "; ".join(f"{', '.join(sorted(set(robots)))}: {len(robots)}"
                            for robots in layouts.values())
+        found = " or ".join(sorted({r for robots in layouts.values() for r in robots}))
         raise ValueError(f"{scene}'s episodes here come from robots whose observations differ "
-                         f"({counts} episodes); {why}: record each robot in a workspace of its "
-                         "own (--workspace), or delete the other robot's (`workbench episode "
-                         "delete`)")
+                         f"({counts} episodes); {why.format(robots=found)}")
     meta: dict[str, Any] = rows[0]["meta"]
     return meta

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from workbench.config import validated
+from workbench.config import ConfigError, validated
 from workbench.data.workspace import Workspace
 from workbench.envs.replay import env_for
 from workbench.feedback.labels import teach
 from workbench.feedback.teachers import TEACHERS
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.progress import Cancelled, reporting
-from workbench.registry import SCENE, SCENES
+from workbench.registry import SCENE, SCENES, robot_choices, scene_robot
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards, has_named_objects
@@ -37,6 +37,9 @@ class FitReward(WorkspaceRequest):
     # Its class is the family's config class; its default, the family's defaults for the scene.
     config: Any = field(default=None, metadata={"help": "the family's settings",
                                                 "flatten": True})
+    robot: str = field(default="", metadata={
+        "help": "fit on this robot's takes only (a state reward reads one robot's, where the "
+                "scene has takes of several); empty: every take", "choices": robot_choices})
     cluster: str = field(default="", metadata={
         "help": "fit as a task on a Ray cluster (auto, HOST:PORT, ray://HOST:PORT; a GPU node "
                 "when the cluster has one), its model stored in the workspace; the scene's "
@@ -44,6 +47,11 @@ class FitReward(WorkspaceRequest):
                 "empty: here"})
 
     def check(self) -> None:
+        if self.robot:
+            try:
+                scene_robot(self.scene, self.robot)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
         check_reachable(self.cluster)
 
     @classmethod
@@ -76,7 +84,9 @@ class FitReward(WorkspaceRequest):
 
         with reporting(on_stage):
             try:
-                _, report = entry.fit_function()(ws, self.scene, settings, on_epoch=on_epoch)
+                chosen = {"robot": self.robot} if self.robot else {}  # plugins may not take it
+                _, report = entry.fit_function()(ws, self.scene, settings, on_epoch=on_epoch,
+                                                 **chosen)
             except Cancelled as exc:
                 return {"family": self.family, "cancelled": str(exc)}
         return {"family": self.family, **report}

@@ -59,7 +59,9 @@ class RewardFamily:
     title: str  # one line for the Reward panel's list
     consumes: Consumes
     model: str  # "module:Class" with ``family`` (the artifact's name) and ``config_class``
-    fit: str | None = None  # "module:function(workspace, scene, config, on_epoch=None)"
+    # "module:function(workspace, scene, config, on_epoch=None[, robot=''])": ``robot`` is
+    # passed only where a person names one (`train-reward --robot so101`).
+    fit: str | None = None
     scene_defaults: str | None = None  # "module:function(scene) -> config"
     # A config field naming a folder on this computer that the fit reads (CLIP's checkpoint):
     # the Reward panel asks for it with a folder picker.

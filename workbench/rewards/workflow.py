@@ -10,6 +10,7 @@ from workbench.data.episode import one_robot
 from workbench.data.workspace import Workspace
 from workbench.envs.env import env_label, make_env, scene_info
 from workbench.envs.replay import with_frames
+from workbench.registry import scene_robot
 from workbench.rewards.code.model import CodeConfig, CodeRewardModel, fit_code
 from workbench.rewards.device import compute_report
 from workbench.rewards.language.clip import ClipConfig, ClipGoalModel, fit_clip
@@ -41,7 +42,8 @@ NEGATIVE_SOURCES = ("random", "policy", "perturbed")
 # A take-over that ends in success is a demonstration: a person finished what the policy began
 # (its frames before the take-over count towards success as a demo's do).
 DEMO_SOURCES = ("teleop", "scripted", "takeover")
-STATES = "a state reward reads one robot's"  # why takes of two robots are refused
+# Why takes of two robots are refused, and what to do (their observations differ).
+STATES = "a state reward reads one robot's takes: name one ({robots}) with --robot"
 HINDSIGHT_FRAMES = 40  # per take, for a vision-language model where the sentence chooses
 
 
@@ -51,13 +53,15 @@ def fit_progress_in_workspace(
     config: ProgressConfig = ProgressConfig(),
     held_out_fraction: float = 0.2,
     on_epoch: Callable[[int, float], bool | None] | None = None,
+    robot: str = "",
 ) -> tuple[ProgressRewardModel, dict[str, Any]]:
     """Fit on the scene's successful demos (teleop or scripted), failed rollouts as negatives.
 
     Every fifth successful demo is held out (when there are at least 5) to measure the reward
     against ground-truth progress; the report is saved with the model.
     """
-    return _fit_from_demos(workspace, scene, fit_progress, config, held_out_fraction, on_epoch)
+    return _fit_from_demos(workspace, scene, fit_progress, config, held_out_fraction, on_epoch,
+                           robot)
 
 
 def fit_staged_in_workspace(
@@ -66,10 +70,12 @@ def fit_staged_in_workspace(
     config: StagedConfig = StagedConfig(),
     held_out_fraction: float = 0.2,
     on_epoch: Callable[[int, float], bool | None] | None = None,
+    robot: str = "",
 ) -> tuple[StagedProgressModel, dict[str, Any]]:
     """The stage-aware progress family, on the same split as :func:`fit_progress_in_workspace`;
     stage labels come from the scene's stage predicates, replayed from the saved states."""
-    return _fit_from_demos(workspace, scene, fit_staged, config, held_out_fraction, on_epoch)
+    return _fit_from_demos(workspace, scene, fit_staged, config, held_out_fraction, on_epoch,
+                           robot)
 
 
 def fit_code_in_workspace(
@@ -78,11 +84,12 @@ def fit_code_in_workspace(
     config: CodeConfig | None = None,
     held_out_fraction: float = 0.0,
     on_epoch: Callable[[int, float], bool | None] | None = None,
+    robot: str = "",
 ) -> tuple[CodeRewardModel, dict[str, Any]]:
     """Reward code, stored with its source and measured on every recorded demo and failed take
     of the scene (it learns nothing, so nothing is held out)."""
     config = config or CodeConfig()
-    demos, negatives, _, _ = _split_demos(workspace, scene, 0.0)
+    demos, negatives, _, _ = _split_demos(workspace, scene, 0.0, robot)
     one_robot(demos + negatives, scene, STATES)
     features = _declared_features(demos)
     load = workspace.load_episode
@@ -94,8 +101,8 @@ def fit_code_in_workspace(
     return model, store_model(workspace, model, scene, report)
 
 
-def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch):
-    train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
+def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch, robot=""):
+    train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction, robot)
     one_robot(train + train_neg + held + held_neg, scene, STATES)  # frame rewards take both
     features = _declared_features(train)
     load = workspace.load_episode
@@ -118,12 +125,13 @@ def fit_perceptual_in_workspace(
     config: PerceptualConfig = PerceptualConfig(),
     held_out_fraction: float = 0.2,
     on_epoch: Callable[[int, float], bool | None] | None = None,
+    robot: str = "",
 ) -> tuple[PerceptualProgressModel, dict[str, Any]]:
     """The progress reward from camera frames: the same split as
     :func:`fit_progress_in_workspace`; takes recorded without the model's cameras get their
     frames rendered from their saved states (at the model's image size, not changing them)."""
     return _fit_on_frames(workspace, scene, fit_perceptual_progress, config, config,
-                          held_out_fraction, on_epoch)
+                          held_out_fraction, on_epoch, robot)
 
 
 def fit_vision_language_in_workspace(
@@ -132,11 +140,12 @@ def fit_vision_language_in_workspace(
     config: VisionLanguageConfig = VisionLanguageConfig(),
     held_out_fraction: float = 0.2,
     on_epoch: Callable[[int, float], bool | None] | None = None,
+    robot: str = "",
 ) -> tuple[VisionLanguageProgressModel, dict[str, Any]]:
     """Progress towards a goal sentence from camera frames, fitted on the demos with their goal
     texts (and the failed takes); the same split and report as the perceptual family."""
     return _fit_on_frames(workspace, scene, fit_vision_language, config, config.frames,
-                          held_out_fraction, on_epoch)
+                          held_out_fraction, on_epoch, robot)
 
 
 def fit_clip_in_workspace(
@@ -145,6 +154,7 @@ def fit_clip_in_workspace(
     config: ClipConfig | None = None,
     held_out_fraction: float = 0.0,
     on_epoch: Callable[[int, float], bool | None] | None = None,
+    robot: str = "",
 ) -> tuple[ClipGoalModel, dict[str, Any]]:
     """A zero-shot CLIP goal reward from a local checkpoint, measured on every recorded demo
     and failed take of the scene (rendered with its cameras where they were not recorded),
@@ -157,13 +167,13 @@ def fit_clip_in_workspace(
         config = replace(config, goal=newest["text"],
                          baseline=newest.get("baseline") or config.baseline)
     return _fit_on_frames(workspace, scene, fit_clip, config, config, held_out_fraction,
-                          on_epoch)
+                          on_epoch, robot)
 
 
 def _fit_on_frames(workspace: Workspace, scene: str, fit: Callable[..., Any], config: Any,
                    frames: Any, held_out_fraction: float,  # cameras, image_size
-                   on_epoch: Callable[[int, float], bool | None] | None):
-    train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction)
+                   on_epoch: Callable[[int, float], bool | None] | None, robot: str = ""):
+    train, train_neg, held, held_neg = _split_demos(workspace, scene, held_out_fraction, robot)
 
     def load(rows):
         return [with_frames(workspace.load_episode(r["id"]), tuple(frames.cameras),
@@ -204,10 +214,11 @@ def fit_preference_in_workspace(
     config: PreferenceConfig = PreferenceConfig(),
     held_out_fraction: float = 0.2,
     on_epoch: Callable[[int, float], bool | None] | None = None,
+    robot: str = "",
 ) -> tuple[PreferenceRewardModel, dict[str, Any]]:
     """Fit on the workspace's pair and ranking labels of ``scene``; every fifth strict pair label
     is held out (when there are at least 10) to report preference accuracy."""
-    rows = {r["id"]: r for r in workspace.episodes(scene=scene)}
+    rows = {r["id"]: r for r in robots_takes(workspace, scene, robot)}
     scene_ids = set(rows)
     prefs = [p for p in workspace.preferences() if all(s[0] in scene_ids for s in p.segments)]
     if not prefs:
@@ -262,6 +273,16 @@ def perceptual_defaults(scene: str) -> PerceptualConfig:
     return replace(PerceptualConfig(), **options)
 
 
+def robots_takes(workspace: Workspace, scene: str, robot: str = "") -> list[dict[str, Any]]:
+    """The scene's episodes, only ``robot``'s where given (a take that names no robot is the
+    scene's own robot's)."""
+    rows = workspace.episodes(scene=scene)
+    if not robot:
+        return rows
+    own, wanted = scene_robot(scene), scene_robot(scene, robot)  # a robot of another kind: refused
+    return [r for r in rows if (r["meta"].get("robot") or own) == wanted]
+
+
 def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:
     """The observation layout the episodes were recorded with (name -> size)."""
     features = rows[0]["meta"].get("features")
@@ -270,11 +291,11 @@ def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:
     return dict(features)
 
 
-def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float):
-    """Successful demos (teleop, scripted or a person's take-over) and failed rollouts, each
-    split into train and held out: every fifth demo (when there are at least 5) and every
-    fifth failure."""
-    rows = workspace.episodes(scene=scene)
+def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float, robot: str = ""):
+    """Successful demos (teleop, scripted or a person's take-over) and failed rollouts (of
+    ``robot`` where given), each split into train and held out: every fifth demo (when there
+    are at least 5) and every fifth failure."""
+    rows = robots_takes(workspace, scene, robot)
     demos = [r for r in rows if r["source"] in DEMO_SOURCES and r["success"]]
     if not demos:
         where = f"no successful demonstrations of {scene} in {workspace.root}"
