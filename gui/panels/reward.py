@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
 from gui.panels.common import curve_key, heading, note, pixmap_from_rgb, scrolling
 from gui.panels.config_form import ConfigForm, rebased
 from workbench.config import ConfigError
+from workbench.registry import scene_robot
 from workbench.session import Session
 from workbench.session.events import JobUpdate, SceneChanged
 
@@ -77,6 +78,11 @@ class RewardPanel(QWidget):
         self.cluster.setToolTip("a task on the cluster (a GPU node when it has one); the "
                                 "scene's recordings travel with it where a node does not "
                                 "see the workspace")
+        # Shown where the scene has takes of several robots: a state reward reads one's.
+        self.robot = QComboBox()
+        self.robot.setToolTip("whose takes (and rankings) the reward is fitted on: this "
+                              "scene has takes of several robots, whose observations differ")
+        self.robot.hide()
         self.bar = QProgressBar()
         self.report = QLabel("no reward model yet")
         self.report.setWordWrap(True)
@@ -96,6 +102,7 @@ class RewardPanel(QWidget):
         self.settings_box.setVisible(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.fit_button)
+        buttons.addWidget(self.robot)
         buttons.addWidget(self.cluster, 1)
         layout.addLayout(buttons)
         for widget in (self.stop_button, self.bar, self.report):
@@ -158,7 +165,8 @@ class RewardPanel(QWidget):
                     raise ConfigError(f"{family.name}: choose the folder of the checkpoint on "
                                       "this computer first (nothing is downloaded)")
                 config = replace(config, **{family.local_folder: self.folder.text().strip()})
-            self.session.jobs.fit_reward(family.name, config, self.cluster.text().strip())
+            self.session.jobs.fit_reward(family.name, config, self.cluster.text().strip(),
+                                         self.robot.currentData() or "")
         except (ConfigError, ValueError, RuntimeError) as exc:
             self.session.events.problem(str(exc))
 
@@ -192,6 +200,7 @@ class RewardPanel(QWidget):
             self.report.setText(f"fitting failed: {event.data.get('message')}")
 
     def refresh(self) -> None:
+        self._offer_robots()
         summary = self.session.rewards.summary()
         self.report.setText(summary.text)
         self.learned_curve.setData(summary.steps, summary.learned)
@@ -200,6 +209,17 @@ class RewardPanel(QWidget):
                                         summary.disagreement)
         if len(summary.steps):
             self.show_extremes()
+
+    def _offer_robots(self) -> None:
+        """The robots whose takes the scene has, to fit on one where there are several."""
+        own = scene_robot(self.session.scene)
+        found = sorted({row["meta"].get("robot") or own for row in self.session.browser.episodes()})
+        chosen = self.robot.currentData()
+        self.robot.clear()
+        for name in found if len(found) > 1 else ():
+            self.robot.addItem(f"{name}'s takes", name)
+        self.robot.setCurrentIndex(max(self.robot.findData(chosen), 0))
+        self.robot.setVisible(len(found) > 1)
 
     def show_extremes(self) -> None:
         found = self.session.rewards.extreme_segments(length=20, count=SEGMENTS_SHOWN)

@@ -138,6 +138,34 @@ def test_the_robot_list_offers_the_robots_that_can_run_the_scene(window):
     assert (train.run_config().robot, train.run_config().eval_episodes) == ("", 7)
 
 
+def test_the_reward_panel_fits_on_one_robots_takes_where_the_scene_has_several(window, qtbot):
+    """Takes of the SO-101 beside arm6's (recorded from the command line into one workspace):
+    the panel offers whose takes to fit on, and the state reward reads that robot's."""
+    from workbench.envs import make_env
+    from workbench.rewards import load_reward_model
+    from workbench.teleop.recorder import record_policy_episodes, scripted_policy
+
+    reward = window.panels["Reward"]
+    assert reward.robot.isHidden()  # one robot's takes (none yet): nothing to choose
+    for robot in ("so101", "arm6"):
+        env = make_env("Push", robot=robot)
+        record_policy_episodes(env, window.session.workspace, scripted_policy(env, 0), 2,
+                               "scripted")
+        env.close()
+    reward.refresh()
+    assert not reward.robot.isHidden()
+    assert [reward.robot.itemText(i) for i in range(reward.robot.count())] == [
+        "arm6's takes", "so101's takes"]
+    reward.robot.setCurrentIndex(reward.robot.findData("so101"))
+    reward.family.setCurrentIndex(reward.family.findData("progress"))
+    reward.settings.widget("epochs").setValue(2)
+    qtbot.mouseClick(reward.fit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (window.session.jobs.poll() or True)
+                    and "progress model" in reward.report.text(), timeout=120_000)
+    model = load_reward_model(window.session.workspace.models(scene="Push")[-1]["path"])
+    assert model.features["joint_pos"] == 5  # the SO-101's five joints, not arm6's six
+
+
 def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     panel = window.panels["Record"]
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)

@@ -43,7 +43,8 @@ NEGATIVE_SOURCES = ("random", "policy", "perturbed")
 # (its frames before the take-over count towards success as a demo's do).
 DEMO_SOURCES = ("teleop", "scripted", "takeover")
 # Why takes of two robots are refused, and what to do (their observations differ).
-STATES = "a state reward reads one robot's takes: name one ({robots}) with --robot"
+STATES = ("a state reward reads one robot's takes: name one ({robots}) with --robot, or in the "
+          "Reward panel's list")
 HINDSIGHT_FRAMES = 40  # per take, for a vision-language model where the sentence chooses
 
 

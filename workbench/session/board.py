@@ -70,11 +70,13 @@ class JobBoard:
         return self.submit("record", Record(scripted=episodes, failures=with_failures,
                                             **self._here))
 
-    def fit_reward(self, family: str = "progress", config: Any = None, cluster: str = "") -> Job:
+    def fit_reward(self, family: str = "progress", config: Any = None, cluster: str = "",
+                   robot: str = "") -> Job:
         """Fit a reward of ``family`` with ``config`` (the family's config class; default: its
-        defaults for the scene), here or as a task on the Ray cluster at ``cluster``."""
+        defaults for the scene), on ``robot``'s takes where given, here or as a task on the
+        Ray cluster at ``cluster``."""
         return self.submit("reward", FitReward(family=family, config=config, cluster=cluster,
-                                               **self._here))
+                                               robot=robot, **self._here))
 
     def check_code(self, source: str) -> Job:
         """Store reward code as a new version and measure it on the recorded episodes (the
