@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
+from workbench.config import ConfigError
+
 
 class UnknownEntryError(KeyError):
     """Raised for a name that no installed plugin provides; the message lists the known ones."""
@@ -74,15 +76,16 @@ FRONTENDS = Registry("front end", "workbench.frontends")
 
 def scene_robot(scene: str, robot: str | None = None) -> str:
     """The robot ``scene`` runs with: ``robot`` where given, else the scene's own. Another robot
-    of the same kind (arm7 for arm6) can stand in for the scene's own; any other is refused,
-    by the registries alone, before anything is built."""
+    of the same kind (arm7 for arm6) can stand in for the scene's own; any other is refused
+    (a ConfigError: a run's or a fit's settings call this as they are made), by the registries
+    alone, before anything is built."""
     own = SCENES.load(scene).robot
     if not robot or robot == own:
         return own
     kind, other = ROBOTS.load(own).kind, ROBOTS.load(robot)  # an unknown name: refused here
     if not kind or other.kind != kind:
         needed = f"a {kind}" if kind else f"the scene's own {own!r}"
-        raise ValueError(f"robot must be {needed} for {scene}, got {robot!r}")
+        raise ConfigError(f"robot must be {needed} for {scene}, got {robot!r}")
     return robot
 
 

@@ -24,7 +24,7 @@ class QuadrupedWalkTask(LocomotionTask):
     stand_height = 0.35
     noun = "quadruped"
     # A preference reward told the quadruped's mirror (left and right legs swap): from 100
-    # labels asked while PPO trains, 66% success against 44% (10 seeds, 8 of them higher;
+    # labels asked while PPO trains, 67% success against 44% (10 seeds, 8 of them higher;
     # docs/BENCHMARKS.md, "PPO on an online preference reward of a legged robot").
     preference_options = {"scene_mirror": True}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.config import ConfigError, validated
+from workbench.config import validated
 from workbench.data.workspace import Workspace
 from workbench.envs.replay import env_for
 from workbench.feedback.labels import teach
@@ -48,10 +48,7 @@ class FitReward(WorkspaceRequest):
 
     def check(self) -> None:
         if self.robot:
-            try:
-                scene_robot(self.scene, self.robot)
-            except ValueError as error:
-                raise ConfigError(str(error)) from None
+            scene_robot(self.scene, self.robot)
         check_reachable(self.cluster)
 
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
 from workbench.feedback.teachers import TEACHERS
-from workbench.registry import SCENE, UnknownEntryError, robot_choices, scene_robot
+from workbench.registry import SCENE, robot_choices, scene_robot
 from workbench.rewards.preference.config import with_scene_options
 from workbench.rl.distill import DistillConfig
 from workbench.rl.online_reward import OnlineFeedbackConfig
@@ -121,10 +121,7 @@ class RunConfig:
 
     def check(self) -> None:
         if self.robot:  # by the registries, before a reward or a cluster is looked for
-            try:
-                scene_robot(self.scene, self.robot)
-            except (ValueError, UnknownEntryError) as error:
-                raise ConfigError(str(error)) from None
+            scene_robot(self.scene, self.robot)
         if self.algorithm == "sac":
             for name, on in (("cluster", bool(self.cluster)),
                              ("online_feedback", self.online_feedback)):
