@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
 
     def _sync_scene(self, name: str) -> None:
         self.settings.set("scene", name)
+        self.settings.set("robot", self.session.robot)  # the app reopens with it
         self._fill_cameras()
         index = self.scene_picker.findData(name)
         if index != self.scene_picker.currentIndex():
@@ -190,6 +191,12 @@ class MainWindow(QMainWindow):
         if tab is not None:
             self.tabs.setCurrentIndex(int(tab))
         self.tabs.currentChanged.connect(lambda index: self.settings.set("tab", index))
+        robot = str(self.settings.value("robot") or "")
+        if robot and self.settings.scene() == self.session.scene:  # the robot of that scene
+            try:
+                self.session.set_scene(self.session.scene, robot)
+            except Exception as exc:  # its package gone: the scene's own robot stays
+                self.show_error(f"cannot open {self.session.scene} with {robot}: {exc}")
 
     def _toggle_shadows(self, on: bool) -> None:
         self.settings.set("shadows", on)

@@ -1,5 +1,5 @@
-"""Persistent settings (QSettings): the open workspace, scene, viewport quality and view,
-window geometry and the last panel."""
+"""Persistent settings (QSettings): the open workspace, scene and robot, viewport quality and
+view, window geometry and the last panel."""
 
 from __future__ import annotations
 

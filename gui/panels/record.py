@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
 
 from gui.panels.common import heading, note, pixmap_from_rgb
 from gui.panels.timeline import Timeline
+from workbench.registry import stand_ins
 from workbench.session import Session
 from workbench.session.events import EpisodesChanged, JobUpdate, RecordingChanged, SceneChanged
 from workbench.session.recording import DEVICES
@@ -42,6 +43,19 @@ class RecordPanel(QWidget):
         self.goal = QLineEdit()
         self.goal.setPlaceholderText("goal of this take, e.g. push the red cube onto the green pad")
         layout.addWidget(self.goal)
+        self.robot_row = QWidget()  # shown where another robot can stand in for the scene's
+        robot_row = QHBoxLayout(self.robot_row)
+        robot_row.setContentsMargins(0, 0, 0, 0)
+        robot_row.addWidget(QLabel("Robot:"))
+        self.robot = QComboBox()
+        self.robot.setToolTip("the robot the takes are recorded with, here and by the scripted "
+                              "demonstrator; training starts with it too. A state reward reads "
+                              "one robot's takes")
+        robot_row.addWidget(self.robot, 1)
+        layout.addWidget(self.robot_row)
+        self.robot.activated.connect(lambda index: self._choose_robot())
+        self._offer_robots()
+        session.events.subscribe(SceneChanged, lambda e: self._offer_robots())
         device_row = QHBoxLayout()
         device_row.addWidget(QLabel("Device:"))
         self.device = QComboBox()
@@ -141,6 +155,21 @@ class RecordPanel(QWidget):
                 f"{self.session.scene} has no scripted demonstrator: random-action takes give "
                 "clips to rank (Rank panel) and a goal's reward episodes to score")
 
+    def _offer_robots(self) -> None:
+        """The robots that can run the live scene, its own first, the live one chosen."""
+        self.robot.clear()
+        own, *others = stand_ins(self.session.scene)
+        self.robot.addItem(f"{own} (the scene's own)", "")
+        for name in others:
+            self.robot.addItem(name, name)
+        self.robot.setCurrentIndex(max(self.robot.findData(self.session.robot), 0))
+        self.robot_row.setVisible(bool(others))
+
+    def _choose_robot(self) -> None:
+        robot = self.robot.currentData()
+        if robot != self.session.robot:
+            self.session.set_scene(self.session.scene, robot)
+
     def _show_controls(self) -> None:
         if self.device.currentText() == "leader arm":
             self.controls.setText("The leader arm drives the simulated SO-101 joint to joint "
@@ -228,6 +257,7 @@ class RecordPanel(QWidget):
 
     def _sync(self, active: bool) -> None:
         self.start.setEnabled(not active)
+        self.robot.setEnabled(not active)  # a new robot would end the take unsaved
         self.save.setEnabled(active)
         self.discard.setEnabled(active)
 

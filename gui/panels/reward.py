@@ -25,7 +25,7 @@ from gui.panels.config_form import ConfigForm, rebased
 from workbench.config import ConfigError
 from workbench.registry import scene_robot
 from workbench.session import Session
-from workbench.session.events import JobUpdate, SceneChanged
+from workbench.session.events import EpisodesChanged, JobUpdate, SceneChanged
 
 SEGMENTS_SHOWN = 3
 THUMBNAIL = (120, 90)
@@ -35,6 +35,7 @@ class RewardPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
+        self._live_robot = ""  # the Record panel's, which the list of takes follows
         layout = scrolling(self)
         layout.addWidget(heading("Learn a reward from what you showed and judged"))
         layout.addWidget(note("Fitted in the background; measured on held-out demos or labels "
@@ -137,6 +138,8 @@ class RewardPanel(QWidget):
         self._sync(False)
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         session.events.subscribe(SceneChanged, lambda e: (self._family_changed(), self.refresh()))
+        # A take of another robot, or the last of one deleted, changes whose takes to offer.
+        session.events.subscribe(EpisodesChanged, lambda e: self._offer_robots())
         self.refresh()
 
     def _family_changed(self) -> None:
@@ -214,7 +217,10 @@ class RewardPanel(QWidget):
         """The robots whose takes the scene has, to fit on one where there are several."""
         own = scene_robot(self.session.scene)
         found = sorted({row["meta"].get("robot") or own for row in self.session.browser.episodes()})
-        chosen = self.robot.currentData()
+        chosen, live = self.robot.currentData(), self.session.robot or own
+        if chosen in (None, self._live_robot):  # it follows the robot takes are recorded with
+            chosen = live
+        self._live_robot = live
         self.robot.clear()
         for name in found if len(found) > 1 else ():
             self.robot.addItem(f"{name}'s takes", name)

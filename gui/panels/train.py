@@ -48,6 +48,7 @@ class TrainPanel(QWidget):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
+        self._live_robot = session.robot  # the Record panel's, which the robot list follows
         layout = scrolling(self)
         layout.addWidget(heading("Train a policy on the learned reward"))
         layout.addWidget(note("The viewport shows the newest policy snapshot while it trains."))
@@ -150,10 +151,14 @@ class TrainPanel(QWidget):
 
     def _more_form(self, old: ConfigForm | None) -> ConfigForm:
         """The scene's settings with the person's edits of ``old`` kept where they still hold;
-        its robot list offers the robots that can run the scene, not every one registered."""
+        its robot list offers the robots that can run the scene, not every one registered, and
+        follows the robot takes are recorded with unless another was chosen here."""
         form = rebased(old, RunConfig.for_scene(self.session.scene), OWN_FIELDS)
         robots = form.widget("robot")
         chosen = robots.currentData()
+        if chosen == self._live_robot:  # it follows the Record panel's robot, not chosen here
+            chosen = self.session.robot
+        self._live_robot = self.session.robot
         robots.clear()
         own, *others = stand_ins(self.session.scene)
         robots.addItem(f"{own} (the scene's own)", "")

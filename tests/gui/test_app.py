@@ -138,6 +138,62 @@ def test_the_robot_list_offers_the_robots_that_can_run_the_scene(window):
     assert (train.run_config().robot, train.run_config().eval_episodes) == ("", 7)
 
 
+def test_the_record_panel_records_with_the_robot_chosen_and_training_follows(window, qtbot):
+    """An SO-101 owner picks it on Push: the viewport runs it, a keyboard take and the scripted
+    demos are recorded with it, and the Train and Reward panels follow it unless another robot
+    was chosen there."""
+    record, train, reward = (window.panels[name] for name in ("Record", "Train", "Reward"))
+    session = window.session
+
+    def choose(robot: str) -> None:
+        record.robot.setCurrentIndex(record.robot.findData(robot))
+        record.robot.activated.emit(record.robot.currentIndex())  # as a person's pick
+
+    assert [record.robot.itemData(i) for i in range(record.robot.count())] == [
+        "", "arm7", "panda", "so101"]
+    choose("so101")
+    assert session.live.env.robot_name == "so101" and train.run_config().robot == "so101"
+    def keyboard_take() -> None:
+        qtbot.mouseClick(record.start, Qt.MouseButton.LeftButton)
+        assert not record.robot.isEnabled()  # a new robot would end the take
+        for _ in range(4):
+            window._tick()
+        qtbot.keyPress(window.viewport, Qt.Key.Key_Return)
+
+    keyboard_take()
+    record.scripted_count.setValue(1)
+    qtbot.mouseClick(record.scripted, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session.jobs.poll() or record.scripted.isEnabled(),
+                    timeout=120_000)
+    rows = session.browser.episodes()
+    assert [row["source"] for row in rows][:2] == ["teleop", "scripted"]
+    assert {row["meta"].get("robot") for row in rows} == {"so101"}
+    assert reward.robot.isHidden()  # one robot's takes: nothing to choose
+    choose("")  # back to arm6: training follows, and the Reward panel offers arm6's takes
+    assert (session.robot, train.run_config().robot) == ("", "")
+    keyboard_take()
+    assert not reward.robot.isHidden() and reward.robot.currentData() == "arm6"
+    train.more.widget().widget("robot").setCurrentIndex(
+        train.more.widget().widget("robot").findData("panda"))
+    choose("so101")  # a robot chosen in the Train panel stays
+    assert train.run_config().robot == "panda" and reward.robot.currentData() == "so101"
+    session.set_scene("CheetahRun")  # one robot runs it: nothing to choose
+    assert record.robot_row.isHidden() and session.robot == ""
+
+
+def test_the_app_reopens_with_the_robot_it_closed_with(window, qtbot, tmp_path):
+    record = window.panels["Record"]
+    record.robot.setCurrentIndex(record.robot.findData("panda"))
+    record.robot.activated.emit(record.robot.currentIndex())
+    session = Session(tmp_path / "ws", scene="Push")  # as `workbench app` opens the last scene
+    reopened = MainWindow(session, Settings())
+    qtbot.addWidget(reopened)
+    assert session.live.env.robot_name == "panda"
+    assert reopened.panels["Record"].robot.currentData() == "panda"
+    reopened.close()
+    session.close()
+
+
 def test_the_reward_panel_fits_on_one_robots_takes_where_the_scene_has_several(window, qtbot):
     """Takes of the SO-101 beside arm6's (recorded from the command line into one workspace):
     the panel offers whose takes to fit on, and the state reward reads that robot's."""

@@ -206,10 +206,18 @@ def test_a_state_reward_over_two_robots_takes_is_fitted_on_the_one_named(tmp_pat
     out = str(tmp_path / "push.hdf5")  # a dataset too: one robot's, said the same way
     assert main(["dataset", "export", out, "--scene", "Push", "--workspace", ws]) == 2
     assert "observations differ (so101: " in capsys.readouterr().err
+    paths = {}
     for family, robot in (("progress", "so101"), ("preference", "arm6")):
         assert main(["train-reward", "Push", "--family", family, "--robot", robot,
                      "--epochs", "2", "--workspace", ws]) == 0
-        model = load_reward_model(json.loads(capsys.readouterr().out)["path"])
+        paths[robot] = json.loads(capsys.readouterr().out)["path"]
+        model = load_reward_model(paths[robot])
         assert model.features["joint_pos"] == (5 if robot == "so101" else 6)
+    # Training on the SO-101's reward with the scene's own arm names the robot to train.
+    assert main(["train", "Push", "--reward", "model", "--reward-model", paths["so101"],
+                 "--steps", "2048", "--workspace", ws]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "the reward model was fitted on so101's takes of Push, not arm6's: train with "
+        "--robot so101 (the Train panel's robot), or fit one on arm6's takes")
     assert main(["train-reward", "Push", "--robot", "walker", "--workspace", ws]) == 2
     assert "robot must be a tabletop arm for Push, got 'walker'" in capsys.readouterr().err

@@ -163,3 +163,5 @@ def test_reward_inspection_best_and_worst_segments_and_label_impact(session):
     impact = session.feedback.label_impact()
     assert (impact.since_fit, impact.disagreed) == (2, 1) and "refit" in impact.summary
     assert "learned_reward" in session.live.live_reward()
+    session.set_scene("Push", "so101")  # the model reads arm6's observations, not the SO-101's
+    assert session.live.live_reward() == {}

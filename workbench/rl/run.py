@@ -73,7 +73,7 @@ def train_run(
                      else (config.ppo.gamma, planned_steps(config.ppo)))
     reward_path = None if config.online_feedback else resolve_reward(workspace, config)
     env_kwargs, eval_env = run_envs(config)
-    model = run_reward_model(reward_path, config) if reward_path is not None else None
+    model = run_reward_model(reward_path, config, eval_env) if reward_path is not None else None
     demos = run_takeovers(workspace, config, eval_env, model) if config.takeovers else None
     if demos is not None and not len(demos):
         raise ConfigError(f"takeovers: no step of {config.scene}'s recorded episodes was taken "

@@ -19,7 +19,7 @@ from workbench.envs.env import declared_mirror, env_label, make_env
 from workbench.envs.frames import RenderedFrames
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
-from workbench.registry import ROBOTS
+from workbench.registry import ROBOTS, stand_ins
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.config import with_scene_mirror
@@ -100,8 +100,9 @@ def run_envs(config: RunConfig) -> tuple[dict[str, Any], Any]:
     return env_kwargs, eval_env
 
 
-def run_reward_model(reward_path: str, config: RunConfig) -> Any:
-    """The stored reward model the run trains on, refused where it cannot drive this run."""
+def run_reward_model(reward_path: str, config: RunConfig, env) -> Any:
+    """The stored reward model the run trains on in ``env``'s scene, refused where it cannot
+    drive this run."""
     model = load_reward_model(reward_path, device=config.ppo.device)
     if model.family in families.artifacts_consuming("frames+goal"):
         if not config.goal:
@@ -115,7 +116,25 @@ def run_reward_model(reward_path: str, config: RunConfig) -> Any:
     if model.scene != config.scene:
         raise ValueError(f"reward model {reward_path} was fitted on {model.scene}; train "
                          f"on {model.scene} or fit one for {config.scene}")
+    fitted_on = getattr(model, "features", None)
+    if not model.cameras and fitted_on not in (None, env.features):
+        robots = [name for name in stand_ins(config.scene) if name != env.robot_name
+                  and _observations(config.scene, name) == fitted_on]
+        if robots:  # takes recorded with another robot: the usual way to get here
+            raise ValueError(f"the reward model was fitted on {robots[0]}'s takes of "
+                             f"{config.scene}, not {env.robot_name}'s: train with --robot "
+                             f"{robots[0]} (the Train panel's robot), or fit one on "
+                             f"{env.robot_name}'s takes")
+        model.check_features(env.features)  # its own message: the layouts side by side
     return model
+
+
+def _observations(scene: str, robot: str) -> dict[str, int]:
+    env = make_env(scene, robot=robot)
+    try:
+        return dict(env.features)
+    finally:
+        env.close()
 
 
 class TrainingEnvs:

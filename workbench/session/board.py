@@ -63,12 +63,13 @@ class JobBoard:
     # -- the operations ----------------------------------------------------------------------
     def record_demos(self, episodes: int, with_failures: bool = True) -> Job:
         """Scripted demos and failed takes, or random takes (clips to rank) in a scene with no
-        scripted demonstrator: progress, cancellable; the episodes saved before a cancel
-        stay."""
+        scripted demonstrator, with the live robot: progress, cancellable; the episodes saved
+        before a cancel stay."""
+        robot = self.context.robot
         if not scene_info(self.context.scene)["demonstrator"]:
-            return self.submit("record", Record(random=episodes, **self._here))
+            return self.submit("record", Record(random=episodes, robot=robot, **self._here))
         return self.submit("record", Record(scripted=episodes, failures=with_failures,
-                                            **self._here))
+                                            robot=robot, **self._here))
 
     def fit_reward(self, family: str = "progress", config: Any = None, cluster: str = "",
                    robot: str = "") -> Job:

@@ -1,5 +1,5 @@
-"""What every part of the session shares: the open workspace, the live scene's name and the
-event bus. One object, so that switching workspaces or scenes changes it for all of them."""
+"""What every part of the session shares: the open workspace, the live scene's name and robot,
+and the event bus. One object, so that switching workspaces or scenes changes it for all of them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Context:
     workspace: Workspace
     events: EventBus
     scene: str = ""
+    robot: str = ""  # the live robot where it stands in for the scene's own ("" where not)
 
     def episodes(self) -> list[dict[str, Any]]:
         """The live scene's recorded episodes, oldest first."""

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from workbench.envs.env import WorkbenchEnv, make_env
+from workbench.registry import scene_robot
 from workbench.rewards.code.model import template
 from workbench.rl.policy import NumpyActor
 from workbench.session.context import Context
@@ -28,7 +29,7 @@ class LiveScene:
         self.perturbation = Perturbation()
         self.env: WorkbenchEnv = make_env(scene)
         self.obs: np.ndarray = self.env.reset(seed=self.episode_seed)[0]
-        context.scene = scene
+        context.scene, context.robot = scene, ""
 
     @property
     def physics(self) -> Physics:
@@ -47,6 +48,7 @@ class LiveScene:
         self.env.close()
         self.env = env
         self.context.scene = name
+        self.context.robot = "" if env.robot_name == scene_robot(name) else env.robot_name
         self.preview_policy = None
         self.obs, _ = self.env.reset(seed=self.episode_seed)
         self.context.events.publish(SceneChanged(name))
@@ -105,9 +107,11 @@ class LiveScene:
 
     def live_reward(self) -> dict[str, float]:
         """The latest state-based reward model's value at the current state (the viewport's
-        overlay); empty when there is none or it scores camera frames."""
+        overlay); empty when there is none, it scores camera frames, or it was fitted on another
+        robot's observations."""
         model = self.rewards.latest()
-        if model is None or model.cameras:
+        fitted_on = getattr(model, "features", None)
+        if model is None or model.cameras or fitted_on not in (None, self.env.features):
             return {}
         value = model.score(self.env.state_vector()[None])
         return {"learned_reward": float(np.asarray(value).ravel()[0])}

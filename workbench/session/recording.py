@@ -107,7 +107,7 @@ class Recording:
         records them in a worker: ``JobBoard.record_demos``)."""
         result = self.context.perform(Record(
             scene=self.context.scene, scripted=episodes, failures=with_failures,
-            workspace=self.context.workspace.root))
+            robot=self.context.robot, workspace=self.context.workspace.root))
         return list(result["episodes"])
 
 

@@ -64,6 +64,11 @@ class Session:
     def scene(self) -> str:
         return self.context.scene
 
+    @property
+    def robot(self) -> str:
+        """The live robot where it stands in for the scene's own, "" where not."""
+        return self.context.robot
+
     def open_workspace(self, path: str | Path) -> None:
         """Switch to another workspace folder (created if empty). Refused while a job runs; the
         current workspace stays open if the new one cannot be opened."""
@@ -110,11 +115,12 @@ class Session:
         """The live scene's (``workbench.envs.env.scene_info``)."""
         return scene_info(self.scene)
 
-    def set_scene(self, name: str) -> None:
-        """Make ``name`` the live scene; a take in progress is discarded, a replay left."""
+    def set_scene(self, name: str, robot: str = "") -> None:
+        """Make ``name`` the live scene, with ``robot`` standing in for its own where given;
+        a take in progress is discarded, a replay left."""
         self.recording.stop(save=False)
         self.browser.episode = None
-        self.live.load(name)
+        self.live.load(name, robot=robot or None)
 
     # -- the live loop -----------------------------------------------------------------------
     def tick(self) -> dict[str, Any] | None:
