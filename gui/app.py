@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from workbench.session import Session
 
 
-def run_app(workspace: str | Path | None = None, scene: str | None = None) -> int:
+def run_app(workspace: str | Path | None = None, scene: str | None = None,
+            robot: str = "") -> int:
     from PyQt6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow
@@ -25,7 +26,7 @@ def run_app(workspace: str | Path | None = None, scene: str | None = None) -> in
     session = open_session(workspace or settings.workspace(), scene or settings.scene())
     if session is None:
         return 1
-    window = MainWindow(session, settings)
+    window = MainWindow(session, settings, robot=robot)
     window.show()
     code = app.exec()
     session.close()

@@ -38,7 +38,8 @@ While recording: Ctrl+left-drag moves the gripper target (Ctrl+Shift: height)"""
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session, settings: Settings | None = None):
+    def __init__(self, session: Session, settings: Settings | None = None, robot: str = ""):
+        """``robot``: the live scene's, in place of the one the app last ran it with."""
         super().__init__()
         self.session = session
         self.settings = settings or Settings()
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         session.events.subscribe(Branched, lambda e: self.tabs.setCurrentWidget(
             self.panels["Rank"]))
         self._restore_layout()
+        self._restore_robot(robot)
 
         self.tick_timer = QTimer(self)
         self.tick_timer.timeout.connect(self._tick)
@@ -191,11 +193,15 @@ class MainWindow(QMainWindow):
         if tab is not None:
             self.tabs.setCurrentIndex(int(tab))
         self.tabs.currentChanged.connect(lambda index: self.settings.set("tab", index))
-        robot = str(self.settings.value("robot") or "")
-        if robot and self.settings.scene() == self.session.scene:  # the robot of that scene
+
+    def _restore_robot(self, robot: str) -> None:
+        """The robot asked for, else the one the app last ran this scene with."""
+        if not robot and self.settings.scene() == self.session.scene:
+            robot = str(self.settings.value("robot") or "")
+        if robot and robot != self.session.robot:
             try:
                 self.session.set_scene(self.session.scene, robot)
-            except Exception as exc:  # its package gone: the scene's own robot stays
+            except Exception as exc:  # not of the scene's kind, its package gone: own stays
                 self.show_error(f"cannot open {self.session.scene} with {robot}: {exc}")
 
     def _toggle_shadows(self, on: bool) -> None:

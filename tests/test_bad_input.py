@@ -63,6 +63,10 @@ BAD_ARGUMENTS = [
     (["view", "Nope"], "scene"),  # before it looks for a screen
     (["view", "Push", "--camera", "nosuch", "--out", "x.png"], "--camera"),
     (["view", "Push", "--size", "640by480", "--out", "x.png"], "--size"),
+    (["view", "Push", "--robot", "nosuch", "--out", "x.png"], "--robot"),
+    (["view", "Push", "--robot", "walker"], "robot must be a tabletop arm"),  # before a screen
+    (["teleop", "Push", "--robot", "cheetah"], "robot must be a tabletop arm"),
+    (["gui", "--scene", "CheetahRun", "--robot", "so101"], "robot must be the scene's own"),
     (["record", "Push", "--scripted", "0"], "--scripted"),
     (["record", "Push", "--random", "-3"], "--random"),
     (["record", "QuadrupedWalk", "--scripted", "2"], "--scripted"),  # no demonstrator there

@@ -41,6 +41,10 @@ def test_view_writes_a_rendered_png(tmp_path, capsys):
     assert main(["view", "Push", "--out", str(out), "--size", "320x240"]) == 0
     image = cv2.imread(str(out))
     assert image.shape == (240, 320, 3) and image.std() > 10
+    so101 = tmp_path / "push-so101.png"  # another robot of the scene's kind stands in
+    assert main(["view", "Push", "--out", str(so101), "--size", "320x240",
+                 "--robot", "so101"]) == 0
+    assert np.abs(cv2.imread(str(so101)).astype(int) - image).mean() > 1
 
 
 def test_gallery_renders_every_scene_and_its_stand_in_robots(tmp_path, capsys):

@@ -167,8 +167,13 @@ class RecordPanel(QWidget):
 
     def _choose_robot(self) -> None:
         robot = self.robot.currentData()
-        if robot != self.session.robot:
+        if robot == self.session.robot:
+            return
+        try:
             self.session.set_scene(self.session.scene, robot)
+        except Exception as exc:  # show it (its assets missing, say); the live robot stays
+            self.session.events.problem(f"cannot run {self.session.scene} with {robot}: {exc}")
+            self._offer_robots()
 
     def _show_controls(self) -> None:
         if self.device.currentText() == "leader arm":

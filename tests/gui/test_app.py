@@ -191,6 +191,16 @@ def test_the_app_reopens_with_the_robot_it_closed_with(window, qtbot, tmp_path):
     assert session.live.env.robot_name == "panda"
     assert reopened.panels["Record"].robot.currentData() == "panda"
     reopened.close()
+    asked = MainWindow(session, Settings(), robot="so101")  # `workbench gui --robot so101`
+    qtbot.addWidget(asked)
+    assert session.live.env.robot_name == "so101"
+    asked.close()
+    session.set_scene("Walk")
+    refused = MainWindow(session, Settings(), robot="so101")
+    qtbot.addWidget(refused)
+    assert session.live.env.robot_name == "walker"
+    assert "cannot open Walk with so101: robot must be" in refused.status.text()
+    refused.close()
     session.close()
 
 

@@ -22,7 +22,7 @@ from workbench.envs import dm_control_adapter
 from workbench.envs.env import make_env, scene_info
 from workbench.operations import Request, execute, name_of
 from workbench.operations.base import DEFAULT_WORKSPACE
-from workbench.registry import FRONTENDS, SCENES
+from workbench.registry import FRONTENDS, ROBOTS, SCENES, scene_robot
 
 
 def count(low: int = 0, high: int = 10**12) -> Callable[[str], int]:
@@ -60,6 +60,21 @@ def scene_name(text: str) -> str:
     return text
 
 
+def robot_name(text: str) -> str:
+    """A registered robot, or "" for the scene's own (whether it can run the scene is the
+    scene's to say)."""
+    if text and text not in ROBOTS.names():
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(ROBOTS.names())}, got {text!r}")
+    return text
+
+
+def _robot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--robot", type=robot_name, default="",
+                        help="another robot of the scene's kind (so101, panda); default: the "
+                        "scene's own")
+
+
 def _workspace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workspace", "-w", type=Path, default=DEFAULT_WORKSPACE,
                         help=f"workspace folder (default {DEFAULT_WORKSPACE})")
@@ -76,6 +91,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="write a PNG instead of opening a window")
     p.add_argument("--size", type=image_size, default=(640, 480), help="WIDTHxHEIGHT of the PNG")
     p.add_argument("--seed", type=count(0), default=0)
+    _robot(p)
 
     p = sub.add_parser("teleop", help="drive a scene from the terminal's keyboard and save takes")
     p.add_argument("scene", type=scene_name)
@@ -83,6 +99,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--goal", help="goal text of the takes (default: the scene's own)")
     p.add_argument("--seed", type=count(0), default=0)
     p.add_argument("--difficulty", type=float, default=0.0, help="from 0 to 1")
+    _robot(p)
 
     p = sub.add_parser("loop", help="the whole loop headless: demos, reward, PPO, export, run")
     p.add_argument("scene", nargs="?", default="Push",
@@ -98,7 +115,9 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("gui", help="open the desktop app")
     _workspace(p)
-    p.add_argument("--scene", type=scene_name, default=None)
+    p.add_argument("--scene", type=scene_name, default=None,
+                   help="the scene to open (default: the last one)")
+    _robot(p)
 
 
 def scenes(args: argparse.Namespace) -> int:
@@ -133,15 +152,17 @@ def scenes(args: argparse.Namespace) -> int:
 
 
 def view(args: argparse.Namespace) -> int:
+    scene_robot(args.scene, args.robot)  # a robot that cannot run the scene: refused first
     if args.out is None:
-        return _open_gui(scene=args.scene)
+        return _open_gui(scene=args.scene, robot=args.robot)
     from workbench.envs.gallery import render_scene_png  # OpenCV writes the PNG
 
     if args.out.is_dir() or any(p.is_file() for p in args.out.parents):
         raise ValueError(f"--out {args.out}: not a PNG path in a folder (a file stands in its "
                          "way, or it is a folder)")
     try:
-        render_scene_png(args.scene, args.out, args.size, args.camera, args.seed)
+        render_scene_png(args.scene, args.out, args.size, args.camera, args.seed,
+                         robot=args.robot or None)
     except KeyError as missing:  # the renderer's "no camera 'x'; cameras: [...]"
         raise ValueError(f"--camera: {missing.args[0]}") from None
     print(args.out)
@@ -151,7 +172,7 @@ def view(args: argparse.Namespace) -> int:
 def teleop(args: argparse.Namespace) -> int:
     from workbench.cli.terminal_teleop import record_keyboard  # a POSIX terminal
 
-    env = make_env(args.scene, difficulty=args.difficulty)
+    env = make_env(args.scene, difficulty=args.difficulty, robot=args.robot or None)
     with Workspace.open(args.workspace, create=True) as ws:
         return record_keyboard(env, ws, args.goal, args.seed)
 
@@ -194,7 +215,9 @@ def perform(request: Request) -> dict[str, Any]:
 
 
 def gui(args: argparse.Namespace) -> int:
-    return _open_gui(workspace=args.workspace, scene=args.scene)
+    if args.robot and args.scene:
+        scene_robot(args.scene, args.robot)  # refused here; else the app's window says it
+    return _open_gui(workspace=args.workspace, scene=args.scene, robot=args.robot)
 
 
 def _open_gui(**kwargs: Any) -> int:
