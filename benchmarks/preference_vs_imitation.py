@@ -185,6 +185,10 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # labels (mean -413, against -147 with 50 steps on this machine), seed 20 ended at -257 with 25
 # labels, and told the mirror 3 labels failed on three of the five (-737; 6 labels: -140). Not
 # kept: it trades failures for mediocre runs, and costs the mirror its quarter.
+# The policy's output layer started at 0 (2026-12-06, AMD, `--ppo policy_head_gain=0`, as the
+# PPO table's Pendulum setting: the untrained policy applies no torque, so the first rollouts do
+# not spin the pole one way by their initial weights): 7 of the first 24 of seeds 50-89 failed
+# (50-61 and 70-81; stopped there), against 8 of 40 with the default gain on this machine.
 # What the labels cannot tell, a person can: Pendulum is mirror-symmetric (the pole at +a turning
 # at +w is as good as at -a turning at -w), and `preference.mirror=1,-1,-1` (`--mirror` here, for
 # both sides) makes the reward pay a state and its mirror image the same, so neither a tilt nor a
