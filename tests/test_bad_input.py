@@ -78,6 +78,7 @@ BAD_ARGUMENTS = [
     (["teach", "Push", "--length", "-2"], "--length"),
     (["loop", "Push", "--demos", "0"], "--demos"),
     (["loop", "Push", "--video", "film.avi"], "--video"),  # before anything is recorded
+    (["loop", "Push", "--robot", "walker"], "robot must be a tabletop arm"),  # the same
     (["run", "bundle", "--video", "film.gif"], "--video"),
     (["run", "bundle", "--camera", "top"], "--camera"),
     (["record", "Nope", "--scripted", "1"], "Nope"),

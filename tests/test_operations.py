@@ -16,6 +16,7 @@ from workbench.cli import main as cli_main
 from workbench.cli.generate import Parser, command_line
 from workbench.config import ConfigError
 from workbench.data.formats.video import read_video
+from workbench.data.workspace import Workspace
 from workbench.operations import OPERATIONS, named
 from workbench.rl.run_config import RunConfig
 from workbench.session import Session
@@ -126,14 +127,18 @@ def test_a_run_printed_as_its_command_leaves_out_what_its_scene_sets_itself():
 
 def test_the_whole_loop_runs_from_the_command_line_as_its_stages_print(tmp_path, capsys):
     """`workbench loop` (what `--headless` runs): each stage through its operation, shown as
-    the command that does it alone, down to the bundle run in simulation."""
+    the command that does it alone, down to the bundle run in simulation; here with the
+    SO-101 standing in for the scene's arm, as its owner would run it."""
     film = tmp_path / "loop.mp4"  # a headless person's way to see the policy
     assert cli_main.main(["loop", "Push", "--demos", "2", "--steps", "1024", "--workspace",
-                          str(tmp_path / "ws"), "--video", str(film)]) == 0
+                          str(tmp_path / "ws"), "--video", str(film), "--robot", "so101"]) == 0
     shown = [line[2:] for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
     assert [shlex.split(line)[1] for line in shown] == [
         "record", "record", "record", "train-reward", "train", "export", "run"]
     assert "--ppo.total-steps 1024" in shown[4]
+    assert all("--robot so101" in line for line in shown[:5])
+    rows = Workspace.open(tmp_path / "ws").episodes(scene="Push")
+    assert {row["meta"].get("robot") for row in rows} == {"so101"}
     assert f"--video {film}" in shown[6] and len(read_video(film)) > 10
     for line in shown[:-1]:  # each parses back into its operation's request
         _parse(shlex.split(line)[1:])

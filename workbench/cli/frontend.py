@@ -112,6 +112,7 @@ def add_commands(sub: Any) -> None:
                    help="PPO environment steps (default: 80000)")
     p.add_argument("--video", type=Path, default=None,
                    help="film the trained policy's episodes into this new MP4")
+    _robot(p)
 
     p = sub.add_parser("gui", help="open the desktop app")
     _workspace(p)
@@ -187,16 +188,18 @@ def loop(args: argparse.Namespace) -> int:
     from workbench.rl.run_config import RunConfig
 
     ws = {"workspace": args.workspace}
-    scene = args.scene
-    # Built (and so checked: a film is never written over) before anything runs.
+    scene, robot = args.scene, {"robot": args.robot}
+    # Built (and so checked: a film is never written over, a robot can run the scene) before
+    # anything runs.
     last = RunBundle(bundle=Path("bundle"), episodes=10, video=args.video)
+    config = cfg.with_values(RunConfig.for_scene(scene),
+                             {"ppo.total_steps": args.steps, **robot})
     for request in (
-        Record(scene=scene, scripted=args.demos, **ws),
-        Record(scene=scene, random=args.demos, seed=500, **ws),
-        Record(scene=scene, perturbed=args.demos, seed=900, **ws),
-        FitReward(scene=scene, **ws),
-        Train(config=cfg.with_values(RunConfig.for_scene(scene), {"ppo.total_steps": args.steps}),
-              **ws),
+        Record(scene=scene, scripted=args.demos, **robot, **ws),
+        Record(scene=scene, random=args.demos, seed=500, **robot, **ws),
+        Record(scene=scene, perturbed=args.demos, seed=900, **robot, **ws),
+        FitReward(scene=scene, **robot, **ws),
+        Train(config=config, **ws),
     ):
         perform(request)
     bundle = perform(ExportBundle(scene=scene, **ws))["bundle"]
