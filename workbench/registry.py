@@ -90,7 +90,15 @@ def scene_robot(scene: str, robot: str | None = None) -> str:
 
 
 def stand_ins(scene: str) -> tuple[str, ...]:
-    """The robots that can run ``scene``: its own first, then the others of its kind."""
+    """The robots ``scene`` is laid out and demonstrated for (what the app offers): its own
+    first, then those it names (``Task.stand_ins``)."""
+    task = SCENES.load(scene)
+    return (task.robot, *sorted(task.stand_ins))
+
+
+def same_kind(scene: str) -> tuple[str, ...]:
+    """The robots that may run ``scene`` (what ``scene_robot`` lets through): its own first,
+    then every other of its kind, laid out for or not."""
     own = SCENES.load(scene).robot
     kind = ROBOTS.load(own).kind
     return (own, *(name for name in ROBOTS.names()

@@ -120,9 +120,9 @@ def test_a_scene_change_keeps_the_settings_the_person_changed(window):
     assert reward.settings_box.widget() is reward.settings
 
 
-def test_the_robot_list_offers_the_robots_that_can_run_the_scene(window):
-    """Push's list: its own arm first, then the other tabletop arms; a robot chosen for Push
-    goes where the new scene cannot take it (the cheetah's), and the other edits stay."""
+def test_the_robot_list_offers_the_robots_the_scene_is_laid_out_for(window):
+    """Push's list: its own arm first, then the arms it is laid out for; a robot chosen for
+    Push goes where the new scene cannot take it (the cheetah's), and the other edits stay."""
     train = window.panels["Train"]
     robots = train.more.widget().widget("robot")
     offered = [robots.itemData(i) for i in range(robots.count())]
@@ -136,6 +136,10 @@ def test_the_robot_list_offers_the_robots_that_can_run_the_scene(window):
     robots = train.more.widget().widget("robot")
     assert [robots.itemText(i) for i in range(robots.count())] == ["cheetah (the scene's own)"]
     assert (train.run_config().robot, train.run_config().eval_episodes) == ("", 7)
+    window.session.set_scene("PushChoice")  # a tabletop scene not laid out for a small arm
+    robots = train.more.widget().widget("robot")
+    assert [robots.itemText(i) for i in range(robots.count())] == ["arm6 (the scene's own)"]
+    assert window.panels["Record"].robot_row.isHidden()
 
 
 def test_the_record_panel_records_with_the_robot_chosen_and_training_follows(window, qtbot):

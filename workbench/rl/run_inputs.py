@@ -19,7 +19,7 @@ from workbench.envs.env import declared_mirror, env_label, make_env
 from workbench.envs.frames import RenderedFrames
 from workbench.envs.registration import env_id
 from workbench.feedback.teachers import TEACHERS
-from workbench.registry import ROBOTS, stand_ins
+from workbench.registry import ROBOTS, same_kind
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.preference.config import with_scene_mirror
@@ -118,7 +118,7 @@ def run_reward_model(reward_path: str, config: RunConfig, env) -> Any:
                          f"on {model.scene} or fit one for {config.scene}")
     fitted_on = getattr(model, "features", None)
     if not model.cameras and fitted_on not in (None, env.features):
-        robots = [name for name in stand_ins(config.scene) if name != env.robot_name
+        robots = [name for name in same_kind(config.scene) if name != env.robot_name
                   and _observations(config.scene, name) == fitted_on]
         if robots:  # takes recorded with another robot: the usual way to get here
             raise ValueError(f"the reward model was fitted on {robots[0]}'s takes of "
