@@ -74,6 +74,8 @@ BAD_ARGUMENTS = [
     (["record", "Push", "--scripted", "1", "--difficulty", "nan"], "--difficulty"),
     (["record", "Push", "--scripted", "1", "--difficulty", "1.5"], "--difficulty"),
     (["record", "Push", "--scripted", "1", "--seed", "-2"], "--seed"),
+    (["record", "Stack", "--scripted", "1", "--robot", "so101"], "--robot: Stack's scripted"),
+    (["record", "Push", "--random", "1", "--robot", "walker"], "robot must be a tabletop arm"),
     (["teach", "Push", "--labels", "0"], "--labels"),
     (["teach", "Push", "--length", "-2"], "--length"),
     (["loop", "Push", "--demos", "0"], "--demos"),

@@ -10,7 +10,7 @@ from workbench.config import validated
 from workbench.data.workspace import Workspace
 from workbench.envs.env import make_env, scene_info
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.registry import SCENE, SCENES
+from workbench.registry import SCENE, SCENES, robot_choices, scene_robot, stand_ins
 from workbench.teleop.recorder import (
     demo_set_size,
     random_policy,
@@ -52,7 +52,7 @@ class Record(WorkspaceRequest):
         "help": "frame width and height in pixels", "min": 16, "max": 1024})
     robot: str = field(default="", metadata={
         "help": "record with another robot of the scene's kind (so101, panda); empty: the "
-                "scene's own"})
+                "scene's own", "choices": robot_choices})
 
     def check(self) -> None:
         if not (self.scripted or self.perturbed or self.random):
@@ -64,6 +64,13 @@ class Record(WorkspaceRequest):
             raise ValueError(f"--{'scripted' if self.scripted else 'perturbed'}: {self.scene} "
                              f"has no scripted demonstrator (scenes with one: "
                              f"{', '.join(able)}); record --random takes and rank them")
+        scene_robot(self.scene, self.robot)  # a robot of another kind: refused first
+        laid_out = stand_ins(self.scene)
+        if (self.scripted or self.perturbed) and self.robot and self.robot not in laid_out:
+            raise ValueError(f"--robot: {self.scene}'s scripted demonstrator is laid out for "
+                             f"{' and '.join(laid_out)}, not {self.robot}; record "
+                             f"{self.robot}'s takes by hand (`workbench teleop`, the app) or "
+                             "with --random")
         unknown = [c for c in self.cameras if c not in info["cameras"]]
         if unknown:
             raise ValueError(f"cameras must be among {', '.join(info['cameras'])} for "
