@@ -9,6 +9,7 @@ Each screenshot is checked to be rendered content, not a blank or uniform image.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -43,6 +44,8 @@ def grab(app: QApplication, path: Path) -> Path:
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # The app's settings in a folder of its own: the person's (last scene, robot, tab) stay.
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()
     app = QApplication(sys.argv)
     session = Session(Path(tempfile.mkdtemp()) / "ws", scene="Push")
     window = MainWindow(session, Settings())
@@ -52,7 +55,12 @@ def main(out_dir: str) -> None:
     wait(app, 2)
     window.tabs.setCurrentWidget(window.panels["Record"])  # the app reopens on the last tab
     session.recording.record_scripted(10)
-    window.panels["Record"].refresh()
+    record = window.panels["Record"]
+    record.refresh()
+    shown = record.episodes.item(0)  # a demo on the timeline, part way through
+    record.episodes.setCurrentItem(shown)
+    record._open(shown)
+    record.timeline.slider.setValue(35)
     wait(app, 1)
     grab(app, out / "record.png")
 
