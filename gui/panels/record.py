@@ -22,7 +22,6 @@ from PyQt6.QtWidgets import (
 
 from gui.panels.common import heading, note, pixmap_from_rgb
 from gui.panels.timeline import Timeline
-from workbench.registry import stand_ins
 from workbench.session import Session
 from workbench.session.events import EpisodesChanged, JobUpdate, RecordingChanged, SceneChanged
 from workbench.session.recording import DEVICES
@@ -158,7 +157,7 @@ class RecordPanel(QWidget):
     def _offer_robots(self) -> None:
         """The robots that can run the live scene, its own first, the live one chosen."""
         self.robot.clear()
-        own, *others = stand_ins(self.session.scene)
+        own, *others = self.session.robots()
         self.robot.addItem(f"{own} (the scene's own)", "")
         for name in others:
             self.robot.addItem(name, name)

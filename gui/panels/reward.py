@@ -218,7 +218,9 @@ class RewardPanel(QWidget):
         own = scene_robot(self.session.scene)
         found = sorted({row["meta"].get("robot") or own for row in self.session.browser.episodes()})
         chosen, live = self.robot.currentData(), self.session.robot or own
-        if chosen in (None, self._live_robot):  # it follows the robot takes are recorded with
+        # It follows the robot takes are recorded with, unless another was chosen here that
+        # still has takes.
+        if chosen == self._live_robot or chosen not in found:
             chosen = live
         self._live_robot = live
         self.robot.clear()

@@ -29,7 +29,6 @@ from gui.panels.config_form import ConfigForm, rebased
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
 from workbench.config import ConfigError
-from workbench.registry import stand_ins
 from workbench.rl.run_config import ALGORITHMS as RUN_ALGORITHMS
 from workbench.rl.run_config import RunConfig
 from workbench.session import Session
@@ -156,11 +155,13 @@ class TrainPanel(QWidget):
         form = rebased(old, RunConfig.for_scene(self.session.scene), OWN_FIELDS)
         robots = form.widget("robot")
         chosen = robots.currentData()
-        if chosen == self._live_robot:  # it follows the Record panel's robot, not chosen here
+        own, *others = self.session.robots()
+        # It follows the Record panel's robot, unless another was chosen here that the scene
+        # still offers.
+        if chosen == self._live_robot or chosen not in others:
             chosen = self.session.robot
         self._live_robot = self.session.robot
         robots.clear()
-        own, *others = stand_ins(self.session.scene)
         robots.addItem(f"{own} (the scene's own)", "")
         for name in others:
             robots.addItem(name, name)

@@ -22,7 +22,7 @@ from typing import Any
 from workbench.data.workspace import Workspace
 from workbench.envs.env import scene_info
 from workbench.operations.workspace import CheckWorkspace, RecoverWorkspace, WorkspaceInfo
-from workbench.registry import SCENES
+from workbench.registry import SCENES, stand_ins
 from workbench.session.board import JobBoard
 from workbench.session.browser import EpisodeBrowser
 from workbench.session.context import Context
@@ -68,6 +68,13 @@ class Session:
     def robot(self) -> str:
         """The live robot where it stands in for the scene's own, "" where not."""
         return self.context.robot
+
+    def robots(self) -> tuple[str, ...]:
+        """The robots to offer for the live scene: those it is laid out for, its own first,
+        and the live one where a device put it there (a leader arm's SO-101 on any arm's
+        scene)."""
+        offered = stand_ins(self.scene)
+        return offered if self.robot in ("", *offered) else (*offered, self.robot)
 
     def open_workspace(self, path: str | Path) -> None:
         """Switch to another workspace folder (created if empty). Refused while a job runs; the
