@@ -177,6 +177,10 @@ def test_the_record_panel_records_with_the_robot_chosen_and_training_follows(win
     assert (session.robot, train.run_config().robot) == ("", "")
     keyboard_take()
     assert not reward.robot.isHidden() and reward.robot.currentData() == "arm6"
+    record._open(record.episodes.item(0))  # the SO-101's take replays with the SO-101
+    assert session.browser.episode is not None and session.live.env.robot_name == "so101"
+    assert record.robot.currentData() == "so101"
+    choose("")
     train.more.widget().widget("robot").setCurrentIndex(
         train.more.widget().widget("robot").findData("panda"))
     choose("so101")  # a robot chosen in the Train panel stays

@@ -47,13 +47,17 @@ class EpisodeBrowser:
         return len(self.episode) if self.episode is not None else 0
 
     def open(self, episode_id: int, t: int = 0) -> None:
-        """Show an episode of the current scene in the viewport, at frame ``t``."""
+        """Show an episode of the current scene in the viewport, at frame ``t``, with the robot
+        that recorded it (the live scene switches to it)."""
         if self.recording.active:
             raise RuntimeError("stop recording before replaying an episode")
         episode = self.context.workspace.load_episode(episode_id)
         if episode.meta["scene"] != self.context.scene:
             raise ValueError(f"episode {episode_id} is from {episode.meta['scene']}; "
                              f"switch the scene to {episode.meta['scene']} to replay it")
+        robot = episode.meta["meta"].get("robot")
+        if robot and robot != self.live.env.robot_name:  # its states fit its robot's model only
+            self.live.load(self.context.scene, robot=robot)
         self.episode = episode
         self._replay = EpisodeReplay(self.live.env)
         self.playing = False
