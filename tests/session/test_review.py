@@ -165,3 +165,20 @@ def test_reward_inspection_best_and_worst_segments_and_label_impact(session):
     assert "learned_reward" in session.live.live_reward()
     session.set_scene("Push", "so101")  # the model reads arm6's observations, not the SO-101's
     assert session.live.live_reward() == {}
+
+
+def test_a_reward_of_one_robot_is_inspected_on_that_robots_takes(session):
+    """Push's takes of arm6 and of the SO-101 (their observations differ): the best and worst
+    segments and the Reward panel's curve come from the takes the model can read."""
+    from workbench.rewards.progress import ProgressConfig
+    from workbench.rewards.workflow import fit_progress_in_workspace
+
+    session.set_scene("Push", "so101")
+    session.recording.record_scripted(2)
+    fit_progress_in_workspace(session.workspace, "Push", ProgressConfig(epochs=2),
+                              robot="so101")
+    theirs = {row["id"] for row in session.browser.episodes() if row["meta"]["robot"] == "so101"}
+    best, worst = session.rewards.extreme_segments(length=10, count=2)
+    assert {scored.segment.episode_id for scored in best + worst} <= theirs
+    summary = session.rewards.summary()
+    assert len(summary.steps) and "states must be" not in summary.text

@@ -31,6 +31,15 @@ def reward_along(model: RewardModel, episode) -> np.ndarray:
     return np.asarray(episode_progress(model, episode), np.float64)
 
 
+def reads(model: RewardModel, row: dict[str, Any]) -> bool:
+    """Whether ``model`` can score the episode of workspace row ``row``: a reward over states
+    reads the takes of the robot whose observations it was fitted on (a scene may hold takes
+    of several); one over camera frames reads any."""
+    fitted_on = getattr(model, "features", None)
+    recorded = row["meta"].get("features")
+    return bool(model.cameras) or not (fitted_on and recorded) or recorded == fitted_on
+
+
 @dataclass(frozen=True)
 class ScoredSegment:
     segment: Segment
@@ -42,12 +51,12 @@ def extreme_segments(
     stride: int | None = None,
 ) -> tuple[list[ScoredSegment], list[ScoredSegment]]:
     """The ``count`` windows of ``length`` frames with the highest and the lowest mean learned
-    reward over every saved episode of ``scene`` (at most one window per episode on each side,
-    so one long episode cannot fill the list)."""
+    reward over every saved episode of ``scene`` it reads (at most one window per episode on
+    each side, so one long episode cannot fill the list)."""
     stride = stride or max(1, length // 2)
     best: list[ScoredSegment] = []
     for row in workspace.episodes(scene=scene):
-        if row["num_steps"] < 2:
+        if row["num_steps"] < 2 or not reads(model, row):
             continue
         rewards = reward_along(model, workspace.load_episode(row["id"]))
         span = min(length, len(rewards))

@@ -14,7 +14,7 @@ from workbench.feedback.branching import branch_episodes
 from workbench.feedback.sampling import sample_group, sample_pair
 from workbench.feedback.teachers import TEACHERS
 from workbench.operations.rewards import SaveGoal
-from workbench.rewards.inspect import label_impact
+from workbench.rewards.inspect import label_impact, reads
 from workbench.session.context import Context
 from workbench.session.events import Branched, EpisodesChanged, GoalsChanged, LabelsChanged
 from workbench.session.live import LiveScene
@@ -88,7 +88,7 @@ class Feedback:
         if model is None:
             return None
         fitted = [m for m in self.rewards.stored() if m["family"] == "preference"][-1]
-        ids = {row["id"] for row in self.context.episodes()}
+        ids = {row["id"] for row in self.context.episodes() if reads(model, row)}
         return label_impact(model, fitted["created"], self.context.workspace, ids)
 
     # -- goal sentences ----------------------------------------------------------------------

@@ -91,22 +91,22 @@ class RewardModels:
 
     def summary(self) -> RewardSummary:
         """The newest model's report, and its reward along the newest successful episode."""
-        from workbench.rewards.inspect import reward_along
+        from workbench.rewards.inspect import reads, reward_along
 
         rows = self.stored()
         if not rows:
             return RewardSummary("no reward model yet: record demos, then fit")
         newest = rows[-1]
         summary = RewardSummary(report_text(newest))
-        episodes = self.context.episodes()
-        if not episodes:
-            return summary
-        shown = ([e for e in episodes if e["success"]] or episodes)[-1]
         try:
             model = self.latest()
         except ArtifactError as exc:
             summary.text = str(exc)
             return summary
+        episodes = [row for row in self.context.episodes() if reads(model, row)]
+        if not episodes:
+            return summary
+        shown = ([e for e in episodes if e["success"]] or episodes)[-1]
         episode = self.context.workspace.load_episode(shown["id"])
         if not len(episode):
             return summary
