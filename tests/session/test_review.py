@@ -182,3 +182,24 @@ def test_a_reward_of_one_robot_is_inspected_on_that_robots_takes(session):
     assert {scored.segment.episode_id for scored in best + worst} <= theirs
     summary = session.rewards.summary()
     assert len(summary.steps) and "states must be" not in summary.text
+
+
+def test_clips_to_rank_come_from_one_robots_takes(session):
+    """A label across arm6's and the SO-101's takes would teach no fit (a reward over states
+    reads one robot's), so each query's clips share a robot: the live one's where it has takes,
+    a synthetic teacher's drawn by the takes' shares."""
+    from workbench.feedback.labels import teach
+    from workbench.feedback.teachers import TEACHERS
+
+    session.set_scene("Push", "so101")
+    session.recording.record_scripted(3)
+    robot_of = {row["id"]: row["meta"]["robot"] for row in session.browser.episodes()}
+    for live in ("so101", "arm6"):
+        session.set_scene("Push", live)
+        for _ in range(10):
+            assert {robot_of[s.episode_id] for s in session.feedback.next_pair()} == {live}
+        assert {robot_of[s.episode_id] for s in session.feedback.next_group(3)} == {live}
+    teach(session.workspace, "Push", TEACHERS["oracle"], 20, np.random.default_rng(0))
+    pairs = [p.segments for p in session.workspace.preferences()]
+    assert all(len({robot_of[s[0]] for s in pair}) == 1 for pair in pairs)
+    assert {robot_of[pair[0][0]] for pair in pairs} == {"so101", "arm6"}  # both, by shares

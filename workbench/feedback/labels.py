@@ -28,7 +28,8 @@ def teach(
     model is given), let ``teacher`` answer from the true rewards, store the answers."""
     cache = SegmentCache(workspace)
     pool = count * (oversample if model is not None else 1)
-    candidates = [sample_pair(workspace, scene, length, rng) for _ in range(pool)]
+    features = getattr(model, "features", None)  # the model's robot's takes, to score them
+    candidates = [sample_pair(workspace, scene, length, rng, features) for _ in range(pool)]
     chosen = select_queries(model, candidates, cache.states, count)
     scale = float(np.mean([cache.rewards(s).sum() for pair in chosen for s in pair])) or 1.0
     ids = []

@@ -39,9 +39,14 @@ class Feedback:
         disputed of ``candidates`` sampled pairs (active learning); before that, a random one."""
         workspace, scene = self.context.workspace, self.context.scene
         model = self.rewards.preference()
-        if model is None:
-            return sample_pair(workspace, scene, length, self.rng)
-        pool = [sample_pair(workspace, scene, length, self.rng) for _ in range(candidates)]
+        if model is None:  # the live robot's takes where it has them
+            return sample_pair(workspace, scene, length, self.rng, self.live.env.features)
+        pool = [sample_pair(workspace, scene, length, self.rng, model.features)
+                for _ in range(candidates)]
+        rows = {row["id"]: row for row in self.context.episodes()}
+        pool = [pair for pair in pool if all(reads(model, rows[s.episode_id]) for s in pair)]
+        if not pool:  # the model's robot has too few takes left here: not one it could judge
+            return sample_pair(workspace, scene, length, self.rng, self.live.env.features)
         return select_queries(model, pool, SegmentCache(workspace).states, 1)[0]
 
     def answer_pair(self, pair: tuple[Segment, Segment], answer: str) -> int:
@@ -51,7 +56,8 @@ class Feedback:
 
     def next_group(self, count: int = 4, length: int = 20) -> list[Segment]:
         """``count`` clips to rank best to worst (a Plackett-Luce query)."""
-        return sample_group(self.context.workspace, self.context.scene, count, length, self.rng)
+        return sample_group(self.context.workspace, self.context.scene, count, length, self.rng,
+                            self.live.env.features)
 
     def answer_ranking(self, segments: list[Segment], order: list[int]) -> int:
         """Store a ranking: ``order`` lists indices into ``segments``, best first."""
