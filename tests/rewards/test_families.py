@@ -206,6 +206,9 @@ def test_a_state_reward_over_two_robots_takes_is_fitted_on_the_one_named(tmp_pat
     out = str(tmp_path / "push.hdf5")  # a dataset too: one robot's, said the same way
     assert main(["dataset", "export", out, "--scene", "Push", "--workspace", ws]) == 2
     assert "observations differ (so101: " in capsys.readouterr().err
+    # A goal sentence scores every take, each replayed with its own robot.
+    assert main(["score-goal", "Push", "push the cube onto the pad", "--workspace", ws]) == 0
+    assert len(json.loads(capsys.readouterr().out)["curves"]) == 8
     paths = {}
     for family, robot in (("progress", "so101"), ("preference", "arm6")):
         assert main(["train-reward", "Push", "--family", family, "--robot", robot,

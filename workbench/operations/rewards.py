@@ -168,36 +168,46 @@ class ScoreGoal(WorkspaceRequest):
         rows = ws.episodes(scene=self.scene)
         if not rows:
             raise ValueError(f"no recorded episodes of {self.scene} to score; record some first")
-        env = env_for(ws.load_episode(rows[0]["id"]))
-        grounding = ground(goal, env.task)  # checked by check()
+        envs: dict[Any, Any] = {}  # by robot: each episode replays with the robot it was taken with
+
+        def env_of(row: dict[str, Any]) -> Any:
+            robot = row["meta"].get("robot")
+            if robot not in envs:
+                envs[robot] = env_for(ws.load_episode(row["id"]))
+            return envs[robot]
+
+        task = env_of(rows[0]).task
+        grounding = ground(goal, task)  # checked by check()
         curves = []
         try:
-            rows = self._episodes_to_score(env, rows, grounding)
+            rows = self._episodes_to_score(env_of, rows, grounding)
             for i, row in enumerate(rows):
                 if progress.should_stop():
                     break
-                episode = ws.load_episode(row["id"])
+                episode, env = ws.load_episode(row["id"]), env_of(row)
                 env.task.difficulty = episode.meta["meta"].get("difficulty", 0.0)
                 rewards = grounded_rewards(env, episode, grounding)
                 curves.append({"episode": row["id"], "success": bool(row["success"]),
                                "goal": row["goal"], "reward": rewards.tolist()})
                 progress.emit("progress", done=i + 1, total=len(rows))
         finally:
-            env.close()
-        if env.task.vocabulary.colours:
+            for env in envs.values():
+                env.close()
+        if task.vocabulary.colours:
             binding = ", ".join(f"{role} = {colour or 'any colour'}"
                                 for role, colour in grounding.colours.items())
         else:  # a scene without colours (the locomotion ones): the roles alone
             binding = ", ".join(grounding.colours)
         return {"goal": goal, "grounding": binding or "no colours named", "curves": curves}
 
-    def _episodes_to_score(self, env, rows: list[dict], grounding) -> list[dict]:
+    def _episodes_to_score(self, env_of, rows: list[dict], grounding) -> list[dict]:
         """Up to ``max_episodes`` rows, oldest first: the newest whose objects the goal names,
         then the newest others. Elsewhere the goal's reward is 0, so those are the contrast, not
         the point (12 newest of 25 Push episodes held 1 of the 5 with a purple cube)."""
         named: list[dict] = []
         others: list[dict] = []
         for row in reversed(rows[-GOAL_SCAN:]):
+            env = env_of(row)
             env.task.difficulty = row["meta"].get("difficulty", 0.0)  # for an unstored draw
             (named if has_named_objects(env, row, grounding) else others).append(row)
             if len(named) == self.max_episodes:
