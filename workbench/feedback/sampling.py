@@ -50,10 +50,10 @@ def _one_layout(rows: list[dict[str, Any]], count: int, features: dict[str, int]
                 rng: np.random.Generator, scene: str) -> list[dict[str, Any]]:
     layouts: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        layouts.setdefault(json.dumps(row["meta"].get("features")), []).append(row)
+        layouts.setdefault(json.dumps(row["meta"].get("features"), sort_keys=True), []).append(row)
     if len(layouts) == 1:
         return rows
-    wanted = layouts.get(json.dumps(features), [])
+    wanted = layouts.get(json.dumps(features, sort_keys=True), [])
     if len(wanted) >= count:
         return wanted
     enough = [takes for takes in layouts.values() if len(takes) >= count]

@@ -168,7 +168,7 @@ class ScoreGoal(WorkspaceRequest):
         rows = ws.episodes(scene=self.scene)
         if not rows:
             raise ValueError(f"no recorded episodes of {self.scene} to score; record some first")
-        envs: dict[Any, Any] = {}  # by robot: each episode replays with the robot it was taken with
+        envs: dict[Any, Any] = {}  # by robot: each take replays with the robot it was taken with
 
         def env_of(row: dict[str, Any]) -> Any:
             robot = row["meta"].get("robot")

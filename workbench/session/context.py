@@ -1,5 +1,6 @@
 """What every part of the session shares: the open workspace, the live scene's name and robot,
-and the event bus. One object, so that switching workspaces or scenes changes it for all of them."""
+and the event bus. One object, so that switching workspaces, scenes or robots changes it for
+all of them."""
 
 from __future__ import annotations
 

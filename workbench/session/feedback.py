@@ -35,8 +35,9 @@ class Feedback:
 
     # -- clips to rank -----------------------------------------------------------------------
     def next_pair(self, length: int = 20, candidates: int = 12) -> tuple[Segment, Segment]:
-        """The next pair to rank. Once a preference ensemble exists for the scene, the most
-        disputed of ``candidates`` sampled pairs (active learning); before that, a random one."""
+        """The next pair to rank, both clips of one robot's takes. Once a preference ensemble
+        exists for the scene, the most disputed of ``candidates`` sampled pairs of the takes it
+        reads (active learning); before that, a random one of the live robot's takes."""
         workspace, scene = self.context.workspace, self.context.scene
         model = self.rewards.preference()
         if model is None:  # the live robot's takes where it has them
