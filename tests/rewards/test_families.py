@@ -206,6 +206,9 @@ def test_a_state_reward_over_two_robots_takes_is_fitted_on_the_one_named(tmp_pat
     out = str(tmp_path / "push.hdf5")  # a dataset too: one robot's, said the same way
     assert main(["dataset", "export", out, "--scene", "Push", "--workspace", ws]) == 2
     assert "observations differ (so101: " in capsys.readouterr().err
+    assert main(["dataset", "export", out, "--scene", "Push", "--robot", "so101",
+                 "--workspace", ws]) == 0  # the SO-101's takes alone
+    assert json.loads(capsys.readouterr().out)["episodes"] == 4
     # A goal sentence scores every take, each replayed with its own robot.
     assert main(["score-goal", "Push", "push the cube onto the pad", "--workspace", ws]) == 0
     assert len(json.loads(capsys.readouterr().out)["curves"]) == 8

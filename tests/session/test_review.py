@@ -203,3 +203,19 @@ def test_clips_to_rank_come_from_one_robots_takes(session):
     pairs = [p.segments for p in session.workspace.preferences()]
     assert all(len({robot_of[s[0]] for s in pair}) == 1 for pair in pairs)
     assert {robot_of[pair[0][0]] for pair in pairs} == {"so101", "arm6"}  # both, by shares
+
+
+def test_the_apps_dataset_export_holds_the_live_robots_takes(session, tmp_path):
+    """With takes of arm6 and the SO-101 in Push, Workspace > Export dataset writes the live
+    robot's (a dataset holds one robot's; it was refused before)."""
+    import h5py
+
+    session.set_scene("Push", "so101")
+    session.recording.record_scripted(2)
+    theirs = [r for r in session.browser.episodes() if r["meta"]["robot"] == "so101"]
+    job = session.jobs.export_dataset(str(tmp_path / "so101.hdf5"))
+    job.wait(timeout=120)
+    assert job.state == "done", job.error
+    assert job.result["episodes"] == len(theirs)
+    with h5py.File(tmp_path / "so101.hdf5") as f:
+        assert len(f["data"]) == len(theirs)

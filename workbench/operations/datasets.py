@@ -11,7 +11,8 @@ from workbench.data.formats import lerobot, robomimic
 from workbench.data.formats.common import WITHOUT_FRAMES, frames_choice, load_episodes
 from workbench.data.workspace import Workspace
 from workbench.operations.base import Progress, Result, WorkspaceRequest
-from workbench.registry import SCENE
+from workbench.registry import SCENE, robot_choices, scene_robot
+from workbench.rewards.workflow import robots_takes
 
 FORMAT = {"help": "lerobot or robomimic (default: robomimic for .hdf5/.h5 paths, LeRobot "
                   "otherwise)", "choices": ("", "lerobot", "robomimic")}
@@ -34,13 +35,28 @@ class ExportDataset(WorkspaceRequest):
     without_frames: str = field(default="refuse", metadata={
         "help": "when only some episodes have camera frames: refuse (say which), skip those "
                 "episodes, or drop the cameras from all", "choices": WITHOUT_FRAMES})
+    robot: str = field(default="", metadata={
+        "help": "only this robot's episodes of the scene (--scene), where it has takes of "
+                "several robots; empty: every one", "choices": robot_choices})
+
+    def check(self) -> None:
+        if self.robot:
+            if not self.scene:
+                raise ValueError("--robot: give --scene too (a dataset holds one scene's takes "
+                                 "of one robot)")
+            scene_robot(self.scene, self.robot)  # a robot of another kind: refused first
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         fmt = _format(self.path, self.format)
         export = lerobot.export_lerobot if fmt == "lerobot" else robomimic.export_robomimic
-        episodes = load_episodes(ws, None, self.scene)
+        ids = None
+        if self.robot and self.scene:
+            ids = [row["id"] for row in robots_takes(ws, self.scene, self.robot)]
+            if not ids:
+                raise ValueError(f"--robot: no takes of {self.robot} in {self.scene} here")
+        episodes = load_episodes(ws, ids, self.scene)
         kept, cameras = frames_choice(episodes, self.without_frames)
-        path = export(ws, self.path, scene=self.scene, without_frames=self.without_frames)
+        path = export(ws, self.path, ids, scene=self.scene, without_frames=self.without_frames)
         result: Result = {"exported": str(path), "format": fmt, "episodes": len(kept),
                           "cameras": cameras}
         left_out = [e.meta["id"] for e in episodes if e not in kept]

@@ -176,10 +176,13 @@ class JobBoard:
 
     def export_dataset(self, path: str, scene_only: bool = True) -> Job:
         """Write the episodes (of the open scene, or all) as a LeRobot dataset folder or, for a
-        .hdf5 path, a robomimic file."""
+        .hdf5 path, a robomimic file; the live robot's where the scene has takes of several
+        (a dataset holds one robot's)."""
+        takers = {row["meta"].get("robot") for row in self.context.episodes()}
+        robot = self.live.env.robot_name if scene_only and len(takers) > 1 else ""
         return self.submit("dataset", ExportDataset(
             path=Path(path), workspace=self.context.workspace.root,
-            scene=self.context.scene if scene_only else None))
+            scene=self.context.scene if scene_only else None, robot=robot))
 
     def film_episodes(self, ids: list[int], path: str) -> Job:
         """Film recorded episodes from their stored states into a new MP4."""

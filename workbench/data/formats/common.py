@@ -16,9 +16,7 @@ def load_episodes(workspace: Workspace, episode_ids: list[int] | None,
     if not ids:
         raise ValueError(f"no saved episodes{' of ' + scene if scene else ''} to export")
     if scene and episode_ids is None:
-        one_robot(rows, scene, "a dataset holds one robot's: record each robot in a workspace "
-                  "of its own (--workspace), or delete the other robot's (`workbench episode "
-                  "delete`)")
+        one_robot(rows, scene, "a dataset holds one robot's: name one ({robots}) with --robot")
     episodes = [workspace.load_episode(i) for i in ids]
     shapes = {(e["state"].shape[1:], e["action"].shape[1:]) for e in episodes}
     if len(shapes) > 1:
