@@ -15,6 +15,7 @@ from torch import nn
 
 from workbench.cli.main import main
 from workbench.config import validated
+from workbench.data.workspace import Workspace
 from workbench.rewards import families, load_reward_model
 from workbench.rewards.base import StateRewardModel
 from workbench.rewards.workflow import store_model
@@ -209,6 +210,11 @@ def test_a_state_reward_over_two_robots_takes_is_fitted_on_the_one_named(tmp_pat
     assert main(["dataset", "export", out, "--scene", "Push", "--robot", "so101",
                  "--workspace", ws]) == 0  # the SO-101's takes alone
     assert json.loads(capsys.readouterr().out)["episodes"] == 4
+    assert main(["teach", "Push", "--labels", "6", "--robot", "so101", "--workspace", ws]) == 0
+    capsys.readouterr()
+    robot_of = {row["id"]: row["meta"]["robot"] for row in Workspace.open(ws).episodes()}
+    taught = Workspace.open(ws).preferences()[-6:]
+    assert {robot_of[s[0]] for p in taught for s in p.segments} == {"so101"}
     # A goal sentence scores every take, each replayed with its own robot.
     assert main(["score-goal", "Push", "push the cube onto the pad", "--workspace", ws]) == 0
     assert len(json.loads(capsys.readouterr().out)["curves"]) == 8

@@ -23,12 +23,15 @@ def teach(
     length: int = 20,
     model: Any = None,  # a preference ensemble: ask where it disagrees most
     oversample: int = 5,
+    features: dict[str, int] | None = None,
 ) -> list[int]:
     """Sample ``count`` queries (the most disputed of ``oversample * count`` candidates when a
-    model is given), let ``teacher`` answer from the true rewards, store the answers."""
+    model is given), let ``teacher`` answer from the true rewards, store the answers. Each
+    query's clips are of one robot's takes: those recorded with ``features`` where given, else
+    the model's robot's, else each query's drawn by the takes' shares."""
     cache = SegmentCache(workspace)
     pool = count * (oversample if model is not None else 1)
-    features = getattr(model, "features", None)  # the model's robot's takes, to score them
+    features = features or getattr(model, "features", None)
     candidates = [sample_pair(workspace, scene, length, rng, features) for _ in range(pool)]
     chosen = select_queries(model, candidates, cache.states, count)
     scale = float(np.mean([cache.rewards(s).sum() for pair in chosen for s in pair])) or 1.0

@@ -19,6 +19,7 @@ from workbench.registry import SCENE, SCENES, robot_choices, scene_robot
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards, has_named_objects
+from workbench.rewards.workflow import robots_takes
 from workbench.rl.ray_rollouts import check_reachable
 from workbench.sentences import check_sentence, checked_ground, ground
 
@@ -106,8 +107,20 @@ class Teach(WorkspaceRequest):
     active: bool = field(default=False, metadata={
         "help": "ask about the pairs the newest preference ensemble disputes most"})
     seed: int = field(default=0, metadata={"help": "seed of the query sampling", "min": 0})
+    robot: str = field(default="", metadata={
+        "help": "ask about this robot's takes only, where the scene has takes of several; "
+                "empty: each query one robot's, drawn by their shares", "choices": robot_choices})
+
+    def check(self) -> None:
+        scene_robot(self.scene, self.robot)  # a robot of another kind: refused first
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
+        features = None
+        if self.robot:
+            takes = robots_takes(ws, self.scene, self.robot)
+            if not takes:
+                raise ValueError(f"--robot: no takes of {self.robot} in {self.scene} here")
+            features = takes[0]["meta"].get("features")
         model = None
         if self.active:
             models = [m for m in ws.models(self.scene) if m["family"] == "preference"]
@@ -115,8 +128,13 @@ class Teach(WorkspaceRequest):
                 raise ValueError("--active needs a preference model; fit one first "
                                  f"(`workbench train-reward {self.scene} --family preference`)")
             model = load_reward_model(models[-1]["path"], device="cpu")
+            if features is not None and model.features != features:
+                raise ValueError(f"--active: the newest preference model of {self.scene} reads "
+                                 f"another robot's takes than {self.robot}'s; fit one on "
+                                 f"{self.robot}'s (`workbench train-reward {self.scene} "
+                                 f"--family preference --robot {self.robot}`)")
         ids = teach(ws, self.scene, TEACHERS[self.teacher], self.labels,
-                    np.random.default_rng(self.seed), self.length, model)
+                    np.random.default_rng(self.seed), self.length, model, features=features)
         answers = [p.answer for p in ws.preferences() if p.id in set(ids)]
         return {"labels": len(ids), "teacher": self.teacher,
                 "answers": {a: answers.count(a) for a in sorted(set(answers))}}
