@@ -195,7 +195,8 @@ def export_lerobot(
         path = out / VIDEO_PATH.format(video_key=_video_key(camera), chunk_index=0, file_index=0)
         _write_video(path, np.concatenate(videos[camera]), fps, crf)
 
-    features = _features(columns, table, {c: videos[c][0].shape[1:] for c in cameras}, fps)
+    features = _features(columns, table, {c: videos[c][0].shape[1:] for c in cameras}, fps,
+                         episodes[0].meta["meta"].get("features"))
     info = {
         "codebase_version": "v3.0",
         "robot_type": episodes[0].meta["meta"].get("robot", episodes[0].meta["scene"]),
@@ -237,11 +238,19 @@ def _frames_table(columns: dict[str, list[Any]]) -> dict[str, pa.Array]:
 
 
 def _features(columns: dict[str, list[Any]], table: dict[str, pa.Array],
-              video_shapes: dict[str, tuple[int, ...]], fps: int) -> dict[str, Any]:
-    """``info.json``'s features: each column's dtype and shape, and each camera's video."""
+              video_shapes: dict[str, tuple[int, ...]], fps: int,
+              layout: dict[str, int] | None) -> dict[str, Any]:
+    """``info.json``'s features: each column's dtype and shape, each camera's video, and the
+    state's dimensions named after the observation features (``hand_to_cube.0``) where the
+    takes declare them, as LeRobot's viewer and a policy's config read them."""
     features = {key: _feature(np.asarray(columns[key]),
                               "float64" if "sim_state" in key else "float32")
                 for key in VECTOR_KEYS}
+    names = [name if size == 1 else f"{name}.{i}"
+             for name, size in (layout or {}).items() for i in range(size)]
+    for key in ("observation.state", "next.observation.state"):
+        if names and features[key]["shape"] == [len(names)]:
+            features[key]["names"] = names
     features.update({key: {"dtype": "bool" if key == "next.success" else "float32",
                            "shape": [1], "names": None} for key in SCALAR_KEYS})
     for camera, (h, w, c) in video_shapes.items():
