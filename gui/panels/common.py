@@ -6,7 +6,7 @@ import html
 
 import numpy as np
 from PyQt6.QtGui import QImage, QPixmap
-from PyQt6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QComboBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 
 def pixmap_from_rgb(frame: np.ndarray) -> QPixmap:
@@ -61,3 +61,14 @@ def scrolling(panel: QWidget) -> QVBoxLayout:
     scroll.setWidget(body)
     outer.addWidget(scroll)
     return layout
+
+
+def offer_robots(combo: QComboBox, robots: tuple[str, ...], chosen: str) -> None:
+    """A robot list: the scene's own first (its data "", as a run's robot field takes it),
+    then the others by name; ``chosen`` selected where offered, else the scene's own."""
+    combo.clear()
+    own, *others = robots
+    combo.addItem(f"{own} (the scene's own)", "")
+    for name in others:
+        combo.addItem(name, name)
+    combo.setCurrentIndex(max(combo.findData(chosen), 0))

@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.panels.common import heading, note, pixmap_from_rgb
+from gui.panels.common import heading, note, offer_robots, pixmap_from_rgb
 from gui.panels.timeline import Timeline
 from workbench.session import Session
 from workbench.session.events import EpisodesChanged, JobUpdate, RecordingChanged, SceneChanged
@@ -156,13 +156,9 @@ class RecordPanel(QWidget):
 
     def _offer_robots(self) -> None:
         """The robots that can run the live scene, its own first, the live one chosen."""
-        self.robot.clear()
-        own, *others = self.session.robots()
-        self.robot.addItem(f"{own} (the scene's own)", "")
-        for name in others:
-            self.robot.addItem(name, name)
-        self.robot.setCurrentIndex(max(self.robot.findData(self.session.robot), 0))
-        self.robot_row.setVisible(bool(others))
+        robots = self.session.robots()
+        offer_robots(self.robot, robots, self.session.robot)
+        self.robot_row.setVisible(len(robots) > 1)
 
     def _choose_robot(self) -> None:
         robot = self.robot.currentData()

@@ -24,7 +24,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.panels.common import curve_key, heading, key_text, note, scrolling
+from gui.panels.common import curve_key, heading, key_text, note, offer_robots, scrolling
 from gui.panels.config_form import ConfigForm, rebased
 from gui.panels.history import RunHistory, learning_curve
 from gui.panels.sweep import SweepBox
@@ -155,17 +155,13 @@ class TrainPanel(QWidget):
         form = rebased(old, RunConfig.for_scene(self.session.scene), OWN_FIELDS)
         robots = form.widget("robot")
         chosen = robots.currentData()
-        own, *others = self.session.robots()
+        offered = self.session.robots()
         # It follows the Record panel's robot, unless another was chosen here that the scene
         # still offers.
-        if chosen == self._live_robot or chosen not in others:
+        if chosen == self._live_robot or chosen not in offered[1:]:
             chosen = self.session.robot
         self._live_robot = self.session.robot
-        robots.clear()
-        robots.addItem(f"{own} (the scene's own)", "")
-        for name in others:
-            robots.addItem(name, name)
-        robots.setCurrentIndex(max(robots.findData(chosen), 0))
+        offer_robots(robots, offered, chosen)
         return form
 
     def _buttons(self) -> QHBoxLayout:

@@ -168,13 +168,19 @@ class EpisodeWriter:
             self._close_files()
 
 
+def layout_key(features: dict[str, int] | None) -> str:
+    """One string per observation layout (the features an episode was recorded with: its
+    robot's, in effect), so takes can be grouped by what stacks into one state reward's data."""
+    return json.dumps(features, sort_keys=True)
+
+
 def one_robot(rows: list[dict[str, Any]], scene: str, why: str) -> dict[str, Any]:
     """The metadata of episode ``rows``, refused where they come from robots whose
     observations differ (arm7's takes beside arm6's do not stack); ``why`` says who needs one
     layout and what to do, ``{robots}`` in it naming the robots found ("arm6 or so101")."""
     layouts: dict[str, list[str]] = {}
     for row in rows:
-        layouts.setdefault(json.dumps(row["meta"].get("features")), []).append(
+        layouts.setdefault(layout_key(row["meta"].get("features")), []).append(
             row["meta"].get("robot") or "?")
     if len(layouts) > 1:
         counts = "; ".join(f"{', '.join(sorted(set(robots)))}: {len(robots)}"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 
+from workbench.data.episode import layout_key
 from workbench.data.segments import Segment
 from workbench.data.workspace import Workspace
 
@@ -50,10 +50,10 @@ def _one_layout(rows: list[dict[str, Any]], count: int, features: dict[str, int]
                 rng: np.random.Generator, scene: str) -> list[dict[str, Any]]:
     layouts: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        layouts.setdefault(json.dumps(row["meta"].get("features"), sort_keys=True), []).append(row)
+        layouts.setdefault(layout_key(row["meta"].get("features")), []).append(row)
     if len(layouts) == 1:
         return rows
-    wanted = layouts.get(json.dumps(features, sort_keys=True), [])
+    wanted = layouts.get(layout_key(features), [])
     if len(wanted) >= count:
         return wanted
     enough = [takes for takes in layouts.values() if len(takes) >= count]
