@@ -13,9 +13,10 @@ from workbench.data.workspace import DamagedIndex
 from workbench.operations.base import Progress
 from workbench.operations.workspace import RecoverWorkspace
 from workbench.session import Session
-from workbench.session.events import JobUpdate
+from workbench.session.events import JobUpdate, SceneChanged
 
 DATASET_FILTER = "robomimic file (*.hdf5 *.h5);;LeRobot dataset folder (*)"
+REAL_ROBOT_EXPORT = "Export as the real robot's LeRobot dataset…"
 
 
 def offer_rebuild(parent: QWidget | None, damage: DamagedIndex, folder: str | Path) -> bool:
@@ -38,7 +39,8 @@ class WorkspaceMenu:
                            ("Recover after a crash", self.recover), (None, None),
                            ("Import LeRobot dataset…", self.import_lerobot),
                            ("Import robomimic file…", self.import_robomimic),
-                           ("Export dataset…", self.export_dataset)):
+                           ("Export dataset…", self.export_dataset),
+                           (REAL_ROBOT_EXPORT, self.export_real_robot_dataset)):
             if name is None:
                 self.menu.addSeparator()
                 continue
@@ -47,6 +49,8 @@ class WorkspaceMenu:
             self.menu.addAction(action)
             self.actions[name] = action
         session.events.subscribe(JobUpdate, self._on_job)
+        session.events.subscribe(SceneChanged, self._offer_real_robot_export)
+        self._offer_real_robot_export()
 
     def summary(self) -> None:
         info = self.session.workspace_summary()
@@ -86,6 +90,23 @@ class WorkspaceMenu:
             "other a LeRobot folder)", "", DATASET_FILTER)
         if path:
             self._start(lambda: self.session.jobs.export_dataset(path))
+
+    def export_real_robot_dataset(self) -> None:
+        """The live robot's takes of the scene in the real robot's joints, named and scaled
+        as LeRobot's driver reports them, for LeRobot's policies on the real arm."""
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, f"Export the scene's takes as a {self.session.lerobot_type()} "
+            "dataset (a new LeRobot folder)", "", "LeRobot dataset folder (*)")
+        if path:
+            self._start(lambda: self.session.jobs.export_dataset(path, joints=True))
+
+    def _offer_real_robot_export(self, _event: SceneChanged | None = None) -> None:
+        kind = self.session.lerobot_type()
+        action = self.actions[REAL_ROBOT_EXPORT]
+        action.setEnabled(bool(kind))
+        action.setToolTip(f"the takes as {kind}'s joints in LeRobot's names and units" if kind
+                          else "the live robot has no real counterpart that LeRobot drives "
+                          "(the SO-101 has)")
 
     def _start(self, launch) -> None:
         try:

@@ -84,6 +84,10 @@ BAD_ARGUMENTS = [
     (["run", "bundle", "--video", "film.gif"], "--video"),
     (["run", "bundle", "--camera", "top"], "--camera"),
     (["record", "Nope", "--scripted", "1"], "Nope"),
+    (["dataset", "export", "out", "--scene", "Push", "--layout", "motors"], "--layout"),
+    (["dataset", "export", "out.hdf5", "--scene", "Push", "--layout", "joints"],
+     "--layout joints writes a LeRobot dataset"),
+    (["dataset", "export", "out", "--layout", "joints"], "--layout joints: give --scene"),
 ]
 
 

@@ -59,6 +59,9 @@ class Robot(ABC):
     randomization: ClassVar[dict[str, float]] = {}
     # Sites a mirror image must carry to their image too (a grip site): see joints_mirror.
     mirror_sites: ClassVar[tuple[str, ...]] = ()
+    # LeRobot's robot type for the real robot this models ("so101_follower"), whose driver
+    # names and scales its joints as a dataset of simulated takes can (``--layout joints``).
+    lerobot_type: ClassVar[str] = ""
 
     def spec(self) -> mujoco.MjSpec:
         from workbench.sim.compose import load_spec

@@ -48,6 +48,7 @@ def model_folder() -> Path:
 
 class So101(TabletopArm):
     description = "SO-101 (LeRobot follower arm): 5 STS3215 servos and a jaw gripper"
+    lerobot_type = "so101_follower"
     joints = ARM_JOINTS
     home = HOME
     gripper_joints = ("gripper",)

@@ -142,6 +142,18 @@ def test_the_robot_list_offers_the_robots_the_scene_is_laid_out_for(window):
     assert window.panels["Record"].robot_row.isHidden()
 
 
+def test_the_real_robot_export_is_offered_for_a_robot_lerobot_drives(window):
+    export = window.workspace_menu.actions["Export as the real robot's LeRobot dataset…"]
+    assert not export.isEnabled() and "SO-101" in export.toolTip()  # arm6: no real twin
+    record = window.panels["Record"]
+    record.robot.setCurrentIndex(record.robot.findData("so101"))
+    record.robot.activated.emit(record.robot.currentIndex())  # as a person's pick
+    assert window.session.live.env.robot_name == "so101"
+    assert export.isEnabled() and "so101_follower" in export.toolTip()
+    window.session.set_scene("CheetahRun")
+    assert not export.isEnabled()
+
+
 def test_the_record_panel_records_with_the_robot_chosen_and_training_follows(window, qtbot):
     """An SO-101 owner picks it on Push: the viewport runs it, a keyboard take and the scripted
     demos are recorded with it, and the Train and Reward panels follow it unless another robot

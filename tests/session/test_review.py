@@ -219,3 +219,22 @@ def test_the_apps_dataset_export_holds_the_live_robots_takes(session, tmp_path):
     assert job.result["episodes"] == len(theirs)
     with h5py.File(tmp_path / "so101.hdf5") as f:
         assert len(f["data"]) == len(theirs)
+
+
+def test_the_app_exports_the_live_robots_takes_as_the_real_robots_dataset(session, tmp_path):
+    """Workspace > Export as the real robot's LeRobot dataset: offered for the SO-101 (LeRobot
+    drives the real one), not for arm6; it writes the SO-101's takes of the scene as
+    ``so101_follower`` joints though the scene holds arm6's takes too."""
+    import json
+
+    assert session.lerobot_type() == ""  # arm6, the scene's own
+    session.set_scene("Push", "so101")
+    session.recording.record_scripted(2)
+    theirs = [r for r in session.browser.episodes() if r["meta"]["robot"] == "so101"]
+    assert session.lerobot_type() == "so101_follower"
+    job = session.jobs.export_dataset(str(tmp_path / "so101"), joints=True)
+    job.wait(timeout=120)
+    assert job.state == "done", job.error
+    info = json.loads((tmp_path / "so101/meta/info.json").read_text())
+    assert info["robot_type"] == "so101_follower" and info["total_episodes"] == len(theirs)
+    assert info["features"]["action"]["names"][0] == "shoulder_pan.pos"

@@ -10,10 +10,12 @@ from workbench.config import validated
 from workbench.data.formats import lerobot, robomimic
 from workbench.data.formats.common import WITHOUT_FRAMES, frames_choice, load_episodes
 from workbench.data.workspace import Workspace
+from workbench.export.robot_dataset import robot_joints
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.registry import SCENE, robot_choices, scene_robot
 from workbench.rewards.workflow import robots_takes
 
+LAYOUTS = ("workbench", "joints")
 FORMAT = {"help": "lerobot or robomimic (default: robomimic for .hdf5/.h5 paths, LeRobot "
                   "otherwise)", "choices": ("", "lerobot", "robomimic")}
 
@@ -38,8 +40,20 @@ class ExportDataset(WorkspaceRequest):
     robot: str = field(default="", metadata={
         "help": "only this robot's episodes of the scene (--scene), where it has takes of "
                 "several robots; empty: every one", "choices": robot_choices})
+    layout: str = field(default="workbench", metadata={
+        "help": "workbench: the observations, simulator states and actions the workbench "
+                "imports back; joints (LeRobot): the real robot's joint positions in LeRobot's "
+                "names and units, as lerobot-record writes them, for LeRobot's policies on "
+                "the real robot (the SO-101)", "choices": LAYOUTS})
 
     def check(self) -> None:
+        if self.layout == "joints":
+            if _format(self.path, self.format) != "lerobot":
+                raise ValueError("--layout joints writes a LeRobot dataset: give a folder, not "
+                                 "a .hdf5 file (or --format lerobot)")
+            if not self.scene:
+                raise ValueError("--layout joints: give --scene too (a robot's dataset holds "
+                                 "one scene's takes)")
         if self.robot:
             if not self.scene:
                 raise ValueError("--robot: give --scene too (a dataset holds one scene's takes "
@@ -56,7 +70,13 @@ class ExportDataset(WorkspaceRequest):
                 raise ValueError(f"--robot: no takes of {self.robot} in {self.scene} here")
         episodes = load_episodes(ws, ids, self.scene)
         kept, cameras = frames_choice(episodes, self.without_frames)
-        path = export(ws, self.path, ids, scene=self.scene, without_frames=self.without_frames)
+        if self.layout == "joints":
+            path = lerobot.export_lerobot(ws, self.path, ids, scene=self.scene,
+                                          without_frames=self.without_frames,
+                                          joints=robot_joints(kept))
+        else:
+            path = export(ws, self.path, ids, scene=self.scene,
+                          without_frames=self.without_frames)
         result: Result = {"exported": str(path), "format": fmt, "episodes": len(kept),
                           "cameras": cameras}
         left_out = [e.meta["id"] for e in episodes if e not in kept]

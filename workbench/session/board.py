@@ -174,15 +174,19 @@ class JobBoard:
             run["bundle"] = str(bundle) if (bundle / "bundle.json").exists() else None
         return runs[::-1]
 
-    def export_dataset(self, path: str, scene_only: bool = True) -> Job:
+    def export_dataset(self, path: str, scene_only: bool = True, joints: bool = False
+                       ) -> Job:
         """Write the episodes (of the open scene, or all) as a LeRobot dataset folder or, for a
         .hdf5 path, a robomimic file; the live robot's where the scene has takes of several
-        (a dataset holds one robot's)."""
+        (a dataset holds one robot's). ``joints``: the live robot's takes of the scene as the
+        real robot's LeRobot dataset (``dataset export --layout joints``)."""
         takers = {row["meta"].get("robot") for row in self.context.episodes()}
-        robot = self.live.env.robot_name if scene_only and len(takers) > 1 else ""
+        live = self.live.env.robot_name
+        robot = live if joints or (scene_only and len(takers) > 1) else ""
         return self.submit("dataset", ExportDataset(
             path=Path(path), workspace=self.context.workspace.root,
-            scene=self.context.scene if scene_only else None, robot=robot))
+            scene=self.context.scene if scene_only or joints else None, robot=robot,
+            layout="joints" if joints else "workbench"))
 
     def film_episodes(self, ids: list[int], path: str) -> Job:
         """Film recorded episodes from their stored states into a new MP4."""

@@ -69,6 +69,11 @@ class Session:
         """The live robot where it stands in for the scene's own, "" where not."""
         return self.context.robot
 
+    def lerobot_type(self) -> str:
+        """LeRobot's type of the real robot the live one models ("so101_follower"), whose
+        dataset its takes can be exported as; "" where LeRobot drives none."""
+        return self.live.env.robot.lerobot_type
+
     def robots(self) -> tuple[str, ...]:
         """The robots to offer for the live scene: those it is laid out for, its own first,
         and the live one where a device put it there (a leader arm's SO-101 on any arm's

@@ -13,6 +13,11 @@ Each episode's stretch of a video holds its frames plus one terminal frame (the 
 last action); ``from_timestamp``/``to_timestamp`` in the episode metadata bound the data frames.
 Video is H.264 (PyAV, libx264, near-lossless CRF) and so reproduces images within the codec's
 tolerance, not bit-exactly.
+
+Given the takes' :class:`RobotJoints`, ``observation.state`` and ``action`` are the real
+robot's joints instead (LeRobot's names and units, as ``lerobot-record`` writes them) and the
+simulator states and the sidecar are left out: a dataset for LeRobot's policies, which the
+workbench does not import back (its takes stay in the workspace).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from workbench.data.formats.common import (
     load_episodes,
     rows_of,
 )
+from workbench.data.formats.lerobot_joints import RobotJoints
 from workbench.data.formats.sidecar import build_sidecar, write_sidecar
 from workbench.data.formats.staging import (
     DatasetError,
@@ -52,6 +58,7 @@ EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
 VECTOR_KEYS = ("observation.state", "observation.sim_state", "action",
                "next.observation.state", "next.observation.sim_state")
 SCALAR_KEYS = ("next.reward", "next.success", "next.progress")
+JOINT_KEYS = ("observation.state", "action")  # with RobotJoints: the real robot's columns
 
 
 def _video_key(camera: str) -> str:
@@ -122,10 +129,13 @@ def _feature(array: np.ndarray, dtype: str) -> dict[str, Any]:
 def export_lerobot(
     workspace: Workspace, out: str | Path, episode_ids: list[int] | None = None,
     scene: str | None = None, crf: int = 10, without_frames: str = "refuse",
+    joints: RobotJoints | None = None,
 ) -> Path:
     """Write the episodes as a LeRobot v3.0 dataset. When some episodes have camera frames
     and others do not, ``without_frames`` says what happens: ``refuse`` (the default: an
-    error naming them), ``skip`` those episodes, or ``drop`` the cameras from every episode."""
+    error naming them), ``skip`` those episodes, or ``drop`` the cameras from every episode.
+    ``joints`` (the episodes' joints, :mod:`workbench.export.robot_dataset`) writes them as
+    the real robot's dataset."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new folder for the dataset")
@@ -133,7 +143,8 @@ def export_lerobot(
     episodes, cameras = frames_choice(episodes, without_frames)
     fps = int(round(1.0 / float(episodes[0].meta["meta"].get("control_dt", 0.04))))
     tasks: dict[str, int] = {}
-    columns: dict[str, list[Any]] = {k: [] for k in (*VECTOR_KEYS, *SCALAR_KEYS)}
+    vector_keys = JOINT_KEYS if joints else VECTOR_KEYS
+    columns: dict[str, list[Any]] = {k: [] for k in (*vector_keys, *SCALAR_KEYS)}
     columns.update({k: [] for k in ("next.done", "timestamp", "frame_index", "episode_index",
                                     "index", "task_index")})
     episode_rows: list[dict[str, Any]] = []
@@ -143,10 +154,12 @@ def export_lerobot(
     index = 0
     for e, episode in enumerate(episodes):
         rows = rows_of(episode)
+        if joints:
+            rows["observation.state"], rows["action"] = joints.episodes[episode.id]
         length = len(rows["action"])
         task = episode.meta["goal"] or episode.meta["scene"]
         task_index = tasks.setdefault(task, len(tasks))
-        for key in VECTOR_KEYS:
+        for key in vector_keys:
             columns[key].extend(rows[key])
         for key in SCALAR_KEYS:
             columns[key].extend(rows[key].tolist())
@@ -164,7 +177,7 @@ def export_lerobot(
         }
         # Per-episode statistics, which LeRobot's edit tools pool again after a change.
         episode_stats = {key: _stats(np.asarray(rows[key]).reshape(length, -1))
-                         for key in (*VECTOR_KEYS, *SCALAR_KEYS)}
+                         for key in (*vector_keys, *SCALAR_KEYS)}
         for camera in cameras:
             images = episode[f"image/{camera}"]
             first = episode.initial().get(f"image/{camera}", images[0])
@@ -184,7 +197,7 @@ def export_lerobot(
         episode_rows.append(meta_row)
         index += length
 
-    table = _frames_table(columns)
+    table = _frames_table(columns, vector_keys)
     data_path = out / DATA_PATH.format(chunk_index=0, file_index=0)
     data_path.parent.mkdir(parents=True)
     pq.write_table(pa.table(table), data_path)
@@ -195,11 +208,20 @@ def export_lerobot(
         path = out / VIDEO_PATH.format(video_key=_video_key(camera), chunk_index=0, file_index=0)
         _write_video(path, np.concatenate(videos[camera]), fps, crf)
 
-    features = _features(columns, table, {c: videos[c][0].shape[1:] for c in cameras}, fps,
-                         episodes[0].meta["meta"].get("features"))
+    shapes = {c: videos[c][0].shape[1:] for c in cameras}
+    if joints:
+        features = _features(columns, table, shapes, fps, vector_keys,
+                             {key: joints.names for key in vector_keys})
+    else:
+        layout = episodes[0].meta["meta"].get("features") or {}
+        names = [name if size == 1 else f"{name}.{i}"
+                 for name, size in layout.items() for i in range(size)]
+        features = _features(columns, table, shapes, fps, vector_keys,
+                             {"observation.state": names, "next.observation.state": names})
     info = {
         "codebase_version": "v3.0",
-        "robot_type": episodes[0].meta["meta"].get("robot", episodes[0].meta["scene"]),
+        "robot_type": joints.robot_type if joints else
+        episodes[0].meta["meta"].get("robot", episodes[0].meta["scene"]),
         "total_episodes": len(episodes),
         "total_frames": index,
         "total_tasks": len(tasks),
@@ -215,15 +237,17 @@ def export_lerobot(
     (out / "meta/info.json").write_text(json.dumps(info, indent=1))
     stats = {key: _merge([s[key] for s in all_stats]) for key in all_stats[0]}
     (out / "meta/stats.json").write_text(json.dumps(stats))
-    write_sidecar(out / "meta/workbench.json", build_sidecar(workspace, episodes))
+    if not joints:  # the sidecar re-imports takes, which needs the simulator states
+        write_sidecar(out / "meta/workbench.json", build_sidecar(workspace, episodes))
     return out
 
 
-def _frames_table(columns: dict[str, list[Any]]) -> dict[str, pa.Array]:
+def _frames_table(columns: dict[str, list[Any]], vector_keys: tuple[str, ...]
+                  ) -> dict[str, pa.Array]:
     """The data parquet's columns, typed as LeRobot reads them (simulator states in float64,
     the rest of the vectors in float32)."""
     table = {}
-    for key in VECTOR_KEYS:
+    for key in vector_keys:
         dtype = pa.float64() if "sim_state" in key else pa.float32()
         table[key] = pa.array([np.asarray(v).tolist() for v in columns[key]],
                               type=pa.list_(dtype))
@@ -238,19 +262,18 @@ def _frames_table(columns: dict[str, list[Any]]) -> dict[str, pa.Array]:
 
 
 def _features(columns: dict[str, list[Any]], table: dict[str, pa.Array],
-              video_shapes: dict[str, tuple[int, ...]], fps: int,
-              layout: dict[str, int] | None) -> dict[str, Any]:
+              video_shapes: dict[str, tuple[int, ...]], fps: int, vector_keys: tuple[str, ...],
+              names: dict[str, list[str]]) -> dict[str, Any]:
     """``info.json``'s features: each column's dtype and shape, each camera's video, and the
-    state's dimensions named after the observation features (``hand_to_cube.0``) where the
-    takes declare them, as LeRobot's viewer and a policy's config read them."""
+    vectors' dimensions named where ``names`` knows them (the observation features,
+    ``hand_to_cube.0``; a robot's joints, ``shoulder_pan.pos``), as LeRobot's viewer and a
+    policy's config read them."""
     features = {key: _feature(np.asarray(columns[key]),
                               "float64" if "sim_state" in key else "float32")
-                for key in VECTOR_KEYS}
-    names = [name if size == 1 else f"{name}.{i}"
-             for name, size in (layout or {}).items() for i in range(size)]
-    for key in ("observation.state", "next.observation.state"):
-        if names and features[key]["shape"] == [len(names)]:
-            features[key]["names"] = names
+                for key in vector_keys}
+    for key, dimensions in names.items():
+        if dimensions and features[key]["shape"] == [len(dimensions)]:
+            features[key]["names"] = dimensions
     features.update({key: {"dtype": "bool" if key == "next.success" else "float32",
                            "shape": [1], "names": None} for key in SCALAR_KEYS})
     for camera, (h, w, c) in video_shapes.items():

@@ -1,6 +1,7 @@
-"""The joint trajectories of a real robot's LeRobot v3 dataset (what ``lerobot-record`` writes
-for an SO-101: ``action`` is the commanded joint positions, ``observation.state`` the measured
-ones, both named ``<motor>.pos``), for replaying them through the robot's simulated twin."""
+"""A real robot's joint trajectories in LeRobot v3's layout (what ``lerobot-record`` writes for
+an SO-101: ``action`` is the commanded joint positions, ``observation.state`` the measured ones,
+both named ``<motor>.pos``): read, to replay a real robot's dataset through its simulated twin,
+and declared (:class:`RobotJoints`), for ``export_lerobot`` to write simulated takes that way."""
 
 from __future__ import annotations
 
@@ -14,6 +15,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench.data.formats.staging import DatasetError
+
+
+@dataclass(frozen=True)
+class RobotJoints:
+    """Takes as the real robot's joints: what ``export_lerobot(joints=...)`` writes as
+    ``observation.state`` and ``action`` in place of the workbench's own columns."""
+
+    robot_type: str  # LeRobot's name for the real robot ("so101_follower")
+    names: list[str]  # "<motor>.pos", in the robot's order
+    # episode id -> (measured before each step, commanded during it), each (T, joints), in
+    # LeRobot's units (degrees; a gripper in % of its span)
+    episodes: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
