@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -84,7 +85,13 @@ class ExportPanel(QWidget):
         self.replay_button.setToolTip(
             "its recorded commands drive the simulated SO-101; the table shows how far each "
             "simulated joint ends from the real measurement")
-        layout.addWidget(_group("Robot", self.robot, self.run_button, self.replay_button))
+        self.lerobot_button = QPushButton("Try a policy LeRobot trained on the twin…")
+        self.lerobot_button.setToolTip(
+            "lerobot-train's pretrained_model folder (ACT, diffusion, ...) runs on the simulated "
+            "SO-101 in this scene as lerobot-record runs it on the real one: its success per "
+            "episode (it runs in LeRobot's Python: WORKBENCH_LEROBOT_PYTHON)")
+        layout.addWidget(_group("Robot", self.robot, self.run_button, self.replay_button,
+                                self.lerobot_button))
         self.live = LiveView()
         self.live.setMaximumHeight(220)
         self.live_group = _group("Live", self.live, self.live.observation)
@@ -98,6 +105,7 @@ class ExportPanel(QWidget):
         self.save_limits.clicked.connect(self._save_limits)
         self.run_button.clicked.connect(self._run)
         self.replay_button.clicked.connect(self._replay)
+        self.lerobot_button.clicked.connect(self._try_lerobot_policy)
         self.runs.itemSelectionChanged.connect(self._select)
         session.events.subscribe(JobUpdate, lambda e: self._on_job(e.name, e.event))
         session.events.subscribe(SceneChanged, lambda e: self.refresh())
@@ -188,6 +196,19 @@ class ExportPanel(QWidget):
         except (RuntimeError, ValueError) as exc:
             self.session.events.problem(str(exc))
 
+    def _try_lerobot_policy(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "lerobot-train's pretrained_model folder (checkpoints/last/pretrained_model)")
+        if not folder:
+            return
+        try:
+            episodes = self.robot.fields["episodes"]  # the bundle runs' count
+            assert isinstance(episodes, QSpinBox)
+            self.session.jobs.lerobot_eval(folder, episodes=episodes.value())
+            self.status.setText("running LeRobot's policy on the simulated robot…")
+        except (RuntimeError, ValueError) as exc:
+            self.session.events.problem(str(exc))
+
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         self.refresh()  # runs trained or removed while another panel was in front
         super().showEvent(event)
@@ -215,9 +236,18 @@ class ExportPanel(QWidget):
             self.details.setText("\n".join(
                 f"{joint}: RMS {e['rms']:.2f}, max {e['max']:.2f}, bias {e['bias']:+.2f}"
                 for joint, e in report["joints"].items()))
+        elif name == "lerobot-eval" and event.kind == "done":
+            report = event.data
+            self.status.setText(
+                f"LeRobot {report['type']} policy on the simulated {report['robot']}: success "
+                f"{report['success_rate']:.0%} over {len(report['episodes'])} episodes of "
+                f"{report['scene']} (mean return {report['mean_return']:.1f})")
+            self.details.setText(" · ".join(
+                f"seed {e['seed']}: {'success' if e['success'] else 'failed'}"
+                for e in report["episodes"]))
         if name == "run" and event.kind in ("done", "stopped", "error"):
             self.keys.stop()
-        if name in ("export", "run", "sim-to-real") and event.kind == "error":
+        if name in ("export", "run", "sim-to-real", "lerobot-eval") and event.kind == "error":
             self.status.setText(f"{name} failed: {event.data.get('message')}")
 
 

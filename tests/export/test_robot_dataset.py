@@ -1,7 +1,8 @@
 """``workbench dataset export --layout joints``: simulated SO-101 takes written as the real
 SO-101's LeRobot dataset (``shoulder_pan.pos`` ... in degrees, the gripper in % of its span, as
-``lerobot-record`` writes one), read back by ``workbench sim-to-real`` as a real robot's, and
-trained on by LeRobot's own ``lerobot-train`` in its venv."""
+``lerobot-record`` writes one), read back by ``workbench sim-to-real`` as a real robot's,
+trained on by LeRobot's own ``lerobot-train`` in its venv, and the policy it trains run on the
+simulated SO-101 by ``workbench lerobot-eval``, seeing what the dataset holds."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from workbench.cli import main as cli_main
 from workbench.data import Workspace
 from workbench.data.formats.lerobot_joints import read_joint_trajectories
 from workbench.envs import make_env
+from workbench.export.lerobot_policy import cameras_seen, seen
+from workbench.teleop.leader import LeRobotUnits
 from workbench.teleop.recorder import record_policy_episodes, scripted_policy
 
 from .test_lerobot_driver import LEROBOT_PYTHON, require_lerobot
@@ -96,6 +99,32 @@ def test_a_robot_lerobot_does_not_drive_is_refused_in_one_line(workspace, tmp_pa
     assert not (tmp_path / "arm6").exists()
 
 
+def test_a_lerobot_policy_sees_the_twin_as_the_dataset_holds_it(workspace, tmp_path):
+    """What ``lerobot-eval`` shows a policy at the start of an episode is the first row and
+    frame of the take recorded from the same seed: the joints to float32 rounding, the camera
+    frame pixel for pixel (the same renderer and size; the dataset's video adds H.264's loss)."""
+    root, so101 = workspace
+    ws = Workspace.open(root)
+    take = ws.load_episode(so101[1])
+    ws.close()
+    out = tmp_path / "so101"
+    assert _export(root, out, "--robot", "so101", "--layout", "joints") == 0
+    first_row = read_joint_trajectories(out).episodes[1][1][0]
+    with make_env("Reach", robot="so101", control_mode="joint_position") as env:
+        env.reset(seed=take.meta["seed"])
+        cameras, renderer = cameras_seen({"observation.state": (6,),
+                                          "observation.images.front": (3, 32, 32)}, env)
+        units = LeRobotUnits(JOINTS, tuple(env.robot.gripper_range))
+        view = seen(env, units, cameras, renderer)
+        renderer.close()
+    np.testing.assert_allclose(view["observation.state"], first_row, atol=1e-4)
+    np.testing.assert_array_equal(view["observation.images.front"],
+                                  take.initial()["image/front"])
+    with make_env("Reach", robot="so101") as env:  # a camera the scene lacks: one line
+        with pytest.raises(ValueError, match="looks through top_down, which the scene does not"):
+            cameras_seen({"observation.images.top_down": (3, 32, 32)}, env)
+
+
 LEROBOT_TRAIN = """
 import sys
 from lerobot.scripts.lerobot_train import main
@@ -104,7 +133,8 @@ main()
 """
 
 
-def test_lerobot_trains_its_act_policy_on_the_export(workspace, tmp_path):
+def test_lerobot_trains_its_act_policy_on_the_export_and_it_runs_on_the_twin(
+        workspace, tmp_path, capsys, monkeypatch):
     require_lerobot()
     root, _ = workspace
     out = tmp_path / "so101"
@@ -124,3 +154,16 @@ def test_lerobot_trains_its_act_policy_on_the_export(workspace, tmp_path):
     config = json.loads(saved.read_text())
     assert config["input_features"]["observation.state"]["shape"] == [6]
     assert config["output_features"]["action"]["shape"] == [6]
+
+    # LeRobot's policy on the simulated SO-101, in LeRobot's venv as on the robot's computer.
+    monkeypatch.setenv("WORKBENCH_LEROBOT_PYTHON", str(LEROBOT_PYTHON))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    capsys.readouterr()
+    assert cli_main.main(["lerobot-eval", str(saved.parent), "--episodes", "2",
+                          "--seed", "5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["type"], report["robot"], report["cameras"]) == ("act", "so101", ["front"])
+    with make_env("Reach", robot="so101") as env:
+        length = env.task.episode_steps
+    assert [(e["seed"], e["steps"]) for e in report["episodes"]] == [(5, length), (6, length)]
+    assert report["success_rate"] in (0.0, 0.5, 1.0)

@@ -805,6 +805,22 @@ def test_a_missing_gamepad_is_reported_in_the_window_and_nothing_records(window,
     assert any("no gamepad found" in m for m in shown)
 
 
+def test_a_folder_that_is_no_lerobot_policy_is_refused_in_one_line(window, qtbot, tmp_path,
+                                                                   monkeypatch):
+    """The Export panel's "Try a policy LeRobot trained on the twin…": a folder without
+    LeRobot's config.json is refused before any worker starts, in the window's problem line."""
+    from gui.panels import export as export_panel
+
+    panel, shown = window.panels["Export"], []
+    window.session.events.subscribe(Problem, lambda e: shown.append(e.message))
+    monkeypatch.setattr(export_panel.QFileDialog, "getExistingDirectory",
+                        lambda *_: str(tmp_path))
+    qtbot.mouseClick(panel.lerobot_button, Qt.MouseButton.LeftButton)
+    assert shown == [f"policy: {tmp_path} has no config.json; give lerobot-train's "
+                     "pretrained_model folder"]
+    assert "lerobot-eval" not in window.session.jobs
+
+
 def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, tmp_path):
     session, panel = window.session, window.panels["Record"]
     session.recording.record_scripted(1, with_failures=False)

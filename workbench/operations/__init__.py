@@ -50,6 +50,8 @@ OPERATIONS = (
     Operation("limits", "run:SetLimits", "check and save a bundle's safety limits"),
     Operation("sim-to-real", "sim_to_real:SimToReal",
               "replay a real robot's LeRobot dataset in simulation: per-joint tracking error"),
+    Operation("lerobot-eval", "sim_to_real:LeRobotEval",
+              "run a policy LeRobot trained on the simulated robot: success per episode"),
     Operation("dataset export", "datasets:ExportDataset",
               "write episodes as a LeRobot dataset or robomimic file"),
     Operation("dataset import", "datasets:ImportDataset",

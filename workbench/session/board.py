@@ -18,7 +18,7 @@ from workbench.operations.datasets import ExportDataset, ImportDataset
 from workbench.operations.recording import Record
 from workbench.operations.rewards import FitReward, ScoreGoal, Teach
 from workbench.operations.run import RunBundle, SetLimits
-from workbench.operations.sim_to_real import SimToReal
+from workbench.operations.sim_to_real import LeRobotEval, SimToReal
 from workbench.operations.training import Train
 from workbench.operations.workspace import FilmEpisodes
 from workbench.rewards.code.author import AuthorConfig
@@ -160,6 +160,13 @@ class JobBoard:
         per-joint tracking error."""
         return self.submit("sim-to-real", SimToReal(dataset=Path(dataset),
                                                     scene=self.context.scene))
+
+    def lerobot_eval(self, policy: str, episodes: int = 10) -> Job:
+        """Run a policy LeRobot trained on the live robot (else the SO-101): each success."""
+        live = self.live.env
+        return self.submit("lerobot-eval", LeRobotEval(
+            policy=Path(policy), scene=self.context.scene, episodes=episodes,
+            robot=live.robot_name if live.robot.lerobot_type else LeRobotEval.robot))
 
     def save_limits(self, request: SetLimits) -> dict[str, Any]:
         """Check and write a bundle's safety limits (refused ones change nothing)."""

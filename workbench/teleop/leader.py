@@ -59,6 +59,16 @@ class LeRobotUnits:
         return {f"{name}.pos": float(v) for name, v in zip(self.joints, values, strict=True)}
 
 
+def lerobot_python(python: str = "") -> tuple[str, dict[str, str]]:
+    """The Python that has LeRobot (``python``, else ``WORKBENCH_LEROBOT_PYTHON``, else this
+    one: LeRobot pins its own torch, so it often lives in a venv of its own) and the
+    environment to start it in, with this checkout's workbench first on its path."""
+    python = python or os.environ.get("WORKBENCH_LEROBOT_PYTHON") or sys.executable
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    return python, {**os.environ, "PYTHONPATH": path}
+
+
 @dataclass(frozen=True)
 class LeaderConfig:
     type: str = "so101_leader"  # a LeRobot teleoperator type
@@ -88,15 +98,13 @@ class LeaderArm:
         self.latest: np.ndarray | None = None
         self.problem = ""
         self._closing = False
-        python = config.python or os.environ.get("WORKBENCH_LEROBOT_PYTHON") or sys.executable
-        root = str(Path(__file__).resolve().parents[2])  # this checkout's workbench, first
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        python, environment = lerobot_python(config.python)
         self._log = tempfile.TemporaryFile("w+")  # LeRobot's logging: a pipe could fill up
         self.process = subprocess.Popen(
             [python, "-m", "workbench.teleop.leader", config.type, config.port,
              config.id or "leader", str(1.0 / env.control_dt)],
             stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL, text=True,
-            env={**os.environ, "PYTHONPATH": path})
+            env=environment)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + timeout
