@@ -125,6 +125,19 @@ def test_a_lerobot_policy_sees_the_twin_as_the_dataset_holds_it(workspace, tmp_p
             cameras_seen({"observation.images.top_down": (3, 32, 32)}, env)
 
 
+@pytest.mark.parametrize("argv", [["dataset", "export", "out", "--layout", "joints"],
+                                  ["teach", "Reach", "--labels", "3"]])
+def test_a_robot_without_takes_in_the_scene_is_refused_in_one_line(workspace, argv, capsys,
+                                                                   tmp_path, monkeypatch):
+    root, _ = workspace
+    monkeypatch.chdir(tmp_path)
+    scene = [] if argv[0] == "teach" else ["--scene", "Reach"]
+    assert cli_main.main([*argv, "-w", str(root), *scene, "--robot", "panda"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("--robot: no takes of panda in Reach here"), err
+    assert not (tmp_path / "out").exists()
+
+
 LEROBOT_TRAIN = """
 import sys
 from lerobot.scripts.lerobot_train import main

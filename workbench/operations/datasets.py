@@ -13,7 +13,7 @@ from workbench.data.workspace import Workspace
 from workbench.export.robot_dataset import robot_joints
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.registry import SCENE, robot_choices, scene_robot
-from workbench.rewards.workflow import robots_takes
+from workbench.rewards.workflow import named_robots_takes
 
 LAYOUTS = ("workbench", "joints")
 FORMAT = {"help": "lerobot or robomimic (default: robomimic for .hdf5/.h5 paths, LeRobot "
@@ -65,9 +65,7 @@ class ExportDataset(WorkspaceRequest):
         export = lerobot.export_lerobot if fmt == "lerobot" else robomimic.export_robomimic
         ids = None
         if self.robot and self.scene:
-            ids = [row["id"] for row in robots_takes(ws, self.scene, self.robot)]
-            if not ids:
-                raise ValueError(f"--robot: no takes of {self.robot} in {self.scene} here")
+            ids = [row["id"] for row in named_robots_takes(ws, self.scene, self.robot)]
         episodes = load_episodes(ws, ids, self.scene)
         kept, cameras = frames_choice(episodes, self.without_frames)
         if self.layout == "joints":

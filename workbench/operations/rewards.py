@@ -19,7 +19,7 @@ from workbench.registry import SCENE, SCENES, robot_choices, scene_robot
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards, has_named_objects
-from workbench.rewards.workflow import robots_takes
+from workbench.rewards.workflow import named_robots_takes
 from workbench.rl.ray_rollouts import check_reachable
 from workbench.sentences import check_sentence, checked_ground, ground
 
@@ -117,10 +117,7 @@ class Teach(WorkspaceRequest):
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         features = None
         if self.robot:
-            takes = robots_takes(ws, self.scene, self.robot)
-            if not takes:
-                raise ValueError(f"--robot: no takes of {self.robot} in {self.scene} here")
-            features = takes[0]["meta"].get("features")
+            features = named_robots_takes(ws, self.scene, self.robot)[0]["meta"].get("features")
         model = None
         if self.active:
             models = [m for m in ws.models(self.scene) if m["family"] == "preference"]

@@ -284,6 +284,15 @@ def robots_takes(workspace: Workspace, scene: str, robot: str = "") -> list[dict
     return [r for r in rows if (r["meta"].get("robot") or own) == wanted]
 
 
+def named_robots_takes(workspace: Workspace, scene: str, robot: str) -> list[dict[str, Any]]:
+    """``robot``'s takes of the scene, for a request that names it (``--robot``); refused in
+    one line where there are none."""
+    rows = robots_takes(workspace, scene, robot)
+    if not rows:
+        raise ValueError(f"--robot: no takes of {robot} in {scene} here")
+    return rows
+
+
 def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:
     """The observation layout the episodes were recorded with (name -> size)."""
     features = rows[0]["meta"].get("features")
