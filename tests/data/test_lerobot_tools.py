@@ -90,6 +90,7 @@ ds = LeRobotDataset("local/workbench", root=root, video_backend="pyav")
 item = ds[0]
 print("task", item["task"])
 print("names", ",".join(ds.meta.features["observation.state"]["names"][:3]))
+print("actions", ",".join(ds.meta.features["action"]["names"]))
 print("image", tuple(item["observation.images.front"].shape))
 delete_episodes(ds, episode_indices=[0], output_dir=root.parent / "deleted", repo_id="local/d")
 kept = LeRobotDataset("local/d", root=root.parent / "deleted", video_backend="pyav")
@@ -114,11 +115,14 @@ def test_lerobots_loader_and_episode_tools_accept_the_export(workspace, tmp_path
                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert run.returncode == 0, run.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in run.stdout.splitlines()
-                 if line.split(" ", 1)[0] in ("task", "image", "names", "deleted", "split"))
+                 if line.split(" ", 1)[0] in ("task", "image", "names", "actions", "deleted",
+                                                 "split"))
     goals = [ws.load_episode(i).meta["goal"] for i in framed]
     assert lines["task"] == goals[0]  # a sentence, not its index
     assert lines["image"] == "(3, 48, 48)"
     assert lines["names"] == "joint_pos.0,joint_pos.1,joint_pos.2"  # the state's dimensions
+    with make_env("Push") as env:  # what each action dimension commands
+        assert lines["actions"] == ",".join(env.controller.labels)
     length = len(ws.load_episode(framed[1]))
     assert lines["deleted"] == f"1 {length} {goals[1]}"
     assert lines["split"] == "[('train', 1), ('val', 1)]"

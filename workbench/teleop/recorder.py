@@ -64,6 +64,7 @@ class Recorder:
                 "control_mode": self.env.control_mode,
                 "difficulty": self.env.task.difficulty,
                 "features": self.env.features,
+                "action_labels": list(self.env.controller.labels),  # what each dimension commands
                 "control_dt": self.env.control_dt,
                 "robot": self.env.robot_name,
                 "image_cameras": list(self.image_cameras),

@@ -216,8 +216,10 @@ def export_lerobot(
         layout = episodes[0].meta["meta"].get("features") or {}
         names = [name if size == 1 else f"{name}.{i}"
                  for name, size in layout.items() for i in range(size)]
+        actions = list(episodes[0].meta["meta"].get("action_labels") or [])
         features = _features(columns, table, shapes, fps, vector_keys,
-                             {"observation.state": names, "next.observation.state": names})
+                             {"observation.state": names, "next.observation.state": names,
+                              "action": actions})
     info = {
         "codebase_version": "v3.0",
         "robot_type": joints.robot_type if joints else
