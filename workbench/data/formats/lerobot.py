@@ -208,22 +208,12 @@ def export_lerobot(
         path = out / VIDEO_PATH.format(video_key=_video_key(camera), chunk_index=0, file_index=0)
         _write_video(path, np.concatenate(videos[camera]), fps, crf)
 
-    shapes = {c: videos[c][0].shape[1:] for c in cameras}
-    if joints:
-        features = _features(columns, table, shapes, fps, vector_keys,
-                             {key: joints.names for key in vector_keys})
-    else:
-        layout = episodes[0].meta["meta"].get("features") or {}
-        names = [name if size == 1 else f"{name}.{i}"
-                 for name, size in layout.items() for i in range(size)]
-        actions = list(episodes[0].meta["meta"].get("action_labels") or [])
-        features = _features(columns, table, shapes, fps, vector_keys,
-                             {"observation.state": names, "next.observation.state": names,
-                              "action": actions})
+    meta = episodes[0].meta["meta"]
+    features = _features(columns, table, {c: videos[c][0].shape[1:] for c in cameras}, fps,
+                         vector_keys, _dimension_names(meta, joints))
     info = {
         "codebase_version": "v3.0",
-        "robot_type": joints.robot_type if joints else
-        episodes[0].meta["meta"].get("robot", episodes[0].meta["scene"]),
+        "robot_type": joints.robot_type if joints else meta.get("robot", episodes[0].meta["scene"]),
         "total_episodes": len(episodes),
         "total_frames": index,
         "total_tasks": len(tasks),
@@ -261,6 +251,17 @@ def _frames_table(columns: dict[str, list[Any]], vector_keys: tuple[str, ...]
                        ("index", pa.int64()), ("task_index", pa.int64())):
         table[key] = pa.array(columns[key], type=dtype)
     return table
+
+
+def _dimension_names(meta: dict[str, Any], joints: RobotJoints | None) -> dict[str, list[str]]:
+    """What each vector's dimensions are called: the real robot's joints, else the features
+    the takes were recorded with (``hand_to_cube.0``) and their action labels (``dx``)."""
+    if joints:
+        return {key: joints.names for key in JOINT_KEYS}
+    names = [name if size == 1 else f"{name}.{i}"
+             for name, size in (meta.get("features") or {}).items() for i in range(size)]
+    return {"observation.state": names, "next.observation.state": names,
+            "action": list(meta.get("action_labels") or [])}
 
 
 def _features(columns: dict[str, list[Any]], table: dict[str, pa.Array],
