@@ -42,6 +42,8 @@ CLI = {
     "run": ["run", "bundle", "--episodes", "3", "--robot", "10.0.0.2:9000", "--steps", "50"],
     "limits": ["limits", "bundle", "--max-velocity", "2", "3", "--watchdog-timeout", "0.1"],
     "sim-to-real": ["sim-to-real", "so101_dataset", "--robot", "so101", "--episodes", "2"],
+    "lerobot-eval": ["lerobot-eval", "act_policy", "--scene", "Reach", "--episodes", "2",
+                     "--seed", "5"],
     "dataset export": ["dataset", "export", "demos.hdf5", "--scene", "Push"],
     "dataset import": ["dataset", "import", "lerobot", "--format", "lerobot"],
     "workspace info": ["workspace", "info"],
@@ -66,7 +68,8 @@ def test_every_operation_is_a_cli_command_that_builds_its_request(monkeypatch, t
     seen = []
     monkeypatch.setattr(cli_main, "execute", lambda request, progress: seen.append(request) or {})
     for name, argv in CLI.items():
-        extra = [] if name in ("run", "limits", "sim-to-real") else ["--workspace", str(tmp_path)]
+        extra = ([] if name in ("run", "limits", "sim-to-real", "lerobot-eval")
+                 else ["--workspace", str(tmp_path)])
         assert cli_main.main([*argv, *extra]) == 0, name
         assert type(seen[-1]) is named(name).request_class, name
     train = seen[list(CLI).index("train")]
@@ -297,6 +300,7 @@ APP = {
     "run": _run_bundle,
     "limits": _set_limits,
     "sim-to-real": lambda w: w.panels["Export"].replay_button.click(),
+    "lerobot-eval": lambda w: w.panels["Export"].lerobot_button.click(),
     "dataset export": lambda w: w.workspace_menu.actions["Export dataset…"].trigger(),
     "dataset import": lambda w: w.workspace_menu.actions["Import LeRobot dataset…"].trigger(),
     "workspace info": lambda w: w.workspace_menu.actions["Summary"].trigger(),

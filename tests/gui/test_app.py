@@ -808,17 +808,18 @@ def test_a_missing_gamepad_is_reported_in_the_window_and_nothing_records(window,
 def test_a_folder_that_is_no_lerobot_policy_is_refused_in_one_line(window, qtbot, tmp_path,
                                                                    monkeypatch):
     """The Export panel's "Try a policy LeRobot trained on the twin…": a folder without
-    LeRobot's config.json is refused before any worker starts, in the window's problem line."""
+    LeRobot's config.json is refused in one line on the panel, before LeRobot is started."""
     from gui.panels import export as export_panel
 
-    panel, shown = window.panels["Export"], []
-    window.session.events.subscribe(Problem, lambda e: shown.append(e.message))
+    panel = window.panels["Export"]
     monkeypatch.setattr(export_panel.QFileDialog, "getExistingDirectory",
                         lambda *_: str(tmp_path))
     qtbot.mouseClick(panel.lerobot_button, Qt.MouseButton.LeftButton)
-    assert shown == [f"policy: {tmp_path} has no config.json; give lerobot-train's "
-                     "pretrained_model folder"]
-    assert "lerobot-eval" not in window.session.jobs
+    assert window.session.jobs["lerobot-eval"].request.robot == "so101"  # arm6 live: the SO-101
+    qtbot.waitUntil(lambda: window.session.jobs.poll() or "failed" in panel.status.text(),
+                    timeout=60_000)
+    assert panel.status.text() == (f"lerobot-eval failed: policy: {tmp_path} has no "
+                                   "config.json; give lerobot-train's pretrained_model folder")
 
 
 def test_file_open_workspace_switches_live_and_refuses_a_foreign_folder(window, tmp_path):

@@ -23,7 +23,7 @@ from workbench.cli import frontend
 from workbench.cli.generate import Parser, add_arguments, request_from
 from workbench.cli.progress import TerminalProgress
 from workbench.export.runner import Terminated
-from workbench.operations import OPERATIONS, Operation, execute
+from workbench.operations import OPERATIONS, USER_ERRORS, Operation, execute
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print(f"workbench {name}: terminated; the robot was sent a stop", file=sys.stderr)
         return 143
-    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+    except USER_ERRORS as exc:
         message = _as_typed(_one_line(exc), _options(_chosen(parser, args)))
         print(f"workbench {name}: error: {message}", file=sys.stderr)
         return 2

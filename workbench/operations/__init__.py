@@ -16,7 +16,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.operations.base import Progress, Request, Result, WorkspaceRequest
+from workbench.operations.base import USER_ERRORS, Progress, Request, Result, WorkspaceRequest
 
 
 @dataclass(frozen=True)
@@ -92,5 +92,5 @@ def execute(request: Request, progress: Progress | None = None, workspace: Any =
     return request.perform(progress)
 
 
-__all__ = ["OPERATIONS", "Operation", "Progress", "Request", "Result", "WorkspaceRequest",
-           "execute", "name_of", "named"]
+__all__ = ["OPERATIONS", "USER_ERRORS", "Operation", "Progress", "Request", "Result",
+           "WorkspaceRequest", "execute", "name_of", "named"]

@@ -18,6 +18,9 @@ from workbench.data.workspace import Workspace
 DEFAULT_WORKSPACE = Path(os.environ.get("WORKBENCH_WORKSPACE", "~/.workbench/workspace"))
 
 Result = dict[str, Any]
+# What an operation raises for the person (a refused option, a missing or foreign file): the
+# front ends show the message as it is, one line; any other exception is a bug of ours.
+USER_ERRORS = (ValueError, KeyError, OSError, RuntimeError)
 
 
 class Progress:

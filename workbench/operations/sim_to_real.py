@@ -63,9 +63,6 @@ class LeRobotEval(Request):
         "help": "the Python that has LeRobot (default: WORKBENCH_LEROBOT_PYTHON, or this one)"})
 
     def check(self) -> None:
-        if not (self.policy / "config.json").is_file():
-            raise ValueError(f"policy: {self.policy} has no config.json; give lerobot-train's "
-                             "pretrained_model folder")
         known = lerobot_robots()
         if self.robot not in known:
             raise ValueError(f"--robot: LeRobot drives no real {self.robot}; it drives "
@@ -73,6 +70,9 @@ class LeRobotEval(Request):
         scene_robot(self.scene, self.robot)  # a robot of another kind: refused
 
     def perform(self, progress: Progress) -> Result:
+        if not (self.policy / "config.json").is_file():
+            raise ValueError(f"policy: {self.policy} has no config.json; give lerobot-train's "
+                             "pretrained_model folder")
         python, environment = lerobot_python(self.python)
         request = json.dumps({"policy_dir": str(self.policy), "scene": self.scene,
                               "robot": self.robot, "episodes": self.episodes,

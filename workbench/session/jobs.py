@@ -18,7 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.operations import Progress, Request, execute
+from workbench.operations import USER_ERRORS, Progress, Request, execute
 
 JOB_NICENESS = 10
 
@@ -62,7 +62,10 @@ def _worker(request: Request, events: Any, stop: Any, inbox: Any) -> None:
         result = execute(request, progress)
         end, data = ("stopped" if stop.is_set() else "done"), (result or {})
     except BaseException as exc:  # report every failure to the parent, then exit
-        end, data = "error", {"message": f"{type(exc).__name__}: {exc}",
+        # The errors the command line words for a person (a refused option, a missing file)
+        # read as theirs; anything else names its type, a bug's first clue.
+        said = isinstance(exc, USER_ERRORS)
+        end, data = "error", {"message": str(exc) if said else f"{type(exc).__name__}: {exc}",
                               "traceback": traceback.format_exc()}
     _leave_cluster()
     progress.emit(end, **data)
