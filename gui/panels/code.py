@@ -199,7 +199,7 @@ class CodePanel(QWidget):
             self._sync()
             return
         if event.event.kind == "error":
-            message = str(event.event.data.get("message", "")).partition(": ")[2]
+            message = str(event.event.data.get("message", ""))  # "line 3: KeyError: 'nope'"
             self.report.setText(f"<span style='color:#b00'>{message}</span>")
             self.show_line(message)
         elif event.event.kind == "done":
@@ -216,7 +216,7 @@ class CodePanel(QWidget):
         elif kind in ("done", "stopped"):
             self.show_candidates(data)
         elif kind == "error":
-            self.report.setText(str(data.get("message", "")).partition(": ")[2])
+            self.report.setText(str(data.get("message", "")))
 
     def show_line(self, message: str) -> None:
         """Put the cursor on the line an error names."""
