@@ -180,3 +180,4 @@ def test_lerobot_trains_its_act_policy_on_the_export_and_it_runs_on_the_twin(
         length = env.task.episode_steps
     assert [(e["seed"], e["steps"]) for e in report["episodes"]] == [(5, length), (6, length)]
     assert report["success_rate"] in (0.0, 0.5, 1.0)
+    assert report["success_rate"] == sum(e["success"] for e in report["episodes"]) / 2

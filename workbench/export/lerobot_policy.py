@@ -46,6 +46,7 @@ def run_policy(policy_dir: str | Path, scene: str, robot: str, episodes: int, se
                           f"WORKBENCH_LEROBOT_PYTHON to a Python that has it ({exc})") from None
     folder = str(policy_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    on = torch.device(device)
     config = PreTrainedConfig.from_pretrained(folder)
     config.device = device
     policy = get_policy_class(config.type).from_pretrained(folder, config=config)
@@ -57,12 +58,11 @@ def run_policy(policy_dir: str | Path, scene: str, robot: str, episodes: int, se
     renderer: CameraRenderer | None = None
     try:
         arm: Any = env.robot
-        mapping = arm.hardware_mapping(env.control_mode, env.control_dt)
-        units = LeRobotUnits(tuple(mapping.joint_order), tuple(arm.gripper_range))
+        units = LeRobotUnits.of(env)
         shapes = {key: tuple(feature.shape) for key, feature in config.input_features.items()}
-        if shapes.get("observation.state") != (len(mapping.joint_order),):
+        if shapes.get("observation.state") != (len(units.joints),):
             raise PolicyError(f"the policy's observation.state is {shapes.get('observation.state')}"
-                              f", not the {len(mapping.joint_order)} joints of {robot}")
+                              f", not the {len(units.joints)} joints of {robot}")
         cameras, renderer = cameras_seen(shapes, env)
         controller = env.controller
         results = []
@@ -72,14 +72,14 @@ def run_policy(policy_dir: str | Path, scene: str, robot: str, episodes: int, se
             task = env.task.goal_text()
             total, success, steps, done = 0.0, False, 0, False
             while not done:
-                action = predict_action(seen(env, units, cameras, renderer), policy,
-                                        torch.device(device), preprocess, postprocess,
-                                        use_amp=False, task=task, robot_type=arm.lerobot_type)
-                commanded = dict(zip((f"{j}.pos" for j in mapping.joint_order),
+                action = predict_action(seen(env, units, cameras, renderer), policy, on,
+                                        preprocess, postprocess, use_amp=False, task=task,
+                                        robot_type=arm.lerobot_type)
+                commanded = dict(zip(units.names,
                                      np.asarray(action, np.float64).ravel().tolist(),
                                      strict=True))
                 target = arm.simulated_positions(units.to_radians(commanded))
-                command = np.clip((target - controller.offset) / controller.scale, -1.0, 1.0)
+                command = np.clip(controller.action_for(target), -1.0, 1.0)
                 _, reward, terminated, truncated, info = env.step(command)
                 total, steps = total + float(reward), steps + 1
                 success = success or bool(info["success"])
@@ -104,8 +104,7 @@ def seen(env: Any, units: LeRobotUnits, cameras: dict[str, str], renderer: Any
     """What the policy sees of the simulated robot, as LeRobot's driver and cameras report the
     real one's and a ``--layout joints`` dataset holds it: the joints in LeRobot's units, and
     each camera's RGB frame."""
-    joints = units.to_lerobot(env.robot.hardware_positions(env.physics))
-    observation = {"observation.state": np.asarray(list(joints.values()), np.float32)}
+    observation = {"observation.state": units.vector(env.robot.hardware_positions(env.physics))}
     for key, camera in cameras.items():
         observation[key] = renderer.rgb(env.physics.data, camera)
     return observation

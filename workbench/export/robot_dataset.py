@@ -49,8 +49,7 @@ def robot_joints(episodes: list[Episode]) -> RobotJoints:
                    control_mode=first["meta"].get("control_mode"))
     try:
         arm: Any = env.robot
-        mapping = arm.hardware_mapping(env.control_mode, env.control_dt)
-        units = LeRobotUnits(tuple(mapping.joint_order), tuple(arm.gripper_range))
+        units = LeRobotUnits.of(env)
         size = len(env.physics.snapshot())  # the physics' part of a stored state
         out = {}
         for episode in episodes:
@@ -64,15 +63,10 @@ def robot_joints(episodes: list[Episode]) -> RobotJoints:
             measured, commanded = [], []
             for state in states:
                 env.physics.restore(state[:size])
-                measured.append(_in_lerobot_units(units, arm.hardware_positions(env.physics)))
-                commanded.append(_in_lerobot_units(units, arm.hardware_targets(env.physics)))
+                measured.append(units.vector(arm.hardware_positions(env.physics)))
+                commanded.append(units.vector(arm.hardware_targets(env.physics)))
             # The state before each step, and the targets the step ran towards (stored after it).
             out[episode.id] = (np.asarray(measured[:-1]), np.asarray(commanded[1:]))
     finally:
         env.close()
-    names = [f"{joint}.pos" for joint in mapping.joint_order]
-    return RobotJoints(known[robot], names, out)
-
-
-def _in_lerobot_units(units: LeRobotUnits, radians: np.ndarray) -> list[float]:
-    return list(units.to_lerobot(radians).values())
+    return RobotJoints(known[robot], units.names, out)

@@ -29,13 +29,12 @@ def replay_dataset(dataset: str | Path, robot: str = "so101", scene: str = "Reac
     recorded = read_joint_trajectories(dataset, episodes)
     env = make_env(scene, robot=robot, control_mode="joint_position")
     try:
-        joints = tuple(env.robot.hardware_mapping(env.control_mode, env.control_dt).joint_order)
-        expected = [f"{joint}.pos" for joint in joints]
+        units = LeRobotUnits.of(env)
+        expected = units.names
         if recorded.names != expected:
             raise TwinError(f"the dataset's joints {recorded.names} are not the simulated "
                             f"{robot}'s {expected}")
         arm: Any = env.robot
-        units = LeRobotUnits(joints, tuple(arm.gripper_range))
         physics, controller = env.physics, env.controller
         substeps = max(1, round(1.0 / (recorded.fps * physics.model.opt.timestep)))
         differences, diverged = [], 0
@@ -44,12 +43,12 @@ def replay_dataset(dataset: str | Path, robot: str = "so101", scene: str = "Reac
             start = units.to_radians(dict(zip(expected, measured[0], strict=True)))
             arm.set_hardware_positions(physics, start, np.zeros_like(start))
             start = arm.simulated_positions(start)
-            controller.apply(physics, (start - controller.offset) / controller.scale)
+            controller.apply(physics, controller.action_for(start))
             physics.forward()
             for t in range(len(commanded) - 1):
                 target = arm.simulated_positions(
                     units.to_radians(dict(zip(expected, commanded[t], strict=True))))
-                controller.apply(physics, (target - controller.offset) / controller.scale)
+                controller.apply(physics, controller.action_for(target))
                 try:
                     physics.step(substeps)
                 except PhysicsDivergence:

@@ -88,6 +88,11 @@ class ActuatorRangeController(Controller):
     def scale(self) -> np.ndarray:
         return self._half.copy()
 
+    def action_for(self, ctrl: np.ndarray) -> np.ndarray:
+        """The action that commands ``ctrl`` (joint targets, for position actuators): what
+        :meth:`apply` inverts, unclipped."""
+        return (np.asarray(ctrl, np.float64) - self._mid) / self._half
+
 
 @dataclass(frozen=True)
 class EndEffectorConfig:

@@ -45,6 +45,17 @@ class LeRobotUnits:
     joints: tuple[str, ...]
     gripper_range: tuple[float, float]
 
+    @classmethod
+    def of(cls, env: Any) -> LeRobotUnits:
+        """The units of ``env``'s arm, its joints in the hardware order (the gripper last)."""
+        hardware = env.robot.hardware_mapping(env.control_mode, env.control_dt)
+        return cls(tuple(hardware.joint_order), tuple(env.robot.gripper_range))
+
+    @property
+    def names(self) -> list[str]:
+        """LeRobot's names of the joints' positions ("shoulder_pan.pos", ...)."""
+        return [f"{name}.pos" for name in self.joints]
+
     def to_radians(self, reading: dict[str, float]) -> np.ndarray:
         values = np.array([float(reading[f"{name}.pos"]) for name in self.joints])
         closed, wide = self.gripper_range
@@ -57,6 +68,10 @@ class LeRobotUnits:
         values = np.degrees(radians)
         values[-1] = 100.0 * (radians[-1] - closed) / (wide - closed)
         return {f"{name}.pos": float(v) for name, v in zip(self.joints, values, strict=True)}
+
+    def vector(self, radians: np.ndarray) -> np.ndarray:
+        """:meth:`to_lerobot` as LeRobot's ``observation.state`` holds it: values in order."""
+        return np.asarray(list(self.to_lerobot(radians).values()), np.float32)
 
 
 def lerobot_python(python: str = "") -> tuple[str, dict[str, str]]:
@@ -92,9 +107,8 @@ class LeaderArm:
             raise LeaderError("the leader arm drives the SO-101 in joint_position control; "
                               f"this scene runs {type(env.robot).__name__} in "
                               f"{env.control_mode}")
-        robot: Any = env.robot
-        self.units = LeRobotUnits(tuple(hardware.joint_order), tuple(robot.gripper_range))
-        self.offset, self.scale = env.controller.offset, env.controller.scale
+        self.units = LeRobotUnits.of(env)
+        self.controller = env.controller  # joint_position: actions are its joints' targets
         self.latest: np.ndarray | None = None
         self.problem = ""
         self._closing = False
@@ -140,7 +154,7 @@ class LeaderArm:
     def poll(self) -> np.ndarray:
         if self.latest is None or self.problem:
             raise LeaderError(self.problem or "no reading from the leader arm")
-        return np.clip((self.latest - self.offset) / self.scale, -1.0, 1.0)
+        return np.clip(self.controller.action_for(self.latest), -1.0, 1.0)
 
     def close(self) -> None:
         self._closing = True
