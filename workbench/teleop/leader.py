@@ -109,6 +109,7 @@ class LeaderArm:
                               f"{env.control_mode}")
         self.units = LeRobotUnits.of(env)
         self.controller = env.controller  # joint_position: actions are its joints' targets
+        self.robot: Any = env.robot
         self.latest: np.ndarray | None = None
         self.problem = ""
         self._closing = False
@@ -154,7 +155,9 @@ class LeaderArm:
     def poll(self) -> np.ndarray:
         if self.latest is None or self.problem:
             raise LeaderError(self.problem or "no reading from the leader arm")
-        return np.clip(self.controller.action_for(self.latest), -1.0, 1.0)
+        # The leader reads in the maker's convention; the model's joints may sit at an offset.
+        targets = self.robot.simulated_positions(self.latest)
+        return np.clip(self.controller.action_for(targets), -1.0, 1.0)
 
     def close(self) -> None:
         self._closing = True
