@@ -189,6 +189,11 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # PPO table's Pendulum setting: the untrained policy applies no torque, so the first rollouts do
 # not spin the pole one way by their initial weights): 7 of the first 24 of seeds 50-89 failed
 # (50-61 and 70-81; stopped there), against 8 of 40 with the default gain on this machine.
+# Short segments for the first round only (2026-12-06, AMD, a prototype, patch not kept): the 9
+# labels after the first rollout, which judge the untrained policy's spinning, on segments of 5
+# steps and the last 3 on 50, so that the first labels tell height and the last ones stillness:
+# 3 of 40 failed on 50-89 (mean -209) but 13 of 40 on 90-129 (-515), 16 of 80 against 21; the
+# first 9 on segments of 10: 5 of 40 on 50-89; only the first 3 (the random batch) on 5: 7 of 40.
 # What the labels cannot tell, a person can: Pendulum is mirror-symmetric (the pole at +a turning
 # at +w is as good as at -a turning at -w), and `preference.mirror=1,-1,-1` (`--mirror` here, for
 # both sides) makes the reward pay a state and its mirror image the same, so neither a tilt nor a
