@@ -6,6 +6,8 @@ One frame = one control tick of the scene (physics, policy preview) + the offscr
 
 Run: python benchmarks/viewport.py [--frames 300]   (offscreen Qt; set QT_QPA_PLATFORM=xcb and
 DISPLAY to measure in a real window under Xvfb)
+     python benchmarks/viewport.py --robot so101 [--wheels-meshes]   (the SO-101 drawn with its
+     light meshes, or with the wheel's own: robots.light_meshes)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from PyQt6.QtWidgets import QApplication  # noqa: E402
 import workbench  # noqa: E402, F401
 from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import Settings  # noqa: E402
+from robots import light_meshes  # noqa: E402
 from workbench.rewards.progress import ProgressConfig  # noqa: E402
 from workbench.rl.ppo import PPOConfig  # noqa: E402
 from workbench.rl.run_config import RunConfig  # noqa: E402
@@ -49,10 +52,15 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--shadows", action="store_true", help="shadows and reflections on")
     parser.add_argument("--point-cloud", action="store_true", help="the point-cloud view")
+    parser.add_argument("--robot", default="", help="another arm for Push (so101, panda)")
+    parser.add_argument("--wheels-meshes", action="store_true",
+                        help="draw the robot with its wheel's own meshes, not the light copies")
     args = parser.parse_args()
+    if args.wheels_meshes:
+        light_meshes.draw_light = lambda spec, robot: None
     app = QApplication([])
     session = Session(Path(tempfile.mkdtemp()) / "ws", scene="Push")
-    window = MainWindow(session, Settings())
+    window = MainWindow(session, Settings(), robot=args.robot)
     window.tick_timer.stop()  # this script drives the ticks itself
     window.viewport.set_quality(args.shadows)
     window.viewport.set_point_cloud(args.point_cloud)
@@ -62,7 +70,8 @@ def main() -> None:
     session.recording.record_scripted(6)
     session.jobs.fit_reward("progress", ProgressConfig(epochs=50)).wait(timeout=300)
     idle = measure(app, window, args.frames)
-    session.jobs.train(RunConfig(scene="Push", ppo=PPOConfig(total_steps=2_000_000)))
+    session.jobs.train(RunConfig(scene="Push", robot=args.robot,
+                                 ppo=PPOConfig(total_steps=2_000_000)))
     deadline = time.monotonic() + 120
     while session.live.preview_policy is None and time.monotonic() < deadline:
         session.jobs.poll()  # wait until training streams its first policy snapshot
@@ -71,7 +80,8 @@ def main() -> None:
     training = measure(app, window, args.frames)
     session.jobs.stop("train")
     session.jobs["train"].kill()
-    print(json.dumps({"size": "640x480", "shadows": args.shadows,
+    print(json.dumps({"size": "640x480", "robot": args.robot or "arm6",
+                      "wheels_meshes": args.wheels_meshes, "shadows": args.shadows,
                       "point_cloud": args.point_cloud,
                       "idle": idle, "while_training": training,
                       "rendered_size": list(window.viewport.last_frame.shape)}))
