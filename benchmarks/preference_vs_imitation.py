@@ -194,6 +194,11 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # steps and the last 3 on 50, so that the first labels tell height and the last ones stillness:
 # 3 of 40 failed on 50-89 (mean -209) but 13 of 40 on 90-129 (-515), 16 of 80 against 21; the
 # first 9 on segments of 10: 5 of 40 on 50-89; only the first 3 (the random batch) on 5: 7 of 40.
+# A quarter of the labels after the first rollout, not 70% (`--feedback first_fraction=0.25`,
+# 2026-12-07, AMD: 3 random labels, then 9 in batches of 3 as the policy moves, by 15%): 4 of 40
+# failed on 50-89 (mean -252) and 7 of 40 on 90-129 (-349), 11 of 80 against 21; but on seeds
+# used for nothing, 400-439, 12 of 40 (-453; 9 of 40 with 70% on Intel), and 1 of 5 on 20-24
+# (-446): not kept.
 # What the labels cannot tell, a person can: Pendulum is mirror-symmetric (the pole at +a turning
 # at +w is as good as at -a turning at -w), and `preference.mirror=1,-1,-1` (`--mirror` here, for
 # both sides) makes the reward pay a state and its mirror image the same, so neither a tilt nor a
