@@ -12,6 +12,7 @@ first two cameras at 84x84 (what frame rewards and `record --cameras` draw); the
 wheel's time over the light meshes'.
 
 Run: python benchmarks/robot_drawing.py [--scenes Reach Push PickPlace] [--frames 60]
+                                        [--robot panda]
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ def wheels_meshes(spec, robot: str) -> None:
     """Every geom keeps the wheel's mesh."""
 
 
-def states_of_a_take(scene: str, steps: int) -> tuple[object, list[np.ndarray]]:
+def states_of_a_take(scene: str, steps: int, robot: str) -> tuple[object, list[np.ndarray]]:
     """The env and the joint positions of its scripted demonstrator's first ``steps`` steps
     from seed 0."""
-    env = make_env(scene, robot="so101")
+    env = make_env(scene, robot=robot)
     env.reset(seed=0)
     controller = env.task.scripted_policy(np.random.default_rng(0))
     states = []
@@ -59,8 +60,8 @@ def milliseconds(env, states, renderer: CameraRenderer, cameras) -> float:
     return (time.perf_counter() - start) / len(states) * 1000
 
 
-def measure(scene: str, frames: int) -> dict[str, float]:
-    env, states = states_of_a_take(scene, frames)
+def measure(scene: str, frames: int, robot: str) -> dict[str, float]:
+    env, states = states_of_a_take(scene, frames, robot)
     model = env.physics.model
     with CameraRenderer(model, 640, 480) as renderer:
         view = milliseconds(env, states, renderer, [viewer_camera(model, env.task.viewer)])
@@ -75,15 +76,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", nargs="+", default=["Reach", "Push", "PickPlace"])
     parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--robot", default="so101", help="panda: a robot drawn with its "
+                        "wheel's meshes either way (robots.light_meshes lightens only the "
+                        "SO-101's), to compare")
     args = parser.parse_args()
     print("| scene | 640x480 view, wheel's meshes (ms) | light meshes (ms) | ratio "
           "| two 84x84 cameras, wheel's (ms) | light (ms) | ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for scene in args.scenes:
         light_meshes.draw_light = wheels_meshes
-        wheel = measure(scene, args.frames)
+        wheel = measure(scene, args.frames, args.robot)
         light_meshes.draw_light = DRAW_LIGHT
-        light = measure(scene, args.frames)
+        light = measure(scene, args.frames, args.robot)
         print(f"| {scene} | {wheel['view_ms']:.1f} | {light['view_ms']:.1f} | "
               f"{wheel['view_ms'] / light['view_ms']:.2f} | {wheel['cameras_ms']:.2f} | "
               f"{light['cameras_ms']:.2f} | {wheel['cameras_ms'] / light['cameras_ms']:.2f} |",

@@ -52,8 +52,10 @@ def draw_light(spec: mujoco.MjSpec, robot: str) -> None:
 
 def drawn_originals() -> dict[str, list[Path]]:
     """Per robot, the wheel's mesh files its drawn geoms use. Not the Panda: its drawn meshes
-    (133,000 triangles) stray over 0.4 mm at two fifths of their triangles on four of ten,
-    so a frame would gain little (its Push frame: 39 ms, the arm of the scenes alone 20)."""
+    (133,000 triangles) strayed over 0.4 mm at two fifths of their triangles on four of ten (a
+    one-off run of :func:`make` on them, 2026-12-07), so a frame would gain little (a Push frame
+    with the Panda: 43-51 ms, `python benchmarks/robot_drawing.py --robot panda --scenes Push`;
+    with the SO-101's light meshes 22-25)."""
     from robots.so101 import model_folder as so101
 
     return {"so101": sorted((so101() / "assets").glob("*.stl"))}  # drawn and colliding

@@ -44,6 +44,7 @@ def _rollout(scene: str) -> str:
         digest.update(env.physics.data.qpos.tobytes())
         if terminated or truncated:
             env.reset(seed=4)
+    env.close()
     return digest.hexdigest()
 
 
@@ -70,7 +71,9 @@ def _picture() -> np.ndarray:
     camera.lookat[:] = env.physics.data.body("robot/shoulder").xpos + [0.05, 0.0, 0.05]
     camera.distance, camera.azimuth, camera.elevation = 0.45, 150.0, -25.0
     with CameraRenderer(env.physics.model, 320, 240) as renderer:
-        return renderer.rgb(env.physics.data, camera).astype(np.int16)
+        picture = renderer.rgb(env.physics.data, camera).astype(np.int16)
+    env.close()
+    return picture
 
 
 def test_the_light_arm_looks_as_the_original_does(monkeypatch):
