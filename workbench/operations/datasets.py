@@ -9,11 +9,11 @@ from pathlib import Path
 from workbench.config import validated
 from workbench.data.formats import lerobot, robomimic
 from workbench.data.formats.common import WITHOUT_FRAMES, frames_choice, load_episodes
+from workbench.data.takes import named_robots_takes
 from workbench.data.workspace import Workspace
 from workbench.export.robot_dataset import robot_joints
 from workbench.operations.base import Progress, Result, WorkspaceRequest
 from workbench.registry import SCENE, robot_choices, scene_robot
-from workbench.rewards.workflow import named_robots_takes
 
 LAYOUTS = ("workbench", "joints")
 FORMAT = {"help": "lerobot or robomimic (default: robomimic for .hdf5/.h5 paths, LeRobot "

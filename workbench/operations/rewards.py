@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from workbench.config import validated
+from workbench.data.takes import named_robots_takes
 from workbench.data.workspace import Workspace
 from workbench.envs.replay import env_for
 from workbench.feedback.labels import teach
@@ -19,7 +20,6 @@ from workbench.registry import SCENE, SCENES, robot_choices, scene_robot
 from workbench.rewards import families
 from workbench.rewards.artifact import load_reward_model
 from workbench.rewards.language.grounding import grounded_rewards, has_named_objects
-from workbench.rewards.workflow import named_robots_takes
 from workbench.rl.ray_rollouts import check_reachable
 from workbench.sentences import check_sentence, checked_ground, ground
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.data.episode import one_robot
+from workbench.data.takes import robots_takes
 from workbench.data.workspace import Workspace
 from workbench.envs.env import env_label, make_env, scene_info
 from workbench.envs.replay import with_frames
-from workbench.registry import scene_robot
 from workbench.rewards.code.model import CodeConfig, CodeRewardModel, fit_code
 from workbench.rewards.device import compute_report
 from workbench.rewards.language.clip import ClipConfig, ClipGoalModel, fit_clip
@@ -272,25 +272,6 @@ def perceptual_defaults(scene: str) -> PerceptualConfig:
     options = {**({"cameras": cameras} if cameras else {}), "mirror": task.mirrored_layouts,
                **task.perceptual_options}
     return replace(PerceptualConfig(), **options)
-
-
-def robots_takes(workspace: Workspace, scene: str, robot: str = "") -> list[dict[str, Any]]:
-    """The scene's episodes, only ``robot``'s where given (a take that names no robot is the
-    scene's own robot's)."""
-    rows = workspace.episodes(scene=scene)
-    if not robot:
-        return rows
-    own, wanted = scene_robot(scene), scene_robot(scene, robot)  # a robot of another kind: refused
-    return [r for r in rows if (r["meta"].get("robot") or own) == wanted]
-
-
-def named_robots_takes(workspace: Workspace, scene: str, robot: str) -> list[dict[str, Any]]:
-    """``robot``'s takes of the scene, for a request that names it (``--robot``); refused in
-    one line where there are none."""
-    rows = robots_takes(workspace, scene, robot)
-    if not rows:
-        raise ValueError(f"--robot: no takes of {robot} in {scene} here")
-    return rows
 
 
 def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:
