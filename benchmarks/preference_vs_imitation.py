@@ -199,6 +199,13 @@ FIRST_FRACTION, SPEND_BY = 0.7, 0.15
 # failed on 50-89 (mean -252) and 7 of 40 on 90-129 (-349), 11 of 80 against 21; but on seeds
 # used for nothing, 400-439, 12 of 40 (-453; 9 of 40 with 70% on Intel), and 1 of 5 on 20-24
 # (-446): not kept.
+# Unsupervised exploration before the first labels, as PEBBLE (Lee et al. 2021; 2026-12-07, AMD,
+# a prototype, patch not kept): for the first 5 (or 10) updates PPO is rewarded by a particle
+# estimate of the state's entropy (log(1 + distance to the 5th nearest of the last 2,048 states,
+# each input standardised)) and the first labels wait until then, so that they compare more
+# varied behaviour: 9 of 40 failed on 50-89 either way (means -398, -362), against 8 of 40. The
+# failing runs' labels now hold spins both ways (seeds 57, 64, 71), and the reward still pays
+# for turning one way (seed 64: about 1 more at +8 rad/s than at rest, at every angle).
 # What the labels cannot tell, a person can: Pendulum is mirror-symmetric (the pole at +a turning
 # at +w is as good as at -a turning at -w), and `preference.mirror=1,-1,-1` (`--mirror` here, for
 # both sides) makes the reward pay a state and its mirror image the same, so neither a tilt nor a

@@ -89,6 +89,20 @@ def test_the_exported_takes_replay_through_the_twin_as_a_real_robots(workspace, 
         # step early or late would be off by about a degree a step while the arm moves).
         assert error["max"] < 0.05, (joint, error)
 
+    # Imported as the workbench's takes it is refused in one line that names sim-to-real (a
+    # robot's joints do not rebuild the scene's objects), and the workspace is left as it was.
+    ws = Workspace.open(root)
+    before = len(ws.episodes())
+    ws.close()
+    assert cli_main.main(["dataset", "import", str(out), "-w", str(root), "--scene",
+                          "Reach"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"`workbench sim-to-real {out}` replays it on the twin"), err
+    assert not any("Traceback" in line for line in err)
+    ws = Workspace.open(root)
+    assert len(ws.episodes()) == before
+    ws.close()
+
 
 def test_a_robot_lerobot_does_not_drive_is_refused_in_one_line(workspace, tmp_path, capsys):
     root, _ = workspace
