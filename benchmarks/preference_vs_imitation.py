@@ -311,8 +311,10 @@ def run_imitation(labels: list[int], seeds: list[int], steps: int, eval_episodes
 
 
 def summary(results: list[dict], threshold: float = -200.0) -> dict:
-    """Per framework and label budget: the mean true return, and how many runs failed (ended
-    below ``FAILED``: a policy that hangs, spins or holds the pole part way up)."""
+    """Per framework and label budget: the mean true return, how many runs failed (ended
+    below ``FAILED``: a policy that hangs, spins or holds the pole part way up), and how many
+    blocks of five seeds, in the order given, average ``threshold`` or better (what the main
+    table asks of five fresh seeds, so both sides are held to it on many)."""
     table: dict[str, dict[int, list[float]]] = {}
     for r in results:
         table.setdefault(r["framework"], {}).setdefault(r["labels"], []).append(r["true_return"])
@@ -322,7 +324,12 @@ def summary(results: list[dict], threshold: float = -200.0) -> dict:
         reached = [labels for labels, mean in means.items() if mean >= threshold]
         out[framework] = {"mean_return": means, "labels_to_threshold": min(reached, default=None),
                           "failed_runs": {labels: f"{sum(r < FAILED for r in v)} of {len(v)}"
-                                          for labels, v in sorted(by_labels.items())}}
+                                          for labels, v in sorted(by_labels.items())},
+                          "blocks_of_five_reaching": {
+                              labels: f"{sum(np.mean(b) >= threshold for b in blocks)} of "
+                                      f"{len(blocks)}"
+                              for labels, v in sorted(by_labels.items())
+                              if (blocks := [v[i : i + 5] for i in range(0, len(v) - 4, 5)])}}
     return out
 
 
