@@ -4,7 +4,8 @@ Both learn a reward from pairwise comparisons of the policy's own segments while
 it (the workbench: `workbench.rl.online_reward` with its PPO; imitation: PreferenceComparisons
 with SB3 PPO, its documented Pendulum settings), for label budgets of 12, 25, 50, 100 and 200, the
 same 100k environment steps and 3 seeds. Reported: the agent's true return (20 deterministic
-episodes, seeds 10,000+) and the smallest budget whose mean over seeds reaches -200. With
+episodes, seeds 10,000+), the smallest budget whose mean over seeds reaches -200, the runs that
+failed and the blocks of five seeds whose mean reaches -200. With
 ``--mirror`` both sides' rewards are told Pendulum's mirror symmetry (a person's prior, the same
 for both: the workbench's ``preference.mirror``, a mirrored reward net in imitation).
 
