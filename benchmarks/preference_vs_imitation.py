@@ -323,15 +323,20 @@ def summary(results: list[dict], threshold: float = -200.0) -> dict:
     for framework, by_labels in table.items():
         means = {labels: float(np.mean(v)) for labels, v in sorted(by_labels.items())}
         reached = [labels for labels, mean in means.items() if mean >= threshold]
+        budgets = sorted(by_labels.items())
         out[framework] = {"mean_return": means, "labels_to_threshold": min(reached, default=None),
+                          "median_return": {labels: float(np.median(v)) for labels, v in budgets},
                           "failed_runs": {labels: f"{sum(r < FAILED for r in v)} of {len(v)}"
-                                          for labels, v in sorted(by_labels.items())},
-                          "blocks_of_five_reaching": {
-                              labels: f"{sum(np.mean(b) >= threshold for b in blocks)} of "
-                                      f"{len(blocks)}"
-                              for labels, v in sorted(by_labels.items())
-                              if (blocks := [v[i : i + 5] for i in range(0, len(v) - 4, 5)])}}
+                                          for labels, v in budgets},
+                          "blocks_of_five_reaching": {labels: blocks_reaching(v, threshold)
+                                                      for labels, v in budgets}}
     return out
+
+
+def blocks_reaching(returns: list[float], threshold: float) -> str:
+    """How many blocks of five consecutive runs average ``threshold`` or better."""
+    blocks = [returns[i : i + 5] for i in range(0, len(returns) - 4, 5)]
+    return f"{sum(np.mean(b) >= threshold for b in blocks)} of {len(blocks)}"
 
 
 def one_run(run: dict) -> dict:

@@ -37,7 +37,7 @@ from workbench.data.formats.common import (
     load_episodes,
     rows_of,
 )
-from workbench.data.formats.lerobot_joints import RobotJoints
+from workbench.data.formats.lerobot_joints import RobotJoints, holds_joints
 from workbench.data.formats.sidecar import build_sidecar, write_sidecar
 from workbench.data.formats.staging import (
     DatasetError,
@@ -319,7 +319,7 @@ def _read_lerobot(folder: Path, info_path: Path, sidecar: dict[str, Any] | None,
         raise DatasetError(f"{folder} is LeRobot {info.get('codebase_version')}; this reads v3.x")
     missing = [k for k in (*VECTOR_KEYS, *SCALAR_KEYS, "episode_index")
                if k not in info.get("features", {})]
-    if missing and _holds_joints(info.get("features", {}).get("action", {})):
+    if missing and holds_joints(info.get("features", {})):
         raise DatasetError(f"{folder} holds a robot's joint positions (as lerobot-record and "
                            "--layout joints write them), not the states a scene is rebuilt "
                            f"from: `workbench sim-to-real {folder}` replays it on the twin")
@@ -359,13 +359,6 @@ def _read_lerobot(folder: Path, info_path: Path, sidecar: dict[str, Any] | None,
             frames[f"image/{camera}"] = clip[1:]
         staged.append(check_episode(StagedEpisode(episode_info, frames, initial), where))
     return staged
-
-
-def _holds_joints(feature: dict[str, Any]) -> bool:
-    """Whether a feature's dimensions are a robot's motors (``shoulder_pan.pos``, ...)."""
-    names = feature.get("names")
-    return isinstance(names, list) and bool(names) and all(
-        isinstance(n, str) and n.endswith(".pos") for n in names)
 
 
 def _camera_of(video_key: str, episode_info: dict[str, Any]) -> str:

@@ -37,11 +37,28 @@ class JointTrajectories:
     episodes: list[tuple[np.ndarray, np.ndarray]]  # (commanded, measured), each (T, joints)
 
 
-def _names(feature: dict[str, Any], key: str, folder: Path) -> list[str]:
+def dimension_names(feature: dict[str, Any]) -> list[str] | None:
+    """The names a LeRobot feature gives its dimensions, where it names them all."""
     names = feature.get("names")
     if isinstance(names, dict):  # older writers: {"motors": [...]}
         names = next(iter(names.values()), None)
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
+def holds_joints(features: dict[str, Any]) -> bool:
+    """Whether a dataset's ``action`` is a robot's joint positions (``shoulder_pan.pos``, ...),
+    as ``lerobot-record`` writes them."""
+    names = dimension_names(features.get("action", {}))
+    if not names:
+        return False
+    return all(n.endswith(".pos") for n in names)
+
+
+def _names(feature: dict[str, Any], key: str, folder: Path) -> list[str]:
+    names = dimension_names(feature)
+    if names is None:
         raise DatasetError(f"{folder}: meta/info.json names no joints for {key}")
     return names
 
