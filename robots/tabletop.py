@@ -56,6 +56,9 @@ class TabletopArm(Robot):
     table_scale: ClassVar[float] = 1.0
     push_height: ClassVar[float] = 0.03  # grip-site height while pushing: tips just off the table
     push_opening: ClassVar[float] = 0.0  # gripper opening while pushing (0 closed, 1 wide)
+    # Gripper opening that lets go of a cube without shoving it, where it must land precisely
+    # (on a stack): opened wide at once, some fingers drag it a centimetre or two.
+    gentle_release: ClassVar[float] = 1.0
     carry_height: ClassVar[float] = 0.13  # grip-site height while carrying over walls
     grip_above_centre: ClassVar[float] = 0.01  # grip site over a grasped cube's centre
     grip_floor: ClassVar[float] = 0.028  # lowest grasp height: finger tips off the table

@@ -181,8 +181,10 @@ def grip_point(arm, obj: FreeObject, physics: Physics) -> np.ndarray:
     return np.array([x, y, max(z + arm.grip_above_centre, arm.grip_floor)])
 
 
-def pick_and_place_phases(task, obj: FreeObject, place: Target) -> list[Phase]:
-    """Top-down grasp of ``obj``, carry at a safe height, lower to ``place(physics)``, let go."""
+def pick_and_place_phases(task, obj: FreeObject, place: Target,
+                          let_go: float = OPEN) -> list[Phase]:
+    """Top-down grasp of ``obj``, carry at a safe height, lower to ``place(physics)``, let go
+    with the gripper at ``let_go`` (an action: -1 closed, 1 wide) until the hand has left."""
     carry = {}
     arm = task.arm
     carry_height = arm.carry_height
@@ -220,8 +222,8 @@ def pick_and_place_phases(task, obj: FreeObject, place: Target) -> list[Phase]:
         Phase("lift", lift, CLOSED, tolerance=0.02),
         Phase("carry", over_place, CLOSED, tolerance=0.015),
         Phase("lower", lower, CLOSED, speed=0.6, done=set_down),
-        Phase("release", lambda p: task.arm.ee_position(p).copy(), OPEN, tolerance=1.0, hold=6),
-        Phase("retreat", retreat, OPEN, tolerance=0.01),
+        Phase("release", lambda p: task.arm.ee_position(p).copy(), let_go, tolerance=1.0, hold=6),
+        Phase("retreat", retreat, let_go, tolerance=0.01),
     ]
 
 

@@ -51,6 +51,7 @@ class Panda(TabletopArm):
     home = HOME
     gripper_joints = ("finger_left", "finger_right")
     gripper_range = (0.0, 0.04)
+    gentle_release = 0.75  # 3 cm a finger: clear of the largest cube (5 cm), no shove
     finger_geom_names = ("left_pad", "right_pad")
     mount_offset = MOUNT
     workspace_low = (0.2, -0.45, 0.015)
