@@ -59,6 +59,7 @@ class TabletopArm(Robot):
     # Gripper opening that lets go of a cube without shoving it, where it must land precisely
     # (on a stack): opened wide at once, some fingers drag it a centimetre or two.
     gentle_release: ClassVar[float] = 1.0
+    close_ticks: ClassVar[int] = 8  # control ticks the gripper takes to close on a handle
     carry_height: ClassVar[float] = 0.13  # grip-site height while carrying over walls
     grip_above_centre: ClassVar[float] = 0.01  # grip site over a grasped cube's centre
     grip_floor: ClassVar[float] = 0.028  # lowest grasp height: finger tips off the table

@@ -30,6 +30,9 @@ FRONT_COLOURS = ("blue", "red", "yellow", "purple", "orange", "green")
 class CabinetTask(Task):
     tags = ("manipulation", "arm", "articulated")
     robot = "arm6"
+    # Not the SO-101: the cabinets are not scaled to a small arm's table (its handles stand
+    # beyond its reach).
+    stand_ins = ("arm7", "panda")
     default_control_mode = "ee_delta"
     control_dt = 0.04
     episode_steps = 120
@@ -141,7 +144,7 @@ class CabinetTask(Task):
         return [
             Phase("approach", above, OPEN, tolerance=0.012),
             Phase("descend", self.grip_point, OPEN, tolerance=0.006, speed=0.6),
-            Phase("close", self.grip_point, CLOSED, tolerance=1.0, hold=8),
+            Phase("close", self.grip_point, CLOSED, tolerance=1.0, hold=self.arm.close_ticks),
             Phase("pull", self.pull_target, CLOSED, speed=0.7,
                   done=lambda p: self.opening(p) >= pull_until),
             Phase("release", hold_here, OPEN, tolerance=1.0, hold=5),

@@ -15,9 +15,10 @@ from workbench.teleop.recorder import scripted_successes
 CASES = [(scene, robot) for scene in SCENES.names() for robot in SCENES.load(scene).stand_ins]
 
 
-def test_the_published_robots_stand_in_for_reach_push_pick_place_and_stack():
+def test_the_published_robots_stand_in_where_they_are_laid_out():
     wanted = {(s, r) for s in ("Reach", "Push", "PickPlace") for r in ("so101", "panda")}
-    assert wanted | {("Stack", "panda"), ("Stack", "arm7")} <= set(CASES)
+    wanted |= {(s, r) for s in ("Stack", "DrawerOpen", "DoorOpen") for r in ("arm7", "panda")}
+    assert wanted <= set(CASES)
 
 
 @pytest.mark.parametrize(("scene", "robot"), CASES)
