@@ -30,18 +30,20 @@ OPEN, CLOSED = 1.0, -1.0
 class FreeObject:
     """A box with a free joint: its pose, and seeded variations of its look and dynamics."""
 
-    def __init__(self, physics: Physics, name: str, half: float):
+    def __init__(self, physics: Physics, name: str, half: float, size: float = 1.0):
+        """``half``: the half-width the arena gives the box; ``size`` scales it with its mass
+        and inertia (a box made smaller for a small arm)."""
         model = physics.model
         self.name = name
         self.body = model.body(name).id
         self.geom = model.geom(name).id
         self.qpos = model.joint(name).qposadr[0]
         self.dof = model.joint(name).dofadr[0]
-        self.base_half = half
-        self.half = half
+        self.base_half = half * size
+        self.half = self.base_half
         self.colour = "red"
-        self._mass = float(model.body_mass[self.body])
-        self._inertia = model.body_inertia[self.body].copy()
+        self._mass = float(model.body_mass[self.body]) * size**3
+        self._inertia = model.body_inertia[self.body].copy() * size**5
         self._friction = model.geom_friction[self.geom].copy()
 
     def vary(self, physics: Physics, rng: np.random.Generator, difficulty: float,

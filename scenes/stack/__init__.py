@@ -29,6 +29,12 @@ from workbench.sim.physics import Physics
 from workbench.task import ScriptedPolicy, Task, Vocabulary
 
 CUBE_COLOURS = ("red", "blue", "yellow", "purple", "orange", "green")
+# A small arm (the SO-101, whose top-down reach ends 8 cm over the table) cannot carry a 4 cm
+# cube over a 5 cm one: for it they are 3.2 and 3.6 cm, on a table scaled to its reach, and the
+# cube is set down rather than dropped, as one that tilts in its jaws falls off centre.
+SMALL_ARM_CUBE, SMALL_ARM_BASE = 0.8, 0.72  # of the arena's cubes' sizes
+SMALL_ARM_GAP = 0.09  # the least distance between the cubes' centres on its table
+DROP = 0.008  # how far the nominal arm lets the cube fall onto the base
 ALIGNED = 0.015  # xy offset of the top cube's centre from the base's that counts as on top
 
 
@@ -36,9 +42,7 @@ class StackTask(Task):
     name = "Stack"
     tags = ("manipulation", "arm", "tabletop", "grasping", "multi-stage")
     robot = "arm6"
-    # Not the SO-101: its top-down reach ends 8 cm over the table, and a 4 cm cube carried over
-    # a 5 cm one needs about 10 (with smaller cubes its demonstrator stacked 27 of 30).
-    stand_ins = ("arm7", "panda")
+    stand_ins = ("arm7", "so101", "panda")
     arena = asset("scenes", "stack", "arena.xml")
     description = "stack the small cube on the big cube"
     default_control_mode = "ee_delta"
@@ -66,8 +70,10 @@ class StackTask(Task):
     def bind(self, physics: Physics, robot: TabletopArm) -> None:  # type: ignore[override]
         self.arm = robot
         robot.prepare_for_grasping(physics)  # damped servos, a firm grip
-        self.cube = FreeObject(physics, "cube", half=0.02)
-        self.base = FreeObject(physics, "base", half=0.025)
+        small = robot.table_scale < 1
+        self.cube = FreeObject(physics, "cube", half=0.02, size=SMALL_ARM_CUBE if small else 1)
+        self.base = FreeObject(physics, "base", half=0.025, size=SMALL_ARM_BASE if small else 1)
+        self.drop = 0.0 if small else DROP
         self.start_distance = 0.2
 
     @classmethod
@@ -96,11 +102,15 @@ class StackTask(Task):
             base = np.array([0.42, 0.1]) + rng.uniform(-0.03, 0.03, size=2)
             if rng.uniform() < 0.5:
                 cube[1], base[1] = -cube[1], -base[1]
+            cube, base = self.arm.on_table(cube), self.arm.on_table(base)
         else:
-            cube, base = spread_apart(rng, (0.3, -0.25), (0.55, 0.25), 2, gap=0.12)
+            cube, base = spread_apart(rng, self.arm.on_table((0.3, -0.25)),
+                                      self.arm.on_table((0.55, 0.25)), 2,
+                                      gap=max(0.12 * self.arm.table_scale, SMALL_ARM_GAP))
         self.cube.place(physics, cube)
         self.base.place(physics, base)
         hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
+        hand = np.array([*self.arm.on_table(hand[:2]), min(hand[2], self.arm.workspace_high[2])])
         place_end_effector(self.arm, physics, hand)
         self.start_distance = float(np.linalg.norm(base - cube))
 
@@ -179,4 +189,4 @@ class StackTask(Task):
     def on_base(self, physics: Physics) -> np.ndarray:
         """Where the cube's centre should go: on the base, with a little clearance to drop."""
         base = self.base.position(physics)
-        return base + (0.0, 0.0, self.base.half + self.cube.half + 0.008)
+        return base + (0.0, 0.0, self.base.half + self.cube.half + self.drop)

@@ -67,10 +67,11 @@ class Record(WorkspaceRequest):
         scene_robot(self.scene, self.robot)  # a robot of another kind: refused first
         laid_out = stand_ins(self.scene)
         if (self.scripted or self.perturbed) and self.robot and self.robot not in laid_out:
+            listed = (f"{', '.join(laid_out[:-1])} and {laid_out[-1]}" if len(laid_out) > 1
+                      else laid_out[0])
             raise ValueError(f"--robot: {self.scene}'s scripted demonstrator is laid out for "
-                             f"{' and '.join(laid_out)}, not {self.robot}; record "
-                             f"{self.robot}'s takes by hand (`workbench teleop`, the app) or "
-                             "with --random")
+                             f"{listed}, not {self.robot}; record {self.robot}'s takes by hand "
+                             "(`workbench teleop`, the app) or with --random")
         unknown = [c for c in self.cameras if c not in info["cameras"]]
         if unknown:
             raise ValueError(f"cameras must be among {', '.join(info['cameras'])} for "
