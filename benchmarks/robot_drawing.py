@@ -65,7 +65,7 @@ def measure(scene: str, frames: int, robot: str) -> dict[str, float]:
     env, states = states_of_a_take(scene, frames, robot)
     model = env.physics.model
     with CameraRenderer(model, 640, 480) as renderer:
-        view = milliseconds(env, states, renderer, [viewer_camera(model, env.task.viewer)])
+        view = milliseconds(env, states, renderer, [viewer_camera(model, env.viewer)])
     cameras = [c for c in env.cameras if not c.startswith("robot/")][:2]
     with CameraRenderer(model, 84, 84) as renderer:
         small = milliseconds(env, states, renderer, cameras)

@@ -65,7 +65,7 @@ class Viewport(QWidget):
     def rebuild(self) -> None:
         model = self.session.live.physics.model
         self.rebuild_renderer()
-        self.free_camera = viewer_camera(model, self.session.live.env.task.viewer)
+        self.free_camera = viewer_camera(model, self.session.live.env.viewer)
         self.camera_name = None
         self.update()
 

@@ -17,7 +17,7 @@ Control modes:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import mujoco
 import numpy as np
@@ -90,6 +90,16 @@ class TabletopArm(Robot):
         if self.table_scale == 1.0:  # bit for bit: the nominal arm's episodes stay as recorded
             return np.asarray(xy, float)
         return TABLE_CENTRE + self.table_scale * (np.asarray(xy, float) - TABLE_CENTRE)
+
+    def scene_view(self, viewer: dict[str, Any]) -> dict[str, Any]:
+        """The scene's first view, moved in on this arm's table: the point looked at as the
+        layout moves, the distance by the square root of the table's scale (the arm itself
+        shrinks less than its table and must stay in the picture)."""
+        if self.table_scale == 1.0 or "lookat" not in viewer:
+            return dict(viewer)
+        x, y, z = viewer["lookat"]
+        return {**viewer, "lookat": (*self.on_table((x, y)), z * self.table_scale),
+                "distance": viewer["distance"] * self.table_scale**0.5}
 
     def clip_to_workspace(self, point: np.ndarray) -> np.ndarray:
         n = len(point)

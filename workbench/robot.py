@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import mujoco
 import numpy as np
@@ -94,6 +94,11 @@ class Robot(ABC):
     @abstractmethod
     def hardware_mapping(self, control_mode: str, control_dt: float) -> HardwareMapping:
         """Joint order, units and command type for ``control_mode`` on hardware."""
+
+    def scene_view(self, viewer: dict[str, Any]) -> dict[str, Any]:
+        """The free camera a scene opens on with this robot (``Task.viewer`` is written for the
+        scene's own robot): unchanged here; a small arm moves it in on its table."""
+        return dict(viewer)
 
     def mirror(self) -> dict[str, Mirror] | None:
         """How each feature changes when the robot is mirrored through the vertical plane of its

@@ -61,7 +61,8 @@ class Task(ABC):
     vocabulary: ClassVar[Vocabulary] = Vocabulary()
     stage_names: ClassVar[tuple[str, ...]] = ()
     # Where the GUI's free camera starts: lookat (x, y, z), distance, azimuth, elevation;
-    # ``track`` names a body the camera follows (for locomotion).
+    # ``track`` names a body the camera follows (for locomotion). Written for the scene's own
+    # robot; another's ``Robot.scene_view`` may move it (a small arm's table is smaller).
     viewer: ClassVar[dict[str, object]] = {}
     reference_weights: ClassVar[dict[str, float]] = {}
     # Vocabulary objects a goal sentence binds, in order: the one that moves, then where it goes.

@@ -4,12 +4,14 @@ demonstrations that succeed."""
 
 from __future__ import annotations
 
+import mujoco
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
 from workbench.envs import make_env
 from workbench.registry import SCENES
+from workbench.sim.render import CameraRenderer, viewer_camera
 from workbench.teleop.recorder import scripted_successes
 
 CASES = [(scene, robot) for scene in SCENES.names() for robot in SCENES.load(scene).stand_ins]
@@ -157,3 +159,30 @@ def test_the_robots_own_randomisation_ranges_are_one_word_away(robot):
     assert not np.allclose(gains[0], gains[1])  # drawn per episode
     with pytest.raises(ValueError, match="randomization must be 'robot'"):
         make_env("Reach", robot=robot, randomization="real")
+
+
+def _pixels_of(env, viewer: dict) -> tuple[int, int, bool]:
+    """Pixels of the cube and of the robot seen from ``viewer`` at 160x120, and whether the
+    robot touches the picture's edge (cut off)."""
+    model = env.physics.model
+    with CameraRenderer(model, 160, 120) as renderer:
+        ids = renderer.segmentation(env.physics.data, viewer_camera(model, viewer))
+    geoms = np.where(ids[..., 1] == mujoco.mjtObj.mjOBJ_GEOM, ids[..., 0], -1)
+    robot = np.isin(geoms, [g for g in range(model.ngeom)
+                            if model.geom(g).name.startswith("robot/")
+                            or model.body(model.geom_bodyid[g]).name.startswith("robot/")])
+    edge = robot[0].any() or robot[-1].any() or robot[:, 0].any() or robot[:, -1].any()
+    return int((geoms == model.geom("cube").id).sum()), int(robot.sum()), bool(edge)
+
+
+def test_a_small_arm_is_first_seen_on_its_own_table():
+    """The SO-101's table is 0.4 of the nominal arm's: the app and films open closer in (the
+    arm and the cube several times larger, the arm still whole); the nominal arm's view is the
+    scene's own."""
+    nominal = make_env("Push")
+    assert nominal.viewer == dict(nominal.task.viewer)
+    env = make_env("Push", robot="so101")
+    env.reset(seed=0)
+    far_cube, far_robot, _ = _pixels_of(env, env.task.viewer)
+    near_cube, near_robot, cut = _pixels_of(env, env.viewer)
+    assert near_cube >= 2 * far_cube > 0 and near_robot >= 2 * far_robot > 0 and not cut

@@ -44,7 +44,7 @@ def test_a_film_shows_every_tick_of_every_episode_at_the_control_rate(bundle, tm
             assert len(states) == steps + 1
             for tick in ticks:
                 env.restore(states[tick])
-                view = viewer_camera(env.physics.model, env.task.viewer)
+                view = viewer_camera(env.physics.model, env.viewer)
                 renders[number, tick] = renderer.rgb(env.physics.data, view).astype(np.float32)
     env.close()
     # Each frame is its own state's render within the codec's loss (measured: 0.7-1.3e-4 of
@@ -128,7 +128,7 @@ def test_recorded_episodes_are_filmed_from_their_stored_states(tmp_path):
         for number, episode in enumerate(episodes):
             for t in (0, lengths[number] - 1):
                 replay.show(episode, t)
-                view = viewer_camera(env.physics.model, env.task.viewer)
+                view = viewer_camera(env.physics.model, env.viewer)
                 seen = renderer.rgb(env.physics.data, view).astype(np.float32)
                 assert changed(frames[sum(lengths[:number]) + t], seen) < 1e-3  # 1.3-2e-4
     env.close()

@@ -40,7 +40,7 @@ def test_a_run_films_its_policy_every_few_updates_and_at_the_end(workspace: Work
     steps = env.task.episode_steps
     env.reset(seed=FILM_SEED)
     with CameraRenderer(env.physics.model, 640, 480) as renderer:
-        view = viewer_camera(env.physics.model, env.task.viewer)
+        view = viewer_camera(env.physics.model, env.viewer)
         start = renderer.rgb(env.physics.data, view).astype(np.float32)
     films = {p.name: film_frames(p)[0] for p in folder.iterdir()}
     for frames in films.values():  # one episode from the same start, at the film's size
@@ -55,7 +55,7 @@ def test_a_run_films_its_policy_every_few_updates_and_at_the_end(workspace: Work
         obs, _, terminated, truncated, _ = env.step(policy.act(obs))
         done = terminated or truncated
     with CameraRenderer(env.physics.model, 640, 480) as renderer:
-        view = viewer_camera(env.physics.model, env.task.viewer)
+        view = viewer_camera(env.physics.model, env.viewer)
         end = renderer.rgb(env.physics.data, view).astype(np.float32)
     env.close()
     # (measured: 1.6-2e-4 of the pixels differ from that state, 1.3-3e-2 from the start)

@@ -183,6 +183,12 @@ class WorkbenchEnv(gym.Env):
         return rebind(self.goal, self.task,
                       {r: drawn[r] for r in self.task.goal_choices if r in drawn})
 
+    @property
+    def viewer(self) -> dict[str, Any]:
+        """The free camera this scene opens on with this robot (``Task.viewer``, moved in on a
+        small arm's table): the app's viewport and films start from it."""
+        return self.robot.scene_view(self.task.viewer)
+
     # -- declared features ----------------------------------------------------------------
     @property
     def features(self) -> dict[str, int]:

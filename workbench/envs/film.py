@@ -30,7 +30,7 @@ def check_new_film(path: Path, option: str) -> None:
 
 class Film:
     """An MP4 of ``env`` through one of its scene cameras, or by default through the free
-    camera the app's viewport opens on (``Task.viewer``: a three-quarter view of the table, or
+    camera the app's viewport opens on (``env.viewer``: a three-quarter view of the table, or
     following a walker); ``shoot()`` adds the current state's frame.
 
     The film is written beside ``path`` (``NAME.part.mp4``) and takes its name on ``close()``,
@@ -56,7 +56,7 @@ class Film:
             self.renderer.close()
             raise ValueError(f"camera: {env.task.name} has the cameras {cameras}, not "
                              f"{camera!r}")
-        self.camera = camera or viewer_camera(env.physics.model, env.task.viewer)
+        self.camera = camera or viewer_camera(env.physics.model, env.viewer)
         try:
             # x264's "veryfast": 1.6-1.9 ms a 640x480 frame against "medium"'s 2.3-3.3, in
             # smaller files on these flat-shaded scenes (benchmarks/film_cost.py)

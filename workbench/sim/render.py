@@ -116,7 +116,8 @@ class CameraRenderer:
         finally:
             self._renderer.disable_depth_rendering()
 
-    def segmentation(self, data: mujoco.MjData, camera: str | int = -1) -> np.ndarray:
+    def segmentation(self, data: mujoco.MjData,
+                     camera: str | int | mujoco.MjvCamera = -1) -> np.ndarray:
         """Per-pixel (object id, object type), int32 (H, W, 2); -1 where nothing was hit."""
         self._update(data, camera)
         self._renderer.enable_segmentation_rendering()
