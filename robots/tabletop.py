@@ -91,6 +91,11 @@ class TabletopArm(Robot):
             return np.asarray(xy, float)
         return TABLE_CENTRE + self.table_scale * (np.asarray(xy, float) - TABLE_CENTRE)
 
+    @staticmethod
+    def gripper_action(opening: float) -> float:
+        """A gripper opening (0 closed, 1 wide) as the gripper's action (-1 closed, 1 wide)."""
+        return 2.0 * opening - 1.0
+
     def scene_view(self, viewer: dict[str, Any]) -> dict[str, Any]:
         """The scene's first view, moved in on this arm's table: the point looked at as the
         layout moves, the distance by the square root of the table's scale (the arm itself
@@ -154,7 +159,7 @@ class TabletopArm(Robot):
             gripper_actuator=self.name("gripper"),
             planar=planar,
             integral_gain=self.servo_integral,
-            planar_gripper=2.0 * self.push_opening - 1.0,
+            planar_gripper=self.gripper_action(self.push_opening),
         )
 
     def make_controller(self, mode: str, physics: Physics) -> Controller:

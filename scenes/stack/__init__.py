@@ -166,7 +166,7 @@ class StackTask(Task):
 
     # -- demonstrations ----------------------------------------------------------------------
     def scripted_policy(self, rng: np.random.Generator) -> ScriptedPolicy:
-        let_go = 2.0 * self.arm.gentle_release - 1.0  # as an action: -1 closed, 1 wide
+        let_go = self.arm.gripper_action(self.arm.gentle_release)
         return PhaseScript(
             self.arm, pick_and_place_phases(self, self.cube, self.on_base, let_go), rng)
 
