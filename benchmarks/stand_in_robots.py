@@ -2,6 +2,7 @@
 robot, and the SO-101's top-down workspace found by solving the IK over a grid.
 
 Run: python benchmarks/stand_in_robots.py [--episodes 60] [--difficulty 0] [--map]
+                                          [--robots so101 panda arm7]
 """
 
 from __future__ import annotations
@@ -62,10 +63,12 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=60)
     parser.add_argument("--difficulty", type=float, default=0.0)
     parser.add_argument("--map", action="store_true", help="also map the SO-101's reach")
+    parser.add_argument("--robots", nargs="+", default=["so101", "panda"],
+                        help="the stand-ins measured (arm7: the nominal arm's 7-joint sibling)")
     args = parser.parse_args()
     for scene in SCENES.names():
         for robot in SCENES.load(scene).stand_ins:
-            if robot == "arm7":
+            if robot not in args.robots:
                 continue
             rate = scripted_success(scene, robot, args.episodes, args.difficulty)
             print(json.dumps({"scene": scene, "robot": robot, "difficulty": args.difficulty,

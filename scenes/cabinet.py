@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from robots.tabletop import TabletopArm, place_end_effector
+from robots.tabletop import TabletopArm
 from scenes.tabletop import (
     CLOSED,
     COLOURS,
@@ -19,6 +19,7 @@ from scenes.tabletop import (
     Phase,
     PhaseScript,
     fingers_touch,
+    place_hand_at_start,
     scatter_arm_scene,
 )
 from workbench.sim.physics import Physics
@@ -65,8 +66,7 @@ class CabinetTask(Task):
         model.body_pos[self._cabinet] = self._cabinet_home + (*shift, 0.0)
         model.dof_damping[self._joint_dof] = self._damping * (1 + d * rng.uniform(-0.5, 1.0))
         data.qpos[self._joint_qpos] = rng.uniform(0, 0.1 * self.open_at * (1 + d))
-        hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
-        place_end_effector(self.arm, physics, hand)
+        place_hand_at_start(self.arm, physics, rng)
 
     def scatter(self, physics: Physics, rng: np.random.Generator) -> None:
         """The part anywhere from shut to a fifth past open, then the hand near its start or

@@ -230,6 +230,16 @@ def pick_and_place_phases(task, obj: FreeObject, place: Target,
     ]
 
 
+def place_hand_at_start(arm, physics: Physics, rng: np.random.Generator) -> None:
+    """Where the grasping scenes start the hand: 35 cm out and 15 cm up, within 2 cm, moved
+    into a small arm's reach (its table and its height)."""
+    from robots.tabletop import place_end_effector
+
+    hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
+    place_end_effector(arm, physics, np.array([*arm.on_table(hand[:2]),
+                                               min(hand[2], arm.workspace_high[2])]))
+
+
 def scatter_arm_scene(arm, physics: Physics, rng: np.random.Generator,
                       objects: Sequence[FreeObject] = (), goal: np.ndarray | None = None) -> None:
     """``Task.scatter`` for a tabletop arm: the hand near the start, an object or the goal

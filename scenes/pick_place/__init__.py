@@ -12,13 +12,14 @@ import math
 
 import numpy as np
 
-from robots.tabletop import TabletopArm, place_end_effector
+from robots.tabletop import TabletopArm
 from scenes.tabletop import (
     FreeObject,
     PhaseScript,
     carry_truth,
     fingers_touch,
     pick_and_place_phases,
+    place_hand_at_start,
     scatter_arm_scene,
     spread_apart,
 )
@@ -88,9 +89,7 @@ class PickPlaceTask(Task):
             tray = cube + 0.11 * (tray - cube) / np.linalg.norm(tray - cube)
         self.cube.place(physics, cube)
         physics.data.mocap_pos[self._tray] = (*tray, 0.0)
-        hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
-        hand = np.array([*arm.on_table(hand[:2]), min(hand[2], arm.workspace_high[2])])
-        place_end_effector(arm, physics, hand)
+        place_hand_at_start(arm, physics, rng)
         self.start_distance = float(np.linalg.norm(tray - cube))
 
     # -- named accessors ---------------------------------------------------------------------

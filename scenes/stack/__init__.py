@@ -13,13 +13,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from robots.tabletop import TabletopArm, place_end_effector
+from robots.tabletop import TabletopArm
 from scenes.tabletop import (
     FreeObject,
     PhaseScript,
     carry_truth,
     fingers_touch,
     pick_and_place_phases,
+    place_hand_at_start,
     scatter_arm_scene,
     spread_apart,
 )
@@ -109,9 +110,7 @@ class StackTask(Task):
                                       gap=max(0.12 * self.arm.table_scale, SMALL_ARM_GAP))
         self.cube.place(physics, cube)
         self.base.place(physics, base)
-        hand = np.array([0.35, 0.0, 0.15]) + rng.uniform(-0.02, 0.02, size=3)
-        hand = np.array([*self.arm.on_table(hand[:2]), min(hand[2], self.arm.workspace_high[2])])
-        place_end_effector(self.arm, physics, hand)
+        place_hand_at_start(self.arm, physics, rng)
         self.start_distance = float(np.linalg.norm(base - cube))
 
     def held(self, physics: Physics) -> bool:
@@ -187,6 +186,7 @@ class StackTask(Task):
         return PhaseScript(self.arm, pick_and_place_phases(self, self.cube, beside), rng)
 
     def on_base(self, physics: Physics) -> np.ndarray:
-        """Where the cube's centre should go: on the base, with a little clearance to drop."""
+        """Where the cube's centre should go: on the base, with a little clearance to drop
+        (none for a small arm, which sets it down)."""
         base = self.base.position(physics)
         return base + (0.0, 0.0, self.base.half + self.cube.half + self.drop)
