@@ -60,6 +60,7 @@ class TabletopArm(Robot):
     # (on a stack): opened wide at once, some fingers drag it a centimetre or two.
     gentle_release: ClassVar[float] = 1.0
     close_ticks: ClassVar[int] = 8  # control ticks the gripper takes to close on a handle
+    handle_release: ClassVar[float] = 1.0  # how far to open to let go of a handle
     carry_height: ClassVar[float] = 0.13  # grip-site height while carrying over walls
     grip_above_centre: ClassVar[float] = 0.01  # grip site over a grasped cube's centre
     grip_floor: ClassVar[float] = 0.028  # lowest grasp height: finger tips off the table
@@ -95,6 +96,15 @@ class TabletopArm(Robot):
     def gripper_action(opening: float) -> float:
         """A gripper opening (0 closed, 1 wide) as the gripper's action (-1 closed, 1 wide)."""
         return 2.0 * opening - 1.0
+
+    def hold_offset(self, physics: Physics, geom: int) -> np.ndarray:
+        """Grip site minus the centre of ``geom`` when the gripper holds it: nothing where both
+        fingers close on the middle (a parallel gripper)."""
+        return np.zeros(3)
+
+    def turn_jaws_across(self, physics: Physics) -> None:
+        """Turn the wrist so that the jaws close along world y, across a handle that stands out
+        along x (the cabinets' handles). The nominal arms' jaws already do: nothing to turn."""
 
     def scene_view(self, viewer: dict[str, Any]) -> dict[str, Any]:
         """The scene's first view, moved in on this arm's table: the point looked at as the

@@ -121,7 +121,8 @@ class Task(ABC):
         drawn = str(rng.choice(self.goal_colours[role]))
         return self.requested_colours.get(role, drawn)
 
-    def arena_spec(self) -> mujoco.MjSpec:
+    def arena_spec(self, robot: Robot) -> mujoco.MjSpec:
+        """The arena's spec, laid out for ``robot`` (a scene may size its furniture to it)."""
         from workbench.sim.compose import load_spec
 
         return load_spec(self.arena)

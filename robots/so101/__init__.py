@@ -68,6 +68,9 @@ class So101(TabletopArm):
     # the hand meets a cube where the grip site says (closed, both pads sit 2.7 cm behind it).
     push_opening = (0.46 + 0.17453) / (1.74533 + 0.17453)
     carry_height = 0.075
+    # Its moving jaw swings up as it opens: opened wide beside a door swung past 60 degrees, it
+    # knocked the door back (DoorOpen 28 of 30 scripted episodes; at 0.2, 30 of 30).
+    handle_release = 0.2
     grip_above_centre = 0.0  # the pads close on the cube's middle
     grip_floor = 0.025
     max_step = 0.006
@@ -100,6 +103,29 @@ class So101(TabletopArm):
         gripper.add_camera(name="wrist_cam", pos=[-0.045, 0.0, -0.03],
                            quat=[0.9659, 0.0, -0.2588, 0.0], fovy=75)
         return spec
+
+    def hold_offset(self, physics, geom: int) -> np.ndarray:
+        """One jaw is fixed: the moving one pushes what it closes on against the fixed jaw's
+        pad, so a thing that cannot move (a handle) must be met there, not between the pads."""
+        model, data = physics.model, physics.data
+        pad = model.geom(self.name("fixed_jaw_pad")).id
+        to_pad = data.geom_xpos[pad] - data.site_xpos[self._site]
+        distance = float(np.linalg.norm(to_pad))
+        across = to_pad / distance
+
+        def half_along(g: int) -> float:  # half the geom's extent along the jaws' line
+            return float(np.abs(data.geom_xmat[g].reshape(3, 3).T @ across)
+                         @ model.geom_aabb[g, 3:])
+
+        return -across * (distance - half_along(pad) - half_along(geom))
+
+    def turn_jaws_across(self, physics) -> None:
+        """A quarter turn of the wrist roll: at home its jaws close along world x, where one
+        jaw would have to fit between a handle and the cabinet's front."""
+        roll = self.joints.index("wrist_roll")
+        physics.data.qpos[self._qpos[roll]] += np.pi / 2
+        physics.data.ctrl[self._servos[roll]] += np.pi / 2
+        physics.forward()
 
     def reaches(self, point: np.ndarray) -> bool:
         """Where the differential IK reliably gets the grip site, gripper down. Solving the IK

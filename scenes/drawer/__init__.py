@@ -1,4 +1,5 @@
-"""DrawerOpen: hold the drawer's handle and pull the drawer out at least 12 cm.
+"""DrawerOpen: hold the drawer's handle and pull the drawer out at least 12 cm (a small arm's
+cabinet, made smaller, as much less).
 
 Stages: ``reached``, ``grasped`` (handle between both fingers), ``opening`` (past a fifth of the
 way), ``open``. Variations: the cabinet's place on the table, the drawer front's colour, the
@@ -38,7 +39,7 @@ class DrawerOpenTask(CabinetTask):
     open_at = 0.12
 
     def pull_target(self, physics: Physics) -> np.ndarray:
-        return self.grip_point(physics) - (0.03, 0.0, 0.0)
+        return self.grip_point(physics) - (0.03 * self.scale, 0.0, 0.0)
 
     def goal_text(self) -> str:
         return f"open the {self.colour} drawer"

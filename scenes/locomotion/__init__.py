@@ -34,8 +34,8 @@ class LocomotionTask(Task):
     noun: ClassVar[str] = "robot"
     goal_fraction: ClassVar[float] = 0.4  # share of (speed x duration) to cover for success
 
-    def arena_spec(self) -> mujoco.MjSpec:
-        spec = super().arena_spec()
+    def arena_spec(self, robot) -> mujoco.MjSpec:
+        spec = super().arena_spec(robot)
         spec.option.timestep = self.timestep
         return spec
 

@@ -31,8 +31,8 @@ class PushChoiceTask(PushTask):
     stand_ins = ()  # two pads 12 cm out to either side do not fit a small arm's reach
     goal_examples = ("push the cube onto the green pad", "push the cube onto the blue pad")
 
-    def arena_spec(self) -> mujoco.MjSpec:
-        spec = super().arena_spec()
+    def arena_spec(self, robot) -> mujoco.MjSpec:
+        spec = super().arena_spec(robot)
         other = spec.worldbody.add_body(name="other_pad", mocap=True, pos=[0.55, 0.2, 0.0005])
         other.add_geom(name="other_pad", type=mujoco.mjtGeom.mjGEOM_CYLINDER,
                        size=[0.04, 0.0005, 0.0], rgba=[*PAD_COLOURS["blue"], 0.6],

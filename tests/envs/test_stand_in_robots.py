@@ -18,8 +18,9 @@ CASES = [(scene, robot) for scene in SCENES.names() for robot in SCENES.load(sce
 
 
 def test_the_published_robots_stand_in_where_they_are_laid_out():
-    wanted = {(s, r) for s in ("Reach", "Push", "PickPlace", "Stack") for r in ("so101", "panda")}
-    wanted |= {(s, r) for s in ("Stack", "DrawerOpen", "DoorOpen") for r in ("arm7", "panda")}
+    arms = ("Reach", "Push", "PickPlace", "Stack", "DrawerOpen", "DoorOpen")
+    wanted = {(s, r) for s in arms for r in ("so101", "panda")}
+    wanted |= {(s, r) for s in ("Stack", "DrawerOpen", "DoorOpen") for r in ("arm7",)}
     assert wanted <= set(CASES)
 
 
@@ -90,6 +91,32 @@ def test_a_small_arm_lays_the_table_out_within_its_reach():
             hand = arm.ee_position(env.physics)
             assert np.all(hand >= np.array(arm.workspace_low) - 0.01)
             assert np.all(hand <= np.array(arm.workspace_high) + 0.01)
+        env.close()
+
+
+@pytest.mark.parametrize("scene", ["DrawerOpen", "DoorOpen"])
+def test_a_small_arm_gets_a_cabinet_its_size_with_the_handle_in_reach(scene):
+    """The SO-101's cabinet is made as much smaller as its table: every part, and a drawer's
+    travel; a door still opens 60 degrees. Its handle is within the arm's top-down reach where
+    an episode starts it and where the part counts as open, and its jaws close across it."""
+    nominal, small = make_env(scene), make_env(scene, robot="so101", difficulty=1.0)
+    sizes = [env.physics.model.geom_size[env.physics.model.geom(g).id]
+             for env in (nominal, small) for g in ("cabinet_top", "handle")]
+    np.testing.assert_allclose(sizes[2:], [0.4 * sizes[0], 0.4 * sizes[1]], rtol=1e-12)
+    travel = 0.4 if scene == "DrawerOpen" else 1.0
+    assert small.task.open_at == pytest.approx(travel * nominal.task.open_at)
+    arm, physics = small.robot, small.physics
+    for seed in range(20):
+        small.reset(seed=seed)
+        # The wrist turned a quarter: the fixed jaw's pad beside the handle along y, not x.
+        pad = physics.data.geom_xpos[physics.model.geom("robot/fixed_jaw_pad").id]
+        beside = pad - arm.ee_position(physics)
+        assert abs(beside[1]) > 0.02 > abs(beside[0])
+        for opening in (0.0, small.task.open_at):
+            physics.data.qpos[small.task._joint_qpos] = opening
+            physics.forward()
+            assert arm.reaches(small.task.grip_point(physics)), (seed, opening)
+    for env in (nominal, small):
         env.close()
 
 

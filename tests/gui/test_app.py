@@ -197,9 +197,9 @@ def test_the_record_panel_records_with_the_robot_chosen_and_training_follows(win
         train.more.widget().widget("robot").findData("panda"))
     choose("so101")  # a robot chosen in the Train panel stays
     assert train.run_config().robot == "panda" and reward.robot.currentData() == "so101"
-    session.set_scene("DrawerOpen", "so101")  # as a leader arm does: a robot DrawerOpen is
-    assert record.robot.currentData() == "so101" and not record.robot_row.isHidden()  # not
-    assert train.run_config().robot == "panda"  # laid out for; it is for the Panda: it stays
+    session.set_scene("DrawerOpen", "so101")  # as a leader arm does
+    assert record.robot.currentData() == "so101" and not record.robot_row.isHidden()
+    assert train.run_config().robot == "panda"  # DrawerOpen is laid out for it: it stays
     session.set_scene("PushChoice", "so101")  # laid out for its own arm alone
     assert train.run_config().robot == "so101"
     session.set_scene("CheetahRun")  # one robot runs it: nothing to choose

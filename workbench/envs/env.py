@@ -82,8 +82,8 @@ class WorkbenchEnv(gym.Env):
         self.robot.check_mode(self.control_mode)
         self.task.control_mode = self.control_mode
 
-        spec = compose(self.task.arena_spec(), self.robot.spec(), prefix=self.robot.prefix,
-                       offset=self.robot.mount_offset)
+        spec = compose(self.task.arena_spec(self.robot), self.robot.spec(),
+                       prefix=self.robot.prefix, offset=self.robot.mount_offset)
         self.physics = Physics(compile_spec(spec))
         self.robot.bind(self.physics)
         self.task.bind(self.physics, self.robot)
