@@ -14,3 +14,22 @@ def quit_questions_answer_yes(monkeypatch):
 
     monkeypatch.setattr(QMessageBox, "question",
                         staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Yes))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """The main window on a fresh workspace showing Push, closed with its jobs stopped."""
+    from gui.main_window import MainWindow
+    from gui.settings import Settings
+    from workbench.session import Session
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # QSettings stay in tmp
+    session = Session(tmp_path / "ws", scene="Push")
+    win = MainWindow(session, Settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    session.jobs.kill_all()  # first: a running job makes closing ask (modal)
+    win.close()
+    session.close()
