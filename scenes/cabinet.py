@@ -75,7 +75,10 @@ class CabinetTask(Task):
     control_dt = 0.04
     episode_steps = 120
     cameras = ("side", "top", "robot/wrist_cam")  # "front" looks at the cabinet's back
-    viewer = {"lookat": (0.5, 0.0, 0.08), "distance": 1.2, "azimuth": 200, "elevation": -28}
+    # From beside the arm, on the side the door's free edge swings to: the cabinet's front faces
+    # the arm, and the view from beyond the table first written here showed its back, the door
+    # and the drawer hidden behind it.
+    viewer = {"lookat": (0.5, 0.0, 0.08), "distance": 1.2, "azimuth": 60, "elevation": -28}
     reference_weights = {"reach": 0.15, "grasp": 0.15, "open": 0.7}
     joint: ClassVar[str]  # the part's joint in the arena
     front_geom: ClassVar[str]  # the geom whose colour varies (and that goals name)
