@@ -61,6 +61,10 @@ class TabletopArm(Robot):
     gentle_release: ClassVar[float] = 1.0
     close_ticks: ClassVar[int] = 8  # control ticks the gripper takes to close on a handle
     handle_release: ClassVar[float] = 1.0  # how far to open to let go of a handle
+    # The first view from this much further back and looking this much higher (m), for an arm
+    # that stands taller than the nominal one: it is seen whole (``scene_view``).
+    view_back: ClassVar[float] = 1.0
+    view_up: ClassVar[float] = 0.0
     carry_height: ClassVar[float] = 0.13  # grip-site height while carrying over walls
     grip_above_centre: ClassVar[float] = 0.01  # grip site over a grasped cube's centre
     grip_floor: ClassVar[float] = 0.028  # lowest grasp height: finger tips off the table
@@ -109,12 +113,13 @@ class TabletopArm(Robot):
     def scene_view(self, viewer: dict[str, Any]) -> dict[str, Any]:
         """The scene's first view, moved in on this arm's table: the point looked at as the
         layout moves, the distance by the square root of the table's scale (the arm itself
-        shrinks less than its table and must stay in the picture)."""
-        if self.table_scale == 1.0 or "lookat" not in viewer:
+        shrinks less than its table and must stay in the picture); then back and up for an arm
+        taller than the nominal one."""
+        if "lookat" not in viewer or (self.table_scale, self.view_back, self.view_up) == (1, 1, 0):
             return dict(viewer)
         x, y, z = viewer["lookat"]
-        return {**viewer, "lookat": (*self.on_table((x, y)), z * self.table_scale),
-                "distance": viewer["distance"] * self.table_scale**0.5}
+        return {**viewer, "lookat": (*self.on_table((x, y)), z * self.table_scale + self.view_up),
+                "distance": viewer["distance"] * self.table_scale**0.5 * self.view_back}
 
     def clip_to_workspace(self, point: np.ndarray) -> np.ndarray:
         n = len(point)

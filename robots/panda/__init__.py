@@ -52,6 +52,8 @@ class Panda(TabletopArm):
     gripper_joints = ("finger_left", "finger_right")
     gripper_range = (0.0, 0.04)
     gentle_release = 0.75  # 3 cm a finger: clear of the largest cube (5 cm), no shove
+    # About a metre tall at home: from the scenes' own views its upper arm is cut off at the top.
+    view_back, view_up = 1.25, 0.15
     close_ticks = 14  # its fingers close about 6 mm a tick: 8 ticks left a door's handle loose
     finger_geom_names = ("left_pad", "right_pad")
     mount_offset = MOUNT
