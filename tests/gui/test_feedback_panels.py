@@ -43,7 +43,10 @@ def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     assert episode["action"][:, 0].min() > 0  # 'w' drove +x the whole take
     panel.scripted_count.setValue(2)
     qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)  # a worker; the bar shows it
-    assert panel.scripted_bar.isVisible() and not panel.scripted.isEnabled()
+    # Once (a full run, 2026-12-07; not reproduced alone, nor under load) the bar was
+    # hidden here: the status line says whether the job was refused or ended at once.
+    assert panel.scripted_bar.isVisible() and not panel.scripted.isEnabled(), (
+        window.status.text(), window.session.jobs.running())
     qtbot.waitUntil(lambda: window.session.jobs.poll() or panel.scripted.isEnabled(),
                     timeout=120_000)
     sources = [r["source"] for r in window.session.browser.episodes()]
