@@ -38,6 +38,20 @@ def workspace(tmp_path):
     ws.close()
 
 
+@pytest.fixture
+def app_settings(tmp_path, monkeypatch):
+    """The app's settings (QSettings) in this test's own folder. Qt reads XDG_CONFIG_HOME once
+    a process, so setting it alone let a test open on the panel, scene and robot an earlier
+    test in the same worker had left (the Record panel's test found the Train panel open, its
+    progress bar hidden); ``setPath`` points every QSettings made from now on here."""
+    from PyQt6.QtCore import QSettings
+
+    folder = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))  # and for the processes a test starts
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def push_dataset(tmp_path_factory):
     """A workspace with scripted demos, failed rollouts and held-out demos of Push."""

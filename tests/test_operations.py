@@ -201,8 +201,7 @@ class Recorded:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def window(qtbot, tmp_path, monkeypatch, app_settings):
     monkeypatch.setattr("workbench.session.board.Job", Recorded)
     perform = Context.perform
     monkeypatch.setattr(Context, "perform",

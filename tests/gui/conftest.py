@@ -17,13 +17,12 @@ def quit_questions_answer_yes(monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(qtbot, tmp_path, app_settings):
     """The main window on a fresh workspace showing Push, closed with its jobs stopped."""
     from gui.main_window import MainWindow
     from gui.settings import Settings
     from workbench.session import Session
 
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # QSettings stay in tmp
     session = Session(tmp_path / "ws", scene="Push")
     win = MainWindow(session, Settings())
     qtbot.addWidget(win)
