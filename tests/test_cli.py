@@ -34,6 +34,13 @@ def test_scenes_json_lists_names_ids_and_tags(capsys):
         env.close()
         assert scenes[name]["demonstrator"] == has_one, name
     assert scenes["Push"]["demonstrator"] and not scenes["Walk"]["demonstrator"]
+    # The other robots a scene is laid out for, as `--robot` takes them; the listing says so.
+    assert scenes["DrawerOpen"]["stand_ins"] == ["arm7", "panda", "so101"]
+    assert scenes["Walk"]["stand_ins"] == [] == scenes["dmc-cheetah-run"]["stand_ins"]
+    assert main(["scenes"]) == 0
+    drawer = next(line for line in capsys.readouterr().out.splitlines()
+                  if line.startswith("DrawerOpen "))
+    assert drawer.endswith("open the drawer  (also arm7, panda, so101)")
 
 
 def test_view_writes_a_rendered_png(tmp_path, capsys):

@@ -141,8 +141,9 @@ def scenes(args: argparse.Namespace) -> int:
         tags = [", ".join(i["tags"]) for i in infos]
         width = max(map(len, tags), default=0)
         for info, tag in zip(infos, tags, strict=True):
+            also = f"  (also {', '.join(info['stand_ins'])})" if info["stand_ins"] else ""
             print(f"{info['name']:<{widths[0]}}  {info['id']:<{widths[1]}}  {tag:<{width}}  "
-                  f"{info['description']}")
+                  f"{info['description']}{also}")
 
     show(own)
     if suite:

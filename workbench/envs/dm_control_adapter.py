@@ -96,7 +96,7 @@ def scene_infos() -> list[dict[str, Any]]:
     return [
         {"name": scene_name(d, t), "id": f"workbench/{scene_name(d, t)}-v0", "tags": tags(d),
          "robot": d, "description": f"dm_control suite: {d} {t}", "cameras": [0, 1],
-         "demonstrator": False}
+         "demonstrator": False, "stand_ins": []}
         for d, t in SUITE_TASKS
     ] if available() else []
 

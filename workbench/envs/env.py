@@ -484,8 +484,9 @@ def make_env(scene: str, **kwargs: Any) -> WorkbenchEnv:
 
 
 def scene_info(scene: str) -> dict[str, Any]:
-    """Name, gymnasium id, tags, description, cameras and whether it has a scripted
-    demonstrator (``record --scripted``, the loop), without building its model."""
+    """Name, gymnasium id, tags, description, cameras, whether it has a scripted demonstrator
+    (``record --scripted``, the loop) and the other robots it is laid out for, without building
+    its model."""
     from workbench.envs.registration import env_id
 
     task_cls = SCENES.load(scene)
@@ -497,4 +498,5 @@ def scene_info(scene: str) -> dict[str, Any]:
         "description": task_cls.description,
         "cameras": list(task_cls.cameras),
         "demonstrator": task_cls.scripted_policy is not Task.scripted_policy,
+        "stand_ins": sorted(task_cls.stand_ins),  # other robots it is laid out for
     }
