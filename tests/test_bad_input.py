@@ -74,6 +74,8 @@ BAD_ARGUMENTS = [
     (["record", "Push", "--scripted", "1", "--difficulty", "nan"], "--difficulty"),
     (["record", "Push", "--scripted", "1", "--difficulty", "1.5"], "--difficulty"),
     (["record", "Push", "--scripted", "1", "--seed", "-2"], "--seed"),
+    (["view", "CheetahRun", "--scripted", "--out", "x.png"],
+     "--scripted: CheetahRun has no scripted demonstrator"),
     (["record", "PushChoice", "--scripted", "1", "--robot", "so101"],
      "--robot: PushChoice's scripted demonstrator is laid out for arm6, not so101"),
     (["record", "Push", "--random", "1", "--robot", "walker"], "robot must be a tabletop arm"),

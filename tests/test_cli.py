@@ -52,6 +52,11 @@ def test_view_writes_a_rendered_png(tmp_path, capsys):
     assert main(["view", "Push", "--out", str(so101), "--size", "320x240",
                  "--robot", "so101"]) == 0
     assert np.abs(cv2.imread(str(so101)).astype(int) - image).mean() > 1
+    # --scripted: where the scene's scripted take ends (the drawer out), not where it starts.
+    shut, opened = tmp_path / "shut.png", tmp_path / "opened.png"
+    for out, extra in ((shut, []), (opened, ["--scripted"])):
+        assert main(["view", "DrawerOpen", "--out", str(out), "--size", "160x120", *extra]) == 0
+    assert np.abs(cv2.imread(str(opened)).astype(int) - cv2.imread(str(shut))).mean() > 1
 
 
 def test_gallery_renders_every_scene_and_its_stand_in_robots(tmp_path, capsys):

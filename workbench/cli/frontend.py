@@ -91,6 +91,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="write a PNG instead of opening a window")
     p.add_argument("--size", type=image_size, default=(640, 480), help="WIDTHxHEIGHT of the PNG")
     p.add_argument("--seed", type=count(0), default=0)
+    p.add_argument("--scripted", action="store_true",
+                   help="with --out: the state the scene's scripted demonstrator leaves at the "
+                        "end of its take from --seed")
     _robot(p)
 
     p = sub.add_parser("teleop", help="drive a scene from the terminal's keyboard and save takes")
@@ -162,13 +165,23 @@ def view(args: argparse.Namespace) -> int:
     if args.out.is_dir() or any(p.is_file() for p in args.out.parents):
         raise ValueError(f"--out {args.out}: not a PNG path in a folder (a file stands in its "
                          "way, or it is a folder)")
+    if args.scripted and not scene_info(args.scene)["demonstrator"]:
+        raise ValueError(f"--scripted: {args.scene} has no scripted demonstrator")
+    start = _end_of_scripted_take if args.scripted else None
     try:
         render_scene_png(args.scene, args.out, args.size, args.camera, args.seed,
-                         robot=args.robot or None)
+                         robot=args.robot or None, start=start)
     except KeyError as missing:  # the renderer's "no camera 'x'; cameras: [...]"
         raise ValueError(f"--camera: {missing.args[0]}") from None
     print(args.out)
     return 0
+
+
+def _end_of_scripted_take(env: Any, seed: int) -> None:
+    """``view --scripted``: the scene's scripted take from ``seed`` run to its end."""
+    from workbench.teleop.recorder import scripted_successes
+
+    scripted_successes(env, [seed])
 
 
 def teleop(args: argparse.Namespace) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from workbench.envs.env import make_env
+from workbench.envs.env import WorkbenchEnv, make_env
 from workbench.registry import SCENES
 from workbench.sim.render import CameraRenderer, RenderQuality
 
@@ -15,10 +16,16 @@ from workbench.sim.render import CameraRenderer, RenderQuality
 def render_scene(
     scene: str, size: tuple[int, int] = (640, 480), camera: str | None = None, seed: int = 0,
     quality: RenderQuality = RenderQuality(shadows=True), robot: str | None = None,
+    start: Callable[[WorkbenchEnv, int], object] | None = None,
 ) -> np.ndarray:
+    """The scene's first camera (or ``camera``) on its start from ``seed``, or on the state
+    ``start(env, seed)`` leaves (the end of a scripted take, ``workbench view --scripted``)."""
     env = make_env(scene, robot=robot)
     try:
-        env.reset(seed=seed)
+        if start is None:
+            env.reset(seed=seed)
+        else:
+            start(env, seed)
         cam = camera or (env.task.cameras[0] if env.task.cameras else -1)
         with CameraRenderer(env.physics.model, *size, quality=quality) as renderer:
             return renderer.rgb(env.physics.data, cam)
@@ -29,8 +36,9 @@ def render_scene(
 def render_scene_png(
     scene: str, out: Path, size: tuple[int, int] = (640, 480), camera: str | None = None,
     seed: int = 0, robot: str | None = None,
+    start: Callable[[WorkbenchEnv, int], object] | None = None,
 ) -> Path:
-    image = render_scene(scene, size, camera, seed, robot=robot)
+    image = render_scene(scene, size, camera, seed, robot=robot, start=start)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
