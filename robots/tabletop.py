@@ -101,9 +101,29 @@ class TabletopArm(Robot):
         """A gripper opening (0 closed, 1 wide) as the gripper's action (-1 closed, 1 wide)."""
         return 2.0 * opening - 1.0
 
-    def hold_offset(self, physics: Physics, geom: int) -> np.ndarray:
-        """Grip site minus the centre of ``geom`` when the gripper holds it: nothing where both
-        fingers close on the middle (a parallel gripper)."""
+    def table_box(self, low, high, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """A box of the nominal table (xy corners) moved into this arm's reach, and kept
+        ``margin`` inside its workspace: a small arm's scaled table reaches the edge of what it
+        can get behind. The nominal boxes lie well inside the big arms' workspaces (the same
+        corners back, so their episodes stay as recorded)."""
+        inside_low = np.asarray(self.workspace_low[:2]) + margin
+        inside_high = np.asarray(self.workspace_high[:2]) - margin
+        return (np.maximum(self.on_table(low), inside_low),
+                np.minimum(self.on_table(high), inside_high))
+
+    def pushing_point(self, physics: Physics) -> np.ndarray:
+        """The point of the hand that meets what it pushes: the grip site, where a parallel
+        gripper's closed fingers meet."""
+        return self.ee_position(physics)
+
+    def hold_offset(self, physics: Physics, geom: int, clearance: float = 0.0) -> np.ndarray:
+        """Grip site minus the centre of ``geom`` when the gripper holds it (``clearance``
+        short of it): nothing where both fingers close on the middle (a parallel gripper)."""
+        return np.zeros(3)
+
+    def grasp_offset(self, physics: Physics, geom: int) -> np.ndarray:
+        """Where to put the grip site, from the centre of ``geom``, to close on it from above:
+        nothing where both fingers close towards the middle (a parallel gripper)."""
         return np.zeros(3)
 
     def turn_jaws_across(self, physics: Physics) -> None:

@@ -84,6 +84,10 @@ class CabinetTask(Task):
     front_geom: ClassVar[str]  # the geom whose colour varies (and that goals name)
     open_at: float  # joint position that counts as open (m or rad), for the arena's cabinet
     scale = 1.0  # the cabinet's size against the arena's (a small arm's is smaller)
+    # How far a one-jawed gripper's fixed jaw stays off the handle while it comes down: a
+    # drawer's handle cannot move across the jaws, so the closing jaw brings it home, where a
+    # door's would swing away from it.
+    descent_clearance: ClassVar[float] = 0.0
 
     def arena_spec(self, robot: TabletopArm) -> mujoco.MjSpec:  # type: ignore[override]
         spec = super().arena_spec(robot)
@@ -177,10 +181,10 @@ class CabinetTask(Task):
         return {self.goal_roles[0]: self.colour}
 
     # -- demonstrations ----------------------------------------------------------------------
-    def grip_point(self, physics: Physics) -> np.ndarray:
-        """Grip site target for holding the handle from above."""
+    def grip_point(self, physics: Physics, clearance: float = 0.0) -> np.ndarray:
+        """Grip site target for holding the handle from above (``clearance`` short of it)."""
         return (self.handle_position(physics) + (0.0, 0.0, 0.014 * self.scale)
-                + self.arm.hold_offset(physics, self._handle_geom))
+                + self.arm.hold_offset(physics, self._handle_geom, clearance))
 
     def pull_target(self, physics: Physics) -> np.ndarray:
         """Where the hand should head next while opening (a little ahead along the motion)."""
@@ -200,7 +204,8 @@ class CabinetTask(Task):
 
         return [
             Phase("approach", above, OPEN, tolerance=0.012),
-            Phase("descend", self.grip_point, OPEN, tolerance=0.006, speed=0.6),
+            Phase("descend", lambda p: self.grip_point(p, self.descent_clearance), OPEN,
+                  tolerance=0.006, speed=0.6),
             Phase("close", self.grip_point, CLOSED, tolerance=1.0, hold=self.arm.close_ticks),
             Phase("pull", self.pull_target, CLOSED, speed=0.7,
                   done=lambda p: self.opening(p) >= pull_until),

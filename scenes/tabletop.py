@@ -178,9 +178,11 @@ class PhaseScript:
 
 def grip_point(arm, obj: FreeObject, physics: Physics) -> np.ndarray:
     """Grip site target for a top-down grasp: where the arm holds a cube (a centimetre above
-    the centre for the nominal arm), finger tips off the table."""
+    the centre for the nominal arm; beside it where one jaw is fixed), finger tips off the
+    table."""
     x, y, z = obj.position(physics)
-    return np.array([x, y, max(z + arm.grip_above_centre, arm.grip_floor)])
+    dx, dy, _ = arm.grasp_offset(physics, obj.geom)
+    return np.array([x + dx, y + dy, max(z + arm.grip_above_centre, arm.grip_floor)])
 
 
 def pick_and_place_phases(task, obj: FreeObject, place: Target,

@@ -64,9 +64,11 @@ class So101(TabletopArm):
     workspace_high = (MOUNT[0] + 0.28, 0.13, 0.08)
     table_scale = 0.4  # its top-down workspace is about 40% of the nominal arm's
     push_height = 0.025
-    # Jaws at 0.46 rad while pushing: the pads stand 2.5 cm either side of the grip site, so
-    # the hand meets a cube where the grip site says (closed, both pads sit 2.7 cm behind it).
-    push_opening = (0.46 + 0.17453) / (1.74533 + 0.17453)
+    # Jaws at 0 rad while pushing: the pads side by side (centres 2.5 and 1 cm behind the grip
+    # site along the jaws; its pushing_point), one block with no gap a cube could slip into.
+    # At 0.46 rad (the pads 2.5 cm either side of the site) a cube pushed across the jaws went
+    # between them: Push at difficulty 1, 5 of 20 scripted episodes (docs/BENCHMARKS.md).
+    push_opening = (0.0 + 0.17453) / (1.74533 + 0.17453)
     carry_height = 0.075
     # Its moving jaw swings up as it opens: opened wide beside a door swung past 60 degrees, it
     # knocked the door back (DoorOpen 28 of 30 scripted episodes; at 0.2, 30 of 30).
@@ -96,6 +98,11 @@ class So101(TabletopArm):
         for name in self.finger_geom_names:  # shipped on a collision bit nothing else uses
             pad = spec.geom(name)
             pad.contype, pad.conaffinity = 1, 1
+            # Soft pads: friction against twisting and rolling too (MuJoCo's default
+            # coefficients), or a small cube turns in the jaws and slips out while carried
+            # (Stack at difficulty 1, seeds 100-199: 59 of 100 scripted episodes, 96 with it;
+            # the drawer's handle then had to be met 2 mm clear: DrawerOpen's descent).
+            pad.condim = 6
         gripper = spec.body("gripper")
         gripper.add_site(name="grip_site", size=[0.006, 0, 0], rgba=[1, 0.5, 0, 0.6], group=4,
                          **GRIP_SITE)
@@ -104,9 +111,30 @@ class So101(TabletopArm):
                            quat=[0.9659, 0.0, -0.2588, 0.0], fovy=75)
         return spec
 
-    def hold_offset(self, physics, geom: int) -> np.ndarray:
+    def pushing_point(self, physics) -> np.ndarray:
+        """Between the two pads: with the jaws nearly shut they, not the grip site between the
+        open pads, meet what the hand pushes."""
+        pads = [physics.model.geom(self.name(name)).id for name in self.finger_geom_names]
+        return physics.data.geom_xpos[pads].mean(axis=0)
+
+    def hold_offset(self, physics, geom: int, clearance: float = 0.0) -> np.ndarray:
         """One jaw is fixed: the moving one pushes what it closes on against the fixed jaw's
-        pad, so a thing that cannot move (a handle) must be met there, not between the pads."""
+        pad, so a thing that cannot move (a handle) must be met there, not between the pads
+        (or ``clearance`` off the pad)."""
+        across, gap = self._beside_fixed_pad(physics, geom)
+        return -across * (gap - clearance)
+
+    def grasp_offset(self, physics, geom: int) -> np.ndarray:
+        """The fixed pad stands 2.5 cm from the grip site: a cube wider than that is met off
+        centre, 3 mm clear of it, or the fixed jaw lands on the cube (PickPlace at difficulty 1,
+        whose cubes reach 5 cm: 29 of 40 scripted episodes, every cube over 4.5 cm lost; 39 of
+        40 met so)."""
+        across, gap = self._beside_fixed_pad(physics, geom)
+        return -across * min(0.0, gap - 0.003)
+
+    def _beside_fixed_pad(self, physics, geom: int) -> tuple[np.ndarray, float]:
+        """The unit vector from the grip site to the fixed pad, and how far the centre of
+        ``geom`` lies from the site along it when the geom touches the pad."""
         model, data = physics.model, physics.data
         pad = model.geom(self.name("fixed_jaw_pad")).id
         to_pad = data.geom_xpos[pad] - data.site_xpos[self._site]
@@ -117,7 +145,7 @@ class So101(TabletopArm):
             return float(np.abs(data.geom_xmat[g].reshape(3, 3).T @ across)
                          @ model.geom_aabb[g, 3:])
 
-        return -across * (distance - half_along(pad) - half_along(geom))
+        return across, distance - half_along(pad) - half_along(geom)
 
     def turn_jaws_across(self, physics) -> None:
         """A quarter turn of the wrist roll: at home its jaws close along world x, where one

@@ -29,6 +29,9 @@ class DrawerOpenTask(CabinetTask):
     stage_names = ("reached", "grasped", "opening", "open")
     goal_roles = ("drawer",)
     goal_colours = {"drawer": FRONT_COLOURS}
+    # The SO-101's fixed pad, coming down flush with the handle, landed on it now and then
+    # (with its soft pads, 148 of 160 scripted episodes at difficulty 0; 158 of 160 2 mm off).
+    descent_clearance = 0.002
     # An encoder pretrained on scattered states, so progress reads the drawer's travel, and a
     # success head, so an open drawer pays more than a hand at the handle: the plain model,
     # from one demo, learnt the arm's pose at the handle and scored a policy holding the shut
