@@ -5,13 +5,11 @@ its checkpoint and completed, its policy and metrics in the workspace."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,161 +18,29 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.drivers import (
+    ERROR_AFTER_THE_FIT,
+    HOLD_THE_OTHER_NODES,
+    NO_NODE_SEES_IT,
+    SHIPPED_SWEEP,
+    STOPPABLE_SWEEP,
+    STOPPED_BY_HAND,
+    last_json,
+    run_driver,
+    start_training,
+    sweep_address,
+    two_updates_into_a_sweep,
+)
+from tests.cluster.nodes import a_node_to_lose, lose_node
 from workbench.data.workspace import Workspace
 from workbench.rewards.artifact import load_reward_model
 from workbench.rl.checkpoint import run_checkpoint
 from workbench.rl.sweep_state import BY_HAND, state
 
-RAY = str(Path(sys.executable).with_name("ray"))
 TOTAL_STEPS = 8 * 256  # 8 updates of 2 envs x 128 steps
 # The run whose worker node is killed after its second update: long enough that the kill
 # lands mid-run however fast the updates go (Ray notices a dead node within seconds).
 SURVIVAL_STEPS = 48 * 256
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-CLIENT_PORT: list[int] = []  # the head's Ray Client server, once the cluster runs
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """(address, the worker node's `ray start --block` process, the environment)."""
-    port, client_port = _free_port(), _free_port()
-    address = f"127.0.0.1:{port}"
-    # A throwaway cluster of this machine's own processes: no token to hand around.
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
-    common = ["--num-cpus=1", "--disable-usage-stats"]
-    subprocess.run([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
-                    f"--ray-client-server-port={client_port}", *common], check=True, env=env,
-                   capture_output=True, timeout=120)
-    CLIENT_PORT[:] = [client_port]
-    worker = subprocess.Popen([RAY, "start", f"--address={address}", "--block", *common], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and _alive_nodes(address, env) < 2:
-            time.sleep(1.0)
-        assert _alive_nodes(address, env) == 2, "the worker node did not join"
-        yield address, worker, env
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
-
-
-def _alive_nodes(address: str, env: dict) -> int:
-    """How many nodes are alive (marked as _node_ids marks its line)."""
-    probe = ("import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); "
-             "print('alive:', sum(n['Alive'] for n in ray.nodes()))")
-    out = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True,
-                         text=True, timeout=60)
-    alive = [line for line in out.stdout.splitlines() if line.startswith("alive:")]
-    return int(alive[0].removeprefix("alive:")) if out.returncode == 0 and alive else 0
-
-
-def _node_ids(address: str, env: dict) -> str:
-    """The alive nodes' ids, comma-separated. Marked, since Ray may print a line of its own
-    after them on a busy machine ("raylet has lagging heartbeats")."""
-    probe = ("import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); "
-             "print('nodes:' + ','.join(n['NodeID'] for n in ray.nodes() if n['Alive']))")
-    out = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True,
-                         text=True, timeout=60, check=True)
-    [ids] = [line for line in out.stdout.splitlines() if line.startswith("nodes:")]
-    return ids.removeprefix("nodes:")
-
-
-@contextlib.contextmanager
-def _a_node_to_lose(address: str, env: dict):
-    """(a node of one CPU joined for one test, the ids of the nodes there before it); the
-    node is killed at the end, whatever happened."""
-    others = _node_ids(address, env)
-    node = subprocess.Popen([RAY, "start", f"--address={address}", "--block", "--num-cpus=1",
-                             "--disable-usage-stats"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not (
-                set(_node_ids(address, env).split(",")) - set(others.split(","))):
-            time.sleep(1.0)
-        yield node, others
-    finally:
-        if node.poll() is None:
-            os.killpg(node.pid, signal.SIGKILL)
-
-
-def _printed(stdout: str):
-    """The JSON a driver printed last: Ray may print a line of its own after it (a warning
-    of lagging heartbeats on a busy machine)."""
-    for line in reversed(stdout.strip().splitlines()):
-        with contextlib.suppress(ValueError):
-            return json.loads(line)
-    raise AssertionError(f"no JSON in the driver's output: {stdout[-2000:]}")
-
-
-@contextlib.contextmanager
-def _driver(script: str, *args: str, env: dict):
-    """A script run with the given arguments, stdin, stdout and stderr piped; killed at the
-    end where it still runs."""
-    process = subprocess.Popen([sys.executable, "-c", script, *args], env=env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-
-
-def _lose(node: subprocess.Popen, driver: subprocess.Popen) -> tuple[str, str]:
-    """Kill the node, tell the driver (it lets go of the other nodes' CPUs), wait for it."""
-    os.killpg(node.pid, signal.SIGKILL)
-    driver.stdin.write("the node is gone\n")
-    driver.stdin.flush()
-    return driver.communicate(timeout=400)
-
-
-# Holds one CPU on each node named in sys.argv[3] (the nodes there were before a test started
-# its own), so that a task lands on that test's node; let go once a line comes on stdin.
-HOLD_THE_OTHER_NODES = """
-import sys, threading
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-from workbench.rl.ray_rollouts import connect
-
-ray = connect(sys.argv[1])
-
-@ray.remote(num_cpus=1)
-class Hold:
-    def ready(self):
-        return True
-
-holds = [Hold.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
-         .remote() for node in sys.argv[3].split(",")]
-for hold in holds:
-    try:
-        ray.get(hold.ready.remote(), timeout=120)
-    except Exception:  # a node an earlier test killed, still listed a while: nothing to hold
-        pass
-threading.Thread(target=lambda: (sys.stdin.readline(), [ray.kill(h) for h in holds]),
-                 daemon=True).start()
-"""
-
-
-def _train(address: str, workspace: Path, env: dict, steps: int, *extra: str
-           ) -> subprocess.Popen:
-    command = [sys.executable, "-m", "workbench.cli.main", "train", "Reach",
-               "--reward", "reference", "--ppo.num-envs", "2", "--ppo.rollout-steps", "128",
-               "--steps", str(steps), "--eval-episodes", "2", "--no-hacking-guard",
-               "--no-tensorboard", "-w", str(workspace), *extra]
-    if address:
-        command += ["--cluster", address]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
 
 
 def test_a_run_on_the_cluster_learns_exactly_what_it_learns_here(cluster, tmp_path):
@@ -185,7 +51,7 @@ def test_a_run_on_the_cluster_learns_exactly_what_it_learns_here(cluster, tmp_pa
     address, _, env = cluster
     runs = {}
     for name, where in (("here", ""), ("cluster", address)):
-        training = _train(where, tmp_path / name, env, 512, "--rollout-actors", "2",
+        training = start_training(where, tmp_path / name, env, 512, "--rollout-actors", "2",
                           "--checkpoint-every", "0")
         _, err = training.communicate(timeout=300)
         assert training.returncode == 0, err[-3000:]
@@ -213,7 +79,7 @@ def test_a_frame_reward_distilled_on_the_cluster_learns_what_it_learns_here(clus
     runs, shares = {}, {}
     for name, where in (("here", ""), ("cluster", address)):
         # From the third update on, the student scores and a share of the steps render.
-        training = _train(where, tmp_path / name, env, 4 * 256, "--rollout-actors", "2",
+        training = start_training(where, tmp_path / name, env, 4 * 256, "--rollout-actors", "2",
                           "--checkpoint-every", "0", "--reward", "model", "--reward-model",
                           str(folder), "--distill.min-agreement", "-1")
         _, err = training.communicate(timeout=300)
@@ -311,114 +177,6 @@ def test_a_sweep_of_8_settings_by_2_seeds_ranks_them_on_ray_tune(cluster, tmp_pa
     assert len(runs) == len(finished) + len(stopped)
 
 
-# What the drivers below start with: the nodes' answer replaced, so that none sees the
-# workspace (both nodes of this cluster share one disk), and the progress messages kept.
-NO_NODE_SEES_IT = """
-import json, sys
-from pathlib import Path
-import workbench.operations.cluster as cluster
-import workbench.operations.training as training
-from workbench.operations.base import Progress
-
-class Said(Progress):
-    lines = []
-    def emit(self, kind, **data):
-        if kind == "message":
-            self.lines.append(data["text"])
-
-cluster.nodes_without = training.nodes_without = lambda ray, path: ["10.0.0.9 (node 0b)"]
-"""
-
-SHIPPED_SWEEP = NO_NODE_SEES_IT + """
-from workbench import config as cfg
-from workbench.operations.training import Sweep
-from workbench.rl.run_config import RunConfig
-
-def sweep(workspace, grid, *settings):
-    config = cfg.override(RunConfig(scene="Reach"), [
-        "ppo.num_envs=2", "ppo.rollout_steps=128", "eval_episodes=1", "tensorboard=false",
-        "hacking_guard=false", *settings])
-    result = Sweep(config=config, cluster=sys.argv[1], grid=grid, seeds=1,
-                   workspace=Path(workspace)).perform(Said())
-    return {"result": result, "said": Said.lines}
-"""
-
-
-# 8 updates a trial, none stopped by ASHA (its grace is past the budget); two CPUs, three trials.
-# The runs' checkpoint_every is the default 5; a sweep's trial checkpoints every update all the
-# same, so one stopped after 2 goes on from there.
-STOPPABLE_SWEEP = ["--reward", "reference", "--grid", "ppo.lr=1e-4,2e-4,3e-4", "--seeds", "1",
-                   "--grace", "9", "--steps", "2048", "--ppo.num-envs", "2",
-                   "--ppo.rollout-steps", "128", "--eval-episodes", "1", "--no-tensorboard",
-                   "--no-hacking-guard"]
-
-STOPPED_BY_HAND = NO_NODE_SEES_IT + """
-import tempfile
-from workbench.cli.generate import Parser, add_arguments, request_from
-from workbench.operations.training import Sweep
-
-copies = Path(tempfile.gettempdir())
-before = set(copies.glob("workbench-trial-*"))  # the trials' copies are made from now
-
-def updates_logged(log):
-    try:
-        return sum('"charts/success_rate"' in line for line in log.read_text().splitlines())
-    except OSError:  # a copy being cleared
-        return 0
-
-class StopOnceARunLoggedTwoUpdates(Said):  # the person presses Stop
-    def should_stop(self):
-        logs = (log for copy in set(copies.glob("workbench-trial-*")) - before
-                for log in copy.glob("runs/*/metrics.jsonl"))
-        # The copies on the sweep's disk when Stop is pressed (a Ray Client's own mirror, made
-        # every poll of its loop: Stop waits for one, as the test asserts it there).
-        mirrored = sorted(p.name for p in Path(sys.argv[2]).glob("sweeps/*/shipped/*"))
-        if any(updates_logged(log) >= 2 for log in logs) and any(
-                name.endswith(".tar") for name in mirrored):
-            print(json.dumps({"mirrored": mirrored}), file=sys.__stdout__, flush=True)
-            return True
-        return False
-
-args = ["Reach", "--cluster", sys.argv[1], "-w", sys.argv[2], *sys.argv[3:]]
-parser = Parser(prog="workbench sweep")
-add_arguments(parser, Sweep, args)
-sweep = request_from(Sweep, parser.parse_args(args))
-print(json.dumps(sweep.perform(Said() if sweep.resume else StopOnceARunLoggedTwoUpdates())))
-"""
-
-
-def _through(where: str, address: str) -> str:
-    """The head's Ray Client server where the test drives the sweep through Ray Client."""
-    if where == "shipped through Ray Client":
-        return f"ray://127.0.0.1:{CLIENT_PORT[0]}"
-    return address
-
-
-@contextlib.contextmanager
-def _two_updates_into_a_sweep(command: list[str], logs, env: dict):
-    """`command` (a sweep of STOPPABLE_SWEEP), once one of the runs in ``logs()`` (their
-    metrics files) has logged two updates; killed at the end where it still runs."""
-    sweep = subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 300
-        while _updates_logged(logs()) < 2:
-            assert time.monotonic() < deadline and sweep.poll() is None
-            time.sleep(0.2)
-        yield sweep
-    finally:
-        sweep.kill()
-
-
-def _updates_logged(logs: list[Path]) -> int:
-    logged = 0
-    for log in logs:
-        with contextlib.suppress(OSError):  # a scratch copy being cleared
-            logged = max(logged, sum('"charts/success_rate"' in line
-                                     for line in log.read_text().splitlines()))
-    return logged
-
-
 @pytest.mark.parametrize("where", ["in place", "in place, SIGTERM", "shipped",
                                    "shipped through Ray Client"])
 def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp_path, where):
@@ -432,12 +190,12 @@ def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp
     Ray Client, Tune's loop runs on the head: the Stop reaches it there, and the sweep's
     process mirrors the trials' copies on its own disk while they train."""
     address, _, env = cluster
-    address = _through(where, address)
+    address = sweep_address(where, address)
     workspace = tmp_path / "ws"
     if where.startswith("in place"):
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
                    address, "-w", str(workspace)]
-        with _two_updates_into_a_sweep([*command, *STOPPABLE_SWEEP], lambda: list(
+        with two_updates_into_a_sweep([*command, *STOPPABLE_SWEEP], lambda: list(
                 workspace.glob("runs/*/metrics.jsonl")), env) as sweep:
             sweep.send_signal(signal.SIGTERM if "SIGTERM" in where else signal.SIGINT)
             out, err = sweep.communicate(timeout=300)
@@ -447,13 +205,13 @@ def test_a_sweep_stopped_by_hand_goes_on_with_the_trials_it_stopped(cluster, tmp
         assert "stopping every trial, each keeping its run" in err
         printed = json.loads  # the command prints its result alone, indented
     else:
-        with _driver(STOPPED_BY_HAND, address, str(workspace), *STOPPABLE_SWEEP,
+        with run_driver(STOPPED_BY_HAND, address, str(workspace), *STOPPABLE_SWEEP,
                      env=env) as sweep:
             out, err = sweep.communicate(timeout=600)
         go_on = lambda folder: subprocess.run(  # noqa: E731
             [sys.executable, "-c", STOPPED_BY_HAND, address, str(workspace), "--resume",
              str(folder)], env=env, capture_output=True, text=True, timeout=600)
-        printed = _printed
+        printed = last_json
     assert sweep.returncode == 0, err[-3000:]
     first = printed(out)
     folder = Path(first["report"]).parent
@@ -513,7 +271,7 @@ def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(c
     the trials live on in the head's session after the process dies: the copies are those
     the process had mirrored on its own disk."""
     address, _, env = cluster
-    address = _through(where, address)
+    address = sweep_address(where, address)
     workspace = tmp_path / "ws"
     if where == "in place":
         command = [sys.executable, "-m", "workbench.cli.main", "sweep", "Reach", "--cluster",
@@ -530,8 +288,8 @@ def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(c
             p.name != "sweep.json" for p in workspace.glob("sweeps/*/shipped/*.json"))
         logs = lambda: [log for copy in _scratch_copies() - before  # noqa: E731
                         for log in copy.glob("runs/*/metrics.jsonl")] if mirrored() else []
-        go_on, printed = [*command, "--resume"], _printed
-    with _two_updates_into_a_sweep([*command, *STOPPABLE_SWEEP], logs, env) as sweep:
+        go_on, printed = [*command, "--resume"], last_json
+    with two_updates_into_a_sweep([*command, *STOPPABLE_SWEEP], logs, env) as sweep:
         sweep.kill()
         sweep.communicate(timeout=60)
     [folder] = list((workspace / "sweeps").iterdir())
@@ -555,47 +313,6 @@ def test_a_sweep_whose_process_is_killed_goes_on_from_the_runs_its_trials_left(c
     _all_finish(went_on, printed, stopped, rows, folder)
 
 
-# A sweep that ends on an error after its fit (a bug in its bookkeeping), in a process that
-# lives on, as the app's does; then the same process goes on with it. sys.argv: the cluster,
-# the workspace, the sweep's settings.
-ERROR_AFTER_THE_FIT = """
-import json, sys
-from pathlib import Path
-from workbench.cli.generate import Parser, add_arguments, request_from
-from workbench.data.workspace import Workspace
-from workbench.operations.base import Progress
-from workbench.operations.training import Sweep
-import workbench.rl.sweep as sweeping
-
-workspace = Path(sys.argv[2])
-
-class StopOnceARunLoggedTwoUpdates(Progress):
-    def should_stop(self):
-        return any(log.read_text().count('"charts/success_rate"') >= 2
-                   for log in workspace.glob("runs/*/metrics.jsonl"))
-
-def sweep(*args):
-    parser = Parser(prog="workbench sweep")
-    given = ["Reach", "--cluster", sys.argv[1], "-w", str(workspace), *args]
-    add_arguments(parser, Sweep, given)
-    return request_from(Sweep, parser.parse_args(given))
-
-def broken(*args, **kwargs):
-    raise RuntimeError("a bug after the fit")
-
-rows, sweeping.trial_rows = sweeping.trial_rows, broken
-try:
-    sweep(*sys.argv[3:]).perform(StopOnceARunLoggedTwoUpdates())
-except RuntimeError as error:
-    print(f"the sweep failed: {error}", file=sys.stderr)
-sweeping.trial_rows = rows
-with Workspace.open(workspace) as ws:
-    print(json.dumps({run["path"]: run for run in ws.runs("Reach")}))
-[folder] = (workspace / "sweeps").iterdir()
-print(json.dumps(sweep("--resume", str(folder)).perform(Progress())))
-"""
-
-
 def test_a_sweep_that_failed_in_a_process_that_lives_on_goes_on_from_it(cluster, tmp_path):
     """A sweep that ends on an error lets go of its results: the process that ran it (the
     app's, which lives on) goes on with it at once, not refused as "still running", and the
@@ -612,7 +329,7 @@ def test_a_sweep_that_failed_in_a_process_that_lives_on_goes_on_from_it(cluster,
                and rows[path]["status"] != "finished"]
     assert stopped  # the run that logged two updates
     [folder] = list((workspace / "sweeps").iterdir())
-    _all_finish(went_on, _printed, stopped, rows, folder)
+    _all_finish(went_on, last_json, stopped, rows, folder)
 
 
 def _scratch_copies() -> set[Path]:
@@ -639,7 +356,7 @@ print(json.dumps(sweep(sys.argv[2], (f"reward=reference,{sys.argv[3]}",),
     out = subprocess.run([sys.executable, "-c", script, address, str(workspace), str(broken)],
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    seen = _printed(out.stdout)
+    seen = last_json(out.stdout)
     good, bad = seen["result"]["ranking"]
     assert (good["settings"], good["failed"], good["finished"]) == ("reward=reference", 0, 1)
     assert (bad["settings"], bad["failed"], bad["mean_success"]) == (f"reward={broken}", 1,
@@ -677,7 +394,7 @@ print(json.dumps(Sweep(config=RunConfig(scene="Reach"), cluster=sys.argv[1], res
     out = subprocess.run([sys.executable, "-c", retry, address, str(workspace), str(folder)],
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    ranking = {row["settings"]: row for row in _printed(out.stdout)["ranking"]}
+    ranking = {row["settings"]: row for row in last_json(out.stdout)["ranking"]}
     assert ranking["reward=reference"]["runs"] == good["runs"]  # not trained again
     assert [(row["finished"], row["failed"]) for row in ranking.values()] == [(1, 0)] * 2
     with Workspace.open(workspace) as ws:
@@ -706,7 +423,7 @@ print(json.dumps(sweep(sys.argv[2], (), *online, "online_teacher=oracle", "onlin
     assert out.stdout.count("online_feedback: the trials of a sweep whose nodes do not all "
                             "see the workspace") == 1
     assert len(list((workspace / "sweeps").iterdir())) == 1  # the refused one made none
-    [row] = _printed(out.stdout)["result"]["ranking"]
+    [row] = last_json(out.stdout)["result"]["ranking"]
     assert (row["finished"], row["failed"]) == (1, 0)
     with Workspace.open(workspace) as ws:
         [run], [model] = ws.runs("Reach"), ws.models("Reach")
@@ -766,7 +483,7 @@ print(json.dumps(Seen.epochs))
     out = subprocess.run([sys.executable, "-c", script, address, str(workspace)], env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert _printed(out.stdout) == [1, 2, 3]
+    assert last_json(out.stdout) == [1, 2, 3]
 
 
 def test_a_reward_fit_takes_the_recordings_to_nodes_that_do_not_see_the_workspace(
@@ -808,7 +525,7 @@ print(json.dumps(out))
     out = subprocess.run([sys.executable, "-c", script, address, str(workspace)], env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    seen = _printed(out.stdout)
+    seen = last_json(out.stdout)
     assert len(seen["said"]) == 2 and all("travel with the task" in s for s in seen["said"])
     for family in ("progress", "preference"):
         result = seen[family]["result"]
@@ -861,7 +578,7 @@ def test_every_node_is_asked_whether_it_sees_the_workspace(cluster, tmp_path):
         out = subprocess.run([sys.executable, "-c", probe, address, str(tmp_path / folder)],
                              env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr[-2000:]
-        blind[folder] = _printed(out.stdout)
+        blind[folder] = last_json(out.stdout)
     assert blind["ws"] == []
     assert len(blind["elsewhere"]) == 2 and all("(node " in n for n in blind["elsewhere"])
 
@@ -869,7 +586,7 @@ def test_every_node_is_asked_whether_it_sees_the_workspace(cluster, tmp_path):
 def test_rollouts_on_the_worker_node_survive_its_death(cluster, tmp_path):
     address, worker, env = cluster
     workspace = tmp_path / "ws"
-    training = _train(address, workspace, env, SURVIVAL_STEPS, "--rollout-actors", "1",
+    training = start_training(address, workspace, env, SURVIVAL_STEPS, "--rollout-actors", "1",
                       "--checkpoint-every", "1")
     try:
         # Once the run has checkpointed twice, the worker node dies with its rollout worker.
@@ -934,7 +651,7 @@ result = FitReward(scene="Reach", cluster=sys.argv[1], workspace=Path(sys.argv[2
 print(json.dumps(["result", result]), flush=True)
 """
     seen = []
-    with _a_node_to_lose(address, env) as (node, others), _driver(
+    with a_node_to_lose(address, env) as (node, others), run_driver(
             script, address, str(workspace), others, env=env) as fit:
         for line in fit.stdout:  # its node dies at its first epoch (of seconds' worth)
             if not line.startswith("["):  # Ray's own notice of the retry
@@ -942,7 +659,7 @@ print(json.dumps(["result", result]), flush=True)
             seen.append(json.loads(line))
             if "epoch" in seen[-1][1]:
                 break
-        out, err = _lose(node, fit)
+        out, err = lose_node(node, fit)
     assert fit.returncode == 0, err[-3000:]
     seen += [json.loads(line) for line in out.splitlines() if line.startswith("[")]
     said = [data["text"] for kind, data in seen if kind == "message"]
@@ -988,7 +705,7 @@ def test_a_sweep_trial_whose_node_dies_resumes_its_run_from_the_checkpoint(clust
     script += f"""
 print(json.dumps(sweep(sys.argv[2], {grid!r}, *{settings!r})["result"]["ranking"]))
 """
-    with _a_node_to_lose(address, env) as (node, others), _driver(
+    with a_node_to_lose(address, env) as (node, others), run_driver(
             script, address, str(workspace), others, env=env) as sweep:
         deadline, logged = time.monotonic() + 240, 0
         while time.monotonic() < deadline and sweep.poll() is None:
@@ -1003,9 +720,9 @@ print(json.dumps(sweep(sys.argv[2], {grid!r}, *{settings!r})["result"]["ranking"
             time.sleep(0.2)
         assert logged >= 2, sweep.stderr.read() if sweep.poll() is not None else ""
         lost_at = time.time()
-        out, err = _lose(node, sweep)
+        out, err = lose_node(node, sweep)
     assert sweep.returncode == 0, err[-3000:]
-    [row] = _printed(out)
+    [row] = last_json(out)
     assert (row["failed"], row["finished"]) == (0, 1), row
     with Workspace.open(workspace) as ws:
         [run] = ws.runs("Reach")
