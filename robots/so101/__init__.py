@@ -64,8 +64,8 @@ class So101(TabletopArm):
     workspace_high = (MOUNT[0] + 0.28, 0.13, 0.08)
     table_scale = 0.4  # its top-down workspace is about 40% of the nominal arm's
     push_height = 0.025
-    # Jaws at 0 rad while pushing: the pads side by side (centres 2.5 and 1 cm behind the grip
-    # site along the jaws; its pushing_point), one block with no gap a cube could slip into.
+    # Jaws at 0 rad while pushing: nearly shut, one block with no gap a cube could slip into,
+    # the pads' centres 2.5 and 1 cm behind the grip site along the jaws (its pushing_point).
     # At 0.46 rad (the pads 2.5 cm either side of the site) a cube pushed across the jaws went
     # between them: Push at difficulty 1, 5 of 20 scripted episodes (docs/BENCHMARKS.md).
     push_opening = (0.0 + 0.17453) / (1.74533 + 0.17453)

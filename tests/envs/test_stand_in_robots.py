@@ -157,7 +157,7 @@ def test_the_so101_meets_a_big_cube_clear_of_its_fixed_jaw():
 def test_the_so101s_scripted_takes_succeed_at_full_difficulty(scene, least):
     """At difficulty 1 (cubes 3-5 cm, pushes in any direction), 10 fixed seeds. Measured on
     seeds 100-199: Push 84, PickPlace 97, Stack 96 of 100 (5, 12 and 10 of 20 before the
-    SO-101 pushed with its pads side by side, met big cubes off centre and had soft pads)."""
+    SO-101 pushed with its jaws nearly shut, met big cubes off centre and had soft pads)."""
     env = make_env(scene, robot="so101", difficulty=1.0)
     successes = sum(scripted_successes(env, range(10)))
     assert successes >= least, f"{scene}: {successes}/10"
