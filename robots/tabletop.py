@@ -126,9 +126,10 @@ class TabletopArm(Robot):
         nothing where both fingers close towards the middle (a parallel gripper)."""
         return np.zeros(3)
 
-    def turn_jaws_across(self, physics: Physics) -> None:
-        """Turn the wrist so that the jaws close along world y, across a handle that stands out
-        along x (the cabinets' handles). The nominal arms' jaws already do: nothing to turn."""
+    def turn_jaws(self, physics: Physics, along) -> None:
+        """Turn the wrist so that the jaws' line lies along ``along`` (world xy), either way
+        round. A parallel gripper's closed fingers push alike in any direction and the nominal
+        arms' close along world y at home, across the cabinets' handles: nothing to turn."""
 
     def scene_view(self, viewer: dict[str, Any]) -> dict[str, Any]:
         """The scene's first view, moved in on this arm's table: the point looked at as the

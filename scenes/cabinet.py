@@ -123,7 +123,7 @@ class CabinetTask(Task):
         model.body_pos[self._cabinet] = self._cabinet_home + (*shift, 0.0)
         model.dof_damping[self._joint_dof] = self._damping * (1 + d * rng.uniform(-0.5, 1.0))
         data.qpos[self._joint_qpos] = rng.uniform(0, 0.1 * self.open_at * (1 + d))
-        self.arm.turn_jaws_across(physics)
+        self.arm.turn_jaws(physics, (0.0, 1.0))  # across a handle that stands out along x
         place_hand_at_start(self.arm, physics, rng)
 
     def scatter(self, physics: Physics, rng: np.random.Generator) -> None:

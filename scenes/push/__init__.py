@@ -119,6 +119,7 @@ class PushTask(Task):
         data.qpos[self._cube_qpos + 3 : self._cube_qpos + 7] = (1, 0, 0, 0)
         data.qvel[self._cube_dof : self._cube_dof + 6] = 0
         data.mocap_pos[self._target_mocap] = (*target, 0.0005)
+        arm.turn_jaws(physics, target - cube)  # a one-jawed gripper's bar in line with the push
         place_end_effector(arm, physics, np.array([*hand, arm.push_height]))
         self.start_distance = float(np.linalg.norm(target - cube))
 

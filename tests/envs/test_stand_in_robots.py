@@ -102,12 +102,20 @@ def test_a_small_arm_lays_the_table_out_within_its_reach():
         env.close()
 
 
-def test_the_so101_pushes_with_its_pads_side_by_side():
+def test_the_so101_pushes_with_its_jaws_shut_and_in_line():
     """Pushing, the SO-101's jaws are nearly shut: no cube of the scene (3 cm at the smallest)
     fits between its pads, and the scripted push steers the point between them, which lies
-    behind the grip site along the jaws; a parallel gripper pushes with its grip site."""
+    behind the grip site along the jaws; their line starts along the push, cube to pad. A
+    parallel gripper pushes with its grip site."""
     env = make_env("Push", robot="so101", difficulty=1.0)
     arm, physics = env.robot, env.physics
+    fixed_pad = physics.model.geom("robot/fixed_jaw_pad").id
+    for seed in range(10):
+        env.reset(seed=seed)
+        line = (arm.ee_position(physics) - physics.data.geom_xpos[fixed_pad])[:2]
+        push = env.task.target_position(physics)[:2] - env.task.cube_position(physics)[:2]
+        cosine = abs(line @ push) / np.linalg.norm(line) / np.linalg.norm(push)
+        assert cosine > 0.999, (seed, cosine)
     env.reset(seed=0)
     for _ in range(15):  # the jaw settles at the pushing opening
         env.step(np.zeros(2))
@@ -153,11 +161,12 @@ def test_the_so101_meets_a_big_cube_clear_of_its_fixed_jaw():
     env.close()
 
 
-@pytest.mark.parametrize(("scene", "least"), [("Push", 5), ("PickPlace", 8), ("Stack", 8)])
+@pytest.mark.parametrize(("scene", "least"), [("Push", 7), ("PickPlace", 8), ("Stack", 8)])
 def test_the_so101s_scripted_takes_succeed_at_full_difficulty(scene, least):
     """At difficulty 1 (cubes 3-5 cm, pushes in any direction), 10 fixed seeds. Measured on
-    seeds 100-199: Push 84, PickPlace 97, Stack 96 of 100 (5, 12 and 10 of 20 before the
-    SO-101 pushed with its jaws nearly shut, met big cubes off centre and had soft pads)."""
+    seeds 100-199: Push 90, PickPlace 97, Stack 96 of 100 (5, 12 and 10 of 20 before the
+    SO-101 pushed with its jaws nearly shut and in line, met big cubes off centre and had soft
+    pads; 3, 6 and 5 of these 10)."""
     env = make_env(scene, robot="so101", difficulty=1.0)
     successes = sum(scripted_successes(env, range(10)))
     assert successes >= least, f"{scene}: {successes}/10"
