@@ -114,8 +114,7 @@ class So101(TabletopArm):
     def pushing_point(self, physics) -> np.ndarray:
         """Between the two pads: with the jaws nearly shut they, not the grip site between the
         open pads, meet what the hand pushes."""
-        pads = [physics.model.geom(self.name(name)).id for name in self.finger_geom_names]
-        return physics.data.geom_xpos[pads].mean(axis=0)
+        return physics.data.geom_xpos[list(self.finger_geoms)].mean(axis=0)
 
     def hold_offset(self, physics, geom: int, clearance: float = 0.0) -> np.ndarray:
         """One jaw is fixed: the moving one pushes what it closes on against the fixed jaw's

@@ -169,7 +169,7 @@ class PushTask(Task):
         return cube - direction * (self.half + 0.03)
 
     def hand_to_push_point(self, physics: Physics) -> float:
-        hand = self.arm.ee_position(physics)[:2]
+        hand = self.arm.pushing_point(physics)[:2]
         return float(np.linalg.norm(hand - self.push_point(physics)))
 
     # -- observations and ground truth -------------------------------------------------------
@@ -194,7 +194,7 @@ class PushTask(Task):
         # Plain float arithmetic: numpy's per-call overhead dominates on 2-vectors.
         cx, cy, cz = self.cube_position(physics)
         tx, ty, _ = self.target_position(physics)
-        hx, hy, _ = self.arm.ee_position(physics)
+        hx, hy, _ = self.arm.pushing_point(physics)  # the part of the hand that pushes
         dx, dy = tx - cx, ty - cy
         distance = math.hypot(dx, dy)
         ux, uy = (dx / distance, dy / distance) if distance > 1e-9 else (1.0, 0.0)

@@ -129,6 +129,12 @@ def test_the_so101_pushes_with_its_jaws_shut_and_in_line():
     point = arm.pushing_point(physics)
     np.testing.assert_allclose(point, centres.mean(axis=0))
     assert 0.01 < np.linalg.norm((point - arm.ee_position(physics))[:2]) < 0.03
+    # The ground truth's reach term reads the same point: full where it meets the push point.
+    cube = env.task.cube_position(physics)[:2]
+    direction = env.task.target_position(physics)[:2] - cube
+    meet = cube - direction / np.linalg.norm(direction) * (env.task.half + 0.03)
+    place_end_effector(arm, physics, arm.ee_position(physics) + (*(meet - point[:2]), 0.0))
+    assert env.task.evaluate(physics)["terms"]["reach"] > 0.999
     panda = make_env("Push", robot="panda")
     panda.reset(seed=0)
     np.testing.assert_array_equal(panda.robot.pushing_point(panda.physics),
