@@ -148,7 +148,7 @@ class So101(TabletopArm):
 
     def turn_jaws(self, physics, along) -> None:
         """Turn the wrist roll so that the jaws' line lies along ``along``, either way round
-        (less than a quarter turn). Nearly shut, they are a bar 5 cm long and 1.6 cm across:
+        (at most a quarter turn). Nearly shut, they are a bar 5 cm long and 1.6 cm across:
         lined up with a push, the hand goes round a cube on its narrow side (Push at difficulty
         1, seeds 100-299: 163 of 200 scripted episodes, 178 lined up). At home they close along
         world x, where one jaw would have to fit between a cabinet's handle and its front."""
