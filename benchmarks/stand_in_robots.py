@@ -1,8 +1,8 @@
 """The published robots in the tabletop scenes: scripted-demonstration success per scene and
 robot, and the SO-101's top-down workspace found by solving the IK over a grid.
 
-Run: python benchmarks/stand_in_robots.py [--episodes 60] [--difficulty 0] [--map]
-                                          [--robots so101 panda arm7]
+Run: python benchmarks/stand_in_robots.py [--episodes 60] [--first-seed 0] [--difficulty 0]
+                                          [--map] [--robots so101 panda arm7]
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from workbench.registry import SCENES
 from workbench.teleop.recorder import scripted_successes
 
 
-def scripted_success(scene: str, robot: str, episodes: int, difficulty: float) -> float:
+def scripted_success(scene: str, robot: str, episodes: int, difficulty: float,
+                     first_seed: int = 0) -> float:
     env = make_env(scene, robot=robot, difficulty=difficulty)
-    wins = sum(scripted_successes(env, range(episodes)))
+    wins = sum(scripted_successes(env, range(first_seed, first_seed + episodes)))
     env.close()
     return wins / episodes
 
@@ -61,6 +62,8 @@ def so101_top_down_map() -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=60)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + episodes - 1")
     parser.add_argument("--difficulty", type=float, default=0.0)
     parser.add_argument("--map", action="store_true", help="also map the SO-101's reach")
     parser.add_argument("--robots", nargs="+", default=["so101", "panda"],
@@ -70,9 +73,11 @@ def main() -> None:
         for robot in SCENES.load(scene).stand_ins:
             if robot not in args.robots:
                 continue
-            rate = scripted_success(scene, robot, args.episodes, args.difficulty)
+            rate = scripted_success(scene, robot, args.episodes, args.difficulty,
+                                    args.first_seed)
             print(json.dumps({"scene": scene, "robot": robot, "difficulty": args.difficulty,
-                              "episodes": args.episodes, "scripted_success": rate}), flush=True)
+                              "first_seed": args.first_seed, "episodes": args.episodes,
+                              "scripted_success": rate}), flush=True)
     if args.map:
         print(json.dumps({"so101_top_down_radii_from_pan_axis": so101_top_down_map()}))
 

@@ -114,7 +114,8 @@ class So101(TabletopArm):
     def pushing_point(self, physics) -> np.ndarray:
         """Between the two pads: with the jaws nearly shut they, not the grip site between the
         open pads, meet what the hand pushes."""
-        return physics.data.geom_xpos[list(self.finger_geoms)].mean(axis=0)
+        fixed, moving = self.finger_geoms
+        return 0.5 * (physics.data.geom_xpos[fixed] + physics.data.geom_xpos[moving])
 
     def hold_offset(self, physics, geom: int, clearance: float = 0.0) -> np.ndarray:
         """One jaw is fixed: the moving one pushes what it closes on against the fixed jaw's
@@ -135,7 +136,7 @@ class So101(TabletopArm):
         """The unit vector from the grip site to the fixed pad, and how far the centre of
         ``geom`` lies from the site along it when the geom touches the pad."""
         model, data = physics.model, physics.data
-        pad = model.geom(self.name("fixed_jaw_pad")).id
+        pad = self.finger_geoms[0]  # the fixed jaw's (bind looked it up)
         to_pad = data.geom_xpos[pad] - data.site_xpos[self._site]
         distance = float(np.linalg.norm(to_pad))
         across = to_pad / distance
@@ -153,7 +154,7 @@ class So101(TabletopArm):
         1, seeds 100-299: 163 of 200 scripted episodes, 178 lined up). At home they close along
         world x, where one jaw would have to fit between a cabinet's handle and its front."""
         model, data = physics.model, physics.data
-        pad = data.geom_xpos[model.geom(self.name("fixed_jaw_pad")).id]
+        pad = data.geom_xpos[self.finger_geoms[0]]  # the fixed jaw's
         line = (data.site_xpos[self._site] - pad)[:2]
         want = np.asarray(along, float)[:2]
         turn = np.arctan2(line[0] * want[1] - line[1] * want[0], line @ want)
