@@ -61,6 +61,11 @@ class TabletopArm(Robot):
     gentle_release: ClassVar[float] = 1.0
     close_ticks: ClassVar[int] = 8  # control ticks the gripper takes to close on a handle
     handle_release: ClassVar[float] = 1.0  # how far to open to let go of a handle
+    # Whether the hand keeps moving with a cabinet's part while it lets go of the handle. A
+    # parallel gripper's fingers both open away from the handle, so the hand holds still
+    # there (and the nominal arms' recorded episodes stay as they were); a fixed jaw stays
+    # where it held, and a door still swinging open runs its handle into it.
+    release_moving: ClassVar[bool] = False
     # The first view from this much further back and looking this much higher (m), for an arm
     # that stands taller than the nominal one: it is seen whole (``scene_view``).
     view_back: ClassVar[float] = 1.0

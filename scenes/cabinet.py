@@ -209,7 +209,9 @@ class CabinetTask(Task):
             Phase("close", self.grip_point, CLOSED, tolerance=1.0, hold=self.arm.close_ticks),
             Phase("pull", self.pull_target, CLOSED, speed=0.7,
                   done=lambda p: self.opening(p) >= pull_until),
-            Phase("release", hold_here, let_go, tolerance=1.0, hold=5),
+            # The speed only caps a hand that moves with the part (``release_moving``).
+            Phase("release", self.pull_target if self.arm.release_moving else hold_here,
+                  let_go, tolerance=1.0, hold=5, speed=0.7),
             Phase("retreat", retreat, let_go, tolerance=0.01),
         ]
 
