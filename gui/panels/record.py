@@ -7,6 +7,7 @@ from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtGui import QIcon, QKeySequence
 from PyQt6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -63,6 +64,18 @@ class RecordPanel(QWidget):
                                "viewport; a missing device is reported, nothing is recorded. "
                                "A LeRobot leader arm drives the simulated SO-101 joint to joint")
         device_row.addWidget(self.device, 1)
+        device_row.addWidget(QLabel("Difficulty:"))
+        self.difficulty = QDoubleSpinBox()
+        self.difficulty.setRange(0.0, 1.0)
+        self.difficulty.setSingleStep(0.25)
+        self.difficulty.setKeyboardTracking(False)  # typed: set once, on Enter or leaving
+        self.difficulty.setValue(session.difficulty)
+        self.difficulty.setToolTip("the live scene's layouts, which takes and scripted demos "
+                                   "are recorded at: 0 the scene's nominal one, 1 the "
+                                   "curriculum's end (objects anywhere, sizes and colours "
+                                   "varied); a new episode starts at once")
+        self.difficulty.valueChanged.connect(self._set_difficulty)
+        device_row.addWidget(self.difficulty)
         layout.addLayout(device_row)
         self.leader = QWidget()  # where the leader arm is: shown when it is the device
         leader_row = QHBoxLayout(self.leader)
@@ -170,6 +183,12 @@ class RecordPanel(QWidget):
             self.session.events.problem(f"cannot run {self.session.scene} with {robot}: {exc}")
             self._offer_robots()
 
+    def _set_difficulty(self, value: float) -> None:
+        try:
+            self.session.set_difficulty(value)
+        except (RuntimeError, ValueError) as exc:
+            self.session.events.problem(str(exc))
+
     def _show_controls(self) -> None:
         if self.device.currentText() == "leader arm":
             self.controls.setText("The leader arm drives the simulated SO-101 joint to joint "
@@ -258,6 +277,7 @@ class RecordPanel(QWidget):
     def _sync(self, active: bool) -> None:
         self.start.setEnabled(not active)
         self.robot.setEnabled(not active)  # a new robot would end the take unsaved
+        self.difficulty.setEnabled(not active)  # the take keeps the layout it started with
         self.save.setEnabled(active)
         self.discard.setEnabled(active)
 
@@ -265,8 +285,10 @@ class RecordPanel(QWidget):
         self.episodes.clear()
         for row in self.session.browser.episodes():
             mark = "✓" if row["success"] else "✗"
+            difficulty = row["meta"].get("difficulty", 0.0)
+            harder = f"  difficulty {difficulty:g}" if difficulty else ""
             item = QListWidgetItem(
-                f"#{row['id']}  {row['source']:<9} {row['num_steps']:>4} steps  {mark}\n"
+                f"#{row['id']}  {row['source']:<9} {row['num_steps']:>4} steps  {mark}{harder}\n"
                 f"{row['goal'] or ''}"
             )
             item.setData(Qt.ItemDataRole.UserRole, row["id"])

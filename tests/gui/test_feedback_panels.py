@@ -62,6 +62,28 @@ def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
     assert panel.episodes.count() == 6 + kept
 
 
+def test_the_record_panels_difficulty_lays_out_the_scene_and_the_demos(window, qtbot):
+    """The Record panel's difficulty: set, the viewport's scene is laid out there and the
+    scripted demos (a worker) are recorded at it, the list says so; during a take it is
+    locked, the take keeping the layout it started with."""
+    panel, session = window.panels["Record"], window.session
+    assert panel.difficulty.value() == 0.0 and session.difficulty == 0.0
+    panel.difficulty.setValue(0.5)  # as a person's arrows or Enter
+    assert session.difficulty == 0.5 and session.live.env.task.difficulty == 0.5
+    panel.scripted_count.setValue(1)
+    qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session.jobs.poll() or panel.scripted.isEnabled(),
+                    timeout=120_000)
+    rows = session.browser.episodes()
+    assert rows and {row["meta"]["difficulty"] for row in rows} == {0.5}
+    assert all("difficulty 0.5" in panel.episodes.item(i).text()
+               for i in range(panel.episodes.count()))
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    assert not panel.difficulty.isEnabled()
+    qtbot.keyPress(window.viewport, Qt.Key.Key_Escape)  # discarded
+    assert panel.difficulty.isEnabled() and "⚠" not in window.status.text()
+
+
 def test_rank_and_goal_panels_store_feedback(window, qtbot):
     window.session.recording.record_scripted(3)
     rank = window.panels["Rank"]

@@ -67,6 +67,39 @@ def test_session_records_a_keyboard_take_and_ranks_it(tmp_path):
     session.close()
 
 
+def test_the_live_difficulty_lays_out_the_scene_and_the_takes_recorded(tmp_path):
+    """Raised to 1, the live scene is laid out there at once (Push's cube is 4 cm only at 0),
+    a keyboard take and the scripted demos are recorded at it, a replayed take of another
+    difficulty and a switch of scene leave it as it is, and a bad value or a change during a
+    take is refused in one line."""
+    session = Session(tmp_path / "ws", scene="Push")
+    (nominal,) = session.recording.record_scripted(1, with_failures=False)
+    session.set_difficulty(1.0)
+    assert session.difficulty == 1.0 and session.live.env.task.half != 0.02
+    session.recording.start()
+    with pytest.raises(RuntimeError, match="difficulty: save or discard the take first"):
+        session.set_difficulty(0.5)
+    for _ in range(3):
+        session.tick()
+    take = session.recording.stop(save=True)
+    harder = session.recording.record_scripted(1, with_failures=False)
+    recorded = {row["id"]: row["meta"]["difficulty"] for row in session.browser.episodes()}
+    assert recorded == {nominal: 0.0, take: 1.0, **{i: 1.0 for i in harder}}
+    session.browser.open(nominal)  # the replay lays the scene out at its own difficulty
+    assert session.live.env.task.half == 0.02
+    session.recording.start()  # a take started from the replay: at the live difficulty
+    assert session.live.env.task.half != 0.02
+    session.recording.stop(save=False)
+    session.browser.open(nominal)
+    session.browser.close()
+    assert session.live.env.task.difficulty == 1.0 and session.live.env.task.half != 0.02
+    with pytest.raises(ValueError, match="difficulty must be from 0 to 1, got 1.5"):
+        session.set_difficulty(1.5)
+    session.set_scene("Reach")
+    assert session.live.env.task.difficulty == 1.0
+    session.close()
+
+
 def test_unknown_scene_is_refused_before_anything_changes(tmp_path):
     session = Session(tmp_path / "ws", scene="Push")
     with pytest.raises(KeyError, match="known scenes"):

@@ -63,13 +63,13 @@ class JobBoard:
     # -- the operations ----------------------------------------------------------------------
     def record_demos(self, episodes: int, with_failures: bool = True) -> Job:
         """Scripted demos and failed takes, or random takes (clips to rank) in a scene with no
-        scripted demonstrator, with the live robot: progress, cancellable; the episodes saved
-        before a cancel stay."""
-        robot = self.context.robot
+        scripted demonstrator, with the live robot at the live difficulty: progress,
+        cancellable; the episodes saved before a cancel stay."""
+        live: dict[str, Any] = {"robot": self.context.robot,
+                                "difficulty": self.context.difficulty, **self._here}
         if not scene_info(self.context.scene)["demonstrator"]:
-            return self.submit("record", Record(random=episodes, robot=robot, **self._here))
-        return self.submit("record", Record(scripted=episodes, failures=with_failures,
-                                            robot=robot, **self._here))
+            return self.submit("record", Record(random=episodes, **live))
+        return self.submit("record", Record(scripted=episodes, failures=with_failures, **live))
 
     def fit_reward(self, family: str = "progress", config: Any = None, cluster: str = "",
                    robot: str = "") -> Job:

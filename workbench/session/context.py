@@ -18,6 +18,7 @@ class Context:
     events: EventBus
     scene: str = ""
     robot: str = ""  # the live robot where it stands in for the scene's own ("" where not)
+    difficulty: float = 0.0  # the live scene's layouts, which takes and demos are recorded at
 
     def episodes(self) -> list[dict[str, Any]]:
         """The live scene's recorded episodes, oldest first."""

@@ -27,7 +27,7 @@ class LiveScene:
         self.playing = True  # the preview policy acts while True
         self.preview_policy: NumpyActor | None = None
         self.perturbation = Perturbation()
-        self.env: WorkbenchEnv = make_env(scene)
+        self.env: WorkbenchEnv = make_env(scene, difficulty=context.difficulty)
         self.obs: np.ndarray = self.env.reset(seed=self.episode_seed)[0]
         context.scene, context.robot = scene, ""
 
@@ -43,7 +43,8 @@ class LiveScene:
         """Make ``name`` the live scene (a fresh env at the current episode seed), with another
         of its robots or control modes where given."""
         # First: an unknown scene, robot or mode is refused before anything changes.
-        env = make_env(name, robot=robot, control_mode=control_mode)
+        env = make_env(name, robot=robot, control_mode=control_mode,
+                       difficulty=self.context.difficulty)
         self.release_object()
         self.env.close()
         self.env = env
@@ -66,8 +67,17 @@ class LiveScene:
         return controls_help(self.env.controller.labels,
                              pointer=hasattr(self.env.robot, "ee_position"))
 
+    def set_difficulty(self, difficulty: float) -> None:
+        """Lay the live scene out at ``difficulty`` (0: the nominal layout, 1: the curriculum's
+        end): a new episode now, and every take and scripted demo recorded from here on."""
+        if not 0.0 <= difficulty <= 1.0:
+            raise ValueError(f"difficulty must be from 0 to 1, got {difficulty:g}")
+        self.context.difficulty = float(difficulty)
+        self.reset_episode()
+
     def reset_episode(self) -> None:
         self.episode_seed += 1
+        self.env.task.difficulty = self.context.difficulty  # a replay leaves its episode's
         self.obs, _ = self.env.reset(seed=self.episode_seed)
         self.context.events.publish(Frame({}))
 

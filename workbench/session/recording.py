@@ -57,6 +57,7 @@ class Recording:
             self.pointer = PointerTarget(labels) if hasattr(env.robot, "ee_position") else None
         self.recorder = Recorder(env, self.context.workspace, "teleop", goal=goal or None)
         self.live.episode_seed += 1
+        env.task.difficulty = self.context.difficulty  # a replay leaves its episode's
         self.live.obs = self.recorder.start(seed=self.live.episode_seed)
         self.context.events.publish(RecordingChanged(True))
 
@@ -107,7 +108,8 @@ class Recording:
         records them in a worker: ``JobBoard.record_demos``)."""
         result = self.context.perform(Record(
             scene=self.context.scene, scripted=episodes, failures=with_failures,
-            robot=self.context.robot, workspace=self.context.workspace.root))
+            robot=self.context.robot, difficulty=self.context.difficulty,
+            workspace=self.context.workspace.root))
         return list(result["episodes"])
 
 

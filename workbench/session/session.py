@@ -69,6 +69,11 @@ class Session:
         """The live robot where it stands in for the scene's own, "" where not."""
         return self.context.robot
 
+    @property
+    def difficulty(self) -> float:
+        """The live scene's difficulty, which takes and scripted demos are recorded at."""
+        return self.context.difficulty
+
     def lerobot_type(self) -> str:
         """LeRobot's type of the real robot the live one models ("so101_follower"), whose
         dataset its takes can be exported as; "" where LeRobot drives none."""
@@ -133,6 +138,14 @@ class Session:
         self.recording.stop(save=False)
         self.browser.episode = None
         self.live.load(name, robot=robot or None)
+
+    def set_difficulty(self, difficulty: float) -> None:
+        """Lay the live scene out at ``difficulty`` from 0 to 1 (a replay is left for a new
+        episode); refused during a take, which keeps the layout it started with."""
+        if self.recording.active:
+            raise RuntimeError("difficulty: save or discard the take first")
+        self.live.set_difficulty(difficulty)
+        self.browser.episode = None
 
     # -- the live loop -----------------------------------------------------------------------
     def tick(self) -> dict[str, Any] | None:
