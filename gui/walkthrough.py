@@ -1,8 +1,10 @@
 """A scripted walkthrough of the whole loop in the real app, with a screenshot of each panel.
 
     xvfb-run -a -s "-screen 0 1400x860x24" python -m gui.walkthrough OUT_DIR [--train-steps N]
+        [--robot so101] [--difficulty 0.5]
 
-It does what a person would: drives two demonstrations with the keyboard in the viewport, adds
+It does what a person would: picks the robot and difficulty in the Record panel (where
+given), drives two demonstrations with the keyboard in the viewport, adds
 scripted demos and failures, replays one on the timeline, answers ten ranking queries with the
 Rank panel's buttons, saves a goal and plots its reward on the recorded episodes, fits a reward,
 checks the scene's template reward code, trains, looks at the point-cloud view, exports and runs
@@ -32,9 +34,10 @@ from workbench.session import Session
 
 
 class Walkthrough:
-    def __init__(self, out: Path, train_steps: int):
+    def __init__(self, out: Path, train_steps: int, robot: str = "", difficulty: float = 0.0):
         self.out = out
         self.train_steps = train_steps
+        self.robot, self.difficulty = robot, difficulty
         self.app = QApplication.instance() or QApplication(sys.argv)
         self.session = Session(Path(tempfile.mkdtemp()) / "ws", scene="Push")
         self.window = MainWindow(self.session, Settings())
@@ -83,6 +86,10 @@ class Walkthrough:
         viewport = self.window.viewport
         self.wait(1.5)
         record = self.panel("Record")
+        if self.robot:
+            record.robot.setCurrentIndex(record.robot.findData(self.robot))
+            record.robot.activated.emit(record.robot.currentIndex())  # as a person's pick
+        record.difficulty.setValue(self.difficulty)
         for key in (Qt.Key.Key_W, Qt.Key.Key_A):  # two keyboard demonstrations
             QTest.mouseClick(record.start, Qt.MouseButton.LeftButton)
             QTest.keyPress(viewport, key)
@@ -160,9 +167,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--train-steps", type=int, default=20_000)
+    parser.add_argument("--robot", default="", help="a robot Push is laid out for (so101, panda)")
+    parser.add_argument("--difficulty", type=float, default=0.0, help="of the takes, 0 to 1")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    walk = Walkthrough(args.out, args.train_steps)
+    walk = Walkthrough(args.out, args.train_steps, args.robot, args.difficulty)
     try:
         ok = walk.run()
     finally:  # what was checked so far is written even when a stage fails

@@ -32,7 +32,7 @@ from workbench.config import ConfigError
 from workbench.rl.run_config import ALGORITHMS as RUN_ALGORITHMS
 from workbench.rl.run_config import RunConfig
 from workbench.session import Session
-from workbench.session.events import JobUpdate, SceneChanged
+from workbench.session.events import DifficultyChanged, JobUpdate, SceneChanged
 
 ALARM_STYLE = "color: #c0392b; font-weight: bold"
 ONLINE = "learn from rankings while training"
@@ -48,6 +48,7 @@ class TrainPanel(QWidget):
         super().__init__()
         self.session = session
         self._live_robot = session.robot  # the Record panel's, which the robot list follows
+        self._live_difficulty = session.difficulty  # the Record panel's, which difficulty follows
         layout = scrolling(self)
         layout.addWidget(heading("Train a policy on the learned reward"))
         layout.addWidget(note("The viewport shows the newest policy snapshot while it trains."))
@@ -117,6 +118,12 @@ class TrainPanel(QWidget):
         self.difficulty = QDoubleSpinBox()
         self.difficulty.setRange(0.0, 1.0)
         self.difficulty.setSingleStep(0.25)
+        self.difficulty.setValue(self.session.difficulty)
+        self.difficulty.setToolTip("the scene's difficulty the run trains at (where the "
+                                   "curriculum starts); follows the Record panel's, which the "
+                                   "takes are recorded at, unless set here")
+        self.session.events.subscribe(DifficultyChanged,
+                                      lambda e: self._follow_difficulty(e.difficulty))
         self.algorithm = QComboBox()
         self.algorithm.addItems(list(ALGORITHMS))
         self.algorithm.setToolTip(
@@ -133,6 +140,12 @@ class TrainPanel(QWidget):
                               ("curriculum", self.curriculum)):
             form.addRow(label, widget)
         return form
+
+    def _follow_difficulty(self, live: float) -> None:
+        """The Record panel's new difficulty, unless another was set here."""
+        if abs(self.difficulty.value() - self._live_difficulty) < 0.005:  # shown to 2 places
+            self.difficulty.setValue(live)
+        self._live_difficulty = live
 
     def _more_settings(self) -> tuple[QToolButton, QScrollArea]:
         """Every other RunConfig field, generated from its metadata, folded away."""

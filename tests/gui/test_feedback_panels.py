@@ -63,13 +63,22 @@ def test_record_panel_keyboard_take_and_scripted_demos(window, qtbot):
 
 
 def test_the_record_panels_difficulty_lays_out_the_scene_and_the_demos(window, qtbot):
-    """The Record panel's difficulty: set, the viewport's scene is laid out there and the
-    scripted demos (a worker) are recorded at it, the list says so; during a take it is
-    locked, the take keeping the layout it started with."""
+    """The Record panel's difficulty: set, the viewport's scene is laid out there, the
+    scripted demos (a worker) are recorded at it, the list says so, and the Train panel trains
+    at it unless another was set there; during a take it is locked, the take keeping the
+    layout it started with."""
     panel, session = window.panels["Record"], window.session
     assert panel.difficulty.value() == 0.0 and session.difficulty == 0.0
     panel.difficulty.setValue(0.5)  # as a person's arrows or Enter
     assert session.difficulty == 0.5 and session.live.env.task.difficulty == 0.5
+    train = window.panels["Train"]  # trains where the takes are, unless told otherwise there
+    assert train.run_config().difficulty == 0.5
+    train.difficulty.setValue(0.25)
+    panel.difficulty.setValue(1.0)
+    assert train.run_config().difficulty == 0.25
+    train.difficulty.setValue(1.0)
+    panel.difficulty.setValue(0.5)
+    assert train.run_config().difficulty == 0.5
     panel.scripted_count.setValue(1)
     qtbot.mouseClick(panel.scripted, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.session.jobs.poll() or panel.scripted.isEnabled(),

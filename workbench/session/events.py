@@ -23,6 +23,13 @@ class SceneChanged:
 
 
 @dataclass(frozen=True)
+class DifficultyChanged:
+    """The live scene is laid out at another difficulty (what takes are recorded at)."""
+
+    difficulty: float
+
+
+@dataclass(frozen=True)
 class WorkspaceChanged:
     path: str
 

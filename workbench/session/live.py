@@ -12,7 +12,7 @@ from workbench.registry import scene_robot
 from workbench.rewards.code.model import template
 from workbench.rl.policy import NumpyActor
 from workbench.session.context import Context
-from workbench.session.events import Frame, SceneChanged
+from workbench.session.events import DifficultyChanged, Frame, SceneChanged
 from workbench.session.reward_models import RewardModels
 from workbench.sim.physics import Physics
 from workbench.teleop.keyboard import controls_help
@@ -74,6 +74,7 @@ class LiveScene:
             raise ValueError(f"difficulty must be from 0 to 1, got {difficulty:g}")
         self.context.difficulty = float(difficulty)
         self.reset_episode()
+        self.context.events.publish(DifficultyChanged(self.context.difficulty))
 
     def reset_episode(self) -> None:
         self.episode_seed += 1
