@@ -28,11 +28,10 @@ class HumanoidStandTask(LocomotionTask):
     stand_height = 1.4
     noun = "humanoid"
 
-    def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
+    def tip(self, physics: Physics, rng: np.random.Generator) -> None:
         """As in dm_control: a random orientation, dropped from just above the floor, so the
         humanoid starts by falling and must get up."""
         self.body.set_orientation(physics, rng.normal(size=4))
-        super().initialize_episode(physics, rng)
 
     def height(self, physics: Physics) -> float:
         return self.body.head_height(physics)

@@ -45,7 +45,12 @@ class LocomotionTask(Task):
         self.start_x = 0.0
         self.goal_distance = 1.0
 
+    def tip(self, physics: Physics, rng: np.random.Generator) -> None:
+        """Turn the robot away from upright before the episode starts: nothing here; the
+        humanoid and the hopper start fallen or tipped over, as in dm_control."""
+
     def initialize_episode(self, physics: Physics, rng: np.random.Generator) -> None:
+        self.tip(physics, rng)
         d = self.difficulty
         low, high = self.speed_range
         self.target_speed = low + (high - low) * d
