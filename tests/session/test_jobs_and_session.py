@@ -93,10 +93,14 @@ def test_the_live_difficulty_lays_out_the_scene_and_the_takes_recorded(tmp_path)
     session.browser.open(nominal)
     session.browser.close()
     assert session.live.env.task.difficulty == 1.0 and session.live.env.task.half != 0.02
+    session.browser.open(nominal)
     with pytest.raises(ValueError, match="difficulty must be from 0 to 1, got 1.5"):
         session.set_difficulty(1.5)
+    assert session.browser.episode is not None  # refused: the replay stays
+    session.set_difficulty(0.5)  # the replay gives way to the live scene at 0.5
+    assert session.browser.episode is None and session.live.env.task.difficulty == 0.5
     session.set_scene("Reach")
-    assert session.live.env.task.difficulty == 1.0
+    assert session.live.env.task.difficulty == 0.5
     session.close()
 
 

@@ -140,12 +140,12 @@ class Session:
         self.live.load(name, robot=robot or None)
 
     def set_difficulty(self, difficulty: float) -> None:
-        """Lay the live scene out at ``difficulty`` from 0 to 1 (a replay is left for a new
-        episode); refused during a take, which keeps the layout it started with."""
+        """Lay the live scene out at ``difficulty`` from 0 to 1 (a replay on the timeline gives
+        way to it); refused during a take, which keeps the layout it started with."""
         if self.recording.active:
             raise RuntimeError("difficulty: save or discard the take first")
-        self.live.set_difficulty(difficulty)
-        self.browser.episode = None
+        self.live.set_difficulty(difficulty)  # first: a bad value is refused, nothing changes
+        self.browser.close()
 
     # -- the live loop -----------------------------------------------------------------------
     def tick(self) -> dict[str, Any] | None:
