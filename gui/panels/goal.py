@@ -33,7 +33,6 @@ class GoalPanel(QWidget):
         self.vocabulary = note("")
         layout.addWidget(self.vocabulary)
         self.goal = QLineEdit()
-        self.goal.setPlaceholderText("push the red cube onto the green pad")
         self.baseline = QLineEdit()
         self.baseline.setPlaceholderText("baseline (for CLIP-style rewards), e.g. a cube on a "
                                          "table")
@@ -129,6 +128,7 @@ class GoalPanel(QWidget):
             f"{len(result['curves'])} episodes match the named objects and earn reward")
 
     def refresh(self) -> None:
+        self.goal.setPlaceholderText(self.session.goal_example())  # used when nothing is typed
         self.vocabulary.setText(self._vocabulary())
         self.goals.clear()
         for goal in self.session.feedback.goals():

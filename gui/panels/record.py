@@ -41,7 +41,6 @@ class RecordPanel(QWidget):
         self.controls = note("")
         layout.addWidget(self.controls)
         self.goal = QLineEdit()
-        self.goal.setPlaceholderText("goal of this take, e.g. push the red cube onto the green pad")
         layout.addWidget(self.goal)
         self.robot_row = QWidget()  # shown where another robot can stand in for the scene's
         robot_row = QHBoxLayout(self.robot_row)
@@ -154,7 +153,9 @@ class RecordPanel(QWidget):
         self.refresh()
 
     def _label_takes_button(self) -> None:
-        """Scripted demos where the scene has a demonstrator, random takes where not."""
+        """Scripted demos where the scene has a demonstrator, random takes where not; a goal
+        of the scene as the example sentence."""
+        self.goal.setPlaceholderText(f"goal of this take, e.g. {self.session.goal_example()}")
         if self.session.scene_info["demonstrator"]:
             self.scripted.setText("Record scripted demos + failures")
             self.scripted.setToolTip(

@@ -93,6 +93,16 @@ def test_the_record_panels_difficulty_lays_out_the_scene_and_the_demos(window, q
     assert panel.difficulty.isEnabled() and "⚠" not in window.status.text()
 
 
+def test_the_example_goal_follows_the_scene(window):
+    """The Record and Goal panels offer a sentence of the live scene (the Goal panel scores and
+    trains on it when nothing is typed), not Push's on every scene."""
+    record, goal = window.panels["Record"], window.panels["Goal"]
+    assert "cube" in goal.goal.placeholderText()
+    window.session.set_scene("HopperStand")
+    assert goal.goal.placeholderText() == "make the hopper stand up"
+    assert record.goal.placeholderText() == "goal of this take, e.g. make the hopper stand up"
+
+
 def test_rank_and_goal_panels_store_feedback(window, qtbot):
     window.session.recording.record_scripted(3)
     rank = window.panels["Rank"]

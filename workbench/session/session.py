@@ -74,6 +74,11 @@ class Session:
         """The live scene's difficulty, which takes and scripted demos are recorded at."""
         return self.context.difficulty
 
+    def goal_example(self) -> str:
+        """A goal sentence of the live scene, as its episode is laid out (what the app offers
+        to edit, and scores or trains on when nothing was typed)."""
+        return self.live.env.task.goal_text()
+
     def lerobot_type(self) -> str:
         """LeRobot's type of the real robot the live one models ("so101_follower"), whose
         dataset its takes can be exported as; "" where LeRobot drives none."""
