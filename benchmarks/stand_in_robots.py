@@ -16,7 +16,7 @@ from scipy.optimize import least_squares
 
 from robots.so101 import So101
 from workbench.envs import make_env
-from workbench.registry import SCENES
+from workbench.registry import SCENES, stand_ins
 from workbench.teleop.recorder import scripted_successes
 
 
@@ -67,10 +67,11 @@ def main() -> None:
     parser.add_argument("--difficulty", type=float, default=0.0)
     parser.add_argument("--map", action="store_true", help="also map the SO-101's reach")
     parser.add_argument("--robots", nargs="+", default=["so101", "panda"],
-                        help="the stand-ins measured (arm7: the nominal arm's 7-joint sibling)")
+                        help="the robots measured (arm7: the nominal arm's 7-joint sibling; "
+                             "arm6: the nominal arm itself)")
     args = parser.parse_args()
     for scene in SCENES.names():
-        for robot in SCENES.load(scene).stand_ins:
+        for robot in stand_ins(scene):  # the scene's own first
             if robot not in args.robots:
                 continue
             rate = scripted_success(scene, robot, args.episodes, args.difficulty,

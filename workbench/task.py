@@ -35,6 +35,14 @@ class Vocabulary:
 _TOLERANCE_SCALE = math.sqrt(-2 * math.log(0.1))
 
 
+def check_difficulty(difficulty: float) -> float:
+    """``difficulty`` as a float, refused in one line outside 0 (the scene's nominal layout)
+    to 1 (its widest variations)."""
+    if not 0.0 <= difficulty <= 1.0:  # NaN too
+        raise ValueError(f"difficulty must be from 0 to 1, got {difficulty:g}")
+    return float(difficulty)
+
+
 def tolerance(distance: float, margin: float) -> float:
     """Bounded shaped term in (0, 1]: 1 at zero distance, 0.1 at ``margin`` (gaussian)."""
     return math.exp(-0.5 * (distance * _TOLERANCE_SCALE / margin) ** 2)
@@ -92,9 +100,7 @@ class Task(ABC):
     goal_choices: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, difficulty: float = 0.0):
-        if not 0.0 <= difficulty <= 1.0:
-            raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
-        self.difficulty = difficulty
+        self.difficulty = check_difficulty(difficulty)
         self.control_mode = self.default_control_mode or ""  # the env sets the one in use
         # Colours a goal sentence asked for, by role (the env sets them; episodes honour them).
         self.requested_colours: dict[str, str] = {}

@@ -53,18 +53,21 @@ class EpisodeReplay:
         self._prepared: tuple[int, int | None, float] | None = None
 
     def prepare(self, episode: Episode) -> None:
-        """Reset to the episode's variations (once per episode; cheap after that)."""
+        """Reset to the episode's variations (once per episode; cheap after that). The env's
+        own difficulty and requested colours are put back after the draw, so that its next
+        episode (the app's live scene after a replay) is laid out as before."""
         seed = episode.meta["seed"]
-        difficulty = episode.meta["meta"].get("difficulty", self.env.task.difficulty)
+        task = self.env.task
+        difficulty = episode.meta["meta"].get("difficulty", task.difficulty)
         key = (episode.id, seed, difficulty)
         if self._prepared != key:
-            task = self.env.task
+            own_difficulty, requested = task.difficulty, dict(task.requested_colours)
             task.difficulty = difficulty
-            requested = dict(task.requested_colours)  # the env's own request, kept
             task.request_colours(recorded_colours(episode, task))
             try:
                 self.env.reset(seed=seed)
             finally:
+                task.difficulty = own_difficulty
                 task.request_colours(requested)
             self._prepared = key
 

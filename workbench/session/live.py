@@ -15,6 +15,7 @@ from workbench.session.context import Context
 from workbench.session.events import DifficultyChanged, Frame, SceneChanged
 from workbench.session.reward_models import RewardModels
 from workbench.sim.physics import Physics
+from workbench.task import check_difficulty
 from workbench.teleop.keyboard import controls_help
 from workbench.teleop.perturb import Perturbation
 from workbench.teleop.pointer import CameraPose
@@ -70,15 +71,12 @@ class LiveScene:
     def set_difficulty(self, difficulty: float) -> None:
         """Lay the live scene out at ``difficulty`` (0: the nominal layout, 1: the curriculum's
         end): a new episode now, and every take and scripted demo recorded from here on."""
-        if not 0.0 <= difficulty <= 1.0:
-            raise ValueError(f"difficulty must be from 0 to 1, got {difficulty:g}")
-        self.context.difficulty = float(difficulty)
+        self.context.difficulty = self.env.task.difficulty = check_difficulty(difficulty)
         self.reset_episode()
         self.context.events.publish(DifficultyChanged(self.context.difficulty))
 
     def reset_episode(self) -> None:
         self.episode_seed += 1
-        self.env.task.difficulty = self.context.difficulty  # a replay leaves its episode's
         self.obs, _ = self.env.reset(seed=self.episode_seed)
         self.context.events.publish(Frame({}))
 

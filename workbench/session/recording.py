@@ -57,7 +57,6 @@ class Recording:
             self.pointer = PointerTarget(labels) if hasattr(env.robot, "ee_position") else None
         self.recorder = Recorder(env, self.context.workspace, "teleop", goal=goal or None)
         self.live.episode_seed += 1
-        env.task.difficulty = self.context.difficulty  # a replay leaves its episode's
         self.live.obs = self.recorder.start(seed=self.live.episode_seed)
         self.context.events.publish(RecordingChanged(True))
 
