@@ -1,19 +1,24 @@
-"""The reward-hacking guard on Push: what it costs where nothing is hacked, and what it catches.
+"""The reward-hacking guard: what it costs where nothing is hacked, and what it catches.
 
-Three rewards, as `workbench train` uses them (`train_run`, potential-based progress):
+Push, three rewards, as `workbench train` uses them (`train_run`, potential-based progress):
 ``learned``, a progress reward fitted on takes like `workbench loop`'s (10 scripted demos, 10
 random and 10 perturbed takes) with every feature (the loop's before 2026-12-04); ``relative``, the
 same fitted on the two relative vectors only (Push's default since, as in
 benchmarks/push_from_demos.py), where on some seeds the exploring policy's success sinks for
 tens of updates while its mean action improves; and ``exploit``, reward code that pays for
 reaching the cube and for the cube's distance along +x, so pushing past the pad pays more than
-stopping on it. Each trains with the guard off, with the guard watching the training episodes'
-success (before 2026-12-04), and with the guard watching the mean action on its own evaluation
-episodes (now). Reported per run: the true success of the policy the run keeps (rolled back
-after an alarm) over 40 evaluation episodes, whether it raised an alarm and the step it rolled
-back to, the wall-clock.
+stopping on it. And ``online``: HopperStand learning its reward from 100 oracle labels while it
+trains (`workbench train HopperStand --online-feedback --online-teacher oracle
+--online-clips 0`), where the hopper never stands, so true success never arms the guard, and
+the learned reward is exploited once its labels are spent (the reference return, the guard's
+second witness since 2026-12-07, rises and falls back). Each trains with the guard off, with
+the guard watching the training episodes' success (before 2026-12-04), and with the guard
+watching the mean action on its own evaluation episodes (now). Reported per run: the true
+success and reference return of the policy the run keeps (rolled back after an alarm) over
+40 evaluation episodes, the alarm and the step it rolled back to, the wall-clock.
 
 Run: python benchmarks/hacking_guard.py [--seeds 10 11 12 13 14] [--steps 80000]
+     python benchmarks/hacking_guard.py --rewards online --steps 1000000 --guards off evaluations
      (two processes on two cores: split the seeds between them)
 """
 
@@ -63,10 +68,15 @@ def record_loop_takes(workspace: Workspace, scene: str) -> None:
     env.close()
 
 
-def train(workspace: Workspace, model_path: str, guard: str, seed: int, steps: int) -> dict:
-    config = RunConfig(scene="Push", reward="model", reward_model=model_path,
-                       hacking_guard=guard != "off", eval_episodes=40, tensorboard=False,
-                       checkpoint_every=0, ppo=PPOConfig(total_steps=steps, seed=seed))
+def train(workspace: Workspace, reward: str, model_path: str, guard: str, seed: int,
+          steps: int) -> dict:
+    learns = reward == "online"  # its reward learned while it trains, from an oracle's labels
+    config = RunConfig(scene="HopperStand" if learns else "Push",
+                       reward="latest" if learns else "model", reward_model=model_path,
+                       online_feedback=learns, online_teacher="oracle" if learns else "",
+                       online_clips=0, hacking_guard=guard != "off", eval_episodes=40,
+                       tensorboard=False, checkpoint_every=0,
+                       ppo=PPOConfig(total_steps=steps, seed=seed))
     # "training": the monitor as it was, on the training episodes' success.
     watching = (mock.patch.object(run_module, "_guard_on_evaluations",
                                   lambda env, ppo: RewardHackingMonitor())
@@ -74,7 +84,8 @@ def train(workspace: Workspace, model_path: str, guard: str, seed: int, steps: i
     start = time.perf_counter()
     with watching:
         result = train_run(workspace, config)
-    return {"success": result["success_rate"], "alarm": "hacking_alarm" in result,
+    return {"success": result["success_rate"], "return": round(result["mean_return"], 1),
+            "alarm": result.get("hacking_alarm"),
             "rolled_back_to": result.get("rolled_back_to_step"),
             "seconds": round(time.perf_counter() - start, 1)}
 
@@ -83,26 +94,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[10, 11, 12, 13, 14])
     parser.add_argument("--steps", type=int, default=80_000)
-    parser.add_argument("--rewards", nargs="+", choices=("learned", "relative", "exploit"),
+    parser.add_argument("--rewards", nargs="+",
+                        choices=("learned", "relative", "exploit", "online"),
                         default=["learned", "relative", "exploit"])
     parser.add_argument("--guards", nargs="+", choices=GUARDS, default=list(GUARDS))
+    parser.add_argument("--workspace", help="keep the runs (their metrics.jsonl logs each "
+                        "check of the guard) in this new folder, not in a temporary one")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as folder:
-        workspace = Workspace.open(folder, create=True)
-        record_loop_takes(workspace, "Push")
-        models = {
-            "learned": fit_progress_in_workspace(workspace, "Push", ProgressConfig())[1],
-            "relative": fit_progress_in_workspace(workspace, "Push", ProgressConfig(
-                inputs=("hand_to_cube", "cube_to_target")))[1],
-            "exploit": fit_code_in_workspace(workspace, "Push", CodeConfig(source=EXPLOIT))[1],
-        }
+        workspace = Workspace.open(args.workspace or folder, create=True)
+        paths = {"online": ""}  # learned while it trains
+        if set(args.rewards) - {"online"}:
+            record_loop_takes(workspace, "Push")
+            models = {
+                "learned": fit_progress_in_workspace(workspace, "Push", ProgressConfig())[1],
+                "relative": fit_progress_in_workspace(workspace, "Push", ProgressConfig(
+                    inputs=("hand_to_cube", "cube_to_target")))[1],
+                "exploit": fit_code_in_workspace(workspace, "Push",
+                                                 CodeConfig(source=EXPLOIT))[1],
+            }
+            paths.update({k: str(workspace.root / m["path"]) for k, m in models.items()})
         for reward in args.rewards:
-            path = str(workspace.root / models[reward]["path"])
             for seed in args.seeds:
                 for guard in args.guards:
                     row = {"reward": reward, "seed": seed, "guard": guard,
-                           **train(workspace, path, guard, seed, args.steps)}
+                           **train(workspace, reward, paths[reward], guard, seed, args.steps)}
                     print(json.dumps(row), flush=True)
         workspace.close()
 

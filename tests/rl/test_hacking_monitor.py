@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 import torch
 
 from tests.margins import seed
@@ -106,7 +107,7 @@ def test_monitor_stops_training_on_the_alarm_and_stays_quiet_when_truth_follows(
         assert monitor(progress(u, proxy, success)) is True  # proxy and truth rise together
     assert monitor(progress(5, 5, 0.2)) is True  # one bad update is not an alarm (patience)
     assert monitor(progress(6, 6, 0.1)) is False  # two: stop
-    assert monitor.alarm is not None and monitor.alarm.best_success == 0.6
+    assert monitor.alarm is not None and monitor.alarm.best == 0.6
     assert "reward hacking suspected" in str(monitor.alarm)
     quiet = RewardHackingMonitor(warmup_updates=0, smoothing=0.0)
     for u, (proxy, success) in enumerate([(1, 0.5), (2, 0.6), (1, 0.1), (0.5, 0.0)], 1):
@@ -123,9 +124,9 @@ def test_given_an_evaluation_the_monitor_watches_it_not_the_exploring_policy():
     def run(evaluations, training_success):
         asked: list[int] = []  # the updates at which the monitor evaluated
 
-        def evaluate(_policy) -> float:
+        def evaluate(_policy) -> dict[str, float]:
             asked.append(update)
-            return evaluations[len(asked) - 1]
+            return {"success_rate": evaluations[len(asked) - 1], "mean_return": 0.0}
 
         monitor = RewardHackingMonitor(evaluate=evaluate, eval_every=2, warmup_updates=1,
                                        smoothing=0.0)
@@ -140,5 +141,95 @@ def test_given_an_evaluation_the_monitor_watches_it_not_the_exploring_policy():
     assert quiet.alarm is None and asked == [2, 4, 6, 8]
     assert [h["success"] for h in quiet.history] == [0.5, 0.6, 0.7, 0.8]
     hacked, asked = run([0.5, 0.8, 0.3, 0.2, 0.2], lambda update: 0.9)  # training holds
-    assert hacked.alarm is not None and hacked.alarm.best_success == 0.8
+    assert hacked.alarm is not None and hacked.alarm.best == 0.8
     assert hacked.best_step == 400 and asked == [2, 4, 6, 8]  # two checks below the best: stop
+
+
+def proxy_rising(returns, successes=None):
+    """Checks (proxy, success, reference return) with the learned return rising throughout."""
+    successes = successes or [0.0] * len(returns)
+    return [(100.0 * u, successes[u - 1], r) for u, r in enumerate(returns, 1)]
+
+
+def _watch(monitor, checks, start_update=1):
+    """Feed ``monitor`` one evaluated check per update: (proxy, success, reference return).
+    Each update's policy has every parameter equal to its update, so a roll-back names one."""
+    policy = GaussianPolicy(3, 2)
+    checks = iter(checks)
+    current: dict[str, float] = {}
+
+    def evaluate(_policy):
+        return current
+
+    monitor.evaluate, monitor.eval_every = evaluate, 1
+    for update, (proxy, success, ret) in enumerate(checks, start_update):
+        current.update(success_rate=success, mean_return=ret)
+        with torch.no_grad():
+            for parameter in policy.parameters():
+                parameter.fill_(update)
+        if monitor(TrainProgress(update * 100, 10_000, update, 1.0, update, proxy, 0.0, ret, {},
+                                 policy)) is False:
+            break
+    return policy
+
+
+def test_where_success_stays_rare_a_falling_reference_return_raises_the_alarm():
+    """The hopper's online preference run (docs/BENCHMARKS.md): it never stood, so success never
+    armed the guard, while its reference return rose and fell back as the learned return
+    doubled. The reference return is the second witness, and the roll-back goes to its best."""
+    monitor = RewardHackingMonitor(warmup_updates=0, smoothing=0.0, return_scale=500)
+    # The best at update 4; half of what it gained lost at 90 and 70.
+    policy = _watch(monitor, proxy_rising([30, 60, 120, 160, 150, 90, 70, 60]))
+    alarm = monitor.alarm
+    assert alarm is not None and alarm.witness == "reference return"
+    assert (alarm.step, alarm.best_step, alarm.best, alarm.value) == (700, 400, 160, 70)
+    assert "reference return fell to 70.0 from 160.0 (step 400)" in str(alarm)
+    assert monitor.best_step == 400 and monitor.roll_back(policy)
+    assert all(bool((p == 4).all()) for p in policy.parameters())
+    assert monitor.history[-1]["return"] == 70  # the run stopped at the alarm
+
+
+@pytest.mark.parametrize("case, checks", [
+    # The return wobbled but never gained a tenth of the most an episode pays (50 of 500).
+    ("never gained enough", proxy_rising([30, 60, 75, 40, 30, 20, 25, 20])),
+    # It fell back, but so did the learned return: the reward is wrong, not hacked.
+    ("the proxy fell too", [(700 - 100 * abs(u - 4), 0.0, r) for u, r in
+                            enumerate([30, 60, 120, 160, 90, 70, 60, 50], 1)]),
+    # Success armed the first witness: it held, so the return's fall is no alarm.
+    ("success holds", proxy_rising([30, 60, 160, 90, 60, 50], [0.0, 0.2, 0.4, 0.4, 0.4, 0.4])),
+])
+def test_the_reference_return_raises_no_alarm_where_it_should_not(case, checks):
+    monitor = RewardHackingMonitor(warmup_updates=0, smoothing=0.0, return_scale=500)
+    _watch(monitor, checks)
+    assert monitor.alarm is None, (case, monitor.history)
+    # The same checks but with the return's fall of the first case made large: it would ring.
+    if case == "never gained enough":
+        ringing = RewardHackingMonitor(warmup_updates=0, smoothing=0.0, return_scale=200)
+        _watch(ringing, checks)
+        assert ringing.alarm is not None and ringing.alarm.best == 75
+
+
+def test_without_a_return_scale_success_is_the_only_witness():
+    monitor = RewardHackingMonitor(warmup_updates=0, smoothing=0.0)
+    _watch(monitor, proxy_rising([30, 60, 120, 160, 150, 90, 70, 60]))
+    assert monitor.alarm is None
+
+
+def test_the_monitor_goes_on_from_its_checkpointed_state_as_if_never_stopped(tmp_path):
+    """A resumed run's guard keeps both witnesses' bests, strikes and smoothing."""
+    from workbench.rl.checkpoint import load_checkpoint, save_checkpoint
+
+    checks = proxy_rising([30, 60, 120, 160, 150, 90, 70, 50, 40, 40])
+    whole = RewardHackingMonitor(warmup_updates=0, return_scale=500)
+    _watch(whole, checks)
+    first = RewardHackingMonitor(warmup_updates=0, return_scale=500)
+    _watch(first, checks[:8])  # one strike so far (smoothed)
+    assert first.reference.strikes == 1 and first.alarm is None
+    path = save_checkpoint(tmp_path / "c.safetensors", {"guard": first.get_state()})
+    resumed = RewardHackingMonitor(warmup_updates=0, return_scale=500)
+    resumed.set_state(load_checkpoint(path)["guard"])
+    _watch(resumed, checks[8:], start_update=9)
+    assert whole.alarm is not None and resumed.alarm == whole.alarm
+    assert resumed.history == whole.history
+    assert resumed.roll_back(policy := GaussianPolicy(3, 2))
+    assert all(bool((p == whole.best_step // 100).all()) for p in policy.parameters())

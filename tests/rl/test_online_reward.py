@@ -309,3 +309,40 @@ def _capturing(init, store):
         store.append(self)
 
     return wrapped
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_run_that_learns_its_reward_while_it_trains_is_guarded(workspace, monkeypatch,
+                                                                 guarded):
+    """The reward most open to hacking, one fitted on a few labels, is watched too: on true
+    success and, while that stays rare, the reference return of the guard's own episodes."""
+    from workbench.rl import run as run_module
+    from workbench.rl.run import train_run
+    from workbench.rl.run_config import RunConfig
+
+    built = []
+
+    def every_update(eval_env, steps_per_callback):  # checks the run's budget can afford
+        monitor = guard(eval_env, steps_per_callback)
+        monitor.eval_every, monitor.warmup_updates = 1, 0
+        built.append(monitor)
+        return monitor
+
+    guard = run_module._guard_on_evaluations
+    monkeypatch.setattr(run_module, "_guard_on_evaluations", every_update)
+    config = RunConfig(
+        scene="Reach", online_feedback=True, online_teacher="oracle", hacking_guard=guarded,
+        checkpoint_every=0, tensorboard=False, eval_episodes=1,
+        online=OnlineFeedbackConfig(total_labels=4, segment_length=20, feedback_every=1),
+        ppo=PPOConfig(num_envs=2, rollout_steps=64, total_steps=2 * 64 * 3))
+    result = train_run(workspace, config)
+    if not guarded:
+        assert not built
+        return
+    (monitor,) = built
+    assert monitor.return_scale == 60  # Reach: 60 steps, its reference reward at most 1 each
+    log = [json.loads(line) for line in
+           (Path(result["path"]) / "metrics.jsonl").read_text().splitlines()]
+    checked = [row["monitor/eval_return"] for row in log]  # one check an update
+    assert [h["return"] for h in monitor.history] == checked and len(checked) == 3
+    assert all(0.0 <= value <= 60.0 for value in checked)

@@ -1,17 +1,27 @@
-"""Guard against reward hacking: watch the learned (proxy) return against the scene's true
-success while a policy trains, raise an alarm when they part ways, stop, and roll back to the
-best policy by true success.
+"""Guard against reward hacking: watch the learned (proxy) return against the scene's ground
+truth while a policy trains, raise an alarm when they part ways, stop, and roll back to the
+best policy by that truth.
 
-Every scene carries ground truth, so the monitor can use what a real deployment never has: the
-true success rate. Given ``evaluate``, it is the success of the policy's mean action (the one a
-bundle runs) on fixed evaluation episodes every ``eval_every`` updates; without it, of the
-recent training episodes. The exploring policy is a poor witness: on Push its success can fall
-for tens of updates while its mean action improves, so watching it stopped good runs
-(docs/BENCHMARKS.md, "the reward-hacking guard on Push"). The alarm rule: the proxy return has kept
-rising (``proxy_gain`` above its value at the best checkpoint) while true success has fallen
-``drop`` below its best, for ``patience`` checks in a row. Disagreement of a reward ensemble and
-the variance of the learned reward under the current policy are logged beside it when
-available.
+Every scene carries ground truth, so the monitor can use what a real deployment never has. Its
+first witness is true success. Given ``evaluate``, that is the success of the policy's mean
+action (the one a bundle runs) on fixed evaluation episodes every ``eval_every`` updates;
+without it, of the recent training episodes. The exploring policy is a poor witness: on Push its
+success can fall for tens of updates while its mean action improves, so watching it stopped good
+runs (docs/BENCHMARKS.md, "the reward-hacking guard on Push").
+
+Success is a poor witness where it stays rare: a hopper learning to stand from 100 labels rose
+from a reference return of 32 to 158 and, with its labels spent, fell back to 55 while the
+learned return doubled, and never once succeeded, so a guard armed by success never watched. The
+second witness, given ``return_scale`` (the most an episode's reference reward can pay), is the
+scene's reference return on the same episodes; it watches only while success has not armed the
+first, and only once its best lies ``return_arm`` of that scale above the lowest it had been
+before, so that an imperfect early reward does not stop a run that has learned nothing yet.
+
+The alarm rule, the same for both: the proxy return has kept rising (``proxy_gain`` above its
+value at the witness's best checkpoint) while the witness has lost ``drop`` of what it had
+gained (success from 0, the return from its lowest before its best; at least ``min_drop`` of
+success),
+for ``patience`` checks in a row.
 """
 
 from __future__ import annotations
@@ -25,104 +35,170 @@ import numpy as np
 
 from workbench.rl.ppo import TrainProgress
 
+SUCCESS, RETURN = "true success", "reference return"
+
 
 @dataclass
 class HackingAlarm:
     step: int
     best_step: int
-    best_success: float
-    success: float
+    best: float  # the witness at its best checkpoint ...
+    value: float  # ... and when the alarm was raised
     proxy: float
     best_proxy: float
+    witness: str = SUCCESS
 
     def __str__(self) -> str:
+        shown = ((lambda v: f"{v:.0%}") if self.witness == SUCCESS else (lambda v: f"{v:.1f}"))
         return (
             f"reward hacking suspected at step {self.step}: learned return {self.proxy:.1f} "
-            f"(was {self.best_proxy:.1f} at the best checkpoint) while true success fell to "
-            f"{self.success:.0%} from {self.best_success:.0%} (step {self.best_step})"
+            f"(was {self.best_proxy:.1f} at the best checkpoint) while {self.witness} fell to "
+            f"{shown(self.value)} from {shown(self.best)} (step {self.best_step})"
         )
+
+
+@dataclass
+class Witness:
+    """One measure of ground truth, smoothed across checks, and the policy at its best."""
+
+    low: float | None = None  # its lowest smoothed value after the warm-up ...
+    base: float | None = None  # ... before its best
+    best: float | None = None
+    best_step: int = 0
+    best_proxy: float = 0.0
+    best_state: dict[str, Any] | None = None
+    strikes: int = 0
+    smoothed: float | None = None
+
+    def smooth(self, value: float, smoothing: float) -> float:
+        self.smoothed = value if self.smoothed is None else (
+            smoothing * self.smoothed + (1 - smoothing) * value)
+        return self.smoothed
+
+    def improved(self, progress: TrainProgress) -> bool:
+        """Keep the policy if this is the best check yet (True)."""
+        value = self.smoothed
+        if value is None or progress.policy is None:
+            return False
+        self.low = value if self.low is None else min(self.low, value)
+        if self.best is not None and value <= self.best:
+            return False
+        self.best, self.base, self.best_step = value, self.low, progress.step
+        self.best_proxy, self.strikes = progress.learned_return, 0
+        self.best_state = copy.deepcopy(progress.policy.state_dict())
+        return True
+
+    def gained(self) -> float:
+        """How far its best lies above the lowest it had been before."""
+        return 0.0 if self.best is None or self.base is None else self.best - self.base
+
+    def strike(self, lost: float, proxy: float, proxy_gain: float) -> int:
+        """Count a check at which the witness is ``lost`` below its best while the proxy rose."""
+        fell = (self.best is not None and self.smoothed is not None
+                and self.smoothed <= self.best - lost)
+        rose = proxy >= self.best_proxy + proxy_gain * abs(self.best_proxy)
+        self.strikes = self.strikes + 1 if (fell and rose) else 0
+        return self.strikes
+
+    def alarm(self, progress: TrainProgress, name: str) -> HackingAlarm:
+        return HackingAlarm(progress.step, self.best_step, self.best or 0.0, self.smoothed or 0.0,
+                            progress.learned_return, self.best_proxy, name)
 
 
 @dataclass
 class RewardHackingMonitor:
     """A training callback (``train_ppo(..., callbacks=(monitor,))``)."""
 
-    drop: float = 0.5  # relative fall of true success from its best that counts
-    min_drop: float = 0.1  # ... and at least this much in absolute terms
+    drop: float = 0.5  # share of what the witness gained that it must lose to count
+    min_drop: float = 0.1  # ... and for success at least this much in absolute terms
     proxy_gain: float = 0.1  # the proxy must have risen this much (relative) since the best
-    arm_at: float = 0.15  # watch only once true success has reached this
-    smoothing: float = 0.5  # exponential smoothing of the success rate across updates
+    arm_at: float = 0.15  # watch success only once it has reached this
+    # The most an episode's reference reward pays (None: success is the only witness), and the
+    # share of it the return must gain over its first check before it is watched.
+    return_scale: float | None = None
+    return_arm: float = 0.1
+    smoothing: float = 0.5  # exponential smoothing of each witness across checks
     patience: int = 2
     warmup_updates: int = 5
     stop_on_alarm: bool = True
-    # The policy's true success on fixed episodes (None: the training episodes' success).
-    evaluate: Callable[[Any], float] | None = None
+    # The policy's true success and reference return on fixed episodes (evaluate_policy's
+    # dict); None: the training episodes'.
+    evaluate: Callable[[Any], dict[str, float]] | None = None
     eval_every: int = 4  # updates between evaluations
-    best_success: float = -1.0
-    best_step: int = 0
-    best_proxy: float = 0.0
-    best_state: dict[str, Any] | None = None
+    success: Witness = field(default_factory=Witness)
+    reference: Witness = field(default_factory=Witness)
     alarm: HackingAlarm | None = None
     history: list[dict[str, float]] = field(default_factory=list)
-    _strikes: int = 0
-    _smoothed: float | None = None
 
     def __call__(self, progress: TrainProgress) -> bool:
         if self.evaluate is None:
-            rate = progress.success_rate
+            rate, ret = progress.success_rate, progress.reference_return
         elif (progress.update > self.warmup_updates and progress.policy is not None
               and progress.update % self.eval_every == 0):
-            rate = float(self.evaluate(progress.policy))
+            evaluation = self.evaluate(progress.policy)
+            rate, ret = evaluation["success_rate"], evaluation["mean_return"]
             progress.extras["monitor/eval_success"] = rate
+            progress.extras["monitor/eval_return"] = ret
         else:
             return True  # no evaluation at this update
-        self._smoothed = rate if self._smoothed is None else (
-            self.smoothing * self._smoothed + (1 - self.smoothing) * rate)
-        success = self._smoothed
+        success = self.success.smooth(float(rate), self.smoothing)
+        smoothed_return = self.reference.smooth(float(ret), self.smoothing)
         self.history.append({"step": progress.step, "proxy": progress.learned_return,
-                             "success": rate, "smoothed_success": success})
+                             "success": float(rate), "smoothed_success": success,
+                             "return": float(ret), "smoothed_return": smoothed_return})
         progress.extras["monitor/smoothed_success"] = success
+        progress.extras["monitor/smoothed_return"] = smoothed_return
         if progress.update <= self.warmup_updates:
             return True
-        if success > self.best_success and progress.policy is not None:
-            self.best_success = success
-            self.best_step = progress.step
-            self.best_proxy = progress.learned_return
-            self.best_state = copy.deepcopy(progress.policy.state_dict())
-            self._strikes = 0
+        new_best_return = self.reference.improved(progress)
+        if self.success.improved(progress) or self.alarm is not None:
             return True
-        if self.best_success < self.arm_at:
+        if self.best_success >= self.arm_at:
+            lost = max(self.min_drop, self.drop * self.best_success)
+            witness, name = self.success, SUCCESS
+        elif (self.return_scale is not None and not new_best_return
+              and self.reference.gained() >= self.return_arm * self.return_scale):
+            lost = self.drop * self.reference.gained()
+            witness, name = self.reference, RETURN
+        else:
+            return True  # neither witness is armed
+        if witness.strike(lost, progress.learned_return, self.proxy_gain) < self.patience:
             return True
-        margin = max(self.min_drop, self.drop * self.best_success)
-        fell = success <= self.best_success - margin
-        rose = progress.learned_return >= self.best_proxy + self.proxy_gain * abs(self.best_proxy)
-        self._strikes = self._strikes + 1 if (fell and rose) else 0
-        if self._strikes >= self.patience and self.alarm is None:
-            self.alarm = HackingAlarm(progress.step, self.best_step, self.best_success,
-                                      success, progress.learned_return, self.best_proxy)
-            progress.extras["monitor/alarm"] = 1.0
-            return not self.stop_on_alarm
-        return True
+        self.alarm = witness.alarm(progress, name)
+        progress.extras["monitor/alarm"] = 1.0
+        return not self.stop_on_alarm
+
+    @property
+    def best_success(self) -> float:
+        return -1.0 if self.success.best is None else self.success.best
+
+    @property
+    def kept(self) -> Witness:
+        """The witness whose best policy a roll-back restores: the one that raised the alarm,
+        true success where none was raised."""
+        return self.reference if self.alarm is not None and self.alarm.witness == RETURN \
+            else self.success
+
+    @property
+    def best_step(self) -> int:
+        return self.kept.best_step
 
     # A stateful callback: exact checkpoints carry it (see workbench.rl.ppo.restore_callbacks).
     def get_state(self) -> dict[str, Any]:
-        return {"best_success": self.best_success, "best_step": self.best_step,
-                "best_proxy": self.best_proxy, "best_state": self.best_state,
+        return {"success": asdict(self.success), "reference": asdict(self.reference),
                 "alarm": None if self.alarm is None else asdict(self.alarm),
-                "history": self.history, "strikes": self._strikes, "smoothed": self._smoothed}
+                "history": self.history}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        self.best_success, self.best_step = state["best_success"], state["best_step"]
-        self.best_proxy, self.best_state = state["best_proxy"], state["best_state"]
+        self.success, self.reference = Witness(**state["success"]), Witness(**state["reference"])
         self.alarm = None if state["alarm"] is None else HackingAlarm(**state["alarm"])
         self.history = list(state["history"])
-        self._strikes, self._smoothed = state["strikes"], state["smoothed"]
 
     def roll_back(self, policy) -> bool:
-        """Load the best checkpoint by true success into ``policy``; True if there was one."""
-        if self.best_state is None:
+        """Load the kept witness's best checkpoint into ``policy``; True if there was one."""
+        if self.kept.best_state is None:
             return False
-        policy.load_state_dict(self.best_state)
+        policy.load_state_dict(self.kept.best_state)
         return True
 
     def report(self) -> dict[str, Any]:

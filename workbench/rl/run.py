@@ -99,7 +99,8 @@ def train_run(
     # after the log: a film costs the run its rendering, never its logged update
     filming = (Filming(eval_env, run_dir, config.film_every),) if config.film_every else ()
     monitor = None
-    if config.hacking_guard and reward_path:  # callbacks come every update (PPO), log (SAC)
+    if config.hacking_guard and (reward_path or config.online_feedback):
+        # callbacks come every update (PPO), every log_every steps (SAC)
         monitor = _guard_on_evaluations(eval_env, config.sac.log_every if sac else
                                         config.ppo.num_envs * config.ppo.rollout_steps)
 
@@ -331,13 +332,15 @@ GUARD_SEED = 20_000  # its episodes' seeds: apart from the final evaluation's (1
 
 def _guard_on_evaluations(eval_env, steps_per_callback: int) -> RewardHackingMonitor:
     """The guard watching the policy's mean action on fixed episodes, checked every so many
-    training callbacks that those episodes cost at most a tenth of the training steps."""
-    guard_steps = GUARD_EPISODES * eval_env.task.episode_steps  # at most, per check
+    training callbacks that those episodes cost at most a tenth of the training steps; its
+    second witness, the reference return, on the scale of the most an episode of it pays."""
+    task = eval_env.task
+    guard_steps = GUARD_EPISODES * task.episode_steps  # at most, per check
     every = max(1, -(-guard_steps * 10 // steps_per_callback))
+    most = task.episode_steps * sum(max(w, 0.0) for w in task.reference_weights.values())
     return RewardHackingMonitor(
-        evaluate=lambda policy: evaluate_policy(policy, eval_env, GUARD_EPISODES,
-                                                GUARD_SEED)["success_rate"],
-        eval_every=every)
+        evaluate=lambda policy: evaluate_policy(policy, eval_env, GUARD_EPISODES, GUARD_SEED),
+        eval_every=every, return_scale=most)
 
 
 def each_choice(policy: GaussianPolicy, env, episodes: int) -> dict[str, float]:
