@@ -76,7 +76,9 @@ class TrainPanel(QWidget):
         layout.addWidget(self.sweep_toggle)
         layout.addWidget(self.sweep)
         self.history: list[tuple[int, float, float, float | None]] = []
-        self.evaluations: list[tuple[int, float]] = []  # (step, the guard's evaluated success)
+        # The guard's checks: (step, success) and (step, reference return / most an episode pays)
+        self.evaluations: list[tuple[int, float]] = []
+        self.checked_returns: list[tuple[int, float]] = []
         self.labels_used: int | None = None
         self.start.clicked.connect(self._start)
         self.pause.toggled.connect(self._pause)
@@ -210,21 +212,26 @@ class TrainPanel(QWidget):
         # would make the scroll area (its wrapped labels ask height-for-width) scroll always.
         self.plot.setMinimumHeight(180)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-        # (colour, line in the key, name) of each curve; the key names the last three only
-        # while they are drawn (a run with a curriculum, the guard's checks, a past run chosen)
+        # (colour, line in the key, name) of each curve; the key names the last four only
+        # while they are drawn (the guard's checks, a run with a curriculum, a past run chosen)
         self.curves = dict(
             learned=("#2980b9", "solid", "learned return / max"),
             success=("#27ae60", "solid", "true success, training episodes"),
             evaluated=("#1e8449", "marker", "true success, mean action"),
+            checked_return=("#d35400", "marker", "reference return / max, mean action"),
             difficulty=("#8e44ad", "dash", "curriculum difficulty"),
             past=("#7f8c8d", "dot", "selected past run: true success"))
-        learned, success, evaluated, difficulty, past = self.curves.values()
+        learned, success, evaluated, checked_return, difficulty, past = self.curves.values()
         self.learned_curve = self.plot.plot(pen=pg.mkPen(learned[0], width=2))
         self.success_curve = self.plot.plot(pen=pg.mkPen(success[0], width=2))
         # The guard's checks: the mean action (what an export runs) on episodes of its own.
         self.evaluated_curve = self.plot.plot(
             pen=pg.mkPen(evaluated[0], width=2), symbol="o", symbolSize=6,
             symbolBrush=evaluated[0])
+        # Its second witness, the scene's reference return: progress where success stays rare.
+        self.checked_return_curve = self.plot.plot(
+            pen=pg.mkPen(checked_return[0], width=2), symbol="t", symbolSize=7,
+            symbolBrush=checked_return[0])
         self.difficulty_curve = self.plot.plot(
             pen=pg.mkPen(difficulty[0], width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
         self.past_curve = self.plot.plot(
@@ -257,6 +264,7 @@ class TrainPanel(QWidget):
         """Name the curves drawn now (learned return and success always)."""
         drawn = {"learned", "success"} | {
             name for name, curve in (("evaluated", self.evaluated_curve),
+                                     ("checked_return", self.checked_return_curve),
                                      ("difficulty", self.difficulty_curve),
                                      ("past", self.past_curve)) if curve.xData is not None
             and len(curve.xData)}
@@ -296,7 +304,9 @@ class TrainPanel(QWidget):
             return
         self.history.clear()
         self.evaluations.clear()
+        self.checked_returns.clear()
         self.evaluated_curve.setData([], [])
+        self.checked_return_curve.setData([], [])
         self.difficulty_curve.setData([], [])  # a run without a curriculum draws none
         self._show_key()
         self.labels_used = None
@@ -370,6 +380,10 @@ class TrainPanel(QWidget):
         if "monitor/eval_success" in extras:
             self.evaluations.append((data["step"], extras["monitor/eval_success"]))
             self.evaluated_curve.setData(*zip(*self.evaluations, strict=True))
+        if "monitor/eval_return" in extras:
+            self.checked_returns.append((data["step"], extras["monitor/eval_return"]
+                                         / episode_steps))
+            self.checked_return_curve.setData(*zip(*self.checked_returns, strict=True))
         stages = [(h[0], h[3]) for h in self.history if h[3] is not None]
         if stages:
             self.difficulty_curve.setData(*zip(*stages, strict=True))
@@ -382,10 +396,14 @@ class TrainPanel(QWidget):
             self.labels_used = int(extras["feedback/labels"])
         if self.labels_used is not None:
             stage += f" · reward refitted on {self.labels_used} labels"
-        evaluated = (f" (mean action {self.evaluations[-1][1]:.0%})" if self.evaluations
+        evaluated = (f" (mean action {self.evaluations[-1][1]:.0%}" if self.evaluations
                      else "")
+        if evaluated and self.checked_returns:
+            evaluated += f", reference return {self.checked_returns[-1][1]:.0%} of its most"
+        evaluated += ")" if evaluated else ""
         self.status.setText(f"{data['step']} steps · {data['fps']:.0f} steps/s · "
                             f"success {data['success_rate']:.0%}{evaluated}{stage}")
         if extras.get("monitor/alarm"):
-            self._set_alarm("⚠ reward hacking suspected: the learned return rises while true "
-                               "success falls; stopping and rolling back to the best policy")
+            self._set_alarm("⚠ reward hacking suspected: the learned return rises while the "
+                            "scene's true measure falls; stopping and rolling back to the best "
+                            "policy by it")

@@ -100,7 +100,7 @@ def test_plot_keys_sit_under_the_plots_and_name_every_curve(window):
     train = window.panels["Train"]
     layout = train.plot.parentWidget().layout()
     key = layout.itemAt(layout.indexOf(train.plot) + 1).widget()
-    assert isinstance(key, QLabel) and len(train.plot.listDataItems()) == 5
+    assert isinstance(key, QLabel) and len(train.plot.listDataItems()) == 6
 
     def named() -> list[str]:
         return [name for _, _, name in train.curves.values()
@@ -112,6 +112,14 @@ def test_plot_keys_sit_under_the_plots_and_name_every_curve(window):
     train._show_progress({"step": 512, "total_steps": 1024, "fps": 100.0, "learned_return": 1.0,
                           "success_rate": 0.5, "extras": extras})
     assert key.text().count("<span") == 4 and "curriculum difficulty" in named()
+    # The guard's second witness: the reference return of its episodes, on the learned
+    # return's scale (per step of an episode; Push's are 80 steps long).
+    extras = {"monitor/eval_success": 0.0, "monitor/eval_return": 40.0}
+    train._show_progress({"step": 1024, "total_steps": 1024, "fps": 100.0, "learned_return": 2.0,
+                          "success_rate": 0.0, "extras": extras})
+    assert "reference return / max, mean action" in named()
+    assert list(train.checked_return_curve.getData()[1]) == [40.0 / 80]
+    assert "(mean action 0%, reference return 50% of its most)" in train.status.text()
 
 
 def test_train_panel_offers_a_reward_learned_from_rankings_while_training(window):
