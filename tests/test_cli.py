@@ -227,3 +227,22 @@ def test_dataset_export_and_import_from_the_command_line(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["episodes"] == 4
     assert main(["dataset", "export", str(tmp_path / "lerobot"), *src]) == 2  # not empty
     assert "not empty" in capsys.readouterr().err
+
+
+def test_the_training_bar_shows_truth_beside_the_learned_return_and_the_guards_last_check():
+    """Where success stays 0 (a hopper that never stands) the scene's reference return is the
+    truth a person can follow; the guard's check of the mean action stays on the bar until the
+    next one (it checks every so many updates)."""
+    from workbench.cli.progress import TerminalProgress
+
+    def update(step, extras):
+        bars.emit("progress", step=step, total_steps=4096, fps=1000.0, learned_return=812.4,
+                  success_rate=0.0, reference_return=57.25, extras=extras)
+        return bars.bars["training"]
+
+    with TerminalProgress() as bars:
+        bar = update(1024, {})
+        assert bar.postfix == "learned=812.4, reference=57.2, success=0.00"
+        update(2048, {"monitor/eval_success": 0.0, "monitor/eval_return": 161.5})
+        bar = update(3072, {})
+        assert bar.postfix.endswith("checked_success=0.00, checked_reference=161.5")

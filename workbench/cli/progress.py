@@ -11,11 +11,14 @@ from workbench.operations import Progress
 
 
 class TerminalProgress(Progress):
-    """One bar per stage: training steps, fitting epochs, rendering, saved takes."""
+    """One bar per stage: training steps, fitting epochs, rendering, saved takes. A training
+    bar shows the learned return, the scene's reference return and true success of the
+    training episodes, and the hacking guard's last check of the mean action (``checked_``)."""
 
     def __init__(self, label: str = "done") -> None:
         self.label = label  # of a bar for a count of things done (takes, episodes)
         self.bars: dict[str, Any] = {}
+        self.checked: dict[str, str] = {}  # the hacking guard's last check of the mean action
 
     def emit(self, kind: str, **data: Any) -> None:
         if kind == "message":
@@ -25,8 +28,13 @@ class TerminalProgress(Progress):
         if "total_steps" in data:
             bar = self._bar("training", data["total_steps"], "step", data["step"])
             bar.update(data["step"] - bar.n)
-            bar.set_postfix(learned=f"{data['learned_return']:.1f}",
-                            success=f"{data['success_rate']:.2f}")
+            extras = data.get("extras", {})
+            if "monitor/eval_success" in extras:  # it checks every so many updates
+                self.checked = {"checked_success": f"{extras['monitor/eval_success']:.2f}",
+                                "checked_reference": f"{extras['monitor/eval_return']:.1f}"}
+            bar.set_postfix({"learned": f"{data['learned_return']:.1f}",  # in this order
+                             "reference": f"{data.get('reference_return', 0.0):.1f}",
+                             "success": f"{data['success_rate']:.2f}", **self.checked})
         elif "epochs" in data:
             bar = self._bar("fitting", data["epochs"], "epoch")
             bar.update(data["epoch"] - bar.n)
