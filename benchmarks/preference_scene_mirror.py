@@ -141,7 +141,8 @@ def online(args: argparse.Namespace, start: PreferenceConfig) -> None:
                     ws.close()
                 print(json.dumps({"scene": args.scene, "online_labels": labels, "seed": seed,
                                   "variant": name, "success": result["success_rate"],
-                                  "reference_return": round(result["mean_return"], 2)}),
+                                  "reference_return": round(result["mean_return"], 2),
+                                  "hacking_alarm": result.get("hacking_alarm")}),
                       flush=True)
 
 

@@ -114,7 +114,7 @@ class RewardHackingMonitor:
     proxy_gain: float = 0.1  # the proxy must have risen this much (relative) since the best
     arm_at: float = 0.15  # watch success only once it has reached this
     # The most an episode's reference reward pays (None: success is the only witness), and the
-    # share of it the return must gain over its first check before it is watched.
+    # share of it by which the return's best must lie above its lowest before it is watched.
     return_scale: float | None = None
     return_arm: float = 0.1
     smoothing: float = 0.5  # exponential smoothing of each witness across checks
@@ -150,13 +150,13 @@ class RewardHackingMonitor:
         progress.extras["monitor/smoothed_return"] = smoothed_return
         if progress.update <= self.warmup_updates:
             return True
-        new_best_return = self.reference.improved(progress)
+        self.reference.improved(progress)  # a new best of either resets its strikes
         if self.success.improved(progress) or self.alarm is not None:
             return True
         if self.best_success >= self.arm_at:
             lost = max(self.min_drop, self.drop * self.best_success)
             witness, name = self.success, SUCCESS
-        elif (self.return_scale is not None and not new_best_return
+        elif (self.return_scale is not None
               and self.reference.gained() >= self.return_arm * self.return_scale):
             lost = self.drop * self.reference.gained()
             witness, name = self.reference, RETURN
