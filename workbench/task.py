@@ -185,6 +185,11 @@ class Task(ABC):
     def progress(self, physics: Physics) -> float:
         return float(self.evaluate(physics)["progress"])
 
+    @property
+    def most_reference_return(self) -> float:
+        """The most an episode of the reference reward can pay (each term is in [0, 1])."""
+        return self.episode_steps * sum(max(w, 0.0) for w in self.reference_weights.values())
+
     def reference_reward(self, terms: dict[str, float]) -> float:
         return float(sum(self.reference_weights[k] * terms[k] for k in self.reference_weights))
 

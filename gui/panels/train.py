@@ -382,7 +382,7 @@ class TrainPanel(QWidget):
             self.evaluated_curve.setData(*zip(*self.evaluations, strict=True))
         if "monitor/eval_return" in extras:
             self.checked_returns.append((data["step"], extras["monitor/eval_return"]
-                                         / episode_steps))
+                                         / self.session.live.most_reference_return))
             self.checked_return_curve.setData(*zip(*self.checked_returns, strict=True))
         stages = [(h[0], h[3]) for h in self.history if h[3] is not None]
         if stages:
@@ -396,11 +396,10 @@ class TrainPanel(QWidget):
             self.labels_used = int(extras["feedback/labels"])
         if self.labels_used is not None:
             stage += f" · reward refitted on {self.labels_used} labels"
-        evaluated = (f" (mean action {self.evaluations[-1][1]:.0%}" if self.evaluations
-                     else "")
-        if evaluated and self.checked_returns:
-            evaluated += f", reference return {self.checked_returns[-1][1]:.0%} of its most"
-        evaluated += ")" if evaluated else ""
+        checked = [f"mean action {self.evaluations[-1][1]:.0%}"] if self.evaluations else []
+        if self.checked_returns:
+            checked.append(f"reference return {self.checked_returns[-1][1]:.0%} of its most")
+        evaluated = f" ({', '.join(checked)})" if checked else ""
         self.status.setText(f"{data['step']} steps · {data['fps']:.0f} steps/s · "
                             f"success {data['success_rate']:.0%}{evaluated}{stage}")
         if extras.get("monitor/alarm"):

@@ -202,11 +202,14 @@ def test_the_reference_return_raises_no_alarm_where_it_should_not(case, checks):
     monitor = RewardHackingMonitor(warmup_updates=0, smoothing=0.0, return_scale=500)
     _watch(monitor, checks)
     assert monitor.alarm is None, (case, monitor.history)
-    # The same checks but with the return's fall of the first case made large: it would ring.
-    if case == "never gained enough":
-        ringing = RewardHackingMonitor(warmup_updates=0, smoothing=0.0, return_scale=200)
-        _watch(ringing, checks)
-        assert ringing.alarm is not None and ringing.alarm.best == 75
+
+
+def test_a_gain_counts_against_the_most_an_episode_pays():
+    """The first quiet case above, where an episode pays at most 200: its gain of 45 is then
+    more than a tenth of that, and its fall rings."""
+    ringing = RewardHackingMonitor(warmup_updates=0, smoothing=0.0, return_scale=200)
+    _watch(ringing, proxy_rising([30, 60, 75, 40, 30, 20, 25, 20]))
+    assert ringing.alarm is not None and ringing.alarm.best == 75
 
 
 def test_without_a_return_scale_success_is_the_only_witness():

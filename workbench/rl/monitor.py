@@ -31,8 +31,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from workbench.rl.ppo import TrainProgress
 
 SUCCESS, RETURN = "true success", "reference return"
@@ -200,12 +198,3 @@ class RewardHackingMonitor:
             return False
         policy.load_state_dict(self.kept.best_state)
         return True
-
-    def report(self) -> dict[str, Any]:
-        proxies = np.array([h["proxy"] for h in self.history]) if self.history else np.zeros(1)
-        return {
-            "alarm": str(self.alarm) if self.alarm else None,
-            "best_success": self.best_success,
-            "best_step": self.best_step,
-            "proxy_last": float(proxies[-1]),
-        }

@@ -337,10 +337,9 @@ def _guard_on_evaluations(eval_env, steps_per_callback: int) -> RewardHackingMon
     task = eval_env.task
     guard_steps = GUARD_EPISODES * task.episode_steps  # at most, per check
     every = max(1, -(-guard_steps * 10 // steps_per_callback))
-    most = task.episode_steps * sum(max(w, 0.0) for w in task.reference_weights.values())
     return RewardHackingMonitor(
         evaluate=lambda policy: evaluate_policy(policy, eval_env, GUARD_EPISODES, GUARD_SEED),
-        eval_every=every, return_scale=most)
+        eval_every=every, return_scale=task.most_reference_return)
 
 
 def each_choice(policy: GaussianPolicy, env, episodes: int) -> dict[str, float]:

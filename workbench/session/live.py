@@ -40,6 +40,10 @@ class LiveScene:
     def episode_steps(self) -> int:
         return self.env.task.episode_steps
 
+    @property
+    def most_reference_return(self) -> float:
+        return self.env.task.most_reference_return
+
     def load(self, name: str, robot: str | None = None, control_mode: str | None = None) -> None:
         """Make ``name`` the live scene (a fresh env at the current episode seed), with another
         of its robots or control modes where given."""
