@@ -61,6 +61,15 @@ class SuiteLeggedRobot(Robot):
 
     xml: ClassVar[str]
     root: ClassVar[str] = "torso"
+    feature_notes = {
+        "joint_pos": "hinge angles (rad), in the robot's joint order",
+        "joint_vel": "hinge angular velocities (rad/s), in the same order",
+        "height": "the torso's height above the floor (m)",
+        "orientation": "the torso's forward (x) and up (z) axes in the world: x_x, x_y, x_z, "
+                       "z_x, z_y, z_z; upright and facing ahead is 1, 0, 0, 0, 0, 1",
+        "velocity": "the torso's velocity in its own frame: angular about x, y, z (rad/s), "
+                    "then linear along x (forward), y (left), z (up) (m/s)",
+    }
     control_modes = ("joint_torque",)
     default_control_mode = "joint_torque"
     mjcf = Path()  # unused: spec() loads from dm_control
@@ -148,7 +157,10 @@ class SuiteLeggedRobot(Robot):
 
     def observe(self, physics: Physics) -> dict[str, np.ndarray]:
         data = physics.data
-        mujoco.mj_objectVelocity(physics.model, data, mujoco.mjtObj.mjOBJ_BODY, self._torso,
+        # XBODY: the torso's own frame, the one its axes above are read in. (BODY would be
+        # its inertial frame, whose axes the cheetah's and hopper's compiled inertia permute:
+        # their forward speed came out on the third axis and the mirror's signs were wrong.)
+        mujoco.mj_objectVelocity(physics.model, data, mujoco.mjtObj.mjOBJ_XBODY, self._torso,
                                  self._velocity, 1)
         xmat = data.xmat[self._torso]
         return {

@@ -62,6 +62,9 @@ class Robot(ABC):
     # LeRobot's robot type for the real robot this models ("so101_follower"), whose driver
     # names and scales its joints as a dataset of simulated takes can (``--layout joints``).
     lerobot_type: ClassVar[str] = ""
+    # What a feature's numbers mean where its name does not say (frames, units, order): shown
+    # beside the features to whoever writes reward code, a person or a language model.
+    feature_notes: ClassVar[dict[str, str]] = {}
 
     def spec(self) -> mujoco.MjSpec:
         from workbench.sim.compose import load_spec

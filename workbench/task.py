@@ -98,6 +98,9 @@ class Task(ABC):
     # goal-conditioned policy trains on every choice; the sentence picks one at run time).
     goal_colours: ClassVar[dict[str, tuple[str, ...]]] = {}
     goal_choices: ClassVar[tuple[str, ...]] = ()
+    # What a feature's numbers mean where its name does not say (frames, units, order): shown
+    # beside the features to whoever writes reward code, a person or a language model.
+    feature_notes: ClassVar[dict[str, str]] = {}
 
     def __init__(self, difficulty: float = 0.0):
         self.difficulty = check_difficulty(difficulty)

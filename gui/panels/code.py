@@ -1,5 +1,6 @@
 """Reward code: write ``reward(f)`` over the scene's features, check it on the recorded
-episodes (its report, and a plot of each term along a demo and a failed take), train on it.
+episodes (its report, and a plot of each term along a demo and a failed take; along random
+actions where the scene has no takes yet), train on it.
 
 Each check stores the code as a new version of a ``reward_code`` model; the code runs in the
 sandbox only (``workbench.rewards.code.sandbox``). An error names its line; the editor jumps
@@ -135,8 +136,11 @@ class CodePanel(QWidget):
 
     def load_scene(self) -> None:
         self.features.clear()
+        notes = self.session.live.feature_notes()
         for name, size in self.session.live.features().items():
             self.features.addItem(f"{name}  ({size})")
+            if name in notes:  # frames, units and order, where the name does not say
+                self.features.item(self.features.count() - 1).setToolTip(notes[name])
         self.editor.setPlainText(self.session.live.reward_code_template())
         self.checked = None
         self.report.setText("")
@@ -168,7 +172,9 @@ class CodePanel(QWidget):
         for c in candidates:
             trained = c["training"].get("success_rate")
             judged = ("refused: " + c["error"] if c["error"] else f"merit {c['merit']:.2f}"
-                      + (f", PPO success {trained:.0%}" if trained is not None else ""))
+                      + (f", PPO success {trained:.0%}, reference return "
+                         f"{c['training'].get('reference_return', 0.0):.0f}"
+                         if trained is not None else ""))
             lines.append(f"round {c['round'] + 1}: {judged}")
         self.report.setText("\n".join(lines) or "no candidates")
         best = next((c for c in candidates if not c["error"]), None)
@@ -231,6 +237,9 @@ class CodePanel(QWidget):
 
     def show_report(self, report: dict) -> None:
         parts = [f"stored as version {report.get('model_id')}"]
+        if "random actions" in report.get("term_curves", {}):
+            parts.append("checked on random actions: the scene has no takes yet, so nothing "
+                         "is measured before training")
         if "spearman_progress" in report:
             parts.append(f"Spearman with true progress along demos "
                          f"{report['spearman_progress']:.2f}")

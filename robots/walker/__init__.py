@@ -22,6 +22,13 @@ class PlanarWalker(Robot):
     control_modes = ("joint_torque",)
     default_control_mode = "joint_torque"
     description = "planar biped walker, 6 torque-controlled joints"
+    feature_notes = {
+        "orientations": "for the torso, then the right thigh, leg and foot and the left ones: "
+                        "the xx and xz entries of its rotation (cos and sin of its pitch)",
+        "height": "the torso's height above the floor (m)",
+        "velocity": "the root's velocities, up (z), forward (x) and pitch (m/s, rad/s), then "
+                    "the right hip, knee, ankle and the left ones (rad/s)",
+    }
 
     def bind(self, physics: Physics) -> None:
         model = physics.model

@@ -33,6 +33,8 @@ class LocomotionTask(Task):
     stand_height: ClassVar[float]  # height of the measured body that counts as standing
     noun: ClassVar[str] = "robot"
     goal_fraction: ClassVar[float] = 0.4  # share of (speed x duration) to cover for success
+    feature_notes = {"target_speed": "the forward speed asked for (m/s); 0 where the scene "
+                                     "asks the robot to stand"}
 
     def arena_spec(self, robot) -> mujoco.MjSpec:
         spec = super().arena_spec(robot)

@@ -241,10 +241,10 @@ def test_code_panel_follows_a_language_model_search_and_shows_its_candidates(win
     assert code.report.text() == "judging candidates: 2 of 4"
     events.publish(JobUpdate("author", JobEvent("stopped", {"candidates": [
         {"round": 0, "merit": 0.9, "scores": {}, "error": "", "model": "models/a",
-         "training": {"success_rate": 0.5}, "source": EXAMPLE},
+         "training": {"success_rate": 0.5, "reference_return": 41.7}, "source": EXAMPLE},
         {"round": 0, "merit": None, "scores": {}, "error": "line 1: import os: only numpy "
          "and math may be imported", "model": "", "training": {}, "source": "import os"}]})))
     assert not code.stop_asking.isVisibleTo(code)
     assert code.editor.toPlainText() == EXAMPLE and code.train.isEnabled()
-    assert "merit 0.90, PPO success 50%" in code.report.text()
+    assert "merit 0.90, PPO success 50%, reference return 42" in code.report.text()
     assert "refused: line 1: import os" in code.report.text()

@@ -4,6 +4,7 @@ local socket (the one fake: the remote service), the real judging, storing and s
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -131,3 +132,29 @@ def test_answers_are_read_from_their_fenced_block(server):
     assert client.ask([{"role": "user", "content": "hi"}], 2) == ANSWERS[:2]
     assert extract_code(ANSWERS[3]) == EXAMPLE
 
+
+
+def test_on_a_scene_without_takes_the_trained_rank_by_their_reference_return(server, tmp_path,
+                                                                          monkeypatch):
+    """CheetahRun has no demonstrator and here no takes: the candidates are checked on random
+    actions, and the short runs, which seldom succeed there, rank by the scene's own measure."""
+    forward = "def reward(f):\n    return f['velocity'][:, 3]\n"
+    still = "def reward(f):\n    return -abs(f['velocity'][:, 3])\n"
+    monkeypatch.setattr(sys.modules[__name__], "ANSWERS",
+                        [f"```python\n{forward}```", f"```python\n{still}```"])
+    author = AuthorConfig(base_url=server, model="tiny", candidates=2, rounds=1, train_best=2,
+                          train_steps=1024)
+    result = WriteReward(workspace=tmp_path / "ws", scene="CheetahRun",
+                         author=author).perform(Progress())
+    candidates = result["candidates"]
+    assert {c["source"] for c in candidates} == {forward, still}
+    brief = FakeModel.requests[0]["messages"][-1]["content"]  # each feature says its frame
+    assert "- velocity: size 6: the torso's velocity in its own frame" in brief
+    assert all(not c["error"] and c["scores"] == {} for c in candidates)  # none to judge
+    ranks = [(c["training"]["success_rate"], c["training"]["reference_return"])
+             for c in candidates]
+    assert ranks == sorted(ranks, reverse=True)
+    with Workspace.open(tmp_path / "ws") as ws:  # the first of them is the scene's newest
+        newest = ws.models("CheetahRun")[-1]
+    assert result["best"] == newest["path"]
+    assert open(f"{newest['path']}/reward.py").read() == candidates[0]["source"]

@@ -10,10 +10,12 @@ import pytest
 
 from workbench.cli.main import main
 from workbench.data import Workspace
+from workbench.envs import make_env
 from workbench.rewards import families, load_reward_model
 from workbench.rewards.artifact import ArtifactError
-from workbench.rewards.code.model import EXAMPLE, CodeConfig
+from workbench.rewards.code.model import EXAMPLE, CodeConfig, template
 from workbench.rewards.code.sandbox import CodeError
+from workbench.session.reward_models import report_text
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,11 @@ def test_a_reward_written_from_the_feature_names_rises_along_every_demo(push, tm
             ws, "Push", CodeConfig(source_file=str(source)))
         demos = [ws.load_episode(r["id"]) for r in ws.episodes(scene="Push")
                  if r["source"] == "scripted"]
+        stored_row = ws.models("Push")[-1]
     assert report["terms"] == ["push", "reach"] and report["success_vs_failure"] >= 0.5
+    assert report_text(stored_row).startswith(
+        f"reward code #{stored_row['id']} (terms: push, reach), checked on 3 demos and the "
+        "failed takes")
     for demo in demos:
         signal = model.progress_episode(demo)
         assert signal[-1] > signal[0]  # every demo ends nearer its goal than it began
@@ -82,3 +88,57 @@ def test_training_on_reward_code_logs_each_term(push, tmp_path, capsys):
     rows = [json.loads(line) for line in open(f"{run['path']}/metrics.jsonl")]
     assert {"reward/reach", "reward/push"} <= set(rows[-1])
     assert all(row["reward/push"] < 0 for row in rows)  # minus a distance
+
+
+SPEED = '''def reward(f):
+    axes, velocity = f["orientation"], f["velocity"]
+    speed = axes[:, 0] * velocity[:, 3] + axes[:, 3] * velocity[:, 5]
+    return speed, {"speed": speed}
+'''
+
+
+def test_reward_code_needs_no_takes_where_a_scene_has_no_demonstrator(tmp_path, capsys):
+    """The legged robots' scenes have no scripted demonstrator: their code is checked on a
+    short episode of random actions, and a run trains on it."""
+    ws = ["--workspace", str(tmp_path / "ws")]
+    source = tmp_path / "speed.py"
+    source.write_text(SPEED.replace('f["velocity"]', 'f["speed"]'))
+    assert main(["train-reward", "CheetahRun", "--family", "code", "--source-file",
+                 str(source), *ws]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "line 2: KeyError" in err and "\n" not in err  # checked before it is stored
+
+    source.write_text(SPEED)
+    with Workspace.open(tmp_path / "ws", create=True) as workspace:
+        model, report = families.get("code").fit_function()(
+            workspace, "CheetahRun", CodeConfig(source_file=str(source)))
+        assert workspace.episodes(scene="CheetahRun") == []  # nothing recorded to check it
+        stored = workspace.models("CheetahRun")[-1]
+    assert report_text(stored) == (f"reward code #{stored['id']} (terms: speed), checked on "
+                                   "random actions (no takes here yet)")
+    curve = report["term_curves"]["random actions"]
+    assert report["terms"] == ["speed"] and report["held_out"] == 0
+    assert len(curve["speed"]) == 101 and np.ptp(curve["speed"]) > 0  # the cheetah moved
+    assert "spearman_progress" not in report  # nothing to measure it on
+    model.close()
+
+    assert main(["train", "CheetahRun", "--steps", "1024", "--eval-episodes", "1", *ws]) == 0
+    out = capsys.readouterr().out
+    run = json.loads(out[out.rfind("\n{") + 1:])  # the last JSON object printed
+    assert "reward_code-CheetahRun" in run["reward"]
+    rows = [json.loads(line) for line in open(f"{run['path']}/metrics.jsonl")]
+    assert "reward/speed" in rows[-1]
+
+
+def test_a_legged_robots_features_say_what_their_numbers_mean():
+    """Its names say little (``velocity``: in which frame, which entry is forward?), so the
+    template a person starts from lists what each one holds."""
+    env = make_env("CheetahRun")
+    assert set(env.feature_notes) == set(env.features)
+    first = template("CheetahRun", env.features, env.feature_notes)
+    assert "velocity: (6,) the torso's velocity in its own frame" in first
+    assert "target_speed: (1,) the forward speed asked for" in first
+    env.close()
+    walker = make_env("Walk")
+    assert "forward (x)" in walker.feature_notes["velocity"]
+    walker.close()

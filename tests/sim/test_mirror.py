@@ -78,6 +78,27 @@ def test_mirroring_the_simulation_changes_the_observation_as_declared(scene, rob
     env.close()
 
 
+@pytest.mark.parametrize("scene", ["CheetahRun", "HopperStand"])
+def test_a_planar_robot_is_its_own_mirror_image_and_its_velocity_is_in_its_torso_frame(scene):
+    """Moving in its plane, a planar robot's state is its own mirror image; and its torso's
+    velocity, turned by the torso's axes, is its forward speed (before 2026-12-07 the velocity
+    was read in the torso's inertial frame, whose axes these robots' inertia permutes)."""
+    env = make_env(scene)
+    env.reset(seed=3)
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        env.step(rng.uniform(-1, 1, env.action_space.shape))
+    state = env.state_vector()
+    np.testing.assert_allclose(env.mirror().apply(state), state, atol=1e-6)
+    parts = env.robot.observe(env.physics)
+    axes, velocity = parts["orientation"], parts["velocity"]
+    forward = axes[0] * velocity[3] + axes[3] * velocity[5]  # the x row of R @ v (planar)
+    assert abs(env.robot.forward_velocity(env.physics)) > 0.01  # it moves
+    assert forward == pytest.approx(env.robot.forward_velocity(env.physics), abs=1e-9)
+    assert velocity[1] != 0.0 and velocity[0] == velocity[2] == velocity[4] == 0.0  # pitch only
+    env.close()
+
+
 def test_left_and_right_legs_swap_and_axes_decide_the_signs():
     walker, humanoid = make_env("Walk"), make_env("HumanoidWalk")
     _, legs = robot_joints(walker)

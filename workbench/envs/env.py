@@ -195,6 +195,12 @@ class WorkbenchEnv(gym.Env):
         """Names and sizes of the entries of the state vector, in order."""
         return dict(self._features)
 
+    @property
+    def feature_notes(self) -> dict[str, str]:
+        """What the features' numbers mean, where the robot or the scene says (by name)."""
+        notes = {**self.robot.feature_notes, **self.task.feature_notes}
+        return {name: notes[name] for name in self._features if name in notes}
+
     def mirror(self) -> Mirror | None:
         """The state vector's left-right mirror symmetry, where both the robot and the scene
         declare one (:meth:`Robot.mirror`, :meth:`Task.mirror`); None where either does not.

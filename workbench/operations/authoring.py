@@ -44,9 +44,10 @@ class WriteReward(WorkspaceRequest):
 
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         env = make_env(self.scene)
-        features, task = env.features, env.task
+        features, notes, task = env.features, env.feature_notes, env.task
         env.close()
-        brief = describe(self.scene, task.description, features, task.vocabulary, self.goal)
+        brief = describe(self.scene, task.description, features, task.vocabulary, self.goal,
+                         notes)
         ids = {row["id"] for row in ws.episodes(scene=self.scene)}
         labels = queries_from_workspace(ws, scene_ids=ids, cache=SegmentCache(ws))
 
@@ -69,7 +70,8 @@ class WriteReward(WorkspaceRequest):
             rows = [json.loads(line) for line in open(Path(run["path"]) / "metrics.jsonl")]
             terms = {k[len("reward/"):]: float(np.mean([r[k] for r in rows if k in r]))
                      for k in rows[-1] if k.startswith("reward/")}
-            return {"success_rate": run["success_rate"], "terms": terms, "run": run["path"]}
+            return {"success_rate": run["success_rate"], "reference_return": run["mean_return"],
+                    "terms": terms, "run": run["path"]}
 
         def report(stage: str, done: int, total: int) -> bool:
             progress.emit("progress", stage=stage, done=done, total=total)

@@ -60,10 +60,12 @@ def reward_report(
 ) -> dict[str, float]:
     """The numbers the GUI and CLI show for a reward model."""
     successes = [e for e in held_out if e.meta.get("success")]
-    report = {"spearman_progress": progress_spearman(model, held_out), "held_out": len(held_out)}
+    report: dict[str, float] = {"held_out": len(held_out)}
+    if held_out:  # none: reward code on a scene without demos
+        report["spearman_progress"] = progress_spearman(model, held_out)
     if successes and failures:
         report["success_vs_failure"] = success_failure_accuracy(model, successes, failures)
-    if not model.cameras:  # state models: how far from the scene's own reward
+    if not model.cameras and (held_out or failures):  # state models: EPIC to the scene's reward
         try:
             report["epic_to_reference"] = epic_to_reference(
                 lambda states: model.score(states), [*held_out, *failures])

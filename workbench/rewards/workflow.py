@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from workbench.data.episode import one_robot
 from workbench.data.takes import robots_takes
 from workbench.data.workspace import Workspace
@@ -88,18 +90,47 @@ def fit_code_in_workspace(
     robot: str = "",
 ) -> tuple[CodeRewardModel, dict[str, Any]]:
     """Reward code, stored with its source and measured on every recorded demo and failed take
-    of the scene (it learns nothing, so nothing is held out)."""
+    of the scene (it learns nothing, so nothing is held out). Code needs no takes: where the
+    scene has none yet (the legged robots' scenes have no demonstrator), it is checked on a
+    short episode of random actions, and the report measures nothing."""
     config = config or CodeConfig()
-    demos, negatives, _, _ = _split_demos(workspace, scene, 0.0, robot)
-    one_robot(demos + negatives, scene, STATES)
-    features = _declared_features(demos)
+    rows = robots_takes(workspace, scene, robot)
+    demos = [r for r in rows if r["source"] in DEMO_SOURCES and r["success"]]
+    negatives = [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]]
     load = workspace.load_episode
     demo_episodes = [load(r["id"]) for r in demos]
     failed = [load(r["id"]) for r in negatives]
-    model = fit_code(demo_episodes, scene, features, failed, config)
+    if demos or negatives:
+        one_robot(demos + negatives, scene, STATES)
+        features = _declared_features(demos + negatives)
+        samples = {kind: episodes[0]["state"] for kind, episodes in
+                   (("demo", demo_episodes), ("failure", failed)) if episodes}
+    else:
+        features, states = _random_actions(scene, robot)
+        samples = {"random actions": states}
+    model = fit_code(samples, scene, features, config)
     report = {"train_demos": 0, "train_negatives": 0, **model.metrics,
               **reward_report(model, demo_episodes, failed)}
     return model, store_model(workspace, model, scene, report)
+
+
+def _random_actions(scene: str, robot: str, steps: int = 100
+                    ) -> tuple[dict[str, int], np.ndarray]:
+    """The scene's feature layout and the states of ``steps`` random actions from seed 0's
+    start (an episode that ends sooner stops there)."""
+    env = make_env(scene, robot=robot or None)
+    try:
+        env.reset(seed=0)
+        env.action_space.seed(0)
+        states = [env.state_vector()]
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            states.append(env.state_vector())
+            if terminated or truncated:
+                break
+        return dict(env.features), np.stack(states)
+    finally:
+        env.close()
 
 
 def _fit_from_demos(workspace, scene, fit, config, held_out_fraction, on_epoch, robot=""):

@@ -63,9 +63,13 @@ class LiveScene:
         """The scene's observation features by name and size (what reward code reads)."""
         return self.env.features
 
+    def feature_notes(self) -> dict[str, str]:
+        """What the features' numbers mean, where the robot or the scene says."""
+        return self.env.feature_notes
+
     def reward_code_template(self) -> str:
         """A first reward code for the scene, from its feature names."""
-        return template(self.context.scene, self.env.features)
+        return template(self.context.scene, self.env.features, self.env.feature_notes)
 
     def controls_help(self) -> str:
         """The keyboard's controls in the live scene."""

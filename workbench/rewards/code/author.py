@@ -72,11 +72,14 @@ class AuthorConfig:
 
 
 def describe(scene: str, description: str, features: dict[str, int], vocabulary: Any,
-             goal: str) -> str:
-    """The scene as the model reads it (Text2Reward's compact abstraction)."""
+             goal: str, notes: dict[str, str] | None = None) -> str:
+    """The scene as the model reads it (Text2Reward's compact abstraction), each feature with
+    what its numbers mean where ``notes`` says."""
     objects = ", ".join(vocabulary.objects) or "none named"
     places = ", ".join(vocabulary.places) or "none named"
-    listed = "\n".join(f"- {name}: size {size}" for name, size in features.items())
+    notes = notes or {}
+    listed = "\n".join(f"- {name}: size {size}" + (f": {notes[name]}" if name in notes else "")
+                       for name, size in features.items())
     return (f"Scene {scene}: {description}.\nObjects: {objects}; places: {places}; colours "
             f"it can show: {', '.join(vocabulary.colours) or 'none'}.\nThe state's features "
             f"(vectors ending in _to_<x> point from the first thing to <x>; _pos are "
@@ -162,7 +165,9 @@ def reflection(trained: list[Candidate], refused: list[Candidate]) -> str:
     for c in trained:
         terms = ", ".join(f"{k} {v:.3g}" for k, v in c.training.get("terms", {}).items())
         lines.append(f"A reward scored {c.merit:.2f} against the demos and recorded takes; PPO "
-                     f"on it reached true success {c.training.get('success_rate', 0):.0%}; "
+                     f"on it reached true success {c.training.get('success_rate', 0):.0%} "
+                     f"and a reference return of {c.training.get('reference_return', 0):.3g} "
+                     "an episode (the scene's own measure); "
                      f"its terms averaged over training: {terms or 'none'}. Its code:\n"
                      f"```python\n{c.source}```")
     for c in refused[:2]:
@@ -204,5 +209,7 @@ def search(brief: str, config: AuthorConfig, judge: Callable[[str, int], Candida
         messages = [*messages, {"role": "assistant", "content": answers[0]},
                     {"role": "user", "content": reflection(
                         trained or usable[:1], [c for c in batch if c.error])}]
-    # Trained ones first, by the true success of their short run; then by merit.
-    return sorted(kept, key=lambda c: (-c.training.get("success_rate", -1), -c.merit))
+    # Trained ones first, by the true success of their short run, then its reference return
+    # (short runs on the legged robots' scenes rarely succeed); then by merit.
+    return sorted(kept, key=lambda c: (-c.training.get("success_rate", -1),
+                                       -c.training.get("reference_return", -np.inf), -c.merit))

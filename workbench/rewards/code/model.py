@@ -33,10 +33,13 @@ def reward(f):
 '''
 
 
-def template(scene: str, features: dict[str, int]) -> str:
+def template(scene: str, features: dict[str, int], notes: dict[str, str] | None = None) -> str:
     """A first reward for ``scene`` from its feature names: minus the first distance-like
-    feature (a ``*_to_*`` vector), its documentation listing every feature."""
-    listed = "\n".join(f"        {name}: ({size},)" for name, size in features.items())
+    feature (a ``*_to_*`` vector), its documentation listing every feature (and what its
+    numbers mean, where ``notes`` says)."""
+    notes = notes or {}
+    listed = "\n".join(f"        {name}: ({size},)" + (f" {notes[name]}" if name in notes else "")
+                       for name, size in features.items())
     target = next((name for name in features if "_to_" in name), next(iter(features)))
     return f'''import numpy as np
 
@@ -180,17 +183,17 @@ class CodeRewardModel:
         return model
 
 
-def fit_code(episodes: list[Any], scene: str, features: dict[str, int], negatives: list[Any],
-             config: CodeConfig, on_epoch: Any = None) -> CodeRewardModel:
-    """Nothing is learned: the code is checked and run once on the demos so that an error shows
-    now, naming its line, not in the middle of a training run."""
+def fit_code(samples: dict[str, np.ndarray], scene: str, features: dict[str, int],
+             config: CodeConfig) -> CodeRewardModel:
+    """Nothing is learned: the code is checked and run once on each of ``samples`` (the states
+    of one episode of each kind: a demo, a failure) so that an error shows now, naming its
+    line, not in the middle of a training run; each term's curve along them is for the editor."""
     model = CodeRewardModel(config.read_source(), features, scene, config)
     curves: dict[str, dict[str, list[float]]] = {}
-    for kind, sample in (("demo", episodes[:1]), ("failure", negatives[:1])):
-        for episode in sample:  # each term along one episode of each kind, for the editor
-            rewards, terms = model.score_terms(episode["state"])
-            curves[kind] = {"reward": rewards.tolist(),
-                            **{name: values.tolist() for name, values in terms.items()}}
+    for kind, states in samples.items():
+        rewards, terms = model.score_terms(states)
+        curves[kind] = {"reward": rewards.tolist(),
+                        **{name: values.tolist() for name, values in terms.items()}}
     model.metrics = {"terms": sorted(next(iter(curves.values()), {"reward": []}).keys()
                                      - {"reward"}), "term_curves": curves}
     return model
