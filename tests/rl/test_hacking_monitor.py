@@ -218,6 +218,69 @@ def test_without_a_return_scale_success_is_the_only_witness():
     assert monitor.alarm is None
 
 
+# A walker taught its forward speed (benchmarks/hacking_guard.py --rewards speed, seed 11): its
+# mean action's success on the guard's 10 episodes at each check, the proxy rising throughout.
+# One lucky check (4 of 10) makes the best; the policies around it succeed about 1 time in 20.
+WALKER = proxy_rising([50.0] * 10, [0.0, 0.0, 0.0, 0.0, 0.1, 0.4, 0.1, 0.0, 0.1, 0.0])
+
+
+def measured_again(success_of_update):
+    """A ``confirm`` that measures each update's policy (its parameters say which) on fresh
+    episodes; the updates it was asked about, in order."""
+    asked = []
+
+    def confirm(policy):
+        update = int(next(policy.parameters()).flatten()[0].item())
+        asked.append(update)
+        return {"success_rate": success_of_update(update), "mean_return": 0.0}
+
+    return confirm, asked
+
+
+def test_a_fall_from_a_lucky_best_is_measured_again_before_it_rings():
+    unconfirmed = RewardHackingMonitor(warmup_updates=0)
+    _watch(unconfirmed, WALKER)
+    assert unconfirmed.alarm is not None and unconfirmed.alarm.best_step == 600  # the lucky one
+
+    confirm, asked = measured_again(lambda update: 0.05)
+    monitor = RewardHackingMonitor(warmup_updates=0, confirm=confirm)
+    _watch(monitor, WALKER)
+    assert monitor.alarm is None, monitor.history
+    assert asked[:2] == [6, unconfirmed.alarm.step // 100]  # the best policy, then the current
+    # The best is now what its policy measured: below the 15% that arms the witness, which
+    # waits for success to rise again.
+    assert monitor.success.best == 0.05 and monitor.success.strikes == 0
+    assert monitor.best_success < monitor.arm_at
+
+
+def test_a_fall_that_holds_on_fresh_episodes_rings_and_says_so(tmp_path):
+    from workbench.rl.checkpoint import load_checkpoint, save_checkpoint
+
+    confirm, asked = measured_again(lambda update: 0.4 if update <= 6 else 0.0)
+    monitor = RewardHackingMonitor(warmup_updates=0, confirm=confirm)
+    _watch(monitor, WALKER)
+    alarm = monitor.alarm
+    assert alarm is not None and alarm.best_step == 600 and alarm.confirmed == (0.4, 0.0)
+    assert str(alarm).endswith("(step 600); on fresh episodes 0% against the best policy's 40%")
+    assert len(asked) == 2  # asked only when the rule rang
+    path = save_checkpoint(tmp_path / "c.safetensors", {"guard": monitor.get_state()})
+    resumed = RewardHackingMonitor()
+    resumed.set_state(load_checkpoint(path)["guard"])
+    assert resumed.alarm == alarm  # a resumed run's report names the same confirmed alarm
+
+
+def test_the_reference_return_is_measured_again_too():
+    def confirm(policy):
+        update = int(next(policy.parameters()).flatten()[0].item())
+        return {"success_rate": 0.0, "mean_return": {4: 150.0}.get(update, 65.0)}
+
+    monitor = RewardHackingMonitor(warmup_updates=0, smoothing=0.0, return_scale=500,
+                                   confirm=confirm)
+    _watch(monitor, proxy_rising([30, 60, 120, 160, 150, 90, 70, 60]))
+    assert monitor.alarm is not None and monitor.alarm.confirmed == (150.0, 65.0)
+    assert "on fresh episodes 65.0 against the best policy's 150.0" in str(monitor.alarm)
+
+
 def test_the_monitor_goes_on_from_its_checkpointed_state_as_if_never_stopped(tmp_path):
     """A resumed run's guard keeps both witnesses' bests, strikes and smoothing."""
     from workbench.rl.checkpoint import load_checkpoint, save_checkpoint

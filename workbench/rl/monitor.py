@@ -20,8 +20,12 @@ before, so that an imperfect early reward does not stop a run that has learned n
 The alarm rule, the same for both: the proxy return has kept rising (``proxy_gain`` above its
 value at the witness's best checkpoint) while the witness has lost ``drop`` of what it had
 gained (success from 0, the return from its lowest before its best; at least ``min_drop`` of
-success),
-for ``patience`` checks in a row.
+success), for ``patience`` checks in a row. Given ``confirm``, such a suspicion rings only once
+the fall holds on fresh episodes, measured for the best checkpoint's policy and the current
+one alike: the best is the highest of many noisy checks, so it overstates its policy (the
+winner's curse), and a walker taught its forward speed was stopped by a best of 4 successes in
+10 episodes whose policy succeeded in 1 of 40 (docs/BENCHMARKS.md). Where the fall does not hold,
+the witness's best becomes what its policy measured and its strikes start again.
 """
 
 from __future__ import annotations
@@ -45,13 +49,18 @@ class HackingAlarm:
     proxy: float
     best_proxy: float
     witness: str = SUCCESS
+    # The witness measured again on fresh episodes, for the best policy and the current one
+    # (None: unconfirmed).
+    confirmed: tuple[float, float] | None = None
 
     def __str__(self) -> str:
         shown = ((lambda v: f"{v:.0%}") if self.witness == SUCCESS else (lambda v: f"{v:.1f}"))
+        again = ("" if self.confirmed is None else f"; on fresh episodes "
+                 f"{shown(self.confirmed[1])} against the best policy's {shown(self.confirmed[0])}")
         return (
             f"reward hacking suspected at step {self.step}: learned return {self.proxy:.1f} "
             f"(was {self.best_proxy:.1f} at the best checkpoint) while {self.witness} fell to "
-            f"{shown(self.value)} from {shown(self.best)} (step {self.best_step})"
+            f"{shown(self.value)} from {shown(self.best)} (step {self.best_step}){again}"
         )
 
 
@@ -86,10 +95,6 @@ class Witness:
         self.best_state = copy.deepcopy(progress.policy.state_dict())
         return True
 
-    def gained(self) -> float:
-        """How far its best lies above the lowest it had been before."""
-        return 0.0 if self.best is None or self.base is None else self.best - self.base
-
     def strike(self, lost: float, proxy: float, proxy_gain: float) -> int:
         """Count a check at which the witness is ``lost`` below its best while the proxy rose."""
         fell = (self.best is not None and self.smoothed is not None
@@ -98,9 +103,10 @@ class Witness:
         self.strikes = self.strikes + 1 if (fell and rose) else 0
         return self.strikes
 
-    def alarm(self, progress: TrainProgress, name: str) -> HackingAlarm:
+    def alarm(self, progress: TrainProgress, name: str,
+              confirmed: tuple[float, float] | None = None) -> HackingAlarm:
         return HackingAlarm(progress.step, self.best_step, self.best or 0.0, self.smoothed or 0.0,
-                            progress.learned_return, self.best_proxy, name)
+                            progress.learned_return, self.best_proxy, name, confirmed)
 
 
 @dataclass
@@ -123,6 +129,9 @@ class RewardHackingMonitor:
     # dict); None: the training episodes'.
     evaluate: Callable[[Any], dict[str, float]] | None = None
     eval_every: int = 4  # updates between evaluations
+    # The same measures on fresh episodes, asked of the best policy and the current one before
+    # an alarm rings (None: it rings unconfirmed).
+    confirm: Callable[[Any], dict[str, float]] | None = None
     success: Witness = field(default_factory=Witness)
     reference: Witness = field(default_factory=Witness)
     alarm: HackingAlarm | None = None
@@ -151,20 +160,54 @@ class RewardHackingMonitor:
         self.reference.improved(progress)  # a new best of either resets its strikes
         if self.success.improved(progress) or self.alarm is not None:
             return True
-        if self.best_success >= self.arm_at:
-            lost = max(self.min_drop, self.drop * self.best_success)
+        if self._armed(self.success, SUCCESS):
             witness, name = self.success, SUCCESS
-        elif (self.return_scale is not None
-              and self.reference.gained() >= self.return_arm * self.return_scale):
-            lost = self.drop * self.reference.gained()
+        elif self._armed(self.reference, RETURN):
             witness, name = self.reference, RETURN
         else:
             return True  # neither witness is armed
+        lost = self._lost(witness, name, witness.best or 0.0)
         if witness.strike(lost, progress.learned_return, self.proxy_gain) < self.patience:
             return True
-        self.alarm = witness.alarm(progress, name)
+        confirmed = None
+        if self.confirm is not None:
+            confirmed = self._measure_again(witness, name, progress)
+            if confirmed is None:
+                return True
+        self.alarm = witness.alarm(progress, name, confirmed)
         progress.extras["monitor/alarm"] = 1.0
         return not self.stop_on_alarm
+
+    def _armed(self, witness: Witness, name: str, best: float | None = None) -> bool:
+        """Whether ``witness`` is watched (with ``best`` in place of its own best, if given)."""
+        best = witness.best if best is None else best
+        if name == SUCCESS:
+            return best is not None and best >= self.arm_at
+        base = witness.base
+        return (self.return_scale is not None and best is not None and base is not None
+                and best - base >= self.return_arm * self.return_scale)
+
+    def _lost(self, witness: Witness, name: str, best: float) -> float:
+        """How far below ``best`` the witness must fall to count."""
+        if name == SUCCESS:
+            return max(self.min_drop, self.drop * best)
+        return self.drop * (best - (witness.base or 0.0))
+
+    def _measure_again(self, witness: Witness, name: str, progress: TrainProgress
+                       ) -> tuple[float, float] | None:
+        """The witness for the best policy and the current one on fresh episodes, where the
+        fall holds there; else None, the witness's best becoming what its policy measured."""
+        assert self.confirm is not None and witness.best_state is not None
+        key = "success_rate" if name == SUCCESS else "mean_return"
+        best_policy = copy.deepcopy(progress.policy)
+        best_policy.load_state_dict(witness.best_state)
+        then = float(self.confirm(best_policy)[key])
+        now = float(self.confirm(progress.policy)[key])
+        progress.extras.update({"monitor/confirm_best": then, "monitor/confirm_now": now})
+        if self._armed(witness, name, then) and now <= then - self._lost(witness, name, then):
+            return then, now
+        witness.best, witness.strikes = then, 0
+        return None
 
     @property
     def best_success(self) -> float:
@@ -189,7 +232,9 @@ class RewardHackingMonitor:
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.success, self.reference = Witness(**state["success"]), Witness(**state["reference"])
-        self.alarm = None if state["alarm"] is None else HackingAlarm(**state["alarm"])
+        alarm = state["alarm"]
+        self.alarm = None if alarm is None else HackingAlarm(**{
+            **alarm, "confirmed": tuple(alarm["confirmed"]) if alarm.get("confirmed") else None})
         self.history = list(state["history"])
 
     def roll_back(self, policy) -> bool:

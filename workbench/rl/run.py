@@ -328,17 +328,21 @@ def learn_sac(envs: gym.vector.VectorEnv | GoalEnv, config: SACConfig,
 
 GUARD_EPISODES = 10  # evaluation episodes per check of the reward-hacking guard
 GUARD_SEED = 20_000  # its episodes' seeds: apart from the final evaluation's (10,000 on)
+CONFIRM_EPISODES = 20  # fresh episodes (seeds 30,000 on) that confirm a suspicion
+CONFIRM_SEED = 30_000
 
 
 def _guard_on_evaluations(eval_env, steps_per_callback: int) -> RewardHackingMonitor:
     """The guard watching the policy's mean action on fixed episodes, checked every so many
     training callbacks that those episodes cost at most a tenth of the training steps; its
-    second witness, the reference return, on the scale of the most an episode of it pays."""
+    second witness, the reference return, on the scale of the most an episode of it pays; a
+    suspicion confirmed on other episodes before it rings."""
     task = eval_env.task
     guard_steps = GUARD_EPISODES * task.episode_steps  # at most, per check
     every = max(1, -(-guard_steps * 10 // steps_per_callback))
     return RewardHackingMonitor(
         evaluate=lambda policy: evaluate_policy(policy, eval_env, GUARD_EPISODES, GUARD_SEED),
+        confirm=lambda policy: evaluate_policy(policy, eval_env, CONFIRM_EPISODES, CONFIRM_SEED),
         eval_every=every, return_scale=task.most_reference_return)
 
 
