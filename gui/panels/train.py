@@ -403,6 +403,6 @@ class TrainPanel(QWidget):
         self.status.setText(f"{data['step']} steps · {data['fps']:.0f} steps/s · "
                             f"success {data['success_rate']:.0%}{evaluated}{stage}")
         if extras.get("monitor/alarm"):
-            self._set_alarm("⚠ reward hacking suspected: the learned return rises while the "
-                            "scene's true measure falls; stopping and rolling back to the best "
-                            "policy by it")
+            self._set_alarm("⚠ reward hacking suspected: the learned return holds while the "
+                            "scene's true measure falls, on fresh episodes too; stopping and "
+                            "rolling back to the best policy by it")

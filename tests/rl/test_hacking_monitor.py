@@ -189,6 +189,24 @@ def test_where_success_stays_rare_a_falling_reference_return_raises_the_alarm():
     assert monitor.history[-1]["return"] == 70  # the run stopped at the alarm
 
 
+def test_a_truth_that_halves_under_a_learned_return_holding_its_height_rings():
+    """HopperStand seed 14 (docs/BENCHMARKS.md): the reference return rose with the learned
+    return to a best, then halved while the learned return stayed where it was. Until
+    2026-12-07 the learned return had to rise a further 10% and nothing rang."""
+    returns = [35, 51, 67, 87, 72, 70, 84, 110, 91, 86, 92, 96, 87, 100, 99, 62, 41, 47, 41]
+    proxies = [223, 269, 296, 426, 430, 315, 215, 346, 264, 235, 204, 311, 715, 842, 997, 964,
+               1000, 952, 1075]
+    checks = [(p, 0.0, r) for p, r in zip(proxies, returns, strict=True)]
+    monitor = RewardHackingMonitor(warmup_updates=0, return_scale=500)
+    _watch(monitor, checks)
+    alarm = monitor.alarm
+    assert alarm is not None and alarm.witness == "reference return"
+    assert alarm.best_step == 1500 and alarm.step == 1800  # the best, then two checks below it
+    rising = RewardHackingMonitor(warmup_updates=0, return_scale=500, proxy_hold=-0.1)
+    _watch(rising, checks)  # the rule as it was: the proxy 10% above its value at the best
+    assert rising.alarm is None
+
+
 @pytest.mark.parametrize("case, checks", [
     # The return wobbled but never gained a tenth of the most an episode pays (50 of 500).
     ("never gained enough", proxy_rising([30, 60, 75, 40, 30, 20, 25, 20])),

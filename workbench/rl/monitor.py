@@ -17,10 +17,14 @@ scene's reference return on the same episodes; it watches only while success has
 first, and only once its best lies ``return_arm`` of that scale above the lowest it had been
 before, so that an imperfect early reward does not stop a run that has learned nothing yet.
 
-The alarm rule, the same for both: the proxy return has kept rising (``proxy_gain`` above its
-value at the witness's best checkpoint) while the witness has lost ``drop`` of what it had
-gained (success from 0, the return from its lowest before its best; at least ``min_drop`` of
-success), for ``patience`` checks in a row. Given ``confirm``, such a suspicion rings only once
+The alarm rule, the same for both: the proxy return has held its level (at most ``proxy_hold``
+below its value at the witness's best checkpoint) while the witness has lost ``drop`` of what it
+had gained (success from 0, the return from its lowest before its best; at least ``min_drop`` of
+success), for ``patience`` checks in a row. Until 2026-12-07 the proxy had to rise a further
+10% above its value at the best: a hopper whose reference return rose with its learned return
+to a best, then halved while the learned return stayed at its height, rang nothing (a proxy
+that falls with the truth still rings nothing: the policy got worse, the reward did not lie).
+Given ``confirm``, such a suspicion rings only once
 the fall holds on fresh episodes, measured for the best checkpoint's policy and the current
 one alike: the best is the highest of many noisy checks, so it overstates its policy (the
 winner's curse), and a walker taught its forward speed was stopped by a best of 4 successes in
@@ -95,12 +99,12 @@ class Witness:
         self.best_state = copy.deepcopy(progress.policy.state_dict())
         return True
 
-    def strike(self, lost: float, proxy: float, proxy_gain: float) -> int:
-        """Count a check at which the witness is ``lost`` below its best while the proxy rose."""
+    def strike(self, lost: float, proxy: float, proxy_hold: float) -> int:
+        """Count a check at which the witness is ``lost`` below its best while the proxy held."""
         fell = (self.best is not None and self.smoothed is not None
                 and self.smoothed <= self.best - lost)
-        rose = proxy >= self.best_proxy + proxy_gain * abs(self.best_proxy)
-        self.strikes = self.strikes + 1 if (fell and rose) else 0
+        held = proxy >= self.best_proxy - proxy_hold * abs(self.best_proxy)
+        self.strikes = self.strikes + 1 if (fell and held) else 0
         return self.strikes
 
     def alarm(self, progress: TrainProgress, name: str,
@@ -115,7 +119,7 @@ class RewardHackingMonitor:
 
     drop: float = 0.5  # share of what the witness gained that it must lose to count
     min_drop: float = 0.1  # ... and for success at least this much in absolute terms
-    proxy_gain: float = 0.1  # the proxy must have risen this much (relative) since the best
+    proxy_hold: float = 0.1  # the proxy may lie this much (relative) below its value at the best
     arm_at: float = 0.15  # watch success only once it has reached this
     # The most an episode's reference reward pays (None: success is the only witness), and the
     # share of it by which the return's best must lie above its lowest before it is watched.
@@ -166,37 +170,39 @@ class RewardHackingMonitor:
             witness, name = self.reference, RETURN
         else:
             return True  # neither witness is armed
-        lost = self._lost(witness, name, witness.best or 0.0)
-        if witness.strike(lost, progress.learned_return, self.proxy_gain) < self.patience:
+        lost = self._lost(witness, name)
+        if witness.strike(lost, progress.learned_return, self.proxy_hold) < self.patience:
             return True
         confirmed = None
         if self.confirm is not None:
-            confirmed = self._measure_again(witness, name, progress)
+            confirmed = self._measure_again(witness, name, lost, progress)
             if confirmed is None:
                 return True
         self.alarm = witness.alarm(progress, name, confirmed)
         progress.extras["monitor/alarm"] = 1.0
         return not self.stop_on_alarm
 
-    def _armed(self, witness: Witness, name: str, best: float | None = None) -> bool:
-        """Whether ``witness`` is watched (with ``best`` in place of its own best, if given)."""
-        best = witness.best if best is None else best
+    def _armed(self, witness: Witness, name: str) -> bool:
+        """Whether ``witness`` is watched."""
+        best = witness.best
         if name == SUCCESS:
             return best is not None and best >= self.arm_at
         base = witness.base
         return (self.return_scale is not None and best is not None and base is not None
                 and best - base >= self.return_arm * self.return_scale)
 
-    def _lost(self, witness: Witness, name: str, best: float) -> float:
-        """How far below ``best`` the witness must fall to count."""
+    def _lost(self, witness: Witness, name: str) -> float:
+        """How far below its best the witness must fall to count."""
+        best = witness.best or 0.0
         if name == SUCCESS:
             return max(self.min_drop, self.drop * best)
         return self.drop * (best - (witness.base or 0.0))
 
-    def _measure_again(self, witness: Witness, name: str, progress: TrainProgress
+    def _measure_again(self, witness: Witness, name: str, lost: float, progress: TrainProgress
                        ) -> tuple[float, float] | None:
         """The witness for the best policy and the current one on fresh episodes, where the
-        fall holds there; else None, the witness's best becoming what its policy measured."""
+        current one lies ``lost`` below the best there too; else None, the witness's best
+        becoming what its policy measured."""
         assert self.confirm is not None and witness.best_state is not None
         key = "success_rate" if name == SUCCESS else "mean_return"
         best_policy = copy.deepcopy(progress.policy)
@@ -204,7 +210,7 @@ class RewardHackingMonitor:
         then = float(self.confirm(best_policy)[key])
         now = float(self.confirm(progress.policy)[key])
         progress.extras.update({"monitor/confirm_best": then, "monitor/confirm_now": now})
-        if self._armed(witness, name, then) and now <= then - self._lost(witness, name, then):
+        if now <= then - lost:
             return then, now
         witness.best, witness.strikes = then, 0
         return None

@@ -60,9 +60,9 @@ class RunConfig:
         "help": "CPU threads for the small networks", "min": 1, "max": 1024})
     hacking_guard: bool = field(
         default=True,
-        metadata={"help": "stop when learned return rises while true success falls (or, "
-                  "while success stays rare, the reference return), and roll back to the best "
-                  "policy by that measure"},
+        metadata={"help": "stop when learned return holds or rises while true success falls "
+                  "(or, while success stays rare, the reference return) and the fall holds on "
+                  "fresh episodes, and roll back to the best policy by that measure"},
     )
     checkpoint_every: int = field(
         default=5, metadata={"help": "updates between exact checkpoints (0: none; a sweep's "

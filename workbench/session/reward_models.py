@@ -162,9 +162,10 @@ def report_text(model: dict[str, Any]) -> str:
             parts.append(f"told a mirror symmetry ({metrics['mirror']})")
     elif model["family"] == "reward_code":  # learns nothing: what it was checked on
         terms = ", ".join(metrics.get("terms", [])) or "none named"
-        checked = ("random actions (no takes here yet)"
-                   if "random actions" in metrics.get("term_curves", {})
-                   else f"{metrics.get('held_out', 0)} demos and the failed takes")
+        curves = metrics.get("term_curves", {})
+        checked = ("random actions (no takes here yet)" if "random actions" in curves else
+                   f"{metrics.get('held_out', 0)} demos"
+                   + (" and the failed takes" if "failure" in curves else ""))
         parts = [f"reward code #{model['id']} (terms: {terms}), checked on {checked}"]
     else:
         kind = model["family"].replace("_", " ")
