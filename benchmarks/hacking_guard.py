@@ -23,6 +23,7 @@ wall-clock.
 Run: python benchmarks/hacking_guard.py [--seeds 10 11 12 13 14] [--steps 80000]
      python benchmarks/hacking_guard.py --rewards online --steps 1000000 --guards off evaluations
      python benchmarks/hacking_guard.py --rewards speed --steps 500000 --guards off evaluations
+     python benchmarks/hacking_guard.py --replay WORKSPACE ...  # each kept run's checks, both rules
      (two processes on two cores: split the seeds between them)
 """
 
@@ -101,6 +102,47 @@ def train(workspace: Workspace, reward: str, model_path: str, guard: str, seed: 
             "seconds": round(time.perf_counter() - start, 1)}
 
 
+def replay(workspaces: list[str]) -> None:
+    """Feed every guarded run's logged checks (kept with ``--workspace``) to the guard's rule as
+    it is (the learned return holds within 10%) and as it was until 2026-12-07 (10% above its
+    value at the best), unconfirmed: which checks each rule would have suspected."""
+    from pathlib import Path
+
+    from workbench.envs.env import make_env
+    from workbench.rl.policy import GaussianPolicy
+    from workbench.rl.ppo import TrainProgress
+
+    for folder in workspaces:
+        for metrics in sorted(Path(folder).glob("runs/*/metrics.jsonl")):
+            config = json.loads((metrics.parent / "config.json").read_text())
+            if not config["hacking_guard"]:
+                continue
+            env = make_env(config["scene"])
+            scale = env.task.most_reference_return
+            env.close()
+            checks = [row for row in map(json.loads, metrics.read_text().splitlines())
+                      if "monitor/eval_return" in row]
+            found = {}
+            for rule, hold in (("holds", 0.1), ("rises", -0.1)):
+                guard = RewardHackingMonitor(warmup_updates=0, return_scale=scale,
+                                             proxy_hold=hold, eval_every=1)
+                current: dict[str, float] = {}
+                guard.evaluate = lambda _policy, current=current: current
+                policy = GaussianPolicy(3, 2)
+                for update, row in enumerate(checks, 1):
+                    current.update(success_rate=row["monitor/eval_success"],
+                                   mean_return=row["monitor/eval_return"])
+                    if not guard(TrainProgress(row["step"], 0, update, 1.0, update,
+                                               row["charts/learned_return"], 0.0, 0.0, {},
+                                               policy)):
+                        break
+                alarm = guard.alarm
+                found[rule] = None if alarm is None else {
+                    "step": alarm.step, "witness": alarm.witness, "best_step": alarm.best_step}
+            print(json.dumps({"scene": config["scene"], "seed": config["ppo"]["seed"],
+                              "suspected": found}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[10, 11, 12, 13, 14])
@@ -109,9 +151,13 @@ def main() -> None:
                         choices=("learned", "relative", "exploit", "online", "speed"),
                         default=["learned", "relative", "exploit"])
     parser.add_argument("--guards", nargs="+", choices=GUARDS, default=list(GUARDS))
+    parser.add_argument("--replay", nargs="+", metavar="WORKSPACE",
+                        help="only replay the guarded runs kept in these workspaces")
     parser.add_argument("--workspace", help="keep the runs (their metrics.jsonl logs each "
                         "check of the guard) in this new folder, not in a temporary one")
     args = parser.parse_args()
+    if args.replay:
+        return replay(args.replay)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as folder:
         workspace = Workspace.open(args.workspace or folder, create=True)

@@ -94,9 +94,7 @@ def fit_code_in_workspace(
     scene has none yet (the legged robots' scenes have no demonstrator), it is checked on a
     short episode of random actions, and the report measures nothing."""
     config = config or CodeConfig()
-    rows = robots_takes(workspace, scene, robot)
-    demos = [r for r in rows if r["source"] in DEMO_SOURCES and r["success"]]
-    negatives = [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]]
+    demos, negatives = _demos_and_failures(workspace, scene, robot)
     load = workspace.load_episode
     demo_episodes = [load(r["id"]) for r in demos]
     failed = [load(r["id"]) for r in negatives]
@@ -313,12 +311,19 @@ def _declared_features(rows: list[dict[str, Any]]) -> dict[str, int]:
     return dict(features)
 
 
+def _demos_and_failures(workspace: Workspace, scene: str, robot: str = ""):
+    """The scene's successful demos (teleop, scripted or a person's take-over) and failed
+    rollouts, of ``robot`` where given."""
+    rows = robots_takes(workspace, scene, robot)
+    return ([r for r in rows if r["source"] in DEMO_SOURCES and r["success"]],
+            [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]])
+
+
 def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float, robot: str = ""):
     """Successful demos (teleop, scripted or a person's take-over) and failed rollouts (of
     ``robot`` where given), each split into train and held out: every fifth demo (when there
     are at least 5) and every fifth failure."""
-    rows = robots_takes(workspace, scene, robot)
-    demos = [r for r in rows if r["source"] in DEMO_SOURCES and r["success"]]
+    demos, negatives = _demos_and_failures(workspace, scene, robot)
     if not demos:
         where = f"no successful demonstrations of {scene} in {workspace.root}"
         if scene_info(scene)["demonstrator"]:
@@ -327,7 +332,6 @@ def _split_demos(workspace: Workspace, scene: str, held_out_fraction: float, rob
         raise ValueError(f"{where}, and the scene has no scripted demonstrator: rank clips "
                          f"(`workbench teach {scene}` or the Rank panel) and fit --family "
                          "preference, or give a goal or reward code")
-    negatives = [r for r in rows if r["source"] in NEGATIVE_SOURCES and not r["success"]]
     step = int(round(1 / held_out_fraction)) if held_out_fraction > 0 else 0
     held = [r for i, r in enumerate(demos) if step and len(demos) >= 5 and i % step == step - 1]
     train = [r for r in demos if r not in held]
