@@ -70,6 +70,17 @@ class SuiteLeggedRobot(Robot):
         "velocity": "the torso's velocity in its own frame: angular about x, y, z (rad/s), "
                     "then linear along x (forward), y (left), z (up) (m/s)",
     }
+    # The torso's velocity turned into the world frame (it is read in the torso's own, which
+    # tumbles with a falling hopper or humanoid): its x entry is the speed the scenes measure.
+    readouts = {
+        "x_axis": 'f["orientation"][:, :3]',
+        "z_axis": 'f["orientation"][:, 3:]',
+        "y_axis": "np.cross(z_axis, x_axis)",
+        "world_velocity": 'f["velocity"][:, 3:4] * x_axis + f["velocity"][:, 4:5] * y_axis '
+                          '+ f["velocity"][:, 5:6] * z_axis',
+        "forward_speed": "world_velocity[:, 0]",
+        "upright": "z_axis[:, 2]",  # cosine of the torso's tilt from vertical
+    }
     control_modes = ("joint_torque",)
     default_control_mode = "joint_torque"
     mjcf = Path()  # unused: spec() loads from dm_control

@@ -73,6 +73,14 @@ class TabletopArm(Robot):
     carry_height: ClassVar[float] = 0.13  # grip-site height while carrying over walls
     grip_above_centre: ClassVar[float] = 0.01  # grip site over a grasped cube's centre
     grip_floor: ClassVar[float] = 0.028  # lowest grasp height: finger tips off the table
+    feature_notes = {
+        "joint_pos": "the arm's joint angles (rad), base to wrist",
+        "joint_vel": "the arm's joint velocities (rad/s), in the same order",
+        "gripper": "how open the gripper is: 0 closed, 1 wide open",
+        "ee_pos": "the grip point between the fingers, in the world frame (m): x away from the "
+                  "arm, y to its left, z up from the table top",
+        "ee_vel": "the grip point's velocity in the world frame (m/s)",
+    }
     max_step: ClassVar[float] = 0.01  # metres per control tick at |action| = 1
     servo_integral: ClassVar[float] = 0.0  # see EndEffectorConfig.integral_gain
     # Servo constants for the hardware contract: joint speed limit in rad/s (None: unknown).

@@ -88,6 +88,14 @@ class CabinetTask(Task):
     # drawer's handle cannot move across the jaws, so the closing jaw brings it home, where a
     # door's would swing away from it.
     descent_clearance: ClassVar[float] = 0.0
+    feature_notes = {
+        "handle_pos": "the handle's grip point in the world frame (m)",
+        "hand_to_handle": "from the grip point to the handle (m, world frame)",
+        "opening": "how far the part is open, as a share of what counts as open: 0 closed, "
+                   "1 or more open (success)",
+    }
+    template_terms = {"reach": '-np.linalg.norm(f["hand_to_handle"], axis=1)',
+                      "opened": 'np.clip(f["opening"][:, 0], 0.0, 1.0)'}
 
     def arena_spec(self, robot: TabletopArm) -> mujoco.MjSpec:  # type: ignore[override]
         spec = super().arena_spec(robot)

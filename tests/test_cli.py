@@ -104,7 +104,7 @@ def test_every_command_refuses_an_unknown_scene_before_touching_the_workspace(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
-    assert "argument SCENE: must be one of 'CheetahRun'" in err and f"got '{command[1]}'" in err
+    assert "argument SCENE: must be one of 'AcrobotSwingup'" in err and f"got '{command[1]}'" in err
     assert not ws.exists()  # no goal saved for it, no workspace made
 
 

@@ -65,6 +65,10 @@ class Robot(ABC):
     # What a feature's numbers mean where its name does not say (frames, units, order): shown
     # beside the features to whoever writes reward code, a person or a language model.
     feature_notes: ClassVar[dict[str, str]] = {}
+    # Quantities a reward for this robot is often written in whose place in the features a
+    # name does not say, as numpy expressions over the features ``f`` (a legged robot's
+    # forward speed is one entry of its velocity): the reward-code template starts from them.
+    readouts: ClassVar[dict[str, str]] = {}
 
     def spec(self) -> mujoco.MjSpec:
         from workbench.sim.compose import load_spec

@@ -101,6 +101,10 @@ class Task(ABC):
     # What a feature's numbers mean where its name does not say (frames, units, order): shown
     # beside the features to whoever writes reward code, a person or a language model.
     feature_notes: ClassVar[dict[str, str]] = {}
+    # The terms of the first reward the reward-code editor offers, as numpy expressions over
+    # the features ``f`` and the robot's :attr:`Robot.readouts` by name; empty: minus each
+    # distance-like feature (a ``*_to_*`` vector). A sketch to edit, not the reference reward.
+    template_terms: ClassVar[dict[str, str]] = {}
 
     def __init__(self, difficulty: float = 0.0):
         self.difficulty = check_difficulty(difficulty)

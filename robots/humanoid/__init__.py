@@ -16,6 +16,9 @@ from workbench.sim.physics import Physics
 class Humanoid(SuiteLeggedRobot):
     xml = "humanoid.xml"
     description = "humanoid, 21 torque-controlled joints (dm_control MJCF)"
+    feature_notes = {**SuiteLeggedRobot.feature_notes,
+                     "head_height": "the head's height above the floor (m): about 1.6 "
+                                    "standing straight"}
 
     def bind(self, physics: Physics) -> None:
         super().bind(physics)

@@ -29,6 +29,8 @@ class PlanarWalker(Robot):
         "velocity": "the root's velocities, up (z), forward (x) and pitch (m/s, rad/s), then "
                     "the right hip, knee, ankle and the left ones (rad/s)",
     }
+    readouts = {"forward_speed": 'f["velocity"][:, 1]',
+                "upright": 'f["orientations"][:, 0]'}  # cosine of the torso's pitch
 
     def bind(self, physics: Physics) -> None:
         model = physics.model

@@ -35,6 +35,9 @@ class LocomotionTask(Task):
     goal_fraction: ClassVar[float] = 0.4  # share of (speed x duration) to cover for success
     feature_notes = {"target_speed": "the forward speed asked for (m/s); 0 where the scene "
                                      "asks the robot to stand"}
+    # Upright, at the speed asked for (standing still where it is 0).
+    template_terms = {"upright": "upright",
+                      "move": '-np.abs(forward_speed - f["target_speed"][:, 0])'}
 
     def arena_spec(self, robot) -> mujoco.MjSpec:
         spec = super().arena_spec(robot)

@@ -61,4 +61,7 @@ def test_scenes_json_tags_suite_scenes(capsys):
     scenes = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
     assert scenes["dmc-cheetah-run"]["tags"] == ["dm_control", "locomotion"]
     assert scenes["dmc-cheetah-run"]["id"] == "workbench/dmc-cheetah-run-v0"
-    assert sum("dm_control" in s["tags"] for s in scenes.values()) == len(SUITE_TASKS)
+    assert sum(not s["commands"] for s in scenes.values()) == len(SUITE_TASKS)
+    # The classic control tasks are the workbench's own scenes too, which the commands take.
+    assert scenes["CartpoleSwingup"]["tags"] == ["control", "dm_control"]
+    assert scenes["CartpoleSwingup"]["commands"]

@@ -208,7 +208,7 @@ def test_code_panel_checks_reward_code_plots_its_terms_and_points_at_errors(wind
     assert "stored as version" in code.report.text() and code.train.isEnabled()
     titles = [code.plots.itemAt(i).widget().plotItem.titleLabel.text
               for i in range(code.plots.count())]
-    assert [t.split()[0] for t in titles] == ["reward", "distance"]
+    assert [t.split()[0] for t in titles] == ["reward", "cube_to_target", "hand_to_cube"]
     assert all("demo" in t and "failure" in t for t in titles)  # the key to the curves
     assert all(code.plots.itemAt(i).widget().listDataItems() for i in range(len(titles)))
     code.editor.setPlainText("def reward(f):\n    x = 1\n    return f['nope']\n")

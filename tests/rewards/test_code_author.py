@@ -150,6 +150,7 @@ def test_on_a_scene_without_takes_the_trained_rank_by_their_reference_return(ser
     assert {c["source"] for c in candidates} == {forward, still}
     brief = FakeModel.requests[0]["messages"][-1]["content"]  # each feature says its frame
     assert "- velocity: size 6: the torso's velocity in its own frame" in brief
+    assert "\nforward_speed = world_velocity[:, 0]" in brief  # and how to turn it
     assert all(not c["error"] and c["scores"] == {} for c in candidates)  # none to judge
     ranks = [(c["training"]["success_rate"], c["training"]["reference_return"])
              for c in candidates]

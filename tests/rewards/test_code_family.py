@@ -11,9 +11,10 @@ import pytest
 from workbench.cli.main import main
 from workbench.data import Workspace
 from workbench.envs import make_env
+from workbench.registry import SCENES
 from workbench.rewards import families, load_reward_model
 from workbench.rewards.artifact import ArtifactError
-from workbench.rewards.code.model import EXAMPLE, CodeConfig, template
+from workbench.rewards.code.model import EXAMPLE, CodeConfig, CodeRewardModel, template
 from workbench.rewards.code.sandbox import CodeError
 from workbench.session.reward_models import report_text
 
@@ -128,6 +129,52 @@ def test_reward_code_needs_no_takes_where_a_scene_has_no_demonstrator(tmp_path, 
     assert "reward_code-CheetahRun" in run["reward"]
     rows = [json.loads(line) for line in open(f"{run['path']}/metrics.jsonl")]
     assert "reward/speed" in rows[-1]
+
+
+@pytest.mark.parametrize("scene", SCENES.names())
+def test_every_scenes_first_reward_code_runs_and_reads_what_the_scene_measures(scene):
+    """The editor's first reward for each scene runs in the sandbox and sums the terms it
+    logs; on a scene with a demonstrator it rises along a demo; on a legged robot its readouts
+    are the scene's own speed and uprightness (the velocity feature is in the torso's frame,
+    so the forward speed is a turn away from one entry of it, not that entry)."""
+    env = make_env(scene)
+    source = template(scene, env.features, env.feature_notes, env.robot.readouts,
+                      env.task.template_terms)
+    env.reset(seed=3)
+    script = env.task.scripted_policy(np.random.default_rng(3))
+    env.action_space.seed(3)
+    states, truth = [], []
+    for _ in range(env.task.episode_steps if script else 60):
+        obs, *_ = env.step(script(env.physics) if script else env.action_space.sample())
+        states.append(obs)
+        if hasattr(env.robot, "forward_velocity"):
+            truth.append((env.robot.forward_velocity(env.physics),
+                          env.robot.torso_upright(env.physics), env.task.target_speed))
+    model = CodeRewardModel(source, env.features, scene)
+    try:
+        rewards, terms = model.score_terms(np.array(states))
+    finally:
+        model.close()
+        env.close()
+    assert terms and np.isfinite(rewards).all()
+    assert np.allclose(rewards, sum(terms.values()))
+    if script:
+        assert rewards[-10:].mean() > rewards[:10].mean() + 0.25 * np.ptp(rewards)
+    if truth:
+        speed, upright, target = np.array(truth).T
+        assert np.abs(speed).max() > 0.1  # random torques move it: the check is not of rest
+        assert np.allclose(terms["upright"], upright, atol=1e-5)
+        assert np.allclose(terms["move"], -np.abs(speed - target), atol=1e-5)
+
+
+def test_a_first_reward_with_nothing_to_go_on_says_so_and_pays_nothing():
+    source = template("Blank", {"joint_pos": 2})
+    assert "Nothing in the feature names says what a good state is" in source
+    model = CodeRewardModel(source, {"joint_pos": 2}, "Blank")
+    try:
+        assert (model.score(np.ones((4, 2))) == 0).all()
+    finally:
+        model.close()
 
 
 def test_a_legged_robots_features_say_what_their_numbers_mean():

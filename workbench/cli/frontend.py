@@ -132,8 +132,9 @@ def scenes(args: argparse.Namespace) -> int:
             print(path)
         return 0
     own = [{**scene_info(name), "commands": True} for name in SCENES.names()]
-    # The suite's tasks are gymnasium envs only: no ground truth, demonstrator or vocabulary
-    # for the workbench's commands to use.
+    # The suite's tasks as they come are gymnasium envs only: no vocabulary, named features or
+    # seeded starts for the workbench's commands to use; its classic control tasks are scenes
+    # of the workbench too (scenes.control), which the commands take.
     suite = [{**info, "commands": False} for info in dm_control_adapter.scene_infos()]
     if args.json:
         print_json(own + suite)

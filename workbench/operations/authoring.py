@@ -45,9 +45,10 @@ class WriteReward(WorkspaceRequest):
     def perform_in(self, ws: Workspace, progress: Progress) -> Result:
         env = make_env(self.scene)
         features, notes, task = env.features, env.feature_notes, env.task
+        readouts = env.robot.readouts
         env.close()
         brief = describe(self.scene, task.description, features, task.vocabulary, self.goal,
-                         notes)
+                         notes, readouts)
         ids = {row["id"] for row in ws.episodes(scene=self.scene)}
         labels = queries_from_workspace(ws, scene_ids=ids, cache=SegmentCache(ws))
 

@@ -68,8 +68,11 @@ class LiveScene:
         return self.env.feature_notes
 
     def reward_code_template(self) -> str:
-        """A first reward code for the scene, from its feature names."""
-        return template(self.context.scene, self.env.features, self.env.feature_notes)
+        """A first reward code for the scene, to edit: its own first terms where it declares
+        them, else minus its distances (see :func:`template`)."""
+        env = self.env
+        return template(self.context.scene, env.features, env.feature_notes,
+                        env.robot.readouts, env.task.template_terms)
 
     def controls_help(self) -> str:
         """The keyboard's controls in the live scene."""

@@ -50,10 +50,14 @@ class Physics:
         # already ran (mj_step1), so finish it with the new controls (mj_step2), take the other
         # steps whole, and end with mj_step1 so that positions, site poses and contacts read
         # after stepping belong to the current state. A restored snapshot then continues
-        # exactly as the original run did, at no extra cost.
-        mujoco.mj_step2(model, data)
-        if nstep > 1:
-            mujoco.mj_step(model, data, nstep - 1)
+        # exactly as the original run did, at no extra cost. RK4 has no split (mj_step2
+        # integrates with Euler), so its steps are taken whole, as dm_control takes them.
+        if model.opt.integrator == mujoco.mjtIntegrator.mjINT_RK4:
+            mujoco.mj_step(model, data, nstep)
+        else:
+            mujoco.mj_step2(model, data)
+            if nstep > 1:
+                mujoco.mj_step(model, data, nstep - 1)
         mujoco.mj_step1(model, data)
         # MuJoCo's own checks (mj_checkPos/Vel/Acc) catch NaN, Inf and huge values.
         if int(warnings.number[_INSTABILITY].sum()) != before:

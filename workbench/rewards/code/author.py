@@ -72,14 +72,19 @@ class AuthorConfig:
 
 
 def describe(scene: str, description: str, features: dict[str, int], vocabulary: Any,
-             goal: str, notes: dict[str, str] | None = None) -> str:
+             goal: str, notes: dict[str, str] | None = None,
+             readouts: dict[str, str] | None = None) -> str:
     """The scene as the model reads it (Text2Reward's compact abstraction), each feature with
-    what its numbers mean where ``notes`` says."""
+    what its numbers mean where ``notes`` says, and the robot's ``readouts`` (quantities that
+    are no single entry of a feature) as the lines of code that compute them."""
     objects = ", ".join(vocabulary.objects) or "none named"
     places = ", ".join(vocabulary.places) or "none named"
     notes = notes or {}
     listed = "\n".join(f"- {name}: size {size}" + (f": {notes[name]}" if name in notes else "")
                        for name, size in features.items())
+    if readouts:
+        listed += ("\nComputed from them, in order (copy what you use):\n"
+                   + "\n".join(f"{name} = {expr}" for name, expr in readouts.items()))
     return (f"Scene {scene}: {description}.\nObjects: {objects}; places: {places}; colours "
             f"it can show: {', '.join(vocabulary.colours) or 'none'}.\nThe state's features "
             f"(vectors ending in _to_<x> point from the first thing to <x>; _pos are "

@@ -33,14 +33,26 @@ def reward(f):
 '''
 
 
-def template(scene: str, features: dict[str, int], notes: dict[str, str] | None = None) -> str:
-    """A first reward for ``scene`` from its feature names: minus the first distance-like
-    feature (a ``*_to_*`` vector), its documentation listing every feature (and what its
-    numbers mean, where ``notes`` says)."""
-    notes = notes or {}
+def template(scene: str, features: dict[str, int], notes: dict[str, str] | None = None,
+             readouts: dict[str, str] | None = None, terms: dict[str, str] | None = None) -> str:
+    """A first reward for ``scene``, to edit: the scene's own first ``terms`` where it declares
+    them (numpy expressions over ``f`` and the robot's ``readouts``), else minus each
+    distance-like feature (a ``*_to_*`` vector), else nothing but a zero reward to replace.
+    Its documentation lists every feature and what its numbers mean, where ``notes`` says."""
+    notes, readouts = notes or {}, readouts or {}
+    terms = terms or {name: f'-np.linalg.norm(f["{name}"], axis=1)'
+                      for name in features if "_to_" in name}
     listed = "\n".join(f"        {name}: ({size},)" + (f" {notes[name]}" if name in notes else "")
                        for name, size in features.items())
-    target = next((name for name in features if "_to_" in name), next(iter(features)))
+    body = [f"{name} = {expr}" for name, expr in readouts.items()]
+    body += [f"{name} = {expr}" for name, expr in terms.items() if expr != name]
+    if terms:
+        named = ", ".join(f'"{name}": {name}' for name in terms)
+        body.append(f"return {' + '.join(terms)}, {{{named}}}")
+    else:
+        body += ["# Nothing in the feature names says what a good state is: write it here.",
+                 f'return np.zeros(len(f["{next(iter(features))}"]))']
+    code = "\n".join(f"    {line}" for line in body)
     return f'''import numpy as np
 
 
@@ -51,8 +63,7 @@ def reward(f):
 {listed}
     Return the reward (N,), or (reward, {{"term": values}}): terms are plotted and logged.
     """
-    distance = np.linalg.norm(f["{target}"], axis=1)
-    return -distance, {{"distance": distance}}
+{code}
 '''
 
 
