@@ -5,9 +5,12 @@ cancels in the ratio. The raw loop replays, from the same initial state, the con
 wrote at each control step (``n_substeps`` physics steps folded into one
 ``mj_step(..., nstep)``), so both do identical physics; the env loop adds the controller
 (differential IK for the arm), observations, ground-truth terms and the gymnasium wrappers that
-``gym.make`` adds.
+``gym.make`` adds. A scene that is one of dm_control's own tasks (``scenes.control``) is also
+timed against the peer it wraps: the suite env's own ``step`` on the same actions (its
+observation dict and reward, as the scene computes them).
 
 Run: python benchmarks/env_step.py [--scenes Push Walk] [--steps 2000] [--rounds 5]
+     python benchmarks/env_step.py --scenes CartpoleSwingup ReacherHard FingerSpin
 """
 
 from __future__ import annotations
@@ -49,6 +52,18 @@ def env_rate(env: gym.Env, actions: np.ndarray, seed: int) -> tuple[float, np.nd
     return rate, initial, controls
 
 
+def suite_rate(task, actions: np.ndarray, seed: int) -> float:
+    """dm_control's own env of the task a control scene wraps, on the same actions."""
+    from dm_control import suite
+
+    env = suite.load(task.domain, task.suite_task, task_kwargs={"random": seed})
+    env.reset()
+    start = time.perf_counter()
+    for action in actions:
+        env.step(action)
+    return len(actions) / (time.perf_counter() - start)
+
+
 class _GymnasiumMujoco:
     """Adapter so gymnasium's own MuJoCo envs run through the same two loops."""
 
@@ -78,21 +93,28 @@ def bench(scene: str, steps: int, rounds: int) -> dict[str, float]:
     data = mujoco.MjData(model)  # same compiled model, separate state
     rng = np.random.default_rng(0)
     # One episode's worth of random actions per round, so no reset falls inside the timing.
-    raws, envs = [], []
+    raws, envs, suites = [], [], []
+    task = getattr(env.unwrapped, "task", None)
     for round_ in range(rounds):
         actions = rng.uniform(-1, 1, size=(length, *env.action_space.shape)).astype(np.float32)
         for _ in range(max(1, steps // length)):
             rate, initial, controls = env_rate(env, actions, seed=round_)
             envs.append(rate)
             raws.append(raw_rate(model, data, nsub, initial, controls))
+            if hasattr(task, "suite_task"):
+                suites.append(suite_rate(task, actions, seed=round_))
     raw, wrapped = float(np.median(raws)), float(np.median(envs))
-    return {
+    result = {
         "scene": scene,
         "substeps": nsub,
         "raw_steps_per_s": round(raw),
         "env_steps_per_s": round(wrapped),
         "ratio": round(wrapped / raw, 3),
     }
+    if suites:
+        peer = float(np.median(suites))
+        result |= {"suite_steps_per_s": round(peer), "ratio_to_suite": round(wrapped / peer, 3)}
+    return result
 
 
 def main() -> None:
