@@ -7,7 +7,10 @@ until the evaluated mean return first reaches the threshold, the final return, a
 
 RL Zoo (rl-baselines3-zoo, hyperparams/ppo.yml): Pendulum-v1 "Tuned" and HalfCheetah-v3
 "Tuned" (used here for v5, whose observation and reward are the same), including VecNormalize
-(``normalize: true``) where the zoo sets it.
+(``normalize: true``) where the zoo sets it. dm_control's cart-pole swing-up as a workbench
+scene (``workbench/CartpoleSwingup-v0``, the suite's physics and reward) has no zoo entry: there
+each side runs what a first run uses, ``workbench train CartpoleSwingup``'s settings and a plain
+``PPO("MlpPolicy", ...)`` (SB3's defaults with VecNormalize, as the zoo normalises MuJoCo tasks).
 
 Each result is one JSON line; ``--summarise`` turns any number of such files into the tables of
 docs/BENCHMARKS.md: the mean return of each framework at training-time budgets, whether the
@@ -15,6 +18,7 @@ workbench's mean curve is at or above SB3's at every evaluation time, and steps 
 each threshold (``--svg`` plots every curve).
 
 Run: python benchmarks/ppo_vs_sb3.py --env Pendulum-v1 [--seeds 3] > pendulum.jsonl
+     python benchmarks/ppo_vs_sb3.py --env workbench/CartpoleSwingup-v0 --eval-every 25000
      python benchmarks/ppo_vs_sb3.py --env HalfCheetah-v5 --steps 300000 > cheetah.jsonl
      python benchmarks/ppo_vs_sb3.py --summarise cheetah.jsonl [--svg cheetah.svg]
      python benchmarks/ppo_vs_sb3.py --seeds 9 --cluster auto > runs.jsonl  # Ray Tune trials
@@ -31,13 +35,17 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+import workbench  # noqa: F401  (registers the workbench's scenes with gymnasium)
 from workbench import config as cfg
 from workbench.rl.ppo import PPOConfig, make_vector_env, train_ppo
+from workbench.rl.run_config import RunConfig
 
-THRESHOLD = {"Pendulum-v1": -200.0, "HalfCheetah-v5": 1500.0}
+CARTPOLE = "workbench/CartpoleSwingup-v0"
+THRESHOLD = {"Pendulum-v1": -200.0, "HalfCheetah-v5": 1500.0, CARTPOLE: 500.0}
 # Thresholds the summary reports steps and seconds to (the first is THRESHOLD's).
-THRESHOLDS = {"Pendulum-v1": (-200.0, -150.0), "HalfCheetah-v5": (1500.0, 3000.0)}
-BUDGET = {"Pendulum-v1": 100_000, "HalfCheetah-v5": 1_000_000}
+THRESHOLDS = {"Pendulum-v1": (-200.0, -150.0), "HalfCheetah-v5": (1500.0, 3000.0),
+              CARTPOLE: (500.0, 750.0)}
+BUDGET = {"Pendulum-v1": 100_000, "HalfCheetah-v5": 1_000_000, CARTPOLE: 500_000}
 # RL Zoo's tuned HalfCheetah PPO (hyperparams/ppo.yml), written once: SB3 runs it as it is and
 # the workbench's setting below is derived from it.
 ZOO_CHEETAH = dict(batch_size=64, n_steps=512, gamma=0.98, learning_rate=2.0633e-05,
@@ -110,10 +118,14 @@ WORKBENCH = {
         ent_coef=ZOO_CHEETAH["ent_coef"], vf_coef=2 * ZOO_CHEETAH["vf_coef"],
         max_grad_norm=ZOO_CHEETAH["max_grad_norm"], hidden=(256, 256), activation="relu",
         log_std_init=-2.0, orthogonal_init=False),
+    # What `workbench train CartpoleSwingup` starts from: the defaults with the control scenes'
+    # `ppo_options` (an update every 2,048 steps in 32 minibatches; chosen on seeds 100-101).
+    CARTPOLE: RunConfig.for_scene("CartpoleSwingup").ppo,
 }
 
 
-def zoo_ppo(env_id: str, seed: int):
+def sb3_ppo(env_id: str, seed: int):
+    """SB3's PPO with the zoo's settings for ``env_id`` (its defaults where the zoo has none)."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
@@ -123,6 +135,9 @@ def zoo_ppo(env_id: str, seed: int):
         model = PPO("MlpPolicy", venv, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
                     ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
                     sde_sample_freq=4, seed=seed, device="cpu")
+    elif env_id == CARTPOLE:  # SB3's defaults (no zoo entry), normalised as the zoo's MuJoCo
+        venv = VecNormalize(make_vec_env(env_id, n_envs=1, seed=seed))
+        model = PPO("MlpPolicy", venv, seed=seed, device="cpu")
     else:
         # The zoo hands the algorithm's gamma to VecNormalize (its return-based reward scale);
         # VecNormalize's own default is 0.99.
@@ -215,7 +230,7 @@ def mean_action(policy, obs: np.ndarray) -> np.ndarray:
 def run_sb3(env_id, seed, budget, every, episodes) -> dict:
     from stable_baselines3.common.callbacks import BaseCallback
 
-    model, venv = zoo_ppo(env_id, seed)
+    model, venv = sb3_ppo(env_id, seed)
     clock, curve = Clock(), []
 
     def act(obs):
@@ -281,15 +296,16 @@ def summarise_files(paths: list[str], svg: str | None) -> None:
     compared = [(t, w, b) for t, w, b in compared if w is not None and b is not None]
     below = [(t, w, b) for t, w, b in compared if w < b]
     end = max(r["curve"][-1][1] for r in by["sb3"])
+    sb3 = "SB3 (defaults)" if env == CARTPOLE else "SB3 (zoo)"
     print(f"{env}, seeds {seeds}: mean return over seeds at a training-time budget\n")
-    print("| budget (s) | workbench | SB3 (zoo) |\n| ---: | ---: | ---: |")
+    print(f"| budget (s) | workbench | {sb3} |\n| ---: | ---: | ---: |")
     for t in sorted({round(end * f, 1) for f in (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1)}):
         w, b = mean_at("workbench", t), mean_at("sb3", t)
         print(f"| {t:,.0f} | {'-' if w is None else f'{w:,.0f}'} | "
               f"{'-' if b is None else f'{b:,.0f}'} |")
     budget = max(r["budget"] for runs in by.values() for r in runs)
     print("\nMean return at a step budget (sample efficiency)\n")
-    print("| steps | workbench | SB3 (zoo) |\n| ---: | ---: | ---: |")
+    print(f"| steps | workbench | {sb3} |\n| ---: | ---: | ---: |")
     for steps in sorted({int(budget * f) for f in (1 / 6, 1 / 3, 1 / 2, 2 / 3, 1)}):
         w, b = (np.mean([return_near_step(r["curve"], steps) for r in by[name]])
                 for name in ("workbench", "sb3"))

@@ -87,6 +87,9 @@ class Task(ABC):
     # PreferenceConfig fields its preference reward starts from (the features rankings of its
     # clips are about, as for progress).
     preference_options: ClassVar[dict[str, object]] = {}
+    # PPOConfig fields a run of this scene starts from (measured per scene in
+    # docs/BENCHMARKS.md, e.g. more minibatches where the defaults learn slowly per sample).
+    ppo_options: ClassVar[dict[str, object]] = {}
     # Goal-conditioned scenes (for hindsight relabelling, see workbench.envs.goal): the features
     # that carry the goal (left out of the goal-free observation; the first holds
     # desired_goal() in its first entries), and the success radius between achieved_goal()

@@ -4,6 +4,7 @@ observations and rewards, step for step, and the whole loop of the workbench on 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from workbench.cli.main import main
 from workbench.envs import make_env
 from workbench.registry import SCENES
+from workbench.rl.ppo import PPOConfig
+from workbench.rl.run_config import RunConfig
 
 CONTROL = [name for name in SCENES.names() if "control" in SCENES.load(name).tags]
 
@@ -85,3 +88,12 @@ def test_the_loop_runs_on_a_control_scene(tmp_path, capsys):
     rows = [json.loads(line) for line in open(f"{run['path']}/metrics.jsonl")]
     assert {"charts/learned_return", "charts/reference_return"} <= rows[-1].keys()
     assert 0.0 <= run["mean_return"] <= 1000.0  # the suite's return: 1000 steps in [0, 1]
+    # The run starts from the control scenes' PPO settings, not the bare defaults.
+    ppo = json.loads(open(f"{run['path']}/config.json").read())["ppo"]
+    assert (ppo["rollout_steps"], ppo["minibatches"]) == (256, 32)
+
+
+def test_a_scene_without_ppo_options_starts_from_the_defaults():
+    assert RunConfig.for_scene("Push").ppo == PPOConfig()
+    assert RunConfig.for_scene("ReacherHard").ppo == replace(
+        PPOConfig(), **SCENES.load("ReacherHard").ppo_options) != PPOConfig()

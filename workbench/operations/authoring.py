@@ -23,7 +23,6 @@ from workbench.rewards.code.model import CodeConfig
 from workbench.rewards.preference.dataset import queries_from_workspace
 from workbench.rewards.preference.fit import preference_accuracy
 from workbench.rewards.workflow import fit_code_in_workspace, store_model
-from workbench.rl.ppo import PPOConfig
 from workbench.rl.run import train_run
 from workbench.rl.run_config import RunConfig
 
@@ -66,7 +65,8 @@ class WriteReward(WorkspaceRequest):
             config = RunConfig.on_model(
                 candidate.model_path, scene=self.scene, eval_episodes=10, checkpoint_every=0,
                 tensorboard=False, hacking_guard=False,
-                ppo=replace(PPOConfig(), total_steps=self.author.train_steps))
+                ppo=replace(RunConfig.for_scene(self.scene).ppo,
+                            total_steps=self.author.train_steps))
             run = train_run(ws, config)
             rows = [json.loads(line) for line in open(Path(run["path"]) / "metrics.jsonl")]
             terms = {k[len("reward/"):]: float(np.mean([r[k] for r in rows if k in r]))

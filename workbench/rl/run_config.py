@@ -11,7 +11,7 @@ from typing import Any
 from workbench import config as cfg
 from workbench.config import ConfigError, validated
 from workbench.feedback.teachers import TEACHERS
-from workbench.registry import SCENE, robot_choices, scene_robot
+from workbench.registry import SCENE, SCENES, robot_choices, scene_robot
 from workbench.rewards.preference.config import with_scene_options
 from workbench.rl.distill import DistillConfig
 from workbench.rl.online_reward import OnlineFeedbackConfig
@@ -169,12 +169,14 @@ class RunConfig:
     @classmethod
     def for_scene(cls, scene: str, **fields: Any) -> RunConfig:
         """What a run of ``scene`` starts from (the CLI, the app, a sweep): the defaults, with
-        the scene's ``preference_options`` in the reward it learns online (Reach's hand-to-
-        target vector: from 100 labels, 63% success over 10 seeds against 0.5% on every
-        feature)."""
+        the scene's ``ppo_options`` in its PPO and its ``preference_options`` in the reward it
+        learns online (Reach's hand-to-target vector: from 100 labels, 63% success over 10
+        seeds against 0.5% on every feature)."""
         online = OnlineFeedbackConfig()
         preference = with_scene_options(online.preference, scene)
-        return cls(scene=scene, online=replace(online, preference=preference), **fields)
+        ppo = replace(PPOConfig(), **SCENES.load(scene).ppo_options)
+        return cls(scene=scene, ppo=ppo, online=replace(online, preference=preference),
+                   **fields)
 
     @classmethod
     def on_model(cls, path: str | Path, **fields: Any) -> RunConfig:
