@@ -119,7 +119,7 @@ WORKBENCH = {
         max_grad_norm=ZOO_CHEETAH["max_grad_norm"], hidden=(256, 256), activation="relu",
         log_std_init=-2.0, orthogonal_init=False),
     # What `workbench train CartpoleSwingup` starts from: the defaults with the control scenes'
-    # `ppo_options` (an update every 2,048 steps in 32 minibatches; chosen on seeds 100-101).
+    # `ppo_options` (one env of 2,048 steps an update, 32 minibatches; chosen on seeds 100-103).
     CARTPOLE: RunConfig.for_scene("CartpoleSwingup").ppo,
 }
 

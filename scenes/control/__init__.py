@@ -31,10 +31,11 @@ class SuiteControlTask(Task):
     episode_steps = 1000  # the suite's: 10 s of the cart-pole and acrobot, 20 s of the rest
     reference_weights = {"reward": 1.0}
     stage_names = ("plateau",)
-    # An update every 2,048 steps in 32 minibatches of 64 (SB3's defaults' shape), not 1,024 in
-    # 4: on CartpoleSwingup in 500k steps, 432-830 on seeds 0-2 where PPO's defaults reached
-    # 268-566 and SB3's 747-880 (docs/BENCHMARKS.md; chosen on seeds 100-103).
-    ppo_options = {"rollout_steps": 256, "minibatches": 32}
+    # SB3's defaults' shape: one env of 2,048 steps an update, in 32 minibatches of 64 (PPO's
+    # defaults: 8 envs of 128 in 4). On CartpoleSwingup's tuning seeds 100-103, 500k steps:
+    # 819-864 and 500 within 100-225k steps, where 8 envs of 256 in 32 minibatches ended at
+    # 467-863 and took 176-450k (docs/BENCHMARKS.md).
+    ppo_options = {"num_envs": 1, "rollout_steps": 2048, "minibatches": 32}
     domain: ClassVar[str]  # dm_control.suite's module
     suite_task: ClassVar[str]  # the task's name in suite.load
 

@@ -90,7 +90,7 @@ def test_the_loop_runs_on_a_control_scene(tmp_path, capsys):
     assert 0.0 <= run["mean_return"] <= 1000.0  # the suite's return: 1000 steps in [0, 1]
     # The run starts from the control scenes' PPO settings, not the bare defaults.
     ppo = json.loads(open(f"{run['path']}/config.json").read())["ppo"]
-    assert (ppo["rollout_steps"], ppo["minibatches"]) == (256, 32)
+    assert (ppo["num_envs"], ppo["rollout_steps"], ppo["minibatches"]) == (1, 2048, 32)
 
 
 def test_a_scene_without_ppo_options_starts_from_the_defaults():
